@@ -1,0 +1,155 @@
+//! `clockwork:plugin/fs`: read-only files under granted roots, through cap-std.
+//!
+//! cap-std resolves every path inside the root's directory handle, so `..`,
+//! absolute paths and symbolic links that leave the root fail. The state
+//! folder `.clockwork/` is refused explicitly: it is the host's, not a
+//! plugin's.
+
+use std::io::Read;
+use std::path::{Component, Path, PathBuf};
+use std::time::UNIX_EPOCH;
+
+use cap_std::ambient_authority;
+use cap_std::fs::Dir;
+
+use crate::plugin::HostState;
+use crate::plugin::bindings::host::clockwork::plugin::fs::{FileStat, Host};
+use crate::plugin::bindings::types::HostError;
+
+/// Largest file `read` returns, whatever `max-bytes` asks.
+const MAX_READ_BYTES: u64 = 16 << 20;
+
+impl HostState {
+    fn open_root(&self, root: &str, path: &str) -> Result<(Dir, PathBuf), HostError> {
+        let Some(dir) = self.grants.fs_roots.get(root) else {
+            let granted: Vec<&str> = self.grants.fs_roots.keys().map(String::as_str).collect();
+            return Err(HostError::Denied(if granted.is_empty() {
+                format!("no file root is granted to this plugin (asked for `{root}`)")
+            } else {
+                format!("root `{root}` is not granted; granted roots: {}", granted.join(", "))
+            }));
+        };
+        let relative = checked_relative(path)?;
+        let handle = Dir::open_ambient_dir(dir, ambient_authority())
+            .map_err(|e| HostError::Failed(format!("cannot open root `{root}`: {e}")))?;
+        Ok((handle, relative))
+    }
+}
+
+/// Checks a root-relative path before cap-std sees it, so that the common
+/// mistakes get a message naming the rule rather than an OS error.
+fn checked_relative(path: &str) -> Result<PathBuf, HostError> {
+    if path.is_empty() {
+        return Ok(PathBuf::from("."));
+    }
+    let p = Path::new(path);
+    if p.is_absolute() {
+        return Err(HostError::Denied(format!("`{path}` is absolute; paths are relative to a granted root")));
+    }
+    let mut first = true;
+    for component in p.components() {
+        match component {
+            Component::ParentDir => {
+                return Err(HostError::Denied(format!("`{path}` leaves its root (`..` is not allowed)")));
+            }
+            Component::Normal(name) if first && name == ".clockwork" => {
+                return Err(HostError::Denied("`.clockwork/` holds Clockwork's state and is not readable by plugins".into()));
+            }
+            Component::CurDir => continue,
+            _ => {}
+        }
+        first = false;
+    }
+    Ok(p.to_path_buf())
+}
+
+fn io_error(path: &str, e: &std::io::Error) -> HostError {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => HostError::NotFound(format!("`{path}` does not exist")),
+        std::io::ErrorKind::PermissionDenied => HostError::Denied(format!("`{path}`: {e}")),
+        _ => HostError::Failed(format!("`{path}`: {e}")),
+    }
+}
+
+impl Host for HostState {
+    async fn read(&mut self, root: String, path: String, max_bytes: u64) -> wasmtime::Result<Result<Vec<u8>, HostError>> {
+        let opened = self.open_root(&root, &path);
+        Ok(tokio::task::spawn_blocking(move || {
+            let (dir, relative) = opened?;
+            let limit = max_bytes.min(MAX_READ_BYTES);
+            let mut file = dir.open(&relative).map_err(|e| io_error(&path, &e))?;
+            let size = file.metadata().map_err(|e| io_error(&path, &e))?.len();
+            if size > limit {
+                return Err(HostError::TooLarge(format!("`{path}` is {size} bytes; the limit is {limit}")));
+            }
+            let mut content = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+            file.by_ref().take(limit + 1).read_to_end(&mut content).map_err(|e| io_error(&path, &e))?;
+            if content.len() as u64 > limit {
+                return Err(HostError::TooLarge(format!("`{path}` grew beyond {limit} bytes while being read")));
+            }
+            Ok(content)
+        })
+        .await?)
+    }
+
+    async fn stat(&mut self, root: String, path: String) -> wasmtime::Result<Result<Option<FileStat>, HostError>> {
+        let opened = self.open_root(&root, &path);
+        Ok(tokio::task::spawn_blocking(move || {
+            let (dir, relative) = opened?;
+            let meta = match dir.metadata(&relative) {
+                Ok(meta) => meta,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+                Err(e) => return Err(io_error(&path, &e)),
+            };
+            let modified = meta
+                .modified()
+                .ok()
+                .and_then(|t| t.into_std().duration_since(UNIX_EPOCH).ok())
+                .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+                .unwrap_or(0);
+            let mode = {
+                use cap_std::fs::PermissionsExt;
+                meta.permissions().mode() & 0o7777
+            };
+            Ok(Some(FileStat {
+                size: if meta.is_dir() { 0 } else { meta.len() },
+                mode,
+                is_dir: meta.is_dir(),
+                modified_unix_ms: modified,
+            }))
+        })
+        .await?)
+    }
+
+    async fn list_dir(&mut self, root: String, path: String) -> wasmtime::Result<Result<Vec<String>, HostError>> {
+        let opened = self.open_root(&root, &path);
+        Ok(tokio::task::spawn_blocking(move || {
+            let (dir, relative) = opened?;
+            let entries = dir.read_dir(&relative).map_err(|e| io_error(&path, &e))?;
+            let mut names = Vec::new();
+            for entry in entries {
+                let entry = entry.map_err(|e| io_error(&path, &e))?;
+                names.push(entry.file_name().to_string_lossy().into_owned());
+            }
+            names.sort();
+            Ok(names)
+        })
+        .await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refuses_escapes_before_touching_the_disk() {
+        assert!(matches!(checked_relative("/etc/passwd"), Err(HostError::Denied(_))));
+        assert!(matches!(checked_relative("../x"), Err(HostError::Denied(_))));
+        assert!(matches!(checked_relative("a/../../x"), Err(HostError::Denied(_))));
+        assert!(matches!(checked_relative(".clockwork/state.json"), Err(HostError::Denied(_))));
+        assert!(matches!(checked_relative("./.clockwork/state.json"), Err(HostError::Denied(_))));
+        assert_eq!(checked_relative("schema.sql").ok(), Some(PathBuf::from("schema.sql")));
+        assert_eq!(checked_relative("sub/.clockwork").ok(), Some(PathBuf::from("sub/.clockwork")));
+    }
+}

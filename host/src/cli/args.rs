@@ -1,0 +1,76 @@
+//! What the user typed, checked by clap and nothing more.
+
+use std::path::PathBuf;
+
+use clap::{ArgAction, Parser, Subcommand};
+
+/// Declare and run local multi-container infrastructure.
+#[derive(Debug, Parser)]
+#[command(name = "clockwork", version, long_version = concat!(env!("CARGO_PKG_VERSION"), " (plugin contract clockwork:plugin@0.1.0, wasmtime ", "48.0.8", ")"), about, max_term_width = 100)]
+pub struct Args {
+    /// Run as if clockwork was started in DIR (like `git -C`).
+    #[arg(short = 'C', value_name = "DIR", global = true)]
+    pub directory: Option<PathBuf>,
+
+    /// Compile plugins without reading or writing the on-disk cache.
+    #[arg(long, global = true, env = "CW_NO_PLUGIN_CACHE")]
+    pub no_plugin_cache: bool,
+
+    /// Show plugins' log records: -v for info, -vv for debug.
+    #[arg(short, long, global = true, action = ArgAction::Count)]
+    pub verbose: u8,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// A subcommand.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List, inspect and manage plugins.
+    #[command(subcommand)]
+    Plugins(PluginsCommand),
+}
+
+/// `clockwork plugins …`
+#[derive(Debug, Subcommand)]
+pub enum PluginsCommand {
+    /// List every plugin (bundled, the user's, the project's) and any that could not be loaded.
+    List {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a plugin's types and their fields.
+    Inspect {
+        /// A plugin name (`docker-resource`) or one of its type names (`DockerResource`).
+        name: String,
+        /// Print JSON (with each type's JSON Schema) instead of tables.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Manage the cache of compiled plugins.
+    #[command(subcommand)]
+    Cache(CacheCommand),
+}
+
+/// `clockwork plugins cache …`
+#[derive(Debug, Subcommand)]
+pub enum CacheCommand {
+    /// Print the cache folder.
+    Path,
+    /// Delete every compiled plugin; they are compiled again when next used.
+    Clear,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Args::command().debug_assert();
+    }
+}

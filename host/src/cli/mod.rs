@@ -1,0 +1,89 @@
+//! The command line: parse, run one subcommand, map the outcome to an exit
+//! code (0 success, 1 the operation failed, 2 the project or the command
+//! line is invalid).
+
+mod args;
+mod error;
+mod plugins;
+
+pub use args::{Args, Command};
+pub use error::CliError;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::Parser;
+
+use crate::output;
+use crate::plugin::{ComponentCache, PluginRuntime, RuntimeOptions};
+use crate::project::Project;
+
+/// Exit code: success.
+pub const EXIT_OK: u8 = 0;
+/// Exit code: the operation failed.
+pub const EXIT_FAILED: u8 = 1;
+/// Exit code: the project or the command line is invalid.
+pub const EXIT_INVALID: u8 = 2;
+
+/// Parses the process arguments, runs, and returns the exit code.
+pub fn main() -> ExitCode {
+    let args = Args::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            output::error(&miette::Report::msg(format!("cannot start the async runtime: {e}")));
+            return ExitCode::from(EXIT_FAILED);
+        }
+    };
+    match runtime.block_on(run(args)) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            let code = e.exit_code();
+            output::error(&miette::Report::new(e));
+            ExitCode::from(code)
+        }
+    }
+}
+
+/// Runs one invocation.
+pub async fn run(args: Args) -> Result<u8, CliError> {
+    let invocation = Invocation::new(&args)?;
+    match args.command {
+        Command::Plugins(command) => plugins::run(&invocation, command).await,
+    }
+}
+
+/// The validated global options every command needs.
+pub struct Invocation {
+    /// The project folder (`-C`, else the current directory).
+    pub project: Project,
+    /// The cache root, unless `--no-plugin-cache`.
+    pub cache_root: Option<PathBuf>,
+    /// `-v` count.
+    pub verbosity: u8,
+}
+
+impl Invocation {
+    fn new(args: &Args) -> Result<Self, CliError> {
+        let dir = match &args.directory {
+            Some(dir) => dir.clone(),
+            None => std::env::current_dir().map_err(|e| CliError::Io { what: "the current directory".into(), source: e })?,
+        };
+        let project = Project::open(&dir)?;
+        let cache_root = if args.no_plugin_cache { None } else { ComponentCache::default_root() };
+        Ok(Invocation { project, cache_root, verbosity: args.verbose })
+    }
+
+    /// The plugin runtime for this invocation.
+    pub fn plugin_runtime(&self) -> Result<PluginRuntime, CliError> {
+        let verbosity = self.verbosity;
+        PluginRuntime::new(RuntimeOptions {
+            cache_root: self.cache_root.clone(),
+            project_dir: Some(self.project.dir.clone()),
+            limits: None,
+            log_sink: Some(Arc::new(move |plugin, record| output::plugin_log(verbosity, plugin, record))),
+        })
+        .map_err(|e| CliError::Runtime(format!("{e:#}")))
+    }
+}

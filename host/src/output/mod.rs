@@ -1,0 +1,69 @@
+//! Everything Clockwork prints: tables, JSON documents, log lines, errors.
+//! The only module that writes to stdout or stderr.
+
+mod plugins;
+mod table;
+
+pub use plugins::{plugin_json, plugins_list_json, render_inspect, render_plugins_list};
+pub use table::Table;
+
+use std::io::Write;
+
+use crate::plugin::{LogLevel, LogRecord};
+
+/// Writes a document to stdout. A closed pipe (`clockwork … | head`) is not
+/// an error worth reporting.
+pub fn emit(text: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes());
+    if !text.ends_with('\n') {
+        let _ = out.write_all(b"\n");
+    }
+    let _ = out.flush();
+}
+
+/// Writes a JSON value to stdout, pretty-printed.
+pub fn emit_json(value: &serde_json::Value) {
+    emit(&serde_json::to_string_pretty(value).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}")));
+}
+
+/// Writes a note to stderr.
+pub fn note(text: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "{text}");
+}
+
+/// Prints a plugin's log record to stderr if `verbosity` shows its level:
+/// warnings and errors always, info at `-v`, debug and trace at `-vv`.
+pub fn plugin_log(verbosity: u8, plugin: &str, record: &LogRecord) {
+    let shown = match record.level {
+        LogLevel::Warn | LogLevel::Error => true,
+        LogLevel::Info => verbosity >= 1,
+        LogLevel::Debug | LogLevel::Trace => verbosity >= 2,
+    };
+    if !shown {
+        return;
+    }
+    let level = format!("{:?}", record.level).to_lowercase();
+    let mut line = format!("[{plugin}] {level}: {}", record.message);
+    for (key, value) in &record.fields {
+        line.push_str(&format!(" {key}={value}"));
+    }
+    note(&line);
+}
+
+/// Renders an error for a terminal or a log: miette's report, without
+/// colour when stderr is not a terminal.
+pub fn error(report: &miette::Report) {
+    use std::io::IsTerminal;
+    let theme = if std::io::stderr().is_terminal() {
+        miette::GraphicalTheme::unicode()
+    } else {
+        miette::GraphicalTheme::unicode_nocolor()
+    };
+    let handler = miette::GraphicalReportHandler::new_themed(theme).with_width(100);
+    let mut text = String::new();
+    if handler.render_report(&mut text, report.as_ref()).is_err() {
+        text = format!("error: {report:?}");
+    }
+    note(text.trim_end());
+}

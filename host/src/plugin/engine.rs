@@ -1,0 +1,87 @@
+//! The wasmtime engine shared by every plugin, and its epoch ticker.
+
+use std::hash::{Hash, Hasher};
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+use wasmtime::{Config, Engine, WasmBacktraceDetails};
+
+/// How often the epoch advances. A guest yields to tokio once per tick and
+/// is interrupted within one tick of its deadline.
+pub const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// The engine and the thread that advances its epoch.
+///
+/// The ticker holds only a weak reference (as Spin does): it runs while any
+/// clone of the engine lives (every loaded plugin holds one) and stops after
+/// the last is dropped.
+pub struct PluginEngine {
+    engine: Engine,
+}
+
+impl PluginEngine {
+    /// Builds the engine with the settings that measured well on this
+    /// platform (see `shared/reference/plugin-contract.md`): epoch
+    /// interruption, backtraces with function names, copy-on-write memory
+    /// images, a 1 MiB wasm stack.
+    pub fn new() -> wasmtime::Result<Self> {
+        let mut config = Config::new();
+        config
+            .wasm_component_model(true)
+            .epoch_interruption(true)
+            .wasm_backtrace_details(WasmBacktraceDetails::Enable)
+            .memory_init_cow(true)
+            .max_wasm_stack(1 << 20);
+        let engine = Engine::new(&config)?;
+        let weak = engine.weak();
+        std::thread::Builder::new()
+            .name("clockwork-epoch".into())
+            .spawn(move || {
+                loop {
+                    std::thread::sleep(EPOCH_TICK);
+                    match weak.upgrade() {
+                        Some(engine) => engine.increment_epoch(),
+                        None => break,
+                    }
+                }
+            })
+            .map_err(|e| wasmtime::format_err!("cannot start the epoch ticker thread: {e}"))?;
+        Ok(PluginEngine { engine })
+    }
+
+    /// The wasmtime engine.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// A stable key for compiled artifacts: the wasmtime version plus a
+    /// SHA-256 of the engine's compatibility hash (its config and features).
+    /// Artifacts compiled under another key must never be loaded.
+    pub fn artifact_key(&self) -> String {
+        let mut hasher = Sha256Hasher(Sha256::new());
+        self.engine.precompile_compatibility_hash().hash(&mut hasher);
+        let digest = hex::encode(hasher.0.finalize());
+        format!("wasmtime-{}/{}", wasmtime_version(), &digest[..16])
+    }
+}
+
+/// The version of wasmtime compiled in.
+pub fn wasmtime_version() -> &'static str {
+    // Pinned in the workspace Cargo.toml; kept here so the cache layout and
+    // `--version` agree with it.
+    "48.0.8"
+}
+
+/// Feeds `Hash` output into SHA-256, so the key does not depend on the
+/// standard library's unspecified `DefaultHasher`.
+struct Sha256Hasher(Sha256);
+
+impl Hasher for Sha256Hasher {
+    fn finish(&self) -> u64 {
+        0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        self.0.update(bytes);
+    }
+}

@@ -1,0 +1,34 @@
+//! The plugin runtime: every resource type, connection type and assertion
+//! is a sandboxed WebAssembly component, loaded here.
+//!
+//! One wasmtime [`PluginEngine`] with an epoch ticker; compiled components
+//! cached on disk ([`ComponentCache`]); one linker per plugin kind with only
+//! that kind's host imports; a fresh store and instance per call from an
+//! `InstancePre` ([`Sandbox`]), under memory, time and output limits. A trap,
+//! a deadline, running out of memory or a malformed component becomes an
+//! error naming the plugin and the call, and the host carries on.
+
+pub mod bindings;
+mod cache;
+mod description;
+mod discover;
+mod engine;
+mod error;
+mod kind;
+mod limits;
+mod loaded;
+mod runtime;
+mod sandbox;
+mod store;
+
+pub use cache::{CacheOutcome, ComponentCache};
+pub use description::{PluginDescription, PluginMeta, TypeInfo, TypeTraits};
+pub use discover::{BundledPlugin, PluginFile, PluginSet, PluginProblem, bundled_plugins, discover, user_plugin_dir};
+pub use engine::{PluginEngine, wasmtime_version};
+pub use error::{CallError, CallFailure, LoadError};
+pub use kind::PluginKind;
+pub use limits::Limits;
+pub use loaded::{LoadedPlugin, PluginHandle, PluginOrigin, PluginSource};
+pub use runtime::{PluginRuntime, RuntimeOptions};
+pub use sandbox::{LogSink, Sandbox};
+pub use store::{HostServices, HostState, LogLevel, LogRecord};

@@ -1,0 +1,172 @@
+//! Running one call of one plugin: a fresh store and instance per call,
+//! limits, deadline, and turning every way a guest can fail into a
+//! [`CallError`] that names the plugin and the call.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Instant;
+
+use wasmtime::{Engine, Store, Trap, UpdateDeadline};
+
+use crate::capability::Grants;
+use crate::plugin::bindings::{assertion, connection, resource};
+use crate::plugin::engine::EPOCH_TICK;
+use crate::plugin::{CallError, CallFailure, HostServices, HostState, Limits, LogRecord};
+
+/// A boxed future borrowing the store, as the call closures return.
+pub type CallFuture<'a, R> = Pin<Box<dyn Future<Output = wasmtime::Result<R>> + Send + 'a>>;
+
+/// A `bindgen!` pre-instance of one world.
+pub trait WorldPre: Send + Sync + 'static {
+    /// The instance type, with typed export accessors.
+    type Instance: Send + Sync;
+    /// The engine the component was compiled for.
+    fn engine(&self) -> &Engine;
+    /// Instantiates into `store`.
+    fn instantiate<'a>(&'a self, store: &'a mut Store<HostState>) -> CallFuture<'a, Self::Instance>;
+}
+
+macro_rules! world_pre {
+    ($pre:ty, $instance:ty) => {
+        impl WorldPre for $pre {
+            type Instance = $instance;
+            fn engine(&self) -> &Engine {
+                self.engine()
+            }
+            fn instantiate<'a>(&'a self, store: &'a mut Store<HostState>) -> CallFuture<'a, Self::Instance> {
+                Box::pin(self.instantiate_async(store))
+            }
+        }
+    };
+}
+
+world_pre!(resource::ResourcePre<HostState>, resource::Resource);
+world_pre!(connection::ConnectionPre<HostState>, connection::Connection);
+world_pre!(assertion::AssertionPre<HostState>, assertion::Assertion);
+
+/// Where a plugin's log records go.
+pub type LogSink = Arc<dyn Fn(&str, &LogRecord) + Send + Sync>;
+
+/// One loaded plugin of one world, ready to be called.
+pub struct Sandbox<P: WorldPre> {
+    pub(crate) name: String,
+    pub(crate) pre: P,
+    pub(crate) limits: Limits,
+    pub(crate) grants: Arc<Grants>,
+    pub(crate) services: Arc<HostServices>,
+    pub(crate) log_sink: Option<LogSink>,
+}
+
+impl<P: WorldPre> Sandbox<P> {
+    /// Builds a sandbox from a typed pre-instance.
+    pub(crate) fn new(name: String, pre: P, limits: Limits, grants: Arc<Grants>, services: Arc<HostServices>) -> Self {
+        Sandbox { name, pre, limits, grants, services, log_sink: None }
+    }
+
+    /// Runs `f` against a fresh instance under this plugin's limits.
+    pub async fn call<R, F>(&self, call: &'static str, target: Option<&str>, f: F) -> Result<R, CallError>
+    where
+        F: for<'a> FnOnce(&'a mut Store<HostState>, &'a P::Instance) -> CallFuture<'a, R>,
+    {
+        let state = HostState::new(&self.limits, Arc::clone(&self.grants), Arc::clone(&self.services));
+        let mut store = Store::new(self.pre.engine(), state);
+        store.limiter(|s| &mut s.limits);
+        // Yield to tokio at every tick so a busy guest never blocks the
+        // runtime, and interrupt it at the first tick past its deadline.
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(|ctx| {
+            if Instant::now() >= ctx.data().deadline {
+                Ok(UpdateDeadline::Interrupt)
+            } else {
+                Ok(UpdateDeadline::Yield(1))
+            }
+        });
+        // The epoch interrupt is the deadline; this outer timeout only
+        // catches a host import that does not return.
+        let budget = self.limits.call_timeout + 5 * EPOCH_TICK;
+        let pre = &self.pre;
+        let outcome = tokio::time::timeout(budget, async {
+            let instance = pre.instantiate(&mut store).await.map_err(Stage::Instantiate)?;
+            f(&mut store, &instance).await.map_err(Stage::Call)
+        })
+        .await;
+        let error = |failure| CallError { plugin: self.name.clone(), call, target: target.map(str::to_string), failure };
+        let result = match outcome {
+            Err(_elapsed) => Err(error(CallFailure::Timeout { limit_ms: self.limits.call_timeout.as_millis() })),
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(stage)) => Err(error(self.classify(stage, store.data()))),
+        };
+        if let Some(sink) = &self.log_sink {
+            for record in &store.data().logs {
+                sink(&self.name, record);
+            }
+        }
+        result
+    }
+
+    fn classify(&self, stage: Stage, state: &HostState) -> CallFailure {
+        let (e, instantiating) = match stage {
+            Stage::Instantiate(e) => (e, true),
+            Stage::Call(e) => (e, false),
+        };
+        let full = format!("{e:?}");
+        match e.downcast_ref::<Trap>() {
+            Some(Trap::Interrupt) => return CallFailure::Timeout { limit_ms: self.limits.call_timeout.as_millis() },
+            Some(Trap::StackOverflow) => return CallFailure::StackOverflow,
+            _ => {}
+        }
+        if full.contains("forcing trap when growing memory") {
+            return CallFailure::OutOfMemory { limit_mib: self.limits.memory_bytes >> 20 };
+        }
+        for (stream, pipe) in [("stdout", &state.stdout), ("stderr", &state.stderr)] {
+            if pipe.contents().len() >= self.limits.output_bytes {
+                return CallFailure::OutputLimit { stream, limit_kib: self.limits.output_bytes >> 10 };
+            }
+        }
+        let stderr = String::from_utf8_lossy(&state.stderr.contents()).into_owned();
+        let panic = panic_message(&stderr);
+        if instantiating && e.downcast_ref::<Trap>().is_none() {
+            return CallFailure::Instantiate(format!("{e:#}"));
+        }
+        CallFailure::Trap { message: panic.unwrap_or_else(|| e.to_string()), stderr: tail(&stderr, 20) }
+    }
+}
+
+/// Where in a call an error arose.
+enum Stage {
+    Instantiate(wasmtime::Error),
+    Call(wasmtime::Error),
+}
+
+/// The `panicked at …` message a Rust guest prints before trapping, or the
+/// last non-empty stderr line of another guest.
+fn panic_message(stderr: &str) -> Option<String> {
+    let lines: Vec<&str> = stderr.lines().collect();
+    if let Some(i) = lines.iter().position(|l| l.contains("panicked at")) {
+        let location = lines[i].split("panicked at").nth(1).unwrap_or("").trim().trim_end_matches(':');
+        let message: Vec<&str> =
+            lines[i + 1..].iter().take_while(|l| !l.starts_with("note:")).copied().collect();
+        let message = message.join(" ");
+        return Some(if message.is_empty() { format!("panicked at {location}") } else { format!("panicked at {location}: {message}") });
+    }
+    lines.iter().rev().find(|l| !l.trim().is_empty()).map(|l| l.trim().to_string())
+}
+
+fn tail(text: &str, lines: usize) -> String {
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn extracts_a_rust_panic_message() {
+        let stderr = "\nthread '<unnamed>' panicked at plugins/x/src/lib.rs:12:9:\nboom: bad input\nnote: run with `RUST_BACKTRACE=1`\n";
+        assert_eq!(panic_message(stderr).as_deref(), Some("panicked at plugins/x/src/lib.rs:12:9: boom: bad input"));
+        assert_eq!(panic_message("Traceback...\nValueError: nope\n").as_deref(), Some("ValueError: nope"));
+        assert_eq!(panic_message(""), None);
+    }
+}

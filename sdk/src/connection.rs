@@ -1,0 +1,84 @@
+//! Connection plugins: typed edges between declarations.
+
+use crate::bindings::connection::exports::clockwork::plugin::connections as wit;
+use crate::schema::TypeDef;
+use crate::{Diagnostic, PluginError, PluginMeta, not_implemented};
+
+pub use wit::{
+    AssertionDecl, Contribution, EdgeOrder, Endpoint, EndpointPatch, Mount, MountSource, ResolveInput, ResourceDecl,
+    RunWhen, SetupStep,
+};
+
+/// A connection plugin. Implement it on a unit struct and export it with
+/// [`export_connection_plugin!`](crate::export_connection_plugin).
+///
+/// Only `meta` and `types` are required: `validate` fills defaults from the
+/// schema and `resolve` reports that it is not implemented.
+pub trait ConnectionPlugin {
+    /// Who the plugin is; usually `plugin_meta!("…")`.
+    fn meta() -> PluginMeta;
+
+    /// The connection types it provides. Each should include
+    /// [`fields::to_resource`](crate::fields::to_resource) and
+    /// [`fields::description`](crate::fields::description).
+    fn types() -> Vec<TypeDef>;
+
+    /// Checks a connection's config and returns it normalised.
+    fn validate(type_name: &str, config: &str) -> Result<String, Vec<Diagnostic>> {
+        let types = Self::types();
+        let schema = types.iter().find(|t| t.name() == type_name).map(TypeDef::schema);
+        crate::validate::with_defaults(schema, type_name, config)
+    }
+
+    /// What the connection contributes to its endpoints.
+    fn resolve(input: ResolveInput) -> Result<Contribution, PluginError> {
+        let _ = input;
+        Err(not_implemented("resolve"))
+    }
+}
+
+impl Contribution {
+    /// A contribution that only orders `from` after `to`.
+    pub fn ordering_only() -> Self {
+        let empty = || EndpointPatch { env: Vec::new(), networks: Vec::new(), aliases: Vec::new(), mounts: Vec::new() };
+        Contribution {
+            from_patch: empty(),
+            to_patch: empty(),
+            order: EdgeOrder::FromAfterTo,
+            resources: Vec::new(),
+            setup: Vec::new(),
+            assertions: Vec::new(),
+            outputs: Vec::new(),
+        }
+    }
+}
+
+#[doc(hidden)]
+pub fn describe<P: ConnectionPlugin>() -> wit::ConnectionDescription {
+    wit::ConnectionDescription { plugin: P::meta(), types: P::types().into_iter().map(Into::into).collect() }
+}
+
+/// Exports a [`ConnectionPlugin`] as the component's `connections` interface.
+#[macro_export]
+macro_rules! export_connection_plugin {
+    ($plugin:ty) => {
+        #[doc(hidden)]
+        pub struct __ClockworkConnectionExports;
+
+        impl $crate::bindings::connection::exports::clockwork::plugin::connections::Guest for __ClockworkConnectionExports {
+            fn describe() -> $crate::bindings::connection::exports::clockwork::plugin::connections::ConnectionDescription {
+                $crate::connection::describe::<$plugin>()
+            }
+            fn validate(type_name: String, config: String) -> Result<String, Vec<$crate::Diagnostic>> {
+                <$plugin as $crate::connection::ConnectionPlugin>::validate(&type_name, &config)
+            }
+            fn resolve(
+                input: $crate::connection::ResolveInput,
+            ) -> Result<$crate::connection::Contribution, $crate::PluginError> {
+                <$plugin as $crate::connection::ConnectionPlugin>::resolve(input)
+            }
+        }
+
+        $crate::bindings::connection::export_connection_world!(__ClockworkConnectionExports with_types_in $crate::bindings::connection);
+    };
+}
