@@ -1,0 +1,9 @@
+//! Integration tests of the `clockwork` binary and its plugin runtime,
+//! against real WebAssembly components (bundled, test fixtures, Python).
+
+mod support;
+
+mod cli;
+mod loading;
+mod python;
+mod sandbox;

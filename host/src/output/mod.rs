@@ -60,7 +60,7 @@ pub fn error(report: &miette::Report) {
     } else {
         miette::GraphicalTheme::unicode_nocolor()
     };
-    let handler = miette::GraphicalReportHandler::new_themed(theme).with_width(100);
+    let handler = miette::GraphicalReportHandler::new_themed(theme).with_wrap_lines(false);
     let mut text = String::new();
     if handler.render_report(&mut text, report.as_ref()).is_err() {
         text = format!("error: {report:?}");

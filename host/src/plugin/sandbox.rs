@@ -129,7 +129,14 @@ impl<P: WorldPre> Sandbox<P> {
         if instantiating && e.downcast_ref::<Trap>().is_none() {
             return CallFailure::Instantiate(format!("{e:#}"));
         }
-        CallFailure::Trap { message: panic.unwrap_or_else(|| e.to_string()), stderr: tail(&stderr, 20) }
+        let message = panic.unwrap_or_else(|| {
+            let cause = e.root_cause().to_string();
+            match innermost_frame(&e) {
+                Some(function) => format!("{cause} in `{function}`"),
+                None => cause,
+            }
+        });
+        CallFailure::Trap { message, stderr: tail(&stderr, 20) }
     }
 }
 
@@ -137,6 +144,15 @@ impl<P: WorldPre> Sandbox<P> {
 enum Stage {
     Instantiate(wasmtime::Error),
     Call(wasmtime::Error),
+}
+
+/// The guest function that was running when it trapped, demangled.
+fn innermost_frame(e: &wasmtime::Error) -> Option<String> {
+    let backtrace = e.downcast_ref::<wasmtime::WasmBacktrace>()?;
+    let frame = backtrace.frames().first()?;
+    let name = frame.func_name()?;
+    // `{:#}` leaves out the hash suffix (`::h0123…`).
+    Some(format!("{:#}", rustc_demangle::demangle(name)))
 }
 
 /// The `panicked at …` message a Rust guest prints before trapping, or the

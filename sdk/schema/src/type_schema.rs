@@ -267,10 +267,16 @@ fn first_sentence(doc: &str) -> &str {
     let doc = doc.trim();
     let line_end = doc.find('\n').unwrap_or(doc.len());
     let first_line = &doc[..line_end];
-    match first_line.find(". ") {
-        Some(i) => &first_line[..=i],
-        None => first_line,
+    // The first ". " that does not follow an abbreviation such as "e.g.".
+    let mut from = 0;
+    while let Some(i) = first_line[from..].find(". ").map(|i| i + from) {
+        let before = &first_line[..i];
+        if !(before.ends_with("e.g") || before.ends_with("i.e") || before.ends_with("etc") || before.ends_with("vs")) {
+            return &first_line[..=i];
+        }
+        from = i + 2;
     }
+    first_line
 }
 
 #[cfg(test)]
@@ -353,5 +359,8 @@ mod tests {
         assert!(is_kebab_case("docker-resource"));
         assert!(!is_kebab_case("Docker"));
         assert_eq!(schema(vec![]).summary(), "A container.");
+        let mut f = field("url", "string");
+        f.doc = "The URL, e.g. `http://x/`. More.".into();
+        assert_eq!(f.summary(), "The URL, e.g. `http://x/`.");
     }
 }

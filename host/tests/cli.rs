@@ -1,0 +1,81 @@
+//! The command line: version, listing, inspecting, `-C`, exit codes.
+
+use serde_json::Value;
+
+use crate::support::{TestProject, clockwork_in, stderr, stdout};
+
+#[test]
+fn version_names_the_plugin_contract() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let output = clockwork_in(dir.path(), &["--version"], &[]);
+    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(
+        stdout(&output),
+        format!("clockwork {} (plugin contract clockwork:plugin@0.1.0, wasmtime 48.0.8)\n", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+#[test]
+fn minus_c_runs_in_another_folder() {
+    let project = TestProject::new();
+    project.add_plugin("hostile", "hostile.wasm");
+    let elsewhere = tempfile::tempdir().expect("temp dir");
+    let dir = project.dir();
+    let output = clockwork_in(
+        elsewhere.path(),
+        &["-C", dir.to_str().expect("utf-8"), "plugins", "list"],
+        &[("XDG_DATA_HOME", elsewhere.path().join("none"))],
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let out = stdout(&output);
+    let line = out.lines().find(|l| l.starts_with("fixture-hostile")).unwrap_or_else(|| panic!("{out}"));
+    let columns: Vec<&str> = line.split_whitespace().collect();
+    assert_eq!(&columns[..4], &["fixture-hostile", "assertion", "0.1.0", "project"]);
+    assert!(out.starts_with("NAME"), "{out}");
+
+    let missing = clockwork_in(elsewhere.path(), &["-C", "no/such/folder", "plugins", "list"], &[]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(stderr(&missing).contains("project folder `no/such/folder` does not exist or is not a directory"));
+}
+
+#[test]
+fn inspect_shows_fields_as_a_table_and_as_json() {
+    let project = TestProject::new();
+    let text = project.clockwork(&["plugins", "inspect", "BlankResource"]);
+    assert_eq!(text.status.code(), Some(0), "{}", stderr(&text));
+    let out = stdout(&text);
+    assert!(out.starts_with("blank-resource 0.1.0 — resource plugin, bundled\n"), "{out}");
+    assert!(out.contains("BlankResource (composite: accepts .add(child))"), "{out}");
+    let header = out.lines().find(|l| l.trim_start().starts_with("FIELD")).unwrap_or_else(|| panic!("{out}"));
+    assert_eq!(header.split_whitespace().collect::<Vec<_>>(), ["FIELD", "TYPE", "DEFAULT", "FLAGS", "DESCRIPTION"]);
+    assert!(out.lines().any(|l| l.split_whitespace().take(3).collect::<Vec<_>>() == ["connections", "list<connection>", "[]"]), "{out}");
+
+    let json = project.clockwork(&["plugins", "inspect", "blank-resource", "--json"]);
+    assert_eq!(json.status.code(), Some(0));
+    let v: Value = serde_json::from_str(&stdout(&json)).expect("json");
+    assert_eq!(v["kind"], "resource");
+    assert_eq!(v["types"][0]["name"], "BlankResource");
+    assert_eq!(v["types"][0]["traits"]["composite"], true);
+    assert_eq!(v["types"][0]["json_schema"]["type"], "object");
+    assert_eq!(v["types"][0]["json_schema"]["properties"]["assertions"]["default"], Value::Array(vec![]));
+    let names: Vec<&str> = v["types"][0]["fields"].as_array().expect("fields").iter().filter_map(|f| f["name"].as_str()).collect();
+    assert_eq!(names, ["name", "description", "connections", "assertions"]);
+}
+
+#[test]
+fn an_unknown_plugin_suggests_the_nearest_name() {
+    let project = TestProject::new();
+    let output = project.clockwork(&["plugins", "inspect", "BlankResorce"]);
+    assert_eq!(output.status.code(), Some(2));
+    let err = stderr(&output);
+    assert!(err.contains("no plugin or type named `BlankResorce`"), "{err}");
+    assert!(err.contains("did you mean `BlankResource`?"), "{err}");
+}
+
+#[test]
+fn a_bad_command_line_exits_2() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let output = clockwork_in(dir.path(), &["plugins", "lsit"], &[]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("unrecognized subcommand 'lsit'"));
+}
