@@ -2,7 +2,8 @@
 //! components, so `cargo build` alone yields a self-contained `clockwork`.
 //!
 //! The plugins are built by a nested `cargo build` into their own target
-//! directory (`target/plugins`, or `$CW_PLUGIN_TARGET_DIR`), which keeps it
+//! directory (`plugins/` under the target directory, or
+//! `$CW_PLUGIN_TARGET_DIR`), which keeps it
 //! off the outer build's lock and lets incremental rebuilds reuse it.
 
 use std::env;
@@ -11,17 +12,27 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn main() {
-    let manifest_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
-    let root = manifest_dir.parent().expect("host/ lives in the workspace root").to_path_buf();
+    let manifest_dir =
+        PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let root = manifest_dir
+        .parent()
+        .expect("host/ lives in the workspace root")
+        .to_path_buf();
     for watched in ["plugins", "sdk", "wit", "Cargo.toml", "Cargo.lock"] {
         println!("cargo:rerun-if-changed={}", root.join(watched).display());
     }
     println!("cargo:rerun-if-env-changed=CW_PLUGIN_TARGET_DIR");
+    println!("cargo:rerun-if-env-changed=CARGO_TARGET_DIR");
 
     let plugins = plugin_crates(&root.join("plugins"));
     let target_dir = env::var_os("CW_PLUGIN_TARGET_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target").join("plugins"));
+        .unwrap_or_else(|| {
+            env::var_os("CARGO_TARGET_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| root.join("target"))
+                .join("plugins")
+        });
 
     if !plugins.is_empty() {
         build_plugins(&root, &target_dir, &plugins);
@@ -35,10 +46,17 @@ fn main() {
             .join("plugin")
             .join(format!("clockwork_plugin_{}.wasm", name.replace('-', "_")));
         if !wasm.exists() {
-            panic!("plugin `{name}` was built but {} is missing", wasm.display());
+            panic!(
+                "plugin `{name}` was built but {} is missing",
+                wasm.display()
+            );
         }
-        writeln!(source, "    BundledPlugin {{ name: {name:?}, wasm: include_bytes!({:?}) }},", wasm.display().to_string())
-            .expect("writing to a String cannot fail");
+        writeln!(
+            source,
+            "    BundledPlugin {{ name: {name:?}, wasm: include_bytes!({:?}) }},",
+            wasm.display().to_string()
+        )
+        .expect("writing to a String cannot fail");
     }
     source.push_str("];\n");
     std::fs::write(out_dir.join("bundled_plugins.rs"), source).expect("OUT_DIR is writable");
@@ -46,7 +64,9 @@ fn main() {
 
 /// Directory names of the plugin crates, sorted.
 fn plugin_crates(dir: &Path) -> Vec<String> {
-    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
     let mut names: Vec<String> = entries
         .filter_map(Result::ok)
         .filter(|e| e.path().join("Cargo.toml").exists())
@@ -61,7 +81,14 @@ fn build_plugins(root: &Path, target_dir: &Path, plugins: &[String]) {
     let mut command = Command::new(cargo);
     command
         .current_dir(root)
-        .args(["build", "--target", "wasm32-wasip2", "--profile", "plugin", "--target-dir"])
+        .args([
+            "build",
+            "--target",
+            "wasm32-wasip2",
+            "--profile",
+            "plugin",
+            "--target-dir",
+        ])
         .arg(target_dir)
         .arg("--manifest-path")
         .arg(root.join("Cargo.toml"));
@@ -72,18 +99,35 @@ fn build_plugins(root: &Path, target_dir: &Path, plugins: &[String]) {
     // not leak into the plugins' build.
     for (key, _) in env::vars_os() {
         let Some(key) = key.to_str() else { continue };
-        let keep = key == "CARGO_HOME" || key.starts_with("CARGO_NET_") || key.starts_with("CARGO_HTTP_") || key.starts_with("CARGO_REGISTRIES_");
+        let keep = key == "CARGO_HOME"
+            || key.starts_with("CARGO_NET_")
+            || key.starts_with("CARGO_HTTP_")
+            || key.starts_with("CARGO_REGISTRIES_");
         let outer = (key.starts_with("CARGO_") && !keep)
             || key.starts_with("__CARGO")
             || matches!(
                 key,
-                "RUSTFLAGS" | "RUSTDOCFLAGS" | "RUSTC_WRAPPER" | "RUSTC_WORKSPACE_WRAPPER" | "CLIPPY_ARGS" | "TARGET" | "HOST" | "OUT_DIR" | "OPT_LEVEL" | "PROFILE" | "DEBUG" | "NUM_JOBS" | "RUSTC_LINKER"
+                "RUSTFLAGS"
+                    | "RUSTDOCFLAGS"
+                    | "RUSTC_WRAPPER"
+                    | "RUSTC_WORKSPACE_WRAPPER"
+                    | "CLIPPY_ARGS"
+                    | "TARGET"
+                    | "HOST"
+                    | "OUT_DIR"
+                    | "OPT_LEVEL"
+                    | "PROFILE"
+                    | "DEBUG"
+                    | "NUM_JOBS"
+                    | "RUSTC_LINKER"
             );
         if outer {
             command.env_remove(key);
         }
     }
-    let status = command.status().unwrap_or_else(|e| panic!("cannot run cargo to build the bundled plugins: {e}"));
+    let status = command
+        .status()
+        .unwrap_or_else(|e| panic!("cannot run cargo to build the bundled plugins: {e}"));
     if !status.success() {
         panic!(
             "building the bundled plugins for wasm32-wasip2 failed (see the cargo output above). \

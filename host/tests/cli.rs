@@ -11,7 +11,10 @@ fn version_names_the_plugin_contract() {
     assert_eq!(output.status.code(), Some(0));
     assert_eq!(
         stdout(&output),
-        format!("clockwork {} (plugin contract clockwork:plugin@0.1.0, wasmtime 48.0.8)\n", env!("CARGO_PKG_VERSION"))
+        format!(
+            "clockwork {} (plugin contract clockwork:plugin@0.1.0, wasmtime 48.0.8)\n",
+            env!("CARGO_PKG_VERSION")
+        )
     );
 }
 
@@ -28,14 +31,27 @@ fn minus_c_runs_in_another_folder() {
     );
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let out = stdout(&output);
-    let line = out.lines().find(|l| l.starts_with("fixture-hostile")).unwrap_or_else(|| panic!("{out}"));
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("fixture-hostile"))
+        .unwrap_or_else(|| panic!("{out}"));
     let columns: Vec<&str> = line.split_whitespace().collect();
-    assert_eq!(&columns[..4], &["fixture-hostile", "assertion", "0.1.0", "project"]);
+    assert_eq!(
+        &columns[..4],
+        &["fixture-hostile", "assertion", "0.1.0", "project"]
+    );
     assert!(out.starts_with("NAME"), "{out}");
 
-    let missing = clockwork_in(elsewhere.path(), &["-C", "no/such/folder", "plugins", "list"], &[]);
+    let missing = clockwork_in(
+        elsewhere.path(),
+        &["-C", "no/such/folder", "plugins", "list"],
+        &[],
+    );
     assert_eq!(missing.status.code(), Some(2));
-    assert!(stderr(&missing).contains("project folder `no/such/folder` does not exist or is not a directory"));
+    assert!(
+        stderr(&missing)
+            .contains("project folder `no/such/folder` does not exist or is not a directory")
+    );
 }
 
 #[test]
@@ -44,11 +60,28 @@ fn inspect_shows_fields_as_a_table_and_as_json() {
     let text = project.clockwork(&["plugins", "inspect", "BlankResource"]);
     assert_eq!(text.status.code(), Some(0), "{}", stderr(&text));
     let out = stdout(&text);
-    assert!(out.starts_with("blank-resource 0.1.0 — resource plugin, bundled\n"), "{out}");
-    assert!(out.contains("BlankResource (composite: accepts .add(child))"), "{out}");
-    let header = out.lines().find(|l| l.trim_start().starts_with("FIELD")).unwrap_or_else(|| panic!("{out}"));
-    assert_eq!(header.split_whitespace().collect::<Vec<_>>(), ["FIELD", "TYPE", "DEFAULT", "FLAGS", "DESCRIPTION"]);
-    assert!(out.lines().any(|l| l.split_whitespace().take(3).collect::<Vec<_>>() == ["connections", "list<connection>", "[]"]), "{out}");
+    assert!(
+        out.starts_with("blank-resource 0.1.0 — resource plugin, bundled\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("BlankResource (composite: accepts .add(child))"),
+        "{out}"
+    );
+    let header = out
+        .lines()
+        .find(|l| l.trim_start().starts_with("FIELD"))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert_eq!(
+        header.split_whitespace().collect::<Vec<_>>(),
+        ["FIELD", "TYPE", "DEFAULT", "FLAGS", "DESCRIPTION"]
+    );
+    assert!(
+        out.lines()
+            .any(|l| l.split_whitespace().take(3).collect::<Vec<_>>()
+                == ["connections", "list<connection>", "[]"]),
+        "{out}"
+    );
 
     let json = project.clockwork(&["plugins", "inspect", "blank-resource", "--json"]);
     assert_eq!(json.status.code(), Some(0));
@@ -57,8 +90,16 @@ fn inspect_shows_fields_as_a_table_and_as_json() {
     assert_eq!(v["types"][0]["name"], "BlankResource");
     assert_eq!(v["types"][0]["traits"]["composite"], true);
     assert_eq!(v["types"][0]["json_schema"]["type"], "object");
-    assert_eq!(v["types"][0]["json_schema"]["properties"]["assertions"]["default"], Value::Array(vec![]));
-    let names: Vec<&str> = v["types"][0]["fields"].as_array().expect("fields").iter().filter_map(|f| f["name"].as_str()).collect();
+    assert_eq!(
+        v["types"][0]["json_schema"]["properties"]["assertions"]["default"],
+        Value::Array(vec![])
+    );
+    let names: Vec<&str> = v["types"][0]["fields"]
+        .as_array()
+        .expect("fields")
+        .iter()
+        .filter_map(|f| f["name"].as_str())
+        .collect();
     assert_eq!(names, ["name", "description", "connections", "assertions"]);
 }
 
@@ -68,7 +109,10 @@ fn an_unknown_plugin_suggests_the_nearest_name() {
     let output = project.clockwork(&["plugins", "inspect", "BlankResorce"]);
     assert_eq!(output.status.code(), Some(2));
     let err = stderr(&output);
-    assert!(err.contains("no plugin or type named `BlankResorce`"), "{err}");
+    assert!(
+        err.contains("no plugin or type named `BlankResorce`"),
+        "{err}"
+    );
     assert!(err.contains("did you mean `BlankResource`?"), "{err}");
 }
 

@@ -7,3 +7,4 @@ mod cli;
 mod loading;
 mod python;
 mod sandbox;
+mod sdk_examples;

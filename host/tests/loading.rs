@@ -9,20 +9,26 @@ use crate::support::{TestProject, fixture, load, runtime, stderr, stdout};
 
 fn list_json(project: &TestProject) -> (i32, Value) {
     let output = project.clockwork(&["plugins", "list", "--json"]);
-    let json: Value = serde_json::from_str(&stdout(&output)).unwrap_or_else(|e| panic!("{e}: {}", stdout(&output)));
+    let json: Value = serde_json::from_str(&stdout(&output))
+        .unwrap_or_else(|e| panic!("{e}: {}", stdout(&output)));
     (output.status.code().unwrap_or(-1), json)
 }
 
 fn problem<'a>(json: &'a Value, file_suffix: &str) -> &'a str {
     json["problems"]
         .as_array()
-        .and_then(|ps| ps.iter().find(|p| p["file"].as_str().is_some_and(|f| f.ends_with(file_suffix))))
+        .and_then(|ps| {
+            ps.iter()
+                .find(|p| p["file"].as_str().is_some_and(|f| f.ends_with(file_suffix)))
+        })
         .and_then(|p| p["reason"].as_str())
         .unwrap_or_else(|| panic!("no problem reported for {file_suffix}: {json:#}"))
 }
 
 fn plugin<'a>(json: &'a Value, name: &str) -> Option<&'a Value> {
-    json["plugins"].as_array().and_then(|ps| ps.iter().find(|p| p["name"] == name))
+    json["plugins"]
+        .as_array()
+        .and_then(|ps| ps.iter().find(|p| p["name"] == name))
 }
 
 #[test]
@@ -32,11 +38,17 @@ fn every_bundled_plugin_loads_with_a_valid_description() {
     assert_eq!(code, 0, "{json:#}");
     assert_eq!(json["problems"], Value::Array(vec![]));
     let plugins = json["plugins"].as_array().expect("plugins");
-    let bundled: Vec<&str> = clockwork::plugin::bundled_plugins().iter().map(|b| b.name).collect();
+    let bundled: Vec<&str> = clockwork::plugin::bundled_plugins()
+        .iter()
+        .map(|b| b.name)
+        .collect();
     assert_eq!(plugins.len(), bundled.len());
     for p in plugins {
         assert_eq!(p["source"], "bundled");
-        assert!(["resource", "connection", "assertion"].contains(&p["kind"].as_str().unwrap_or("")), "{p}");
+        assert!(
+            ["resource", "connection", "assertion"].contains(&p["kind"].as_str().unwrap_or("")),
+            "{p}"
+        );
         assert!(!p["types"].as_array().expect("types").is_empty(), "{p}");
         assert!(bundled.contains(&p["name"].as_str().unwrap_or("")), "{p}");
     }
@@ -57,14 +69,22 @@ fn bad_plugin_files_are_reported_and_the_rest_load() {
 
     let (code, json) = list_json(&project);
     assert_eq!(code, 2, "a broken plugin makes the project invalid");
-    assert_eq!(json["problems"].as_array().map(Vec::len), Some(7), "{json:#}");
+    assert_eq!(
+        json["problems"].as_array().map(Vec::len),
+        Some(7),
+        "{json:#}"
+    );
     assert_eq!(
         problem(&json, "notes.wasm"),
         "not a WebAssembly component: the file does not start with the `\\0asm` magic"
     );
-    assert!(problem(&json, "core-module.wasm").starts_with("a core WebAssembly module, not a component"));
     assert!(
-        problem(&json, "command.wasm").starts_with("not a Clockwork plugin: it exports `wasi:cli/run@0.2."),
+        problem(&json, "core-module.wasm")
+            .starts_with("a core WebAssembly module, not a component")
+    );
+    assert!(
+        problem(&json, "command.wasm")
+            .starts_with("not a Clockwork plugin: it exports `wasi:cli/run@0.2."),
         "{}",
         problem(&json, "command.wasm")
     );
@@ -84,7 +104,8 @@ fn bad_plugin_files_are_reported_and_the_rest_load() {
         "imports `clockwork:plugin/probe@0.1.0`, which resource plugins are not granted (they may import: types, log, clock, fs)"
     );
     assert!(
-        problem(&json, "slow.wasm").starts_with("plugin `") && problem(&json, "slow.wasm").contains("deadline and was stopped in `describe`"),
+        problem(&json, "slow.wasm").starts_with("plugin `")
+            && problem(&json, "slow.wasm").contains("deadline and was stopped in `describe`"),
         "{}",
         problem(&json, "slow.wasm")
     );
@@ -96,19 +117,30 @@ fn bad_plugin_files_are_reported_and_the_rest_load() {
     assert_eq!(text.status.code(), Some(2));
     let out = stdout(&text);
     assert!(out.contains("7 plugin files could not be used:"), "{out}");
-    assert!(out.contains("duplicate.wasm (project): invalid `describe` result"), "{out}");
+    assert!(
+        out.contains("duplicate.wasm (project): invalid `describe` result"),
+        "{out}"
+    );
 }
 
 #[test]
 fn user_plugins_are_discovered() {
     let project = TestProject::new();
-    std::fs::copy(fixture("hostile"), project.user_plugins().join("hostile.wasm")).expect("copy");
+    std::fs::copy(
+        fixture("hostile"),
+        project.user_plugins().join("hostile.wasm"),
+    )
+    .expect("copy");
     let (code, json) = list_json(&project);
     assert_eq!(code, 0, "{json:#}");
     let hostile = plugin(&json, "fixture-hostile").expect("user plugin listed");
     assert_eq!(hostile["source"], "user");
     assert_eq!(hostile["kind"], "assertion");
-    assert!(hostile["types"].as_array().is_some_and(|t| t.iter().any(|t| t == "SpinAssert")));
+    assert!(
+        hostile["types"]
+            .as_array()
+            .is_some_and(|t| t.iter().any(|t| t == "SpinAssert"))
+    );
 }
 
 #[test]
@@ -121,56 +153,109 @@ fn a_clash_with_a_bundled_plugin_needs_the_projects_word() {
         problem(&json, "blank.wasm"),
         "type `BlankResource` is also provided by bundled plugin `blank-resource`; say which wins in clockwork.toml:\n  [plugins.prefer]\n  BlankResource = \"project\"   # or \"bundled\""
     );
-    assert_eq!(plugin(&json, "blank-resource").map(|p| &p["source"]), Some(&Value::from("bundled")));
+    assert_eq!(
+        plugin(&json, "blank-resource").map(|p| &p["source"]),
+        Some(&Value::from("bundled"))
+    );
 
-    project.write("clockwork.toml", "[plugins.prefer]\nBlankResource = \"project\"\n");
+    project.write(
+        "clockwork.toml",
+        "[plugins.prefer]\nBlankResource = \"project\"\n",
+    );
     let (code, json) = list_json(&project);
     assert_eq!(code, 0, "{json:#}");
-    assert!(plugin(&json, "blank-resource").is_none(), "the bundled one is replaced");
-    assert_eq!(plugin(&json, "fixture-clashing-blank").map(|p| &p["source"]), Some(&Value::from("project")));
+    assert!(
+        plugin(&json, "blank-resource").is_none(),
+        "the bundled one is replaced"
+    );
+    assert_eq!(
+        plugin(&json, "fixture-clashing-blank").map(|p| &p["source"]),
+        Some(&Value::from("project"))
+    );
     assert_eq!(json["overrides"].as_array().map(Vec::len), Some(1));
 
-    project.write("clockwork.toml", "[plugins.prefer]\nBlankResource = \"bundled\"\n");
+    project.write(
+        "clockwork.toml",
+        "[plugins.prefer]\nBlankResource = \"bundled\"\n",
+    );
     let (code, json) = list_json(&project);
     assert_eq!(code, 0, "{json:#}");
-    assert_eq!(plugin(&json, "blank-resource").map(|p| &p["source"]), Some(&Value::from("bundled")));
+    assert_eq!(
+        plugin(&json, "blank-resource").map(|p| &p["source"]),
+        Some(&Value::from("bundled"))
+    );
     assert!(plugin(&json, "fixture-clashing-blank").is_none());
 }
 
 #[test]
 fn a_typo_in_clockwork_toml_is_an_error_with_its_location() {
     let project = TestProject::new();
-    project.write("clockwork.toml", "[plugins]\nprefers = { BlankResource = \"project\" }\n");
+    project.write(
+        "clockwork.toml",
+        "[plugins]\nprefers = { BlankResource = \"project\" }\n",
+    );
     let output = project.clockwork(&["plugins", "list"]);
     assert_eq!(output.status.code(), Some(2));
     let err = stderr(&output);
-    assert!(err.contains("clockwork.toml: line 2, column 1: unknown field `prefers`, expected `prefer`"), "{err}");
+    assert!(
+        err.contains(
+            "clockwork.toml: line 2, column 1: unknown field `prefers`, expected `prefer`"
+        ),
+        "{err}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_damaged_cache_entry_is_rebuilt_not_trusted() {
     let cache = tempfile::tempdir().expect("temp dir");
     let path = fixture("hostile");
-    let first = load(&runtime(None, None, Some(cache.path().to_path_buf())), &path).await;
+    let first = load(
+        &runtime(None, None, Some(cache.path().to_path_buf())),
+        &path,
+    )
+    .await;
     assert_eq!(first.cache, CacheOutcome::Compiled);
-    let second = load(&runtime(None, None, Some(cache.path().to_path_buf())), &path).await;
+    let second = load(
+        &runtime(None, None, Some(cache.path().to_path_buf())),
+        &path,
+    )
+    .await;
     assert_eq!(second.cache, CacheOutcome::Hit);
 
     let rt = runtime(None, None, Some(cache.path().to_path_buf()));
-    let entry = rt.cache().expect("cache").dir().join(format!("{}.cwasm", first.origin.digest));
+    let entry = rt
+        .cache()
+        .expect("cache")
+        .dir()
+        .join(format!("{}.cwasm", first.origin.digest));
     let mut bytes = std::fs::read(&entry).expect("entry exists");
     let middle = bytes.len() / 2;
     bytes[middle] ^= 0xff;
     std::fs::write(&entry, &bytes).expect("corrupt");
     let rebuilt = load(&rt, &path).await;
-    assert_eq!(rebuilt.cache, CacheOutcome::Rebuilt("cache entry does not match its digest (corrupt or truncated)".into()));
-    assert_eq!(load(&rt, &path).await.cache, CacheOutcome::Hit, "the rebuilt entry is stored");
+    assert_eq!(
+        rebuilt.cache,
+        CacheOutcome::Rebuilt(
+            "cache entry does not match its digest (corrupt or truncated)".into()
+        )
+    );
+    assert_eq!(
+        load(&rt, &path).await.cache,
+        CacheOutcome::Hit,
+        "the rebuilt entry is stored"
+    );
 
     std::fs::write(&entry, b"garbage").expect("truncate");
-    assert_eq!(load(&rt, &path).await.cache, CacheOutcome::Rebuilt("cache entry has no valid header".into()));
+    assert_eq!(
+        load(&rt, &path).await.cache,
+        CacheOutcome::Rebuilt("cache entry has no valid header".into())
+    );
 
     // An entry from another engine configuration lives in another folder,
     // so it is never even read.
     let key_dir = rt.cache().expect("cache").dir().to_path_buf();
-    assert!(key_dir.starts_with(cache.path().join(format!("wasmtime-{}", clockwork::plugin::wasmtime_version()))));
+    assert!(key_dir.starts_with(cache.path().join(format!(
+        "wasmtime-{}",
+        clockwork::plugin::wasmtime_version()
+    ))));
 }

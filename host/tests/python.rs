@@ -6,22 +6,38 @@ use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::Command;
 
-use clockwork::plugin::bindings::assertion::exports::clockwork::plugin::assertions::{CheckInput, Verdict};
+use clockwork::plugin::bindings::assertion::exports::clockwork::plugin::assertions::{
+    CheckInput, Verdict,
+};
 use clockwork::plugin::bindings::types::PluginError;
 
-use crate::support::{load, runtime, test_cache, workspace};
+use crate::support::{load, runtime, target_dir, test_cache, workspace};
 
 fn build_example() -> PathBuf {
     let root = workspace();
-    let out = root.join("target").join("python-example");
+    let out = target_dir().join("python-example");
     std::fs::create_dir_all(&out).expect("mkdir");
     let wasm = out.join("body-contains.wasm");
     let status = Command::new("componentize-py")
         .current_dir(&root)
-        .args(["-d", "wit", "-w", "assertion", "componentize", "app", "-p", "sdk/python/example", "-o"])
+        .args([
+            "-d",
+            "wit",
+            "-w",
+            "assertion",
+            "componentize",
+            "app",
+            "-p",
+            "sdk/python/example",
+            "-o",
+        ])
         .arg(&wasm)
         .status()
-        .unwrap_or_else(|e| panic!("componentize-py is needed for this test (pip install componentize-py==0.25.1): {e}"));
+        .unwrap_or_else(|e| {
+            panic!(
+                "componentize-py is needed for this test (pip install componentize-py==0.25.1): {e}"
+            )
+        });
     assert!(status.success(), "componentize-py failed");
     wasm
 }
@@ -39,14 +55,25 @@ fn serve(body: &'static str, requests: usize) -> u16 {
                 line.clear();
             }
             let mut stream = &stream;
-            let _ = write!(stream, "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}", body.len());
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
         }
     });
     port
 }
 
 fn input(config: serde_json::Value) -> CheckInput {
-    CheckInput { type_name: "HttpBodyContainsAssert".into(), config: config.to_string(), target: None, target_state: None, attempt: 1, remaining_ms: 5000 }
+    CheckInput {
+        type_name: "HttpBodyContainsAssert".into(),
+        config: config.to_string(),
+        target: None,
+        target_state: None,
+        attempt: 1,
+        remaining_ms: 5000,
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -61,32 +88,62 @@ async fn the_python_example_builds_loads_and_checks() {
 
     // validate: defaults are filled, bad URLs are diagnosed.
     let ok = plugin
-        .validate("HttpBodyContainsAssert", "check", &serde_json::json!({"url": "http://127.0.0.1:1/", "text": "x"}))
+        .validate(
+            "HttpBodyContainsAssert",
+            "check",
+            &serde_json::json!({"url": "http://127.0.0.1:1/", "text": "x"}),
+        )
         .await
         .expect("call works")
         .expect("valid");
     assert_eq!(ok["timeout_seconds"], 10);
     let bad = plugin
-        .validate("HttpBodyContainsAssert", "check", &serde_json::json!({"url": "ftp://x/"}))
+        .validate(
+            "HttpBodyContainsAssert",
+            "check",
+            &serde_json::json!({"url": "ftp://x/"}),
+        )
         .await
         .expect("call works")
         .expect_err("invalid");
     let summaries: Vec<&str> = bad.iter().map(|d| d.summary.as_str()).collect();
-    assert_eq!(summaries, ["missing required field `text`", "`ftp://x/` is not an http:// or https:// URL"]);
+    assert_eq!(
+        summaries,
+        [
+            "missing required field `text`",
+            "`ftp://x/` is not an http:// or https:// URL"
+        ]
+    );
 
     // check: through the host's probe import.
     let port = serve("hello from clockwork", 2);
     let url = format!("http://127.0.0.1:{port}/");
-    let pass = plugin.check(input(serde_json::json!({"url": url, "text": "clockwork"}))).await.expect("call").expect("ran");
+    let pass = plugin
+        .check(input(serde_json::json!({"url": url, "text": "clockwork"})))
+        .await
+        .expect("call")
+        .expect("ran");
     assert_eq!(pass.verdict, Verdict::Pass, "{}", pass.message);
-    let fail = plugin.check(input(serde_json::json!({"url": url, "text": "kubernetes"}))).await.expect("call").expect("ran");
+    let fail = plugin
+        .check(input(serde_json::json!({"url": url, "text": "kubernetes"})))
+        .await
+        .expect("call")
+        .expect("ran");
     assert_eq!(fail.verdict, Verdict::Fail);
     assert_eq!(fail.actual.as_deref(), Some("hello from clockwork"));
 
     // The host's grant applies to Python plugins too.
-    let outside = plugin.check(input(serde_json::json!({"url": "http://192.0.2.1/", "text": "x"}))).await.expect("call");
+    let outside = plugin
+        .check(input(
+            serde_json::json!({"url": "http://192.0.2.1/", "text": "x"}),
+        ))
+        .await
+        .expect("call");
     match outside {
-        Err(PluginError::Denied(text)) => assert!(text.contains("outside this plugin's network grant"), "{text}"),
+        Err(PluginError::Denied(text)) => assert!(
+            text.contains("outside this plugin's network grant"),
+            "{text}"
+        ),
         other => panic!("expected a denial, got {other:?}"),
     }
 }

@@ -11,13 +11,23 @@ use clockwork::plugin::{Limits, LoadedPlugin, PluginRuntime, PluginSource, Runti
 
 /// The workspace root.
 pub fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("host/ is in the workspace").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("host/ is in the workspace")
+        .to_path_buf()
+}
+
+/// The cargo target directory (`$CARGO_TARGET_DIR`, else `target/`).
+pub fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join("target"))
 }
 
 /// A compiled-component cache shared by the tests, so each component is
-/// compiled once per `target/`.
+/// compiled once per target directory.
 pub fn test_cache() -> PathBuf {
-    workspace().join("target").join("test-plugin-cache")
+    target_dir().join("test-plugin-cache")
 }
 
 /// Runs cargo from a test with the outer build's settings removed.
@@ -25,7 +35,8 @@ pub fn cargo() -> Command {
     let mut command = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
     for (key, _) in std::env::vars_os() {
         let Some(key) = key.to_str() else { continue };
-        if (key.starts_with("CARGO_") && key != "CARGO_HOME") || key.starts_with("RUSTC_") || key == "RUSTFLAGS" {
+        let keep = key == "CARGO_HOME" || key == "CARGO_TARGET_DIR";
+        if (key.starts_with("CARGO_") && !keep) || key.starts_with("RUSTC_") || key == "RUSTFLAGS" {
             command.env_remove(key);
         }
     }
@@ -37,9 +48,15 @@ pub fn fixtures() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
         let root = workspace();
-        let target = root.join("target").join("fixtures");
+        let target = target_dir().join("fixtures");
         let status = cargo()
-            .args(["build", "--release", "--target", "wasm32-wasip2", "--manifest-path"])
+            .args([
+                "build",
+                "--release",
+                "--target",
+                "wasm32-wasip2",
+                "--manifest-path",
+            ])
             .arg(root.join("host/tests/fixtures/Cargo.toml"))
             .arg("--target-dir")
             .arg(&target)
@@ -52,7 +69,11 @@ pub fn fixtures() -> &'static Path {
 
 /// The path of a fixture component, e.g. `fixture("hostile")`.
 pub fn fixture(name: &str) -> PathBuf {
-    let file = if name == "not-a-plugin" { "not-a-plugin.wasm".to_string() } else { format!("fixture_{}.wasm", name.replace('-', "_")) };
+    let file = if name == "not-a-plugin" {
+        "not-a-plugin.wasm".to_string()
+    } else {
+        format!("fixture_{}.wasm", name.replace('-', "_"))
+    };
     let path = fixtures().join(file);
     assert!(path.exists(), "fixture {} was not built", path.display());
     path
@@ -100,7 +121,11 @@ impl TestProject {
         let project = self.dir();
         let mut full: Vec<&str> = vec!["-C", project.to_str().expect("utf-8 path")];
         full.extend_from_slice(args);
-        clockwork_in(self.root.path(), &full, &[("XDG_DATA_HOME", self.root.path().join("data"))])
+        clockwork_in(
+            self.root.path(),
+            &full,
+            &[("XDG_DATA_HOME", self.root.path().join("data"))],
+        )
     }
 }
 
@@ -131,15 +156,30 @@ pub fn stderr(output: &Output) -> String {
 }
 
 /// A runtime for library-level tests.
-pub fn runtime(project_dir: Option<PathBuf>, limits: Option<Limits>, cache: Option<PathBuf>) -> PluginRuntime {
-    PluginRuntime::new(RuntimeOptions { cache_root: cache, project_dir, limits, log_sink: None }).expect("runtime starts")
+pub fn runtime(
+    project_dir: Option<PathBuf>,
+    limits: Option<Limits>,
+    cache: Option<PathBuf>,
+) -> PluginRuntime {
+    PluginRuntime::new(RuntimeOptions {
+        cache_root: cache,
+        project_dir,
+        limits,
+        log_sink: None,
+    })
+    .expect("runtime starts")
 }
 
 /// Loads a component file as a project plugin.
 pub async fn load(runtime: &PluginRuntime, path: &Path) -> LoadedPlugin {
     let wasm: Arc<[u8]> = Arc::from(std::fs::read(path).expect("read component"));
     runtime
-        .load(PluginSource::Project, Some(path.to_path_buf()), path.display().to_string(), wasm)
+        .load(
+            PluginSource::Project,
+            Some(path.to_path_buf()),
+            path.display().to_string(),
+            wasm,
+        )
         .await
         .unwrap_or_else(|e| panic!("{} does not load: {e}", path.display()))
 }

@@ -36,7 +36,11 @@ impl AssertionType {
         if def.schema().field("timeout_seconds").is_none() {
             def = def.field(fields::timeout_seconds(seconds));
         }
-        AssertionType { def, default_timeout_ms: seconds.saturating_mul(1000), retryable: true }
+        AssertionType {
+            def,
+            default_timeout_ms: seconds.saturating_mul(1000),
+            retryable: true,
+        }
     }
 
     /// Marks the type as not retryable: waiting cannot change its answer.
@@ -64,8 +68,16 @@ impl Outcome {
     }
 
     /// A failing outcome, with what was expected and what was found.
-    pub fn fail(message: impl Into<String>, expected: impl Into<String>, actual: impl Into<String>) -> Self {
-        Outcome { expected: Some(expected.into()), actual: Some(actual.into()), ..Outcome::with(Verdict::Fail, message) }
+    pub fn fail(
+        message: impl Into<String>,
+        expected: impl Into<String>,
+        actual: impl Into<String>,
+    ) -> Self {
+        Outcome {
+            expected: Some(expected.into()),
+            actual: Some(actual.into()),
+            ..Outcome::with(Verdict::Fail, message)
+        }
     }
 
     /// A skipped outcome.
@@ -86,7 +98,10 @@ pub trait AssertionPlugin {
     /// Checks an assertion's config and returns it normalised.
     fn validate(type_name: &str, config: &str) -> Result<String, Vec<Diagnostic>> {
         let types = Self::types();
-        let schema = types.iter().find(|t| t.def.name() == type_name).map(|t| t.def.schema());
+        let schema = types
+            .iter()
+            .find(|t| t.def.name() == type_name)
+            .map(|t| t.def.schema());
         crate::validate::with_defaults(schema, type_name, config)
     }
 
@@ -131,6 +146,8 @@ macro_rules! export_assertion_plugin {
             }
         }
 
+        // Native builds (unit tests of a plugin) have no component exports.
+        #[cfg(target_arch = "wasm32")]
         $crate::bindings::assertion::export_assertion_world!(__ClockworkAssertionExports with_types_in $crate::bindings::assertion);
     };
 }

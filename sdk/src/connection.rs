@@ -5,8 +5,8 @@ use crate::schema::TypeDef;
 use crate::{Diagnostic, PluginError, PluginMeta, not_implemented};
 
 pub use wit::{
-    AssertionDecl, Contribution, EdgeOrder, Endpoint, EndpointPatch, Mount, MountSource, ResolveInput, ResourceDecl,
-    RunWhen, SetupStep,
+    AssertionDecl, Contribution, EdgeOrder, Endpoint, EndpointPatch, Mount, MountSource,
+    ResolveInput, ResourceDecl, RunWhen, SetupStep,
 };
 
 /// A connection plugin. Implement it on a unit struct and export it with
@@ -26,7 +26,10 @@ pub trait ConnectionPlugin {
     /// Checks a connection's config and returns it normalised.
     fn validate(type_name: &str, config: &str) -> Result<String, Vec<Diagnostic>> {
         let types = Self::types();
-        let schema = types.iter().find(|t| t.name() == type_name).map(TypeDef::schema);
+        let schema = types
+            .iter()
+            .find(|t| t.name() == type_name)
+            .map(TypeDef::schema);
         crate::validate::with_defaults(schema, type_name, config)
     }
 
@@ -40,7 +43,12 @@ pub trait ConnectionPlugin {
 impl Contribution {
     /// A contribution that only orders `from` after `to`.
     pub fn ordering_only() -> Self {
-        let empty = || EndpointPatch { env: Vec::new(), networks: Vec::new(), aliases: Vec::new(), mounts: Vec::new() };
+        let empty = || EndpointPatch {
+            env: Vec::new(),
+            networks: Vec::new(),
+            aliases: Vec::new(),
+            mounts: Vec::new(),
+        };
         Contribution {
             from_patch: empty(),
             to_patch: empty(),
@@ -55,7 +63,10 @@ impl Contribution {
 
 #[doc(hidden)]
 pub fn describe<P: ConnectionPlugin>() -> wit::ConnectionDescription {
-    wit::ConnectionDescription { plugin: P::meta(), types: P::types().into_iter().map(Into::into).collect() }
+    wit::ConnectionDescription {
+        plugin: P::meta(),
+        types: P::types().into_iter().map(Into::into).collect(),
+    }
 }
 
 /// Exports a [`ConnectionPlugin`] as the component's `connections` interface.
@@ -79,6 +90,8 @@ macro_rules! export_connection_plugin {
             }
         }
 
+        // Native builds (unit tests of a plugin) have no component exports.
+        #[cfg(target_arch = "wasm32")]
         $crate::bindings::connection::export_connection_world!(__ClockworkConnectionExports with_types_in $crate::bindings::connection);
     };
 }

@@ -26,8 +26,12 @@ pub fn description() -> Field {
 
 /// `assertions`: checks run by `clockwork assert`.
 pub fn assertions() -> Field {
-    Field::new("assertions", "list<assertion>", "Checks run by `clockwork assert` against this declaration.")
-        .default(json!([]))
+    Field::new(
+        "assertions",
+        "list<assertion>",
+        "Checks run by `clockwork assert` against this declaration.",
+    )
+    .default(json!([]))
 }
 
 /// `connections`: edges to other declarations; a bare resource means a

@@ -60,7 +60,7 @@ pub mod host {
 /// Everything a plugin usually needs.
 pub mod prelude {
     pub use crate::assertion::{AssertionPlugin, AssertionType, CheckInput, Outcome, Verdict};
-    pub use crate::connection::{Contribution, ConnectionPlugin, ResolveInput};
+    pub use crate::connection::{ConnectionPlugin, Contribution, ResolveInput};
     pub use crate::fields;
     pub use crate::resource::{ResourcePlugin, ResourceType};
     pub use crate::schema::{Field, TypeDef};
@@ -92,7 +92,10 @@ macro_rules! plugin_meta {
 /// The plugin name for a package name: `clockwork-plugin-docker-resource` →
 /// `docker-resource`. Used by [`plugin_meta!`].
 pub fn plugin_name(package: &str) -> String {
-    package.strip_prefix("clockwork-plugin-").unwrap_or(package).to_string()
+    package
+        .strip_prefix("clockwork-plugin-")
+        .unwrap_or(package)
+        .to_string()
 }
 
 /// A [`PluginError::Failed`] saying that `function` is not implemented by
@@ -103,5 +106,10 @@ pub fn not_implemented(function: &str) -> PluginError {
 
 /// An error [`Diagnostic`] at a JSON Pointer path (`None` for the whole declaration).
 pub fn error_at(path: Option<&str>, summary: impl Into<String>) -> Diagnostic {
-    Diagnostic { severity: Severity::Error, summary: summary.into(), detail: None, path: path.map(str::to_string) }
+    Diagnostic {
+        severity: Severity::Error,
+        summary: summary.into(),
+        detail: None,
+        path: path.map(str::to_string),
+    }
 }

@@ -6,7 +6,9 @@ use crate::bindings::resource::exports::clockwork::plugin::resources as wit;
 use crate::schema::TypeDef;
 use crate::{Diagnostic, PluginError, PluginMeta, not_implemented};
 
-pub use wit::{ActionResult, Change, ChangePlan, CompletionInput, Health, PlanInput, StatusReport, Suggestion};
+pub use wit::{
+    ActionResult, Change, ChangePlan, CompletionInput, Health, PlanInput, StatusReport, Suggestion,
+};
 
 /// One resource type a plugin provides.
 #[derive(Debug, Clone)]
@@ -22,7 +24,11 @@ pub struct ResourceType {
 impl ResourceType {
     /// A leaf resource type with state version 1.
     pub fn new(def: TypeDef) -> Self {
-        ResourceType { def, composite: false, state_version: 1 }
+        ResourceType {
+            def,
+            composite: false,
+            state_version: 1,
+        }
     }
 
     /// Marks the type as a composite (accepts `.add(child)`).
@@ -51,7 +57,10 @@ pub trait ResourcePlugin {
     fn validate(type_name: &str, name: &str, config: &str) -> Result<String, Vec<Diagnostic>> {
         let _ = name;
         let types = Self::types();
-        let schema = types.iter().find(|t| t.def.name() == type_name).map(|t| t.def.schema());
+        let schema = types
+            .iter()
+            .find(|t| t.def.name() == type_name)
+            .map(|t| t.def.schema());
         crate::validate::with_defaults(schema, type_name, config)
     }
 
@@ -68,13 +77,21 @@ pub trait ResourcePlugin {
     }
 
     /// Computes the new state from the executed actions.
-    fn settle(input: PlanInput, plan: ChangePlan, results: Vec<ActionResult>) -> Result<String, PluginError> {
+    fn settle(
+        input: PlanInput,
+        plan: ChangePlan,
+        results: Vec<ActionResult>,
+    ) -> Result<String, PluginError> {
         let _ = (input, plan, results);
         Err(not_implemented("settle"))
     }
 
     /// Health and drift from an observation.
-    fn status(target: crate::ResourceRef, state: Value, observed: Option<Value>) -> Result<StatusReport, PluginError> {
+    fn status(
+        target: crate::ResourceRef,
+        state: Value,
+        observed: Option<Value>,
+    ) -> Result<StatusReport, PluginError> {
         let _ = (target, state, observed);
         Err(not_implemented("status"))
     }
@@ -86,7 +103,11 @@ pub fn describe<P: ResourcePlugin>() -> wit::ResourceDescription {
         plugin: P::meta(),
         types: P::types()
             .into_iter()
-            .map(|t| wit::ResourceType { schema: t.def.into(), composite: t.composite, state_version: t.state_version })
+            .map(|t| wit::ResourceType {
+                schema: t.def.into(),
+                composite: t.composite,
+                state_version: t.state_version,
+            })
             .collect(),
     }
 }
@@ -98,7 +119,8 @@ pub fn status<P: ResourcePlugin>(
     observed: Option<String>,
 ) -> Result<StatusReport, PluginError> {
     let parse = |text: &str| {
-        serde_json::from_str::<Value>(text).map_err(|e| PluginError::Failed(format!("host sent invalid JSON: {e}")))
+        serde_json::from_str::<Value>(text)
+            .map_err(|e| PluginError::Failed(format!("host sent invalid JSON: {e}")))
     };
     let state = parse(&state)?;
     let observed = observed.as_deref().map(parse).transpose()?;
@@ -143,6 +165,8 @@ macro_rules! export_resource_plugin {
             }
         }
 
+        // Native builds (unit tests of a plugin) have no component exports.
+        #[cfg(target_arch = "wasm32")]
         $crate::bindings::resource::export_resource_world!(__ClockworkResourceExports with_types_in $crate::bindings::resource);
     };
 }

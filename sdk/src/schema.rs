@@ -79,7 +79,11 @@ impl TypeDef {
     /// A type named `name` (PascalCase) documented by `doc` (Markdown; the
     /// first sentence is the summary).
     pub fn new(name: &str, doc: &str) -> Self {
-        TypeDef(TypeSchema { name: name.into(), doc: doc.into(), fields: Vec::new() })
+        TypeDef(TypeSchema {
+            name: name.into(),
+            doc: doc.into(),
+            fields: Vec::new(),
+        })
     }
 
     /// Adds a field.
@@ -123,6 +127,10 @@ impl From<FieldSchema> for wit::FieldSchema {
 
 impl From<TypeDef> for wit::TypeSchema {
     fn from(t: TypeDef) -> Self {
-        wit::TypeSchema { name: t.0.name, doc: t.0.doc, fields: t.0.fields.into_iter().map(Into::into).collect() }
+        wit::TypeSchema {
+            name: t.0.name,
+            doc: t.0.doc,
+            fields: t.0.fields.into_iter().map(Into::into).collect(),
+        }
     }
 }

@@ -10,14 +10,31 @@ use crate::{Diagnostic, error_at};
 
 /// Parses `config` as a JSON object and applies `schema`'s defaults; reports
 /// missing required fields and unknown types.
-pub(crate) fn with_defaults(schema: Option<&TypeSchema>, type_name: &str, config: &str) -> Result<String, Vec<Diagnostic>> {
+pub(crate) fn with_defaults(
+    schema: Option<&TypeSchema>,
+    type_name: &str,
+    config: &str,
+) -> Result<String, Vec<Diagnostic>> {
     let Some(schema) = schema else {
-        return Err(vec![error_at(None, format!("this plugin has no type `{type_name}`"))]);
+        return Err(vec![error_at(
+            None,
+            format!("this plugin has no type `{type_name}`"),
+        )]);
     };
     let mut object: Map<String, Value> = match serde_json::from_str(config) {
         Ok(Value::Object(object)) => object,
-        Ok(other) => return Err(vec![error_at(None, format!("config must be a JSON object, got {other}"))]),
-        Err(e) => return Err(vec![error_at(None, format!("config is not valid JSON: {e}"))]),
+        Ok(other) => {
+            return Err(vec![error_at(
+                None,
+                format!("config must be a JSON object, got {other}"),
+            )]);
+        }
+        Err(e) => {
+            return Err(vec![error_at(
+                None,
+                format!("config is not valid JSON: {e}"),
+            )]);
+        }
     };
     let mut problems = Vec::new();
     for field in &schema.fields {
@@ -25,10 +42,17 @@ pub(crate) fn with_defaults(schema: Option<&TypeSchema>, type_name: &str, config
             continue;
         }
         if field.required {
-            problems.push(error_at(None, format!("missing required field `{}`", field.name)));
+            problems.push(error_at(
+                None,
+                format!("missing required field `{}`", field.name),
+            ));
         } else if let Some(default) = field.default_value() {
             object.insert(field.name.clone(), default);
         }
     }
-    if problems.is_empty() { Ok(Value::Object(object).to_string()) } else { Err(problems) }
+    if problems.is_empty() {
+        Ok(Value::Object(object).to_string())
+    } else {
+        Err(problems)
+    }
 }

@@ -26,7 +26,10 @@ impl HostState {
             return Err(HostError::Denied(if granted.is_empty() {
                 format!("no file root is granted to this plugin (asked for `{root}`)")
             } else {
-                format!("root `{root}` is not granted; granted roots: {}", granted.join(", "))
+                format!(
+                    "root `{root}` is not granted; granted roots: {}",
+                    granted.join(", ")
+                )
             }));
         };
         let relative = checked_relative(path)?;
@@ -44,16 +47,22 @@ fn checked_relative(path: &str) -> Result<PathBuf, HostError> {
     }
     let p = Path::new(path);
     if p.is_absolute() {
-        return Err(HostError::Denied(format!("`{path}` is absolute; paths are relative to a granted root")));
+        return Err(HostError::Denied(format!(
+            "`{path}` is absolute; paths are relative to a granted root"
+        )));
     }
     let mut first = true;
     for component in p.components() {
         match component {
             Component::ParentDir => {
-                return Err(HostError::Denied(format!("`{path}` leaves its root (`..` is not allowed)")));
+                return Err(HostError::Denied(format!(
+                    "`{path}` leaves its root (`..` is not allowed)"
+                )));
             }
             Component::Normal(name) if first && name == ".clockwork" => {
-                return Err(HostError::Denied("`.clockwork/` holds Clockwork's state and is not readable by plugins".into()));
+                return Err(HostError::Denied(
+                    "`.clockwork/` holds Clockwork's state and is not readable by plugins".into(),
+                ));
             }
             Component::CurDir => continue,
             _ => {}
@@ -72,7 +81,12 @@ fn io_error(path: &str, e: &std::io::Error) -> HostError {
 }
 
 impl Host for HostState {
-    async fn read(&mut self, root: String, path: String, max_bytes: u64) -> wasmtime::Result<Result<Vec<u8>, HostError>> {
+    async fn read(
+        &mut self,
+        root: String,
+        path: String,
+        max_bytes: u64,
+    ) -> wasmtime::Result<Result<Vec<u8>, HostError>> {
         let opened = self.open_root(&root, &path);
         Ok(tokio::task::spawn_blocking(move || {
             let (dir, relative) = opened?;
@@ -80,19 +94,30 @@ impl Host for HostState {
             let mut file = dir.open(&relative).map_err(|e| io_error(&path, &e))?;
             let size = file.metadata().map_err(|e| io_error(&path, &e))?.len();
             if size > limit {
-                return Err(HostError::TooLarge(format!("`{path}` is {size} bytes; the limit is {limit}")));
+                return Err(HostError::TooLarge(format!(
+                    "`{path}` is {size} bytes; the limit is {limit}"
+                )));
             }
             let mut content = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
-            file.by_ref().take(limit + 1).read_to_end(&mut content).map_err(|e| io_error(&path, &e))?;
+            file.by_ref()
+                .take(limit + 1)
+                .read_to_end(&mut content)
+                .map_err(|e| io_error(&path, &e))?;
             if content.len() as u64 > limit {
-                return Err(HostError::TooLarge(format!("`{path}` grew beyond {limit} bytes while being read")));
+                return Err(HostError::TooLarge(format!(
+                    "`{path}` grew beyond {limit} bytes while being read"
+                )));
             }
             Ok(content)
         })
         .await?)
     }
 
-    async fn stat(&mut self, root: String, path: String) -> wasmtime::Result<Result<Option<FileStat>, HostError>> {
+    async fn stat(
+        &mut self,
+        root: String,
+        path: String,
+    ) -> wasmtime::Result<Result<Option<FileStat>, HostError>> {
         let opened = self.open_root(&root, &path);
         Ok(tokio::task::spawn_blocking(move || {
             let (dir, relative) = opened?;
@@ -121,7 +146,11 @@ impl Host for HostState {
         .await?)
     }
 
-    async fn list_dir(&mut self, root: String, path: String) -> wasmtime::Result<Result<Vec<String>, HostError>> {
+    async fn list_dir(
+        &mut self,
+        root: String,
+        path: String,
+    ) -> wasmtime::Result<Result<Vec<String>, HostError>> {
         let opened = self.open_root(&root, &path);
         Ok(tokio::task::spawn_blocking(move || {
             let (dir, relative) = opened?;
@@ -144,12 +173,33 @@ mod tests {
 
     #[test]
     fn refuses_escapes_before_touching_the_disk() {
-        assert!(matches!(checked_relative("/etc/passwd"), Err(HostError::Denied(_))));
-        assert!(matches!(checked_relative("../x"), Err(HostError::Denied(_))));
-        assert!(matches!(checked_relative("a/../../x"), Err(HostError::Denied(_))));
-        assert!(matches!(checked_relative(".clockwork/state.json"), Err(HostError::Denied(_))));
-        assert!(matches!(checked_relative("./.clockwork/state.json"), Err(HostError::Denied(_))));
-        assert_eq!(checked_relative("schema.sql").ok(), Some(PathBuf::from("schema.sql")));
-        assert_eq!(checked_relative("sub/.clockwork").ok(), Some(PathBuf::from("sub/.clockwork")));
+        assert!(matches!(
+            checked_relative("/etc/passwd"),
+            Err(HostError::Denied(_))
+        ));
+        assert!(matches!(
+            checked_relative("../x"),
+            Err(HostError::Denied(_))
+        ));
+        assert!(matches!(
+            checked_relative("a/../../x"),
+            Err(HostError::Denied(_))
+        ));
+        assert!(matches!(
+            checked_relative(".clockwork/state.json"),
+            Err(HostError::Denied(_))
+        ));
+        assert!(matches!(
+            checked_relative("./.clockwork/state.json"),
+            Err(HostError::Denied(_))
+        ));
+        assert_eq!(
+            checked_relative("schema.sql").ok(),
+            Some(PathBuf::from("schema.sql"))
+        );
+        assert_eq!(
+            checked_relative("sub/.clockwork").ok(),
+            Some(PathBuf::from("sub/.clockwork"))
+        );
     }
 }

@@ -35,7 +35,11 @@ impl Grants {
         let assertion = kind == PluginKind::Assertion;
         Grants {
             fs_roots,
-            network: if assertion { NetworkGrant::loopback() } else { NetworkGrant::none() },
+            network: if assertion {
+                NetworkGrant::loopback()
+            } else {
+                NetworkGrant::none()
+            },
             docker_observe: assertion,
             docker_exec: assertion,
         }
@@ -63,7 +67,10 @@ impl NetworkGrant {
 
     /// Loopback only.
     pub fn loopback() -> Self {
-        NetworkGrant { loopback: true, named: BTreeMap::new() }
+        NetworkGrant {
+            loopback: true,
+            named: BTreeMap::new(),
+        }
     }
 
     /// The addresses `host` may be reached at, or why it may not.
@@ -114,8 +121,13 @@ mod tests {
     #[test]
     fn named_hosts_map_to_their_addresses_only() {
         let mut grant = NetworkGrant::none();
-        grant.named.insert("postgres-db".into(), vec![IpAddr::from([172, 18, 0, 2])]);
-        assert_eq!(grant.addresses("postgres-db"), Ok(vec![IpAddr::from([172, 18, 0, 2])]));
+        grant
+            .named
+            .insert("postgres-db".into(), vec![IpAddr::from([172, 18, 0, 2])]);
+        assert_eq!(
+            grant.addresses("postgres-db"),
+            Ok(vec![IpAddr::from([172, 18, 0, 2])])
+        );
         assert!(grant.addresses("172.18.0.2").is_ok());
         assert!(grant.addresses("172.18.0.3").is_err());
     }
@@ -126,6 +138,9 @@ mod tests {
         assert!(assertion.network.loopback && assertion.docker_observe);
         let resource = Grants::for_kind(PluginKind::Resource, Some("/p".into()));
         assert!(!resource.network.loopback && !resource.docker_observe && !resource.docker_exec);
-        assert_eq!(resource.fs_roots.get(PROJECT_ROOT), Some(&PathBuf::from("/p")));
+        assert_eq!(
+            resource.fs_roots.get(PROJECT_ROOT),
+            Some(&PathBuf::from("/p"))
+        );
     }
 }

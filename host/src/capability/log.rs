@@ -4,7 +4,12 @@ use crate::plugin::bindings::host::clockwork::plugin::log::{Host, Level};
 use crate::plugin::{HostState, LogLevel};
 
 impl Host for HostState {
-    async fn log(&mut self, level: Level, message: String, fields: Vec<(String, String)>) -> wasmtime::Result<()> {
+    async fn log(
+        &mut self,
+        level: Level,
+        message: String,
+        fields: Vec<(String, String)>,
+    ) -> wasmtime::Result<()> {
         let level = match level {
             Level::Trace => LogLevel::Trace,
             Level::Debug => LogLevel::Debug,

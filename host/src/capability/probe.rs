@@ -26,22 +26,34 @@ impl HostState {
     }
 
     fn granted(&self, host: &str) -> Result<Vec<IpAddr>, HostError> {
-        self.grants.network.addresses(host).map_err(HostError::Denied)
+        self.grants
+            .network
+            .addresses(host)
+            .map_err(HostError::Denied)
     }
 }
 
 /// The URL to connect to and the `Host` header to send: a granted name that
 /// stands for container addresses is replaced by its address, so the
 /// connection goes exactly where the grant says.
-fn target_of(grant: &NetworkGrant, url: &url::Url) -> Result<(url::Url, Option<String>), HostError> {
+fn target_of(
+    grant: &NetworkGrant,
+    url: &url::Url,
+) -> Result<(url::Url, Option<String>), HostError> {
     if !matches!(url.scheme(), "http" | "https") {
-        return Err(HostError::InvalidArgument(format!("`{url}` is not an http:// or https:// URL")));
+        return Err(HostError::InvalidArgument(format!(
+            "`{url}` is not an http:// or https:// URL"
+        )));
     }
     let Some(host) = url.host_str() else {
         return Err(HostError::InvalidArgument(format!("`{url}` has no host")));
     };
     let addresses = grant.addresses(host).map_err(HostError::Denied)?;
-    let is_literal = host.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>().is_ok();
+    let is_literal = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse::<IpAddr>()
+        .is_ok();
     if is_literal || host.eq_ignore_ascii_case("localhost") {
         return Ok((url.clone(), None));
     }
@@ -60,20 +72,33 @@ fn target_of(grant: &NetworkGrant, url: &url::Url) -> Result<(url::Url, Option<S
 }
 
 impl Host for HostState {
-    async fn http(&mut self, request: HttpRequest) -> wasmtime::Result<Result<HttpResponse, HostError>> {
+    async fn http(
+        &mut self,
+        request: HttpRequest,
+    ) -> wasmtime::Result<Result<HttpResponse, HostError>> {
         let budget = self.budget(request.timeout_ms);
         let grant = self.grants.network.clone();
         let client = match self.services.http() {
             Ok(client) => client.clone(),
             Err(e) => return Ok(Err(HostError::Failed(e))),
         };
-        Ok(match tokio::time::timeout(budget, http_exchange(&client, &grant, request)).await {
-            Ok(result) => result,
-            Err(_) => Err(HostError::TimedOut(format!("no complete response within {} ms", budget.as_millis()))),
-        })
+        Ok(
+            match tokio::time::timeout(budget, http_exchange(&client, &grant, request)).await {
+                Ok(result) => result,
+                Err(_) => Err(HostError::TimedOut(format!(
+                    "no complete response within {} ms",
+                    budget.as_millis()
+                ))),
+            },
+        )
     }
 
-    async fn tcp_connect(&mut self, host: String, port: u16, timeout_ms: u32) -> wasmtime::Result<Result<u64, HostError>> {
+    async fn tcp_connect(
+        &mut self,
+        host: String,
+        port: u16,
+        timeout_ms: u32,
+    ) -> wasmtime::Result<Result<u64, HostError>> {
         let addresses = match self.granted(&host) {
             Ok(a) => a,
             Err(e) => return Ok(Err(e)),
@@ -83,7 +108,9 @@ impl Host for HostState {
         let mut last_error = String::from("no address");
         for ip in addresses {
             let remaining = budget.saturating_sub(started.elapsed());
-            match tokio::time::timeout(remaining, TcpStream::connect(SocketAddr::new(ip, port))).await {
+            match tokio::time::timeout(remaining, TcpStream::connect(SocketAddr::new(ip, port)))
+                .await
+            {
                 Ok(Ok(_stream)) => return Ok(Ok(micros(started.elapsed()))),
                 Ok(Err(e)) => last_error = format!("{ip}:{port}: {e}"),
                 Err(_) => {
@@ -94,7 +121,9 @@ impl Host for HostState {
                 }
             }
         }
-        Ok(Err(HostError::Failed(format!("cannot connect to {host}:{port}: {last_error}"))))
+        Ok(Err(HostError::Failed(format!(
+            "cannot connect to {host}:{port}: {last_error}"
+        ))))
     }
 
     async fn udp_exchange(
@@ -111,7 +140,11 @@ impl Host for HostState {
         };
         let budget = self.budget(timeout_ms);
         let exchange = async {
-            let local: SocketAddr = if ip.is_ipv4() { ([0, 0, 0, 0], 0).into() } else { (IpAddr::from([0u16; 8]), 0).into() };
+            let local: SocketAddr = if ip.is_ipv4() {
+                ([0, 0, 0, 0], 0).into()
+            } else {
+                (IpAddr::from([0u16; 8]), 0).into()
+            };
             let socket = UdpSocket::bind(local).await?;
             socket.connect(SocketAddr::new(ip, port)).await?;
             socket.send(&payload).await?;
@@ -120,20 +153,33 @@ impl Host for HostState {
         };
         Ok(match tokio::time::timeout(budget, exchange).await {
             Ok(Ok(n)) => Ok(u32::try_from(n).unwrap_or(u32::MAX)),
-            Ok(Err(e)) => Err(HostError::Failed(format!("UDP exchange with {host}:{port}: {e}"))),
-            Err(_) => Err(HostError::TimedOut(format!("no UDP reply from {host}:{port} within {} ms", budget.as_millis()))),
+            Ok(Err(e)) => Err(HostError::Failed(format!(
+                "UDP exchange with {host}:{port}: {e}"
+            ))),
+            Err(_) => Err(HostError::TimedOut(format!(
+                "no UDP reply from {host}:{port} within {} ms",
+                budget.as_millis()
+            ))),
         })
     }
 
     async fn resolve(&mut self, host: String) -> wasmtime::Result<Result<Vec<String>, HostError>> {
-        Ok(self.granted(&host).map(|addrs| addrs.iter().map(ToString::to_string).collect()))
+        Ok(self
+            .granted(&host)
+            .map(|addrs| addrs.iter().map(ToString::to_string).collect()))
     }
 }
 
-async fn http_exchange(client: &reqwest::Client, grant: &NetworkGrant, request: HttpRequest) -> Result<HttpResponse, HostError> {
-    let method = reqwest::Method::from_bytes(request.method.as_bytes())
-        .map_err(|_| HostError::InvalidArgument(format!("`{}` is not an HTTP method", request.method)))?;
-    let mut url = url::Url::parse(&request.url).map_err(|e| HostError::InvalidArgument(format!("`{}`: {e}", request.url)))?;
+async fn http_exchange(
+    client: &reqwest::Client,
+    grant: &NetworkGrant,
+    request: HttpRequest,
+) -> Result<HttpResponse, HostError> {
+    let method = reqwest::Method::from_bytes(request.method.as_bytes()).map_err(|_| {
+        HostError::InvalidArgument(format!("`{}` is not an HTTP method", request.method))
+    })?;
+    let mut url = url::Url::parse(&request.url)
+        .map_err(|e| HostError::InvalidArgument(format!("`{}`: {e}", request.url)))?;
     let limit = request.max_body_bytes.min(MAX_BODY_BYTES) as usize;
     let started = Instant::now();
     let mut hops = 0;
@@ -149,24 +195,44 @@ async fn http_exchange(client: &reqwest::Client, grant: &NetworkGrant, request: 
         if let Some(body) = &request.body {
             builder = builder.body(body.clone());
         }
-        let mut response = builder.send().await.map_err(|e| HostError::Failed(describe_reqwest(&url, &e)))?;
+        let mut response = builder
+            .send()
+            .await
+            .map_err(|e| HostError::Failed(describe_reqwest(&url, &e)))?;
         let ttfb = started.elapsed();
         let status = response.status();
-        if request.follow_redirects && status.is_redirection() && hops < MAX_REDIRECTS {
-            if let Some(location) = response.headers().get(reqwest::header::LOCATION).and_then(|l| l.to_str().ok()) {
-                url = url.join(location).map_err(|e| HostError::Failed(format!("bad redirect `{location}`: {e}")))?;
-                hops += 1;
-                continue;
-            }
+        let location = response
+            .headers()
+            .get(reqwest::header::LOCATION)
+            .and_then(|l| l.to_str().ok());
+        if let Some(location) = location
+            && request.follow_redirects
+            && status.is_redirection()
+            && hops < MAX_REDIRECTS
+        {
+            url = url
+                .join(location)
+                .map_err(|e| HostError::Failed(format!("bad redirect `{location}`: {e}")))?;
+            hops += 1;
+            continue;
         }
         let headers = response
             .headers()
             .iter()
-            .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_string(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
             .collect();
         let mut body = Vec::new();
         let mut truncated = false;
-        while let Some(chunk) = response.chunk().await.map_err(|e| HostError::Failed(describe_reqwest(&url, &e)))? {
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| HostError::Failed(describe_reqwest(&url, &e)))?
+        {
             let room = limit - body.len();
             if chunk.len() > room {
                 body.extend_from_slice(&chunk[..room]);
@@ -203,14 +269,22 @@ mod tests {
     #[test]
     fn container_names_are_addressed_by_ip_with_the_original_host_header() {
         let mut grant = NetworkGrant::loopback();
-        grant.named.insert("api".into(), vec![IpAddr::from([172, 18, 0, 5])]);
+        grant
+            .named
+            .insert("api".into(), vec![IpAddr::from([172, 18, 0, 5])]);
         let url = url::Url::parse("http://api:8000/health").unwrap_or_else(|e| panic!("{e}"));
         let (target, header) = target_of(&grant, &url).unwrap_or_else(|e| panic!("{e:?}"));
         assert_eq!(target.as_str(), "http://172.18.0.5:8000/health");
         assert_eq!(header.as_deref(), Some("api:8000"));
         let outside = url::Url::parse("http://example.com/").unwrap_or_else(|e| panic!("{e}"));
-        assert!(matches!(target_of(&grant, &outside), Err(HostError::Denied(_))));
+        assert!(matches!(
+            target_of(&grant, &outside),
+            Err(HostError::Denied(_))
+        ));
         let ftp = url::Url::parse("ftp://127.0.0.1/").unwrap_or_else(|e| panic!("{e}"));
-        assert!(matches!(target_of(&grant, &ftp), Err(HostError::InvalidArgument(_))));
+        assert!(matches!(
+            target_of(&grant, &ftp),
+            Err(HostError::InvalidArgument(_))
+        ));
     }
 }

@@ -21,7 +21,10 @@ pub enum CliError {
     },
     /// The plugin runtime could not start.
     #[error("cannot start the plugin runtime: {0}")]
-    #[diagnostic(code(clockwork::runtime), help("this is a bug; please report it with the output of `clockwork --version`"))]
+    #[diagnostic(
+        code(clockwork::runtime),
+        help("this is a bug; please report it with the output of `clockwork --version`")
+    )]
     Runtime(String),
     /// No plugin has the name the user asked for.
     #[error("no plugin or type named `{name}`")]

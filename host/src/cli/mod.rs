@@ -29,10 +29,15 @@ pub const EXIT_INVALID: u8 = 2;
 /// Parses the process arguments, runs, and returns the exit code.
 pub fn main() -> ExitCode {
     let args = Args::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
-            output::error(&miette::Report::msg(format!("cannot start the async runtime: {e}")));
+            output::error(&miette::Report::msg(format!(
+                "cannot start the async runtime: {e}"
+            )));
             return ExitCode::from(EXIT_FAILED);
         }
     };
@@ -68,11 +73,22 @@ impl Invocation {
     fn new(args: &Args) -> Result<Self, CliError> {
         let dir = match &args.directory {
             Some(dir) => dir.clone(),
-            None => std::env::current_dir().map_err(|e| CliError::Io { what: "the current directory".into(), source: e })?,
+            None => std::env::current_dir().map_err(|e| CliError::Io {
+                what: "the current directory".into(),
+                source: e,
+            })?,
         };
         let project = Project::open(&dir)?;
-        let cache_root = if args.no_plugin_cache { None } else { ComponentCache::default_root() };
-        Ok(Invocation { project, cache_root, verbosity: args.verbose })
+        let cache_root = if args.no_plugin_cache {
+            None
+        } else {
+            ComponentCache::default_root()
+        };
+        Ok(Invocation {
+            project,
+            cache_root,
+            verbosity: args.verbose,
+        })
     }
 
     /// The plugin runtime for this invocation.
@@ -82,7 +98,9 @@ impl Invocation {
             cache_root: self.cache_root.clone(),
             project_dir: Some(self.project.dir.clone()),
             limits: None,
-            log_sink: Some(Arc::new(move |plugin, record| output::plugin_log(verbosity, plugin, record))),
+            log_sink: Some(Arc::new(move |plugin, record| {
+                output::plugin_log(verbosity, plugin, record)
+            })),
         })
         .map_err(|e| CliError::Runtime(format!("{e:#}")))
     }

@@ -24,7 +24,9 @@ pub fn emit(text: &str) {
 
 /// Writes a JSON value to stdout, pretty-printed.
 pub fn emit_json(value: &serde_json::Value) {
-    emit(&serde_json::to_string_pretty(value).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}")));
+    emit(
+        &serde_json::to_string_pretty(value).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}")),
+    );
 }
 
 /// Writes a note to stderr.

@@ -23,9 +23,17 @@ pub fn render_plugins_list(set: &PluginSet) -> String {
     }
     if !set.problems.is_empty() {
         let n = set.problems.len();
-        out.push_str(&format!("\n{n} plugin file{} could not be used:\n", if n == 1 { "" } else { "s" }));
+        out.push_str(&format!(
+            "\n{n} plugin file{} could not be used:\n",
+            if n == 1 { "" } else { "s" }
+        ));
         for problem in &set.problems {
-            out.push_str(&format!("  {} ({}): {}\n", problem.file, problem.source, problem.reason.replace('\n', "\n    ")));
+            out.push_str(&format!(
+                "  {} ({}): {}\n",
+                problem.file,
+                problem.source,
+                problem.reason.replace('\n', "\n    ")
+            ));
         }
     }
     out
@@ -84,7 +92,14 @@ pub fn plugin_json(p: &LoadedPlugin) -> Value {
 /// The text of `plugins inspect`: a header, then a field table per type.
 pub fn render_inspect(p: &LoadedPlugin) -> String {
     let meta = &p.description.meta;
-    let mut out = format!("{} {} — {} plugin, {}\n{}\n", meta.name, meta.version, p.kind(), p.origin.source, meta.summary);
+    let mut out = format!(
+        "{} {} — {} plugin, {}\n{}\n",
+        meta.name,
+        meta.version,
+        p.kind(),
+        p.origin.source,
+        meta.summary
+    );
     if let Some(home) = &meta.homepage {
         out.push_str(&format!("{home}\n"));
     }
@@ -93,8 +108,13 @@ pub fn render_inspect(p: &LoadedPlugin) -> String {
     }
     for t in &p.description.types {
         let traits = match &t.traits {
-            TypeTraits::Resource { composite: true, .. } => " (composite: accepts .add(child))".to_string(),
-            TypeTraits::Assertion { default_timeout_ms, retryable } => format!(
+            TypeTraits::Resource {
+                composite: true, ..
+            } => " (composite: accepts .add(child))".to_string(),
+            TypeTraits::Assertion {
+                default_timeout_ms,
+                retryable,
+            } => format!(
                 " (retried for up to {} s{})",
                 default_timeout_ms / 1000,
                 if *retryable { "" } else { "; not retryable" }
@@ -125,7 +145,11 @@ pub fn render_inspect(p: &LoadedPlugin) -> String {
                 f.name.clone(),
                 f.value_type.clone(),
                 f.default.clone().unwrap_or_else(|| "-".into()),
-                if flags.is_empty() { "-".into() } else { flags.join(",") },
+                if flags.is_empty() {
+                    "-".into()
+                } else {
+                    flags.join(",")
+                },
                 f.summary().to_string(),
             ]);
         }

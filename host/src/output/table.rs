@@ -10,7 +10,11 @@ pub struct Table {
 impl Table {
     /// A table with these column titles.
     pub fn new(header: &[&str]) -> Self {
-        Table { header: header.iter().map(|h| h.to_string()).collect(), rows: Vec::new(), indent: 0 }
+        Table {
+            header: header.iter().map(|h| h.to_string()).collect(),
+            rows: Vec::new(),
+            indent: 0,
+        }
     }
 
     /// Indents every line by `n` spaces.
@@ -57,6 +61,9 @@ mod tests {
     fn pads_columns_to_the_widest_cell() {
         let mut t = Table::new(&["NAME", "KIND"]);
         t.row(vec!["docker-resource".into(), "resource".into()]);
-        assert_eq!(t.render(), "NAME             KIND\ndocker-resource  resource\n");
+        assert_eq!(
+            t.render(),
+            "NAME             KIND\ndocker-resource  resource\n"
+        );
     }
 }

@@ -67,7 +67,9 @@ impl ComponentCache {
 
     /// The cache under `root` for `engine`'s configuration.
     pub fn new(root: &Path, engine: &PluginEngine) -> Self {
-        ComponentCache { dir: root.join(engine.artifact_key()) }
+        ComponentCache {
+            dir: root.join(engine.artifact_key()),
+        }
     }
 
     /// The directory holding this configuration's entries.
@@ -81,7 +83,12 @@ impl ComponentCache {
 
     /// Loads the compiled form of `wasm` (whose SHA-256 is `digest`), or
     /// compiles it and stores the result.
-    pub fn load_or_compile(&self, engine: &Engine, wasm: &[u8], digest: &str) -> Result<(Component, CacheOutcome), CacheError> {
+    pub fn load_or_compile(
+        &self,
+        engine: &Engine,
+        wasm: &[u8],
+        digest: &str,
+    ) -> Result<(Component, CacheOutcome), CacheError> {
         let path = self.entry(digest);
         let outcome = match fs::read(&path) {
             Ok(bytes) => match self.deserialize(engine, &bytes) {
@@ -93,10 +100,13 @@ impl ComponentCache {
             },
             Err(_) => CacheOutcome::Compiled,
         };
-        let artifact = engine.precompile_component(wasm).map_err(|e| CacheError::Compile(format!("{e:#}")))?;
+        let artifact = engine
+            .precompile_component(wasm)
+            .map_err(|e| CacheError::Compile(format!("{e:#}")))?;
         // SAFETY: the bytes were produced just now by this engine's own
         // `precompile_component`, which is exactly what `deserialize` requires.
-        let component = unsafe { Component::deserialize(engine, &artifact) }.map_err(|e| CacheError::Compile(format!("{e:#}")))?;
+        let component = unsafe { Component::deserialize(engine, &artifact) }
+            .map_err(|e| CacheError::Compile(format!("{e:#}")))?;
         // A cache that cannot be written costs only speed; the component is fine.
         if self.store(&path, &artifact).is_ok() {
             self.evict();
@@ -117,7 +127,8 @@ impl ComponentCache {
         // exactly what this process family wrote with `precompile_component`
         // into a directory keyed by this engine's compatibility hash; wasmtime
         // additionally checks its own header and version.
-        unsafe { Component::deserialize(engine, artifact) }.map_err(|e| format!("wasmtime refused the cache entry: {e}"))
+        unsafe { Component::deserialize(engine, artifact) }
+            .map_err(|e| format!("wasmtime refused the cache entry: {e}"))
     }
 
     fn store(&self, path: &Path, artifact: &[u8]) -> std::io::Result<()> {
@@ -135,7 +146,9 @@ impl ComponentCache {
 
     /// Removes the least recently used entries until the cache fits its cap.
     fn evict(&self) {
-        let Ok(entries) = fs::read_dir(&self.dir) else { return };
+        let Ok(entries) = fs::read_dir(&self.dir) else {
+            return;
+        };
         let mut files: Vec<(SystemTime, u64, PathBuf)> = entries
             .filter_map(Result::ok)
             .filter_map(|e| {
@@ -168,7 +181,9 @@ impl ComponentCache {
 }
 
 fn touch(path: &Path) {
-    let Ok(file) = fs::File::options().append(true).open(path) else { return };
+    let Ok(file) = fs::File::options().append(true).open(path) else {
+        return;
+    };
     let stale = file
         .metadata()
         .and_then(|m| m.modified())
@@ -181,22 +196,35 @@ fn touch(path: &Path) {
 
 fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     use std::os::unix::fs::DirBuilderExt;
-    fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
 }
 
 fn tempfile_in(dir: &Path) -> std::io::Result<(PathBuf, fs::File)> {
     use std::os::unix::fs::OpenOptionsExt;
     for attempt in 0..16u32 {
         let path = dir.join(format!(".tmp-{}-{}-{attempt}", std::process::id(), nanos()));
-        match fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path) {
+        match fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path)
+        {
             Ok(file) => return Ok((path, file)),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
             Err(e) => return Err(e),
         }
     }
-    Err(std::io::Error::other("cannot create a temporary file in the cache"))
+    Err(std::io::Error::other(
+        "cannot create a temporary file in the cache",
+    ))
 }
 
 fn nanos() -> u128 {
-    SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0)
 }

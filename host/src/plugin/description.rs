@@ -66,10 +66,16 @@ impl PluginDescription {
     pub fn check(self, kind: PluginKind) -> Result<Self, Vec<String>> {
         let mut problems: Vec<String> = Vec::new();
         if !is_kebab_case(&self.meta.name) {
-            problems.push(format!("plugin name `{}` is not kebab-case (e.g. `docker-resource`)", self.meta.name));
+            problems.push(format!(
+                "plugin name `{}` is not kebab-case (e.g. `docker-resource`)",
+                self.meta.name
+            ));
         }
         if !is_semver(&self.meta.version) {
-            problems.push(format!("version `{}` is not SemVer (e.g. `0.1.0`)", self.meta.version));
+            problems.push(format!(
+                "version `{}` is not SemVer (e.g. `0.1.0`)",
+                self.meta.version
+            ));
         }
         if self.types.is_empty() {
             problems.push("describes no types".into());
@@ -85,7 +91,11 @@ impl PluginDescription {
                 problems.push(problem.to_string());
             }
         }
-        if problems.is_empty() { Ok(self) } else { Err(problems) }
+        if problems.is_empty() {
+            Ok(self)
+        } else {
+            Err(problems)
+        }
     }
 
     /// Looks up a type by name.
@@ -102,7 +112,10 @@ fn standard_field_problem(kind: PluginKind, schema: &TypeSchema) -> Option<Schem
         PluginKind::Connection => ("to_resource", |t| matches!(t, ValueType::Resource(_))),
         PluginKind::Assertion => return None,
     };
-    let ok = schema.field(field).and_then(FieldSchema::parsed_type).is_some_and(|t| wanted(&t));
+    let ok = schema
+        .field(field)
+        .and_then(FieldSchema::parsed_type)
+        .is_some_and(|t| wanted(&t));
     (!ok).then(|| SchemaProblem::MissingStandardField {
         type_name: schema.name.clone(),
         reason: match kind {
@@ -115,11 +128,19 @@ fn standard_field_problem(kind: PluginKind, schema: &TypeSchema) -> Option<Schem
 fn is_semver(version: &str) -> bool {
     let core = version.split(['-', '+']).next().unwrap_or("");
     let parts: Vec<&str> = core.split('.').collect();
-    parts.len() == 3 && parts.iter().all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
+    parts.len() == 3
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
 }
 
 fn meta(m: wit::PluginMeta) -> PluginMeta {
-    PluginMeta { name: m.name, version: m.version, summary: m.summary, homepage: m.homepage }
+    PluginMeta {
+        name: m.name,
+        version: m.version,
+        summary: m.summary,
+        homepage: m.homepage,
+    }
 }
 
 fn schema(t: wit::TypeSchema) -> TypeSchema {
@@ -144,7 +165,9 @@ fn schema(t: wit::TypeSchema) -> TypeSchema {
     }
 }
 
-impl From<resource::exports::clockwork::plugin::resources::ResourceDescription> for PluginDescription {
+impl From<resource::exports::clockwork::plugin::resources::ResourceDescription>
+    for PluginDescription
+{
     fn from(d: resource::exports::clockwork::plugin::resources::ResourceDescription) -> Self {
         PluginDescription {
             meta: meta(d.plugin),
@@ -153,23 +176,37 @@ impl From<resource::exports::clockwork::plugin::resources::ResourceDescription> 
                 .into_iter()
                 .map(|t| TypeInfo {
                     schema: schema(t.schema),
-                    traits: TypeTraits::Resource { composite: t.composite, state_version: t.state_version },
+                    traits: TypeTraits::Resource {
+                        composite: t.composite,
+                        state_version: t.state_version,
+                    },
                 })
                 .collect(),
         }
     }
 }
 
-impl From<connection::exports::clockwork::plugin::connections::ConnectionDescription> for PluginDescription {
+impl From<connection::exports::clockwork::plugin::connections::ConnectionDescription>
+    for PluginDescription
+{
     fn from(d: connection::exports::clockwork::plugin::connections::ConnectionDescription) -> Self {
         PluginDescription {
             meta: meta(d.plugin),
-            types: d.types.into_iter().map(|t| TypeInfo { schema: schema(t), traits: TypeTraits::Connection }).collect(),
+            types: d
+                .types
+                .into_iter()
+                .map(|t| TypeInfo {
+                    schema: schema(t),
+                    traits: TypeTraits::Connection,
+                })
+                .collect(),
         }
     }
 }
 
-impl From<assertion::exports::clockwork::plugin::assertions::AssertionDescription> for PluginDescription {
+impl From<assertion::exports::clockwork::plugin::assertions::AssertionDescription>
+    for PluginDescription
+{
     fn from(d: assertion::exports::clockwork::plugin::assertions::AssertionDescription) -> Self {
         PluginDescription {
             meta: meta(d.plugin),
@@ -178,7 +215,10 @@ impl From<assertion::exports::clockwork::plugin::assertions::AssertionDescriptio
                 .into_iter()
                 .map(|t| TypeInfo {
                     schema: schema(t.schema),
-                    traits: TypeTraits::Assertion { default_timeout_ms: t.default_timeout_ms, retryable: t.retryable },
+                    traits: TypeTraits::Assertion {
+                        default_timeout_ms: t.default_timeout_ms,
+                        retryable: t.retryable,
+                    },
                 })
                 .collect(),
         }
@@ -191,10 +231,21 @@ mod tests {
 
     fn description(types: Vec<TypeSchema>) -> PluginDescription {
         PluginDescription {
-            meta: PluginMeta { name: "x-resource".into(), version: "0.1.0".into(), summary: "s".into(), homepage: None },
+            meta: PluginMeta {
+                name: "x-resource".into(),
+                version: "0.1.0".into(),
+                summary: "s".into(),
+                homepage: None,
+            },
             types: types
                 .into_iter()
-                .map(|schema| TypeInfo { schema, traits: TypeTraits::Resource { composite: false, state_version: 1 } })
+                .map(|schema| TypeInfo {
+                    schema,
+                    traits: TypeTraits::Resource {
+                        composite: false,
+                        state_version: 1,
+                    },
+                })
                 .collect(),
         }
     }
@@ -215,8 +266,14 @@ mod tests {
 
     #[test]
     fn resource_types_need_a_name_field_and_unique_names() {
-        let without_name = TypeSchema { name: "XResource".into(), doc: "X.".into(), fields: vec![] };
-        let problems = description(vec![without_name.clone(), without_name]).check(PluginKind::Resource).unwrap_err();
+        let without_name = TypeSchema {
+            name: "XResource".into(),
+            doc: "X.".into(),
+            fields: vec![],
+        };
+        let problems = description(vec![without_name.clone(), without_name])
+            .check(PluginKind::Resource)
+            .unwrap_err();
         assert_eq!(
             problems,
             vec![
@@ -225,7 +282,11 @@ mod tests {
                 "XResource: a resource type needs a `name` field of type `string`",
             ]
         );
-        let ok = TypeSchema { name: "XResource".into(), doc: "X.".into(), fields: vec![name_field()] };
+        let ok = TypeSchema {
+            name: "XResource".into(),
+            doc: "X.".into(),
+            fields: vec![name_field()],
+        };
         assert!(description(vec![ok]).check(PluginKind::Resource).is_ok());
     }
 

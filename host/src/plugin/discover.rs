@@ -33,7 +33,9 @@ pub fn user_plugin_dir() -> Option<PathBuf> {
     let base = std::env::var_os("XDG_DATA_HOME")
         .filter(|d| !d.is_empty())
         .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local").join("share")))?;
+        .or_else(|| {
+            std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local").join("share"))
+        })?;
     Some(base.join("clockwork").join("plugins"))
 }
 
@@ -75,11 +77,16 @@ pub fn discover(project_dir: Option<&Path>) -> (Vec<PluginFile>, Vec<PluginProbl
     let mut problems = Vec::new();
     let folders = [
         (PluginSource::User, user_plugin_dir()),
-        (PluginSource::Project, project_dir.map(|d| d.join("plugins"))),
+        (
+            PluginSource::Project,
+            project_dir.map(|d| d.join("plugins")),
+        ),
     ];
     for (source, dir) in folders {
         let Some(dir) = dir else { continue };
-        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
         let mut paths: Vec<PathBuf> = entries
             .filter_map(Result::ok)
             .map(|e| e.path())
@@ -89,8 +96,17 @@ pub fn discover(project_dir: Option<&Path>) -> (Vec<PluginFile>, Vec<PluginProbl
         for path in paths {
             let label = path.display().to_string();
             match std::fs::read(&path) {
-                Ok(bytes) => files.push(PluginFile { source, path: Some(path), label, wasm: Arc::from(bytes) }),
-                Err(e) => problems.push(PluginProblem { source, file: label, reason: format!("cannot read it: {e}") }),
+                Ok(bytes) => files.push(PluginFile {
+                    source,
+                    path: Some(path),
+                    label,
+                    wasm: Arc::from(bytes),
+                }),
+                Err(e) => problems.push(PluginProblem {
+                    source,
+                    file: label,
+                    reason: format!("cannot read it: {e}"),
+                }),
             }
         }
     }
@@ -119,7 +135,9 @@ impl PluginSet {
         prefer: &BTreeMap<String, PluginSource>,
     ) -> PluginSet {
         let loads = files.into_iter().map(|f| async move {
-            let outcome = runtime.load(f.source, f.path, f.label.clone(), f.wasm).await;
+            let outcome = runtime
+                .load(f.source, f.path, f.label.clone(), f.wasm)
+                .await;
             (f.source, f.label, outcome)
         });
         let mut accepted: Vec<LoadedPlugin> = Vec::new();
@@ -128,7 +146,11 @@ impl PluginSet {
             let plugin = match outcome {
                 Ok(plugin) => plugin,
                 Err(e) => {
-                    problems.push(PluginProblem { source, file: label, reason: e.to_string() });
+                    problems.push(PluginProblem {
+                        source,
+                        file: label,
+                        reason: e.to_string(),
+                    });
                     continue;
                 }
             };
@@ -140,10 +162,18 @@ impl PluginSet {
                     accepted.push(plugin);
                 }
                 Settled::OldWins { note } => overrides.push(note),
-                Settled::Unsettled { reason } => problems.push(PluginProblem { source, file: label, reason }),
+                Settled::Unsettled { reason } => problems.push(PluginProblem {
+                    source,
+                    file: label,
+                    reason,
+                }),
             }
         }
-        PluginSet { plugins: accepted, problems, overrides }
+        PluginSet {
+            plugins: accepted,
+            problems,
+            overrides,
+        }
     }
 
     /// Looks up a plugin by name.
@@ -166,12 +196,21 @@ fn describe(p: &LoadedPlugin) -> String {
     }
 }
 
-fn settle_clashes(accepted: &[LoadedPlugin], new: &LoadedPlugin, prefer: &BTreeMap<String, PluginSource>) -> Settled {
+fn settle_clashes(
+    accepted: &[LoadedPlugin],
+    new: &LoadedPlugin,
+    prefer: &BTreeMap<String, PluginSource>,
+) -> Settled {
     let new_types = new.type_names();
     let clashes: Vec<(&LoadedPlugin, Vec<String>)> = accepted
         .iter()
         .filter_map(|old| {
-            let mut keys: Vec<String> = old.type_names().into_iter().filter(|t| new_types.contains(t)).map(str::to_string).collect();
+            let mut keys: Vec<String> = old
+                .type_names()
+                .into_iter()
+                .filter(|t| new_types.contains(t))
+                .map(str::to_string)
+                .collect();
             if old.name() == new.name() {
                 keys.insert(0, new.name().to_string());
             }
@@ -188,16 +227,27 @@ fn settle_clashes(accepted: &[LoadedPlugin], new: &LoadedPlugin, prefer: &BTreeM
         match choice {
             Some((key, source)) if source == new.origin.source && source != old.origin.source => {
                 replaced.push(old.origin.label.clone());
-                notes.push(format!("{} replaces {} (clockwork.toml prefers {source} for `{key}`)", describe(new), describe(old)));
+                notes.push(format!(
+                    "{} replaces {} (clockwork.toml prefers {source} for `{key}`)",
+                    describe(new),
+                    describe(old)
+                ));
             }
             Some((key, source)) if source == old.origin.source && source != new.origin.source => {
                 return Settled::OldWins {
-                    note: format!("{} is not used: clockwork.toml prefers {source} for `{key}`", describe(new)),
+                    note: format!(
+                        "{} is not used: clockwork.toml prefers {source} for `{key}`",
+                        describe(new)
+                    ),
                 };
             }
             _ => {
                 let key = &keys[0];
-                let what = if key == new.name() { format!("the name `{key}`") } else { format!("type `{key}`") };
+                let what = if key == new.name() {
+                    format!("the name `{key}`")
+                } else {
+                    format!("type `{key}`")
+                };
                 return Settled::Unsettled {
                     reason: format!(
                         "{what} is also provided by {}; say which wins in clockwork.toml:\n  [plugins.prefer]\n  {key} = \"{}\"   # or \"{}\"",
@@ -209,5 +259,8 @@ fn settle_clashes(accepted: &[LoadedPlugin], new: &LoadedPlugin, prefer: &BTreeM
             }
         }
     }
-    Settled::NewWins { replaced, note: notes.join("; ") }
+    Settled::NewWins {
+        replaced,
+        note: notes.join("; "),
+    }
 }

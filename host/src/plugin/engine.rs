@@ -59,7 +59,9 @@ impl PluginEngine {
     /// Artifacts compiled under another key must never be loaded.
     pub fn artifact_key(&self) -> String {
         let mut hasher = Sha256Hasher(Sha256::new());
-        self.engine.precompile_compatibility_hash().hash(&mut hasher);
+        self.engine
+            .precompile_compatibility_hash()
+            .hash(&mut hasher);
         let digest = hex::encode(hasher.0.finalize());
         format!("wasmtime-{}/{}", wasmtime_version(), &digest[..16])
     }

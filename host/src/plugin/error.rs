@@ -81,7 +81,9 @@ pub enum LoadError {
     #[error("not a WebAssembly component: the file does not start with the `\\0asm` magic")]
     NotWasm,
     /// The file is a core module, not a component.
-    #[error("a core WebAssembly module, not a component; build plugins with `cargo build --target wasm32-wasip2` (or wrap a module with `wasm-tools component new`)")]
+    #[error(
+        "a core WebAssembly module, not a component; build plugins with `cargo build --target wasm32-wasip2` (or wrap a module with `wasm-tools component new`)"
+    )]
     CoreModule,
     /// The component does not compile.
     #[error("the component does not compile: {0}")]
@@ -90,7 +92,9 @@ pub enum LoadError {
     #[error("{0}")]
     WrongWorld(WrongWorld),
     /// The component imports an interface its kind is not granted.
-    #[error("imports `{import}`, which {kind} plugins are not granted (they may import: {allowed})")]
+    #[error(
+        "imports `{import}`, which {kind} plugins are not granted (they may import: {allowed})"
+    )]
     NotGranted {
         /// The import.
         import: String,
@@ -100,7 +104,9 @@ pub enum LoadError {
         allowed: String,
     },
     /// The component imports something the host does not provide.
-    #[error("imports `{0}`, which the host does not provide (plugins may import WASI 0.2 and `clockwork:plugin@0.1` interfaces)")]
+    #[error(
+        "imports `{0}`, which the host does not provide (plugins may import WASI 0.2 and `clockwork:plugin@0.1` interfaces)"
+    )]
     UnknownImport(String),
     /// Linking against the host failed (e.g. an incompatible interface version).
     #[error("cannot be linked against this host: {0}")]
@@ -122,7 +128,11 @@ pub struct WrongWorld {
 
 impl fmt::Display for WrongWorld {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let found = if self.exports.is_empty() { "nothing".to_string() } else { format!("`{}`", self.exports.join("`, `")) };
+        let found = if self.exports.is_empty() {
+            "nothing".to_string()
+        } else {
+            format!("`{}`", self.exports.join("`, `"))
+        };
         write!(
             f,
             "not a Clockwork plugin: it exports {found}, but a plugin exports exactly one of `clockwork:plugin/resources`, `clockwork:plugin/connections` or `clockwork:plugin/assertions` (build it against the `resource`, `connection` or `assertion` world of `clockwork:plugin@0.1`)"

@@ -16,7 +16,11 @@ pub enum PluginKind {
 
 impl PluginKind {
     /// Every kind, in display order.
-    pub const ALL: [PluginKind; 3] = [PluginKind::Resource, PluginKind::Connection, PluginKind::Assertion];
+    pub const ALL: [PluginKind; 3] = [
+        PluginKind::Resource,
+        PluginKind::Connection,
+        PluginKind::Assertion,
+    ];
 
     /// The interface a component of this kind exports, without version.
     pub fn export_interface(self) -> &'static str {
@@ -40,7 +44,9 @@ impl PluginKind {
     /// `clockwork:plugin/resources@0.1.0`) is, if any.
     pub fn from_export(name: &str) -> Option<PluginKind> {
         let unversioned = name.split('@').next().unwrap_or(name);
-        PluginKind::ALL.into_iter().find(|k| k.export_interface() == unversioned)
+        PluginKind::ALL
+            .into_iter()
+            .find(|k| k.export_interface() == unversioned)
     }
 }
 
@@ -60,8 +66,14 @@ mod tests {
 
     #[test]
     fn recognises_exports_with_any_patch_version() {
-        assert_eq!(PluginKind::from_export("clockwork:plugin/resources@0.1.0"), Some(PluginKind::Resource));
-        assert_eq!(PluginKind::from_export("clockwork:plugin/assertions@0.1.3"), Some(PluginKind::Assertion));
+        assert_eq!(
+            PluginKind::from_export("clockwork:plugin/resources@0.1.0"),
+            Some(PluginKind::Resource)
+        );
+        assert_eq!(
+            PluginKind::from_export("clockwork:plugin/assertions@0.1.3"),
+            Some(PluginKind::Assertion)
+        );
         assert_eq!(PluginKind::from_export("wasi:cli/run@0.2.6"), None);
     }
 }

@@ -25,7 +25,11 @@ impl Limits {
     pub fn for_component(size: usize) -> Self {
         let base = Limits::default();
         if size > Limits::LARGE_COMPONENT_BYTES {
-            Limits { memory_bytes: 512 << 20, call_timeout: Duration::from_secs(10), ..base }
+            Limits {
+                memory_bytes: 512 << 20,
+                call_timeout: Duration::from_secs(10),
+                ..base
+            }
         } else {
             base
         }

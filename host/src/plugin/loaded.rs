@@ -8,10 +8,14 @@ use serde_json::Value;
 use crate::plugin::bindings::types::{Diagnostic, PluginError};
 use crate::plugin::bindings::{assertion, connection, resource};
 use crate::plugin::sandbox::{LogSink, Sandbox};
-use crate::plugin::{CacheOutcome, CallError, CallFailure, HostState, PluginDescription, PluginKind};
+use crate::plugin::{
+    CacheOutcome, CallError, CallFailure, HostState, PluginDescription, PluginKind,
+};
 
 /// Where a plugin was found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum PluginSource {
     /// Embedded in the `clockwork` binary.
@@ -86,7 +90,11 @@ impl LoadedPlugin {
 
     /// The plugin's type names, in order.
     pub fn type_names(&self) -> Vec<&str> {
-        self.description.types.iter().map(|t| t.schema.name.as_str()).collect()
+        self.description
+            .types
+            .iter()
+            .map(|t| t.schema.name.as_str())
+            .collect()
     }
 
     /// The assertion sandbox, if this is an assertion plugin.
@@ -136,7 +144,9 @@ impl LoadedPlugin {
             PluginHandle::Resource(s) => {
                 s.call("validate", Some(name), move |store, i| {
                     Box::pin(async move {
-                        i.clockwork_plugin_resources().call_validate(store, &type_name_owned, &name_owned, &config_text).await
+                        i.clockwork_plugin_resources()
+                            .call_validate(store, &type_name_owned, &name_owned, &config_text)
+                            .await
                     })
                 })
                 .await?
@@ -144,7 +154,9 @@ impl LoadedPlugin {
             PluginHandle::Connection(s) => {
                 s.call("validate", Some(name), move |store, i| {
                     Box::pin(async move {
-                        i.clockwork_plugin_connections().call_validate(store, &type_name_owned, &config_text).await
+                        i.clockwork_plugin_connections()
+                            .call_validate(store, &type_name_owned, &config_text)
+                            .await
                     })
                 })
                 .await?
@@ -152,7 +164,9 @@ impl LoadedPlugin {
             PluginHandle::Assertion(s) => {
                 s.call("validate", Some(name), move |store, i| {
                     Box::pin(async move {
-                        i.clockwork_plugin_assertions().call_validate(store, &type_name_owned, &config_text).await
+                        i.clockwork_plugin_assertions()
+                            .call_validate(store, &type_name_owned, &config_text)
+                            .await
                     })
                 })
                 .await?
@@ -168,14 +182,25 @@ impl LoadedPlugin {
     pub async fn check(
         &self,
         input: assertion::exports::clockwork::plugin::assertions::CheckInput,
-    ) -> Result<Result<assertion::exports::clockwork::plugin::assertions::Outcome, PluginError>, CallError> {
+    ) -> Result<
+        Result<assertion::exports::clockwork::plugin::assertions::Outcome, PluginError>,
+        CallError,
+    > {
         let Some(sandbox) = self.assertion() else {
-            return Err(self.contract_error("check", None, format!("`{}` is not an assertion plugin", self.name())));
+            return Err(self.contract_error(
+                "check",
+                None,
+                format!("`{}` is not an assertion plugin", self.name()),
+            ));
         };
         let target = input.target.as_ref().map(|t| t.name.clone());
         sandbox
             .call("check", target.as_deref(), move |store, i| {
-                Box::pin(async move { i.clockwork_plugin_assertions().call_check(store, &input).await })
+                Box::pin(async move {
+                    i.clockwork_plugin_assertions()
+                        .call_check(store, &input)
+                        .await
+                })
             })
             .await
     }
@@ -189,7 +214,8 @@ impl LoadedPlugin {
                 format!("{} bytes of JSON; the limit is {limit}", text.len()),
             ));
         }
-        serde_json::from_str(text).map_err(|e| self.contract_error(call, Some(target), format!("not valid JSON: {e}")))
+        serde_json::from_str(text)
+            .map_err(|e| self.contract_error(call, Some(target), format!("not valid JSON: {e}")))
     }
 
     fn limits_result_bytes(&self) -> usize {
@@ -200,7 +226,12 @@ impl LoadedPlugin {
         }
     }
 
-    fn contract_error(&self, call: &'static str, target: Option<&str>, reason: String) -> CallError {
+    fn contract_error(
+        &self,
+        call: &'static str,
+        target: Option<&str>,
+        reason: String,
+    ) -> CallError {
         CallError {
             plugin: self.name().to_string(),
             call,

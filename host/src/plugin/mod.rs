@@ -23,7 +23,9 @@ mod store;
 
 pub use cache::{CacheOutcome, ComponentCache};
 pub use description::{PluginDescription, PluginMeta, TypeInfo, TypeTraits};
-pub use discover::{BundledPlugin, PluginFile, PluginSet, PluginProblem, bundled_plugins, discover, user_plugin_dir};
+pub use discover::{
+    BundledPlugin, PluginFile, PluginProblem, PluginSet, bundled_plugins, discover, user_plugin_dir,
+};
 pub use engine::{PluginEngine, wasmtime_version};
 pub use error::{CallError, CallFailure, LoadError};
 pub use kind::PluginKind;

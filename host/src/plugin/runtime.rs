@@ -14,7 +14,10 @@ use crate::plugin::cache::{CacheOutcome, ComponentCache};
 use crate::plugin::error::WrongWorld;
 use crate::plugin::loaded::{PluginHandle, PluginOrigin, PluginSource};
 use crate::plugin::sandbox::{LogSink, Sandbox};
-use crate::plugin::{HostServices, HostState, Limits, LoadError, LoadedPlugin, PluginDescription, PluginEngine, PluginKind};
+use crate::plugin::{
+    HostServices, HostState, Limits, LoadError, LoadedPlugin, PluginDescription, PluginEngine,
+    PluginKind,
+};
 
 /// How the runtime is set up.
 #[derive(Clone, Default)]
@@ -56,8 +59,17 @@ impl PluginRuntime {
             capability::link(&mut linker, kind)?;
             linkers.insert(kind, linker);
         }
-        let cache = options.cache_root.as_deref().map(|root| ComponentCache::new(root, &engine));
-        Ok(PluginRuntime { engine, linkers, cache, services: Arc::new(HostServices::default()), options })
+        let cache = options
+            .cache_root
+            .as_deref()
+            .map(|root| ComponentCache::new(root, &engine));
+        Ok(PluginRuntime {
+            engine,
+            linkers,
+            cache,
+            services: Arc::new(HostServices::default()),
+            options,
+        })
     }
 
     /// The engine.
@@ -72,10 +84,24 @@ impl PluginRuntime {
 
     /// Loads a component: compiles it (or takes it from the cache), checks
     /// its world and imports, links it, and calls `describe`.
-    pub async fn load(&self, source: PluginSource, path: Option<PathBuf>, label: String, wasm: Arc<[u8]>) -> Result<LoadedPlugin, LoadError> {
+    pub async fn load(
+        &self,
+        source: PluginSource,
+        path: Option<PathBuf>,
+        label: String,
+        wasm: Arc<[u8]>,
+    ) -> Result<LoadedPlugin, LoadError> {
         let digest = hex::encode(Sha256::digest(&wasm));
-        let origin = PluginOrigin { source, path, label, digest, size: wasm.len() };
-        let compiled = self.compile(Arc::clone(&wasm), origin.digest.clone()).await?;
+        let origin = PluginOrigin {
+            source,
+            path,
+            label,
+            digest,
+            size: wasm.len(),
+        };
+        let compiled = self
+            .compile(Arc::clone(&wasm), origin.digest.clone())
+            .await?;
         self.instantiate_pre(origin, compiled).await
     }
 
@@ -84,7 +110,9 @@ impl PluginRuntime {
         let engine = self.engine.engine().clone();
         let cache = self.cache.clone();
         let (component, outcome) = tokio::task::spawn_blocking(move || match cache {
-            Some(cache) => cache.load_or_compile(&engine, &wasm, &digest).map_err(|e| LoadError::Compile(e.to_string())),
+            Some(cache) => cache
+                .load_or_compile(&engine, &wasm, &digest)
+                .map_err(|e| LoadError::Compile(e.to_string())),
             None => Component::new(&engine, &*wasm)
                 .map(|c| (c, CacheOutcome::Compiled))
                 .map_err(|e| LoadError::Compile(format!("{e:#}"))),
@@ -92,14 +120,24 @@ impl PluginRuntime {
         .await
         .map_err(|e| LoadError::Compile(format!("compilation thread failed: {e}")))??;
         let kind = self.recognise(&component)?;
-        Ok(Compiled { component, kind, cache: outcome })
+        Ok(Compiled {
+            component,
+            kind,
+            cache: outcome,
+        })
     }
 
     fn recognise(&self, component: &Component) -> Result<PluginKind, LoadError> {
         let engine = self.engine.engine();
         let ty = component.component_type();
-        let exports: Vec<String> = ty.exports(engine).map(|(name, _)| name.to_string()).collect();
-        let kinds: Vec<PluginKind> = exports.iter().filter_map(|e| PluginKind::from_export(e)).collect();
+        let exports: Vec<String> = ty
+            .exports(engine)
+            .map(|(name, _)| name.to_string())
+            .collect();
+        let kinds: Vec<PluginKind> = exports
+            .iter()
+            .filter_map(|e| PluginKind::from_export(e))
+            .collect();
         let [kind] = kinds[..] else {
             return Err(LoadError::WrongWorld(WrongWorld { exports }));
         };
@@ -122,40 +160,87 @@ impl PluginRuntime {
         Ok(kind)
     }
 
-    async fn instantiate_pre(&self, origin: PluginOrigin, compiled: Compiled) -> Result<LoadedPlugin, LoadError> {
-        let Compiled { component, kind, cache } = compiled;
-        let linker = self.linkers.get(&kind).ok_or_else(|| LoadError::Link(format!("no linker for {kind} plugins")))?;
-        let pre = linker.instantiate_pre(&component).map_err(|e| LoadError::Link(format!("{e:#}")))?;
-        let limits = self.options.limits.unwrap_or_else(|| Limits::for_component(origin.size));
+    async fn instantiate_pre(
+        &self,
+        origin: PluginOrigin,
+        compiled: Compiled,
+    ) -> Result<LoadedPlugin, LoadError> {
+        let Compiled {
+            component,
+            kind,
+            cache,
+        } = compiled;
+        let linker = self
+            .linkers
+            .get(&kind)
+            .ok_or_else(|| LoadError::Link(format!("no linker for {kind} plugins")))?;
+        let pre = linker
+            .instantiate_pre(&component)
+            .map_err(|e| LoadError::Link(format!("{e:#}")))?;
+        let limits = self
+            .options
+            .limits
+            .unwrap_or_else(|| Limits::for_component(origin.size));
         let grants = Arc::new(Grants::for_kind(kind, self.options.project_dir.clone()));
         let services = Arc::clone(&self.services);
         let label = origin.label.clone();
         let link = |e: wasmtime::Error| LoadError::Link(format!("{e:#}"));
         let (handle, description): (PluginHandle, PluginDescription) = match kind {
             PluginKind::Resource => {
-                let sandbox = Sandbox::new(label, resource::ResourcePre::new(pre).map_err(link)?, limits, grants, services);
+                let sandbox = Sandbox::new(
+                    label,
+                    resource::ResourcePre::new(pre).map_err(link)?,
+                    limits,
+                    grants,
+                    services,
+                );
                 let d = sandbox
-                    .call("describe", None, |s, i| Box::pin(i.clockwork_plugin_resources().call_describe(s)))
+                    .call("describe", None, |s, i| {
+                        Box::pin(i.clockwork_plugin_resources().call_describe(s))
+                    })
                     .await?;
                 (PluginHandle::Resource(sandbox), d.into())
             }
             PluginKind::Connection => {
-                let sandbox = Sandbox::new(label, connection::ConnectionPre::new(pre).map_err(link)?, limits, grants, services);
+                let sandbox = Sandbox::new(
+                    label,
+                    connection::ConnectionPre::new(pre).map_err(link)?,
+                    limits,
+                    grants,
+                    services,
+                );
                 let d = sandbox
-                    .call("describe", None, |s, i| Box::pin(i.clockwork_plugin_connections().call_describe(s)))
+                    .call("describe", None, |s, i| {
+                        Box::pin(i.clockwork_plugin_connections().call_describe(s))
+                    })
                     .await?;
                 (PluginHandle::Connection(sandbox), d.into())
             }
             PluginKind::Assertion => {
-                let sandbox = Sandbox::new(label, assertion::AssertionPre::new(pre).map_err(link)?, limits, grants, services);
+                let sandbox = Sandbox::new(
+                    label,
+                    assertion::AssertionPre::new(pre).map_err(link)?,
+                    limits,
+                    grants,
+                    services,
+                );
                 let d = sandbox
-                    .call("describe", None, |s, i| Box::pin(i.clockwork_plugin_assertions().call_describe(s)))
+                    .call("describe", None, |s, i| {
+                        Box::pin(i.clockwork_plugin_assertions().call_describe(s))
+                    })
                     .await?;
                 (PluginHandle::Assertion(sandbox), d.into())
             }
         };
-        let description = description.check(kind).map_err(LoadError::InvalidDescription)?;
-        let mut plugin = LoadedPlugin { origin, description, handle, cache };
+        let description = description
+            .check(kind)
+            .map_err(LoadError::InvalidDescription)?;
+        let mut plugin = LoadedPlugin {
+            origin,
+            description,
+            handle,
+            cache,
+        };
         let name = plugin.name().to_string();
         match &mut plugin.handle {
             PluginHandle::Resource(s) => s.name = name,
@@ -188,8 +273,14 @@ mod tests {
 
     #[test]
     fn tells_text_and_core_modules_from_components() {
-        assert!(matches!(check_magic(b"hello world, not wasm"), Err(LoadError::NotWasm)));
-        assert!(matches!(check_magic(b"\0asm\x01\0\0\0"), Err(LoadError::CoreModule)));
+        assert!(matches!(
+            check_magic(b"hello world, not wasm"),
+            Err(LoadError::NotWasm)
+        ));
+        assert!(matches!(
+            check_magic(b"\0asm\x01\0\0\0"),
+            Err(LoadError::CoreModule)
+        ));
         assert!(check_magic(b"\0asm\x0d\0\x01\0").is_ok());
     }
 }

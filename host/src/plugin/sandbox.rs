@@ -24,7 +24,8 @@ pub trait WorldPre: Send + Sync + 'static {
     /// The engine the component was compiled for.
     fn engine(&self) -> &Engine;
     /// Instantiates into `store`.
-    fn instantiate<'a>(&'a self, store: &'a mut Store<HostState>) -> CallFuture<'a, Self::Instance>;
+    fn instantiate<'a>(&'a self, store: &'a mut Store<HostState>)
+    -> CallFuture<'a, Self::Instance>;
 }
 
 macro_rules! world_pre {
@@ -34,7 +35,10 @@ macro_rules! world_pre {
             fn engine(&self) -> &Engine {
                 self.engine()
             }
-            fn instantiate<'a>(&'a self, store: &'a mut Store<HostState>) -> CallFuture<'a, Self::Instance> {
+            fn instantiate<'a>(
+                &'a self,
+                store: &'a mut Store<HostState>,
+            ) -> CallFuture<'a, Self::Instance> {
                 Box::pin(self.instantiate_async(store))
             }
         }
@@ -60,16 +64,38 @@ pub struct Sandbox<P: WorldPre> {
 
 impl<P: WorldPre> Sandbox<P> {
     /// Builds a sandbox from a typed pre-instance.
-    pub(crate) fn new(name: String, pre: P, limits: Limits, grants: Arc<Grants>, services: Arc<HostServices>) -> Self {
-        Sandbox { name, pre, limits, grants, services, log_sink: None }
+    pub(crate) fn new(
+        name: String,
+        pre: P,
+        limits: Limits,
+        grants: Arc<Grants>,
+        services: Arc<HostServices>,
+    ) -> Self {
+        Sandbox {
+            name,
+            pre,
+            limits,
+            grants,
+            services,
+            log_sink: None,
+        }
     }
 
     /// Runs `f` against a fresh instance under this plugin's limits.
-    pub async fn call<R, F>(&self, call: &'static str, target: Option<&str>, f: F) -> Result<R, CallError>
+    pub async fn call<R, F>(
+        &self,
+        call: &'static str,
+        target: Option<&str>,
+        f: F,
+    ) -> Result<R, CallError>
     where
         F: for<'a> FnOnce(&'a mut Store<HostState>, &'a P::Instance) -> CallFuture<'a, R>,
     {
-        let state = HostState::new(&self.limits, Arc::clone(&self.grants), Arc::clone(&self.services));
+        let state = HostState::new(
+            &self.limits,
+            Arc::clone(&self.grants),
+            Arc::clone(&self.services),
+        );
         let mut store = Store::new(self.pre.engine(), state);
         store.limiter(|s| &mut s.limits);
         // Yield to tokio at every tick so a busy guest never blocks the
@@ -87,13 +113,23 @@ impl<P: WorldPre> Sandbox<P> {
         let budget = self.limits.call_timeout + 5 * EPOCH_TICK;
         let pre = &self.pre;
         let outcome = tokio::time::timeout(budget, async {
-            let instance = pre.instantiate(&mut store).await.map_err(Stage::Instantiate)?;
+            let instance = pre
+                .instantiate(&mut store)
+                .await
+                .map_err(Stage::Instantiate)?;
             f(&mut store, &instance).await.map_err(Stage::Call)
         })
         .await;
-        let error = |failure| CallError { plugin: self.name.clone(), call, target: target.map(str::to_string), failure };
+        let error = |failure| CallError {
+            plugin: self.name.clone(),
+            call,
+            target: target.map(str::to_string),
+            failure,
+        };
         let result = match outcome {
-            Err(_elapsed) => Err(error(CallFailure::Timeout { limit_ms: self.limits.call_timeout.as_millis() })),
+            Err(_elapsed) => Err(error(CallFailure::Timeout {
+                limit_ms: self.limits.call_timeout.as_millis(),
+            })),
             Ok(Ok(value)) => Ok(value),
             Ok(Err(stage)) => Err(error(self.classify(stage, store.data()))),
         };
@@ -112,16 +148,25 @@ impl<P: WorldPre> Sandbox<P> {
         };
         let full = format!("{e:?}");
         match e.downcast_ref::<Trap>() {
-            Some(Trap::Interrupt) => return CallFailure::Timeout { limit_ms: self.limits.call_timeout.as_millis() },
+            Some(Trap::Interrupt) => {
+                return CallFailure::Timeout {
+                    limit_ms: self.limits.call_timeout.as_millis(),
+                };
+            }
             Some(Trap::StackOverflow) => return CallFailure::StackOverflow,
             _ => {}
         }
         if full.contains("forcing trap when growing memory") {
-            return CallFailure::OutOfMemory { limit_mib: self.limits.memory_bytes >> 20 };
+            return CallFailure::OutOfMemory {
+                limit_mib: self.limits.memory_bytes >> 20,
+            };
         }
         for (stream, pipe) in [("stdout", &state.stdout), ("stderr", &state.stderr)] {
             if pipe.contents().len() >= self.limits.output_bytes {
-                return CallFailure::OutputLimit { stream, limit_kib: self.limits.output_bytes >> 10 };
+                return CallFailure::OutputLimit {
+                    stream,
+                    limit_kib: self.limits.output_bytes >> 10,
+                };
             }
         }
         let stderr = String::from_utf8_lossy(&state.stderr.contents()).into_owned();
@@ -136,7 +181,10 @@ impl<P: WorldPre> Sandbox<P> {
                 None => cause,
             }
         });
-        CallFailure::Trap { message, stderr: tail(&stderr, 20) }
+        CallFailure::Trap {
+            message,
+            stderr: tail(&stderr, 20),
+        }
     }
 }
 
@@ -160,13 +208,29 @@ fn innermost_frame(e: &wasmtime::Error) -> Option<String> {
 fn panic_message(stderr: &str) -> Option<String> {
     let lines: Vec<&str> = stderr.lines().collect();
     if let Some(i) = lines.iter().position(|l| l.contains("panicked at")) {
-        let location = lines[i].split("panicked at").nth(1).unwrap_or("").trim().trim_end_matches(':');
-        let message: Vec<&str> =
-            lines[i + 1..].iter().take_while(|l| !l.starts_with("note:")).copied().collect();
+        let location = lines[i]
+            .split("panicked at")
+            .nth(1)
+            .unwrap_or("")
+            .trim()
+            .trim_end_matches(':');
+        let message: Vec<&str> = lines[i + 1..]
+            .iter()
+            .take_while(|l| !l.starts_with("note:"))
+            .copied()
+            .collect();
         let message = message.join(" ");
-        return Some(if message.is_empty() { format!("panicked at {location}") } else { format!("panicked at {location}: {message}") });
+        return Some(if message.is_empty() {
+            format!("panicked at {location}")
+        } else {
+            format!("panicked at {location}: {message}")
+        });
     }
-    lines.iter().rev().find(|l| !l.trim().is_empty()).map(|l| l.trim().to_string())
+    lines
+        .iter()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .map(|l| l.trim().to_string())
 }
 
 fn tail(text: &str, lines: usize) -> String {
@@ -181,8 +245,14 @@ mod tests {
     #[test]
     fn extracts_a_rust_panic_message() {
         let stderr = "\nthread '<unnamed>' panicked at plugins/x/src/lib.rs:12:9:\nboom: bad input\nnote: run with `RUST_BACKTRACE=1`\n";
-        assert_eq!(panic_message(stderr).as_deref(), Some("panicked at plugins/x/src/lib.rs:12:9: boom: bad input"));
-        assert_eq!(panic_message("Traceback...\nValueError: nope\n").as_deref(), Some("ValueError: nope"));
+        assert_eq!(
+            panic_message(stderr).as_deref(),
+            Some("panicked at plugins/x/src/lib.rs:12:9: boom: bad input")
+        );
+        assert_eq!(
+            panic_message("Traceback...\nValueError: nope\n").as_deref(),
+            Some("ValueError: nope")
+        );
         assert_eq!(panic_message(""), None);
     }
 }

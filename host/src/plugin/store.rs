@@ -119,7 +119,12 @@ impl HostState {
         }
     }
 
-    pub(crate) fn record_log(&mut self, level: LogLevel, mut message: String, fields: Vec<(String, String)>) {
+    pub(crate) fn record_log(
+        &mut self,
+        level: LogLevel,
+        mut message: String,
+        fields: Vec<(String, String)>,
+    ) {
         if self.logs.len() >= MAX_LOG_RECORDS {
             self.dropped_logs += 1;
             return;
@@ -130,20 +135,30 @@ impl HostState {
                 cut -= 1;
             }
             message.truncate(cut);
-            message.push_str("…");
+            message.push('…');
         }
-        self.logs.push(LogRecord { level, message, fields });
+        self.logs.push(LogRecord {
+            level,
+            message,
+            fields,
+        });
     }
 
     /// Milliseconds left in this call's budget, at least 1.
     pub(crate) fn remaining_ms(&self) -> u64 {
-        let left = self.deadline.saturating_duration_since(Instant::now()).as_millis();
+        let left = self
+            .deadline
+            .saturating_duration_since(Instant::now())
+            .as_millis();
         u64::try_from(left).unwrap_or(u64::MAX).max(1)
     }
 }
 
 impl WasiView for HostState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
     }
 }

@@ -44,7 +44,10 @@ pub struct PluginsConfig {
 pub enum ProjectError {
     /// The folder does not exist or is not a directory.
     #[error("project folder `{}` does not exist or is not a directory", path.display())]
-    #[diagnostic(code(clockwork::project::missing), help("pass an existing folder to `-C`"))]
+    #[diagnostic(
+        code(clockwork::project::missing),
+        help("pass an existing folder to `-C`")
+    )]
     Missing {
         /// The folder.
         path: PathBuf,
@@ -66,12 +69,22 @@ impl Project {
         let dir = std::fs::canonicalize(dir)
             .ok()
             .filter(|d| d.is_dir())
-            .ok_or_else(|| ProjectError::Missing { path: dir.to_path_buf() })?;
+            .ok_or_else(|| ProjectError::Missing {
+                path: dir.to_path_buf(),
+            })?;
         let path = dir.join(CONFIG_FILE);
         let config = match std::fs::read_to_string(&path) {
-            Ok(text) => toml::from_str(&text).map_err(|e| ProjectError::Config { path: path.clone(), message: located(&text, &e) })?,
+            Ok(text) => toml::from_str(&text).map_err(|e| ProjectError::Config {
+                path: path.clone(),
+                message: located(&text, &e),
+            })?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => ProjectConfig::default(),
-            Err(e) => return Err(ProjectError::Config { path, message: e.to_string() }),
+            Err(e) => {
+                return Err(ProjectError::Config {
+                    path,
+                    message: e.to_string(),
+                });
+            }
         };
         Ok(Project { dir, config })
     }
@@ -98,13 +111,23 @@ mod tests {
     #[test]
     fn reads_preferences_and_rejects_unknown_keys() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        std::fs::write(dir.path().join(CONFIG_FILE), "[plugins.prefer]\nDockerResource = \"project\"\n")
-            .unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(
+            dir.path().join(CONFIG_FILE),
+            "[plugins.prefer]\nDockerResource = \"project\"\n",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
         let project = Project::open(dir.path()).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(project.config.plugins.prefer.get("DockerResource"), Some(&PluginSource::Project));
+        assert_eq!(
+            project.config.plugins.prefer.get("DockerResource"),
+            Some(&PluginSource::Project)
+        );
 
-        std::fs::write(dir.path().join(CONFIG_FILE), "[plugins]\nprefered = {}\n").unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(dir.path().join(CONFIG_FILE), "[plugins]\nprefered = {}\n")
+            .unwrap_or_else(|e| panic!("{e}"));
         let err = Project::open(dir.path()).unwrap_err().to_string();
-        assert!(err.contains("line 2, column 1: unknown field `prefered`"), "{err}");
+        assert!(
+            err.contains("line 2, column 1: unknown field `prefered`"),
+            "{err}"
+        );
     }
 }

@@ -11,5 +11,7 @@
 mod type_schema;
 mod value_type;
 
-pub use type_schema::{FieldSchema, SchemaProblem, TypeSchema, is_kebab_case, is_pascal_case, is_snake_case};
+pub use type_schema::{
+    FieldSchema, SchemaProblem, TypeSchema, is_kebab_case, is_pascal_case, is_snake_case,
+};
 pub use value_type::{TypeMismatch, ValueType, ValueTypeError, describe_value};

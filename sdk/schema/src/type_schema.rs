@@ -111,7 +111,8 @@ pub enum SchemaProblem {
 /// Whether `name` is `PascalCase`: an ASCII upper-case letter, then letters and digits.
 pub fn is_pascal_case(name: &str) -> bool {
     let mut chars = name.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_uppercase()) && chars.all(|c| c.is_ascii_alphanumeric())
+    matches!(chars.next(), Some(c) if c.is_ascii_uppercase())
+        && chars.all(|c| c.is_ascii_alphanumeric())
 }
 
 /// Whether `name` is `snake_case`: lower-case ASCII letters, digits and `_`, starting with a letter.
@@ -137,7 +138,9 @@ impl FieldSchema {
 
     /// The default as a JSON value, if present and valid.
     pub fn default_value(&self) -> Option<Value> {
-        self.default.as_deref().and_then(|d| serde_json::from_str(d).ok())
+        self.default
+            .as_deref()
+            .and_then(|d| serde_json::from_str(d).ok())
     }
 
     /// The first sentence of the doc, for tables.
@@ -162,7 +165,9 @@ impl TypeSchema {
         let mut problems = Vec::new();
         let type_name = &self.name;
         if !is_pascal_case(type_name) {
-            problems.push(SchemaProblem::BadTypeName { name: type_name.clone() });
+            problems.push(SchemaProblem::BadTypeName {
+                name: type_name.clone(),
+            });
         }
         let mut seen: Vec<&str> = Vec::new();
         for field in &self.fields {
@@ -172,10 +177,16 @@ impl TypeSchema {
                 reason,
             };
             if !is_snake_case(&field.name) {
-                problems.push(SchemaProblem::BadFieldName { type_name: type_name.clone(), field: field.name.clone() });
+                problems.push(SchemaProblem::BadFieldName {
+                    type_name: type_name.clone(),
+                    field: field.name.clone(),
+                });
             }
             if seen.contains(&field.name.as_str()) {
-                problems.push(SchemaProblem::DuplicateField { type_name: type_name.clone(), field: field.name.clone() });
+                problems.push(SchemaProblem::DuplicateField {
+                    type_name: type_name.clone(),
+                    field: field.name.clone(),
+                });
                 continue;
             }
             seen.push(&field.name);
@@ -200,7 +211,10 @@ impl TypeSchema {
             for (what, text) in values {
                 let reason = match serde_json::from_str::<Value>(text) {
                     Err(e) => Some(format!("is not valid JSON ({e})")),
-                    Ok(value) => ty.check(&value).err().map(|m| format!("does not match `{ty}`: {m}")),
+                    Ok(value) => ty
+                        .check(&value)
+                        .err()
+                        .map(|m| format!("does not match `{ty}`: {m}")),
                 };
                 if let Some(reason) = reason {
                     problems.push(SchemaProblem::BadValue {
@@ -215,12 +229,16 @@ impl TypeSchema {
                 problems.push(at("a required field cannot have a default".into()));
             }
             if field.required && field.completable {
-                problems.push(at("a required field cannot be completable: the user always gives it".into()));
+                problems.push(at(
+                    "a required field cannot be completable: the user always gives it".into(),
+                ));
             }
             let empty_default = matches!(field.default_value(), Some(Value::Array(a)) if a.is_empty())
                 || matches!(field.default_value(), Some(Value::Object(o)) if o.is_empty());
             if field.default.is_some() && ty.is_reference() && !empty_default {
-                problems.push(at("a reference field can only default to an empty list or dict".into()));
+                problems.push(at(
+                    "a reference field can only default to an empty list or dict".into(),
+                ));
             }
         }
         problems
@@ -231,14 +249,20 @@ impl TypeSchema {
         let mut properties = Map::new();
         let mut required = Vec::new();
         for field in &self.fields {
-            let mut schema = field.parsed_type().map(|t| t.json_schema()).unwrap_or_else(|| json!({}));
+            let mut schema = field
+                .parsed_type()
+                .map(|t| t.json_schema())
+                .unwrap_or_else(|| json!({}));
             if let Value::Object(object) = &mut schema {
                 object.insert("description".into(), Value::String(field.doc.clone()));
                 if let Some(default) = field.default_value() {
                     object.insert("default".into(), default);
                 }
-                let examples: Vec<Value> =
-                    field.examples.iter().filter_map(|e| serde_json::from_str(e).ok()).collect();
+                let examples: Vec<Value> = field
+                    .examples
+                    .iter()
+                    .filter_map(|e| serde_json::from_str(e).ok())
+                    .collect();
                 if !examples.is_empty() {
                     object.insert("examples".into(), Value::Array(examples));
                 }
@@ -271,7 +295,11 @@ fn first_sentence(doc: &str) -> &str {
     let mut from = 0;
     while let Some(i) = first_line[from..].find(". ").map(|i| i + from) {
         let before = &first_line[..i];
-        if !(before.ends_with("e.g") || before.ends_with("i.e") || before.ends_with("etc") || before.ends_with("vs")) {
+        if !(before.ends_with("e.g")
+            || before.ends_with("i.e")
+            || before.ends_with("etc")
+            || before.ends_with("vs"))
+        {
             return &first_line[..=i];
         }
         from = i + 2;
@@ -298,7 +326,11 @@ mod tests {
     }
 
     fn schema(fields: Vec<FieldSchema>) -> TypeSchema {
-        TypeSchema { name: "DockerResource".into(), doc: "A container. More text.".into(), fields }
+        TypeSchema {
+            name: "DockerResource".into(),
+            doc: "A container. More text.".into(),
+            fields,
+        }
     }
 
     #[test]
@@ -306,7 +338,10 @@ mod tests {
         let mut ports = field("ports", "list<string>");
         ports.default = Some("[]".into());
         ports.examples = vec!["[\"8080:80\"]".into()];
-        assert_eq!(schema(vec![field("name", "string"), ports]).problems(), vec![]);
+        assert_eq!(
+            schema(vec![field("name", "string"), ports]).problems(),
+            vec![]
+        );
     }
 
     #[test]
@@ -347,7 +382,10 @@ mod tests {
         let js = schema(vec![image, restart]).json_schema();
         assert_eq!(js["required"], json!(["image"]));
         assert_eq!(js["properties"]["restart_policy"]["default"], json!("no"));
-        assert_eq!(js["properties"]["restart_policy"]["enum"], json!(["no", "always"]));
+        assert_eq!(
+            js["properties"]["restart_policy"]["enum"],
+            json!(["no", "always"])
+        );
     }
 
     #[test]

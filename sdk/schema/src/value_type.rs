@@ -116,9 +116,10 @@ impl ValueType {
             (ValueType::Float, Value::Number(_)) => true,
             (ValueType::Bool, Value::Bool(_)) => true,
             (ValueType::Enum(options), Value::String(s)) => options.iter().any(|o| o == s),
-            (ValueType::Resource(_) | ValueType::Connection | ValueType::Assertion, Value::Object(o)) => {
-                o.contains_key("$ref")
-            }
+            (
+                ValueType::Resource(_) | ValueType::Connection | ValueType::Assertion,
+                Value::Object(o),
+            ) => o.contains_key("$ref"),
             (ValueType::List(inner), Value::Array(items)) => {
                 for (index, item) in items.iter().enumerate() {
                     inner.check_at(item, format!("{path}/{index}"))?;
@@ -136,7 +137,11 @@ impl ValueType {
         if ok {
             Ok(())
         } else {
-            Err(TypeMismatch { path, expected: self.describe(), got: describe_value(value) })
+            Err(TypeMismatch {
+                path,
+                expected: self.describe(),
+                got: describe_value(value),
+            })
         }
     }
 
@@ -151,7 +156,9 @@ impl ValueType {
             ValueType::Bool => json!({"type": "boolean"}),
             ValueType::Any => json!({}),
             ValueType::List(inner) => json!({"type": "array", "items": inner.json_schema()}),
-            ValueType::Map(inner) => json!({"type": "object", "additionalProperties": inner.json_schema()}),
+            ValueType::Map(inner) => {
+                json!({"type": "object", "additionalProperties": inner.json_schema()})
+            }
             ValueType::Enum(options) => json!({"type": "string", "enum": options}),
             ValueType::Resource(types) => json!({
                 "type": "object",
@@ -159,8 +166,12 @@ impl ValueType {
                 "required": ["$ref"],
                 "properties": {"$ref": {"type": "string"}}
             }),
-            ValueType::Connection => json!({"type": "object", "description": "a connection", "required": ["$ref"], "properties": {"$ref": {"type": "string"}}}),
-            ValueType::Assertion => json!({"type": "object", "description": "an assertion", "required": ["$ref"], "properties": {"$ref": {"type": "string"}}}),
+            ValueType::Connection => {
+                json!({"type": "object", "description": "a connection", "required": ["$ref"], "properties": {"$ref": {"type": "string"}}})
+            }
+            ValueType::Assertion => {
+                json!({"type": "object", "description": "an assertion", "required": ["$ref"], "properties": {"$ref": {"type": "string"}}})
+            }
         }
     }
 }
@@ -231,7 +242,10 @@ struct Parser<'a> {
 
 impl Parser<'_> {
     fn error(&self, reason: impl Into<String>) -> ValueTypeError {
-        ValueTypeError { text: self.text.to_string(), reason: reason.into() }
+        ValueTypeError {
+            text: self.text.to_string(),
+            reason: reason.into(),
+        }
     }
 
     fn skip_ws(&mut self) {
@@ -302,7 +316,11 @@ impl Parser<'_> {
                 self.expect('<')?;
                 let inner = Box::new(self.parse_type()?);
                 self.expect('>')?;
-                if word == "list" { ValueType::List(inner) } else { ValueType::Map(inner) }
+                if word == "list" {
+                    ValueType::List(inner)
+                } else {
+                    ValueType::Map(inner)
+                }
             }
             "enum" => {
                 self.expect('<')?;
@@ -372,14 +390,21 @@ mod tests {
         assert_eq!(err.expected, "an integer");
         assert_eq!(err.got, "a string (\"x\")");
         let ports = ValueType::parse("enum<tcp|udp>").unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(ports.check(&json!("sctp")).unwrap_err().expected, "one of \"tcp\", \"udp\"");
+        assert_eq!(
+            ports.check(&json!("sctp")).unwrap_err().expected,
+            "one of \"tcp\", \"udp\""
+        );
         assert!(ValueType::Int.check(&json!(1.5)).is_err());
         assert!(ValueType::Float.check(&json!(1)).is_ok());
     }
 
     #[test]
     fn references_cannot_be_defaults() {
-        assert!(ValueType::parse("list<resource>").map(|t| t.is_reference()).unwrap_or(false));
+        assert!(
+            ValueType::parse("list<resource>")
+                .map(|t| t.is_reference())
+                .unwrap_or(false)
+        );
         assert!(!ValueType::String.is_reference());
     }
 }

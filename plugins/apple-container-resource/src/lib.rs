@@ -1,0 +1,197 @@
+//! `AppleContainerResource`: a container run by Apple's `container` runtime
+//! on macOS.
+//!
+//! This crate only describes the type for now. It takes the same fields as
+//! `DockerResource` minus `restart_policy` and `healthcheck`, which the
+//! `container` runtime does not have. Planning comes later, through the
+//! host's Apple `container` driver.
+
+use clockwork_sdk::prelude::*;
+
+/// The `apple-container-resource` plugin.
+pub struct AppleContainerResource;
+
+impl ResourcePlugin for AppleContainerResource {
+    fn meta() -> PluginMeta {
+        plugin_meta!("containers run by Apple's `container` runtime on macOS")
+    }
+
+    fn types() -> Vec<ResourceType> {
+        vec![ResourceType::new(apple_container_resource())]
+    }
+}
+
+fn apple_container_resource() -> TypeDef {
+    TypeDef::new(
+        "AppleContainerResource",
+        "A container run by Apple's `container` runtime on macOS, created from an OCI image and kept running. \
+         Each container runs in its own lightweight virtual machine. The fields and their meaning are those of \
+         `DockerResource`, minus `restart_policy` and `healthcheck`, which this runtime does not have. Its `name` \
+         is the container's name, and other containers on a shared network reach it by that name.\n\n\
+         Fields you leave out that are marked completable (`image`, `ports`, `env_vars`, …) are filled by completion \
+         from `description`; what you write always wins. Connections add environment variables, networks and \
+         mounts, as for `DockerResource`. Deploying needs the host's Apple `container` driver, available on macOS \
+         on Apple silicon; elsewhere `plan` reports that the driver is missing.\n\n\
+         Changing a field that forces a replace (`image`, `ports`, `env_vars`, `volumes`, `networks`, `command`) \
+         removes the container and creates it again; data survives only in volumes.",
+    )
+    .field(fields::name().completable())
+    .field(fields::description())
+    .field(
+        Field::new(
+            "image",
+            "string",
+            "The OCI image to run, as `repository:tag` (or pinned with `@sha256:…`), e.g. `nginx:alpine`. \
+             It is pulled only when missing locally. Needed to deploy: when left out, completion picks an image that \
+             fits `description`.",
+        )
+        .completable()
+        .forces_replace()
+        .example(json!("nginx:alpine"))
+        .example(json!("postgres:15-alpine")),
+    )
+    .field(
+        Field::new(
+            "ports",
+            "list<string>",
+            "Ports to publish on this machine, each `\"host:container\"` or `\"container\"`. \
+             `\"8080:80\"` makes the container's port 80 reachable on port 8080 of this machine; `\"80\"` publishes \
+             port 80 on a free port the runtime picks. Append `/udp` for a UDP port; TCP is the default. When left \
+             out, completion may fill it from `description`; if nothing fills it, nothing is published.",
+        )
+        .completable()
+        .forces_replace()
+        .example(json!(["8080:80", "8443:443"]))
+        .example(json!(["5432:5432"])),
+    )
+    .field(
+        Field::new(
+            "env_vars",
+            "map<string>",
+            "Environment variables of the container, name to value. \
+             Connections add their own (`DATABASE_URL`, `REDIS_HOST`, `API_URL`); a variable you set here wins over \
+             a connection's.",
+        )
+        .default(json!({}))
+        .completable()
+        .forces_replace()
+        .example(json!({"POSTGRES_DB": "appdb", "POSTGRES_USER": "admin"})),
+    )
+    .field(
+        Field::new(
+            "volumes",
+            "list<string>",
+            "Mounts, each `\"source:target\"`, or `\"source:target:ro\"` for a read-only mount. \
+             A source starting with `.` or `/` is a path on this machine (relative paths are relative to the project \
+             folder, and paths outside it are refused unless policy allows them); any other source is a named volume \
+             of this project, created when missing. A `FileConnection` adds its mount here.",
+        )
+        .default(json!([]))
+        .completable()
+        .forces_replace()
+        .example(json!(["pgdata:/var/lib/postgresql/data"]))
+        .example(json!(["./site:/usr/share/nginx/html:ro"])),
+    )
+    .field(
+        Field::new(
+            "networks",
+            "list<string>",
+            "Networks of this project to join, by name. \
+             Containers on a shared network reach each other by `name`. A `NetworkConnection` creates its network \
+             and adds it here for both of its endpoints.",
+        )
+        .default(json!([]))
+        .completable()
+        .forces_replace()
+        .example(json!(["backend-network"])),
+    )
+    .field(
+        Field::new(
+            "command",
+            "list<string>",
+            "The command to run instead of the image's default, as a list of arguments. \
+             No shell is involved: to use shell syntax, name the shell (`[\"sh\", \"-c\", \"…\"]`). Left out, the \
+             image's own command runs.",
+        )
+        .completable()
+        .forces_replace()
+        .example(json!(["redis-server", "--appendonly", "yes"])),
+    )
+    .field(
+        Field::new(
+            "must_run",
+            "bool",
+            "Whether the container must keep running. \
+             `true`: `apply` starts it and waits until it runs, and `status` reports a stopped container as drift. \
+             `false`: `apply` starts it once and accepts that it exits, for one-shot jobs such as a data import.",
+        )
+        .default(json!(true)),
+    )
+    .field(fields::connections())
+    .field(fields::assertions())
+}
+
+export_resource_plugin!(AppleContainerResource);
+
+#[cfg(test)]
+mod tests {
+    use clockwork_sdk::clockwork_schema::ValueType;
+
+    use super::*;
+
+    fn the_type() -> TypeDef {
+        let types = <AppleContainerResource as ResourcePlugin>::types();
+        assert_eq!(types.len(), 1);
+        types.into_iter().next().map(|t| t.def).expect("one type")
+    }
+
+    #[test]
+    fn schema_has_no_problems() {
+        let def = the_type();
+        assert_eq!(def.name(), "AppleContainerResource");
+        assert_eq!(def.schema().problems(), vec![]);
+    }
+
+    #[test]
+    fn keeps_the_original_fields() {
+        let def = the_type();
+        let schema = def.schema();
+        for name in [
+            "name",
+            "description",
+            "image",
+            "ports",
+            "env_vars",
+            "volumes",
+            "networks",
+            "command",
+            "must_run",
+            "connections",
+            "assertions",
+        ] {
+            assert!(schema.field(name).is_some(), "missing field `{name}`");
+        }
+        assert!(
+            schema.field("restart_policy").is_none(),
+            "the `container` runtime has no restart policy"
+        );
+        let name = schema.field("name").and_then(|f| f.parsed_type());
+        assert_eq!(name, Some(ValueType::String));
+    }
+
+    #[test]
+    fn container_fields_force_a_replace() {
+        let def = the_type();
+        let schema = def.schema();
+        for name in [
+            "image", "ports", "env_vars", "volumes", "networks", "command",
+        ] {
+            let field = schema
+                .field(name)
+                .unwrap_or_else(|| panic!("missing field `{name}`"));
+            assert!(field.forces_replace, "`{name}` should force a replace");
+            assert!(field.completable, "`{name}` should be completable");
+        }
+        assert_eq!(schema.field("ports").and_then(|f| f.default.clone()), None);
+    }
+}

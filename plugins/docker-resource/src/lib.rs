@@ -1,0 +1,246 @@
+//! `DockerResource`: a container run by the local Docker Engine.
+//!
+//! This crate only describes the type for now: its fields, their docs,
+//! defaults, which of them completion may fill and which force the container
+//! to be recreated. Planning comes later; until then the SDK's defaults apply
+//! (`validate` fills defaults, `plan` reports that it is not implemented).
+
+use clockwork_sdk::prelude::*;
+
+/// The `docker-resource` plugin.
+pub struct DockerResource;
+
+impl ResourcePlugin for DockerResource {
+    fn meta() -> PluginMeta {
+        plugin_meta!("Docker containers")
+    }
+
+    fn types() -> Vec<ResourceType> {
+        vec![ResourceType::new(docker_resource())]
+    }
+}
+
+fn docker_resource() -> TypeDef {
+    TypeDef::new(
+        "DockerResource",
+        "A Docker container, created from an image and kept running. \
+         Its `name` is the container's name, and other containers on a shared network reach it by that name on the \
+         container-side port (`postgres-db:5432`).\n\n\
+         Fields you leave out that are marked completable (`image`, `ports`, `env_vars`, …) are filled by completion: \
+         deterministic rules first, then the AI where one is configured, guided by `description`. What you write always \
+         wins. Connections add to the container's configuration: a `DatabaseConnection` sets `DATABASE_URL`, a \
+         `NetworkConnection` adds a network and `<NAME>_HOST` variables, a `FileConnection` adds a mount.\n\n\
+         Changing a field that forces a replace (`image`, `ports`, `env_vars`, `volumes`, `networks`, `command`, \
+         `healthcheck`) removes the container and creates it again; data survives only in volumes.",
+    )
+    .field(fields::name().completable())
+    .field(fields::description())
+    .field(
+        Field::new(
+            "image",
+            "string",
+            "The image to run, as `repository:tag` (or pinned with `@sha256:…`), e.g. `postgres:15-alpine`. \
+             It is pulled only when missing locally. Needed to deploy: when left out, completion picks an image that \
+             fits `description`.",
+        )
+        .completable()
+        .forces_replace()
+        .example(json!("postgres:15-alpine"))
+        .example(json!("redis:7-alpine"))
+        .example(json!("nginx:alpine")),
+    )
+    .field(
+        Field::new(
+            "ports",
+            "list<string>",
+            "Ports to publish on this machine, each `\"host:container\"` or `\"container\"`. \
+             `\"8080:80\"` makes the container's port 80 reachable on port 8080 of this machine; `\"80\"` publishes \
+             port 80 on a free port that Docker picks. Append `/udp` for a UDP port (`\"5353:53/udp\"`); TCP is the \
+             default. Other containers do not need published ports: they reach this one by `name` on the container \
+             port. When left out, completion may fill it from `description`; if nothing fills it, nothing is \
+             published.",
+        )
+        .completable()
+        .forces_replace()
+        .example(json!(["5432:5432"]))
+        .example(json!(["8080:80", "8443:443"]))
+        .example(json!(["8000"])),
+    )
+    .field(
+        Field::new(
+            "env_vars",
+            "map<string>",
+            "Environment variables of the container, name to value. \
+             Connections add their own (`DATABASE_URL`, `REDIS_HOST`, `API_URL`); a variable you set here wins over \
+             a connection's.",
+        )
+        .default(json!({}))
+        .completable()
+        .forces_replace()
+        .example(json!({"POSTGRES_DB": "appdb", "POSTGRES_USER": "admin"}))
+        .example(json!({"LOG_LEVEL": "info"})),
+    )
+    .field(
+        Field::new(
+            "volumes",
+            "list<string>",
+            "Mounts, each `\"source:target\"`, or `\"source:target:ro\"` for a read-only mount. \
+             A source starting with `.` or `/` is a path on this machine (a bind mount; relative paths are relative \
+             to the project folder, and paths outside it are refused unless policy allows them). Any other source is \
+             a named volume of this project, created when missing: `\"pgdata:/var/lib/postgresql/data\"` keeps a \
+             database's data across replacements. A `FileConnection` adds its mount here.",
+        )
+        .default(json!([]))
+        .completable()
+        .forces_replace()
+        .example(json!(["pgdata:/var/lib/postgresql/data"]))
+        .example(json!(["./nginx.conf:/etc/nginx/nginx.conf:ro"])),
+    )
+    .field(
+        Field::new(
+            "networks",
+            "list<string>",
+            "Networks of this project to join, by name. \
+             Containers on a shared network reach each other by `name`. A `NetworkConnection` creates its network \
+             and adds it here for both of its endpoints.",
+        )
+        .default(json!([]))
+        .completable()
+        .forces_replace()
+        .example(json!(["backend-network"])),
+    )
+    .field(
+        Field::new(
+            "command",
+            "list<string>",
+            "The command to run instead of the image's default `CMD`, as a list of arguments. \
+             No shell is involved: to use shell syntax, name the shell (`[\"sh\", \"-c\", \"…\"]`). Left out, the \
+             image's own command runs.",
+        )
+        .completable()
+        .forces_replace()
+        .example(json!(["redis-server", "--appendonly", "yes"]))
+        .example(json!(["uvicorn", "main:app", "--host", "0.0.0.0", "--port", "8000"])),
+    )
+    .field(
+        Field::new(
+            "restart_policy",
+            "enum<no|always|on-failure|unless-stopped>",
+            "What Docker does when the container's process exits. \
+             `no` never restarts it, `always` always does, `on-failure` only after a non-zero exit, and \
+             `unless-stopped` always does unless you stopped the container yourself.",
+        )
+        .default(json!("unless-stopped"))
+        .example(json!("on-failure")),
+    )
+    .field(
+        Field::new(
+            "must_run",
+            "bool",
+            "Whether the container must keep running. \
+             `true`: `apply` starts it and waits until it runs, and `status` reports a stopped container as drift. \
+             `false`: `apply` starts it once and accepts that it exits, for one-shot jobs such as a data import.",
+        )
+        .default(json!(true)),
+    )
+    .field(
+        Field::new(
+            "healthcheck",
+            "map<any>",
+            "How Docker checks that the service inside the container works, as a dict. \
+             Keys: `test` (required; the check, in Docker's form `[\"CMD\", \"program\", \"arg\", …]` or \
+             `[\"CMD-SHELL\", \"shell command\"]`, or `[\"NONE\"]` to turn off the image's own check), \
+             `interval_seconds` (time between checks, default 5), `timeout_seconds` (how long one check may take, \
+             default 3), `retries` (failures in a row before the container counts as unhealthy, default 10) and \
+             `start_period_seconds` (time after start during which failures do not count, default 0). \
+             Left out, the image's own `HEALTHCHECK` applies, if it has one. `ContainerHealthyAssert` and \
+             connections that wait for this container use the result.",
+        )
+        .completable()
+        .forces_replace()
+        .example(json!({
+            "test": ["CMD", "pg_isready", "-U", "admin", "-d", "appdb"],
+            "interval_seconds": 5,
+            "timeout_seconds": 3,
+            "retries": 10
+        }))
+        .example(json!({"test": ["CMD-SHELL", "wget -qO- http://localhost/ || exit 1"]})),
+    )
+    .field(fields::connections())
+    .field(fields::assertions())
+}
+
+export_resource_plugin!(DockerResource);
+
+#[cfg(test)]
+mod tests {
+    use clockwork_sdk::clockwork_schema::ValueType;
+
+    use super::*;
+
+    fn the_type() -> TypeDef {
+        let types = <DockerResource as ResourcePlugin>::types();
+        assert_eq!(types.len(), 1);
+        types.into_iter().next().map(|t| t.def).expect("one type")
+    }
+
+    #[test]
+    fn schema_has_no_problems() {
+        let def = the_type();
+        assert_eq!(def.name(), "DockerResource");
+        assert_eq!(def.schema().problems(), vec![]);
+    }
+
+    #[test]
+    fn keeps_the_original_fields() {
+        let def = the_type();
+        let schema = def.schema();
+        for name in [
+            "name",
+            "description",
+            "image",
+            "ports",
+            "env_vars",
+            "volumes",
+            "networks",
+            "command",
+            "restart_policy",
+            "must_run",
+            "healthcheck",
+            "connections",
+            "assertions",
+        ] {
+            assert!(schema.field(name).is_some(), "missing field `{name}`");
+        }
+        let name = schema.field("name").and_then(|f| f.parsed_type());
+        assert_eq!(name, Some(ValueType::String));
+    }
+
+    #[test]
+    fn defaults_and_flags_match_the_contract() {
+        let def = the_type();
+        let schema = def.schema();
+        let field = |name: &str| {
+            schema
+                .field(name)
+                .unwrap_or_else(|| panic!("missing field `{name}`"))
+        };
+        assert_eq!(
+            field("restart_policy").default_value(),
+            Some(json!("unless-stopped"))
+        );
+        assert_eq!(field("must_run").default_value(), Some(json!(true)));
+        assert_eq!(field("env_vars").default_value(), Some(json!({})));
+        assert_eq!(field("ports").default, None);
+        for name in [
+            "image", "ports", "env_vars", "volumes", "networks", "command",
+        ] {
+            assert!(
+                field(name).forces_replace,
+                "`{name}` should force a replace"
+            );
+            assert!(field(name).completable, "`{name}` should be completable");
+        }
+        assert!(!field("restart_policy").forces_replace);
+    }
+}

@@ -1,0 +1,173 @@
+//! `ServiceMeshConnection`: service discovery between containers.
+//!
+//! The connection tells the connecting service the URL of another and adds a
+//! health check for it. This crate only describes the type for now;
+//! `resolve` comes later.
+
+use clockwork_sdk::prelude::*;
+
+/// The `service-mesh-connection` plugin.
+pub struct ServiceMeshConnection;
+
+impl ConnectionPlugin for ServiceMeshConnection {
+    fn meta() -> PluginMeta {
+        plugin_meta!("service discovery: service URLs and health checks")
+    }
+
+    fn types() -> Vec<TypeDef> {
+        vec![service_mesh_connection()]
+    }
+}
+
+fn service_mesh_connection() -> TypeDef {
+    TypeDef::new(
+        "ServiceMeshConnection",
+        "Service discovery: tells the connecting service the URL of `to_resource`, and checks that it answers. \
+         The URL is `<protocol>://<service_name>:<port>`, set in the connecting container as `<SERVICE>_URL`, where \
+         `<SERVICE>` is `service_name` upper-cased with `-` turned into `_`. Connecting `frontend` to `api` with \
+         `ports=[\"8000:8000\"]` sets `API_URL=http://api:8000` in `frontend`. A variable you set yourself in \
+         `env_vars` wins.\n\n\
+         For `http` and `https`, the connection also adds a `HealthcheckAssert` on \
+         `<protocol>://<service_name>:<port><health_check_path>`, run by `clockwork assert`. The connecting \
+         container deploys after `to_resource`.",
+    )
+    .field(fields::to_resource())
+    .field(fields::description())
+    .field(
+        Field::new(
+            "protocol",
+            "enum<http|https|grpc|tcp>",
+            "The protocol the service speaks; the URL's scheme. `http` and `https` also get a health check.",
+        )
+        .default(json!("http"))
+        .example(json!("grpc")),
+    )
+    .field(
+        Field::new(
+            "port",
+            "int",
+            "Port the service listens on inside its container, 1 to 65535. \
+             Left out: the container side of `to_resource`'s first `ports` entry (`\"8080:80\"` → `80`), because \
+             the connecting container reaches the service directly, not through the port published on this \
+             machine.",
+        )
+        .example(json!(8000)),
+    )
+    .field(
+        Field::new(
+            "tls_enabled",
+            "bool",
+            "Whether the service serves TLS with the certificate `cert_path` and key `key_path`, which are then \
+             needed. \
+             Clockwork does not generate certificates. Use it with `protocol=\"https\"` or `\"grpc\"`.",
+        )
+        .default(json!(false)),
+    )
+    .field(
+        Field::new(
+            "cert_path",
+            "string",
+            "PEM certificate the service presents, relative to the project folder, e.g. `certs/api.pem`. \
+             Needed when `tls_enabled` is true.",
+        )
+        .example(json!("certs/api.pem")),
+    )
+    .field(
+        Field::new(
+            "key_path",
+            "string",
+            "PEM private key matching `cert_path`, relative to the project folder, e.g. `certs/api-key.pem`. \
+             Needed when `tls_enabled` is true. Keep the file readable only by you (mode `600`).",
+        )
+        .example(json!("certs/api-key.pem")),
+    )
+    .field(
+        Field::new(
+            "health_check_path",
+            "string",
+            "Path of the service's health endpoint, starting with `/`. \
+             The added `HealthcheckAssert` expects status 200 there. Only used for `http` and `https`.",
+        )
+        .default(json!("/health"))
+        .example(json!("/-/healthy")),
+    )
+    .field(
+        Field::new(
+            "service_name",
+            "string",
+            "Host name the connecting service uses for `to_resource`, and the base of the variable name: `api` \
+             gives `API_URL`. \
+             Left out: `to_resource`'s `name`.",
+        )
+        .example(json!("api")),
+    )
+    .field(
+        Field::new(
+            "load_balancing",
+            "enum<round_robin>",
+            "How requests are spread over the service's instances. \
+             Only `round_robin` exists, and with one container per service it has no effect yet; it is accepted so \
+             that projects can state it.",
+        )
+        .default(json!("round_robin")),
+    )
+}
+
+export_connection_plugin!(ServiceMeshConnection);
+
+#[cfg(test)]
+mod tests {
+    use clockwork_sdk::clockwork_schema::ValueType;
+
+    use super::*;
+
+    fn the_type() -> TypeDef {
+        let types = <ServiceMeshConnection as ConnectionPlugin>::types();
+        assert_eq!(types.len(), 1);
+        types.into_iter().next().expect("one type")
+    }
+
+    #[test]
+    fn schema_has_no_problems() {
+        let def = the_type();
+        assert_eq!(def.name(), "ServiceMeshConnection");
+        assert_eq!(def.schema().problems(), vec![]);
+        let to = def
+            .schema()
+            .field("to_resource")
+            .and_then(|f| f.parsed_type());
+        assert_eq!(to, Some(ValueType::Resource(Vec::new())));
+    }
+
+    #[test]
+    fn keeps_the_original_fields_and_defaults() {
+        let def = the_type();
+        let schema = def.schema();
+        let field = |name: &str| {
+            schema
+                .field(name)
+                .unwrap_or_else(|| panic!("missing field `{name}`"))
+        };
+        for name in [
+            "to_resource",
+            "description",
+            "port",
+            "cert_path",
+            "key_path",
+            "service_name",
+        ] {
+            field(name);
+        }
+        assert_eq!(field("protocol").value_type, "enum<http|https|grpc|tcp>");
+        assert_eq!(field("protocol").default_value(), Some(json!("http")));
+        assert_eq!(field("tls_enabled").default_value(), Some(json!(false)));
+        assert_eq!(
+            field("health_check_path").default_value(),
+            Some(json!("/health"))
+        );
+        assert_eq!(
+            field("load_balancing").default_value(),
+            Some(json!("round_robin"))
+        );
+    }
+}
