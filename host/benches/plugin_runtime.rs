@@ -8,6 +8,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use clockwork::plugin::bindings::resource::exports::clockwork::plugin::resources::{
+    CompletionInput, ResourceDescription,
+};
+use clockwork::plugin::bindings::types::ResourceRef;
 use clockwork::plugin::{
     PluginRuntime, PluginSet, PluginSource, RuntimeOptions, bundled_plugins, discover,
 };
@@ -92,6 +96,23 @@ fn call_overhead(c: &mut Criterion) {
         .expect("call")
         .expect("valid");
     let mut group = c.benchmark_group("call_fresh_instance");
+    let input = CompletionInput {
+        target: ResourceRef {
+            type_name: "BlankResource".into(),
+            name: "web".into(),
+        },
+        config: "{}".into(),
+        missing: Vec::new(),
+        neighbours: "[]".into(),
+    };
+    group.bench_function("complete_rules_trivial", |b| {
+        b.iter(|| {
+            tokio
+                .block_on(plugin.complete_rules(&input))
+                .expect("call")
+                .expect("no suggestions")
+        })
+    });
     group.bench_function("validate_blank_resource", |b| {
         b.iter(|| {
             tokio
@@ -101,13 +122,11 @@ fn call_overhead(c: &mut Criterion) {
         })
     });
     group.bench_function("describe_blank_resource", |b| {
-        let sandbox = plugin.resource().expect("resource plugin");
         b.iter(|| {
-            tokio
-                .block_on(sandbox.call("describe", None, |s, i| {
-                    Box::pin(i.clockwork_plugin_resources().call_describe(s))
-                }))
-                .expect("call")
+            let (d,): (ResourceDescription,) = tokio
+                .block_on(plugin.sandbox.call("describe", None, ()))
+                .expect("call");
+            d
         })
     });
     group.finish();

@@ -119,13 +119,13 @@ async fn the_python_example_builds_loads_and_checks() {
     let port = serve("hello from clockwork", 2);
     let url = format!("http://127.0.0.1:{port}/");
     let pass = plugin
-        .check(input(serde_json::json!({"url": url, "text": "clockwork"})))
+        .check(&input(serde_json::json!({"url": url, "text": "clockwork"})))
         .await
         .expect("call")
         .expect("ran");
     assert_eq!(pass.verdict, Verdict::Pass, "{}", pass.message);
     let fail = plugin
-        .check(input(serde_json::json!({"url": url, "text": "kubernetes"})))
+        .check(&input(serde_json::json!({"url": url, "text": "kubernetes"})))
         .await
         .expect("call")
         .expect("ran");
@@ -134,7 +134,7 @@ async fn the_python_example_builds_loads_and_checks() {
 
     // The host's grant applies to Python plugins too.
     let outside = plugin
-        .check(input(
+        .check(&input(
             serde_json::json!({"url": "http://192.0.2.1/", "text": "x"}),
         ))
         .await

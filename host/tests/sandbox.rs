@@ -59,14 +59,14 @@ async fn misbehave(
     config: serde_json::Value,
 ) -> Result<Result<Outcome, PluginError>, CallError> {
     let started = Instant::now();
-    let result = plugin.check(input(type_name, config)).await;
+    let result = plugin.check(&input(type_name, config)).await;
     let elapsed = started.elapsed();
     assert!(
         elapsed < DEADLINE + Duration::from_millis(500),
         "{type_name} took {elapsed:?}, past its deadline"
     );
     let next = plugin
-        .check(input("FineAssert", serde_json::json!({})))
+        .check(&input("FineAssert", serde_json::json!({})))
         .await;
     match next {
         Ok(Ok(outcome)) => assert_eq!(outcome.verdict, Verdict::Pass, "the call after {type_name}"),

@@ -66,9 +66,9 @@ async fn every_numbered_example_loads_and_the_probe_example_checks() {
         attempt: 1,
         remaining_ms: 2000,
     };
-    let open = probe.check(check(port)).await.expect("call").expect("ran");
+    let open = probe.check(&check(port)).await.expect("call").expect("ran");
     assert_eq!(open.verdict, Verdict::Pass, "{}", open.message);
     drop(listener);
-    let closed = probe.check(check(port)).await.expect("call").expect("ran");
+    let closed = probe.check(&check(port)).await.expect("call").expect("ran");
     assert_eq!(closed.verdict, Verdict::Fail, "{}", closed.message);
 }

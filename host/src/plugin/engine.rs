@@ -1,10 +1,15 @@
 //! The wasmtime engine shared by every plugin, and its epoch ticker.
 
 use std::hash::{Hash, Hasher};
+
+use crate::plugin::Limits;
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
-use wasmtime::{Config, Engine, WasmBacktraceDetails};
+use wasmtime::{
+    Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig,
+    WasmBacktraceDetails,
+};
 
 /// How often the epoch advances. A guest yields to tokio once per tick and
 /// is interrupted within one tick of its deadline.
@@ -31,7 +36,8 @@ impl PluginEngine {
             .epoch_interruption(true)
             .wasm_backtrace_details(WasmBacktraceDetails::Enable)
             .memory_init_cow(true)
-            .max_wasm_stack(1 << 20);
+            .max_wasm_stack(1 << 20)
+            .allocation_strategy(InstanceAllocationStrategy::Pooling(pooling()));
         let engine = Engine::new(&config)?;
         let weak = engine.weak();
         std::thread::Builder::new()
@@ -65,6 +71,38 @@ impl PluginEngine {
         let digest = hex::encode(hasher.0.finalize());
         format!("wasmtime-{}/{}", wasmtime_version(), &digest[..16])
     }
+}
+
+/// Slots for instances, memories, tables and fiber stacks, reserved once
+/// (address space only) and reused by every call: a fresh instance per call
+/// then costs microseconds instead of a round of `mmap`s.
+///
+/// The sizes bound what one call may hold at once; they are far above what
+/// any bundled plugin or a Python guest uses, and a component beyond them
+/// fails to instantiate with wasmtime's message naming the limit.
+fn pooling() -> PoolingAllocationConfig {
+    let mut pool = PoolingAllocationConfig::new();
+    pool.total_component_instances(128)
+        .total_core_instances(1024)
+        .total_memories(256)
+        .total_tables(1024)
+        .total_stacks(128)
+        .max_memories_per_module(2)
+        .max_tables_per_module(4)
+        .max_memories_per_component(16)
+        .max_tables_per_component(64)
+        .table_elements(100_000)
+        .max_memory_size(Limits::MAX_MEMORY_BYTES)
+        .max_unused_warm_slots(64)
+        // With PAGEMAP_SCAN (Linux 6.7+) only the pages a call dirtied are
+        // reset, by copy, and the rest stay mapped: no page faults and no
+        // TLB shootdowns on the next call. Older kernels fall back to
+        // resetting the kept region whole.
+        .pagemap_scan(Enabled::Auto)
+        .linear_memory_keep_resident(4 << 20)
+        .table_keep_resident(64 << 10)
+        .async_stack_keep_resident(64 << 10);
+    pool
 }
 
 /// The version of wasmtime compiled in.

@@ -21,6 +21,10 @@ impl Limits {
     /// (an interpreter inside), which need more memory.
     pub const LARGE_COMPONENT_BYTES: usize = 4 << 20;
 
+    /// The largest memory cap any plugin may get; the engine's memory slots
+    /// are this big.
+    pub const MAX_MEMORY_BYTES: usize = 512 << 20;
+
     /// Limits for a component of `size` bytes.
     pub fn for_component(size: usize) -> Self {
         let base = Limits::default();

@@ -5,12 +5,11 @@ use std::path::PathBuf;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::plugin::bindings::assertion::exports::clockwork::plugin::assertions;
+use crate::plugin::bindings::resource::exports::clockwork::plugin::resources;
 use crate::plugin::bindings::types::{Diagnostic, PluginError};
-use crate::plugin::bindings::{assertion, connection, resource};
 use crate::plugin::sandbox::{LogSink, Sandbox};
-use crate::plugin::{
-    CacheOutcome, CallError, CallFailure, HostState, PluginDescription, PluginKind,
-};
+use crate::plugin::{CacheOutcome, CallError, CallFailure, PluginDescription, PluginKind};
 
 /// Where a plugin was found.
 #[derive(
@@ -51,16 +50,6 @@ pub struct PluginOrigin {
     pub size: usize,
 }
 
-/// The typed sandbox of a loaded plugin, by kind.
-pub enum PluginHandle {
-    /// A resource plugin.
-    Resource(Sandbox<resource::ResourcePre<HostState>>),
-    /// A connection plugin.
-    Connection(Sandbox<connection::ConnectionPre<HostState>>),
-    /// An assertion plugin.
-    Assertion(Sandbox<assertion::AssertionPre<HostState>>),
-}
-
 /// A plugin ready to be called.
 pub struct LoadedPlugin {
     /// Where it came from.
@@ -68,19 +57,17 @@ pub struct LoadedPlugin {
     /// Its checked description.
     pub description: PluginDescription,
     /// Its sandbox.
-    pub handle: PluginHandle,
+    pub sandbox: Sandbox,
     /// Whether it came from the compiled-component cache.
     pub cache: CacheOutcome,
 }
 
+type Diagnostics = Vec<Diagnostic>;
+
 impl LoadedPlugin {
     /// The plugin's kind.
     pub fn kind(&self) -> PluginKind {
-        match self.handle {
-            PluginHandle::Resource(_) => PluginKind::Resource,
-            PluginHandle::Connection(_) => PluginKind::Connection,
-            PluginHandle::Assertion(_) => PluginKind::Assertion,
-        }
+        self.sandbox.kind
     }
 
     /// The plugin's name.
@@ -97,37 +84,9 @@ impl LoadedPlugin {
             .collect()
     }
 
-    /// The assertion sandbox, if this is an assertion plugin.
-    pub fn assertion(&self) -> Option<&Sandbox<assertion::AssertionPre<HostState>>> {
-        match &self.handle {
-            PluginHandle::Assertion(s) => Some(s),
-            _ => None,
-        }
-    }
-
-    /// The resource sandbox, if this is a resource plugin.
-    pub fn resource(&self) -> Option<&Sandbox<resource::ResourcePre<HostState>>> {
-        match &self.handle {
-            PluginHandle::Resource(s) => Some(s),
-            _ => None,
-        }
-    }
-
-    /// The connection sandbox, if this is a connection plugin.
-    pub fn connection(&self) -> Option<&Sandbox<connection::ConnectionPre<HostState>>> {
-        match &self.handle {
-            PluginHandle::Connection(s) => Some(s),
-            _ => None,
-        }
-    }
-
     /// Sends this plugin's log records to `sink`.
     pub fn set_log_sink(&mut self, sink: LogSink) {
-        match &mut self.handle {
-            PluginHandle::Resource(s) => s.log_sink = Some(sink),
-            PluginHandle::Connection(s) => s.log_sink = Some(sink),
-            PluginHandle::Assertion(s) => s.log_sink = Some(sink),
-        }
+        self.sandbox.log_sink = Some(sink);
     }
 
     /// Calls the plugin's `validate` for one declaration's config.
@@ -137,76 +96,54 @@ impl LoadedPlugin {
         name: &str,
         config: &Value,
     ) -> Result<Result<Value, Vec<Diagnostic>>, CallError> {
-        let type_name_owned = type_name.to_string();
-        let name_owned = name.to_string();
         let config_text = config.to_string();
-        let text = match &self.handle {
-            PluginHandle::Resource(s) => {
-                s.call("validate", Some(name), move |store, i| {
-                    Box::pin(async move {
-                        i.clockwork_plugin_resources()
-                            .call_validate(store, &type_name_owned, &name_owned, &config_text)
-                            .await
-                    })
-                })
-                .await?
+        let target = Some(name);
+        let (result,): (Result<String, Diagnostics>,) = match self.kind() {
+            PluginKind::Resource => {
+                self.sandbox
+                    .call("validate", target, (type_name, name, config_text.as_str()))
+                    .await?
             }
-            PluginHandle::Connection(s) => {
-                s.call("validate", Some(name), move |store, i| {
-                    Box::pin(async move {
-                        i.clockwork_plugin_connections()
-                            .call_validate(store, &type_name_owned, &config_text)
-                            .await
-                    })
-                })
-                .await?
-            }
-            PluginHandle::Assertion(s) => {
-                s.call("validate", Some(name), move |store, i| {
-                    Box::pin(async move {
-                        i.clockwork_plugin_assertions()
-                            .call_validate(store, &type_name_owned, &config_text)
-                            .await
-                    })
-                })
-                .await?
+            PluginKind::Connection | PluginKind::Assertion => {
+                self.sandbox
+                    .call("validate", target, (type_name, config_text.as_str()))
+                    .await?
             }
         };
-        match text {
+        match result {
             Ok(json) => self.parse_json("validate", name, &json).map(Ok),
             Err(diagnostics) => Ok(Err(diagnostics)),
         }
     }
 
+    /// Asks a resource plugin's deterministic rules for missing fields.
+    pub async fn complete_rules(
+        &self,
+        input: &resources::CompletionInput,
+    ) -> Result<Result<Vec<resources::Suggestion>, PluginError>, CallError> {
+        let target = input.target.name.clone();
+        let (result,) = self
+            .sandbox
+            .call("complete-rules", Some(&target), (input,))
+            .await?;
+        Ok(result)
+    }
+
     /// Runs one assertion check.
     pub async fn check(
         &self,
-        input: assertion::exports::clockwork::plugin::assertions::CheckInput,
-    ) -> Result<
-        Result<assertion::exports::clockwork::plugin::assertions::Outcome, PluginError>,
-        CallError,
-    > {
-        let Some(sandbox) = self.assertion() else {
-            return Err(self.contract_error(
-                "check",
-                None,
-                format!("`{}` is not an assertion plugin", self.name()),
-            ));
-        };
+        input: &assertions::CheckInput,
+    ) -> Result<Result<assertions::Outcome, PluginError>, CallError> {
         let target = input.target.as_ref().map(|t| t.name.clone());
-        sandbox
-            .call("check", target.as_deref(), move |store, i| {
-                Box::pin(async move {
-                    i.clockwork_plugin_assertions()
-                        .call_check(store, &input)
-                        .await
-                })
-            })
-            .await
+        let (result,) = self
+            .sandbox
+            .call("check", target.as_deref(), (input,))
+            .await?;
+        Ok(result)
     }
 
     fn parse_json(&self, call: &'static str, target: &str, text: &str) -> Result<Value, CallError> {
-        let limit = self.limits_result_bytes();
+        let limit = self.sandbox.limits.result_bytes;
         if text.len() > limit {
             return Err(self.contract_error(
                 call,
@@ -216,14 +153,6 @@ impl LoadedPlugin {
         }
         serde_json::from_str(text)
             .map_err(|e| self.contract_error(call, Some(target), format!("not valid JSON: {e}")))
-    }
-
-    fn limits_result_bytes(&self) -> usize {
-        match &self.handle {
-            PluginHandle::Resource(s) => s.limits.result_bytes,
-            PluginHandle::Connection(s) => s.limits.result_bytes,
-            PluginHandle::Assertion(s) => s.limits.result_bytes,
-        }
     }
 
     fn contract_error(

@@ -30,7 +30,7 @@ pub use engine::{PluginEngine, wasmtime_version};
 pub use error::{CallError, CallFailure, LoadError};
 pub use kind::PluginKind;
 pub use limits::Limits;
-pub use loaded::{LoadedPlugin, PluginHandle, PluginOrigin, PluginSource};
+pub use loaded::{LoadedPlugin, PluginOrigin, PluginSource};
 pub use runtime::{PluginRuntime, RuntimeOptions};
 pub use sandbox::{LogSink, Sandbox};
 pub use store::{HostServices, HostState, LogLevel, LogRecord};

@@ -12,7 +12,7 @@ use crate::capability::{self, Grants};
 use crate::plugin::bindings::{assertion, connection, resource};
 use crate::plugin::cache::{CacheOutcome, ComponentCache};
 use crate::plugin::error::WrongWorld;
-use crate::plugin::loaded::{PluginHandle, PluginOrigin, PluginSource};
+use crate::plugin::loaded::{PluginOrigin, PluginSource};
 use crate::plugin::sandbox::{LogSink, Sandbox};
 use crate::plugin::{
     HostServices, HostState, Limits, LoadError, LoadedPlugin, PluginDescription, PluginEngine,
@@ -47,6 +47,8 @@ struct Compiled {
     component: Component,
     kind: PluginKind,
     cache: CacheOutcome,
+    /// The exported plugin interface's full name, with its version.
+    interface: String,
 }
 
 impl PluginRuntime {
@@ -119,28 +121,30 @@ impl PluginRuntime {
         })
         .await
         .map_err(|e| LoadError::Compile(format!("compilation thread failed: {e}")))??;
-        let kind = self.recognise(&component)?;
+        let (kind, interface) = self.recognise(&component)?;
         Ok(Compiled {
             component,
             kind,
             cache: outcome,
+            interface,
         })
     }
 
-    fn recognise(&self, component: &Component) -> Result<PluginKind, LoadError> {
+    fn recognise(&self, component: &Component) -> Result<(PluginKind, String), LoadError> {
         let engine = self.engine.engine();
         let ty = component.component_type();
         let exports: Vec<String> = ty
             .exports(engine)
             .map(|(name, _)| name.to_string())
             .collect();
-        let kinds: Vec<PluginKind> = exports
+        let kinds: Vec<(PluginKind, &String)> = exports
             .iter()
-            .filter_map(|e| PluginKind::from_export(e))
+            .filter_map(|e| PluginKind::from_export(e).map(|k| (k, e)))
             .collect();
-        let [kind] = kinds[..] else {
+        let [(kind, interface)] = kinds[..] else {
             return Err(LoadError::WrongWorld(WrongWorld { exports }));
         };
+        let interface = interface.clone();
         for (import, _) in ty.imports(engine) {
             if import.starts_with("wasi:") {
                 continue;
@@ -148,8 +152,8 @@ impl PluginRuntime {
             let Some(rest) = import.strip_prefix("clockwork:plugin/") else {
                 return Err(LoadError::UnknownImport(import.to_string()));
             };
-            let interface = rest.split('@').next().unwrap_or(rest);
-            if !kind.granted_imports().contains(&interface) {
+            let imported = rest.split('@').next().unwrap_or(rest);
+            if !kind.granted_imports().contains(&imported) {
                 return Err(LoadError::NotGranted {
                     import: import.to_string(),
                     kind,
@@ -157,7 +161,7 @@ impl PluginRuntime {
                 });
             }
         }
-        Ok(kind)
+        Ok((kind, interface))
     }
 
     async fn instantiate_pre(
@@ -169,6 +173,7 @@ impl PluginRuntime {
             component,
             kind,
             cache,
+            interface,
         } = compiled;
         let linker = self
             .linkers
@@ -177,80 +182,61 @@ impl PluginRuntime {
         let pre = linker
             .instantiate_pre(&component)
             .map_err(|e| LoadError::Link(format!("{e:#}")))?;
+        // The bindgen pre-instance type-checks every export of the world
+        // once, here; calls then look up only the function they need.
+        let typecheck = match kind {
+            PluginKind::Resource => resource::ResourcePre::new(pre.clone()).map(drop),
+            PluginKind::Connection => connection::ConnectionPre::new(pre.clone()).map(drop),
+            PluginKind::Assertion => assertion::AssertionPre::new(pre.clone()).map(drop),
+        };
+        typecheck.map_err(|e| LoadError::Link(format!("{e:#}")))?;
         let limits = self
             .options
             .limits
             .unwrap_or_else(|| Limits::for_component(origin.size));
         let grants = Arc::new(Grants::for_kind(kind, self.options.project_dir.clone()));
-        let services = Arc::clone(&self.services);
-        let label = origin.label.clone();
-        let link = |e: wasmtime::Error| LoadError::Link(format!("{e:#}"));
-        let (handle, description): (PluginHandle, PluginDescription) = match kind {
+        let mut sandbox = Sandbox::new(
+            origin.label.clone(),
+            kind,
+            pre,
+            &interface,
+            limits,
+            grants,
+            Arc::clone(&self.services),
+        )
+        .map_err(LoadError::Link)?;
+        let description: PluginDescription = match kind {
             PluginKind::Resource => {
-                let sandbox = Sandbox::new(
-                    label,
-                    resource::ResourcePre::new(pre).map_err(link)?,
-                    limits,
-                    grants,
-                    services,
-                );
-                let d = sandbox
-                    .call("describe", None, |s, i| {
-                        Box::pin(i.clockwork_plugin_resources().call_describe(s))
-                    })
-                    .await?;
-                (PluginHandle::Resource(sandbox), d.into())
+                let (d,): (resource::exports::clockwork::plugin::resources::ResourceDescription,) =
+                    sandbox.call("describe", None, ()).await?;
+                d.into()
             }
             PluginKind::Connection => {
-                let sandbox = Sandbox::new(
-                    label,
-                    connection::ConnectionPre::new(pre).map_err(link)?,
-                    limits,
-                    grants,
-                    services,
-                );
-                let d = sandbox
-                    .call("describe", None, |s, i| {
-                        Box::pin(i.clockwork_plugin_connections().call_describe(s))
-                    })
-                    .await?;
-                (PluginHandle::Connection(sandbox), d.into())
+                let (d,): (
+                    connection::exports::clockwork::plugin::connections::ConnectionDescription,
+                ) = sandbox.call("describe", None, ()).await?;
+                d.into()
             }
             PluginKind::Assertion => {
-                let sandbox = Sandbox::new(
-                    label,
-                    assertion::AssertionPre::new(pre).map_err(link)?,
-                    limits,
-                    grants,
-                    services,
-                );
-                let d = sandbox
-                    .call("describe", None, |s, i| {
-                        Box::pin(i.clockwork_plugin_assertions().call_describe(s))
-                    })
-                    .await?;
-                (PluginHandle::Assertion(sandbox), d.into())
+                let (d,): (
+                    assertion::exports::clockwork::plugin::assertions::AssertionDescription,
+                ) = sandbox.call("describe", None, ()).await?;
+                d.into()
             }
         };
         let description = description
             .check(kind)
             .map_err(LoadError::InvalidDescription)?;
-        let mut plugin = LoadedPlugin {
+        sandbox.name = description.meta.name.clone();
+        if let Some(sink) = &self.options.log_sink {
+            sandbox.log_sink = Some(Arc::clone(sink));
+        }
+        Ok(LoadedPlugin {
             origin,
             description,
-            handle,
+            sandbox,
             cache,
-        };
-        let name = plugin.name().to_string();
-        match &mut plugin.handle {
-            PluginHandle::Resource(s) => s.name = name,
-            PluginHandle::Connection(s) => s.name = name,
-            PluginHandle::Assertion(s) => s.name = name,
-        }
-        if let Some(sink) = &self.options.log_sink {
-            plugin.set_log_sink(Arc::clone(sink));
-        }
-        Ok(plugin)
+        })
     }
 }
 

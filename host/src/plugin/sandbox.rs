@@ -2,95 +2,114 @@
 //! limits, deadline, and turning every way a guest can fail into a
 //! [`CallError`] that names the plugin and the call.
 
-use std::future::Future;
-use std::pin::Pin;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
-use wasmtime::{Engine, Store, Trap, UpdateDeadline};
+use wasmtime::component::{ComponentExportIndex, ComponentNamedList, InstancePre, Lift, Lower};
+use wasmtime::{Store, Trap, UpdateDeadline};
 
 use crate::capability::Grants;
-use crate::plugin::bindings::{assertion, connection, resource};
 use crate::plugin::engine::EPOCH_TICK;
-use crate::plugin::{CallError, CallFailure, HostServices, HostState, Limits, LogRecord};
-
-/// A boxed future borrowing the store, as the call closures return.
-pub type CallFuture<'a, R> = Pin<Box<dyn Future<Output = wasmtime::Result<R>> + Send + 'a>>;
-
-/// A `bindgen!` pre-instance of one world.
-pub trait WorldPre: Send + Sync + 'static {
-    /// The instance type, with typed export accessors.
-    type Instance: Send + Sync;
-    /// The engine the component was compiled for.
-    fn engine(&self) -> &Engine;
-    /// Instantiates into `store`.
-    fn instantiate<'a>(&'a self, store: &'a mut Store<HostState>)
-    -> CallFuture<'a, Self::Instance>;
-}
-
-macro_rules! world_pre {
-    ($pre:ty, $instance:ty) => {
-        impl WorldPre for $pre {
-            type Instance = $instance;
-            fn engine(&self) -> &Engine {
-                self.engine()
-            }
-            fn instantiate<'a>(
-                &'a self,
-                store: &'a mut Store<HostState>,
-            ) -> CallFuture<'a, Self::Instance> {
-                Box::pin(self.instantiate_async(store))
-            }
-        }
-    };
-}
-
-world_pre!(resource::ResourcePre<HostState>, resource::Resource);
-world_pre!(connection::ConnectionPre<HostState>, connection::Connection);
-world_pre!(assertion::AssertionPre<HostState>, assertion::Assertion);
+use crate::plugin::{
+    CallError, CallFailure, HostServices, HostState, Limits, LogRecord, PluginKind,
+};
 
 /// Where a plugin's log records go.
 pub type LogSink = Arc<dyn Fn(&str, &LogRecord) + Send + Sync>;
 
-/// One loaded plugin of one world, ready to be called.
-pub struct Sandbox<P: WorldPre> {
+/// One loaded plugin, ready to be called.
+///
+/// Each call instantiates the component afresh from its `InstancePre` and
+/// looks up only the export it calls: the whole interface was type-checked
+/// once, at load, by the `bindgen!` pre-instance, so a call pays for one
+/// function's check instead of every export's.
+pub struct Sandbox {
     pub(crate) name: String,
-    pub(crate) pre: P,
+    pub(crate) kind: PluginKind,
+    pre: InstancePre<HostState>,
+    exports: HashMap<&'static str, ComponentExportIndex>,
     pub(crate) limits: Limits,
-    pub(crate) grants: Arc<Grants>,
-    pub(crate) services: Arc<HostServices>,
+    grants: Arc<Grants>,
+    services: Arc<HostServices>,
     pub(crate) log_sink: Option<LogSink>,
 }
 
-impl<P: WorldPre> Sandbox<P> {
-    /// Builds a sandbox from a typed pre-instance.
+impl Sandbox {
+    /// The exported functions of each kind's interface.
+    pub(crate) fn functions(kind: PluginKind) -> &'static [&'static str] {
+        match kind {
+            PluginKind::Resource => &[
+                "describe",
+                "validate",
+                "complete-rules",
+                "plan",
+                "settle",
+                "status",
+            ],
+            PluginKind::Connection => &["describe", "validate", "resolve"],
+            PluginKind::Assertion => &["describe", "validate", "check"],
+        }
+    }
+
+    /// Builds a sandbox; `interface` is the full name of the exported
+    /// interface, e.g. `clockwork:plugin/resources@0.1.0`.
     pub(crate) fn new(
         name: String,
-        pre: P,
+        kind: PluginKind,
+        pre: InstancePre<HostState>,
+        interface: &str,
         limits: Limits,
         grants: Arc<Grants>,
         services: Arc<HostServices>,
-    ) -> Self {
-        Sandbox {
+    ) -> Result<Self, String> {
+        let component = pre.component();
+        let (_, iface) = component
+            .get_export(None, interface)
+            .ok_or_else(|| format!("no export `{interface}`"))?;
+        let mut exports = HashMap::new();
+        for function in Self::functions(kind) {
+            let (_, index) = component
+                .get_export(Some(&iface), function)
+                .ok_or_else(|| format!("`{interface}` has no function `{function}`"))?;
+            exports.insert(*function, index);
+        }
+        Ok(Sandbox {
             name,
+            kind,
             pre,
+            exports,
             limits,
             grants,
             services,
             log_sink: None,
-        }
+        })
     }
 
-    /// Runs `f` against a fresh instance under this plugin's limits.
-    pub async fn call<R, F>(
+    /// Calls the exported `function` with `params` in a fresh instance,
+    /// under this plugin's limits.
+    pub async fn call<Params, Results>(
         &self,
-        call: &'static str,
+        function: &'static str,
         target: Option<&str>,
-        f: F,
-    ) -> Result<R, CallError>
+        params: Params,
+    ) -> Result<Results, CallError>
     where
-        F: for<'a> FnOnce(&'a mut Store<HostState>, &'a P::Instance) -> CallFuture<'a, R>,
+        Params: ComponentNamedList + Lower + Send + Sync,
+        Results: ComponentNamedList + Lift + Send + Sync + 'static,
     {
+        let error = |failure| CallError {
+            plugin: self.name.clone(),
+            call: function,
+            target: target.map(str::to_string),
+            failure,
+        };
+        let Some(index) = self.exports.get(function) else {
+            return Err(error(CallFailure::InvalidResult(format!(
+                "{} plugins export no function `{function}`",
+                self.kind
+            ))));
+        };
         let state = HostState::new(
             &self.limits,
             Arc::clone(&self.grants),
@@ -114,18 +133,17 @@ impl<P: WorldPre> Sandbox<P> {
         let pre = &self.pre;
         let outcome = tokio::time::timeout(budget, async {
             let instance = pre
-                .instantiate(&mut store)
+                .instantiate_async(&mut store)
                 .await
                 .map_err(Stage::Instantiate)?;
-            f(&mut store, &instance).await.map_err(Stage::Call)
+            let func = instance
+                .get_typed_func::<Params, Results>(&mut store, index)
+                .map_err(Stage::Call)?;
+            func.call_async(&mut store, params)
+                .await
+                .map_err(Stage::Call)
         })
         .await;
-        let error = |failure| CallError {
-            plugin: self.name.clone(),
-            call,
-            target: target.map(str::to_string),
-            failure,
-        };
         let result = match outcome {
             Err(_elapsed) => Err(error(CallFailure::Timeout {
                 limit_ms: self.limits.call_timeout.as_millis(),
