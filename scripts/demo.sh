@@ -6,7 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 rustup target list --installed | grep -qx wasm32-wasip2 || rustup target add wasm32-wasip2
-scripts/ensure-python-tools.sh
+PATH="$(scripts/ensure-python-tools.sh):$PATH"
+export PATH
 
 cargo build --release -p clockwork
 clockwork=target/release/clockwork

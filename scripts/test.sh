@@ -17,7 +17,8 @@ fi
 rustup component list --installed | grep -q '^rustfmt' || rustup component add rustfmt
 
 step "python tools"
-scripts/ensure-python-tools.sh
+PATH="$(scripts/ensure-python-tools.sh):$PATH"
+export PATH
 
 step "docker engine"
 scripts/ensure-docker.sh

@@ -5,7 +5,7 @@
 //! gives you the generated bindings plus a trait per world, schema builders
 //! and an export macro, so that a plugin is a few dozen lines:
 //!
-//! ```ignore
+//! ```no_run
 //! use clockwork_sdk::prelude::*;
 //!
 //! struct Hello;
@@ -74,8 +74,10 @@ pub mod prelude {
 /// Builds this crate's [`PluginMeta`]: the plugin name is the package name
 /// without a `clockwork-plugin-` prefix, the version is the package version.
 ///
-/// ```ignore
-/// fn meta() -> PluginMeta { plugin_meta!("PostgreSQL database resources") }
+/// ```
+/// use clockwork_sdk::{PluginMeta, plugin_meta};
+/// let meta: PluginMeta = plugin_meta!("PostgreSQL database resources");
+/// assert_eq!(meta.summary, "PostgreSQL database resources");
 /// ```
 #[macro_export]
 macro_rules! plugin_meta {
