@@ -125,7 +125,9 @@ async fn the_python_example_builds_loads_and_checks() {
         .expect("ran");
     assert_eq!(pass.verdict, Verdict::Pass, "{}", pass.message);
     let fail = plugin
-        .check(&input(serde_json::json!({"url": url, "text": "kubernetes"})))
+        .check(&input(
+            serde_json::json!({"url": url, "text": "kubernetes"}),
+        ))
         .await
         .expect("call")
         .expect("ran");
