@@ -13,6 +13,8 @@
 
 pub mod capability;
 pub mod cli;
+pub mod load;
+pub mod model;
 pub mod output;
 pub mod plugin;
 pub mod project;

@@ -1,0 +1,43 @@
+//! The global functions of `main.star` besides the constructors.
+
+use starlark::environment::GlobalsBuilder;
+use starlark::eval::Evaluator;
+use starlark::starlark_module;
+use starlark::values::Value;
+
+use crate::load::context::{LoadContext, is_secret_name};
+
+#[starlark_module]
+pub fn clockwork_builtins(builder: &mut GlobalsBuilder) {
+    /// Reads an environment variable, so secrets need not be written in
+    /// the project: `password = env("DB_PASSWORD")`.
+    ///
+    /// The process environment wins over the project's `.env` file. A
+    /// variable that is set in neither is an error unless `default` is
+    /// given. Values of variables whose names look secret (`*PASSWORD*`,
+    /// `*TOKEN*`, `*_KEY`, …) are masked in all output.
+    fn env<'v>(
+        #[starlark(require = pos)] name: &str,
+        #[starlark(require = pos)] default: Option<Value<'v>>,
+        eval: &mut Evaluator<'v, '_, '_>,
+    ) -> anyhow::Result<Value<'v>> {
+        let ctx = LoadContext::of(eval)?;
+        let value = std::env::var(name)
+            .ok()
+            .or_else(|| ctx.dotenv.get(name).cloned());
+        match value {
+            Some(value) => {
+                if is_secret_name(name) && !value.is_empty() {
+                    ctx.secrets.borrow_mut().push(value.clone());
+                }
+                Ok(eval.heap().alloc(value))
+            }
+            None => match default {
+                Some(default) => Ok(default),
+                None => anyhow::bail!(
+                    "environment variable `{name}` is not set; set it, add it to `.env` in the project folder, or give a default: `env(\"{name}\", \"...\")`"
+                ),
+            },
+        }
+    }
+}

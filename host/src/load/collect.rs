@@ -1,0 +1,511 @@
+//! From evaluated Starlark to a [`Project`]: find every declaration
+//! reachable from the file's variables (each once), name them, turn their
+//! fields into JSON, and check what only the whole project can show
+//! (duplicate names, a connection from nowhere, a missing required field).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::path::Path;
+use std::sync::Arc;
+
+use serde_json::{Map, Value as Json};
+use starlark::environment::Module;
+use starlark::values::dict::DictRef;
+use starlark::values::list::ListRef;
+use starlark::values::tuple::TupleRef;
+use starlark::values::{Value, ValueIdentity};
+
+use crate::load::context::{LoadContext, is_secret_name};
+use crate::load::convert;
+use crate::load::error::Located;
+use crate::load::value::{Decl, FROM, PARENT};
+use crate::model::{DeclId, Declaration, Location, NameOrigin, Project};
+use crate::plugin::PluginKind;
+
+/// Builds the project from an evaluated module.
+pub fn collect<'v>(
+    module: &Module<'v>,
+    ctx: &LoadContext,
+    file: &Path,
+    sources: &HashMap<String, Arc<String>>,
+) -> Result<Project, Vec<Located>> {
+    let decls = reachable(module);
+    let mut problems = Vec::new();
+    let source_of = |l: &Location| sources.get(&l.file.display().to_string()).cloned();
+    let mut problem = |location: &Location, message: String, help: Option<String>| {
+        problems.push(Located {
+            message,
+            source: source_of(location),
+            location: location.clone(),
+            help,
+            called_from: Vec::new(),
+        });
+    };
+
+    // Ids in creation order; index = DeclId.
+    let order: Vec<u32> = decls.keys().copied().collect();
+    let index: HashMap<u32, usize> = order.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+    let value_of = |i: usize| decls[&order[i]];
+    let decl_of =
+        |i: usize| Decl::from_value(value_of(i)).expect("reachable() keeps declarations only");
+    let id_of = |v: Value<'v>| Decl::from_value(v).and_then(|d| index.get(&d.info.id).copied());
+
+    let mut out: Vec<Declaration> = (0..order.len())
+        .map(|i| {
+            let d = decl_of(i);
+            Declaration {
+                id: DeclId(i),
+                kind: d.kind(),
+                type_name: d.info.spec.name().to_string(),
+                name: String::new(),
+                name_origin: NameOrigin::Derived,
+                location: d.info.location.clone(),
+                fields: Map::new(),
+                config: Map::new(),
+                parent: d.edge(PARENT).and_then(id_of).map(DeclId),
+                children: d
+                    .children()
+                    .into_iter()
+                    .filter_map(id_of)
+                    .map(DeclId)
+                    .collect(),
+                connections: Vec::new(),
+                assertions: Vec::new(),
+                from: d.edge(FROM).and_then(id_of).map(DeclId),
+                to: None,
+                implicit: d.edge("implicit").is_some(),
+            }
+        })
+        .collect();
+
+    let hints: Vec<NameHint> = (0..out.len())
+        .map(|i| {
+            let d = decl_of(i);
+            NameHint {
+                explicit: d
+                    .field("name")
+                    .and_then(|v| v.unpack_str())
+                    .map(str::to_string),
+                variable: d
+                    .edge(crate::load::value::VARIABLE)
+                    .and_then(|v| v.unpack_str())
+                    .map(str::to_string),
+            }
+        })
+        .collect();
+
+    // Edges held in fields: connections and assertions of resources, the
+    // target of connections.
+    let mut assertion_owner: HashMap<usize, usize> = HashMap::new();
+    for i in 0..out.len() {
+        let d = decl_of(i);
+        match d.kind() {
+            PluginKind::Resource => {
+                for c in list_items(d.field("connections")) {
+                    match id_of(c) {
+                        Some(ci) if out[ci].kind == PluginKind::Connection => {
+                            match out[ci].from {
+                                Some(from) if from.0 != i => problem(
+                                    &out[ci].location,
+                                    format!(
+                                        "this {} is connected from two resources",
+                                        out[ci].type_name
+                                    ),
+                                    Some(
+                                        "a connection has one origin; declare one per resource"
+                                            .into(),
+                                    ),
+                                ),
+                                _ => out[ci].from = Some(DeclId(i)),
+                            }
+                            out[i].connections.push(DeclId(ci));
+                        }
+                        // A bare resource appended to `connections` after
+                        // construction: the dependency is made here.
+                        Some(ri) if out[ri].kind == PluginKind::Resource => {
+                            let implicit = implicit_dependency(out.len(), i, ri, &out[i].location);
+                            out[i].connections.push(implicit.id);
+                            out.push(implicit);
+                        }
+                        _ => problem(
+                            &out[i].location,
+                            format!(
+                                "`connections` holds something that is not a resource or connection: {}",
+                                c.to_repr()
+                            ),
+                            None,
+                        ),
+                    }
+                }
+                for a in list_items(d.field("assertions")) {
+                    if let Some(ai) = id_of(a) {
+                        if let Some(previous) = assertion_owner.insert(ai, i)
+                            && previous != i
+                        {
+                            problem(
+                                &out[ai].location,
+                                format!(
+                                    "this {} is attached to two declarations",
+                                    out[ai].type_name
+                                ),
+                                Some("create one assertion per declaration".into()),
+                            );
+                        }
+                        out[i].assertions.push(DeclId(ai));
+                    }
+                }
+            }
+            PluginKind::Connection => {
+                out[i].to = d.field("to_resource").and_then(id_of).map(DeclId);
+            }
+            PluginKind::Assertion => {}
+        }
+    }
+
+    let mut hints = hints;
+    hints.resize(out.len(), NameHint::default());
+    name_everything(&mut out, &hints);
+
+    // Fields as JSON, references by name; types checked again, since
+    // values may have changed after construction.
+    for i in 0..order.len() {
+        let d = decl_of(i);
+        let spec = &d.info.spec;
+        for (name, value) in d.fields() {
+            let structural = matches!(
+                (spec.kind, name.as_str()),
+                (PluginKind::Resource, "connections" | "assertions")
+                    | (PluginKind::Connection, "to_resource")
+            );
+            if structural {
+                continue;
+            }
+            let Some(ty) = spec.field_types.get(&name) else {
+                continue;
+            };
+            match convert::check(&name, ty, value) {
+                Ok(json) => {
+                    let json = by_name(json, &index, &out);
+                    out[i].fields.insert(name, json);
+                }
+                Err(message) => problem(
+                    &out[i].location,
+                    format!("`{}`: {message}", spec.name()),
+                    None,
+                ),
+            }
+        }
+        for field in spec.schema.fields.iter().filter(|f| f.required) {
+            let present = out[i].fields.contains_key(&field.name)
+                || (spec.kind == PluginKind::Connection
+                    && field.name == "to_resource"
+                    && out[i].to.is_some());
+            if !present {
+                problem(
+                    &out[i].location,
+                    format!(
+                        "`{}` needs `{}`: {}",
+                        spec.name(),
+                        field.name,
+                        field.summary().trim_end_matches('.').to_lowercase()
+                    ),
+                    Some(format!("add `{}=...` to the call", field.name)),
+                );
+            }
+        }
+    }
+
+    for c in out.iter().filter(|d| d.kind == PluginKind::Connection) {
+        if c.to.is_none() && c.implicit {
+            continue;
+        }
+        match c.to {
+            None => problem(
+                &c.location,
+                format!(
+                    "this {} has no `to_resource`: the resource it connects to",
+                    c.type_name
+                ),
+                Some("add `to_resource=...`".into()),
+            ),
+            Some(to) if out[to.0].kind != PluginKind::Resource => problem(
+                &c.location,
+                format!("`to_resource` of this {} must be a resource", c.type_name),
+                None,
+            ),
+            _ => {}
+        }
+        if c.from.is_none() {
+            problem(
+                &c.location,
+                format!("this {} is not connected from any resource", c.type_name),
+                Some("pass it to a resource's `.connect(...)` or `connections=[...]`".into()),
+            );
+        }
+    }
+
+    check_names(&out, &mut problem);
+
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    let secrets = secrets(&out, ctx);
+    let dir = ctx.project_dir.clone();
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "project".into());
+    Ok(Project {
+        dir,
+        file: file.to_path_buf(),
+        name,
+        declarations: out,
+        secrets,
+    })
+}
+
+/// Every declaration reachable from the module's variables, by id (which
+/// is creation order).
+fn reachable<'v>(module: &Module<'v>) -> BTreeMap<u32, Value<'v>> {
+    let mut found = BTreeMap::new();
+    let mut seen: HashSet<ValueIdentity> = HashSet::new();
+    let mut stack: Vec<Value<'v>> = module
+        .names()
+        .filter_map(|n| module.get(n.as_str()))
+        .collect();
+    while let Some(v) = stack.pop() {
+        if !seen.insert(v.identity()) {
+            continue;
+        }
+        if let Some(d) = Decl::from_value(v) {
+            found.insert(d.info.id, v);
+            stack.extend(d.fields().into_iter().map(|(_, f)| f));
+            stack.extend(d.children());
+            stack.extend([PARENT, FROM].iter().filter_map(|e| d.edge(e)));
+        } else if let Some(list) = ListRef::from_value(v) {
+            stack.extend(list.iter());
+        } else if let Some(tuple) = TupleRef::from_value(v) {
+            stack.extend(tuple.iter());
+        } else if let Some(dict) = DictRef::from_value(v) {
+            stack.extend(dict.iter().flat_map(|(k, v)| [k, v]));
+        }
+    }
+    found
+}
+
+fn list_items<'v>(value: Option<Value<'v>>) -> Vec<Value<'v>> {
+    let Some(value) = value else {
+        return Vec::new();
+    };
+    ListRef::from_value(value)
+        .map(|l| l.iter().collect())
+        .or_else(|| TupleRef::from_value(value).map(|t| t.iter().collect()))
+        .unwrap_or_default()
+}
+
+fn implicit_dependency(index: usize, from: usize, to: usize, location: &Location) -> Declaration {
+    Declaration {
+        id: DeclId(index),
+        kind: PluginKind::Connection,
+        type_name: "DependencyConnection".into(),
+        name: String::new(),
+        name_origin: NameOrigin::Derived,
+        location: location.clone(),
+        fields: Map::new(),
+        config: Map::new(),
+        parent: None,
+        children: Vec::new(),
+        connections: Vec::new(),
+        assertions: Vec::new(),
+        from: Some(DeclId(from)),
+        to: Some(DeclId(to)),
+        implicit: true,
+    }
+}
+
+/// Rewrites `{"$ref": <id>, …}` objects into `{"$ref": "<name>"}`.
+fn by_name(json: Json, index: &HashMap<u32, usize>, out: &[Declaration]) -> Json {
+    match json {
+        Json::Array(items) => {
+            Json::Array(items.into_iter().map(|j| by_name(j, index, out)).collect())
+        }
+        Json::Object(o) if o.contains_key("$kind") => {
+            let name = o
+                .get("$ref")
+                .and_then(Json::as_u64)
+                .and_then(|id| index.get(&(id as u32)))
+                .map(|i| out[*i].name.clone())
+                .unwrap_or_default();
+            serde_json::json!({"$ref": name})
+        }
+        Json::Object(o) => Json::Object(
+            o.into_iter()
+                .map(|(k, v)| (k, by_name(v, index, out)))
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
+fn kebab(type_name: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in type_name.chars().enumerate() {
+        if c.is_uppercase() && i > 0 {
+            out.push('-');
+        }
+        out.extend(c.to_lowercase());
+    }
+    out
+}
+
+/// What the Starlark side knows of a resource's name.
+#[derive(Default, Clone)]
+struct NameHint {
+    explicit: Option<String>,
+    variable: Option<String>,
+}
+
+/// Names: what the user wrote, else the variable, else derived from the
+/// parent or the endpoints. Never from an AI; deterministic for the file.
+fn name_everything(out: &mut [Declaration], hints: &[NameHint]) {
+    for (d, hint) in out.iter_mut().zip(hints) {
+        if let Some(name) = &hint.explicit {
+            d.name = name.clone();
+            d.name_origin = NameOrigin::Explicit;
+        } else if let Some(variable) = &hint.variable
+            && d.kind == PluginKind::Resource
+        {
+            d.name = variable.replace('_', "-");
+            d.name_origin = NameOrigin::Variable(variable.clone());
+        }
+    }
+    // Unnamed resources: after their parent (named first), or by type.
+    let mut per_type: HashMap<String, usize> = HashMap::new();
+    loop {
+        let mut progress = false;
+        for i in 0..out.len() {
+            if out[i].kind != PluginKind::Resource || !out[i].name.is_empty() {
+                continue;
+            }
+            let name = match out[i].parent {
+                Some(p) if out[p.0].name.is_empty() => continue,
+                Some(p) => {
+                    let position = out[p.0]
+                        .children
+                        .iter()
+                        .position(|c| c.0 == i)
+                        .map(|x| x + 1)
+                        .unwrap_or(0);
+                    format!("{}-{position}", out[p.0].name)
+                }
+                None => {
+                    let n = per_type.entry(out[i].type_name.clone()).or_insert(0);
+                    *n += 1;
+                    format!("{}-{n}", kebab(&out[i].type_name))
+                }
+            };
+            out[i].name = name;
+            progress = true;
+        }
+        if !progress {
+            break;
+        }
+    }
+    // Connections and assertions, from what they join.
+    let mut taken: HashMap<String, usize> = HashMap::new();
+    for i in 0..out.len() {
+        let base = match out[i].kind {
+            PluginKind::Resource => continue,
+            PluginKind::Connection => {
+                let from = out[i]
+                    .from
+                    .map(|f| out[f.0].name.clone())
+                    .unwrap_or_else(|| "unconnected".into());
+                let to = out[i]
+                    .to
+                    .map(|t| out[t.0].name.clone())
+                    .unwrap_or_else(|| "nothing".into());
+                let short = kebab(&out[i].type_name)
+                    .trim_end_matches("-connection")
+                    .to_string();
+                if out[i].type_name == "DependencyConnection" {
+                    format!("{from}-to-{to}")
+                } else {
+                    format!("{from}-{short}-{to}")
+                }
+            }
+            PluginKind::Assertion => {
+                let owner = out
+                    .iter()
+                    .find(|r| r.assertions.iter().any(|a| a.0 == i))
+                    .map(|r| r.name.clone());
+                let short = kebab(&out[i].type_name)
+                    .trim_end_matches("-assert")
+                    .to_string();
+                match owner {
+                    Some(owner) => format!("{owner}-{short}"),
+                    None => short,
+                }
+            }
+        };
+        if out[i].name.is_empty() {
+            let n = taken.entry(base.clone()).or_insert(0);
+            *n += 1;
+            out[i].name = if *n == 1 { base } else { format!("{base}-{n}") };
+        }
+    }
+}
+
+fn check_names(out: &[Declaration], problem: &mut dyn FnMut(&Location, String, Option<String>)) {
+    let mut by_name: HashMap<(&str, PluginKind), &Declaration> = HashMap::new();
+    for d in out {
+        if d.kind == PluginKind::Resource && !valid_name(&d.name) {
+            problem(
+                &d.location,
+                format!(
+                    "`{}` is not a valid name: use letters, digits, `-`, `_` and `.`, starting with a letter or digit",
+                    d.name
+                ),
+                None,
+            );
+        }
+        if let Some(first) = by_name.insert((d.name.as_str(), d.kind), d) {
+            problem(
+                &d.location,
+                format!(
+                    "two {}s are named `{}`: this one and the one at {}",
+                    d.kind, d.name, first.location
+                ),
+                Some("names are unique in a project; rename one with `name=...`".into()),
+            );
+        }
+    }
+}
+
+fn valid_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphanumeric())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
+fn secrets(out: &[Declaration], ctx: &LoadContext) -> Vec<String> {
+    let mut secrets: BTreeSet<String> = ctx.secrets.borrow().iter().cloned().collect();
+    for d in out {
+        let spec = ctx.registry.get(&d.type_name);
+        for (field, value) in &d.fields {
+            let secret_field = spec.and_then(|s| s.field(field)).is_some_and(|f| f.secret);
+            if secret_field && let Some(s) = value.as_str() {
+                secrets.insert(s.to_string());
+            }
+            if let Json::Object(entries) = value {
+                for (key, v) in entries {
+                    if is_secret_name(key)
+                        && let Some(s) = v.as_str()
+                    {
+                        secrets.insert(s.to_string());
+                    }
+                }
+            }
+        }
+    }
+    secrets.into_iter().filter(|s| s.len() >= 3).collect()
+}

@@ -1,0 +1,169 @@
+//! One Starlark constructor per declaration type (`DockerResource(...)`),
+//! built from the plugin's schema, so a third-party type is as native as a
+//! bundled one.
+
+use std::fmt;
+use std::sync::Arc;
+
+use allocative::Allocative;
+use starlark::eval::{Arguments, Evaluator};
+use starlark::starlark_simple_value;
+use starlark::values::dict::AllocDict;
+use starlark::values::list::ListRef;
+use starlark::values::tuple::TupleRef;
+use starlark::values::{NoSerialize, ProvidesStaticType, StarlarkValue, Value, starlark_value};
+
+use crate::load::context::LoadContext;
+use crate::load::convert;
+use crate::load::types::TypeSpec;
+use crate::load::value::{DeclGen, DeclInfo, attach_connection};
+use crate::plugin::PluginKind;
+use crate::suggest;
+
+/// The constructor of one declaration type.
+#[derive(Debug, ProvidesStaticType, NoSerialize, Allocative)]
+pub struct Constructor {
+    #[allocative(skip)]
+    spec: Arc<TypeSpec>,
+}
+
+starlark_simple_value!(Constructor);
+
+impl Constructor {
+    /// The constructor for `spec`.
+    pub fn new(spec: Arc<TypeSpec>) -> Self {
+        Constructor { spec }
+    }
+}
+
+impl fmt::Display for Constructor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.spec.name())
+    }
+}
+
+#[starlark_value(type = "constructor")]
+impl<'v> StarlarkValue<'v> for Constructor {
+    fn invoke(
+        &self,
+        _me: Value<'v>,
+        args: &Arguments<'v, '_>,
+        eval: &mut Evaluator<'v, '_, '_>,
+    ) -> starlark::Result<Value<'v>> {
+        construct(&self.spec, args, eval).map_err(starlark::Error::new_other)
+    }
+}
+
+fn construct<'v>(
+    spec: &Arc<TypeSpec>,
+    args: &Arguments<'v, '_>,
+    eval: &mut Evaluator<'v, '_, '_>,
+) -> anyhow::Result<Value<'v>> {
+    let type_name = spec.name();
+    let named = args.names_map().map_err(starlark::Error::into_anyhow)?;
+    if args.len().map_err(starlark::Error::into_anyhow)? != named.len() {
+        anyhow::bail!(
+            "`{type_name}` takes keyword arguments only, e.g. `{type_name}({}=...)`",
+            example_field(spec)
+        );
+    }
+    let mut checked = Vec::new();
+    for (name, value) in named {
+        let name = name.as_str();
+        let Some(ty) = spec.field_types.get(name) else {
+            let hint = suggest::nearest(name, spec.schema.fields.iter().map(|f| f.name.as_str()))
+                .map(|n| format!("; did you mean `{n}`?"))
+                .unwrap_or_else(|| {
+                    format!(
+                        "; its fields are: {}",
+                        spec.schema
+                            .fields
+                            .iter()
+                            .map(|f| f.name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                });
+            anyhow::bail!("`{type_name}` has no field `{name}`{hint}");
+        };
+        convert::check(name, ty, value).map_err(|e| anyhow::anyhow!("`{type_name}`: {e}"))?;
+        checked.push((name.to_string(), value));
+    }
+    let ctx = LoadContext::of(eval)?;
+    let info = DeclInfo {
+        id: ctx.next_id(),
+        spec: Arc::clone(spec),
+        location: LoadContext::caller_location(eval),
+    };
+    let heap = eval.heap();
+    // `connections` is kept as the list of connection declarations; bare
+    // resources in it become `DependencyConnection`s below.
+    let (connections, fields): (Vec<_>, Vec<_>) = checked
+        .into_iter()
+        .partition(|(name, _)| name == "connections" && spec.kind == PluginKind::Resource);
+    let fields_dict = heap.alloc(AllocDict(fields.iter().map(|(name, value)| {
+        (
+            spec.key(name)
+                .map(|k| k.to_value())
+                .unwrap_or_else(|| heap.alloc(name.as_str())),
+            *value,
+        )
+    })));
+    let edges = heap.alloc(AllocDict(std::iter::empty::<(Value, Value)>()));
+    let decl = heap.alloc(DeclGen {
+        info: Arc::new(info),
+        fields: fields_dict,
+        edges,
+    });
+    for (_, list) in connections {
+        let items: Vec<Value> = ListRef::from_value(list)
+            .map(|l| l.iter().collect())
+            .or_else(|| TupleRef::from_value(list).map(|t| t.iter().collect()))
+            .unwrap_or_default();
+        for target in items {
+            attach_connection(decl, target, eval)?;
+        }
+    }
+    Ok(decl)
+}
+
+fn example_field(spec: &TypeSpec) -> &str {
+    spec.schema
+        .fields
+        .iter()
+        .find(|f| f.required)
+        .or_else(|| spec.schema.fields.iter().find(|f| f.name != "name"))
+        .map(|f| f.name.as_str())
+        .unwrap_or("name")
+}
+
+/// A `DependencyConnection` to `target`, for a bare resource given to
+/// `.connect(...)` or `connections=[...]`.
+pub fn implicit_dependency<'v>(
+    target: Value<'v>,
+    eval: &mut Evaluator<'v, '_, '_>,
+) -> anyhow::Result<Value<'v>> {
+    let ctx = LoadContext::of(eval)?;
+    let Some(spec) = ctx.registry.get("DependencyConnection").cloned() else {
+        anyhow::bail!(
+            "a bare resource means a `DependencyConnection`, but no plugin provides that type"
+        );
+    };
+    let info = DeclInfo {
+        id: ctx.next_id(),
+        spec: Arc::clone(&spec),
+        location: LoadContext::caller_location(eval),
+    };
+    let heap = eval.heap();
+    let key = spec
+        .key("to_resource")
+        .map(|k| k.to_value())
+        .unwrap_or_else(|| heap.alloc("to_resource"));
+    let fields = heap.alloc(AllocDict([(key, target)]));
+    let edges = heap.alloc(AllocDict([(heap.alloc("implicit"), heap.alloc(true))]));
+    Ok(heap.alloc(DeclGen {
+        info: Arc::new(info),
+        fields,
+        edges,
+    }))
+}

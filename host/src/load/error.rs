@@ -1,0 +1,294 @@
+//! Errors of loading a project, each pointing into the user's file.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use miette::{Diagnostic, LabeledSpan, NamedSource, SourceCode};
+
+use crate::load::context::location_of;
+use crate::model::Location;
+
+/// A problem at a place in a project file.
+#[derive(Debug, Clone)]
+pub struct Located {
+    /// What is wrong, lower-case, naming the thing and what was expected.
+    pub message: String,
+    /// Where.
+    pub location: Location,
+    /// How to fix it, when there is something to say.
+    pub help: Option<String>,
+    /// The file's text, for the snippet under the message.
+    pub source: Option<Arc<String>>,
+    /// Where the call that failed was made from, innermost first, when the
+    /// error happened inside a function.
+    pub called_from: Vec<Location>,
+}
+
+impl fmt::Display for Located {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.location, self.message)
+    }
+}
+
+impl std::error::Error for Located {}
+
+impl Diagnostic for Located {
+    fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        None
+    }
+
+    fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        let mut lines: Vec<String> = self.help.iter().cloned().collect();
+        lines.extend(self.called_from.iter().map(|l| format!("called from {l}")));
+        (!lines.is_empty()).then(|| Box::new(lines.join("\n")) as Box<dyn fmt::Display>)
+    }
+
+    fn source_code(&self) -> Option<&dyn SourceCode> {
+        None
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        None
+    }
+
+    fn related<'a>(&'a self) -> Option<Box<dyn Iterator<Item = &'a dyn Diagnostic> + 'a>> {
+        None
+    }
+}
+
+/// [`Located`] with its snippet, as miette renders it.
+#[derive(Debug)]
+struct Snippet<'a> {
+    located: &'a Located,
+    source: NamedSource<String>,
+}
+
+impl fmt::Display for Snippet<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.located.fmt(f)
+    }
+}
+
+impl std::error::Error for Snippet<'_> {}
+
+impl Diagnostic for Snippet<'_> {
+    fn help<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
+        self.located.help()
+    }
+
+    fn source_code(&self) -> Option<&dyn SourceCode> {
+        Some(&self.source)
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        let loc = &self.located.location;
+        Some(Box::new(std::iter::once(LabeledSpan::new(
+            Some("here".into()),
+            loc.offset,
+            loc.len.max(1),
+        ))))
+    }
+}
+
+/// Why a project could not be loaded. Unrelated problems are collected and
+/// reported together.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// Neither `main.star` nor `main.py` exists.
+    #[error("no project file in `{}`: expected `main.star` (or `main.py`)", dir.display())]
+    NoProjectFile {
+        /// The project folder.
+        dir: PathBuf,
+    },
+    /// A file could not be read.
+    #[error("cannot read `{}`: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// Problems located in the project's files.
+    #[error("{}", render_list(.0))]
+    Located(Vec<Located>),
+}
+
+fn render_list(items: &[Located]) -> String {
+    match items {
+        [one] => one.to_string(),
+        many => format!(
+            "{} problems in the project:\n{}",
+            many.len(),
+            many.iter()
+                .map(|l| format!("  {l}"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        ),
+    }
+}
+
+impl LoadError {
+    /// One located problem.
+    pub fn at(
+        location: Location,
+        message: impl Into<String>,
+        help: Option<String>,
+        source: Option<Arc<String>>,
+    ) -> Self {
+        LoadError::Located(vec![Located {
+            message: message.into(),
+            location,
+            help,
+            source,
+            called_from: Vec::new(),
+        }])
+    }
+
+    /// The located problems, if that is what this is.
+    pub fn located(&self) -> &[Located] {
+        match self {
+            LoadError::Located(items) => items,
+            _ => &[],
+        }
+    }
+}
+
+/// A report for the CLI: one miette diagnostic per located problem, each
+/// with its snippet.
+pub struct LoadReport<'a>(pub &'a LoadError);
+
+impl LoadReport<'_> {
+    /// Renders every problem with `render`, which receives a diagnostic.
+    pub fn each(&self, mut render: impl FnMut(&dyn Diagnostic)) {
+        match self.0 {
+            LoadError::Located(items) => {
+                for located in items {
+                    match &located.source {
+                        Some(text) => {
+                            let source = NamedSource::new(
+                                located.location.file.display().to_string(),
+                                text.as_str().to_owned(),
+                            );
+                            render(&Snippet { located, source });
+                        }
+                        None => render(located),
+                    }
+                }
+            }
+            other => render(&Plain(other.to_string())),
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Plain(String);
+
+impl fmt::Display for Plain {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Plain {}
+impl Diagnostic for Plain {}
+
+/// Converts a Starlark error (syntax, an unknown name, a failed builtin)
+/// into a located problem.
+pub fn from_starlark(
+    error: &starlark::Error,
+    files: &dyn Fn(&str) -> Option<Arc<String>>,
+) -> Located {
+    let message = clean_message(&error.without_diagnostic().to_string());
+    let (location, source) = match error.span() {
+        Some(span) => {
+            let location = location_of(span);
+            let source = files(&location.file.display().to_string())
+                .or_else(|| Some(Arc::new(span.file.source().to_owned())));
+            (location, source)
+        }
+        None => (
+            Location {
+                file: PathBuf::from("main.star"),
+                line: 1,
+                column: 1,
+                offset: 0,
+                len: 0,
+            },
+            None,
+        ),
+    };
+    let called_from = error
+        .call_stack()
+        .frames
+        .iter()
+        .rev()
+        .filter_map(|frame| frame.location.as_ref().map(location_of))
+        .filter(|l| *l != location)
+        .collect();
+    let (message, help) = split_help(message);
+    Located {
+        message,
+        location,
+        help,
+        source,
+        called_from,
+    }
+}
+
+/// Starlark's own messages start with a capital and sometimes a kind
+/// prefix; ours are lower-case. `error: ` and trailing periods go.
+fn clean_message(text: &str) -> String {
+    let first = text.lines().next().unwrap_or(text).trim();
+    let first = first.strip_prefix("error: ").unwrap_or(first);
+    let mut message = first.trim_end_matches('.').to_string();
+    if let Some(c) = message.chars().next()
+        && c.is_uppercase()
+        && !message.starts_with(|c: char| {
+            c.is_uppercase() && message.chars().nth(1).is_some_and(char::is_uppercase)
+        })
+    {
+        let lower: String = c.to_lowercase().collect();
+        message.replace_range(..c.len_utf8(), &lower);
+    }
+    message
+}
+
+/// Our messages put a hint after `; did you mean`; show it as help.
+fn split_help(message: String) -> (String, Option<String>) {
+    if let Some((main, hint)) = message.split_once("; did you mean ") {
+        return (main.to_string(), Some(format!("did you mean {hint}")));
+    }
+    if let Some((main, hint)) = message.split_once("; its fields are: ") {
+        return (main.to_string(), Some(format!("its fields are: {hint}")));
+    }
+    (message, None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn starlark_messages_are_lower_cased_without_periods() {
+        assert_eq!(
+            clean_message("Variable `x` not found."),
+            "variable `x` not found"
+        );
+        assert_eq!(
+            clean_message("error: Parse error: unexpected `)`"),
+            "parse error: unexpected `)`"
+        );
+        assert_eq!(
+            clean_message("DockerResource has no field"),
+            "DockerResource has no field"
+        );
+    }
+
+    #[test]
+    fn hints_become_help() {
+        let (m, h) = split_help("`X` has no field `imagee`; did you mean `image`?".into());
+        assert_eq!(m, "`X` has no field `imagee`");
+        assert_eq!(h.as_deref(), Some("did you mean `image`?"));
+    }
+}

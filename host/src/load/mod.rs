@@ -1,0 +1,343 @@
+//! `main.star` → [`Project`]: evaluate the project file with a constructor
+//! per plugin type, collect the declarations, and have each plugin
+//! validate its own.
+//!
+//! The project file is `main.star`, or `main.py` when there is none (the
+//! same Starlark; its `from clockwork… import …` lines are checked and
+//! blanked). `load("lib.star", "name")` reads other files of the project.
+
+mod builtins;
+mod collect;
+mod constructor;
+mod context;
+mod convert;
+mod error;
+mod source;
+mod types;
+mod value;
+
+pub use context::is_secret_name;
+pub use error::{LoadError, LoadReport, Located};
+pub use source::PROJECT_FILES;
+pub use types::{TypeRegistry, TypeSpec};
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
+
+use starlark::environment::{FrozenModule, Globals, GlobalsBuilder, LibraryExtension, Module};
+use starlark::eval::{Evaluator, FileLoader};
+use starlark::syntax::{AstModule, Dialect};
+
+use crate::load::constructor::Constructor;
+use crate::load::context::LoadContext;
+use crate::model::{DeclId, Location, Project};
+use crate::plugin::{PluginKind, PluginSet};
+
+/// Loads the project in `dir`: evaluates its file and validates every
+/// declaration with its plugin. Every problem found is reported, not only
+/// the first.
+pub async fn load(dir: &Path, plugins: &PluginSet) -> Result<Project, LoadError> {
+    let registry = Arc::new(TypeRegistry::from_plugins(plugins));
+    let (project, sources) = evaluate(dir, registry)?;
+    validate(project, plugins, &sources).await
+}
+
+/// Evaluates the project file; returns the project and the text of every
+/// file read (for snippets in later errors).
+pub fn evaluate(
+    dir: &Path,
+    registry: Arc<TypeRegistry>,
+) -> Result<(Project, HashMap<String, Arc<String>>), LoadError> {
+    let file = source::project_file(dir)?;
+    let path = dir.join(&file);
+    let text = std::fs::read_to_string(&path).map_err(|e| LoadError::Read {
+        path: path.clone(),
+        source: e,
+    })?;
+    let display = file.display().to_string();
+    let original = Arc::new(text.clone());
+    let text = source::accept_imports(&file, &text, &registry)?;
+    let globals = globals(&registry);
+    let ctx = LoadContext::new(Arc::clone(&registry), dir);
+    let loader = ProjectLoader {
+        dir,
+        globals: &globals,
+        ctx: &ctx,
+        loading: RefCell::new(vec![file.clone()]),
+        done: RefCell::new(HashMap::new()),
+        sources: RefCell::new(HashMap::from([(display.clone(), Arc::clone(&original))])),
+        failures: RefCell::new(Vec::new()),
+    };
+    let result = Module::with_temp_heap(|module| {
+        let outcome = run(&module, &display, text, &loader);
+        let sources = loader.sources.borrow().clone();
+        match outcome {
+            Ok(()) => collect::collect(&module, &ctx, &file, &sources)
+                .map_err(LoadError::Located)
+                .map(|p| (p, sources)),
+            Err(error) => {
+                // A failure inside a loaded file is reported where it
+                // happened, not at the `load()` that read it.
+                let mut located = loader.failures.borrow().clone();
+                if located.is_empty() {
+                    located.push(error::from_starlark(&error, &|f| sources.get(f).cloned()));
+                }
+                Err(LoadError::Located(located))
+            }
+        }
+    });
+    result
+}
+
+fn dialect() -> Dialect {
+    Dialect {
+        enable_f_strings: true,
+        enable_top_level_stmt: true,
+        ..Dialect::Extended
+    }
+}
+
+fn run<'v>(
+    module: &Module<'v>,
+    file: &str,
+    text: String,
+    loader: &ProjectLoader,
+) -> starlark::Result<()> {
+    let ast = AstModule::parse(file, text, &dialect())?;
+    let printer = Printer;
+    let mut eval = Evaluator::new(module);
+    eval.extra = Some(loader.ctx);
+    eval.set_loader(loader);
+    eval.set_print_handler(&printer);
+    eval.eval_module(ast, loader.globals)?;
+    Ok(())
+}
+
+/// The standard library plus `struct`, `json`, `print`, …, `env()`, and
+/// one constructor per type.
+fn globals(registry: &TypeRegistry) -> Globals {
+    GlobalsBuilder::extended_by(&[
+        LibraryExtension::StructType,
+        LibraryExtension::Map,
+        LibraryExtension::Filter,
+        LibraryExtension::Partial,
+        LibraryExtension::Print,
+        LibraryExtension::Json,
+        LibraryExtension::Typing,
+        LibraryExtension::SetType,
+    ])
+    .with(builtins::clockwork_builtins)
+    .with(|builder| {
+        for spec in registry.iter() {
+            builder.set(spec.name(), Constructor::new(Arc::clone(spec)));
+        }
+    })
+    .build()
+}
+
+/// `print()` in a project file goes to stderr, prefixed, so it never mixes
+/// with `plan --json` on stdout.
+struct Printer;
+
+impl starlark::PrintHandler for Printer {
+    fn println(&self, text: &str) -> starlark::Result<()> {
+        crate::output::note(&format!("print: {text}"));
+        Ok(())
+    }
+}
+
+/// Resolves `load()` inside the project folder.
+struct ProjectLoader<'a> {
+    dir: &'a Path,
+    globals: &'a Globals,
+    ctx: &'a LoadContext,
+    loading: RefCell<Vec<PathBuf>>,
+    done: RefCell<HashMap<PathBuf, FrozenModule>>,
+    sources: RefCell<HashMap<String, Arc<String>>>,
+    failures: RefCell<Vec<Located>>,
+}
+
+impl FileLoader for ProjectLoader<'_> {
+    fn load(&self, path: &str) -> starlark::Result<FrozenModule> {
+        let relative =
+            project_relative(path).map_err(|e| starlark::Error::new_other(anyhow::anyhow!(e)))?;
+        if let Some(module) = self.done.borrow().get(&relative) {
+            return Ok(module.clone());
+        }
+        if self.loading.borrow().contains(&relative) {
+            let chain: Vec<String> = self
+                .loading
+                .borrow()
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect();
+            return Err(starlark::Error::new_other(anyhow::anyhow!(
+                "`load()` cycle: {} → {}",
+                chain.join(" → "),
+                relative.display()
+            )));
+        }
+        let full = self.dir.join(&relative);
+        let text = std::fs::read_to_string(&full).map_err(|e| {
+            let hint = if e.kind() == std::io::ErrorKind::NotFound {
+                "no such file in the project"
+            } else {
+                "cannot read it"
+            };
+            starlark::Error::new_other(anyhow::anyhow!(
+                "`load(\"{path}\")`: {hint} ({})",
+                full.display()
+            ))
+        })?;
+        let display = relative.display().to_string();
+        self.sources
+            .borrow_mut()
+            .insert(display.clone(), Arc::new(text.clone()));
+        self.loading.borrow_mut().push(relative.clone());
+        let result = Module::with_temp_heap(|module| {
+            run(&module, &display, text, self)?;
+            module
+                .freeze()
+                .map_err(|e| starlark::Error::new_other(anyhow::anyhow!("{e:?}")))
+        });
+        self.loading.borrow_mut().pop();
+        match result {
+            Ok(frozen) => {
+                self.done.borrow_mut().insert(relative, frozen.clone());
+                Ok(frozen)
+            }
+            Err(e) => {
+                if self.failures.borrow().is_empty() {
+                    let sources = self.sources.borrow().clone();
+                    self.failures
+                        .borrow_mut()
+                        .push(error::from_starlark(&e, &|f| sources.get(f).cloned()));
+                }
+                Err(e)
+            }
+        }
+    }
+}
+
+/// A `load()` path as a path inside the project: `lib.star`, `//lib.star`
+/// and `./lib.star` all mean the file next to `main.star`. Absolute paths
+/// and `..` that leave the project are refused.
+fn project_relative(path: &str) -> Result<PathBuf, String> {
+    let trimmed = path.trim_start_matches("//").trim_start_matches(':');
+    let p = Path::new(trimmed);
+    if p.is_absolute() {
+        return Err(format!(
+            "`load(\"{path}\")`: paths are relative to the project folder"
+        ));
+    }
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            Component::Normal(n) => out.push(n),
+            Component::CurDir => {}
+            _ => return Err(format!("`load(\"{path}\")` leaves the project folder")),
+        }
+    }
+    if out.extension().is_none_or(|e| e != "star") {
+        return Err(format!(
+            "`load(\"{path}\")`: only `.star` files can be loaded"
+        ));
+    }
+    Ok(out)
+}
+
+/// Has each plugin validate its declarations (concurrently); fills
+/// `config` with the normalised fields. Every diagnostic is reported at its
+/// declaration.
+async fn validate(
+    mut project: Project,
+    plugins: &PluginSet,
+    sources: &HashMap<String, Arc<String>>,
+) -> Result<Project, LoadError> {
+    let by_type: HashMap<&str, &crate::plugin::LoadedPlugin> = plugins
+        .plugins
+        .iter()
+        .flat_map(|p| p.type_names().into_iter().map(move |t| (t, p)))
+        .collect();
+    let calls = project.declarations.iter().map(|d| {
+        let plugin = by_type.get(d.type_name.as_str()).copied();
+        let fields = serde_json::Value::Object(d.fields.clone());
+        async move {
+            match plugin {
+                Some(plugin) => (d.id, plugin.validate(&d.type_name, &d.name, &fields).await),
+                None => (d.id, Ok(Ok(fields))),
+            }
+        }
+    });
+    let results = futures::future::join_all(calls).await;
+    let mut problems = Vec::new();
+    for (id, result) in results {
+        let d = &project.declarations[id.0];
+        let source = sources.get(&d.location.file.display().to_string()).cloned();
+        let at = |message: String, help: Option<String>| Located {
+            message,
+            location: d.location.clone(),
+            help,
+            source: source.clone(),
+            called_from: Vec::new(),
+        };
+        match result {
+            Ok(Ok(serde_json::Value::Object(config))) => project.declarations[id.0].config = config,
+            Ok(Ok(other)) => problems.push(at(
+                format!(
+                    "plugin for `{}` returned a config that is not an object: {other}",
+                    d.type_name
+                ),
+                None,
+            )),
+            Ok(Err(diagnostics)) => {
+                for diag in diagnostics {
+                    let field = diag.path.as_deref().map(|p| {
+                        format!(" (field `{}`)", p.trim_start_matches('/').replace('/', "."))
+                    });
+                    problems.push(at(
+                        format!(
+                            "`{}` {}: {}{}",
+                            d.type_name,
+                            d.name,
+                            diag.summary,
+                            field.unwrap_or_default()
+                        ),
+                        diag.detail.clone(),
+                    ));
+                }
+            }
+            Err(call) => problems.push(at(
+                call.to_string(),
+                Some(
+                    "this is a problem in the plugin, not in your project; report it to its author"
+                        .into(),
+                ),
+            )),
+        }
+    }
+    if problems.is_empty() {
+        Ok(project)
+    } else {
+        Err(LoadError::Located(problems))
+    }
+}
+
+/// The resources of a project in declaration order (for callers that only
+/// need them).
+pub fn resources(project: &Project) -> impl Iterator<Item = DeclId> + '_ {
+    project.of_kind(PluginKind::Resource).map(|d| d.id)
+}
+
+/// A location for messages about the project as a whole.
+pub fn project_location(project: &Project) -> Location {
+    Location {
+        file: project.file.clone(),
+        line: 1,
+        column: 1,
+        offset: 0,
+        len: 0,
+    }
+}

@@ -1,0 +1,159 @@
+//! Finding the project file and accepting the Python import lines the
+//! seeds' examples start with.
+//!
+//! `main.star` is Starlark. `main.py` is read as the same Starlark (the
+//! seeds' examples are written in that subset of Python), except that its
+//! `from clockwork.resources import DockerResource` lines are checked
+//! against the real type names and then blanked, keeping line numbers.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::load::LoadError;
+use crate::load::error::Located;
+use crate::load::types::TypeRegistry;
+use crate::model::Location;
+use crate::plugin::PluginKind;
+use crate::suggest;
+
+/// The project file names, in order of preference.
+pub const PROJECT_FILES: [&str; 2] = ["main.star", "main.py"];
+
+/// The project file in `dir`, relative to it.
+pub fn project_file(dir: &Path) -> Result<PathBuf, LoadError> {
+    PROJECT_FILES
+        .iter()
+        .map(PathBuf::from)
+        .find(|f| dir.join(f).is_file())
+        .ok_or_else(|| LoadError::NoProjectFile {
+            dir: dir.to_path_buf(),
+        })
+}
+
+/// Checks and blanks `from clockwork… import …` lines; any other `import`
+/// is an error, since Starlark has none.
+pub fn accept_imports(
+    file: &Path,
+    text: &str,
+    registry: &TypeRegistry,
+) -> Result<String, LoadError> {
+    let source = Arc::new(text.to_string());
+    let mut out = String::with_capacity(text.len());
+    let mut problems = Vec::new();
+    let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    let mut offset = 0;
+    let mut i = 0;
+    while i < lines.len() {
+        let line = lines[i];
+        let trimmed = line.trim_start();
+        let indent = line.len() - trimmed.len();
+        let at = |column: usize, len: usize, line_no: usize, offset: usize| Location {
+            file: file.to_path_buf(),
+            line: line_no,
+            column: column + 1,
+            offset: offset + column,
+            len,
+        };
+        let is_from = trimmed.starts_with("from ") && trimmed.contains(" import ");
+        let is_import = trimmed.starts_with("import ");
+        if !(is_from || is_import) {
+            out.push_str(line);
+            offset += line.len();
+            i += 1;
+            continue;
+        }
+        // A parenthesised import may span lines.
+        let mut statement = line.to_string();
+        let mut consumed = 1;
+        if is_from && statement.contains('(') && !statement.contains(')') {
+            while i + consumed < lines.len() {
+                statement.push_str(lines[i + consumed]);
+                consumed += 1;
+                if lines[i + consumed - 1].contains(')') {
+                    break;
+                }
+            }
+        }
+        let statement_line = i + 1;
+        let mut error = |message: String, help: Option<String>, column: usize, len: usize| {
+            problems.push(Located {
+                message,
+                location: at(column, len, statement_line, offset),
+                help,
+                source: Some(Arc::clone(&source)),
+                called_from: Vec::new(),
+            });
+        };
+        if is_import {
+            let module = trimmed.trim_end().trim_start_matches("import ").trim();
+            error(
+                format!("`import {module}` is not supported: the project file is Starlark, which has no imports"),
+                Some("Clockwork's types are always available; read settings with `env(\"NAME\")`, and split a project with `load(\"other.star\", \"name\")`".into()),
+                indent,
+                trimmed.trim_end().len(),
+            );
+        } else {
+            let body = statement.trim_start().trim_start_matches("from ");
+            let (module, names) = body.split_once(" import ").unwrap_or((body, ""));
+            let module = module.trim();
+            let kinds: Option<&[PluginKind]> = match module {
+                "clockwork" => Some(&[
+                    PluginKind::Resource,
+                    PluginKind::Connection,
+                    PluginKind::Assertion,
+                ]),
+                "clockwork.resources" => Some(&[PluginKind::Resource]),
+                "clockwork.connections" => Some(&[PluginKind::Connection]),
+                "clockwork.assertions" => Some(&[PluginKind::Assertion]),
+                _ => None,
+            };
+            let module_column = indent + 5;
+            match kinds {
+                None => error(
+                    format!("`from {module} import ...` is not supported: only Clockwork's own modules can be imported"),
+                    Some("use `clockwork`, `clockwork.resources`, `clockwork.connections` or `clockwork.assertions`; split a project with `load(...)`".into()),
+                    module_column,
+                    module.len(),
+                ),
+                Some(kinds) => {
+                    let names_start = statement.find(" import ").map(|p| p + 8).unwrap_or(0);
+                    let list = names.replace(['(', ')', '\n', '\r'], " ");
+                    for name in list.split(',').map(str::trim).filter(|n| !n.is_empty() && !n.starts_with('#')) {
+                        let name = name.split_whitespace().next().unwrap_or(name);
+                        let known = registry.get(name).is_some_and(|t| kinds.contains(&t.kind));
+                        if known {
+                            continue;
+                        }
+                        let column = statement[names_start..].find(name).map(|p| p + names_start).unwrap_or(indent);
+                        let candidates = registry.iter().filter(|t| kinds.contains(&t.kind)).map(|t| t.name());
+                        let help = match registry.get(name) {
+                            Some(t) => Some(format!("`{name}` is a {}; import it from `clockwork.{}s`", t.kind, t.kind)),
+                            None => suggest::nearest(name, candidates).map(|n| format!("did you mean `{n}`?")),
+                        };
+                        if column < line.len() {
+                            error(format!("`{module}` has no `{name}`"), help, column, name.len());
+                        } else {
+                            error(format!("`{module}` has no `{name}`"), help, indent, trimmed.trim_end().len());
+                        }
+                    }
+                }
+            }
+        }
+        for l in &lines[i..i + consumed] {
+            // Blank the bytes, keep the newlines: every later offset, line
+            // and column stays what it is in the user's file.
+            let body = l.strip_suffix('\n').unwrap_or(l);
+            out.push_str(&" ".repeat(body.len()));
+            if l.ends_with('\n') {
+                out.push('\n');
+            }
+            offset += l.len();
+        }
+        i += consumed;
+    }
+    if problems.is_empty() {
+        Ok(out)
+    } else {
+        Err(LoadError::Located(problems))
+    }
+}

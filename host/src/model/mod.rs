@@ -1,0 +1,8 @@
+//! Data shared by the pipeline's stages: where things are in the user's
+//! files, and the declarations a project makes.
+
+mod declaration;
+mod location;
+
+pub use declaration::{DeclId, Declaration, NameOrigin, Project};
+pub use location::Location;
