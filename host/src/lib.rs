@@ -16,6 +16,8 @@ pub mod cli;
 pub mod load;
 pub mod model;
 pub mod output;
+pub mod plan;
 pub mod plugin;
 pub mod project;
+pub mod resolve;
 pub mod suggest;

@@ -40,18 +40,43 @@ pub trait ConnectionPlugin {
     }
 }
 
-impl Contribution {
-    /// A contribution that only orders `from` after `to`.
-    pub fn ordering_only() -> Self {
-        let empty = || EndpointPatch {
+impl EndpointPatch {
+    /// A patch that adds nothing.
+    pub fn empty() -> Self {
+        EndpointPatch {
             env: Vec::new(),
             networks: Vec::new(),
             aliases: Vec::new(),
             mounts: Vec::new(),
-        };
+        }
+    }
+}
+
+fn parse(what: &str, text: &str) -> Result<serde_json::Value, PluginError> {
+    serde_json::from_str(text)
+        .map_err(|e| PluginError::Failed(format!("the host sent {what} that is not JSON: {e}")))
+}
+
+impl ResolveInput {
+    /// The connection's validated config.
+    pub fn config_json(&self) -> Result<serde_json::Value, PluginError> {
+        parse("a config", &self.config)
+    }
+}
+
+impl Endpoint {
+    /// The endpoint's config.
+    pub fn config_json(&self) -> Result<serde_json::Value, PluginError> {
+        parse("an endpoint config", &self.config)
+    }
+}
+
+impl Contribution {
+    /// A contribution that only orders `from` after `to`.
+    pub fn ordering_only() -> Self {
         Contribution {
-            from_patch: empty(),
-            to_patch: empty(),
+            from_patch: EndpointPatch::empty(),
+            to_patch: EndpointPatch::empty(),
             order: EdgeOrder::FromAfterTo,
             resources: Vec::new(),
             setup: Vec::new(),

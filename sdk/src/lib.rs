@@ -106,6 +106,12 @@ pub fn not_implemented(function: &str) -> PluginError {
     PluginError::Failed(format!("`{function}` is not implemented by this plugin"))
 }
 
+/// A [`PluginError::InvalidConfig`] with one error at `path` (a JSON
+/// Pointer, e.g. `/mount_path`).
+pub fn invalid(path: Option<&str>, summary: impl Into<String>) -> PluginError {
+    PluginError::InvalidConfig(vec![error_at(path, summary)])
+}
+
 /// An error [`Diagnostic`] at a JSON Pointer path (`None` for the whole declaration).
 pub fn error_at(path: Option<&str>, summary: impl Into<String>) -> Diagnostic {
     Diagnostic {

@@ -28,9 +28,33 @@ pub struct Args {
 /// A subcommand.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Show what `apply` would do: every resource in deploy order, with its resolved fields.
+    Plan {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+        /// Print passwords and other secrets instead of `***`.
+        #[arg(long)]
+        show_secrets: bool,
+    },
+    /// Print the dependency graph.
+    Graph {
+        /// The output format.
+        #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
+        format: GraphFormat,
+    },
     /// List, inspect and manage plugins.
     #[command(subcommand)]
     Plugins(PluginsCommand),
+}
+
+/// Formats of `clockwork graph`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum GraphFormat {
+    /// Graphviz DOT (`dot -Tsvg`).
+    Dot,
+    /// A Mermaid flowchart (renders in GitHub Markdown).
+    Mermaid,
 }
 
 /// `clockwork plugins …`

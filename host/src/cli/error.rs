@@ -1,6 +1,9 @@
 //! Errors that end a command, with their exit codes.
 
 use crate::cli::{EXIT_FAILED, EXIT_INVALID};
+use crate::load::{LoadError, LoadReport, Located};
+use crate::output;
+use crate::plugin::{CallError, PluginProblem};
 use crate::project::ProjectError;
 
 /// Why a command ended without doing its job.
@@ -26,6 +29,21 @@ pub enum CliError {
         help("this is a bug; please report it with the output of `clockwork --version`")
     )]
     Runtime(String),
+    /// The project file has problems (each located).
+    #[error("{} problem(s) in the project", .0.len())]
+    Invalid(Vec<Located>),
+    /// The project could not be loaded for another reason.
+    #[error(transparent)]
+    Load(LoadError),
+    /// Plugin files of the project or the user could not be used.
+    #[error("{} plugin file(s) could not be used:\n{}", .0.len(), .0.iter().map(|p| format!("  {} ({}): {}", p.file, p.source, p.reason)).collect::<Vec<_>>().join("\n"))]
+    #[diagnostic(help(
+        "`clockwork plugins list` shows every plugin and what is wrong with the others"
+    ))]
+    BrokenPlugins(Vec<PluginProblem>),
+    /// A plugin failed while working on the project.
+    #[error(transparent)]
+    Plugin(CallError),
     /// No plugin has the name the user asked for.
     #[error("no plugin or type named `{name}`")]
     #[diagnostic(code(clockwork::plugins::unknown))]
@@ -42,8 +60,39 @@ impl CliError {
     /// The process exit code for this error.
     pub fn exit_code(&self) -> u8 {
         match self {
-            CliError::Project(_) | CliError::UnknownPlugin { .. } => EXIT_INVALID,
-            CliError::Io { .. } | CliError::Runtime(_) => EXIT_FAILED,
+            CliError::Project(_)
+            | CliError::UnknownPlugin { .. }
+            | CliError::Invalid(_)
+            | CliError::Load(_)
+            | CliError::BrokenPlugins(_) => EXIT_INVALID,
+            CliError::Io { .. } | CliError::Runtime(_) | CliError::Plugin(_) => EXIT_FAILED,
+        }
+    }
+}
+
+impl From<LoadError> for CliError {
+    fn from(e: LoadError) -> Self {
+        match e {
+            LoadError::Located(problems) => CliError::Invalid(problems),
+            other => CliError::Load(other),
+        }
+    }
+}
+
+impl CliError {
+    /// Prints the error: located problems each with their snippet, then a
+    /// count when there are several.
+    pub fn render(self) {
+        match self {
+            CliError::Invalid(problems) => {
+                let n = problems.len();
+                let error = LoadError::Located(problems);
+                LoadReport(&error).each(output::diagnostic);
+                if n > 1 {
+                    output::note(&format!("{n} problems in the project"));
+                }
+            }
+            other => output::error(&miette::Report::new(other)),
         }
     }
 }

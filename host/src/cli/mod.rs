@@ -4,7 +4,9 @@
 
 mod args;
 mod error;
+mod plan;
 mod plugins;
+mod project;
 
 pub use args::{Args, Command};
 pub use error::CliError;
@@ -45,7 +47,7 @@ pub fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             let code = e.exit_code();
-            output::error(&miette::Report::new(e));
+            e.render();
             ExitCode::from(code)
         }
     }
@@ -56,6 +58,10 @@ pub async fn run(args: Args) -> Result<u8, CliError> {
     let invocation = Invocation::new(&args)?;
     match args.command {
         Command::Plugins(command) => plugins::run(&invocation, command).await,
+        Command::Plan { json, show_secrets } => {
+            plan::run_plan(&invocation, json, show_secrets).await
+        }
+        Command::Graph { format } => plan::run_graph(&invocation, format).await,
     }
 }
 

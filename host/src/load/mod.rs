@@ -38,11 +38,16 @@ use crate::plugin::{PluginKind, PluginSet};
 /// Loads the project in `dir`: evaluates its file and validates every
 /// declaration with its plugin. Every problem found is reported, not only
 /// the first.
-pub async fn load(dir: &Path, plugins: &PluginSet) -> Result<Project, LoadError> {
+pub async fn load(dir: &Path, plugins: &PluginSet) -> Result<(Project, Sources), LoadError> {
     let registry = Arc::new(TypeRegistry::from_plugins(plugins));
     let (project, sources) = evaluate(dir, registry)?;
-    validate(project, plugins, &sources).await
+    let project = validate(project, plugins, &sources).await?;
+    Ok((project, sources))
 }
+
+/// The text of every project file read, by its project-relative name, for
+/// snippets in messages.
+pub type Sources = HashMap<String, Arc<String>>;
 
 /// Evaluates the project file; returns the project and the text of every
 /// file read (for snippets in later errors).
@@ -284,7 +289,13 @@ async fn validate(
             called_from: Vec::new(),
         };
         match result {
-            Ok(Ok(serde_json::Value::Object(config))) => project.declarations[id.0].config = config,
+            Ok(Ok(serde_json::Value::Object(mut config))) => {
+                // Edges are not fields of the resolved spec.
+                for structural in structural_fields(d.kind) {
+                    config.remove(*structural);
+                }
+                project.declarations[id.0].config = config;
+            }
             Ok(Ok(other)) => problems.push(at(
                 format!(
                     "plugin for `{}` returned a config that is not an object: {other}",
@@ -322,6 +333,16 @@ async fn validate(
         Ok(project)
     } else {
         Err(LoadError::Located(problems))
+    }
+}
+
+/// Fields that hold edges rather than values: kept out of `fields` and
+/// `config`, represented by the declaration's edges.
+pub fn structural_fields(kind: PluginKind) -> &'static [&'static str] {
+    match kind {
+        PluginKind::Resource => &["connections", "assertions"],
+        PluginKind::Connection => &["to_resource"],
+        PluginKind::Assertion => &[],
     }
 }
 

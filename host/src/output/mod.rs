@@ -1,9 +1,15 @@
 //! Everything Clockwork prints: tables, JSON documents, log lines, errors.
 //! The only module that writes to stdout or stderr.
 
+mod graph;
+mod mask;
+mod plan;
 mod plugins;
 mod table;
 
+pub use graph::{render_dot, render_mermaid};
+pub use mask::{MASK, Masker, mask_url_password};
+pub use plan::{plan_json, render_plan};
 pub use plugins::{plugin_json, plugins_list_json, render_inspect, render_plugins_list};
 pub use table::Table;
 
@@ -53,18 +59,30 @@ pub fn plugin_log(verbosity: u8, plugin: &str, record: &LogRecord) {
     note(&line);
 }
 
-/// Renders an error for a terminal or a log: miette's report, without
-/// colour when stderr is not a terminal.
-pub fn error(report: &miette::Report) {
+/// Renders a diagnostic like [`error`] does.
+pub fn diagnostic(diagnostic: &dyn miette::Diagnostic) {
+    let mut text = String::new();
+    if handler().render_report(&mut text, diagnostic).is_err() {
+        text = format!("error: {diagnostic}");
+    }
+    note(text.trim_end());
+}
+
+fn handler() -> miette::GraphicalReportHandler {
     use std::io::IsTerminal;
-    let theme = if std::io::stderr().is_terminal() {
+    let theme = if std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none() {
         miette::GraphicalTheme::unicode()
     } else {
         miette::GraphicalTheme::unicode_nocolor()
     };
-    let handler = miette::GraphicalReportHandler::new_themed(theme).with_wrap_lines(false);
+    miette::GraphicalReportHandler::new_themed(theme).with_wrap_lines(false)
+}
+
+/// Renders an error for a terminal or a log: miette's report, without
+/// colour when stderr is not a terminal.
+pub fn error(report: &miette::Report) {
     let mut text = String::new();
-    if handler.render_report(&mut text, report.as_ref()).is_err() {
+    if handler().render_report(&mut text, report.as_ref()).is_err() {
         text = format!("error: {report:?}");
     }
     note(text.trim_end());

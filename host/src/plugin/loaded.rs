@@ -6,6 +6,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::plugin::bindings::assertion::exports::clockwork::plugin::assertions;
+use crate::plugin::bindings::connection::exports::clockwork::plugin::connections;
 use crate::plugin::bindings::resource::exports::clockwork::plugin::resources;
 use crate::plugin::bindings::types::{Diagnostic, PluginError};
 use crate::plugin::sandbox::{LogSink, Sandbox};
@@ -125,6 +126,19 @@ impl LoadedPlugin {
         let (result,) = self
             .sandbox
             .call("complete-rules", Some(&target), (input,))
+            .await?;
+        Ok(result)
+    }
+
+    /// Computes what a connection contributes to its endpoints.
+    pub async fn resolve(
+        &self,
+        input: &connections::ResolveInput,
+    ) -> Result<Result<connections::Contribution, PluginError>, CallError> {
+        let target = input.name.clone();
+        let (result,) = self
+            .sandbox
+            .call("resolve", Some(&target), (input,))
             .await?;
         Ok(result)
     }

@@ -4,7 +4,10 @@
 //! schema and migrations inside the database container. This crate only
 //! describes the type for now; `resolve` comes later.
 
+use clockwork_sdk::connection::{RunWhen, SetupStep};
+use clockwork_sdk::host::fs;
 use clockwork_sdk::prelude::*;
+use clockwork_sdk::{clockwork_schema, invalid};
 
 /// The `database-connection` plugin.
 pub struct DatabaseConnection;
@@ -16,6 +19,10 @@ impl ConnectionPlugin for DatabaseConnection {
 
     fn types() -> Vec<TypeDef> {
         vec![database_connection()]
+    }
+
+    fn resolve(input: ResolveInput) -> Result<Contribution, PluginError> {
+        resolve_database(&input)
     }
 }
 
@@ -148,6 +155,172 @@ fn database_connection() -> TypeDef {
 }
 
 export_connection_plugin!(DatabaseConnection);
+
+/// What the connection contributes: the connection string in the
+/// connecting container, the order, and the setup steps (readiness wait,
+/// schema, migrations), which run inside the database container.
+fn resolve_database(input: &ResolveInput) -> Result<Contribution, PluginError> {
+    let config = input.config_json()?;
+    let to = input.to_resource.config_json()?;
+    let text = |key: &str, default: &str| config[key].as_str().unwrap_or(default).to_string();
+    let user = text("username", "postgres");
+    let password = text("password", "postgres");
+    let database = text("database_name", "postgres");
+    let host = input.to_resource.target.name.clone();
+    let port = clockwork_schema::first_container_port(&to["ports"]).unwrap_or(5432);
+    let url = fill_template(
+        &text("connection_string_template", POSTGRES_TEMPLATE),
+        &user,
+        &password,
+        &host,
+        port,
+        &database,
+    )?;
+    let variable = text("env_var_name", "DATABASE_URL");
+    let mut contribution = Contribution::ordering_only();
+    contribution
+        .from_patch
+        .env
+        .push((variable.clone(), url.clone()));
+    contribution.outputs.push((variable, url));
+
+    let mut previous: Option<String> = None;
+    let mut step = |id: String, when: RunWhen, action: Action, steps: &mut Vec<SetupStep>| {
+        steps.push(SetupStep {
+            id: id.clone(),
+            when,
+            after: previous.iter().cloned().collect(),
+            action,
+        });
+        previous = Some(id);
+    };
+    let mut steps = Vec::new();
+    if config["wait_for_ready"].as_bool().unwrap_or(true) {
+        let timeout_ms = config["timeout"]
+            .as_u64()
+            .unwrap_or(30)
+            .saturating_mul(1000);
+        let wait = json!({
+            "exec": {
+                "container": host,
+                "argv": ["pg_isready", "-h", "localhost", "-p", port.to_string(), "-U", user, "-d", database],
+            },
+            "timeout_ms": timeout_ms,
+        });
+        step(
+            "wait-for-db".into(),
+            RunWhen::EveryApply,
+            Action::Wait(wait.to_string()),
+            &mut steps,
+        );
+    }
+    let psql = |file: &str| {
+        json!({
+            "container": host,
+            "argv": ["psql", "-v", "ON_ERROR_STOP=1", "-U", user, "-d", database, "-f", "-"],
+            "stdin_file": file,
+        })
+        .to_string()
+    };
+    if let Some(schema) = config["schema_file"].as_str() {
+        match fs::stat("project", schema) {
+            Ok(Some(stat)) if !stat.is_dir => {}
+            Ok(_) => {
+                return Err(invalid(
+                    Some("/schema_file"),
+                    format!("schema file `{schema}` does not exist in the project"),
+                ));
+            }
+            Err(e) => {
+                return Err(invalid(
+                    Some("/schema_file"),
+                    format!("cannot read schema file `{schema}`: {e:?}"),
+                ));
+            }
+        }
+        step(
+            "schema".into(),
+            RunWhen::OncePerContent,
+            Action::Exec(psql(schema)),
+            &mut steps,
+        );
+    }
+    if let Some(dir) = config["migrations_dir"].as_str() {
+        let dir = dir.trim_end_matches('/');
+        let names = fs::list_dir("project", dir).map_err(|e| {
+            invalid(
+                Some("/migrations_dir"),
+                format!("cannot list migrations folder `{dir}`: {e:?}"),
+            )
+        })?;
+        for name in names.iter().filter(|n| n.ends_with(".sql")) {
+            let stem = name.trim_end_matches(".sql");
+            step(
+                format!("migration-{stem}"),
+                RunWhen::OncePerContent,
+                Action::Exec(psql(&format!("{dir}/{name}"))),
+                &mut steps,
+            );
+        }
+    }
+    contribution.setup = steps;
+    Ok(contribution)
+}
+
+/// Fills `{user}`, `{password}`, `{host}`, `{port}` and `{database}`,
+/// URL-escaping the credentials and the database name.
+fn fill_template(
+    template: &str,
+    user: &str,
+    password: &str,
+    host: &str,
+    port: u16,
+    database: &str,
+) -> Result<String, PluginError> {
+    let mut out = String::new();
+    let mut rest = template;
+    while let Some(start) = rest.find('{') {
+        out.push_str(&rest[..start]);
+        let Some(end) = rest[start..].find('}') else {
+            return Err(invalid(
+                Some("/connection_string_template"),
+                "unclosed `{` in the connection string template",
+            ));
+        };
+        let key = &rest[start + 1..start + end];
+        let value = match key {
+            "user" => escape(user),
+            "password" => escape(password),
+            "host" => host.to_string(),
+            "port" => port.to_string(),
+            "database" => escape(database),
+            other => {
+                return Err(invalid(
+                    Some("/connection_string_template"),
+                    format!(
+                        "unknown placeholder `{{{other}}}`; use {{user}}, {{password}}, {{host}}, {{port}} or {{database}}"
+                    ),
+                ));
+            }
+        };
+        out.push_str(&value);
+        rest = &rest[start + end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// Percent-encodes everything but unreserved URL characters (RFC 3986).
+fn escape(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}
 
 #[cfg(test)]
 mod tests {

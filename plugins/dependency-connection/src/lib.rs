@@ -28,6 +28,10 @@ impl ConnectionPlugin for DependencyConnection {
             .field(fields::description()),
         ]
     }
+
+    fn resolve(_input: ResolveInput) -> Result<Contribution, PluginError> {
+        Ok(Contribution::ordering_only())
+    }
 }
 
 export_connection_plugin!(DependencyConnection);

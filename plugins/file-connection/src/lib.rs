@@ -2,6 +2,8 @@
 //!
 //! This crate only describes the type for now; `resolve` comes later.
 
+use clockwork_sdk::connection::{Mount, MountSource};
+use clockwork_sdk::invalid;
 use clockwork_sdk::prelude::*;
 
 /// The `file-connection` plugin.
@@ -14,6 +16,46 @@ impl ConnectionPlugin for FileConnection {
 
     fn types() -> Vec<TypeDef> {
         vec![file_connection()]
+    }
+
+    fn resolve(input: ResolveInput) -> Result<Contribution, PluginError> {
+        let config = input.config_json()?;
+        let Some(target) = config["mount_path"].as_str() else {
+            return Err(invalid(
+                Some("/mount_path"),
+                "`mount_path` is needed: where to mount inside the container",
+            ));
+        };
+        let read_only = config["read_only"].as_bool().unwrap_or(false);
+        let to = &input.to_resource.target;
+        let (source, shared) = if to.type_name == "FileResource" {
+            (MountSource::ResourceFile(to.clone()), false)
+        } else if let Some(path) = config["source_path"].as_str() {
+            (MountSource::Bind(path.to_string()), false)
+        } else if let Some(volume) = config["volume_name"].as_str() {
+            (MountSource::Volume(volume.to_string()), true)
+        } else {
+            return Err(invalid(
+                Some("/volume_name"),
+                "say what to mount: `to_resource` a FileResource, a `source_path`, or a `volume_name`",
+            ));
+        };
+        let mount = Mount {
+            source,
+            target: target.to_string(),
+            read_only,
+        };
+        let mut contribution = Contribution::ordering_only();
+        // A named volume is shared: the target container mounts it too.
+        if shared && to.type_name != "FileResource" {
+            contribution.to_patch.mounts.push(Mount {
+                source: mount.source.clone(),
+                target: mount.target.clone(),
+                read_only: false,
+            });
+        }
+        contribution.from_patch.mounts.push(mount);
+        Ok(contribution)
     }
 }
 

@@ -4,6 +4,7 @@
 //! to it and tells each the other's host name. This crate only describes the
 //! type for now; `resolve` comes later.
 
+use clockwork_sdk::clockwork_schema;
 use clockwork_sdk::prelude::*;
 
 /// The `network-connection` plugin.
@@ -16,6 +17,29 @@ impl ConnectionPlugin for NetworkConnection {
 
     fn types() -> Vec<TypeDef> {
         vec![network_connection()]
+    }
+
+    fn resolve(input: ResolveInput) -> Result<Contribution, PluginError> {
+        let config = input.config_json()?;
+        let from = &input.from_resource.target.name;
+        let to = &input.to_resource.target.name;
+        let network = config["network_name"]
+            .as_str()
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("{from}-{to}"));
+        let mut contribution = Contribution::ordering_only();
+        contribution.from_patch.networks.push(network.clone());
+        contribution.to_patch.networks.push(network.clone());
+        contribution.from_patch.env.push((
+            format!("{}_HOST", clockwork_schema::env_prefix(to)),
+            to.clone(),
+        ));
+        contribution.to_patch.env.push((
+            format!("{}_HOST", clockwork_schema::env_prefix(from)),
+            from.clone(),
+        ));
+        contribution.outputs.push(("network".into(), network));
+        Ok(contribution)
     }
 }
 

@@ -4,7 +4,9 @@
 //! health check for it. This crate only describes the type for now;
 //! `resolve` comes later.
 
+use clockwork_sdk::connection::AssertionDecl;
 use clockwork_sdk::prelude::*;
+use clockwork_sdk::{clockwork_schema, invalid};
 
 /// The `service-mesh-connection` plugin.
 pub struct ServiceMeshConnection;
@@ -16,6 +18,56 @@ impl ConnectionPlugin for ServiceMeshConnection {
 
     fn types() -> Vec<TypeDef> {
         vec![service_mesh_connection()]
+    }
+
+    fn resolve(input: ResolveInput) -> Result<Contribution, PluginError> {
+        let config = input.config_json()?;
+        let to = input.to_resource.config_json()?;
+        let service = config["service_name"]
+            .as_str()
+            .unwrap_or(&input.to_resource.target.name)
+            .to_string();
+        let port = match config["port"].as_u64() {
+            Some(port) => port,
+            None => clockwork_schema::first_container_port(&to["ports"])
+                .map(u64::from)
+                .ok_or_else(|| {
+                    invalid(
+                        Some("/port"),
+                        format!(
+                            "cannot discover the port of `{}`: it has no `ports`; set `port=`",
+                            input.to_resource.target.name
+                        ),
+                    )
+                })?,
+        };
+        let protocol = config["protocol"].as_str().unwrap_or("http");
+        if config["tls_enabled"].as_bool().unwrap_or(false)
+            && (config["cert_path"].is_null() || config["key_path"].is_null())
+        {
+            return Err(invalid(
+                Some("/tls_enabled"),
+                "`tls_enabled` needs `cert_path` and `key_path`",
+            ));
+        }
+        let url = format!("{protocol}://{service}:{port}");
+        let variable = format!("{}_URL", clockwork_schema::env_prefix(&service));
+        let mut contribution = Contribution::ordering_only();
+        contribution
+            .from_patch
+            .env
+            .push((variable.clone(), url.clone()));
+        contribution.outputs.push((variable, url.clone()));
+        if let Some(path) = config["health_check_path"].as_str()
+            && matches!(protocol, "http" | "https")
+        {
+            contribution.assertions.push(AssertionDecl {
+                type_name: "HealthcheckAssert".into(),
+                config: json!({"url": format!("{url}{path}")}).to_string(),
+                target: Some(input.to_resource.target.clone()),
+            });
+        }
+        Ok(contribution)
     }
 }
 

@@ -8,9 +8,11 @@
 
 #![deny(missing_docs)]
 
+mod ports;
 mod type_schema;
 mod value_type;
 
+pub use ports::{PortError, PortMapping, Protocol, env_prefix, first_container_port, parse_port};
 pub use type_schema::{
     FieldSchema, SchemaProblem, TypeSchema, is_kebab_case, is_pascal_case, is_snake_case,
 };

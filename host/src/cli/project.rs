@@ -1,0 +1,37 @@
+//! The pipeline up to a resolved graph, shared by `plan` and `graph`.
+
+use crate::cli::{CliError, Invocation};
+use crate::load::{self, Sources};
+use crate::model::DeclId;
+use crate::plugin::{PluginSet, discover};
+use crate::resolve::{self, Graph, ResolveError};
+
+/// Loads the plugins, the project and resolves it.
+pub async fn resolved(invocation: &Invocation) -> Result<(Graph, Sources, PluginSet), CliError> {
+    let runtime = invocation.plugin_runtime()?;
+    let (files, problems) = discover(Some(&invocation.project.dir));
+    let plugins = PluginSet::load(
+        &runtime,
+        files,
+        problems,
+        &invocation.project.config.plugins.prefer,
+    )
+    .await;
+    if !plugins.problems.is_empty() {
+        return Err(CliError::BrokenPlugins(plugins.problems));
+    }
+    let (project, sources) = load::load(&invocation.project.dir, &plugins).await?;
+    let files: Vec<(DeclId, String)> = project
+        .declarations
+        .iter()
+        .map(|d| (d.id, d.location.file.display().to_string()))
+        .collect();
+    let source_of = |id: &DeclId| files.get(id.0).and_then(|(_, f)| sources.get(f).cloned());
+    let graph = resolve::resolve(project, &plugins, &source_of)
+        .await
+        .map_err(|e| match e {
+            ResolveError::Invalid(problems) => CliError::Invalid(problems),
+            ResolveError::Plugin(call) => CliError::Plugin(call),
+        })?;
+    Ok((graph, sources, plugins))
+}

@@ -1,0 +1,133 @@
+//! `clockwork plan` as text and as JSON.
+
+use serde_json::{Value, json};
+
+use crate::output::{Masker, Table};
+use crate::plan::Plan;
+use crate::resolve::Provenance;
+
+fn source_text(p: &Provenance) -> String {
+    match p {
+        Provenance::User => "user".into(),
+        Provenance::Default => "default".into(),
+        Provenance::Connection(by) => by.clone(),
+        Provenance::Completion(by) => format!("completion ({by})"),
+    }
+}
+
+/// The text of `clockwork plan`.
+pub fn render_plan(plan: &Plan, masker: &Masker) -> String {
+    let creates = plan
+        .resources
+        .iter()
+        .filter(|r| r.action == crate::plan::Action::Create)
+        .count();
+    let mut out = format!(
+        "Plan for `{}` ({}): {} resource{}, {creates} to create, in {} layer{}\n",
+        plan.project,
+        plan.file,
+        plan.resources.len(),
+        if plan.resources.len() == 1 { "" } else { "s" },
+        plan.layers,
+        if plan.layers == 1 { "" } else { "s" },
+    );
+    let mut layer = 0;
+    for (i, r) in plan.resources.iter().enumerate() {
+        if r.layer != layer {
+            layer = r.layer;
+            out.push_str(&format!("\nlayer {layer}\n"));
+        }
+        out.push_str(&format!(
+            "  {}. {} ({}): {}\n",
+            i + 1,
+            r.name,
+            r.type_name,
+            r.action
+        ));
+        if !r.depends_on.is_empty() {
+            out.push_str(&format!("     after {}\n", r.depends_on.join(", ")));
+        }
+        if let Some(parent) = &r.parent {
+            out.push_str(&format!("     in {parent}\n"));
+        }
+        let mut table = Table::new(&["FIELD", "VALUE", "SOURCE"]).indent(5);
+        for (field, value) in &r.spec.fields {
+            let source = r.spec.source_of(field);
+            let empty = matches!(value, Value::Array(a) if a.is_empty())
+                || matches!(value, Value::Object(o) if o.is_empty());
+            match value {
+                Value::Null => {}
+                // Empty defaults say nothing; `--json` still has them.
+                _ if empty && *source == Provenance::Default => {}
+                Value::Object(entries) if !entries.is_empty() => {
+                    for (key, item) in entries {
+                        let path = format!("{field}.{key}");
+                        table.row(vec![
+                            path.clone(),
+                            masker.json(Some(key), item).to_string(),
+                            source_text(r.spec.source_of(&path)),
+                        ]);
+                    }
+                }
+                _ => table.row(vec![
+                    field.clone(),
+                    masker.json(Some(field), value).to_string(),
+                    source_text(r.spec.source_of(field)),
+                ]),
+            }
+        }
+        out.push_str(&table.render());
+    }
+    if !plan.connections.is_empty() {
+        out.push_str("\nconnections\n");
+        for c in &plan.connections {
+            let mut line = format!("  {} → {}  {} ({})", c.from, c.to, c.type_name, c.name);
+            let provides: Vec<String> = c
+                .outputs
+                .iter()
+                .map(|(k, v)| format!("{k}={}", masker.text(Some(k), v)))
+                .collect();
+            if !provides.is_empty() {
+                line.push_str(&format!(": {}", provides.join(", ")));
+            }
+            if !c.setup.is_empty() {
+                line.push_str(&format!("; then {}", c.setup.join(", ")));
+            }
+            if !c.assertions.is_empty() {
+                line.push_str(&format!("; asserts {}", c.assertions.join(", ")));
+            }
+            out.push_str(&line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// The JSON of `clockwork plan --json`.
+pub fn plan_json(plan: &Plan, masker: &Masker) -> Value {
+    json!({
+        "project": plan.project,
+        "file": plan.file,
+        "layers": plan.layers,
+        "resources": plan.resources.iter().map(|r| json!({
+            "name": r.name,
+            "type": r.type_name,
+            "action": r.action,
+            "depends_on": r.depends_on,
+            "layer": r.layer,
+            "parent": r.parent,
+            "declared_at": r.declared_at,
+            "spec": masker.json(None, &Value::Object(r.spec.fields.clone())),
+            "sources": r.spec.provenance.iter().map(|(k, p)| (k.clone(), Value::String(source_text(p)))).collect::<serde_json::Map<_, _>>(),
+        })).collect::<Vec<_>>(),
+        "connections": plan.connections.iter().map(|c| json!({
+            "name": c.name,
+            "type": c.type_name,
+            "from": c.from,
+            "to": c.to,
+            "outputs": c.outputs.iter().map(|(k, v)| (k.clone(), Value::String(masker.text(Some(k), v)))).collect::<serde_json::Map<_, _>>(),
+            "setup": c.setup,
+            "assertions": c.assertions,
+        })).collect::<Vec<_>>(),
+    })
+}

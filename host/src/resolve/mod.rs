@@ -1,0 +1,368 @@
+//! [`Project`] → [`Graph`]: what each connection contributes (computed by
+//! the connection plugins' pure `resolve`), merged into the resources it
+//! joins, and the dependency graph ordered into layers.
+//!
+//! Runs nothing and needs no Docker Engine.
+
+mod graph;
+mod merge;
+
+pub use graph::{Cycle, Layering, order};
+pub use merge::{Provenance, Spec};
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value as Json};
+
+use crate::load::Located;
+use crate::model::{DeclId, Project};
+use crate::plugin::bindings::connection::exports::clockwork::plugin::connections::{
+    Contribution, EdgeOrder, Endpoint, ResolveInput,
+};
+use crate::plugin::bindings::types::{PluginError, ResourceRef};
+use crate::plugin::{CallError, PluginKind, PluginSet};
+
+/// What a connection contributed, for display and for later stages.
+#[derive(Debug, Clone)]
+pub struct ResolvedConnection {
+    /// The connection declaration.
+    pub decl: DeclId,
+    /// The resource it goes from (a leaf, when it was declared on a composite).
+    pub from: DeclId,
+    /// The resource it goes to.
+    pub to: DeclId,
+    /// Named values for display (masked when printed).
+    pub outputs: Vec<(String, String)>,
+    /// Ids of the setup steps it asks for, in order.
+    pub setup: Vec<String>,
+    /// Assertions it adds, as (type, config JSON).
+    pub assertions: Vec<(String, String)>,
+}
+
+/// The resolved project: specs, edges and order.
+#[derive(Debug, Clone)]
+pub struct Graph {
+    /// The project.
+    pub project: Project,
+    /// Each resource's resolved fields, by declaration.
+    pub specs: BTreeMap<DeclId, Spec>,
+    /// Direct dependencies of each resource, in deploy order.
+    pub depends_on: BTreeMap<DeclId, Vec<DeclId>>,
+    /// Resources grouped in layers; a layer depends only on earlier ones.
+    pub layers: Vec<Vec<DeclId>>,
+    /// What each connection contributed.
+    pub connections: Vec<ResolvedConnection>,
+}
+
+impl Graph {
+    /// Resources in deploy order.
+    pub fn order(&self) -> impl Iterator<Item = DeclId> + '_ {
+        self.layers.iter().flatten().copied()
+    }
+}
+
+/// Why a project could not be resolved.
+#[derive(Debug, thiserror::Error)]
+pub enum ResolveError {
+    /// Problems in the project (a cycle, a connection a plugin refused).
+    #[error("{} problem(s) in the project", .0.len())]
+    Invalid(Vec<Located>),
+    /// A plugin failed (trapped, timed out).
+    #[error(transparent)]
+    Plugin(#[from] CallError),
+}
+
+/// Resolves connections and orders the graph.
+pub async fn resolve(
+    project: Project,
+    plugins: &PluginSet,
+    sources: &dyn Fn(&DeclId) -> Option<std::sync::Arc<String>>,
+) -> Result<Graph, ResolveError> {
+    let mut specs: BTreeMap<DeclId, Spec> = project
+        .of_kind(PluginKind::Resource)
+        .map(|d| (d.id, Spec::from_declaration(d)))
+        .collect();
+    let mut problems: Vec<Located> = Vec::new();
+    let problem =
+        |id: DeclId, message: String, help: Option<String>, problems: &mut Vec<Located>| {
+            let d = project.get(id);
+            problems.push(Located {
+                message,
+                location: d.location.clone(),
+                help,
+                source: sources(&id),
+                called_from: Vec::new(),
+            });
+        };
+
+    // Edges as (dependency, dependent).
+    let mut edges: Vec<(DeclId, DeclId, Option<DeclId>)> = Vec::new();
+    for d in project.of_kind(PluginKind::Resource) {
+        if let Some(parent) = d.parent {
+            edges.push((parent, d.id, None));
+        }
+    }
+
+    // One resolve call per (connection, origin leaf).
+    let mut calls = Vec::new();
+    for c in project.of_kind(PluginKind::Connection) {
+        let (Some(from), Some(to)) = (c.from, c.to) else {
+            continue;
+        };
+        let targets = descendants(&project, to);
+        let origins = leaves(&project, from);
+        let is_dependency = c.type_name == "DependencyConnection";
+        if targets.len() > 1 && !is_dependency {
+            let children: Vec<String> = project
+                .get(to)
+                .children
+                .iter()
+                .map(|ch| format!("`{}`", project.get(*ch).name))
+                .collect();
+            problem(
+                c.id,
+                format!(
+                    "this {} goes to `{}`, a composite; it needs a single resource",
+                    c.type_name,
+                    project.get(to).name
+                ),
+                Some(format!(
+                    "connect to one of its children: {}",
+                    children.join(", ")
+                )),
+                &mut problems,
+            );
+            continue;
+        }
+        // A composite waits for the target too, not only its leaves.
+        let mut dependents = origins.clone();
+        if origins != [from] {
+            dependents.push(from);
+        }
+        for origin in &dependents {
+            if targets.contains(origin) {
+                problem(
+                    c.id,
+                    format!("`{}` cannot depend on itself", project.get(*origin).name),
+                    None,
+                    &mut problems,
+                );
+                continue;
+            }
+            for target in &targets {
+                edges.push((*target, *origin, Some(c.id)));
+            }
+        }
+        for origin in origins {
+            if targets.contains(&origin) {
+                continue;
+            }
+            if !is_dependency || targets.len() == 1 {
+                calls.push((c.id, origin, to));
+            }
+        }
+    }
+    if !problems.is_empty() {
+        return Err(ResolveError::Invalid(problems));
+    }
+
+    let by_type: BTreeMap<&str, &crate::plugin::LoadedPlugin> = plugins
+        .plugins
+        .iter()
+        .flat_map(|p| p.type_names().into_iter().map(move |t| (t, p)))
+        .collect();
+    let inputs: Vec<(DeclId, DeclId, DeclId, ResolveInput)> = calls
+        .iter()
+        .map(|&(conn, origin, to)| {
+            let c = project.get(conn);
+            let input = ResolveInput {
+                type_name: c.type_name.clone(),
+                name: c.name.clone(),
+                config: Json::Object(c.config.clone()).to_string(),
+                from_resource: endpoint(&project, &specs, origin),
+                to_resource: endpoint(&project, &specs, to),
+                project: serde_json::json!({"name": project.name, "dir": project.dir, "network": format!("{}_default", project.name)})
+                    .to_string(),
+            };
+            (conn, origin, to, input)
+        })
+        .collect();
+    let results = futures::future::join_all(inputs.iter().map(|(conn, _, _, input)| {
+        let plugin = by_type.get(project.get(*conn).type_name.as_str()).copied();
+        async move {
+            match plugin {
+                Some(plugin) => plugin.resolve(input).await,
+                None => Ok(Ok(empty_contribution())),
+            }
+        }
+    }))
+    .await;
+
+    let mut connections = Vec::new();
+    for ((conn, origin, to, _), result) in inputs.iter().zip(results) {
+        let c = project.get(*conn);
+        let contribution = match result? {
+            Ok(contribution) => contribution,
+            Err(error) => {
+                for (message, help) in plugin_error_messages(&c.type_name, error) {
+                    problem(*conn, message, help, &mut problems);
+                }
+                continue;
+            }
+        };
+        match contribution.order {
+            EdgeOrder::FromAfterTo => {}
+            EdgeOrder::ToAfterFrom => {
+                edges.retain(|e| e.2 != Some(*conn));
+                edges.push((*origin, *to, Some(*conn)));
+            }
+            EdgeOrder::None => edges.retain(|e| e.2 != Some(*conn)),
+        }
+        let source = format!("{} {}", c.type_name, c.name);
+        for (endpoint, patch) in [
+            (*origin, &contribution.from_patch),
+            (*to, &contribution.to_patch),
+        ] {
+            let target_type = project.get(endpoint).type_name.clone();
+            if let Some(spec) = specs.get_mut(&endpoint)
+                && let Err(message) = spec.apply(patch, &source, &project, &target_type)
+            {
+                problem(*conn, message, None, &mut problems);
+            }
+        }
+        connections.push(ResolvedConnection {
+            decl: *conn,
+            from: *origin,
+            to: *to,
+            outputs: contribution.outputs.clone(),
+            setup: contribution.setup.iter().map(|s| s.id.clone()).collect(),
+            assertions: contribution
+                .assertions
+                .iter()
+                .map(|a| (a.type_name.clone(), a.config.clone()))
+                .collect(),
+        });
+    }
+    if !problems.is_empty() {
+        return Err(ResolveError::Invalid(problems));
+    }
+
+    let resources: Vec<DeclId> = project
+        .of_kind(PluginKind::Resource)
+        .map(|d| d.id)
+        .collect();
+    let pairs: Vec<(DeclId, DeclId)> = edges.iter().map(|(a, b, _)| (*a, *b)).collect();
+    let Layering { layers, depends_on } = match order(&resources, &pairs) {
+        Ok(layering) => layering,
+        Err(Cycle(cycle)) => {
+            let names: Vec<String> = cycle
+                .iter()
+                .map(|id| project.get(*id).name.clone())
+                .collect();
+            let first = cycle[0];
+            let help = cycle
+                .iter()
+                .map(|id| {
+                    format!(
+                        "`{}` is declared at {}",
+                        project.get(*id).name,
+                        project.get(*id).location
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("\n");
+            problem(
+                first,
+                format!("dependency cycle: {} → {}", names.join(" → "), names[0]),
+                Some(help),
+                &mut problems,
+            );
+            return Err(ResolveError::Invalid(problems));
+        }
+    };
+    Ok(Graph {
+        project,
+        specs,
+        depends_on,
+        layers,
+        connections,
+    })
+}
+
+/// A composite's leaf resources (itself when it has no children).
+fn leaves(project: &Project, id: DeclId) -> Vec<DeclId> {
+    let d = project.get(id);
+    if d.children.is_empty() {
+        vec![id]
+    } else {
+        d.children
+            .iter()
+            .flat_map(|c| leaves(project, *c))
+            .collect()
+    }
+}
+
+/// A resource and everything it contains.
+fn descendants(project: &Project, id: DeclId) -> Vec<DeclId> {
+    let mut out = vec![id];
+    for c in &project.get(id).children {
+        out.extend(descendants(project, *c));
+    }
+    out
+}
+
+fn endpoint(project: &Project, specs: &BTreeMap<DeclId, Spec>, id: DeclId) -> Endpoint {
+    let d = project.get(id);
+    let config = specs
+        .get(&id)
+        .map(|s| Json::Object(s.fields.clone()))
+        .unwrap_or_else(|| Json::Object(Map::new()));
+    Endpoint {
+        target: ResourceRef {
+            type_name: d.type_name.clone(),
+            name: d.name.clone(),
+        },
+        config: config.to_string(),
+        outputs: "{}".into(),
+    }
+}
+
+fn empty_contribution() -> Contribution {
+    use crate::plugin::bindings::connection::exports::clockwork::plugin::connections::EndpointPatch;
+    let empty = || EndpointPatch {
+        env: Vec::new(),
+        networks: Vec::new(),
+        aliases: Vec::new(),
+        mounts: Vec::new(),
+    };
+    Contribution {
+        from_patch: empty(),
+        to_patch: empty(),
+        order: EdgeOrder::FromAfterTo,
+        resources: Vec::new(),
+        setup: Vec::new(),
+        assertions: Vec::new(),
+        outputs: Vec::new(),
+    }
+}
+
+/// A plugin's refusal as located messages (with help).
+fn plugin_error_messages(type_name: &str, error: PluginError) -> Vec<(String, Option<String>)> {
+    match error {
+        PluginError::InvalidConfig(diagnostics) => diagnostics
+            .into_iter()
+            .map(|d| {
+                let field = d
+                    .path
+                    .as_deref()
+                    .map(|p| format!(" (field `{}`)", p.trim_start_matches('/')))
+                    .unwrap_or_default();
+                (format!("{type_name}: {}{field}", d.summary), d.detail)
+            })
+            .collect(),
+        PluginError::Denied(text) => vec![(format!("{type_name}: denied: {text}"), None)],
+        PluginError::Transient(text) | PluginError::Failed(text) => {
+            vec![(format!("{type_name}: {text}"), None)]
+        }
+    }
+}
