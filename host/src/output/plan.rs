@@ -69,10 +69,38 @@ pub fn render_plan(plan: &Plan, masker: &Masker) -> String {
                         ]);
                     }
                 }
+                // Items a connection added are shown one per row, with it.
+                Value::Array(items)
+                    if items.iter().any(|i| r.spec.item_source(field, i).is_some()) =>
+                {
+                    let (added, own): (Vec<&Value>, Vec<&Value>) = items
+                        .iter()
+                        .partition(|i| r.spec.item_source(field, i).is_some());
+                    if !own.is_empty() {
+                        let own = Value::Array(own.into_iter().cloned().collect());
+                        table.row(vec![
+                            field.clone(),
+                            masker.json(Some(field), &own).to_string(),
+                            source_text(source),
+                        ]);
+                    }
+                    for item in added {
+                        let by = r
+                            .spec
+                            .item_source(field, item)
+                            .map(source_text)
+                            .unwrap_or_default();
+                        table.row(vec![
+                            format!("{field} +"),
+                            masker.json(Some(field), item).to_string(),
+                            by,
+                        ]);
+                    }
+                }
                 _ => table.row(vec![
                     field.clone(),
                     masker.json(Some(field), value).to_string(),
-                    source_text(r.spec.source_of(field)),
+                    source_text(source),
                 ]),
             }
         }

@@ -65,6 +65,17 @@ impl Spec {
             .unwrap_or(&Provenance::User)
     }
 
+    /// Where one item of a list field came from, when a connection added it
+    /// (`networks.NAME`, `volumes.TARGET`).
+    pub fn item_source(&self, field: &str, item: &Json) -> Option<&Provenance> {
+        let text = item.as_str()?;
+        self.provenance.get(&format!("{field}.{text}")).or_else(|| {
+            text.split(':')
+                .nth(1)
+                .and_then(|target| self.provenance.get(&format!("{field}.{target}")))
+        })
+    }
+
     /// Adds a connection's patch. Values the user set are kept; the same
     /// key set differently by two connections is an error.
     pub fn apply(
