@@ -5,6 +5,7 @@ mod support;
 
 mod cli;
 mod loading;
+mod plan;
 mod python;
 mod sandbox;
 mod sdk_examples;

@@ -346,7 +346,8 @@ fn by_name(json: Json, index: &HashMap<u32, usize>, out: &[Declaration]) -> Json
     }
 }
 
-fn kebab(type_name: &str) -> String {
+/// `DockerResource` → `docker-resource`.
+pub fn kebab(type_name: &str) -> String {
     let mut out = String::new();
     for (i, c) in type_name.chars().enumerate() {
         if c.is_uppercase() && i > 0 {

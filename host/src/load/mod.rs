@@ -16,6 +16,7 @@ mod source;
 mod types;
 mod value;
 
+pub use collect::kebab;
 pub use context::is_secret_name;
 pub use error::{LoadError, LoadReport, Located};
 pub use source::PROJECT_FILES;

@@ -50,6 +50,10 @@ pub fn render_plan(plan: &Plan, masker: &Masker) -> String {
         if let Some(parent) = &r.parent {
             out.push_str(&format!("     in {parent}\n"));
         }
+        if !r.assertions.is_empty() {
+            let names: Vec<&str> = r.assertions.iter().map(|(_, t)| t.as_str()).collect();
+            out.push_str(&format!("     asserts {}\n", names.join(", ")));
+        }
         let mut table = Table::new(&["FIELD", "VALUE", "SOURCE"]).indent(5);
         for (field, value) in &r.spec.fields {
             let source = r.spec.source_of(field);
@@ -145,6 +149,7 @@ pub fn plan_json(plan: &Plan, masker: &Masker) -> Value {
             "layer": r.layer,
             "parent": r.parent,
             "declared_at": r.declared_at,
+            "assertions": r.assertions.iter().map(|(name, ty)| json!({"name": name, "type": ty})).collect::<Vec<_>>(),
             "spec": masker.json(None, &Value::Object(r.spec.fields.clone())),
             "sources": r.spec.provenance.iter().map(|(k, p)| (k.clone(), Value::String(source_text(p)))).collect::<serde_json::Map<_, _>>(),
         })).collect::<Vec<_>>(),

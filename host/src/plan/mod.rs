@@ -56,6 +56,8 @@ pub struct PlanEntry {
     pub spec: Spec,
     /// Where it is declared.
     pub declared_at: String,
+    /// Its assertions, as (name, type), including those its connections add.
+    pub assertions: Vec<(String, String)>,
 }
 
 /// A connection in the plan.
@@ -114,6 +116,17 @@ pub fn plan(graph: &Graph) -> Plan {
                 parent: d.parent.map(name),
                 spec: graph.specs.get(id).cloned().unwrap_or_default(),
                 declared_at: d.location.to_string(),
+                assertions: d
+                    .assertions
+                    .iter()
+                    .map(|a| (project.get(*a).name.clone(), project.get(*a).type_name.clone()))
+                    .chain(graph.connections.iter().filter(|c| c.to == *id).flat_map(|c| {
+                        c.assertions.iter().map(move |(t, _)| {
+                            let short = crate::load::kebab(t).trim_end_matches("-assert").to_string();
+                            (format!("{}-{short}", project.get(c.decl).name), t.clone())
+                        })
+                    }))
+                    .collect(),
             });
         }
     }
