@@ -5,7 +5,11 @@ use serde_json::Value;
 
 use crate::support::{TestProject, clockwork_in, stderr, stdout, workspace};
 
-fn plan_json_in(dir: &std::path::Path, extra: &[&str], env: &[(&str, std::path::PathBuf)]) -> Value {
+fn plan_json_in(
+    dir: &std::path::Path,
+    extra: &[&str],
+    env: &[(&str, std::path::PathBuf)],
+) -> Value {
     let mut args = vec!["-C", dir.to_str().expect("utf-8"), "plan", "--json"];
     args.extend_from_slice(extra);
     let scratch = tempfile::tempdir().expect("temp dir");
@@ -19,36 +23,66 @@ fn example(name: &str) -> Value {
 }
 
 fn resource<'a>(plan: &'a Value, name: &str) -> &'a Value {
-    plan["resources"].as_array().and_then(|rs| rs.iter().find(|r| r["name"] == name)).unwrap_or_else(|| panic!("no {name} in {plan:#}"))
+    plan["resources"]
+        .as_array()
+        .and_then(|rs| rs.iter().find(|r| r["name"] == name))
+        .unwrap_or_else(|| panic!("no {name} in {plan:#}"))
 }
 
 fn names(plan: &Value) -> Vec<String> {
-    plan["resources"].as_array().expect("resources").iter().map(|r| r["name"].as_str().unwrap_or("").to_string()).collect()
+    plan["resources"]
+        .as_array()
+        .expect("resources")
+        .iter()
+        .map(|r| r["name"].as_str().unwrap_or("").to_string())
+        .collect()
 }
 
 fn position(plan: &Value, name: &str) -> usize {
-    names(plan).iter().position(|n| n == name).unwrap_or_else(|| panic!("{name} not planned"))
+    names(plan)
+        .iter()
+        .position(|n| n == name)
+        .unwrap_or_else(|| panic!("{name} not planned"))
 }
 
 #[test]
 fn connected_services_orders_the_database_first_and_injects_its_url() {
     let plan = example("connected-services");
-    assert_eq!(names(&plan), ["postgres-db", "redis-cache", "api-server", "worker-service"]);
+    assert_eq!(
+        names(&plan),
+        ["postgres-db", "redis-cache", "api-server", "worker-service"]
+    );
     let api = resource(&plan, "api-server");
     assert_eq!(api["action"], "create");
     assert_eq!(api["type"], "DockerResource");
-    assert_eq!(api["depends_on"], serde_json::json!(["postgres-db", "redis-cache"]));
+    assert_eq!(
+        api["depends_on"],
+        serde_json::json!(["postgres-db", "redis-cache"])
+    );
     assert_eq!(api["layer"], 2);
-    assert_eq!(api["spec"]["env_vars"]["DATABASE_URL"], "postgresql://admin:***@postgres-db:5432/appdb");
-    assert_eq!(api["sources"]["env_vars.DATABASE_URL"], "DatabaseConnection api-server-database-postgres-db");
-    assert_eq!(resource(&plan, "worker-service")["depends_on"], serde_json::json!(["redis-cache"]));
+    assert_eq!(
+        api["spec"]["env_vars"]["DATABASE_URL"],
+        "postgresql://admin:***@postgres-db:5432/appdb"
+    );
+    assert_eq!(
+        api["sources"]["env_vars.DATABASE_URL"],
+        "DatabaseConnection api-server-database-postgres-db"
+    );
+    assert_eq!(
+        resource(&plan, "worker-service")["depends_on"],
+        serde_json::json!(["redis-cache"])
+    );
     let db = resource(&plan, "postgres-db");
     assert_eq!(db["spec"]["env_vars"]["POSTGRES_PASSWORD"], "***");
     assert_eq!(db["spec"]["env_vars"]["POSTGRES_USER"], "admin");
     assert_eq!(db["sources"]["image"], "user");
     assert_eq!(db["sources"]["restart_policy"], "default");
 
-    let shown = plan_json_in(&workspace().join("examples/connected-services"), &["--show-secrets"], &[]);
+    let shown = plan_json_in(
+        &workspace().join("examples/connected-services"),
+        &["--show-secrets"],
+        &[],
+    );
     assert_eq!(
         resource(&shown, "api-server")["spec"]["env_vars"]["DATABASE_URL"],
         "postgresql://admin:secret123@postgres-db:5432/appdb"
@@ -60,24 +94,49 @@ fn the_showcase_gets_every_connection_types_contribution() {
     let plan = example("connections-showcase");
     let api = resource(&plan, "api");
     let env = &api["spec"]["env_vars"];
-    assert_eq!(env["DATABASE_URL"], "postgresql://postgres:***@postgres:5432/appdb");
+    assert_eq!(
+        env["DATABASE_URL"],
+        "postgresql://postgres:***@postgres:5432/appdb"
+    );
     assert_eq!(env["REDIS_HOST"], "redis");
-    assert_eq!(resource(&plan, "redis")["spec"]["env_vars"]["API_HOST"], "api");
-    assert_eq!(api["spec"]["networks"], serde_json::json!(["backend-network"]));
-    assert_eq!(resource(&plan, "redis")["spec"]["networks"], serde_json::json!(["backend-network"]));
+    assert_eq!(
+        resource(&plan, "redis")["spec"]["env_vars"]["API_HOST"],
+        "api"
+    );
+    assert_eq!(
+        api["spec"]["networks"],
+        serde_json::json!(["backend-network"])
+    );
+    assert_eq!(
+        resource(&plan, "redis")["spec"]["networks"],
+        serde_json::json!(["backend-network"])
+    );
     assert_eq!(
         api["spec"]["volumes"],
-        serde_json::json!(["./config.json:/etc/app/config.json:ro", "./www/health:/www/health:ro", "app-shared-data:/data/shared"])
+        serde_json::json!([
+            "./config.json:/etc/app/config.json:ro",
+            "./www/health:/www/health:ro",
+            "app-shared-data:/data/shared"
+        ])
     );
-    assert_eq!(resource(&plan, "storage")["spec"]["volumes"], serde_json::json!(["app-shared-data:/data/shared"]));
+    assert_eq!(
+        resource(&plan, "storage")["spec"]["volumes"],
+        serde_json::json!(["app-shared-data:/data/shared"])
+    );
     let frontend = resource(&plan, "frontend");
     assert_eq!(frontend["spec"]["env_vars"]["API_URL"], "http://api:8000");
     assert_eq!(frontend["depends_on"], serde_json::json!(["redis", "api"]));
     assert!(position(&plan, "api") > position(&plan, "postgres"));
     assert!(position(&plan, "frontend") > position(&plan, "api"));
-    let mesh = plan["connections"].as_array().and_then(|cs| cs.iter().find(|c| c["type"] == "ServiceMeshConnection")).expect("mesh");
+    let mesh = plan["connections"]
+        .as_array()
+        .and_then(|cs| cs.iter().find(|c| c["type"] == "ServiceMeshConnection"))
+        .expect("mesh");
     assert_eq!(mesh["assertions"], serde_json::json!(["HealthcheckAssert"]));
-    let db = plan["connections"].as_array().and_then(|cs| cs.iter().find(|c| c["type"] == "DatabaseConnection")).expect("db");
+    let db = plan["connections"]
+        .as_array()
+        .and_then(|cs| cs.iter().find(|c| c["type"] == "DatabaseConnection"))
+        .expect("db");
     assert_eq!(db["setup"], serde_json::json!(["wait-for-db", "schema"]));
     // The health check belongs to the connection's target.
     assert_eq!(
@@ -89,29 +148,67 @@ fn the_showcase_gets_every_connection_types_contribution() {
 #[test]
 fn mixed_pattern_composites_cross_their_boundary_and_take_overrides() {
     let plan = example("mixed-pattern");
-    assert_eq!(names(&plan), ["prometheus", "webapp", "postgres-db", "api-service"]);
+    assert_eq!(
+        names(&plan),
+        ["prometheus", "webapp", "postgres-db", "api-service"]
+    );
     assert_eq!(resource(&plan, "webapp")["type"], "BlankResource");
     let api = resource(&plan, "api-service");
     assert_eq!(api["parent"], "webapp");
-    assert_eq!(api["depends_on"], serde_json::json!(["prometheus", "webapp", "postgres-db"]));
+    assert_eq!(
+        api["depends_on"],
+        serde_json::json!(["prometheus", "webapp", "postgres-db"])
+    );
     let db = resource(&plan, "postgres-db");
-    assert_eq!(db["spec"]["env_vars"]["POSTGRES_INITDB_ARGS"], "--data-checksums");
+    assert_eq!(
+        db["spec"]["env_vars"]["POSTGRES_INITDB_ARGS"],
+        "--data-checksums"
+    );
     assert_eq!(db["spec"]["env_vars"]["POSTGRES_PASSWORD"], "***");
 
     let dir = workspace().join("examples/mixed-pattern");
-    let from_env = plan_json_in(&dir, &["--show-secrets"], &[("WEBAPP_DB_PASSWORD", "from-the-env".into())]);
-    assert_eq!(resource(&from_env, "postgres-db")["spec"]["env_vars"]["POSTGRES_PASSWORD"], "from-the-env");
+    let from_env = plan_json_in(
+        &dir,
+        &["--show-secrets"],
+        &[("WEBAPP_DB_PASSWORD", "from-the-env".into())],
+    );
+    assert_eq!(
+        resource(&from_env, "postgres-db")["spec"]["env_vars"]["POSTGRES_PASSWORD"],
+        "from-the-env"
+    );
     let default = plan_json_in(&dir, &["--show-secrets"], &[]);
-    assert_eq!(resource(&default, "postgres-db")["spec"]["env_vars"]["POSTGRES_PASSWORD"], "webapp-dev-password");
+    assert_eq!(
+        resource(&default, "postgres-db")["spec"]["env_vars"]["POSTGRES_PASSWORD"],
+        "webapp-dev-password"
+    );
 }
 
 #[test]
 fn assertions_are_attached_including_ones_appended_later() {
     let plan = example("assertions");
     let nginx = resource(&plan, "nginx-web");
-    let types: Vec<&str> = nginx["assertions"].as_array().expect("list").iter().filter_map(|a| a["type"].as_str()).collect();
-    assert_eq!(types, ["HealthcheckAssert", "ContainerRunningAssert", "PortAccessibleAssert", "ResponseTimeAssert", "HTTPStatusAssert"]);
-    let file_types: Vec<&str> = resource(&plan, "notes.md")["assertions"].as_array().expect("list").iter().filter_map(|a| a["type"].as_str()).collect();
+    let types: Vec<&str> = nginx["assertions"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter_map(|a| a["type"].as_str())
+        .collect();
+    assert_eq!(
+        types,
+        [
+            "HealthcheckAssert",
+            "ContainerRunningAssert",
+            "PortAccessibleAssert",
+            "ResponseTimeAssert",
+            "HTTPStatusAssert"
+        ]
+    );
+    let file_types: Vec<&str> = resource(&plan, "notes.md")["assertions"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter_map(|a| a["type"].as_str())
+        .collect();
     assert_eq!(file_types, ["FileExistsAssert", "FileContentMatchesAssert"]);
 }
 
@@ -119,33 +216,91 @@ fn assertions_are_attached_including_ones_appended_later() {
 fn text_plan_marks_sources_and_masks_secrets() {
     let dir = workspace().join("examples/connected-services");
     let scratch = tempfile::tempdir().expect("temp dir");
-    let output = clockwork_in(scratch.path(), &["-C", dir.to_str().expect("utf-8"), "plan"], &[]);
+    let output = clockwork_in(
+        scratch.path(),
+        &["-C", dir.to_str().expect("utf-8"), "plan"],
+        &[],
+    );
     assert_eq!(output.status.code(), Some(0));
     let out = stdout(&output);
-    assert!(out.starts_with("Plan for `connected-services` (main.star): 4 resources, 4 to create, in 2 layers\n"), "{out}");
-    let row = out.lines().find(|l| l.contains("env_vars.DATABASE_URL")).expect("row");
+    assert!(
+        out.starts_with(
+            "Plan for `connected-services` (main.star): 4 resources, 4 to create, in 2 layers\n"
+        ),
+        "{out}"
+    );
+    let row = out
+        .lines()
+        .find(|l| l.contains("env_vars.DATABASE_URL"))
+        .expect("row");
     let cells: Vec<&str> = row.split_whitespace().collect();
-    assert_eq!(cells, ["env_vars.DATABASE_URL", "\"postgresql://admin:***@postgres-db:5432/appdb\"", "DatabaseConnection", "api-server-database-postgres-db"]);
+    assert_eq!(
+        cells,
+        [
+            "env_vars.DATABASE_URL",
+            "\"postgresql://admin:***@postgres-db:5432/appdb\"",
+            "DatabaseConnection",
+            "api-server-database-postgres-db"
+        ]
+    );
     assert!(!out.contains("secret123"), "{out}");
-    assert!(out.contains("  3. api-server (DockerResource): create\n     after postgres-db, redis-cache\n"), "{out}");
+    assert!(
+        out.contains(
+            "  3. api-server (DockerResource): create\n     after postgres-db, redis-cache\n"
+        ),
+        "{out}"
+    );
 }
 
 #[test]
 fn graph_prints_dot_and_mermaid_with_composites_as_clusters() {
     let dir = workspace().join("examples/mixed-pattern");
     let scratch = tempfile::tempdir().expect("temp dir");
-    let dot = stdout(&clockwork_in(scratch.path(), &["-C", dir.to_str().expect("utf-8"), "graph"], &[]));
+    let dot = stdout(&clockwork_in(
+        scratch.path(),
+        &["-C", dir.to_str().expect("utf-8"), "graph"],
+        &[],
+    ));
     assert!(dot.starts_with("digraph \"mixed-pattern\" {"), "{dot}");
     assert!(dot.contains("subgraph \"cluster_webapp\" {"), "{dot}");
     assert!(dot.contains("\"api-service\" -> \"prometheus\";"), "{dot}");
     assert!(dot.contains("\"api-service\" -> \"postgres-db\";"), "{dot}");
-    let mermaid = stdout(&clockwork_in(scratch.path(), &["-C", dir.to_str().expect("utf-8"), "graph", "--format", "mermaid"], &[]));
+    let mermaid = stdout(&clockwork_in(
+        scratch.path(),
+        &[
+            "-C",
+            dir.to_str().expect("utf-8"),
+            "graph",
+            "--format",
+            "mermaid",
+        ],
+        &[],
+    ));
     assert!(mermaid.starts_with("flowchart LR\n"), "{mermaid}");
-    assert!(mermaid.contains("subgraph webapp [\"webapp (BlankResource)\"]"), "{mermaid}");
-    assert!(mermaid.contains("  api_service --> prometheus\n"), "{mermaid}");
+    assert!(
+        mermaid.contains("subgraph webapp [\"webapp (BlankResource)\"]"),
+        "{mermaid}"
+    );
+    assert!(
+        mermaid.contains("  api_service --> prometheus\n"),
+        "{mermaid}"
+    );
     let showcase = workspace().join("examples/connections-showcase");
-    let mermaid = stdout(&clockwork_in(scratch.path(), &["-C", showcase.to_str().expect("utf-8"), "graph", "--format", "mermaid"], &[]));
-    assert!(mermaid.contains("  api -->|DatabaseConnection| postgres\n"), "{mermaid}");
+    let mermaid = stdout(&clockwork_in(
+        scratch.path(),
+        &[
+            "-C",
+            showcase.to_str().expect("utf-8"),
+            "graph",
+            "--format",
+            "mermaid",
+        ],
+        &[],
+    ));
+    assert!(
+        mermaid.contains("  api -->|DatabaseConnection| postgres\n"),
+        "{mermaid}"
+    );
 }
 
 #[test]
@@ -153,9 +308,17 @@ fn plan_and_graph_need_no_docker_engine() {
     let dir = workspace().join("examples/connected-services");
     let scratch = tempfile::tempdir().expect("temp dir");
     let env = [("DOCKER_HOST", "tcp://127.0.0.1:1".into())];
-    let plan = clockwork_in(scratch.path(), &["-C", dir.to_str().expect("utf-8"), "plan"], &env);
+    let plan = clockwork_in(
+        scratch.path(),
+        &["-C", dir.to_str().expect("utf-8"), "plan"],
+        &env,
+    );
     assert_eq!(plan.status.code(), Some(0), "{}", stderr(&plan));
-    let graph = clockwork_in(scratch.path(), &["-C", dir.to_str().expect("utf-8"), "graph"], &env);
+    let graph = clockwork_in(
+        scratch.path(),
+        &["-C", dir.to_str().expect("utf-8"), "graph"],
+        &env,
+    );
     assert_eq!(graph.status.code(), Some(0));
 }
 
@@ -168,7 +331,10 @@ fn main_py_with_the_seeds_imports_loads() {
     );
     let plan = plan_json_in(&project.dir(), &["--show-secrets"], &[]);
     assert_eq!(names(&plan), ["db", "api"]);
-    assert_eq!(resource(&plan, "api")["spec"]["env_vars"]["DATABASE_URL"], "postgresql://postgres:pw123456@db:5432/postgres");
+    assert_eq!(
+        resource(&plan, "api")["spec"]["env_vars"]["DATABASE_URL"],
+        "postgresql://postgres:pw123456@db:5432/postgres"
+    );
 }
 
 #[test]
@@ -184,7 +350,10 @@ fn a_project_can_be_split_with_load() {
     );
     let plan = plan_json_in(&project.dir(), &[], &[]);
     assert_eq!(names(&plan), ["cache", "orders-db", "app"]);
-    assert_eq!(resource(&plan, "app")["depends_on"], serde_json::json!(["cache", "orders-db"]));
+    assert_eq!(
+        resource(&plan, "app")["depends_on"],
+        serde_json::json!(["cache", "orders-db"])
+    );
 }
 
 #[test]
@@ -196,7 +365,10 @@ fn names_come_from_variables_and_inline_children_get_derived_names() {
     );
     let plan = plan_json_in(&project.dir(), &[], &[]);
     assert_eq!(names(&plan), ["api-server", "stack", "stack-1", "stack-2"]);
-    assert_eq!(resource(&plan, "stack-2")["depends_on"], serde_json::json!(["api-server", "stack"]));
+    assert_eq!(
+        resource(&plan, "stack-2")["depends_on"],
+        serde_json::json!(["api-server", "stack"])
+    );
 }
 
 #[test]
@@ -216,7 +388,13 @@ fn an_env_file_supplies_secrets_which_stay_masked() {
     project.write(".env", "API_TOKEN=tok-from-dotenv-123\n");
     project.write("main.star", "api = DockerResource(image = \"nginx:alpine\", command = [\"serve\", \"--token\", env(\"API_TOKEN\")])\n");
     let plan = plan_json_in(&project.dir(), &[], &[]);
-    assert_eq!(resource(&plan, "api")["spec"]["command"], serde_json::json!(["serve", "--token", "***"]));
+    assert_eq!(
+        resource(&plan, "api")["spec"]["command"],
+        serde_json::json!(["serve", "--token", "***"])
+    );
     let shown = plan_json_in(&project.dir(), &["--show-secrets"], &[]);
-    assert_eq!(resource(&shown, "api")["spec"]["command"][2], "tok-from-dotenv-123");
+    assert_eq!(
+        resource(&shown, "api")["spec"]["command"][2],
+        "tok-from-dotenv-123"
+    );
 }

@@ -41,7 +41,7 @@ pub mod fields;
 pub mod resource;
 pub mod schema;
 
-mod validate;
+pub mod validate;
 
 pub use clockwork_schema;
 pub use serde_json;

@@ -1,4 +1,5 @@
-//! The default `validate`: fill defaults, check required fields.
+//! The default `validate`: fill defaults, check required fields. Plugins
+//! that check more call [`with_defaults`] first.
 //!
 //! The host has already type-checked every field the user wrote against the
 //! schema, so this only adds what the schema implies.
@@ -10,7 +11,7 @@ use crate::{Diagnostic, error_at};
 
 /// Parses `config` as a JSON object and applies `schema`'s defaults; reports
 /// missing required fields and unknown types.
-pub(crate) fn with_defaults(
+pub fn with_defaults(
     schema: Option<&TypeSchema>,
     type_name: &str,
     config: &str,

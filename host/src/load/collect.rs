@@ -27,7 +27,7 @@ pub fn collect<'v>(
     ctx: &LoadContext,
     file: &Path,
     sources: &HashMap<String, Arc<String>>,
-) -> Result<Project, Vec<Located>> {
+) -> (Project, Vec<Located>) {
     let decls = reachable(module);
     let mut problems = Vec::new();
     let source_of = |l: &Location| sources.get(&l.file.display().to_string()).cloned();
@@ -245,22 +245,22 @@ pub fn collect<'v>(
 
     check_names(&out, &mut problem);
 
-    if !problems.is_empty() {
-        return Err(problems);
-    }
     let secrets = secrets(&out, ctx);
     let dir = ctx.project_dir.clone();
     let name = dir
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "project".into());
-    Ok(Project {
-        dir,
-        file: file.to_path_buf(),
-        name,
-        declarations: out,
-        secrets,
-    })
+    (
+        Project {
+            dir,
+            file: file.to_path_buf(),
+            name,
+            declarations: out,
+            secrets,
+        },
+        problems,
+    )
 }
 
 /// Every declaration reachable from the module's variables, by id (which

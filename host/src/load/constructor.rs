@@ -132,7 +132,12 @@ fn example_field(spec: &TypeSpec) -> &str {
         .fields
         .iter()
         .find(|f| f.required)
-        .or_else(|| spec.schema.fields.iter().find(|f| f.name != "name"))
+        .or_else(|| {
+            spec.schema
+                .fields
+                .iter()
+                .find(|f| !matches!(f.name.as_str(), "name" | "description"))
+        })
         .map(|f| f.name.as_str())
         .unwrap_or("name")
 }

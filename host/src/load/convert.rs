@@ -104,16 +104,20 @@ pub fn from_json<'v>(json: &Json, heap: Heap<'v>) -> Value<'v> {
 pub fn check(field: &str, ty: &ValueType, value: Value) -> Result<Json, String> {
     let json = to_json(value).map_err(|e| format!("field `{field}`: {e}"))?;
     if let Err(mismatch) = ty.check(&json) {
-        let at = if mismatch.path.is_empty() {
-            String::new()
+        return Err(if mismatch.path.is_empty() {
+            format!(
+                "field `{field}` expects {}, got {}",
+                ty.describe(),
+                mismatch.got
+            )
         } else {
-            format!(" at `{}`", pointer_to_index(&mismatch.path))
-        };
-        return Err(format!(
-            "field `{field}` expects {}, got {}{at}",
-            ty.describe(),
-            mismatch.got
-        ));
+            format!(
+                "field `{field}{}` expects {}, got {}",
+                pointer_to_index(&mismatch.path),
+                mismatch.expected,
+                mismatch.got
+            )
+        });
     }
     check_references(field, ty, &json, "")?;
     Ok(json)

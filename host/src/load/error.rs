@@ -242,12 +242,15 @@ fn clean_message(text: &str) -> String {
     let first = text.lines().next().unwrap_or(text).trim();
     let first = first.strip_prefix("error: ").unwrap_or(first);
     let mut message = first.trim_end_matches('.').to_string();
-    if let Some(c) = message.chars().next()
-        && c.is_uppercase()
-        && !message.starts_with(|c: char| {
-            c.is_uppercase() && message.chars().nth(1).is_some_and(char::is_uppercase)
-        })
-    {
+    // Lower-case a capitalised English word ("Variable"), never a type
+    // name ("DockerResource").
+    let word = message
+        .split(|c: char| !c.is_alphanumeric())
+        .next()
+        .unwrap_or("");
+    let capitalised = word.chars().next().is_some_and(char::is_uppercase)
+        && word.chars().skip(1).all(char::is_lowercase);
+    if capitalised && let Some(c) = message.chars().next() {
         let lower: String = c.to_lowercase().collect();
         message.replace_range(..c.len_utf8(), &lower);
     }

@@ -41,9 +41,29 @@ use crate::plugin::{PluginKind, PluginSet};
 /// the first.
 pub async fn load(dir: &Path, plugins: &PluginSet) -> Result<(Project, Sources), LoadError> {
     let registry = Arc::new(TypeRegistry::from_plugins(plugins));
-    let (project, sources) = evaluate(dir, registry)?;
-    let project = validate(project, plugins, &sources).await?;
-    Ok((project, sources))
+    let (project, sources, mut problems) = evaluate(dir, registry)?;
+    // Plugins validate even when the project has other problems, so that
+    // one run reports everything.
+    let flagged: Vec<Location> = problems.iter().map(|p| p.location.clone()).collect();
+    let project = match validate(project, plugins, &sources, &flagged).await {
+        Ok(project) if problems.is_empty() => return Ok((project, sources)),
+        Ok(_) => problems,
+        Err(LoadError::Located(more)) => {
+            problems.extend(more);
+            problems
+        }
+        Err(other) => return Err(other),
+    };
+    let mut problems = project;
+    problems.sort_by(|a, b| {
+        (a.location.file.clone(), a.location.line, a.location.column).cmp(&(
+            b.location.file.clone(),
+            b.location.line,
+            b.location.column,
+        ))
+    });
+    problems.dedup_by(|a, b| a.message == b.message && a.location == b.location);
+    Err(LoadError::Located(problems))
 }
 
 /// The text of every project file read, by its project-relative name, for
@@ -55,7 +75,7 @@ pub type Sources = HashMap<String, Arc<String>>;
 pub fn evaluate(
     dir: &Path,
     registry: Arc<TypeRegistry>,
-) -> Result<(Project, HashMap<String, Arc<String>>), LoadError> {
+) -> Result<(Project, Sources, Vec<Located>), LoadError> {
     let file = source::project_file(dir)?;
     let path = dir.join(&file);
     let text = std::fs::read_to_string(&path).map_err(|e| LoadError::Read {
@@ -80,9 +100,10 @@ pub fn evaluate(
         let outcome = run(&module, &display, text, &loader);
         let sources = loader.sources.borrow().clone();
         match outcome {
-            Ok(()) => collect::collect(&module, &ctx, &file, &sources)
-                .map_err(LoadError::Located)
-                .map(|p| (p, sources)),
+            Ok(()) => {
+                let (project, problems) = collect::collect(&module, &ctx, &file, &sources);
+                Ok((project, sources, problems))
+            }
             Err(error) => {
                 // A failure inside a loaded file is reported where it
                 // happened, not at the `load()` that read it.
@@ -261,14 +282,20 @@ async fn validate(
     mut project: Project,
     plugins: &PluginSet,
     sources: &HashMap<String, Arc<String>>,
+    flagged: &[Location],
 ) -> Result<Project, LoadError> {
     let by_type: HashMap<&str, &crate::plugin::LoadedPlugin> = plugins
         .plugins
         .iter()
         .flat_map(|p| p.type_names().into_iter().map(move |t| (t, p)))
         .collect();
+    // A declaration the host already found wrong is not sent to its plugin,
+    // which would only repeat the problem.
     let calls = project.declarations.iter().map(|d| {
-        let plugin = by_type.get(d.type_name.as_str()).copied();
+        let plugin = by_type
+            .get(d.type_name.as_str())
+            .copied()
+            .filter(|_| !flagged.contains(&d.location));
         let fields = serde_json::Value::Object(d.fields.clone());
         async move {
             match plugin {
@@ -306,17 +333,13 @@ async fn validate(
             )),
             Ok(Err(diagnostics)) => {
                 for diag in diagnostics {
-                    let field = diag.path.as_deref().map(|p| {
-                        format!(" (field `{}`)", p.trim_start_matches('/').replace('/', "."))
-                    });
+                    let field = diag
+                        .path
+                        .as_deref()
+                        .map(|p| format!("`{}`: ", field_path(p)))
+                        .unwrap_or_default();
                     problems.push(at(
-                        format!(
-                            "`{}` {}: {}{}",
-                            d.type_name,
-                            d.name,
-                            diag.summary,
-                            field.unwrap_or_default()
-                        ),
+                        format!("`{}` ({}): {field}{}", d.name, d.type_name, diag.summary),
                         diag.detail.clone(),
                     ));
                 }
@@ -335,6 +358,22 @@ async fn validate(
     } else {
         Err(LoadError::Located(problems))
     }
+}
+
+/// A JSON Pointer into a config as the user would index it:
+/// `/ports/1` → `ports[1]`, `/env_vars/PORT` → `env_vars["PORT"]`.
+pub fn field_path(pointer: &str) -> String {
+    let mut parts = pointer.trim_start_matches('/').split('/');
+    let mut out = parts.next().unwrap_or("").to_string();
+    for part in parts {
+        let part = part.replace("~1", "/").replace("~0", "~");
+        if part.parse::<usize>().is_ok() {
+            out.push_str(&format!("[{part}]"));
+        } else {
+            out.push_str(&format!("[\"{part}\"]"));
+        }
+    }
+    out
 }
 
 /// Fields that hold edges rather than values: kept out of `fields` and

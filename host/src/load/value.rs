@@ -308,7 +308,7 @@ where
             )));
         };
         convert::check(attribute, ty, value)
-            .map_err(|e| starlark::Error::new_other(anyhow::anyhow!("{}: {e}", spec.name())))?;
+            .map_err(|e| starlark::Error::new_other(anyhow::anyhow!("`{}`: {e}", spec.name())))?;
         self.set_field(attribute, value)
             .map_err(starlark::Error::new_other)
     }

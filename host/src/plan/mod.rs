@@ -119,13 +119,26 @@ pub fn plan(graph: &Graph) -> Plan {
                 assertions: d
                     .assertions
                     .iter()
-                    .map(|a| (project.get(*a).name.clone(), project.get(*a).type_name.clone()))
-                    .chain(graph.connections.iter().filter(|c| c.to == *id).flat_map(|c| {
-                        c.assertions.iter().map(move |(t, _)| {
-                            let short = crate::load::kebab(t).trim_end_matches("-assert").to_string();
-                            (format!("{}-{short}", project.get(c.decl).name), t.clone())
-                        })
-                    }))
+                    .map(|a| {
+                        (
+                            project.get(*a).name.clone(),
+                            project.get(*a).type_name.clone(),
+                        )
+                    })
+                    .chain(
+                        graph
+                            .connections
+                            .iter()
+                            .filter(|c| c.to == *id)
+                            .flat_map(|c| {
+                                c.assertions.iter().map(move |(t, _)| {
+                                    let short = crate::load::kebab(t)
+                                        .trim_end_matches("-assert")
+                                        .to_string();
+                                    (format!("{}-{short}", project.get(c.decl).name), t.clone())
+                                })
+                            }),
+                    )
                     .collect(),
             });
         }

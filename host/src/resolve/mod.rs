@@ -355,9 +355,9 @@ fn plugin_error_messages(type_name: &str, error: PluginError) -> Vec<(String, Op
                 let field = d
                     .path
                     .as_deref()
-                    .map(|p| format!(" (field `{}`)", p.trim_start_matches('/')))
+                    .map(|p| format!("`{}`: ", crate::load::field_path(p)))
                     .unwrap_or_default();
-                (format!("{type_name}: {}{field}", d.summary), d.detail)
+                (format!("{type_name}: {field}{}", d.summary), d.detail)
             })
             .collect(),
         PluginError::Denied(text) => vec![(format!("{type_name}: denied: {text}"), None)],

@@ -6,6 +6,7 @@
 //! (`validate` fills defaults, `plan` reports that it is not implemented).
 
 use clockwork_sdk::prelude::*;
+use clockwork_sdk::{clockwork_schema, error_at, serde_json};
 
 /// The `docker-resource` plugin.
 pub struct DockerResource;
@@ -18,6 +19,86 @@ impl ResourcePlugin for DockerResource {
     fn types() -> Vec<ResourceType> {
         vec![ResourceType::new(docker_resource())]
     }
+
+    fn validate(type_name: &str, _name: &str, config: &str) -> Result<String, Vec<Diagnostic>> {
+        let def = docker_resource();
+        let normalised =
+            clockwork_sdk::validate::with_defaults(Some(def.schema()), type_name, config)?;
+        let value: Value =
+            serde_json::from_str(&normalised).map_err(|e| vec![error_at(None, e.to_string())])?;
+        let problems = check(&value);
+        if problems.is_empty() {
+            Ok(normalised)
+        } else {
+            Err(problems)
+        }
+    }
+}
+
+/// Checks what the schema's types cannot: port and mount syntax, variable
+/// names, the health check's shape. Every problem is reported.
+fn check(config: &Value) -> Vec<Diagnostic> {
+    let mut problems = Vec::new();
+    for (i, port) in config["ports"].as_array().into_iter().flatten().enumerate() {
+        if let Some(text) = port.as_str()
+            && let Err(e) = clockwork_schema::parse_port(text)
+        {
+            problems.push(error_at(Some(&format!("/ports/{i}")), e.to_string()));
+        }
+    }
+    for (i, volume) in config["volumes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        let Some(text) = volume.as_str() else {
+            continue;
+        };
+        let parts: Vec<&str> = text.split(':').collect();
+        let ok = match parts.as_slice() {
+            [source, target] => !source.is_empty() && target.starts_with('/'),
+            [source, target, mode] => {
+                !source.is_empty() && target.starts_with('/') && matches!(*mode, "ro" | "rw")
+            }
+            _ => false,
+        };
+        if !ok {
+            problems.push(error_at(
+                Some(&format!("/volumes/{i}")),
+                format!("`{text}` is not a mount: expected \"source:/target\" or \"source:/target:ro\" (e.g. \"pgdata:/var/lib/postgresql/data\")"),
+            ));
+        }
+    }
+    for key in config["env_vars"]
+        .as_object()
+        .into_iter()
+        .flat_map(|m| m.keys())
+    {
+        let valid = key
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !valid {
+            problems.push(error_at(
+                Some(&format!("/env_vars/{key}")),
+                format!("`{key}` is not a valid environment variable name: use letters, digits and `_`, not starting with a digit"),
+            ));
+        }
+    }
+    if let Some(healthcheck) = config.get("healthcheck").filter(|h| !h.is_null()) {
+        let test_ok = healthcheck["test"]
+            .as_array()
+            .is_some_and(|t| !t.is_empty() && t.iter().all(Value::is_string));
+        if !test_ok {
+            problems.push(error_at(
+                Some("/healthcheck/test"),
+                "`healthcheck` needs `test`: a non-empty list of strings, e.g. [\"CMD\", \"pg_isready\"]",
+            ));
+        }
+    }
+    problems
 }
 
 fn docker_resource() -> TypeDef {
@@ -174,6 +255,49 @@ export_resource_plugin!(DockerResource);
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn validate_reports_every_bad_port_mount_and_name() {
+        let config = json!({
+            "image": "nginx:alpine",
+            "ports": ["8080:80", "80:http", "70000"],
+            "volumes": ["data:/var/lib", "relative/target", "./x:/y:rx"],
+            "env_vars": {"GOOD_NAME": "1", "1BAD": "2"},
+        });
+        let problems = <super::DockerResource as ResourcePlugin>::validate(
+            "DockerResource",
+            "web",
+            &config.to_string(),
+        )
+        .unwrap_err();
+        let paths: Vec<Option<&str>> = problems.iter().map(|d| d.path.as_deref()).collect();
+        assert_eq!(
+            paths,
+            [
+                Some("/ports/1"),
+                Some("/ports/2"),
+                Some("/volumes/1"),
+                Some("/volumes/2"),
+                Some("/env_vars/1BAD")
+            ]
+        );
+        assert!(
+            problems[0].summary.starts_with(
+                "`80:http` is not a port mapping: container port `http` is not a number"
+            )
+        );
+        let fine = json!({"image": "nginx:alpine", "ports": ["127.0.0.1:8080:80/tcp"]});
+        let normalised = <super::DockerResource as ResourcePlugin>::validate(
+            "DockerResource",
+            "web",
+            &fine.to_string(),
+        )
+        .unwrap();
+        assert!(
+            normalised.contains("\"restart_policy\":\"unless-stopped\""),
+            "{normalised}"
+        );
+    }
+
     use clockwork_sdk::clockwork_schema::ValueType;
 
     use super::*;
