@@ -8,6 +8,16 @@ use crate::resolve::{self, Graph, ResolveError};
 
 /// Loads the plugins, the project and resolves it.
 pub async fn resolved(invocation: &Invocation) -> Result<(Graph, Sources, PluginSet), CliError> {
+    let started = std::time::Instant::now();
+    let timings = std::env::var_os("CW_TIMINGS").is_some();
+    let lap = |what: &str| {
+        if timings {
+            crate::output::note(&format!(
+                "timing: {what} done at {} ms",
+                started.elapsed().as_millis()
+            ));
+        }
+    };
     let runtime = invocation.plugin_runtime()?;
     let (files, problems) = discover(Some(&invocation.project.dir));
     let plugins = PluginSet::load(
@@ -20,7 +30,9 @@ pub async fn resolved(invocation: &Invocation) -> Result<(Graph, Sources, Plugin
     if !plugins.problems.is_empty() {
         return Err(CliError::BrokenPlugins(plugins.problems));
     }
+    lap("plugins");
     let (project, sources) = load::load(&invocation.project.dir, &plugins).await?;
+    lap("load");
     let files: Vec<(DeclId, String)> = project
         .declarations
         .iter()
@@ -32,6 +44,8 @@ pub async fn resolved(invocation: &Invocation) -> Result<(Graph, Sources, Plugin
         .map_err(|e| match e {
             ResolveError::Invalid(problems) => CliError::Invalid(problems),
             ResolveError::Plugin(call) => CliError::Plugin(call),
+            ResolveError::Internal(message) => CliError::Runtime(message),
         })?;
+    lap("resolve");
     Ok((graph, sources, plugins))
 }

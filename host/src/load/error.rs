@@ -109,6 +109,9 @@ pub enum LoadError {
         /// The cause.
         source: std::io::Error,
     },
+    /// A failure of Clockwork itself.
+    #[error("internal error: {0} (this is a bug in clockwork)")]
+    Internal(String),
     /// Problems located in the project's files.
     #[error("{}", render_list(.0))]
     Located(Vec<Located>),

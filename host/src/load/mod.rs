@@ -41,7 +41,14 @@ use crate::plugin::{PluginKind, PluginSet};
 /// the first.
 pub async fn load(dir: &Path, plugins: &PluginSet) -> Result<(Project, Sources), LoadError> {
     let registry = Arc::new(TypeRegistry::from_plugins(plugins));
+    let started = std::time::Instant::now();
     let (project, sources, mut problems) = evaluate(dir, registry)?;
+    if std::env::var_os("CW_TIMINGS").is_some() {
+        crate::output::note(&format!(
+            "timing: evaluate and collect took {} ms",
+            started.elapsed().as_millis()
+        ));
+    }
     // Plugins validate even when the project has other problems, so that
     // one run reports everything.
     let flagged: Vec<Location> = problems.iter().map(|p| p.location.clone()).collect();
@@ -96,7 +103,7 @@ pub fn evaluate(
         sources: RefCell::new(HashMap::from([(display.clone(), Arc::clone(&original))])),
         failures: RefCell::new(Vec::new()),
     };
-    let result = Module::with_temp_heap(|module| {
+    Module::with_temp_heap(|module| {
         let outcome = run(&module, &display, text, &loader);
         let sources = loader.sources.borrow().clone();
         match outcome {
@@ -114,8 +121,7 @@ pub fn evaluate(
                 Err(LoadError::Located(located))
             }
         }
-    });
-    result
+    })
 }
 
 fn dialect() -> Dialect {
@@ -284,27 +290,34 @@ async fn validate(
     sources: &HashMap<String, Arc<String>>,
     flagged: &[Location],
 ) -> Result<Project, LoadError> {
-    let by_type: HashMap<&str, &crate::plugin::LoadedPlugin> = plugins
-        .plugins
-        .iter()
-        .flat_map(|p| p.type_names().into_iter().map(move |t| (t, p)))
-        .collect();
     // A declaration the host already found wrong is not sent to its plugin,
-    // which would only repeat the problem.
-    let calls = project.declarations.iter().map(|d| {
-        let plugin = by_type
-            .get(d.type_name.as_str())
-            .copied()
-            .filter(|_| !flagged.contains(&d.location));
-        let fields = serde_json::Value::Object(d.fields.clone());
-        async move {
-            match plugin {
-                Some(plugin) => (d.id, plugin.validate(&d.type_name, &d.name, &fields).await),
-                None => (d.id, Ok(Ok(fields))),
-            }
-        }
-    });
-    let results = futures::future::join_all(calls).await;
+    // which would only repeat the problem. Calls run on every core.
+    let tasks: Vec<_> = project
+        .declarations
+        .iter()
+        .map(|d| {
+            // Shorthand dependencies have no fields to validate.
+            let plugin = plugins
+                .for_type(&d.type_name)
+                .cloned()
+                .filter(|_| !d.implicit && !flagged.contains(&d.location));
+            let fields = serde_json::Value::Object(d.fields.clone());
+            let (id, type_name, name) = (d.id, d.type_name.clone(), d.name.clone());
+            tokio::spawn(async move {
+                match plugin {
+                    Some(plugin) => (id, plugin.validate(&type_name, &name, &fields).await),
+                    None => (id, Ok(Ok(fields))),
+                }
+            })
+        })
+        .collect();
+    let mut results = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        results.push(
+            task.await
+                .map_err(|e| LoadError::Internal(format!("a validation task failed: {e}")))?,
+        );
+    }
     let mut problems = Vec::new();
     for (id, result) in results {
         let d = &project.declarations[id.0];

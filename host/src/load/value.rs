@@ -196,7 +196,7 @@ impl<'v, V: ValueLike<'v>> DeclGen<V> {
                 self.info.spec.name()
             )
         })?;
-        dict_set(&self.describe(), self.fields.to_value(), key, value)
+        dict_set(self, self.fields.to_value(), key, value)
     }
 
     /// Sets an edge.

@@ -99,6 +99,20 @@ pub struct Plan {
 pub fn plan(graph: &Graph) -> Plan {
     let project = &graph.project;
     let name = |id| project.get(id).name.clone();
+    // Assertions connections add, by the resource they check.
+    let mut contributed: std::collections::HashMap<crate::model::DeclId, Vec<(String, String)>> =
+        Default::default();
+    for c in &graph.connections {
+        for (type_name, _) in &c.assertions {
+            let short = crate::load::kebab(type_name)
+                .trim_end_matches("-assert")
+                .to_string();
+            contributed.entry(c.to).or_default().push((
+                format!("{}-{short}", project.get(c.decl).name),
+                type_name.clone(),
+            ));
+        }
+    }
     let mut resources = Vec::new();
     for (layer, ids) in graph.layers.iter().enumerate() {
         for id in ids {
@@ -125,20 +139,7 @@ pub fn plan(graph: &Graph) -> Plan {
                             project.get(*a).type_name.clone(),
                         )
                     })
-                    .chain(
-                        graph
-                            .connections
-                            .iter()
-                            .filter(|c| c.to == *id)
-                            .flat_map(|c| {
-                                c.assertions.iter().map(move |(t, _)| {
-                                    let short = crate::load::kebab(t)
-                                        .trim_end_matches("-assert")
-                                        .to_string();
-                                    (format!("{}-{short}", project.get(c.decl).name), t.clone())
-                                })
-                            }),
-                    )
+                    .chain(contributed.get(id).cloned().unwrap_or_default())
                     .collect(),
             });
         }

@@ -116,7 +116,9 @@ pub fn discover(project_dir: Option<&Path>) -> (Vec<PluginFile>, Vec<PluginProbl
 /// The plugins in use, and those that could not be used.
 pub struct PluginSet {
     /// Loaded plugins, bundled first.
-    pub plugins: Vec<LoadedPlugin>,
+    pub plugins: Vec<Arc<LoadedPlugin>>,
+    /// Type name → index into `plugins`.
+    by_type: std::collections::HashMap<String, usize>,
     /// Files that failed to load or lost a clash.
     pub problems: Vec<PluginProblem>,
     /// Clashes settled by the project's preferences, for display.
@@ -169,16 +171,28 @@ impl PluginSet {
                 }),
             }
         }
+        let plugins: Vec<Arc<LoadedPlugin>> = accepted.into_iter().map(Arc::new).collect();
+        let by_type = plugins
+            .iter()
+            .enumerate()
+            .flat_map(|(i, p)| p.type_names().into_iter().map(move |t| (t.to_string(), i)))
+            .collect();
         PluginSet {
-            plugins: accepted,
+            plugins,
             problems,
             overrides,
+            by_type,
         }
     }
 
     /// Looks up a plugin by name.
-    pub fn get(&self, name: &str) -> Option<&LoadedPlugin> {
+    pub fn get(&self, name: &str) -> Option<&Arc<LoadedPlugin>> {
         self.plugins.iter().find(|p| p.name() == name)
+    }
+
+    /// The plugin providing a type.
+    pub fn for_type(&self, type_name: &str) -> Option<&Arc<LoadedPlugin>> {
+        self.by_type.get(type_name).map(|i| &self.plugins[*i])
     }
 }
 

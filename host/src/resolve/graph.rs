@@ -102,14 +102,11 @@ fn find_cycle(graph: &DiGraph<DeclId, ()>) -> Cycle {
     // depends on the next, as users read "a depends on b".
     let mut path = vec![start];
     let mut current = start;
-    loop {
-        let Some(next) = graph
-            .neighbors_directed(current, petgraph::Outgoing)
-            .filter(|m| members.contains(m))
-            .min_by_key(|m| graph[*m])
-        else {
-            break;
-        };
+    while let Some(next) = graph
+        .neighbors_directed(current, petgraph::Outgoing)
+        .filter(|m| members.contains(m))
+        .min_by_key(|m| graph[*m])
+    {
         if let Some(i) = path.iter().position(|p| *p == next) {
             let mut cycle: Vec<DeclId> = path[i..].iter().map(|n| graph[*n]).collect();
             cycle.reverse();

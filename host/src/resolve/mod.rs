@@ -70,6 +70,9 @@ pub enum ResolveError {
     /// A plugin failed (trapped, timed out).
     #[error(transparent)]
     Plugin(#[from] CallError),
+    /// A failure of Clockwork itself.
+    #[error("internal error: {0} (this is a bug in clockwork)")]
+    Internal(String),
 }
 
 /// Resolves connections and orders the graph.
@@ -157,7 +160,11 @@ pub async fn resolve(
             if targets.contains(&origin) {
                 continue;
             }
-            if !is_dependency || targets.len() == 1 {
+            // A bare resource in `.connect()` is the language's shorthand
+            // for an ordering edge, like a child after its parent: the host
+            // draws it without asking a plugin. A `DependencyConnection(...)`
+            // the user writes goes to its plugin like any connection.
+            if !c.implicit && (!is_dependency || targets.len() == 1) {
                 calls.push((c.id, origin, to));
             }
         }
@@ -166,11 +173,6 @@ pub async fn resolve(
         return Err(ResolveError::Invalid(problems));
     }
 
-    let by_type: BTreeMap<&str, &crate::plugin::LoadedPlugin> = plugins
-        .plugins
-        .iter()
-        .flat_map(|p| p.type_names().into_iter().map(move |t| (t, p)))
-        .collect();
     let inputs: Vec<(DeclId, DeclId, DeclId, ResolveInput)> = calls
         .iter()
         .map(|&(conn, origin, to)| {
@@ -187,16 +189,27 @@ pub async fn resolve(
             (conn, origin, to, input)
         })
         .collect();
-    let results = futures::future::join_all(inputs.iter().map(|(conn, _, _, input)| {
-        let plugin = by_type.get(project.get(*conn).type_name.as_str()).copied();
-        async move {
-            match plugin {
-                Some(plugin) => plugin.resolve(input).await,
-                None => Ok(Ok(empty_contribution())),
-            }
-        }
-    }))
-    .await;
+    // Calls run on every core; results are taken in declaration order.
+    let tasks: Vec<_> = inputs
+        .iter()
+        .map(|(conn, _, _, input)| {
+            let plugin = plugins.for_type(&project.get(*conn).type_name).cloned();
+            let input = input.clone();
+            tokio::spawn(async move {
+                match plugin {
+                    Some(plugin) => plugin.resolve(&input).await,
+                    None => Ok(Ok(empty_contribution())),
+                }
+            })
+        })
+        .collect();
+    let mut results = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        results.push(
+            task.await
+                .map_err(|e| ResolveError::Internal(format!("a resolve task failed: {e}")))?,
+        );
+    }
 
     let mut connections = Vec::new();
     for ((conn, origin, to, _), result) in inputs.iter().zip(results) {
@@ -243,6 +256,24 @@ pub async fn resolve(
                 .collect(),
         });
     }
+    // Connections drawn without a plugin call (the shorthand, or a
+    // dependency on a whole composite) are listed too, in declaration order.
+    let called: std::collections::HashSet<DeclId> = connections.iter().map(|c| c.decl).collect();
+    for c in project.of_kind(PluginKind::Connection) {
+        if let (Some(from), Some(to)) = (c.from, c.to)
+            && !called.contains(&c.id)
+        {
+            connections.push(ResolvedConnection {
+                decl: c.id,
+                from,
+                to,
+                outputs: Vec::new(),
+                setup: Vec::new(),
+                assertions: Vec::new(),
+            });
+        }
+    }
+    connections.sort_by_key(|c| c.decl);
     if !problems.is_empty() {
         return Err(ResolveError::Invalid(problems));
     }

@@ -1,0 +1,87 @@
+//! Planning a large generated project: 5,000 resources and 10,000
+//! connections, from `main.star` to the ordered plan (evaluation, every
+//! plugin `validate`, every connection `resolve`, ordering).
+//!
+//! `cargo bench -p clockwork --bench plan`. Target (issue 3): < 1 s.
+
+use std::fmt::Write;
+use std::time::Duration;
+
+use clockwork::plugin::{PluginRuntime, PluginSet, RuntimeOptions, discover};
+use criterion::{Criterion, criterion_group, criterion_main};
+
+/// Resource `i` depends on `i - 1` and `i / 2`: a deep, wide DAG. One
+/// connection in ten is a `DatabaseConnection`, one in ten an explicit
+/// `DependencyConnection(...)`, the rest the `.connect(resource)` shorthand.
+fn generate(dir: &std::path::Path, resources: usize) {
+    let mut text = String::new();
+    for i in 0..resources {
+        writeln!(text, "r{i} = DockerResource(image = \"busybox:latest\", ports = [\"{}\"], env_vars = {{\"INDEX\": \"{i}\"}})", 1000 + i % 50000).expect("write");
+    }
+    let mut connections = 0;
+    for i in 1..resources {
+        for target in [i - 1, i / 2] {
+            if connections % 10 == 0 {
+                writeln!(text, "r{i}.connect(DatabaseConnection(to_resource = r{target}, env_var_name = \"DB_{connections}\"))").expect("write");
+            } else if connections % 10 == 5 {
+                writeln!(
+                    text,
+                    "r{i}.connect(DependencyConnection(to_resource = r{target}))"
+                )
+                .expect("write");
+            } else {
+                writeln!(text, "r{i}.connect(r{target})").expect("write");
+            }
+            connections += 1;
+        }
+    }
+    // Two more, to earlier resources, make it exactly twice the resources.
+    writeln!(text, "r{}.connect(r1, r3)", resources - 1).expect("write");
+    std::fs::write(dir.join("main.star"), text).expect("write main.star");
+}
+
+fn plan_large(c: &mut Criterion) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    generate(dir.path(), 5_000);
+    let cache = tempfile::tempdir().expect("temp dir");
+    let tokio = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio");
+    let runtime = PluginRuntime::new(RuntimeOptions {
+        cache_root: Some(cache.path().to_path_buf()),
+        project_dir: Some(dir.path().to_path_buf()),
+        ..RuntimeOptions::default()
+    })
+    .expect("runtime");
+    let (files, problems) = discover(None);
+    let plugins = tokio.block_on(PluginSet::load(
+        &runtime,
+        files,
+        problems,
+        &Default::default(),
+    ));
+    let run = || {
+        tokio.block_on(async {
+            let (project, _sources) = clockwork::load::load(dir.path(), &plugins)
+                .await
+                .expect("loads");
+            let graph = clockwork::resolve::resolve(project, &plugins, &|_| None)
+                .await
+                .expect("resolves");
+            clockwork::plan::plan(&graph)
+        })
+    };
+    let plan = run();
+    assert_eq!(plan.resources.len(), 5_000);
+    assert_eq!(plan.connections.len(), 10_000);
+    let mut group = c.benchmark_group("plan");
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(20));
+    group.bench_function("5000_resources_10000_connections", |b| b.iter(run));
+    group.finish();
+}
+
+criterion_group!(benches, plan_large);
+criterion_main!(benches);
