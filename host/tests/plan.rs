@@ -398,3 +398,69 @@ fn an_env_file_supplies_secrets_which_stay_masked() {
         "tok-from-dotenv-123"
     );
 }
+
+#[test]
+fn a_composites_connections_apply_to_its_children_and_nesting_works() {
+    let project = TestProject::new();
+    project.write(
+        "main.star",
+        "db = DockerResource(image = \"postgres:15-alpine\", ports = [\"5432\"])\nplatform = BlankResource()\nbackend = platform.add(BlankResource())\napi = backend.add(DockerResource(image = \"nginx:alpine\"))\nworker = backend.add(DockerResource(image = \"busybox:latest\"))\nweb = platform.add(DockerResource(image = \"nginx:alpine\"))\nbackend.connect(DatabaseConnection(to_resource = db, password = \"pw123456\"))\n",
+    );
+    let plan = plan_json_in(&project.dir(), &["--show-secrets"], &[]);
+    assert_eq!(
+        names(&plan),
+        ["db", "platform", "backend", "web", "api", "worker"]
+    );
+    for child in ["api", "worker"] {
+        let r = resource(&plan, child);
+        assert_eq!(
+            r["spec"]["env_vars"]["DATABASE_URL"],
+            "postgresql://postgres:pw123456@db:5432/postgres",
+            "{child}"
+        );
+        assert_eq!(r["parent"], "backend");
+        assert!(
+            r["depends_on"]
+                .as_array()
+                .is_some_and(|d| d.contains(&"db".into())),
+            "{r}"
+        );
+    }
+    assert!(
+        resource(&plan, "web")["spec"]["env_vars"]
+            .get("DATABASE_URL")
+            .is_none()
+    );
+    assert_eq!(resource(&plan, "backend")["parent"], "platform");
+    assert_eq!(
+        resource(&plan, "backend")["depends_on"],
+        serde_json::json!(["db", "platform"])
+    );
+}
+
+#[test]
+fn third_party_plugins_get_constructors_like_bundled_ones() {
+    let project = TestProject::new();
+    project.add_plugin("hostile", "hostile.wasm");
+    project.write(
+        "main.star",
+        "web = DockerResource(image = \"nginx:alpine\", assertions = [FineAssert(port = 8080, description = \"from a project plugin\")])\n",
+    );
+    let plan = plan_json_in(&project.dir(), &[], &[]);
+    assert_eq!(
+        resource(&plan, "web")["assertions"],
+        serde_json::json!([{"name": "web-fine", "type": "FineAssert"}])
+    );
+    project.write(
+        "main.star",
+        "web = DockerResource(image = \"nginx:alpine\", assertions = [FineAssert(prot = 8080)])\n",
+    );
+    let output = project.clockwork(&["plan"]);
+    assert_eq!(output.status.code(), Some(2));
+    let err = stderr(&output);
+    assert!(
+        err.contains("main.star:1:60: `FineAssert` has no field `prot`"),
+        "{err}"
+    );
+    assert!(err.contains("did you mean `port`?"), "{err}");
+}
