@@ -99,7 +99,7 @@ fn pooling() -> PoolingAllocationConfig {
         // TLB shootdowns on the next call. Older kernels fall back to
         // resetting the kept region whole.
         .pagemap_scan(Enabled::Auto)
-        .linear_memory_keep_resident(4 << 20)
+        .linear_memory_keep_resident(2 << 20)
         .table_keep_resident(64 << 10)
         .async_stack_keep_resident(64 << 10);
     pool
