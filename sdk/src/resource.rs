@@ -170,3 +170,60 @@ macro_rules! export_resource_plugin {
         $crate::bindings::resource::export_resource_world!(__ClockworkResourceExports with_types_in $crate::bindings::resource);
     };
 }
+
+fn parse_json(what: &str, text: &str) -> Result<Value, PluginError> {
+    serde_json::from_str(text)
+        .map_err(|e| PluginError::Failed(format!("the host sent {what} that is not JSON: {e}")))
+}
+
+impl PlanInput {
+    /// The desired config (`None` means destroy).
+    pub fn desired_json(&self) -> Result<Option<Value>, PluginError> {
+        self.desired
+            .as_deref()
+            .map(|t| parse_json("a desired config", t))
+            .transpose()
+    }
+
+    /// The state recorded after the last apply.
+    pub fn prior_json(&self) -> Result<Option<Value>, PluginError> {
+        self.prior
+            .as_deref()
+            .map(|t| parse_json("a prior state", t))
+            .transpose()
+    }
+
+    /// The host's observation of this declaration's objects.
+    pub fn observed_json(&self) -> Result<Option<Value>, PluginError> {
+        self.observed
+            .as_deref()
+            .map(|t| parse_json("an observation", t))
+            .transpose()
+    }
+
+    /// The project: name, folder, default network.
+    pub fn project_json(&self) -> Result<Value, PluginError> {
+        parse_json("a project", &self.project)
+    }
+}
+
+/// Builds an [`Action`] from a payload (one of `clockwork_schema::actions`).
+pub fn action<T: serde::Serialize>(
+    make: fn(String) -> crate::Action,
+    payload: &T,
+) -> crate::Action {
+    make(serde_json::to_string(payload).unwrap_or_default())
+}
+
+impl ChangePlan {
+    /// A plan that changes nothing and keeps `state`.
+    pub fn unchanged(state: &Value) -> Self {
+        ChangePlan {
+            change: Change::None,
+            diff: Vec::new(),
+            delete_before_replace: false,
+            actions: Vec::new(),
+            planned_state: state.to_string(),
+        }
+    }
+}

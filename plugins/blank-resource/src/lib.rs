@@ -5,6 +5,7 @@
 //! connections of the composite apply to its children.
 
 use clockwork_sdk::prelude::*;
+use clockwork_sdk::resource::{ActionResult, Change, ChangePlan, PlanInput};
 
 /// The `blank-resource` plugin.
 pub struct BlankResource;
@@ -26,6 +27,36 @@ impl ResourcePlugin for BlankResource {
             .field(fields::assertions()),
         )
         .composite()]
+    }
+
+    /// A composite deploys nothing: it exists once declared and goes when
+    /// its declaration does. Its children are planned on their own.
+    fn plan(input: PlanInput) -> Result<ChangePlan, PluginError> {
+        let change = match (input.desired.is_some(), input.prior.is_some()) {
+            (true, false) => Change::Create,
+            (false, true) => Change::Delete,
+            _ => Change::None,
+        };
+        let state = if input.desired.is_some() {
+            json!({})
+        } else {
+            Value::Null
+        };
+        Ok(ChangePlan {
+            change,
+            diff: Vec::new(),
+            delete_before_replace: false,
+            actions: Vec::new(),
+            planned_state: state.to_string(),
+        })
+    }
+
+    fn settle(
+        _input: PlanInput,
+        plan: ChangePlan,
+        _results: Vec<ActionResult>,
+    ) -> Result<String, PluginError> {
+        Ok(plan.planned_state)
     }
 }
 

@@ -5,7 +5,10 @@
 //! to be recreated. Planning comes later; until then the SDK's defaults apply
 //! (`validate` fills defaults, `plan` reports that it is not implemented).
 
+mod plan;
+
 use clockwork_sdk::prelude::*;
+use clockwork_sdk::resource::{ActionResult, ChangePlan, PlanInput};
 use clockwork_sdk::{clockwork_schema, error_at, serde_json};
 
 /// The `docker-resource` plugin.
@@ -18,6 +21,18 @@ impl ResourcePlugin for DockerResource {
 
     fn types() -> Vec<ResourceType> {
         vec![ResourceType::new(docker_resource())]
+    }
+
+    fn plan(input: PlanInput) -> Result<ChangePlan, PluginError> {
+        plan::plan(&input)
+    }
+
+    fn settle(
+        input: PlanInput,
+        plan: ChangePlan,
+        results: Vec<ActionResult>,
+    ) -> Result<String, PluginError> {
+        plan::settle(&input, &plan, &results)
     }
 
     fn validate(type_name: &str, _name: &str, config: &str) -> Result<String, Vec<Diagnostic>> {
@@ -231,7 +246,7 @@ fn docker_resource() -> TypeDef {
             "How Docker checks that the service inside the container works, as a dict. \
              Keys: `test` (required; the check, in Docker's form `[\"CMD\", \"program\", \"arg\", …]` or \
              `[\"CMD-SHELL\", \"shell command\"]`, or `[\"NONE\"]` to turn off the image's own check), \
-             `interval_seconds` (time between checks, default 5), `timeout_seconds` (how long one check may take, \
+             `interval_seconds` (time between checks, default 1), `timeout_seconds` (how long one check may take, \
              default 3), `retries` (failures in a row before the container counts as unhealthy, default 10) and \
              `start_period_seconds` (time after start during which failures do not count, default 0). \
              Left out, the image's own `HEALTHCHECK` applies, if it has one. `ContainerHealthyAssert` and \

@@ -4,7 +4,10 @@
 //! content and mode, and which changes rewrite it in place (`content`,
 //! `mode`) or move it (`path`, `directory`, `name`). Planning comes later.
 
+mod plan;
+
 use clockwork_sdk::prelude::*;
+use clockwork_sdk::resource::{ActionResult, ChangePlan, PlanInput};
 
 /// The `file-resource` plugin.
 pub struct FileResource;
@@ -16,6 +19,18 @@ impl ResourcePlugin for FileResource {
 
     fn types() -> Vec<ResourceType> {
         vec![ResourceType::new(file_resource())]
+    }
+
+    fn plan(input: PlanInput) -> Result<ChangePlan, PluginError> {
+        plan::plan(&input)
+    }
+
+    fn settle(
+        input: PlanInput,
+        plan: ChangePlan,
+        results: Vec<ActionResult>,
+    ) -> Result<String, PluginError> {
+        plan::settle(&input, &plan, &results)
     }
 }
 

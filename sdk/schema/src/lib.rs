@@ -8,6 +8,7 @@
 
 #![deny(missing_docs)]
 
+pub mod actions;
 mod ports;
 mod type_schema;
 mod value_type;

@@ -1,0 +1,362 @@
+//! Planning a container: the desired config, the recorded state and the
+//! host's observation in; a change and the actions for the host out.
+//!
+//! Containers are immutable in Docker, so any difference in the container
+//! spec replaces the container, and the diff names the fields. The image,
+//! the networks and the named volumes it needs are ensured first; the host
+//! pulls an image only when it is missing.
+
+use clockwork_sdk::clockwork_schema::actions::{
+    ContainerSpec, HealthcheckSpec, MountSpec, NetworkSpec, VolumeSpec, spec_hash,
+};
+use clockwork_sdk::prelude::*;
+use clockwork_sdk::resource::{ActionResult, Change, ChangePlan, PlanInput, action};
+use clockwork_sdk::{invalid, serde_json};
+
+/// The container spec for a validated config.
+pub fn container_spec(
+    name: &str,
+    config: &Value,
+    project: &Value,
+) -> Result<ContainerSpec, PluginError> {
+    let Some(image) = config["image"].as_str() else {
+        return Err(invalid(
+            Some("/image"),
+            "`image` is needed: the container image to run, e.g. \"nginx:alpine\"",
+        ));
+    };
+    let strings = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|s| s.as_str().map(str::to_string))
+            .collect()
+    };
+    let mut networks = Vec::new();
+    if let Some(default) = project["network"].as_str() {
+        networks.push(default.to_string());
+    }
+    for n in strings(&config["networks"]) {
+        if !networks.contains(&n) {
+            networks.push(n);
+        }
+    }
+    let mounts = strings(&config["volumes"])
+        .iter()
+        .map(|v| {
+            MountSpec::parse(v)
+                .ok_or_else(|| invalid(Some("/volumes"), format!("`{v}` is not a mount")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let healthcheck = match config.get("healthcheck").filter(|h| !h.is_null()) {
+        None => None,
+        Some(h) => {
+            let seconds =
+                |key: &str, default: f64| (h[key].as_f64().unwrap_or(default) * 1000.0) as u64;
+            Some(HealthcheckSpec {
+                test: strings(&h["test"]),
+                interval_ms: seconds("interval_seconds", 1.0),
+                timeout_ms: seconds("timeout_seconds", 3.0),
+                retries: h["retries"].as_u64().unwrap_or(10),
+                start_period_ms: seconds("start_period_seconds", 0.0),
+            })
+        }
+    };
+    Ok(ContainerSpec {
+        name: name.to_string(),
+        image: image.to_string(),
+        env: config["env_vars"]
+            .as_object()
+            .map(|m| {
+                m.iter()
+                    .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_string())))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        ports: strings(&config["ports"]),
+        mounts,
+        networks,
+        aliases: Vec::new(),
+        command: config.get("command").filter(|c| c.is_array()).map(strings),
+        restart_policy: config["restart_policy"]
+            .as_str()
+            .unwrap_or("unless-stopped")
+            .to_string(),
+        healthcheck,
+        must_run: config["must_run"].as_bool().unwrap_or(true),
+    })
+}
+
+/// The recorded state: the spec and its hash, the container id once known.
+fn state(spec: &ContainerSpec, id: Option<&str>) -> Value {
+    json!({"container": spec.name, "id": id, "spec_hash": spec_hash(spec), "spec": spec})
+}
+
+/// The observed container of this declaration, if any.
+fn observed_container(observed: &Option<Value>) -> Option<&Value> {
+    observed.as_ref()?.get("containers")?.as_array()?.first()
+}
+
+/// Top-level fields of the spec that differ, for the plan's diff.
+fn diff(old: Option<&Value>, new: &ContainerSpec) -> Vec<FieldChange> {
+    let new = serde_json::to_value(new).unwrap_or(Value::Null);
+    let Some(old) = old.filter(|o| o.is_object()) else {
+        return vec![FieldChange {
+            path: "/".into(),
+            old: None,
+            new: None,
+            forces_replace: true,
+        }];
+    };
+    new.as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(k, v)| old.get(k.as_str()) != Some(v))
+        .map(|(k, v)| FieldChange {
+            path: format!("/{k}"),
+            old: old.get(k.as_str()).map(Value::to_string),
+            new: Some(v.to_string()),
+            forces_replace: true,
+        })
+        .collect()
+}
+
+pub fn plan(input: &PlanInput) -> Result<ChangePlan, PluginError> {
+    let name = &input.target.name;
+    let prior = input.prior_json()?;
+    let observed = input.observed_json()?;
+    let container = observed_container(&observed);
+    let Some(desired) = input.desired_json()? else {
+        // Destroy: whatever is there, by name.
+        if container.is_none() && prior.is_none() {
+            return Ok(ChangePlan::unchanged(&Value::Null));
+        }
+        return Ok(ChangePlan {
+            change: Change::Delete,
+            diff: Vec::new(),
+            delete_before_replace: false,
+            actions: vec![Action::RemoveContainer(name.clone())],
+            planned_state: Value::Null.to_string(),
+        });
+    };
+    let project = input.project_json()?;
+    let spec = container_spec(name, &desired, &project)?;
+    let hash = spec_hash(&spec);
+    let mut prepare = vec![action(Action::EnsureImage, &json!({"image": spec.image}))];
+    for network in &spec.networks {
+        prepare.push(action(
+            Action::EnsureNetwork,
+            &NetworkSpec {
+                name: network.clone(),
+                driver: "bridge".into(),
+                internal: false,
+                subnet: None,
+                gateway: None,
+            },
+        ));
+    }
+    for mount in spec.mounts.iter().filter(|m| !m.is_bind()) {
+        prepare.push(action(
+            Action::EnsureVolume,
+            &VolumeSpec {
+                name: mount.source.clone(),
+                driver: "local".into(),
+            },
+        ));
+    }
+    let ensure = action(Action::EnsureContainer, &spec);
+    let planned = state(&spec, None);
+    let plan = |change, diff, mut actions: Vec<Action>| ChangePlan {
+        change,
+        diff,
+        delete_before_replace: true,
+        actions: {
+            let mut all = prepare.clone();
+            all.append(&mut actions);
+            all
+        },
+        planned_state: planned.to_string(),
+    };
+    Ok(match container {
+        None => plan(Change::Create, Vec::new(), vec![ensure]),
+        Some(c) if c["config_hash"].as_str() == Some(hash.as_str()) => {
+            let running = c["running"].as_bool().unwrap_or(false);
+            if running || !spec.must_run {
+                let id = c["id"].as_str();
+                ChangePlan::unchanged(&state(&spec, id))
+            } else {
+                // Stopped or crashed with the right config: start it again.
+                plan(
+                    Change::Update,
+                    vec![FieldChange {
+                        path: "/running".into(),
+                        old: Some("false".into()),
+                        new: Some("true".into()),
+                        forces_replace: false,
+                    }],
+                    vec![ensure],
+                )
+            }
+        }
+        Some(_) => {
+            let old_spec = prior.as_ref().and_then(|p| p.get("spec"));
+            plan(
+                Change::Replace,
+                diff(old_spec, &spec),
+                vec![Action::RemoveContainer(name.clone()), ensure],
+            )
+        }
+    })
+}
+
+/// The new state from the executed actions: the container's id.
+pub fn settle(
+    input: &PlanInput,
+    plan: &ChangePlan,
+    results: &[ActionResult],
+) -> Result<String, PluginError> {
+    if matches!(plan.change, Change::Delete) {
+        return Ok(Value::Null.to_string());
+    }
+    let mut state: Value = serde_json::from_str(&plan.planned_state)
+        .map_err(|e| PluginError::Failed(e.to_string()))?;
+    let id = results
+        .iter()
+        .filter(|r| r.ok)
+        .filter_map(|r| serde_json::from_str::<Value>(&r.output).ok())
+        .find_map(|o| o.get("id").and_then(Value::as_str).map(str::to_string));
+    if let Some(id) = id {
+        state["id"] = Value::String(id);
+    }
+    let _ = input;
+    Ok(state.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clockwork_sdk::ResourceRef;
+
+    fn input(desired: Option<Value>, prior: Option<Value>, observed: Option<Value>) -> PlanInput {
+        PlanInput {
+            target: ResourceRef {
+                type_name: "DockerResource".into(),
+                name: "postgres-db".into(),
+            },
+            desired: desired.map(|d| d.to_string()),
+            prior: prior.map(|p| p.to_string()),
+            observed: observed.map(|o| o.to_string()),
+            project: json!({"name": "shop", "network": "shop_default"}).to_string(),
+        }
+    }
+
+    fn config() -> Value {
+        json!({
+            "name": "postgres-db",
+            "image": "postgres:15-alpine",
+            "ports": ["5432:5432"],
+            "env_vars": {"POSTGRES_PASSWORD": "secret123"},
+            "volumes": ["pgdata:/var/lib/postgresql/data"],
+            "networks": [],
+            "restart_policy": "unless-stopped",
+            "must_run": true,
+        })
+    }
+
+    /// The plan as readable lines: change, diff paths, then each action.
+    fn render(plan: &ChangePlan) -> String {
+        let mut out = format!("change: {:?}\n", plan.change);
+        for d in &plan.diff {
+            out.push_str(&format!(
+                "diff: {} {} -> {}\n",
+                d.path,
+                d.old.as_deref().unwrap_or("-"),
+                d.new.as_deref().unwrap_or("-")
+            ));
+        }
+        for a in &plan.actions {
+            out.push_str(&format!("action: {a:?}\n"));
+        }
+        out
+    }
+
+    fn hash_of(config: &Value) -> String {
+        spec_hash(
+            &container_spec("postgres-db", config, &json!({"network": "shop_default"})).unwrap(),
+        )
+    }
+
+    #[test]
+    fn creates_with_image_network_and_volume_first() {
+        let plan = plan(&input(Some(config()), None, None)).unwrap();
+        insta::assert_snapshot!(render(&plan));
+    }
+
+    #[test]
+    fn nothing_to_do_when_the_running_container_has_the_same_hash() {
+        let observed = json!({"containers": [{"name": "postgres-db", "id": "abc", "running": true, "config_hash": hash_of(&config())}]});
+        let plan = plan(&input(Some(config()), None, Some(observed))).unwrap();
+        assert!(matches!(plan.change, Change::None));
+        assert!(plan.actions.is_empty());
+        assert_eq!(
+            serde_json::from_str::<Value>(&plan.planned_state).unwrap()["id"],
+            "abc"
+        );
+    }
+
+    #[test]
+    fn a_stopped_container_is_started_again() {
+        let observed = json!({"containers": [{"name": "postgres-db", "id": "abc", "running": false, "config_hash": hash_of(&config())}]});
+        let plan = plan(&input(Some(config()), None, Some(observed))).unwrap();
+        insta::assert_snapshot!(render(&plan));
+    }
+
+    #[test]
+    fn a_changed_field_replaces_and_is_named() {
+        let old = config();
+        let prior = json!({"spec": container_spec("postgres-db", &old, &json!({"network": "shop_default"})).unwrap()});
+        let observed = json!({"containers": [{"name": "postgres-db", "id": "abc", "running": true, "config_hash": hash_of(&old)}]});
+        let mut new = config();
+        new["image"] = json!("postgres:16-alpine");
+        let plan = plan(&input(Some(new), Some(prior), Some(observed))).unwrap();
+        insta::assert_snapshot!(render(&plan));
+    }
+
+    #[test]
+    fn destroy_removes_by_name_and_is_nothing_when_nothing_exists() {
+        let observed = json!({"containers": [{"name": "postgres-db", "id": "abc", "running": true, "config_hash": "x"}]});
+        let plan_ = plan(&input(None, None, Some(observed))).unwrap();
+        insta::assert_snapshot!(render(&plan_));
+        assert!(matches!(
+            plan(&input(None, None, None)).unwrap().change,
+            Change::None
+        ));
+    }
+
+    #[test]
+    fn a_missing_image_is_an_error_at_the_field() {
+        let mut c = config();
+        c.as_object_mut().unwrap().remove("image");
+        let err = plan(&input(Some(c), None, None)).unwrap_err();
+        assert!(
+            matches!(err, PluginError::InvalidConfig(ref d) if d[0].path.as_deref() == Some("/image")),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn settle_records_the_new_container_id() {
+        let p = plan(&input(Some(config()), None, None)).unwrap();
+        let results = vec![ActionResult {
+            index: 4,
+            ok: true,
+            output: json!({"id": "deadbeef"}).to_string(),
+        }];
+        let state: Value = serde_json::from_str(
+            &settle(&input(Some(config()), None, None), &p, &results).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(state["id"], "deadbeef");
+        assert_eq!(state["spec_hash"], hash_of(&config()));
+    }
+}

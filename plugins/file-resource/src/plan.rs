@@ -1,0 +1,217 @@
+//! Planning a file: write it when missing or different, move it when its
+//! path changes, remove it on destroy. The current file is read through the
+//! host's `fs` import, confined to the project folder.
+
+use clockwork_sdk::clockwork_schema::actions::FileSpec;
+use clockwork_sdk::host::fs;
+use clockwork_sdk::invalid;
+use clockwork_sdk::prelude::*;
+use clockwork_sdk::resource::{ActionResult, Change, ChangePlan, PlanInput, action};
+
+/// The file a config asks for: `path`, else `directory/name`, else `name`.
+pub fn file_spec(name: &str, config: &Value) -> Result<FileSpec, PluginError> {
+    let text = |k: &str| config[k].as_str();
+    let path = match (text("path"), text("directory")) {
+        (Some(path), _) => path.trim_start_matches("./").to_string(),
+        (None, Some(dir)) => format!(
+            "{}/{}",
+            dir.trim_start_matches("./").trim_end_matches('/'),
+            text("name").unwrap_or(name)
+        ),
+        (None, None) => text("name").unwrap_or(name).to_string(),
+    };
+    if path.starts_with('/') || path.split('/').any(|p| p == "..") {
+        return Err(invalid(
+            Some("/path"),
+            format!("`{path}` leaves the project folder; files are written inside it"),
+        ));
+    }
+    let Some(content) = text("content") else {
+        return Err(invalid(
+            Some("/content"),
+            "`content` is needed (or a description for completion to write it from)",
+        ));
+    };
+    let mode = text("mode")
+        .unwrap_or("644")
+        .trim_start_matches("0o")
+        .to_string();
+    if mode.is_empty() || mode.len() > 4 || !mode.chars().all(|c| ('0'..='7').contains(&c)) {
+        return Err(invalid(
+            Some("/mode"),
+            format!("`{mode}` is not an octal mode such as \"644\""),
+        ));
+    }
+    Ok(FileSpec {
+        path,
+        content: content.to_string(),
+        mode,
+    })
+}
+
+/// What is on disk now: the content and the mode, if the file exists.
+pub type Current = Option<(String, u32)>;
+
+/// The decision, given what is on disk.
+pub fn decide(spec: Option<&FileSpec>, prior: Option<&Value>, current: &Current) -> ChangePlan {
+    let prior_path = prior.and_then(|p| p["path"].as_str());
+    let Some(spec) = spec else {
+        return match prior_path {
+            Some(path) if current.is_some() => ChangePlan {
+                change: Change::Delete,
+                diff: Vec::new(),
+                delete_before_replace: false,
+                actions: vec![Action::RemovePath(path.to_string())],
+                planned_state: Value::Null.to_string(),
+            },
+            _ => ChangePlan::unchanged(&Value::Null),
+        };
+    };
+    let state = json!({"path": spec.path, "mode": spec.mode, "bytes": spec.content.len()});
+    let write = action(Action::WriteFile, spec);
+    let mode = u32::from_str_radix(&spec.mode, 8).unwrap_or(0o644);
+    if let Some(old) = prior_path.filter(|p| *p != spec.path) {
+        return ChangePlan {
+            change: Change::Replace,
+            diff: vec![FieldChange {
+                path: "/path".into(),
+                old: Some(json!(old).to_string()),
+                new: Some(json!(spec.path).to_string()),
+                forces_replace: true,
+            }],
+            delete_before_replace: true,
+            actions: vec![Action::RemovePath(old.to_string()), write],
+            planned_state: state.to_string(),
+        };
+    }
+    match current {
+        None => ChangePlan {
+            change: Change::Create,
+            diff: Vec::new(),
+            delete_before_replace: false,
+            actions: vec![write],
+            planned_state: state.to_string(),
+        },
+        Some((content, current_mode)) if *content == spec.content && *current_mode == mode => {
+            ChangePlan::unchanged(&state)
+        }
+        Some((content, current_mode)) => {
+            let mut diff = Vec::new();
+            if *content != spec.content {
+                diff.push(FieldChange {
+                    path: "/content".into(),
+                    old: Some(format!("{} bytes", content.len())),
+                    new: Some(format!("{} bytes", spec.content.len())),
+                    forces_replace: false,
+                });
+            }
+            if *current_mode != mode {
+                diff.push(FieldChange {
+                    path: "/mode".into(),
+                    old: Some(format!("{current_mode:o}")),
+                    new: Some(spec.mode.clone()),
+                    forces_replace: false,
+                });
+            }
+            ChangePlan {
+                change: Change::Update,
+                diff,
+                delete_before_replace: false,
+                actions: vec![write],
+                planned_state: state.to_string(),
+            }
+        }
+    }
+}
+
+fn read_current(path: &str) -> Result<Current, PluginError> {
+    let stat = fs::stat("project", path)
+        .map_err(|e| PluginError::Failed(format!("cannot look at `{path}`: {e:?}")))?;
+    match stat {
+        None => Ok(None),
+        Some(s) if s.is_dir => Err(invalid(Some("/path"), format!("`{path}` is a folder"))),
+        Some(s) => {
+            let bytes = fs::read("project", path, 16 << 20)
+                .map_err(|e| PluginError::Failed(format!("cannot read `{path}`: {e:?}")))?;
+            Ok(Some((
+                String::from_utf8_lossy(&bytes).into_owned(),
+                s.mode & 0o777,
+            )))
+        }
+    }
+}
+
+pub fn plan(input: &PlanInput) -> Result<ChangePlan, PluginError> {
+    let prior = input.prior_json()?;
+    let spec = input
+        .desired_json()?
+        .map(|d| file_spec(&input.target.name, &d))
+        .transpose()?;
+    let path = spec.as_ref().map(|s| s.path.clone()).or_else(|| {
+        prior
+            .as_ref()
+            .and_then(|p| p["path"].as_str().map(str::to_string))
+    });
+    let current = match &path {
+        Some(path) => read_current(path)?,
+        None => None,
+    };
+    Ok(decide(spec.as_ref(), prior.as_ref(), &current))
+}
+
+pub fn settle(
+    _input: &PlanInput,
+    plan: &ChangePlan,
+    _results: &[ActionResult],
+) -> Result<String, PluginError> {
+    Ok(plan.planned_state.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec() -> FileSpec {
+        file_spec("notes.md", &json!({"name": "notes.md", "directory": "generated", "content": "hi\n", "mode": "644"})).unwrap()
+    }
+
+    #[test]
+    fn paths_and_modes_are_checked() {
+        assert_eq!(spec().path, "generated/notes.md");
+        assert!(file_spec("x", &json!({"path": "../x", "content": ""})).is_err());
+        assert!(file_spec("x", &json!({"name": "x", "content": "", "mode": "rw"})).is_err());
+    }
+
+    #[test]
+    fn writes_when_missing_or_different_and_not_otherwise() {
+        assert!(matches!(
+            decide(Some(&spec()), None, &None).change,
+            Change::Create
+        ));
+        assert!(matches!(
+            decide(Some(&spec()), None, &Some(("hi\n".into(), 0o644))).change,
+            Change::None
+        ));
+        let changed = decide(Some(&spec()), None, &Some(("old\n".into(), 0o644)));
+        assert!(matches!(changed.change, Change::Update));
+        assert_eq!(changed.diff[0].path, "/content");
+        assert!(matches!(
+            decide(Some(&spec()), None, &Some(("hi\n".into(), 0o600))).change,
+            Change::Update
+        ));
+    }
+
+    #[test]
+    fn a_moved_file_removes_the_old_one_and_destroy_removes_it() {
+        let prior = json!({"path": "old/notes.md"});
+        let moved = decide(Some(&spec()), Some(&prior), &None);
+        assert!(matches!(moved.change, Change::Replace));
+        assert!(matches!(&moved.actions[0], Action::RemovePath(p) if p == "old/notes.md"));
+        let gone = decide(
+            None,
+            Some(&json!({"path": "generated/notes.md"})),
+            &Some(("hi\n".into(), 0o644)),
+        );
+        assert!(matches!(&gone.actions[..], [Action::RemovePath(p)] if p == "generated/notes.md"));
+    }
+}
