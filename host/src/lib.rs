@@ -11,8 +11,10 @@
 //! This library backs the `clockwork` binary; its interface carries no
 //! stability promise beyond the binary's own.
 
+pub mod apply;
 pub mod capability;
 pub mod cli;
+pub mod docker;
 pub mod load;
 pub mod model;
 pub mod output;
@@ -20,4 +22,5 @@ pub mod plan;
 pub mod plugin;
 pub mod project;
 pub mod resolve;
+pub mod state;
 pub mod suggest;

@@ -37,6 +37,27 @@ pub enum Command {
         #[arg(long)]
         show_secrets: bool,
     },
+    /// Bring the declared stack up on the Docker Engine, in dependency order.
+    Apply {
+        /// Resources worked on at once.
+        #[arg(long, default_value_t = 8, env = "CW_PARALLELISM")]
+        parallelism: usize,
+        /// Print one JSON object per event instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Take the stack down: containers, and the networks and volumes the project created.
+    Destroy {
+        /// Keep the project's volumes (and their data).
+        #[arg(long)]
+        keep_volumes: bool,
+        /// Keep the files the project wrote.
+        #[arg(long)]
+        keep_files: bool,
+        /// Print one JSON object per event instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Print the dependency graph.
     Graph {
         /// The output format.

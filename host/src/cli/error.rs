@@ -44,6 +44,15 @@ pub enum CliError {
     /// A plugin failed while working on the project.
     #[error(transparent)]
     Plugin(CallError),
+    /// The Docker Engine refused or failed.
+    #[error(transparent)]
+    Engine(#[from] crate::docker::EngineError),
+    /// The state could not be used (another apply runs, unreadable file).
+    #[error(transparent)]
+    State(#[from] crate::state::StateError),
+    /// Changes could not be planned.
+    #[error(transparent)]
+    Apply(#[from] crate::apply::ApplyError),
     /// No plugin has the name the user asked for.
     #[error("no plugin or type named `{name}`")]
     #[diagnostic(code(clockwork::plugins::unknown))]
@@ -65,7 +74,13 @@ impl CliError {
             | CliError::Invalid(_)
             | CliError::Load(_)
             | CliError::BrokenPlugins(_) => EXIT_INVALID,
-            CliError::Io { .. } | CliError::Runtime(_) | CliError::Plugin(_) => EXIT_FAILED,
+            CliError::Apply(crate::apply::ApplyError::Refused { .. }) => EXIT_INVALID,
+            CliError::Io { .. }
+            | CliError::Runtime(_)
+            | CliError::Plugin(_)
+            | CliError::Engine(_)
+            | CliError::State(_)
+            | CliError::Apply(_) => EXIT_FAILED,
         }
     }
 }

@@ -2,6 +2,7 @@
 //! code (0 success, 1 the operation failed, 2 the project or the command
 //! line is invalid).
 
+mod apply;
 mod args;
 mod error;
 mod plan;
@@ -62,6 +63,14 @@ pub async fn run(args: Args) -> Result<u8, CliError> {
             plan::run_plan(&invocation, json, show_secrets).await
         }
         Command::Graph { format } => plan::run_graph(&invocation, format).await,
+        Command::Apply { parallelism, json } => {
+            apply::run_apply(&invocation, parallelism, json).await
+        }
+        Command::Destroy {
+            keep_volumes,
+            keep_files,
+            json,
+        } => apply::run_destroy(&invocation, keep_volumes, keep_files, json).await,
     }
 }
 

@@ -1,12 +1,14 @@
 //! Everything Clockwork prints: tables, JSON documents, log lines, errors.
 //! The only module that writes to stdout or stderr.
 
+mod apply;
 mod graph;
 mod mask;
 mod plan;
 mod plugins;
 mod table;
 
+pub use apply::{progress, render_changes, render_report};
 pub use graph::{render_dot, render_mermaid};
 pub use mask::{MASK, Masker, mask_url_password};
 pub use plan::{plan_json, render_plan};

@@ -155,7 +155,7 @@ pub fn plan(graph: &Graph) -> Plan {
                 from: name(c.from),
                 to: name(c.to),
                 outputs: c.outputs.clone(),
-                setup: c.setup.clone(),
+                setup: c.setup.iter().map(|s| s.id.clone()).collect(),
                 assertions: c.assertions.iter().map(|(t, _)| t.clone()).collect(),
             }
         })

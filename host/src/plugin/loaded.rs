@@ -130,6 +130,31 @@ impl LoadedPlugin {
         Ok(result)
     }
 
+    /// Plans one resource: a change and the actions for the host.
+    pub async fn plan(
+        &self,
+        input: &resources::PlanInput,
+    ) -> Result<Result<resources::ChangePlan, PluginError>, CallError> {
+        let target = input.target.name.clone();
+        let (result,) = self.sandbox.call("plan", Some(&target), (input,)).await?;
+        Ok(result)
+    }
+
+    /// The new state of a resource after its actions ran.
+    pub async fn settle(
+        &self,
+        input: &resources::PlanInput,
+        plan: &resources::ChangePlan,
+        results: &[resources::ActionResult],
+    ) -> Result<Result<String, PluginError>, CallError> {
+        let target = input.target.name.clone();
+        let (result,) = self
+            .sandbox
+            .call("settle", Some(&target), (input, plan, results))
+            .await?;
+        Ok(result)
+    }
+
     /// Computes what a connection contributes to its endpoints.
     pub async fn resolve(
         &self,

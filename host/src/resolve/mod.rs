@@ -17,7 +17,7 @@ use serde_json::{Map, Value as Json};
 use crate::load::Located;
 use crate::model::{DeclId, Project};
 use crate::plugin::bindings::connection::exports::clockwork::plugin::connections::{
-    Contribution, EdgeOrder, Endpoint, ResolveInput,
+    Contribution, EdgeOrder, Endpoint, ResolveInput, SetupStep,
 };
 use crate::plugin::bindings::types::{PluginError, ResourceRef};
 use crate::plugin::{CallError, PluginKind, PluginSet};
@@ -33,8 +33,8 @@ pub struct ResolvedConnection {
     pub to: DeclId,
     /// Named values for display (masked when printed).
     pub outputs: Vec<(String, String)>,
-    /// Ids of the setup steps it asks for, in order.
-    pub setup: Vec<String>,
+    /// The setup steps it asks for, in order.
+    pub setup: Vec<SetupStep>,
     /// Assertions it adds, as (type, config JSON).
     pub assertions: Vec<(String, String)>,
 }
@@ -248,7 +248,7 @@ pub async fn resolve(
             from: *origin,
             to: *to,
             outputs: contribution.outputs.clone(),
-            setup: contribution.setup.iter().map(|s| s.id.clone()).collect(),
+            setup: contribution.setup.clone(),
             assertions: contribution
                 .assertions
                 .iter()

@@ -1,0 +1,290 @@
+//! [`Graph`] + [`State`] + the Engine's observation → changes (each
+//! resource plugin's `plan`), then executing them: the host checks each
+//! action against policy, journals it, runs it, waits for readiness, and
+//! has the plugin `settle` the new state, which is saved at once.
+//!
+//! `plan` is this module without [`execute`].
+
+mod act;
+mod run;
+
+pub use run::{Options, Outcome, Progress, Report, execute};
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value as Json, json};
+
+use crate::docker::Observation;
+use crate::model::DeclId;
+use crate::plugin::bindings::resource::exports::clockwork::plugin::resources::{
+    Change, ChangePlan, PlanInput,
+};
+use crate::plugin::bindings::types::{PluginError, ResourceRef};
+use crate::plugin::{CallError, PluginSet};
+use crate::resolve::Graph;
+use crate::state::State;
+
+/// One resource's planned change.
+#[derive(Debug, Clone)]
+pub struct Planned {
+    /// The declaration, when it is still declared (absent: being removed).
+    pub decl: Option<DeclId>,
+    /// Its name.
+    pub name: String,
+    /// Its type.
+    pub type_name: String,
+    /// What its plugin decided.
+    pub plan: ChangePlan,
+    /// What the plugin was given (passed again to `settle`).
+    pub input: PlanInput,
+    /// Names of the resources it depends on.
+    pub depends_on: Vec<String>,
+}
+
+impl Planned {
+    /// The change, as the plan shows it.
+    pub fn action(&self) -> crate::plan::Action {
+        use crate::plan::Action;
+        match self.plan.change {
+            Change::None => Action::None,
+            Change::Create => Action::Create,
+            Change::Update => Action::Update,
+            Change::Replace => Action::Replace,
+            Change::Delete => Action::Delete,
+        }
+    }
+}
+
+/// Why changes could not be planned.
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    /// A plugin refused a declaration.
+    #[error("{resource} ({type_name}): {message}")]
+    Refused {
+        /// The resource.
+        resource: String,
+        /// Its type.
+        type_name: String,
+        /// Why.
+        message: String,
+    },
+    /// A recorded resource's type is provided by no plugin.
+    #[error(
+        "`{resource}` was deployed as a {type_name}, which no loaded plugin provides; restore the plugin to change or remove it"
+    )]
+    UnknownType {
+        /// The resource.
+        resource: String,
+        /// Its type.
+        type_name: String,
+    },
+    /// A plugin failed.
+    #[error(transparent)]
+    Plugin(#[from] CallError),
+}
+
+/// The project description every resource plugin is given.
+pub fn project_json(graph_project: &str, dir: &std::path::Path) -> Json {
+    json!({"name": graph_project, "dir": dir, "network": format!("{graph_project}_default")})
+}
+
+fn refusal(name: &str, type_name: &str, error: PluginError) -> ApplyError {
+    let message = match error {
+        PluginError::InvalidConfig(d) => d
+            .iter()
+            .map(|d| match &d.path {
+                Some(p) => format!("`{}`: {}", crate::load::field_path(p), d.summary),
+                None => d.summary.clone(),
+            })
+            .collect::<Vec<_>>()
+            .join("; "),
+        PluginError::Denied(m) => format!("denied: {m}"),
+        PluginError::Transient(m) | PluginError::Failed(m) => m,
+    };
+    ApplyError::Refused {
+        resource: name.to_string(),
+        type_name: type_name.to_string(),
+        message,
+    }
+}
+
+/// Plans every declared resource (deploy order) and every recorded one no
+/// longer declared (removed last).
+pub async fn changes(
+    graph: &Graph,
+    plugins: &PluginSet,
+    project: &str,
+    state: &State,
+    observation: Option<&Observation>,
+) -> Result<Vec<Planned>, ApplyError> {
+    let project_json = project_json(project, &graph.project.dir).to_string();
+    let mut inputs = Vec::new();
+    for id in graph.order() {
+        let d = graph.project.get(id);
+        let mut desired = graph
+            .specs
+            .get(&id)
+            .map(|s| s.fields.clone())
+            .unwrap_or_default();
+        desired.insert("name".into(), Json::String(d.name.clone()));
+        let depends_on = graph
+            .depends_on
+            .get(&id)
+            .map(|ds| {
+                ds.iter()
+                    .map(|d| graph.project.get(*d).name.clone())
+                    .collect()
+            })
+            .unwrap_or_default();
+        inputs.push((
+            Some(id),
+            d.name.clone(),
+            d.type_name.clone(),
+            Some(Json::Object(desired)),
+            depends_on,
+        ));
+    }
+    for (name, recorded) in &state.resources {
+        if graph.project.resource(name).is_none() {
+            inputs.push((
+                None,
+                name.clone(),
+                recorded.type_name.clone(),
+                None,
+                recorded.depends_on.clone(),
+            ));
+        }
+    }
+    let mut tasks = Vec::new();
+    for (decl, name, type_name, desired, depends_on) in inputs {
+        let Some(plugin) = plugins.for_type(&type_name).cloned() else {
+            return Err(ApplyError::UnknownType {
+                resource: name,
+                type_name,
+            });
+        };
+        let prior = state
+            .resources
+            .get(&name)
+            .map(|r| r.state.clone())
+            .filter(|s| !s.is_null());
+        let input = PlanInput {
+            target: ResourceRef {
+                type_name: type_name.clone(),
+                name: name.clone(),
+            },
+            desired: desired.map(|d| d.to_string()),
+            prior: prior.map(|p| p.to_string()),
+            observed: observation
+                .and_then(|o| o.for_resource(&name))
+                .map(|o| o.to_string()),
+            project: project_json.clone(),
+        };
+        tasks.push(tokio::spawn(async move {
+            let result = plugin.plan(&input).await;
+            (decl, name, type_name, depends_on, input, result)
+        }));
+    }
+    let mut planned = Vec::new();
+    for task in tasks {
+        let (decl, name, type_name, depends_on, input, result) =
+            task.await.map_err(|e| ApplyError::Refused {
+                resource: "?".into(),
+                type_name: "?".into(),
+                message: e.to_string(),
+            })?;
+        let plan = result?.map_err(|e| refusal(&name, &type_name, e))?;
+        planned.push(Planned {
+            decl,
+            name,
+            type_name,
+            plan,
+            input,
+            depends_on,
+        });
+    }
+    Ok(planned)
+}
+
+/// Plans the removal of everything recorded in `state`, and of this
+/// project's labelled containers the state does not know (a lost state).
+pub async fn removals(
+    plugins: &PluginSet,
+    project: &str,
+    dir: &std::path::Path,
+    state: &State,
+    observation: Option<&Observation>,
+) -> Result<Vec<Planned>, ApplyError> {
+    let project_json = project_json(project, dir).to_string();
+    let mut targets: Vec<(String, String, Option<Json>, Vec<String>)> = state
+        .resources
+        .iter()
+        .map(|(name, r)| {
+            (
+                name.clone(),
+                r.type_name.clone(),
+                Some(r.state.clone()).filter(|s| !s.is_null()),
+                r.depends_on.clone(),
+            )
+        })
+        .collect();
+    if let Some(observation) = observation {
+        for name in observation
+            .containers
+            .keys()
+            .filter(|n| !state.resources.contains_key(*n))
+        {
+            targets.push((name.clone(), "DockerResource".into(), None, Vec::new()));
+        }
+    }
+    let mut planned = Vec::new();
+    for (name, type_name, prior, depends_on) in targets {
+        let Some(plugin) = plugins.for_type(&type_name) else {
+            return Err(ApplyError::UnknownType {
+                resource: name,
+                type_name,
+            });
+        };
+        let input = PlanInput {
+            target: ResourceRef {
+                type_name: type_name.clone(),
+                name: name.clone(),
+            },
+            desired: None,
+            prior: prior.map(|p| p.to_string()),
+            observed: observation
+                .and_then(|o| o.for_resource(&name))
+                .map(|o| o.to_string()),
+            project: project_json.clone(),
+        };
+        let plan = plugin
+            .plan(&input)
+            .await?
+            .map_err(|e| refusal(&name, &type_name, e))?;
+        planned.push(Planned {
+            decl: None,
+            name,
+            type_name,
+            plan,
+            input,
+            depends_on,
+        });
+    }
+    Ok(planned)
+}
+
+/// Counts by change, for the summary line.
+pub fn summary(planned: &[Planned]) -> BTreeMap<&'static str, usize> {
+    let mut counts = BTreeMap::new();
+    for p in planned {
+        let key = match p.plan.change {
+            Change::None => "unchanged",
+            Change::Create => "to create",
+            Change::Update => "to update",
+            Change::Replace => "to replace",
+            Change::Delete => "to delete",
+        };
+        *counts.entry(key).or_insert(0) += 1;
+    }
+    counts
+}

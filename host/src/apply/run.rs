@@ -1,0 +1,495 @@
+//! Executing planned changes: removals first (dependents before what they
+//! depend on), then every resource as soon as its dependencies are up and
+//! ready, independent ones in parallel (bounded). A failure stops only its
+//! dependents; everything that succeeded is recorded.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use clockwork_schema::actions::ContainerSpec;
+use serde_json::{Value as Json, json};
+use sha2::{Digest, Sha256};
+use tokio::task::JoinSet;
+
+use crate::apply::Planned;
+use crate::apply::act::{Actor, describe};
+use crate::docker::Engine;
+use crate::plan::Action as Change;
+use crate::plugin::bindings::connection::exports::clockwork::plugin::connections::{
+    RunWhen, SetupStep,
+};
+use crate::plugin::bindings::resource::exports::clockwork::plugin::resources::ActionResult;
+use crate::plugin::bindings::types::Action;
+use crate::plugin::{LoadedPlugin, PluginSet};
+use crate::resolve::{Graph, Provenance};
+use crate::state::{ResourceState, State, journal, now_ms};
+
+/// How one resource ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Its change was made.
+    Done,
+    /// Nothing needed doing.
+    Unchanged,
+    /// It failed; the message says why.
+    Failed(String),
+    /// It was not attempted because a dependency failed.
+    Skipped(String),
+}
+
+/// A progress event, for the output.
+#[derive(Debug, Clone)]
+pub enum Progress {
+    /// Work on a resource began.
+    Started {
+        /// The resource.
+        name: String,
+        /// Its change.
+        change: Change,
+    },
+    /// A resource is finished.
+    Finished {
+        /// The resource.
+        name: String,
+        /// Its change.
+        change: Change,
+        /// How it ended.
+        outcome: Outcome,
+        /// How long it took.
+        elapsed: Duration,
+    },
+}
+
+/// What happened to every resource.
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    /// Name → (change, outcome, time), in completion order.
+    pub results: Vec<(String, Change, Outcome, Duration)>,
+}
+
+impl Report {
+    /// Whether anything failed or was skipped.
+    pub fn failed(&self) -> bool {
+        self.results
+            .iter()
+            .any(|(_, _, o, _)| matches!(o, Outcome::Failed(_) | Outcome::Skipped(_)))
+    }
+}
+
+/// Options of an execution.
+#[derive(Clone)]
+pub struct Options {
+    /// Resources worked on at once.
+    pub parallelism: usize,
+    /// Stop grace period for containers.
+    pub grace: Duration,
+    /// How long a container may take to become ready.
+    pub ready_timeout: Duration,
+    /// Where progress goes.
+    pub progress: Arc<dyn Fn(Progress) + Send + Sync>,
+}
+
+/// Everything one resource's job needs, owned, so jobs can run on any thread.
+struct Job {
+    planned: Planned,
+    plugin: Arc<LoadedPlugin>,
+    setup: Vec<(String, SetupStep)>,
+    user_paths: Vec<String>,
+}
+
+struct Shared {
+    engine: Option<Engine>,
+    dir: PathBuf,
+    state: Mutex<State>,
+    options: Options,
+}
+
+/// Executes `planned` and returns the report and the final state (saved
+/// after every resource).
+pub async fn execute(
+    planned: Vec<Planned>,
+    graph: Option<&Graph>,
+    plugins: &PluginSet,
+    engine: Option<Engine>,
+    dir: PathBuf,
+    state: State,
+    options: Options,
+) -> (Report, State) {
+    let shared = Arc::new(Shared {
+        engine,
+        dir,
+        state: Mutex::new(state),
+        options,
+    });
+    let mut removals = Vec::new();
+    let mut deploys = Vec::new();
+    for p in planned {
+        let Some(plugin) = plugins.for_type(&p.type_name).cloned() else {
+            continue;
+        };
+        let setup = match (p.decl, graph) {
+            (Some(id), Some(graph)) => graph
+                .connections
+                .iter()
+                .filter(|c| c.from == id)
+                .flat_map(|c| {
+                    c.setup
+                        .iter()
+                        .map(move |s| (graph.project.get(c.decl).name.clone(), s.clone()))
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        let user_paths = p
+            .decl
+            .zip(graph)
+            .and_then(|(id, graph)| graph.specs.get(&id))
+            .map(|spec| {
+                spec.fields
+                    .get("volumes")
+                    .and_then(Json::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter(|v| {
+                        spec.item_source("volumes", v).is_none()
+                            && *spec.source_of("volumes") == Provenance::User
+                    })
+                    .filter_map(|v| {
+                        v.as_str()
+                            .and_then(|s| s.split(':').next())
+                            .map(str::to_string)
+                    })
+                    .filter(|s| s.starts_with('/'))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let job = Job {
+            planned: p,
+            plugin,
+            setup,
+            user_paths,
+        };
+        if job.planned.decl.is_none() {
+            removals.push(job)
+        } else {
+            deploys.push(job)
+        }
+    }
+    let mut report = Report::default();
+    // Removals: a resource goes after everything that depended on it.
+    let names: BTreeSet<String> = removals.iter().map(|j| j.planned.name.clone()).collect();
+    let mut reverse: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for j in &removals {
+        for dep in j.planned.depends_on.iter().filter(|d| names.contains(*d)) {
+            reverse
+                .entry(dep.clone())
+                .or_default()
+                .push(j.planned.name.clone());
+        }
+    }
+    schedule(
+        removals,
+        |j| reverse.get(&j.planned.name).cloned().unwrap_or_default(),
+        &shared,
+        &mut report,
+    )
+    .await;
+    schedule(
+        deploys,
+        |j| j.planned.depends_on.clone(),
+        &shared,
+        &mut report,
+    )
+    .await;
+    let state = shared
+        .state
+        .lock()
+        .map(|s| s.clone())
+        .unwrap_or_else(|p| p.into_inner().clone());
+    (report, state)
+}
+
+/// Runs jobs as their prerequisites finish, at most `parallelism` at once.
+async fn schedule(
+    jobs: Vec<Job>,
+    prerequisites: impl Fn(&Job) -> Vec<String>,
+    shared: &Arc<Shared>,
+    report: &mut Report,
+) {
+    let names: BTreeSet<String> = jobs.iter().map(|j| j.planned.name.clone()).collect();
+    let mut waiting: Vec<(Job, Vec<String>)> = jobs
+        .into_iter()
+        .map(|j| {
+            let pre = prerequisites(&j)
+                .into_iter()
+                .filter(|p| names.contains(p))
+                .collect();
+            (j, pre)
+        })
+        .collect();
+    let mut finished: BTreeMap<String, bool> = BTreeMap::new();
+    let mut running = JoinSet::new();
+    loop {
+        // Skip what depends on a failure; start what is ready.
+        let mut i = 0;
+        while i < waiting.len() {
+            let failed: Vec<String> = waiting[i]
+                .1
+                .iter()
+                .filter(|p| finished.get(*p) == Some(&false))
+                .cloned()
+                .collect();
+            if !failed.is_empty() {
+                let (job, _) = waiting.remove(i);
+                let reason = format!(
+                    "depends on {}, which did not deploy",
+                    failed
+                        .iter()
+                        .map(|f| format!("`{f}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+                let change = job.planned.action();
+                (shared.options.progress)(Progress::Finished {
+                    name: job.planned.name.clone(),
+                    change,
+                    outcome: Outcome::Skipped(reason.clone()),
+                    elapsed: Duration::ZERO,
+                });
+                report.results.push((
+                    job.planned.name.clone(),
+                    change,
+                    Outcome::Skipped(reason),
+                    Duration::ZERO,
+                ));
+                finished.insert(job.planned.name, false);
+                continue;
+            }
+            let ready = waiting[i].1.iter().all(|p| finished.contains_key(p));
+            if ready && running.len() < shared.options.parallelism.max(1) {
+                let (job, _) = waiting.remove(i);
+                let shared = Arc::clone(shared);
+                running.spawn(async move {
+                    let name = job.planned.name.clone();
+                    let change = job.planned.action();
+                    let started = Instant::now();
+                    if change != Change::None {
+                        (shared.options.progress)(Progress::Started {
+                            name: name.clone(),
+                            change,
+                        });
+                    }
+                    let outcome = run_job(job, &shared).await;
+                    let elapsed = started.elapsed();
+                    (shared.options.progress)(Progress::Finished {
+                        name: name.clone(),
+                        change,
+                        outcome: outcome.clone(),
+                        elapsed,
+                    });
+                    (name, change, outcome, elapsed)
+                });
+                continue;
+            }
+            i += 1;
+        }
+        match running.join_next().await {
+            Some(Ok((name, change, outcome, elapsed))) => {
+                let ok = matches!(outcome, Outcome::Done | Outcome::Unchanged);
+                report
+                    .results
+                    .push((name.clone(), change, outcome, elapsed));
+                finished.insert(name, ok);
+            }
+            Some(Err(e)) => {
+                report.results.push((
+                    "?".into(),
+                    Change::None,
+                    Outcome::Failed(format!("internal error: a job failed: {e}")),
+                    Duration::ZERO,
+                ));
+            }
+            None if waiting.is_empty() => break,
+            // Nothing runs and nothing can start: a prerequisite is missing
+            // from this set (it cannot happen for a valid graph).
+            None => {
+                for (job, pre) in waiting.drain(..) {
+                    let reason = format!("waits for {}", pre.join(", "));
+                    let change = job.planned.action();
+                    report.results.push((
+                        job.planned.name,
+                        change,
+                        Outcome::Skipped(reason),
+                        Duration::ZERO,
+                    ));
+                }
+                break;
+            }
+        }
+    }
+}
+
+/// The key and content hash of a setup step that runs once per content.
+fn setup_hash(connection: &str, step: &SetupStep, dir: &std::path::Path) -> (String, String) {
+    let mut hasher = Sha256::new();
+    hasher.update(format!("{:?}", step.action).as_bytes());
+    if let Action::Exec(spec) = &step.action
+        && let Ok(v) = serde_json::from_str::<Json>(spec)
+        && let Some(file) = v["stdin_file"].as_str()
+    {
+        hasher.update(std::fs::read(dir.join(file.trim_start_matches("./"))).unwrap_or_default());
+    }
+    let hash: String = hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    (format!("{connection}/{}", step.id), hash)
+}
+
+async fn run_job(job: Job, shared: &Shared) -> Outcome {
+    let actor = Actor {
+        engine: shared.engine.as_ref(),
+        dir: &shared.dir,
+        grace: shared.options.grace,
+    };
+    let name = job.planned.name.clone();
+    let change = job.planned.action();
+    let log = |what: &str, status: &str, detail: Json| {
+        journal(
+            &shared.dir,
+            &json!({"time": now_ms(), "resource": name, "action": what, "status": status, "detail": detail}),
+        );
+    };
+
+    // Connection setup: after the other end is up (the graph saw to it),
+    // before this resource starts.
+    let mut new_hashes = Vec::new();
+    for (connection, step) in &job.setup {
+        let run = match step.when {
+            RunWhen::EveryApply => change != Change::None,
+            RunWhen::OnCreate => matches!(change, Change::Create | Change::Replace),
+            RunWhen::OncePerContent => {
+                let (key, hash) = setup_hash(connection, step, &shared.dir);
+                let done = shared
+                    .state
+                    .lock()
+                    .map(|s| s.setup.get(&key) == Some(&hash))
+                    .unwrap_or(false);
+                if !done {
+                    new_hashes.push((key, hash));
+                }
+                !done
+            }
+        };
+        if !run {
+            continue;
+        }
+        let what = format!("{connection}: {}", step.id);
+        log(&what, "started", Json::Null);
+        if let Err(e) = actor.act(&name, &job.user_paths, &step.action).await {
+            log(&what, "failed", json!(e));
+            return Outcome::Failed(format!("{what}: {e}"));
+        }
+        log(&what, "done", Json::Null);
+    }
+
+    let mut results = Vec::new();
+    let mut container: Option<ContainerSpec> = None;
+    for (index, action) in job.planned.plan.actions.iter().enumerate() {
+        let what = describe(action);
+        log(&what, "started", Json::Null);
+        match actor.act(&name, &job.user_paths, action).await {
+            Ok(output) => {
+                log(&what, "done", output.clone());
+                if let Action::EnsureContainer(spec) = action {
+                    container = serde_json::from_str(spec).ok();
+                }
+                results.push(ActionResult {
+                    index: index as u32,
+                    ok: true,
+                    output: output.to_string(),
+                });
+            }
+            Err(e) => {
+                log(&what, "failed", json!(e));
+                return Outcome::Failed(e);
+            }
+        }
+    }
+
+    // Ready before dependents start: running, and healthy when it has a
+    // health check (a container allowed to exit need not keep running).
+    if let (Some(spec), Some(engine)) = (&container, shared.engine.as_ref())
+        && spec.must_run
+        && let Err(e) = engine
+            .wait_ready(
+                &spec.name,
+                spec.healthcheck.is_some(),
+                shared.options.ready_timeout,
+            )
+            .await
+    {
+        log("wait until ready", "failed", json!(e.to_string()));
+        return Outcome::Failed(e.to_string());
+    }
+
+    let settled = if job.planned.plan.actions.is_empty() {
+        Ok(job.planned.plan.planned_state.clone())
+    } else {
+        match job
+            .plugin
+            .settle(&job.planned.input, &job.planned.plan, &results)
+            .await
+        {
+            Ok(Ok(state)) => Ok(state),
+            Ok(Err(e)) => Err(format!("settle: {e:?}")),
+            Err(e) => Err(e.to_string()),
+        }
+    };
+    let new_state = match settled.and_then(|s| {
+        serde_json::from_str::<Json>(&s).map_err(|e| format!("settle returned invalid JSON: {e}"))
+    }) {
+        Ok(state) => state,
+        Err(e) => return Outcome::Failed(e),
+    };
+    let save = {
+        let mut state = match shared.state.lock() {
+            Ok(s) => s,
+            Err(p) => p.into_inner(),
+        };
+        if new_state.is_null() {
+            state.resources.remove(&name);
+        } else {
+            let unchanged = state
+                .resources
+                .get(&name)
+                .is_some_and(|r| r.state == new_state && r.depends_on == job.planned.depends_on);
+            if !unchanged {
+                state.resources.insert(
+                    name.clone(),
+                    ResourceState {
+                        type_name: job.planned.type_name.clone(),
+                        state: new_state,
+                        depends_on: job.planned.depends_on.clone(),
+                        updated_at: now_ms(),
+                    },
+                );
+            }
+        }
+        for (key, hash) in new_hashes {
+            state.setup.insert(key, hash);
+        }
+        state.save(&shared.dir)
+    };
+    if let Err(e) = save {
+        return Outcome::Failed(format!("cannot record the new state: {e}"));
+    }
+    if change == Change::None {
+        Outcome::Unchanged
+    } else {
+        Outcome::Done
+    }
+}

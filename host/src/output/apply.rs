@@ -1,0 +1,164 @@
+//! `clockwork apply` and `destroy`: the planned changes, a line per
+//! resource as it finishes, and the summary. `--json` prints one JSON
+//! object per event instead.
+
+use std::io::IsTerminal;
+use std::sync::Arc;
+
+use serde_json::json;
+
+use crate::apply::{Outcome, Planned, Progress, Report, summary};
+use crate::output::emit;
+use crate::plan::Action;
+
+/// The planned changes, one line per resource that changes.
+pub fn render_changes(planned: &[Planned]) -> String {
+    let counts = summary(planned);
+    let mut out = String::new();
+    let parts: Vec<String> = counts.iter().map(|(k, n)| format!("{n} {k}")).collect();
+    out.push_str(&format!(
+        "Plan: {}\n",
+        if parts.is_empty() {
+            "nothing declared".into()
+        } else {
+            parts.join(", ")
+        }
+    ));
+    for p in planned.iter().filter(|p| p.action() != Action::None) {
+        let sign = match p.action() {
+            Action::Create => "+",
+            Action::Update => "~",
+            Action::Replace => "-/+",
+            Action::Delete => "-",
+            Action::None => " ",
+        };
+        let fields: Vec<String> = p
+            .plan
+            .diff
+            .iter()
+            .filter(|d| d.path != "/")
+            .map(|d| d.path.trim_start_matches('/').to_string())
+            .collect();
+        let why = if fields.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", fields.join(", "))
+        };
+        out.push_str(&format!(
+            "  {sign} {} ({}): {}{why}\n",
+            p.name,
+            p.type_name,
+            p.action()
+        ));
+    }
+    out
+}
+
+fn past(action: Action) -> &'static str {
+    match action {
+        Action::Create => "created",
+        Action::Update => "updated",
+        Action::Replace => "replaced",
+        Action::Delete => "removed",
+        Action::None => "unchanged",
+    }
+}
+
+/// A progress sink: a line per finished resource (and a line when work
+/// starts, on a terminal), or JSON lines.
+pub fn progress(json_lines: bool) -> Arc<dyn Fn(Progress) + Send + Sync> {
+    let terminal = std::io::stdout().is_terminal();
+    Arc::new(move |event| match (json_lines, event) {
+        (true, Progress::Started { name, change }) => {
+            emit(&json!({"event": "started", "resource": name, "action": change}).to_string())
+        }
+        (
+            true,
+            Progress::Finished {
+                name,
+                change,
+                outcome,
+                elapsed,
+            },
+        ) => {
+            let (status, message) = match outcome {
+                Outcome::Done => ("done", None),
+                Outcome::Unchanged => ("unchanged", None),
+                Outcome::Failed(m) => ("failed", Some(m)),
+                Outcome::Skipped(m) => ("skipped", Some(m)),
+            };
+            emit(&json!({"event": "finished", "resource": name, "action": change, "status": status, "message": message, "seconds": elapsed.as_secs_f64()}).to_string());
+        }
+        (false, Progress::Started { name, change }) if terminal => {
+            emit(&format!("  … {name}: {change}"))
+        }
+        (false, Progress::Started { .. }) => {}
+        (
+            false,
+            Progress::Finished {
+                outcome: Outcome::Unchanged,
+                ..
+            },
+        ) => {}
+        (
+            false,
+            Progress::Finished {
+                name,
+                change,
+                outcome,
+                elapsed,
+            },
+        ) => {
+            let line = match outcome {
+                Outcome::Done => format!(
+                    "  ✓ {name}: {} in {:.2} s",
+                    past(change),
+                    elapsed.as_secs_f64()
+                ),
+                Outcome::Failed(m) => format!(
+                    "  ✗ {name}: {change} failed after {:.2} s: {m}",
+                    elapsed.as_secs_f64()
+                ),
+                Outcome::Skipped(m) => format!("  - {name}: skipped, {m}"),
+                Outcome::Unchanged => String::new(),
+            };
+            emit(&line);
+        }
+    })
+}
+
+/// The closing line.
+pub fn render_report(report: &Report, verb: &str, seconds: f64) -> String {
+    let done = report
+        .results
+        .iter()
+        .filter(|r| r.2 == Outcome::Done)
+        .count();
+    let unchanged = report
+        .results
+        .iter()
+        .filter(|r| r.2 == Outcome::Unchanged)
+        .count();
+    let failed = report
+        .results
+        .iter()
+        .filter(|r| matches!(r.2, Outcome::Failed(_)))
+        .count();
+    let skipped = report
+        .results
+        .iter()
+        .filter(|r| matches!(r.2, Outcome::Skipped(_)))
+        .count();
+    if failed + skipped > 0 {
+        format!(
+            "{verb} failed: {failed} failed, {skipped} skipped, {done} done, {unchanged} unchanged ({seconds:.2} s)"
+        )
+    } else if done == 0 {
+        format!(
+            "Nothing to do: {unchanged} resource{} up to date ({seconds:.2} s)",
+            if unchanged == 1 { " is" } else { "s are" }
+        )
+    } else {
+        format!("{verb} complete: {done} changed, {unchanged} unchanged ({seconds:.2} s)")
+    }
+}
