@@ -1,5 +1,9 @@
 //! End-to-end tests against a real Docker Engine and the local stand-in
-//! images (`tests/images/build.sh`).
+//! images (`tests/images/build.sh`): the stand-ins themselves, then
+//! Clockwork driving the Engine through its CLI.
 
+mod apply;
 mod docker;
+mod fixtures;
+mod stack;
 mod standin_images;

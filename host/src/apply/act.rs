@@ -75,6 +75,43 @@ pub fn describe(action: &Action) -> String {
     }
 }
 
+/// An action as JSON: `{"action": "ensure-container", ...its payload}`,
+/// for `plan --json` and the journal.
+pub fn action_json(action: &Action) -> Json {
+    let payload = |kind: &str, text: &str| {
+        let mut v = json!({"action": kind});
+        match serde_json::from_str::<Json>(text) {
+            Ok(Json::Object(fields)) => v
+                .as_object_mut()
+                .into_iter()
+                .for_each(|o| o.extend(fields.clone())),
+            Ok(other) => v["payload"] = other,
+            Err(_) => v["payload"] = Json::String(text.to_string()),
+        }
+        v
+    };
+    match action {
+        Action::EnsureImage(s) => payload("ensure-image", s),
+        Action::EnsureContainer(s) => payload("ensure-container", s),
+        Action::RemoveContainer(n) => json!({"action": "remove-container", "name": n}),
+        Action::EnsureNetwork(s) => payload("ensure-network", s),
+        Action::RemoveNetwork(n) => json!({"action": "remove-network", "name": n}),
+        Action::EnsureVolume(s) => payload("ensure-volume", s),
+        Action::RemoveVolume(n) => json!({"action": "remove-volume", "name": n}),
+        Action::WriteFile(s) => payload("write-file", s),
+        Action::RemovePath(p) => json!({"action": "remove-path", "path": p}),
+        Action::Exec(s) => payload("exec", s),
+        Action::Wait(s) => payload("wait", s),
+        Action::CallPlugin(s) => payload("call-plugin", s),
+        Action::Ext((driver, op, s)) => {
+            let mut v = payload("ext", s);
+            v["driver"] = Json::String(driver.clone());
+            v["op"] = Json::String(op.clone());
+            v
+        }
+    }
+}
+
 /// Whether a container name belongs to `resource`: its own name, or one
 /// starting with it and `-` for types that run several containers.
 fn owns(resource: &str, container: &str) -> bool {

@@ -8,6 +8,7 @@
 mod act;
 mod run;
 
+pub use act::action_json;
 pub use run::{Options, Outcome, Progress, Report, execute};
 
 use std::collections::BTreeMap;
@@ -287,4 +288,51 @@ pub fn summary(planned: &[Planned]) -> BTreeMap<&'static str, usize> {
         *counts.entry(key).or_insert(0) += 1;
     }
     counts
+}
+
+/// Puts what the plugins decided into `plan`: each declared resource's
+/// change, differing fields and actions, and a `delete` entry for every
+/// recorded resource no longer declared.
+pub fn compare(plan: &mut crate::plan::Plan, planned: &[Planned], with: &str) {
+    use crate::plan::{ChangedField, PlanEntry};
+    let describe = |p: &Planned| {
+        let changed = p
+            .plan
+            .diff
+            .iter()
+            .map(|d| ChangedField {
+                path: d.path.clone(),
+                old: d.old.as_deref().and_then(|t| serde_json::from_str(t).ok()),
+                new: d.new.as_deref().and_then(|t| serde_json::from_str(t).ok()),
+                forces_replace: d.forces_replace,
+            })
+            .collect();
+        let steps = p.plan.actions.iter().map(action_json).collect();
+        (changed, steps)
+    };
+    let removal_layer = plan.layers + 1;
+    for p in planned {
+        let (changed, steps) = describe(p);
+        match plan.resources.iter_mut().find(|r| r.name == p.name) {
+            Some(entry) if p.decl.is_some() => {
+                entry.action = p.action();
+                entry.changed = changed;
+                entry.steps = steps;
+            }
+            _ => plan.resources.push(PlanEntry {
+                name: p.name.clone(),
+                type_name: p.type_name.clone(),
+                action: p.action(),
+                depends_on: p.depends_on.clone(),
+                layer: removal_layer,
+                parent: None,
+                spec: Default::default(),
+                declared_at: "no longer declared".into(),
+                assertions: Vec::new(),
+                changed,
+                steps,
+            }),
+        }
+    }
+    plan.compared_with = Some(with.to_string());
 }

@@ -36,6 +36,9 @@ pub enum Command {
         /// Print passwords and other secrets instead of `***`.
         #[arg(long)]
         show_secrets: bool,
+        /// Do not ask the Docker Engine: show what a first apply would do.
+        #[arg(long)]
+        offline: bool,
     },
     /// Bring the declared stack up on the Docker Engine, in dependency order.
     Apply {

@@ -59,9 +59,11 @@ pub async fn run(args: Args) -> Result<u8, CliError> {
     let invocation = Invocation::new(&args)?;
     match args.command {
         Command::Plugins(command) => plugins::run(&invocation, command).await,
-        Command::Plan { json, show_secrets } => {
-            plan::run_plan(&invocation, json, show_secrets).await
-        }
+        Command::Plan {
+            json,
+            show_secrets,
+            offline,
+        } => plan::run_plan(&invocation, json, show_secrets, offline).await,
         Command::Graph { format } => plan::run_graph(&invocation, format).await,
         Command::Apply { parallelism, json } => {
             apply::run_apply(&invocation, parallelism, json).await

@@ -37,7 +37,7 @@ pub fn render_changes(planned: &[Planned]) -> String {
             .diff
             .iter()
             .filter(|d| d.path != "/")
-            .map(|d| d.path.trim_start_matches('/').to_string())
+            .map(|d| d.path.trim_start_matches('/').replace('/', "."))
             .collect();
         let why = if fields.is_empty() {
             String::new()

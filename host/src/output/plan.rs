@@ -17,25 +17,55 @@ fn source_text(p: &Provenance) -> String {
 
 /// The text of `clockwork plan`.
 pub fn render_plan(plan: &Plan, masker: &Masker) -> String {
-    let creates = plan
+    use crate::plan::Action;
+    let count = |a: Action| plan.resources.iter().filter(|r| r.action == a).count();
+    let declared = plan
         .resources
         .iter()
-        .filter(|r| r.action == crate::plan::Action::Create)
+        .filter(|r| r.layer <= plan.layers)
         .count();
+    let counts: Vec<String> = [
+        (Action::Create, "to create"),
+        (Action::Update, "to update"),
+        (Action::Replace, "to replace"),
+        (Action::Delete, "to delete"),
+        (Action::None, "unchanged"),
+    ]
+    .into_iter()
+    .filter_map(|(a, label)| match count(a) {
+        0 => None,
+        n => Some(format!("{n} {label}")),
+    })
+    .collect();
     let mut out = format!(
-        "Plan for `{}` ({}): {} resource{}, {creates} to create, in {} layer{}\n",
+        "Plan for `{}` ({}): {} resource{}, {}, in {} layer{}\n",
         plan.project,
         plan.file,
-        plan.resources.len(),
-        if plan.resources.len() == 1 { "" } else { "s" },
+        declared,
+        if declared == 1 { "" } else { "s" },
+        if counts.is_empty() {
+            "nothing to do".to_string()
+        } else {
+            counts.join(", ")
+        },
         plan.layers,
         if plan.layers == 1 { "" } else { "s" },
     );
+    match &plan.compared_with {
+        Some(with) => out.push_str(&format!("compared with {with}\n")),
+        None => out.push_str(
+            "not compared with a deployment: every resource shows what a first apply does\n",
+        ),
+    }
     let mut layer = 0;
     for (i, r) in plan.resources.iter().enumerate() {
         if r.layer != layer {
             layer = r.layer;
-            out.push_str(&format!("\nlayer {layer}\n"));
+            if layer > plan.layers {
+                out.push_str("\nno longer declared\n");
+            } else {
+                out.push_str(&format!("\nlayer {layer}\n"));
+            }
         }
         out.push_str(&format!(
             "  {}. {} ({}): {}\n",
@@ -44,6 +74,24 @@ pub fn render_plan(plan: &Plan, masker: &Masker) -> String {
             r.type_name,
             r.action
         ));
+        for c in r.changed.iter().filter(|c| c.path != "/") {
+            let field = c.path.trim_start_matches('/').replace('/', ".");
+            let key = field.rsplit('.').next();
+            let show = |v: &Option<Value>| match v {
+                Some(v) => masker.json(key, v).to_string(),
+                None => "(absent)".into(),
+            };
+            out.push_str(&format!(
+                "     {field}: {} → {}{}\n",
+                show(&c.old),
+                show(&c.new),
+                if c.forces_replace {
+                    " (forces replace)"
+                } else {
+                    ""
+                }
+            ));
+        }
         if !r.depends_on.is_empty() {
             out.push_str(&format!("     after {}\n", r.depends_on.join(", ")));
         }
@@ -141,6 +189,7 @@ pub fn plan_json(plan: &Plan, masker: &Masker) -> Value {
         "project": plan.project,
         "file": plan.file,
         "layers": plan.layers,
+        "compared_with": plan.compared_with,
         "resources": plan.resources.iter().map(|r| json!({
             "name": r.name,
             "type": r.type_name,
@@ -151,6 +200,16 @@ pub fn plan_json(plan: &Plan, masker: &Masker) -> Value {
             "declared_at": r.declared_at,
             "assertions": r.assertions.iter().map(|(name, ty)| json!({"name": name, "type": ty})).collect::<Vec<_>>(),
             "spec": masker.json(None, &Value::Object(r.spec.fields.clone())),
+            "changed": r.changed.iter().map(|c| {
+                let key = c.path.rsplit('/').next();
+                json!({
+                    "path": c.path,
+                    "old": c.old.as_ref().map(|v| masker.json(key, v)),
+                    "new": c.new.as_ref().map(|v| masker.json(key, v)),
+                    "forces_replace": c.forces_replace,
+                })
+            }).collect::<Vec<_>>(),
+            "actions": r.steps.iter().map(|s| masker.json(None, s)).collect::<Vec<_>>(),
             "sources": r.spec.provenance.iter().map(|(k, p)| (k.clone(), Value::String(source_text(p)))).collect::<serde_json::Map<_, _>>(),
         })).collect::<Vec<_>>(),
         "connections": plan.connections.iter().map(|c| json!({

@@ -1,7 +1,8 @@
 //! [`Graph`] → [`Plan`]: what `apply` will do for each resource, in deploy
-//! order. Without a deployment to compare with, every resource is
-//! created; comparing with the Engine and the recorded state comes with
-//! `apply`.
+//! order. [`plan`] alone says `create` for everything (what a first apply
+//! does, and all `plan` can say without an Engine); [`Plan::compare`]
+//! replaces that with what each resource plugin decided against the
+//! recorded state and the Engine's observation.
 
 use serde::Serialize;
 
@@ -58,6 +59,23 @@ pub struct PlanEntry {
     pub declared_at: String,
     /// Its assertions, as (name, type), including those its connections add.
     pub assertions: Vec<(String, String)>,
+    /// The fields that differ from what is deployed (empty before comparing).
+    pub changed: Vec<ChangedField>,
+    /// What the host will do for it, in order (empty before comparing).
+    pub steps: Vec<serde_json::Value>,
+}
+
+/// A field that differs from the deployed object.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChangedField {
+    /// JSON Pointer into the config, e.g. `/env_vars/LOG_LEVEL`.
+    pub path: String,
+    /// The deployed value.
+    pub old: Option<serde_json::Value>,
+    /// The declared value.
+    pub new: Option<serde_json::Value>,
+    /// Whether this change alone forces a replace.
+    pub forces_replace: bool,
 }
 
 /// A connection in the plan.
@@ -93,6 +111,9 @@ pub struct Plan {
     pub connections: Vec<PlanConnection>,
     /// How many layers.
     pub layers: usize,
+    /// What the plan was compared with (`None`: nothing, every resource
+    /// shows `create`), e.g. "the Docker Engine and .clockwork/state.json".
+    pub compared_with: Option<String>,
 }
 
 /// Plans every resource of `graph`.
@@ -141,6 +162,8 @@ pub fn plan(graph: &Graph) -> Plan {
                     })
                     .chain(contributed.get(id).cloned().unwrap_or_default())
                     .collect(),
+                changed: Vec::new(),
+                steps: Vec::new(),
             });
         }
     }
@@ -166,5 +189,6 @@ pub fn plan(graph: &Graph) -> Plan {
         resources,
         connections,
         layers: graph.layers.len(),
+        compared_with: None,
     }
 }

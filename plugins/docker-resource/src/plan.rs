@@ -97,7 +97,17 @@ fn observed_container(observed: &Option<Value>) -> Option<&Value> {
     observed.as_ref()?.get("containers")?.as_array()?.first()
 }
 
-/// Top-level fields of the spec that differ, for the plan's diff.
+/// The config field a container-spec key comes from, for the diff.
+fn config_field(spec_key: &str) -> &str {
+    match spec_key {
+        "env" => "env_vars",
+        "mounts" => "volumes",
+        other => other,
+    }
+}
+
+/// The fields of the spec that differ, named as the user wrote them
+/// (`/env_vars/LOG_LEVEL`, `/image`), for the plan's diff.
 fn diff(old: Option<&Value>, new: &ContainerSpec) -> Vec<FieldChange> {
     let new = serde_json::to_value(new).unwrap_or(Value::Null);
     let Some(old) = old.filter(|o| o.is_object()) else {
@@ -108,17 +118,29 @@ fn diff(old: Option<&Value>, new: &ContainerSpec) -> Vec<FieldChange> {
             forces_replace: true,
         }];
     };
-    new.as_object()
-        .into_iter()
-        .flatten()
-        .filter(|(k, v)| old.get(k.as_str()) != Some(v))
-        .map(|(k, v)| FieldChange {
-            path: format!("/{k}"),
-            old: old.get(k.as_str()).map(Value::to_string),
-            new: Some(v.to_string()),
-            forces_replace: true,
-        })
-        .collect()
+    let change = |path: String, old: Option<&Value>, new: Option<&Value>| FieldChange {
+        path,
+        old: old.map(Value::to_string),
+        new: new.map(Value::to_string),
+        forces_replace: true,
+    };
+    let mut changes = Vec::new();
+    for (key, value) in new.as_object().into_iter().flatten() {
+        let field = config_field(key);
+        match (old.get(key.as_str()), value) {
+            (Some(before), after) if before == after => {}
+            // Maps (env) differ key by key.
+            (Some(Value::Object(before)), Value::Object(after)) => {
+                let keys: std::collections::BTreeSet<&String> =
+                    before.keys().chain(after.keys()).collect();
+                for k in keys.into_iter().filter(|k| before.get(*k) != after.get(*k)) {
+                    changes.push(change(format!("/{field}/{k}"), before.get(k), after.get(k)));
+                }
+            }
+            (before, after) => changes.push(change(format!("/{field}"), before, Some(after))),
+        }
+    }
+    changes
 }
 
 pub fn plan(input: &PlanInput) -> Result<ChangePlan, PluginError> {
@@ -320,6 +342,22 @@ mod tests {
         new["image"] = json!("postgres:16-alpine");
         let plan = plan(&input(Some(new), Some(prior), Some(observed))).unwrap();
         insta::assert_snapshot!(render(&plan));
+    }
+
+    #[test]
+    fn a_changed_variable_is_named_by_its_key() {
+        let old = config();
+        let prior = json!({"spec": container_spec("postgres-db", &old, &json!({"network": "shop_default"})).unwrap()});
+        let observed = json!({"containers": [{"name": "postgres-db", "id": "abc", "running": true, "config_hash": hash_of(&old)}]});
+        let mut new = config();
+        new["env_vars"]["LOG_LEVEL"] = json!("debug");
+        new["volumes"] = json!([]);
+        let plan = plan(&input(Some(new), Some(prior), Some(observed))).unwrap();
+        let paths: Vec<&str> = plan.diff.iter().map(|d| d.path.as_str()).collect();
+        assert_eq!(paths, ["/env_vars/LOG_LEVEL", "/volumes"]);
+        assert_eq!(plan.diff[0].old, None);
+        assert_eq!(plan.diff[0].new.as_deref(), Some("\"debug\""));
+        assert!(matches!(plan.change, Change::Replace));
     }
 
     #[test]

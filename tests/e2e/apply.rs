@@ -1,0 +1,339 @@
+//! `clockwork apply`, `plan` and `destroy` against the real Engine.
+
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::docker::{Scope, docker, docker_ok, wait_until};
+use crate::stack::Stack;
+
+/// A container that stops at once on SIGTERM, so replacing it is quick.
+const QUICK_STOP: &str = r#"["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"]"#;
+
+fn env_of(stack: &Stack, container: &str) -> Vec<String> {
+    stack.inspect(container)["Config"]["Env"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v.as_str().map(str::to_string))
+        .collect()
+}
+
+fn created_at(stack: &Stack, container: &str) -> String {
+    stack.inspect(container)["Created"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+fn plan_actions(stack: &Stack) -> Vec<(String, String)> {
+    let run = stack.ok(&["plan", "--json"]);
+    let plan: Value = serde_json::from_str(&run.stdout).expect("plan --json is JSON");
+    assert_eq!(
+        plan["compared_with"],
+        "the Docker Engine and .clockwork/state.json"
+    );
+    plan["resources"]
+        .as_array()
+        .expect("resources")
+        .iter()
+        .map(|r| {
+            (
+                r["name"].as_str().unwrap_or_default().to_string(),
+                r["action"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn connected_services_deploys_in_order_is_idempotent_and_destroys_cleanly() {
+    let stack = Stack::example("connected-services", "cwt-connected");
+    let first = stack.ok(&["apply"]);
+
+    let containers = stack.containers();
+    let names: Vec<&str> = containers.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(
+        names,
+        ["api-server", "postgres-db", "redis-cache", "worker-service"],
+        "{}",
+        first.all()
+    );
+    assert!(containers.iter().all(|c| c.running), "{containers:?}");
+    assert!(
+        env_of(&stack, "api-server")
+            .contains(&"DATABASE_URL=postgresql://admin:secret123@postgres-db:5432/appdb".into()),
+        "{:?}",
+        env_of(&stack, "api-server")
+    );
+    assert!(
+        !first.all().contains("secret123"),
+        "the password leaked into the output:\n{}",
+        first.all()
+    );
+    let ping = docker(&[
+        "exec",
+        "worker-service",
+        "redis-cli",
+        "-h",
+        "redis-cache",
+        "-p",
+        "6379",
+        "ping",
+    ]);
+    assert_eq!(String::from_utf8_lossy(&ping.stdout).trim(), "PONG");
+    assert!(
+        created_at(&stack, "postgres-db") < created_at(&stack, "api-server"),
+        "api-server was created before postgres-db"
+    );
+    // The database answered before the API was started: the wait-for-db
+    // step ran against it.
+    let ready = docker(&[
+        "exec",
+        "postgres-db",
+        "pg_isready",
+        "-h",
+        "127.0.0.1",
+        "-U",
+        "admin",
+    ]);
+    assert!(ready.status.success());
+
+    // A second apply changes nothing and says so.
+    let again = stack.ok(&["apply"]);
+    assert!(again.stdout.contains("Nothing to do"), "{}", again.stdout);
+    assert_eq!(stack.containers(), containers, "containers were recreated");
+    assert!(
+        plan_actions(&stack).iter().all(|(_, a)| a == "none"),
+        "{:?}",
+        plan_actions(&stack)
+    );
+
+    let (networks, _) = stack.networks_and_volumes();
+    assert_eq!(networks.len(), 1, "one project network");
+    let gone = stack.ok(&["destroy"]);
+    assert!(stack.containers().is_empty(), "{}", gone.all());
+    assert_eq!(stack.networks_and_volumes(), (vec![], vec![]));
+    let state = stack.state();
+    assert_eq!(state["resources"], serde_json::json!({}));
+}
+
+fn three_services(prefix: &str, b_env: &str, with_c: bool) -> String {
+    let mut text = format!(
+        r#"
+a = DockerResource(name="{prefix}-a", image="busybox:latest", command={QUICK_STOP}, volumes=["{prefix}-data:/data"])
+b = DockerResource(name="{prefix}-b", image="busybox:latest", command={QUICK_STOP}, env_vars={{"MODE": "{b_env}"}})
+notes = FileResource(name="notes", directory="generated", content="hello\n")
+"#
+    );
+    if with_c {
+        text.push_str(&format!(
+            "c = DockerResource(name=\"{prefix}-c\", image=\"busybox:latest\", command={QUICK_STOP}, connections=[a])\n"
+        ));
+    }
+    text
+}
+
+#[test]
+fn a_change_replaces_only_its_container_and_removals_and_hand_kills_converge() {
+    let stack = Stack::new("cwt-changes");
+    stack.write("main.star", &three_services("chg", "one", true));
+    stack.ok(&["apply"]);
+    assert_eq!(
+        std::fs::read_to_string(stack.dir.join("generated/notes")).expect("file written"),
+        "hello\n"
+    );
+    let before = stack.containers();
+    assert_eq!(before.len(), 3, "{before:?}");
+
+    // One field of b changes: only b is replaced, and the plan says why.
+    stack.write("main.star", &three_services("chg", "two", true));
+    let plan = stack.ok(&["plan"]);
+    assert!(
+        plan.stdout.contains("chg-b (DockerResource): replace")
+            && plan.stdout.contains("env_vars.MODE: \"one\" → \"two\""),
+        "{}",
+        plan.stdout
+    );
+    let changed = stack.ok(&["apply"]);
+    assert!(
+        changed.stdout.contains("(env_vars.MODE)"),
+        "{}",
+        changed.stdout
+    );
+    assert_eq!(stack.id_of("chg-a"), before[0].id);
+    assert_ne!(stack.id_of("chg-b"), before[1].id);
+    assert_eq!(stack.id_of("chg-c"), before[2].id);
+    assert!(env_of(&stack, "chg-b").contains(&"MODE=two".into()));
+
+    // A removed declaration is destroyed.
+    stack.write("main.star", &three_services("chg", "two", false));
+    assert!(plan_actions(&stack).contains(&("chg-c".into(), "delete".into())));
+    stack.ok(&["apply"]);
+    let names: Vec<String> = stack.containers().into_iter().map(|c| c.name).collect();
+    assert_eq!(names, ["chg-a", "chg-b"]);
+    assert!(stack.state()["resources"].get("chg-c").is_none());
+
+    // Removed and stopped by hand: apply restores both.
+    docker_ok(&["rm", "-f", "chg-a"]);
+    docker_ok(&["stop", "-t", "1", "chg-b"]);
+    stack.ok(&["apply"]);
+    let restored = stack.containers();
+    assert_eq!(restored.len(), 2);
+    assert!(restored.iter().all(|c| c.running), "{restored:?}");
+
+    // The state is lost: the labels are enough, apply adopts what runs.
+    std::fs::remove_file(stack.dir.join(".clockwork/state.json")).expect("state exists");
+    let adopted = stack.ok(&["apply"]);
+    assert!(
+        adopted.stdout.contains("Nothing to do"),
+        "{}",
+        adopted.stdout
+    );
+    assert_eq!(stack.containers(), restored);
+
+    // destroy --keep-volumes keeps the data volume and destroy removes
+    // the generated file; a later destroy takes the volume too.
+    stack.ok(&["destroy", "--keep-volumes"]);
+    assert!(stack.containers().is_empty());
+    assert!(!stack.dir.join("generated/notes").exists());
+    let (_, volumes) = stack.networks_and_volumes();
+    assert_eq!(volumes, ["chg-data"]);
+    stack.ok(&["destroy"]);
+    assert_eq!(stack.networks_and_volumes(), (vec![], vec![]));
+}
+
+#[test]
+fn a_second_apply_is_refused_and_a_killed_apply_converges() {
+    let stack = Stack::new("cwt-interrupt");
+    // `slow` turns healthy after 2 s; `after` may only start then.
+    stack.write(
+        "main.star",
+        &format!(
+            r#"
+slow = DockerResource(
+    name="int-slow",
+    image="busybox:latest",
+    command=["sh", "-c", "trap 'exit 0' TERM; sleep 2; touch /tmp/ready; while true; do sleep 1; done"],
+    healthcheck={{"test": ["CMD", "test", "-f", "/tmp/ready"], "interval_seconds": 0.5}},
+)
+after = DockerResource(name="int-after", image="busybox:latest", command={QUICK_STOP}, connections=[slow])
+other = DockerResource(name="int-other", image="busybox:latest", command={QUICK_STOP})
+"#
+        ),
+    );
+    let mut first = stack.spawn(&["apply"]);
+    wait_until("the first container", Duration::from_secs(60), || {
+        stack.containers().iter().any(|c| c.name == "int-slow")
+    });
+    let second = stack.run(&["apply"]);
+    assert_eq!(second.code, 1, "{}", second.all());
+    assert!(
+        second
+            .stderr
+            .contains("another `clockwork apply` or `destroy` is running"),
+        "{}",
+        second.stderr
+    );
+    first.kill().expect("kill -9");
+    first.wait().expect("reaped");
+
+    let converged = stack.ok(&["apply"]);
+    let containers = stack.containers();
+    let names: Vec<&str> = containers.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(
+        names,
+        ["int-after", "int-other", "int-slow"],
+        "{}",
+        converged.all()
+    );
+    assert!(containers.iter().all(|c| c.running));
+    let recorded = stack.state()["resources"]
+        .as_object()
+        .expect("resources")
+        .keys()
+        .cloned()
+        .collect::<Vec<_>>();
+    assert_eq!(recorded, ["int-after", "int-other", "int-slow"]);
+
+    // `after` started only once `slow` was healthy.
+    let healthy_at = stack.inspect("int-slow")["State"]["Health"]["Log"]
+        .as_array()
+        .and_then(|log| log.iter().find(|l| l["ExitCode"] == 0))
+        .and_then(|l| l["End"].as_str().map(str::to_string))
+        .expect("a passing health check");
+    let after_started = stack.inspect("int-after")["State"]["StartedAt"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        after_started.as_str() > healthy_at.as_str(),
+        "int-after started at {after_started}, int-slow healthy at {healthy_at}"
+    );
+    assert!(stack.ok(&["apply"]).stdout.contains("Nothing to do"));
+}
+
+#[test]
+fn a_foreign_container_with_a_clashing_name_is_left_alone() {
+    let scope = Scope::new("foreign");
+    let foreign = scope.run("web", &[], "busybox:latest", &["sleep", "3600"]);
+    let foreign_id = docker_ok(&["inspect", "-f", "{{.Id}}", &foreign]);
+    let stack = Stack::new("cwt-foreign");
+    stack.write(
+        "main.star",
+        &format!(
+            "web = DockerResource(name=\"{foreign}\", image=\"busybox:latest\", command={QUICK_STOP})\nok = DockerResource(name=\"foreign-ok\", image=\"busybox:latest\", command={QUICK_STOP})\n"
+        ),
+    );
+    let run = stack.run(&["apply"]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(
+        run.all().contains(&foreign) && run.all().contains("not this project's"),
+        "{}",
+        run.all()
+    );
+    // The independent resource is deployed; the foreign one is untouched.
+    let names: Vec<String> = stack.containers().into_iter().map(|c| c.name).collect();
+    assert_eq!(names, ["foreign-ok"]);
+    assert_eq!(
+        docker_ok(&["inspect", "-f", "{{.Id}} {{.State.Running}}", &foreign]),
+        format!("{foreign_id} true")
+    );
+    stack.ok(&["destroy"]);
+    assert_eq!(
+        docker_ok(&["inspect", "-f", "{{.Id}} {{.State.Running}}", &foreign]),
+        format!("{foreign_id} true")
+    );
+}
+
+#[test]
+fn policy_refuses_a_privileged_container_and_a_mount_of_the_root() {
+    let plugin = crate::fixtures::fixture("overreaching-resource");
+    for (reach, expected) in [
+        ("privileged", "containers may not set `privileged`"),
+        (
+            "root-mount",
+            "bind mount of `/` is outside the project folder",
+        ),
+        (
+            "other-name",
+            "may not create a container named `someone-else`",
+        ),
+    ] {
+        let stack = Stack::new(&format!("cwt-policy-{reach}"));
+        std::fs::copy(&plugin, stack.dir.join("plugins/overreaching.wasm")).expect("copy");
+        stack.write(
+            "main.star",
+            &format!("x = OverreachingResource(name=\"pol-{reach}\", reach=\"{reach}\")\n"),
+        );
+        let started = Instant::now();
+        let run = stack.run(&["apply"]);
+        assert_eq!(run.code, 1, "{reach}: {}", run.all());
+        assert!(run.all().contains(expected), "{reach}: {}", run.all());
+        assert!(
+            stack.containers().is_empty(),
+            "{reach}: a container was created"
+        );
+        assert!(started.elapsed() < Duration::from_secs(60));
+    }
+}
