@@ -174,10 +174,23 @@ fn a_change_replaces_only_its_container_and_removals_and_hand_kills_converge() {
     assert_eq!(names, ["chg-a", "chg-b"]);
     assert!(stack.state()["resources"].get("chg-c").is_none());
 
-    // Removed and stopped by hand: apply restores both.
+    // Removed and stopped by hand after a plan: apply says the world
+    // moved since, and restores both.
+    assert!(plan_actions(&stack).iter().all(|(_, a)| a == "none"));
     docker_ok(&["rm", "-f", "chg-a"]);
     docker_ok(&["stop", "-t", "1", "chg-b"]);
-    stack.ok(&["apply"]);
+    let healed = stack.ok(&["apply"]);
+    assert!(
+        healed
+            .stderr
+            .contains("the plan changed since `clockwork plan` ran")
+            && healed.stderr.contains("chg-a: none then, create now")
+            && healed
+                .stderr
+                .contains("chg-b: none then, update (running) now"),
+        "{}",
+        healed.stderr
+    );
     let restored = stack.containers();
     assert_eq!(restored.len(), 2);
     assert!(restored.iter().all(|c| c.running), "{restored:?}");
@@ -282,7 +295,7 @@ fn a_foreign_container_with_a_clashing_name_is_left_alone() {
     stack.write(
         "main.star",
         &format!(
-            "web = DockerResource(name=\"{foreign}\", image=\"busybox:latest\", command={QUICK_STOP})\nok = DockerResource(name=\"foreign-ok\", image=\"busybox:latest\", command={QUICK_STOP})\n"
+            "web = DockerResource(name=\"{foreign}\", image=\"busybox:latest\", command={QUICK_STOP})\nok = DockerResource(name=\"foreign-ok\", image=\"busybox:latest\", command={QUICK_STOP})\ndep = DockerResource(name=\"foreign-dep\", image=\"busybox:latest\", command={QUICK_STOP}, connections=[web])\n"
         ),
     );
     let run = stack.run(&["apply"]);
@@ -292,9 +305,17 @@ fn a_foreign_container_with_a_clashing_name_is_left_alone() {
         "{}",
         run.all()
     );
-    // The independent resource is deployed; the foreign one is untouched.
+    // The independent resource is deployed and recorded, the dependent
+    // one is not started, and the foreign one is untouched.
     let names: Vec<String> = stack.containers().into_iter().map(|c| c.name).collect();
     assert_eq!(names, ["foreign-ok"]);
+    assert!(
+        run.stdout.contains("foreign-dep: skipped"),
+        "{}",
+        run.stdout
+    );
+    let recorded = stack.state()["resources"].clone();
+    assert!(recorded.get("foreign-ok").is_some() && recorded.get("foreign-dep").is_none());
     assert_eq!(
         docker_ok(&["inspect", "-f", "{{.Id}} {{.State.Running}}", &foreign]),
         format!("{foreign_id} true")

@@ -336,3 +336,72 @@ pub fn compare(plan: &mut crate::plan::Plan, planned: &[Planned], with: &str) {
     }
     plan.compared_with = Some(with.to_string());
 }
+
+/// Each resource's change in one line, e.g. `replace (env_vars.MODE)`.
+pub fn outline(planned: &[Planned]) -> Json {
+    Json::Object(
+        planned
+            .iter()
+            .map(|p| {
+                let fields: Vec<String> = p
+                    .plan
+                    .diff
+                    .iter()
+                    .filter(|d| d.path != "/")
+                    .map(|d| d.path.trim_start_matches('/').replace('/', "."))
+                    .collect();
+                let text = if fields.is_empty() {
+                    p.action().to_string()
+                } else {
+                    format!("{} ({})", p.action(), fields.join(", "))
+                };
+                (p.name.clone(), Json::String(text))
+            })
+            .collect(),
+    )
+}
+
+/// How `now` differs from an earlier outline, a line per resource.
+pub fn moved(earlier: &Json, now: &Json) -> Vec<String> {
+    let (Some(earlier), Some(now)) = (earlier.as_object(), now.as_object()) else {
+        return Vec::new();
+    };
+    let none = Json::String("none".into());
+    let mut names: Vec<&String> = earlier.keys().chain(now.keys()).collect();
+    names.sort();
+    names.dedup();
+    names
+        .into_iter()
+        .filter_map(|name| {
+            let was = earlier.get(name).unwrap_or(&none);
+            let is = now.get(name).unwrap_or(&none);
+            (was != is).then(|| {
+                format!(
+                    "{name}: {} then, {} now",
+                    was.as_str().unwrap_or("?"),
+                    is.as_str().unwrap_or("?")
+                )
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn moved_names_each_resource_whose_change_differs() {
+        let earlier = json!({"db": "none", "api": "replace (image)", "gone": "delete"});
+        let now = json!({"db": "create", "api": "replace (image)", "new": "create"});
+        assert_eq!(
+            moved(&earlier, &now),
+            [
+                "db: none then, create now",
+                "gone: delete then, none now",
+                "new: none then, create now"
+            ]
+        );
+        assert!(moved(&now, &now).is_empty());
+    }
+}

@@ -24,6 +24,17 @@ pub async fn run_apply(
     let observation = engine.observe().await?;
     let state = State::load(&dir, &name)?;
     let planned = apply::changes(&graph, &plugins, &name, &state, Some(&observation)).await?;
+    // Planned again here, under the lock: say if that differs from what
+    // `clockwork plan` showed.
+    if let Some(earlier) = crate::state::take_last_plan(&dir) {
+        let moved = apply::moved(&earlier, &apply::outline(&planned));
+        if !moved.is_empty() {
+            output::note(&format!(
+                "the plan changed since `clockwork plan` ran; applying the current one:\n  {}",
+                moved.join("\n  ")
+            ));
+        }
+    }
     if !json {
         output::emit(&output::render_changes(&planned));
     }

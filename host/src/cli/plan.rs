@@ -33,6 +33,7 @@ pub async fn run_plan(
                     &planned,
                     "the Docker Engine and .clockwork/state.json",
                 );
+                crate::state::remember_plan(dir, &apply::outline(&planned));
             }
             Err(e) => output::note(&format!(
                 "{e}; showing what a first apply would do (--offline says this without asking)"

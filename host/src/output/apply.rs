@@ -9,6 +9,7 @@ use serde_json::json;
 
 use crate::apply::{Outcome, Planned, Progress, Report, summary};
 use crate::output::emit;
+use crate::output::spinner::Spinner;
 use crate::plan::Action;
 
 /// The planned changes, one line per resource that changes.
@@ -64,65 +65,60 @@ fn past(action: Action) -> &'static str {
     }
 }
 
-/// A progress sink: a line per finished resource (and a line when work
-/// starts, on a terminal), or JSON lines.
+/// The line printed when a resource finishes (empty: nothing to say).
+fn finished_line(name: &str, change: Action, outcome: &Outcome, elapsed: f64) -> String {
+    match outcome {
+        Outcome::Done => format!("  ✓ {name}: {} in {elapsed:.2} s", past(change)),
+        Outcome::Failed(m) => format!("  ✗ {name}: {change} failed after {elapsed:.2} s: {m}"),
+        Outcome::Skipped(m) => format!("  - {name}: skipped, {m}"),
+        Outcome::Unchanged => String::new(),
+    }
+}
+
+/// A progress sink: on a terminal, a spinner line naming what is being
+/// worked on, with a line per finished resource above it; otherwise only
+/// the finished lines; with `--json`, one JSON object per event.
 pub fn progress(json_lines: bool) -> Arc<dyn Fn(Progress) + Send + Sync> {
-    let terminal = std::io::stdout().is_terminal();
-    Arc::new(move |event| match (json_lines, event) {
-        (true, Progress::Started { name, change }) => {
-            emit(&json!({"event": "started", "resource": name, "action": change}).to_string())
-        }
-        (
-            true,
+    if json_lines {
+        return Arc::new(|event| match event {
+            Progress::Started { name, change } => {
+                emit(&json!({"event": "started", "resource": name, "action": change}).to_string())
+            }
             Progress::Finished {
                 name,
                 change,
                 outcome,
                 elapsed,
-            },
-        ) => {
-            let (status, message) = match outcome {
-                Outcome::Done => ("done", None),
-                Outcome::Unchanged => ("unchanged", None),
-                Outcome::Failed(m) => ("failed", Some(m)),
-                Outcome::Skipped(m) => ("skipped", Some(m)),
-            };
-            emit(&json!({"event": "finished", "resource": name, "action": change, "status": status, "message": message, "seconds": elapsed.as_secs_f64()}).to_string());
+            } => {
+                let (status, message) = match outcome {
+                    Outcome::Done => ("done", None),
+                    Outcome::Unchanged => ("unchanged", None),
+                    Outcome::Failed(m) => ("failed", Some(m)),
+                    Outcome::Skipped(m) => ("skipped", Some(m)),
+                };
+                emit(&json!({"event": "finished", "resource": name, "action": change, "status": status, "message": message, "seconds": elapsed.as_secs_f64()}).to_string());
+            }
+        });
+    }
+    let spinner = std::io::stdout().is_terminal().then(Spinner::start);
+    Arc::new(move |event| match event {
+        Progress::Started { name, .. } => {
+            if let Some(s) = &spinner {
+                s.started(&name);
+            }
         }
-        (false, Progress::Started { name, change }) if terminal => {
-            emit(&format!("  … {name}: {change}"))
-        }
-        (false, Progress::Started { .. }) => {}
-        (
-            false,
-            Progress::Finished {
-                outcome: Outcome::Unchanged,
-                ..
-            },
-        ) => {}
-        (
-            false,
-            Progress::Finished {
-                name,
-                change,
-                outcome,
-                elapsed,
-            },
-        ) => {
-            let line = match outcome {
-                Outcome::Done => format!(
-                    "  ✓ {name}: {} in {:.2} s",
-                    past(change),
-                    elapsed.as_secs_f64()
-                ),
-                Outcome::Failed(m) => format!(
-                    "  ✗ {name}: {change} failed after {:.2} s: {m}",
-                    elapsed.as_secs_f64()
-                ),
-                Outcome::Skipped(m) => format!("  - {name}: skipped, {m}"),
-                Outcome::Unchanged => String::new(),
-            };
-            emit(&line);
+        Progress::Finished {
+            name,
+            change,
+            outcome,
+            elapsed,
+        } => {
+            let line = finished_line(&name, change, &outcome, elapsed.as_secs_f64());
+            match &spinner {
+                Some(s) => s.finished(&name, &line),
+                None if !line.is_empty() => emit(&line),
+                None => {}
+            }
         }
     })
 }

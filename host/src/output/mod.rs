@@ -6,6 +6,7 @@ mod graph;
 mod mask;
 mod plan;
 mod plugins;
+mod spinner;
 mod table;
 
 pub use apply::{progress, render_changes, render_report};

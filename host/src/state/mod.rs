@@ -16,6 +16,7 @@ pub const STATE_DIR: &str = ".clockwork";
 const STATE_FILE: &str = "state.json";
 const LOCK_FILE: &str = "lock";
 const JOURNAL_FILE: &str = "journal.jsonl";
+const LAST_PLAN_FILE: &str = "last-plan.json";
 const VERSION: u32 = 1;
 
 /// What is recorded of one deployed resource.
@@ -173,6 +174,28 @@ pub fn journal(dir: &Path, record: &Value) {
         line.push('\n');
         let _ = file.write_all(line.as_bytes());
     }
+}
+
+/// Keeps what `clockwork plan` showed, so the next `apply` can say what
+/// changed in between. Best effort: a plan in a read-only folder still works.
+pub fn remember_plan(dir: &Path, outline: &Value) {
+    let folder = dir.join(STATE_DIR);
+    let path = folder.join(LAST_PLAN_FILE);
+    let tmp = folder.join(format!(".{LAST_PLAN_FILE}.{}.tmp", std::process::id()));
+    let written = fs::create_dir_all(&folder)
+        .and_then(|()| fs::write(&tmp, outline.to_string()))
+        .and_then(|()| fs::rename(&tmp, &path));
+    if written.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+}
+
+/// What the last `clockwork plan` showed, if any; it is consumed.
+pub fn take_last_plan(dir: &Path) -> Option<Value> {
+    let path = dir.join(STATE_DIR).join(LAST_PLAN_FILE);
+    let text = fs::read_to_string(&path).ok()?;
+    let _ = fs::remove_file(&path);
+    serde_json::from_str(&text).ok()
 }
 
 #[cfg(test)]
