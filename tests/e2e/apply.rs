@@ -1,5 +1,6 @@
 //! `clockwork apply`, `plan` and `destroy` against the real Engine.
 
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -9,6 +10,25 @@ use crate::stack::Stack;
 
 /// A container that stops at once on SIGTERM, so replacing it is quick.
 const QUICK_STOP: &str = r#"["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"]"#;
+
+/// The shipped examples publish fixed host ports (5432, 6379, 8000, …):
+/// tests deploying them take turns.
+fn fixed_ports() -> MutexGuard<'static, ()> {
+    static PORTS: Mutex<()> = Mutex::new(());
+    PORTS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// The journal's records of `action` (e.g. "remove container worker-service").
+fn journal(stack: &Stack, action: &str) -> Vec<Value> {
+    std::fs::read_to_string(stack.dir.join(".clockwork/journal.jsonl"))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|r| r["action"] == action && r["status"] == "done")
+        .collect()
+}
 
 fn env_of(stack: &Stack, container: &str) -> Vec<String> {
     stack.inspect(container)["Config"]["Env"]
@@ -48,6 +68,7 @@ fn plan_actions(stack: &Stack) -> Vec<(String, String)> {
 
 #[test]
 fn connected_services_deploys_in_order_is_idempotent_and_destroys_cleanly() {
+    let _ports = fixed_ports();
     let stack = Stack::example("connected-services", "cwt-connected");
     let first = stack.ok(&["apply"]);
 
@@ -116,6 +137,89 @@ fn connected_services_deploys_in_order_is_idempotent_and_destroys_cleanly() {
     assert_eq!(stack.networks_and_volumes(), (vec![], vec![]));
     let state = stack.state();
     assert_eq!(state["resources"], serde_json::json!({}));
+    // The worker's shell (PID 1, no SIGTERM handler) cannot receive
+    // SIGTERM: it was killed at once; the others were asked to stop.
+    let removed = |name: &str| {
+        journal(&stack, &format!("remove container {name}"))
+            .last()
+            .map(|r| r["detail"]["stop_signal_ignored"].clone())
+    };
+    assert_eq!(removed("worker-service"), Some(Value::Bool(true)));
+    assert_eq!(removed("postgres-db"), Some(Value::Bool(false)));
+    assert_eq!(removed("redis-cache"), Some(Value::Bool(false)));
+}
+
+#[test]
+fn connections_showcase_wires_every_connection_type() {
+    let _ports = fixed_ports();
+    let stack = Stack::example("connections-showcase", "cwt-showcase");
+    let applied = stack.ok(&["apply"]);
+    let names: Vec<String> = stack.containers().into_iter().map(|c| c.name).collect();
+    assert_eq!(
+        names,
+        ["api", "frontend", "postgres", "redis", "storage"],
+        "{}",
+        applied.all()
+    );
+    let exec = |container: &str, command: &[&str]| {
+        let mut args = vec!["exec", container];
+        args.extend_from_slice(command);
+        let out = docker(&args);
+        assert!(
+            out.status.success(),
+            "{command:?} in {container}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    // DatabaseConnection: URL, readiness, schema.sql applied.
+    let api_env = env_of(&stack, "api");
+    assert!(
+        api_env
+            .contains(&"DATABASE_URL=postgresql://postgres:secret123@postgres:5432/appdb".into())
+    );
+    let tables = exec(
+        "postgres",
+        &[
+            "psql",
+            "-U",
+            "postgres",
+            "-d",
+            "appdb",
+            "-Atc",
+            "select tablename from pg_tables where schemaname = 'public'",
+        ],
+    );
+    assert_eq!(tables, "users");
+    // NetworkConnection: a shared network and REDIS_HOST.
+    assert!(api_env.contains(&"REDIS_HOST=redis".into()), "{api_env:?}");
+    let networks = stack.inspect("api")["NetworkSettings"]["Networks"].clone();
+    assert!(
+        networks.get("backend-network").is_some() && networks.get("cwt-showcase_default").is_some()
+    );
+    assert!(
+        stack.inspect("redis")["NetworkSettings"]["Networks"]
+            .get("backend-network")
+            .is_some()
+    );
+    // FileConnection: files mounted read-only, a shared volume.
+    assert_eq!(
+        exec("api", &["cat", "/etc/app/config.json"]),
+        r#"{"log_level": "info"}"#
+    );
+    exec("storage", &["sh", "-c", "echo shared > /data/shared/probe"]);
+    assert_eq!(exec("api", &["cat", "/data/shared/probe"]), "shared");
+    // ServiceMeshConnection: API_URL, and the API answers on it.
+    assert!(env_of(&stack, "frontend").contains(&"API_URL=http://api:8000".into()));
+    assert_eq!(
+        exec("frontend", &["wget", "-qO-", "http://api:8000/health"]),
+        "ok"
+    );
+
+    stack.ok(&["destroy"]);
+    assert!(stack.containers().is_empty());
+    assert_eq!(stack.networks_and_volumes(), (vec![], vec![]));
+    assert!(!stack.dir.join("config.json").exists() && !stack.dir.join("www/health").exists());
 }
 
 fn three_services(prefix: &str, b_env: &str, with_c: bool) -> String {
@@ -357,4 +461,28 @@ fn policy_refuses_a_privileged_container_and_a_mount_of_the_root() {
         );
         assert!(started.elapsed() < Duration::from_secs(60));
     }
+}
+
+#[test]
+fn an_image_that_cannot_be_pulled_is_an_error_naming_it() {
+    // A registry on a closed local port: the pull fails at once and no
+    // traffic leaves the machine.
+    let image = "127.0.0.1:9/clockwork-e2e/missing:1";
+    let stack = Stack::new("cwt-pull");
+    stack.write(
+        "main.star",
+        &format!("x = DockerResource(name=\"pull-x\", image=\"{image}\")\n"),
+    );
+    let run = stack.run(&["apply"]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(
+        run.stdout.contains("pull-x: create failed")
+            && run.stdout.contains(image)
+            && run
+                .stdout
+                .contains("not present locally and could not be pulled"),
+        "{}",
+        run.stdout
+    );
+    assert!(stack.containers().is_empty());
 }

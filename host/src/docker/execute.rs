@@ -360,6 +360,10 @@ impl Engine {
                 project: self.project.clone(),
             });
         }
+        // A process that cannot receive its stop signal would only be
+        // killed after the grace period: kill it now.
+        let deaf = super::stop_signal::ignores_stop_signal(&existing);
+        let grace = if deaf { Duration::ZERO } else { grace };
         let t = i32::try_from(grace.as_secs()).unwrap_or(i32::MAX);
         match self
             .docker
@@ -392,7 +396,7 @@ impl Engine {
             )
             .await
         {
-            Ok(()) => Ok(json!({"removed": true})),
+            Ok(()) => Ok(json!({"removed": true, "stop_signal_ignored": deaf})),
             Err(e) if is_missing(&e) => Ok(json!({"removed": false})),
             Err(e) => Err(EngineError::call("remove container", name, e)),
         }

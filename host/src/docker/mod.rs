@@ -7,6 +7,7 @@ mod error;
 mod execute;
 pub mod labels;
 mod observe;
+mod stop_signal;
 
 pub use error::EngineError;
 pub use execute::ExecOutput;
