@@ -37,7 +37,7 @@ fn catches(status: &str, signal: u32) -> Option<bool> {
         .lines()
         .find_map(|l| l.strip_prefix("SigCgt:"))
         .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())?;
-    Some(signal >= 1 && signal <= 64 && mask & (1 << (signal - 1)) != 0)
+    Some((1..=64).contains(&signal) && mask & (1 << (signal - 1)) != 0)
 }
 
 /// True only when it is certain that the container's PID 1 cannot receive
