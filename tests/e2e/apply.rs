@@ -388,6 +388,12 @@ other = DockerResource(name="int-other", image="busybox:latest", command={QUICK_
         "int-after started at {after_started}, int-slow healthy at {healthy_at}"
     );
     assert!(stack.ok(&["apply"]).stdout.contains("Nothing to do"));
+
+    // With the state lost, destroy still finds everything by its labels.
+    std::fs::remove_file(stack.dir.join(".clockwork/state.json")).expect("state exists");
+    stack.ok(&["destroy"]);
+    assert!(stack.containers().is_empty());
+    assert_eq!(stack.networks_and_volumes(), (vec![], vec![]));
 }
 
 #[test]
