@@ -492,3 +492,67 @@ fn an_image_that_cannot_be_pulled_is_an_error_naming_it() {
     );
     assert!(stack.containers().is_empty());
 }
+
+#[test]
+fn a_composite_deploys_its_children_in_order_and_goes_with_them() {
+    let _ports = fixed_ports();
+    let stack = Stack::example("mixed-pattern", "cwt-mixed");
+    let applied = stack.ok(&["apply", "--json"]);
+    // --json: one object per event, each resource started and finished.
+    let events: Vec<Value> = applied
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("every line is JSON"))
+        .collect();
+    let finished: Vec<&str> = events
+        .iter()
+        .filter(|e| e["event"] == "finished" && e["status"] == "done")
+        .filter_map(|e| e["resource"].as_str())
+        .collect();
+    assert_eq!(finished.len(), 4, "{finished:?}");
+    let position = |name: &str| finished.iter().position(|n| *n == name).expect(name);
+    assert!(position("api-service") > position("postgres-db"));
+    assert!(position("api-service") > position("prometheus"));
+    // The composite is the children's parent (as in the original, each
+    // child depends on it): it is settled first, and holds no container.
+    assert!(position("webapp") < position("postgres-db"));
+
+    let names: Vec<String> = stack.containers().into_iter().map(|c| c.name).collect();
+    assert_eq!(names, ["api-service", "postgres-db", "prometheus"]);
+    // The user's bind mount of a project file, read-only.
+    let mounts = stack.inspect("prometheus")["Mounts"].clone();
+    let mount = mounts
+        .as_array()
+        .and_then(|m| {
+            m.iter()
+                .find(|m| m["Destination"] == "/etc/prometheus/prometheus.yml")
+        })
+        .expect("prometheus.yml is mounted");
+    assert_eq!(
+        mount["Source"],
+        stack.dir.join("prometheus.yml").display().to_string()
+    );
+    assert_eq!(mount["RW"], false);
+    // The override made after `add` reached the container.
+    assert!(
+        env_of(&stack, "postgres-db").contains(&"POSTGRES_INITDB_ARGS=--data-checksums".into())
+    );
+    assert!(stack.state()["resources"].get("webapp").is_some());
+
+    // Without the composite and its children, apply takes them all down.
+    let text = std::fs::read_to_string(stack.dir.join("main.star")).expect("main.star");
+    let standalone = text.split("webapp = BlankResource(").next().expect("head");
+    stack.write("main.star", standalone);
+    stack.ok(&["apply"]);
+    let names: Vec<String> = stack.containers().into_iter().map(|c| c.name).collect();
+    assert_eq!(names, ["prometheus"]);
+    let recorded: Vec<String> = stack.state()["resources"]
+        .as_object()
+        .expect("resources")
+        .keys()
+        .cloned()
+        .collect();
+    assert_eq!(recorded, ["prometheus"]);
+    stack.ok(&["destroy"]);
+    assert!(stack.containers().is_empty());
+}
