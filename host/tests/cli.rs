@@ -123,3 +123,44 @@ fn a_bad_command_line_exits_2() {
     assert_eq!(output.status.code(), Some(2));
     assert!(stderr(&output).contains("unrecognized subcommand 'lsit'"));
 }
+
+#[test]
+fn without_an_engine_apply_says_how_to_start_one_and_plan_still_works() {
+    let project = TestProject::new();
+    project.write(
+        "main.star",
+        "web = DockerResource(name=\"web\", image=\"nginx:alpine\")\n",
+    );
+    let nowhere = format!("unix://{}/no-engine.sock", project.root.path().display());
+    let dir = project.dir();
+    let run = |args: &[&str]| {
+        let mut full = vec!["-C", dir.to_str().expect("utf-8")];
+        full.extend_from_slice(args);
+        clockwork_in(
+            project.root.path(),
+            &full,
+            &[
+                ("XDG_DATA_HOME", project.root.path().join("data")),
+                ("DOCKER_HOST", nowhere.clone().into()),
+            ],
+        )
+    };
+    let apply = run(&["apply"]);
+    assert_eq!(apply.status.code(), Some(1), "{}", stderr(&apply));
+    let message = stderr(&apply);
+    assert!(
+        message.contains(&format!("no Docker Engine answers at {nowhere}"))
+            && message.contains("sudo systemctl start docker")
+            && message.contains("plan --offline"),
+        "{message}"
+    );
+    assert!(!project.dir().join(".clockwork/state.json").exists());
+
+    let plan = run(&["plan"]);
+    assert_eq!(plan.status.code(), Some(0), "{}", stderr(&plan));
+    assert!(stdout(&plan).contains("1 to create"), "{}", stdout(&plan));
+    assert!(stdout(&plan).contains("not compared with a deployment"));
+    assert!(stderr(&plan).contains("no Docker Engine answers"));
+    let offline = run(&["plan", "--offline"]);
+    assert_eq!(stderr(&offline), "", "--offline does not ask");
+}

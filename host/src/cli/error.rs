@@ -46,7 +46,21 @@ pub enum CliError {
     Plugin(CallError),
     /// The Docker Engine refused or failed.
     #[error(transparent)]
-    Engine(#[from] crate::docker::EngineError),
+    Engine(crate::docker::EngineError),
+    /// No Docker Engine answers.
+    #[error("no Docker Engine answers at {endpoint}: {message}")]
+    #[diagnostic(
+        code(clockwork::engine::unreachable),
+        help(
+            "start it (`sudo systemctl start docker`, or `sudo dockerd &`), or point DOCKER_HOST at one; `clockwork plan --offline` works without it"
+        )
+    )]
+    NoEngine {
+        /// `DOCKER_HOST` or the local socket.
+        endpoint: String,
+        /// The cause.
+        message: String,
+    },
     /// The state could not be used (another apply runs, unreadable file).
     #[error(transparent)]
     State(#[from] crate::state::StateError),
@@ -79,8 +93,20 @@ impl CliError {
             | CliError::Runtime(_)
             | CliError::Plugin(_)
             | CliError::Engine(_)
+            | CliError::NoEngine { .. }
             | CliError::State(_)
             | CliError::Apply(_) => EXIT_FAILED,
+        }
+    }
+}
+
+impl From<crate::docker::EngineError> for CliError {
+    fn from(e: crate::docker::EngineError) -> Self {
+        match e {
+            crate::docker::EngineError::Unreachable { endpoint, message } => {
+                CliError::NoEngine { endpoint, message }
+            }
+            other => CliError::Engine(other),
         }
     }
 }
