@@ -164,3 +164,16 @@ fn without_an_engine_apply_says_how_to_start_one_and_plan_still_works() {
     let offline = run(&["plan", "--offline"]);
     assert_eq!(stderr(&offline), "", "--offline does not ask");
 }
+
+#[test]
+fn apply_of_a_project_with_mistakes_writes_nothing() {
+    let project = TestProject::new();
+    project.write(
+        "main.star",
+        "web = DockerResource(name=\"web\", imgae=\"nginx:alpine\")\n",
+    );
+    let output = project.clockwork(&["apply"]);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(stderr(&output).contains("did you mean `image`"), "{}", stderr(&output));
+    assert!(!project.dir().join(".clockwork").exists());
+}

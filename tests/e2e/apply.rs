@@ -1,7 +1,7 @@
 //! `clockwork apply`, `plan` and `destroy` against the real Engine.
 
 use std::sync::{Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 
@@ -242,7 +242,26 @@ notes = FileResource(name="notes", directory="generated", content="hello\n")
 fn a_change_replaces_only_its_container_and_removals_and_hand_kills_converge() {
     let stack = Stack::new("cwt-changes");
     stack.write("main.star", &three_services("chg", "one", true));
-    stack.ok(&["apply"]);
+    // One resource at a time: a's, b's and notes' actions never overlap.
+    stack.ok(&["apply", "--parallelism", "1"]);
+    let mut working: Option<String> = None;
+    for record in std::fs::read_to_string(stack.dir.join(".clockwork/journal.jsonl"))
+        .expect("journal")
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+    {
+        let resource = record["resource"].as_str().unwrap_or_default().to_string();
+        match record["status"].as_str() {
+            Some("started") => {
+                assert!(
+                    working.as_ref().is_none_or(|w| *w == resource),
+                    "{resource} started while {working:?} worked"
+                );
+                working = Some(resource);
+            }
+            _ => working = None,
+        }
+    }
     assert_eq!(
         std::fs::read_to_string(stack.dir.join("generated/notes")).expect("file written"),
         "hello\n"
@@ -309,11 +328,11 @@ fn a_change_replaces_only_its_container_and_removals_and_hand_kills_converge() {
     );
     assert_eq!(stack.containers(), restored);
 
-    // destroy --keep-volumes keeps the data volume and destroy removes
-    // the generated file; a later destroy takes the volume too.
-    stack.ok(&["destroy", "--keep-volumes"]);
+    // --keep-volumes and --keep-files keep the data volume and the
+    // generated file; a later destroy takes the volume too.
+    stack.ok(&["destroy", "--keep-volumes", "--keep-files"]);
     assert!(stack.containers().is_empty());
-    assert!(!stack.dir.join("generated/notes").exists());
+    assert!(stack.dir.join("generated/notes").exists());
     let (_, volumes) = stack.networks_and_volumes();
     assert_eq!(volumes, ["chg-data"]);
     stack.ok(&["destroy"]);
@@ -438,7 +457,7 @@ fn a_foreign_container_with_a_clashing_name_is_left_alone() {
 }
 
 #[test]
-fn policy_refuses_a_privileged_container_and_a_mount_of_the_root() {
+fn policy_refuses_privileged_root_mounts_foreign_names_and_files_outside() {
     let plugin = crate::fixtures::fixture("overreaching-resource");
     for (reach, expected) in [
         ("privileged", "containers may not set `privileged`"),
@@ -450,14 +469,25 @@ fn policy_refuses_a_privileged_container_and_a_mount_of_the_root() {
             "other-name",
             "may not create a container named `someone-else`",
         ),
+        (
+            "parent-file",
+            "`../escaped.txt` is outside the project folder",
+        ),
+        (
+            "link-file",
+            "`link/escaped.txt` goes through the symbolic link `link`",
+        ),
+        ("state-file", "is not a file Clockwork may write"),
     ] {
         let stack = Stack::new(&format!("cwt-policy-{reach}"));
         std::fs::copy(&plugin, stack.dir.join("plugins/overreaching.wasm")).expect("copy");
+        // A link out of the project, for `link-file`.
+        let outside = tempfile::tempdir().expect("temp dir");
+        std::os::unix::fs::symlink(outside.path(), stack.dir.join("link")).expect("symlink");
         stack.write(
             "main.star",
             &format!("x = OverreachingResource(name=\"pol-{reach}\", reach=\"{reach}\")\n"),
         );
-        let started = Instant::now();
         let run = stack.run(&["apply"]);
         assert_eq!(run.code, 1, "{reach}: {}", run.all());
         assert!(run.all().contains(expected), "{reach}: {}", run.all());
@@ -465,7 +495,9 @@ fn policy_refuses_a_privileged_container_and_a_mount_of_the_root() {
             stack.containers().is_empty(),
             "{reach}: a container was created"
         );
-        assert!(started.elapsed() < Duration::from_secs(60));
+        assert!(!outside.path().join("escaped.txt").exists(), "{reach}");
+        let parent = stack.dir.parent().expect("root");
+        assert!(!parent.join("escaped.txt").exists(), "{reach}");
     }
 }
 

@@ -289,6 +289,26 @@ fn inside(path: &str) -> Result<PathBuf, String> {
     Ok(out)
 }
 
+/// Why a write under `path` failed when one of its folders is a symbolic
+/// link (cap-std does not follow links out of the project, and says only
+/// "file exists" or "permission denied").
+fn through_link(root: &Dir, path: &Path, shown: &str) -> Option<String> {
+    let mut prefix = PathBuf::new();
+    for c in path.components() {
+        prefix.push(c);
+        if root
+            .symlink_metadata(&prefix)
+            .is_ok_and(|m| m.file_type().is_symlink())
+        {
+            return Some(format!(
+                "refused by policy: `{shown}` goes through the symbolic link `{}`; files are written inside the project folder only",
+                prefix.display()
+            ));
+        }
+    }
+    None
+}
+
 /// Writes a file atomically inside the project folder, through cap-std.
 fn write_file(dir: &Path, spec: &FileSpec) -> Result<Json, String> {
     let relative = inside(&spec.path)?;
@@ -297,8 +317,10 @@ fn write_file(dir: &Path, spec: &FileSpec) -> Result<Json, String> {
     let root = Dir::open_ambient_dir(dir, ambient_authority())
         .map_err(|e| format!("cannot open the project folder: {e}"))?;
     if let Some(parent) = relative.parent().filter(|p| !p.as_os_str().is_empty()) {
-        root.create_dir_all(parent)
-            .map_err(|e| format!("cannot create `{}`: {e}", parent.display()))?;
+        root.create_dir_all(parent).map_err(|e| {
+            through_link(&root, parent, &spec.path)
+                .unwrap_or_else(|| format!("cannot create `{}`: {e}", parent.display()))
+        })?;
     }
     let tmp = relative.with_file_name(format!(
         ".{}.clockwork-tmp",
@@ -312,7 +334,10 @@ fn write_file(dir: &Path, spec: &FileSpec) -> Result<Json, String> {
             &tmp,
             OpenOptions::new().write(true).create(true).truncate(true),
         )
-        .map_err(|e| format!("cannot write `{}`: {e}", spec.path))?;
+        .map_err(|e| {
+            through_link(&root, &relative, &spec.path)
+                .unwrap_or_else(|| format!("cannot write `{}`: {e}", spec.path))
+        })?;
     file.write_all(spec.content.as_bytes())
         .map_err(|e| format!("cannot write `{}`: {e}", spec.path))?;
     file.set_permissions(Permissions::from_mode(mode))

@@ -17,8 +17,10 @@ pub async fn run_apply(
 ) -> Result<u8, CliError> {
     let started = Instant::now();
     let dir = invocation.project.dir.clone();
-    let _lock = Lock::acquire(&dir)?;
+    // A project with mistakes is refused before anything is written, the
+    // lock file included.
     let (graph, _, plugins) = project::resolved(invocation).await?;
+    let _lock = Lock::acquire(&dir)?;
     let name = docker::project_name(&graph.project.name);
     let engine = Engine::connect(&name, dir.clone()).await?;
     let observation = engine.observe().await?;
