@@ -174,6 +174,10 @@ fn apply_of_a_project_with_mistakes_writes_nothing() {
     );
     let output = project.clockwork(&["apply"]);
     assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
-    assert!(stderr(&output).contains("did you mean `image`"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("did you mean `image`"),
+        "{}",
+        stderr(&output)
+    );
     assert!(!project.dir().join(".clockwork").exists());
 }
