@@ -39,11 +39,24 @@ fn env_of(stack: &Stack, container: &str) -> Vec<String> {
         .collect()
 }
 
-fn created_at(stack: &Stack, container: &str) -> String {
-    stack.inspect(container)["Created"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string()
+/// An Engine timestamp (RFC 3339, nanoseconds) in seconds since the epoch.
+fn epoch(timestamp: &str) -> f64 {
+    let out = std::process::Command::new("date")
+        .args(["-d", timestamp, "+%s.%N"])
+        .output()
+        .expect("date runs");
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("`{timestamp}` is not a timestamp"))
+}
+
+fn created_at(stack: &Stack, container: &str) -> f64 {
+    epoch(
+        stack.inspect(container)["Created"]
+            .as_str()
+            .unwrap_or_default(),
+    )
 }
 
 fn plan_actions(stack: &Stack) -> Vec<(String, String)> {
@@ -342,7 +355,8 @@ fn a_change_replaces_only_its_container_and_removals_and_hand_kills_converge() {
 #[test]
 fn a_second_apply_is_refused_and_a_killed_apply_converges() {
     let stack = Stack::new("cwt-interrupt");
-    // `slow` turns healthy after 2 s; `after` may only start then.
+    // `slow` turns healthy 4 s after it starts; `after` may only start
+    // then. The 4 s are also the window for the second apply.
     stack.write(
         "main.star",
         &format!(
@@ -350,7 +364,7 @@ fn a_second_apply_is_refused_and_a_killed_apply_converges() {
 slow = DockerResource(
     name="int-slow",
     image="busybox:latest",
-    command=["sh", "-c", "trap 'exit 0' TERM; sleep 2; touch /tmp/ready; while true; do sleep 1; done"],
+    command=["sh", "-c", "trap 'exit 0' TERM; sleep 4; touch /tmp/ready; while true; do sleep 1; done"],
     healthcheck={{"test": ["CMD", "test", "-f", "/tmp/ready"], "interval_seconds": 0.5}},
 )
 after = DockerResource(name="int-after", image="busybox:latest", command={QUICK_STOP}, connections=[slow])
@@ -392,19 +406,20 @@ other = DockerResource(name="int-other", image="busybox:latest", command={QUICK_
         .collect::<Vec<_>>();
     assert_eq!(recorded, ["int-after", "int-other", "int-slow"]);
 
-    // `after` started only once `slow` was healthy.
-    let healthy_at = stack.inspect("int-slow")["State"]["Health"]["Log"]
-        .as_array()
-        .and_then(|log| log.iter().find(|l| l["ExitCode"] == 0))
-        .and_then(|l| l["End"].as_str().map(str::to_string))
-        .expect("a passing health check");
-    let after_started = stack.inspect("int-after")["State"]["StartedAt"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
+    // `after` started only once `slow` was healthy: at least 4 s after
+    // `slow` started.
+    let started = |name: &str| {
+        epoch(
+            stack.inspect(name)["State"]["StartedAt"]
+                .as_str()
+                .unwrap_or_default(),
+        )
+    };
+    let (slow, after) = (started("int-slow"), started("int-after"));
     assert!(
-        after_started.as_str() > healthy_at.as_str(),
-        "int-after started at {after_started}, int-slow healthy at {healthy_at}"
+        after >= slow + 4.0,
+        "int-after started {:.2} s after int-slow",
+        after - slow
     );
     assert!(stack.ok(&["apply"]).stdout.contains("Nothing to do"));
 

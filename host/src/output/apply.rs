@@ -20,7 +20,7 @@ pub fn render_changes(planned: &[Planned]) -> String {
     out.push_str(&format!(
         "Plan: {}\n",
         if parts.is_empty() {
-            "nothing declared".into()
+            "nothing declared, nothing deployed".into()
         } else {
             parts.join(", ")
         }
@@ -149,6 +149,8 @@ pub fn render_report(report: &Report, verb: &str, seconds: f64) -> String {
         format!(
             "{verb} failed: {failed} failed, {skipped} skipped, {done} done, {unchanged} unchanged ({seconds:.2} s)"
         )
+    } else if done == 0 && unchanged == 0 {
+        format!("Nothing to do: nothing declared, nothing deployed ({seconds:.2} s)")
     } else if done == 0 {
         format!(
             "Nothing to do: {unchanged} resource{} up to date ({seconds:.2} s)",
