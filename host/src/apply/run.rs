@@ -49,6 +49,13 @@ pub enum Progress {
         /// Its change.
         change: Change,
     },
+    /// A resource moved on to an action or a wait.
+    Step {
+        /// The resource.
+        name: String,
+        /// What it does now, e.g. `ensure image postgres:15-alpine`.
+        step: String,
+    },
     /// A resource is finished.
     Finished {
         /// The resource.
@@ -362,6 +369,12 @@ async fn run_job(job: Job, shared: &Shared) -> Outcome {
             &shared.dir,
             &json!({"time": now_ms(), "resource": name, "action": what, "status": status, "detail": detail}),
         );
+        if status == "started" {
+            (shared.options.progress)(Progress::Step {
+                name: name.clone(),
+                step: what.to_string(),
+            });
+        }
     };
 
     // Connection setup: after the other end is up (the graph saw to it),

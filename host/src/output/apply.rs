@@ -75,14 +75,17 @@ fn finished_line(name: &str, change: Action, outcome: &Outcome, elapsed: f64) ->
     }
 }
 
-/// A progress sink: on a terminal, a spinner line naming what is being
-/// worked on, with a line per finished resource above it; otherwise only
-/// the finished lines; with `--json`, one JSON object per event.
+/// A progress sink: on a terminal, a spinner line per resource in progress
+/// (what it does, for how long) under the lines of finished ones; otherwise
+/// only the finished lines; with `--json`, one JSON object per event.
 pub fn progress(json_lines: bool) -> Arc<dyn Fn(Progress) + Send + Sync> {
     if json_lines {
         return Arc::new(|event| match event {
             Progress::Started { name, change } => {
                 emit(&json!({"event": "started", "resource": name, "action": change}).to_string())
+            }
+            Progress::Step { name, step } => {
+                emit(&json!({"event": "step", "resource": name, "step": step}).to_string())
             }
             Progress::Finished {
                 name,
@@ -102,9 +105,14 @@ pub fn progress(json_lines: bool) -> Arc<dyn Fn(Progress) + Send + Sync> {
     }
     let spinner = std::io::stdout().is_terminal().then(Spinner::start);
     Arc::new(move |event| match event {
-        Progress::Started { name, .. } => {
+        Progress::Started { name, change } => {
             if let Some(s) = &spinner {
-                s.started(&name);
+                s.started(&name, &change.to_string());
+            }
+        }
+        Progress::Step { name, step } => {
+            if let Some(s) = &spinner {
+                s.step(&name, &step);
             }
         }
         Progress::Finished {

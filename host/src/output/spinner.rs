@@ -1,120 +1,161 @@
-//! The line under `apply`'s progress on a terminal: a spinner and the
-//! resources being worked on with their running times, redrawn ten times a
-//! second; finished resources are printed above it as plain lines.
+//! `apply`'s progress on a terminal: under the finished lines, one line per
+//! resource in progress with a spinner, what it is doing and for how long,
+//! redrawn ten times a second. Finished resources are printed above the
+//! block as plain lines, so the scrollback keeps only final statuses.
 
 use std::io::Write;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 const FRAMES: [char; 10] = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
-const CLEAR: &str = "\r\x1b[2K";
 
-/// Resources in progress, in the order they started.
-#[derive(Default)]
-struct Working {
-    resources: Vec<(String, Instant)>,
-    frame: usize,
-    drawn: bool,
+/// One resource in progress.
+struct Line {
+    name: String,
+    change: String,
+    step: String,
+    since: Instant,
 }
 
-impl Working {
-    fn line(&self) -> String {
-        let now = Instant::now();
-        let items: Vec<String> = self
-            .resources
-            .iter()
-            .map(|(name, since)| format!("{name} {:.1} s", (now - *since).as_secs_f64()))
-            .collect();
-        let mut line = format!("{} {}", FRAMES[self.frame % FRAMES.len()], items.join(", "));
-        // Wider than the terminal would wrap and break the redraw.
-        let width = terminal_width();
-        if line.chars().count() > width {
-            line = line
-                .chars()
-                .take(width.saturating_sub(1))
-                .collect::<String>()
-                + "…";
+/// Resources in progress, in the order they started, and how many lines
+/// of the screen the block took when last drawn.
+#[derive(Default)]
+struct Block {
+    lines: Vec<Line>,
+    frame: usize,
+    drawn: usize,
+}
+
+impl Block {
+    /// Moves to the top of the drawn block and clears it.
+    fn erase(&mut self, out: &mut impl Write) {
+        if self.drawn > 0 {
+            let _ = write!(out, "\r");
+            if self.drawn > 1 {
+                let _ = write!(out, "\x1b[{}A", self.drawn - 1);
+            }
+            let _ = write!(out, "\x1b[J");
+            self.drawn = 0;
         }
-        line
     }
 
-    fn redraw(&mut self, out: &mut impl Write) {
-        if self.resources.is_empty() {
-            if self.drawn {
-                let _ = write!(out, "{CLEAR}");
-                self.drawn = false;
-            }
-        } else {
-            let _ = write!(out, "{CLEAR}{}", self.line());
-            self.drawn = true;
-        }
+    fn draw(&mut self, out: &mut impl Write) {
+        self.erase(out);
+        let width = terminal_width();
+        let now = Instant::now();
+        let spinner = FRAMES[self.frame % FRAMES.len()];
+        let text: Vec<String> = self
+            .lines
+            .iter()
+            .map(|l| {
+                let step = if l.step.is_empty() {
+                    String::new()
+                } else {
+                    format!(" · {}", l.step)
+                };
+                let line = format!(
+                    "  {spinner} {}: {}{step} {:.1} s",
+                    l.name,
+                    l.change,
+                    (now - l.since).as_secs_f64()
+                );
+                // A wrapped line would throw the redraw off by one.
+                if line.chars().count() >= width {
+                    line.chars()
+                        .take(width.saturating_sub(2))
+                        .collect::<String>()
+                        + "…"
+                } else {
+                    line
+                }
+            })
+            .collect();
+        let _ = write!(out, "{}", text.join("\n"));
+        self.drawn = text.len();
         let _ = out.flush();
     }
 }
 
-impl Drop for Working {
+impl Drop for Block {
     fn drop(&mut self) {
-        if self.drawn {
-            let mut out = std::io::stdout().lock();
-            let _ = write!(out, "{CLEAR}");
-            let _ = out.flush();
-        }
+        let mut out = std::io::stdout().lock();
+        self.erase(&mut out);
+        let _ = out.flush();
     }
 }
 
 fn terminal_width() -> usize {
-    std::env::var("COLUMNS")
+    rustix::termios::tcgetwinsize(std::io::stdout())
         .ok()
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(100)
+        .map(|w| usize::from(w.ws_col))
+        .filter(|w| *w > 10)
+        .unwrap_or(80)
 }
 
-/// The spinner line; dropping the last handle clears it.
+/// The block of lines in progress; dropping the last handle erases it.
 #[derive(Clone)]
 pub struct Spinner {
-    working: Arc<Mutex<Working>>,
+    block: Arc<Mutex<Block>>,
 }
 
 impl Spinner {
     /// Starts the redraw thread, which ends when the spinner is dropped.
     pub fn start() -> Spinner {
-        let working = Arc::new(Mutex::new(Working::default()));
-        let weak: Weak<Mutex<Working>> = Arc::downgrade(&working);
+        let block = Arc::new(Mutex::new(Block::default()));
+        let weak: Weak<Mutex<Block>> = Arc::downgrade(&block);
         std::thread::spawn(move || {
             loop {
                 std::thread::sleep(Duration::from_millis(100));
-                let Some(working) = weak.upgrade() else {
+                let Some(block) = weak.upgrade() else {
                     return;
                 };
-                let Ok(mut w) = working.lock() else { return };
-                w.frame += 1;
-                w.redraw(&mut std::io::stdout().lock());
+                let Ok(mut b) = block.lock() else { return };
+                b.frame += 1;
+                b.draw(&mut std::io::stdout().lock());
             }
         });
-        Spinner { working }
+        Spinner { block }
     }
 
-    /// `name` began.
-    pub fn started(&self, name: &str) {
-        if let Ok(mut w) = self.working.lock() {
-            w.resources.push((name.to_string(), Instant::now()));
-            w.redraw(&mut std::io::stdout().lock());
+    fn with(&self, f: impl FnOnce(&mut Block, &mut std::io::StdoutLock<'static>)) {
+        if let Ok(mut b) = self.block.lock() {
+            let mut out = std::io::stdout().lock();
+            f(&mut b, &mut out);
         }
     }
 
-    /// `name` ended: `line` is printed above the spinner.
-    pub fn finished(&self, name: &str, line: &str) {
-        if let Ok(mut w) = self.working.lock() {
-            w.resources.retain(|(n, _)| n != name);
-            let mut out = std::io::stdout().lock();
-            if w.drawn {
-                let _ = write!(out, "{CLEAR}");
-                w.drawn = false;
+    /// `name` began `change` (create, replace, …).
+    pub fn started(&self, name: &str, change: &str) {
+        self.with(|b, out| {
+            b.lines.push(Line {
+                name: name.to_string(),
+                change: change.to_string(),
+                step: String::new(),
+                since: Instant::now(),
+            });
+            b.draw(out);
+        });
+    }
+
+    /// `name` moved on to `step` (an action or a wait).
+    pub fn step(&self, name: &str, step: &str) {
+        self.with(|b, out| {
+            if let Some(line) = b.lines.iter_mut().find(|l| l.name == name) {
+                line.step = step.to_string();
             }
+            b.draw(out);
+        });
+    }
+
+    /// `name` ended: `line` goes above the block.
+    pub fn finished(&self, name: &str, line: &str) {
+        self.with(|b, out| {
+            b.lines.retain(|l| l.name != name);
+            b.erase(out);
             if !line.is_empty() {
                 let _ = writeln!(out, "{line}");
             }
-            w.redraw(&mut out);
-        }
+            b.draw(out);
+        });
     }
 }
