@@ -159,3 +159,44 @@ impl Spinner {
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(name: &str, step: &str) -> Line {
+        Line {
+            name: name.into(),
+            change: "create".into(),
+            step: step.into(),
+            since: Instant::now(),
+        }
+    }
+
+    #[test]
+    fn redraws_the_block_in_place_and_never_wraps() {
+        let mut block = Block::default();
+        block.lines.push(line("db", "ensure container"));
+        block.lines.push(line("api", &"x".repeat(300)));
+        let mut first = Vec::new();
+        block.draw(&mut first);
+        let first = String::from_utf8(first).expect("utf-8");
+        assert!(first.starts_with("  ⠋ db: create · ensure container 0.0 s\n  ⠋ api: create · xxx"));
+        assert!(first.lines().all(|l| l.chars().count() < terminal_width()));
+        assert_eq!(block.drawn, 2);
+
+        // The next frame goes back up over both lines and clears them.
+        let mut second = Vec::new();
+        block.lines.remove(0);
+        block.draw(&mut second);
+        let second = String::from_utf8(second).expect("utf-8");
+        assert!(second.starts_with("\r\x1b[1A\x1b[J  ⠋ api"), "{second:?}");
+        assert_eq!(block.drawn, 1);
+
+        let mut last = Vec::new();
+        block.lines.clear();
+        block.draw(&mut last);
+        assert_eq!(String::from_utf8(last).expect("utf-8"), "\r\x1b[J");
+        assert_eq!(block.drawn, 0);
+    }
+}
