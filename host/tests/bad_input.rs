@@ -90,6 +90,8 @@ bad_input! {
     python_import_of_an_unknown_type: plan_fails(&[("main.py", "from clockwork.resources import DockerResorce\n\nweb = DockerResource(image = \"nginx:alpine\")\n")]);
     python_import_from_the_wrong_module: plan_fails(&[("main.py", "from clockwork.resources import DatabaseConnection\n")]);
     python_import_of_another_module: plan_fails(&[("main.py", "import os\n\nweb = DockerResource(image = os.environ[\"IMAGE\"])\n")]);
+    file_outside_the_project: main_star("notes = FileResource(directory = \"../shared\", content = \"hi\")\n");
+    file_mode_not_octal: main_star("notes = FileResource(directory = \"docs\", content = \"hi\", mode = \"rw-r--r--\")\n");
     no_project_file: plan_fails(&[("README.md", "not a project\n")]);
     several_problems_at_once: main_star("a = DockerResource(name = \"x\", image = \"nginx:alpine\", ports = [\"http\"])\nb = DockerResource(name = \"x\", image = \"nginx:alpine\")\nc = HealthcheckAssert(url = \"http://localhost/\")\nd = DockerResource(image = \"nginx:alpine\", assertions = [c, HealthcheckAssert()])\n");
 }

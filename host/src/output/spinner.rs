@@ -181,7 +181,9 @@ mod tests {
         let mut first = Vec::new();
         block.draw(&mut first);
         let first = String::from_utf8(first).expect("utf-8");
-        assert!(first.starts_with("  ⠋ db: create · ensure container 0.0 s\n  ⠋ api: create · xxx"));
+        assert!(
+            first.starts_with("  ⠋ db: create · ensure container 0.0 s\n  ⠋ api: create · xxx")
+        );
         assert!(first.lines().all(|l| l.chars().count() < terminal_width()));
         assert_eq!(block.drawn, 2);
 

@@ -1,13 +1,12 @@
-//! `FileResource`: a text file written into the project folder.
-//!
-//! This crate only describes the type for now: where the file goes, its
-//! content and mode, and which changes rewrite it in place (`content`,
-//! `mode`) or move it (`path`, `directory`, `name`). Planning comes later.
+//! `FileResource`: a text file written into the project folder — where it
+//! goes, its content and mode, and which changes rewrite it in place
+//! (`content`, `mode`) or move it (`path`, `directory`, `name`).
 
 mod plan;
 
 use clockwork_sdk::prelude::*;
 use clockwork_sdk::resource::{ActionResult, ChangePlan, PlanInput};
+use clockwork_sdk::{error_at, serde_json};
 
 /// The `file-resource` plugin.
 pub struct FileResource;
@@ -31,6 +30,25 @@ impl ResourcePlugin for FileResource {
         results: Vec<ActionResult>,
     ) -> Result<String, PluginError> {
         plan::settle(&input, &plan, &results)
+    }
+
+    /// The schema's checks, then where the file goes and its mode, so
+    /// `clockwork plan` reports them at the declaration. `content` may
+    /// still be left to completion.
+    fn validate(type_name: &str, name: &str, config: &str) -> Result<String, Vec<Diagnostic>> {
+        let def = file_resource();
+        let normalised =
+            clockwork_sdk::validate::with_defaults(Some(def.schema()), type_name, config)?;
+        let mut value: Value =
+            serde_json::from_str(&normalised).map_err(|e| vec![error_at(None, e.to_string())])?;
+        if value["content"].is_null() {
+            value["content"] = json!("");
+        }
+        match plan::file_spec(name, &value) {
+            Ok(_) => Ok(normalised),
+            Err(PluginError::InvalidConfig(problems)) => Err(problems),
+            Err(other) => Err(vec![error_at(None, format!("{other:?}"))]),
+        }
     }
 }
 

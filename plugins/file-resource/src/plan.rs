@@ -21,8 +21,13 @@ pub fn file_spec(name: &str, config: &Value) -> Result<FileSpec, PluginError> {
         (None, None) => text("name").unwrap_or(name).to_string(),
     };
     if path.starts_with('/') || path.split('/').any(|p| p == "..") {
+        let field = match (text("path"), text("directory")) {
+            (Some(_), _) => "/path",
+            (None, Some(_)) => "/directory",
+            (None, None) => "/name",
+        };
         return Err(invalid(
-            Some("/path"),
+            Some(field),
             format!("`{path}` leaves the project folder; files are written inside it"),
         ));
     }
