@@ -603,3 +603,61 @@ fn a_composite_deploys_its_children_in_order_and_goes_with_them() {
     stack.ok(&["destroy"]);
     assert!(stack.containers().is_empty());
 }
+
+#[test]
+fn a_container_that_crashes_fails_the_apply_and_stops_its_dependents() {
+    let stack = Stack::new("cwt-crash");
+    stack.write(
+        "main.star",
+        &format!(
+            r#"
+# With a health check: the wait sees it die, its dependent never starts.
+checked = DockerResource(name="crash-checked", image="busybox:latest", command=["sh", "-c", "echo boom >&2; exit 3"],
+    healthcheck={{"test": ["CMD", "true"], "interval_seconds": 0.5}})
+after = DockerResource(name="crash-after", image="busybox:latest", command={QUICK_STOP}, connections=[checked])
+# Without one: it looked up when started; the check once everything is
+# deployed (at least 2 s later, `slow` sees to it) finds it restarting.
+crashy = DockerResource(name="crash-x", image="busybox:latest", command=["sh", "-c", "echo bang >&2; exit 4"])
+slow = DockerResource(name="crash-slow", image="busybox:latest",
+    command=["sh", "-c", "trap 'exit 0' TERM; sleep 2; touch /tmp/ready; while true; do sleep 1; done"],
+    healthcheck={{"test": ["CMD", "test", "-f", "/tmp/ready"], "interval_seconds": 0.5}})
+# A one-shot job may exit; what depends on it deploys.
+job = DockerResource(name="crash-job", image="busybox:latest", command=["true"], must_run=False, restart_policy="no")
+uses_job = DockerResource(name="crash-uses-job", image="busybox:latest", command={QUICK_STOP}, connections=[job])
+"#
+        ),
+    );
+    let run = stack.run(&["apply"]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    let out = &run.stdout;
+    assert!(
+        out.contains("✗ crash-checked: create failed")
+            && out.contains("container `crash-checked` exited with code 3")
+            && out.contains("│ boom"),
+        "{out}"
+    );
+    assert!(
+        out.contains("- crash-after: skipped, depends on `crash-checked`"),
+        "{out}"
+    );
+    assert!(!stack.containers().iter().any(|c| c.name == "crash-after"));
+    assert!(
+        out.contains("✗ crash-x: create failed")
+            && out.contains("container `crash-x`")
+            && out.contains("│ bang"),
+        "{out}"
+    );
+    assert!(out.contains("✓ crash-slow: created"), "{out}");
+    assert!(out.contains("✓ crash-job: created"), "{out}");
+    assert!(out.contains("✓ crash-uses-job: created"), "{out}");
+    // The next apply tries again and says why again.
+    let again = stack.run(&["apply"]);
+    assert_eq!(again.code, 1, "{}", again.all());
+    assert!(
+        again.stdout.contains("✗ crash-x: update failed"),
+        "{}",
+        again.stdout
+    );
+    stack.ok(&["destroy"]);
+    assert!(stack.containers().is_empty());
+}

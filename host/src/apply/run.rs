@@ -111,6 +111,8 @@ struct Shared {
     dir: PathBuf,
     state: Mutex<State>,
     options: Options,
+    /// Resources created, replaced or updated by this run.
+    fresh: Mutex<BTreeSet<String>>,
 }
 
 /// Executes `planned` and returns the report and the final state (saved
@@ -129,6 +131,7 @@ pub async fn execute(
         dir,
         state: Mutex::new(state),
         options,
+        fresh: Mutex::default(),
     });
     let mut removals = Vec::new();
     let mut deploys = Vec::new();
@@ -210,12 +213,54 @@ pub async fn execute(
         &mut report,
     )
     .await;
+    verify_fresh(&shared, &mut report).await;
     let state = shared
         .state
         .lock()
         .map(|s| s.clone())
         .unwrap_or_else(|p| p.into_inner().clone());
     (report, state)
+}
+
+/// A container can be "running" for the few milliseconds before its
+/// process fails. Once everything is deployed, every container this run
+/// started has to still run (and not have been restarted after a crash);
+/// those that do not turn their resource into a failure, with the output
+/// that says why.
+async fn verify_fresh(shared: &Shared, report: &mut Report) {
+    let Some(engine) = shared.engine.as_ref() else {
+        return;
+    };
+    let fresh: Vec<String> = match shared.fresh.lock() {
+        Ok(f) => f.iter().cloned().collect(),
+        Err(p) => p.into_inner().iter().cloned().collect(),
+    };
+    for resource in fresh {
+        let trouble = match engine.containers_of(&resource).await {
+            Ok(containers) => {
+                let mut found = None;
+                for c in containers {
+                    match engine.trouble(&c, true).await {
+                        Ok(None) => {}
+                        Ok(Some(why)) => found = Some(why),
+                        Err(e) => found = Some(e.to_string()),
+                    }
+                }
+                found
+            }
+            Err(e) => Some(e.to_string()),
+        };
+        let Some(why) = trouble else { continue };
+        if let Some(entry) = report.results.iter_mut().find(|r| r.0 == resource) {
+            entry.2 = Outcome::Failed(why.clone());
+            (shared.options.progress)(Progress::Finished {
+                name: resource.clone(),
+                change: entry.1,
+                outcome: Outcome::Failed(why),
+                elapsed: entry.3,
+            });
+        }
+    }
 }
 
 /// Runs jobs as their prerequisites finish, at most `parallelism` at once.
@@ -377,6 +422,27 @@ async fn run_job(job: Job, shared: &Shared) -> Outcome {
         }
     };
 
+    // What this depends on was up when it finished; it has to still be.
+    if job.planned.decl.is_some()
+        && change != Change::None
+        && let Some(engine) = shared.engine.as_ref()
+    {
+        for dep in &job.planned.depends_on {
+            let containers = match engine.containers_of(dep).await {
+                Ok(c) => c,
+                Err(e) => return Outcome::Failed(e.to_string()),
+            };
+            let fresh = shared.fresh.lock().is_ok_and(|f| f.contains(dep));
+            for c in containers {
+                match engine.trouble(&c, fresh).await {
+                    Ok(None) => {}
+                    Ok(Some(why)) => return Outcome::Skipped(format!("depends on `{dep}`: {why}")),
+                    Err(e) => return Outcome::Failed(e.to_string()),
+                }
+            }
+        }
+    }
+
     // Connection setup: after the other end is up (the graph saw to it),
     // before this resource starts.
     let mut new_hashes = Vec::new();
@@ -503,6 +569,12 @@ async fn run_job(job: Job, shared: &Shared) -> Outcome {
     if change == Change::None {
         Outcome::Unchanged
     } else {
+        if job.planned.decl.is_some() {
+            match shared.fresh.lock() {
+                Ok(mut f) => f.insert(name),
+                Err(p) => p.into_inner().insert(name),
+            };
+        }
         Outcome::Done
     }
 }

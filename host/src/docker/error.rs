@@ -40,11 +40,11 @@ pub enum EngineError {
     #[error("{0}")]
     Timeout(String),
     /// A container stopped when it had to run.
-    #[error("container `{name}` exited with code {code}{}", if logs.is_empty() { String::new() } else { format!("; its last output:\n{logs}") })]
+    #[error("container `{name}` {}{}", if *code < 0 { "crashed and was restarted".to_string() } else { format!("exited with code {code}") }, if logs.is_empty() { String::new() } else { format!("; its last output:\n{logs}") })]
     Exited {
         /// The container.
         name: String,
-        /// Its exit code.
+        /// Its exit code; negative when unknown (restarted since).
         code: i64,
         /// Its last log lines.
         logs: String,

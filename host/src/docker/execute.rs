@@ -303,7 +303,13 @@ impl Engine {
             image: Some(spec.image.clone()),
             env: Some(spec.env.iter().map(|(k, v)| format!("{k}={v}")).collect()),
             cmd: spec.command.clone(),
-            labels: Some(self.labels(Some(resource), Some(&hash))),
+            labels: Some({
+                let mut labels = self.labels(Some(resource), Some(&hash));
+                if !spec.must_run {
+                    labels.insert(labels::MUST_RUN.to_string(), "false".to_string());
+                }
+                labels
+            }),
             exposed_ports: Some(exposed),
             healthcheck,
             host_config: Some(HostConfig {
@@ -424,6 +430,71 @@ impl Engine {
         }
     }
 
+    /// What is wrong with a container that has to run, if anything: it
+    /// is gone, stopped, restarting, or — when `fresh` (started by this
+    /// apply) — already restarted after a crash. Containers labelled
+    /// `must-run=false` may stop and are never wrong.
+    pub async fn trouble(&self, name: &str, fresh: bool) -> Result<Option<String>, EngineError> {
+        let Some(c) = self.inspect_container(name).await? else {
+            return Ok(Some(format!("container `{name}` is gone")));
+        };
+        let must_run = c
+            .config
+            .as_ref()
+            .and_then(|c| c.labels.as_ref())
+            .and_then(|l| l.get(labels::MUST_RUN))
+            .is_none_or(|v| v != "false");
+        if !must_run {
+            return Ok(None);
+        }
+        let state = c.state.clone().unwrap_or_default();
+        let code = state.exit_code.unwrap_or(0);
+        let restarts = c.restart_count.unwrap_or(0);
+        let what = if state.restarting == Some(true) {
+            format!("container `{name}` keeps restarting (last exit code {code})")
+        } else if state.running != Some(true) {
+            format!("container `{name}` exited with code {code}")
+        } else if fresh && restarts > 0 {
+            format!(
+                "container `{name}` crashed and was restarted {restarts} time{}",
+                if restarts == 1 { "" } else { "s" }
+            )
+        } else {
+            return Ok(None);
+        };
+        let logs = self.logs_tail(name, 5).await;
+        Ok(Some(if logs.is_empty() {
+            what
+        } else {
+            format!("{what}; its last output:\n{logs}")
+        }))
+    }
+
+    /// Names of the containers of `resource`.
+    pub async fn containers_of(&self, resource: &str) -> Result<Vec<String>, EngineError> {
+        let mut filters = self.project_filter();
+        if let Some(label) = filters.get_mut("label") {
+            label.push(format!("{}={resource}", labels::RESOURCE));
+        }
+        let listed = self
+            .docker
+            .list_containers(Some(bollard::query_parameters::ListContainersOptions {
+                all: true,
+                filters: Some(filters),
+                ..Default::default()
+            }))
+            .await
+            .map_err(|e| EngineError::call("list containers of", resource, e))?;
+        Ok(listed
+            .into_iter()
+            .filter_map(|c| {
+                c.names?
+                    .first()
+                    .map(|n| n.trim_start_matches('/').to_string())
+            })
+            .collect())
+    }
+
     /// The last `lines` lines a container printed.
     pub async fn logs_tail(&self, name: &str, lines: usize) -> String {
         let options = LogsOptions {
@@ -437,7 +508,12 @@ impl Engine {
         while let Some(Ok(chunk)) = stream.next().await {
             out.push_str(&chunk.to_string());
         }
-        out.trim_end().to_string()
+        // Indented, so the container's lines stand apart from ours.
+        out.trim_end()
+            .lines()
+            .map(|l| format!("      │ {l}"))
+            .collect::<Vec<_>>()
+            .join("\n")
     }
 
     /// Runs a command in a running container of this project, feeding it a
@@ -626,8 +702,21 @@ impl Engine {
             filters: Some(filters),
             ..Default::default()
         }));
-        let check = |c: &ContainerInspectResponse| -> Option<Result<(), i64>> {
+        // A crash under a restart policy shows as `restarting`, or as a
+        // higher restart count once it runs again: not ready, and never
+        // going to be by waiting.
+        let mut restarts_at_start = None;
+        let mut check = |c: &ContainerInspectResponse| -> Option<Result<(), i64>> {
             let state = c.state.as_ref()?;
+            let restarts = c.restart_count.unwrap_or(0);
+            let first = *restarts_at_start.get_or_insert(restarts);
+            if state.restarting == Some(true) {
+                return Some(Err(state.exit_code.unwrap_or(-1)));
+            }
+            if restarts > first {
+                // Running again: its exit code is gone.
+                return Some(Err(-1));
+            }
             if state.running != Some(true) {
                 if state.status.map(|s| s.to_string()) == Some("created".into()) {
                     return None;
@@ -660,7 +749,7 @@ impl Engine {
                         return Err(EngineError::Exited {
                             name: name.to_string(),
                             code,
-                            logs: self.logs_tail(name, 20).await,
+                            logs: self.logs_tail(name, 5).await,
                         });
                     }
                     None => {}

@@ -7,3 +7,5 @@ pub const PROJECT: &str = "dev.clockwork.project";
 pub const RESOURCE: &str = "dev.clockwork.resource";
 /// SHA-256 of the spec the object was created from.
 pub const CONFIG_HASH: &str = "dev.clockwork.config-hash";
+/// `false` on containers that may stop on their own (`must_run=False`).
+pub const MUST_RUN: &str = "dev.clockwork.must-run";
