@@ -193,44 +193,18 @@ impl Actor<'_> {
                     .await
                     .map_err(engine_error)
             }
-            Action::RemoveNetwork(name) => {
-                let engine = self.engine()?;
-                if !engine
-                    .observe()
-                    .await
-                    .map_err(engine_error)?
-                    .networks
-                    .contains(name)
-                {
-                    return Err(format!(
-                        "refused by policy: network `{name}` is not this project's"
-                    ));
-                }
-                engine
-                    .remove_network(name)
-                    .await
-                    .map_err(engine_error)
-                    .map(|()| json!({}))
-            }
-            Action::RemoveVolume(name) => {
-                let engine = self.engine()?;
-                if !engine
-                    .observe()
-                    .await
-                    .map_err(engine_error)?
-                    .volumes
-                    .contains(name)
-                {
-                    return Err(format!(
-                        "refused by policy: volume `{name}` is not this project's"
-                    ));
-                }
-                engine
-                    .remove_volume(name)
-                    .await
-                    .map_err(engine_error)
-                    .map(|()| json!({}))
-            }
+            Action::RemoveNetwork(name) => self
+                .engine()?
+                .remove_network(name)
+                .await
+                .map_err(engine_error)
+                .map(|()| json!({})),
+            Action::RemoveVolume(name) => self
+                .engine()?
+                .remove_volume(name)
+                .await
+                .map_err(engine_error)
+                .map(|()| json!({})),
             Action::WriteFile(spec) => {
                 write_file(self.dir, &parse::<FileSpec>("write-file", spec)?)
             }

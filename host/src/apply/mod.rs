@@ -43,6 +43,17 @@ pub struct Planned {
 }
 
 impl Planned {
+    /// The fields whose change drives this one, as the user names them
+    /// (`env_vars.MODE`), for the plan and apply output.
+    pub fn changed_fields(&self) -> Vec<String> {
+        self.plan
+            .diff
+            .iter()
+            .filter(|d| d.path != "/")
+            .map(|d| field_name(&d.path))
+            .collect()
+    }
+
     /// The change, as the plan shows it.
     pub fn action(&self) -> crate::plan::Action {
         use crate::plan::Action;
@@ -84,6 +95,12 @@ pub enum ApplyError {
     Plugin(#[from] CallError),
 }
 
+/// A JSON Pointer into a config as the user writes the field:
+/// `/env_vars/LOG_LEVEL` → `env_vars.LOG_LEVEL`.
+pub fn field_name(pointer: &str) -> String {
+    pointer.trim_start_matches('/').replace('/', ".")
+}
+
 /// The project description every resource plugin is given.
 pub fn project_json(graph_project: &str, dir: &std::path::Path) -> Json {
     json!({"name": graph_project, "dir": dir, "network": format!("{graph_project}_default")})
@@ -109,6 +126,77 @@ fn refusal(name: &str, type_name: &str, error: PluginError) -> ApplyError {
     }
 }
 
+/// One resource to hand to its plugin's `plan`.
+struct Target {
+    decl: Option<DeclId>,
+    name: String,
+    type_name: String,
+    desired: Option<Json>,
+    prior: Option<Json>,
+    depends_on: Vec<String>,
+}
+
+/// The recorded state of `name`, if it has one worth passing on.
+fn prior_of(state: &State, name: &str) -> Option<Json> {
+    state
+        .resources
+        .get(name)
+        .map(|r| r.state.clone())
+        .filter(|s| !s.is_null())
+}
+
+/// Has each target's plugin plan it (all at once), keeping the order.
+async fn plan_targets(
+    targets: Vec<Target>,
+    plugins: &PluginSet,
+    project_json: &str,
+    observation: Option<&Observation>,
+) -> Result<Vec<Planned>, ApplyError> {
+    let mut tasks = Vec::new();
+    for t in targets {
+        let Some(plugin) = plugins.for_type(&t.type_name).cloned() else {
+            return Err(ApplyError::UnknownType {
+                resource: t.name,
+                type_name: t.type_name,
+            });
+        };
+        let input = PlanInput {
+            target: ResourceRef {
+                type_name: t.type_name.clone(),
+                name: t.name.clone(),
+            },
+            desired: t.desired.as_ref().map(Json::to_string),
+            prior: t.prior.as_ref().map(Json::to_string),
+            observed: observation
+                .and_then(|o| o.for_resource(&t.name))
+                .map(|o| o.to_string()),
+            project: project_json.to_string(),
+        };
+        tasks.push(tokio::spawn(async move {
+            let result = plugin.plan(&input).await;
+            (t, input, result)
+        }));
+    }
+    let mut planned = Vec::new();
+    for task in tasks {
+        let (t, input, result) = task.await.map_err(|e| ApplyError::Refused {
+            resource: "?".into(),
+            type_name: "?".into(),
+            message: e.to_string(),
+        })?;
+        let plan = result?.map_err(|e| refusal(&t.name, &t.type_name, e))?;
+        planned.push(Planned {
+            decl: t.decl,
+            name: t.name,
+            type_name: t.type_name,
+            plan,
+            input,
+            depends_on: t.depends_on,
+        });
+    }
+    Ok(planned)
+}
+
 /// Plans every declared resource (deploy order) and every recorded one no
 /// longer declared (removed last).
 pub async fn changes(
@@ -118,8 +206,7 @@ pub async fn changes(
     state: &State,
     observation: Option<&Observation>,
 ) -> Result<Vec<Planned>, ApplyError> {
-    let project_json = project_json(project, &graph.project.dir).to_string();
-    let mut inputs = Vec::new();
+    let mut targets = Vec::new();
     for id in graph.order() {
         let d = graph.project.get(id);
         let mut desired = graph
@@ -137,74 +224,29 @@ pub async fn changes(
                     .collect()
             })
             .unwrap_or_default();
-        inputs.push((
-            Some(id),
-            d.name.clone(),
-            d.type_name.clone(),
-            Some(Json::Object(desired)),
-            depends_on,
-        ));
-    }
-    for (name, recorded) in &state.resources {
-        if graph.project.resource(name).is_none() {
-            inputs.push((
-                None,
-                name.clone(),
-                recorded.type_name.clone(),
-                None,
-                recorded.depends_on.clone(),
-            ));
-        }
-    }
-    let mut tasks = Vec::new();
-    for (decl, name, type_name, desired, depends_on) in inputs {
-        let Some(plugin) = plugins.for_type(&type_name).cloned() else {
-            return Err(ApplyError::UnknownType {
-                resource: name,
-                type_name,
-            });
-        };
-        let prior = state
-            .resources
-            .get(&name)
-            .map(|r| r.state.clone())
-            .filter(|s| !s.is_null());
-        let input = PlanInput {
-            target: ResourceRef {
-                type_name: type_name.clone(),
-                name: name.clone(),
-            },
-            desired: desired.map(|d| d.to_string()),
-            prior: prior.map(|p| p.to_string()),
-            observed: observation
-                .and_then(|o| o.for_resource(&name))
-                .map(|o| o.to_string()),
-            project: project_json.clone(),
-        };
-        tasks.push(tokio::spawn(async move {
-            let result = plugin.plan(&input).await;
-            (decl, name, type_name, depends_on, input, result)
-        }));
-    }
-    let mut planned = Vec::new();
-    for task in tasks {
-        let (decl, name, type_name, depends_on, input, result) =
-            task.await.map_err(|e| ApplyError::Refused {
-                resource: "?".into(),
-                type_name: "?".into(),
-                message: e.to_string(),
-            })?;
-        let plan = result?.map_err(|e| refusal(&name, &type_name, e))?;
-        planned.push(Planned {
-            decl,
-            name,
-            type_name,
-            plan,
-            input,
+        targets.push(Target {
+            decl: Some(id),
+            name: d.name.clone(),
+            type_name: d.type_name.clone(),
+            desired: Some(Json::Object(desired)),
+            prior: prior_of(state, &d.name),
             depends_on,
         });
     }
-    Ok(planned)
+    for (name, recorded) in &state.resources {
+        if graph.project.resource(name).is_none() {
+            targets.push(Target {
+                decl: None,
+                name: name.clone(),
+                type_name: recorded.type_name.clone(),
+                desired: None,
+                prior: prior_of(state, name),
+                depends_on: recorded.depends_on.clone(),
+            });
+        }
+    }
+    let project_json = project_json(project, &graph.project.dir).to_string();
+    plan_targets(targets, plugins, &project_json, observation).await
 }
 
 /// Plans the removal of everything recorded in `state`, and of this
@@ -216,17 +258,16 @@ pub async fn removals(
     state: &State,
     observation: Option<&Observation>,
 ) -> Result<Vec<Planned>, ApplyError> {
-    let project_json = project_json(project, dir).to_string();
-    let mut targets: Vec<(String, String, Option<Json>, Vec<String>)> = state
+    let mut targets: Vec<Target> = state
         .resources
         .iter()
-        .map(|(name, r)| {
-            (
-                name.clone(),
-                r.type_name.clone(),
-                Some(r.state.clone()).filter(|s| !s.is_null()),
-                r.depends_on.clone(),
-            )
+        .map(|(name, r)| Target {
+            decl: None,
+            name: name.clone(),
+            type_name: r.type_name.clone(),
+            desired: None,
+            prior: prior_of(state, name),
+            depends_on: r.depends_on.clone(),
         })
         .collect();
     if let Some(observation) = observation {
@@ -235,43 +276,18 @@ pub async fn removals(
             .keys()
             .filter(|n| !state.resources.contains_key(*n))
         {
-            targets.push((name.clone(), "DockerResource".into(), None, Vec::new()));
+            targets.push(Target {
+                decl: None,
+                name: name.clone(),
+                type_name: "DockerResource".into(),
+                desired: None,
+                prior: None,
+                depends_on: Vec::new(),
+            });
         }
     }
-    let mut planned = Vec::new();
-    for (name, type_name, prior, depends_on) in targets {
-        let Some(plugin) = plugins.for_type(&type_name) else {
-            return Err(ApplyError::UnknownType {
-                resource: name,
-                type_name,
-            });
-        };
-        let input = PlanInput {
-            target: ResourceRef {
-                type_name: type_name.clone(),
-                name: name.clone(),
-            },
-            desired: None,
-            prior: prior.map(|p| p.to_string()),
-            observed: observation
-                .and_then(|o| o.for_resource(&name))
-                .map(|o| o.to_string()),
-            project: project_json.clone(),
-        };
-        let plan = plugin
-            .plan(&input)
-            .await?
-            .map_err(|e| refusal(&name, &type_name, e))?;
-        planned.push(Planned {
-            decl: None,
-            name,
-            type_name,
-            plan,
-            input,
-            depends_on,
-        });
-    }
-    Ok(planned)
+    let project_json = project_json(project, dir).to_string();
+    plan_targets(targets, plugins, &project_json, observation).await
 }
 
 /// Counts by change, for the summary line.
@@ -343,13 +359,7 @@ pub fn outline(planned: &[Planned]) -> Json {
         planned
             .iter()
             .map(|p| {
-                let fields: Vec<String> = p
-                    .plan
-                    .diff
-                    .iter()
-                    .filter(|d| d.path != "/")
-                    .map(|d| d.path.trim_start_matches('/').replace('/', "."))
-                    .collect();
+                let fields = p.changed_fields();
                 let text = if fields.is_empty() {
                     p.action().to_string()
                 } else {

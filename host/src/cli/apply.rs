@@ -6,7 +6,6 @@ use crate::apply::{self, Options};
 use crate::cli::{CliError, EXIT_FAILED, EXIT_OK, Invocation, project};
 use crate::docker::{self, Engine};
 use crate::output;
-use crate::plugin::{PluginSet, discover};
 use crate::state::{Lock, State};
 
 /// `clockwork apply`.
@@ -80,15 +79,7 @@ pub async fn run_destroy(
     let started = Instant::now();
     let dir = invocation.project.dir.clone();
     let _lock = Lock::acquire(&dir)?;
-    let runtime = invocation.plugin_runtime()?;
-    let (files, problems) = discover(Some(&dir));
-    let plugins = PluginSet::load(
-        &runtime,
-        files,
-        problems,
-        &invocation.project.config.plugins.prefer,
-    )
-    .await;
+    let plugins = project::plugins(invocation).await?;
     let folder = dir
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())

@@ -6,6 +6,20 @@ use crate::model::DeclId;
 use crate::plugin::{PluginSet, discover};
 use crate::resolve::{self, Graph, ResolveError};
 
+/// Loads the bundled, user and project plugins; broken ones are listed in
+/// the set's `problems`.
+pub async fn plugins(invocation: &Invocation) -> Result<PluginSet, CliError> {
+    let runtime = invocation.plugin_runtime()?;
+    let (files, problems) = discover(Some(&invocation.project.dir));
+    Ok(PluginSet::load(
+        &runtime,
+        files,
+        problems,
+        &invocation.project.config.plugins.prefer,
+    )
+    .await)
+}
+
 /// Loads the plugins, the project and resolves it.
 pub async fn resolved(invocation: &Invocation) -> Result<(Graph, Sources, PluginSet), CliError> {
     let started = std::time::Instant::now();
@@ -18,15 +32,7 @@ pub async fn resolved(invocation: &Invocation) -> Result<(Graph, Sources, Plugin
             ));
         }
     };
-    let runtime = invocation.plugin_runtime()?;
-    let (files, problems) = discover(Some(&invocation.project.dir));
-    let plugins = PluginSet::load(
-        &runtime,
-        files,
-        problems,
-        &invocation.project.config.plugins.prefer,
-    )
-    .await;
+    let plugins = plugins(invocation).await?;
     if !plugins.problems.is_empty() {
         return Err(CliError::BrokenPlugins(plugins.problems));
     }

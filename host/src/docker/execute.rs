@@ -408,8 +408,20 @@ impl Engine {
         }
     }
 
-    /// Removes a network of this project.
+    /// Removes a network of this project; one without its label is refused.
     pub async fn remove_network(&self, name: &str) -> Result<(), EngineError> {
+        match self.docker.inspect_network(name, None).await {
+            Ok(n) if self.ours(n.labels.as_ref()) => {}
+            Ok(_) => {
+                return Err(EngineError::Foreign {
+                    kind: "network",
+                    name: name.to_string(),
+                    project: self.project.clone(),
+                });
+            }
+            Err(e) if is_missing(&e) => return Ok(()),
+            Err(e) => return Err(EngineError::call("inspect network", name, e)),
+        }
         match self.docker.remove_network(name).await {
             Ok(()) => Ok(()),
             Err(e) if is_missing(&e) => Ok(()),
@@ -417,8 +429,21 @@ impl Engine {
         }
     }
 
-    /// Removes a volume of this project (and its data).
+    /// Removes a volume of this project (and its data); one without this
+    /// project's label is refused.
     pub async fn remove_volume(&self, name: &str) -> Result<(), EngineError> {
+        match self.docker.inspect_volume(name).await {
+            Ok(v) if v.labels.get(labels::PROJECT) == Some(&self.project) => {}
+            Ok(_) => {
+                return Err(EngineError::Foreign {
+                    kind: "volume",
+                    name: name.to_string(),
+                    project: self.project.clone(),
+                });
+            }
+            Err(e) if is_missing(&e) => return Ok(()),
+            Err(e) => return Err(EngineError::call("inspect volume", name, e)),
+        }
         match self
             .docker
             .remove_volume(name, Some(RemoveVolumeOptions { force: true }))

@@ -33,13 +33,7 @@ pub fn render_changes(planned: &[Planned]) -> String {
             Action::Delete => "-",
             Action::None => " ",
         };
-        let fields: Vec<String> = p
-            .plan
-            .diff
-            .iter()
-            .filter(|d| d.path != "/")
-            .map(|d| d.path.trim_start_matches('/').replace('/', "."))
-            .collect();
+        let fields = p.changed_fields();
         let why = if fields.is_empty() {
             String::new()
         } else {

@@ -75,7 +75,7 @@ pub fn render_plan(plan: &Plan, masker: &Masker) -> String {
             r.action
         ));
         for c in r.changed.iter().filter(|c| c.path != "/") {
-            let field = c.path.trim_start_matches('/').replace('/', ".");
+            let field = crate::apply::field_name(&c.path);
             let key = field.rsplit('.').next();
             let show = |v: &Option<Value>| match v {
                 Some(v) => masker.json(key, v).to_string(),
