@@ -29,7 +29,7 @@ cargo build --release -q -p clockwork
 clockwork=$(realpath "${CARGO_TARGET_DIR:-target}/release/clockwork")
 
 work=$(mktemp -d)
-trap 'cd /; "$clockwork" -C "$work/bench-cw" destroy >/dev/null 2>&1 || true;
+trap 'cd /; "$clockwork" -C "$work/bench-cw" destroy --yes >/dev/null 2>&1 || true;
       for i in 1 10; do docker-compose -p bench-compose -f "$work/compose$i/docker-compose.yml" down -v >/dev/null 2>&1 || true; done;
       rm -rf "$work"' EXIT
 mkdir -p "$work/bench-cw" "$work/compose"
@@ -86,7 +86,7 @@ timed() {
 }
 
 # Warm-up: the plugin cache, the Engine's image layers, compose's imports.
-"$clockwork" -C "$work/bench-cw" apply >/dev/null && "$clockwork" -C "$work/bench-cw" destroy >/dev/null
+"$clockwork" -C "$work/bench-cw" apply >/dev/null && "$clockwork" -C "$work/bench-cw" destroy --yes >/dev/null
 compose1 up -d >/dev/null 2>&1 && compose1 down -v >/dev/null 2>&1
 
 declare -a c1_up c10_up c_down w_up w_noop w_down
@@ -98,7 +98,7 @@ for i in $(seq 1 "$runs"); do
   timed compose10 down -v >/dev/null
   w_up+=("$(timed "$clockwork" -C "$work/bench-cw" apply)")
   w_noop+=("$(timed "$clockwork" -C "$work/bench-cw" apply)")
-  w_down+=("$(timed "$clockwork" -C "$work/bench-cw" destroy)")
+  w_down+=("$(timed "$clockwork" -C "$work/bench-cw" destroy --yes)")
   printf '%-4s %14.3f %15.3f %10.3f %9.3f %13.3f %11.3f\n' "$i" \
     "${c1_up[-1]}" "${c10_up[-1]}" "${w_up[-1]}" "${w_noop[-1]}" "${c_down[-1]}" "${w_down[-1]}"
 done

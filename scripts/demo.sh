@@ -18,7 +18,7 @@ clockwork=$(realpath "${CARGO_TARGET_DIR:-target}/release/clockwork")
 project=$(mktemp -d)/connected-services
 mkdir -p "$project"
 cp examples/connected-services/main.star "$project/"
-trap '"$clockwork" -C "$project" destroy >/dev/null 2>&1 || true; rm -rf "$(dirname "$project")"' EXIT
+trap '"$clockwork" -C "$project" destroy --yes >/dev/null 2>&1 || true; rm -rf "$(dirname "$project")"' EXIT
 
 set -x
 "$clockwork" --version
@@ -29,4 +29,4 @@ docker exec api-server printenv DATABASE_URL
 docker exec worker-service redis-cli -h redis-cache ping
 "$clockwork" -C "$project" apply
 "$clockwork" -C "$project" graph --format mermaid
-"$clockwork" -C "$project" destroy
+"$clockwork" -C "$project" destroy --yes

@@ -61,9 +61,10 @@ fn plan_large(c: &mut Criterion) {
         problems,
         &Default::default(),
     ));
+    let folder = clockwork::project::Project::open(dir.path()).expect("project");
     let run = || {
         tokio.block_on(async {
-            let (project, _sources) = clockwork::load::load(dir.path(), &plugins)
+            let (project, _sources) = clockwork::load::load(&folder, &plugins)
                 .await
                 .expect("loads");
             let graph = clockwork::resolve::resolve(project, &plugins, &|_| None)

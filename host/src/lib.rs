@@ -22,5 +22,6 @@ pub mod plan;
 pub mod plugin;
 pub mod project;
 pub mod resolve;
+pub mod secret;
 pub mod state;
 pub mod suggest;

@@ -1,5 +1,11 @@
 //! The `clockwork` binary: everything happens in [`clockwork::cli`].
 
+/// Counts what evaluating a project file allocates, so its memory limit
+/// holds (`clockwork::load::limits`).
+#[global_allocator]
+static ALLOCATOR: clockwork::load::limits::TrackingAllocator =
+    clockwork::load::limits::TrackingAllocator;
+
 fn main() -> std::process::ExitCode {
     clockwork::cli::main()
 }

@@ -76,3 +76,38 @@ pub mod assertion {
         default_bindings_module: "clockwork_sdk::bindings::assertion",
     });
 }
+
+impl host::clockwork::plugin::types::HostError {
+    /// The error as one line for a message, e.g. ``denied: `/etc` is
+    /// absolute``.
+    pub fn message(&self) -> String {
+        use host::clockwork::plugin::types::HostError as E;
+        match self {
+            E::Denied(m) => format!("denied: {m}"),
+            E::NotFound(m) => format!("not found: {m}"),
+            E::TimedOut(m) => format!("timed out: {m}"),
+            E::InvalidArgument(m) => format!("invalid argument: {m}"),
+            E::TooLarge(m) => format!("too large: {m}"),
+            E::Failed(m) => m.clone(),
+        }
+    }
+}
+
+impl host::clockwork::plugin::types::PluginError {
+    /// The error as one line for a message.
+    pub fn message(&self) -> String {
+        use host::clockwork::plugin::types::PluginError as E;
+        match self {
+            E::InvalidConfig(d) => d
+                .iter()
+                .map(|d| match &d.path {
+                    Some(p) => format!("{p}: {}", d.summary),
+                    None => d.summary.clone(),
+                })
+                .collect::<Vec<_>>()
+                .join("; "),
+            E::Denied(m) => format!("denied: {m}"),
+            E::Transient(m) | E::Failed(m) => m.clone(),
+        }
+    }
+}

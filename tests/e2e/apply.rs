@@ -145,7 +145,7 @@ fn connected_services_deploys_in_order_is_idempotent_and_destroys_cleanly() {
 
     let (networks, _) = stack.networks_and_volumes();
     assert_eq!(networks.len(), 1, "one project network");
-    let gone = stack.ok(&["destroy"]);
+    let gone = stack.ok(&["destroy", "--yes"]);
     assert!(stack.containers().is_empty(), "{}", gone.all());
     assert_eq!(stack.networks_and_volumes(), (vec![], vec![]));
     let state = stack.state();
@@ -229,7 +229,7 @@ fn connections_showcase_wires_every_connection_type() {
         "ok"
     );
 
-    stack.ok(&["destroy"]);
+    stack.ok(&["destroy", "--yes"]);
     assert!(stack.containers().is_empty());
     assert_eq!(stack.networks_and_volumes(), (vec![], vec![]));
     assert!(!stack.dir.join("config.json").exists() && !stack.dir.join("www/health").exists());
@@ -302,10 +302,26 @@ fn a_change_replaces_only_its_container_and_removals_and_hand_kills_converge() {
     assert_eq!(stack.id_of("chg-c"), before[2].id);
     assert!(env_of(&stack, "chg-b").contains(&"MODE=two".into()));
 
-    // A removed declaration is destroyed.
+    // A removed declaration is destroyed — once confirmed, since the apply
+    // deletes more than it creates (not on a terminal: `--yes`).
     stack.write("main.star", &three_services("chg", "two", false));
     assert!(plan_actions(&stack).contains(&("chg-c".into(), "delete".into())));
-    stack.ok(&["apply"]);
+    let unconfirmed = stack.run(&["apply"]);
+    assert_eq!(unconfirmed.code, 2, "{}", unconfirmed.all());
+    assert!(
+        unconfirmed
+            .stderr
+            .contains("warning: this deletes 1 resource")
+            && unconfirmed.stderr.contains("add `--yes`"),
+        "{}",
+        unconfirmed.stderr
+    );
+    assert_eq!(
+        stack.containers().len(),
+        3,
+        "nothing was deleted unconfirmed"
+    );
+    stack.ok(&["apply", "--yes"]);
     let names: Vec<String> = stack.containers().into_iter().map(|c| c.name).collect();
     assert_eq!(names, ["chg-a", "chg-b"]);
     assert!(stack.state()["resources"].get("chg-c").is_none());
@@ -343,12 +359,12 @@ fn a_change_replaces_only_its_container_and_removals_and_hand_kills_converge() {
 
     // --keep-volumes and --keep-files keep the data volume and the
     // generated file; a later destroy takes the volume too.
-    stack.ok(&["destroy", "--keep-volumes", "--keep-files"]);
+    stack.ok(&["destroy", "--yes", "--keep-volumes", "--keep-files"]);
     assert!(stack.containers().is_empty());
     assert!(stack.dir.join("generated/notes").exists());
     let (_, volumes) = stack.networks_and_volumes();
     assert_eq!(volumes, ["chg-data"]);
-    stack.ok(&["destroy"]);
+    stack.ok(&["destroy", "--yes"]);
     assert_eq!(stack.networks_and_volumes(), (vec![], vec![]));
 }
 
@@ -425,7 +441,7 @@ other = DockerResource(name="int-other", image="busybox:latest", command={QUICK_
 
     // With the state lost, destroy still finds everything by its labels.
     std::fs::remove_file(stack.dir.join(".clockwork/state.json")).expect("state exists");
-    stack.ok(&["destroy"]);
+    stack.ok(&["destroy", "--yes"]);
     assert!(stack.containers().is_empty());
     assert_eq!(stack.networks_and_volumes(), (vec![], vec![]));
 }
@@ -445,7 +461,7 @@ fn a_foreign_container_with_a_clashing_name_is_left_alone() {
     let run = stack.run(&["apply"]);
     assert_eq!(run.code, 1, "{}", run.all());
     assert!(
-        run.all().contains(&foreign) && run.all().contains("not this project's"),
+        run.all().contains(&foreign) && run.all().contains("already exists and is not Clockwork's"),
         "{}",
         run.all()
     );
@@ -464,7 +480,7 @@ fn a_foreign_container_with_a_clashing_name_is_left_alone() {
         docker_ok(&["inspect", "-f", "{{.Id}} {{.State.Running}}", &foreign]),
         format!("{foreign_id} true")
     );
-    stack.ok(&["destroy"]);
+    stack.ok(&["destroy", "--yes"]);
     assert_eq!(
         docker_ok(&["inspect", "-f", "{{.Id}} {{.State.Running}}", &foreign]),
         format!("{foreign_id} true")
@@ -484,15 +500,15 @@ fn policy_refuses_privileged_root_mounts_foreign_names_and_files_outside() {
             "other-name",
             "may not create a container named `someone-else`",
         ),
-        (
-            "parent-file",
-            "`../escaped.txt` is outside the project folder",
-        ),
+        ("parent-file", "`../escaped.txt` leaves the project folder"),
         (
             "link-file",
             "`link/escaped.txt` goes through the symbolic link `link`",
         ),
-        ("state-file", "is not a file Clockwork may write"),
+        (
+            "state-file",
+            "is inside Clockwork's state folder `.clockwork/`; Clockwork never writes or removes it",
+        ),
     ] {
         let stack = Stack::new(&format!("cwt-policy-{reach}"));
         std::fs::copy(&plugin, stack.dir.join("plugins/overreaching.wasm")).expect("copy");
@@ -503,9 +519,17 @@ fn policy_refuses_privileged_root_mounts_foreign_names_and_files_outside() {
             "main.star",
             &format!("x = OverreachingResource(name=\"pol-{reach}\", reach=\"{reach}\")\n"),
         );
+        // Refused when planned, located at the declaration, before the
+        // lock is taken or anything is written.
         let run = stack.run(&["apply"]);
-        assert_eq!(run.code, 1, "{reach}: {}", run.all());
+        assert_eq!(run.code, 2, "{reach}: {}", run.all());
         assert!(run.all().contains(expected), "{reach}: {}", run.all());
+        assert!(
+            run.stderr.contains("main.star:1:5"),
+            "{reach}: {}",
+            run.stderr
+        );
+        assert!(!stack.dir.join(".clockwork").exists(), "{reach}");
         assert!(
             stack.containers().is_empty(),
             "{reach}: a container was created"
@@ -590,7 +614,7 @@ fn a_composite_deploys_its_children_in_order_and_goes_with_them() {
     let text = std::fs::read_to_string(stack.dir.join("main.star")).expect("main.star");
     let standalone = text.split("webapp = BlankResource(").next().expect("head");
     stack.write("main.star", standalone);
-    stack.ok(&["apply"]);
+    stack.ok(&["apply", "--yes"]);
     let names: Vec<String> = stack.containers().into_iter().map(|c| c.name).collect();
     assert_eq!(names, ["prometheus"]);
     let recorded: Vec<String> = stack.state()["resources"]
@@ -600,7 +624,7 @@ fn a_composite_deploys_its_children_in_order_and_goes_with_them() {
         .cloned()
         .collect();
     assert_eq!(recorded, ["prometheus"]);
-    stack.ok(&["destroy"]);
+    stack.ok(&["destroy", "--yes"]);
     assert!(stack.containers().is_empty());
 }
 
@@ -658,6 +682,6 @@ uses_job = DockerResource(name="crash-uses-job", image="busybox:latest", command
         "{}",
         again.stdout
     );
-    stack.ok(&["destroy"]);
+    stack.ok(&["destroy", "--yes"]);
     assert!(stack.containers().is_empty());
 }

@@ -6,9 +6,11 @@
 //! `plan` is this module without [`execute`].
 
 mod act;
+mod check;
 mod run;
 
-pub use act::action_json;
+pub use act::{Scope, action_json};
+pub use check::check_plan;
 pub use run::{Options, Outcome, Progress, Report, execute};
 
 use std::collections::BTreeMap;
@@ -22,7 +24,8 @@ use crate::plugin::bindings::resource::exports::clockwork::plugin::resources::{
 };
 use crate::plugin::bindings::types::{PluginError, ResourceRef};
 use crate::plugin::{CallError, PluginSet};
-use crate::resolve::Graph;
+use crate::project::Identity;
+use crate::resolve::{Graph, Provenance};
 use crate::state::State;
 
 /// One resource's planned change.
@@ -102,8 +105,54 @@ pub fn field_name(pointer: &str) -> String {
 }
 
 /// The project description every resource plugin is given.
-pub fn project_json(graph_project: &str, dir: &std::path::Path) -> Json {
-    json!({"name": graph_project, "dir": dir, "network": format!("{graph_project}_default")})
+pub fn project_json(identity: &Identity) -> Json {
+    json!({"name": identity.name, "dir": identity.dir, "network": identity.default_network()})
+}
+
+/// What the actions of `planned` may touch: its own containers, the
+/// absolute bind sources the user wrote in its `volumes`, and whether the
+/// user declared `overwrite=True` on it.
+pub fn scope_of(planned: &Planned, graph: Option<&Graph>) -> Scope {
+    let mut scope = Scope::of(&planned.name);
+    let Some((id, graph)) = planned.decl.zip(graph) else {
+        return scope;
+    };
+    if let Some(spec) = graph.specs.get(&id) {
+        scope.user_paths = spec
+            .fields
+            .get("volumes")
+            .and_then(Json::as_array)
+            .into_iter()
+            .flatten()
+            .filter(|v| {
+                spec.item_source("volumes", v).is_none()
+                    && *spec.source_of("volumes") == Provenance::User
+            })
+            .filter_map(|v| {
+                v.as_str()
+                    .and_then(|s| s.split(':').next())
+                    .map(str::to_string)
+            })
+            .filter(|s| s.starts_with('/'))
+            .collect();
+    }
+    // Only the user's own word lets Clockwork replace a file it did not
+    // write; a plugin cannot grant that to itself.
+    scope.overwrite = graph.project.get(id).fields.get("overwrite") == Some(&Json::Bool(true));
+    scope
+}
+
+/// How many resources `planned` deletes and creates.
+pub fn deletes_and_creates(planned: &[Planned]) -> (usize, usize) {
+    let deletes = planned
+        .iter()
+        .filter(|p| matches!(p.plan.change, Change::Delete))
+        .count();
+    let creates = planned
+        .iter()
+        .filter(|p| matches!(p.plan.change, Change::Create))
+        .count();
+    (deletes, creates)
 }
 
 fn refusal(name: &str, type_name: &str, error: PluginError) -> ApplyError {
@@ -202,7 +251,7 @@ async fn plan_targets(
 pub async fn changes(
     graph: &Graph,
     plugins: &PluginSet,
-    project: &str,
+    identity: &Identity,
     state: &State,
     observation: Option<&Observation>,
 ) -> Result<Vec<Planned>, ApplyError> {
@@ -245,7 +294,7 @@ pub async fn changes(
             });
         }
     }
-    let project_json = project_json(project, &graph.project.dir).to_string();
+    let project_json = project_json(identity).to_string();
     plan_targets(targets, plugins, &project_json, observation).await
 }
 
@@ -253,8 +302,7 @@ pub async fn changes(
 /// project's labelled containers the state does not know (a lost state).
 pub async fn removals(
     plugins: &PluginSet,
-    project: &str,
-    dir: &std::path::Path,
+    identity: &Identity,
     state: &State,
     observation: Option<&Observation>,
 ) -> Result<Vec<Planned>, ApplyError> {
@@ -286,7 +334,7 @@ pub async fn removals(
             });
         }
     }
-    let project_json = project_json(project, dir).to_string();
+    let project_json = project_json(identity).to_string();
     plan_targets(targets, plugins, &project_json, observation).await
 }
 

@@ -4,7 +4,6 @@
 //! dependents; everything that succeeded is recorded.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -13,9 +12,9 @@ use serde_json::{Value as Json, json};
 use sha2::{Digest, Sha256};
 use tokio::task::JoinSet;
 
-use crate::apply::Planned;
-use crate::apply::act::{Actor, describe};
-use crate::docker::Engine;
+use crate::apply::act::{Actor, Scope, describe};
+use crate::apply::{Planned, scope_of};
+use crate::docker::{Engine, Readiness};
 use crate::plan::Action as Change;
 use crate::plugin::bindings::connection::exports::clockwork::plugin::connections::{
     RunWhen, SetupStep,
@@ -23,7 +22,8 @@ use crate::plugin::bindings::connection::exports::clockwork::plugin::connections
 use crate::plugin::bindings::resource::exports::clockwork::plugin::resources::ActionResult;
 use crate::plugin::bindings::types::Action;
 use crate::plugin::{LoadedPlugin, PluginSet};
-use crate::resolve::{Graph, Provenance};
+use crate::project::ProjectDir;
+use crate::resolve::Graph;
 use crate::state::{ResourceState, State, journal, now_ms};
 
 /// How one resource ended.
@@ -48,6 +48,14 @@ pub enum Progress {
         name: String,
         /// Its change.
         change: Change,
+    },
+    /// Something the user should know that is not a failure (a file
+    /// changed by hand and therefore kept).
+    Warning {
+        /// The resource.
+        name: String,
+        /// What happened.
+        message: String,
     },
     /// A resource moved on to an action or a wait.
     Step {
@@ -102,17 +110,27 @@ pub struct Options {
 struct Job {
     planned: Planned,
     plugin: Arc<LoadedPlugin>,
-    setup: Vec<(String, SetupStep)>,
-    user_paths: Vec<String>,
+    /// Setup steps of its connections: (connection, the scope of both
+    /// ends, the step).
+    setup: Vec<(String, Scope, SetupStep)>,
+    scope: Scope,
 }
 
 struct Shared {
     engine: Option<Engine>,
-    dir: PathBuf,
+    files: Arc<ProjectDir>,
     state: Mutex<State>,
     options: Options,
-    /// Resources created, replaced or updated by this run.
-    fresh: Mutex<BTreeSet<String>>,
+    /// Containers this run created, replaced or started, by resource, with
+    /// their restart count at that moment: more restarts later is a crash.
+    fresh: Mutex<BTreeMap<String, BTreeMap<String, i64>>>,
+}
+
+impl Shared {
+    fn baseline(&self, resource: &str, container: &str) -> Option<i64> {
+        let fresh = self.fresh.lock().unwrap_or_else(|p| p.into_inner());
+        fresh.get(resource).and_then(|c| c.get(container)).copied()
+    }
 }
 
 /// Executes `planned` and returns the report and the final state (saved
@@ -122,13 +140,13 @@ pub async fn execute(
     graph: Option<&Graph>,
     plugins: &PluginSet,
     engine: Option<Engine>,
-    dir: PathBuf,
+    files: Arc<ProjectDir>,
     state: State,
     options: Options,
 ) -> (Report, State) {
     let shared = Arc::new(Shared {
         engine,
-        dir,
+        files,
         state: Mutex::new(state),
         options,
         fresh: Mutex::default(),
@@ -145,41 +163,26 @@ pub async fn execute(
                 .iter()
                 .filter(|c| c.from == id)
                 .flat_map(|c| {
+                    let ends = Scope {
+                        resource: p.name.clone(),
+                        containers: vec![p.name.clone(), graph.project.get(c.to).name.clone()],
+                        user_paths: Vec::new(),
+                        overwrite: false,
+                    };
+                    let connection = graph.project.get(c.decl).name.clone();
                     c.setup
                         .iter()
-                        .map(move |s| (graph.project.get(c.decl).name.clone(), s.clone()))
+                        .map(move |s| (connection.clone(), ends.clone(), s.clone()))
                 })
                 .collect(),
             _ => Vec::new(),
         };
-        let user_paths = p
-            .decl
-            .zip(graph)
-            .and_then(|(id, graph)| graph.specs.get(&id))
-            .map(|spec| {
-                spec.fields
-                    .get("volumes")
-                    .and_then(Json::as_array)
-                    .into_iter()
-                    .flatten()
-                    .filter(|v| {
-                        spec.item_source("volumes", v).is_none()
-                            && *spec.source_of("volumes") == Provenance::User
-                    })
-                    .filter_map(|v| {
-                        v.as_str()
-                            .and_then(|s| s.split(':').next())
-                            .map(str::to_string)
-                    })
-                    .filter(|s| s.starts_with('/'))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let scope = scope_of(&p, graph);
         let job = Job {
             planned: p,
             plugin,
             setup,
-            user_paths,
+            scope,
         };
         if job.planned.decl.is_none() {
             removals.push(job)
@@ -231,25 +234,22 @@ async fn verify_fresh(shared: &Shared, report: &mut Report) {
     let Some(engine) = shared.engine.as_ref() else {
         return;
     };
-    let fresh: Vec<String> = match shared.fresh.lock() {
-        Ok(f) => f.iter().cloned().collect(),
-        Err(p) => p.into_inner().iter().cloned().collect(),
-    };
-    for resource in fresh {
-        let trouble = match engine.containers_of(&resource).await {
-            Ok(containers) => {
-                let mut found = None;
-                for c in containers {
-                    match engine.trouble(&c, true).await {
-                        Ok(None) => {}
-                        Ok(Some(why)) => found = Some(why),
-                        Err(e) => found = Some(e.to_string()),
-                    }
-                }
-                found
+    let fresh: Vec<(String, BTreeMap<String, i64>)> = shared
+        .fresh
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .iter()
+        .map(|(r, c)| (r.clone(), c.clone()))
+        .collect();
+    for (resource, containers) in fresh {
+        let mut trouble = None;
+        for (container, baseline) in containers {
+            match engine.trouble(&container, Some(baseline)).await {
+                Ok(None) => {}
+                Ok(Some(why)) => trouble = Some(why),
+                Err(e) => trouble = Some(e.to_string()),
             }
-            Err(e) => Some(e.to_string()),
-        };
+        }
         let Some(why) = trouble else { continue };
         if let Some(entry) = report.results.iter_mut().find(|r| r.0 == resource) {
             entry.2 = Outcome::Failed(why.clone());
@@ -383,35 +383,46 @@ async fn schedule(
     }
 }
 
-/// The key and content hash of a setup step that runs once per content.
-fn setup_hash(connection: &str, step: &SetupStep, dir: &std::path::Path) -> (String, String) {
+/// The key and content hash of a setup step that runs once per content:
+/// the action as the plugin wrote it and the file it feeds in, so a
+/// changed schema runs again. A file that cannot be read is an error, not
+/// an empty file.
+fn setup_hash(
+    connection: &str,
+    step: &SetupStep,
+    files: &ProjectDir,
+) -> Result<(String, String), String> {
     let mut hasher = Sha256::new();
-    hasher.update(format!("{:?}", step.action).as_bytes());
+    hasher.update(
+        crate::apply::action_json(&step.action)
+            .to_string()
+            .as_bytes(),
+    );
     if let Action::Exec(spec) = &step.action
         && let Ok(v) = serde_json::from_str::<Json>(spec)
         && let Some(file) = v["stdin_file"].as_str()
     {
-        hasher.update(std::fs::read(dir.join(file.trim_start_matches("./"))).unwrap_or_default());
+        let rel = ProjectDir::relative(file).map_err(|e| e.to_string())?;
+        hasher.update(files.read(&rel).map_err(|e| e.to_string())?);
     }
-    let hash: String = hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    (format!("{connection}/{}", step.id), hash)
+    Ok((
+        format!("{connection}/{}", step.id),
+        hex::encode(hasher.finalize()),
+    ))
 }
 
 async fn run_job(job: Job, shared: &Shared) -> Outcome {
     let actor = Actor {
         engine: shared.engine.as_ref(),
-        dir: &shared.dir,
+        files: &shared.files,
+        state: &shared.state,
         grace: shared.options.grace,
     };
     let name = job.planned.name.clone();
     let change = job.planned.action();
     let log = |what: &str, status: &str, detail: Json| {
         journal(
-            &shared.dir,
+            &shared.files,
             &json!({"time": now_ms(), "resource": name, "action": what, "status": status, "detail": detail}),
         );
         if status == "started" {
@@ -422,7 +433,9 @@ async fn run_job(job: Job, shared: &Shared) -> Outcome {
         }
     };
 
-    // What this depends on was up when it finished; it has to still be.
+    // What this depends on has to be up and ready now: also when this
+    // apply left it unchanged (a container a killed apply started may still
+    // be starting), and it must not have crashed since it was.
     if job.planned.decl.is_some()
         && change != Change::None
         && let Some(engine) = shared.engine.as_ref()
@@ -432,12 +445,20 @@ async fn run_job(job: Job, shared: &Shared) -> Outcome {
                 Ok(c) => c,
                 Err(e) => return Outcome::Failed(e.to_string()),
             };
-            let fresh = shared.fresh.lock().is_ok_and(|f| f.contains(dep));
             for c in containers {
-                match engine.trouble(&c, fresh).await {
-                    Ok(None) => {}
-                    Ok(Some(why)) => return Outcome::Skipped(format!("depends on `{dep}`: {why}")),
-                    Err(e) => return Outcome::Failed(e.to_string()),
+                log(&format!("wait for {dep}"), "started", Json::Null);
+                let ready = engine
+                    .wait_ready(
+                        &c,
+                        true,
+                        shared.options.ready_timeout,
+                        Readiness {
+                            baseline: shared.baseline(dep, &c),
+                        },
+                    )
+                    .await;
+                if let Err(e) = ready {
+                    return Outcome::Skipped(format!("depends on `{dep}`: {e}"));
                 }
             }
         }
@@ -446,12 +467,15 @@ async fn run_job(job: Job, shared: &Shared) -> Outcome {
     // Connection setup: after the other end is up (the graph saw to it),
     // before this resource starts.
     let mut new_hashes = Vec::new();
-    for (connection, step) in &job.setup {
+    for (connection, scope, step) in &job.setup {
         let run = match step.when {
             RunWhen::EveryApply => change != Change::None,
             RunWhen::OnCreate => matches!(change, Change::Create | Change::Replace),
             RunWhen::OncePerContent => {
-                let (key, hash) = setup_hash(connection, step, &shared.dir);
+                let (key, hash) = match setup_hash(connection, step, &shared.files) {
+                    Ok(keyed) => keyed,
+                    Err(e) => return Outcome::Failed(format!("{connection}: {}: {e}", step.id)),
+                };
                 let done = shared
                     .state
                     .lock()
@@ -468,7 +492,7 @@ async fn run_job(job: Job, shared: &Shared) -> Outcome {
         }
         let what = format!("{connection}: {}", step.id);
         log(&what, "started", Json::Null);
-        if let Err(e) = actor.act(&name, &job.user_paths, &step.action).await {
+        if let Err(e) = actor.act(scope, &step.action).await {
             log(&what, "failed", json!(e));
             return Outcome::Failed(format!("{what}: {e}"));
         }
@@ -476,15 +500,24 @@ async fn run_job(job: Job, shared: &Shared) -> Outcome {
     }
 
     let mut results = Vec::new();
-    let mut container: Option<ContainerSpec> = None;
+    let mut container: Option<(ContainerSpec, Option<i64>)> = None;
     for (index, action) in job.planned.plan.actions.iter().enumerate() {
         let what = describe(action);
         log(&what, "started", Json::Null);
-        match actor.act(&name, &job.user_paths, action).await {
+        match actor.act(&job.scope, action).await {
             Ok(output) => {
                 log(&what, "done", output.clone());
-                if let Action::EnsureContainer(spec) = action {
-                    container = serde_json::from_str(spec).ok();
+                if let Some(kept) = output.get("kept").and_then(Json::as_str) {
+                    (shared.options.progress)(Progress::Warning {
+                        name: name.clone(),
+                        message: kept.to_string(),
+                    });
+                }
+                if let Action::EnsureContainer(spec) = action
+                    && let Ok(spec) = serde_json::from_str::<ContainerSpec>(spec)
+                {
+                    let baseline = output.get("restart_count").and_then(Json::as_i64);
+                    container = Some((spec, baseline));
                 }
                 results.push(ActionResult {
                     index: index as u32,
@@ -494,6 +527,11 @@ async fn run_job(job: Job, shared: &Shared) -> Outcome {
             }
             Err(e) => {
                 log(&what, "failed", json!(e));
+                // What was written before the failure is recorded: a file
+                // Clockwork wrote stays known as its own.
+                if let Ok(state) = shared.state.lock() {
+                    let _ = state.save(&shared.files);
+                }
                 return Outcome::Failed(e);
             }
         }
@@ -501,18 +539,31 @@ async fn run_job(job: Job, shared: &Shared) -> Outcome {
 
     // Ready before dependents start: running, and healthy when it has a
     // health check (a container allowed to exit need not keep running).
-    if let (Some(spec), Some(engine)) = (&container, shared.engine.as_ref())
-        && spec.must_run
-        && let Err(e) = engine
-            .wait_ready(
-                &spec.name,
-                spec.healthcheck.is_some(),
-                shared.options.ready_timeout,
-            )
-            .await
-    {
-        log("wait until ready", "failed", json!(e.to_string()));
-        return Outcome::Failed(e.to_string());
+    if let (Some((spec, baseline)), Some(engine)) = (&container, shared.engine.as_ref()) {
+        if let Some(baseline) = baseline {
+            shared
+                .fresh
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .entry(name.clone())
+                .or_default()
+                .insert(spec.name.clone(), *baseline);
+        }
+        if spec.must_run
+            && let Err(e) = engine
+                .wait_ready(
+                    &spec.name,
+                    spec.healthcheck.is_some(),
+                    shared.options.ready_timeout,
+                    Readiness {
+                        baseline: *baseline,
+                    },
+                )
+                .await
+        {
+            log("wait until ready", "failed", json!(e.to_string()));
+            return Outcome::Failed(e.to_string());
+        }
     }
 
     let settled = if job.planned.plan.actions.is_empty() {
@@ -524,7 +575,7 @@ async fn run_job(job: Job, shared: &Shared) -> Outcome {
             .await
         {
             Ok(Ok(state)) => Ok(state),
-            Ok(Err(e)) => Err(format!("settle: {e:?}")),
+            Ok(Err(e)) => Err(format!("settle: {}", e.message())),
             Err(e) => Err(e.to_string()),
         }
     };
@@ -554,6 +605,7 @@ async fn run_job(job: Job, shared: &Shared) -> Outcome {
                         state: new_state,
                         depends_on: job.planned.depends_on.clone(),
                         updated_at: now_ms(),
+                        unknown: Default::default(),
                     },
                 );
             }
@@ -561,7 +613,7 @@ async fn run_job(job: Job, shared: &Shared) -> Outcome {
         for (key, hash) in new_hashes {
             state.setup.insert(key, hash);
         }
-        state.save(&shared.dir)
+        state.save(&shared.files)
     };
     if let Err(e) = save {
         return Outcome::Failed(format!("cannot record the new state: {e}"));
@@ -569,12 +621,6 @@ async fn run_job(job: Job, shared: &Shared) -> Outcome {
     if change == Change::None {
         Outcome::Unchanged
     } else {
-        if job.planned.decl.is_some() {
-            match shared.fresh.lock() {
-                Ok(mut f) => f.insert(name),
-                Err(p) => p.into_inner().insert(name),
-            };
-        }
         Outcome::Done
     }
 }

@@ -1,33 +1,172 @@
 //! `clockwork apply` and `clockwork destroy`.
 
+use std::io::{BufRead, IsTerminal, Write};
 use std::time::{Duration, Instant};
 
 use crate::apply::{self, Options};
 use crate::cli::{CliError, EXIT_FAILED, EXIT_OK, Invocation, project};
-use crate::docker::{self, Engine};
+use crate::docker::{Engine, Observation};
 use crate::output;
+use crate::project::{Identity, ProjectId};
 use crate::state::{Lock, State};
 
+/// `clockwork apply` options.
+pub struct ApplyArgs {
+    /// Resources worked on at once.
+    pub parallelism: usize,
+    /// JSON events instead of text.
+    pub json: bool,
+    /// Delete without asking.
+    pub yes: bool,
+    /// Project ids to take over.
+    pub adopt: Vec<String>,
+}
+
+/// `clockwork destroy` options.
+pub struct DestroyArgs {
+    /// Keep volumes.
+    pub keep_volumes: bool,
+    /// Keep written files.
+    pub keep_files: bool,
+    /// JSON events instead of text.
+    pub json: bool,
+    /// Destroy without asking.
+    pub yes: bool,
+    /// Project ids to take over.
+    pub adopt: Vec<String>,
+}
+
+/// The ids named with `--adopt`, checked.
+fn adopt_ids(adopt: &[String]) -> Result<Vec<ProjectId>, CliError> {
+    adopt
+        .iter()
+        .map(|text| {
+            ProjectId::parse(text).ok_or_else(|| CliError::Usage {
+                message: format!("`--adopt {text}`: a project id is 12 hex digits"),
+                help: "the id is shown in the note about objects of another folder, and in their `dev.clockwork.project-id` label".into(),
+            })
+        })
+        .collect()
+}
+
+/// This project's identity, with the ids it adopted before and now.
+fn identity_with(base: &Identity, state: &mut State, adopt: &[ProjectId]) -> Identity {
+    for id in adopt {
+        if *id != base.id && !state.adopted.iter().any(|a| a == id.as_str()) {
+            state.adopted.push(id.to_string());
+        }
+    }
+    let mut identity = base.clone();
+    identity.adopted = state.adopted_ids();
+    identity
+}
+
+/// Asks `question` on the terminal; without one, refuses unless `--yes`.
+fn confirm(question: &str, yes: bool) -> Result<(), CliError> {
+    if yes {
+        return Ok(());
+    }
+    if !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
+        return Err(CliError::NeedsYes {
+            what: question.to_string(),
+        });
+    }
+    let mut err = std::io::stderr().lock();
+    let _ = write!(err, "{question} [y/N] ");
+    let _ = err.flush();
+    drop(err);
+    let mut answer = String::new();
+    let _ = std::io::stdin().lock().read_line(&mut answer);
+    if matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
+        Ok(())
+    } else {
+        Err(CliError::Declined)
+    }
+}
+
+fn note_strangers(observation: &Observation) {
+    if let Some(note) = observation.strangers_note() {
+        output::note(&note);
+    }
+}
+
 /// `clockwork apply`.
-pub async fn run_apply(
-    invocation: &Invocation,
-    parallelism: usize,
-    json: bool,
-) -> Result<u8, CliError> {
+pub async fn run_apply(invocation: &Invocation, args: ApplyArgs) -> Result<u8, CliError> {
     let started = Instant::now();
-    let dir = invocation.project.dir.clone();
+    let adopt = adopt_ids(&args.adopt)?;
+    let files = invocation.project.files.clone();
     // A project with mistakes is refused before anything is written, the
-    // lock file included.
-    let (graph, _, plugins) = project::resolved(invocation).await?;
-    let _lock = Lock::acquire(&dir)?;
-    let name = docker::project_name(&graph.project.name);
-    let engine = Engine::connect(&name, dir.clone()).await?;
+    // lock file included: resolve, then plan and check without the lock.
+    let (graph, sources, plugins) = project::resolved(invocation).await?;
+    let base = &invocation.project.identity;
+    let mut engine = Engine::connect(base, files.clone()).await?;
+    let mut state = State::load(&files, base)?;
+    engine.identity = identity_with(base, &mut state, &adopt);
     let observation = engine.observe().await?;
-    let state = State::load(&dir, &name)?;
-    let planned = apply::changes(&graph, &plugins, &name, &state, Some(&observation)).await?;
-    // Planned again here, under the lock: say if that differs from what
+    let planned = apply::changes(
+        &graph,
+        &plugins,
+        &engine.identity,
+        &state,
+        Some(&observation),
+    )
+    .await?;
+    let problems = apply::check_plan(
+        &planned,
+        &graph,
+        &files,
+        &state,
+        Some(&observation),
+        &sources,
+    );
+    if !problems.is_empty() {
+        return Err(CliError::Invalid(problems));
+    }
+    let (deletes, creates) = apply::deletes_and_creates(&planned);
+    if deletes > creates {
+        let declared = graph
+            .project
+            .of_kind(crate::plugin::PluginKind::Resource)
+            .count();
+        output::note(&deletion_warning(
+            deletes,
+            creates,
+            declared,
+            &graph.project.file,
+        ));
+        confirm(
+            &format!("Delete {deletes} resource{}?", plural(deletes)),
+            args.yes,
+        )?;
+    }
+
+    let _lock = Lock::acquire(&files)?;
+    // Planned again under the lock: say if that differs from what
     // `clockwork plan` showed.
-    if let Some(earlier) = crate::state::take_last_plan(&dir) {
+    let mut state = State::load(&files, base)?;
+    engine.identity = identity_with(base, &mut state, &adopt);
+    let observation = engine.observe().await?;
+    note_strangers(&observation);
+    let planned = apply::changes(
+        &graph,
+        &plugins,
+        &engine.identity,
+        &state,
+        Some(&observation),
+    )
+    .await?;
+    let problems = apply::check_plan(
+        &planned,
+        &graph,
+        &files,
+        &state,
+        Some(&observation),
+        &sources,
+    );
+    if !problems.is_empty() {
+        return Err(CliError::Invalid(problems));
+    }
+    if let Some(earlier) = crate::state::take_last_plan(&files) {
         let moved = apply::moved(&earlier, &apply::outline(&planned));
         if !moved.is_empty() {
             output::note(&format!(
@@ -36,26 +175,26 @@ pub async fn run_apply(
             ));
         }
     }
-    if !json {
+    if !args.json {
         output::emit(&output::render_changes(&planned));
     }
     let options = Options {
-        parallelism,
+        parallelism: args.parallelism,
         grace: Duration::from_secs(10),
         ready_timeout: Duration::from_secs(120),
-        progress: output::progress(json),
+        progress: output::progress(args.json),
     };
     let (report, _) = apply::execute(
         planned,
         Some(&graph),
         &plugins,
         Some(engine),
-        dir,
+        files,
         state,
         options,
     )
     .await;
-    if !json {
+    if !args.json {
         output::emit(&output::render_report(
             &report,
             "Apply",
@@ -69,48 +208,115 @@ pub async fn run_apply(
     })
 }
 
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+/// The loud line before an apply deletes more than it creates.
+pub fn deletion_warning(
+    deletes: usize,
+    creates: usize,
+    declared: usize,
+    file: &std::path::Path,
+) -> String {
+    if declared == 0 {
+        format!(
+            "warning: `{}` declares no resources, so this deletes all {deletes} deployed resource{}",
+            file.display(),
+            plural(deletes)
+        )
+    } else {
+        format!(
+            "warning: this deletes {deletes} resource{} that `{}` no longer declares, and creates {creates}",
+            plural(deletes),
+            file.display()
+        )
+    }
+}
+
 /// `clockwork destroy`.
-pub async fn run_destroy(
-    invocation: &Invocation,
-    keep_volumes: bool,
-    keep_files: bool,
-    json: bool,
-) -> Result<u8, CliError> {
+pub async fn run_destroy(invocation: &Invocation, args: DestroyArgs) -> Result<u8, CliError> {
     let started = Instant::now();
-    let dir = invocation.project.dir.clone();
-    let _lock = Lock::acquire(&dir)?;
+    let adopt = adopt_ids(&args.adopt)?;
+    let files = invocation.project.files.clone();
+    let base = &invocation.project.identity;
     let plugins = project::plugins(invocation).await?;
-    let folder = dir
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let name = docker::project_name(&folder);
-    let engine = Engine::connect(&name, dir.clone()).await?;
+    // The project's secrets, so that nothing printed quotes them; a broken
+    // project can still be destroyed.
+    let _ = project::resolved(invocation).await;
+    let had_state = State::exists(&files);
+    let mut engine = Engine::connect(base, files.clone()).await?;
+    let mut state = if had_state {
+        State::load(&files, base)?
+    } else {
+        State::empty(base)
+    };
+    engine.identity = identity_with(base, &mut state, &adopt);
     let observation = engine.observe().await?;
-    let state = State::load(&dir, &name)?;
-    let mut planned = apply::removals(&plugins, &name, &dir, &state, Some(&observation)).await?;
-    if keep_files {
+    let mut planned =
+        apply::removals(&plugins, &engine.identity, &state, Some(&observation)).await?;
+    let removing = planned
+        .iter()
+        .filter(|p| p.action() != crate::plan::Action::None)
+        .count();
+    if removing == 0
+        && observation.networks.is_empty()
+        && observation.volumes.is_empty()
+        && !had_state
+    {
+        // Nothing of this folder's: nothing is written, not even a lock.
+        note_strangers(&observation);
+        if !args.json {
+            output::emit(&format!(
+                "Nothing to destroy: nothing of this project is deployed ({:.2} s)",
+                started.elapsed().as_secs_f64()
+            ));
+        }
+        return Ok(EXIT_OK);
+    }
+    if removing > 0 || !observation.networks.is_empty() || !observation.volumes.is_empty() {
+        confirm(
+            &format!(
+                "Destroy {removing} resource{} of project `{}` in {}?",
+                plural(removing),
+                base.name,
+                base.dir.display()
+            ),
+            args.yes,
+        )?;
+    }
+    let _lock = Lock::acquire(&files)?;
+    let mut state = if State::exists(&files) {
+        State::load(&files, base)?
+    } else {
+        State::empty(base)
+    };
+    engine.identity = identity_with(base, &mut state, &adopt);
+    let observation = engine.observe().await?;
+    note_strangers(&observation);
+    planned = apply::removals(&plugins, &engine.identity, &state, Some(&observation)).await?;
+    if args.keep_files {
         for p in &mut planned {
             p.plan
                 .actions
                 .retain(|a| !matches!(a, crate::plugin::bindings::types::Action::RemovePath(_)));
         }
     }
-    if !json {
+    if !args.json {
         output::emit(&output::render_changes(&planned));
     }
     let options = Options {
         parallelism: 16,
         grace: Duration::from_secs(10),
         ready_timeout: Duration::from_secs(120),
-        progress: output::progress(json),
+        progress: output::progress(args.json),
     };
     let (report, mut state) = apply::execute(
         planned,
         None,
         &plugins,
         Some(engine.clone()),
-        dir.clone(),
+        files.clone(),
         state,
         options,
     )
@@ -125,7 +331,7 @@ pub async fn run_destroy(
                 leftovers.push(e.to_string());
             }
         }
-        if !keep_volumes {
+        if !args.keep_volumes {
             for volume in &observed.volumes {
                 if let Err(e) = engine.remove_volume(volume).await {
                     leftovers.push(e.to_string());
@@ -133,12 +339,12 @@ pub async fn run_destroy(
             }
         }
         state.setup.clear();
-        state.save(&dir)?;
+        state.save(&files)?;
     }
     for l in &leftovers {
         output::note(l);
     }
-    if !json {
+    if !args.json {
         output::emit(&output::render_report(
             &report,
             "Destroy",

@@ -48,6 +48,13 @@ pub enum Command {
         /// Print one JSON object per event instead of text.
         #[arg(long)]
         json: bool,
+        /// Do not ask before deleting more resources than the apply creates.
+        #[arg(short = 'y', long)]
+        yes: bool,
+        /// Take over the objects of another folder's project by its id (shown
+        /// when objects of the same project name exist), e.g. after moving the folder.
+        #[arg(long, value_name = "PROJECT_ID")]
+        adopt: Vec<String>,
     },
     /// Take the stack down: containers, and the networks and volumes the project created.
     Destroy {
@@ -60,6 +67,12 @@ pub enum Command {
         /// Print one JSON object per event instead of text.
         #[arg(long)]
         json: bool,
+        /// Do not ask before destroying.
+        #[arg(short = 'y', long)]
+        yes: bool,
+        /// Also destroy the objects of another folder's project by its id.
+        #[arg(long, value_name = "PROJECT_ID")]
+        adopt: Vec<String>,
     },
     /// Print the dependency graph.
     Graph {

@@ -63,10 +63,35 @@ pub enum CliError {
     },
     /// The state could not be used (another apply runs, unreadable file).
     #[error(transparent)]
+    #[diagnostic(transparent)]
     State(#[from] crate::state::StateError),
     /// Changes could not be planned.
     #[error(transparent)]
     Apply(#[from] crate::apply::ApplyError),
+    /// The command line asks for something impossible.
+    #[error("{message}")]
+    #[diagnostic(code(clockwork::usage))]
+    Usage {
+        /// What is wrong.
+        message: String,
+        /// How to fix it.
+        #[help]
+        help: String,
+    },
+    /// A destructive step needs a confirmation that cannot be asked for.
+    #[error("{what} Not asked, since this is not a terminal: nothing was changed")]
+    #[diagnostic(
+        code(clockwork::confirm),
+        help("run it on a terminal to be asked, or add `--yes` to go ahead")
+    )]
+    NeedsYes {
+        /// The question.
+        what: String,
+    },
+    /// The user said no.
+    #[error("not confirmed: nothing was changed")]
+    #[diagnostic(code(clockwork::declined))]
+    Declined,
     /// No plugin has the name the user asked for.
     #[error("no plugin or type named `{name}`")]
     #[diagnostic(code(clockwork::plugins::unknown))]
@@ -87,7 +112,10 @@ impl CliError {
             | CliError::UnknownPlugin { .. }
             | CliError::Invalid(_)
             | CliError::Load(_)
-            | CliError::BrokenPlugins(_) => EXIT_INVALID,
+            | CliError::BrokenPlugins(_)
+            | CliError::Usage { .. }
+            | CliError::NeedsYes { .. } => EXIT_INVALID,
+            CliError::Declined => EXIT_FAILED,
             CliError::Apply(crate::apply::ApplyError::Refused { .. }) => EXIT_INVALID,
             CliError::Io { .. }
             | CliError::Runtime(_)
@@ -133,6 +161,7 @@ impl CliError {
                     output::note(&format!("{n} problems in the project"));
                 }
             }
+            CliError::Load(error) => LoadReport(&error).each(output::diagnostic),
             other => output::error(&miette::Report::new(other)),
         }
     }

@@ -65,14 +65,42 @@ pub async fn run(args: Args) -> Result<u8, CliError> {
             offline,
         } => plan::run_plan(&invocation, json, show_secrets, offline).await,
         Command::Graph { format } => plan::run_graph(&invocation, format).await,
-        Command::Apply { parallelism, json } => {
-            apply::run_apply(&invocation, parallelism, json).await
+        Command::Apply {
+            parallelism,
+            json,
+            yes,
+            adopt,
+        } => {
+            apply::run_apply(
+                &invocation,
+                apply::ApplyArgs {
+                    parallelism,
+                    json,
+                    yes,
+                    adopt,
+                },
+            )
+            .await
         }
         Command::Destroy {
             keep_volumes,
             keep_files,
             json,
-        } => apply::run_destroy(&invocation, keep_volumes, keep_files, json).await,
+            yes,
+            adopt,
+        } => {
+            apply::run_destroy(
+                &invocation,
+                apply::DestroyArgs {
+                    keep_volumes,
+                    keep_files,
+                    json,
+                    yes,
+                    adopt,
+                },
+            )
+            .await
+        }
     }
 }
 

@@ -3,44 +3,94 @@
 use crate::apply;
 use crate::cli::args::GraphFormat;
 use crate::cli::{CliError, EXIT_OK, Invocation, project};
-use crate::docker::{self, Engine};
-use crate::output::{self, Masker};
+use crate::docker::Engine;
+use crate::output;
 use crate::plan;
 use crate::state::State;
 
 /// `clockwork plan [--json] [--show-secrets] [--offline]`.
+///
+/// Every resource's plugin plans it — against the Engine's observation
+/// when one answers, against nothing with `--offline` — and every planned
+/// action is checked as `apply` would check it, so a plan that shows no
+/// problem is one `apply` can carry out.
 pub async fn run_plan(
     invocation: &Invocation,
     json: bool,
     show_secrets: bool,
     offline: bool,
 ) -> Result<u8, CliError> {
-    let (graph, _, plugins) = project::resolved(invocation).await?;
+    let (graph, sources, plugins) = project::resolved(invocation).await?;
     let mut plan = plan::plan(&graph);
-    if !offline {
-        let name = docker::project_name(&graph.project.name);
-        let dir = &invocation.project.dir;
-        match Engine::connect(&name, dir.clone()).await {
-            Ok(engine) => {
-                let observation = engine.observe().await?;
-                // Read without the lock: a plan changes nothing, and an
-                // apply running meanwhile re-plans under its lock anyway.
-                let state = State::load(dir, &name)?;
-                let planned =
-                    apply::changes(&graph, &plugins, &name, &state, Some(&observation)).await?;
-                apply::compare(
-                    &mut plan,
-                    &planned,
-                    "the Docker Engine and .clockwork/state.json",
-                );
-                crate::state::remember_plan(dir, &apply::outline(&planned));
+    let files = &invocation.project.files;
+    let mut identity = invocation.project.identity.clone();
+    // Read without the lock: a plan changes nothing, and an apply running
+    // meanwhile re-plans under its lock anyway.
+    let state = State::load(files, &identity)?;
+    identity.adopted = state.adopted_ids();
+    let engine = if offline {
+        None
+    } else {
+        match Engine::connect(&identity, files.clone()).await {
+            Ok(engine) => Some(engine),
+            Err(e) => {
+                output::note(&format!(
+                    "{e}; showing what a first apply would do (--offline says this without asking)"
+                ));
+                None
             }
-            Err(e) => output::note(&format!(
-                "{e}; showing what a first apply would do (--offline says this without asking)"
-            )),
+        }
+    };
+    let observation = match &engine {
+        Some(engine) => Some(engine.observe().await?),
+        None => None,
+    };
+    let planned = apply::changes(&graph, &plugins, &identity, &state, observation.as_ref()).await?;
+    let problems = apply::check_plan(
+        &planned,
+        &graph,
+        files,
+        &state,
+        observation.as_ref(),
+        &sources,
+    );
+    if !problems.is_empty() {
+        return Err(CliError::Invalid(problems));
+    }
+    match &observation {
+        Some(observation) => {
+            apply::compare(
+                &mut plan,
+                &planned,
+                "the Docker Engine and .clockwork/state.json",
+            );
+            crate::state::remember_plan(files, &apply::outline(&planned));
+            if let Some(note) = observation.strangers_note() {
+                output::note(&note);
+            }
+        }
+        None => {
+            apply::compare(&mut plan, &planned, "");
+            plan.compared_with = None;
         }
     }
-    let masker = Masker::new(&graph.project.secrets, !show_secrets);
+    let (deletes, creates) = apply::deletes_and_creates(&planned);
+    if deletes > creates {
+        let declared = graph
+            .project
+            .of_kind(crate::plugin::PluginKind::Resource)
+            .count();
+        output::note(&crate::cli::apply::deletion_warning(
+            deletes,
+            creates,
+            declared,
+            &graph.project.file,
+        ));
+    }
+    if show_secrets {
+        output::show_secrets();
+    }
+    let masker = output::process_masker();
     if json {
         output::emit_json(&output::plan_json(&plan, &masker));
     } else {

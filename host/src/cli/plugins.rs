@@ -65,7 +65,7 @@ pub async fn run(invocation: &Invocation, command: PluginsCommand) -> Result<u8,
 
 async fn load_all(invocation: &Invocation) -> Result<PluginSet, CliError> {
     let runtime = invocation.plugin_runtime()?;
-    let (files, problems) = discover(Some(&invocation.project.dir));
+    let (files, problems) = discover(Some(&invocation.project.files));
     Ok(PluginSet::load(
         &runtime,
         files,

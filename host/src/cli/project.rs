@@ -1,26 +1,46 @@
-//! The pipeline up to a resolved graph, shared by `plan` and `graph`.
+//! The pipeline up to a resolved graph, shared by `plan`, `apply` and `graph`.
+
+use std::collections::BTreeSet;
 
 use crate::cli::{CliError, Invocation};
 use crate::load::{self, Sources};
 use crate::model::DeclId;
 use crate::plugin::{PluginSet, discover};
 use crate::resolve::{self, Graph, ResolveError};
+use crate::suggest;
 
 /// Loads the bundled, user and project plugins; broken ones are listed in
-/// the set's `problems`.
+/// the set's `problems`. A `[plugins.prefer]` key that names no plugin and
+/// no type is an error (a typo there would silently settle nothing).
 pub async fn plugins(invocation: &Invocation) -> Result<PluginSet, CliError> {
     let runtime = invocation.plugin_runtime()?;
-    let (files, problems) = discover(Some(&invocation.project.dir));
-    Ok(PluginSet::load(
-        &runtime,
-        files,
-        problems,
-        &invocation.project.config.plugins.prefer,
-    )
-    .await)
+    let (files, problems) = discover(Some(&invocation.project.files));
+    let prefer = &invocation.project.config.plugins.prefer;
+    let plugins = PluginSet::load(&runtime, files, problems, prefer).await;
+    let known: BTreeSet<&str> = plugins
+        .plugins
+        .iter()
+        .flat_map(|p| std::iter::once(p.name()).chain(p.type_names()))
+        .collect();
+    if let Some(key) = prefer.keys().find(|k| !known.contains(k.as_str())) {
+        let near = suggest::nearest(key, known.iter().copied());
+        return Err(CliError::Project(crate::project::ProjectError::Config {
+            path: invocation.project.dir.join(crate::project::CONFIG_FILE),
+            message: format!("[plugins.prefer] `{key}` names no plugin and no type"),
+            help: Some(match near {
+                Some(n) => {
+                    format!("did you mean `{n}`? (`clockwork plugins list` shows every name)")
+                }
+                None => "`clockwork plugins list` shows every plugin and type name".into(),
+            }),
+        }));
+    }
+    Ok(plugins)
 }
 
-/// Loads the plugins, the project and resolves it.
+/// Loads the plugins, the project and resolves it. Every secret the
+/// project holds (including what connections put together, such as a
+/// `DATABASE_URL` with its password) is registered for masking.
 pub async fn resolved(invocation: &Invocation) -> Result<(Graph, Sources, PluginSet), CliError> {
     let started = std::time::Instant::now();
     let timings = std::env::var_os("CW_TIMINGS").is_some();
@@ -37,7 +57,8 @@ pub async fn resolved(invocation: &Invocation) -> Result<(Graph, Sources, Plugin
         return Err(CliError::BrokenPlugins(plugins.problems));
     }
     lap("plugins");
-    let (project, sources) = load::load(&invocation.project.dir, &plugins).await?;
+    let (project, sources) = load::load(&invocation.project, &plugins).await?;
+    crate::output::register_secrets(project.secrets.iter().cloned());
     lap("load");
     let files: Vec<(DeclId, String)> = project
         .declarations
@@ -52,6 +73,20 @@ pub async fn resolved(invocation: &Invocation) -> Result<(Graph, Sources, Plugin
             ResolveError::Plugin(call) => CliError::Plugin(call),
             ResolveError::Internal(message) => CliError::Runtime(message),
         })?;
+    let mut secrets = BTreeSet::new();
+    for spec in graph.specs.values() {
+        crate::secret::scan(
+            &serde_json::Value::Object(spec.fields.clone()),
+            false,
+            &mut secrets,
+        );
+    }
+    for c in &graph.connections {
+        for (key, value) in &c.outputs {
+            crate::secret::scan(&serde_json::json!({ key: value }), false, &mut secrets);
+        }
+    }
+    crate::output::register_secrets(secrets);
     lap("resolve");
     Ok((graph, sources, plugins))
 }

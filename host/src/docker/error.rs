@@ -23,15 +23,40 @@ pub enum EngineError {
     },
     /// An object with the name exists and is not this project's.
     #[error(
-        "a {kind} named `{name}` already exists and is not this project's (it has no `dev.clockwork.project={project}` label); Clockwork never touches it: remove or rename it, or give the resource another `name`"
+        "a {kind} named `{name}` already exists and is {owner}; Clockwork never touches it: {}",
+        foreign_help(kind, owner)
     )]
     Foreign {
         /// container, network or volume.
         kind: &'static str,
         /// Its name.
         name: String,
-        /// This project.
-        project: String,
+        /// Whose it is.
+        owner: crate::docker::Owner,
+    },
+    /// A container of this project that belongs to another resource.
+    #[error(
+        "container `{name}` belongs to resource `{owner}` of this project, not to `{resource}`; a resource only changes its own containers"
+    )]
+    OtherResource {
+        /// The container.
+        name: String,
+        /// The resource it belongs to.
+        owner: String,
+        /// The resource that asked.
+        resource: String,
+    },
+    /// A container could not start because a host port it publishes is taken.
+    #[error(
+        "container `{name}` could not start: a host port it publishes ({ports}) is already in use; free it or change `ports` (the Engine said: {message})"
+    )]
+    PortInUse {
+        /// The container.
+        name: String,
+        /// Its published ports.
+        ports: String,
+        /// The Engine's message.
+        message: String,
     },
     /// A spec policy refuses.
     #[error("refused by policy: {0}")]
@@ -52,6 +77,16 @@ pub enum EngineError {
     /// A payload does not parse.
     #[error("invalid action payload: {0}")]
     Payload(String),
+}
+
+fn foreign_help(kind: &str, owner: &crate::docker::Owner) -> String {
+    match (kind, owner) {
+        ("network", crate::docker::Owner::Project { .. }) => "give this project another name in `clockwork.toml` (`[project]` `name = \"...\"`), or remove the other project's network".into(),
+        (_, crate::docker::Owner::Project { id: Some(id), .. }) => format!(
+            "remove it, give the resource another `name`, or, if this project moved from that folder, take its objects over with `--adopt {id}`"
+        ),
+        _ => "remove or rename it, or give the resource another `name`".into(),
+    }
 }
 
 impl EngineError {

@@ -3,7 +3,7 @@
 //! protocol probes (never a fixed sleep).
 
 use std::collections::HashMap;
-use std::path::{Component, Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use bollard::exec::{CreateExecOptions, StartExecOptions, StartExecResults};
@@ -25,6 +25,12 @@ use serde_json::{Value as Json, json};
 use tokio::io::AsyncWriteExt;
 
 use crate::docker::{Engine, EngineError, labels};
+use crate::project::ProjectDir;
+
+/// A container may be touched only by the resources in a scope: its own
+/// resource for the resource's actions, the endpoints of a connection for
+/// that connection's setup steps.
+pub type ContainerScope<'a> = &'a [String];
 
 /// What a command in a container produced.
 #[derive(Debug, Clone)]
@@ -45,11 +51,38 @@ fn is_missing(e: &bollard::errors::Error) -> bool {
     )
 }
 
+fn label_of<'a>(c: &'a ContainerInspectResponse, key: &str) -> Option<&'a String> {
+    c.config.as_ref()?.labels.as_ref()?.get(key)
+}
+
 impl Engine {
-    fn ours(&self, labels: Option<&HashMap<String, String>>) -> bool {
-        labels
-            .and_then(|l| l.get(labels::PROJECT))
-            .is_some_and(|p| *p == self.project)
+    /// The container `name` when it is this project's and belongs to one of
+    /// `scope`'s resources; `None` when it does not exist.
+    async fn own_container(
+        &self,
+        name: &str,
+        scope: ContainerScope<'_>,
+    ) -> Result<Option<ContainerInspectResponse>, EngineError> {
+        let Some(existing) = self.inspect_container(name).await? else {
+            return Ok(None);
+        };
+        let labels = existing.config.as_ref().and_then(|c| c.labels.as_ref());
+        let owner = self.owner(labels);
+        if owner != crate::docker::Owner::Ours {
+            return Err(EngineError::Foreign {
+                kind: "container",
+                name: name.to_string(),
+                owner,
+            });
+        }
+        match label_of(&existing, labels::RESOURCE) {
+            Some(r) if scope.iter().any(|s| s == r) => Ok(Some(existing)),
+            other => Err(EngineError::OtherResource {
+                name: name.to_string(),
+                owner: other.cloned().unwrap_or_else(|| "(none)".into()),
+                resource: scope.first().cloned().unwrap_or_default(),
+            }),
+        }
     }
 
     /// Inspects a container; `None` when it does not exist.
@@ -97,11 +130,11 @@ impl Engine {
             Ok(n) if self.ours(n.labels.as_ref()) => {
                 return Ok(json!({"network": spec.name, "created": false}));
             }
-            Ok(_) => {
+            Ok(n) => {
                 return Err(EngineError::Foreign {
                     kind: "network",
                     name: spec.name.clone(),
-                    project: self.project.clone(),
+                    owner: self.owner(n.labels.as_ref()),
                 });
             }
             Err(e) if is_missing(&e) => {}
@@ -134,14 +167,14 @@ impl Engine {
     pub async fn ensure_volume(&self, spec: &VolumeSpec) -> Result<Json, EngineError> {
         let _serial = self.create_lock.lock().await;
         match self.docker.inspect_volume(&spec.name).await {
-            Ok(v) if v.labels.get(labels::PROJECT) == Some(&self.project) => {
+            Ok(v) if self.ours(Some(&v.labels)) => {
                 return Ok(json!({"volume": spec.name, "created": false}));
             }
-            Ok(_) => {
+            Ok(v) => {
                 return Err(EngineError::Foreign {
                     kind: "volume",
                     name: spec.name.clone(),
-                    project: self.project.clone(),
+                    owner: self.owner(Some(&v.labels)),
                 });
             }
             Err(e) if is_missing(&e) => {}
@@ -161,24 +194,18 @@ impl Engine {
     }
 
     /// A mount's source as the Engine wants it, checked against policy:
-    /// relative paths stay inside the project folder; absolute paths only
-    /// when the user wrote them in this resource's own `volumes`.
-    fn mount_source(
-        &self,
+    /// relative paths stay inside the project folder (links that leave it
+    /// are refused, links inside it resolved); absolute paths only when the
+    /// user wrote them in this resource's own `volumes`.
+    pub fn mount_source(
+        files: &ProjectDir,
         mount: &MountSpec,
         user_paths: &[String],
     ) -> Result<String, EngineError> {
         if !mount.is_bind() {
             return Ok(mount.source.clone());
         }
-        if mount.source.starts_with('~') {
-            return Err(EngineError::Policy(format!(
-                "bind mount `{}`: `~` is not expanded; use a path relative to the project",
-                mount.source
-            )));
-        }
-        let path = Path::new(&mount.source);
-        if path.is_absolute() {
+        if Path::new(&mount.source).is_absolute() {
             if user_paths.iter().any(|p| p == &mount.source) {
                 return Ok(mount.source.clone());
             }
@@ -187,59 +214,52 @@ impl Engine {
                 mount.source
             )));
         }
-        let mut inside = PathBuf::new();
-        for c in path.components() {
-            match c {
-                Component::Normal(n) => inside.push(n),
-                Component::CurDir => {}
-                _ => {
-                    return Err(EngineError::Policy(format!(
-                        "bind mount `{}` leaves the project folder",
-                        mount.source
-                    )));
-                }
-            }
-        }
-        Ok(self.project_dir.join(inside).display().to_string())
+        let relative = ProjectDir::relative(&mount.source)
+            .map_err(|e| EngineError::Policy(format!("bind mount: {e}")))?;
+        let resolved = files
+            .host_path(&relative)
+            .map_err(|e| EngineError::Policy(format!("bind mount: {e}")))?;
+        Ok(resolved.display().to_string())
     }
 
     /// Creates and starts a container, or starts it when one with the same
-    /// config hash exists. `user_paths` are the absolute bind sources the
-    /// user wrote for this resource.
+    /// config hash exists (never one that the Engine is restarting).
+    /// `user_paths` are the absolute bind sources the user wrote for this
+    /// resource. A container that cannot start is removed again, so a
+    /// failure leaves nothing behind.
     pub async fn ensure_container(
         &self,
         resource: &str,
         spec: &ContainerSpec,
         user_paths: &[String],
+        grace: Duration,
     ) -> Result<Json, EngineError> {
         let hash = spec_hash(spec);
-        if let Some(existing) = self.inspect_container(&spec.name).await? {
-            let labels = existing.config.as_ref().and_then(|c| c.labels.as_ref());
-            if !self.ours(labels) {
-                return Err(EngineError::Foreign {
-                    kind: "container",
-                    name: spec.name.clone(),
-                    project: self.project.clone(),
-                });
-            }
+        let scope = [resource.to_string()];
+        if let Some(existing) = self.own_container(&spec.name, &scope).await? {
             let id = existing.id.clone().unwrap_or_default();
-            if labels.and_then(|l| l.get(labels::CONFIG_HASH)) == Some(&hash) {
-                let running = existing
-                    .state
-                    .as_ref()
-                    .and_then(|s| s.running)
-                    .unwrap_or(false);
-                if !running {
+            if label_of(&existing, labels::CONFIG_HASH) == Some(&hash) {
+                let state = existing.state.clone().unwrap_or_default();
+                let restarts = existing.restart_count.unwrap_or(0);
+                if state.running != Some(true) && state.restarting != Some(true) {
                     self.docker
                         .start_container(&id, None)
                         .await
-                        .map_err(|e| EngineError::call("start container", &spec.name, e))?;
+                        .map_err(|e| self.start_error(&spec.name, spec, e))?;
+                    return Ok(
+                        json!({"id": id, "created": false, "started": true, "restart_count": restarts, "started_at": self.started_at(&id).await}),
+                    );
                 }
-                return Ok(json!({"id": id, "created": false}));
+                return Ok(json!({
+                    "id": id,
+                    "created": false,
+                    "started": false,
+                    "restart_count": restarts,
+                    "started_at": state.started_at,
+                }));
             }
-            // Same name, another config: this project's old container goes.
-            self.remove_container(&spec.name, Duration::from_secs(10))
-                .await?;
+            // Same name, another config: this resource's old container goes.
+            self.remove_container(resource, &spec.name, grace).await?;
         }
         let mut exposed = Vec::new();
         let mut bindings: HashMap<String, Option<Vec<PortBinding>>> = HashMap::new();
@@ -268,7 +288,7 @@ impl Engine {
             .mounts
             .iter()
             .map(|m| {
-                let source = self.mount_source(m, user_paths)?;
+                let source = Self::mount_source(&self.files, m, user_paths)?;
                 Ok(format!(
                     "{source}:{}{}",
                     m.target,
@@ -336,36 +356,95 @@ impl Engine {
             .create_container(Some(options), body)
             .await
             .map_err(|e| EngineError::call("create container", &spec.name, e))?;
-        for network in spec.networks.iter().skip(1) {
-            let request = NetworkConnectRequest {
-                container: created.id.clone(),
-                endpoint_config: Some(endpoint(network)),
-            };
+        let started = async {
+            for network in spec.networks.iter().skip(1) {
+                let request = NetworkConnectRequest {
+                    container: created.id.clone(),
+                    endpoint_config: Some(endpoint(network)),
+                };
+                self.docker
+                    .connect_network(network, request)
+                    .await
+                    .map_err(|e| EngineError::call("connect network", network, e))?;
+            }
             self.docker
-                .connect_network(network, request)
+                .start_container(&created.id, None)
                 .await
-                .map_err(|e| EngineError::call("connect network", network, e))?;
+                .map_err(|e| self.start_error(&spec.name, spec, e))
         }
-        self.docker
-            .start_container(&created.id, None)
+        .await;
+        if let Err(e) = started {
+            // A container that never ran is of no use to anyone: it goes.
+            let _ = self
+                .docker
+                .remove_container(
+                    &created.id,
+                    Some(RemoveContainerOptions {
+                        force: true,
+                        v: false,
+                        link: false,
+                    }),
+                )
+                .await;
+            return Err(e);
+        }
+        Ok(json!({
+            "id": created.id,
+            "created": true,
+            "started": true,
+            "restart_count": 0,
+            "started_at": self.started_at(&created.id).await,
+        }))
+    }
+
+    /// When a container's process last started, if it did.
+    async fn started_at(&self, id: &str) -> Option<String> {
+        self.inspect_container(id)
             .await
-            .map_err(|e| EngineError::call("start container", &spec.name, e))?;
-        Ok(json!({"id": created.id, "created": true}))
+            .ok()
+            .flatten()
+            .and_then(|c| c.state)
+            .and_then(|s| s.started_at)
+    }
+
+    /// A start failure, said plainly when a published port is taken.
+    fn start_error(
+        &self,
+        name: &str,
+        spec: &ContainerSpec,
+        e: bollard::errors::Error,
+    ) -> EngineError {
+        let error = EngineError::call("start container", name, e);
+        let text = error.to_string();
+        if text.contains("port is already allocated") || text.contains("address already in use") {
+            let ports = spec
+                .ports
+                .iter()
+                .filter(|p| p.contains(':'))
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ");
+            return EngineError::PortInUse {
+                name: name.to_string(),
+                ports,
+                message: text,
+            };
+        }
+        error
     }
 
     /// Stops (within `grace`) and removes a container of this project; a
     /// missing container is fine, a foreign one an error.
-    pub async fn remove_container(&self, name: &str, grace: Duration) -> Result<Json, EngineError> {
-        let Some(existing) = self.inspect_container(name).await? else {
+    pub async fn remove_container(
+        &self,
+        resource: &str,
+        name: &str,
+        grace: Duration,
+    ) -> Result<Json, EngineError> {
+        let scope = [resource.to_string()];
+        let Some(existing) = self.own_container(name, &scope).await? else {
             return Ok(json!({"removed": false}));
         };
-        if !self.ours(existing.config.as_ref().and_then(|c| c.labels.as_ref())) {
-            return Err(EngineError::Foreign {
-                kind: "container",
-                name: name.to_string(),
-                project: self.project.clone(),
-            });
-        }
         // A process that cannot receive its stop signal would only be
         // killed after the grace period: kill it now.
         let deaf = super::stop_signal::ignores_stop_signal(&existing);
@@ -412,11 +491,11 @@ impl Engine {
     pub async fn remove_network(&self, name: &str) -> Result<(), EngineError> {
         match self.docker.inspect_network(name, None).await {
             Ok(n) if self.ours(n.labels.as_ref()) => {}
-            Ok(_) => {
+            Ok(n) => {
                 return Err(EngineError::Foreign {
                     kind: "network",
                     name: name.to_string(),
-                    project: self.project.clone(),
+                    owner: self.owner(n.labels.as_ref()),
                 });
             }
             Err(e) if is_missing(&e) => return Ok(()),
@@ -433,12 +512,12 @@ impl Engine {
     /// project's label is refused.
     pub async fn remove_volume(&self, name: &str) -> Result<(), EngineError> {
         match self.docker.inspect_volume(name).await {
-            Ok(v) if v.labels.get(labels::PROJECT) == Some(&self.project) => {}
-            Ok(_) => {
+            Ok(v) if self.ours(Some(&v.labels)) => {}
+            Ok(v) => {
                 return Err(EngineError::Foreign {
                     kind: "volume",
                     name: name.to_string(),
-                    project: self.project.clone(),
+                    owner: self.owner(Some(&v.labels)),
                 });
             }
             Err(e) if is_missing(&e) => return Ok(()),
@@ -456,20 +535,19 @@ impl Engine {
     }
 
     /// What is wrong with a container that has to run, if anything: it
-    /// is gone, stopped, restarting, or — when `fresh` (started by this
-    /// apply) — already restarted after a crash. Containers labelled
+    /// is gone, stopped, restarting, or restarted more often than
+    /// `baseline` (its restart count when this apply last started it; `None`
+    /// for a container this apply did not touch). Containers labelled
     /// `must-run=false` may stop and are never wrong.
-    pub async fn trouble(&self, name: &str, fresh: bool) -> Result<Option<String>, EngineError> {
+    pub async fn trouble(
+        &self,
+        name: &str,
+        baseline: Option<i64>,
+    ) -> Result<Option<String>, EngineError> {
         let Some(c) = self.inspect_container(name).await? else {
             return Ok(Some(format!("container `{name}` is gone")));
         };
-        let must_run = c
-            .config
-            .as_ref()
-            .and_then(|c| c.labels.as_ref())
-            .and_then(|l| l.get(labels::MUST_RUN))
-            .is_none_or(|v| v != "false");
-        if !must_run {
+        if label_of(&c, labels::MUST_RUN).is_some_and(|v| v == "false") {
             return Ok(None);
         }
         let state = c.state.clone().unwrap_or_default();
@@ -479,10 +557,11 @@ impl Engine {
             format!("container `{name}` keeps restarting (last exit code {code})")
         } else if state.running != Some(true) {
             format!("container `{name}` exited with code {code}")
-        } else if fresh && restarts > 0 {
+        } else if let Some(baseline) = baseline.filter(|b| restarts > *b) {
+            let n = restarts - baseline;
             format!(
-                "container `{name}` crashed and was restarted {restarts} time{}",
-                if restarts == 1 { "" } else { "s" }
+                "container `{name}` crashed and was restarted {n} time{}",
+                if n == 1 { "" } else { "s" }
             )
         } else {
             return Ok(None);
@@ -495,12 +574,12 @@ impl Engine {
         }))
     }
 
-    /// Names of the containers of `resource`.
+    /// Names of this project's containers of `resource`.
     pub async fn containers_of(&self, resource: &str) -> Result<Vec<String>, EngineError> {
-        let mut filters = self.project_filter();
-        if let Some(label) = filters.get_mut("label") {
-            label.push(format!("{}={resource}", labels::RESOURCE));
-        }
+        let filters = HashMap::from([(
+            "label".to_string(),
+            vec![format!("{}={resource}", labels::RESOURCE)],
+        )]);
         let listed = self
             .docker
             .list_containers(Some(bollard::query_parameters::ListContainersOptions {
@@ -512,6 +591,7 @@ impl Engine {
             .map_err(|e| EngineError::call("list containers of", resource, e))?;
         Ok(listed
             .into_iter()
+            .filter(|c| self.ours(c.labels.as_ref()))
             .filter_map(|c| {
                 c.names?
                     .first()
@@ -543,20 +623,17 @@ impl Engine {
 
     /// Runs a command in a running container of this project, feeding it a
     /// project file on stdin when asked.
-    pub async fn exec(&self, spec: &ExecSpec) -> Result<ExecOutput, EngineError> {
-        let Some(existing) = self.inspect_container(&spec.container).await? else {
+    pub async fn exec(
+        &self,
+        spec: &ExecSpec,
+        scope: ContainerScope<'_>,
+    ) -> Result<ExecOutput, EngineError> {
+        if self.own_container(&spec.container, scope).await?.is_none() {
             return Err(EngineError::call(
                 "exec in",
                 &spec.container,
                 "no such container",
             ));
-        };
-        if !self.ours(existing.config.as_ref().and_then(|c| c.labels.as_ref())) {
-            return Err(EngineError::Foreign {
-                kind: "container",
-                name: spec.container.clone(),
-                project: self.project.clone(),
-            });
         }
         let stdin = match &spec.stdin_file {
             Some(file) => Some(self.read_project_file(file)?),
@@ -634,27 +711,25 @@ impl Engine {
     }
 
     fn read_project_file(&self, file: &str) -> Result<Vec<u8>, EngineError> {
-        let relative = Path::new(file.trim_start_matches("./"));
-        if relative.is_absolute()
-            || relative
-                .components()
-                .any(|c| matches!(c, Component::ParentDir))
-        {
-            return Err(EngineError::Policy(format!(
-                "`{file}` is outside the project folder"
-            )));
-        }
-        std::fs::read(self.project_dir.join(relative))
-            .map_err(|e| EngineError::call("read", file, e))
+        let relative =
+            ProjectDir::relative(file).map_err(|e| EngineError::Policy(e.to_string()))?;
+        self.files
+            .read(&relative)
+            .map_err(|e| EngineError::Policy(e.to_string()))
     }
 
-    /// Waits for a condition.
-    pub async fn wait(&self, spec: &WaitSpec) -> Result<Json, EngineError> {
+    /// Waits for a condition; commands run only in containers of `scope`.
+    pub async fn wait(
+        &self,
+        spec: &WaitSpec,
+        scope: ContainerScope<'_>,
+    ) -> Result<Json, EngineError> {
         let started = Instant::now();
         let deadline = Duration::from_millis(spec.timeout_ms);
         match &spec.condition {
             WaitCondition::Healthy { container } => {
-                self.wait_ready(container, true, deadline).await?
+                self.wait_ready(container, true, deadline, Readiness::default())
+                    .await?
             }
             WaitCondition::Tcp { host, port } => {
                 let mut backoff = Duration::from_millis(50);
@@ -689,9 +764,14 @@ impl Engine {
                         timeout_ms: remaining.as_millis().min(u128::from(exec.timeout_ms)) as u64,
                         ..exec.clone()
                     };
-                    let last = match self.exec(&attempt).await {
+                    let last = match self.exec(&attempt, scope).await {
                         Ok(out) if out.code == 0 => break,
                         Ok(out) => format!("exit code {}: {}", out.code, out.output.trim()),
+                        Err(
+                            e @ (EngineError::Foreign { .. } | EngineError::OtherResource { .. }),
+                        ) => {
+                            return Err(e);
+                        }
                         Err(e) => e.to_string(),
                     };
                     if started.elapsed() + backoff > deadline {
@@ -710,13 +790,19 @@ impl Engine {
         Ok(json!({"waited_ms": started.elapsed().as_millis() as u64}))
     }
 
-    /// Waits until a container runs and, when it has a health check, is
-    /// healthy — on the Engine's event stream, not by polling on a timer.
+    /// Waits until a container runs and, when `healthy`, is healthy — on
+    /// the Engine's event stream, not by polling on a timer. A crash (the
+    /// Engine restarting it, or a restart count above `readiness.baseline`)
+    /// fails at once. A container that restarted recently must also stay up
+    /// for [`STABLE_AFTER`] since its last start (the time after which the
+    /// Engine itself counts a restarted container as recovered), so a crash
+    /// loop seen between two restarts is not taken for a working service.
     pub async fn wait_ready(
         &self,
         name: &str,
         healthy: bool,
         deadline: Duration,
+        readiness: Readiness,
     ) -> Result<(), EngineError> {
         let filters = HashMap::from([
             ("container".to_string(), vec![name.to_string()]),
@@ -727,38 +813,7 @@ impl Engine {
             filters: Some(filters),
             ..Default::default()
         }));
-        // A crash under a restart policy shows as `restarting`, or as a
-        // higher restart count once it runs again: not ready, and never
-        // going to be by waiting.
-        let mut restarts_at_start = None;
-        let mut check = |c: &ContainerInspectResponse| -> Option<Result<(), i64>> {
-            let state = c.state.as_ref()?;
-            let restarts = c.restart_count.unwrap_or(0);
-            let first = *restarts_at_start.get_or_insert(restarts);
-            if state.restarting == Some(true) {
-                return Some(Err(state.exit_code.unwrap_or(-1)));
-            }
-            if restarts > first {
-                // Running again: its exit code is gone.
-                return Some(Err(-1));
-            }
-            if state.running != Some(true) {
-                if state.status.map(|s| s.to_string()) == Some("created".into()) {
-                    return None;
-                }
-                return Some(Err(state.exit_code.unwrap_or(-1)));
-            }
-            let health = state
-                .health
-                .as_ref()
-                .and_then(|h| h.status)
-                .map(|s| s.to_string());
-            match health.as_deref() {
-                Some("healthy") => Some(Ok(())),
-                Some("starting") | Some("unhealthy") if healthy => None,
-                _ => Some(Ok(())),
-            }
-        };
+        let mut baseline = readiness.baseline;
         let outcome = tokio::time::timeout(deadline, async {
             loop {
                 let Some(c) = self.inspect_container(name).await? else {
@@ -768,20 +823,44 @@ impl Engine {
                         "the container disappeared",
                     ));
                 };
-                match check(&c) {
-                    Some(Ok(())) => return Ok(()),
-                    Some(Err(code)) => {
+                // How long to wait for the next event, and what it means
+                // when none comes in that time.
+                let (patience, silence) = match seen(&c, healthy, &mut baseline) {
+                    Seen::Ready => return Ok(()),
+                    Seen::NotYet => (None, None),
+                    Seen::Settling(remaining) => (Some(remaining), Some(Ok(()))),
+                    Seen::Exited(code) => {
                         return Err(EngineError::Exited {
                             name: name.to_string(),
                             code,
                             logs: self.logs_tail(name, 5).await,
                         });
                     }
-                    None => {}
-                }
+                    // Restarted after a crash whose exit code is gone: the
+                    // next one says it, if it comes soon.
+                    Seen::Restarted => (Some(STABLE_AFTER), Some(Err(-1))),
+                };
                 // Any event of this container (health_status, die, start…)
                 // is a reason to look again.
-                match events.next().await {
+                let event = match patience {
+                    Some(remaining) => {
+                        tokio::select! {
+                            event = events.next() => event,
+                            () = tokio::time::sleep(remaining) => match silence {
+                                Some(Ok(())) => continue,
+                                _ => {
+                                    return Err(EngineError::Exited {
+                                        name: name.to_string(),
+                                        code: -1,
+                                        logs: self.logs_tail(name, 5).await,
+                                    });
+                                }
+                            },
+                        }
+                    }
+                    None => events.next().await,
+                };
+                match event {
                     Some(Ok(_)) => {}
                     Some(Err(e)) => return Err(EngineError::call("watch events of", name, e)),
                     None => {
@@ -815,5 +894,119 @@ impl Engine {
                 )))
             }
         }
+    }
+}
+
+/// How long a restarted container has to stay up before it counts as
+/// recovered: the Engine resets its own restart back-off after a container
+/// ran for 10 s, for the same reason.
+pub const STABLE_AFTER: Duration = Duration::from_secs(10);
+
+/// What a readiness wait knows of the container beforehand.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Readiness {
+    /// Its restart count when this apply last started it (`None`: the
+    /// count when the wait begins).
+    pub baseline: Option<i64>,
+}
+
+/// What one look at a container says about its readiness.
+enum Seen {
+    /// Up (and healthy when asked).
+    Ready,
+    /// Not yet: created, or its health check still starting.
+    NotYet,
+    /// Up, but restarted recently: ready once it lasted this much longer.
+    Settling(Duration),
+    /// It exited (or is being restarted) with this code.
+    Exited(i64),
+    /// It runs again after a crash since `baseline`.
+    Restarted,
+}
+
+fn seen(c: &ContainerInspectResponse, healthy: bool, baseline: &mut Option<i64>) -> Seen {
+    // A container allowed to exit is ready however it is.
+    if label_of(c, labels::MUST_RUN).is_some_and(|v| v == "false") {
+        return Seen::Ready;
+    }
+    let Some(state) = c.state.as_ref() else {
+        return Seen::NotYet;
+    };
+    let restarts = c.restart_count.unwrap_or(0);
+    let first = *baseline.get_or_insert(restarts);
+    if state.restarting == Some(true) {
+        return Seen::Exited(state.exit_code.unwrap_or(-1));
+    }
+    if state.running != Some(true) {
+        if state.status.map(|s| s.to_string()) == Some("created".into()) {
+            return Seen::NotYet;
+        }
+        return Seen::Exited(state.exit_code.unwrap_or(-1));
+    }
+    if restarts > first {
+        return Seen::Restarted;
+    }
+    let health = state
+        .health
+        .as_ref()
+        .and_then(|h| h.status)
+        .map(|s| s.to_string());
+    if healthy && matches!(health.as_deref(), Some("starting") | Some("unhealthy")) {
+        return Seen::NotYet;
+    }
+    // Up: but a recent restart has to last before it counts.
+    let recent = (restarts > 0)
+        .then(|| state.started_at.as_deref().and_then(up_for))
+        .flatten()
+        .filter(|up| *up < STABLE_AFTER);
+    match recent {
+        Some(up) => Seen::Settling(STABLE_AFTER - up),
+        None => Seen::Ready,
+    }
+}
+
+/// How long ago an Engine timestamp (RFC 3339, UTC) was.
+fn up_for(timestamp: &str) -> Option<Duration> {
+    let started = rfc3339_seconds(timestamp)?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?
+        .as_secs_f64();
+    Some(Duration::from_secs_f64((now - started).max(0.0)))
+}
+
+/// Seconds since the Unix epoch of `2024-05-01T12:00:00.123456789Z`.
+pub fn rfc3339_seconds(text: &str) -> Option<f64> {
+    let (date, time) = text.split_once('T')?;
+    let mut d = date.split('-').map(|p| p.parse::<i64>().ok());
+    let (year, month, day) = (d.next()??, d.next()??, d.next()??);
+    let time = time.strip_suffix('Z')?;
+    let mut t = time.splitn(3, ':');
+    let (hour, minute) = (
+        t.next()?.parse::<i64>().ok()?,
+        t.next()?.parse::<i64>().ok()?,
+    );
+    let second: f64 = t.next()?.parse().ok()?;
+    // Days from the civil date (Howard Hinnant's algorithm).
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some((days * 86_400 + hour * 3_600 + minute * 60) as f64 + second)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn engine_timestamps_are_read() {
+        assert_eq!(rfc3339_seconds("1970-01-01T00:00:00Z"), Some(0.0));
+        let t = rfc3339_seconds("2024-03-01T12:30:15.5Z").unwrap();
+        assert!((t - 1_709_296_215.5).abs() < 1e-6, "{t}");
+        assert_eq!(rfc3339_seconds("yesterday"), None);
     }
 }

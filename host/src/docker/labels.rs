@@ -1,9 +1,15 @@
 //! The labels Clockwork stamps on every Docker object it creates. Nothing
-//! without `PROJECT` = this project's name is ever changed.
+//! whose `PROJECT_ID` is not this project's (or one it adopted) is ever
+//! changed, and a container is changed only for the resource in its
+//! `RESOURCE` label.
 
-/// The project an object belongs to.
+/// The project's name (several folders may share it; for people and filters).
 pub const PROJECT: &str = "dev.clockwork.project";
-/// The declaration an object belongs to (containers and files).
+/// The project's id: which folder the object belongs to.
+pub const PROJECT_ID: &str = "dev.clockwork.project-id";
+/// The project's folder, for messages about objects of another folder.
+pub const PROJECT_DIR: &str = "dev.clockwork.project-dir";
+/// The declaration an object belongs to (containers).
 pub const RESOURCE: &str = "dev.clockwork.resource";
 /// SHA-256 of the spec the object was created from.
 pub const CONFIG_HASH: &str = "dev.clockwork.config-hash";

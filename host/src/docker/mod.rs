@@ -1,7 +1,7 @@
 //! The Docker Engine, through bollard: observing this project's labelled
-//! objects and executing the actions plugins plan. Only objects labelled
-//! with this project are ever changed; names already taken by anything
-//! else are refused.
+//! objects and executing the actions plugins plan. Only objects whose
+//! project id is this project's are ever changed, a container only for the
+//! resource it belongs to; names already taken by anything else are refused.
 
 mod error;
 mod execute;
@@ -10,31 +10,78 @@ mod observe;
 mod stop_signal;
 
 pub use error::EngineError;
-pub use execute::ExecOutput;
-pub use observe::{Observation, ObservedContainer};
+pub use execute::{ContainerScope, ExecOutput, Readiness, STABLE_AFTER, rfc3339_seconds};
+pub use observe::{Observation, ObservedContainer, Stranger};
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::sync::Arc;
 
 use bollard::Docker;
+
+use crate::project::{Identity, ProjectDir};
 
 /// A connection to the Engine, for one project.
 #[derive(Clone)]
 pub struct Engine {
     pub(crate) docker: Docker,
-    /// The project name, stamped on every object.
-    pub project: String,
+    /// The project's name and id, stamped on every object.
+    pub identity: Identity,
     /// The project folder, for bind mounts and stdin files.
-    pub project_dir: PathBuf,
+    pub files: Arc<ProjectDir>,
     /// Serialises creating networks and volumes: the Engine accepts two
     /// networks with one name, so check-then-create must not interleave.
-    pub(crate) create_lock: std::sync::Arc<tokio::sync::Mutex<()>>,
+    pub(crate) create_lock: Arc<tokio::sync::Mutex<()>>,
+}
+
+/// Whose an object is, from its labels.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Owner {
+    /// This project's (or one it adopted).
+    Ours,
+    /// Another Clockwork project's.
+    Project {
+        /// Its name.
+        name: Option<String>,
+        /// Its folder, when the object says.
+        dir: Option<String>,
+        /// Its id, when the object has one.
+        id: Option<String>,
+    },
+    /// Not made by Clockwork.
+    Foreign,
+}
+
+impl std::fmt::Display for Owner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Owner::Ours => f.write_str("this project's"),
+            Owner::Foreign => f.write_str("not Clockwork's"),
+            Owner::Project { name, dir, id } => {
+                write!(f, "another Clockwork project's")?;
+                if let Some(name) = name {
+                    write!(f, " (`{name}`")?;
+                    match dir {
+                        Some(dir) => write!(f, " in {dir}")?,
+                        None => write!(f, ", made before projects had ids")?,
+                    }
+                    if let Some(id) = id {
+                        write!(f, ", id {id}")?;
+                    }
+                    f.write_str(")")?;
+                }
+                Ok(())
+            }
+        }
+    }
 }
 
 impl Engine {
     /// Connects (`DOCKER_HOST`, else the local socket), negotiates the API
     /// version and checks that the engine answers.
-    pub async fn connect(project: &str, project_dir: PathBuf) -> Result<Engine, EngineError> {
+    pub async fn connect(
+        identity: &Identity,
+        files: Arc<ProjectDir>,
+    ) -> Result<Engine, EngineError> {
         let endpoint =
             std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into());
         let unreachable = |e: &dyn std::fmt::Display| EngineError::Unreachable {
@@ -52,8 +99,8 @@ impl Engine {
         docker.ping().await.map_err(|e| unreachable(&e))?;
         Ok(Engine {
             docker,
-            project: project.to_string(),
-            project_dir,
+            identity: identity.clone(),
+            files,
             create_lock: Default::default(),
         })
     }
@@ -64,7 +111,14 @@ impl Engine {
         resource: Option<&str>,
         hash: Option<&str>,
     ) -> HashMap<String, String> {
-        let mut labels = HashMap::from([(labels::PROJECT.to_string(), self.project.clone())]);
+        let mut labels = HashMap::from([
+            (labels::PROJECT.to_string(), self.identity.name.clone()),
+            (labels::PROJECT_ID.to_string(), self.identity.id.to_string()),
+            (
+                labels::PROJECT_DIR.to_string(),
+                self.identity.dir.display().to_string(),
+            ),
+        ]);
         if let Some(r) = resource {
             labels.insert(labels::RESOURCE.to_string(), r.to_string());
         }
@@ -74,31 +128,35 @@ impl Engine {
         labels
     }
 
-    /// The label filter selecting this project's objects.
-    pub(crate) fn project_filter(&self) -> HashMap<String, Vec<String>> {
-        HashMap::from([(
-            "label".to_string(),
-            vec![format!("{}={}", labels::PROJECT, self.project)],
-        )])
+    /// Whose an object with these labels is.
+    pub fn owner(&self, labels: Option<&HashMap<String, String>>) -> Owner {
+        let Some(labels) = labels else {
+            return Owner::Foreign;
+        };
+        if self
+            .identity
+            .owns(labels.get(labels::PROJECT_ID).map(String::as_str))
+        {
+            return Owner::Ours;
+        }
+        match labels.get(labels::PROJECT) {
+            None => Owner::Foreign,
+            Some(name) => Owner::Project {
+                name: Some(name.clone()),
+                dir: labels.get(labels::PROJECT_DIR).cloned(),
+                id: labels.get(labels::PROJECT_ID).cloned(),
+            },
+        }
     }
-}
 
-/// A Docker-safe project name: lower-case letters, digits, `-`, `_`.
-pub fn project_name(folder: &str) -> String {
-    let name: String = folder
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c.to_ascii_lowercase()
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    let trimmed = name.trim_matches('-');
-    if trimmed.is_empty() {
-        "project".into()
-    } else {
-        trimmed.to_string()
+    pub(crate) fn ours(&self, labels: Option<&HashMap<String, String>>) -> bool {
+        self.owner(labels) == Owner::Ours
+    }
+
+    /// The label filter selecting every Clockwork object (ownership is
+    /// decided on the labels themselves, since a list filter cannot say
+    /// "this id or an adopted one").
+    pub(crate) fn clockwork_filter(&self) -> HashMap<String, Vec<String>> {
+        HashMap::from([("label".to_string(), vec![labels::PROJECT.to_string()])])
     }
 }

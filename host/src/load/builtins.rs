@@ -5,7 +5,8 @@ use starlark::eval::Evaluator;
 use starlark::starlark_module;
 use starlark::values::Value;
 
-use crate::load::context::{LoadContext, is_secret_name};
+use crate::load::context::LoadContext;
+use crate::secret::is_secret_name;
 
 #[starlark_module]
 pub fn clockwork_builtins(builder: &mut GlobalsBuilder) {
@@ -14,8 +15,9 @@ pub fn clockwork_builtins(builder: &mut GlobalsBuilder) {
     ///
     /// The process environment wins over the project's `.env` file. A
     /// variable that is set in neither is an error unless `default` is
-    /// given. Values of variables whose names look secret (`*PASSWORD*`,
-    /// `*TOKEN*`, `*_KEY`, …) are masked in all output.
+    /// given. Every value read from the environment or `.env` is masked in
+    /// all output, and so is a default for a variable whose name looks
+    /// secret (`*PASSWORD*`, `*TOKEN*`, `*_KEY`, …).
     fn env<'v>(
         #[starlark(require = pos)] name: &str,
         #[starlark(require = pos)] default: Option<Value<'v>>,
@@ -27,13 +29,22 @@ pub fn clockwork_builtins(builder: &mut GlobalsBuilder) {
             .or_else(|| ctx.dotenv.get(name).cloned());
         match value {
             Some(value) => {
-                if is_secret_name(name) && !value.is_empty() {
+                if !value.is_empty() {
                     ctx.secrets.borrow_mut().push(value.clone());
                 }
                 Ok(eval.heap().alloc(value))
             }
             None => match default {
-                Some(default) => Ok(default),
+                Some(default) => {
+                    if is_secret_name(name) {
+                        let text = default
+                            .unpack_str()
+                            .map(str::to_string)
+                            .unwrap_or_else(|| default.to_repr());
+                        ctx.secrets.borrow_mut().push(text);
+                    }
+                    Ok(default)
+                }
                 None => anyhow::bail!(
                     "environment variable `{name}` is not set; set it, add it to `.env` in the project folder, or give a default: `env(\"{name}\", \"...\")`"
                 ),

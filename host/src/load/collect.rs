@@ -8,27 +8,55 @@ use std::path::Path;
 use std::sync::Arc;
 
 use serde_json::{Map, Value as Json};
-use starlark::environment::Module;
-use starlark::values::dict::DictRef;
+use starlark::environment::{FrozenModule, Module};
+use starlark::eval::Evaluator;
+use starlark::values::dict::{AllocDict, DictMut, DictRef};
 use starlark::values::list::ListRef;
 use starlark::values::tuple::TupleRef;
 use starlark::values::{Value, ValueIdentity};
 
-use crate::load::context::{LoadContext, is_secret_name};
+use crate::load::context::LoadContext;
 use crate::load::convert;
 use crate::load::error::Located;
 use crate::load::value::{Decl, FROM, PARENT};
 use crate::model::{DeclId, Declaration, Location, NameOrigin, Project};
 use crate::plugin::PluginKind;
 
-/// Builds the project from an evaluated module.
+/// Gives `module` an empty registry of the declarations made while it runs.
+pub fn start_registry(module: &Module) {
+    let heap = module.heap();
+    module.set_extra_value(heap.alloc(AllocDict(std::iter::empty::<(Value, Value)>())));
+}
+
+/// Records a new declaration in the registry of the module being evaluated
+/// (the one whose code runs: a function of a loaded file called from
+/// `main.star` declares into `main.star`'s registry).
+pub fn register<'v>(eval: &Evaluator<'v, '_, '_>, id: u32, decl: Value<'v>) -> anyhow::Result<()> {
+    let registry = eval.module().extra_value().ok_or_else(|| {
+        anyhow::anyhow!("internal error: no declaration registry (this is a bug in clockwork)")
+    })?;
+    let mut dict = DictMut::from_value(registry).map_err(|_| {
+        anyhow::anyhow!(
+            "internal error: the declaration registry is frozen (this is a bug in clockwork)"
+        )
+    })?;
+    let key = eval.heap().alloc(id);
+    dict.aref.insert_hashed(
+        key.get_hashed().map_err(starlark::Error::into_anyhow)?,
+        decl,
+    );
+    Ok(())
+}
+
+/// Builds the project from an evaluated module and the modules it loaded.
 pub fn collect<'v>(
     module: &Module<'v>,
+    loaded: &[&FrozenModule],
     ctx: &LoadContext,
     file: &Path,
     sources: &HashMap<String, Arc<String>>,
 ) -> (Project, Vec<Located>) {
-    let decls = reachable(module);
+    let decls = reachable(module, loaded);
     let mut problems = Vec::new();
     let source_of = |l: &Location| sources.get(&l.file.display().to_string()).cloned();
     let mut problem = |location: &Location, message: String, help: Option<String>| {
@@ -163,7 +191,19 @@ pub fn collect<'v>(
 
     let mut hints = hints;
     hints.resize(out.len(), NameHint::default());
-    name_everything(&mut out, &hints);
+    for i in name_everything(&mut out, &hints) {
+        problem(
+            &out[i].location,
+            format!(
+                "this {} has no name: it is not bound to a variable, has no `name=` and is not a child of a composite",
+                out[i].type_name
+            ),
+            Some(
+                "give it a name (`name = \"worker-%d\" % i` in a loop), or bind it to a variable at the top level of the file"
+                    .into(),
+            ),
+        );
+    }
 
     // Fields as JSON, references by name; types checked again, since
     // values may have changed after construction.
@@ -182,7 +222,8 @@ pub fn collect<'v>(
             let Some(ty) = spec.field_types.get(&name) else {
                 continue;
             };
-            match convert::check(&name, ty, value) {
+            let secret = spec.field(&name).is_some_and(|f| f.secret);
+            match convert::check(&name, ty, value, secret) {
                 Ok(json) => {
                     let json = by_name(json, &index, &out);
                     out[i].fields.insert(name, json);
@@ -247,10 +288,7 @@ pub fn collect<'v>(
 
     let secrets = secrets(&out, ctx);
     let dir = ctx.project_dir.clone();
-    let name = dir
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "project".into());
+    let name = ctx.project_name.clone();
     (
         Project {
             dir,
@@ -263,15 +301,27 @@ pub fn collect<'v>(
     )
 }
 
-/// Every declaration reachable from the module's variables, by id (which
-/// is creation order).
-fn reachable<'v>(module: &Module<'v>) -> BTreeMap<u32, Value<'v>> {
+/// Every declaration made during the evaluation, by id (which is creation
+/// order): those in the registries of the module and of every loaded one,
+/// and whatever they reach (children, parents, connection ends). The
+/// module's variables are walked too, for values made elsewhere.
+fn reachable<'v>(module: &Module<'v>, loaded: &[&FrozenModule]) -> BTreeMap<u32, Value<'v>> {
     let mut found = BTreeMap::new();
     let mut seen: HashSet<ValueIdentity> = HashSet::new();
     let mut stack: Vec<Value<'v>> = module
         .names()
         .filter_map(|n| module.get(n.as_str()))
         .collect();
+    let registries = module.extra_value().into_iter().chain(
+        loaded
+            .iter()
+            .filter_map(|m| m.extra_value().map(|v| v.to_value())),
+    );
+    for registry in registries {
+        if let Some(dict) = DictRef::from_value(registry) {
+            stack.extend(dict.values());
+        }
+    }
     while let Some(v) = stack.pop() {
         if !seen.insert(v.identity()) {
             continue;
@@ -367,7 +417,10 @@ struct NameHint {
 
 /// Names: what the user wrote, else the variable, else derived from the
 /// parent or the endpoints. Never from an AI; deterministic for the file.
-fn name_everything(out: &mut [Declaration], hints: &[NameHint]) {
+/// Returns the resources that have none of these (they get a placeholder
+/// so that other messages can still refer to them).
+fn name_everything(out: &mut [Declaration], hints: &[NameHint]) -> Vec<usize> {
+    let mut unnamed = Vec::new();
     for (d, hint) in out.iter_mut().zip(hints) {
         if let Some(name) = &hint.explicit {
             d.name = name.clone();
@@ -399,6 +452,7 @@ fn name_everything(out: &mut [Declaration], hints: &[NameHint]) {
                     format!("{}-{position}", out[p.0].name)
                 }
                 None => {
+                    unnamed.push(i);
                     let n = per_type.entry(out[i].type_name.clone()).or_insert(0);
                     *n += 1;
                     format!("{}-{n}", kebab(&out[i].type_name))
@@ -454,10 +508,11 @@ fn name_everything(out: &mut [Declaration], hints: &[NameHint]) {
             out[i].name = if *n == 1 { base } else { format!("{base}-{n}") };
         }
     }
+    unnamed
 }
 
 fn check_names(out: &[Declaration], problem: &mut dyn FnMut(&Location, String, Option<String>)) {
-    let mut by_name: HashMap<(&str, PluginKind), &Declaration> = HashMap::new();
+    let mut by_name: HashMap<(String, PluginKind), &Declaration> = HashMap::new();
     for d in out {
         if d.kind == PluginKind::Resource && !valid_name(&d.name) {
             problem(
@@ -468,19 +523,44 @@ fn check_names(out: &[Declaration], problem: &mut dyn FnMut(&Location, String, O
                 ),
                 None,
             );
-        }
-        if let Some(first) = by_name.insert((d.name.as_str(), d.kind), d) {
+        } else if d.kind == PluginKind::Resource && d.name.len() > MAX_NAME {
             problem(
                 &d.location,
                 format!(
-                    "two {}s are named `{}`: this one and the one at {}",
-                    d.kind, d.name, first.location
+                    "the name `{}…` is {} characters long; names are at most {MAX_NAME}, since they are host names on the project's networks",
+                    d.name.chars().take(20).collect::<String>(),
+                    d.name.len()
                 ),
+                Some("give it a shorter `name=`".into()),
+            );
+        }
+        // Resources are host names on a network, where case does not count:
+        // `Web` and `web` would answer for each other.
+        let key = if d.kind == PluginKind::Resource {
+            d.name.to_ascii_lowercase()
+        } else {
+            d.name.clone()
+        };
+        if let Some(first) = by_name.insert((key, d.kind), d) {
+            let what = if first.name == d.name {
+                format!("two {}s are named `{}`", d.kind, d.name)
+            } else {
+                format!(
+                    "`{}` and `{}` differ only in case, which host names ignore",
+                    d.name, first.name
+                )
+            };
+            problem(
+                &d.location,
+                format!("{what}: this one and the one at {}", first.location),
                 Some("names are unique in a project; rename one with `name=...`".into()),
             );
         }
     }
 }
+
+/// The longest resource name: a DNS label.
+const MAX_NAME: usize = 63;
 
 fn valid_name(name: &str) -> bool {
     let mut chars = name.chars();
@@ -488,25 +568,20 @@ fn valid_name(name: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
+/// Every secret value of the project: what `env()` read, schema fields
+/// marked secret, values under secret-looking names, URL passwords.
 fn secrets(out: &[Declaration], ctx: &LoadContext) -> Vec<String> {
     let mut secrets: BTreeSet<String> = ctx.secrets.borrow().iter().cloned().collect();
     for d in out {
         let spec = ctx.registry.get(&d.type_name);
         for (field, value) in &d.fields {
             let secret_field = spec.and_then(|s| s.field(field)).is_some_and(|f| f.secret);
-            if secret_field && let Some(s) = value.as_str() {
-                secrets.insert(s.to_string());
-            }
-            if let Json::Object(entries) = value {
-                for (key, v) in entries {
-                    if is_secret_name(key)
-                        && let Some(s) = v.as_str()
-                    {
-                        secrets.insert(s.to_string());
-                    }
-                }
-            }
+            crate::secret::scan(
+                value,
+                secret_field || crate::secret::is_secret_name(field),
+                &mut secrets,
+            );
         }
     }
-    secrets.into_iter().filter(|s| s.len() >= 3).collect()
+    secrets.into_iter().filter(|s| !s.is_empty()).collect()
 }

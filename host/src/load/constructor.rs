@@ -86,7 +86,9 @@ fn construct<'v>(
                 });
             anyhow::bail!("`{type_name}` has no field `{name}`{hint}");
         };
-        convert::check(name, ty, value).map_err(|e| anyhow::anyhow!("`{type_name}`: {e}"))?;
+        let secret = spec.field(name).is_some_and(|f| f.secret);
+        convert::check(name, ty, value, secret)
+            .map_err(|e| anyhow::anyhow!("`{type_name}`: {e}"))?;
         checked.push((name.to_string(), value));
     }
     let ctx = LoadContext::of(eval)?;
@@ -110,11 +112,13 @@ fn construct<'v>(
         )
     })));
     let edges = heap.alloc(AllocDict(std::iter::empty::<(Value, Value)>()));
+    let id = info.id;
     let decl = heap.alloc(DeclGen {
         info: Arc::new(info),
         fields: fields_dict,
         edges,
     });
+    crate::load::collect::register(eval, id, decl)?;
     for (_, list) in connections {
         let items: Vec<Value> = ListRef::from_value(list)
             .map(|l| l.iter().collect())
@@ -166,9 +170,12 @@ pub fn implicit_dependency<'v>(
         .unwrap_or_else(|| heap.alloc("to_resource"));
     let fields = heap.alloc(AllocDict([(key, target)]));
     let edges = heap.alloc(AllocDict([(heap.alloc("implicit"), heap.alloc(true))]));
-    Ok(heap.alloc(DeclGen {
+    let id = info.id;
+    let decl = heap.alloc(DeclGen {
         info: Arc::new(info),
         fields,
         edges,
-    }))
+    });
+    crate::load::collect::register(eval, id, decl)?;
+    Ok(decl)
 }

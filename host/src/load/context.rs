@@ -9,8 +9,11 @@ use starlark::codemap::FileSpan;
 use starlark::eval::Evaluator;
 use starlark::values::ProvidesStaticType;
 
+use crate::load::error::Located;
+use crate::load::source::ReadError;
 use crate::load::types::TypeRegistry;
 use crate::model::Location;
+use crate::project::ProjectDir;
 
 /// Shared state of one project evaluation, reached from natives through
 /// `Evaluator::extra`.
@@ -20,23 +23,31 @@ pub struct LoadContext {
     pub registry: Arc<TypeRegistry>,
     /// The project folder.
     pub project_dir: PathBuf,
+    /// The project's name.
+    pub project_name: String,
     next_id: Cell<u32>,
-    /// Values read with `env()` whose variable names look secret.
+    /// Values read with `env()` (and secret-named defaults): all secret.
     pub secrets: RefCell<Vec<String>>,
     /// `.env` in the project folder, read once.
     pub dotenv: BTreeMap<String, String>,
 }
 
 impl LoadContext {
-    /// A context for the project in `project_dir`.
-    pub fn new(registry: Arc<TypeRegistry>, project_dir: &Path) -> Self {
-        LoadContext {
+    /// A context for the project; `.env` is read now, and one that cannot
+    /// be read is an error rather than silently empty.
+    pub fn new(
+        registry: Arc<TypeRegistry>,
+        files: &ProjectDir,
+        project_name: &str,
+    ) -> Result<Self, Box<Located>> {
+        Ok(LoadContext {
             registry,
-            project_dir: project_dir.to_path_buf(),
+            project_dir: files.root().to_path_buf(),
+            project_name: project_name.to_string(),
             next_id: Cell::new(0),
             secrets: RefCell::new(Vec::new()),
-            dotenv: read_dotenv(&project_dir.join(".env")),
-        }
+            dotenv: read_dotenv(files)?,
+        })
     }
 
     /// A fresh declaration id; ids follow creation order.
@@ -81,12 +92,36 @@ pub fn location_of(span: &FileSpan) -> Location {
     }
 }
 
-/// `KEY=value` lines of a `.env` file; comments and blank lines skipped,
-/// one level of surrounding quotes removed. A missing file is empty.
-fn read_dotenv(path: &Path) -> BTreeMap<String, String> {
-    let Ok(text) = std::fs::read_to_string(path) else {
-        return BTreeMap::new();
+/// `KEY=value` lines of the project's `.env`; comments, blank lines and
+/// lines without `=` skipped, one level of surrounding quotes removed. A
+/// missing file is empty; one that is not UTF-8 (or a link out of the
+/// project) is a located error.
+fn read_dotenv(files: &ProjectDir) -> Result<BTreeMap<String, String>, Box<Located>> {
+    let rel = Path::new(".env");
+    let text = match crate::load::source::read_text(files, rel) {
+        Ok(text) => text,
+        Err(ReadError::Path(e)) if e.is_not_found() => return Ok(BTreeMap::new()),
+        Err(ReadError::Path(e)) => {
+            return Err(Box::new(Located {
+                message: format!("cannot read `.env`: {e}"),
+                location: Location {
+                    file: rel.to_path_buf(),
+                    line: 1,
+                    column: 1,
+                    offset: 0,
+                    len: 0,
+                },
+                help: None,
+                source: None,
+                called_from: Vec::new(),
+            }));
+        }
+        Err(ReadError::NotUtf8(located)) => return Err(located),
     };
+    Ok(parse_dotenv(&text))
+}
+
+fn parse_dotenv(text: &str) -> BTreeMap<String, String> {
     text.lines()
         .filter_map(|line| {
             let line = line.trim();
@@ -106,38 +141,13 @@ fn read_dotenv(path: &Path) -> BTreeMap<String, String> {
         .collect()
 }
 
-/// Whether an environment variable's name says it holds a secret.
-pub fn is_secret_name(name: &str) -> bool {
-    let upper = name.to_ascii_uppercase();
-    [
-        "PASSWORD",
-        "PASSWD",
-        "SECRET",
-        "TOKEN",
-        "API_KEY",
-        "APIKEY",
-        "PRIVATE_KEY",
-        "CREDENTIAL",
-    ]
-    .iter()
-    .any(|marker| upper.contains(marker))
-        || upper.ends_with("_PASS")
-        || upper.ends_with("_KEY")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn dotenv_lines_are_parsed_leniently() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(
-            dir.path().join(".env"),
-            "# comment\nA=1\nexport B=\"two words\"\nC='x'\n\nbroken\n",
-        )
-        .unwrap();
-        let env = read_dotenv(&dir.path().join(".env"));
+        let env = parse_dotenv("# comment\nA=1\nexport B=\"two words\"\nC='x'\n\nbroken\n");
         assert_eq!(env.get("A").map(String::as_str), Some("1"));
         assert_eq!(env.get("B").map(String::as_str), Some("two words"));
         assert_eq!(env.get("C").map(String::as_str), Some("x"));
@@ -145,12 +155,13 @@ mod tests {
     }
 
     #[test]
-    fn secret_names_are_recognised() {
-        assert!(is_secret_name("POSTGRES_PASSWORD"));
-        assert!(is_secret_name("db_password"));
-        assert!(is_secret_name("GITHUB_TOKEN"));
-        assert!(is_secret_name("STRIPE_API_KEY"));
-        assert!(!is_secret_name("POSTGRES_DB"));
-        assert!(!is_secret_name("KEYBOARD_LAYOUT"));
+    fn a_dotenv_that_is_not_utf8_is_a_located_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = std::fs::canonicalize(dir.path()).unwrap();
+        std::fs::write(root.join(".env"), b"A=1\nB=\xff\n").unwrap();
+        let files = ProjectDir::open(&root).unwrap();
+        let err = read_dotenv(&files).unwrap_err();
+        assert_eq!((err.location.line, err.location.column), (2, 3));
+        assert!(err.message.contains("not UTF-8"), "{}", err.message);
     }
 }

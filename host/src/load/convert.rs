@@ -100,22 +100,33 @@ pub fn from_json<'v>(json: &Json, heap: Heap<'v>) -> Value<'v> {
 }
 
 /// Checks `value` against a field's type; the error says what was expected
-/// and what was found, with the position inside the value when nested.
-pub fn check(field: &str, ty: &ValueType, value: Value) -> Result<Json, String> {
+/// and what was found, with the position inside the value when nested. The
+/// value itself is left out of the message when the field is `secret` or
+/// the position is under a secret-looking name (`env_vars["DB_PASSWORD"]`).
+pub fn check(field: &str, ty: &ValueType, value: Value, secret: bool) -> Result<Json, String> {
     let json = to_json(value).map_err(|e| format!("field `{field}`: {e}"))?;
     if let Err(mismatch) = ty.check(&json) {
+        let hidden = secret
+            || crate::secret::is_secret_name(field)
+            || mismatch.path.split('/').any(crate::secret::is_secret_name);
+        let got = if hidden {
+            // "an integer (123)" → "an integer"
+            mismatch
+                .got
+                .split(" (")
+                .next()
+                .unwrap_or(&mismatch.got)
+                .to_string()
+        } else {
+            mismatch.got.clone()
+        };
         return Err(if mismatch.path.is_empty() {
-            format!(
-                "field `{field}` expects {}, got {}",
-                ty.describe(),
-                mismatch.got
-            )
+            format!("field `{field}` expects {}, got {got}", ty.describe())
         } else {
             format!(
-                "field `{field}{}` expects {}, got {}",
+                "field `{field}{}` expects {}, got {got}",
                 pointer_to_index(&mismatch.path),
                 mismatch.expected,
-                mismatch.got
             )
         });
     }

@@ -101,6 +101,16 @@ pub enum LoadError {
         /// The project folder.
         dir: PathBuf,
     },
+    /// The project file is there but cannot be used.
+    #[error("`{}` {problem}", path.display())]
+    ProjectFile {
+        /// The file, relative to the project.
+        path: PathBuf,
+        /// What is wrong with it.
+        problem: String,
+        /// How to fix it.
+        help: Option<String>,
+    },
     /// A file could not be read.
     #[error("cannot read `{}`: {source}", path.display())]
     Read {
@@ -179,13 +189,16 @@ impl LoadReport<'_> {
                     }
                 }
             }
-            other => render(&Plain(other.to_string())),
+            LoadError::ProjectFile {
+                help: Some(help), ..
+            } => render(&Plain(self.0.to_string(), Some(help.clone()))),
+            other => render(&Plain(other.to_string(), None)),
         }
     }
 }
 
 #[derive(Debug)]
-struct Plain(String);
+struct Plain(String, Option<String>);
 
 impl fmt::Display for Plain {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -194,7 +207,13 @@ impl fmt::Display for Plain {
 }
 
 impl std::error::Error for Plain {}
-impl Diagnostic for Plain {}
+impl Diagnostic for Plain {
+    fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        self.1
+            .as_ref()
+            .map(|h| Box::new(h.clone()) as Box<dyn fmt::Display>)
+    }
+}
 
 /// Converts a Starlark error (syntax, an unknown name, a failed builtin)
 /// into a located problem.

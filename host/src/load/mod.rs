@@ -12,12 +12,12 @@ mod constructor;
 mod context;
 mod convert;
 mod error;
+pub mod limits;
 mod source;
 mod types;
 mod value;
 
 pub use collect::kebab;
-pub use context::is_secret_name;
 pub use error::{LoadError, LoadReport, Located};
 pub use source::PROJECT_FILES;
 pub use types::{TypeRegistry, TypeSpec};
@@ -28,7 +28,7 @@ use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
 use starlark::environment::{FrozenModule, Globals, GlobalsBuilder, LibraryExtension, Module};
-use starlark::eval::{Evaluator, FileLoader};
+use starlark::eval::{BeforeStmtFunc, Evaluator, FileLoader};
 use starlark::syntax::{AstModule, Dialect};
 
 use crate::load::constructor::Constructor;
@@ -39,10 +39,17 @@ use crate::plugin::{PluginKind, PluginSet};
 /// Loads the project in `dir`: evaluates its file and validates every
 /// declaration with its plugin. Every problem found is reported, not only
 /// the first.
-pub async fn load(dir: &Path, plugins: &PluginSet) -> Result<(Project, Sources), LoadError> {
+pub async fn load(
+    folder: &crate::project::Project,
+    plugins: &PluginSet,
+) -> Result<(Project, Sources), LoadError> {
     let registry = Arc::new(TypeRegistry::from_plugins(plugins));
     let started = std::time::Instant::now();
-    let (project, sources, mut problems) = evaluate(dir, registry)?;
+    let (project, sources, mut problems) = evaluate(folder, registry)?;
+    // What the project file loads is the project's own: never written.
+    folder
+        .files
+        .protect_loaded(sources.keys().map(PathBuf::from));
     if std::env::var_os("CW_TIMINGS").is_some() {
         crate::output::note(&format!(
             "timing: evaluate and collect took {} ms",
@@ -77,27 +84,42 @@ pub async fn load(dir: &Path, plugins: &PluginSet) -> Result<(Project, Sources),
 /// snippets in messages.
 pub type Sources = HashMap<String, Arc<String>>;
 
-/// Evaluates the project file; returns the project and the text of every
-/// file read (for snippets in later errors).
+/// Evaluates the project file within the project's limits; returns the
+/// project and the text of every file read (for snippets in later errors).
+/// Every secret seen (values read with `env()`) is registered for masking,
+/// whatever the outcome, before any message can quote it.
 pub fn evaluate(
-    dir: &Path,
+    folder: &crate::project::Project,
     registry: Arc<TypeRegistry>,
 ) -> Result<(Project, Sources, Vec<Located>), LoadError> {
-    let file = source::project_file(dir)?;
-    let path = dir.join(&file);
-    let text = std::fs::read_to_string(&path).map_err(|e| LoadError::Read {
-        path: path.clone(),
-        source: e,
-    })?;
+    let files = &folder.files;
+    let file = source::project_file(files)?;
+    let text = match source::read_text(files, &file) {
+        Ok(text) => text,
+        Err(source::ReadError::NotUtf8(located)) => {
+            return Err(LoadError::Located(vec![*located]));
+        }
+        Err(source::ReadError::Path(e)) => {
+            return Err(LoadError::ProjectFile {
+                path: file.clone(),
+                problem: format!("cannot be read: {e}"),
+                help: None,
+            });
+        }
+    };
     let display = file.display().to_string();
     let original = Arc::new(text.clone());
     let text = source::accept_imports(&file, &text, &registry)?;
     let globals = globals(&registry);
-    let ctx = LoadContext::new(Arc::clone(&registry), dir);
+    let ctx = LoadContext::new(Arc::clone(&registry), files, &folder.identity.name)
+        .map_err(|l| LoadError::Located(vec![*l]))?;
+    let limits = folder.config.limits.evaluation();
+    let (bounds, counting) = limits::start(limits);
     let loader = ProjectLoader {
-        dir,
+        files,
         globals: &globals,
         ctx: &ctx,
+        bounds,
         loading: RefCell::new(vec![file.clone()]),
         done: RefCell::new(HashMap::new()),
         sources: RefCell::new(HashMap::from([(display.clone(), Arc::clone(&original))])),
@@ -105,13 +127,22 @@ pub fn evaluate(
     };
     Module::with_temp_heap(|module| {
         let outcome = run(&module, &display, text, &loader);
+        drop(counting);
+        crate::output::register_secrets(ctx.secrets.borrow().iter().cloned());
         let sources = loader.sources.borrow().clone();
         match outcome {
             Ok(()) => {
-                let (project, problems) = collect::collect(&module, &ctx, &file, &sources);
+                let done = loader.done.borrow();
+                let loaded: Vec<&FrozenModule> = done.values().collect();
+                let (project, problems) = collect::collect(&module, &loaded, &ctx, &file, &sources);
                 Ok((project, sources, problems))
             }
             Err(error) => {
+                if let Some(exceeded) = limits::exceeded_by(&error) {
+                    return Err(LoadError::Located(vec![limit_problem(
+                        exceeded, &limits, &sources,
+                    )]));
+                }
                 // A failure inside a loaded file is reported where it
                 // happened, not at the `load()` that read it.
                 let mut located = loader.failures.borrow().clone();
@@ -122,6 +153,29 @@ pub fn evaluate(
             }
         }
     })
+}
+
+/// A limit exceeded, located at the statement the evaluation was on.
+fn limit_problem(
+    exceeded: limits::Exceeded,
+    bounds: &crate::project::EvaluationLimits,
+    sources: &Sources,
+) -> Located {
+    let (message, help) = limits::message(exceeded, bounds);
+    let location = limits::last_statement().unwrap_or(Location {
+        file: PathBuf::from(PROJECT_FILES[0]),
+        line: 1,
+        column: 1,
+        offset: 0,
+        len: 0,
+    });
+    Located {
+        message,
+        source: sources.get(&location.file.display().to_string()).cloned(),
+        location,
+        help: Some(help),
+        called_from: Vec::new(),
+    }
 }
 
 fn dialect() -> Dialect {
@@ -140,10 +194,16 @@ fn run<'v>(
 ) -> starlark::Result<()> {
     let ast = AstModule::parse(file, text, &dialect())?;
     let printer = Printer;
+    // Every declaration made while this module runs is kept here, so none
+    // is lost for not being bound to a variable.
+    collect::start_registry(module);
     let mut eval = Evaluator::new(module);
     eval.extra = Some(loader.ctx);
     eval.set_loader(loader);
     eval.set_print_handler(&printer);
+    eval.before_stmt_for_dap(BeforeStmtFunc::from_dyn(Box::new(limits::Hook::new(
+        loader.bounds,
+    ))));
     eval.eval_module(ast, loader.globals)?;
     Ok(())
 }
@@ -183,9 +243,10 @@ impl starlark::PrintHandler for Printer {
 
 /// Resolves `load()` inside the project folder.
 struct ProjectLoader<'a> {
-    dir: &'a Path,
+    files: &'a crate::project::ProjectDir,
     globals: &'a Globals,
     ctx: &'a LoadContext,
+    bounds: limits::Bounds,
     loading: RefCell<Vec<PathBuf>>,
     done: RefCell<HashMap<PathBuf, FrozenModule>>,
     sources: RefCell<HashMap<String, Arc<String>>>,
@@ -212,17 +273,16 @@ impl FileLoader for ProjectLoader<'_> {
                 relative.display()
             )));
         }
-        let full = self.dir.join(&relative);
-        let text = std::fs::read_to_string(&full).map_err(|e| {
-            let hint = if e.kind() == std::io::ErrorKind::NotFound {
-                "no such file in the project"
-            } else {
-                "cannot read it"
+        let text = source::read_text(self.files, &relative).map_err(|e| {
+            let why = match e {
+                source::ReadError::Path(e) if e.is_not_found() => format!(
+                    "no such file in the project ({})",
+                    self.files.root().join(&relative).display()
+                ),
+                source::ReadError::Path(e) => e.to_string(),
+                source::ReadError::NotUtf8(l) => format!("{}: {}", l.location, l.message),
             };
-            starlark::Error::new_other(anyhow::anyhow!(
-                "`load(\"{path}\")`: {hint} ({})",
-                full.display()
-            ))
+            starlark::Error::new_other(anyhow::anyhow!("`load(\"{path}\")`: {why}"))
         })?;
         let display = relative.display().to_string();
         self.sources

@@ -9,6 +9,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::project::{Entry, ProjectDir};
+
 use crate::load::LoadError;
 use crate::load::error::Located;
 use crate::load::types::TypeRegistry;
@@ -19,15 +21,147 @@ use crate::suggest;
 /// The project file names, in order of preference.
 pub const PROJECT_FILES: [&str; 2] = ["main.star", "main.py"];
 
-/// The project file in `dir`, relative to it.
-pub fn project_file(dir: &Path) -> Result<PathBuf, LoadError> {
-    PROJECT_FILES
-        .iter()
-        .map(PathBuf::from)
-        .find(|f| dir.join(f).is_file())
-        .ok_or_else(|| LoadError::NoProjectFile {
-            dir: dir.to_path_buf(),
-        })
+/// The project file, relative to the project folder: `main.star`, or
+/// `main.py` when there is no `main.star`. Both at once is an error (one
+/// would silently be ignored), and so is a project file that is a folder,
+/// a FIFO, a dangling link or a link out of the project.
+pub fn project_file(files: &ProjectDir) -> Result<PathBuf, LoadError> {
+    let mut present = Vec::new();
+    for name in PROJECT_FILES {
+        let rel = Path::new(name);
+        let problem = |problem: String, help: Option<String>| LoadError::ProjectFile {
+            path: rel.to_path_buf(),
+            problem,
+            help,
+        };
+        match files.entry(rel).map_err(|e| problem(e.to_string(), None))? {
+            Entry::Missing => {}
+            Entry::File(_) => present.push(rel.to_path_buf()),
+            Entry::Dir => {
+                return Err(problem(
+                    "is a folder, not a file".into(),
+                    Some(format!(
+                        "the project file is a Starlark file named `{name}`"
+                    )),
+                ));
+            }
+            Entry::Special(what) => {
+                return Err(problem(
+                    format!("is {what}, not a regular file"),
+                    Some(
+                        "Clockwork reads the project file as text; replace it with a regular file"
+                            .into(),
+                    ),
+                ));
+            }
+            Entry::Link { target, resolves } => {
+                if !resolves {
+                    let dangling = std::fs::metadata(files.root().join(rel)).is_err();
+                    return Err(problem(
+                        if dangling {
+                            format!(
+                                "is a symbolic link to `{}`, which does not exist",
+                                target.display()
+                            )
+                        } else {
+                            format!(
+                                "is a symbolic link to `{}`, outside the project folder; Clockwork does not follow links out of the project",
+                                target.display()
+                            )
+                        },
+                        Some(
+                            "point it at a file inside the project, or replace it with the file"
+                                .into(),
+                        ),
+                    ));
+                }
+                match files.entry(&resolved(files, rel)) {
+                    Ok(Entry::File(_)) => present.push(rel.to_path_buf()),
+                    _ => {
+                        return Err(problem(
+                            format!(
+                                "is a symbolic link to `{}`, which is not a regular file",
+                                target.display()
+                            ),
+                            None,
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    match present.as_slice() {
+        [] => Err(LoadError::NoProjectFile {
+            dir: files.root().to_path_buf(),
+        }),
+        [one] => Ok(one.clone()),
+        _ => Err(LoadError::ProjectFile {
+            path: PathBuf::from("main.py"),
+            problem:
+                "and `main.star` both exist; Clockwork would read `main.star` and ignore `main.py`"
+                    .into(),
+            help: Some("remove or rename the one you do not use".into()),
+        }),
+    }
+}
+
+/// Where a link inside the project leads, relative to the project.
+fn resolved(files: &ProjectDir, rel: &Path) -> PathBuf {
+    std::fs::canonicalize(files.root().join(rel))
+        .ok()
+        .and_then(|p| p.strip_prefix(files.root()).ok().map(Path::to_path_buf))
+        .unwrap_or_else(|| rel.to_path_buf())
+}
+
+/// Reads a project file as text: a UTF-8 byte-order mark is dropped, bytes
+/// that are not UTF-8 are a located error.
+pub fn read_text(files: &ProjectDir, rel: &Path) -> Result<String, ReadError> {
+    let bytes = files.read(rel).map_err(ReadError::Path)?;
+    let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&bytes);
+    match std::str::from_utf8(bytes) {
+        Ok(text) => Ok(text.to_string()),
+        Err(e) => {
+            let valid = &bytes[..e.valid_up_to()];
+            let line = valid.iter().filter(|b| **b == b'\n').count() + 1;
+            let line_start = valid
+                .iter()
+                .rposition(|b| *b == b'\n')
+                .map(|i| i + 1)
+                .unwrap_or(0);
+            let column = String::from_utf8_lossy(&valid[line_start..])
+                .chars()
+                .count()
+                + 1;
+            Err(ReadError::NotUtf8(Box::new(Located {
+                message: format!(
+                    "`{}` is not UTF-8 text: byte 0x{:02x} cannot start a character",
+                    rel.display(),
+                    bytes[e.valid_up_to()]
+                ),
+                location: Location {
+                    file: rel.to_path_buf(),
+                    line,
+                    column,
+                    offset: e.valid_up_to(),
+                    len: 1,
+                },
+                help: Some(
+                    "save the file as UTF-8 (most editors offer it under \"encoding\")".into(),
+                ),
+                source: Some(Arc::new(String::from_utf8_lossy(bytes).into_owned())),
+                called_from: Vec::new(),
+            })))
+        }
+    }
+}
+
+/// Why a project file could not be read as text.
+#[derive(Debug)]
+pub enum ReadError {
+    /// The path (a link out, permissions).
+    Path(crate::project::PathError),
+    /// Not UTF-8, located.
+    NotUtf8(Box<Located>),
 }
 
 /// Checks and blanks `from clockwork… import …` lines; any other `import`

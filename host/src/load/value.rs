@@ -307,7 +307,8 @@ where
                 spec.name()
             )));
         };
-        convert::check(attribute, ty, value)
+        let secret = spec.field(attribute).is_some_and(|f| f.secret);
+        convert::check(attribute, ty, value, secret)
             .map_err(|e| starlark::Error::new_other(anyhow::anyhow!("`{}`: {e}", spec.name())))?;
         self.set_field(attribute, value)
             .map_err(starlark::Error::new_other)

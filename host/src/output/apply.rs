@@ -81,6 +81,9 @@ pub fn progress(json_lines: bool) -> Arc<dyn Fn(Progress) + Send + Sync> {
             Progress::Step { name, step } => {
                 emit(&json!({"event": "step", "resource": name, "step": step}).to_string())
             }
+            Progress::Warning { name, message } => {
+                emit(&json!({"event": "warning", "resource": name, "message": message}).to_string())
+            }
             Progress::Finished {
                 name,
                 change,
@@ -107,6 +110,13 @@ pub fn progress(json_lines: bool) -> Arc<dyn Fn(Progress) + Send + Sync> {
         Progress::Step { name, step } => {
             if let Some(s) = &spinner {
                 s.step(&name, &step);
+            }
+        }
+        Progress::Warning { name, message } => {
+            let line = format!("  ! {name}: {message}");
+            match &spinner {
+                Some(s) => s.finished("", &line),
+                None => emit(&line),
             }
         }
         Progress::Finished {

@@ -1,35 +1,82 @@
-//! Masking secrets in everything Clockwork prints.
+//! Masking secrets in everything Clockwork prints and writes.
 //!
-//! A value is masked when it is a known secret (a secret field, a
-//! secret-looking environment variable, a secret read with `env()`), when
-//! it sits under a secret-looking key, or when it is the password part of a
-//! URL (`postgresql://admin:***@db:5432/app`).
+//! Masking works on the secret *values* ([`crate::secret`]), wherever they
+//! appear: in a field, inside an Engine error that quotes an environment
+//! variable, in a Starlark message, a plugin's log line, the journal. A
+//! secret of four characters or more is replaced wherever it occurs; a
+//! shorter one wherever it stands as a whole word (`:pw@`, `` `pw` ``,
+//! `PASS=pw`), so that a one-character password is still replaced without
+//! turning every `a` of the output into `***`. On top of that, the value
+//! after any secret-looking `NAME=` or `name: ` and every URL password are
+//! masked even when Clockwork never saw the value itself.
+//!
+//! The values a command learns are registered once for the process
+//! ([`register_secrets`]); every function of `output` and the state files
+//! pass their text through the process's masker. That is one global on
+//! purpose: a secret must not leak through a path that forgot to ask.
+
+use std::sync::RwLock;
 
 use serde_json::Value;
 
-use crate::load::is_secret_name;
+use crate::secret::is_secret_name;
 
 /// The mask.
 pub const MASK: &str = "***";
 
-/// Secrets below this length are masked only as whole values, so a short
-/// password such as `app` does not mask every `app` in the output.
-const MIN_SUBSTRING: usize = 6;
+/// Secrets at least this long are masked wherever they occur; shorter ones
+/// only as whole words.
+const ANYWHERE: usize = 4;
 
 /// Masks secrets in values.
 #[derive(Debug, Clone, Default)]
 pub struct Masker {
-    secrets: Vec<String>,
+    /// Every form a secret may be printed in, longest first.
+    forms: Vec<String>,
     enabled: bool,
+}
+
+/// The ways a secret value may appear in output: as is, percent-encoded
+/// (in a URL), JSON-escaped (in `--json` output and the journal).
+fn forms_of(secret: &str) -> Vec<String> {
+    let mut forms = vec![secret.to_string()];
+    let encoded: String = secret
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    forms.push(encoded);
+    let escaped = serde_json::to_string(secret).unwrap_or_default();
+    forms.push(escaped.trim_matches('"').to_string());
+    forms.sort();
+    forms.dedup();
+    forms
 }
 
 impl Masker {
     /// A masker for these secrets; `enabled = false` (`--show-secrets`)
     /// masks nothing.
     pub fn new(secrets: &[String], enabled: bool) -> Self {
-        let mut secrets: Vec<String> = secrets.iter().filter(|s| !s.is_empty()).cloned().collect();
-        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
-        Masker { secrets, enabled }
+        let mut masker = Masker {
+            forms: Vec::new(),
+            enabled,
+        };
+        masker.add(secrets.iter().cloned());
+        masker
+    }
+
+    fn add(&mut self, secrets: impl IntoIterator<Item = String>) {
+        for secret in secrets.into_iter().filter(|s| !s.is_empty()) {
+            self.forms.extend(forms_of(&secret));
+        }
+        self.forms
+            .sort_by(|a, b| b.len().cmp(&a.len()).then(a.cmp(b)));
+        self.forms.dedup();
     }
 
     /// Masks a string found under `key` (a field or variable name, if any).
@@ -37,22 +84,19 @@ impl Masker {
         if !self.enabled {
             return text.to_string();
         }
-        if key.is_some_and(is_secret_name) || self.secrets.iter().any(|s| s == text) {
+        if key.is_some_and(is_secret_name) || self.forms.iter().any(|s| s == text) {
             return MASK.to_string();
         }
-        let mut out = mask_url_password(text);
-        for secret in self.secrets.iter().filter(|s| s.len() >= MIN_SUBSTRING) {
-            if out.contains(secret.as_str()) {
-                out = out.replace(secret.as_str(), MASK);
-            }
-        }
-        out
+        self.scrub(text)
     }
 
     /// Masks every string inside a JSON value.
     pub fn json(&self, key: Option<&str>, value: &Value) -> Value {
         match value {
             Value::String(s) => Value::String(self.text(key, s)),
+            Value::Number(_) if self.enabled && key.is_some_and(is_secret_name) => {
+                Value::String(MASK.into())
+            }
             Value::Array(items) => Value::Array(items.iter().map(|v| self.json(key, v)).collect()),
             Value::Object(map) => Value::Object(
                 map.iter()
@@ -62,6 +106,96 @@ impl Masker {
             other => other.clone(),
         }
     }
+
+    /// Masks free text: URL passwords, values after secret-looking names,
+    /// and every known secret.
+    pub fn scrub(&self, text: &str) -> String {
+        if !self.enabled {
+            return text.to_string();
+        }
+        let mut out = mask_assignments(&mask_url_password(text));
+        for form in &self.forms {
+            if form.chars().count() >= ANYWHERE {
+                if out.contains(form.as_str()) {
+                    out = out.replace(form.as_str(), MASK);
+                }
+            } else {
+                out = replace_words(&out, form);
+            }
+        }
+        out
+    }
+}
+
+/// Replaces `word` where it is not part of a longer word.
+fn replace_words(text: &str, word: &str) -> String {
+    let is_word = |c: char| c.is_alphanumeric() || c == '_';
+    let mut out = String::with_capacity(text.len());
+    let mut last = 0;
+    for (i, _) in text.match_indices(word) {
+        if i < last {
+            continue;
+        }
+        let before = text[..i].chars().next_back();
+        let after = text[i + word.len()..].chars().next();
+        let edge_ok = |c: Option<char>, inner: Option<char>| match (c, inner) {
+            (Some(c), Some(inner)) => !(is_word(c) && is_word(inner)),
+            _ => true,
+        };
+        if edge_ok(before, word.chars().next()) && edge_ok(after, word.chars().next_back()) {
+            out.push_str(&text[last..i]);
+            out.push_str(MASK);
+            last = i + word.len();
+        }
+    }
+    out.push_str(&text[last..]);
+    out
+}
+
+/// Masks the value of every `NAME=value` or `name: value` whose name looks
+/// secret (`POSTGRES_PASSWORD=x`, `--password=x`, `?token=x`).
+fn mask_assignments(text: &str) -> String {
+    let name_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.');
+    let ends_value = |c: char| {
+        c.is_whitespace() || matches!(c, '&' | '"' | '\'' | '`' | ',' | ';' | ')' | ']' | '}')
+    };
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find(['=', ':']) {
+        let (head, tail) = rest.split_at(i);
+        let sep = &tail[..1];
+        let name_start = head
+            .char_indices()
+            .rev()
+            .take_while(|(_, c)| name_char(*c))
+            .last()
+            .map(|(j, _)| j)
+            .unwrap_or(head.len());
+        let name = &head[name_start..];
+        out.push_str(head);
+        out.push_str(sep);
+        let mut after = &tail[1..];
+        // `name: value` only with a space after the colon (YAML-ish), so
+        // that `host:port` stays as it is.
+        let spaced = sep == ":" && after.starts_with(' ');
+        if spaced {
+            out.push(' ');
+            after = &after[1..];
+        }
+        let value_end = after.find(ends_value).unwrap_or(after.len());
+        let takes_value = (sep == "=" || spaced) && value_end > 0;
+        if takes_value
+            && is_secret_name(name.trim_start_matches('-'))
+            && &after[..value_end] != MASK
+        {
+            out.push_str(MASK);
+            rest = &after[value_end..];
+        } else {
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Replaces the password of every `scheme://user:password@host` in `text`.
@@ -71,7 +205,9 @@ pub fn mask_url_password(text: &str) -> String {
     while let Some(i) = rest.find("://") {
         let (head, tail) = rest.split_at(i + 3);
         out.push_str(head);
-        let authority_end = tail.find(['/', '?', '#', ' ']).unwrap_or(tail.len());
+        let authority_end = tail
+            .find(|c: char| matches!(c, '/' | '?' | '#' | '"' | '\'' | '`') || c.is_whitespace())
+            .unwrap_or(tail.len());
         let authority = &tail[..authority_end];
         match (authority.rfind('@'), authority.find(':')) {
             (Some(at), Some(colon)) if colon < at => {
@@ -85,6 +221,49 @@ pub fn mask_url_password(text: &str) -> String {
     }
     out.push_str(rest);
     out
+}
+
+/// The process's masker; see the module documentation.
+static PROCESS: RwLock<Option<Masker>> = RwLock::new(None);
+
+/// Adds secret values to the process's masker.
+pub fn register_secrets(secrets: impl IntoIterator<Item = String>) {
+    let secrets: Vec<String> = secrets.into_iter().collect();
+    let mut guard = PROCESS.write().unwrap_or_else(|p| p.into_inner());
+    guard
+        .get_or_insert_with(|| Masker::new(&[], true))
+        .add(secrets);
+}
+
+/// `--show-secrets`: printed output is not masked (files still are).
+pub fn show_secrets() {
+    let mut guard = PROCESS.write().unwrap_or_else(|p| p.into_inner());
+    guard.get_or_insert_with(|| Masker::new(&[], true)).enabled = false;
+}
+
+/// The process's masker as it is now.
+pub fn process_masker() -> Masker {
+    PROCESS
+        .read()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone()
+        .unwrap_or_else(|| Masker::new(&[], true))
+}
+
+/// Masks text for printing.
+pub fn masked(text: &str) -> String {
+    let guard = PROCESS.read().unwrap_or_else(|p| p.into_inner());
+    match guard.as_ref() {
+        Some(m) => m.scrub(text),
+        None => Masker::new(&[], true).scrub(text),
+    }
+}
+
+/// Masks a JSON value for a file, even under `--show-secrets`.
+pub fn mask_json_always(value: &Value) -> Value {
+    let mut masker = process_masker();
+    masker.enabled = true;
+    masker.json(None, value)
 }
 
 #[cfg(test)]
@@ -105,8 +284,13 @@ mod tests {
         assert_eq!(m.text(None, "app"), "***");
         assert_eq!(
             m.text(None, "my-app"),
-            "my-app",
-            "short secrets are not masked inside other text"
+            "my-***",
+            "a short secret standing as a word is masked"
+        );
+        assert_eq!(
+            m.text(None, "apple application"),
+            "apple application",
+            "but not inside other words"
         );
         assert_eq!(m.text(None, "--password=secret123"), "--password=***");
         assert_eq!(
@@ -115,5 +299,32 @@ mod tests {
         );
         let off = Masker::new(&["secret123".into()], false);
         assert_eq!(off.text(Some("PASSWORD"), "secret123"), "secret123");
+    }
+
+    #[test]
+    fn a_one_character_secret_is_masked_in_free_text() {
+        let m = Masker::new(&["x".into()], true);
+        assert_eq!(
+            m.scrub("`x` is not a port mapping; redis://:x@cache"),
+            "`***` is not a port mapping; redis://:***@cache"
+        );
+        assert_eq!(m.scrub("nginx:alpine exited"), "nginx:alpine exited");
+    }
+
+    #[test]
+    fn secret_assignments_and_encoded_forms_are_masked() {
+        let m = Masker::new(&["p@ss word".into()], true);
+        assert_eq!(
+            m.scrub("DB_PWD=hunter2 MODE=debug api_key: abc host:5432"),
+            "DB_PWD=*** MODE=debug api_key: *** host:5432"
+        );
+        assert_eq!(
+            m.scrub("url=postgresql://u:p%40ss%20word@db/x, raw p@ss word, json \"p@ss word\""),
+            "url=postgresql://u:***@db/x, raw ***, json \"***\""
+        );
+        assert_eq!(
+            m.scrub("GET http://h/x?user=a&password=zz&mode=1"),
+            "GET http://h/x?user=a&password=***&mode=1"
+        );
     }
 }

@@ -11,7 +11,10 @@ mod table;
 
 pub use apply::{progress, render_changes, render_report};
 pub use graph::{render_dot, render_mermaid};
-pub use mask::{MASK, Masker, mask_url_password};
+pub use mask::{
+    MASK, Masker, mask_json_always, mask_url_password, masked, process_masker, register_secrets,
+    show_secrets,
+};
 pub use plan::{plan_json, render_plan};
 pub use plugins::{plugin_json, plugins_list_json, render_inspect, render_plugins_list};
 pub use table::Table;
@@ -23,6 +26,7 @@ use crate::plugin::{LogLevel, LogRecord};
 /// Writes a document to stdout. A closed pipe (`clockwork … | head`) is not
 /// an error worth reporting.
 pub fn emit(text: &str) {
+    let text = masked(text);
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(text.as_bytes());
     if !text.ends_with('\n') {
@@ -40,7 +44,7 @@ pub fn emit_json(value: &serde_json::Value) {
 
 /// Writes a note to stderr.
 pub fn note(text: &str) {
-    let _ = writeln!(std::io::stderr().lock(), "{text}");
+    let _ = writeln!(std::io::stderr().lock(), "{}", masked(text));
 }
 
 /// Prints a plugin's log record to stderr if `verbosity` shows its level:

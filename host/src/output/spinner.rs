@@ -141,7 +141,7 @@ impl Spinner {
     pub fn step(&self, name: &str, step: &str) {
         self.with(|b, out| {
             if let Some(line) = b.lines.iter_mut().find(|l| l.name == name) {
-                line.step = step.to_string();
+                line.step = crate::output::masked(step);
             }
             b.draw(out);
         });
@@ -153,7 +153,7 @@ impl Spinner {
             b.lines.retain(|l| l.name != name);
             b.erase(out);
             if !line.is_empty() {
-                let _ = writeln!(out, "{line}");
+                let _ = writeln!(out, "{}", crate::output::masked(line));
             }
             b.draw(out);
         });

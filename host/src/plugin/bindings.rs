@@ -69,3 +69,35 @@ pub mod assertion {
 }
 
 pub use host::clockwork::plugin::types;
+
+impl types::PluginError {
+    /// The error as one line for a message (never Rust's debug form).
+    pub fn message(&self) -> String {
+        match self {
+            types::PluginError::InvalidConfig(d) => d
+                .iter()
+                .map(|d| match &d.path {
+                    Some(p) => format!("`{}`: {}", crate::load::field_path(p), d.summary),
+                    None => d.summary.clone(),
+                })
+                .collect::<Vec<_>>()
+                .join("; "),
+            types::PluginError::Denied(m) => format!("denied: {m}"),
+            types::PluginError::Transient(m) | types::PluginError::Failed(m) => m.clone(),
+        }
+    }
+}
+
+impl types::HostError {
+    /// The error as one line for a message (never Rust's debug form).
+    pub fn message(&self) -> String {
+        match self {
+            types::HostError::Denied(m) => format!("denied: {m}"),
+            types::HostError::NotFound(m) => format!("not found: {m}"),
+            types::HostError::TimedOut(m) => format!("timed out: {m}"),
+            types::HostError::InvalidArgument(m) => format!("invalid argument: {m}"),
+            types::HostError::TooLarge(m) => format!("too large: {m}"),
+            types::HostError::Failed(m) => m.clone(),
+        }
+    }
+}

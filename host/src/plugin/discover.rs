@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::project::ProjectDir;
+
 use serde::Serialize;
 
 use crate::plugin::{LoadedPlugin, PluginRuntime, PluginSource};
@@ -64,7 +66,7 @@ pub struct PluginProblem {
 
 /// Every plugin file: bundled first, then the user's, then the project's,
 /// each folder in name order. Unreadable files become problems.
-pub fn discover(project_dir: Option<&Path>) -> (Vec<PluginFile>, Vec<PluginProblem>) {
+pub fn discover(project: Option<&ProjectDir>) -> (Vec<PluginFile>, Vec<PluginProblem>) {
     let mut files: Vec<PluginFile> = bundled_plugins()
         .iter()
         .map(|b| PluginFile {
@@ -75,18 +77,9 @@ pub fn discover(project_dir: Option<&Path>) -> (Vec<PluginFile>, Vec<PluginProbl
         })
         .collect();
     let mut problems = Vec::new();
-    let folders = [
-        (PluginSource::User, user_plugin_dir()),
-        (
-            PluginSource::Project,
-            project_dir.map(|d| d.join("plugins")),
-        ),
-    ];
-    for (source, dir) in folders {
-        let Some(dir) = dir else { continue };
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
+    if let Some(dir) = user_plugin_dir()
+        && let Ok(entries) = std::fs::read_dir(&dir)
+    {
         let mut paths: Vec<PathBuf> = entries
             .filter_map(Result::ok)
             .map(|e| e.path())
@@ -97,13 +90,47 @@ pub fn discover(project_dir: Option<&Path>) -> (Vec<PluginFile>, Vec<PluginProbl
             let label = path.display().to_string();
             match std::fs::read(&path) {
                 Ok(bytes) => files.push(PluginFile {
-                    source,
+                    source: PluginSource::User,
                     path: Some(path),
                     label,
                     wasm: Arc::from(bytes),
                 }),
                 Err(e) => problems.push(PluginProblem {
-                    source,
+                    source: PluginSource::User,
+                    file: label,
+                    reason: format!("cannot read it: {e}"),
+                }),
+            }
+        }
+    }
+    // The project's plugins are read like every project file: a link that
+    // leaves the project is refused.
+    if let Some(project) = project {
+        let folder = Path::new("plugins");
+        let names = match project.list(folder) {
+            Ok(names) => names,
+            Err(e) => {
+                problems.push(PluginProblem {
+                    source: PluginSource::Project,
+                    file: project.root().join(folder).display().to_string(),
+                    reason: format!("cannot read the folder: {e}"),
+                });
+                Vec::new()
+            }
+        };
+        for name in names.into_iter().filter(|n| n.ends_with(".wasm")) {
+            let rel = folder.join(&name);
+            let path = project.root().join(&rel);
+            let label = path.display().to_string();
+            match project.read(&rel) {
+                Ok(bytes) => files.push(PluginFile {
+                    source: PluginSource::Project,
+                    path: Some(path),
+                    label,
+                    wasm: Arc::from(bytes),
+                }),
+                Err(e) => problems.push(PluginProblem {
+                    source: PluginSource::Project,
                     file: label,
                     reason: format!("cannot read it: {e}"),
                 }),

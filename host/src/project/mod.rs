@@ -1,8 +1,17 @@
-//! The project folder: where `main.star` lives, its `clockwork.toml`, and
-//! its `plugins/`.
+//! The project folder: where `main.star` lives, its `clockwork.toml`, its
+//! `plugins/`, its identity, and the one way into its files
+//! ([`ProjectDir`]).
+
+mod files;
+mod identity;
+
+pub use files::{Entry, PathError, ProjectDir, STATE_DIR};
+pub use identity::{Identity, ProjectId, docker_safe_name};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
 
 use serde::Deserialize;
 
@@ -14,19 +23,81 @@ pub const CONFIG_FILE: &str = "clockwork.toml";
 /// A project folder and its settings.
 #[derive(Debug, Clone)]
 pub struct Project {
-    /// The folder, absolute.
+    /// The folder, absolute and canonical.
     pub dir: PathBuf,
     /// `clockwork.toml`, or the defaults when there is none.
     pub config: ProjectConfig,
+    /// Its name and id, stamped on every Docker object.
+    pub identity: Identity,
+    /// The folder's files, reached only through this.
+    pub files: Arc<ProjectDir>,
 }
 
 /// `clockwork.toml`. Unknown keys are errors, so a typo never goes unnoticed.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProjectConfig {
+    /// `[project]`
+    #[serde(default)]
+    pub project: ProjectSection,
+    /// `[limits]`
+    #[serde(default)]
+    pub limits: LimitsConfig,
     /// `[plugins]`
     #[serde(default)]
     pub plugins: PluginsConfig,
+}
+
+/// `[project]` in `clockwork.toml`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProjectSection {
+    /// The project's name, instead of the folder's: lower-case letters,
+    /// digits, `-` and `_`. Networks are named after it.
+    pub name: Option<String>,
+}
+
+/// `[limits]` in `clockwork.toml`: bounds on evaluating the project file.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsConfig {
+    /// Seconds evaluating the project file may take.
+    pub evaluation_seconds: Option<f64>,
+    /// MiB of memory evaluating the project file may use.
+    pub evaluation_memory_mib: Option<u64>,
+}
+
+/// The bounds on evaluating a project file.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EvaluationLimits {
+    /// How long it may take.
+    pub deadline: Duration,
+    /// How many bytes it may hold at once.
+    pub memory_bytes: u64,
+}
+
+impl EvaluationLimits {
+    /// The defaults: a 5,000-resource project takes ~0.1 s and ~50 MiB.
+    pub const DEFAULT: EvaluationLimits = EvaluationLimits {
+        deadline: Duration::from_secs(30),
+        memory_bytes: 1 << 30,
+    };
+}
+
+impl LimitsConfig {
+    /// The limits, defaults filled in.
+    pub fn evaluation(&self) -> EvaluationLimits {
+        EvaluationLimits {
+            deadline: self
+                .evaluation_seconds
+                .map(Duration::from_secs_f64)
+                .unwrap_or(EvaluationLimits::DEFAULT.deadline),
+            memory_bytes: self
+                .evaluation_memory_mib
+                .map(|m| m.saturating_mul(1 << 20))
+                .unwrap_or(EvaluationLimits::DEFAULT.memory_bytes),
+        }
+    }
 }
 
 /// `[plugins]` in `clockwork.toml`.
@@ -52,6 +123,18 @@ pub enum ProjectError {
         /// The folder.
         path: PathBuf,
     },
+    /// The folder cannot be read.
+    #[error("cannot read the project folder `{}`: {source}", path.display())]
+    #[diagnostic(
+        code(clockwork::project::unreadable),
+        help("check the folder's permissions (`ls -ld`), or run Clockwork as its owner")
+    )]
+    Unreadable {
+        /// The folder.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
     /// `clockwork.toml` cannot be read or parsed.
     #[error("{}: {message}", path.display())]
     #[diagnostic(code(clockwork::project::config))]
@@ -60,6 +143,9 @@ pub enum ProjectError {
         path: PathBuf,
         /// What is wrong, with its line and column.
         message: String,
+        /// How to fix it.
+        #[help]
+        help: Option<String>,
     },
 }
 
@@ -72,21 +158,66 @@ impl Project {
             .ok_or_else(|| ProjectError::Missing {
                 path: dir.to_path_buf(),
             })?;
+        if let Err(source) = std::fs::read_dir(&dir) {
+            return Err(ProjectError::Unreadable { path: dir, source });
+        }
+        let files = ProjectDir::open(&dir).map_err(|e| ProjectError::Unreadable {
+            path: dir.clone(),
+            source: std::io::Error::other(e.to_string()),
+        })?;
         let path = dir.join(CONFIG_FILE);
-        let config = match std::fs::read_to_string(&path) {
-            Ok(text) => toml::from_str(&text).map_err(|e| ProjectError::Config {
-                path: path.clone(),
-                message: located(&text, &e),
-            })?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => ProjectConfig::default(),
-            Err(e) => {
-                return Err(ProjectError::Config {
-                    path,
-                    message: e.to_string(),
-                });
-            }
+        let config_error = |message: String, help: Option<String>| ProjectError::Config {
+            path: path.clone(),
+            message,
+            help,
         };
-        Ok(Project { dir, config })
+        let config: ProjectConfig = match files.read(Path::new(CONFIG_FILE)) {
+            Ok(bytes) => {
+                let text = String::from_utf8(bytes)
+                    .map_err(|e| config_error(format!("not UTF-8 text ({e})"), None))?;
+                let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+                toml::from_str(text).map_err(|e| config_error(located(text, &e), None))?
+            }
+            Err(e) if e.is_not_found() => ProjectConfig::default(),
+            Err(e) => return Err(config_error(e.to_string(), None)),
+        };
+        let name = match &config.project.name {
+            Some(name) if identity::valid_name(name) => name.clone(),
+            Some(name) => {
+                return Err(config_error(
+                    format!("[project] name `{name}` is not a valid project name"),
+                    Some(format!(
+                        "use lower-case letters, digits, `-` and `_`, at most 48, e.g. `{}`",
+                        docker_safe_name(name)
+                    )),
+                ));
+            }
+            None => docker_safe_name(
+                &dir.file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+            ),
+        };
+        if let Some(seconds) = config.limits.evaluation_seconds
+            && !(seconds.is_finite() && seconds > 0.0)
+        {
+            return Err(config_error(
+                format!("[limits] evaluation_seconds must be a positive number, got {seconds}"),
+                None,
+            ));
+        }
+        if config.limits.evaluation_memory_mib == Some(0) {
+            return Err(config_error(
+                "[limits] evaluation_memory_mib must be at least 1".into(),
+                None,
+            ));
+        }
+        Ok(Project {
+            identity: Identity::new(&name, &dir),
+            dir,
+            config,
+            files: Arc::new(files),
+        })
     }
 }
 
@@ -127,6 +258,23 @@ mod tests {
         let err = Project::open(dir.path()).unwrap_err().to_string();
         assert!(
             err.contains("line 2, column 1: unknown field `prefered`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn the_name_comes_from_the_settings_or_the_folder() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("My Shop");
+        std::fs::create_dir(&dir).unwrap();
+        let project = Project::open(&dir).unwrap();
+        assert_eq!(project.identity.name, "my-shop");
+        std::fs::write(dir.join(CONFIG_FILE), "[project]\nname = \"shop-b\"\n").unwrap();
+        assert_eq!(Project::open(&dir).unwrap().identity.name, "shop-b");
+        std::fs::write(dir.join(CONFIG_FILE), "[project]\nname = \"Shop B\"\n").unwrap();
+        let err = Project::open(&dir).unwrap_err();
+        assert!(
+            err.to_string().contains("not a valid project name"),
             "{err}"
         );
     }

@@ -1,23 +1,34 @@
 //! `.clockwork/state.json`: what was deployed, written atomically after
 //! every change, under a lock so two `apply`/`destroy` never interleave;
-//! and `.clockwork/journal.jsonl`, a line per action, for diagnosis.
+//! `.clockwork/journal.jsonl`, a line per action, for diagnosis; and the
+//! files Clockwork wrote, with their content hashes, so it never overwrites
+//! or removes a file it did not write.
+//!
+//! Everything here goes through [`ProjectDir`] (no symbolic links), is
+//! owner-only (0600, the folder 0700), and has secrets masked: the state
+//! records what was deployed, not the passwords it was deployed with.
+
+mod lock;
+
+pub use lock::Lock;
 
 use std::collections::BTreeMap;
-use std::fs::{self, File, OpenOptions};
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 
-/// The state folder inside a project.
-pub const STATE_DIR: &str = ".clockwork";
-const STATE_FILE: &str = "state.json";
-const LOCK_FILE: &str = "lock";
-const JOURNAL_FILE: &str = "journal.jsonl";
-const LAST_PLAN_FILE: &str = "last-plan.json";
-const VERSION: u32 = 1;
+use crate::output;
+use crate::project::{Identity, PathError, ProjectDir, ProjectId, STATE_DIR};
+
+const STATE_FILE: &str = ".clockwork/state.json";
+const JOURNAL_FILE: &str = ".clockwork/journal.jsonl";
+const LAST_PLAN_FILE: &str = ".clockwork/last-plan.json";
+/// The state format this Clockwork reads and writes.
+pub const VERSION: u32 = 1;
+const PRIVATE: u32 = 0o600;
 
 /// What is recorded of one deployed resource.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -32,6 +43,18 @@ pub struct ResourceState {
     pub depends_on: Vec<String>,
     /// When it last changed, in ms since the Unix epoch.
     pub updated_at: u64,
+    /// Fields this version does not know, kept as they were.
+    #[serde(flatten)]
+    pub unknown: BTreeMap<String, Value>,
+}
+
+/// A file Clockwork wrote: by which resource, with which content.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileRecord {
+    /// The resource whose action wrote it.
+    pub resource: String,
+    /// SHA-256 of the content written, hex.
+    pub sha256: String,
 }
 
 /// The whole state.
@@ -41,37 +64,75 @@ pub struct State {
     pub version: u32,
     /// The project name.
     pub project: String,
+    /// The project id of the folder that wrote it.
+    #[serde(default)]
+    pub project_id: Option<String>,
+    /// Ids of other folders whose objects this project took over.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub adopted: Vec<String>,
     /// Deployed resources by name.
     #[serde(default)]
     pub resources: BTreeMap<String, ResourceState>,
     /// Setup steps that ran once per content: `connection/step` → content hash.
     #[serde(default)]
     pub setup: BTreeMap<String, String>,
+    /// Files Clockwork wrote, by project-relative path.
+    #[serde(default)]
+    pub files: BTreeMap<String, FileRecord>,
+    /// Fields this version does not know, kept as they were.
+    #[serde(flatten)]
+    pub unknown: BTreeMap<String, Value>,
 }
 
 /// Why the state could not be used.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum StateError {
     /// Another apply or destroy holds the lock.
-    #[error("another `clockwork apply` or `destroy` is running on this project{}; wait for it to finish", holder.as_ref().map(|h| format!(" ({h})")).unwrap_or_default())]
+    #[error(
+        "another `clockwork apply` or `destroy` is running on this project ({holder}); wait for it to finish"
+    )]
+    #[diagnostic(code(clockwork::state::locked))]
     Locked {
-        /// What the lock file says about its holder.
-        holder: Option<String>,
+        /// Who holds the lock, as far as can be told.
+        holder: String,
+    },
+    /// A state file of another format.
+    #[error(
+        "{path}: state format {found} is not one this Clockwork reads (it reads format {VERSION})"
+    )]
+    #[diagnostic(
+        code(clockwork::state::version),
+        help("{}", if *found > VERSION { "it was written by a newer Clockwork: use that one (nothing was changed)" } else { "move the file away to start afresh; `clockwork destroy` still finds deployed objects by their labels" })
+    )]
+    Version {
+        /// The file.
+        path: String,
+        /// The version it says.
+        found: u32,
     },
     /// The state file cannot be read or written.
-    #[error("{}: {message}", path.display())]
+    #[error("{path}: {message}")]
+    #[diagnostic(code(clockwork::state::io))]
     Io {
         /// The file.
-        path: PathBuf,
+        path: String,
         /// What went wrong.
         message: String,
+        /// How to fix it.
+        #[help]
+        help: Option<String>,
     },
 }
 
-fn io(path: &Path, e: impl std::fmt::Display) -> StateError {
-    StateError::Io {
-        path: path.to_path_buf(),
-        message: e.to_string(),
+impl From<PathError> for StateError {
+    fn from(e: PathError) -> Self {
+        let help = matches!(e, PathError::ThroughLink { .. } | PathError::LinkOutside { .. })
+            .then(|| "Clockwork keeps its state in a real `.clockwork/` folder inside the project: remove the link (and move what it points to back, if it was yours)".to_string());
+        StateError::Io {
+            path: STATE_DIR.into(),
+            message: e.to_string(),
+            help,
+        }
     }
 }
 
@@ -83,129 +144,130 @@ pub fn now_ms() -> u64 {
         .unwrap_or(0)
 }
 
+/// SHA-256 of `bytes`, hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
 impl State {
-    /// An empty state for `project`.
-    pub fn empty(project: &str) -> Self {
+    /// An empty state for `identity`.
+    pub fn empty(identity: &Identity) -> Self {
         State {
             version: VERSION,
-            project: project.to_string(),
+            project: identity.name.clone(),
+            project_id: Some(identity.id.to_string()),
+            adopted: Vec::new(),
             resources: BTreeMap::new(),
             setup: BTreeMap::new(),
+            files: BTreeMap::new(),
+            unknown: BTreeMap::new(),
         }
     }
 
-    /// Reads the state of the project in `dir`; empty when there is none.
-    pub fn load(dir: &Path, project: &str) -> Result<State, StateError> {
-        let path = dir.join(STATE_DIR).join(STATE_FILE);
-        match fs::read_to_string(&path) {
-            Ok(text) => serde_json::from_str(&text).map_err(|e| io(&path, format!("not a Clockwork state file ({e}); move it away to start afresh (`destroy` still finds objects by their labels)"))),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(State::empty(project)),
-            Err(e) => Err(io(&path, e)),
-        }
+    /// Whether the project has a state folder at all.
+    pub fn exists(files: &ProjectDir) -> bool {
+        files
+            .entry(Path::new(STATE_DIR))
+            .is_ok_and(|e| e != crate::project::Entry::Missing)
     }
 
-    /// Writes the state atomically: a temporary file, synced, renamed over
-    /// the old one, so a crash leaves either the old or the new state.
-    pub fn save(&self, dir: &Path) -> Result<(), StateError> {
-        let folder = dir.join(STATE_DIR);
-        fs::create_dir_all(&folder).map_err(|e| io(&folder, e))?;
-        let path = folder.join(STATE_FILE);
-        let tmp = folder.join(format!(".{STATE_FILE}.{}.tmp", std::process::id()));
-        let text = serde_json::to_string_pretty(self).map_err(|e| io(&path, e))?;
-        // The state holds the resolved specs, secrets included: owner only.
-        let mut file = {
-            use std::os::unix::fs::OpenOptionsExt;
-            OpenOptions::new()
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .mode(0o600)
-                .open(&tmp)
-                .map_err(|e| io(&tmp, e))?
+    /// Reads the state of the project; empty when there is none. A state
+    /// of another format is refused, never rewritten.
+    pub fn load(files: &ProjectDir, identity: &Identity) -> Result<State, StateError> {
+        let bytes = match files.read(Path::new(STATE_FILE)) {
+            Ok(bytes) => bytes,
+            Err(e) if e.is_not_found() => return Ok(State::empty(identity)),
+            Err(e) => return Err(e.into()),
         };
-        file.write_all(text.as_bytes())
-            .and_then(|()| file.sync_all())
-            .map_err(|e| io(&tmp, e))?;
-        fs::rename(&tmp, &path).map_err(|e| io(&path, e))
-    }
-}
-
-/// The project lock, held for a whole apply or destroy; released on drop
-/// (also when the process dies, since the OS drops the file lock).
-pub struct Lock {
-    _file: File,
-}
-
-impl Lock {
-    /// Takes the lock or says who holds it.
-    pub fn acquire(dir: &Path) -> Result<Lock, StateError> {
-        let folder = dir.join(STATE_DIR);
-        fs::create_dir_all(&folder).map_err(|e| io(&folder, e))?;
-        let path = folder.join(LOCK_FILE);
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(|e| io(&path, e))?;
-        match file.try_lock() {
-            Ok(()) => {}
-            Err(fs::TryLockError::WouldBlock) => {
-                let holder = fs::read_to_string(&path)
-                    .ok()
-                    .map(|t| t.trim().to_string())
-                    .filter(|t| !t.is_empty());
-                return Err(StateError::Locked { holder });
-            }
-            Err(fs::TryLockError::Error(e)) => return Err(io(&path, e)),
+        let broken = |message: String| {
+            StateError::Io {
+            path: STATE_FILE.into(),
+            message,
+            help: Some("move it away to start afresh; `clockwork destroy` still finds deployed objects by their labels".into()),
         }
-        file.set_len(0).map_err(|e| io(&path, e))?;
-        write!(file, "pid {}", std::process::id()).map_err(|e| io(&path, e))?;
-        Ok(Lock { _file: file })
+        };
+        let value: Value = serde_json::from_slice(&bytes)
+            .map_err(|e| broken(format!("not a Clockwork state file ({e})")))?;
+        let found = value
+            .get("version")
+            .and_then(Value::as_u64)
+            .ok_or_else(|| broken("not a Clockwork state file (it has no `version`)".into()))?;
+        if found != u64::from(VERSION) {
+            return Err(StateError::Version {
+                path: STATE_FILE.into(),
+                found: u32::try_from(found).unwrap_or(u32::MAX),
+            });
+        }
+        serde_json::from_value(value)
+            .map_err(|e| broken(format!("not a Clockwork state file ({e})")))
+    }
+
+    /// The adopted ids, parsed.
+    pub fn adopted_ids(&self) -> Vec<ProjectId> {
+        self.adopted
+            .iter()
+            .filter_map(|a| ProjectId::parse(a))
+            .collect()
+    }
+
+    /// Writes the state atomically with secrets masked, owner-only.
+    pub fn save(&self, files: &ProjectDir) -> Result<(), StateError> {
+        files.create_dir_all(Path::new(STATE_DIR), true)?;
+        let value = serde_json::to_value(self).map_err(|e| StateError::Io {
+            path: STATE_FILE.into(),
+            message: e.to_string(),
+            help: None,
+        })?;
+        let text =
+            serde_json::to_string_pretty(&output::mask_json_always(&value)).unwrap_or_default();
+        files.write_atomic(Path::new(STATE_FILE), text.as_bytes(), PRIVATE)?;
+        Ok(())
     }
 }
 
-/// Appends one record to the journal; failures to journal are not fatal.
-pub fn journal(dir: &Path, record: &Value) {
-    let path = dir.join(STATE_DIR).join(JOURNAL_FILE);
-    if let Ok(mut file) = OpenOptions::new().create(true).append(true).open(path) {
-        let mut line = record.to_string();
-        line.push('\n');
-        let _ = file.write_all(line.as_bytes());
+/// Appends one record to the journal, secrets masked. Failures to journal
+/// are not fatal, but a journal that is a link is never written through.
+pub fn journal(files: &ProjectDir, record: &Value) {
+    let mut line = output::mask_json_always(record).to_string();
+    line.push('\n');
+    if files.create_dir_all(Path::new(STATE_DIR), true).is_ok() {
+        let _ = files.append(Path::new(JOURNAL_FILE), line.as_bytes(), PRIVATE);
     }
 }
 
 /// Keeps what `clockwork plan` showed, so the next `apply` can say what
-/// changed in between. Best effort: a plan in a read-only folder still works.
-pub fn remember_plan(dir: &Path, outline: &Value) {
-    let folder = dir.join(STATE_DIR);
-    let path = folder.join(LAST_PLAN_FILE);
-    let tmp = folder.join(format!(".{LAST_PLAN_FILE}.{}.tmp", std::process::id()));
-    let written = fs::create_dir_all(&folder)
-        .and_then(|()| fs::write(&tmp, outline.to_string()))
-        .and_then(|()| fs::rename(&tmp, &path));
-    if written.is_err() {
-        let _ = fs::remove_file(&tmp);
+/// changed in between. Best effort: a plan in a read-only folder still
+/// works; nothing is written where there is no state folder yet.
+pub fn remember_plan(files: &ProjectDir, outline: &Value) {
+    if !State::exists(files) {
+        return;
     }
+    let text = output::mask_json_always(outline).to_string();
+    let _ = files.write_atomic(Path::new(LAST_PLAN_FILE), text.as_bytes(), PRIVATE);
 }
 
 /// What the last `clockwork plan` showed, if any; it is consumed.
-pub fn take_last_plan(dir: &Path) -> Option<Value> {
-    let path = dir.join(STATE_DIR).join(LAST_PLAN_FILE);
-    let text = fs::read_to_string(&path).ok()?;
-    let _ = fs::remove_file(&path);
-    serde_json::from_str(&text).ok()
+pub fn take_last_plan(files: &ProjectDir) -> Option<Value> {
+    let bytes = files.read(Path::new(LAST_PLAN_FILE)).ok()?;
+    let _ = files.remove_file(Path::new(LAST_PLAN_FILE));
+    serde_json::from_slice(&bytes).ok()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn project() -> (tempfile::TempDir, ProjectDir, Identity) {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = std::fs::canonicalize(tmp.path()).unwrap();
+        let identity = Identity::new("shop", &root);
+        (tmp, ProjectDir::open(&root).unwrap(), identity)
+    }
+
     #[test]
-    fn state_round_trips_and_a_second_lock_is_refused() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut state = State::empty("shop");
+    fn state_round_trips_keeps_unknown_fields_and_is_private() {
+        let (tmp, files, identity) = project();
+        let mut state = State::empty(&identity);
         state.resources.insert(
             "db".into(),
             ResourceState {
@@ -213,36 +275,77 @@ mod tests {
                 state: serde_json::json!({"id": "x"}),
                 depends_on: vec![],
                 updated_at: 1,
+                unknown: BTreeMap::from([("later".into(), serde_json::json!(true))]),
             },
         );
-        state.save(dir.path()).unwrap();
-        assert_eq!(State::load(dir.path(), "shop").unwrap(), state);
-        let first = Lock::acquire(dir.path()).unwrap();
-        let second = Lock::acquire(dir.path())
-            .err()
-            .map(|e| e.to_string())
-            .unwrap_or_default();
-        assert!(
-            second.starts_with(
-                "another `clockwork apply` or `destroy` is running on this project (pid "
-            ),
-            "{second}"
-        );
-        drop(first);
-        assert!(Lock::acquire(dir.path()).is_ok());
+        state
+            .unknown
+            .insert("future".into(), serde_json::json!({"kept": 1}));
+        state.save(&files).unwrap();
+        assert_eq!(State::load(&files, &identity).unwrap(), state);
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = |p: &str| {
+            std::fs::metadata(tmp.path().join(p))
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777
+        };
+        assert_eq!(mode(STATE_FILE), 0o600);
+        assert_eq!(mode(STATE_DIR), 0o700);
     }
 
     #[test]
-    fn a_missing_state_is_empty_and_a_broken_one_an_error() {
-        let dir = tempfile::tempdir().unwrap();
-        assert!(State::load(dir.path(), "p").unwrap().resources.is_empty());
-        fs::create_dir_all(dir.path().join(STATE_DIR)).unwrap();
-        fs::write(dir.path().join(STATE_DIR).join(STATE_FILE), "{not json").unwrap();
+    fn a_missing_state_is_empty_and_a_broken_or_newer_one_an_error() {
+        let (tmp, files, identity) = project();
+        assert!(State::load(&files, &identity).unwrap().resources.is_empty());
+        std::fs::create_dir_all(tmp.path().join(STATE_DIR)).unwrap();
+        std::fs::write(tmp.path().join(STATE_FILE), "{not json").unwrap();
         assert!(
-            State::load(dir.path(), "p")
+            State::load(&files, &identity)
                 .unwrap_err()
                 .to_string()
                 .contains("not a Clockwork state file")
+        );
+        std::fs::write(
+            tmp.path().join(STATE_FILE),
+            r#"{"version": 99, "project": "shop", "resources": {}, "mystery": 1}"#,
+        )
+        .unwrap();
+        let err = State::load(&files, &identity).unwrap_err();
+        assert!(
+            matches!(err, StateError::Version { found: 99, .. }),
+            "{err}"
+        );
+        assert!(
+            std::fs::read_to_string(tmp.path().join(STATE_FILE))
+                .unwrap()
+                .contains("99"),
+            "a newer state is left as it was"
+        );
+    }
+
+    #[test]
+    fn state_files_that_are_links_are_never_written_through() {
+        let (tmp, files, identity) = project();
+        let outside = tempfile::tempdir().unwrap();
+        let target = outside.path().join("victim.txt");
+        std::fs::write(&target, "precious").unwrap();
+        std::fs::create_dir_all(tmp.path().join(STATE_DIR)).unwrap();
+        std::os::unix::fs::symlink(&target, tmp.path().join(JOURNAL_FILE)).unwrap();
+        std::os::unix::fs::symlink(&target, tmp.path().join(STATE_FILE)).unwrap();
+        journal(&files, &serde_json::json!({"x": 1}));
+        let err = State::empty(&identity).save(&files).unwrap_err();
+        assert!(err.to_string().contains("symbolic link"), "{err}");
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "precious");
+        std::fs::remove_dir_all(tmp.path().join(STATE_DIR)).unwrap();
+        std::os::unix::fs::symlink(outside.path(), tmp.path().join(STATE_DIR)).unwrap();
+        assert!(State::empty(&identity).save(&files).is_err());
+        remember_plan(&files, &serde_json::json!({}));
+        assert_eq!(
+            std::fs::read_dir(outside.path()).unwrap().count(),
+            1,
+            "nothing was written into the folder the link points to"
         );
     }
 }

@@ -7,7 +7,7 @@
 use clockwork_sdk::connection::{RunWhen, SetupStep};
 use clockwork_sdk::host::fs;
 use clockwork_sdk::prelude::*;
-use clockwork_sdk::{clockwork_schema, invalid};
+use clockwork_sdk::{clockwork_schema, error_at, invalid, serde_json};
 
 /// The `database-connection` plugin.
 pub struct DatabaseConnection;
@@ -21,9 +21,110 @@ impl ConnectionPlugin for DatabaseConnection {
         vec![database_connection()]
     }
 
+    /// The schema's checks, then the timeout, the variable's name and the
+    /// SQL paths, so that `clockwork plan` reports them at the declaration.
+    fn validate(type_name: &str, config: &str) -> Result<String, Vec<Diagnostic>> {
+        let types = Self::types();
+        let schema = types
+            .iter()
+            .find(|t| t.name() == type_name)
+            .map(TypeDef::schema);
+        let normalised = clockwork_sdk::validate::with_defaults(schema, type_name, config)?;
+        let value: Value =
+            serde_json::from_str(&normalised).map_err(|e| vec![error_at(None, e.to_string())])?;
+        let problems = check(&value);
+        if problems.is_empty() {
+            Ok(normalised)
+        } else {
+            Err(problems)
+        }
+    }
+
     fn resolve(input: ResolveInput) -> Result<Contribution, PluginError> {
         resolve_database(&input)
     }
+}
+
+/// What the schema's types cannot say. Messages never quote the password
+/// or the connection string, which holds it.
+fn check(config: &Value) -> Vec<Diagnostic> {
+    let mut problems = Vec::new();
+    if let Some(timeout) = config.get("timeout").filter(|t| !t.is_null())
+        && timeout.as_u64().is_none_or(|t| t == 0)
+    {
+        problems.push(error_at(
+            Some("/timeout"),
+            format!("`timeout` must be at least 1 second, got {timeout}"),
+        ));
+    }
+    if let Some(name) = config["env_var_name"].as_str() {
+        let valid = name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !valid {
+            problems.push(error_at(
+                Some("/env_var_name"),
+                format!(
+                    "`{name}` is not a valid environment variable name: use letters, digits and `_`, not starting with a digit, e.g. `DATABASE_URL`"
+                ),
+            ));
+        }
+    }
+    for (field, example) in [
+        ("schema_file", "schema.sql"),
+        ("migrations_dir", "migrations/"),
+    ] {
+        if let Some(path) = config[field].as_str()
+            && let Err(message) = project_path(field, path, example)
+        {
+            problems.push(error_at(Some(&format!("/{field}")), message));
+        }
+    }
+    problems
+}
+
+/// Checks a path that must name something in the project folder: not
+/// empty, no `~`, not absolute, not climbing out with `..` (read lexically:
+/// `a/../b` stays inside).
+fn project_path(field: &str, path: &str, example: &str) -> Result<(), String> {
+    if path.is_empty() {
+        return Err(format!(
+            "`{field}` is empty: give a path relative to the project folder, e.g. `{example}`"
+        ));
+    }
+    if path.contains('\0') {
+        return Err(format!(
+            "`{field}` contains a NUL byte, which file paths cannot hold"
+        ));
+    }
+    if path.starts_with('~') {
+        return Err(format!(
+            "`{path}` starts with `~`, which is not expanded: `{field}` is relative to the project folder, e.g. `{example}`"
+        ));
+    }
+    if path.starts_with('/') {
+        return Err(format!(
+            "`{path}` is absolute: `{field}` is relative to the project folder, e.g. `{example}`"
+        ));
+    }
+    let mut depth: usize = 0;
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => match depth.checked_sub(1) {
+                Some(up) => depth = up,
+                None => {
+                    return Err(format!(
+                        "`{path}` leaves the project folder; `{field}` is relative to it"
+                    ));
+                }
+            },
+            _ => depth += 1,
+        }
+    }
+    Ok(())
 }
 
 /// The connection string used when `connection_string_template` is left out
@@ -161,6 +262,11 @@ export_connection_plugin!(DatabaseConnection);
 /// schema, migrations), which run inside the database container.
 fn resolve_database(input: &ResolveInput) -> Result<Contribution, PluginError> {
     let config = input.config_json()?;
+    // Completion may have filled `env_var_name` since `validate`.
+    let problems = check(&config);
+    if !problems.is_empty() {
+        return Err(PluginError::InvalidConfig(problems));
+    }
     let to = input.to_resource.config_json()?;
     let text = |key: &str, default: &str| config[key].as_str().unwrap_or(default).to_string();
     let user = text("username", "postgres");
@@ -234,7 +340,7 @@ fn resolve_database(input: &ResolveInput) -> Result<Contribution, PluginError> {
             Err(e) => {
                 return Err(invalid(
                     Some("/schema_file"),
-                    format!("cannot read schema file `{schema}`: {e:?}"),
+                    format!("cannot read schema file `{schema}`: {}", e.message()),
                 ));
             }
         }
@@ -250,7 +356,7 @@ fn resolve_database(input: &ResolveInput) -> Result<Contribution, PluginError> {
         let names = fs::list_dir("project", dir).map_err(|e| {
             invalid(
                 Some("/migrations_dir"),
-                format!("cannot list migrations folder `{dir}`: {e:?}"),
+                format!("cannot list migrations folder `{dir}`: {}", e.message()),
             )
         })?;
         for name in names.iter().filter(|n| n.ends_with(".sql")) {
@@ -332,6 +438,74 @@ mod tests {
         let types = <DatabaseConnection as ConnectionPlugin>::types();
         assert_eq!(types.len(), 1);
         types.into_iter().next().expect("one type")
+    }
+
+    /// The pointer and message of each problem `validate` finds.
+    fn problems(config: Value) -> Vec<(String, String)> {
+        match <DatabaseConnection as ConnectionPlugin>::validate(
+            "DatabaseConnection",
+            &config.to_string(),
+        ) {
+            Ok(_) => Vec::new(),
+            Err(found) => found
+                .into_iter()
+                .map(|d| (d.path.unwrap_or_default(), d.summary))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn sql_paths_stay_in_the_project_folder() {
+        let found = problems(json!({
+            "schema_file": "../../etc/schema.sql",
+            "migrations_dir": "~/migrations",
+        }));
+        assert_eq!(
+            found,
+            [
+                (
+                    "/schema_file".to_string(),
+                    "`../../etc/schema.sql` leaves the project folder; `schema_file` is relative to it".to_string()
+                ),
+                (
+                    "/migrations_dir".to_string(),
+                    "`~/migrations` starts with `~`, which is not expanded: `migrations_dir` is relative to the project folder, e.g. `migrations/`".to_string()
+                ),
+            ]
+        );
+        assert_eq!(
+            problems(json!({"schema_file": "/srv/schema.sql"}))[0].1,
+            "`/srv/schema.sql` is absolute: `schema_file` is relative to the project folder, e.g. `schema.sql`"
+        );
+        assert_eq!(
+            problems(json!({"schema_file": "./schema.sql", "migrations_dir": "db/../migrations/"})),
+            []
+        );
+    }
+
+    #[test]
+    fn the_timeout_and_the_variable_name_are_checked_without_the_password() {
+        let found = problems(json!({
+            "timeout": -5,
+            "env_var_name": "DATABASE-URL",
+            "password": "hunter2",
+        }));
+        assert_eq!(
+            found,
+            [
+                (
+                    "/timeout".to_string(),
+                    "`timeout` must be at least 1 second, got -5".to_string()
+                ),
+                (
+                    "/env_var_name".to_string(),
+                    "`DATABASE-URL` is not a valid environment variable name: use letters, digits and `_`, not starting with a digit, e.g. `DATABASE_URL`".to_string()
+                ),
+            ]
+        );
+        assert!(found.iter().all(|(_, m)| !m.contains("hunter2")));
+        assert_eq!(problems(json!({"timeout": 0}))[0].0, "/timeout");
+        assert_eq!(problems(json!({})), [], "the defaults are fine");
     }
 
     #[test]

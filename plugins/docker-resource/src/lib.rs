@@ -5,11 +5,13 @@
 //! to be recreated. Planning comes later; until then the SDK's defaults apply
 //! (`validate` fills defaults, `plan` reports that it is not implemented).
 
+mod check;
+mod image;
 mod plan;
 
 use clockwork_sdk::prelude::*;
 use clockwork_sdk::resource::{ActionResult, ChangePlan, PlanInput};
-use clockwork_sdk::{clockwork_schema, error_at, serde_json};
+use clockwork_sdk::{error_at, serde_json};
 
 /// The `docker-resource` plugin.
 pub struct DockerResource;
@@ -41,79 +43,13 @@ impl ResourcePlugin for DockerResource {
             clockwork_sdk::validate::with_defaults(Some(def.schema()), type_name, config)?;
         let value: Value =
             serde_json::from_str(&normalised).map_err(|e| vec![error_at(None, e.to_string())])?;
-        let problems = check(&value);
+        let problems = check::check(&value);
         if problems.is_empty() {
             Ok(normalised)
         } else {
             Err(problems)
         }
     }
-}
-
-/// Checks what the schema's types cannot: port and mount syntax, variable
-/// names, the health check's shape. Every problem is reported.
-fn check(config: &Value) -> Vec<Diagnostic> {
-    let mut problems = Vec::new();
-    for (i, port) in config["ports"].as_array().into_iter().flatten().enumerate() {
-        if let Some(text) = port.as_str()
-            && let Err(e) = clockwork_schema::parse_port(text)
-        {
-            problems.push(error_at(Some(&format!("/ports/{i}")), e.to_string()));
-        }
-    }
-    for (i, volume) in config["volumes"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .enumerate()
-    {
-        let Some(text) = volume.as_str() else {
-            continue;
-        };
-        let parts: Vec<&str> = text.split(':').collect();
-        let ok = match parts.as_slice() {
-            [source, target] => !source.is_empty() && target.starts_with('/'),
-            [source, target, mode] => {
-                !source.is_empty() && target.starts_with('/') && matches!(*mode, "ro" | "rw")
-            }
-            _ => false,
-        };
-        if !ok {
-            problems.push(error_at(
-                Some(&format!("/volumes/{i}")),
-                format!("`{text}` is not a mount: expected \"source:/target\" or \"source:/target:ro\" (e.g. \"pgdata:/var/lib/postgresql/data\")"),
-            ));
-        }
-    }
-    for key in config["env_vars"]
-        .as_object()
-        .into_iter()
-        .flat_map(|m| m.keys())
-    {
-        let valid = key
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-            && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-        if !valid {
-            problems.push(error_at(
-                Some(&format!("/env_vars/{key}")),
-                format!("`{key}` is not a valid environment variable name: use letters, digits and `_`, not starting with a digit"),
-            ));
-        }
-    }
-    if let Some(healthcheck) = config.get("healthcheck").filter(|h| !h.is_null()) {
-        let test_ok = healthcheck["test"]
-            .as_array()
-            .is_some_and(|t| !t.is_empty() && t.iter().all(Value::is_string));
-        if !test_ok {
-            problems.push(error_at(
-                Some("/healthcheck/test"),
-                "`healthcheck` needs `test`: a non-empty list of strings, e.g. [\"CMD\", \"pg_isready\"]",
-            ));
-        }
-    }
-    problems
 }
 
 fn docker_resource() -> TypeDef {
@@ -311,6 +247,89 @@ mod tests {
             normalised.contains("\"restart_policy\":\"unless-stopped\""),
             "{normalised}"
         );
+    }
+
+    #[test]
+    fn validate_reports_images_nul_bytes_networks_ports_and_mounts() {
+        let config = json!({
+            "image": "Nginx:alpine",
+            "ports": ["8080:80", "8080:81"],
+            "volumes": ["~/data:/data", "../../etc:/etc/host", "./a/../b:/b", "./site:/"],
+            "env_vars": {"TOKEN": "abc\u{0}def"},
+            "networks": ["host", ""],
+            "command": ["serve", "\u{0}"],
+        });
+        let problems = <super::DockerResource as ResourcePlugin>::validate(
+            "DockerResource",
+            "web",
+            &config.to_string(),
+        )
+        .unwrap_err();
+        let found: Vec<(Option<&str>, &str)> = problems
+            .iter()
+            .map(|d| (d.path.as_deref(), d.summary.as_str()))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                (
+                    Some("/image"),
+                    "`Nginx:alpine` is not a valid image name: repository names are lower-case; did you mean `nginx:alpine`?"
+                ),
+                (
+                    Some("/ports/1"),
+                    "host port 8080/tcp is already published by `ports[0]`; give one of them another host port"
+                ),
+                (
+                    Some("/volumes/0"),
+                    "`~` is not expanded: use a path relative to the project folder (`./data`) or an absolute path"
+                ),
+                (
+                    Some("/volumes/1"),
+                    "`../../etc` leaves the project folder; bind mounts are relative to it"
+                ),
+                (
+                    Some("/volumes/3"),
+                    "`./site:/` mounts over `/` of the container: give a folder inside it, e.g. `/data`"
+                ),
+                (
+                    Some("/env_vars/TOKEN"),
+                    "`env_vars[\"TOKEN\"]` contains a NUL byte, which environment variables cannot hold"
+                ),
+                (
+                    Some("/networks/0"),
+                    "`host` is a reserved Docker network and cannot be joined; declare a network of the project instead, e.g. `backend`"
+                ),
+                (
+                    Some("/networks/1"),
+                    "`networks[1]` is empty: give the name of a network of the project, e.g. `backend`"
+                ),
+                (
+                    Some("/command/1"),
+                    "`command[1]` contains a NUL byte, which command arguments cannot hold"
+                ),
+            ]
+        );
+        let empty = json!({"image": ""});
+        let problems = <super::DockerResource as ResourcePlugin>::validate(
+            "DockerResource",
+            "web",
+            &empty.to_string(),
+        )
+        .unwrap_err();
+        assert_eq!(
+            problems[0].summary,
+            "`image` is empty: give the image to run, e.g. \"nginx:alpine\""
+        );
+        for image in ["localhost:5000/x:1", "127.0.0.1:5999/img"] {
+            let fine = json!({"image": image, "ports": ["8080:80", "8081:80", "80", "80"]});
+            <super::DockerResource as ResourcePlugin>::validate(
+                "DockerResource",
+                "web",
+                &fine.to_string(),
+            )
+            .unwrap_or_else(|e| panic!("{image}: {e:?}"));
+        }
     }
 
     use clockwork_sdk::clockwork_schema::ValueType;

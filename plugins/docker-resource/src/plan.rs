@@ -161,6 +161,12 @@ pub fn plan(input: &PlanInput) -> Result<ChangePlan, PluginError> {
             planned_state: Value::Null.to_string(),
         });
     };
+    // `validate` saw what the user wrote; completion and connections may
+    // have added to it since.
+    let problems = crate::check::check(&desired);
+    if !problems.is_empty() {
+        return Err(PluginError::InvalidConfig(problems));
+    }
     let project = input.project_json()?;
     let spec = container_spec(name, &desired, &project)?;
     let hash = spec_hash(&spec);
@@ -202,22 +208,16 @@ pub fn plan(input: &PlanInput) -> Result<ChangePlan, PluginError> {
     Ok(match container {
         None => plan(Change::Create, Vec::new(), vec![ensure]),
         Some(c) if c["config_hash"].as_str() == Some(hash.as_str()) => {
-            let running = c["running"].as_bool().unwrap_or(false);
-            if running || !spec.must_run {
-                let id = c["id"].as_str();
-                ChangePlan::unchanged(&state(&spec, id))
-            } else {
-                // Stopped or crashed with the right config: start it again.
-                plan(
-                    Change::Update,
-                    vec![FieldChange {
-                        path: "/running".into(),
-                        old: Some("false".into()),
-                        new: Some("true".into()),
-                        forces_replace: false,
-                    }],
-                    vec![ensure],
-                )
+            match trouble(c, prior.as_ref(), spec.must_run) {
+                None => {
+                    let mut unchanged = state(&spec, c["id"].as_str());
+                    unchanged["restart_count"] = c["restart_count"].clone();
+                    unchanged["started_at"] = c["started_at"].clone();
+                    ChangePlan::unchanged(&unchanged)
+                }
+                // Stopped, crashed or restarted with the right config: start
+                // it again (when stopped) and see that it stays up.
+                Some(why) => plan(Change::Update, vec![why], vec![ensure]),
             }
         }
         Some(_) => {
@@ -231,7 +231,53 @@ pub fn plan(input: &PlanInput) -> Result<ChangePlan, PluginError> {
     })
 }
 
-/// The new state from the executed actions: the container's id.
+/// Why a container with the right config is not as it should be: stopped,
+/// being restarted by the Engine, or restarted since the last apply (more
+/// restarts, or a later start, than the recorded state says). A crash loop
+/// seen between two restarts looks "running"; its restart count does not.
+/// Containers that may exit (`must_run=False`) are never wrong.
+fn trouble(observed: &Value, prior: Option<&Value>, must_run: bool) -> Option<FieldChange> {
+    if !must_run {
+        return None;
+    }
+    let change = |path: &str, old: String, new: String| FieldChange {
+        path: path.into(),
+        old: Some(old),
+        new: Some(new),
+        forces_replace: false,
+    };
+    if observed["restarting"].as_bool() == Some(true) {
+        let code = observed["exit_code"].as_i64().unwrap_or(0);
+        return Some(change(
+            "/running",
+            format!("restarting (exit code {code})"),
+            "true".into(),
+        ));
+    }
+    if observed["running"].as_bool() != Some(true) {
+        return Some(change("/running", "false".into(), "true".into()));
+    }
+    let restarts = observed["restart_count"].as_i64().unwrap_or(0);
+    let recorded = prior.and_then(|p| p["restart_count"].as_i64()).unwrap_or(0);
+    if restarts > recorded {
+        return Some(change(
+            "/restarts",
+            recorded.to_string(),
+            restarts.to_string(),
+        ));
+    }
+    let started = observed["started_at"].as_str();
+    let recorded_start = prior.and_then(|p| p["started_at"].as_str());
+    if let (Some(now), Some(then)) = (started, recorded_start)
+        && now != then
+    {
+        return Some(change("/started_at", then.to_string(), now.to_string()));
+    }
+    None
+}
+
+/// The new state from the executed actions: the container's id, restart
+/// count and start time.
 pub fn settle(
     input: &PlanInput,
     plan: &ChangePlan,
@@ -242,13 +288,17 @@ pub fn settle(
     }
     let mut state: Value = serde_json::from_str(&plan.planned_state)
         .map_err(|e| PluginError::Failed(e.to_string()))?;
-    let id = results
+    let started = results
         .iter()
         .filter(|r| r.ok)
         .filter_map(|r| serde_json::from_str::<Value>(&r.output).ok())
-        .find_map(|o| o.get("id").and_then(Value::as_str).map(str::to_string));
-    if let Some(id) = id {
-        state["id"] = Value::String(id);
+        .find(|o| o.get("id").and_then(Value::as_str).is_some());
+    if let Some(output) = started {
+        for key in ["id", "restart_count", "started_at"] {
+            if let Some(v) = output.get(key) {
+                state[key] = v.clone();
+            }
+        }
     }
     let _ = input;
     Ok(state.to_string())
@@ -327,6 +377,46 @@ mod tests {
     }
 
     #[test]
+    fn a_crash_loop_seen_running_between_restarts_is_never_unchanged() {
+        let container = |restarts: i64, restarting: bool, started: &str| {
+            json!({"containers": [{"name": "postgres-db", "id": "abc", "running": true,
+                "restarting": restarting, "restart_count": restarts, "exit_code": 3,
+                "started_at": started, "config_hash": hash_of(&config())}]})
+        };
+        let recorded = json!({"restart_count": 0, "started_at": "2026-12-01T10:00:00Z"});
+        // Running right now, but restarted twice since the last apply.
+        let looping = plan(&input(
+            Some(config()),
+            Some(recorded.clone()),
+            Some(container(2, false, "2026-12-01T10:05:00Z")),
+        ))
+        .unwrap();
+        assert!(matches!(looping.change, Change::Update));
+        assert_eq!(looping.diff[0].path, "/restarts");
+        // Being restarted by the Engine, with no state at all.
+        let restarting = plan(&input(Some(config()), None, Some(container(1, true, "x")))).unwrap();
+        assert!(matches!(restarting.change, Change::Update));
+        // Started again by someone since the last apply.
+        let restarted = plan(&input(
+            Some(config()),
+            Some(recorded.clone()),
+            Some(container(0, false, "2026-12-01T11:00:00Z")),
+        ))
+        .unwrap();
+        assert_eq!(restarted.diff[0].path, "/started_at");
+        // As recorded: nothing to do, and the state keeps the counts.
+        let steady = plan(&input(
+            Some(config()),
+            Some(recorded),
+            Some(container(0, false, "2026-12-01T10:00:00Z")),
+        ))
+        .unwrap();
+        assert!(matches!(steady.change, Change::None));
+        let state: Value = serde_json::from_str(&steady.planned_state).unwrap();
+        assert_eq!(state["restart_count"], 0);
+    }
+
+    #[test]
     fn a_stopped_container_is_started_again() {
         let observed = json!({"containers": [{"name": "postgres-db", "id": "abc", "running": false, "config_hash": hash_of(&config())}]});
         let plan = plan(&input(Some(config()), None, Some(observed))).unwrap();
@@ -383,6 +473,19 @@ mod tests {
     }
 
     #[test]
+    fn a_completed_value_is_checked_too() {
+        let mut c = config();
+        c["image"] = json!("Postgres:15");
+        c["networks"] = json!(["host"]);
+        let err = plan(&input(Some(c), None, None)).unwrap_err();
+        let PluginError::InvalidConfig(problems) = err else {
+            panic!("{err:?}");
+        };
+        let paths: Vec<Option<&str>> = problems.iter().map(|d| d.path.as_deref()).collect();
+        assert_eq!(paths, [Some("/image"), Some("/networks/0")]);
+    }
+
+    #[test]
     fn settle_records_the_new_container_id() {
         let p = plan(&input(Some(config()), None, None)).unwrap();
         let results = vec![ActionResult {
@@ -395,6 +498,22 @@ mod tests {
         )
         .unwrap();
         assert_eq!(state["id"], "deadbeef");
+        let restarted = vec![ActionResult {
+            index: 4,
+            ok: true,
+            output: json!({"id": "deadbeef", "restart_count": 2, "started_at": "t"}).to_string(),
+        }];
+        let state: Value = serde_json::from_str(
+            &settle(&input(Some(config()), None, None), &p, &restarted).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            (
+                state["restart_count"].as_i64(),
+                state["started_at"].as_str()
+            ),
+            (Some(2), Some("t"))
+        );
         assert_eq!(state["spec_hash"], hash_of(&config()));
     }
 }

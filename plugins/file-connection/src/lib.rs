@@ -3,8 +3,8 @@
 //! This crate only describes the type for now; `resolve` comes later.
 
 use clockwork_sdk::connection::{Mount, MountSource};
-use clockwork_sdk::invalid;
 use clockwork_sdk::prelude::*;
+use clockwork_sdk::{error_at, invalid, serde_json};
 
 /// The `file-connection` plugin.
 pub struct FileConnection;
@@ -18,8 +18,33 @@ impl ConnectionPlugin for FileConnection {
         vec![file_connection()]
     }
 
+    /// The schema's checks, then the paths and the volume's name, so that
+    /// `clockwork plan` reports them at the declaration.
+    fn validate(type_name: &str, config: &str) -> Result<String, Vec<Diagnostic>> {
+        let types = Self::types();
+        let schema = types
+            .iter()
+            .find(|t| t.name() == type_name)
+            .map(TypeDef::schema);
+        let normalised = clockwork_sdk::validate::with_defaults(schema, type_name, config)?;
+        let value: Value =
+            serde_json::from_str(&normalised).map_err(|e| vec![error_at(None, e.to_string())])?;
+        let problems = check(&value);
+        if problems.is_empty() {
+            Ok(normalised)
+        } else {
+            Err(problems)
+        }
+    }
+
     fn resolve(input: ResolveInput) -> Result<Contribution, PluginError> {
         let config = input.config_json()?;
+        // Completion may have filled `mount_path` or `volume_name` since
+        // `validate`.
+        let problems = check(&config);
+        if !problems.is_empty() {
+            return Err(PluginError::InvalidConfig(problems));
+        }
         let Some(target) = config["mount_path"].as_str() else {
             return Err(invalid(
                 Some("/mount_path"),
@@ -31,7 +56,9 @@ impl ConnectionPlugin for FileConnection {
         let (source, shared) = if to.type_name == "FileResource" {
             (MountSource::ResourceFile(to.clone()), false)
         } else if let Some(path) = config["source_path"].as_str() {
-            (MountSource::Bind(path.to_string()), false)
+            // `./` marks it as a path: `static:/srv` would be a volume.
+            let path = format!("./{}", path.trim_start_matches("./"));
+            (MountSource::Bind(path), false)
         } else if let Some(volume) = config["volume_name"].as_str() {
             (MountSource::Volume(volume.to_string()), true)
         } else {
@@ -57,6 +84,106 @@ impl ConnectionPlugin for FileConnection {
         contribution.from_patch.mounts.push(mount);
         Ok(contribution)
     }
+}
+
+/// What the schema's types cannot say: `source_path` names something in
+/// the project folder, `mount_path` a folder of the container other than
+/// `/`, `volume_name` a volume Docker can create.
+fn check(config: &Value) -> Vec<Diagnostic> {
+    let mut problems = Vec::new();
+    if let Some(path) = config["mount_path"].as_str() {
+        let message = if path.is_empty() {
+            Some("`mount_path` is empty: give an absolute path inside the container, e.g. `/data/shared`".to_string())
+        } else if !path.starts_with('/') {
+            Some(format!(
+                "`mount_path` must be an absolute path inside the container: did you mean `/{path}`?"
+            ))
+        } else if path.trim_end_matches('/').is_empty() {
+            Some("`mount_path` cannot be `/`: the mount would hide the container's own files; give a folder inside it, e.g. `/data/shared`".to_string())
+        } else {
+            separators("mount_path", path)
+        };
+        if let Some(message) = message {
+            problems.push(error_at(Some("/mount_path"), message));
+        }
+    }
+    if let Some(path) = config["source_path"].as_str()
+        && let Some(message) = project_path("source_path", path, "./static")
+            .err()
+            .or_else(|| separators("source_path", path))
+    {
+        problems.push(error_at(Some("/source_path"), message));
+    }
+    if let Some(name) = config["volume_name"].as_str() {
+        let valid = name.len() >= 2
+            && name
+                .bytes()
+                .next()
+                .is_some_and(|b| b.is_ascii_alphanumeric())
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+        if !valid {
+            problems.push(error_at(
+                Some("/volume_name"),
+                format!(
+                    "`{name}` is not a valid volume name: use at least two letters, digits, `_`, `.` and `-`, starting with a letter or digit, e.g. `app-shared-data`"
+                ),
+            ));
+        }
+    }
+    problems
+}
+
+/// A `:` would split the mount (`source:target:mode`) in the wrong place.
+fn separators(field: &str, path: &str) -> Option<String> {
+    path.contains(':').then(|| {
+        format!(
+            "`{path}` contains `:`, which separates the parts of a mount; `{field}` cannot hold one"
+        )
+    })
+}
+
+/// Checks a path that must name something in the project folder: not
+/// empty, no `~`, not absolute, not climbing out with `..` (read lexically:
+/// `a/../b` stays inside).
+fn project_path(field: &str, path: &str, example: &str) -> Result<(), String> {
+    if path.is_empty() {
+        return Err(format!(
+            "`{field}` is empty: give a path relative to the project folder, e.g. `{example}`"
+        ));
+    }
+    if path.contains('\0') {
+        return Err(format!(
+            "`{field}` contains a NUL byte, which file paths cannot hold"
+        ));
+    }
+    if path.starts_with('~') {
+        return Err(format!(
+            "`{path}` starts with `~`, which is not expanded: `{field}` is relative to the project folder, e.g. `{example}`"
+        ));
+    }
+    if path.starts_with('/') {
+        return Err(format!(
+            "`{path}` is absolute: `{field}` is relative to the project folder, e.g. `{example}`"
+        ));
+    }
+    let mut depth: usize = 0;
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => match depth.checked_sub(1) {
+                Some(up) => depth = up,
+                None => {
+                    return Err(format!(
+                        "`{path}` leaves the project folder; `{field}` is relative to it"
+                    ));
+                }
+            },
+            _ => depth += 1,
+        }
+    }
+    Ok(())
 }
 
 fn file_connection() -> TypeDef {
@@ -146,6 +273,112 @@ mod tests {
         let types = <FileConnection as ConnectionPlugin>::types();
         assert_eq!(types.len(), 1);
         types.into_iter().next().expect("one type")
+    }
+
+    /// The pointer and message of each problem `validate` finds.
+    fn problems(config: Value) -> Vec<(String, String)> {
+        match <FileConnection as ConnectionPlugin>::validate("FileConnection", &config.to_string())
+        {
+            Ok(_) => Vec::new(),
+            Err(found) => found
+                .into_iter()
+                .map(|d| (d.path.unwrap_or_default(), d.summary))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn the_source_path_stays_in_the_project_folder() {
+        let at = |path: &str| problems(json!({"mount_path": "/srv", "source_path": path}));
+        assert_eq!(
+            at("~/static"),
+            [(
+                "/source_path".to_string(),
+                "`~/static` starts with `~`, which is not expanded: `source_path` is relative to the project folder, e.g. `./static`".to_string()
+            )]
+        );
+        assert_eq!(
+            at("/etc/nginx"),
+            [(
+                "/source_path".to_string(),
+                "`/etc/nginx` is absolute: `source_path` is relative to the project folder, e.g. `./static`".to_string()
+            )]
+        );
+        assert_eq!(
+            at("./a/../../etc"),
+            [(
+                "/source_path".to_string(),
+                "`./a/../../etc` leaves the project folder; `source_path` is relative to it"
+                    .to_string()
+            )]
+        );
+        assert_eq!(at("")[0].0, "/source_path");
+        assert_eq!(at("a:b")[0].0, "/source_path");
+        for fine in ["./static", "static", "./a/../b", "nginx.conf"] {
+            assert_eq!(at(fine), [], "{fine}");
+        }
+    }
+
+    #[test]
+    fn the_mount_path_is_absolute_and_not_the_root() {
+        assert_eq!(
+            problems(json!({"mount_path": "data"})),
+            [(
+                "/mount_path".to_string(),
+                "`mount_path` must be an absolute path inside the container: did you mean `/data`?"
+                    .to_string()
+            )]
+        );
+        assert_eq!(
+            problems(json!({"mount_path": "/"})),
+            [(
+                "/mount_path".to_string(),
+                "`mount_path` cannot be `/`: the mount would hide the container's own files; give a folder inside it, e.g. `/data/shared`".to_string()
+            )]
+        );
+        assert_eq!(problems(json!({"mount_path": ""}))[0].0, "/mount_path");
+        assert_eq!(problems(json!({"mount_path": "/a:b"}))[0].0, "/mount_path");
+        assert_eq!(problems(json!({"mount_path": "/data/shared"})), []);
+        assert_eq!(problems(json!({})), [], "completion may fill it");
+    }
+
+    #[test]
+    fn a_volume_name_docker_refuses_is_reported() {
+        assert_eq!(
+            problems(json!({"mount_path": "/data", "volume_name": "my data"})),
+            [(
+                "/volume_name".to_string(),
+                "`my data` is not a valid volume name: use at least two letters, digits, `_`, `.` and `-`, starting with a letter or digit, e.g. `app-shared-data`".to_string()
+            )]
+        );
+        assert_eq!(
+            problems(json!({"mount_path": "/data", "volume_name": "app-shared-data"})),
+            []
+        );
+    }
+
+    #[test]
+    fn a_source_path_is_mounted_as_a_path() {
+        let endpoint = |type_name: &str, name: &str| clockwork_sdk::connection::Endpoint {
+            target: ResourceRef {
+                type_name: type_name.into(),
+                name: name.into(),
+            },
+            config: json!({}).to_string(),
+            outputs: json!({}).to_string(),
+        };
+        let input = ResolveInput {
+            type_name: "FileConnection".into(),
+            name: "static".into(),
+            config: json!({"mount_path": "/srv", "source_path": "static"}).to_string(),
+            from_resource: endpoint("DockerResource", "web"),
+            to_resource: endpoint("DockerResource", "api"),
+            project: json!({"name": "shop"}).to_string(),
+        };
+        let contribution = <FileConnection as ConnectionPlugin>::resolve(input).unwrap();
+        assert!(
+            matches!(&contribution.from_patch.mounts[0].source, MountSource::Bind(p) if p == "./static")
+        );
     }
 
     #[test]

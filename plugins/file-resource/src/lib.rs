@@ -47,7 +47,7 @@ impl ResourcePlugin for FileResource {
         match plan::file_spec(name, &value) {
             Ok(_) => Ok(normalised),
             Err(PluginError::InvalidConfig(problems)) => Err(problems),
-            Err(other) => Err(vec![error_at(None, format!("{other:?}"))]),
+            Err(other) => Err(vec![error_at(None, other.message())]),
         }
     }
 }
@@ -160,6 +160,24 @@ mod tests {
         }
         let name = schema.field("name").and_then(|f| f.parsed_type());
         assert_eq!(name, Some(ValueType::String));
+    }
+
+    #[test]
+    fn validate_refuses_a_tilde_path_at_the_field() {
+        let config = json!({"path": "~/notes.md", "content": "hi"});
+        let problems = <FileResource as ResourcePlugin>::validate(
+            "FileResource",
+            "notes",
+            &config.to_string(),
+        )
+        .unwrap_err();
+        assert_eq!(problems.len(), 1);
+        assert_eq!(problems[0].path.as_deref(), Some("/path"));
+        assert!(
+            problems[0].summary.contains("`~`, which is not expanded"),
+            "{}",
+            problems[0].summary
+        );
     }
 
     #[test]

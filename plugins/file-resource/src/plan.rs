@@ -11,26 +11,7 @@ use clockwork_sdk::resource::{ActionResult, Change, ChangePlan, PlanInput, actio
 /// The file a config asks for: `path`, else `directory/name`, else `name`.
 pub fn file_spec(name: &str, config: &Value) -> Result<FileSpec, PluginError> {
     let text = |k: &str| config[k].as_str();
-    let path = match (text("path"), text("directory")) {
-        (Some(path), _) => path.trim_start_matches("./").to_string(),
-        (None, Some(dir)) => format!(
-            "{}/{}",
-            dir.trim_start_matches("./").trim_end_matches('/'),
-            text("name").unwrap_or(name)
-        ),
-        (None, None) => text("name").unwrap_or(name).to_string(),
-    };
-    if path.starts_with('/') || path.split('/').any(|p| p == "..") {
-        let field = match (text("path"), text("directory")) {
-            (Some(_), _) => "/path",
-            (None, Some(_)) => "/directory",
-            (None, None) => "/name",
-        };
-        return Err(invalid(
-            Some(field),
-            format!("`{path}` leaves the project folder; files are written inside it"),
-        ));
-    }
+    let path = where_it_goes(name, config)?;
     let Some(content) = text("content") else {
         return Err(invalid(
             Some("/content"),
@@ -52,6 +33,93 @@ pub fn file_spec(name: &str, config: &Value) -> Result<FileSpec, PluginError> {
         content: content.to_string(),
         mode,
     })
+}
+
+/// Where the file goes, relative to the project folder. Every problem is
+/// reported at the field that decides it: `path` when given, else
+/// `directory` or `name`.
+fn where_it_goes(name: &str, config: &Value) -> Result<String, PluginError> {
+    let text = |k: &str| config[k].as_str();
+    let file_name = text("name").unwrap_or(name);
+    // The fields the path is made of, first to last.
+    let parts: Vec<(&str, &str)> = match (text("path"), text("directory")) {
+        (Some(path), _) => vec![("path", path)],
+        (None, Some(dir)) => vec![("directory", dir), ("name", file_name)],
+        (None, None) => vec![("name", file_name)],
+    };
+    let at = |field: &str, message: String| invalid(Some(&format!("/{field}")), message);
+    if let Some((field, _)) = parts.iter().find(|(_, v)| v.contains('\0')) {
+        return Err(at(
+            field,
+            format!("`{field}` contains a NUL byte, which file paths cannot hold"),
+        ));
+    }
+    let (first_field, first) = parts[0];
+    if first.trim_start_matches("./").starts_with('~') {
+        let rest = first.trim_start_matches("./").trim_start_matches('~');
+        let example = match rest.trim_start_matches('/') {
+            "" => "notes.md",
+            rest => rest,
+        };
+        return Err(at(
+            first_field,
+            format!(
+                "`{first}` starts with `~`, which is not expanded: paths are relative to the project folder, e.g. `{example}`"
+            ),
+        ));
+    }
+    let path = match parts.as_slice() {
+        [(_, dir), (_, file)] => {
+            if !dir.starts_with('/')
+                && dir
+                    .trim_start_matches("./")
+                    .trim_end_matches('/')
+                    .is_empty()
+            {
+                return Err(at(
+                    "directory",
+                    "`directory` names no folder: leave it out to write the file in the project folder".into(),
+                ));
+            }
+            format!(
+                "{}/{}",
+                dir.trim_start_matches("./").trim_end_matches('/'),
+                file
+            )
+        }
+        _ => first.trim_start_matches("./").to_string(),
+    };
+    if path.starts_with('/') || path.split('/').any(|p| p == "..") {
+        // The directory when it is the one leaving, else the last part.
+        let field = parts
+            .iter()
+            .find(|(_, v)| v.starts_with('/') || v.split('/').any(|p| p == ".."))
+            .map_or(first_field, |(f, _)| *f);
+        return Err(at(
+            field,
+            format!("`{path}` leaves the project folder; files are written inside it"),
+        ));
+    }
+    let (last_field, last) = parts[parts.len() - 1];
+    if last.trim_start_matches("./").is_empty() {
+        let what = match last_field {
+            "name" => "the file's name, e.g. `README.md`",
+            _ => "the file's path relative to the project folder, e.g. `config/app.json`",
+        };
+        return Err(at(
+            last_field,
+            format!("`{last_field}` is empty: give {what}"),
+        ));
+    }
+    if path.ends_with('/') || path == "." || path.ends_with("/.") {
+        return Err(at(
+            last_field,
+            format!(
+                "`{path}` names a folder, not a file: give the file's name too, e.g. `config/app.json`"
+            ),
+        ));
+    }
+    Ok(path)
 }
 
 /// What is on disk now: the content and the mode, if the file exists.
@@ -131,13 +199,14 @@ pub fn decide(spec: Option<&FileSpec>, prior: Option<&Value>, current: &Current)
 
 fn read_current(path: &str) -> Result<Current, PluginError> {
     let stat = fs::stat("project", path)
-        .map_err(|e| PluginError::Failed(format!("cannot look at `{path}`: {e:?}")))?;
+        .map_err(|e| PluginError::Failed(format!("cannot look at `{path}`: {}", e.message())))?;
     match stat {
         None => Ok(None),
         Some(s) if s.is_dir => Err(invalid(Some("/path"), format!("`{path}` is a folder"))),
         Some(s) => {
-            let bytes = fs::read("project", path, 16 << 20)
-                .map_err(|e| PluginError::Failed(format!("cannot read `{path}`: {e:?}")))?;
+            let bytes = fs::read("project", path, 16 << 20).map_err(|e| {
+                PluginError::Failed(format!("cannot read `{path}`: {}", e.message()))
+            })?;
             Ok(Some((
                 String::from_utf8_lossy(&bytes).into_owned(),
                 s.mode & 0o777,
@@ -185,6 +254,99 @@ mod tests {
         assert_eq!(spec().path, "generated/notes.md");
         assert!(file_spec("x", &json!({"path": "../x", "content": ""})).is_err());
         assert!(file_spec("x", &json!({"name": "x", "content": "", "mode": "rw"})).is_err());
+    }
+
+    /// The pointer and message of the problem with where a config puts
+    /// its file.
+    fn problem(config: Value) -> (String, String) {
+        let mut config = config;
+        config["content"] = json!("");
+        match file_spec("notes.md", &config) {
+            Err(PluginError::InvalidConfig(d)) => {
+                (d[0].path.clone().unwrap_or_default(), d[0].summary.clone())
+            }
+            other => panic!("{config}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_tilde_is_refused_at_the_field_that_starts_the_path() {
+        assert_eq!(
+            problem(json!({"path": "~/notes.md"})),
+            (
+                "/path".into(),
+                "`~/notes.md` starts with `~`, which is not expanded: paths are relative to the project folder, e.g. `notes.md`".into()
+            )
+        );
+        assert_eq!(
+            problem(json!({"directory": "~/docs", "name": "a.md"})).0,
+            "/directory"
+        );
+        assert_eq!(problem(json!({"name": "~"})).0, "/name");
+        assert!(problem(json!({"name": "~"})).1.ends_with("e.g. `notes.md`"));
+        // Inside the path, `~` is an ordinary character.
+        let spec = file_spec(
+            "x",
+            &json!({"directory": "docs", "name": "~draft.md", "content": ""}),
+        );
+        assert_eq!(spec.unwrap().path, "docs/~draft.md");
+    }
+
+    #[test]
+    fn empty_paths_folders_and_nul_bytes_are_refused() {
+        assert_eq!(
+            problem(json!({"path": ""})),
+            (
+                "/path".into(),
+                "`path` is empty: give the file's path relative to the project folder, e.g. `config/app.json`".into()
+            )
+        );
+        assert_eq!(problem(json!({"path": "./"})).0, "/path");
+        assert_eq!(
+            problem(json!({"directory": "docs", "name": ""})),
+            (
+                "/name".into(),
+                "`name` is empty: give the file's name, e.g. `README.md`".into()
+            )
+        );
+        assert_eq!(
+            problem(json!({"path": "config/"})),
+            (
+                "/path".into(),
+                "`config/` names a folder, not a file: give the file's name too, e.g. `config/app.json`".into()
+            )
+        );
+        assert_eq!(problem(json!({"name": "docs/"})).0, "/name");
+        assert_eq!(problem(json!({"path": "."})).0, "/path");
+        assert_eq!(
+            problem(json!({"directory": ""})),
+            (
+                "/directory".into(),
+                "`directory` names no folder: leave it out to write the file in the project folder"
+                    .into()
+            )
+        );
+        assert_eq!(
+            problem(json!({"directory": "docs", "name": "a\u{0}b"})),
+            (
+                "/name".into(),
+                "`name` contains a NUL byte, which file paths cannot hold".into()
+            )
+        );
+        // Leaving the project is reported where it happens.
+        assert_eq!(
+            problem(json!({"directory": "../shared"})),
+            (
+                "/directory".into(),
+                "`../shared/notes.md` leaves the project folder; files are written inside it"
+                    .into()
+            )
+        );
+        assert_eq!(
+            problem(json!({"directory": "docs", "name": "../x"})).0,
+            "/name"
+        );
+        assert_eq!(problem(json!({"directory": "/"})).0, "/directory");
     }
 
     #[test]

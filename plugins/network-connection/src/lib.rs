@@ -4,8 +4,8 @@
 //! to it and tells each the other's host name. This crate only describes the
 //! type for now; `resolve` comes later.
 
-use clockwork_sdk::clockwork_schema;
 use clockwork_sdk::prelude::*;
+use clockwork_sdk::{clockwork_schema, error_at, invalid, serde_json};
 
 /// The `network-connection` plugin.
 pub struct NetworkConnection;
@@ -19,14 +19,46 @@ impl ConnectionPlugin for NetworkConnection {
         vec![network_connection()]
     }
 
+    /// The schema's checks, then the network's name, so that `clockwork
+    /// plan` reports a name Docker refuses at the declaration.
+    fn validate(type_name: &str, config: &str) -> Result<String, Vec<Diagnostic>> {
+        let types = Self::types();
+        let schema = types
+            .iter()
+            .find(|t| t.name() == type_name)
+            .map(TypeDef::schema);
+        let normalised = clockwork_sdk::validate::with_defaults(schema, type_name, config)?;
+        let value: Value =
+            serde_json::from_str(&normalised).map_err(|e| vec![error_at(None, e.to_string())])?;
+        let problems = check(&value);
+        if problems.is_empty() {
+            Ok(normalised)
+        } else {
+            Err(problems)
+        }
+    }
+
     fn resolve(input: ResolveInput) -> Result<Contribution, PluginError> {
         let config = input.config_json()?;
+        // Completion may have filled `network_name` since `validate`.
+        let problems = check(&config);
+        if !problems.is_empty() {
+            return Err(PluginError::InvalidConfig(problems));
+        }
         let from = &input.from_resource.target.name;
         let to = &input.to_resource.target.name;
         let network = config["network_name"]
             .as_str()
             .map(str::to_string)
             .unwrap_or_else(|| format!("{from}-{to}"));
+        if network.len() > 63 {
+            return Err(invalid(
+                Some("/network_name"),
+                format!(
+                    "the network name `{network}`, made from the two names, is longer than 63 characters: set `network_name`, e.g. `backend-network`"
+                ),
+            ));
+        }
         let mut contribution = Contribution::ordering_only();
         contribution.from_patch.networks.push(network.clone());
         contribution.to_patch.networks.push(network.clone());
@@ -41,6 +73,38 @@ impl ConnectionPlugin for NetworkConnection {
         contribution.outputs.push(("network".into(), network));
         Ok(contribution)
     }
+}
+
+/// `network_name`, when given, must be a network Docker lets the project
+/// create: not one of Docker's own, and `[a-zA-Z0-9][a-zA-Z0-9_.-]*` of at
+/// most 63 characters.
+fn check(config: &Value) -> Vec<Diagnostic> {
+    let Some(name) = config["network_name"].as_str() else {
+        return Vec::new();
+    };
+    let message = if name.is_empty() {
+        "`network_name` is empty: give the network a name, e.g. `backend-network`, or leave it out"
+            .to_string()
+    } else if matches!(name, "host" | "none" | "bridge" | "default") {
+        format!(
+            "`{name}` is a reserved Docker network and cannot be created; name a network of the project instead, e.g. `backend-network`"
+        )
+    } else if name.len() > 63
+        || !name
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_alphanumeric())
+        || !name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+    {
+        format!(
+            "`{name}` is not a valid network name: use at most 63 letters, digits, `_`, `.` and `-`, starting with a letter or digit, e.g. `backend-network`"
+        )
+    } else {
+        return Vec::new();
+    };
+    vec![error_at(Some("/network_name"), message)]
 }
 
 fn network_connection() -> TypeDef {
@@ -122,6 +186,109 @@ mod tests {
         let types = <NetworkConnection as ConnectionPlugin>::types();
         assert_eq!(types.len(), 1);
         types.into_iter().next().expect("one type")
+    }
+
+    /// The pointer and message of each problem `validate` finds.
+    fn problems(config: Value) -> Vec<(String, String)> {
+        match <NetworkConnection as ConnectionPlugin>::validate(
+            "NetworkConnection",
+            &config.to_string(),
+        ) {
+            Ok(_) => Vec::new(),
+            Err(found) => found
+                .into_iter()
+                .map(|d| (d.path.unwrap_or_default(), d.summary))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn reserved_empty_and_invalid_network_names_are_refused() {
+        for reserved in ["host", "none", "bridge", "default"] {
+            assert_eq!(
+                problems(json!({ "network_name": reserved })),
+                [(
+                    "/network_name".to_string(),
+                    format!(
+                        "`{reserved}` is a reserved Docker network and cannot be created; name a network of the project instead, e.g. `backend-network`"
+                    )
+                )]
+            );
+        }
+        assert_eq!(
+            problems(json!({"network_name": ""})),
+            [(
+                "/network_name".to_string(),
+                "`network_name` is empty: give the network a name, e.g. `backend-network`, or leave it out".to_string()
+            )]
+        );
+        for bad in ["my network", "-net", ".net", "net/work", &"n".repeat(64)] {
+            let found = problems(json!({ "network_name": bad }));
+            assert_eq!(found.len(), 1, "{bad}");
+            assert_eq!(found[0].0, "/network_name");
+            assert!(
+                found[0]
+                    .1
+                    .starts_with(&format!("`{bad}` is not a valid network name")),
+                "{}",
+                found[0].1
+            );
+        }
+        for fine in ["backend-network", "Backend_2.net", &"n".repeat(63)] {
+            assert_eq!(problems(json!({ "network_name": fine })), [], "{fine}");
+        }
+        assert_eq!(problems(json!({})), []);
+    }
+
+    fn resolve_input(config: Value, from: &str, to: &str) -> ResolveInput {
+        let endpoint = |name: &str| clockwork_sdk::connection::Endpoint {
+            target: ResourceRef {
+                type_name: "DockerResource".into(),
+                name: name.into(),
+            },
+            config: json!({}).to_string(),
+            outputs: json!({}).to_string(),
+        };
+        ResolveInput {
+            type_name: "NetworkConnection".into(),
+            name: "link".into(),
+            config: config.to_string(),
+            from_resource: endpoint(from),
+            to_resource: endpoint(to),
+            project: json!({"name": "shop"}).to_string(),
+        }
+    }
+
+    #[test]
+    fn resolve_checks_a_completed_or_derived_name() {
+        let err = <NetworkConnection as ConnectionPlugin>::resolve(resolve_input(
+            json!({"network_name": "host"}),
+            "api",
+            "redis",
+        ))
+        .unwrap_err();
+        assert!(
+            matches!(&err, PluginError::InvalidConfig(d) if d[0].path.as_deref() == Some("/network_name")),
+            "{err:?}"
+        );
+        let long = "a".repeat(40);
+        let err = <NetworkConnection as ConnectionPlugin>::resolve(resolve_input(
+            json!({}),
+            &long,
+            &long,
+        ))
+        .unwrap_err();
+        assert!(
+            matches!(&err, PluginError::InvalidConfig(d) if d[0].summary.contains("longer than 63 characters: set `network_name`")),
+            "{err:?}"
+        );
+        let fine = <NetworkConnection as ConnectionPlugin>::resolve(resolve_input(
+            json!({}),
+            "api",
+            "redis",
+        ))
+        .unwrap();
+        assert_eq!(fine.from_patch.networks, ["api-redis"]);
     }
 
     #[test]

@@ -6,7 +6,7 @@
 
 use clockwork_sdk::connection::AssertionDecl;
 use clockwork_sdk::prelude::*;
-use clockwork_sdk::{clockwork_schema, invalid};
+use clockwork_sdk::{clockwork_schema, error_at, invalid, serde_json};
 
 /// The `service-mesh-connection` plugin.
 pub struct ServiceMeshConnection;
@@ -20,8 +20,31 @@ impl ConnectionPlugin for ServiceMeshConnection {
         vec![service_mesh_connection()]
     }
 
+    /// The schema's checks, then the port's range and the paths, so that
+    /// `clockwork plan` reports them at the declaration.
+    fn validate(type_name: &str, config: &str) -> Result<String, Vec<Diagnostic>> {
+        let types = Self::types();
+        let schema = types
+            .iter()
+            .find(|t| t.name() == type_name)
+            .map(TypeDef::schema);
+        let normalised = clockwork_sdk::validate::with_defaults(schema, type_name, config)?;
+        let value: Value =
+            serde_json::from_str(&normalised).map_err(|e| vec![error_at(None, e.to_string())])?;
+        let problems = check(&value);
+        if problems.is_empty() {
+            Ok(normalised)
+        } else {
+            Err(problems)
+        }
+    }
+
     fn resolve(input: ResolveInput) -> Result<Contribution, PluginError> {
         let config = input.config_json()?;
+        let problems = check(&config);
+        if !problems.is_empty() {
+            return Err(PluginError::InvalidConfig(problems));
+        }
         let to = input.to_resource.config_json()?;
         let service = config["service_name"]
             .as_str()
@@ -69,6 +92,81 @@ impl ConnectionPlugin for ServiceMeshConnection {
         }
         Ok(contribution)
     }
+}
+
+/// What the schema's types cannot say: the port's range, the health
+/// check's path, and certificate paths that stay in the project folder.
+fn check(config: &Value) -> Vec<Diagnostic> {
+    let mut problems = Vec::new();
+    if let Some(port) = config.get("port").filter(|p| !p.is_null())
+        && !port.as_u64().is_some_and(|p| (1..=65535).contains(&p))
+    {
+        problems.push(error_at(
+            Some("/port"),
+            format!("`port` must be between 1 and 65535, got {port}"),
+        ));
+    }
+    if let Some(path) = config["health_check_path"].as_str()
+        && !path.starts_with('/')
+    {
+        problems.push(error_at(
+            Some("/health_check_path"),
+            format!("`health_check_path` must start with `/`: did you mean `/{path}`?"),
+        ));
+    }
+    for (field, example) in [
+        ("cert_path", "certs/api.pem"),
+        ("key_path", "certs/api-key.pem"),
+    ] {
+        if let Some(path) = config[field].as_str()
+            && let Err(message) = project_path(field, path, example)
+        {
+            problems.push(error_at(Some(&format!("/{field}")), message));
+        }
+    }
+    problems
+}
+
+/// Checks a path that must name something in the project folder: not
+/// empty, no `~`, not absolute, not climbing out with `..` (read lexically:
+/// `a/../b` stays inside).
+fn project_path(field: &str, path: &str, example: &str) -> Result<(), String> {
+    if path.is_empty() {
+        return Err(format!(
+            "`{field}` is empty: give a path relative to the project folder, e.g. `{example}`"
+        ));
+    }
+    if path.contains('\0') {
+        return Err(format!(
+            "`{field}` contains a NUL byte, which file paths cannot hold"
+        ));
+    }
+    if path.starts_with('~') {
+        return Err(format!(
+            "`{path}` starts with `~`, which is not expanded: `{field}` is relative to the project folder, e.g. `{example}`"
+        ));
+    }
+    if path.starts_with('/') {
+        return Err(format!(
+            "`{path}` is absolute: `{field}` is relative to the project folder, e.g. `{example}`"
+        ));
+    }
+    let mut depth: usize = 0;
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => match depth.checked_sub(1) {
+                Some(up) => depth = up,
+                None => {
+                    return Err(format!(
+                        "`{path}` leaves the project folder; `{field}` is relative to it"
+                    ));
+                }
+            },
+            _ => depth += 1,
+        }
+    }
+    Ok(())
 }
 
 fn service_mesh_connection() -> TypeDef {
@@ -177,6 +275,90 @@ mod tests {
         let types = <ServiceMeshConnection as ConnectionPlugin>::types();
         assert_eq!(types.len(), 1);
         types.into_iter().next().expect("one type")
+    }
+
+    /// The pointer and message of each problem `validate` finds.
+    fn problems(config: Value) -> Vec<(String, String)> {
+        match <ServiceMeshConnection as ConnectionPlugin>::validate(
+            "ServiceMeshConnection",
+            &config.to_string(),
+        ) {
+            Ok(_) => Vec::new(),
+            Err(found) => found
+                .into_iter()
+                .map(|d| (d.path.unwrap_or_default(), d.summary))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_port_out_of_range_is_refused_at_the_field() {
+        assert_eq!(
+            problems(json!({"port": 70000})),
+            [(
+                "/port".to_string(),
+                "`port` must be between 1 and 65535, got 70000".to_string()
+            )]
+        );
+        assert_eq!(
+            problems(json!({"port": -1})),
+            [(
+                "/port".to_string(),
+                "`port` must be between 1 and 65535, got -1".to_string()
+            )]
+        );
+        assert_eq!(problems(json!({"port": 0})).len(), 1);
+        assert_eq!(problems(json!({"port": 65535})), []);
+        assert_eq!(
+            problems(json!({})),
+            [],
+            "the port is discovered when left out"
+        );
+    }
+
+    #[test]
+    fn the_health_check_path_starts_with_a_slash() {
+        assert_eq!(
+            problems(json!({"health_check_path": "health"})),
+            [(
+                "/health_check_path".to_string(),
+                "`health_check_path` must start with `/`: did you mean `/health`?".to_string()
+            )]
+        );
+        assert_eq!(problems(json!({"health_check_path": "/-/healthy"})), []);
+    }
+
+    #[test]
+    fn certificate_paths_stay_in_the_project_folder() {
+        let found = problems(json!({
+            "tls_enabled": true,
+            "cert_path": "~/certs/api.pem",
+            "key_path": "certs/../../keys/api-key.pem",
+        }));
+        assert_eq!(
+            found,
+            [
+                (
+                    "/cert_path".to_string(),
+                    "`~/certs/api.pem` starts with `~`, which is not expanded: `cert_path` is relative to the project folder, e.g. `certs/api.pem`".to_string()
+                ),
+                (
+                    "/key_path".to_string(),
+                    "`certs/../../keys/api-key.pem` leaves the project folder; `key_path` is relative to it".to_string()
+                ),
+            ]
+        );
+        assert_eq!(
+            problems(json!({"cert_path": "/etc/ssl/api.pem"}))[0].1,
+            "`/etc/ssl/api.pem` is absolute: `cert_path` is relative to the project folder, e.g. `certs/api.pem`"
+        );
+        assert_eq!(problems(json!({"key_path": ""}))[0].0, "/key_path");
+        assert_eq!(
+            problems(
+                json!({"cert_path": "./certs/../certs/api.pem", "key_path": "certs/api-key.pem"})
+            ),
+            []
+        );
     }
 
     #[test]

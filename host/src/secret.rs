@@ -1,0 +1,217 @@
+//! What counts as a secret, and finding the secret values in a project.
+//!
+//! A value is secret when its field is marked `secret` in its plugin's
+//! schema; when it sits under a name that says so ([`is_secret_name`]);
+//! when it was read with `env()` (from the environment or `.env`); or when
+//! it is the password of a URL (`redis://user:pw@cache`) or the value of a
+//! secret-named query parameter (`?password=…`). The values found here are
+//! masked wherever they appear in Clockwork's output and files
+//! (`output::mask`), whatever their length.
+
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+
+/// Name parts that mark a secret wherever they appear in a name.
+const SECRET_PARTS: [&str; 11] = [
+    "PASSWORD",
+    "PASSWD",
+    "PASSPHRASE",
+    "SECRET",
+    "TOKEN",
+    "CREDENTIAL",
+    "APIKEY",
+    "API_KEY",
+    "PRIVATE_KEY",
+    "PRIVATEKEY",
+    "AUTHORIZATION",
+];
+
+/// Whole words of a name (split at `_`, `-`, `.`) that mark a secret:
+/// `DB_PWD`, `BASIC_AUTH`, `STRIPE_KEY`, but not `KEYBOARD_LAYOUT` or `AUTHOR`.
+const SECRET_WORDS: [&str; 8] = ["KEY", "KEYS", "PWD", "PASS", "PW", "AUTH", "COOKIE", "SALT"];
+
+/// Whether a variable, field or parameter name says it holds a secret.
+///
+/// Matches, case-insensitively, names containing `password`, `passwd`,
+/// `passphrase`, `secret`, `token`, `credential`, `apikey`/`api_key`,
+/// `private_key` or `authorization`, and names with a word `key`, `keys`,
+/// `pwd`, `pass`, `pw`, `auth`, `cookie` or `salt`.
+pub fn is_secret_name(name: &str) -> bool {
+    let upper = name.to_ascii_uppercase();
+    SECRET_PARTS.iter().any(|p| upper.contains(p))
+        || upper
+            .split(|c: char| !c.is_ascii_alphanumeric())
+            .any(|word| SECRET_WORDS.contains(&word))
+}
+
+/// The passwords of every `scheme://user:password@host` in `text`, as
+/// written and percent-decoded.
+pub fn url_passwords(text: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut rest = text;
+    while let Some(i) = rest.find("://") {
+        let tail = &rest[i + 3..];
+        let end = tail
+            .find(|c: char| {
+                matches!(c, '/' | '?' | '#') || c.is_whitespace() || c == '"' || c == '\''
+            })
+            .unwrap_or(tail.len());
+        let authority = &tail[..end];
+        if let Some(at) = authority.rfind('@')
+            && let Some((_, password)) = authority[..at].split_once(':')
+            && !password.is_empty()
+        {
+            found.push(password.to_string());
+            let decoded = percent_decode(password);
+            if decoded != password {
+                found.push(decoded);
+            }
+        }
+        rest = &tail[end..];
+    }
+    found
+}
+
+/// The values of secret-named parameters in every query string of `text`
+/// (`?password=x&user=y` gives `x`).
+pub fn query_secrets(text: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for (i, _) in text.match_indices('?') {
+        let query = &text[i + 1..];
+        let end = query
+            .find(|c: char| c == '#' || c.is_whitespace() || c == '"' || c == '\'')
+            .unwrap_or(query.len());
+        for pair in query[..end].split('&') {
+            if let Some((key, value)) = pair.split_once('=')
+                && is_secret_name(key)
+                && !value.is_empty()
+            {
+                found.push(value.to_string());
+                let decoded = percent_decode(value);
+                if decoded != value {
+                    found.push(decoded);
+                }
+            }
+        }
+    }
+    found
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let Some(b) = std::str::from_utf8(&bytes[i + 1..i + 3])
+                .ok()
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        {
+            out.push(b);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A scalar as the text it would be printed as.
+fn scalar_text(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(_) | Value::Null => None,
+        Value::Array(_) | Value::Object(_) => None,
+    }
+}
+
+/// Collects the secret values inside `value`: everything under a
+/// secret-looking key (at any depth), and URL passwords and secret query
+/// parameters in every string. `secret` marks the whole value secret (a
+/// schema field marked so).
+pub fn scan(value: &Value, secret: bool, out: &mut BTreeSet<String>) {
+    match value {
+        Value::String(s) => {
+            if secret {
+                out.insert(s.clone());
+            }
+            out.extend(url_passwords(s));
+            out.extend(query_secrets(s));
+        }
+        Value::Number(_) => {
+            if secret && let Some(text) = scalar_text(value) {
+                out.insert(text);
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|v| scan(v, secret, out)),
+        Value::Object(map) => {
+            for (key, v) in map {
+                scan(v, secret || is_secret_name(key), out);
+            }
+        }
+        Value::Bool(_) | Value::Null => {}
+    }
+    out.remove("");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_names_are_recognised() {
+        for secret in [
+            "POSTGRES_PASSWORD",
+            "db_password",
+            "GITHUB_TOKEN",
+            "STRIPE_API_KEY",
+            "GPG_PASSPHRASE",
+            "DB_PWD",
+            "BASIC_AUTH",
+            "AWS_SECRET_ACCESS_KEY",
+            "ssh-key",
+            "apiKey",
+            "client_credentials",
+        ] {
+            assert!(is_secret_name(secret), "{secret}");
+        }
+        for plain in ["POSTGRES_DB", "KEYBOARD_LAYOUT", "AUTHOR", "MONKEY", "PATH"] {
+            assert!(!is_secret_name(plain), "{plain}");
+        }
+    }
+
+    #[test]
+    fn url_passwords_and_query_secrets_are_found() {
+        assert_eq!(
+            url_passwords("redis://user:pw@cache:6379 and postgresql://a:p%40ss@db/x"),
+            ["pw", "p%40ss", "p@ss"]
+        );
+        assert!(url_passwords("http://example/?x=1 redis://cache:6379").is_empty());
+        assert_eq!(
+            query_secrets("http://h/db?user=a&password=s3&sslmode=off"),
+            ["s3"]
+        );
+    }
+
+    #[test]
+    fn scan_finds_values_under_secret_keys_at_any_depth() {
+        let mut found = BTreeSet::new();
+        scan(
+            &serde_json::json!({
+                "env_vars": {"DB_PWD": "x", "MODE": "debug", "URL": "amqp://u:q@mq"},
+                "auth": {"user": "a", "pin": 1234},
+                "port": 80,
+            }),
+            false,
+            &mut found,
+        );
+        assert_eq!(
+            found.into_iter().collect::<Vec<_>>(),
+            ["1234", "a", "q", "x"]
+        );
+    }
+}
