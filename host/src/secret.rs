@@ -39,6 +39,20 @@ const SECRET_WORDS: [&str; 8] = ["KEY", "KEYS", "PWD", "PASS", "PW", "AUTH", "CO
 /// `pwd`, `pass`, `pw`, `auth`, `cookie` or `salt`.
 pub fn is_secret_name(name: &str) -> bool {
     let upper = name.to_ascii_uppercase();
+    // Where a secret is kept, or what it is called, is not the secret:
+    // `key_path`, `SECRET_NAME`, `TOKEN_FILE`.
+    let last = upper
+        .rsplit(|c: char| !c.is_ascii_alphanumeric())
+        .next()
+        .unwrap_or("");
+    if upper.contains(|c: char| !c.is_ascii_alphanumeric())
+        && matches!(
+            last,
+            "PATH" | "FILE" | "DIR" | "NAME" | "ID" | "TYPE" | "LENGTH"
+        )
+    {
+        return false;
+    }
     SECRET_PARTS.iter().any(|p| upper.contains(p))
         || upper
             .split(|c: char| !c.is_ascii_alphanumeric())
@@ -179,7 +193,16 @@ mod tests {
         ] {
             assert!(is_secret_name(secret), "{secret}");
         }
-        for plain in ["POSTGRES_DB", "KEYBOARD_LAYOUT", "AUTHOR", "MONKEY", "PATH"] {
+        for plain in [
+            "POSTGRES_DB",
+            "KEYBOARD_LAYOUT",
+            "AUTHOR",
+            "MONKEY",
+            "PATH",
+            "key_path",
+            "TOKEN_FILE",
+            "SECRET_NAME",
+        ] {
             assert!(!is_secret_name(plain), "{plain}");
         }
     }

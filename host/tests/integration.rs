@@ -8,5 +8,6 @@ mod cli;
 mod loading;
 mod plan;
 mod python;
+mod safety;
 mod sandbox;
 mod sdk_examples;

@@ -58,6 +58,10 @@ pub fn check_plan(
                         continue;
                     };
                     for (binding, written) in act::host_ports(&spec) {
+                        let port = binding
+                            .strip_prefix("0.0.0.0:")
+                            .unwrap_or(&binding)
+                            .to_string();
                         let clash = ports
                             .iter()
                             .find(|(other, _)| act::ports_clash(other, &binding))
@@ -66,7 +70,7 @@ pub fn check_plan(
                             Some((owner, theirs)) if owner != p.name => problems.push(at(
                                 decl,
                                 format!(
-                                    "`{}` publishes host port {written}, which `{owner}` already publishes (`{theirs}`)",
+                                    "`{}` publishes host port {port} (`{written}`), which `{owner}` already publishes (`{theirs}`)",
                                     p.name
                                 ),
                                 Some("a host port can be published by one container only; change one of the `ports`".into()),

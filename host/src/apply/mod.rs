@@ -45,6 +45,35 @@ pub struct Planned {
     pub depends_on: Vec<String>,
 }
 
+impl ApplyError {
+    /// The refusal located at its declaration, when it has one, as `plan`
+    /// and `apply` report it.
+    pub fn located(
+        self,
+        graph: &Graph,
+        sources: &crate::load::Sources,
+    ) -> Result<crate::load::Located, ApplyError> {
+        match self {
+            ApplyError::Refused {
+                decl: Some(decl),
+                resource,
+                type_name,
+                message,
+            } => {
+                let d = graph.project.get(decl);
+                Ok(crate::load::Located {
+                    message: format!("`{resource}` ({type_name}): {message}"),
+                    source: sources.get(&d.location.file.display().to_string()).cloned(),
+                    location: d.location.clone(),
+                    help: None,
+                    called_from: Vec::new(),
+                })
+            }
+            other => Err(other),
+        }
+    }
+}
+
 impl Planned {
     /// The fields whose change drives this one, as the user names them
     /// (`env_vars.MODE`), for the plan and apply output.
@@ -76,6 +105,8 @@ pub enum ApplyError {
     /// A plugin refused a declaration.
     #[error("{resource} ({type_name}): {message}")]
     Refused {
+        /// The declaration, when it is still declared.
+        decl: Option<DeclId>,
         /// The resource.
         resource: String,
         /// Its type.
@@ -155,23 +186,12 @@ pub fn deletes_and_creates(planned: &[Planned]) -> (usize, usize) {
     (deletes, creates)
 }
 
-fn refusal(name: &str, type_name: &str, error: PluginError) -> ApplyError {
-    let message = match error {
-        PluginError::InvalidConfig(d) => d
-            .iter()
-            .map(|d| match &d.path {
-                Some(p) => format!("`{}`: {}", crate::load::field_path(p), d.summary),
-                None => d.summary.clone(),
-            })
-            .collect::<Vec<_>>()
-            .join("; "),
-        PluginError::Denied(m) => format!("denied: {m}"),
-        PluginError::Transient(m) | PluginError::Failed(m) => m,
-    };
+fn refusal(decl: Option<DeclId>, name: &str, type_name: &str, error: PluginError) -> ApplyError {
     ApplyError::Refused {
+        decl,
+        message: error.message(),
         resource: name.to_string(),
         type_name: type_name.to_string(),
-        message,
     }
 }
 
@@ -229,11 +249,12 @@ async fn plan_targets(
     let mut planned = Vec::new();
     for task in tasks {
         let (t, input, result) = task.await.map_err(|e| ApplyError::Refused {
-            resource: "?".into(),
+            decl: None,
+            resource: "(a planning task)".into(),
             type_name: "?".into(),
             message: e.to_string(),
         })?;
-        let plan = result?.map_err(|e| refusal(&t.name, &t.type_name, e))?;
+        let plan = result?.map_err(|e| refusal(t.decl, &t.name, &t.type_name, e))?;
         planned.push(Planned {
             decl: t.decl,
             name: t.name,

@@ -4,6 +4,7 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::time::{Duration, Instant};
 
 use crate::apply::{self, Options};
+use crate::cli::project::refused;
 use crate::cli::{CliError, EXIT_FAILED, EXIT_OK, Invocation, project};
 use crate::docker::{Engine, Observation};
 use crate::output;
@@ -110,7 +111,8 @@ pub async fn run_apply(invocation: &Invocation, args: ApplyArgs) -> Result<u8, C
         &state,
         Some(&observation),
     )
-    .await?;
+    .await
+    .map_err(|e| refused(e, &graph, &sources))?;
     let problems = apply::check_plan(
         &planned,
         &graph,
@@ -154,7 +156,8 @@ pub async fn run_apply(invocation: &Invocation, args: ApplyArgs) -> Result<u8, C
         &state,
         Some(&observation),
     )
-    .await?;
+    .await
+    .map_err(|e| refused(e, &graph, &sources))?;
     let problems = apply::check_plan(
         &planned,
         &graph,

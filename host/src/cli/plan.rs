@@ -2,6 +2,7 @@
 
 use crate::apply;
 use crate::cli::args::GraphFormat;
+use crate::cli::project::refused;
 use crate::cli::{CliError, EXIT_OK, Invocation, project};
 use crate::docker::Engine;
 use crate::output;
@@ -45,7 +46,9 @@ pub async fn run_plan(
         Some(engine) => Some(engine.observe().await?),
         None => None,
     };
-    let planned = apply::changes(&graph, &plugins, &identity, &state, observation.as_ref()).await?;
+    let planned = apply::changes(&graph, &plugins, &identity, &state, observation.as_ref())
+        .await
+        .map_err(|e| refused(e, &graph, &sources))?;
     let problems = apply::check_plan(
         &planned,
         &graph,

@@ -90,3 +90,11 @@ pub async fn resolved(invocation: &Invocation) -> Result<(Graph, Sources, Plugin
     lap("resolve");
     Ok((graph, sources, plugins))
 }
+
+/// A plugin's refusal to plan a declaration, located at it.
+pub fn refused(e: crate::apply::ApplyError, graph: &Graph, sources: &Sources) -> CliError {
+    match e.located(graph, sources) {
+        Ok(located) => CliError::Invalid(vec![located]),
+        Err(other) => CliError::Apply(other),
+    }
+}

@@ -103,7 +103,7 @@ fn read_dotenv(files: &ProjectDir) -> Result<BTreeMap<String, String>, Box<Locat
         Err(ReadError::Path(e)) if e.is_not_found() => return Ok(BTreeMap::new()),
         Err(ReadError::Path(e)) => {
             return Err(Box::new(Located {
-                message: format!("cannot read `.env`: {e}"),
+                message: e.to_string(),
                 location: Location {
                     file: rel.to_path_buf(),
                     line: 1,

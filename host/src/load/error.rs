@@ -248,13 +248,36 @@ pub fn from_starlark(
         .filter_map(|frame| frame.location.as_ref().map(location_of))
         .filter(|l| *l != location)
         .collect();
-    let (message, help) = split_help(message);
+    let (message, mut help) = split_help(message);
+    let mut location = location;
+    // Starlark points a tab error at the end of the line before the tab.
+    if message.contains("tabs are not allowed")
+        && let Some(text) = &source
+        && let Some(tab) = text.get(location.offset..).and_then(|t| t.find('\t'))
+    {
+        location = location_at(&location.file, text, location.offset + tab, 1);
+        help.get_or_insert_with(|| "indent with spaces: Starlark does not allow tabs".into());
+    }
     Located {
         message,
         location,
         help,
         source,
         called_from,
+    }
+}
+
+/// The location of byte `offset` of `text`.
+pub fn location_at(file: &std::path::Path, text: &str, offset: usize, len: usize) -> Location {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map(|i| i + 1).unwrap_or(0);
+    Location {
+        file: file.to_path_buf(),
+        line,
+        column: before[line_start..].chars().count() + 1,
+        offset,
+        len,
     }
 }
 

@@ -26,6 +26,7 @@ thread_local! {
     static LIMIT: Cell<i64> = const { Cell::new(i64::MAX) };
     static TRIPPED: Cell<bool> = const { Cell::new(false) };
     static STATEMENT: RefCell<Option<FileSpan>> = const { RefCell::new(None) };
+    static PROJECT_FILE: RefCell<String> = const { RefCell::new(String::new()) };
 }
 
 /// Allocations larger than this that would pass the limit are refused at
@@ -110,7 +111,8 @@ pub enum Exceeded {
 
 /// Starts counting for an evaluation on this thread; counting stops when
 /// the guard is dropped.
-pub fn start(limits: EvaluationLimits) -> (Bounds, Guard) {
+pub fn start(limits: EvaluationLimits, project_file: &str) -> (Bounds, Guard) {
+    let _ = PROJECT_FILE.try_with(|f| f.replace(project_file.to_string()));
     LIVE.with(|l| l.set(0));
     LIMIT.with(|l| l.set(i64::try_from(limits.memory_bytes).unwrap_or(i64::MAX)));
     TRIPPED.with(|t| t.set(false));
@@ -239,9 +241,14 @@ fn over_memory_now() -> ! {
         ..EvaluationLimits::DEFAULT
     };
     let (text, help) = message(Exceeded::Memory, &limits);
-    let at = last_statement()
-        .map(|l| format!("{l}: "))
-        .unwrap_or_default();
+    // Before any statement ran, the file was being compiled (a constant
+    // expression such as `"x" * (1 << 30)` is folded then).
+    let at = match last_statement() {
+        Some(l) => format!("{l}: "),
+        None => PROJECT_FILE
+            .try_with(|f| f.try_borrow().map(|f| format!("{f}: ")).unwrap_or_default())
+            .unwrap_or_default(),
+    };
     crate::output::note(&format!("  × {at}{text}\n  help: {help}"));
     std::process::exit(i32::from(crate::cli::EXIT_INVALID));
 }

@@ -114,7 +114,7 @@ pub fn evaluate(
     let ctx = LoadContext::new(Arc::clone(&registry), files, &folder.identity.name)
         .map_err(|l| LoadError::Located(vec![*l]))?;
     let limits = folder.config.limits.evaluation();
-    let (bounds, counting) = limits::start(limits);
+    let (bounds, counting) = limits::start(limits, &display);
     let loader = ProjectLoader {
         files,
         globals: &globals,
@@ -406,10 +406,14 @@ async fn validate(
             )),
             Ok(Err(diagnostics)) => {
                 for diag in diagnostics {
+                    // The field is named once: not again when the
+                    // plugin's message starts with it.
                     let field = diag
                         .path
                         .as_deref()
-                        .map(|p| format!("`{}`: ", field_path(p)))
+                        .map(|p| format!("`{}`", field_path(p)))
+                        .filter(|f| !diag.summary.starts_with(f.as_str()))
+                        .map(|f| format!("{f}: "))
                         .unwrap_or_default();
                     problems.push(at(
                         format!("`{}` ({}): {field}{}", d.name, d.type_name, diag.summary),

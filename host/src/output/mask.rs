@@ -152,47 +152,63 @@ fn replace_words(text: &str, word: &str) -> String {
     out
 }
 
-/// Masks the value of every `NAME=value` or `name: value` whose name looks
-/// secret (`POSTGRES_PASSWORD=x`, `--password=x`, `?token=x`).
+/// Masks the value of every `NAME=value`, `name = "value"` or `name: value`
+/// whose name looks secret (`POSTGRES_PASSWORD=x`, `--password=x`,
+/// `?token=x`, `password = 123` in a snippet of the project file). A call
+/// (`password = env("X")`) is code, not a value, and stays.
 fn mask_assignments(text: &str) -> String {
     let name_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.');
     let ends_value = |c: char| {
-        c.is_whitespace() || matches!(c, '&' | '"' | '\'' | '`' | ',' | ';' | ')' | ']' | '}')
+        c.is_whitespace()
+            || matches!(
+                c,
+                '&' | '"' | '\'' | '`' | ',' | ';' | ')' | ']' | '}' | '('
+            )
     };
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(i) = rest.find(['=', ':']) {
         let (head, tail) = rest.split_at(i);
         let sep = &tail[..1];
-        let name_start = head
+        let trimmed = head.trim_end_matches(' ');
+        let name_start = trimmed
             .char_indices()
             .rev()
             .take_while(|(_, c)| name_char(*c))
             .last()
             .map(|(j, _)| j)
-            .unwrap_or(head.len());
-        let name = &head[name_start..];
-        out.push_str(head);
-        out.push_str(sep);
-        let mut after = &tail[1..];
+            .unwrap_or(trimmed.len());
+        let name = trimmed[name_start..].trim_start_matches('-');
         // `name: value` only with a space after the colon (YAML-ish), so
         // that `host:port` stays as it is.
-        let spaced = sep == ":" && after.starts_with(' ');
-        if spaced {
-            out.push(' ');
-            after = &after[1..];
-        }
-        let value_end = after.find(ends_value).unwrap_or(after.len());
-        let takes_value = (sep == "=" || spaced) && value_end > 0;
-        if takes_value
-            && is_secret_name(name.trim_start_matches('-'))
-            && &after[..value_end] != MASK
-        {
-            out.push_str(MASK);
-            rest = &after[value_end..];
-        } else {
+        let after = &tail[1..];
+        let spaces = after.len() - after.trim_start_matches(' ').len();
+        let applies = (sep == "=" || spaces > 0) && !name.is_empty() && is_secret_name(name);
+        out.push_str(head);
+        out.push_str(sep);
+        if !applies {
             rest = after;
+            continue;
         }
+        out.push_str(&after[..spaces]);
+        let value = &after[spaces..];
+        let quote = value
+            .chars()
+            .next()
+            .filter(|c| matches!(c, '"' | '\'' | '`'));
+        let (start, len) = match quote {
+            Some(q) => (1, value[1..].find(q).unwrap_or(value.len() - 1)),
+            None => (0, value.find(ends_value).unwrap_or(value.len())),
+        };
+        let is_call = quote.is_none() && value[len..].starts_with('(');
+        let literal = &value[start..start + len];
+        if len == 0 || is_call || literal == MASK {
+            rest = value;
+            continue;
+        }
+        out.push_str(&value[..start]);
+        out.push_str(MASK);
+        rest = &value[start + len..];
     }
     out.push_str(rest);
     out
@@ -309,6 +325,19 @@ mod tests {
             "`***` is not a port mapping; redis://:***@cache"
         );
         assert_eq!(m.scrub("nginx:alpine exited"), "nginx:alpine exited");
+    }
+
+    #[test]
+    fn assignments_in_code_are_masked_but_calls_stay() {
+        let m = Masker::new(&[], true);
+        assert_eq!(
+            m.scrub("DatabaseConnection(password = 987654321, user = \"a\")"),
+            "DatabaseConnection(password = ***, user = \"a\")"
+        );
+        assert_eq!(
+            m.scrub("api_key = \"sk-123\", token = env(\"TOKEN\")"),
+            "api_key = \"***\", token = env(\"TOKEN\")"
+        );
     }
 
     #[test]

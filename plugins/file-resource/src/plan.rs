@@ -119,7 +119,31 @@ fn where_it_goes(name: &str, config: &Value) -> Result<String, PluginError> {
             ),
         ));
     }
+    if let Some(what) = clockworks_own(&path) {
+        return Err(at(
+            first_field,
+            format!("`{path}` is {what}; a FileResource cannot write it: choose another path"),
+        ));
+    }
     Ok(path)
+}
+
+/// The files every Clockwork project keeps for itself. The host refuses
+/// writing them whatever a plugin plans; saying it here puts the message at
+/// the field.
+fn clockworks_own(path: &str) -> Option<&'static str> {
+    let normal: Vec<&str> = path
+        .split('/')
+        .filter(|p| !p.is_empty() && *p != ".")
+        .collect();
+    match normal.as_slice() {
+        [".clockwork", ..] => Some("inside Clockwork's state folder `.clockwork/`"),
+        ["plugins", _, ..] => Some("inside the project's plugin folder `plugins/`"),
+        ["main.star"] | ["main.py"] => Some("the project file"),
+        ["clockwork.toml"] => Some("the project's settings file"),
+        [".env"] => Some("the project's environment file"),
+        _ => None,
+    }
 }
 
 /// What is on disk now: the content and the mode, if the file exists.
@@ -247,6 +271,26 @@ mod tests {
 
     fn spec() -> FileSpec {
         file_spec("notes.md", &json!({"name": "notes.md", "directory": "generated", "content": "hi\n", "mode": "644"})).unwrap()
+    }
+
+    #[test]
+    fn clockworks_own_files_are_refused_at_the_field() {
+        for own in [
+            "main.star",
+            "./main.py",
+            "clockwork.toml",
+            ".env",
+            ".clockwork/x",
+            "plugins/a.wasm",
+        ] {
+            let err = file_spec("x", &json!({"path": own, "content": ""})).unwrap_err();
+            assert!(
+                matches!(&err, PluginError::InvalidConfig(d) if d[0].path.as_deref() == Some("/path")),
+                "{own}: {err:?}"
+            );
+        }
+        assert!(file_spec("x", &json!({"path": "docs/main.star", "content": ""})).is_ok());
+        assert!(file_spec("x", &json!({"path": "plugins.md", "content": ""})).is_ok());
     }
 
     #[test]

@@ -205,7 +205,9 @@ fn exec_timeout() -> u64 {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum WaitCondition {
-    /// A TCP port accepts connections (on loopback or a project container).
+    /// A TCP port on this machine accepts connections: `127.0.0.1` (or
+    /// `localhost`, `::1`) and a published port; the host refuses any other
+    /// address.
     Tcp {
         /// Host.
         host: String,
