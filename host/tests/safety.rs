@@ -275,7 +275,9 @@ fn never_printed(
 
 #[test]
 fn secrets_are_masked_in_errors_whatever_their_length() {
-    let cases: [(&str, &[(&str, &str)], &[&str]); 5] = [
+    /// The project file, its environment, what must not be printed.
+    type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a [&'a str]);
+    let cases: [Case; 5] = [
         (
             "web = DockerResource(image = \"nginx:alpine\", ports = [env(\"DB_PASSWORD\")])\n",
             &[("DB_PASSWORD", "p4ss-word")],
