@@ -5,5 +5,6 @@
 mod apply;
 mod docker;
 mod fixtures;
+mod safety;
 mod stack;
 mod standin_images;

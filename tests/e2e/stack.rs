@@ -58,6 +58,41 @@ impl Stack {
         stack
     }
 
+    /// An empty project folder `name` inside `parent` (which the caller
+    /// keeps), for projects that share a name in different folders.
+    pub fn inside(parent: &Path, name: &str) -> Stack {
+        let root = tempfile::tempdir_in(parent).expect("temp dir");
+        let dir = root.path().join(name);
+        std::fs::create_dir_all(dir.join("plugins")).expect("mkdir");
+        std::fs::create_dir_all(root.path().join("data")).expect("mkdir");
+        Stack {
+            _root: root,
+            dir,
+            project: name.to_string(),
+        }
+    }
+
+    /// The project id Clockwork gave this folder, read off one of its objects.
+    pub fn project_id(&self) -> String {
+        docker_ok(&[
+            "ps",
+            "-a",
+            "--filter",
+            &self.filter(),
+            "--filter",
+            &format!(
+                "label=dev.clockwork.project-dir={}",
+                self.dir.canonicalize().expect("dir").display()
+            ),
+            "--format",
+            "{{.Label \"dev.clockwork.project-id\"}}",
+        ])
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_string()
+    }
+
     /// A copy of `examples/<example>` named `name`.
     pub fn example(example: &str, name: &str) -> Stack {
         let stack = Stack::new(name);

@@ -74,9 +74,11 @@ impl Identity {
         id.is_some_and(|id| id == self.id.as_str() || self.adopted.iter().any(|a| a.as_str() == id))
     }
 
-    /// The project's default network, which every container joins.
+    /// The project's default network, which every container joins. It
+    /// carries the id as well as the name: network names are global to the
+    /// Engine, and two folders called `twin` must both be deployable.
     pub fn default_network(&self) -> String {
-        format!("{}_default", self.name)
+        format!("{}-{}_default", self.name, &self.id.as_str()[..6])
     }
 }
 

@@ -183,8 +183,12 @@ pub async fn resolve(
                 config: Json::Object(c.config.clone()).to_string(),
                 from_resource: endpoint(&project, &specs, origin),
                 to_resource: endpoint(&project, &specs, to),
-                project: serde_json::json!({"name": project.name, "dir": project.dir, "network": format!("{}_default", project.name)})
-                    .to_string(),
+                project: serde_json::json!({
+                    "name": project.name,
+                    "dir": project.dir,
+                    "network": crate::project::Identity::new(&project.name, &project.dir).default_network(),
+                })
+                .to_string(),
             };
             (conn, origin, to, input)
         })

@@ -117,6 +117,16 @@ fn file_resource() -> TypeDef {
         .example(json!("config.json"))
         .example(json!("config/app.json")),
     )
+    .field(
+        Field::new(
+            "overwrite",
+            "bool",
+            "Whether Clockwork may replace a file it did not write. \
+             Left `False`, a file that is already there (yours), or that was changed by hand since Clockwork wrote \
+             it, is never overwritten or removed: `plan` says so instead. Set it to `True` to take the file over.",
+        )
+        .default(json!(false)),
+    )
     .field(fields::connections())
     .field(fields::assertions())
 }
@@ -153,6 +163,7 @@ mod tests {
             "content",
             "mode",
             "path",
+            "overwrite",
             "connections",
             "assertions",
         ] {
