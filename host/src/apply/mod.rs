@@ -396,9 +396,16 @@ pub fn compare(plan: &mut crate::plan::Plan, planned: &[Planned], with: &str) {
         (changed, steps)
     };
     let removal_layer = plan.layers + 1;
+    let index: std::collections::HashMap<String, usize> = plan
+        .resources
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.name.clone(), i))
+        .collect();
     for p in planned {
         let (changed, steps) = describe(p);
-        match plan.resources.iter_mut().find(|r| r.name == p.name) {
+        let entry = index.get(&p.name).map(|i| &mut plan.resources[*i]);
+        match entry {
             Some(entry) if p.decl.is_some() => {
                 entry.action = p.action();
                 entry.changed = changed;

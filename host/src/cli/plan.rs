@@ -21,7 +21,17 @@ pub async fn run_plan(
     show_secrets: bool,
     offline: bool,
 ) -> Result<u8, CliError> {
+    let started = std::time::Instant::now();
+    let lap = |what: &str| {
+        if std::env::var_os("CW_TIMINGS").is_some() {
+            output::note(&format!(
+                "timing: {what} done at {} ms",
+                started.elapsed().as_millis()
+            ));
+        }
+    };
     let (graph, sources, plugins) = project::resolved(invocation).await?;
+    lap("resolved");
     let mut plan = plan::plan(&graph);
     let files = &invocation.project.files;
     let mut identity = invocation.project.identity.clone();
@@ -49,6 +59,7 @@ pub async fn run_plan(
     let planned = apply::changes(&graph, &plugins, &identity, &state, observation.as_ref())
         .await
         .map_err(|e| refused(e, &graph, &sources))?;
+    lap("plugins planned");
     let problems = apply::check_plan(
         &planned,
         &graph,
@@ -57,6 +68,7 @@ pub async fn run_plan(
         observation.as_ref(),
         &sources,
     );
+    lap("checked");
     if !problems.is_empty() {
         return Err(CliError::Invalid(problems));
     }
@@ -94,11 +106,13 @@ pub async fn run_plan(
         output::show_secrets();
     }
     let masker = output::process_masker();
+    lap("compared");
     if json {
         output::emit_json(&output::plan_json(&plan, &masker));
     } else {
         output::emit(&output::render_plan(&plan, &masker));
     }
+    lap("printed");
     Ok(EXIT_OK)
 }
 

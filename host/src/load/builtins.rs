@@ -29,8 +29,10 @@ pub fn clockwork_builtins(builder: &mut GlobalsBuilder) {
             .or_else(|| ctx.dotenv.get(name).cloned());
         match value {
             Some(value) => {
-                if !value.is_empty() {
+                if is_secret_name(name) {
                     ctx.secrets.borrow_mut().push(value.clone());
+                } else {
+                    ctx.env_values.borrow_mut().push(value.clone());
                 }
                 Ok(eval.heap().alloc(value))
             }

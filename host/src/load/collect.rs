@@ -571,6 +571,8 @@ fn valid_name(name: &str) -> bool {
 /// Every secret value of the project: what `env()` read, schema fields
 /// marked secret, values under secret-looking names, URL passwords.
 fn secrets(out: &[Declaration], ctx: &LoadContext) -> Vec<String> {
+    // Values of non-secret `env()` variables are registered apart, since
+    // short ones are masked only as whole values.
     let mut secrets: BTreeSet<String> = ctx.secrets.borrow().iter().cloned().collect();
     for d in out {
         let spec = ctx.registry.get(&d.type_name);

@@ -26,8 +26,13 @@ pub struct LoadContext {
     /// The project's name.
     pub project_name: String,
     next_id: Cell<u32>,
-    /// Values read with `env()` (and secret-named defaults): all secret.
+    /// Values read with `env()` for secret-looking names (and their
+    /// defaults): masked wherever they appear, whatever their length.
     pub secrets: RefCell<Vec<String>>,
+    /// Values read with `env()` for other names: masked too, but when
+    /// shorter than four characters only where they are a whole value, so
+    /// `DEBUG=1` does not turn every `1` of the output into `***`.
+    pub env_values: RefCell<Vec<String>>,
     /// `.env` in the project folder, read once.
     pub dotenv: BTreeMap<String, String>,
 }
@@ -46,6 +51,7 @@ impl LoadContext {
             project_name: project_name.to_string(),
             next_id: Cell::new(0),
             secrets: RefCell::new(Vec::new()),
+            env_values: RefCell::new(Vec::new()),
             dotenv: read_dotenv(files)?,
         })
     }

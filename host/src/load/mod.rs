@@ -129,6 +129,7 @@ pub fn evaluate(
         let outcome = run(&module, &display, text, &loader);
         drop(counting);
         crate::output::register_secrets(ctx.secrets.borrow().iter().cloned());
+        crate::output::register_env_values(ctx.env_values.borrow().iter().cloned());
         let sources = loader.sources.borrow().clone();
         match outcome {
             Ok(()) => {

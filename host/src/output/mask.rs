@@ -33,6 +33,9 @@ const ANYWHERE: usize = 4;
 pub struct Masker {
     /// Every form a secret may be printed in, longest first.
     forms: Vec<String>,
+    /// Short values of non-secret `env()` variables: masked as whole
+    /// values only.
+    exact: Vec<String>,
     enabled: bool,
 }
 
@@ -64,10 +67,20 @@ impl Masker {
     pub fn new(secrets: &[String], enabled: bool) -> Self {
         let mut masker = Masker {
             forms: Vec::new(),
+            exact: Vec::new(),
             enabled,
         };
         masker.add(secrets.iter().cloned());
         masker
+    }
+
+    fn add_env_values(&mut self, values: impl IntoIterator<Item = String>) {
+        let (long, short): (Vec<String>, Vec<String>) = values
+            .into_iter()
+            .filter(|v| !v.is_empty())
+            .partition(|v| v.chars().count() >= ANYWHERE);
+        self.add(long);
+        self.exact.extend(short);
     }
 
     fn add(&mut self, secrets: impl IntoIterator<Item = String>) {
@@ -84,7 +97,10 @@ impl Masker {
         if !self.enabled {
             return text.to_string();
         }
-        if key.is_some_and(is_secret_name) || self.forms.iter().any(|s| s == text) {
+        if key.is_some_and(is_secret_name)
+            || self.forms.iter().any(|s| s == text)
+            || self.exact.iter().any(|s| s == text)
+        {
             return MASK.to_string();
         }
         self.scrub(text)
@@ -251,6 +267,15 @@ pub fn register_secrets(secrets: impl IntoIterator<Item = String>) {
         .add(secrets);
 }
 
+/// Adds values read with `env()` for names that do not look secret.
+pub fn register_env_values(values: impl IntoIterator<Item = String>) {
+    let values: Vec<String> = values.into_iter().collect();
+    let mut guard = PROCESS.write().unwrap_or_else(|p| p.into_inner());
+    guard
+        .get_or_insert_with(|| Masker::new(&[], true))
+        .add_env_values(values);
+}
+
 /// `--show-secrets`: printed output is not masked (files still are).
 pub fn show_secrets() {
     let mut guard = PROCESS.write().unwrap_or_else(|p| p.into_inner());
@@ -325,6 +350,15 @@ mod tests {
             "`***` is not a port mapping; redis://:***@cache"
         );
         assert_eq!(m.scrub("nginx:alpine exited"), "nginx:alpine exited");
+    }
+
+    #[test]
+    fn short_values_of_plain_env_variables_are_masked_as_whole_values_only() {
+        let mut m = Masker::new(&[], true);
+        m.add_env_values(["1".to_string(), "eu-west".to_string()]);
+        assert_eq!(m.text(Some("DEBUG"), "1"), "***");
+        assert_eq!(m.scrub("Plan: 1 to create"), "Plan: 1 to create");
+        assert_eq!(m.scrub("region eu-west-1"), "region ***-1");
     }
 
     #[test]
