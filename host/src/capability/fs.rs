@@ -1,16 +1,16 @@
-//! `clockwork:plugin/fs`: read-only files under granted roots, through cap-std.
+//! `clockwork:plugin/fs`: read-only files under granted roots, through the
+//! project's one path helper ([`ProjectDir`]).
 //!
-//! cap-std resolves every path inside the root's directory handle, so `..`,
-//! absolute paths and symbolic links that leave the root fail. The state
-//! folder `.clockwork/` is refused explicitly: it is the host's, not a
-//! plugin's.
+//! Every path is resolved beneath the root: `..` that climbs out, absolute
+//! paths and symbolic links that leave the root fail, and a link out is
+//! named in the error. The state folder `.clockwork/` is refused
+//! explicitly: it is the host's, not a plugin's.
 
 use std::io::Read;
-use std::path::{Component, Path, PathBuf};
+use std::path::PathBuf;
 use std::time::UNIX_EPOCH;
 
-use cap_std::ambient_authority;
-use cap_std::fs::Dir;
+use crate::project::{PathError, ProjectDir};
 
 use crate::plugin::HostState;
 use crate::plugin::bindings::host::clockwork::plugin::fs::{FileStat, Host};
@@ -20,7 +20,7 @@ use crate::plugin::bindings::types::HostError;
 const MAX_READ_BYTES: u64 = 16 << 20;
 
 impl HostState {
-    fn open_root(&self, root: &str, path: &str) -> Result<(Dir, PathBuf), HostError> {
+    fn open_root(&self, root: &str, path: &str) -> Result<(ProjectDir, PathBuf), HostError> {
         let Some(dir) = self.grants.fs_roots.get(root) else {
             let granted: Vec<&str> = self.grants.fs_roots.keys().map(String::as_str).collect();
             return Err(HostError::Denied(if granted.is_empty() {
@@ -33,7 +33,7 @@ impl HostState {
             }));
         };
         let relative = checked_relative(path)?;
-        let handle = Dir::open_ambient_dir(dir, ambient_authority())
+        let handle = ProjectDir::open(dir)
             .map_err(|e| HostError::Failed(format!("cannot open root `{root}`: {e}")))?;
         Ok((handle, relative))
     }
@@ -42,34 +42,30 @@ impl HostState {
 /// Checks a root-relative path before cap-std sees it, so that the common
 /// mistakes get a message naming the rule rather than an OS error.
 fn checked_relative(path: &str) -> Result<PathBuf, HostError> {
-    if path.is_empty() {
+    if path.is_empty() || path == "." || path == "./" {
         return Ok(PathBuf::from("."));
     }
-    let p = Path::new(path);
-    if p.is_absolute() {
-        return Err(HostError::Denied(format!(
-            "`{path}` is absolute; paths are relative to a granted root"
-        )));
-    }
-    let mut first = true;
-    for component in p.components() {
-        match component {
-            Component::ParentDir => {
-                return Err(HostError::Denied(format!(
-                    "`{path}` leaves its root (`..` is not allowed)"
-                )));
-            }
-            Component::Normal(name) if first && name == ".clockwork" => {
-                return Err(HostError::Denied(
-                    "`.clockwork/` holds Clockwork's state and is not readable by plugins".into(),
-                ));
-            }
-            Component::CurDir => continue,
-            _ => {}
+    let relative = match ProjectDir::relative(path) {
+        Ok(relative) => relative,
+        Err(PathError::Empty) => return Ok(PathBuf::from(".")),
+        Err(PathError::Outside { .. }) => {
+            return Err(HostError::Denied(format!(
+                "`{path}` leaves its root (`..` is not allowed)"
+            )));
         }
-        first = false;
+        Err(PathError::Absolute { .. }) => {
+            return Err(HostError::Denied(format!(
+                "`{path}` is absolute; paths are relative to a granted root"
+            )));
+        }
+        Err(e) => return Err(HostError::Denied(e.to_string())),
+    };
+    if relative.components().next().map(|c| c.as_os_str()) == Some(".clockwork".as_ref()) {
+        return Err(HostError::Denied(
+            "`.clockwork/` holds Clockwork's state and is not readable by plugins".into(),
+        ));
     }
-    Ok(p.to_path_buf())
+    Ok(relative)
 }
 
 fn io_error(path: &str, e: &std::io::Error) -> HostError {
@@ -77,6 +73,14 @@ fn io_error(path: &str, e: &std::io::Error) -> HostError {
         std::io::ErrorKind::NotFound => HostError::NotFound(format!("`{path}` does not exist")),
         std::io::ErrorKind::PermissionDenied => HostError::Denied(format!("`{path}`: {e}")),
         _ => HostError::Failed(format!("`{path}`: {e}")),
+    }
+}
+
+fn path_error(path: &str, e: PathError) -> HostError {
+    match e {
+        PathError::Io { source, .. } => io_error(path, &source),
+        PathError::LinkOutside { .. } => HostError::Denied(e.to_string()),
+        other => HostError::Failed(other.to_string()),
     }
 }
 
@@ -91,7 +95,7 @@ impl Host for HostState {
         Ok(tokio::task::spawn_blocking(move || {
             let (dir, relative) = opened?;
             let limit = max_bytes.min(MAX_READ_BYTES);
-            let mut file = dir.open(&relative).map_err(|e| io_error(&path, &e))?;
+            let mut file = dir.open_file(&relative).map_err(|e| path_error(&path, e))?;
             let size = file.metadata().map_err(|e| io_error(&path, &e))?.len();
             if size > limit {
                 return Err(HostError::TooLarge(format!(
@@ -123,8 +127,8 @@ impl Host for HostState {
             let (dir, relative) = opened?;
             let meta = match dir.metadata(&relative) {
                 Ok(meta) => meta,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-                Err(e) => return Err(io_error(&path, &e)),
+                Err(e) if e.is_not_found() => return Ok(None),
+                Err(e) => return Err(path_error(&path, e)),
             };
             let modified = meta
                 .modified()
@@ -154,14 +158,18 @@ impl Host for HostState {
         let opened = self.open_root(&root, &path);
         Ok(tokio::task::spawn_blocking(move || {
             let (dir, relative) = opened?;
-            let entries = dir.read_dir(&relative).map_err(|e| io_error(&path, &e))?;
-            let mut names = Vec::new();
-            for entry in entries {
-                let entry = entry.map_err(|e| io_error(&path, &e))?;
-                names.push(entry.file_name().to_string_lossy().into_owned());
+            match dir.entry(&relative).map_err(|e| path_error(&path, e))? {
+                crate::project::Entry::Missing => {
+                    return Err(HostError::NotFound(format!("`{path}` does not exist")));
+                }
+                crate::project::Entry::File(_) | crate::project::Entry::Special(_) => {
+                    return Err(HostError::InvalidArgument(format!(
+                        "`{path}` is not a folder"
+                    )));
+                }
+                _ => {}
             }
-            names.sort();
-            Ok(names)
+            dir.list(&relative).map_err(|e| path_error(&path, e))
         })
         .await?)
     }

@@ -271,6 +271,16 @@ impl ProjectDir {
         Ok(names)
     }
 
+    /// A file's metadata; links inside the project are followed.
+    pub fn metadata(&self, rel: &Path) -> Result<cap_std::fs::Metadata, PathError> {
+        self.dir.metadata(rel).map_err(|e| self.explain(rel, e))
+    }
+
+    /// Opens a file for reading; links inside the project are followed.
+    pub fn open_file(&self, rel: &Path) -> Result<cap_std::fs::File, PathError> {
+        self.dir.open(rel).map_err(|e| self.explain(rel, e))
+    }
+
     /// Reads a file; links inside the project are followed.
     pub fn read(&self, rel: &Path) -> Result<Vec<u8>, PathError> {
         self.dir.read(rel).map_err(|e| self.explain(rel, e))
