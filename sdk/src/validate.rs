@@ -9,6 +9,26 @@ use serde_json::{Map, Value};
 
 use crate::{Diagnostic, error_at};
 
+/// [`with_defaults`], then `check` on the result: the usual `validate` of a
+/// plugin that checks more than the schema says. Every problem `check`
+/// finds is reported.
+pub fn with_checks(
+    schema: Option<&TypeSchema>,
+    type_name: &str,
+    config: &str,
+    check: impl FnOnce(&Value) -> Vec<Diagnostic>,
+) -> Result<String, Vec<Diagnostic>> {
+    let normalised = with_defaults(schema, type_name, config)?;
+    let value: Value =
+        serde_json::from_str(&normalised).map_err(|e| vec![error_at(None, e.to_string())])?;
+    let problems = check(&value);
+    if problems.is_empty() {
+        Ok(normalised)
+    } else {
+        Err(problems)
+    }
+}
+
 /// Parses `config` as a JSON object and applies `schema`'s defaults; reports
 /// missing required fields and unknown types.
 pub fn with_defaults(

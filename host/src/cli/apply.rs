@@ -4,7 +4,6 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::time::{Duration, Instant};
 
 use crate::apply::{self, Options};
-use crate::cli::project::refused;
 use crate::cli::{CliError, EXIT_FAILED, EXIT_OK, Invocation, project};
 use crate::docker::{Engine, Observation};
 use crate::output;
@@ -104,26 +103,16 @@ pub async fn run_apply(invocation: &Invocation, args: ApplyArgs) -> Result<u8, C
     let mut state = State::load(&files, base)?;
     engine.identity = identity_with(base, &mut state, &adopt);
     let observation = engine.observe().await?;
-    let planned = apply::changes(
+    let planned = project::planned(
         &graph,
+        &sources,
         &plugins,
         &engine.identity,
         &state,
         Some(&observation),
-    )
-    .await
-    .map_err(|e| refused(e, &graph, &sources))?;
-    let problems = apply::check_plan(
-        &planned,
-        &graph,
         &files,
-        &state,
-        Some(&observation),
-        &sources,
-    );
-    if !problems.is_empty() {
-        return Err(CliError::Invalid(problems));
-    }
+    )
+    .await?;
     let (deletes, creates) = apply::deletes_and_creates(&planned);
     if deletes > creates {
         let declared = graph
@@ -149,26 +138,16 @@ pub async fn run_apply(invocation: &Invocation, args: ApplyArgs) -> Result<u8, C
     engine.identity = identity_with(base, &mut state, &adopt);
     let observation = engine.observe().await?;
     note_strangers(&observation);
-    let planned = apply::changes(
+    let planned = project::planned(
         &graph,
+        &sources,
         &plugins,
         &engine.identity,
         &state,
         Some(&observation),
-    )
-    .await
-    .map_err(|e| refused(e, &graph, &sources))?;
-    let problems = apply::check_plan(
-        &planned,
-        &graph,
         &files,
-        &state,
-        Some(&observation),
-        &sources,
-    );
-    if !problems.is_empty() {
-        return Err(CliError::Invalid(problems));
-    }
+    )
+    .await?;
     if let Some(earlier) = crate::state::take_last_plan(&files) {
         let moved = apply::moved(&earlier, &apply::outline(&planned));
         if !moved.is_empty() {

@@ -2,7 +2,6 @@
 
 use crate::apply;
 use crate::cli::args::GraphFormat;
-use crate::cli::project::refused;
 use crate::cli::{CliError, EXIT_OK, Invocation, project};
 use crate::docker::Engine;
 use crate::output;
@@ -56,22 +55,17 @@ pub async fn run_plan(
         Some(engine) => Some(engine.observe().await?),
         None => None,
     };
-    let planned = apply::changes(&graph, &plugins, &identity, &state, observation.as_ref())
-        .await
-        .map_err(|e| refused(e, &graph, &sources))?;
-    lap("plugins planned");
-    let problems = apply::check_plan(
-        &planned,
+    let planned = project::planned(
         &graph,
-        files,
+        &sources,
+        &plugins,
+        &identity,
         &state,
         observation.as_ref(),
-        &sources,
-    );
-    lap("checked");
-    if !problems.is_empty() {
-        return Err(CliError::Invalid(problems));
-    }
+        files,
+    )
+    .await?;
+    lap("planned and checked");
     match &observation {
         Some(observation) => {
             apply::compare(

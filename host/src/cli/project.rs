@@ -98,3 +98,26 @@ pub fn refused(e: crate::apply::ApplyError, graph: &Graph, sources: &Sources) ->
         Err(other) => CliError::Apply(other),
     }
 }
+
+/// Every resource planned by its plugin against `observation`, and every
+/// planned action checked as `apply` would check it: a plan with a problem
+/// is refused here, located, before anything is written.
+pub async fn planned(
+    graph: &Graph,
+    sources: &Sources,
+    plugins: &PluginSet,
+    identity: &crate::project::Identity,
+    state: &crate::state::State,
+    observation: Option<&crate::docker::Observation>,
+    files: &crate::project::ProjectDir,
+) -> Result<Vec<crate::apply::Planned>, CliError> {
+    let planned = crate::apply::changes(graph, plugins, identity, state, observation)
+        .await
+        .map_err(|e| refused(e, graph, sources))?;
+    let problems = crate::apply::check_plan(&planned, graph, files, state, observation, sources);
+    if problems.is_empty() {
+        Ok(planned)
+    } else {
+        Err(CliError::Invalid(problems))
+    }
+}

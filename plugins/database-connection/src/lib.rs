@@ -7,7 +7,7 @@
 use clockwork_sdk::connection::{RunWhen, SetupStep};
 use clockwork_sdk::host::fs;
 use clockwork_sdk::prelude::*;
-use clockwork_sdk::{clockwork_schema, error_at, invalid, serde_json};
+use clockwork_sdk::{clockwork_schema, error_at, invalid};
 
 /// The `database-connection` plugin.
 pub struct DatabaseConnection;
@@ -29,15 +29,7 @@ impl ConnectionPlugin for DatabaseConnection {
             .iter()
             .find(|t| t.name() == type_name)
             .map(TypeDef::schema);
-        let normalised = clockwork_sdk::validate::with_defaults(schema, type_name, config)?;
-        let value: Value =
-            serde_json::from_str(&normalised).map_err(|e| vec![error_at(None, e.to_string())])?;
-        let problems = check(&value);
-        if problems.is_empty() {
-            Ok(normalised)
-        } else {
-            Err(problems)
-        }
+        clockwork_sdk::validate::with_checks(schema, type_name, config, check)
     }
 
     fn resolve(input: ResolveInput) -> Result<Contribution, PluginError> {
@@ -57,74 +49,27 @@ fn check(config: &Value) -> Vec<Diagnostic> {
             format!("`timeout` must be at least 1 second, got {timeout}"),
         ));
     }
-    if let Some(name) = config["env_var_name"].as_str() {
-        let valid = name
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-        if !valid {
-            problems.push(error_at(
-                Some("/env_var_name"),
-                format!(
-                    "`{name}` is not a valid environment variable name: use letters, digits and `_`, not starting with a digit, e.g. `DATABASE_URL`"
-                ),
-            ));
-        }
+    if let Some(name) = config["env_var_name"].as_str()
+        && !clockwork_schema::valid_env_name(name)
+    {
+        problems.push(error_at(
+            Some("/env_var_name"),
+            format!(
+                "`{name}` is not a valid environment variable name: use letters, digits and `_`, not starting with a digit, e.g. `DATABASE_URL`"
+            ),
+        ));
     }
     for (field, example) in [
         ("schema_file", "schema.sql"),
         ("migrations_dir", "migrations/"),
     ] {
         if let Some(path) = config[field].as_str()
-            && let Err(message) = project_path(field, path, example)
+            && let Err(message) = clockwork_schema::check_project_path(field, path, example)
         {
             problems.push(error_at(Some(&format!("/{field}")), message));
         }
     }
     problems
-}
-
-/// Checks a path that must name something in the project folder: not
-/// empty, no `~`, not absolute, not climbing out with `..` (read lexically:
-/// `a/../b` stays inside).
-fn project_path(field: &str, path: &str, example: &str) -> Result<(), String> {
-    if path.is_empty() {
-        return Err(format!(
-            "`{field}` is empty: give a path relative to the project folder, e.g. `{example}`"
-        ));
-    }
-    if path.contains('\0') {
-        return Err(format!(
-            "`{field}` contains a NUL byte, which file paths cannot hold"
-        ));
-    }
-    if path.starts_with('~') {
-        return Err(format!(
-            "`{path}` starts with `~`, which is not expanded: `{field}` is relative to the project folder, e.g. `{example}`"
-        ));
-    }
-    if path.starts_with('/') {
-        return Err(format!(
-            "`{path}` is absolute: `{field}` is relative to the project folder, e.g. `{example}`"
-        ));
-    }
-    let mut depth: usize = 0;
-    for part in path.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => match depth.checked_sub(1) {
-                Some(up) => depth = up,
-                None => {
-                    return Err(format!(
-                        "`{path}` leaves the project folder; `{field}` is relative to it"
-                    ));
-                }
-            },
-            _ => depth += 1,
-        }
-    }
-    Ok(())
 }
 
 /// The connection string used when `connection_string_template` is left out

@@ -127,7 +127,7 @@ fn check_volumes(config: &Value, problems: &mut Vec<Diagnostic>) {
                 Some(&at),
                 "`~` is not expanded: use a path relative to the project folder (`./data`) or an absolute path",
             ));
-        } else if source.starts_with('.') && leaves_folder(source) {
+        } else if source.starts_with('.') && clockwork_schema::leaves_folder(source) {
             problems.push(error_at(
                 Some(&at),
                 format!("`{source}` leaves the project folder; bind mounts are relative to it"),
@@ -155,33 +155,11 @@ fn volume_name(name: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
 }
 
-/// Whether a relative path climbs out of the folder it is relative to,
-/// read lexically: `./a/../b` stays inside, `./a/../../b` does not.
-pub fn leaves_folder(path: &str) -> bool {
-    let mut depth: usize = 0;
-    for part in path.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => match depth.checked_sub(1) {
-                Some(up) => depth = up,
-                None => return true,
-            },
-            _ => depth += 1,
-        }
-    }
-    false
-}
-
 /// Variable names, and values an environment can hold.
 fn check_env_vars(config: &Value, problems: &mut Vec<Diagnostic>) {
     for (key, value) in config["env_vars"].as_object().into_iter().flatten() {
         let at = format!("/env_vars/{}", pointer_token(key));
-        let valid = key
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-            && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-        if !valid {
+        if !clockwork_schema::valid_env_name(key) {
             problems.push(error_at(
                 Some(&at),
                 format!("`{key}` is not a valid environment variable name: use letters, digits and `_`, not starting with a digit"),
@@ -406,10 +384,10 @@ mod tests {
             "./a/b/../../c",
             "..data",
         ] {
-            assert!(!leaves_folder(inside), "{inside}");
+            assert!(!clockwork_schema::leaves_folder(inside), "{inside}");
         }
         for outside in ["..", "../x", "./a/../../b", "a/b/../../../c", "./../x"] {
-            assert!(leaves_folder(outside), "{outside}");
+            assert!(clockwork_schema::leaves_folder(outside), "{outside}");
         }
     }
 

@@ -11,7 +11,6 @@ mod plan;
 
 use clockwork_sdk::prelude::*;
 use clockwork_sdk::resource::{ActionResult, ChangePlan, PlanInput};
-use clockwork_sdk::{error_at, serde_json};
 
 /// The `docker-resource` plugin.
 pub struct DockerResource;
@@ -39,16 +38,7 @@ impl ResourcePlugin for DockerResource {
 
     fn validate(type_name: &str, _name: &str, config: &str) -> Result<String, Vec<Diagnostic>> {
         let def = docker_resource();
-        let normalised =
-            clockwork_sdk::validate::with_defaults(Some(def.schema()), type_name, config)?;
-        let value: Value =
-            serde_json::from_str(&normalised).map_err(|e| vec![error_at(None, e.to_string())])?;
-        let problems = check::check(&value);
-        if problems.is_empty() {
-            Ok(normalised)
-        } else {
-            Err(problems)
-        }
+        clockwork_sdk::validate::with_checks(Some(def.schema()), type_name, config, check::check)
     }
 }
 

@@ -4,7 +4,7 @@
 
 use clockwork_sdk::connection::{Mount, MountSource};
 use clockwork_sdk::prelude::*;
-use clockwork_sdk::{error_at, invalid, serde_json};
+use clockwork_sdk::{error_at, invalid};
 
 /// The `file-connection` plugin.
 pub struct FileConnection;
@@ -26,15 +26,7 @@ impl ConnectionPlugin for FileConnection {
             .iter()
             .find(|t| t.name() == type_name)
             .map(TypeDef::schema);
-        let normalised = clockwork_sdk::validate::with_defaults(schema, type_name, config)?;
-        let value: Value =
-            serde_json::from_str(&normalised).map_err(|e| vec![error_at(None, e.to_string())])?;
-        let problems = check(&value);
-        if problems.is_empty() {
-            Ok(normalised)
-        } else {
-            Err(problems)
-        }
+        clockwork_sdk::validate::with_checks(schema, type_name, config, check)
     }
 
     fn resolve(input: ResolveInput) -> Result<Contribution, PluginError> {
@@ -108,9 +100,10 @@ fn check(config: &Value) -> Vec<Diagnostic> {
         }
     }
     if let Some(path) = config["source_path"].as_str()
-        && let Some(message) = project_path("source_path", path, "./static")
-            .err()
-            .or_else(|| separators("source_path", path))
+        && let Some(message) =
+            clockwork_sdk::clockwork_schema::check_project_path("source_path", path, "./static")
+                .err()
+                .or_else(|| separators("source_path", path))
     {
         problems.push(error_at(Some("/source_path"), message));
     }
@@ -142,48 +135,6 @@ fn separators(field: &str, path: &str) -> Option<String> {
             "`{path}` contains `:`, which separates the parts of a mount; `{field}` cannot hold one"
         )
     })
-}
-
-/// Checks a path that must name something in the project folder: not
-/// empty, no `~`, not absolute, not climbing out with `..` (read lexically:
-/// `a/../b` stays inside).
-fn project_path(field: &str, path: &str, example: &str) -> Result<(), String> {
-    if path.is_empty() {
-        return Err(format!(
-            "`{field}` is empty: give a path relative to the project folder, e.g. `{example}`"
-        ));
-    }
-    if path.contains('\0') {
-        return Err(format!(
-            "`{field}` contains a NUL byte, which file paths cannot hold"
-        ));
-    }
-    if path.starts_with('~') {
-        return Err(format!(
-            "`{path}` starts with `~`, which is not expanded: `{field}` is relative to the project folder, e.g. `{example}`"
-        ));
-    }
-    if path.starts_with('/') {
-        return Err(format!(
-            "`{path}` is absolute: `{field}` is relative to the project folder, e.g. `{example}`"
-        ));
-    }
-    let mut depth: usize = 0;
-    for part in path.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => match depth.checked_sub(1) {
-                Some(up) => depth = up,
-                None => {
-                    return Err(format!(
-                        "`{path}` leaves the project folder; `{field}` is relative to it"
-                    ));
-                }
-            },
-            _ => depth += 1,
-        }
-    }
-    Ok(())
 }
 
 fn file_connection() -> TypeDef {

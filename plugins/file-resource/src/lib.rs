@@ -4,9 +4,9 @@
 
 mod plan;
 
+use clockwork_sdk::error_at;
 use clockwork_sdk::prelude::*;
 use clockwork_sdk::resource::{ActionResult, ChangePlan, PlanInput};
-use clockwork_sdk::{error_at, serde_json};
 
 /// The `file-resource` plugin.
 pub struct FileResource;
@@ -37,18 +37,17 @@ impl ResourcePlugin for FileResource {
     /// still be left to completion.
     fn validate(type_name: &str, name: &str, config: &str) -> Result<String, Vec<Diagnostic>> {
         let def = file_resource();
-        let normalised =
-            clockwork_sdk::validate::with_defaults(Some(def.schema()), type_name, config)?;
-        let mut value: Value =
-            serde_json::from_str(&normalised).map_err(|e| vec![error_at(None, e.to_string())])?;
-        if value["content"].is_null() {
-            value["content"] = json!("");
-        }
-        match plan::file_spec(name, &value) {
-            Ok(_) => Ok(normalised),
-            Err(PluginError::InvalidConfig(problems)) => Err(problems),
-            Err(other) => Err(vec![error_at(None, other.message())]),
-        }
+        clockwork_sdk::validate::with_checks(Some(def.schema()), type_name, config, |value| {
+            let mut value = value.clone();
+            if value["content"].is_null() {
+                value["content"] = json!("");
+            }
+            match plan::file_spec(name, &value) {
+                Ok(_) => Vec::new(),
+                Err(PluginError::InvalidConfig(problems)) => problems,
+                Err(other) => vec![error_at(None, other.message())],
+            }
+        })
     }
 }
 

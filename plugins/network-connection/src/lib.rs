@@ -5,7 +5,7 @@
 //! type for now; `resolve` comes later.
 
 use clockwork_sdk::prelude::*;
-use clockwork_sdk::{clockwork_schema, error_at, invalid, serde_json};
+use clockwork_sdk::{clockwork_schema, error_at, invalid};
 
 /// The `network-connection` plugin.
 pub struct NetworkConnection;
@@ -27,15 +27,7 @@ impl ConnectionPlugin for NetworkConnection {
             .iter()
             .find(|t| t.name() == type_name)
             .map(TypeDef::schema);
-        let normalised = clockwork_sdk::validate::with_defaults(schema, type_name, config)?;
-        let value: Value =
-            serde_json::from_str(&normalised).map_err(|e| vec![error_at(None, e.to_string())])?;
-        let problems = check(&value);
-        if problems.is_empty() {
-            Ok(normalised)
-        } else {
-            Err(problems)
-        }
+        clockwork_sdk::validate::with_checks(schema, type_name, config, check)
     }
 
     fn resolve(input: ResolveInput) -> Result<Contribution, PluginError> {

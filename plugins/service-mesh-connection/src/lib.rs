@@ -6,7 +6,7 @@
 
 use clockwork_sdk::connection::AssertionDecl;
 use clockwork_sdk::prelude::*;
-use clockwork_sdk::{clockwork_schema, error_at, invalid, serde_json};
+use clockwork_sdk::{clockwork_schema, error_at, invalid};
 
 /// The `service-mesh-connection` plugin.
 pub struct ServiceMeshConnection;
@@ -28,15 +28,7 @@ impl ConnectionPlugin for ServiceMeshConnection {
             .iter()
             .find(|t| t.name() == type_name)
             .map(TypeDef::schema);
-        let normalised = clockwork_sdk::validate::with_defaults(schema, type_name, config)?;
-        let value: Value =
-            serde_json::from_str(&normalised).map_err(|e| vec![error_at(None, e.to_string())])?;
-        let problems = check(&value);
-        if problems.is_empty() {
-            Ok(normalised)
-        } else {
-            Err(problems)
-        }
+        clockwork_sdk::validate::with_checks(schema, type_name, config, check)
     }
 
     fn resolve(input: ResolveInput) -> Result<Contribution, PluginError> {
@@ -119,54 +111,13 @@ fn check(config: &Value) -> Vec<Diagnostic> {
         ("key_path", "certs/api-key.pem"),
     ] {
         if let Some(path) = config[field].as_str()
-            && let Err(message) = project_path(field, path, example)
+            && let Err(message) =
+                clockwork_sdk::clockwork_schema::check_project_path(field, path, example)
         {
             problems.push(error_at(Some(&format!("/{field}")), message));
         }
     }
     problems
-}
-
-/// Checks a path that must name something in the project folder: not
-/// empty, no `~`, not absolute, not climbing out with `..` (read lexically:
-/// `a/../b` stays inside).
-fn project_path(field: &str, path: &str, example: &str) -> Result<(), String> {
-    if path.is_empty() {
-        return Err(format!(
-            "`{field}` is empty: give a path relative to the project folder, e.g. `{example}`"
-        ));
-    }
-    if path.contains('\0') {
-        return Err(format!(
-            "`{field}` contains a NUL byte, which file paths cannot hold"
-        ));
-    }
-    if path.starts_with('~') {
-        return Err(format!(
-            "`{path}` starts with `~`, which is not expanded: `{field}` is relative to the project folder, e.g. `{example}`"
-        ));
-    }
-    if path.starts_with('/') {
-        return Err(format!(
-            "`{path}` is absolute: `{field}` is relative to the project folder, e.g. `{example}`"
-        ));
-    }
-    let mut depth: usize = 0;
-    for part in path.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => match depth.checked_sub(1) {
-                Some(up) => depth = up,
-                None => {
-                    return Err(format!(
-                        "`{path}` leaves the project folder; `{field}` is relative to it"
-                    ));
-                }
-            },
-            _ => depth += 1,
-        }
-    }
-    Ok(())
 }
 
 fn service_mesh_connection() -> TypeDef {
