@@ -6,6 +6,7 @@ mod support;
 mod bad_input;
 mod cli;
 mod loading;
+mod outputs;
 mod plan;
 mod python;
 mod safety;

@@ -1,0 +1,101 @@
+//! The user-facing outputs, whole, so that any change to them shows in
+//! review: the text plan and the graph of each shipped example (offline, so
+//! no Engine state enters), `plugins list`, `plugins inspect`, and every
+//! `--help`.
+
+use std::path::Path;
+
+use crate::support::{TestProject, stderr, stdout, workspace};
+
+/// A copy of `examples/<name>` in a project folder called `project`.
+fn example(name: &str) -> TestProject {
+    let project = TestProject::new();
+    let source = workspace().join("examples").join(name);
+    copy_dir(&source, &project.dir());
+    project
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    for entry in std::fs::read_dir(from).expect("example exists") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("type").is_dir() {
+            std::fs::create_dir_all(&target).expect("mkdir");
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+}
+
+fn ok(project: &TestProject, args: &[&str]) -> String {
+    let output = project.clockwork(args);
+    assert_eq!(output.status.code(), Some(0), "{args:?}: {}", stderr(&output));
+    let dir = project
+        .dir()
+        .canonicalize()
+        .expect("dir")
+        .display()
+        .to_string();
+    stdout(&output).replace(&dir, "[project]")
+}
+
+macro_rules! example_outputs {
+    ($($name:ident: $example:expr;)*) => {
+        $(
+            #[test]
+            fn $name() {
+                let project = example($example);
+                insta::assert_snapshot!(
+                    concat!(stringify!($name), "_plan"),
+                    ok(&project, &["plan", "--offline"])
+                );
+                insta::assert_snapshot!(
+                    concat!(stringify!($name), "_dot"),
+                    ok(&project, &["graph"])
+                );
+                insta::assert_snapshot!(
+                    concat!(stringify!($name), "_mermaid"),
+                    ok(&project, &["graph", "--format", "mermaid"])
+                );
+            }
+        )*
+    };
+}
+
+example_outputs! {
+    connected_services: "connected-services";
+    connections_showcase: "connections-showcase";
+    mixed_pattern: "mixed-pattern";
+    assertions: "assertions";
+}
+
+#[test]
+fn plugins_list_and_inspect() {
+    let project = TestProject::new();
+    insta::assert_snapshot!("plugins_list", ok(&project, &["plugins", "list"]));
+    for name in ["DockerResource", "FileResource", "DatabaseConnection", "HealthcheckAssert"] {
+        insta::assert_snapshot!(
+            format!("inspect_{name}"),
+            ok(&project, &["plugins", "inspect", name])
+        );
+    }
+}
+
+#[test]
+fn every_help_text() {
+    let project = TestProject::new();
+    for command in [
+        &["--help"][..],
+        &["plan", "--help"],
+        &["apply", "--help"],
+        &["destroy", "--help"],
+        &["graph", "--help"],
+        &["plugins", "--help"],
+        &["plugins", "list", "--help"],
+        &["plugins", "inspect", "--help"],
+        &["plugins", "cache", "--help"],
+    ] {
+        insta::assert_snapshot!(format!("help_{}", command.join("_").replace("--", "")), ok(&project, command));
+    }
+}
