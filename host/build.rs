@@ -24,6 +24,16 @@ fn main() {
     for watched in ["plugins", "sdk", "wit", "Cargo.toml", "Cargo.lock"] {
         println!("cargo:rerun-if-changed={}", root.join(watched).display());
     }
+    // The versions `--version` and the cache layout name, read from where
+    // they are decided, so neither can drift from a literal.
+    println!(
+        "cargo:rustc-env=CW_WASMTIME_VERSION={}",
+        locked_version(&root.join("Cargo.lock"), "wasmtime")
+    );
+    println!(
+        "cargo:rustc-env=CW_CONTRACT={}",
+        wit_package(&root.join("wit/worlds.wit"))
+    );
     println!("cargo:rerun-if-env-changed=CW_PLUGIN_TARGET_DIR");
     println!("cargo:rerun-if-env-changed=CARGO_TARGET_DIR");
 
@@ -143,4 +153,28 @@ fn build_plugins(root: &Path, target_dir: &Path, plugins: &[String]) {
              If the target is missing, run `rustup target add wasm32-wasip2`."
         );
     }
+}
+
+/// The version of `crate` in `Cargo.lock`.
+fn locked_version(lock: &Path, krate: &str) -> String {
+    let text = std::fs::read_to_string(lock).expect("Cargo.lock is readable");
+    let wanted = format!("name = \"{krate}\"");
+    let mut lines = text.lines();
+    while let Some(line) = lines.next() {
+        if line.trim() == wanted
+            && let Some(version) = lines.next().and_then(|l| l.trim().strip_prefix("version = "))
+        {
+            return version.trim_matches('"').to_string();
+        }
+    }
+    panic!("{krate} is not in Cargo.lock");
+}
+
+/// The `package` of a WIT file, e.g. `clockwork:plugin@0.1.0`.
+fn wit_package(file: &Path) -> String {
+    let text = std::fs::read_to_string(file).expect("the WIT is readable");
+    text.lines()
+        .find_map(|l| l.trim().strip_prefix("package "))
+        .map(|p| p.trim_end_matches(';').trim().to_string())
+        .expect("the WIT names its package")
 }

@@ -4,16 +4,52 @@ use serde_json::Value;
 
 use crate::support::{TestProject, clockwork_in, stderr, stdout};
 
+/// The `package` every file of `wit/` declares (they must agree).
+fn wit_package() -> String {
+    let mut packages: Vec<String> = std::fs::read_dir(crate::support::workspace().join("wit"))
+        .expect("wit/")
+        .filter_map(|e| std::fs::read_to_string(e.expect("entry").path()).ok())
+        .filter_map(|text| {
+            text.lines()
+                .find_map(|l| l.trim().strip_prefix("package "))
+                .map(|p| p.trim_end_matches(';').trim().to_string())
+        })
+        .collect();
+    packages.dedup();
+    assert_eq!(packages.len(), 1, "the WIT files disagree: {packages:?}");
+    packages.remove(0)
+}
+
+/// The version of `krate` in the workspace's Cargo.lock.
+pub fn locked_version(krate: &str) -> String {
+    let lock = std::fs::read_to_string(crate::support::workspace().join("Cargo.lock"))
+        .expect("Cargo.lock");
+    let wanted = format!("name = \"{krate}\"");
+    let mut lines = lock.lines();
+    while let Some(line) = lines.next() {
+        if line == wanted {
+            let version = lines.next().expect("a version line");
+            return version
+                .trim_start_matches("version = ")
+                .trim_matches('"')
+                .to_string();
+        }
+    }
+    panic!("{krate} is not locked")
+}
+
 #[test]
-fn version_names_the_plugin_contract() {
+fn version_names_the_plugin_contract_and_the_wasmtime_in_use() {
     let dir = tempfile::tempdir().expect("temp dir");
     let output = clockwork_in(dir.path(), &["--version"], &[]);
     assert_eq!(output.status.code(), Some(0));
     assert_eq!(
         stdout(&output),
         format!(
-            "clockwork {} (plugin contract clockwork:plugin@0.1.0, wasmtime 48.0.8)\n",
-            env!("CARGO_PKG_VERSION")
+            "clockwork {} (plugin contract {}, wasmtime {})\n",
+            env!("CARGO_PKG_VERSION"),
+            wit_package(),
+            locked_version("wasmtime")
         )
     );
 }

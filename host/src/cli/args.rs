@@ -6,7 +6,7 @@ use clap::{ArgAction, Parser, Subcommand};
 
 /// Declare and run local multi-container infrastructure.
 #[derive(Debug, Parser)]
-#[command(name = "clockwork", version, long_version = concat!(env!("CARGO_PKG_VERSION"), " (plugin contract clockwork:plugin@0.1.0, wasmtime ", "48.0.8", ")"), about, max_term_width = 100)]
+#[command(name = "clockwork", version, long_version = concat!(env!("CARGO_PKG_VERSION"), " (plugin contract ", env!("CW_CONTRACT"), ", wasmtime ", env!("CW_WASMTIME_VERSION"), ")"), about, max_term_width = 100)]
 pub struct Args {
     /// Run as if clockwork was started in DIR (like `git -C`).
     #[arg(short = 'C', value_name = "DIR", global = true)]

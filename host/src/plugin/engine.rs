@@ -107,9 +107,15 @@ fn pooling() -> PoolingAllocationConfig {
 
 /// The version of wasmtime compiled in.
 pub fn wasmtime_version() -> &'static str {
-    // Pinned in the workspace Cargo.toml; kept here so the cache layout and
-    // `--version` agree with it.
-    "48.0.8"
+    // Read from Cargo.lock by build.rs, so the cache layout and `--version`
+    // follow the pin.
+    env!("CW_WASMTIME_VERSION")
+}
+
+/// The plugin contract this host speaks, e.g. `clockwork:plugin@0.1.0`
+/// (the `package` line of `wit/`, read by build.rs).
+pub fn contract() -> &'static str {
+    env!("CW_CONTRACT")
 }
 
 /// Feeds `Hash` output into SHA-256, so the key does not depend on the

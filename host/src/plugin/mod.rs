@@ -26,7 +26,7 @@ pub use description::{PluginDescription, PluginMeta, TypeInfo, TypeTraits};
 pub use discover::{
     BundledPlugin, PluginFile, PluginProblem, PluginSet, bundled_plugins, discover, user_plugin_dir,
 };
-pub use engine::{PluginEngine, wasmtime_version};
+pub use engine::{PluginEngine, contract, wasmtime_version};
 pub use error::{CallError, CallFailure, LoadError};
 pub use kind::PluginKind;
 pub use limits::Limits;

@@ -294,7 +294,11 @@ pub async fn resolve(
                 .iter()
                 .map(|id| project.get(*id).name.clone())
                 .collect();
-            let first = cycle[0];
+            let Some(&first) = cycle.first() else {
+                return Err(ResolveError::Internal(
+                    "the graph reported an empty dependency cycle".into(),
+                ));
+            };
             let help = cycle
                 .iter()
                 .map(|id| {
