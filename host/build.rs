@@ -162,7 +162,9 @@ fn locked_version(lock: &Path, krate: &str) -> String {
     let mut lines = text.lines();
     while let Some(line) = lines.next() {
         if line.trim() == wanted
-            && let Some(version) = lines.next().and_then(|l| l.trim().strip_prefix("version = "))
+            && let Some(version) = lines
+                .next()
+                .and_then(|l| l.trim().strip_prefix("version = "))
         {
             return version.trim_matches('"').to_string();
         }

@@ -70,11 +70,18 @@ fn plan_large(c: &mut Criterion) {
             let graph = clockwork::resolve::resolve(project, &plugins, &|_| None)
                 .await
                 .expect("resolves");
-            clockwork::plan::plan(&graph)
+            let state = clockwork::state::State::empty(&folder.identity);
+            let compared = clockwork::plan::Compared {
+                state: &state,
+                observation: None,
+            };
+            clockwork::plan::plan(&graph, &plugins, &folder.identity, compared)
+                .await
+                .expect("plans")
         })
     };
     let plan = run();
-    assert_eq!(plan.resources.len(), 5_000);
+    assert_eq!(plan.entries.len(), 5_000);
     assert_eq!(plan.connections.len(), 10_000);
     let mut group = c.benchmark_group("plan");
     group

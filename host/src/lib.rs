@@ -20,6 +20,7 @@ pub mod model;
 pub mod output;
 pub mod plan;
 pub mod plugin;
+pub mod policy;
 pub mod project;
 pub mod resolve;
 pub mod secret;

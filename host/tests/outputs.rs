@@ -30,7 +30,12 @@ fn copy_dir(from: &Path, to: &Path) {
 
 fn ok(project: &TestProject, args: &[&str]) -> String {
     let output = project.clockwork(args);
-    assert_eq!(output.status.code(), Some(0), "{args:?}: {}", stderr(&output));
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{args:?}: {}",
+        stderr(&output)
+    );
     let dir = project
         .dir()
         .canonicalize()
@@ -74,7 +79,12 @@ example_outputs! {
 fn plugins_list_and_inspect() {
     let project = TestProject::new();
     insta::assert_snapshot!("plugins_list", ok(&project, &["plugins", "list"]));
-    for name in ["DockerResource", "FileResource", "DatabaseConnection", "HealthcheckAssert"] {
+    for name in [
+        "DockerResource",
+        "FileResource",
+        "DatabaseConnection",
+        "HealthcheckAssert",
+    ] {
         insta::assert_snapshot!(
             format!("inspect_{name}"),
             ok(&project, &["plugins", "inspect", name])
@@ -96,6 +106,9 @@ fn every_help_text() {
         &["plugins", "inspect", "--help"],
         &["plugins", "cache", "--help"],
     ] {
-        insta::assert_snapshot!(format!("help_{}", command.join("_").replace("--", "")), ok(&project, command));
+        insta::assert_snapshot!(
+            format!("help_{}", command.join("_").replace("--", "")),
+            ok(&project, command)
+        );
     }
 }

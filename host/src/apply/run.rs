@@ -12,16 +12,16 @@ use serde_json::{Value as Json, json};
 use sha2::{Digest, Sha256};
 use tokio::task::JoinSet;
 
-use crate::apply::act::{Actor, Scope, describe};
-use crate::apply::{Planned, scope_of};
+use crate::apply::act::Actor;
 use crate::docker::{Engine, Readiness};
-use crate::plan::Action as Change;
+use crate::plan::{ChangeKind as Change, Plan, PlanEntry, describe};
 use crate::plugin::bindings::connection::exports::clockwork::plugin::connections::{
     RunWhen, SetupStep,
 };
 use crate::plugin::bindings::resource::exports::clockwork::plugin::resources::ActionResult;
 use crate::plugin::bindings::types::Action;
 use crate::plugin::{LoadedPlugin, PluginSet};
+use crate::policy::{Scope, scope_of};
 use crate::project::ProjectDir;
 use crate::resolve::Graph;
 use crate::state::{ResourceState, State, journal, now_ms};
@@ -108,7 +108,7 @@ pub struct Options {
 
 /// Everything one resource's job needs, owned, so jobs can run on any thread.
 struct Job {
-    planned: Planned,
+    planned: PlanEntry,
     plugin: Arc<LoadedPlugin>,
     /// Setup steps of its connections: (connection, the scope of both
     /// ends, the step).
@@ -136,7 +136,7 @@ impl Shared {
 /// Executes `planned` and returns the report and the final state (saved
 /// after every resource).
 pub async fn execute(
-    planned: Vec<Planned>,
+    plan: Plan,
     graph: Option<&Graph>,
     plugins: &PluginSet,
     engine: Option<Engine>,
@@ -153,7 +153,7 @@ pub async fn execute(
     });
     let mut removals = Vec::new();
     let mut deploys = Vec::new();
-    for p in planned {
+    for p in plan.entries {
         let Some(plugin) = plugins.for_type(&p.type_name).cloned() else {
             continue;
         };
@@ -165,6 +165,7 @@ pub async fn execute(
                 .flat_map(|c| {
                     let ends = Scope {
                         resource: p.name.clone(),
+                        type_name: p.type_name.clone(),
                         containers: vec![p.name.clone(), graph.project.get(c.to).name.clone()],
                         user_paths: Vec::new(),
                         overwrite: false,
@@ -303,7 +304,7 @@ async fn schedule(
                         .collect::<Vec<_>>()
                         .join(", ")
                 );
-                let change = job.planned.action();
+                let change = job.planned.change;
                 (shared.options.progress)(Progress::Finished {
                     name: job.planned.name.clone(),
                     change,
@@ -325,7 +326,7 @@ async fn schedule(
                 let shared = Arc::clone(shared);
                 running.spawn(async move {
                     let name = job.planned.name.clone();
-                    let change = job.planned.action();
+                    let change = job.planned.change;
                     let started = Instant::now();
                     if change != Change::None {
                         (shared.options.progress)(Progress::Started {
@@ -369,7 +370,7 @@ async fn schedule(
             None => {
                 for (job, pre) in waiting.drain(..) {
                     let reason = format!("waits for {}", pre.join(", "));
-                    let change = job.planned.action();
+                    let change = job.planned.change;
                     report.results.push((
                         job.planned.name,
                         change,
@@ -394,7 +395,7 @@ fn setup_hash(
 ) -> Result<(String, String), String> {
     let mut hasher = Sha256::new();
     hasher.update(
-        crate::apply::action_json(&step.action)
+        crate::plan::action_json(&step.action)
             .to_string()
             .as_bytes(),
     );
@@ -419,7 +420,7 @@ async fn run_job(job: Job, shared: &Shared) -> Outcome {
         grace: shared.options.grace,
     };
     let name = job.planned.name.clone();
-    let change = job.planned.action();
+    let change = job.planned.change;
     let log = |what: &str, status: &str, detail: Json| {
         journal(
             &shared.files,
@@ -501,7 +502,7 @@ async fn run_job(job: Job, shared: &Shared) -> Outcome {
 
     let mut results = Vec::new();
     let mut container: Option<(ContainerSpec, Option<i64>)> = None;
-    for (index, action) in job.planned.plan.actions.iter().enumerate() {
+    for (index, action) in job.planned.actions.iter().enumerate() {
         let what = describe(action);
         log(&what, "started", Json::Null);
         match actor.act(&job.scope, action).await {
@@ -566,12 +567,12 @@ async fn run_job(job: Job, shared: &Shared) -> Outcome {
         }
     }
 
-    let settled = if job.planned.plan.actions.is_empty() {
-        Ok(job.planned.plan.planned_state.clone())
+    let settled = if job.planned.actions.is_empty() {
+        Ok(job.planned.decided.planned_state.clone())
     } else {
         match job
             .plugin
-            .settle(&job.planned.input, &job.planned.plan, &results)
+            .settle(&job.planned.input, &job.planned.decided, &results)
             .await
         {
             Ok(Ok(state)) => Ok(state),

@@ -103,7 +103,7 @@ pub async fn run_apply(invocation: &Invocation, args: ApplyArgs) -> Result<u8, C
     let mut state = State::load(&files, base)?;
     engine.identity = identity_with(base, &mut state, &adopt);
     let observation = engine.observe().await?;
-    let planned = project::planned(
+    let plan = project::planned(
         &graph,
         &sources,
         &plugins,
@@ -113,16 +113,12 @@ pub async fn run_apply(invocation: &Invocation, args: ApplyArgs) -> Result<u8, C
         &files,
     )
     .await?;
-    let (deletes, creates) = apply::deletes_and_creates(&planned);
+    let (deletes, creates) = plan.deletes_and_creates();
     if deletes > creates {
-        let declared = graph
-            .project
-            .of_kind(crate::plugin::PluginKind::Resource)
-            .count();
         output::note(&deletion_warning(
             deletes,
             creates,
-            declared,
+            plan.declared(),
             &graph.project.file,
         ));
         confirm(
@@ -138,7 +134,7 @@ pub async fn run_apply(invocation: &Invocation, args: ApplyArgs) -> Result<u8, C
     engine.identity = identity_with(base, &mut state, &adopt);
     let observation = engine.observe().await?;
     note_strangers(&observation);
-    let planned = project::planned(
+    let plan = project::planned(
         &graph,
         &sources,
         &plugins,
@@ -149,7 +145,7 @@ pub async fn run_apply(invocation: &Invocation, args: ApplyArgs) -> Result<u8, C
     )
     .await?;
     if let Some(earlier) = crate::state::take_last_plan(&files) {
-        let moved = apply::moved(&earlier, &apply::outline(&planned));
+        let moved = crate::plan::moved(&earlier, &plan.outline());
         if !moved.is_empty() {
             output::note(&format!(
                 "the plan changed since `clockwork plan` ran; applying the current one:\n  {}",
@@ -158,7 +154,7 @@ pub async fn run_apply(invocation: &Invocation, args: ApplyArgs) -> Result<u8, C
         }
     }
     if !args.json {
-        output::emit(&output::render_changes(&planned));
+        output::emit(&output::render_changes(&plan));
     }
     let options = Options {
         parallelism: args.parallelism,
@@ -167,7 +163,7 @@ pub async fn run_apply(invocation: &Invocation, args: ApplyArgs) -> Result<u8, C
         progress: output::progress(args.json),
     };
     let (report, _) = apply::execute(
-        planned,
+        plan,
         Some(&graph),
         &plugins,
         Some(engine),
@@ -235,11 +231,15 @@ pub async fn run_destroy(invocation: &Invocation, args: DestroyArgs) -> Result<u
     };
     engine.identity = identity_with(base, &mut state, &adopt);
     let observation = engine.observe().await?;
-    let mut planned =
-        apply::removals(&plugins, &engine.identity, &state, Some(&observation)).await?;
-    let removing = planned
+    let compared = crate::plan::Compared {
+        state: &state,
+        observation: Some(&observation),
+    };
+    let plan = crate::plan::removals(&plugins, &engine.identity, compared).await?;
+    let removing = plan
+        .entries
         .iter()
-        .filter(|p| p.action() != crate::plan::Action::None)
+        .filter(|p| p.change != crate::plan::ChangeKind::None)
         .count();
     if removing == 0
         && observation.networks.is_empty()
@@ -276,16 +276,16 @@ pub async fn run_destroy(invocation: &Invocation, args: DestroyArgs) -> Result<u
     engine.identity = identity_with(base, &mut state, &adopt);
     let observation = engine.observe().await?;
     note_strangers(&observation);
-    planned = apply::removals(&plugins, &engine.identity, &state, Some(&observation)).await?;
+    let compared = crate::plan::Compared {
+        state: &state,
+        observation: Some(&observation),
+    };
+    let mut plan = crate::plan::removals(&plugins, &engine.identity, compared).await?;
     if args.keep_files {
-        for p in &mut planned {
-            p.plan
-                .actions
-                .retain(|a| !matches!(a, crate::plugin::bindings::types::Action::RemovePath(_)));
-        }
+        plan.keep_files();
     }
     if !args.json {
-        output::emit(&output::render_changes(&planned));
+        output::emit(&output::render_changes(&plan));
     }
     let options = Options {
         parallelism: 16,
@@ -294,7 +294,7 @@ pub async fn run_destroy(invocation: &Invocation, args: DestroyArgs) -> Result<u
         progress: output::progress(args.json),
     };
     let (report, mut state) = apply::execute(
-        planned,
+        plan,
         None,
         &plugins,
         Some(engine.clone()),

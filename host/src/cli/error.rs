@@ -67,7 +67,7 @@ pub enum CliError {
     State(#[from] crate::state::StateError),
     /// Changes could not be planned.
     #[error(transparent)]
-    Apply(#[from] crate::apply::ApplyError),
+    Plan(#[from] crate::plan::PlanError),
     /// The command line asks for something impossible.
     #[error("{message}")]
     #[diagnostic(code(clockwork::usage))]
@@ -116,14 +116,14 @@ impl CliError {
             | CliError::Usage { .. }
             | CliError::NeedsYes { .. } => EXIT_INVALID,
             CliError::Declined => EXIT_FAILED,
-            CliError::Apply(crate::apply::ApplyError::Refused { .. }) => EXIT_INVALID,
+            CliError::Plan(crate::plan::PlanError::Refused { .. }) => EXIT_INVALID,
             CliError::Io { .. }
             | CliError::Runtime(_)
             | CliError::Plugin(_)
             | CliError::Engine(_)
             | CliError::NoEngine { .. }
             | CliError::State(_)
-            | CliError::Apply(_) => EXIT_FAILED,
+            | CliError::Plan(_) => EXIT_FAILED,
         }
     }
 }

@@ -1,11 +1,9 @@
 //! `clockwork plan` and `clockwork graph`.
 
-use crate::apply;
 use crate::cli::args::GraphFormat;
 use crate::cli::{CliError, EXIT_OK, Invocation, project};
 use crate::docker::Engine;
 use crate::output;
-use crate::plan;
 use crate::state::State;
 
 /// `clockwork plan [--json] [--show-secrets] [--offline]`.
@@ -31,7 +29,6 @@ pub async fn run_plan(
     };
     let (graph, sources, plugins) = project::resolved(invocation).await?;
     lap("resolved");
-    let mut plan = plan::plan(&graph);
     let files = &invocation.project.files;
     let mut identity = invocation.project.identity.clone();
     // Read without the lock: a plan changes nothing, and an apply running
@@ -55,7 +52,7 @@ pub async fn run_plan(
         Some(engine) => Some(engine.observe().await?),
         None => None,
     };
-    let planned = project::planned(
+    let plan = project::planned(
         &graph,
         &sources,
         &plugins,
@@ -66,33 +63,18 @@ pub async fn run_plan(
     )
     .await?;
     lap("planned and checked");
-    match &observation {
-        Some(observation) => {
-            apply::compare(
-                &mut plan,
-                &planned,
-                "the Docker Engine and .clockwork/state.json",
-            );
-            crate::state::remember_plan(files, &apply::outline(&planned));
-            if let Some(note) = observation.strangers_note() {
-                output::note(&note);
-            }
-        }
-        None => {
-            apply::compare(&mut plan, &planned, "");
-            plan.compared_with = None;
+    if let Some(observation) = &observation {
+        crate::state::remember_plan(files, &plan.outline());
+        if let Some(note) = observation.strangers_note() {
+            output::note(&note);
         }
     }
-    let (deletes, creates) = apply::deletes_and_creates(&planned);
+    let (deletes, creates) = plan.deletes_and_creates();
     if deletes > creates {
-        let declared = graph
-            .project
-            .of_kind(crate::plugin::PluginKind::Resource)
-            .count();
         output::note(&crate::cli::apply::deletion_warning(
             deletes,
             creates,
-            declared,
+            plan.declared(),
             &graph.project.file,
         ));
     }

@@ -92,10 +92,10 @@ pub async fn resolved(invocation: &Invocation) -> Result<(Graph, Sources, Plugin
 }
 
 /// A plugin's refusal to plan a declaration, located at it.
-pub fn refused(e: crate::apply::ApplyError, graph: &Graph, sources: &Sources) -> CliError {
+pub fn refused(e: crate::plan::PlanError, graph: &Graph, sources: &Sources) -> CliError {
     match e.located(graph, sources) {
         Ok(located) => CliError::Invalid(vec![located]),
-        Err(other) => CliError::Apply(other),
+        Err(other) => CliError::Plan(other),
     }
 }
 
@@ -110,13 +110,14 @@ pub async fn planned(
     state: &crate::state::State,
     observation: Option<&crate::docker::Observation>,
     files: &crate::project::ProjectDir,
-) -> Result<Vec<crate::apply::Planned>, CliError> {
-    let planned = crate::apply::changes(graph, plugins, identity, state, observation)
+) -> Result<crate::plan::Plan, CliError> {
+    let compared = crate::plan::Compared { state, observation };
+    let plan = crate::plan::plan(graph, plugins, identity, compared)
         .await
         .map_err(|e| refused(e, graph, sources))?;
-    let problems = crate::apply::check_plan(&planned, graph, files, state, observation, sources);
+    let problems = crate::plan::check_plan(&plan, graph, files, state, observation, sources);
     if problems.is_empty() {
-        Ok(planned)
+        Ok(plan)
     } else {
         Err(CliError::Invalid(problems))
     }

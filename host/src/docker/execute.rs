@@ -229,11 +229,12 @@ impl Engine {
     /// failure leaves nothing behind.
     pub async fn ensure_container(
         &self,
-        resource: &str,
+        owner: &crate::policy::Scope,
         spec: &ContainerSpec,
-        user_paths: &[String],
         grace: Duration,
     ) -> Result<Json, EngineError> {
+        let resource = owner.resource.as_str();
+        let user_paths = owner.user_paths.as_slice();
         let hash = spec_hash(spec);
         let scope = [resource.to_string()];
         if let Some(existing) = self.own_container(&spec.name, &scope).await? {
@@ -325,6 +326,7 @@ impl Engine {
             cmd: spec.command.clone(),
             labels: Some({
                 let mut labels = self.labels(Some(resource), Some(&hash));
+                labels.insert(labels::TYPE.to_string(), owner.type_name.clone());
                 if !spec.must_run {
                     labels.insert(labels::MUST_RUN.to_string(), "false".to_string());
                 }

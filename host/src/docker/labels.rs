@@ -11,6 +11,9 @@ pub const PROJECT_ID: &str = "dev.clockwork.project-id";
 pub const PROJECT_DIR: &str = "dev.clockwork.project-dir";
 /// The declaration an object belongs to (containers).
 pub const RESOURCE: &str = "dev.clockwork.resource";
+/// The declaration's type (containers), so that the plugin that made a
+/// container removes it even when the state is lost.
+pub const TYPE: &str = "dev.clockwork.type";
 /// SHA-256 of the spec the object was created from.
 pub const CONFIG_HASH: &str = "dev.clockwork.config-hash";
 /// `false` on containers that may stop on their own (`must_run=False`).

@@ -32,6 +32,9 @@ pub struct ObservedContainer {
     pub health: Option<String>,
     /// The config hash it was created with.
     pub config_hash: Option<String>,
+    /// The type of the declaration it was created for.
+    #[serde(skip)]
+    pub type_name: Option<String>,
     /// Its image.
     pub image: String,
 }
@@ -174,6 +177,7 @@ impl Engine {
                     started_at,
                     health: health_of(state),
                     config_hash: labels.get(labels::CONFIG_HASH).cloned(),
+                    type_name: labels.get(labels::TYPE).cloned(),
                     image: c.image.clone().unwrap_or_default(),
                 });
         }

@@ -7,14 +7,14 @@ use std::sync::Arc;
 
 use serde_json::json;
 
-use crate::apply::{Outcome, Planned, Progress, Report, summary};
+use crate::apply::{Outcome, Progress, Report};
 use crate::output::emit;
 use crate::output::spinner::Spinner;
-use crate::plan::Action;
+use crate::plan::{ChangeKind as Action, Plan};
 
 /// The planned changes, one line per resource that changes.
-pub fn render_changes(planned: &[Planned]) -> String {
-    let counts = summary(planned);
+pub fn render_changes(plan: &Plan) -> String {
+    let counts = plan.summary();
     let mut out = String::new();
     let parts: Vec<String> = counts.iter().map(|(k, n)| format!("{n} {k}")).collect();
     out.push_str(&format!(
@@ -25,8 +25,8 @@ pub fn render_changes(planned: &[Planned]) -> String {
             parts.join(", ")
         }
     ));
-    for p in planned.iter().filter(|p| p.action() != Action::None) {
-        let sign = match p.action() {
+    for p in plan.entries.iter().filter(|p| p.change != Action::None) {
+        let sign = match p.change {
             Action::Create => "+",
             Action::Update => "~",
             Action::Replace => "-/+",
@@ -41,9 +41,7 @@ pub fn render_changes(planned: &[Planned]) -> String {
         };
         out.push_str(&format!(
             "  {sign} {} ({}): {}{why}\n",
-            p.name,
-            p.type_name,
-            p.action()
+            p.name, p.type_name, p.change
         ));
     }
     out

@@ -17,13 +17,9 @@ fn source_text(p: &Provenance) -> String {
 
 /// The text of `clockwork plan`.
 pub fn render_plan(plan: &Plan, masker: &Masker) -> String {
-    use crate::plan::Action;
-    let count = |a: Action| plan.resources.iter().filter(|r| r.action == a).count();
-    let declared = plan
-        .resources
-        .iter()
-        .filter(|r| r.layer <= plan.layers)
-        .count();
+    use crate::plan::ChangeKind as Action;
+    let count = |a: Action| plan.entries.iter().filter(|r| r.change == a).count();
+    let declared = plan.declared();
     let counts: Vec<String> = [
         (Action::Create, "to create"),
         (Action::Update, "to update"),
@@ -58,7 +54,7 @@ pub fn render_plan(plan: &Plan, masker: &Masker) -> String {
         ),
     }
     let mut layer = 0;
-    for (i, r) in plan.resources.iter().enumerate() {
+    for (i, r) in plan.entries.iter().enumerate() {
         if r.layer != layer {
             layer = r.layer;
             if layer > plan.layers {
@@ -72,10 +68,10 @@ pub fn render_plan(plan: &Plan, masker: &Masker) -> String {
             i + 1,
             r.name,
             r.type_name,
-            r.action
+            r.change
         ));
         for c in r.changed.iter().filter(|c| c.path != "/") {
-            let field = crate::apply::field_name(&c.path);
+            let field = c.name();
             let key = field.rsplit('.').next();
             let show = |v: &Option<Value>| match v {
                 Some(v) => masker.json(key, v).to_string(),
@@ -190,10 +186,10 @@ pub fn plan_json(plan: &Plan, masker: &Masker) -> Value {
         "file": plan.file,
         "layers": plan.layers,
         "compared_with": plan.compared_with,
-        "resources": plan.resources.iter().map(|r| json!({
+        "resources": plan.entries.iter().map(|r| json!({
             "name": r.name,
             "type": r.type_name,
-            "action": r.action,
+            "action": r.change,
             "depends_on": r.depends_on,
             "layer": r.layer,
             "parent": r.parent,
@@ -209,7 +205,7 @@ pub fn plan_json(plan: &Plan, masker: &Masker) -> Value {
                     "forces_replace": c.forces_replace,
                 })
             }).collect::<Vec<_>>(),
-            "actions": r.steps.iter().map(|s| masker.json(None, s)).collect::<Vec<_>>(),
+            "actions": r.actions.iter().map(|a| masker.json(None, &crate::plan::action_json(a))).collect::<Vec<_>>(),
             "sources": r.spec.provenance.iter().map(|(k, p)| (k.clone(), Value::String(source_text(p)))).collect::<serde_json::Map<_, _>>(),
         })).collect::<Vec<_>>(),
         "connections": plan.connections.iter().map(|c| json!({

@@ -1,17 +1,40 @@
-//! [`Graph`] → [`Plan`]: what `apply` will do for each resource, in deploy
-//! order. [`plan`] alone says `create` for everything (what a first apply
-//! does, and all `plan` can say without an Engine); [`Plan::compare`]
-//! replaces that with what each resource plugin decided against the
-//! recorded state and the Engine's observation.
+//! (resolved [`Graph`], [`State`], the Engine's observation) → [`Plan`]:
+//! what `apply` will do for each resource, decided by the resource's plugin
+//! and checked against the host's policy.
+//!
+//! There is one planning path. `plan --offline` is the same call with no
+//! observation (each plugin then plans a first apply), `apply` is this
+//! stage followed by [`crate::apply::execute`], and `destroy` plans with no
+//! declarations ([`removals`]).
+
+mod actions;
+mod check;
+mod decide;
+
+pub use actions::{action_json, describe};
+pub use check::check_plan;
+pub use decide::{PlanError, project_json};
+
+use std::collections::BTreeMap;
 
 use serde::Serialize;
+use serde_json::Value as Json;
 
+use crate::docker::Observation;
+use crate::model::DeclId;
+use crate::plugin::PluginSet;
+use crate::plugin::bindings::resource::exports::clockwork::plugin::resources::{
+    Change, ChangePlan, PlanInput,
+};
+use crate::plugin::bindings::types::Action;
+use crate::project::Identity;
 use crate::resolve::{Graph, Spec};
+use crate::state::State;
 
 /// What happens to one resource.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Action {
+pub enum ChangeKind {
     /// It does not exist yet.
     Create,
     /// It is changed in place.
@@ -24,45 +47,28 @@ pub enum Action {
     None,
 }
 
-impl std::fmt::Display for Action {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Action::Create => "create",
-            Action::Update => "update",
-            Action::Replace => "replace",
-            Action::Delete => "delete",
-            Action::None => "none",
-        })
+impl From<Change> for ChangeKind {
+    fn from(change: Change) -> Self {
+        match change {
+            Change::None => ChangeKind::None,
+            Change::Create => ChangeKind::Create,
+            Change::Update => ChangeKind::Update,
+            Change::Replace => ChangeKind::Replace,
+            Change::Delete => ChangeKind::Delete,
+        }
     }
 }
 
-/// One resource in the plan.
-#[derive(Debug, Clone, Serialize)]
-pub struct PlanEntry {
-    /// Its name.
-    pub name: String,
-    /// Its type.
-    #[serde(rename = "type")]
-    pub type_name: String,
-    /// What happens to it.
-    pub action: Action,
-    /// Names of its direct dependencies, in deploy order.
-    pub depends_on: Vec<String>,
-    /// Its layer; layers deploy one after the other, a layer's resources in parallel.
-    pub layer: usize,
-    /// The composite holding it.
-    pub parent: Option<String>,
-    /// Its resolved fields and where each came from.
-    #[serde(skip)]
-    pub spec: Spec,
-    /// Where it is declared.
-    pub declared_at: String,
-    /// Its assertions, as (name, type), including those its connections add.
-    pub assertions: Vec<(String, String)>,
-    /// The fields that differ from what is deployed (empty before comparing).
-    pub changed: Vec<ChangedField>,
-    /// What the host will do for it, in order (empty before comparing).
-    pub steps: Vec<serde_json::Value>,
+impl std::fmt::Display for ChangeKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ChangeKind::Create => "create",
+            ChangeKind::Update => "update",
+            ChangeKind::Replace => "replace",
+            ChangeKind::Delete => "delete",
+            ChangeKind::None => "none",
+        })
+    }
 }
 
 /// A field that differs from the deployed object.
@@ -71,11 +77,66 @@ pub struct ChangedField {
     /// JSON Pointer into the config, e.g. `/env_vars/LOG_LEVEL`.
     pub path: String,
     /// The deployed value.
-    pub old: Option<serde_json::Value>,
+    pub old: Option<Json>,
     /// The declared value.
-    pub new: Option<serde_json::Value>,
+    pub new: Option<Json>,
     /// Whether this change alone forces a replace.
     pub forces_replace: bool,
+}
+
+impl ChangedField {
+    /// The field as the user writes it (`env_vars.MODE`).
+    pub fn name(&self) -> String {
+        field_name(&self.path)
+    }
+}
+
+/// One resource in the plan: declared (in deploy order) or recorded and no
+/// longer declared (to delete).
+#[derive(Debug, Clone)]
+pub struct PlanEntry {
+    /// The declaration, when it is still declared.
+    pub decl: Option<DeclId>,
+    /// Its name.
+    pub name: String,
+    /// Its type.
+    pub type_name: String,
+    /// What happens to it.
+    pub change: ChangeKind,
+    /// The fields that differ from what is deployed, as the plugin named them.
+    pub changed: Vec<ChangedField>,
+    /// What the host will do for it, in order.
+    pub actions: Vec<Action>,
+    /// Names of its direct dependencies, in deploy order.
+    pub depends_on: Vec<String>,
+    /// Its layer; layers deploy one after the other. Resources no longer
+    /// declared are in the layer after the last.
+    pub layer: usize,
+    /// The composite holding it.
+    pub parent: Option<String>,
+    /// Its resolved fields and where each came from (empty when no longer
+    /// declared).
+    pub spec: Spec,
+    /// Where it is declared.
+    pub declared_at: String,
+    /// Its assertions, as (name, type), including those its connections add.
+    pub assertions: Vec<(String, String)>,
+    /// What the plugin decided, passed back to its `settle`.
+    pub(crate) decided: ChangePlan,
+    /// What the plugin was given.
+    pub(crate) input: PlanInput,
+}
+
+impl PlanEntry {
+    /// The fields whose change drives this one, as the user names them
+    /// (`env_vars.MODE`), for the plan and apply output.
+    pub fn changed_fields(&self) -> Vec<String> {
+        self.changed
+            .iter()
+            .filter(|c| c.path != "/")
+            .map(ChangedField::name)
+            .collect()
+    }
 }
 
 /// A connection in the plan.
@@ -99,30 +160,182 @@ pub struct PlanConnection {
 }
 
 /// The plan of a project.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct Plan {
     /// The project's name.
     pub project: String,
     /// The project file.
     pub file: String,
-    /// Resources in deploy order.
-    pub resources: Vec<PlanEntry>,
+    /// Every resource: declared ones in deploy order, then the ones to delete.
+    pub entries: Vec<PlanEntry>,
     /// Connections, in declaration order.
     pub connections: Vec<PlanConnection>,
-    /// How many layers.
+    /// How many layers the declared resources form.
     pub layers: usize,
-    /// What the plan was compared with (`None`: nothing, every resource
-    /// shows `create`), e.g. "the Docker Engine and .clockwork/state.json".
+    /// What the plan was compared with (`None`: no deployment was observed,
+    /// so every plugin planned a first apply), e.g. "the Docker Engine and
+    /// .clockwork/state.json".
     pub compared_with: Option<String>,
 }
 
-/// Plans every resource of `graph`.
-pub fn plan(graph: &Graph) -> Plan {
+impl Plan {
+    /// How many resources it deletes and creates.
+    pub fn deletes_and_creates(&self) -> (usize, usize) {
+        let count = |k| self.entries.iter().filter(|e| e.change == k).count();
+        (count(ChangeKind::Delete), count(ChangeKind::Create))
+    }
+
+    /// Counts by change, for summary lines.
+    pub fn summary(&self) -> BTreeMap<&'static str, usize> {
+        let mut counts = BTreeMap::new();
+        for e in &self.entries {
+            let key = match e.change {
+                ChangeKind::None => "unchanged",
+                ChangeKind::Create => "to create",
+                ChangeKind::Update => "to update",
+                ChangeKind::Replace => "to replace",
+                ChangeKind::Delete => "to delete",
+            };
+            *counts.entry(key).or_insert(0) += 1;
+        }
+        counts
+    }
+
+    /// Each resource's change in one line, e.g. `replace (env_vars.MODE)`,
+    /// kept between `plan` and `apply` to say what moved in between.
+    pub fn outline(&self) -> Json {
+        Json::Object(
+            self.entries
+                .iter()
+                .map(|e| {
+                    let fields = e.changed_fields();
+                    let text = if fields.is_empty() {
+                        e.change.to_string()
+                    } else {
+                        format!("{} ({})", e.change, fields.join(", "))
+                    };
+                    (e.name.clone(), Json::String(text))
+                })
+                .collect(),
+        )
+    }
+
+    /// Leaves the files resources wrote where they are (`destroy
+    /// --keep-files`): their removals are dropped from the plan.
+    pub fn keep_files(&mut self) {
+        let keep = |a: &Action| !matches!(a, Action::RemovePath(_));
+        for e in &mut self.entries {
+            e.actions.retain(keep);
+            e.decided.actions.retain(keep);
+        }
+    }
+
+    /// How many declared resources there are.
+    pub fn declared(&self) -> usize {
+        self.entries.iter().filter(|e| e.decl.is_some()).count()
+    }
+}
+
+/// A JSON Pointer into a config as the user writes the field:
+/// `/env_vars/LOG_LEVEL` → `env_vars.LOG_LEVEL`.
+pub fn field_name(pointer: &str) -> String {
+    pointer.trim_start_matches('/').replace('/', ".")
+}
+
+/// What a stage of planning compares with.
+pub struct Compared<'a> {
+    /// The recorded state.
+    pub state: &'a State,
+    /// The Engine's observation, when one answers.
+    pub observation: Option<&'a Observation>,
+}
+
+/// Plans every resource of `graph` (in deploy order) and every recorded one
+/// no longer declared (to delete, after the last layer).
+pub async fn plan(
+    graph: &Graph,
+    plugins: &PluginSet,
+    identity: &Identity,
+    compared: Compared<'_>,
+) -> Result<Plan, PlanError> {
+    let decided = decide::declared(
+        graph,
+        plugins,
+        identity,
+        compared.state,
+        compared.observation,
+    )
+    .await?;
+    Ok(assemble(graph, decided, compared.observation.is_some()))
+}
+
+/// Plans the removal of everything the state records, and of this
+/// project's containers the state does not know (a lost state).
+pub async fn removals(
+    plugins: &PluginSet,
+    identity: &Identity,
+    compared: Compared<'_>,
+) -> Result<Plan, PlanError> {
+    let decided = decide::removals(plugins, identity, compared.state, compared.observation).await?;
+    let entries = decided
+        .into_iter()
+        .map(|d| entry_without_declaration(d, 1))
+        .collect();
+    Ok(Plan {
+        project: identity.name.clone(),
+        file: String::new(),
+        entries,
+        connections: Vec::new(),
+        layers: 0,
+        compared_with: compared
+            .observation
+            .map(|_| "the Docker Engine and .clockwork/state.json".into()),
+    })
+}
+
+fn entry_without_declaration(d: decide::Decided, layer: usize) -> PlanEntry {
+    PlanEntry {
+        decl: None,
+        change: d.plan.change.into(),
+        changed: changed_fields(&d.plan),
+        actions: d.plan.actions.clone(),
+        name: d.name,
+        type_name: d.type_name,
+        depends_on: d.depends_on,
+        layer,
+        parent: None,
+        spec: Spec::default(),
+        declared_at: "no longer declared".into(),
+        assertions: Vec::new(),
+        decided: d.plan,
+        input: d.input,
+    }
+}
+
+fn changed_fields(plan: &ChangePlan) -> Vec<ChangedField> {
+    plan.diff
+        .iter()
+        .map(|d| ChangedField {
+            path: d.path.clone(),
+            old: d.old.as_deref().and_then(|t| serde_json::from_str(t).ok()),
+            new: d.new.as_deref().and_then(|t| serde_json::from_str(t).ok()),
+            forces_replace: d.forces_replace,
+        })
+        .collect()
+}
+
+/// The plan of `graph` from what its plugins decided.
+fn assemble(graph: &Graph, decided: Vec<decide::Decided>, observed: bool) -> Plan {
     let project = &graph.project;
     let name = |id| project.get(id).name.clone();
+    let layer_of: BTreeMap<DeclId, usize> = graph
+        .layers
+        .iter()
+        .enumerate()
+        .flat_map(|(i, ids)| ids.iter().map(move |id| (*id, i + 1)))
+        .collect();
     // Assertions connections add, by the resource they check.
-    let mut contributed: std::collections::HashMap<crate::model::DeclId, Vec<(String, String)>> =
-        Default::default();
+    let mut contributed: BTreeMap<DeclId, Vec<(String, String)>> = BTreeMap::new();
     for c in &graph.connections {
         for (type_name, _) in &c.assertions {
             let short = crate::load::kebab(type_name)
@@ -134,24 +347,27 @@ pub fn plan(graph: &Graph) -> Plan {
             ));
         }
     }
-    let mut resources = Vec::new();
-    for (layer, ids) in graph.layers.iter().enumerate() {
-        for id in ids {
-            let d = project.get(*id);
-            resources.push(PlanEntry {
-                name: d.name.clone(),
-                type_name: d.type_name.clone(),
-                action: Action::Create,
-                depends_on: graph
-                    .depends_on
-                    .get(id)
-                    .map(|deps| deps.iter().map(|d| name(*d)).collect())
-                    .unwrap_or_default(),
-                layer: layer + 1,
-                parent: d.parent.map(name),
-                spec: graph.specs.get(id).cloned().unwrap_or_default(),
-                declared_at: d.location.to_string(),
-                assertions: d
+    let removal_layer = graph.layers.len() + 1;
+    let entries = decided
+        .into_iter()
+        .map(|d| {
+            let Some(id) = d.decl else {
+                return entry_without_declaration(d, removal_layer);
+            };
+            let decl = project.get(id);
+            PlanEntry {
+                decl: Some(id),
+                change: d.plan.change.into(),
+                changed: changed_fields(&d.plan),
+                actions: d.plan.actions.clone(),
+                name: d.name,
+                type_name: d.type_name,
+                depends_on: d.depends_on,
+                layer: layer_of.get(&id).copied().unwrap_or(0),
+                parent: decl.parent.map(name),
+                spec: graph.specs.get(&id).cloned().unwrap_or_default(),
+                declared_at: decl.location.to_string(),
+                assertions: decl
                     .assertions
                     .iter()
                     .map(|a| {
@@ -160,13 +376,13 @@ pub fn plan(graph: &Graph) -> Plan {
                             project.get(*a).type_name.clone(),
                         )
                     })
-                    .chain(contributed.get(id).cloned().unwrap_or_default())
+                    .chain(contributed.get(&id).cloned().unwrap_or_default())
                     .collect(),
-                changed: Vec::new(),
-                steps: Vec::new(),
-            });
-        }
-    }
+                decided: d.plan,
+                input: d.input,
+            }
+        })
+        .collect();
     let connections = graph
         .connections
         .iter()
@@ -186,9 +402,55 @@ pub fn plan(graph: &Graph) -> Plan {
     Plan {
         project: project.name.clone(),
         file: project.file.display().to_string(),
-        resources,
+        entries,
         connections,
         layers: graph.layers.len(),
-        compared_with: None,
+        compared_with: observed.then(|| "the Docker Engine and .clockwork/state.json".into()),
+    }
+}
+
+/// How `now` differs from an earlier outline, a line per resource.
+pub fn moved(earlier: &Json, now: &Json) -> Vec<String> {
+    let (Some(earlier), Some(now)) = (earlier.as_object(), now.as_object()) else {
+        return Vec::new();
+    };
+    let none = Json::String("none".into());
+    let mut names: Vec<&String> = earlier.keys().chain(now.keys()).collect();
+    names.sort();
+    names.dedup();
+    names
+        .into_iter()
+        .filter_map(|name| {
+            let was = earlier.get(name).unwrap_or(&none);
+            let is = now.get(name).unwrap_or(&none);
+            (was != is).then(|| {
+                format!(
+                    "{name}: {} then, {} now",
+                    was.as_str().unwrap_or("?"),
+                    is.as_str().unwrap_or("?")
+                )
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn moved_names_each_resource_whose_change_differs() {
+        let earlier = json!({"db": "none", "api": "replace (image)", "gone": "delete"});
+        let now = json!({"db": "create", "api": "replace (image)", "new": "create"});
+        assert_eq!(
+            moved(&earlier, &now),
+            [
+                "db: none then, create now",
+                "gone: delete then, none now",
+                "new: none then, create now"
+            ]
+        );
+        assert!(moved(&now, &now).is_empty());
     }
 }

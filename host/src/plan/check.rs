@@ -8,19 +8,19 @@ use std::collections::BTreeMap;
 
 use clockwork_schema::actions::{ContainerSpec, ExecSpec, FileSpec, WaitCondition, WaitSpec};
 
-use crate::apply::act::{self, Scope};
-use crate::apply::{Planned, scope_of};
 use crate::docker::Observation;
 use crate::load::{Located, Sources};
 use crate::model::DeclId;
+use crate::plan::{Plan, PlanEntry};
 use crate::plugin::bindings::types::Action;
+use crate::policy::{self as act, Scope, scope_of};
 use crate::project::ProjectDir;
 use crate::resolve::Graph;
 use crate::state::State;
 
-/// Every problem of `planned`, located.
+/// Every problem of `plan`, located.
 pub fn check_plan(
-    planned: &[Planned],
+    plan: &Plan,
     graph: &Graph,
     files: &ProjectDir,
     state: &State,
@@ -40,10 +40,10 @@ pub fn check_plan(
     };
     let mut ports: BTreeMap<String, (String, String)> = BTreeMap::new();
     let mut paths: BTreeMap<String, String> = BTreeMap::new();
-    for p in planned {
+    for p in &plan.entries {
         let Some(decl) = p.decl else { continue };
         let scope = scope_of(p, Some(graph));
-        for action in &p.plan.actions {
+        for action in &p.actions {
             if let Err(e) = act::check(files, &scope, action) {
                 problems.push(at(
                     decl,
@@ -113,19 +113,19 @@ pub fn check_plan(
             }
         }
     }
-    problems.extend(check_setup(planned, graph, files, observation, &at));
+    problems.extend(check_setup(&plan.entries, graph, files, observation, &at));
     problems
 }
 
 /// The containers each resource runs (or will, after this plan).
 fn containers(
-    planned: &[Planned],
+    planned: &[PlanEntry],
     observation: Option<&Observation>,
 ) -> BTreeMap<String, Vec<String>> {
     let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for p in planned {
         let entry = out.entry(p.name.clone()).or_default();
-        for action in &p.plan.actions {
+        for action in &p.actions {
             if let Action::EnsureContainer(spec) = action
                 && let Ok(spec) = serde_json::from_str::<ContainerSpec>(spec)
             {
@@ -142,7 +142,7 @@ fn containers(
 /// Connection setup steps run commands in, or wait for, a container of one
 /// of the connection's ends: that container has to be one of theirs.
 fn check_setup(
-    planned: &[Planned],
+    planned: &[PlanEntry],
     graph: &Graph,
     files: &ProjectDir,
     observation: Option<&Observation>,
@@ -155,6 +155,7 @@ fn check_setup(
         let ends = [graph.project.get(c.from), graph.project.get(c.to)];
         let scope = Scope {
             resource: ends[0].name.clone(),
+            type_name: ends[0].type_name.clone(),
             containers: ends.iter().map(|e| e.name.clone()).collect(),
             user_paths: Vec::new(),
             overwrite: false,

@@ -1,0 +1,259 @@
+//! Asking each resource's plugin what to do: its desired config (absent
+//! when it is to go), its recorded state and the Engine's observation in,
+//! its change and actions out. Calls run on every core; results keep order.
+
+use serde_json::{Value as Json, json};
+
+use crate::docker::Observation;
+use crate::load::{Located, Sources};
+use crate::model::DeclId;
+use crate::plugin::bindings::resource::exports::clockwork::plugin::resources::{
+    ChangePlan, PlanInput,
+};
+use crate::plugin::bindings::types::{PluginError, ResourceRef};
+use crate::plugin::{CallError, PluginSet};
+use crate::project::Identity;
+use crate::resolve::Graph;
+use crate::state::State;
+
+/// Why a plan could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    /// A plugin refused a declaration.
+    #[error("{resource} ({type_name}): {message}")]
+    Refused {
+        /// The declaration, when it is still declared.
+        decl: Option<DeclId>,
+        /// The resource.
+        resource: String,
+        /// Its type.
+        type_name: String,
+        /// Why.
+        message: String,
+    },
+    /// A recorded resource's type is provided by no plugin.
+    #[error(
+        "`{resource}` was deployed as a {type_name}, which no loaded plugin provides; restore the plugin to change or remove it"
+    )]
+    UnknownType {
+        /// The resource.
+        resource: String,
+        /// Its type.
+        type_name: String,
+    },
+    /// A plugin failed (trapped, timed out).
+    #[error(transparent)]
+    Plugin(#[from] CallError),
+    /// A failure of Clockwork itself.
+    #[error("internal error: {0} (this is a bug in clockwork)")]
+    Internal(String),
+}
+
+impl PlanError {
+    /// The refusal located at its declaration, when it has one.
+    pub fn located(self, graph: &Graph, sources: &Sources) -> Result<Located, PlanError> {
+        match self {
+            PlanError::Refused {
+                decl: Some(decl),
+                resource,
+                type_name,
+                message,
+            } => {
+                let d = graph.project.get(decl);
+                Ok(Located {
+                    message: format!("`{resource}` ({type_name}): {message}"),
+                    source: sources.get(&d.location.file.display().to_string()).cloned(),
+                    location: d.location.clone(),
+                    help: None,
+                    called_from: Vec::new(),
+                })
+            }
+            other => Err(other),
+        }
+    }
+}
+
+/// The project description every resource plugin is given.
+pub fn project_json(identity: &Identity) -> Json {
+    json!({"name": identity.name, "dir": identity.dir, "network": identity.default_network()})
+}
+
+/// One resource's decision.
+pub(super) struct Decided {
+    pub decl: Option<DeclId>,
+    pub name: String,
+    pub type_name: String,
+    pub depends_on: Vec<String>,
+    pub plan: ChangePlan,
+    pub input: PlanInput,
+}
+
+/// One resource to hand to its plugin's `plan`.
+struct Target {
+    decl: Option<DeclId>,
+    name: String,
+    type_name: String,
+    desired: Option<Json>,
+    prior: Option<Json>,
+    depends_on: Vec<String>,
+}
+
+/// The recorded state of `name`, if it has one worth passing on.
+fn prior_of(state: &State, name: &str) -> Option<Json> {
+    state
+        .resources
+        .get(name)
+        .map(|r| r.state.clone())
+        .filter(|s| !s.is_null())
+}
+
+/// Has each target's plugin plan it (all at once), keeping the order.
+async fn decide(
+    targets: Vec<Target>,
+    plugins: &PluginSet,
+    identity: &Identity,
+    observation: Option<&Observation>,
+) -> Result<Vec<Decided>, PlanError> {
+    let project = project_json(identity).to_string();
+    let mut tasks = Vec::new();
+    for t in targets {
+        let Some(plugin) = plugins.for_type(&t.type_name).cloned() else {
+            return Err(PlanError::UnknownType {
+                resource: t.name,
+                type_name: t.type_name,
+            });
+        };
+        let input = PlanInput {
+            target: ResourceRef {
+                type_name: t.type_name.clone(),
+                name: t.name.clone(),
+            },
+            desired: t.desired.as_ref().map(Json::to_string),
+            prior: t.prior.as_ref().map(Json::to_string),
+            observed: observation
+                .and_then(|o| o.for_resource(&t.name))
+                .map(|o| o.to_string()),
+            project: project.clone(),
+        };
+        tasks.push(tokio::spawn(async move {
+            let result = plugin.plan(&input).await;
+            (t, input, result)
+        }));
+    }
+    let mut decided = Vec::new();
+    for task in tasks {
+        let (t, input, result) = task
+            .await
+            .map_err(|e| PlanError::Internal(format!("a planning task failed: {e}")))?;
+        let plan = result?.map_err(|e: PluginError| PlanError::Refused {
+            decl: t.decl,
+            message: e.message(),
+            resource: t.name.clone(),
+            type_name: t.type_name.clone(),
+        })?;
+        decided.push(Decided {
+            decl: t.decl,
+            name: t.name,
+            type_name: t.type_name,
+            depends_on: t.depends_on,
+            plan,
+            input,
+        });
+    }
+    Ok(decided)
+}
+
+/// Every declared resource (deploy order), then every recorded one no
+/// longer declared.
+pub(super) async fn declared(
+    graph: &Graph,
+    plugins: &PluginSet,
+    identity: &Identity,
+    state: &State,
+    observation: Option<&Observation>,
+) -> Result<Vec<Decided>, PlanError> {
+    let mut targets = Vec::new();
+    for id in graph.order() {
+        let d = graph.project.get(id);
+        let mut desired = graph
+            .specs
+            .get(&id)
+            .map(|s| s.fields.clone())
+            .unwrap_or_default();
+        desired.insert("name".into(), Json::String(d.name.clone()));
+        let depends_on = graph
+            .depends_on
+            .get(&id)
+            .map(|ds| {
+                ds.iter()
+                    .map(|d| graph.project.get(*d).name.clone())
+                    .collect()
+            })
+            .unwrap_or_default();
+        targets.push(Target {
+            decl: Some(id),
+            name: d.name.clone(),
+            type_name: d.type_name.clone(),
+            desired: Some(Json::Object(desired)),
+            prior: prior_of(state, &d.name),
+            depends_on,
+        });
+    }
+    for (name, recorded) in &state.resources {
+        if graph.project.resource(name).is_none() {
+            targets.push(Target {
+                decl: None,
+                name: name.clone(),
+                type_name: recorded.type_name.clone(),
+                desired: None,
+                prior: prior_of(state, name),
+                depends_on: recorded.depends_on.clone(),
+            });
+        }
+    }
+    decide(targets, plugins, identity, observation).await
+}
+
+/// Everything recorded in `state`, and this project's containers the state
+/// does not know (a lost state), each with no desired config.
+pub(super) async fn removals(
+    plugins: &PluginSet,
+    identity: &Identity,
+    state: &State,
+    observation: Option<&Observation>,
+) -> Result<Vec<Decided>, PlanError> {
+    let mut targets: Vec<Target> = state
+        .resources
+        .iter()
+        .map(|(name, r)| Target {
+            decl: None,
+            name: name.clone(),
+            type_name: r.type_name.clone(),
+            desired: None,
+            prior: prior_of(state, name),
+            depends_on: r.depends_on.clone(),
+        })
+        .collect();
+    if let Some(observation) = observation {
+        for (name, containers) in observation
+            .containers
+            .iter()
+            .filter(|(n, _)| !state.resources.contains_key(*n))
+        {
+            // The type is on the container's label: the plugin that made it
+            // removes it.
+            let Some(type_name) = containers.iter().find_map(|c| c.type_name.clone()) else {
+                continue;
+            };
+            targets.push(Target {
+                decl: None,
+                name: name.clone(),
+                type_name,
+                desired: None,
+                prior: None,
+                depends_on: Vec::new(),
+            });
+        }
+    }
+    decide(targets, plugins, identity, observation).await
+}
