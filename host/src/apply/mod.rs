@@ -1,8 +1,345 @@
-//! Executing a [`Plan`](crate::plan::Plan): the host checks each action
-//! against policy, journals it, runs it, waits for readiness, and has the
-//! plugin `settle` the new state, which is saved at once.
+//! Bringing a project to its plan: [`run`] (apply) and [`destroy`] plan
+//! under the project lock and [`execute`] the plan — the host checks each
+//! action against policy, journals it, runs it, waits for readiness, and
+//! has the plugin `settle` the new state, which is saved at once.
+//!
+//! The CLI and a reconciling loop call the same two functions; what they
+//! print, and how they ask before deleting, comes in through [`Hooks`].
 
 mod act;
-mod run;
+mod execute;
 
-pub use run::{Options, Outcome, Progress, Report, execute};
+pub use execute::{Options, Outcome, Progress, Report, execute};
+
+use crate::docker::{Engine, EngineError, Observation};
+use crate::load::{Located, Sources};
+use crate::plan::{self, Compared, Plan, PlanError};
+use crate::plugin::PluginSet;
+use crate::project::{Identity, Project, ProjectId};
+use crate::resolve::Graph;
+use crate::state::{Lock, State, StateError};
+
+/// What a destructive step needs from whoever runs it.
+pub trait Hooks: Send + Sync {
+    /// Something worth saying that is not a result: objects of another
+    /// folder, a plan that moved since `clockwork plan`, a deletion warning.
+    fn note(&self, text: &str);
+    /// The plan about to be carried out.
+    fn planned(&self, plan: &Plan);
+    /// Whether to go ahead with `question` (e.g. "Delete 3 resources?").
+    fn confirm(&self, question: &str) -> Confirmation;
+}
+
+/// An answer to [`Hooks::confirm`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Confirmation {
+    /// Go ahead.
+    Yes,
+    /// Do not.
+    No,
+    /// Nobody can be asked (no terminal), and no `--yes` was given.
+    CannotAsk,
+}
+
+/// Why a run did not get to carry out its plan.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The plan has problems, each located at its declaration.
+    #[error("{} problem(s) in the plan", .0.len())]
+    Invalid(Vec<Located>),
+    /// A plugin could not plan.
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    /// The Engine failed.
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    /// The state could not be used.
+    #[error(transparent)]
+    State(#[from] StateError),
+    /// The user said no.
+    #[error("not confirmed")]
+    Declined,
+    /// A confirmation was needed and nobody could be asked.
+    #[error("{question}")]
+    NeedsConfirmation {
+        /// The question.
+        question: String,
+    },
+}
+
+/// What [`run`] and [`destroy`] work on.
+pub struct Target<'a> {
+    /// The project folder (files, identity).
+    pub project: &'a Project,
+    /// The plugins.
+    pub plugins: &'a PluginSet,
+    /// The Engine.
+    pub engine: Engine,
+    /// Ids of other folders whose objects to take over.
+    pub adopt: &'a [ProjectId],
+    /// How to execute.
+    pub options: Options,
+    /// Output and confirmations.
+    pub hooks: &'a dyn Hooks,
+}
+
+/// The project's identity with the ids it adopted before and now; new
+/// adoptions are recorded in `state`.
+fn identity_with(base: &Identity, state: &mut State, adopt: &[ProjectId]) -> Identity {
+    for id in adopt {
+        if *id != base.id && !state.adopted.iter().any(|a| a == id.as_str()) {
+            state.adopted.push(id.to_string());
+        }
+    }
+    let mut identity = base.clone();
+    identity.adopted = state.adopted_ids();
+    identity
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+/// The loud line before a plan deletes more than it creates.
+pub fn deletion_warning(plan: &Plan) -> Option<String> {
+    let (deletes, creates) = plan.deletes_and_creates();
+    if deletes <= creates {
+        return None;
+    }
+    Some(if plan.declared() == 0 {
+        format!(
+            "warning: `{}` declares no resources, so this deletes all {deletes} deployed resource{}",
+            plan.file,
+            plural(deletes)
+        )
+    } else {
+        format!(
+            "warning: this deletes {deletes} resource{} that `{}` no longer declares, and creates {creates}",
+            plural(deletes),
+            plan.file
+        )
+    })
+}
+
+fn confirmed(hooks: &dyn Hooks, question: String) -> Result<(), RunError> {
+    match hooks.confirm(&question) {
+        Confirmation::Yes => Ok(()),
+        Confirmation::No => Err(RunError::Declined),
+        Confirmation::CannotAsk => Err(RunError::NeedsConfirmation { question }),
+    }
+}
+
+/// Plans `graph` against the Engine and the state, and checks the plan.
+pub async fn planned(
+    graph: &Graph,
+    sources: &Sources,
+    plugins: &PluginSet,
+    identity: &Identity,
+    state: &State,
+    observation: Option<&Observation>,
+    files: &crate::project::ProjectDir,
+) -> Result<Plan, RunError> {
+    let compared = Compared { state, observation };
+    let plan = plan::plan(graph, plugins, identity, compared)
+        .await
+        .map_err(|e| match e.located(graph, sources) {
+            Ok(located) => RunError::Invalid(vec![located]),
+            Err(other) => RunError::Plan(other),
+        })?;
+    let problems = plan::check_plan(&plan, graph, files, state, observation, sources);
+    if problems.is_empty() {
+        Ok(plan)
+    } else {
+        Err(RunError::Invalid(problems))
+    }
+}
+
+/// Applies `graph`: plans and checks it without the lock (a project with
+/// mistakes is refused before anything is written, the lock file
+/// included), asks before deleting more than it creates, then plans again
+/// under the lock and executes that plan.
+pub async fn run(target: Target<'_>, graph: &Graph, sources: &Sources) -> Result<Report, RunError> {
+    let Target {
+        project,
+        plugins,
+        mut engine,
+        adopt,
+        options,
+        hooks,
+    } = target;
+    let files = &project.files;
+    let base = &project.identity;
+    let mut state = State::load(files, base)?;
+    engine.identity = identity_with(base, &mut state, adopt);
+    let observation = engine.observe().await?;
+    let first = planned(
+        graph,
+        sources,
+        plugins,
+        &engine.identity,
+        &state,
+        Some(&observation),
+        files,
+    )
+    .await?;
+    if let Some(warning) = deletion_warning(&first) {
+        hooks.note(&warning);
+        let (deletes, _) = first.deletes_and_creates();
+        confirmed(
+            hooks,
+            format!("Delete {deletes} resource{}?", plural(deletes)),
+        )?;
+    }
+
+    let _lock = Lock::acquire(files)?;
+    let mut state = State::load(files, base)?;
+    engine.identity = identity_with(base, &mut state, adopt);
+    let observation = engine.observe().await?;
+    if let Some(note) = observation.strangers_note() {
+        hooks.note(&note);
+    }
+    let plan = planned(
+        graph,
+        sources,
+        plugins,
+        &engine.identity,
+        &state,
+        Some(&observation),
+        files,
+    )
+    .await?;
+    // Planned again under the lock: say if that differs from what
+    // `clockwork plan` showed.
+    if let Some(earlier) = crate::state::take_last_plan(files) {
+        let moved = plan::moved(&earlier, &plan.outline());
+        if !moved.is_empty() {
+            hooks.note(&format!(
+                "the plan changed since `clockwork plan` ran; applying the current one:\n  {}",
+                moved.join("\n  ")
+            ));
+        }
+    }
+    hooks.planned(&plan);
+    let (report, _) = execute(
+        plan,
+        Some(graph),
+        plugins,
+        Some(engine),
+        files.clone(),
+        state,
+        options,
+    )
+    .await;
+    Ok(report)
+}
+
+/// What `destroy` keeps.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Keep {
+    /// The project's volumes (and their data).
+    pub volumes: bool,
+    /// The files resources wrote.
+    pub files: bool,
+}
+
+/// Destroys everything the project deployed, in reverse dependency order,
+/// then its networks and volumes. In a folder that never applied and where
+/// the Engine has nothing of this project, nothing is written at all.
+pub async fn destroy(target: Target<'_>, keep: Keep) -> Result<Report, RunError> {
+    let Target {
+        project,
+        plugins,
+        mut engine,
+        adopt,
+        options,
+        hooks,
+    } = target;
+    let files = &project.files;
+    let base = &project.identity;
+    let had_state = State::exists(files);
+    let mut state = if had_state {
+        State::load(files, base)?
+    } else {
+        State::empty(base)
+    };
+    engine.identity = identity_with(base, &mut state, adopt);
+    let observation = engine.observe().await?;
+    let compared = Compared {
+        state: &state,
+        observation: Some(&observation),
+    };
+    let first = plan::removals(plugins, &engine.identity, compared).await?;
+    let removing = first
+        .entries
+        .iter()
+        .filter(|p| p.change != plan::ChangeKind::None)
+        .count();
+    let shared = !observation.networks.is_empty() || !observation.volumes.is_empty();
+    if removing == 0 && !shared && !had_state {
+        if let Some(note) = observation.strangers_note() {
+            hooks.note(&note);
+        }
+        return Ok(Report::default());
+    }
+    if removing > 0 || shared {
+        confirmed(
+            hooks,
+            format!(
+                "Destroy {removing} resource{} of project `{}` in {}?",
+                plural(removing),
+                base.name,
+                base.dir.display()
+            ),
+        )?;
+    }
+    let _lock = Lock::acquire(files)?;
+    let mut state = if State::exists(files) {
+        State::load(files, base)?
+    } else {
+        State::empty(base)
+    };
+    engine.identity = identity_with(base, &mut state, adopt);
+    let observation = engine.observe().await?;
+    if let Some(note) = observation.strangers_note() {
+        hooks.note(&note);
+    }
+    let compared = Compared {
+        state: &state,
+        observation: Some(&observation),
+    };
+    let mut plan = plan::removals(plugins, &engine.identity, compared).await?;
+    if keep.files {
+        plan.keep_files();
+    }
+    hooks.planned(&plan);
+    let (mut report, mut state) = execute(
+        plan,
+        None,
+        plugins,
+        Some(engine.clone()),
+        files.clone(),
+        state,
+        options,
+    )
+    .await;
+    // Networks and volumes are the project's, shared by its resources: they
+    // go once nothing uses them.
+    if !report.failed() {
+        let observed = engine.observe().await?;
+        for network in &observed.networks {
+            if let Err(e) = engine.remove_network(network).await {
+                report.leftovers.push(e.to_string());
+            }
+        }
+        if !keep.volumes {
+            for volume in &observed.volumes {
+                if let Err(e) = engine.remove_volume(volume).await {
+                    report.leftovers.push(e.to_string());
+                }
+            }
+        }
+        state.setup.clear();
+        state.save(files)?;
+    }
+    Ok(report)
+}

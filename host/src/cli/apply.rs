@@ -1,14 +1,15 @@
-//! `clockwork apply` and `clockwork destroy`.
+//! `clockwork apply` and `clockwork destroy`: parse, call [`crate::apply`],
+//! render.
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::time::{Duration, Instant};
 
-use crate::apply::{self, Options};
+use crate::apply::{self, Confirmation, Hooks, Keep, Options, RunError, Target};
 use crate::cli::{CliError, EXIT_FAILED, EXIT_OK, Invocation, project};
-use crate::docker::{Engine, Observation};
+use crate::docker::Engine;
 use crate::output;
-use crate::project::{Identity, ProjectId};
-use crate::state::{Lock, State};
+use crate::plan::Plan;
+use crate::project::ProjectId;
 
 /// `clockwork apply` options.
 pub struct ApplyArgs {
@@ -49,44 +50,64 @@ fn adopt_ids(adopt: &[String]) -> Result<Vec<ProjectId>, CliError> {
         .collect()
 }
 
-/// This project's identity, with the ids it adopted before and now.
-fn identity_with(base: &Identity, state: &mut State, adopt: &[ProjectId]) -> Identity {
-    for id in adopt {
-        if *id != base.id && !state.adopted.iter().any(|a| a == id.as_str()) {
-            state.adopted.push(id.to_string());
+/// The terminal side of a run: notes on stderr, the plan on stdout, and a
+/// question on the terminal (or `--yes`).
+struct Terminal {
+    json: bool,
+    yes: bool,
+}
+
+impl Hooks for Terminal {
+    fn note(&self, text: &str) {
+        output::note(text);
+    }
+
+    fn planned(&self, plan: &Plan) {
+        if !self.json {
+            output::emit(&output::render_changes(plan));
         }
     }
-    let mut identity = base.clone();
-    identity.adopted = state.adopted_ids();
-    identity
-}
 
-/// Asks `question` on the terminal; without one, refuses unless `--yes`.
-fn confirm(question: &str, yes: bool) -> Result<(), CliError> {
-    if yes {
-        return Ok(());
-    }
-    if !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
-        return Err(CliError::NeedsYes {
-            what: question.to_string(),
-        });
-    }
-    let mut err = std::io::stderr().lock();
-    let _ = write!(err, "{question} [y/N] ");
-    let _ = err.flush();
-    drop(err);
-    let mut answer = String::new();
-    let _ = std::io::stdin().lock().read_line(&mut answer);
-    if matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
-        Ok(())
-    } else {
-        Err(CliError::Declined)
+    fn confirm(&self, question: &str) -> Confirmation {
+        if self.yes {
+            return Confirmation::Yes;
+        }
+        if !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
+            return Confirmation::CannotAsk;
+        }
+        let mut err = std::io::stderr().lock();
+        let _ = write!(err, "{question} [y/N] ");
+        let _ = err.flush();
+        drop(err);
+        let mut answer = String::new();
+        let _ = std::io::stdin().lock().read_line(&mut answer);
+        if matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
+            Confirmation::Yes
+        } else {
+            Confirmation::No
+        }
     }
 }
 
-fn note_strangers(observation: &Observation) {
-    if let Some(note) = observation.strangers_note() {
-        output::note(&note);
+impl From<RunError> for CliError {
+    fn from(e: RunError) -> Self {
+        match e {
+            RunError::Invalid(problems) => CliError::Invalid(problems),
+            RunError::Plan(e) => CliError::Plan(e),
+            RunError::Engine(e) => e.into(),
+            RunError::State(e) => CliError::State(e),
+            RunError::Declined => CliError::Declined,
+            RunError::NeedsConfirmation { question } => CliError::NeedsYes { what: question },
+        }
+    }
+}
+
+fn options(parallelism: usize, json: bool) -> Options {
+    Options {
+        parallelism,
+        grace: Duration::from_secs(10),
+        ready_timeout: Duration::from_secs(120),
+        progress: output::progress(json),
     }
 }
 
@@ -94,84 +115,22 @@ fn note_strangers(observation: &Observation) {
 pub async fn run_apply(invocation: &Invocation, args: ApplyArgs) -> Result<u8, CliError> {
     let started = Instant::now();
     let adopt = adopt_ids(&args.adopt)?;
-    let files = invocation.project.files.clone();
-    // A project with mistakes is refused before anything is written, the
-    // lock file included: resolve, then plan and check without the lock.
     let (graph, sources, plugins) = project::resolved(invocation).await?;
-    let base = &invocation.project.identity;
-    let mut engine = Engine::connect(base, files.clone()).await?;
-    let mut state = State::load(&files, base)?;
-    engine.identity = identity_with(base, &mut state, &adopt);
-    let observation = engine.observe().await?;
-    let plan = project::planned(
-        &graph,
-        &sources,
-        &plugins,
-        &engine.identity,
-        &state,
-        Some(&observation),
-        &files,
-    )
-    .await?;
-    let (deletes, creates) = plan.deletes_and_creates();
-    if deletes > creates {
-        output::note(&deletion_warning(
-            deletes,
-            creates,
-            plan.declared(),
-            &graph.project.file,
-        ));
-        confirm(
-            &format!("Delete {deletes} resource{}?", plural(deletes)),
-            args.yes,
-        )?;
-    }
-
-    let _lock = Lock::acquire(&files)?;
-    // Planned again under the lock: say if that differs from what
-    // `clockwork plan` showed.
-    let mut state = State::load(&files, base)?;
-    engine.identity = identity_with(base, &mut state, &adopt);
-    let observation = engine.observe().await?;
-    note_strangers(&observation);
-    let plan = project::planned(
-        &graph,
-        &sources,
-        &plugins,
-        &engine.identity,
-        &state,
-        Some(&observation),
-        &files,
-    )
-    .await?;
-    if let Some(earlier) = crate::state::take_last_plan(&files) {
-        let moved = crate::plan::moved(&earlier, &plan.outline());
-        if !moved.is_empty() {
-            output::note(&format!(
-                "the plan changed since `clockwork plan` ran; applying the current one:\n  {}",
-                moved.join("\n  ")
-            ));
-        }
-    }
-    if !args.json {
-        output::emit(&output::render_changes(&plan));
-    }
-    let options = Options {
-        parallelism: args.parallelism,
-        grace: Duration::from_secs(10),
-        ready_timeout: Duration::from_secs(120),
-        progress: output::progress(args.json),
+    let folder = &invocation.project;
+    let engine = Engine::connect(&folder.identity, folder.files.clone()).await?;
+    let hooks = Terminal {
+        json: args.json,
+        yes: args.yes,
     };
-    let (report, _) = apply::execute(
-        plan,
-        Some(&graph),
-        &plugins,
-        Some(engine),
-        files,
-        state,
-        options,
-    )
-    .await;
+    let target = Target {
+        project: folder,
+        plugins: &plugins,
+        engine,
+        adopt: &adopt,
+        options: options(args.parallelism, args.json),
+        hooks: &hooks,
+    };
+    let report = apply::run(target, &graph, &sources).await?;
     if !args.json {
         output::emit(&output::render_report(
             &report,
@@ -186,154 +145,47 @@ pub async fn run_apply(invocation: &Invocation, args: ApplyArgs) -> Result<u8, C
     })
 }
 
-fn plural(n: usize) -> &'static str {
-    if n == 1 { "" } else { "s" }
-}
-
-/// The loud line before an apply deletes more than it creates.
-pub fn deletion_warning(
-    deletes: usize,
-    creates: usize,
-    declared: usize,
-    file: &std::path::Path,
-) -> String {
-    if declared == 0 {
-        format!(
-            "warning: `{}` declares no resources, so this deletes all {deletes} deployed resource{}",
-            file.display(),
-            plural(deletes)
-        )
-    } else {
-        format!(
-            "warning: this deletes {deletes} resource{} that `{}` no longer declares, and creates {creates}",
-            plural(deletes),
-            file.display()
-        )
-    }
-}
-
 /// `clockwork destroy`.
 pub async fn run_destroy(invocation: &Invocation, args: DestroyArgs) -> Result<u8, CliError> {
     let started = Instant::now();
     let adopt = adopt_ids(&args.adopt)?;
-    let files = invocation.project.files.clone();
-    let base = &invocation.project.identity;
+    let folder = &invocation.project;
     let plugins = project::plugins(invocation).await?;
     // The project's secrets, so that nothing printed quotes them; a broken
     // project can still be destroyed.
     let _ = project::resolved(invocation).await;
-    let had_state = State::exists(&files);
-    let mut engine = Engine::connect(base, files.clone()).await?;
-    let mut state = if had_state {
-        State::load(&files, base)?
-    } else {
-        State::empty(base)
+    let engine = Engine::connect(&folder.identity, folder.files.clone()).await?;
+    let hooks = Terminal {
+        json: args.json,
+        yes: args.yes,
     };
-    engine.identity = identity_with(base, &mut state, &adopt);
-    let observation = engine.observe().await?;
-    let compared = crate::plan::Compared {
-        state: &state,
-        observation: Some(&observation),
+    let target = Target {
+        project: folder,
+        plugins: &plugins,
+        engine,
+        adopt: &adopt,
+        options: options(16, args.json),
+        hooks: &hooks,
     };
-    let plan = crate::plan::removals(&plugins, &engine.identity, compared).await?;
-    let removing = plan
-        .entries
-        .iter()
-        .filter(|p| p.change != crate::plan::ChangeKind::None)
-        .count();
-    if removing == 0
-        && observation.networks.is_empty()
-        && observation.volumes.is_empty()
-        && !had_state
-    {
-        // Nothing of this folder's: nothing is written, not even a lock.
-        note_strangers(&observation);
-        if !args.json {
-            output::emit(&format!(
-                "Nothing to destroy: nothing of this project is deployed ({:.2} s)",
-                started.elapsed().as_secs_f64()
-            ));
-        }
-        return Ok(EXIT_OK);
-    }
-    if removing > 0 || !observation.networks.is_empty() || !observation.volumes.is_empty() {
-        confirm(
-            &format!(
-                "Destroy {removing} resource{} of project `{}` in {}?",
-                plural(removing),
-                base.name,
-                base.dir.display()
-            ),
-            args.yes,
-        )?;
-    }
-    let _lock = Lock::acquire(&files)?;
-    let mut state = if State::exists(&files) {
-        State::load(&files, base)?
-    } else {
-        State::empty(base)
+    let keep = Keep {
+        volumes: args.keep_volumes,
+        files: args.keep_files,
     };
-    engine.identity = identity_with(base, &mut state, &adopt);
-    let observation = engine.observe().await?;
-    note_strangers(&observation);
-    let compared = crate::plan::Compared {
-        state: &state,
-        observation: Some(&observation),
-    };
-    let mut plan = crate::plan::removals(&plugins, &engine.identity, compared).await?;
-    if args.keep_files {
-        plan.keep_files();
-    }
-    if !args.json {
-        output::emit(&output::render_changes(&plan));
-    }
-    let options = Options {
-        parallelism: 16,
-        grace: Duration::from_secs(10),
-        ready_timeout: Duration::from_secs(120),
-        progress: output::progress(args.json),
-    };
-    let (report, mut state) = apply::execute(
-        plan,
-        None,
-        &plugins,
-        Some(engine.clone()),
-        files.clone(),
-        state,
-        options,
-    )
-    .await;
-    // Networks and volumes are the project's, shared by its resources: they
-    // go once nothing uses them.
-    let mut leftovers = Vec::new();
-    if !report.failed() {
-        let observed = engine.observe().await?;
-        for network in &observed.networks {
-            if let Err(e) = engine.remove_network(network).await {
-                leftovers.push(e.to_string());
-            }
-        }
-        if !args.keep_volumes {
-            for volume in &observed.volumes {
-                if let Err(e) = engine.remove_volume(volume).await {
-                    leftovers.push(e.to_string());
-                }
-            }
-        }
-        state.setup.clear();
-        state.save(&files)?;
-    }
-    for l in &leftovers {
+    let report = apply::destroy(target, keep).await?;
+    for l in &report.leftovers {
         output::note(l);
     }
     if !args.json {
-        output::emit(&output::render_report(
-            &report,
-            "Destroy",
-            started.elapsed().as_secs_f64(),
-        ));
+        let seconds = started.elapsed().as_secs_f64();
+        output::emit(
+            &if report.results.is_empty() && report.leftovers.is_empty() {
+                format!("Nothing to destroy: nothing of this project is deployed ({seconds:.2} s)")
+            } else {
+                output::render_report(&report, "Destroy", seconds)
+            },
+        );
     }
-    Ok(if report.failed() || !leftovers.is_empty() {
+    Ok(if report.failed() {
         EXIT_FAILED
     } else {
         EXIT_OK

@@ -69,14 +69,8 @@ pub async fn run_plan(
             output::note(&note);
         }
     }
-    let (deletes, creates) = plan.deletes_and_creates();
-    if deletes > creates {
-        output::note(&crate::cli::apply::deletion_warning(
-            deletes,
-            creates,
-            plan.declared(),
-            &graph.project.file,
-        ));
+    if let Some(warning) = crate::apply::deletion_warning(&plan) {
+        output::note(&warning);
     }
     if show_secrets {
         output::show_secrets();

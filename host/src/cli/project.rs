@@ -91,17 +91,8 @@ pub async fn resolved(invocation: &Invocation) -> Result<(Graph, Sources, Plugin
     Ok((graph, sources, plugins))
 }
 
-/// A plugin's refusal to plan a declaration, located at it.
-pub fn refused(e: crate::plan::PlanError, graph: &Graph, sources: &Sources) -> CliError {
-    match e.located(graph, sources) {
-        Ok(located) => CliError::Invalid(vec![located]),
-        Err(other) => CliError::Plan(other),
-    }
-}
-
 /// Every resource planned by its plugin against `observation`, and every
-/// planned action checked as `apply` would check it: a plan with a problem
-/// is refused here, located, before anything is written.
+/// planned action checked as `apply` would check it.
 pub async fn planned(
     graph: &Graph,
     sources: &Sources,
@@ -111,14 +102,5 @@ pub async fn planned(
     observation: Option<&crate::docker::Observation>,
     files: &crate::project::ProjectDir,
 ) -> Result<crate::plan::Plan, CliError> {
-    let compared = crate::plan::Compared { state, observation };
-    let plan = crate::plan::plan(graph, plugins, identity, compared)
-        .await
-        .map_err(|e| refused(e, graph, sources))?;
-    let problems = crate::plan::check_plan(&plan, graph, files, state, observation, sources);
-    if problems.is_empty() {
-        Ok(plan)
-    } else {
-        Err(CliError::Invalid(problems))
-    }
+    Ok(crate::apply::planned(graph, sources, plugins, identity, state, observation, files).await?)
 }

@@ -82,14 +82,18 @@ pub enum Progress {
 pub struct Report {
     /// Name → (change, outcome, time), in completion order.
     pub results: Vec<(String, Change, Outcome, Duration)>,
+    /// Project networks and volumes a destroy could not remove, and why.
+    pub leftovers: Vec<String>,
 }
 
 impl Report {
-    /// Whether anything failed or was skipped.
+    /// Whether anything failed, was skipped or was left behind.
     pub fn failed(&self) -> bool {
-        self.results
-            .iter()
-            .any(|(_, _, o, _)| matches!(o, Outcome::Failed(_) | Outcome::Skipped(_)))
+        !self.leftovers.is_empty()
+            || self
+                .results
+                .iter()
+                .any(|(_, _, o, _)| matches!(o, Outcome::Failed(_) | Outcome::Skipped(_)))
     }
 }
 
