@@ -67,9 +67,10 @@ fn plan_large(c: &mut Criterion) {
             let (project, _sources) = clockwork::load::load(&folder, &plugins)
                 .await
                 .expect("loads");
-            let graph = clockwork::resolve::resolve(project, &plugins, &|_| None)
+            let mut graph = clockwork::resolve::resolve(project, &plugins, &|_| None)
                 .await
                 .expect("resolves");
+            clockwork::complete::defaults(&mut graph, &plugins);
             let state = clockwork::state::State::empty(&folder.identity);
             let compared = clockwork::plan::Compared {
                 state: &state,

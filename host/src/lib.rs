@@ -14,6 +14,7 @@
 pub mod apply;
 pub mod capability;
 pub mod cli;
+pub mod complete;
 pub mod docker;
 pub mod load;
 pub mod model;

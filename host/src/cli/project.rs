@@ -66,13 +66,14 @@ pub async fn resolved(invocation: &Invocation) -> Result<(Graph, Sources, Plugin
         .map(|d| (d.id, d.location.file.display().to_string()))
         .collect();
     let source_of = |id: &DeclId| files.get(id.0).and_then(|(_, f)| sources.get(f).cloned());
-    let graph = resolve::resolve(project, &plugins, &source_of)
+    let mut graph = resolve::resolve(project, &plugins, &source_of)
         .await
         .map_err(|e| match e {
             ResolveError::Invalid(problems) => CliError::Invalid(problems),
             ResolveError::Plugin(call) => CliError::Plugin(call),
             ResolveError::Internal(message) => CliError::Runtime(message),
         })?;
+    crate::complete::defaults(&mut graph, &plugins);
     let mut secrets = BTreeSet::new();
     for spec in graph.specs.values() {
         crate::secret::scan(

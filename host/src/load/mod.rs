@@ -396,6 +396,13 @@ async fn validate(
                 for structural in structural_fields(d.kind) {
                     config.remove(*structural);
                 }
+                // A resource's spec starts from what the user wrote (as
+                // the plugin normalised it): connections and completion may
+                // still fill what is left out, so defaults come last
+                // (`complete::defaults`), never here.
+                if d.kind == PluginKind::Resource {
+                    config.retain(|key, _| d.fields.contains_key(key));
+                }
                 project.declarations[id.0].config = config;
             }
             Ok(Ok(other)) => problems.push(at(

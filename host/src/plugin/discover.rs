@@ -217,6 +217,16 @@ impl PluginSet {
         self.plugins.iter().find(|p| p.name() == name)
     }
 
+    /// The schema of a type.
+    pub fn schema(&self, type_name: &str) -> Option<&clockwork_schema::TypeSchema> {
+        self.for_type(type_name)?
+            .description
+            .types
+            .iter()
+            .map(|t| &t.schema)
+            .find(|s| s.name == type_name)
+    }
+
     /// The plugin providing a type.
     pub fn for_type(&self, type_name: &str) -> Option<&Arc<LoadedPlugin>> {
         self.by_type.get(type_name).map(|i| &self.plugins[*i])

@@ -36,20 +36,31 @@ pub struct Spec {
 }
 
 impl Spec {
-    /// The validated config of a declaration, marked user or default.
+    /// What the user wrote of a declaration (as its plugin normalised it).
     pub fn from_declaration(d: &Declaration) -> Self {
-        let mut provenance = BTreeMap::new();
-        for key in d.config.keys() {
-            let source = if d.fields.contains_key(key) {
-                Provenance::User
-            } else {
-                Provenance::Default
-            };
-            provenance.insert(key.clone(), source);
-        }
+        let provenance = d
+            .config
+            .keys()
+            .map(|key| (key.clone(), Provenance::User))
+            .collect();
         Spec {
             fields: d.config.clone(),
             provenance,
+        }
+    }
+
+    /// Fills every field still missing that has a default: last, after
+    /// the user, the connections and completion.
+    pub fn fill_defaults(&mut self, schema: &clockwork_schema::TypeSchema) {
+        for field in &schema.fields {
+            if self.fields.contains_key(&field.name) {
+                continue;
+            }
+            if let Some(default) = field.default_value() {
+                self.fields.insert(field.name.clone(), default);
+                self.provenance
+                    .insert(field.name.clone(), Provenance::Default);
+            }
         }
     }
 
@@ -83,8 +94,27 @@ impl Spec {
         patch: &EndpointPatch,
         source: &str,
         project: &Project,
-        type_name: &str,
+        schema: Option<&clockwork_schema::TypeSchema>,
     ) -> Result<(), String> {
+        let type_name = schema.map(|s| s.name.as_str()).unwrap_or("resource");
+        // A field the user left out that the type has starts empty.
+        let has = |field: &str| schema.is_some_and(|s| s.field(field).is_some());
+        let wants = [
+            ("env_vars", !patch.env.is_empty(), Json::Object(Map::new())),
+            (
+                "networks",
+                !patch.networks.is_empty(),
+                Json::Array(Vec::new()),
+            ),
+            ("volumes", !patch.mounts.is_empty(), Json::Array(Vec::new())),
+        ];
+        for (field, wanted, empty) in wants {
+            if wanted && has(field) && !self.fields.contains_key(field) {
+                self.fields.insert(field.to_string(), empty);
+                self.provenance
+                    .insert(field.to_string(), Provenance::Default);
+            }
+        }
         let from = Provenance::Connection(source.to_string());
         if !patch.env.is_empty() {
             let env = self.object_field("env_vars", type_name, source, "environment variables")?;

@@ -240,9 +240,9 @@ pub async fn resolve(
             (*origin, &contribution.from_patch),
             (*to, &contribution.to_patch),
         ] {
-            let target_type = project.get(endpoint).type_name.clone();
+            let schema = plugins.schema(&project.get(endpoint).type_name);
             if let Some(spec) = specs.get_mut(&endpoint)
-                && let Err(message) = spec.apply(patch, &source, &project, &target_type)
+                && let Err(message) = spec.apply(patch, &source, &project, schema)
             {
                 problem(*conn, message, None, &mut problems);
             }
