@@ -5,6 +5,7 @@ mod support;
 
 mod bad_input;
 mod cli;
+mod contract;
 mod loading;
 mod outputs;
 mod plan;

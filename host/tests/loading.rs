@@ -101,7 +101,7 @@ fn bad_plugin_files_are_reported_and_the_rest_load() {
     );
     assert_eq!(
         problem(&json, "greedy.wasm"),
-        "imports `clockwork:plugin/probe@0.1.0`, which resource plugins are not granted (they may import: types, log, clock, fs)"
+        "imports `clockwork:plugin/probe@0.2.0`, which resource plugins are not granted (they may import: types, log, clock, fs)"
     );
     assert!(
         problem(&json, "slow.wasm").starts_with("plugin `")

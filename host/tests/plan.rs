@@ -111,17 +111,20 @@ fn the_showcase_gets_every_connection_types_contribution() {
         resource(&plan, "redis")["spec"]["networks"],
         serde_json::json!(["backend-network"])
     );
+    // Mounts are typed: what the user wrote as a string, and what the
+    // connections added, in one form.
+    let mount = |source: &str, target: &str, read_only: bool| serde_json::json!({"source": source, "target": target, "read_only": read_only});
     assert_eq!(
         api["spec"]["volumes"],
         serde_json::json!([
-            "./config.json:/etc/app/config.json:ro",
-            "./www/health:/www/health:ro",
-            "app-shared-data:/data/shared"
+            mount("./config.json", "/etc/app/config.json", true),
+            mount("./www/health", "/www/health", true),
+            mount("app-shared-data", "/data/shared", false)
         ])
     );
     assert_eq!(
         resource(&plan, "storage")["spec"]["volumes"],
-        serde_json::json!(["app-shared-data:/data/shared"])
+        serde_json::json!([mount("app-shared-data", "/data/shared", false)])
     );
     let frontend = resource(&plan, "frontend");
     assert_eq!(frontend["spec"]["env_vars"]["API_URL"], "http://api:8000");

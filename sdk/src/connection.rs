@@ -6,7 +6,7 @@ use crate::{Diagnostic, PluginError, PluginMeta, not_implemented};
 
 pub use wit::{
     AssertionDecl, Contribution, EdgeOrder, Endpoint, EndpointPatch, Mount, MountSource,
-    ResolveInput, ResourceDecl, RunWhen, SetupStep,
+    ResolveInput, RunWhen, SetupStep,
 };
 
 /// A connection plugin. Implement it on a unit struct and export it with
@@ -78,7 +78,6 @@ impl Contribution {
             from_patch: EndpointPatch::empty(),
             to_patch: EndpointPatch::empty(),
             order: EdgeOrder::FromAfterTo,
-            resources: Vec::new(),
             setup: Vec::new(),
             assertions: Vec::new(),
             outputs: Vec::new(),

@@ -17,17 +17,14 @@ pub struct ResourceType {
     pub def: TypeDef,
     /// Whether it holds children (`.add(child)`).
     pub composite: bool,
-    /// Version of its recorded state.
-    pub state_version: u32,
 }
 
 impl ResourceType {
-    /// A leaf resource type with state version 1.
+    /// A leaf resource type.
     pub fn new(def: TypeDef) -> Self {
         ResourceType {
             def,
             composite: false,
-            state_version: 1,
         }
     }
 
@@ -106,7 +103,6 @@ pub fn describe<P: ResourcePlugin>() -> wit::ResourceDescription {
             .map(|t| wit::ResourceType {
                 schema: t.def.into(),
                 composite: t.composite,
-                state_version: t.state_version,
             })
             .collect(),
     }
@@ -221,7 +217,6 @@ impl ChangePlan {
         ChangePlan {
             change: Change::None,
             diff: Vec::new(),
-            delete_before_replace: false,
             actions: Vec::new(),
             planned_state: state.to_string(),
         }

@@ -1,6 +1,6 @@
 //! Builders for the schema a plugin returns from `describe`.
 
-use clockwork_schema::{FieldSchema, TypeSchema};
+use clockwork_schema::{ContributionKind, FieldSchema, TypeSchema};
 use serde_json::Value;
 
 use crate::bindings::host::clockwork::plugin::types as wit;
@@ -26,6 +26,7 @@ impl Field {
             forces_replace: false,
             secret: false,
             examples: Vec::new(),
+            receives: None,
         })
     }
 
@@ -56,6 +57,14 @@ impl Field {
     /// The value is a secret: masked in output, never sent to an AI.
     pub fn secret(mut self) -> Self {
         self.0.secret = true;
+        self
+    }
+
+    /// Connections' contributions of `kind` are added to this field (its
+    /// type must fit: `map<string>` for environment variables,
+    /// `list<string>` for networks and aliases, `list<mount>` for mounts).
+    pub fn receives(mut self, kind: ContributionKind) -> Self {
+        self.0.receives = Some(kind);
         self
     }
 
@@ -121,6 +130,12 @@ impl From<FieldSchema> for wit::FieldSchema {
             forces_replace: f.forces_replace,
             secret: f.secret,
             examples: f.examples,
+            receives: f.receives.map(|k| match k {
+                ContributionKind::Environment => wit::ContributionKind::Environment,
+                ContributionKind::Networks => wit::ContributionKind::Networks,
+                ContributionKind::Aliases => wit::ContributionKind::Aliases,
+                ContributionKind::Mounts => wit::ContributionKind::Mounts,
+            }),
         }
     }
 }

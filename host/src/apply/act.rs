@@ -111,9 +111,6 @@ impl Actor<'_> {
                 .wait(&parse::<WaitSpec>("wait", spec)?, &scope.containers)
                 .await
                 .map_err(engine_error),
-            Action::CallPlugin(_) => Err(
-                "`call-plugin` actions are not supported by this version of Clockwork yet".into(),
-            ),
             Action::Ext((driver, op, _)) => Err(format!(
                 "no `{driver}` driver in this version of Clockwork (asked for `{op}`)"
             )),

@@ -131,7 +131,9 @@ pub fn check(field: &str, ty: &ValueType, value: Value, secret: bool) -> Result<
         });
     }
     check_references(field, ty, &json, "")?;
-    Ok(json)
+    // Plugins receive one form of each value (a mount written as a string
+    // arrives as an object).
+    Ok(ty.normalize(&json))
 }
 
 /// Checks that references point at the right kind (and type) of declaration.

@@ -3,10 +3,12 @@
 //! Masking works on the secret *values* ([`crate::secret`]), wherever they
 //! appear: in a field, inside an Engine error that quotes an environment
 //! variable, in a Starlark message, a plugin's log line, the journal. A
-//! secret of four characters or more is replaced wherever it occurs; a
-//! shorter one wherever it stands as a whole word (`:pw@`, `` `pw` ``,
-//! `PASS=pw`), so that a one-character password is still replaced without
-//! turning every `a` of the output into `***`. On top of that, the value
+//! secret is replaced wherever it stands as a whole word (`:pw@`,
+//! `` `pw` ``, `PASS=pw`, `"pw"`), so that a one-character password is still
+//! replaced without turning every `a` of the output into `***`, and a
+//! password `postgres` leaves `postgresql://` readable; a secret of four
+//! characters or more that holds other characters than letters, digits and
+//! `_` is replaced wherever it occurs. On top of that, the value
 //! after any secret-looking `NAME=` or `name: ` and every URL password are
 //! masked even when Clockwork never saw the value itself.
 //!
@@ -131,12 +133,15 @@ impl Masker {
         }
         let mut out = mask_assignments(&mask_url_password(text));
         for form in &self.forms {
-            if form.chars().count() >= ANYWHERE {
-                if out.contains(form.as_str()) {
-                    out = out.replace(form.as_str(), MASK);
-                }
-            } else {
+            // A secret made of word characters is masked where it stands as
+            // a word (`postgres` as a password leaves `postgresql://` alone);
+            // one with other characters, and so unlike any word, wherever
+            // it occurs.
+            let wordlike = form.chars().all(|c| c.is_alphanumeric() || c == '_');
+            if wordlike || form.chars().count() < ANYWHERE {
                 out = replace_words(&out, form);
+            } else if out.contains(form.as_str()) {
+                out = out.replace(form.as_str(), MASK);
             }
         }
         out

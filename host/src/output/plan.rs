@@ -15,6 +15,36 @@ fn source_text(p: &Provenance) -> String {
     }
 }
 
+/// A value as the text plan shows it: JSON, except that a mount (the
+/// `{"source", "target", "read_only"}` every plugin receives) is shown the
+/// way users write it, `"source:/target:ro"`.
+fn shown(value: &Value) -> String {
+    fn mounts_as_written(value: &Value) -> Value {
+        match value {
+            Value::Object(o)
+                if o.len() == 3
+                    && o.get("source").is_some_and(Value::is_string)
+                    && o.get("target").is_some_and(Value::is_string)
+                    && o.get("read_only").is_some_and(Value::is_boolean) =>
+            {
+                let ro = if o["read_only"] == Value::Bool(true) {
+                    ":ro"
+                } else {
+                    ""
+                };
+                Value::String(format!(
+                    "{}:{}{ro}",
+                    o["source"].as_str().unwrap_or_default(),
+                    o["target"].as_str().unwrap_or_default()
+                ))
+            }
+            Value::Array(items) => Value::Array(items.iter().map(mounts_as_written).collect()),
+            other => other.clone(),
+        }
+    }
+    mounts_as_written(value).to_string()
+}
+
 /// The text of `clockwork plan`.
 pub fn render_plan(plan: &Plan, masker: &Masker) -> String {
     use crate::plan::ChangeKind as Action;
@@ -74,7 +104,7 @@ pub fn render_plan(plan: &Plan, masker: &Masker) -> String {
             let field = c.name();
             let key = field.rsplit('.').next();
             let show = |v: &Option<Value>| match v {
-                Some(v) => masker.json(key, v).to_string(),
+                Some(v) => shown(&masker.json(key, v)),
                 None => "(absent)".into(),
             };
             out.push_str(&format!(
@@ -112,7 +142,7 @@ pub fn render_plan(plan: &Plan, masker: &Masker) -> String {
                         let path = format!("{field}.{key}");
                         table.row(vec![
                             path.clone(),
-                            masker.json(Some(key), item).to_string(),
+                            shown(&masker.json(Some(key), item)),
                             source_text(r.spec.source_of(&path)),
                         ]);
                     }
@@ -128,7 +158,7 @@ pub fn render_plan(plan: &Plan, masker: &Masker) -> String {
                         let own = Value::Array(own.into_iter().cloned().collect());
                         table.row(vec![
                             field.clone(),
-                            masker.json(Some(field), &own).to_string(),
+                            shown(&masker.json(Some(field), &own)),
                             source_text(source),
                         ]);
                     }
@@ -140,14 +170,14 @@ pub fn render_plan(plan: &Plan, masker: &Masker) -> String {
                             .unwrap_or_default();
                         table.row(vec![
                             format!("{field} +"),
-                            masker.json(Some(field), item).to_string(),
+                            shown(&masker.json(Some(field), item)),
                             by,
                         ]);
                     }
                 }
                 _ => table.row(vec![
                     field.clone(),
-                    masker.json(Some(field), value).to_string(),
+                    shown(&masker.json(Some(field), value)),
                     source_text(source),
                 ]),
             }

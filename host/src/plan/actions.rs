@@ -25,7 +25,6 @@ pub fn describe(action: &Action) -> String {
         Action::RemovePath(p) => format!("remove {p}"),
         Action::Exec(_) => "exec".into(),
         Action::Wait(_) => "wait".into(),
-        Action::CallPlugin(_) => "call plugin".into(),
         Action::Ext((driver, op, _)) => format!("{driver} {op}"),
     }
 }
@@ -57,7 +56,6 @@ pub fn action_json(action: &Action) -> Json {
         Action::RemovePath(p) => json!({"action": "remove-path", "path": p}),
         Action::Exec(s) => payload("exec", s),
         Action::Wait(s) => payload("wait", s),
-        Action::CallPlugin(s) => payload("call-plugin", s),
         Action::Ext((driver, op, s)) => {
             let mut v = payload("ext", s);
             v["driver"] = Json::String(driver.clone());

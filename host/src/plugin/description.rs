@@ -28,8 +28,6 @@ pub enum TypeTraits {
     Resource {
         /// Accepts `.add(child)`.
         composite: bool,
-        /// Version of its recorded state.
-        state_version: u32,
     },
     /// A connection type.
     Connection,
@@ -160,6 +158,16 @@ fn schema(t: wit::TypeSchema) -> TypeSchema {
                 forces_replace: f.forces_replace,
                 secret: f.secret,
                 examples: f.examples,
+                receives: f.receives.map(|k| {
+                    use crate::plugin::bindings::types::ContributionKind as Wit;
+                    use clockwork_schema::ContributionKind as Kind;
+                    match k {
+                        Wit::Environment => Kind::Environment,
+                        Wit::Networks => Kind::Networks,
+                        Wit::Aliases => Kind::Aliases,
+                        Wit::Mounts => Kind::Mounts,
+                    }
+                }),
             })
             .collect(),
     }
@@ -178,7 +186,6 @@ impl From<resource::exports::clockwork::plugin::resources::ResourceDescription>
                     schema: schema(t.schema),
                     traits: TypeTraits::Resource {
                         composite: t.composite,
-                        state_version: t.state_version,
                     },
                 })
                 .collect(),
@@ -241,10 +248,7 @@ mod tests {
                 .into_iter()
                 .map(|schema| TypeInfo {
                     schema,
-                    traits: TypeTraits::Resource {
-                        composite: false,
-                        state_version: 1,
-                    },
+                    traits: TypeTraits::Resource { composite: false },
                 })
                 .collect(),
         }
@@ -261,6 +265,7 @@ mod tests {
             forces_replace: false,
             secret: false,
             examples: vec![],
+            receives: None,
         }
     }
 

@@ -105,9 +105,19 @@ pub enum LoadError {
     },
     /// The component imports something the host does not provide.
     #[error(
-        "imports `{0}`, which the host does not provide (plugins may import WASI 0.2 and `clockwork:plugin@0.1` interfaces)"
+        "imports `{0}`, which the host does not provide (plugins may import WASI 0.2 and `clockwork:plugin@0.2` interfaces)"
     )]
     UnknownImport(String),
+    /// The component was built against another version of the contract.
+    #[error(
+        "built against `{found}`, but this Clockwork speaks `{speaks}`: rebuild the plugin with a matching clockwork-sdk (the README says what changed)"
+    )]
+    Contract {
+        /// The contract it was built against.
+        found: String,
+        /// The one this host speaks.
+        speaks: String,
+    },
     /// Linking against the host failed (e.g. an incompatible interface version).
     #[error("cannot be linked against this host: {0}")]
     Link(String),
@@ -135,7 +145,7 @@ impl fmt::Display for WrongWorld {
         };
         write!(
             f,
-            "not a Clockwork plugin: it exports {found}, but a plugin exports exactly one of `clockwork:plugin/resources`, `clockwork:plugin/connections` or `clockwork:plugin/assertions` (build it against the `resource`, `connection` or `assertion` world of `clockwork:plugin@0.1`)"
+            "not a Clockwork plugin: it exports {found}, but a plugin exports exactly one of `clockwork:plugin/resources`, `clockwork:plugin/connections` or `clockwork:plugin/assertions` (build it against the `resource`, `connection` or `assertion` world of `clockwork:plugin@0.2`)"
         )
     }
 }

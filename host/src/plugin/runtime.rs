@@ -145,6 +145,32 @@ impl PluginRuntime {
             return Err(LoadError::WrongWorld(WrongWorld { exports }));
         };
         let interface = interface.clone();
+        // A component of another contract version would fail to link with
+        // "no exported instance named …"; say what it is instead.
+        let speaks = crate::plugin::contract();
+        let contract_of = |name: &str| {
+            name.strip_prefix("clockwork:plugin/")
+                .and_then(|rest| rest.split_once('@'))
+                .map(|(_, version)| version.to_string())
+        };
+        let ours = speaks.rsplit_once('@').map(|(_, v)| v).unwrap_or(speaks);
+        let compatible = |version: &str| {
+            // 0.x versions are compatible within a minor version.
+            let minor = |v: &str| v.split('.').take(2).collect::<Vec<_>>().join(".");
+            minor(version) == minor(ours)
+        };
+        let names = std::iter::once(interface.clone())
+            .chain(ty.imports(engine).map(|(n, _)| n.to_string()));
+        for name in names {
+            if let Some(version) = contract_of(&name)
+                && !compatible(&version)
+            {
+                return Err(LoadError::Contract {
+                    found: format!("clockwork:plugin@{version}"),
+                    speaks: speaks.to_string(),
+                });
+            }
+        }
         for (import, _) in ty.imports(engine) {
             if import.starts_with("wasi:") {
                 continue;

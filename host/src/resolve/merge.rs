@@ -7,7 +7,10 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::{Map, Value as Json};
 
-use crate::model::{Declaration, Project};
+use clockwork_schema::{ContributionKind, TypeSchema};
+use serde_json::json;
+
+use crate::model::Declaration;
 use crate::plugin::bindings::connection::exports::clockwork::plugin::connections::{
     EndpointPatch, MountSource,
 };
@@ -31,7 +34,8 @@ pub enum Provenance {
 pub struct Spec {
     /// Field → value.
     pub fields: Map<String, Json>,
-    /// `field`, `env_vars.NAME`, `networks.NAME`, `volumes.TARGET` → source.
+    /// `field`, `field.KEY` (an entry a connection added to a map field),
+    /// `field[]=ITEM` (an item added to a list field) → source.
     pub provenance: BTreeMap<String, Provenance>,
 }
 
@@ -76,49 +80,43 @@ impl Spec {
             .unwrap_or(&Provenance::User)
     }
 
-    /// Where one item of a list field came from, when a connection added it
-    /// (`networks.NAME`, `volumes.TARGET`).
+    /// Where one item of a list field came from, when a connection added it.
     pub fn item_source(&self, field: &str, item: &Json) -> Option<&Provenance> {
-        let text = item.as_str()?;
-        self.provenance.get(&format!("{field}.{text}")).or_else(|| {
-            text.split(':')
-                .nth(1)
-                .and_then(|target| self.provenance.get(&format!("{field}.{target}")))
-        })
+        self.provenance.get(&item_key(field, item))
     }
 
-    /// Adds a connection's patch. Values the user set are kept; the same
-    /// key set differently by two connections is an error.
+    /// Adds a connection's typed patch to the fields of this resource's
+    /// type that receive each kind (its schema says which). Values the user
+    /// set are kept; the same variable set differently by two connections
+    /// is an error; a kind the type receives in no field is refused.
     pub fn apply(
         &mut self,
         patch: &EndpointPatch,
         source: &str,
-        project: &Project,
-        schema: Option<&clockwork_schema::TypeSchema>,
+        schema: Option<&TypeSchema>,
     ) -> Result<(), String> {
-        let type_name = schema.map(|s| s.name.as_str()).unwrap_or("resource");
-        // A field the user left out that the type has starts empty.
-        let has = |field: &str| schema.is_some_and(|s| s.field(field).is_some());
-        let wants = [
-            ("env_vars", !patch.env.is_empty(), Json::Object(Map::new())),
-            (
-                "networks",
-                !patch.networks.is_empty(),
-                Json::Array(Vec::new()),
-            ),
-            ("volumes", !patch.mounts.is_empty(), Json::Array(Vec::new())),
-        ];
-        for (field, wanted, empty) in wants {
-            if wanted && has(field) && !self.fields.contains_key(field) {
-                self.fields.insert(field.to_string(), empty);
-                self.provenance
-                    .insert(field.to_string(), Provenance::Default);
-            }
-        }
         let from = Provenance::Connection(source.to_string());
+        let type_name = schema.map(|s| s.name.as_str()).unwrap_or("resource");
+        let receiving = |kind: ContributionKind, what: String| {
+            schema
+                .and_then(|s| s.receiving(kind))
+                .map(|f| f.name.clone())
+                .ok_or_else(|| {
+                    format!(
+                        "{source} gives {} ({what}), but a {type_name} takes none: no field of it receives {kind}",
+                        kind.describe()
+                    )
+                })
+        };
         if !patch.env.is_empty() {
-            let env = self.object_field("env_vars", type_name, source, "environment variables")?;
+            let names: Vec<&str> = patch.env.iter().map(|(k, _)| k.as_str()).collect();
+            let field = receiving(ContributionKind::Environment, names.join(", "))?;
+            let env = self.container(&field, || Json::Object(Map::new()));
+            let Json::Object(env) = env else {
+                return Err(format!("`{field}` is not a dict"));
+            };
             let mut added = Vec::new();
+            let mut differing = Vec::new();
             for (key, value) in &patch.env {
                 match env.get(key) {
                     None => {
@@ -126,100 +124,79 @@ impl Spec {
                         added.push(key.clone());
                     }
                     Some(existing) if existing.as_str() == Some(value) => {}
-                    Some(_) => added.push(format!("!{key}")),
+                    Some(_) => differing.push(key.clone()),
+                }
+            }
+            for key in differing {
+                if let Some(Provenance::Connection(other)) =
+                    self.provenance.get(&format!("{field}.{key}"))
+                {
+                    return Err(format!(
+                        "`{key}` is set differently by {other} and {source}; set it yourself in `{field}` to choose"
+                    ));
                 }
             }
             for key in added {
-                if let Some(conflict) = key.strip_prefix('!') {
-                    let path = format!("env_vars.{conflict}");
-                    match self.provenance.get(&path) {
-                        Some(Provenance::Connection(other)) => {
-                            return Err(format!(
-                                "`{conflict}` is set differently by {other} and {source}; set it yourself in `env_vars` to choose"
-                            ));
-                        }
-                        _ => continue,
-                    }
+                self.provenance
+                    .insert(format!("{field}.{key}"), from.clone());
+            }
+        }
+        for (kind, names) in [
+            (ContributionKind::Networks, &patch.networks),
+            (ContributionKind::Aliases, &patch.aliases),
+        ] {
+            if names.is_empty() {
+                continue;
+            }
+            let field = receiving(kind, names.join(", "))?;
+            for name in names {
+                let item = Json::String(name.clone());
+                if self.push_unique(&field, item.clone())? {
+                    self.provenance
+                        .insert(item_key(&field, &item), from.clone());
                 }
-                self.provenance
-                    .insert(format!("env_vars.{key}"), from.clone());
             }
         }
-        for network in &patch.networks {
-            if self.push_unique(
-                "networks",
-                type_name,
-                source,
-                "networks",
-                Json::String(network.clone()),
-            )? {
-                self.provenance
-                    .insert(format!("networks.{network}"), from.clone());
-            }
-        }
-        for mount in &patch.mounts {
-            let source_text = match &mount.source {
-                MountSource::Bind(path) => path.clone(),
-                MountSource::Volume(name) => name.clone(),
-                MountSource::ResourceFile(file) => match project.resource(&file.name) {
-                    Some(d) => format!("./{}", file_path(d)),
-                    None => {
-                        return Err(format!(
-                            "{source} mounts `{}`, which is not declared",
-                            file.name
-                        ));
-                    }
-                },
-            };
-            let mut text = format!("{source_text}:{}", mount.target);
-            if mount.read_only {
-                text.push_str(":ro");
-            }
-            let already = self
-                .fields
-                .get("volumes")
-                .and_then(Json::as_array)
-                .is_some_and(|v| {
-                    v.iter()
-                        .filter_map(Json::as_str)
-                        .any(|m| m.split(':').nth(1) == Some(mount.target.as_str()))
+        if !patch.mounts.is_empty() {
+            let targets: Vec<&str> = patch.mounts.iter().map(|m| m.target.as_str()).collect();
+            let field = receiving(ContributionKind::Mounts, targets.join(", "))?;
+            for mount in &patch.mounts {
+                let source_text = match &mount.source {
+                    MountSource::Bind(path) => path.clone(),
+                    MountSource::Volume(name) => name.clone(),
+                };
+                let item = json!({
+                    "source": source_text,
+                    "target": mount.target,
+                    "read_only": mount.read_only,
                 });
-            if !already
-                && self.push_unique("volumes", type_name, source, "mounts", Json::String(text))?
-            {
-                self.provenance
-                    .insert(format!("volumes.{}", mount.target), from.clone());
+                // The user's mount at the same target wins.
+                let taken = self
+                    .fields
+                    .get(&field)
+                    .and_then(Json::as_array)
+                    .is_some_and(|v| v.iter().any(|m| m["target"] == item["target"]));
+                if !taken && self.push_unique(&field, item.clone())? {
+                    self.provenance
+                        .insert(item_key(&field, &item), from.clone());
+                }
             }
         }
         Ok(())
     }
 
-    fn object_field(
-        &mut self,
-        field: &str,
-        type_name: &str,
-        source: &str,
-        what: &str,
-    ) -> Result<&mut Map<String, Json>, String> {
-        match self.fields.get_mut(field) {
-            Some(Json::Object(map)) => Ok(map),
-            Some(Json::Null) | None => Err(format!(
-                "{source} gives {what}, but a {type_name} has no `{field}`"
-            )),
-            Some(_) => Err(format!("`{field}` is not a dict")),
+    /// The field, created with `empty` when the user left it out.
+    fn container(&mut self, field: &str, empty: impl FnOnce() -> Json) -> &mut Json {
+        if !self.fields.contains_key(field) {
+            self.provenance
+                .insert(field.to_string(), Provenance::Default);
         }
+        self.fields.entry(field.to_string()).or_insert_with(empty)
     }
 
-    fn push_unique(
-        &mut self,
-        field: &str,
-        type_name: &str,
-        source: &str,
-        what: &str,
-        value: Json,
-    ) -> Result<bool, String> {
-        match self.fields.get_mut(field) {
-            Some(Json::Array(items)) => {
+    fn push_unique(&mut self, field: &str, value: Json) -> Result<bool, String> {
+        match self.container(field, || Json::Array(Vec::new())) {
+            Json::Array(items) => {
                 if items.contains(&value) {
                     Ok(false)
                 } else {
@@ -227,27 +204,12 @@ impl Spec {
                     Ok(true)
                 }
             }
-            Some(Json::Null) | None => Err(format!(
-                "{source} gives {what}, but a {type_name} has no `{field}`"
-            )),
-            Some(_) => Err(format!("`{field}` is not a list")),
+            _ => Err(format!("`{field}` is not a list")),
         }
     }
 }
 
-/// The project-relative path a `FileResource` writes: `path`, else
-/// `directory/name`, else `name`.
-pub fn file_path(d: &Declaration) -> String {
-    let text = |k: &str| d.config.get(k).and_then(Json::as_str);
-    if let Some(path) = text("path") {
-        return path.trim_start_matches("./").to_string();
-    }
-    match text("directory") {
-        Some(dir) => format!(
-            "{}/{}",
-            dir.trim_end_matches('/').trim_start_matches("./"),
-            d.name
-        ),
-        None => d.name.clone(),
-    }
+/// The provenance key of one item a connection added to a list field.
+fn item_key(field: &str, item: &Json) -> String {
+    format!("{field}[]={item}")
 }

@@ -242,7 +242,7 @@ pub async fn resolve(
         ] {
             let schema = plugins.schema(&project.get(endpoint).type_name);
             if let Some(spec) = specs.get_mut(&endpoint)
-                && let Err(message) = spec.apply(patch, &source, &project, schema)
+                && let Err(message) = spec.apply(patch, &source, schema)
             {
                 problem(*conn, message, None, &mut problems);
             }
@@ -362,7 +362,6 @@ fn endpoint(project: &Project, specs: &BTreeMap<DeclId, Spec>, id: DeclId) -> En
             name: d.name.clone(),
         },
         config: config.to_string(),
-        outputs: "{}".into(),
     }
 }
 
@@ -378,7 +377,6 @@ fn empty_contribution() -> Contribution {
         from_patch: empty(),
         to_patch: empty(),
         order: EdgeOrder::FromAfterTo,
-        resources: Vec::new(),
         setup: Vec::new(),
         assertions: Vec::new(),
         outputs: Vec::new(),

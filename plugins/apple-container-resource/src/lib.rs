@@ -6,6 +6,7 @@
 //! `container` runtime does not have. Planning comes later, through the
 //! host's Apple `container` driver.
 
+use clockwork_sdk::clockwork_schema::ContributionKind;
 use clockwork_sdk::prelude::*;
 
 /// The `apple-container-resource` plugin.
@@ -75,12 +76,13 @@ fn apple_container_resource() -> TypeDef {
         .default(json!({}))
         .completable()
         .forces_replace()
+        .receives(ContributionKind::Environment)
         .example(json!({"POSTGRES_DB": "appdb", "POSTGRES_USER": "admin"})),
     )
     .field(
         Field::new(
             "volumes",
-            "list<string>",
+            "list<mount>",
             "Mounts, each `\"source:target\"`, or `\"source:target:ro\"` for a read-only mount. \
              A source starting with `.` or `/` is a path on this machine (relative paths are relative to the project \
              folder, and paths outside it are refused unless policy allows them); any other source is a named volume \
@@ -89,6 +91,7 @@ fn apple_container_resource() -> TypeDef {
         .default(json!([]))
         .completable()
         .forces_replace()
+        .receives(ContributionKind::Mounts)
         .example(json!(["pgdata:/var/lib/postgresql/data"]))
         .example(json!(["./site:/usr/share/nginx/html:ro"])),
     )
@@ -103,6 +106,7 @@ fn apple_container_resource() -> TypeDef {
         .default(json!([]))
         .completable()
         .forces_replace()
+        .receives(ContributionKind::Networks)
         .example(json!(["backend-network"])),
     )
     .field(

@@ -45,7 +45,6 @@ impl ResourcePlugin for BlankResource {
         Ok(ChangePlan {
             change,
             diff: Vec::new(),
-            delete_before_replace: false,
             actions: Vec::new(),
             planned_state: state.to_string(),
         })

@@ -101,14 +101,34 @@ fn clashes(a: &PortMapping, b: &PortMapping) -> bool {
 /// Mount syntax; bind sources that stay in the project folder; named
 /// volumes Docker can create; targets other than `/`.
 fn check_volumes(config: &Value, problems: &mut Vec<Diagnostic>) {
-    for (i, text) in strings(&config["volumes"]) {
+    for (i, item) in config["volumes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
         let at = format!("/volumes/{i}");
-        let parts: Vec<&str> = text.split(':').collect();
-        let (source, target) = match parts.as_slice() {
-            [source, target] => (*source, *target),
-            [source, target, "ro" | "rw"] => (*source, *target),
-            _ => ("", ""),
+        // The host hands mounts over as objects; a string is the form users
+        // write (and the one tests use).
+        let (source, target, text) = match item {
+            Value::String(text) => {
+                let parts: Vec<&str> = text.split(':').collect();
+                let (source, target) = match parts.as_slice() {
+                    [source, target] => (*source, *target),
+                    [source, target, "ro" | "rw"] => (*source, *target),
+                    _ => ("", ""),
+                };
+                (source.to_string(), target.to_string(), text.clone())
+            }
+            Value::Object(o) => {
+                let field = |k: &str| o.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+                let (source, target) = (field("source"), field("target"));
+                let text = format!("{source}:{target}");
+                (source, target, text)
+            }
+            _ => (String::new(), String::new(), item.to_string()),
         };
+        let (source, target) = (source.as_str(), target.as_str());
         if source.is_empty() || !target.starts_with('/') {
             problems.push(error_at(
                 Some(&at),

@@ -9,6 +9,7 @@ mod check;
 mod image;
 mod plan;
 
+use clockwork_sdk::clockwork_schema::ContributionKind;
 use clockwork_sdk::prelude::*;
 use clockwork_sdk::resource::{ActionResult, ChangePlan, PlanInput};
 
@@ -99,13 +100,14 @@ fn docker_resource() -> TypeDef {
         .default(json!({}))
         .completable()
         .forces_replace()
+        .receives(ContributionKind::Environment)
         .example(json!({"POSTGRES_DB": "appdb", "POSTGRES_USER": "admin"}))
         .example(json!({"LOG_LEVEL": "info"})),
     )
     .field(
         Field::new(
             "volumes",
-            "list<string>",
+            "list<mount>",
             "Mounts, each `\"source:target\"`, or `\"source:target:ro\"` for a read-only mount. \
              A source starting with `.` or `/` is a path on this machine (a bind mount; relative paths are relative \
              to the project folder, and paths outside it are refused unless policy allows them). Any other source is \
@@ -115,6 +117,7 @@ fn docker_resource() -> TypeDef {
         .default(json!([]))
         .completable()
         .forces_replace()
+        .receives(ContributionKind::Mounts)
         .example(json!(["pgdata:/var/lib/postgresql/data"]))
         .example(json!(["./nginx.conf:/etc/nginx/nginx.conf:ro"])),
     )
@@ -129,7 +132,20 @@ fn docker_resource() -> TypeDef {
         .default(json!([]))
         .completable()
         .forces_replace()
+        .receives(ContributionKind::Networks)
         .example(json!(["backend-network"])),
+    )
+    .field(
+        Field::new(
+            "aliases",
+            "list<string>",
+            "Extra names other containers reach this one by, on every network it joins, besides its `name`. \
+             Connections may add their own.",
+        )
+        .default(json!([]))
+        .forces_replace()
+        .receives(ContributionKind::Aliases)
+        .example(json!(["db", "primary"])),
     )
     .field(
         Field::new(

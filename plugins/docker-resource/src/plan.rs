@@ -41,11 +41,18 @@ pub fn container_spec(
             networks.push(n);
         }
     }
-    let mounts = strings(&config["volumes"])
-        .iter()
+    // Mounts arrive as `{"source", "target", "read_only"}` (the host's
+    // `mount` type); a string is the form users write.
+    let mounts = config["volumes"]
+        .as_array()
+        .into_iter()
+        .flatten()
         .map(|v| {
-            MountSpec::parse(v)
-                .ok_or_else(|| invalid(Some("/volumes"), format!("`{v}` is not a mount")))
+            match v {
+                Value::String(text) => MountSpec::parse(text),
+                other => serde_json::from_value::<MountSpec>(other.clone()).ok(),
+            }
+            .ok_or_else(|| invalid(Some("/volumes"), format!("`{v}` is not a mount")))
         })
         .collect::<Result<Vec<_>, _>>()?;
     let healthcheck = match config.get("healthcheck").filter(|h| !h.is_null()) {
@@ -76,7 +83,7 @@ pub fn container_spec(
         ports: strings(&config["ports"]),
         mounts,
         networks,
-        aliases: Vec::new(),
+        aliases: strings(&config["aliases"]),
         command: config.get("command").filter(|c| c.is_array()).map(strings),
         restart_policy: config["restart_policy"]
             .as_str()
@@ -156,7 +163,6 @@ pub fn plan(input: &PlanInput) -> Result<ChangePlan, PluginError> {
         return Ok(ChangePlan {
             change: Change::Delete,
             diff: Vec::new(),
-            delete_before_replace: false,
             actions: vec![Action::RemoveContainer(name.clone())],
             planned_state: Value::Null.to_string(),
         });
@@ -197,7 +203,6 @@ pub fn plan(input: &PlanInput) -> Result<ChangePlan, PluginError> {
     let plan = |change, diff, mut actions: Vec<Action>| ChangePlan {
         change,
         diff,
-        delete_before_replace: true,
         actions: {
             let mut all = prepare.clone();
             all.append(&mut actions);

@@ -6,6 +6,22 @@ use clockwork_sdk::connection::{Mount, MountSource};
 use clockwork_sdk::prelude::*;
 use clockwork_sdk::{error_at, invalid};
 
+/// The project-relative path a `FileResource` writes, by its documented
+/// rule: `path`, else `directory/name`, else `name` (the declaration's name
+/// when it has no `name` field).
+fn file_resource_path(declared: &str, config: &Value) -> String {
+    let text = |k: &str| config[k].as_str();
+    let name = text("name").unwrap_or(declared);
+    match (text("path"), text("directory")) {
+        (Some(path), _) => path.trim_start_matches("./").to_string(),
+        (None, Some(dir)) => format!(
+            "{}/{name}",
+            dir.trim_start_matches("./").trim_end_matches('/')
+        ),
+        (None, None) => name.to_string(),
+    }
+}
+
 /// The `file-connection` plugin.
 pub struct FileConnection;
 
@@ -46,7 +62,11 @@ impl ConnectionPlugin for FileConnection {
         let read_only = config["read_only"].as_bool().unwrap_or(false);
         let to = &input.to_resource.target;
         let (source, shared) = if to.type_name == "FileResource" {
-            (MountSource::ResourceFile(to.clone()), false)
+            let file = input.to_resource.config_json()?;
+            (
+                MountSource::Bind(format!("./{}", file_resource_path(&to.name, &file))),
+                false,
+            )
         } else if let Some(path) = config["source_path"].as_str() {
             // `./` marks it as a path: `static:/srv` would be a volume.
             let path = format!("./{}", path.trim_start_matches("./"));
@@ -316,7 +336,6 @@ mod tests {
                 name: name.into(),
             },
             config: json!({}).to_string(),
-            outputs: json!({}).to_string(),
         };
         let input = ResolveInput {
             type_name: "FileConnection".into(),

@@ -157,7 +157,6 @@ pub fn decide(spec: Option<&FileSpec>, prior: Option<&Value>, current: &Current)
             Some(path) if current.is_some() => ChangePlan {
                 change: Change::Delete,
                 diff: Vec::new(),
-                delete_before_replace: false,
                 actions: vec![Action::RemovePath(path.to_string())],
                 planned_state: Value::Null.to_string(),
             },
@@ -176,7 +175,6 @@ pub fn decide(spec: Option<&FileSpec>, prior: Option<&Value>, current: &Current)
                 new: Some(json!(spec.path).to_string()),
                 forces_replace: true,
             }],
-            delete_before_replace: true,
             actions: vec![Action::RemovePath(old.to_string()), write],
             planned_state: state.to_string(),
         };
@@ -185,7 +183,6 @@ pub fn decide(spec: Option<&FileSpec>, prior: Option<&Value>, current: &Current)
         None => ChangePlan {
             change: Change::Create,
             diff: Vec::new(),
-            delete_before_replace: false,
             actions: vec![write],
             planned_state: state.to_string(),
         },
@@ -213,7 +210,6 @@ pub fn decide(spec: Option<&FileSpec>, prior: Option<&Value>, current: &Current)
             ChangePlan {
                 change: Change::Update,
                 diff,
-                delete_before_replace: false,
                 actions: vec![write],
                 planned_state: state.to_string(),
             }

@@ -239,7 +239,6 @@ mod tests {
                 name: name.into(),
             },
             config: json!({}).to_string(),
-            outputs: json!({}).to_string(),
         };
         ResolveInput {
             type_name: "NetworkConnection".into(),

@@ -51,6 +51,7 @@ def field(name, value_type, doc, required=False, default=None, examples=()):
         forces_replace=False,
         secret=False,
         examples=[json.dumps(e) for e in examples],
+        receives=None,
     )
 
 

@@ -17,6 +17,7 @@ mod value_type;
 pub use paths::{check_project_path, leaves_folder, valid_env_name};
 pub use ports::{PortError, PortMapping, Protocol, env_prefix, first_container_port, parse_port};
 pub use type_schema::{
-    FieldSchema, SchemaProblem, TypeSchema, is_kebab_case, is_pascal_case, is_snake_case,
+    ContributionKind, FieldSchema, SchemaProblem, TypeSchema, is_kebab_case, is_pascal_case,
+    is_snake_case,
 };
 pub use value_type::{TypeMismatch, ValueType, ValueTypeError, describe_value};

@@ -28,6 +28,57 @@ pub struct FieldSchema {
     pub secret: bool,
     /// Example values as JSON text.
     pub examples: Vec<String>,
+    /// Which contributions of connections the field receives.
+    #[serde(default)]
+    pub receives: Option<ContributionKind>,
+}
+
+/// A kind of value connections contribute (`contribution-kind` in the WIT).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ContributionKind {
+    /// Environment variables, into a `map<string>`.
+    Environment,
+    /// Networks to join, into a `list<string>`.
+    Networks,
+    /// Extra DNS names, into a `list<string>`.
+    Aliases,
+    /// Mounts, into a `list<mount>`.
+    Mounts,
+}
+
+impl ContributionKind {
+    /// The value type a field receiving this kind must have.
+    pub fn value_type(self) -> ValueType {
+        match self {
+            ContributionKind::Environment => ValueType::Map(Box::new(ValueType::String)),
+            ContributionKind::Networks | ContributionKind::Aliases => {
+                ValueType::List(Box::new(ValueType::String))
+            }
+            ContributionKind::Mounts => ValueType::List(Box::new(ValueType::Mount)),
+        }
+    }
+
+    /// What it is, for messages: "environment variables".
+    pub fn describe(self) -> &'static str {
+        match self {
+            ContributionKind::Environment => "environment variables",
+            ContributionKind::Networks => "networks",
+            ContributionKind::Aliases => "network aliases",
+            ContributionKind::Mounts => "mounts",
+        }
+    }
+}
+
+impl std::fmt::Display for ContributionKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ContributionKind::Environment => "environment",
+            ContributionKind::Networks => "networks",
+            ContributionKind::Aliases => "aliases",
+            ContributionKind::Mounts => "mounts",
+        })
+    }
 }
 
 /// The schema of one declaration type.
@@ -155,6 +206,11 @@ impl TypeSchema {
         self.fields.iter().find(|f| f.name == name)
     }
 
+    /// The field that receives contributions of `kind`, if any.
+    pub fn receiving(&self, kind: ContributionKind) -> Option<&FieldSchema> {
+        self.fields.iter().find(|f| f.receives == Some(kind))
+    }
+
     /// The first sentence of the doc, for tables.
     pub fn summary(&self) -> &str {
         first_sentence(&self.doc)
@@ -232,6 +288,27 @@ impl TypeSchema {
                 problems.push(at(
                     "a required field cannot be completable: the user always gives it".into(),
                 ));
+            }
+            if let Some(kind) = field.receives {
+                if ty != kind.value_type() {
+                    problems.push(at(format!(
+                        "receives {kind}, so its type must be `{}`, not `{ty}`",
+                        kind.value_type()
+                    )));
+                }
+                if self
+                    .fields
+                    .iter()
+                    .filter(|f| f.receives == Some(kind))
+                    .count()
+                    > 1
+                    && self.receiving(kind).map(|f| f.name.as_str()) != Some(field.name.as_str())
+                {
+                    problems.push(at(format!(
+                        "receives {kind}, which `{}` already receives: one field per kind",
+                        self.receiving(kind).map(|f| f.name.as_str()).unwrap_or("")
+                    )));
+                }
             }
             let empty_default = matches!(field.default_value(), Some(Value::Array(a)) if a.is_empty())
                 || matches!(field.default_value(), Some(Value::Object(o)) if o.is_empty());
@@ -322,6 +399,7 @@ mod tests {
             forces_replace: false,
             secret: false,
             examples: Vec::new(),
+            receives: None,
         }
     }
 

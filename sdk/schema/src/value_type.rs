@@ -35,6 +35,10 @@ pub enum ValueType {
     Connection,
     /// `assertion`: an assertion declaration.
     Assertion,
+    /// `mount`: a mount into a container, written `"source:/target[:ro]"`
+    /// or as `{"source", "target", "read_only"}`; always the latter once
+    /// [`ValueType::normalize`]d.
+    Mount,
 }
 
 /// Why a value-type string could not be parsed.
@@ -99,6 +103,32 @@ impl ValueType {
             ValueType::Resource(types) => format!("a {}", types.join(" or ")),
             ValueType::Connection => "a connection or a resource".into(),
             ValueType::Assertion => "an assertion".into(),
+            ValueType::Mount => "a mount (\"source:/target\" or \"source:/target:ro\")".into(),
+        }
+    }
+
+    /// `value` (already [`check`](Self::check)ed) in the one form plugins
+    /// receive: mounts written as strings become objects.
+    pub fn normalize(&self, value: &Value) -> Value {
+        match (self, value) {
+            (ValueType::Mount, Value::String(text)) => crate::actions::MountSpec::parse(text)
+                .and_then(|m| serde_json::to_value(m).ok())
+                .unwrap_or_else(|| value.clone()),
+            (ValueType::Mount, Value::Object(o)) => {
+                let mut o = o.clone();
+                o.entry("read_only").or_insert(Value::Bool(false));
+                Value::Object(o)
+            }
+            (ValueType::List(inner), Value::Array(items)) => {
+                Value::Array(items.iter().map(|i| inner.normalize(i)).collect())
+            }
+            (ValueType::Map(inner), Value::Object(entries)) => Value::Object(
+                entries
+                    .iter()
+                    .map(|(k, v)| (k.clone(), inner.normalize(v)))
+                    .collect(),
+            ),
+            _ => value.clone(),
         }
     }
 
@@ -120,6 +150,20 @@ impl ValueType {
                 ValueType::Resource(_) | ValueType::Connection | ValueType::Assertion,
                 Value::Object(o),
             ) => o.contains_key("$ref"),
+            (ValueType::Mount, Value::String(text)) => {
+                crate::actions::MountSpec::parse(text).is_some()
+            }
+            (ValueType::Mount, Value::Object(o)) => {
+                o.keys()
+                    .all(|k| matches!(k.as_str(), "source" | "target" | "read_only"))
+                    && o.get("source")
+                        .and_then(Value::as_str)
+                        .is_some_and(|s| !s.is_empty())
+                    && o.get("target")
+                        .and_then(Value::as_str)
+                        .is_some_and(|t| t.starts_with('/'))
+                    && o.get("read_only").is_none_or(Value::is_boolean)
+            }
             (ValueType::List(inner), Value::Array(items)) => {
                 for (index, item) in items.iter().enumerate() {
                     inner.check_at(item, format!("{path}/{index}"))?;
@@ -172,6 +216,21 @@ impl ValueType {
             ValueType::Assertion => {
                 json!({"type": "object", "description": "an assertion", "required": ["$ref"], "properties": {"$ref": {"type": "string"}}})
             }
+            ValueType::Mount => json!({
+                "oneOf": [
+                    {"type": "string", "description": "source:/target or source:/target:ro"},
+                    {
+                        "type": "object",
+                        "required": ["source", "target"],
+                        "additionalProperties": false,
+                        "properties": {
+                            "source": {"type": "string"},
+                            "target": {"type": "string"},
+                            "read_only": {"type": "boolean"}
+                        }
+                    }
+                ]
+            }),
         }
     }
 }
@@ -191,6 +250,7 @@ impl fmt::Display for ValueType {
             ValueType::Resource(types) => write!(f, "resource<{}>", types.join("|")),
             ValueType::Connection => f.write_str("connection"),
             ValueType::Assertion => f.write_str("assertion"),
+            ValueType::Mount => f.write_str("mount"),
         }
     }
 }
@@ -205,6 +265,7 @@ fn plural(ty: &ValueType) -> String {
         ValueType::Resource(types) if types.is_empty() => "resources".into(),
         ValueType::Connection => "connections or resources".into(),
         ValueType::Assertion => "assertions".into(),
+        ValueType::Mount => "mounts (\"source:/target\" or \"source:/target:ro\")".into(),
         other => other.describe(),
     }
 }
@@ -310,6 +371,7 @@ impl Parser<'_> {
             "float" => ValueType::Float,
             "bool" => ValueType::Bool,
             "any" => ValueType::Any,
+            "mount" => ValueType::Mount,
             "connection" => ValueType::Connection,
             "assertion" => ValueType::Assertion,
             "list" | "map" => {

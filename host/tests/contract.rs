@@ -1,0 +1,88 @@
+//! The plugin contract as a third party meets it: a resource type with its
+//! own field names receives what connections contribute, typed; a type
+//! that receives a kind in no field refuses it; a component built against
+//! an older contract is refused with both versions named.
+
+use serde_json::{Value, json};
+
+use crate::support::{TestProject, stderr, stdout};
+
+fn plan_json(project: &TestProject) -> Value {
+    let output = project.clockwork(&["plan", "--offline", "--json"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    serde_json::from_str(&stdout(&output)).expect("plan --json is JSON")
+}
+
+const DATABASE: &str = r#"
+db = DockerResource(image = "postgres:15-alpine",
+    env_vars = {"POSTGRES_USER": "app", "POSTGRES_PASSWORD": "pw", "POSTGRES_DB": "shop"})
+config = FileResource(name = "config.json", content = "{}")
+"#;
+
+#[test]
+fn a_third_party_type_receives_contributions_in_its_own_fields() {
+    let project = TestProject::new();
+    project.add_plugin("own-fields-resource", "own-fields.wasm");
+    project.write(
+        "main.star",
+        format!(
+            "{DATABASE}app = OwnFieldsResource(environment = {{\"MODE\": \"prod\"}})\napp.connect(\n    DatabaseConnection(to_resource = db, username = \"app\", password = \"s3cret-pw\", database_name = \"shop\"),\n    FileConnection(to_resource = config, mount_path = \"/etc/app/config.json\", read_only = True),\n)\n"
+        ),
+    );
+    let plan = plan_json(&project);
+    let app = plan["resources"]
+        .as_array()
+        .and_then(|rs| rs.iter().find(|r| r["name"] == "app"))
+        .cloned()
+        .unwrap_or_else(|| panic!("{plan:#}"));
+    assert_eq!(app["spec"]["environment"]["MODE"], "prod", "{app:#}");
+    assert_eq!(
+        app["spec"]["environment"]["DATABASE_URL"], "postgresql://app:***@db:5432/shop",
+        "{app:#}"
+    );
+    assert_eq!(
+        app["spec"]["mounts"],
+        json!([{"source": "./config.json", "target": "/etc/app/config.json", "read_only": true}])
+    );
+    assert_eq!(
+        app["sources"]["environment.DATABASE_URL"],
+        "DatabaseConnection app-database-db"
+    );
+}
+
+#[test]
+fn a_kind_no_field_receives_is_refused_at_the_connection() {
+    let project = TestProject::new();
+    project.add_plugin("own-fields-resource", "own-fields.wasm");
+    project.write(
+        "main.star",
+        format!(
+            "{DATABASE}app = OwnFieldsResource()\napp.connect(NetworkConnection(to_resource = db, network_name = \"backend\"))\n"
+        ),
+    );
+    let output = project.clockwork(&["plan", "--offline"]);
+    assert_eq!(output.status.code(), Some(2), "{}", stdout(&output));
+    let message = stderr(&output);
+    assert!(
+        message.contains("main.star:6:13")
+            && message.contains("gives networks (backend), but a OwnFieldsResource takes none: no field of it receives networks"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_plugin_built_against_an_older_contract_is_refused_naming_both() {
+    let project = TestProject::new();
+    project.add_plugin("old-contract", "old.wasm");
+    let output = project.clockwork(&["plugins", "list", "--json"]);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    let list: Value = serde_json::from_str(&stdout(&output)).expect("json");
+    let reason = list["problems"][0]["reason"].as_str().unwrap_or_default();
+    assert_eq!(
+        reason,
+        format!(
+            "built against `clockwork:plugin@0.1.0`, but this Clockwork speaks `{}`: rebuild the plugin with a matching clockwork-sdk (the README says what changed)",
+            clockwork::plugin::contract()
+        )
+    );
+}
