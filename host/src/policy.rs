@@ -201,6 +201,20 @@ pub fn check(files: &ProjectDir, scope: &Scope, action: &Action) -> Result<(), S
         Action::Wait(spec) => match parse::<WaitSpec>("wait", spec)?.condition {
             WaitCondition::Exec(exec) => exec_allowed(files, scope, &exec),
             WaitCondition::Healthy { container } => container_allowed(scope, &container),
+            WaitCondition::LogLine { container, .. } => container_allowed(scope, &container),
+            WaitCondition::Http { url, .. } => {
+                let parsed = url::Url::parse(&url)
+                    .map_err(|e| format!("`{url}` is not a URL a wait can fetch: {e}"))?;
+                let host = parsed.host_str().unwrap_or_default();
+                if !matches!(parsed.scheme(), "http" | "https")
+                    || !matches!(host, "127.0.0.1" | "localhost" | "[::1]" | "::1")
+                {
+                    return Err(format!(
+                        "a wait may fetch this machine's published ports only (`http://127.0.0.1:…`), not `{url}`"
+                    ));
+                }
+                Ok(())
+            }
             // Probes from this machine go to this machine's ports only.
             WaitCondition::Tcp { host, .. } => match host.as_str() {
                 "127.0.0.1" | "localhost" | "::1" => Ok(()),

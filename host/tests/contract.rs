@@ -86,3 +86,25 @@ fn a_plugin_built_against_an_older_contract_is_refused_naming_both() {
         )
     );
 }
+
+#[test]
+fn a_warning_is_shown_at_its_declaration_and_does_not_fail_the_plan() {
+    let project = TestProject::new();
+    project.add_plugin("own-fields-resource", "own-fields.wasm");
+    project.write(
+        "main.star",
+        "app = OwnFieldsResource(environment = {\"LEGACY\": \"1\", \"MODE\": \"prod\"})\n",
+    );
+    let output = project.clockwork(&["plan", "--offline", "--json"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let message = stderr(&output);
+    assert!(
+        message.contains("⚠")
+            && message.contains("main.star:1:7")
+            && message.contains("`LEGACY` is read by nothing any more")
+            && message.contains("remove it when you can"),
+        "{message}"
+    );
+    let plan: Value = serde_json::from_str(&stdout(&output)).expect("json");
+    assert_eq!(plan["resources"][0]["spec"]["environment"]["MODE"], "prod");
+}

@@ -8,3 +8,4 @@ mod fixtures;
 mod safety;
 mod stack;
 mod standin_images;
+mod waits;

@@ -175,9 +175,12 @@ pub async fn execute(
                         overwrite: false,
                     };
                     let connection = graph.project.get(c.decl).name.clone();
-                    c.setup
-                        .iter()
-                        .map(move |s| (connection.clone(), ends.clone(), s.clone()))
+                    // Checked at plan: an order exists.
+                    let order = crate::plan::setup_order(&c.setup)
+                        .unwrap_or_else(|_| (0..c.setup.len()).collect());
+                    order
+                        .into_iter()
+                        .map(move |i| (connection.clone(), ends.clone(), c.setup[i].clone()))
                 })
                 .collect(),
             _ => Vec::new(),

@@ -58,6 +58,7 @@ pub async fn resolved(invocation: &Invocation) -> Result<(Graph, Sources, Plugin
     }
     lap("plugins");
     let (project, sources) = load::load(&invocation.project, &plugins).await?;
+    load::LoadReport::warnings(&project.warnings, crate::output::diagnostic);
     crate::output::register_secrets(project.secrets.iter().cloned());
     lap("load");
     let files: Vec<(DeclId, String)> = project

@@ -754,6 +754,79 @@ impl Engine {
                     backoff = (backoff * 2).min(Duration::from_millis(500));
                 }
             }
+            WaitCondition::Http { url, status } => {
+                let wanted = status.unwrap_or(200);
+                let client = reqwest::Client::builder()
+                    .timeout(Duration::from_secs(2))
+                    .redirect(reqwest::redirect::Policy::none())
+                    .build()
+                    .map_err(|e| EngineError::call("wait for", url, e))?;
+                let mut backoff = Duration::from_millis(50);
+                loop {
+                    let last = match client.get(url.as_str()).send().await {
+                        Ok(r) if r.status().as_u16() == wanted => break,
+                        Ok(r) => format!("status {}", r.status().as_u16()),
+                        Err(e) => e.to_string(),
+                    };
+                    if started.elapsed() + backoff > deadline {
+                        return Err(EngineError::Timeout(format!(
+                            "`{url}` did not answer {wanted} within {} ms (last: {last})",
+                            spec.timeout_ms
+                        )));
+                    }
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_millis(500));
+                }
+            }
+            WaitCondition::LogLine { container, pattern } => {
+                if self.own_container(container, scope).await?.is_none() {
+                    return Err(EngineError::call(
+                        "wait for",
+                        container,
+                        "no such container",
+                    ));
+                }
+                // Following the log stream: every line is seen once, as it
+                // comes, from the container's start.
+                let options = LogsOptions {
+                    stdout: true,
+                    stderr: true,
+                    follow: true,
+                    ..Default::default()
+                };
+                let mut stream = self.docker.logs(container, Some(options));
+                let found = tokio::time::timeout(deadline, async {
+                    let mut pending = String::new();
+                    while let Some(chunk) = stream.next().await {
+                        let chunk =
+                            chunk.map_err(|e| EngineError::call("read logs of", container, e))?;
+                        pending.push_str(&chunk.to_string());
+                        if pending.lines().any(|l| l.contains(pattern.as_str())) {
+                            return Ok(true);
+                        }
+                        if let Some(last) = pending.rfind('\n') {
+                            pending.drain(..=last);
+                        }
+                    }
+                    Ok::<bool, EngineError>(false)
+                })
+                .await;
+                match found {
+                    Ok(Ok(true)) => {}
+                    Ok(Ok(false)) => {
+                        return Err(EngineError::Timeout(format!(
+                            "`{container}` stopped before printing a line with `{pattern}`"
+                        )));
+                    }
+                    Ok(Err(e)) => return Err(e),
+                    Err(_) => {
+                        return Err(EngineError::Timeout(format!(
+                            "`{container}` printed no line with `{pattern}` within {} ms",
+                            spec.timeout_ms
+                        )));
+                    }
+                }
+            }
             WaitCondition::Exec(exec) => {
                 // A readiness probe: run it until it succeeds, backing off
                 // from 50 ms to 200 ms between attempts (each attempt is an

@@ -296,6 +296,7 @@ pub fn collect<'v>(
             name,
             declarations: out,
             secrets,
+            warnings: Vec::new(),
         },
         problems,
     )

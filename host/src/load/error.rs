@@ -57,6 +57,59 @@ impl Diagnostic for Located {
     }
 }
 
+impl LoadReport<'_> {
+    /// Renders located warnings like problems, marked as warnings.
+    pub fn warnings(warnings: &[Located], mut render: impl FnMut(&dyn Diagnostic)) {
+        for located in warnings {
+            let source = located.source.as_ref().map(|text| {
+                NamedSource::new(
+                    located.location.file.display().to_string(),
+                    text.as_str().to_owned(),
+                )
+            });
+            render(&WarningSnippet { located, source });
+        }
+    }
+}
+
+#[derive(Debug)]
+struct WarningSnippet<'a> {
+    located: &'a Located,
+    source: Option<NamedSource<String>>,
+}
+
+impl fmt::Display for WarningSnippet<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.located.fmt(f)
+    }
+}
+
+impl std::error::Error for WarningSnippet<'_> {}
+
+impl Diagnostic for WarningSnippet<'_> {
+    fn severity(&self) -> Option<miette::Severity> {
+        Some(miette::Severity::Warning)
+    }
+
+    fn help<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
+        self.located.help()
+    }
+
+    fn source_code(&self) -> Option<&dyn SourceCode> {
+        self.source.as_ref().map(|s| s as &dyn SourceCode)
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        self.source.as_ref()?;
+        let loc = &self.located.location;
+        Some(Box::new(std::iter::once(LabeledSpan::new(
+            Some("here".into()),
+            loc.offset,
+            loc.len.max(1),
+        ))))
+    }
+}
+
 /// [`Located`] with its snippet, as miette renders it.
 #[derive(Debug)]
 struct Snippet<'a> {

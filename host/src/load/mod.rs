@@ -380,6 +380,8 @@ async fn validate(
         );
     }
     let mut problems = Vec::new();
+    let mut warnings = Vec::new();
+    let mut accepted = Vec::new();
     for (id, result) in results {
         let d = &project.declarations[id.0];
         let source = sources.get(&d.location.file.display().to_string()).cloned();
@@ -413,6 +415,12 @@ async fn validate(
                 None,
             )),
             Ok(Err(diagnostics)) => {
+                use crate::plugin::bindings::types::Severity;
+                let only_warnings = diagnostics.iter().all(|d| d.severity == Severity::Warning);
+                if only_warnings {
+                    // Usable as written: the user's fields stand.
+                    accepted.push(id);
+                }
                 for diag in diagnostics {
                     // The field is named once: not again when the
                     // plugin's message starts with it.
@@ -423,10 +431,15 @@ async fn validate(
                         .filter(|f| !diag.summary.starts_with(f.as_str()))
                         .map(|f| format!("{f}: "))
                         .unwrap_or_default();
-                    problems.push(at(
+                    let located = at(
                         format!("`{}` ({}): {field}{}", d.name, d.type_name, diag.summary),
                         diag.detail.clone(),
-                    ));
+                    );
+                    if diag.severity == Severity::Warning {
+                        warnings.push(located);
+                    } else {
+                        problems.push(located);
+                    }
                 }
             }
             Err(call) => problems.push(at(
@@ -438,6 +451,11 @@ async fn validate(
             )),
         }
     }
+    for id in accepted {
+        let d = &mut project.declarations[id.0];
+        d.config = d.fields.clone();
+    }
+    project.warnings.extend(warnings);
     if problems.is_empty() {
         Ok(project)
     } else {

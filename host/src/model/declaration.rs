@@ -78,6 +78,8 @@ pub struct Project {
     /// Values that must never be printed: secret fields, secret-looking
     /// environment variables, values read with `env()` for such names.
     pub secrets: Vec<String>,
+    /// Warnings plugins gave about declarations: shown, not failing.
+    pub warnings: Vec<crate::load::Located>,
 }
 
 impl Project {

@@ -160,6 +160,13 @@ fn check_setup(
             user_paths: Vec::new(),
             overwrite: false,
         };
+        if let Err(e) = crate::plan::setup_order(&c.setup) {
+            problems.push(at(
+                c.decl,
+                format!("{} `{}`: {e}", d.type_name, d.name),
+                None,
+            ));
+        }
         for step in &c.setup {
             let target = match &step.action {
                 Action::Exec(spec) => serde_json::from_str::<ExecSpec>(spec)
@@ -170,7 +177,8 @@ fn check_setup(
                     .map(|w| w.condition)
                 {
                     Some(WaitCondition::Exec(e)) => Some(e.container),
-                    Some(WaitCondition::Healthy { container }) => Some(container),
+                    Some(WaitCondition::Healthy { container })
+                    | Some(WaitCondition::LogLine { container, .. }) => Some(container),
                     _ => None,
                 },
                 _ => None,

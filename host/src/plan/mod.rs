@@ -409,6 +409,51 @@ fn assemble(graph: &Graph, decided: Vec<decide::Decided>, observed: bool) -> Pla
     }
 }
 
+/// The order a connection's setup steps run in: each after the steps its
+/// `after` names, otherwise as listed. An unknown id or a cycle is an error
+/// naming it.
+pub fn setup_order(
+    steps: &[crate::plugin::bindings::connection::exports::clockwork::plugin::connections::SetupStep],
+) -> Result<Vec<usize>, String> {
+    let index = |id: &str| steps.iter().position(|s| s.id == id);
+    for step in steps {
+        if let Some(unknown) = step.after.iter().find(|a| index(a).is_none()) {
+            return Err(format!(
+                "setup step `{}` runs after `{unknown}`, which is not one of this connection's steps",
+                step.id
+            ));
+        }
+    }
+    let mut order = Vec::with_capacity(steps.len());
+    let mut done = vec![false; steps.len()];
+    while order.len() < steps.len() {
+        let next = (0..steps.len()).find(|&i| {
+            !done[i]
+                && steps[i]
+                    .after
+                    .iter()
+                    .all(|a| index(a).is_some_and(|j| done[j]))
+        });
+        match next {
+            Some(i) => {
+                done[i] = true;
+                order.push(i);
+            }
+            None => {
+                let stuck: Vec<&str> = (0..steps.len())
+                    .filter(|&i| !done[i])
+                    .map(|i| steps[i].id.as_str())
+                    .collect();
+                return Err(format!(
+                    "setup steps {} wait for each other (`after` makes a cycle)",
+                    stuck.join(", ")
+                ));
+            }
+        }
+    }
+    Ok(order)
+}
+
 /// How `now` differs from an earlier outline, a line per resource.
 pub fn moved(earlier: &Json, now: &Json) -> Vec<String> {
     let (Some(earlier), Some(now)) = (earlier.as_object(), now.as_object()) else {
@@ -438,6 +483,36 @@ pub fn moved(earlier: &Json, now: &Json) -> Vec<String> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    fn step(
+        id: &str,
+        after: &[&str],
+    ) -> crate::plugin::bindings::connection::exports::clockwork::plugin::connections::SetupStep
+    {
+        use crate::plugin::bindings::connection::exports::clockwork::plugin::connections::{
+            RunWhen, SetupStep,
+        };
+        SetupStep {
+            id: id.into(),
+            when: RunWhen::EveryApply,
+            after: after.iter().map(|a| a.to_string()).collect(),
+            action: Action::Ext(("test".into(), id.into(), "{}".into())),
+        }
+    }
+
+    #[test]
+    fn setup_steps_run_after_what_they_name() {
+        let steps = [
+            step("migrate", &["schema"]),
+            step("wait", &[]),
+            step("schema", &["wait"]),
+        ];
+        assert_eq!(setup_order(&steps).unwrap(), [1, 2, 0]);
+        let unknown = [step("a", &["nope"])];
+        assert!(setup_order(&unknown).unwrap_err().contains("`nope`"));
+        let cycle = [step("a", &["b"]), step("b", &["a"])];
+        assert!(setup_order(&cycle).unwrap_err().contains("cycle"));
+    }
 
     #[test]
     fn moved_names_each_resource_whose_change_differs() {

@@ -221,6 +221,21 @@ pub enum WaitCondition {
     },
     /// A command in a container exits 0 (e.g. `pg_isready`).
     Exec(ExecSpec),
+    /// A `GET` of a loopback URL answers with `status` (200 when left out).
+    Http {
+        /// The URL, on `127.0.0.1`, `localhost` or `[::1]`.
+        url: String,
+        /// The status to wait for.
+        #[serde(default)]
+        status: Option<u16>,
+    },
+    /// A container's output has a line containing `pattern`.
+    LogLine {
+        /// The container.
+        container: String,
+        /// Text the line contains.
+        pattern: String,
+    },
 }
 
 /// A wait, with its deadline.
