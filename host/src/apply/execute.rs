@@ -10,9 +10,9 @@ use std::time::{Duration, Instant};
 use clockwork_schema::actions::ContainerSpec;
 use serde_json::{Value as Json, json};
 use sha2::{Digest, Sha256};
-use tokio::task::JoinSet;
 
 use crate::apply::act::Actor;
+use crate::apply::schedule::{Cancel, Task, schedule};
 use crate::docker::{Engine, Readiness};
 use crate::plan::{ChangeKind as Change, Plan, PlanEntry, describe};
 use crate::plugin::bindings::connection::exports::clockwork::plugin::connections::{
@@ -108,6 +108,8 @@ pub struct Options {
     pub ready_timeout: Duration,
     /// Where progress goes.
     pub progress: Arc<dyn Fn(Progress) + Send + Sync>,
+    /// Set to stop starting new work (what runs finishes).
+    pub cancel: Cancel,
 }
 
 /// Everything one resource's job needs, owned, so jobs can run on any thread.
@@ -210,14 +212,14 @@ pub async fn execute(
                 .push(j.planned.name.clone());
         }
     }
-    schedule(
+    run_jobs(
         removals,
         |j| reverse.get(&j.planned.name).cloned().unwrap_or_default(),
         &shared,
         &mut report,
     )
     .await;
-    schedule(
+    run_jobs(
         deploys,
         |j| j.planned.depends_on.clone(),
         &shared,
@@ -271,123 +273,66 @@ async fn verify_fresh(shared: &Shared, report: &mut Report) {
     }
 }
 
-/// Runs jobs as their prerequisites finish, at most `parallelism` at once.
-async fn schedule(
+/// Runs jobs as their prerequisites finish, at most `parallelism` at once
+/// (see [`schedule`]), reporting progress and recording each outcome.
+async fn run_jobs(
     jobs: Vec<Job>,
     prerequisites: impl Fn(&Job) -> Vec<String>,
     shared: &Arc<Shared>,
     report: &mut Report,
 ) {
-    let names: BTreeSet<String> = jobs.iter().map(|j| j.planned.name.clone()).collect();
-    let mut waiting: Vec<(Job, Vec<String>)> = jobs
+    let changes: BTreeMap<String, Change> = jobs
+        .iter()
+        .map(|j| (j.planned.name.clone(), j.planned.change))
+        .collect();
+    let tasks = jobs
         .into_iter()
-        .map(|j| {
-            let pre = prerequisites(&j)
-                .into_iter()
-                .filter(|p| names.contains(p))
-                .collect();
-            (j, pre)
+        .map(|job| Task {
+            name: job.planned.name.clone(),
+            after: prerequisites(&job),
+            job,
         })
         .collect();
-    let mut finished: BTreeMap<String, bool> = BTreeMap::new();
-    let mut running = JoinSet::new();
-    loop {
-        // Skip what depends on a failure; start what is ready.
-        let mut i = 0;
-        while i < waiting.len() {
-            let failed: Vec<String> = waiting[i]
-                .1
-                .iter()
-                .filter(|p| finished.get(*p) == Some(&false))
-                .cloned()
-                .collect();
-            if !failed.is_empty() {
-                let (job, _) = waiting.remove(i);
-                let reason = format!(
-                    "depends on {}, which did not deploy",
-                    failed
-                        .iter()
-                        .map(|f| format!("`{f}`"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                );
+    let progress = shared.options.progress.clone();
+    let finished = schedule(
+        tasks,
+        shared.options.parallelism,
+        &shared.options.cancel,
+        |job| {
+            let shared = Arc::clone(shared);
+            async move {
+                let name = job.planned.name.clone();
                 let change = job.planned.change;
-                (shared.options.progress)(Progress::Finished {
-                    name: job.planned.name.clone(),
-                    change,
-                    outcome: Outcome::Skipped(reason.clone()),
-                    elapsed: Duration::ZERO,
-                });
-                report.results.push((
-                    job.planned.name.clone(),
-                    change,
-                    Outcome::Skipped(reason),
-                    Duration::ZERO,
-                ));
-                finished.insert(job.planned.name, false);
-                continue;
-            }
-            let ready = waiting[i].1.iter().all(|p| finished.contains_key(p));
-            if ready && running.len() < shared.options.parallelism.max(1) {
-                let (job, _) = waiting.remove(i);
-                let shared = Arc::clone(shared);
-                running.spawn(async move {
-                    let name = job.planned.name.clone();
-                    let change = job.planned.change;
-                    let started = Instant::now();
-                    if change != Change::None {
-                        (shared.options.progress)(Progress::Started {
-                            name: name.clone(),
-                            change,
-                        });
-                    }
-                    let outcome = run_job(job, &shared).await;
-                    let elapsed = started.elapsed();
-                    (shared.options.progress)(Progress::Finished {
+                let started = Instant::now();
+                if change != Change::None {
+                    (shared.options.progress)(Progress::Started {
                         name: name.clone(),
                         change,
-                        outcome: outcome.clone(),
-                        elapsed,
                     });
-                    (name, change, outcome, elapsed)
-                });
-                continue;
-            }
-            i += 1;
-        }
-        match running.join_next().await {
-            Some(Ok((name, change, outcome, elapsed))) => {
-                let ok = matches!(outcome, Outcome::Done | Outcome::Unchanged);
-                report
-                    .results
-                    .push((name.clone(), change, outcome, elapsed));
-                finished.insert(name, ok);
-            }
-            Some(Err(e)) => {
-                report.results.push((
-                    "?".into(),
-                    Change::None,
-                    Outcome::Failed(format!("internal error: a job failed: {e}")),
-                    Duration::ZERO,
-                ));
-            }
-            None if waiting.is_empty() => break,
-            // Nothing runs and nothing can start: a prerequisite is missing
-            // from this set (it cannot happen for a valid graph).
-            None => {
-                for (job, pre) in waiting.drain(..) {
-                    let reason = format!("waits for {}", pre.join(", "));
-                    let change = job.planned.change;
-                    report.results.push((
-                        job.planned.name,
-                        change,
-                        Outcome::Skipped(reason),
-                        Duration::ZERO,
-                    ));
                 }
-                break;
+                let outcome = run_job(job, &shared).await;
+                (shared.options.progress)(Progress::Finished {
+                    name,
+                    change,
+                    outcome: outcome.clone(),
+                    elapsed: started.elapsed(),
+                });
+                outcome
             }
-        }
+        },
+        |name, job, reason| {
+            progress(Progress::Finished {
+                name: name.to_string(),
+                change: job.planned.change,
+                outcome: Outcome::Skipped(reason.to_string()),
+                elapsed: Duration::ZERO,
+            })
+        },
+    )
+    .await;
+    for (name, outcome, elapsed) in finished {
+        let change = changes.get(&name).copied().unwrap_or(Change::None);
+        report.results.push((name, change, outcome, elapsed));
     }
 }
 

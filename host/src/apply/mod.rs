@@ -8,8 +8,10 @@
 
 mod act;
 mod execute;
+mod schedule;
 
 pub use execute::{Options, Outcome, Progress, Report, execute};
+pub use schedule::Cancel;
 
 use crate::docker::{Engine, EngineError, Observation};
 use crate::load::{Located, Sources};

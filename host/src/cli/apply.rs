@@ -102,12 +102,28 @@ impl From<RunError> for CliError {
     }
 }
 
+/// Options of a run; the first Ctrl-C stops it starting anything new (what
+/// is in progress finishes and is recorded), a second one ends the process.
 fn options(parallelism: usize, json: bool) -> Options {
+    let cancel = crate::apply::Cancel::default();
+    let on_signal = cancel.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            on_signal.cancel();
+            output::note(
+                "stopping: what is in progress finishes and is recorded, nothing new starts (Ctrl-C again to stop at once)",
+            );
+            if tokio::signal::ctrl_c().await.is_ok() {
+                std::process::exit(130);
+            }
+        }
+    });
     Options {
         parallelism,
         grace: Duration::from_secs(10),
         ready_timeout: Duration::from_secs(120),
         progress: output::progress(json),
+        cancel,
     }
 }
 

@@ -588,3 +588,112 @@ fn secrets(out: &[Declaration], ctx: &LoadContext) -> Vec<String> {
     }
     secrets.into_iter().filter(|s| !s.is_empty()).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decl(i: usize, kind: PluginKind, type_name: &str) -> Declaration {
+        Declaration {
+            id: DeclId(i),
+            kind,
+            type_name: type_name.into(),
+            name: String::new(),
+            name_origin: NameOrigin::Derived,
+            location: Location {
+                file: "main.star".into(),
+                line: i + 1,
+                column: 1,
+                offset: 0,
+                len: 0,
+            },
+            fields: Map::new(),
+            config: Map::new(),
+            parent: None,
+            children: Vec::new(),
+            connections: Vec::new(),
+            assertions: Vec::new(),
+            from: None,
+            to: None,
+            implicit: false,
+        }
+    }
+
+    fn hint(explicit: Option<&str>, variable: Option<&str>) -> NameHint {
+        NameHint {
+            explicit: explicit.map(str::to_string),
+            variable: variable.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn names_come_from_the_user_the_variable_the_parent_or_the_ends() {
+        use PluginKind::{Assertion, Connection, Resource};
+        let mut out = vec![
+            decl(0, Resource, "DockerResource"),
+            decl(1, Resource, "BlankResource"),
+            decl(2, Resource, "DockerResource"),
+            decl(3, Connection, "DatabaseConnection"),
+            decl(4, Connection, "DependencyConnection"),
+            decl(5, Assertion, "HealthcheckAssert"),
+            decl(6, Resource, "FileResource"),
+        ];
+        out[2].parent = Some(DeclId(1));
+        out[1].children = vec![DeclId(2)];
+        for c in [3, 4] {
+            out[c].from = Some(DeclId(0));
+            out[c].to = Some(DeclId(2));
+        }
+        out[0].assertions = vec![DeclId(5)];
+        let hints = vec![
+            hint(None, Some("api_server")),
+            hint(Some("shop"), Some("app")),
+            hint(None, None),
+            hint(None, None),
+            hint(None, None),
+            hint(None, None),
+            hint(None, None),
+        ];
+        let unnamed = name_everything(&mut out, &hints);
+        let names: Vec<&str> = out.iter().map(|d| d.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "api-server",
+                "shop",
+                "shop-1",
+                "api-server-database-shop-1",
+                "api-server-to-shop-1",
+                "api-server-healthcheck",
+                "file-resource-1"
+            ]
+        );
+        assert_eq!(
+            out[0].name_origin,
+            NameOrigin::Variable("api_server".into())
+        );
+        assert_eq!(out[1].name_origin, NameOrigin::Explicit);
+        assert_eq!(unnamed, [6], "a resource of no variable, name or parent");
+    }
+
+    #[test]
+    fn names_differing_in_case_or_too_long_are_problems() {
+        let mut a = decl(0, PluginKind::Resource, "DockerResource");
+        a.name = "Web".into();
+        let mut b = decl(1, PluginKind::Resource, "DockerResource");
+        b.name = "web".into();
+        let mut c = decl(2, PluginKind::Resource, "DockerResource");
+        c.name = "x".repeat(64);
+        let mut found = Vec::new();
+        check_names(&[a, b, c], &mut |l, m, _| found.push(format!("{l}: {m}")));
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert!(
+            found[0].starts_with("main.star:2:1: `web` and `Web` differ only in case"),
+            "{found:?}"
+        );
+        assert!(
+            found[1].starts_with("main.star:3:1: the name `xxxx"),
+            "{found:?}"
+        );
+    }
+}

@@ -2,6 +2,9 @@
 //! when it is to go), its recorded state and the Engine's observation in,
 //! its change and actions out. Calls run on every core; results keep order.
 
+use std::future::Future;
+use std::pin::Pin;
+
 use serde_json::{Value as Json, json};
 
 use crate::docker::Observation;
@@ -78,6 +81,39 @@ pub fn project_json(identity: &Identity) -> Json {
     json!({"name": identity.name, "dir": identity.dir, "network": identity.default_network()})
 }
 
+/// A plugin's answer to `plan`, on its way.
+pub type PlanCall =
+    Pin<Box<dyn Future<Output = Result<Result<ChangePlan, PluginError>, CallError>> + Send>>;
+
+/// What planning needs of the plugins: to ask the plugin of a type for its
+/// plan. [`PluginSet`] is the real one; a stage test gives plain answers.
+pub trait Planner: Send + Sync {
+    /// Whether some plugin provides `type_name`.
+    fn provides(&self, type_name: &str) -> bool;
+
+    /// The plan of `type_name`'s plugin for `input`.
+    fn plan(&self, type_name: &str, input: PlanInput) -> PlanCall;
+}
+
+impl Planner for PluginSet {
+    fn provides(&self, type_name: &str) -> bool {
+        self.for_type(type_name).is_some()
+    }
+
+    fn plan(&self, type_name: &str, input: PlanInput) -> PlanCall {
+        let plugin = self.for_type(type_name).cloned();
+        let type_name = type_name.to_string();
+        Box::pin(async move {
+            match plugin {
+                Some(plugin) => plugin.plan(&input).await,
+                None => Ok(Err(PluginError::Failed(format!(
+                    "no loaded plugin provides `{type_name}`"
+                )))),
+            }
+        })
+    }
+}
+
 /// One resource's decision.
 pub(super) struct Decided {
     pub decl: Option<DeclId>,
@@ -110,14 +146,14 @@ fn prior_of(state: &State, name: &str) -> Option<Json> {
 /// Has each target's plugin plan it (all at once), keeping the order.
 async fn decide(
     targets: Vec<Target>,
-    plugins: &PluginSet,
+    plugins: &dyn Planner,
     identity: &Identity,
     observation: Option<&Observation>,
 ) -> Result<Vec<Decided>, PlanError> {
     let project = project_json(identity).to_string();
     let mut tasks = Vec::new();
     for t in targets {
-        let Some(plugin) = plugins.for_type(&t.type_name).cloned() else {
+        if !plugins.provides(&t.type_name) {
             return Err(PlanError::UnknownType {
                 resource: t.name,
                 type_name: t.type_name,
@@ -135,8 +171,9 @@ async fn decide(
                 .map(|o| o.to_string()),
             project: project.clone(),
         };
+        let call = plugins.plan(&t.type_name, input.clone());
         tasks.push(tokio::spawn(async move {
-            let result = plugin.plan(&input).await;
+            let result = call.await;
             (t, input, result)
         }));
     }
@@ -167,7 +204,7 @@ async fn decide(
 /// longer declared.
 pub(super) async fn declared(
     graph: &Graph,
-    plugins: &PluginSet,
+    plugins: &dyn Planner,
     identity: &Identity,
     state: &State,
     observation: Option<&Observation>,
@@ -217,7 +254,7 @@ pub(super) async fn declared(
 /// Everything recorded in `state`, and this project's containers the state
 /// does not know (a lost state), each with no desired config.
 pub(super) async fn removals(
-    plugins: &PluginSet,
+    plugins: &dyn Planner,
     identity: &Identity,
     state: &State,
     observation: Option<&Observation>,

@@ -13,7 +13,7 @@ mod decide;
 
 pub use actions::{action_json, describe};
 pub use check::check_plan;
-pub use decide::{PlanError, project_json};
+pub use decide::{PlanCall, PlanError, Planner, project_json};
 
 use std::collections::BTreeMap;
 
@@ -22,7 +22,6 @@ use serde_json::Value as Json;
 
 use crate::docker::Observation;
 use crate::model::DeclId;
-use crate::plugin::PluginSet;
 use crate::plugin::bindings::resource::exports::clockwork::plugin::resources::{
     Change, ChangePlan, PlanInput,
 };
@@ -254,7 +253,7 @@ pub struct Compared<'a> {
 /// no longer declared (to delete, after the last layer).
 pub async fn plan(
     graph: &Graph,
-    plugins: &PluginSet,
+    plugins: &dyn Planner,
     identity: &Identity,
     compared: Compared<'_>,
 ) -> Result<Plan, PlanError> {
@@ -272,7 +271,7 @@ pub async fn plan(
 /// Plans the removal of everything the state records, and of this
 /// project's containers the state does not know (a lost state).
 pub async fn removals(
-    plugins: &PluginSet,
+    plugins: &dyn Planner,
     identity: &Identity,
     compared: Compared<'_>,
 ) -> Result<Plan, PlanError> {
@@ -498,6 +497,160 @@ mod tests {
             after: after.iter().map(|a| a.to_string()).collect(),
             action: Action::Ext(("test".into(), id.into(), "{}".into())),
         }
+    }
+
+    /// Answers like a plugin would, from the input alone: create what is
+    /// desired, with a diff naming `/env_vars/MODE`; delete what is not.
+    struct Echo;
+
+    impl Planner for Echo {
+        fn provides(&self, type_name: &str) -> bool {
+            type_name != "Unknown"
+        }
+
+        fn plan(&self, _type_name: &str, input: PlanInput) -> PlanCall {
+            use crate::plugin::bindings::types::FieldChange;
+            Box::pin(async move {
+                let (change, actions) = match &input.desired {
+                    Some(desired) => (
+                        Change::Create,
+                        vec![Action::Ext((
+                            "echo".into(),
+                            "create".into(),
+                            desired.clone(),
+                        ))],
+                    ),
+                    None => (
+                        Change::Delete,
+                        vec![Action::RemoveContainer(input.target.name.clone())],
+                    ),
+                };
+                Ok(Ok(ChangePlan {
+                    change,
+                    diff: vec![FieldChange {
+                        path: "/env_vars/MODE".into(),
+                        old: Some("\"a\"".into()),
+                        new: Some("\"b\"".into()),
+                        forces_replace: true,
+                    }],
+                    actions,
+                    planned_state: "null".into(),
+                }))
+            })
+        }
+    }
+
+    fn graph() -> Graph {
+        use crate::model::{Declaration, Location, NameOrigin, Project};
+        let decl = |i: usize, name: &str| Declaration {
+            id: DeclId(i),
+            kind: crate::plugin::PluginKind::Resource,
+            type_name: "Box".into(),
+            name: name.into(),
+            name_origin: NameOrigin::Explicit,
+            location: Location {
+                file: "main.star".into(),
+                line: i + 1,
+                column: 1,
+                offset: 0,
+                len: 0,
+            },
+            fields: serde_json::Map::new(),
+            config: serde_json::Map::new(),
+            parent: None,
+            children: Vec::new(),
+            connections: Vec::new(),
+            assertions: Vec::new(),
+            from: None,
+            to: None,
+            implicit: false,
+        };
+        Graph {
+            project: Project {
+                dir: "/p".into(),
+                file: "main.star".into(),
+                name: "p".into(),
+                declarations: vec![decl(0, "db"), decl(1, "api")],
+                secrets: Vec::new(),
+                warnings: Vec::new(),
+            },
+            specs: BTreeMap::new(),
+            depends_on: BTreeMap::from([(DeclId(1), vec![DeclId(0)])]),
+            layers: vec![vec![DeclId(0)], vec![DeclId(1)]],
+            connections: Vec::new(),
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn declared_resources_in_deploy_order_then_what_is_no_longer_declared() {
+        let identity = Identity::new("p", std::path::Path::new("/p"));
+        let mut state = State::empty(&identity);
+        state.resources.insert(
+            "old".into(),
+            crate::state::ResourceState {
+                type_name: "Box".into(),
+                state: json!({"container": "old"}),
+                depends_on: vec!["db".into()],
+                updated_at: 0,
+                unknown: Default::default(),
+            },
+        );
+        let compared = Compared {
+            state: &state,
+            observation: None,
+        };
+        let plan = plan(&graph(), &Echo, &identity, compared).await.unwrap();
+        let rows: Vec<(String, ChangeKind, usize, Vec<String>)> = plan
+            .entries
+            .iter()
+            .map(|e| (e.name.clone(), e.change, e.layer, e.depends_on.clone()))
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                ("db".into(), ChangeKind::Create, 1, vec![]),
+                ("api".into(), ChangeKind::Create, 2, vec!["db".into()]),
+                ("old".into(), ChangeKind::Delete, 3, vec!["db".into()]),
+            ]
+        );
+        assert_eq!(plan.entries[2].declared_at, "no longer declared");
+        // The plugin was given the name among the desired fields.
+        assert!(
+            matches!(&plan.entries[1].actions[0], Action::Ext((_, _, d)) if d.contains("\"name\":\"api\""))
+        );
+        assert_eq!(plan.entries[0].changed_fields(), ["env_vars.MODE"]);
+        assert_eq!(plan.entries[0].changed[0].new, Some(json!("b")));
+        assert_eq!(plan.deletes_and_creates(), (1, 2));
+        assert_eq!(plan.compared_with, None, "nothing was observed");
+        assert_eq!(
+            plan.outline(),
+            json!({"db": "create (env_vars.MODE)", "api": "create (env_vars.MODE)", "old": "delete (env_vars.MODE)"})
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_recorded_type_no_plugin_provides_is_named() {
+        let identity = Identity::new("p", std::path::Path::new("/p"));
+        let mut state = State::empty(&identity);
+        state.resources.insert(
+            "gone".into(),
+            crate::state::ResourceState {
+                type_name: "Unknown".into(),
+                state: json!({}),
+                depends_on: vec![],
+                updated_at: 0,
+                unknown: Default::default(),
+            },
+        );
+        let compared = Compared {
+            state: &state,
+            observation: None,
+        };
+        let err = removals(&Echo, &identity, compared).await.unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "`gone` was deployed as a Unknown, which no loaded plugin provides; restore the plugin to change or remove it"
+        );
     }
 
     #[test]

@@ -213,3 +213,156 @@ impl Spec {
 fn item_key(field: &str, item: &Json) -> String {
     format!("{field}[]={item}")
 }
+
+#[cfg(test)]
+mod tests {
+    use clockwork_schema::FieldSchema;
+
+    use super::*;
+    use crate::plugin::bindings::connection::exports::clockwork::plugin::connections::Mount;
+
+    fn field(name: &str, ty: &str, receives: Option<ContributionKind>) -> FieldSchema {
+        FieldSchema {
+            name: name.into(),
+            value_type: ty.into(),
+            doc: "A field.".into(),
+            required: false,
+            default: None,
+            completable: false,
+            forces_replace: false,
+            secret: false,
+            examples: Vec::new(),
+            receives,
+        }
+    }
+
+    /// A type with its own names for what it receives.
+    fn schema() -> TypeSchema {
+        TypeSchema {
+            name: "Box".into(),
+            doc: "A box.".into(),
+            fields: vec![
+                field("vars", "map<string>", Some(ContributionKind::Environment)),
+                field("nets", "list<string>", Some(ContributionKind::Networks)),
+                field("disks", "list<mount>", Some(ContributionKind::Mounts)),
+            ],
+        }
+    }
+
+    fn patch(env: &[(&str, &str)]) -> EndpointPatch {
+        EndpointPatch {
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            networks: Vec::new(),
+            aliases: Vec::new(),
+            mounts: Vec::new(),
+        }
+    }
+
+    fn user(fields: Json) -> Spec {
+        let Json::Object(fields) = fields else {
+            unreachable!("an object")
+        };
+        Spec {
+            provenance: fields
+                .keys()
+                .map(|k| (k.clone(), Provenance::User))
+                .collect(),
+            fields,
+        }
+    }
+
+    #[test]
+    fn contributions_go_to_the_receiving_fields_and_the_user_wins() {
+        let mut spec = user(json!({"vars": {"MODE": "mine", "URL": "user's"}}));
+        let mut p = patch(&[("URL", "theirs"), ("DATABASE_URL", "postgresql://db")]);
+        p.networks.push("backend".into());
+        p.mounts.push(Mount {
+            source: MountSource::Bind("./conf".into()),
+            target: "/etc/conf".into(),
+            read_only: true,
+        });
+        spec.apply(&p, "DatabaseConnection a", Some(&schema()))
+            .unwrap();
+        assert_eq!(
+            spec.fields["vars"],
+            json!({"MODE": "mine", "URL": "user's", "DATABASE_URL": "postgresql://db"})
+        );
+        assert_eq!(spec.fields["nets"], json!(["backend"]));
+        assert_eq!(
+            spec.fields["disks"],
+            json!([{"source": "./conf", "target": "/etc/conf", "read_only": true}])
+        );
+        assert_eq!(
+            spec.source_of("vars.DATABASE_URL"),
+            &Provenance::Connection("DatabaseConnection a".into())
+        );
+        assert_eq!(spec.source_of("vars.URL"), &Provenance::User);
+        assert!(spec.item_source("nets", &json!("backend")).is_some());
+    }
+
+    #[test]
+    fn two_connections_setting_one_variable_differently_is_an_error() {
+        let mut spec = user(json!({}));
+        spec.apply(
+            &patch(&[("HOST", "a")]),
+            "NetworkConnection x",
+            Some(&schema()),
+        )
+        .unwrap();
+        spec.apply(
+            &patch(&[("HOST", "a")]),
+            "NetworkConnection y",
+            Some(&schema()),
+        )
+        .unwrap();
+        let err = spec
+            .apply(
+                &patch(&[("HOST", "b")]),
+                "NetworkConnection z",
+                Some(&schema()),
+            )
+            .unwrap_err();
+        assert_eq!(
+            err,
+            "`HOST` is set differently by NetworkConnection x and NetworkConnection z; set it yourself in `vars` to choose"
+        );
+    }
+
+    #[test]
+    fn a_kind_the_type_does_not_receive_is_refused() {
+        let mut spec = user(json!({}));
+        let mut p = patch(&[]);
+        p.aliases.push("db".into());
+        let err = spec
+            .apply(&p, "NetworkConnection x", Some(&schema()))
+            .unwrap_err();
+        assert_eq!(
+            err,
+            "NetworkConnection x gives network aliases (db), but a Box takes none: no field of it receives aliases"
+        );
+    }
+
+    #[test]
+    fn defaults_fill_only_what_nothing_else_did() {
+        let mut schema = schema();
+        schema.fields.push(FieldSchema {
+            default: Some("\"always\"".into()),
+            ..field("restart", "string", None)
+        });
+        schema.fields[0].default = Some("{}".into());
+        let mut spec = user(json!({}));
+        spec.apply(&patch(&[("A", "1")]), "c", Some(&schema))
+            .unwrap();
+        spec.fill_defaults(&schema);
+        assert_eq!(
+            spec.fields["vars"],
+            json!({"A": "1"}),
+            "a connection filled it"
+        );
+        assert_eq!(spec.fields["restart"], json!("always"));
+        assert_eq!(spec.source_of("restart"), &Provenance::Default);
+    }
+}
