@@ -15,6 +15,7 @@ pub mod apply;
 pub mod capability;
 pub mod cli;
 pub mod complete;
+pub mod defaults;
 pub mod docker;
 pub mod load;
 pub mod model;

@@ -357,7 +357,7 @@ fn implicit_dependency(index: usize, from: usize, to: usize, location: &Location
     Declaration {
         id: DeclId(index),
         kind: PluginKind::Connection,
-        type_name: "DependencyConnection".into(),
+        type_name: crate::defaults::SHORTHAND_CONNECTION.into(),
         name: String::new(),
         name_origin: NameOrigin::Derived,
         location: location.clone(),
@@ -480,10 +480,8 @@ fn name_everything(out: &mut [Declaration], hints: &[NameHint]) -> Vec<usize> {
                     .to
                     .map(|t| out[t.0].name.clone())
                     .unwrap_or_else(|| "nothing".into());
-                let short = kebab(&out[i].type_name)
-                    .trim_end_matches("-connection")
-                    .to_string();
-                if out[i].type_name == "DependencyConnection" {
+                let short = crate::defaults::short_type_name(out[i].kind, &out[i].type_name);
+                if out[i].type_name == crate::defaults::SHORTHAND_CONNECTION {
                     format!("{from}-to-{to}")
                 } else {
                     format!("{from}-{short}-{to}")
@@ -494,9 +492,7 @@ fn name_everything(out: &mut [Declaration], hints: &[NameHint]) -> Vec<usize> {
                     .iter()
                     .find(|r| r.assertions.iter().any(|a| a.0 == i))
                     .map(|r| r.name.clone());
-                let short = kebab(&out[i].type_name)
-                    .trim_end_matches("-assert")
-                    .to_string();
+                let short = crate::defaults::short_type_name(out[i].kind, &out[i].type_name);
                 match owner {
                     Some(owner) => format!("{owner}-{short}"),
                     None => short,

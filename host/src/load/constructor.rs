@@ -153,7 +153,11 @@ pub fn implicit_dependency<'v>(
     eval: &mut Evaluator<'v, '_, '_>,
 ) -> anyhow::Result<Value<'v>> {
     let ctx = LoadContext::of(eval)?;
-    let Some(spec) = ctx.registry.get("DependencyConnection").cloned() else {
+    let Some(spec) = ctx
+        .registry
+        .get(crate::defaults::SHORTHAND_CONNECTION)
+        .cloned()
+    else {
         anyhow::bail!(
             "a bare resource means a `DependencyConnection`, but no plugin provides that type"
         );

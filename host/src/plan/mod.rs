@@ -337,9 +337,8 @@ fn assemble(graph: &Graph, decided: Vec<decide::Decided>, observed: bool) -> Pla
     let mut contributed: BTreeMap<DeclId, Vec<(String, String)>> = BTreeMap::new();
     for c in &graph.connections {
         for (type_name, _) in &c.assertions {
-            let short = crate::load::kebab(type_name)
-                .trim_end_matches("-assert")
-                .to_string();
+            let short =
+                crate::defaults::short_type_name(crate::plugin::PluginKind::Assertion, type_name);
             contributed.entry(c.to).or_default().push((
                 format!("{}-{short}", project.get(c.decl).name),
                 type_name.clone(),

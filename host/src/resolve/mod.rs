@@ -114,7 +114,7 @@ pub async fn resolve(
         };
         let targets = descendants(&project, to);
         let origins = leaves(&project, from);
-        let is_dependency = c.type_name == "DependencyConnection";
+        let is_dependency = c.type_name == crate::defaults::SHORTHAND_CONNECTION;
         if targets.len() > 1 && !is_dependency {
             let children: Vec<String> = project
                 .get(to)
