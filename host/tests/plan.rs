@@ -360,6 +360,39 @@ fn a_project_can_be_split_with_load() {
 }
 
 #[test]
+fn a_default_container_changed_in_place_is_the_users_and_a_loaded_one_refuses() {
+    let project = TestProject::new();
+    project.write(
+        "main.star",
+        "app = DockerResource(image = \"nginx:alpine\")\napp.env_vars[\"MODE\"] = \"debug\"\napp.networks.append(\"backend\")\nquiet = DockerResource(image = \"redis:7-alpine\")\nprint(quiet.env_vars)\n",
+    );
+    let plan = plan_json_in(&project.dir(), &[], &[]);
+    let app = resource(&plan, "app");
+    assert_eq!(app["spec"]["env_vars"]["MODE"], "debug", "{app:#}");
+    assert_eq!(app["spec"]["networks"][0], "backend", "{app:#}");
+    // Reading a default is not writing it: the field stays the default's.
+    let quiet = resource(&plan, "quiet");
+    assert_eq!(quiet["sources"]["env_vars"], "default", "{quiet:#}");
+
+    // A declaration from a loaded file is frozen: changing its default in
+    // place is refused where it happens, instead of being lost.
+    project.write(
+        "lib.star",
+        "cache = DockerResource(image = \"redis:7-alpine\")\n",
+    );
+    project.write(
+        "main.star",
+        "load(\"lib.star\", \"cache\")\ncache.env_vars[\"MODE\"] = \"debug\"\n",
+    );
+    let output = project.clockwork(&["plan"]);
+    assert_eq!(output.status.code(), Some(2), "{}", stdout(&output));
+    let err = stderr(&output);
+    assert!(err.contains("main.star:2"), "{err}");
+    assert!(err.contains("cannot be changed here"), "{err}");
+    assert!(err.contains("where it is declared"), "{err}");
+}
+
+#[test]
 fn names_come_from_variables_and_inline_children_get_derived_names() {
     let project = TestProject::new();
     project.write(

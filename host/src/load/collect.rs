@@ -225,6 +225,12 @@ pub fn collect<'v>(
             let secret = spec.field(&name).is_some_and(|f| f.secret);
             match convert::check(&name, ty, value, secret) {
                 Ok(json) => {
+                    let untouched = d.defaulted(&name)
+                        && spec.field(&name).and_then(|f| f.default_value()).as_ref()
+                            == Some(&json);
+                    if untouched {
+                        continue;
+                    }
                     let json = by_name(json, &index, &out);
                     out[i].fields.insert(name, json);
                 }

@@ -9,6 +9,7 @@ use allocative::Allocative;
 use starlark::eval::{Arguments, Evaluator};
 use starlark::starlark_simple_value;
 use starlark::values::dict::AllocDict;
+use starlark::values::list::AllocList;
 use starlark::values::list::ListRef;
 use starlark::values::tuple::TupleRef;
 use starlark::values::{NoSerialize, ProvidesStaticType, StarlarkValue, Value, starlark_value};
@@ -16,7 +17,7 @@ use starlark::values::{NoSerialize, ProvidesStaticType, StarlarkValue, Value, st
 use crate::load::context::LoadContext;
 use crate::load::convert;
 use crate::load::types::TypeSpec;
-use crate::load::value::{DeclGen, DeclInfo, attach_connection};
+use crate::load::value::{DEFAULTED, DeclGen, DeclInfo, attach_connection, edge_key};
 use crate::plugin::PluginKind;
 use crate::suggest;
 
@@ -103,15 +104,45 @@ fn construct<'v>(
     let (connections, fields): (Vec<_>, Vec<_>) = checked
         .into_iter()
         .partition(|(name, _)| name == "connections" && spec.kind == PluginKind::Resource);
-    let fields_dict = heap.alloc(AllocDict(fields.iter().map(|(name, value)| {
-        (
-            spec.key(name)
-                .map(|k| k.to_value())
-                .unwrap_or_else(|| heap.alloc(name.as_str())),
-            *value,
-        )
-    })));
-    let edges = heap.alloc(AllocDict(std::iter::empty::<(Value, Value)>()));
+    // A container default (`env_vars={}`) is stored now, not when first
+    // read, so that `x.env_vars["K"] = "v"` changes the declaration, and
+    // fails loudly once a loaded file's declarations are frozen. Which
+    // fields were defaulted is kept, so that collecting tells them from the
+    // user's.
+    let defaulted: Vec<(String, Value)> = spec
+        .schema
+        .fields
+        .iter()
+        .filter(|f| !fields.iter().any(|(name, _)| name == &f.name))
+        .filter(|f| !(f.name == "connections" && spec.kind == PluginKind::Resource))
+        .filter_map(|f| {
+            let default = f.default_value()?;
+            (default.is_array() || default.is_object())
+                .then(|| (f.name.clone(), convert::from_json(&default, heap)))
+        })
+        .collect();
+    let key = |name: &str| {
+        spec.key(name)
+            .map(|k| k.to_value())
+            .unwrap_or_else(|| heap.alloc(name))
+    };
+    let fields_dict = heap.alloc(AllocDict(
+        fields
+            .iter()
+            .map(|(name, value)| (key(name), *value))
+            .chain(defaulted.iter().map(|(name, value)| (key(name), *value)))
+            .collect::<Vec<_>>(),
+    ));
+    let defaulted_names = heap.alloc(AllocList(
+        defaulted
+            .iter()
+            .map(|(name, _)| key(name))
+            .collect::<Vec<_>>(),
+    ));
+    let edges = heap.alloc(AllocDict([(
+        edge_key(DEFAULTED).to_value(),
+        defaulted_names,
+    )]));
     let id = info.id;
     let decl = heap.alloc(DeclGen {
         info: Arc::new(info),

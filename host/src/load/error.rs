@@ -311,6 +311,16 @@ pub fn from_starlark(
         location = location_at(&location.file, text, location.offset + tab, 1);
         help.get_or_insert_with(|| "indent with spaces: Starlark does not allow tabs".into());
     }
+    // Starlark freezes a loaded file's values; its word for changing one is
+    // a bare "immutable".
+    let message = if message == "immutable" {
+        help.get_or_insert_with(|| {
+            "a value from a loaded file is frozen once that file finishes; change it where it is declared, or have the loaded file export a function that declares it".into()
+        });
+        "this value cannot be changed here".to_string()
+    } else {
+        message
+    };
     Located {
         message,
         location,

@@ -90,13 +90,16 @@ pub(crate) const CHILDREN: &str = "children";
 pub(crate) const PARENT: &str = "parent";
 pub(crate) const FROM: &str = "from";
 pub(crate) const VARIABLE: &str = "variable";
+/// The names of fields holding a container default the user did not write.
+pub(crate) const DEFAULTED: &str = "defaulted";
 
 /// An edge key as a frozen string.
-fn edge_key(name: &'static str) -> FrozenStringValue {
+pub(crate) fn edge_key(name: &'static str) -> FrozenStringValue {
     match name {
         CHILDREN => const_frozen_string!("children"),
         PARENT => const_frozen_string!("parent"),
         FROM => const_frozen_string!("from"),
+        DEFAULTED => const_frozen_string!("defaulted"),
         _ => const_frozen_string!("variable"),
     }
 }
@@ -120,6 +123,15 @@ impl<'v, V: ValueLike<'v>> DeclGen<V> {
     /// An edge, if set.
     pub fn edge(&self, name: &str) -> Option<Value<'v>> {
         dict_get(self.edges.to_value(), name).filter(|v| !v.is_none())
+    }
+
+    /// Whether `name` still holds the container default stored at
+    /// construction rather than something the user wrote (a default changed
+    /// in place counts as written: collecting compares it).
+    pub fn defaulted(&self, name: &str) -> bool {
+        self.edge(DEFAULTED)
+            .and_then(ListRef::from_value)
+            .is_some_and(|l| l.iter().any(|v| v.unpack_str() == Some(name)))
     }
 
     /// Every field, in the order first set.
@@ -260,13 +272,9 @@ where
                 let Some(default) = field.default_value() else {
                     return Some(heap.alloc(NoneType));
                 };
-                let value = convert::from_json(&default, heap);
-                // A container default is stored so that changing it in place
-                // (`x.env_vars["K"] = "v"`) changes the declaration.
-                if default.is_array() || default.is_object() {
-                    let _ = self.set_field(attribute, value);
-                }
-                Some(value)
+                // Container defaults were stored at construction; this is a
+                // scalar, which cannot be changed in place.
+                Some(convert::from_json(&default, heap))
             }
         }
     }
