@@ -691,3 +691,37 @@ uses_job = DockerResource(name="crash-uses-job", image="busybox:latest", command
     stack.ok(&["destroy", "--yes"]);
     assert!(stack.containers().is_empty());
 }
+
+#[test]
+fn the_stop_grace_comes_from_clockwork_toml() {
+    // A process that takes 4 s to stop after TERM: the default grace (10 s)
+    // would let it exit 0; a grace of 1 s kills it (exit 137).
+    let stack = Stack::new("grace");
+    stack.write(
+        "clockwork.toml",
+        "[project]\nname = \"grace\"\n\n[limits]\nstop_grace_seconds = 1\n",
+    );
+    stack.write(
+        "main.star",
+        r#"slow = DockerResource(name="grace-slow", image="busybox:latest", command=["sh", "-c", "trap 'sleep 4; exit 0' TERM; while true; do sleep 1; done"])
+"#,
+    );
+    stack.ok(&["apply"]);
+    let since = docker_ok(&["system", "info", "--format", "{{.SystemTime}}"]);
+    stack.ok(&["destroy", "--yes"]);
+    let until = docker_ok(&["system", "info", "--format", "{{.SystemTime}}"]);
+    let died = docker_ok(&[
+        "events",
+        "--since",
+        since.trim(),
+        "--until",
+        until.trim(),
+        "--filter",
+        "container=grace-slow",
+        "--filter",
+        "event=die",
+        "--format",
+        "{{.Actor.Attributes.exitCode}}",
+    ]);
+    assert_eq!(died.trim(), "137", "killed after the grace: {died}");
+}

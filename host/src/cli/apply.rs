@@ -2,7 +2,7 @@
 //! render.
 
 use std::io::{BufRead, IsTerminal, Write};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use crate::apply::{self, Confirmation, Hooks, Keep, Options, RunError, Target};
 use crate::cli::{CliError, EXIT_FAILED, EXIT_OK, Invocation, project};
@@ -104,7 +104,7 @@ impl From<RunError> for CliError {
 
 /// Options of a run; the first Ctrl-C stops it starting anything new (what
 /// is in progress finishes and is recorded), a second one ends the process.
-fn options(parallelism: usize, json: bool) -> Options {
+fn options(parallelism: usize, json: bool, limits: crate::project::ContainerLimits) -> Options {
     let cancel = crate::apply::Cancel::default();
     let on_signal = cancel.clone();
     tokio::spawn(async move {
@@ -120,8 +120,8 @@ fn options(parallelism: usize, json: bool) -> Options {
     });
     Options {
         parallelism,
-        grace: Duration::from_secs(10),
-        ready_timeout: Duration::from_secs(120),
+        grace: limits.stop_grace,
+        ready_timeout: limits.ready,
         progress: output::progress(json),
         cancel,
     }
@@ -143,7 +143,11 @@ pub async fn run_apply(invocation: &Invocation, args: ApplyArgs) -> Result<u8, C
         plugins: &plugins,
         engine,
         adopt: &adopt,
-        options: options(args.parallelism, args.json),
+        options: options(
+            args.parallelism,
+            args.json,
+            folder.config.limits.containers(),
+        ),
         hooks: &hooks,
     };
     let report = apply::run(target, &graph, &sources).await?;
@@ -180,7 +184,7 @@ pub async fn run_destroy(invocation: &Invocation, args: DestroyArgs) -> Result<u
         plugins: &plugins,
         engine,
         adopt: &adopt,
-        options: options(16, args.json),
+        options: options(16, args.json, folder.config.limits.containers()),
         hooks: &hooks,
     };
     let keep = Keep {

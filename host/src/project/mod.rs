@@ -57,7 +57,8 @@ pub struct ProjectSection {
     pub name: Option<String>,
 }
 
-/// `[limits]` in `clockwork.toml`: bounds on evaluating the project file.
+/// `[limits]` in `clockwork.toml`: bounds on evaluating the project file
+/// and on waiting for containers.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LimitsConfig {
@@ -65,6 +66,28 @@ pub struct LimitsConfig {
     pub evaluation_seconds: Option<f64>,
     /// MiB of memory evaluating the project file may use.
     pub evaluation_memory_mib: Option<u64>,
+    /// Seconds a container is given to stop after its stop signal, when it
+    /// is replaced or destroyed, before it is killed (`docker stop -t`).
+    pub stop_grace_seconds: Option<u64>,
+    /// Seconds a started container may take to become ready.
+    pub ready_seconds: Option<u64>,
+}
+
+/// How long containers are waited for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ContainerLimits {
+    /// Between the stop signal and the kill.
+    pub stop_grace: Duration,
+    /// From start to ready.
+    pub ready: Duration,
+}
+
+impl ContainerLimits {
+    /// The defaults: Docker's own stop grace, and two minutes to be ready.
+    pub const DEFAULT: ContainerLimits = ContainerLimits {
+        stop_grace: Duration::from_secs(10),
+        ready: Duration::from_secs(120),
+    };
 }
 
 /// The bounds on evaluating a project file.
@@ -85,6 +108,20 @@ impl EvaluationLimits {
 }
 
 impl LimitsConfig {
+    /// The container waits, defaults filled in.
+    pub fn containers(&self) -> ContainerLimits {
+        ContainerLimits {
+            stop_grace: self
+                .stop_grace_seconds
+                .map(Duration::from_secs)
+                .unwrap_or(ContainerLimits::DEFAULT.stop_grace),
+            ready: self
+                .ready_seconds
+                .map(Duration::from_secs)
+                .unwrap_or(ContainerLimits::DEFAULT.ready),
+        }
+    }
+
     /// The limits, defaults filled in.
     pub fn evaluation(&self) -> EvaluationLimits {
         EvaluationLimits {
@@ -204,6 +241,12 @@ impl Project {
             return Err(config_error(
                 format!("[limits] evaluation_seconds must be a positive number, got {seconds}"),
                 None,
+            ));
+        }
+        if config.limits.ready_seconds == Some(0) {
+            return Err(config_error(
+                "[limits] ready_seconds must be at least 1".into(),
+                Some("leave it out for the default of 120 seconds".into()),
             ));
         }
         if config.limits.evaluation_memory_mib == Some(0) {
