@@ -725,3 +725,67 @@ fn the_stop_grace_comes_from_clockwork_toml() {
     ]);
     assert_eq!(died.trim(), "137", "killed after the grace: {died}");
 }
+
+/// When each resource's removal started and finished, from the journal.
+fn removal_times(stack: &Stack, name: &str) -> (u64, u64) {
+    let journal =
+        std::fs::read_to_string(stack.dir.join(".clockwork/journal.jsonl")).expect("journal");
+    let mut started = None;
+    let mut done = None;
+    for row in journal
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|r| r["resource"] == name)
+        .filter(|r| {
+            r["action"]
+                .as_str()
+                .is_some_and(|a| a.starts_with("remove container"))
+        })
+    {
+        let time = row["time"].as_u64().expect("time");
+        match row["status"].as_str() {
+            Some("started") => started = Some(time),
+            Some("done") => done = Some(time),
+            _ => {}
+        }
+    }
+    (
+        started.unwrap_or_else(|| panic!("{name} not removed: {journal}")),
+        done.unwrap_or_else(|| panic!("{name} not removed: {journal}")),
+    )
+}
+
+#[test]
+fn destroy_takes_everything_down_at_once_and_in_dependency_order_when_asked() {
+    // The dependent takes 2 s to stop after TERM, so its removal is still
+    // under way when everything else's starts, unless the order says wait.
+    let stack = Stack::new("down-order");
+    stack.write(
+        "main.star",
+        &format!(
+            r#"base = DockerResource(name="down-base", image="busybox:latest", command={QUICK_STOP})
+top = DockerResource(name="down-top", image="busybox:latest", command=["sh", "-c", "trap 'sleep 2; exit 0' TERM; while true; do sleep 1; done"], connections=[base])
+"#
+        ),
+    );
+    stack.ok(&["apply"]);
+    stack.ok(&["destroy", "--yes"]);
+    let (top_started, top_done) = removal_times(&stack, "down-top");
+    let (base_started, _) = removal_times(&stack, "down-base");
+    assert!(
+        base_started < top_done,
+        "at once: base started {base_started}, top {top_started}..{top_done}"
+    );
+    assert!(stack.containers().is_empty());
+
+    std::fs::remove_file(stack.dir.join(".clockwork/journal.jsonl")).expect("journal");
+    stack.ok(&["apply"]);
+    stack.ok(&["destroy", "--yes", "--in-order"]);
+    let (_, top_done) = removal_times(&stack, "down-top");
+    let (base_started, _) = removal_times(&stack, "down-base");
+    assert!(
+        base_started >= top_done,
+        "in order: base started {base_started} before top was gone at {top_done}"
+    );
+    assert!(stack.containers().is_empty());
+}

@@ -1,5 +1,5 @@
 //! Executing planned changes: removals first (dependents before what they
-//! depend on), then every resource as soon as its dependencies are up and
+//! depend on, unless the whole stack goes at once), then every resource as soon as its dependencies are up and
 //! ready, independent ones in parallel (bounded). A failure stops only its
 //! dependents; everything that succeeded is recorded.
 
@@ -110,6 +110,22 @@ pub struct Options {
     pub progress: Arc<dyn Fn(Progress) + Send + Sync>,
     /// Set to stop starting new work (what runs finishes).
     pub cancel: Cancel,
+    /// Whether removals wait for their dependents.
+    pub removal_order: RemovalOrder,
+}
+
+/// The order resources are removed in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RemovalOrder {
+    /// A resource goes after everything that depended on it, one layer at
+    /// a time: what `apply` does with resources no longer declared, while
+    /// the rest of the stack keeps running.
+    #[default]
+    DependentsFirst,
+    /// Everything at once (within the parallelism): for taking a whole
+    /// stack down, where every stop costs its grace and nothing outlives
+    /// the run.
+    AllAtOnce,
 }
 
 /// Everything one resource's job needs, owned, so jobs can run on any thread.
@@ -204,7 +220,8 @@ pub async fn execute(
     // Removals: a resource goes after everything that depended on it.
     let names: BTreeSet<String> = removals.iter().map(|j| j.planned.name.clone()).collect();
     let mut reverse: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for j in &removals {
+    let ordered = shared.options.removal_order == RemovalOrder::DependentsFirst;
+    for j in removals.iter().filter(|_| ordered) {
         for dep in j.planned.depends_on.iter().filter(|d| names.contains(*d)) {
             reverse
                 .entry(dep.clone())

@@ -10,7 +10,7 @@ mod act;
 mod execute;
 mod schedule;
 
-pub use execute::{Options, Outcome, Progress, Report, execute};
+pub use execute::{Options, Outcome, Progress, RemovalOrder, Report, execute};
 pub use schedule::Cancel;
 
 use crate::docker::{Engine, EngineError, Observation};

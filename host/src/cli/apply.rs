@@ -35,6 +35,10 @@ pub struct DestroyArgs {
     pub yes: bool,
     /// Project ids to take over.
     pub adopt: Vec<String>,
+    /// Dependents stop before what they depend on.
+    pub in_order: bool,
+    /// Resources taken down at once.
+    pub parallelism: usize,
 }
 
 /// The ids named with `--adopt`, checked.
@@ -124,6 +128,7 @@ fn options(parallelism: usize, json: bool, limits: crate::project::ContainerLimi
         ready_timeout: limits.ready,
         progress: output::progress(json),
         cancel,
+        removal_order: apply::RemovalOrder::DependentsFirst,
     }
 }
 
@@ -184,7 +189,18 @@ pub async fn run_destroy(invocation: &Invocation, args: DestroyArgs) -> Result<u
         plugins: &plugins,
         engine,
         adopt: &adopt,
-        options: options(16, args.json, folder.config.limits.containers()),
+        options: Options {
+            removal_order: if args.in_order {
+                apply::RemovalOrder::DependentsFirst
+            } else {
+                apply::RemovalOrder::AllAtOnce
+            },
+            ..options(
+                args.parallelism.max(1),
+                args.json,
+                folder.config.limits.containers(),
+            )
+        },
         hooks: &hooks,
     };
     let keep = Keep {

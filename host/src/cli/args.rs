@@ -73,6 +73,13 @@ pub enum Command {
         /// Also destroy the objects of another folder's project by its id.
         #[arg(long, value_name = "PROJECT_ID")]
         adopt: Vec<String>,
+        /// Stop each container only after everything that depends on it has
+        /// stopped, one layer at a time (slower: every layer waits for its stops).
+        #[arg(long)]
+        in_order: bool,
+        /// Resources taken down at once.
+        #[arg(long, default_value_t = 64)]
+        parallelism: usize,
     },
     /// Print the dependency graph.
     Graph {

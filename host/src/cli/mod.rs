@@ -88,6 +88,8 @@ pub async fn run(args: Args) -> Result<u8, CliError> {
             json,
             yes,
             adopt,
+            in_order,
+            parallelism,
         } => {
             apply::run_destroy(
                 &invocation,
@@ -97,6 +99,8 @@ pub async fn run(args: Args) -> Result<u8, CliError> {
                     json,
                     yes,
                     adopt,
+                    in_order,
+                    parallelism,
                 },
             )
             .await
