@@ -8,6 +8,7 @@
 
 use clockwork_sdk::host::probe;
 use clockwork_sdk::prelude::*;
+use clockwork_sdk::serde_json;
 
 struct TcpOpen;
 

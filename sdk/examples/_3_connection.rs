@@ -8,6 +8,7 @@
 
 use clockwork_sdk::connection::{Contribution, ResolveInput};
 use clockwork_sdk::prelude::*;
+use clockwork_sdk::serde_json;
 
 struct Cache;
 

@@ -4,113 +4,71 @@ It checks that an HTTP endpoint answers with a body containing a given text.
 The request goes through the host's `probe` import, so the host's network
 grant applies: loopback and the project's containers, nothing else.
 
-Build it (from the repository root):
+It uses the helper package in `sdk/python/clockwork_sdk`: the type is
+declared once, `describe` and `validate` come from the declaration, and
+only the plugin's own rule (an http:// or https:// URL) and `check` are
+written here. Build it (from the repository root):
 
     componentize-py -d wit -w assertion componentize app \
-        -p sdk/python/example -o body-contains.wasm
+        -p sdk/python/example -p sdk/python -o body-contains.wasm
 
 then copy `body-contains.wasm` into a project's `plugins/` folder.
 """
 
-import json
+from typing import Iterable
 
+from clockwork_sdk import Field, Meta, TypeDef, error, from_host_error, plugin_failed, pointer, warning
+from clockwork_sdk.assertion import AssertionDef, AssertionPlugin, failed, passed
 from componentize_py_types import Err
 from wit_world import exports
-from wit_world.exports.assertions import (
-    AssertionDescription,
-    AssertionType,
-    CheckInput,
-    Outcome,
-    Verdict,
-)
+from wit_world.exports.assertions import CheckInput, Outcome
 from wit_world.imports import log, probe
-from wit_world.imports.types import (
-    Diagnostic,
-    FieldSchema,
-    HostError_Denied,
-    PluginError_Denied,
-    PluginError_Failed,
-    PluginError_Transient,
-    PluginMeta,
-    Severity,
-    TypeSchema,
+from wit_world.imports.types import Diagnostic
+
+BODY_CONTAINS = TypeDef(
+    "HttpBodyContainsAssert",
+    "Passes when a GET of `url` answers with a body containing `text`.",
+    [
+        Field(
+            "url",
+            "string",
+            "The URL to fetch, e.g. `http://localhost:8080/`.",
+            required=True,
+            examples=["http://localhost:8080/health"],
+        ),
+        Field("text", "string", "Text the response body must contain.", required=True, examples=["ok"]),
+        Field(
+            "bearer_token",
+            "string",
+            "A token sent as `Authorization: Bearer <token>`, for endpoints that need one.",
+            secret=True,
+        ),
+    ],
 )
 
-TYPE_NAME = "HttpBodyContainsAssert"
 
+class Assertions(AssertionPlugin, exports.Assertions):
+    meta = Meta("body-contains", "0.1.0", "checks that an HTTP response body contains a text (a Python example)")
+    # Adds `description` and `timeout_seconds` (default 10) to the type.
+    types = [AssertionDef(BODY_CONTAINS, timeout_seconds=10)]
 
-def field(name, value_type, doc, required=False, default=None, examples=()):
-    """A field schema; defaults and examples are given as Python values."""
-    return FieldSchema(
-        name=name,
-        value_type=value_type,
-        doc=doc,
-        required=required,
-        default=None if default is None else json.dumps(default),
-        completable=False,
-        forces_replace=False,
-        secret=False,
-        examples=[json.dumps(e) for e in examples],
-        receives=None,
-    )
-
-
-FIELDS = [
-    field("url", "string", "The URL to fetch, e.g. `http://localhost:8080/`.", required=True,
-          examples=["http://localhost:8080/health"]),
-    field("text", "string", "Text the response body must contain.", required=True, examples=["ok"]),
-    field("description", "string", "What this check is for, in plain words."),
-    field("timeout_seconds", "int", "How long `clockwork assert` keeps retrying, in seconds.", default=10),
-]
-
-
-def error(summary, path=None):
-    return Diagnostic(severity=Severity.ERROR, summary=summary, detail=None, path=path)
-
-
-class Assertions(exports.Assertions):
-    def describe(self) -> AssertionDescription:
-        return AssertionDescription(
-            plugin=PluginMeta(
-                name="body-contains",
-                version="0.1.0",
-                summary="checks that an HTTP response body contains a text (a Python example)",
-                homepage=None,
-            ),
-            types=[
-                AssertionType(
-                    schema=TypeSchema(
-                        name=TYPE_NAME,
-                        doc="Passes when a GET of `url` answers with a body containing `text`.",
-                        fields=FIELDS,
-                    ),
-                    default_timeout_ms=10_000,
-                    retryable=True,
-                )
-            ],
-        )
-
-    def validate(self, type_name: str, config: str) -> str:
-        if type_name != TYPE_NAME:
-            raise Err([error(f"this plugin has no type `{type_name}`")])
-        values = json.loads(config)
-        problems = [error(f"missing required field `{f.name}`") for f in FIELDS if f.required and f.name not in values]
-        url = values.get("url", "")
+    def check_config(self, type_name: str, config: dict) -> Iterable[Diagnostic]:
+        url = config.get("url", "")
         if url and not url.startswith(("http://", "https://")):
-            problems.append(error(f"`{url}` is not an http:// or https:// URL", "/url"))
-        if problems:
-            raise Err(problems)
-        for f in FIELDS:
-            if f.default is not None:
-                values.setdefault(f.name, json.loads(f.default))
-        return json.dumps(values)
+            yield error(f"`{url}` is not an http:// or https:// URL", pointer("url"))
+        if config.get("text") == "":
+            yield warning("an empty `text` is in every body, so this check always passes", pointer("text"))
 
     def check(self, input: CheckInput) -> Outcome:
-        config = json.loads(input.config)
+        config = self.config(input)
+        url, text = config["url"], config["text"]
+        headers = []
+        if "bearer_token" in config:
+            headers.append(("authorization", f"Bearer {config['bearer_token']}"))
         request = probe.HttpRequest(
             method="GET",
-            url=config["url"],
-            headers=[],
+            url=url,
+            headers=headers,
             body=None,
             timeout_ms=min(input.remaining_ms, 5_000),
             max_body_bytes=1 << 20,
@@ -119,24 +77,22 @@ class Assertions(exports.Assertions):
         try:
             response = probe.http(request)
         except Err as e:
-            # The host said no (outside the grant) or the request failed:
-            # the check could not run, which is an error, not a failure.
-            if isinstance(e.value, HostError_Denied):
-                raise Err(PluginError_Denied(e.value.value))
-            raise Err(PluginError_Transient(str(e.value.value)))
+            # Outside the grant, or no answer: the check could not run,
+            # which is an error (denied, or transient so the host retries),
+            # not a failure.
+            raise from_host_error(e)
         body = response.body.decode("utf-8", errors="replace")
-        log.log(log.Level.DEBUG, f"GET {config['url']} -> {response.status}", [("bytes", str(len(response.body)))])
-        timings = [("total", response.elapsed_us), ("ttfb", response.ttfb_us)]
-        details = json.dumps({"status": response.status, "bytes": len(response.body)})
-        if config["text"] in body:
-            return Outcome(Verdict.PASS, f"body of {config['url']} contains {config['text']!r}", None, None, details, timings)
+        log.log(log.Level.DEBUG, f"GET {url} -> {response.status}", [("bytes", str(len(response.body)))])
+        timings = {"total": response.elapsed_us, "ttfb": response.ttfb_us}
+        details = {"status": response.status, "bytes": len(response.body), "truncated": response.truncated}
+        if text in body:
+            return passed(f"body of {url} contains {text!r}", details=details, timings=timings)
         if response.status >= 500:
-            raise Err(PluginError_Failed(f"{config['url']} answered {response.status}"))
-        return Outcome(
-            Verdict.FAIL,
-            f"body of {config['url']} does not contain {config['text']!r}",
-            f"a body containing {config['text']!r}",
-            body[:200],
-            details,
-            timings,
+            raise plugin_failed(f"{url} answered {response.status}")
+        return failed(
+            f"body of {url} does not contain {text!r}",
+            expected=f"a body containing {text!r}",
+            actual=body[:200],
+            details=details,
+            timings=timings,
         )
