@@ -12,6 +12,14 @@
 #
 #   scripts/bench-apply.sh [RUNS]      (default 5)
 #
+# Then two layered stacks of busybox containers that exit on SIGTERM
+# (40 services in 10 dependency layers of 4, 100 in 10 layers of 10, each
+# service depending on every one of the layer below), with the raw floor
+# measured in the same run beside both tools: every container started by
+# `docker run -d` at once on one network with no ordering, and every one
+# stopped by one `docker stop` and removed by one `docker rm`. Skip them
+# with CW_BENCH_LAYERED=0; CW_BENCH_ONLY_LAYERED=1 runs only them.
+#
 # Both stacks publish the same host ports, so they never run at once. The
 # worker service ignores SIGTERM (sh as PID 1), so taking it down costs one
 # 10 s grace period in both tools.
@@ -29,9 +37,21 @@ cargo build --release -q -p clockwork
 clockwork=$(realpath "${CARGO_TARGET_DIR:-target}/release/clockwork")
 
 work=$(mktemp -d)
-trap 'cd /; "$clockwork" -C "$work/bench-cw" destroy --yes >/dev/null 2>&1 || true;
-      for i in 1 10; do docker-compose -p bench-compose -f "$work/compose$i/docker-compose.yml" down -v >/dev/null 2>&1 || true; done;
-      rm -rf "$work"' EXIT
+cleanup() {
+  cd /
+  "$clockwork" -C "$work/bench-cw" destroy --yes >/dev/null 2>&1 || true
+  for i in 1 10; do docker-compose -p bench-compose -f "$work/compose$i/docker-compose.yml" down -v >/dev/null 2>&1 || true; done
+  for d in "$work"/layered-*; do
+    [ -d "$d" ] || continue
+    "$clockwork" -C "$d/cw" destroy --yes >/dev/null 2>&1 || true
+    docker-compose -p bench-layered -f "$d/compose/docker-compose.yml" down >/dev/null 2>&1 || true
+  done
+  # shellcheck disable=SC2046
+  docker rm -f $(docker ps -aq --filter name=bench-raw-) >/dev/null 2>&1 || true
+  docker network rm bench-raw >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
 mkdir -p "$work/bench-cw" "$work/compose"
 cp examples/connected-services/main.star "$work/bench-cw/"
 cat >"$work/compose/template.yml" <<'EOF'
@@ -85,6 +105,7 @@ timed() {
   awk -v a="$start" -v b="$end" 'BEGIN { printf "%.3f\n", b - a }'
 }
 
+if [ "${CW_BENCH_ONLY_LAYERED:-0}" != 1 ]; then
 # Warm-up: the plugin cache, the Engine's image layers, compose's imports.
 "$clockwork" -C "$work/bench-cw" apply >/dev/null && "$clockwork" -C "$work/bench-cw" destroy --yes >/dev/null
 compose1 up -d >/dev/null 2>&1 && compose1 down -v >/dev/null 2>&1
@@ -115,3 +136,98 @@ printf '        vs compose up -d, health interval 10s: %.3f s  ratio %s (target 
 printf 'median  clockwork no-op re-apply %.3f s (target < 0.15)\n' "$mw_noop"
 printf 'median  compose down %.3f s   clockwork destroy %.3f s   ratio %s (grace period 10 s; target <= one)\n' \
   "$mc_down" "$mw_down" "$(ratio "$mw_down" "$mc_down")"
+fi
+
+[ "${CW_BENCH_LAYERED:-1}" = 0 ] && exit 0
+median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+
+# Seconds taken by a command, or n/a when it fails or takes longer than
+# the compose limit: docker-compose 1.x resolves dense depends_on graphs
+# slowly (it spent minutes of CPU on the 100-service stack here).
+compose_limit=${CW_BENCH_COMPOSE_LIMIT:-60}
+bounded() {
+  local start end
+  start=$(date +%s.%N)
+  if ! timeout "$compose_limit" "$@" >/dev/null 2>&1; then
+    echo n/a
+    return
+  fi
+  end=$(date +%s.%N)
+  awk -v a="$start" -v b="$end" 'BEGIN { printf "%.3f\n", b - a }'
+}
+
+# A layered stack, LAYERS x WIDTH, written as main.star and as a compose
+# file; RUNS alternating runs of each tool and of the raw floor.
+layered() {
+  local layers=$1 width=$2 runs=$3 n=$(( $1 * $2 )) dir="$work/layered-$1x$2"
+  mkdir -p "$dir/cw" "$dir/compose"
+  python3 - "$layers" "$width" "$dir" <<'PY'
+import sys
+layers, width, out = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+cmd = ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"]
+star, compose = [], ["services:"]
+for l in range(layers):
+    for w in range(width):
+        deps = [f"s{l - 1}_{v}" for v in range(width)] if l else []
+        star.append(f's{l}_{w} = DockerResource(name="lay-{l}-{w}", image="busybox:latest", '
+                    f'command={cmd!r}, restart_policy="no", connections=[{", ".join(deps)}])'.replace("'", '"').replace('"exit 0"', "'exit 0'"))
+        compose.append(f"  lay-{l}-{w}:\n    image: busybox:latest\n    command: {cmd!r}\n    restart: \"no\"")
+        if deps:
+            compose.append("    depends_on: [" + ", ".join(f"lay-{l - 1}-{v}" for v in range(width)) + "]")
+open(f"{out}/cw/main.star", "w").write("\n".join(star) + "\n")
+open(f"{out}/compose/docker-compose.yml", "w").write("\n".join(compose).replace("'", '"').replace('"exit 0"', "'exit 0'") + "\n")
+PY
+  local compose=(docker-compose -p bench-layered -f "$dir/compose/docker-compose.yml")
+  local cmd="trap 'exit 0' TERM; while true; do sleep 1; done"
+  raw_up() {
+    docker network create bench-raw >/dev/null
+    local i
+    for i in $(seq 1 "$n"); do
+      docker run -d --name "bench-raw-$i" --network bench-raw busybox:latest sh -c "$cmd" >/dev/null &
+    done
+    wait
+    [ "$(docker ps -q --filter name=bench-raw- | wc -l)" = "$n" ]
+  }
+  raw_down() {
+    local names
+    names=$(seq -f "bench-raw-%g" 1 "$n")
+    # shellcheck disable=SC2086
+    docker stop $names >/dev/null && docker rm $names >/dev/null && docker network rm bench-raw >/dev/null
+  }
+  "$clockwork" -C "$dir/cw" apply >/dev/null && "$clockwork" -C "$dir/cw" destroy --yes >/dev/null
+  local -a r_up r_down w_up w_down c_up c_down
+  local compose_ok=1
+  echo
+  echo "$n services in $layers layers of $width"
+  printf '%-4s %9s %10s %11s %9s %10s %12s\n' run raw-up cw-apply compose-up raw-down cw-destroy compose-down
+  for i in $(seq 1 "$runs"); do
+    r_up+=("$(timed raw_up)"); r_down+=("$(timed raw_down)")
+    w_up+=("$(timed "$clockwork" -C "$dir/cw" apply)")
+    w_down+=("$(timed "$clockwork" -C "$dir/cw" destroy --yes)")
+    if [ "$compose_ok" = 1 ]; then
+      c_up+=("$(bounded "${compose[@]}" up -d)")
+      c_down+=("$(bounded "${compose[@]}" down)")
+      [ "${c_up[-1]}" = n/a ] && compose_ok=0
+    fi
+    printf '%-4s %9.3f %10.3f %11s %9.3f %10.3f %12s\n' "$i" "${r_up[-1]}" "${w_up[-1]}" \
+      "${c_up[-1]:-n/a}" "${r_down[-1]}" "${w_down[-1]}" "${c_down[-1]:-n/a}"
+  done
+  if [ "$compose_ok" = 0 ]; then
+    echo "  (docker-compose did not finish \`up -d\` within ${compose_limit} s and was stopped)"
+  fi
+  local mr_up mr_down mw_up mw_down mc_up=n/a mc_down=n/a rc_up=n/a rc_down=n/a
+  mr_up=$(median "${r_up[@]}"); mr_down=$(median "${r_down[@]}")
+  mw_up=$(median "${w_up[@]}"); mw_down=$(median "${w_down[@]}")
+  if [ "$compose_ok" = 1 ]; then
+    mc_up=$(median "${c_up[@]}"); mc_down=$(median "${c_down[@]}")
+    rc_up=$(ratio "$mc_up" "$mr_up"); rc_down=$(ratio "$mc_down" "$mr_down")
+  fi
+  printf 'median  up:   raw %.3f s   clockwork %.3f s (%sx raw, target <= 1.2)   compose %s s (%sx raw)\n' \
+    "$mr_up" "$mw_up" "$(ratio "$mw_up" "$mr_up")" "$mc_up" "$rc_up"
+  printf 'median  down: raw %.3f s   clockwork %.3f s (%sx raw, target <= 1.2)   compose %s s (%sx raw)\n' \
+    "$mr_down" "$mw_down" "$(ratio "$mw_down" "$mr_down")" "$mc_down" "$rc_down"
+}
+layered_runs=$(( runs < 3 ? runs : 3 ))
+layered 10 4 "$layered_runs"
+layered 10 10 "$layered_runs"

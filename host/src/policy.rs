@@ -9,7 +9,7 @@ use clockwork_schema::actions::{
 use serde::de::DeserializeOwned;
 use serde_json::Value as Json;
 
-use crate::docker::{Engine, EngineError};
+use crate::docker::Engine;
 use crate::plugin::bindings::types::Action;
 use crate::project::{Entry, ProjectDir};
 use crate::state::{State, sha256_hex};
@@ -30,8 +30,230 @@ const FORBIDDEN: [&str; 7] = [
 /// network namespace, `none` and `bridge` are not the project's.
 const RESERVED_NETWORKS: [&str; 4] = ["host", "none", "bridge", "default"];
 
-pub(crate) fn parse<T: DeserializeOwned>(what: &str, text: &str) -> Result<T, String> {
-    serde_json::from_str(text).map_err(|e| format!("invalid {what} payload: {e}"))
+/// Why the policy refuses an action: what was asked, as data, with the
+/// fix for whoever can make it ([`Denial::fix`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Denial {
+    /// The action's payload does not parse.
+    #[error("invalid {action} payload: {message}")]
+    Payload {
+        /// The action, e.g. `ensure-container`.
+        action: &'static str,
+        /// What the parser said.
+        message: String,
+    },
+    /// A container spec sets what gives a container this machine.
+    #[error("containers may not set `{key}`")]
+    ForbiddenSetting {
+        /// The setting, e.g. `privileged`.
+        key: &'static str,
+    },
+    /// A resource's container is named after it.
+    #[error(
+        "`{resource}` may not create a container named `{name}`: a resource's container has its name"
+    )]
+    ContainerName {
+        /// The resource.
+        resource: String,
+        /// The name asked for.
+        name: String,
+    },
+    /// A container spec without an image.
+    #[error("the container has no image")]
+    NoImage,
+    /// One of Docker's own networks.
+    #[error(
+        "`{name}` is one of Docker's own networks, not the project's; containers join project networks only (`host` would share this machine's network)"
+    )]
+    ReservedNetwork {
+        /// The network.
+        name: String,
+    },
+    /// A name Docker would refuse.
+    #[error(
+        "`{name}` is not a valid network name: use letters, digits, `_`, `.` and `-`, at most 63, starting with a letter or digit"
+    )]
+    NetworkName {
+        /// The network.
+        name: String,
+    },
+    /// An environment variable name no process can hold.
+    #[error("`{name}` is not a valid environment variable name")]
+    EnvName {
+        /// The name, NUL bytes shown as `\0`.
+        name: String,
+    },
+    /// An environment value with a NUL byte.
+    #[error(
+        "environment variable `{key}` contains a NUL byte, which environment variables cannot hold"
+    )]
+    NulInEnv {
+        /// The variable.
+        key: String,
+    },
+    /// A command argument with a NUL byte.
+    #[error("`command` contains a NUL byte, which arguments cannot hold")]
+    NulInCommand,
+    /// A mount target that is not an absolute path below `/`.
+    #[error("mount target `{target}` must be an absolute path inside the container other than `/`")]
+    MountTarget {
+        /// The target.
+        target: String,
+    },
+    /// A bind mount of a path outside the project the user did not write.
+    #[error(
+        "bind mount of `{path}` is outside the project folder and was not written by you in this resource's `volumes`"
+    )]
+    MountOutside {
+        /// The mount's source.
+        path: String,
+    },
+    /// Another resource's container.
+    #[error("`{resource}` may not remove container `{name}`: it is not its own")]
+    NotOwnContainer {
+        /// The resource.
+        resource: String,
+        /// The container.
+        name: String,
+    },
+    /// A path the project folder refuses (outside it, through a link, …).
+    #[error("{0}")]
+    Path(String),
+    /// A file mode that is not octal.
+    #[error("`{mode}` is not an octal mode")]
+    Mode {
+        /// The mode given.
+        mode: String,
+    },
+    /// A command in a container outside the scope.
+    #[error(
+        "`{resource}` may not run commands in container `{container}`, which is not one of {allowed}"
+    )]
+    ForeignContainer {
+        /// The resource.
+        resource: String,
+        /// The container.
+        container: String,
+        /// The containers it may use, quoted.
+        allowed: String,
+    },
+    /// A wait URL that does not parse.
+    #[error("`{url}` is not a URL a wait can fetch: {message}")]
+    BadUrl {
+        /// The URL.
+        url: String,
+        /// Why.
+        message: String,
+    },
+    /// A wait on another machine.
+    #[error("a wait may reach this machine's published ports only, not `{target}`")]
+    NotLoopback {
+        /// The URL or host.
+        target: String,
+    },
+    /// A folder where a file is to be written.
+    #[error("`{path}` is a folder")]
+    Folder {
+        /// The path.
+        path: String,
+    },
+    /// A symbolic link where a file is to be written.
+    #[error("`{path}` is a symbolic link; Clockwork does not write through links")]
+    Link {
+        /// The path.
+        path: String,
+    },
+    /// A socket, device or pipe where a file is to be written.
+    #[error("`{path}` is {what}")]
+    Special {
+        /// The path.
+        path: String,
+        /// What it is.
+        what: String,
+    },
+    /// A file another resource wrote.
+    #[error("`{path}` was written by `{owner}`, not by `{resource}`")]
+    WrittenByOther {
+        /// The path.
+        path: String,
+        /// The resource that wrote it.
+        owner: String,
+        /// The resource asking.
+        resource: String,
+    },
+    /// A file Clockwork wrote that was changed since.
+    #[error(
+        "`{path}` was changed by hand since Clockwork wrote it; Clockwork does not overwrite your changes"
+    )]
+    ChangedByHand {
+        /// The path.
+        path: String,
+    },
+    /// A file Clockwork did not write.
+    #[error(
+        "`{path}` already exists and was not written by Clockwork; Clockwork does not overwrite it"
+    )]
+    NotClockworks {
+        /// The path.
+        path: String,
+    },
+}
+
+impl Denial {
+    /// What to do about it, for whoever can: the user, or the author of
+    /// the plugin that asked.
+    pub fn fix(&self) -> String {
+        const PLUGIN: &str =
+            "the plugin asked for it, not your declaration: report it to the plugin's author";
+        match self {
+            Denial::Payload { .. }
+            | Denial::ContainerName { .. }
+            | Denial::NotOwnContainer { .. }
+            | Denial::ForeignContainer { .. }
+            | Denial::Mode { .. } => PLUGIN.into(),
+            Denial::ForbiddenSetting { key } => format!(
+                "Clockwork does not run containers with `{key}`: they would reach this machine beyond the project; leave it out"
+            ),
+            Denial::NoImage => "set `image`, e.g. `image=\"nginx:alpine\"`".into(),
+            Denial::ReservedNetwork { .. } => {
+                "leave `networks` out to join the project's network, or name one of the project's networks".into()
+            }
+            Denial::NetworkName { .. } => "rename the network".into(),
+            Denial::EnvName { .. } | Denial::NulInEnv { .. } => {
+                "change the variable in `env_vars` (or the connection that sets it)".into()
+            }
+            Denial::NulInCommand => "remove the NUL byte from `command`".into(),
+            Denial::MountTarget { .. } => {
+                "write the target as an absolute path in the container, e.g. `./data:/data`".into()
+            }
+            Denial::MountOutside { path } => format!(
+                "write `{path}:…` in this resource's own `volumes`, or use a path inside the project folder"
+            ),
+            Denial::Path(_) => "use a relative path inside the project folder".into(),
+            Denial::BadUrl { .. } | Denial::NotLoopback { .. } => {
+                "wait on a port the container publishes, at `http://127.0.0.1:<port>`".into()
+            }
+            Denial::Folder { .. } | Denial::Special { .. } | Denial::Link { .. } => {
+                "choose another path, or remove what is there".into()
+            }
+            Denial::WrittenByOther { .. } => {
+                "give each resource a file of its own".into()
+            }
+            Denial::ChangedByHand { .. } => {
+                "copy your changes into the declaration, delete the file, or set `overwrite=True`".into()
+            }
+            Denial::NotClockworks { .. } => {
+                "choose another path, delete the file, or set `overwrite=True`".into()
+            }
+        }
+    }
+}
+
+pub(crate) fn parse<T: DeserializeOwned>(action: &'static str, text: &str) -> Result<T, Denial> {
+    serde_json::from_str(text).map_err(|e| Denial::Payload {
+        action,
+        message: e.to_string(),
+    })
 }
 
 /// Who acts, and what they may touch.
@@ -112,71 +334,64 @@ fn valid_network(name: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
 }
 
-fn network_allowed(name: &str) -> Result<(), String> {
+fn network_allowed(name: &str) -> Result<(), Denial> {
     if RESERVED_NETWORKS.contains(&name) {
-        return Err(format!(
-            "`{name}` is one of Docker's own networks, not the project's; containers join project networks only (`host` would share this machine's network)"
-        ));
+        return Err(Denial::ReservedNetwork { name: name.into() });
     }
     if !valid_network(name) {
-        return Err(format!(
-            "`{name}` is not a valid network name: use letters, digits, `_`, `.` and `-`, at most 63, starting with a letter or digit"
-        ));
+        return Err(Denial::NetworkName { name: name.into() });
     }
     Ok(())
 }
 
-pub(crate) fn relative(path: &str) -> Result<std::path::PathBuf, String> {
-    ProjectDir::relative(path).map_err(|e| e.to_string())
+pub(crate) fn relative(path: &str) -> Result<std::path::PathBuf, Denial> {
+    ProjectDir::relative(path).map_err(|e| Denial::Path(e.to_string()))
 }
 
 /// The policy for one action of `scope`, without acting: what a plugin may
 /// ask the host to do. Checked at `plan` and again right before acting.
-pub fn check(files: &ProjectDir, scope: &Scope, action: &Action) -> Result<(), String> {
+pub fn check(files: &ProjectDir, scope: &Scope, action: &Action) -> Result<(), Denial> {
     match action {
         Action::EnsureContainer(spec) => {
             let raw: Json = parse("ensure-container", spec)?;
             if let Some(key) = FORBIDDEN.iter().find(|k| raw.get(**k).is_some()) {
-                return Err(format!("containers may not set `{key}`"));
+                return Err(Denial::ForbiddenSetting { key });
             }
             let spec: ContainerSpec = parse("ensure-container", spec)?;
             if spec.name != scope.resource {
-                return Err(format!(
-                    "`{}` may not create a container named `{}`: a resource's container has its name",
-                    scope.resource, spec.name
-                ));
+                return Err(Denial::ContainerName {
+                    resource: scope.resource.clone(),
+                    name: spec.name,
+                });
             }
             if spec.image.trim().is_empty() {
-                return Err("the container has no image".into());
+                return Err(Denial::NoImage);
             }
             for network in &spec.networks {
                 network_allowed(network)?;
             }
             for (key, value) in &spec.env {
                 if key.contains(['\0', '=']) || key.is_empty() {
-                    return Err(format!(
-                        "`{}` is not a valid environment variable name",
-                        key.replace('\0', "\\0")
-                    ));
+                    return Err(Denial::EnvName {
+                        name: key.replace('\0', "\\0"),
+                    });
                 }
                 if value.contains('\0') {
-                    return Err(format!(
-                        "environment variable `{key}` contains a NUL byte, which environment variables cannot hold"
-                    ));
+                    return Err(Denial::NulInEnv { key: key.clone() });
                 }
             }
             if spec.command.iter().flatten().any(|a| a.contains('\0')) {
-                return Err("`command` contains a NUL byte, which arguments cannot hold".into());
+                return Err(Denial::NulInCommand);
             }
             for mount in &spec.mounts {
                 mount_allowed(files, scope, mount)?;
             }
             Ok(())
         }
-        Action::RemoveContainer(name) if *name != scope.resource => Err(format!(
-            "`{}` may not remove container `{name}`: it is not its own",
-            scope.resource
-        )),
+        Action::RemoveContainer(name) if *name != scope.resource => Err(Denial::NotOwnContainer {
+            resource: scope.resource.clone(),
+            name: name.clone(),
+        }),
         Action::EnsureNetwork(spec) => {
             network_allowed(&parse::<NetworkSpec>("ensure-network", spec)?.name)
         }
@@ -188,14 +403,18 @@ pub fn check(files: &ProjectDir, scope: &Scope, action: &Action) -> Result<(), S
         Action::WriteFile(spec) => {
             let spec: FileSpec = parse("write-file", spec)?;
             let rel = relative(&spec.path)?;
-            files.check_write(&rel).map_err(|e| e.to_string())?;
+            files
+                .check_write(&rel)
+                .map_err(|e| Denial::Path(e.to_string()))?;
             u32::from_str_radix(&spec.mode, 8)
                 .map(|_| ())
-                .map_err(|_| format!("`{}` is not an octal mode", spec.mode))
+                .map_err(|_| Denial::Mode { mode: spec.mode })
         }
         Action::RemovePath(path) => {
             let rel = relative(path)?;
-            files.check_write(&rel).map_err(|e| e.to_string())
+            files
+                .check_write(&rel)
+                .map_err(|e| Denial::Path(e.to_string()))
         }
         Action::Exec(spec) => exec_allowed(files, scope, &parse::<ExecSpec>("exec", spec)?),
         Action::Wait(spec) => match parse::<WaitSpec>("wait", spec)?.condition {
@@ -203,69 +422,63 @@ pub fn check(files: &ProjectDir, scope: &Scope, action: &Action) -> Result<(), S
             WaitCondition::Healthy { container } => container_allowed(scope, &container),
             WaitCondition::LogLine { container, .. } => container_allowed(scope, &container),
             WaitCondition::Http { url, .. } => {
-                let parsed = url::Url::parse(&url)
-                    .map_err(|e| format!("`{url}` is not a URL a wait can fetch: {e}"))?;
+                let parsed = url::Url::parse(&url).map_err(|e| Denial::BadUrl {
+                    url: url.clone(),
+                    message: e.to_string(),
+                })?;
                 let host = parsed.host_str().unwrap_or_default();
                 if !matches!(parsed.scheme(), "http" | "https")
                     || !matches!(host, "127.0.0.1" | "localhost" | "[::1]" | "::1")
                 {
-                    return Err(format!(
-                        "a wait may fetch this machine's published ports only (`http://127.0.0.1:…`), not `{url}`"
-                    ));
+                    return Err(Denial::NotLoopback { target: url });
                 }
                 Ok(())
             }
             // Probes from this machine go to this machine's ports only.
             WaitCondition::Tcp { host, .. } => match host.as_str() {
                 "127.0.0.1" | "localhost" | "::1" => Ok(()),
-                other => Err(format!(
-                    "a wait may probe this machine's published ports only (`127.0.0.1`), not `{other}`"
-                )),
+                other => Err(Denial::NotLoopback {
+                    target: other.to_string(),
+                }),
             },
         },
         _ => Ok(()),
     }
 }
 
-fn container_allowed(scope: &Scope, container: &str) -> Result<(), String> {
+fn container_allowed(scope: &Scope, container: &str) -> Result<(), Denial> {
     if scope.containers.iter().any(|c| c == container) {
         Ok(())
     } else {
-        Err(format!(
-            "`{}` may not run commands in container `{container}`, which is not one of {}",
-            scope.resource,
-            scope
+        Err(Denial::ForeignContainer {
+            resource: scope.resource.clone(),
+            container: container.to_string(),
+            allowed: scope
                 .containers
                 .iter()
                 .map(|c| format!("`{c}`"))
                 .collect::<Vec<_>>()
-                .join(", ")
-        ))
+                .join(", "),
+        })
     }
 }
 
-fn exec_allowed(files: &ProjectDir, scope: &Scope, exec: &ExecSpec) -> Result<(), String> {
+fn exec_allowed(files: &ProjectDir, scope: &Scope, exec: &ExecSpec) -> Result<(), Denial> {
     container_allowed(scope, &exec.container)?;
     if let Some(file) = &exec.stdin_file {
         let rel = relative(file)?;
-        files.read(&rel).map_err(|e| e.to_string())?;
+        files.read(&rel).map_err(|e| Denial::Path(e.to_string()))?;
     }
     Ok(())
 }
 
-fn mount_allowed(files: &ProjectDir, scope: &Scope, mount: &MountSpec) -> Result<(), String> {
+fn mount_allowed(files: &ProjectDir, scope: &Scope, mount: &MountSpec) -> Result<(), Denial> {
     if !mount.target.starts_with('/') || mount.target == "/" {
-        return Err(format!(
-            "mount target `{}` must be an absolute path inside the container other than `/`",
-            mount.target
-        ));
+        return Err(Denial::MountTarget {
+            target: mount.target.clone(),
+        });
     }
-    Engine::mount_source(files, mount, &scope.user_paths)
-        .map(|_| ())
-        .map_err(|e| match e {
-            EngineError::Policy(m) => m,
-            other => other.to_string(),
-        })
+    Engine::mount_source(files, mount, &scope.user_paths).map(|_| ())
 }
 
 /// Whether `scope` may write `rel` now: a file Clockwork wrote for this
@@ -276,33 +489,32 @@ pub fn check_file_ownership(
     state: &State,
     scope: &Scope,
     path: &str,
-) -> Result<(), String> {
+) -> Result<(), Denial> {
     let rel = relative(path)?;
     let key = rel.display().to_string();
-    let current = match files.entry(&rel).map_err(|e| e.to_string())? {
+    let unreadable = |e: crate::project::PathError| Denial::Path(e.to_string());
+    let current = match files.entry(&rel).map_err(unreadable)? {
         Entry::Missing => return Ok(()),
-        Entry::File(_) => sha256_hex(&files.read(&rel).map_err(|e| e.to_string())?),
-        Entry::Dir => return Err(format!("`{key}` is a folder")),
-        Entry::Link { .. } => {
-            return Err(format!(
-                "`{key}` is a symbolic link; Clockwork does not write through links"
-            ));
+        Entry::File(_) => sha256_hex(&files.read(&rel).map_err(unreadable)?),
+        Entry::Dir => return Err(Denial::Folder { path: key }),
+        Entry::Link { .. } => return Err(Denial::Link { path: key }),
+        Entry::Special(what) => {
+            return Err(Denial::Special {
+                path: key,
+                what: what.to_string(),
+            });
         }
-        Entry::Special(what) => return Err(format!("`{key}` is {what}")),
     };
     match state.files.get(&key) {
-        Some(r) if r.resource != scope.resource => Err(format!(
-            "`{key}` was written by `{}`, not by `{}`",
-            r.resource, scope.resource
-        )),
+        Some(r) if r.resource != scope.resource => Err(Denial::WrittenByOther {
+            path: key,
+            owner: r.resource.clone(),
+            resource: scope.resource.clone(),
+        }),
         Some(r) if r.sha256 == current => Ok(()),
         _ if scope.overwrite => Ok(()),
-        Some(_) => Err(format!(
-            "`{key}` was changed by hand since Clockwork wrote it; Clockwork does not overwrite your changes: copy them into the declaration, delete the file, or set `overwrite=True`"
-        )),
-        None => Err(format!(
-            "`{key}` already exists and was not written by Clockwork; Clockwork does not overwrite it: choose another path, delete the file, or set `overwrite=True`"
-        )),
+        Some(_) => Err(Denial::ChangedByHand { path: key }),
+        None => Err(Denial::NotClockworks { path: key }),
     }
 }
 
@@ -378,15 +590,26 @@ mod tests {
         let host = Action::EnsureContainer(
             json!({"name": "db", "image": "x", "networks": ["host"]}).to_string(),
         );
-        assert!(
-            check(&files, &scope, &host)
-                .unwrap_err()
-                .contains("Docker's own networks")
+        assert_eq!(
+            check(&files, &scope, &host),
+            Err(Denial::ReservedNetwork {
+                name: "host".into()
+            })
         );
         let nul = Action::EnsureContainer(
             json!({"name": "db", "image": "x", "env": {"A": "a\u{0}b"}}).to_string(),
         );
-        assert!(check(&files, &scope, &nul).unwrap_err().contains("NUL"));
+        assert_eq!(
+            check(&files, &scope, &nul),
+            Err(Denial::NulInEnv { key: "A".into() })
+        );
+        // Every denial says what to do about it.
+        let privileged = Action::EnsureContainer(
+            json!({"name": "db", "image": "x", "privileged": true}).to_string(),
+        );
+        let denial = check(&files, &scope, &privileged).unwrap_err();
+        assert_eq!(denial, Denial::ForbiddenSetting { key: "privileged" });
+        assert!(denial.fix().contains("leave it out"), "{}", denial.fix());
     }
 
     #[test]

@@ -245,7 +245,7 @@ fn three_services(prefix: &str, b_env: &str, with_c: bool) -> String {
     let mut text = format!(
         r#"
 a = DockerResource(name="{prefix}-a", image="busybox:latest", command={QUICK_STOP}, volumes=["{prefix}-data:/data"])
-b = DockerResource(name="{prefix}-b", image="busybox:latest", command={QUICK_STOP}, env_vars={{"MODE": "{b_env}"}})
+b = DockerResource(name="{prefix}-b", image="busybox:latest", command={QUICK_STOP}, env_vars={{"MODE": "{b_env}", "DB_PASSWORD": "s3cret-pw"}})
 notes = FileResource(name="notes", directory="generated", content="hello\n")
 "#
     );
@@ -294,6 +294,13 @@ fn a_change_replaces_only_its_container_and_removals_and_hand_kills_converge() {
     assert!(
         plan.stdout.contains("chg-b (DockerResource): replace")
             && plan.stdout.contains("env_vars.MODE: \"one\" → \"two\""),
+        "{}",
+        plan.stdout
+    );
+    // The state holds the password masked; an unchanged secret is not
+    // listed as a change.
+    assert!(
+        !plan.stdout.contains("env_vars.DB_PASSWORD:"),
         "{}",
         plan.stdout
     );

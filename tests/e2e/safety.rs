@@ -390,3 +390,43 @@ fn deleting_more_than_is_created_needs_a_yes_and_loops_count() {
     assert!(stack.containers().is_empty());
     let _ = docker_ok(&["ps"]);
 }
+
+#[test]
+fn a_network_a_stranger_still_uses_is_left_and_the_stranger_untouched() {
+    let stack = Stack::new("netleft");
+    stack.write("main.star", &web("netleft-web"));
+    stack.ok(&["apply"]);
+    let network = docker_ok(&[
+        "inspect",
+        "-f",
+        "{{range $k, $v := .NetworkSettings.Networks}}{{$k}}{{end}}",
+        "netleft-web",
+    ]);
+    let network = network.trim().to_string();
+    let scope = crate::docker::Scope::new("netleft");
+    let stranger = scope.run(
+        "stranger",
+        &["--network", &network],
+        "busybox:latest",
+        &[
+            "sh",
+            "-c",
+            "trap 'exit 0' TERM; while true; do sleep 1; done",
+        ],
+    );
+
+    let run = stack.run(&["destroy", "--yes"]);
+    assert!(
+        run.all().contains(&format!(
+            "network `{network}` was left in place: 1 container(s) still use it"
+        )),
+        "{}",
+        run.all()
+    );
+    assert!(running(&stranger), "the stranger keeps running");
+    assert!(docker(&["inspect", "netleft-web"]).status.code() != Some(0));
+
+    docker_ok(&["rm", "-f", &stranger]);
+    stack.ok(&["destroy", "--yes"]);
+    assert!(docker(&["network", "inspect", &network]).status.code() != Some(0));
+}

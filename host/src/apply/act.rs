@@ -10,9 +10,54 @@ use serde_json::{Value as Json, json};
 
 use crate::docker::{Engine, EngineError};
 use crate::plugin::bindings::types::Action;
-use crate::policy::{Scope, check, check_file_ownership, parse, relative};
+use crate::policy::{Denial, Scope, check, check_file_ownership, parse, relative};
 use crate::project::{Entry, ProjectDir};
 use crate::state::{FileRecord, State, sha256_hex};
+
+/// Why an action failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ActionError {
+    /// The policy refuses it; checked at `plan` too, so this means the
+    /// world changed in between.
+    #[error("refused by policy: {0}; {fix}", fix = .0.fix())]
+    Denied(#[from] Denial),
+    /// It needs a Docker Engine.
+    #[error("this action needs a Docker Engine, and none answers")]
+    NoEngine,
+    /// The Engine failed it.
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    /// A command ran and failed.
+    #[error("`{command}` in `{container}` exited with code {code}: {output}")]
+    CommandFailed {
+        /// The command line.
+        command: String,
+        /// The container it ran in.
+        container: String,
+        /// Its exit code.
+        code: i64,
+        /// What it printed.
+        output: String,
+    },
+    /// An extension action with no driver here.
+    #[error("no `{driver}` driver in this version of Clockwork (asked for `{op}`)")]
+    NoDriver {
+        /// The driver asked for.
+        driver: String,
+        /// The operation.
+        op: String,
+    },
+    /// A project file could not be written or removed.
+    #[error("cannot {verb} `{path}`: {source}")]
+    File {
+        /// `write` or `remove`.
+        verb: &'static str,
+        /// The path.
+        path: String,
+        /// Why.
+        source: crate::project::PathError,
+    },
+}
 
 /// What executing actions needs.
 pub struct Actor<'a> {
@@ -27,9 +72,8 @@ pub struct Actor<'a> {
 }
 
 impl Actor<'_> {
-    fn engine(&self) -> Result<&Engine, String> {
-        self.engine
-            .ok_or_else(|| "this action needs a Docker Engine, and none answers".to_string())
+    fn engine(&self) -> Result<&Engine, ActionError> {
+        self.engine.ok_or(ActionError::NoEngine)
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
@@ -37,98 +81,93 @@ impl Actor<'_> {
     }
 
     /// Runs one action of `scope`, after checking it against policy.
-    pub async fn act(&self, scope: &Scope, action: &Action) -> Result<Json, String> {
-        check(self.files, scope, action).map_err(|e| format!("refused by policy: {e}"))?;
-        let engine_error = |e: EngineError| e.to_string();
-        match action {
+    pub async fn act(&self, scope: &Scope, action: &Action) -> Result<Json, ActionError> {
+        check(self.files, scope, action)?;
+        let engine = || self.engine();
+        Ok(match action {
             Action::EnsureImage(spec) => {
                 let v: Json = parse("ensure-image", spec)?;
-                let image = v["image"].as_str().ok_or("ensure-image needs `image`")?;
-                self.engine()?
-                    .ensure_image(image)
-                    .await
-                    .map_err(engine_error)
+                let image = v["image"].as_str().ok_or(Denial::Payload {
+                    action: "ensure-image",
+                    message: "it needs `image`".into(),
+                })?;
+                engine()?.ensure_image(image).await?
             }
-            Action::EnsureNetwork(spec) => self
-                .engine()?
-                .ensure_network(&parse::<NetworkSpec>("ensure-network", spec)?)
-                .await
-                .map_err(engine_error),
-            Action::EnsureVolume(spec) => self
-                .engine()?
-                .ensure_volume(&parse::<VolumeSpec>("ensure-volume", spec)?)
-                .await
-                .map_err(engine_error),
+            Action::EnsureNetwork(spec) => {
+                engine()?
+                    .ensure_network(&parse::<NetworkSpec>("ensure-network", spec)?)
+                    .await?
+            }
+            Action::EnsureVolume(spec) => {
+                engine()?
+                    .ensure_volume(&parse::<VolumeSpec>("ensure-volume", spec)?)
+                    .await?
+            }
             Action::EnsureContainer(spec) => {
                 let spec: ContainerSpec = parse("ensure-container", spec)?;
-                self.engine()?
-                    .ensure_container(scope, &spec, self.grace)
-                    .await
-                    .map_err(engine_error)
+                engine()?.ensure_container(scope, &spec, self.grace).await?
             }
-            Action::RemoveContainer(name) => self
-                .engine()?
-                .remove_container(&scope.resource, name, self.grace)
-                .await
-                .map_err(engine_error),
-            Action::RemoveNetwork(name) => self
-                .engine()?
-                .remove_network(name)
-                .await
-                .map_err(engine_error)
-                .map(|()| json!({})),
-            Action::RemoveVolume(name) => self
-                .engine()?
-                .remove_volume(name)
-                .await
-                .map_err(engine_error)
-                .map(|()| json!({})),
+            Action::RemoveContainer(name) => {
+                engine()?
+                    .remove_container(&scope.resource, name, self.grace)
+                    .await?
+            }
+            Action::RemoveNetwork(name) => {
+                engine()?.remove_network(name).await?;
+                json!({})
+            }
+            Action::RemoveVolume(name) => {
+                engine()?.remove_volume(name).await?;
+                json!({})
+            }
             Action::WriteFile(spec) => {
-                self.write_file(scope, &parse::<FileSpec>("write-file", spec)?)
+                self.write_file(scope, &parse::<FileSpec>("write-file", spec)?)?
             }
-            Action::RemovePath(path) => self.remove_path(scope, path),
+            Action::RemovePath(path) => self.remove_path(scope, path)?,
             Action::Exec(spec) => {
                 let spec: ExecSpec = parse("exec", spec)?;
-                let out = self
-                    .engine()?
-                    .exec(&spec, &scope.containers)
-                    .await
-                    .map_err(engine_error)?;
-                if out.code == 0 {
-                    Ok(json!({"exit_code": 0}))
-                } else {
-                    Err(format!(
-                        "`{}` in `{}` exited with code {}: {}",
-                        spec.argv.join(" "),
-                        spec.container,
-                        out.code,
-                        out.output.trim()
-                    ))
+                let out = engine()?.exec(&spec, &scope.containers).await?;
+                if out.code != 0 {
+                    return Err(ActionError::CommandFailed {
+                        command: spec.argv.join(" "),
+                        container: spec.container,
+                        code: out.code,
+                        output: out.output.trim().to_string(),
+                    });
                 }
+                json!({"exit_code": 0})
             }
-            Action::Wait(spec) => self
-                .engine()?
-                .wait(&parse::<WaitSpec>("wait", spec)?, &scope.containers)
-                .await
-                .map_err(engine_error),
-            Action::Ext((driver, op, _)) => Err(format!(
-                "no `{driver}` driver in this version of Clockwork (asked for `{op}`)"
-            )),
-        }
+            Action::Wait(spec) => {
+                engine()?
+                    .wait(&parse::<WaitSpec>("wait", spec)?, &scope.containers)
+                    .await?
+            }
+            Action::Ext((driver, op, _)) => {
+                return Err(ActionError::NoDriver {
+                    driver: driver.clone(),
+                    op: op.clone(),
+                });
+            }
+        })
     }
 
     /// Writes a file atomically inside the project folder, if it is this
     /// resource's to write, and records it with its content hash.
-    fn write_file(&self, scope: &Scope, spec: &FileSpec) -> Result<Json, String> {
+    fn write_file(&self, scope: &Scope, spec: &FileSpec) -> Result<Json, ActionError> {
         let rel = relative(&spec.path)?;
         let key = rel.display().to_string();
-        let mode = u32::from_str_radix(&spec.mode, 8)
-            .map_err(|_| format!("`{}` is not an octal mode", spec.mode))?;
+        let mode = u32::from_str_radix(&spec.mode, 8).map_err(|_| Denial::Mode {
+            mode: spec.mode.clone(),
+        })?;
         let mut state = self.state();
         check_file_ownership(self.files, &state, scope, &spec.path)?;
         self.files
             .write_atomic(&rel, spec.content.as_bytes(), mode)
-            .map_err(|e| format!("cannot write `{key}`: {e}"))?;
+            .map_err(|source| ActionError::File {
+                verb: "write",
+                path: key.clone(),
+                source,
+            })?;
         state.files.insert(
             key.clone(),
             FileRecord {
@@ -141,7 +180,7 @@ impl Actor<'_> {
 
     /// Removes a file this resource wrote, unless it was changed since:
     /// then it is kept, and the result says why.
-    fn remove_path(&self, scope: &Scope, path: &str) -> Result<Json, String> {
+    fn remove_path(&self, scope: &Scope, path: &str) -> Result<Json, ActionError> {
         let rel = relative(path)?;
         let key = rel.display().to_string();
         let mut state = self.state();
@@ -152,12 +191,17 @@ impl Actor<'_> {
         let Some(record) = record.filter(|r| r.resource == scope.resource) else {
             return kept("was not written by Clockwork for this resource");
         };
-        let current = match self.files.entry(&rel).map_err(|e| e.to_string())? {
+        let unreadable = |source| ActionError::File {
+            verb: "read",
+            path: key.clone(),
+            source,
+        };
+        let current = match self.files.entry(&rel).map_err(unreadable)? {
             Entry::Missing => {
                 state.files.remove(&key);
                 return Ok(json!({"removed": false}));
             }
-            Entry::File(_) => sha256_hex(&self.files.read(&rel).map_err(|e| e.to_string())?),
+            Entry::File(_) => sha256_hex(&self.files.read(&rel).map_err(unreadable)?),
             _ => return kept("is no longer a regular file"),
         };
         state.files.remove(&key);
@@ -166,7 +210,11 @@ impl Actor<'_> {
         }
         self.files
             .remove_file(&rel)
-            .map_err(|e| format!("cannot remove `{key}`: {e}"))?;
+            .map_err(|source| ActionError::File {
+                verb: "remove",
+                path: key.clone(),
+                source,
+            })?;
         Ok(json!({"removed": true}))
     }
 }
@@ -214,7 +262,11 @@ mod tests {
         std::fs::write(tmp.path().join("mine.txt"), "the user's").unwrap();
         let refused = act(&notes, write("mine.txt", "x")).unwrap_err();
         assert!(
-            refused.contains("was not written by Clockwork"),
+            matches!(&refused, ActionError::Denied(Denial::NotClockworks { path }) if path == "mine.txt"),
+            "{refused}"
+        );
+        assert!(
+            refused.to_string().contains("set `overwrite=True`"),
             "{refused}"
         );
         assert_eq!(
@@ -227,17 +279,15 @@ mod tests {
 
         act(&notes, write("out/a.txt", "one")).unwrap();
         act(&notes, write("out/a.txt", "two")).unwrap();
-        assert!(
-            act(&other, write("out/a.txt", "three"))
-                .unwrap_err()
-                .contains("was written by `notes`")
-        );
+        assert!(matches!(
+            act(&other, write("out/a.txt", "three")).unwrap_err(),
+            ActionError::Denied(Denial::WrittenByOther { owner, .. }) if owner == "notes"
+        ));
         std::fs::write(tmp.path().join("out/a.txt"), "edited").unwrap();
-        assert!(
-            act(&notes, write("out/a.txt", "four"))
-                .unwrap_err()
-                .contains("changed by hand")
-        );
+        assert!(matches!(
+            act(&notes, write("out/a.txt", "four")).unwrap_err(),
+            ActionError::Denied(Denial::ChangedByHand { .. })
+        ));
         let kept = act(&notes, Action::RemovePath("out/a.txt".into())).unwrap();
         assert_eq!(kept["removed"], false, "{kept}");
         assert_eq!(

@@ -463,7 +463,7 @@ async fn run_job(job: Job, shared: &Shared) -> Outcome {
         let what = format!("{connection}: {}", step.id);
         log(&what, "started", Json::Null);
         if let Err(e) = actor.act(scope, &step.action).await {
-            log(&what, "failed", json!(e));
+            log(&what, "failed", json!(e.to_string()));
             return Outcome::Failed(format!("{what}: {e}"));
         }
         log(&what, "done", Json::Null);
@@ -496,13 +496,18 @@ async fn run_job(job: Job, shared: &Shared) -> Outcome {
                 });
             }
             Err(e) => {
-                log(&what, "failed", json!(e));
+                log(&what, "failed", json!(e.to_string()));
                 // What was written before the failure is recorded: a file
                 // Clockwork wrote stays known as its own.
-                if let Ok(state) = shared.state.lock() {
-                    let _ = state.save(&shared.files);
-                }
-                return Outcome::Failed(e);
+                let saved = shared
+                    .state
+                    .lock()
+                    .map_err(|_| "the state is poisoned".to_string())
+                    .and_then(|state| state.save(&shared.files).map_err(|e| e.to_string()));
+                return Outcome::Failed(match saved {
+                    Ok(()) => e.to_string(),
+                    Err(why) => format!("{e} (and the state could not be saved: {why})"),
+                });
             }
         }
     }

@@ -58,9 +58,21 @@ pub enum EngineError {
         /// The Engine's message.
         message: String,
     },
+    /// A network still has endpoints.
+    #[error("network `{name}` was left in place: {}", if *attached == 0 {
+        "no container uses it, but the Docker Engine still counts endpoints on it (an Engine bug after many containers are removed at once, moby#42119); restart the Docker daemon, then run `clockwork destroy` again".to_string()
+    } else {
+        format!("{attached} container(s) still use it (`docker network inspect {name}` lists them); disconnect them, then run `clockwork destroy` again")
+    })]
+    NetworkInUse {
+        /// The network.
+        name: String,
+        /// How many containers the Engine lists on it.
+        attached: usize,
+    },
     /// A spec policy refuses.
-    #[error("refused by policy: {0}")]
-    Policy(String),
+    #[error("refused by policy: {0}; {fix}", fix = .0.fix())]
+    Policy(#[from] crate::policy::Denial),
     /// A wait or exec ran out of time.
     #[error("{0}")]
     Timeout(String),

@@ -25,6 +25,7 @@ use serde_json::{Value as Json, json};
 use tokio::io::AsyncWriteExt;
 
 use crate::docker::{Engine, EngineError, labels};
+use crate::policy::Denial;
 use crate::project::ProjectDir;
 
 /// A container may be touched only by the resources in a scope: its own
@@ -201,7 +202,7 @@ impl Engine {
         files: &ProjectDir,
         mount: &MountSpec,
         user_paths: &[String],
-    ) -> Result<String, EngineError> {
+    ) -> Result<String, Denial> {
         if !mount.is_bind() {
             return Ok(mount.source.clone());
         }
@@ -209,16 +210,13 @@ impl Engine {
             if user_paths.iter().any(|p| p == &mount.source) {
                 return Ok(mount.source.clone());
             }
-            return Err(EngineError::Policy(format!(
-                "bind mount of `{}` is outside the project folder and was not written by you in this resource's `volumes`",
-                mount.source
-            )));
+            return Err(Denial::MountOutside {
+                path: mount.source.clone(),
+            });
         }
-        let relative = ProjectDir::relative(&mount.source)
-            .map_err(|e| EngineError::Policy(format!("bind mount: {e}")))?;
-        let resolved = files
-            .host_path(&relative)
-            .map_err(|e| EngineError::Policy(format!("bind mount: {e}")))?;
+        let bind = |e: crate::project::PathError| Denial::Path(format!("bind mount: {e}"));
+        let relative = ProjectDir::relative(&mount.source).map_err(bind)?;
+        let resolved = files.host_path(&relative).map_err(bind)?;
         Ok(resolved.display().to_string())
     }
 
@@ -506,6 +504,23 @@ impl Engine {
         match self.docker.remove_network(name).await {
             Ok(()) => Ok(()),
             Err(e) if is_missing(&e) => Ok(()),
+            Err(e) if e.to_string().contains("has active endpoints") => {
+                // The Engine can keep counting endpoints of containers that
+                // are gone after many were removed at once (moby#42119);
+                // only a restart of dockerd clears the count.
+                let attached = self
+                    .docker
+                    .inspect_network(name, None)
+                    .await
+                    .ok()
+                    .and_then(|n| n.containers)
+                    .map(|c| c.len())
+                    .unwrap_or(0);
+                Err(EngineError::NetworkInUse {
+                    name: name.to_string(),
+                    attached,
+                })
+            }
             Err(e) => Err(EngineError::call("remove network", name, e)),
         }
     }
@@ -713,11 +728,10 @@ impl Engine {
     }
 
     fn read_project_file(&self, file: &str) -> Result<Vec<u8>, EngineError> {
-        let relative =
-            ProjectDir::relative(file).map_err(|e| EngineError::Policy(e.to_string()))?;
-        self.files
-            .read(&relative)
-            .map_err(|e| EngineError::Policy(e.to_string()))
+        let denied =
+            |e: crate::project::PathError| EngineError::Policy(Denial::Path(e.to_string()));
+        let relative = ProjectDir::relative(file).map_err(denied)?;
+        self.files.read(&relative).map_err(denied)
     }
 
     /// Waits for a condition; commands run only in containers of `scope`.

@@ -327,11 +327,14 @@ where
         variable_name: &str,
         eval: &mut Evaluator<'v, '_, '_>,
     ) -> starlark::Result<()> {
-        if self.edge(VARIABLE).is_none() && self.info.spec.kind == PluginKind::Resource {
+        // A declaration from a loaded file is frozen: it keeps the name it
+        // got there (its variable's, or its `name=`), and binding it to
+        // another variable here does not rename it.
+        let frozen = DictMut::from_value(self.edges.to_value()).is_err();
+        if !frozen && self.edge(VARIABLE).is_none() && self.info.spec.kind == PluginKind::Resource {
             let name = eval.heap().alloc(variable_name);
-            // A frozen declaration re-exported from a loaded file keeps the
-            // variable name it got there.
-            let _ = self.set_edge(VARIABLE, name);
+            self.set_edge(VARIABLE, name)
+                .map_err(starlark::Error::new_other)?;
         }
         Ok(())
     }

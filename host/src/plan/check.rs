@@ -48,7 +48,7 @@ pub fn check_plan(
                 problems.push(at(
                     decl,
                     format!("`{}` ({}): {e}", p.name, p.type_name),
-                    None,
+                    Some(e.fix()),
                 ));
                 continue;
             }
@@ -105,7 +105,7 @@ pub fn check_plan(
                         problems.push(at(
                             decl,
                             format!("`{}` ({}): {e}", p.name, p.type_name),
-                            None,
+                            Some(e.fix()),
                         ));
                     }
                 }
@@ -187,7 +187,7 @@ fn check_setup(
                 problems.push(at(
                     c.decl,
                     format!("{} `{}`, step `{}`: {e}", d.type_name, d.name, step.id),
-                    None,
+                    Some(e.fix()),
                 ));
                 continue;
             }

@@ -312,7 +312,8 @@ fn entry_without_declaration(d: decide::Decided, layer: usize) -> PlanEntry {
 }
 
 fn changed_fields(plan: &ChangePlan) -> Vec<ChangedField> {
-    plan.diff
+    let all: Vec<ChangedField> = plan
+        .diff
         .iter()
         .map(|d| ChangedField {
             path: d.path.clone(),
@@ -320,7 +321,22 @@ fn changed_fields(plan: &ChangePlan) -> Vec<ChangedField> {
             new: d.new.as_deref().and_then(|t| serde_json::from_str(t).ok()),
             forces_replace: d.forces_replace,
         })
-        .collect()
+        .collect();
+    // State is recorded with secrets masked, so a plugin comparing the
+    // recorded spec with the new one sees every secret-bearing value as
+    // changed. Where the two look alike once masked, the change is one no
+    // one can be shown; it is listed only when nothing else explains the
+    // plan (a rotated password).
+    let shown_alike = |c: &ChangedField| match (&c.old, &c.new) {
+        (Some(old), Some(new)) => {
+            crate::output::mask_json_always(old) == crate::output::mask_json_always(new)
+        }
+        _ => false,
+    };
+    if all.iter().all(shown_alike) {
+        return all;
+    }
+    all.into_iter().filter(|c| !shown_alike(c)).collect()
 }
 
 /// The plan of `graph` from what its plugins decided.
