@@ -1,4 +1,4 @@
-//! From evaluated Starlark to a [`Project`]: find every declaration
+//! From evaluated Starlark to a [`Declared`]: find every declaration
 //! reachable from the file's variables (each once), name them, turn their
 //! fields into JSON, and check what only the whole project can show
 //! (duplicate names, a connection from nowhere, a missing required field).
@@ -19,7 +19,7 @@ use crate::load::context::LoadContext;
 use crate::load::convert;
 use crate::load::error::Located;
 use crate::load::value::{Decl, FROM, PARENT};
-use crate::model::{DeclId, Declaration, Location, NameOrigin, Project};
+use crate::model::{DeclId, Declaration, Declared, Location, NameOrigin};
 use crate::plugin::PluginKind;
 
 /// Gives `module` an empty registry of the declarations made while it runs.
@@ -55,7 +55,7 @@ pub fn collect<'v>(
     ctx: &LoadContext,
     file: &Path,
     sources: &HashMap<String, Arc<String>>,
-) -> (Project, Vec<Located>) {
+) -> (Declared, Vec<Located>) {
     let decls = reachable(module, loaded);
     let mut problems = Vec::new();
     let source_of = |l: &Location| sources.get(&l.file.display().to_string()).cloned();
@@ -296,7 +296,7 @@ pub fn collect<'v>(
     let dir = ctx.project_dir.clone();
     let name = ctx.project_name.clone();
     (
-        Project {
+        Declared {
             dir,
             file: file.to_path_buf(),
             name,

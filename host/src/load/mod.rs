@@ -1,4 +1,4 @@
-//! `main.star` → [`Project`]: evaluate the project file with a constructor
+//! `main.star` → [`Declared`]: evaluate the project file with a constructor
 //! per plugin type, collect the declarations, and have each plugin
 //! validate its own.
 //!
@@ -33,7 +33,7 @@ use starlark::syntax::{AstModule, Dialect};
 
 use crate::load::constructor::Constructor;
 use crate::load::context::LoadContext;
-use crate::model::{DeclId, Location, Project};
+use crate::model::{DeclId, Declared, Location};
 use crate::plugin::{PluginKind, PluginSet};
 
 /// Loads the project in `dir`: evaluates its file and validates every
@@ -42,7 +42,7 @@ use crate::plugin::{PluginKind, PluginSet};
 pub async fn load(
     folder: &crate::project::Project,
     plugins: &PluginSet,
-) -> Result<(Project, Sources), LoadError> {
+) -> Result<(Declared, Sources), LoadError> {
     let registry = Arc::new(TypeRegistry::from_plugins(plugins));
     let started = std::time::Instant::now();
     let (project, sources, mut problems) = evaluate(folder, registry)?;
@@ -91,7 +91,7 @@ pub type Sources = HashMap<String, Arc<String>>;
 pub fn evaluate(
     folder: &crate::project::Project,
     registry: Arc<TypeRegistry>,
-) -> Result<(Project, Sources, Vec<Located>), LoadError> {
+) -> Result<(Declared, Sources, Vec<Located>), LoadError> {
     let files = &folder.files;
     let file = source::project_file(files)?;
     let text = match source::read_text(files, &file) {
@@ -346,11 +346,11 @@ fn project_relative(path: &str) -> Result<PathBuf, String> {
 /// `config` with the normalised fields. Every diagnostic is reported at its
 /// declaration.
 async fn validate(
-    mut project: Project,
+    mut project: Declared,
     plugins: &PluginSet,
     sources: &HashMap<String, Arc<String>>,
     flagged: &[Location],
-) -> Result<Project, LoadError> {
+) -> Result<Declared, LoadError> {
     // A declaration the host already found wrong is not sent to its plugin,
     // which would only repeat the problem. Calls run on every core.
     let tasks: Vec<_> = project
@@ -491,12 +491,12 @@ pub fn structural_fields(kind: PluginKind) -> &'static [&'static str] {
 
 /// The resources of a project in declaration order (for callers that only
 /// need them).
-pub fn resources(project: &Project) -> impl Iterator<Item = DeclId> + '_ {
+pub fn resources(project: &Declared) -> impl Iterator<Item = DeclId> + '_ {
     project.of_kind(PluginKind::Resource).map(|d| d.id)
 }
 
 /// A location for messages about the project as a whole.
-pub fn project_location(project: &Project) -> Location {
+pub fn project_location(project: &Declared) -> Location {
     Location {
         file: project.file.clone(),
         line: 1,

@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 use crate::model::Location;
 use crate::plugin::PluginKind;
 
-/// Index of a declaration in [`Project::declarations`].
+/// Index of a declaration in [`Declared::declarations`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 pub struct DeclId(pub usize);
 
@@ -66,7 +66,7 @@ pub struct Declaration {
 
 /// Everything `main.star` declared, in declaration order.
 #[derive(Debug, Clone)]
-pub struct Project {
+pub struct Declared {
     /// The project folder.
     pub dir: PathBuf,
     /// The project file, relative to the folder (`main.star` or `main.py`).
@@ -82,7 +82,7 @@ pub struct Project {
     pub warnings: Vec<crate::load::Located>,
 }
 
-impl Project {
+impl Declared {
     /// A declaration by id.
     pub fn get(&self, id: DeclId) -> &Declaration {
         &self.declarations[id.0]

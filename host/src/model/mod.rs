@@ -4,5 +4,5 @@
 mod declaration;
 mod location;
 
-pub use declaration::{DeclId, Declaration, NameOrigin, Project};
+pub use declaration::{DeclId, Declaration, Declared, NameOrigin};
 pub use location::Location;

@@ -2,7 +2,7 @@
 //! Edges point from a resource to what it depends on, as declared
 //! (`api.connect(db)` draws `api → db`); composites are clusters.
 
-use crate::model::{DeclId, Project};
+use crate::model::{DeclId, Declared};
 use crate::plugin::PluginKind;
 use crate::resolve::Graph;
 
@@ -41,7 +41,7 @@ fn edges(graph: &Graph) -> Vec<(DeclId, DeclId, String)> {
         .collect()
 }
 
-fn roots(project: &Project) -> Vec<DeclId> {
+fn roots(project: &Declared) -> Vec<DeclId> {
     project
         .of_kind(PluginKind::Resource)
         .filter(|d| d.parent.is_none())
@@ -56,7 +56,7 @@ pub fn render_dot(graph: &Graph) -> String {
         "digraph {} {{\n  rankdir=LR;\n  node [shape=box];\n",
         quote(&project.name)
     );
-    fn node(project: &Project, id: DeclId, indent: usize, out: &mut String) {
+    fn node(project: &Declared, id: DeclId, indent: usize, out: &mut String) {
         let d = project.get(id);
         let pad = " ".repeat(indent);
         if d.children.is_empty() {
@@ -109,7 +109,7 @@ pub fn render_dot(graph: &Graph) -> String {
 pub fn render_mermaid(graph: &Graph) -> String {
     let project = &graph.project;
     let mut out = String::from("flowchart LR\n");
-    fn node(project: &Project, id: DeclId, indent: usize, out: &mut String) {
+    fn node(project: &Declared, id: DeclId, indent: usize, out: &mut String) {
         let d = project.get(id);
         let pad = " ".repeat(indent);
         if d.children.is_empty() {

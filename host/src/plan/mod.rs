@@ -556,7 +556,7 @@ mod tests {
     }
 
     fn graph() -> Graph {
-        use crate::model::{Declaration, Location, NameOrigin, Project};
+        use crate::model::{Declaration, Declared, Location, NameOrigin};
         let decl = |i: usize, name: &str| Declaration {
             id: DeclId(i),
             kind: crate::plugin::PluginKind::Resource,
@@ -581,7 +581,7 @@ mod tests {
             implicit: false,
         };
         Graph {
-            project: Project {
+            project: Declared {
                 dir: "/p".into(),
                 file: "main.star".into(),
                 name: "p".into(),

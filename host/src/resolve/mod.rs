@@ -1,4 +1,4 @@
-//! [`Project`] → [`Graph`]: what each connection contributes (computed by
+//! [`Declared`] → [`Graph`]: what each connection contributes (computed by
 //! the connection plugins' pure `resolve`), merged into the resources it
 //! joins, and the dependency graph ordered into layers.
 //!
@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value as Json};
 
 use crate::load::Located;
-use crate::model::{DeclId, Project};
+use crate::model::{DeclId, Declared};
 use crate::plugin::bindings::connection::exports::clockwork::plugin::connections::{
     Contribution, EdgeOrder, Endpoint, ResolveInput, SetupStep,
 };
@@ -43,7 +43,7 @@ pub struct ResolvedConnection {
 #[derive(Debug, Clone)]
 pub struct Graph {
     /// The project.
-    pub project: Project,
+    pub project: Declared,
     /// Each resource's resolved fields, by declaration.
     pub specs: BTreeMap<DeclId, Spec>,
     /// Direct dependencies of each resource, in deploy order.
@@ -77,7 +77,7 @@ pub enum ResolveError {
 
 /// Resolves connections and orders the graph.
 pub async fn resolve(
-    project: Project,
+    project: Declared,
     plugins: &PluginSet,
     sources: &dyn Fn(&DeclId) -> Option<std::sync::Arc<String>>,
 ) -> Result<Graph, ResolveError> {
@@ -329,7 +329,7 @@ pub async fn resolve(
 }
 
 /// A composite's leaf resources (itself when it has no children).
-fn leaves(project: &Project, id: DeclId) -> Vec<DeclId> {
+fn leaves(project: &Declared, id: DeclId) -> Vec<DeclId> {
     let d = project.get(id);
     if d.children.is_empty() {
         vec![id]
@@ -342,7 +342,7 @@ fn leaves(project: &Project, id: DeclId) -> Vec<DeclId> {
 }
 
 /// A resource and everything it contains.
-fn descendants(project: &Project, id: DeclId) -> Vec<DeclId> {
+fn descendants(project: &Declared, id: DeclId) -> Vec<DeclId> {
     let mut out = vec![id];
     for c in &project.get(id).children {
         out.extend(descendants(project, *c));
@@ -350,7 +350,7 @@ fn descendants(project: &Project, id: DeclId) -> Vec<DeclId> {
     out
 }
 
-fn endpoint(project: &Project, specs: &BTreeMap<DeclId, Spec>, id: DeclId) -> Endpoint {
+fn endpoint(project: &Declared, specs: &BTreeMap<DeclId, Spec>, id: DeclId) -> Endpoint {
     let d = project.get(id);
     let config = specs
         .get(&id)
