@@ -8,7 +8,7 @@ use clockwork_schema::actions::{
 };
 use serde_json::{Value as Json, json};
 
-use crate::docker::{Engine, EngineError};
+use crate::docker::{ContainerEngine, EngineError};
 use crate::plugin::bindings::types::Action;
 use crate::policy::{Denial, Scope, check, check_file_ownership, parse, relative};
 use crate::project::{Entry, ProjectDir};
@@ -62,7 +62,7 @@ pub enum ActionError {
 /// What executing actions needs.
 pub struct Actor<'a> {
     /// The Engine, when one answers.
-    pub engine: Option<&'a Engine>,
+    pub engine: Option<&'a dyn ContainerEngine>,
     /// The project folder.
     pub files: &'a ProjectDir,
     /// The state, for the record of written files.
@@ -71,8 +71,8 @@ pub struct Actor<'a> {
     pub grace: Duration,
 }
 
-impl Actor<'_> {
-    fn engine(&self) -> Result<&Engine, ActionError> {
+impl<'a> Actor<'a> {
+    fn engine(&self) -> Result<&'a dyn ContainerEngine, ActionError> {
         self.engine.ok_or(ActionError::NoEngine)
     }
 

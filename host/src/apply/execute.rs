@@ -13,14 +13,13 @@ use sha2::{Digest, Sha256};
 
 use crate::apply::act::Actor;
 use crate::apply::schedule::{Cancel, Task, schedule};
-use crate::docker::{Engine, Readiness};
-use crate::plan::{ChangeKind as Change, Plan, PlanEntry, describe};
+use crate::docker::{ContainerEngine, Readiness};
+use crate::plan::{ChangeKind as Change, Plan, PlanEntry, Planner, Settle, describe};
 use crate::plugin::bindings::connection::exports::clockwork::plugin::connections::{
     RunWhen, SetupStep,
 };
 use crate::plugin::bindings::resource::exports::clockwork::plugin::resources::ActionResult;
 use crate::plugin::bindings::types::Action;
-use crate::plugin::{LoadedPlugin, PluginSet};
 use crate::policy::{Scope, scope_of};
 use crate::project::ProjectDir;
 use crate::resolve::Graph;
@@ -131,7 +130,7 @@ pub enum RemovalOrder {
 /// Everything one resource's job needs, owned, so jobs can run on any thread.
 struct Job {
     planned: PlanEntry,
-    plugin: Arc<LoadedPlugin>,
+    plugin: Arc<dyn Settle>,
     /// Setup steps of its connections: (connection, the scope of both
     /// ends, the step).
     setup: Vec<(String, Scope, SetupStep)>,
@@ -139,7 +138,7 @@ struct Job {
 }
 
 struct Shared {
-    engine: Option<Engine>,
+    engine: Option<Arc<dyn ContainerEngine>>,
     files: Arc<ProjectDir>,
     state: Mutex<State>,
     options: Options,
@@ -160,8 +159,8 @@ impl Shared {
 pub async fn execute(
     plan: Plan,
     graph: Option<&Graph>,
-    plugins: &PluginSet,
-    engine: Option<Engine>,
+    plugins: &dyn Planner,
+    engine: Option<Arc<dyn ContainerEngine>>,
     files: Arc<ProjectDir>,
     state: State,
     options: Options,
@@ -176,7 +175,7 @@ pub async fn execute(
     let mut removals = Vec::new();
     let mut deploys = Vec::new();
     for p in plan.entries {
-        let Some(plugin) = plugins.for_type(&p.type_name).cloned() else {
+        let Some(plugin) = plugins.settler(&p.type_name) else {
             continue;
         };
         let setup = match (p.decl, graph) {
@@ -383,7 +382,7 @@ fn setup_hash(
 
 async fn run_job(job: Job, shared: &Shared) -> Outcome {
     let actor = Actor {
-        engine: shared.engine.as_ref(),
+        engine: shared.engine.as_deref(),
         files: &shared.files,
         state: &shared.state,
         grace: shared.options.grace,
@@ -597,5 +596,364 @@ async fn run_job(job: Job, shared: &Shared) -> Outcome {
         Outcome::Unchanged
     } else {
         Outcome::Done
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The executor with plain data: a planner that plans one container
+    //! per resource, and an Engine that records what it is asked and fails
+    //! where told.
+
+    use std::collections::BTreeSet;
+
+    use clockwork_schema::actions::{ExecSpec, NetworkSpec, VolumeSpec, WaitSpec};
+    use serde_json::json;
+
+    use super::*;
+    use crate::docker::{ContainerScope, EngineCall, EngineError, ExecOutput};
+    use crate::model::{DeclId, Declaration, Declared, Location, NameOrigin};
+    use crate::plan::{Compared, PlanCall, SettleCall};
+    use crate::plugin::bindings::resource::exports::clockwork::plugin::resources::{
+        Change as PluginChange, ChangePlan, PlanInput,
+    };
+    use crate::project::Identity;
+
+    /// Plans a container per resource (`none` when `unchanged` names it)
+    /// and settles to `{"settled": <container id>}`.
+    struct Containers {
+        unchanged: BTreeSet<String>,
+    }
+
+    struct Settler;
+
+    impl Settle for Settler {
+        fn settle<'a>(
+            &'a self,
+            _input: &'a PlanInput,
+            _plan: &'a ChangePlan,
+            results: &'a [ActionResult],
+        ) -> SettleCall<'a> {
+            Box::pin(async move {
+                let id = results.iter().find_map(|r| {
+                    serde_json::from_str::<Json>(&r.output).ok()?["id"]
+                        .as_str()
+                        .map(str::to_string)
+                });
+                Ok(Ok(json!({ "settled": id }).to_string()))
+            })
+        }
+    }
+
+    impl Planner for Containers {
+        fn provides(&self, _type_name: &str) -> bool {
+            true
+        }
+
+        fn plan(&self, _type_name: &str, input: PlanInput) -> PlanCall {
+            let name = input.target.name.clone();
+            let unchanged = self.unchanged.contains(&name);
+            Box::pin(async move {
+                let spec = json!({"name": name, "image": "busybox:latest"}).to_string();
+                Ok(Ok(if unchanged {
+                    ChangePlan {
+                        change: PluginChange::None,
+                        diff: Vec::new(),
+                        actions: Vec::new(),
+                        planned_state: json!({"kept": name}).to_string(),
+                    }
+                } else {
+                    ChangePlan {
+                        change: PluginChange::Create,
+                        diff: Vec::new(),
+                        actions: vec![Action::EnsureContainer(spec)],
+                        planned_state: "null".into(),
+                    }
+                }))
+            })
+        }
+
+        fn settler(&self, _type_name: &str) -> Option<Arc<dyn Settle>> {
+            Some(Arc::new(Settler))
+        }
+    }
+
+    /// Records every call; `ensure_container` fails for `failing`.
+    #[derive(Default)]
+    struct Recorder {
+        calls: Mutex<Vec<String>>,
+        failing: BTreeSet<String>,
+    }
+
+    impl Recorder {
+        fn record(&self, call: String) {
+            self.calls.lock().unwrap().push(call);
+        }
+
+        fn calls(&self) -> Vec<String> {
+            self.calls.lock().unwrap().clone()
+        }
+    }
+
+    fn done<'a, T: Send + 'a>(value: T) -> EngineCall<'a, T> {
+        Box::pin(async move { Ok(value) })
+    }
+
+    impl ContainerEngine for Recorder {
+        fn ensure_image<'a>(&'a self, image: &'a str) -> EngineCall<'a, Json> {
+            self.record(format!("image {image}"));
+            done(json!({}))
+        }
+        fn ensure_network<'a>(&'a self, _spec: &'a NetworkSpec) -> EngineCall<'a, Json> {
+            done(json!({}))
+        }
+        fn ensure_volume<'a>(&'a self, _spec: &'a VolumeSpec) -> EngineCall<'a, Json> {
+            done(json!({}))
+        }
+        fn ensure_container<'a>(
+            &'a self,
+            owner: &'a Scope,
+            spec: &'a ContainerSpec,
+            _grace: Duration,
+        ) -> EngineCall<'a, Json> {
+            self.record(format!("ensure {} for {}", spec.name, owner.resource));
+            let failing = self.failing.contains(&spec.name);
+            let name = spec.name.clone();
+            Box::pin(async move {
+                if failing {
+                    Err(EngineError::call(
+                        "start container",
+                        &name,
+                        "it would not start",
+                    ))
+                } else {
+                    Ok(json!({"id": format!("id-{name}"), "restart_count": 0}))
+                }
+            })
+        }
+        fn remove_container<'a>(
+            &'a self,
+            resource: &'a str,
+            name: &'a str,
+            _grace: Duration,
+        ) -> EngineCall<'a, Json> {
+            self.record(format!("remove {name} of {resource}"));
+            done(json!({"removed": true}))
+        }
+        fn remove_network<'a>(&'a self, _name: &'a str) -> EngineCall<'a, ()> {
+            done(())
+        }
+        fn remove_volume<'a>(&'a self, _name: &'a str) -> EngineCall<'a, ()> {
+            done(())
+        }
+        fn exec<'a>(
+            &'a self,
+            _spec: &'a ExecSpec,
+            _scope: ContainerScope<'a>,
+        ) -> EngineCall<'a, ExecOutput> {
+            done(ExecOutput {
+                code: 0,
+                output: String::new(),
+            })
+        }
+        fn wait<'a>(
+            &'a self,
+            _spec: &'a WaitSpec,
+            _scope: ContainerScope<'a>,
+        ) -> EngineCall<'a, Json> {
+            done(json!({}))
+        }
+        fn containers_of<'a>(&'a self, resource: &'a str) -> EngineCall<'a, Vec<String>> {
+            done(vec![resource.to_string()])
+        }
+        fn wait_ready<'a>(
+            &'a self,
+            name: &'a str,
+            _healthy: bool,
+            _deadline: Duration,
+            _readiness: Readiness,
+        ) -> EngineCall<'a, ()> {
+            self.record(format!("ready {name}"));
+            done(())
+        }
+        fn trouble<'a>(
+            &'a self,
+            _name: &'a str,
+            _baseline: Option<i64>,
+        ) -> EngineCall<'a, Option<String>> {
+            done(None)
+        }
+    }
+
+    /// `names[i]` depends on `names[i - 1]`.
+    fn chain(names: &[&str]) -> Graph {
+        let decl = |i: usize, name: &str| Declaration {
+            id: DeclId(i),
+            kind: crate::plugin::PluginKind::Resource,
+            type_name: "Box".into(),
+            name: name.into(),
+            name_origin: NameOrigin::Explicit,
+            location: Location {
+                file: "main.star".into(),
+                line: i + 1,
+                column: 1,
+                offset: 0,
+                len: 0,
+            },
+            fields: serde_json::Map::new(),
+            config: serde_json::Map::new(),
+            parent: None,
+            children: Vec::new(),
+            connections: Vec::new(),
+            assertions: Vec::new(),
+            from: None,
+            to: None,
+            implicit: false,
+        };
+        Graph {
+            project: Declared {
+                dir: "/p".into(),
+                file: "main.star".into(),
+                name: "p".into(),
+                declarations: names.iter().enumerate().map(|(i, n)| decl(i, n)).collect(),
+                secrets: Vec::new(),
+                warnings: Vec::new(),
+            },
+            specs: BTreeMap::new(),
+            depends_on: (1..names.len())
+                .map(|i| (DeclId(i), vec![DeclId(i - 1)]))
+                .collect(),
+            layers: (0..names.len()).map(|i| vec![DeclId(i)]).collect(),
+            connections: Vec::new(),
+        }
+    }
+
+    fn options() -> Options {
+        Options {
+            parallelism: 4,
+            grace: Duration::ZERO,
+            ready_timeout: Duration::from_secs(1),
+            progress: Arc::new(|_| {}),
+            cancel: Cancel::default(),
+            removal_order: RemovalOrder::DependentsFirst,
+        }
+    }
+
+    async fn run(
+        graph: &Graph,
+        planner: &Containers,
+        engine: Arc<Recorder>,
+    ) -> (Report, State, tempfile::TempDir) {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = std::fs::canonicalize(tmp.path()).unwrap();
+        let files = Arc::new(ProjectDir::open(&root).unwrap());
+        let identity = Identity::new("p", &root);
+        let state = State::empty(&identity);
+        let compared = Compared {
+            state: &state,
+            observation: None,
+        };
+        let plan = crate::plan::plan(graph, planner, &identity, compared)
+            .await
+            .unwrap();
+        let (report, state) = execute(
+            plan,
+            Some(graph),
+            planner,
+            Some(engine as Arc<dyn ContainerEngine>),
+            files,
+            state,
+            options(),
+        )
+        .await;
+        (report, state, tmp)
+    }
+
+    fn outcome<'r>(report: &'r Report, name: &str) -> &'r Outcome {
+        &report
+            .results
+            .iter()
+            .find(|r| r.0 == name)
+            .unwrap_or_else(|| panic!("no {name} in {:?}", report.results))
+            .2
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_failure_stops_only_what_depends_on_it_and_success_is_recorded() {
+        // cache depends on nothing; api on db, web on api.
+        let mut both = chain(&["db", "api", "web", "cache"]);
+        both.depends_on.remove(&DeclId(3));
+        both.layers = vec![vec![DeclId(0), DeclId(3)], vec![DeclId(1)], vec![DeclId(2)]];
+        let planner = Containers {
+            unchanged: BTreeSet::new(),
+        };
+        let engine = Arc::new(Recorder {
+            failing: BTreeSet::from(["api".to_string()]),
+            ..Recorder::default()
+        });
+        let (report, state, tmp) = run(&both, &planner, engine.clone()).await;
+        assert_eq!(outcome(&report, "db"), &Outcome::Done);
+        assert_eq!(outcome(&report, "cache"), &Outcome::Done);
+        assert!(
+            matches!(outcome(&report, "api"), Outcome::Failed(why) if why.contains("it would not start")),
+            "{:?}",
+            report.results
+        );
+        assert!(
+            matches!(outcome(&report, "web"), Outcome::Skipped(why) if why.contains("`api`")),
+            "{:?}",
+            report.results
+        );
+        assert!(report.failed());
+        // web was never attempted; api waited for db to be ready first.
+        let calls = engine.calls();
+        assert!(!calls.iter().any(|c| c.contains("web")), "{calls:?}");
+        let ready_db = calls.iter().position(|c| c == "ready db").unwrap();
+        let ensure_api = calls
+            .iter()
+            .position(|c| c == "ensure api for api")
+            .unwrap();
+        assert!(ready_db < ensure_api, "{calls:?}");
+        // What succeeded is recorded, with what settle made of the results,
+        // on disk as in memory.
+        assert_eq!(state.resources["db"].state, json!({"settled": "id-db"}));
+        assert!(!state.resources.contains_key("api") && !state.resources.contains_key("web"));
+        let saved: Json = serde_json::from_str(
+            &std::fs::read_to_string(tmp.path().join(".clockwork/state.json")).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            saved["resources"]["cache"]["state"],
+            json!({"settled": "id-cache"})
+        );
+        let journal = std::fs::read_to_string(tmp.path().join(".clockwork/journal.jsonl")).unwrap();
+        assert!(
+            journal
+                .lines()
+                .any(|l| l.contains("\"resource\":\"api\"") && l.contains("\"failed\"")),
+            "{journal}"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_unchanged_resource_is_recorded_as_planned_without_settle_or_engine_calls() {
+        let graph = chain(&["db", "api"]);
+        let planner = Containers {
+            unchanged: BTreeSet::from(["db".to_string()]),
+        };
+        let engine = Arc::new(Recorder::default());
+        let (report, state, _tmp) = run(&graph, &planner, engine.clone()).await;
+        assert_eq!(outcome(&report, "db"), &Outcome::Unchanged);
+        assert_eq!(outcome(&report, "api"), &Outcome::Done);
+        assert_eq!(state.resources["db"].state, json!({"kept": "db"}));
+        assert_eq!(state.resources["api"].depends_on, ["db"]);
+        let calls = engine.calls();
+        assert!(
+            !calls.iter().any(|c| c.starts_with("ensure db")),
+            "{calls:?}"
+        );
+        // An unchanged dependency is still waited for: a killed apply may
+        // have left it starting.
+        assert!(calls.iter().any(|c| c == "ready db"), "{calls:?}");
     }
 }

@@ -7,11 +7,13 @@ mod error;
 mod execute;
 pub mod labels;
 mod observe;
+mod ops;
 mod stop_signal;
 
 pub use error::EngineError;
 pub use execute::{ContainerScope, ExecOutput, Readiness, STABLE_AFTER, rfc3339_seconds};
 pub use observe::{Observation, ObservedContainer, Stranger};
+pub use ops::{ContainerEngine, EngineCall};
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -4,6 +4,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 
 use serde_json::{Value as Json, json};
 
@@ -11,10 +12,10 @@ use crate::docker::Observation;
 use crate::load::{Located, Sources};
 use crate::model::DeclId;
 use crate::plugin::bindings::resource::exports::clockwork::plugin::resources::{
-    ChangePlan, PlanInput,
+    ActionResult, ChangePlan, PlanInput,
 };
 use crate::plugin::bindings::types::{PluginError, ResourceRef};
-use crate::plugin::{CallError, PluginSet};
+use crate::plugin::{CallError, LoadedPlugin, PluginSet};
 use crate::project::Identity;
 use crate::resolve::Graph;
 use crate::state::State;
@@ -85,14 +86,44 @@ pub fn project_json(identity: &Identity) -> Json {
 pub type PlanCall =
     Pin<Box<dyn Future<Output = Result<Result<ChangePlan, PluginError>, CallError>> + Send>>;
 
-/// What planning needs of the plugins: to ask the plugin of a type for its
-/// plan. [`PluginSet`] is the real one; a stage test gives plain answers.
+/// A plugin's answer to `settle`, on its way.
+pub type SettleCall<'a> =
+    Pin<Box<dyn Future<Output = Result<Result<String, PluginError>, CallError>> + Send + 'a>>;
+
+/// What planning and executing need of the plugins: to ask the plugin of
+/// a type for its plan, and for the state once its actions ran.
+/// [`PluginSet`] is the real one; a stage test gives plain answers.
 pub trait Planner: Send + Sync {
     /// Whether some plugin provides `type_name`.
     fn provides(&self, type_name: &str) -> bool;
 
     /// The plan of `type_name`'s plugin for `input`.
     fn plan(&self, type_name: &str, input: PlanInput) -> PlanCall;
+
+    /// Who settles `type_name`'s plans, when a plugin provides it.
+    fn settler(&self, type_name: &str) -> Option<Arc<dyn Settle>>;
+}
+
+/// Turns the results of a plan's actions into the state to record.
+pub trait Settle: Send + Sync {
+    /// The new state, as JSON text (`null` forgets the declaration).
+    fn settle<'a>(
+        &'a self,
+        input: &'a PlanInput,
+        plan: &'a ChangePlan,
+        results: &'a [ActionResult],
+    ) -> SettleCall<'a>;
+}
+
+impl Settle for LoadedPlugin {
+    fn settle<'a>(
+        &'a self,
+        input: &'a PlanInput,
+        plan: &'a ChangePlan,
+        results: &'a [ActionResult],
+    ) -> SettleCall<'a> {
+        Box::pin(LoadedPlugin::settle(self, input, plan, results))
+    }
 }
 
 impl Planner for PluginSet {
@@ -111,6 +142,12 @@ impl Planner for PluginSet {
                 )))),
             }
         })
+    }
+
+    fn settler(&self, type_name: &str) -> Option<Arc<dyn Settle>> {
+        self.for_type(type_name)
+            .cloned()
+            .map(|p| p as Arc<dyn Settle>)
     }
 }
 

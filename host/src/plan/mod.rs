@@ -13,7 +13,7 @@ mod decide;
 
 pub use actions::{action_json, describe};
 pub use check::check_plan;
-pub use decide::{PlanCall, PlanError, Planner, project_json};
+pub use decide::{PlanCall, PlanError, Planner, Settle, SettleCall, project_json};
 
 use std::collections::BTreeMap;
 
@@ -521,6 +521,10 @@ mod tests {
     impl Planner for Echo {
         fn provides(&self, type_name: &str) -> bool {
             type_name != "Unknown"
+        }
+
+        fn settler(&self, _type_name: &str) -> Option<std::sync::Arc<dyn Settle>> {
+            None
         }
 
         fn plan(&self, _type_name: &str, input: PlanInput) -> PlanCall {
