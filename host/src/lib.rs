@@ -6,25 +6,29 @@
 //!
 //! Every resource type, connection type and assertion is a sandboxed
 //! WebAssembly component ([`plugin`]) that sees only the host imports its
-//! kind is granted ([`capability`]). Plugins decide; the host acts.
+//! kind is granted (`capability`). Plugins decide; the host acts.
 //!
 //! This library backs the `clockwork` binary; its interface carries no
-//! stability promise beyond the binary's own.
+//! stability promise beyond the binary's own. The stages the binary, the
+//! tests and the benchmarks drive are public (`load`, `resolve`,
+//! `complete`, `plan`, the plugin runtime, the project folder, the policy
+//! and the state); the Engine, the executor and the output are the
+//! binary's own, reached through [`cli`].
 
-pub mod apply;
-pub mod capability;
+mod apply;
+mod capability;
 pub mod cli;
 pub mod complete;
-pub mod defaults;
-pub mod docker;
+mod defaults;
+mod docker;
 pub mod load;
-pub mod model;
-pub mod output;
+mod model;
+mod output;
 pub mod plan;
 pub mod plugin;
 pub mod policy;
 pub mod project;
 pub mod resolve;
-pub mod secret;
+mod secret;
 pub mod state;
-pub mod suggest;
+mod suggest;

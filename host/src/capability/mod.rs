@@ -13,7 +13,7 @@ mod grant;
 mod log;
 mod probe;
 
-pub use grant::{Grants, NetworkGrant, PROJECT_ROOT};
+pub use grant::{Grants, NetworkGrant};
 
 use wasmtime::component::{HasSelf, Linker};
 

@@ -11,9 +11,11 @@ mod ops;
 mod stop_signal;
 
 pub use error::EngineError;
-pub use execute::{ContainerScope, ExecOutput, Readiness, STABLE_AFTER, rfc3339_seconds};
-pub use observe::{Observation, ObservedContainer, Stranger};
-pub use ops::{ContainerEngine, EngineCall};
+pub use execute::{ContainerScope, ExecOutput, Readiness};
+pub use observe::Observation;
+pub use ops::ContainerEngine;
+#[cfg(test)]
+pub use ops::EngineCall;
 
 use std::collections::HashMap;
 use std::sync::Arc;

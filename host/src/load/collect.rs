@@ -1,4 +1,4 @@
-//! From evaluated Starlark to a [`Declared`]: find every declaration
+//! From evaluated Starlark to a `Declared`: find every declaration
 //! reachable from the file's variables (each once), name them, turn their
 //! fields into JSON, and check what only the whole project can show
 //! (duplicate names, a connection from nowhere, a missing required field).

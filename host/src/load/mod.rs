@@ -1,4 +1,4 @@
-//! `main.star` → [`Declared`]: evaluate the project file with a constructor
+//! `main.star` → `Declared`: evaluate the project file with a constructor
 //! per plugin type, collect the declarations, and have each plugin
 //! validate its own.
 //!

@@ -12,8 +12,8 @@ mod table;
 pub use apply::{progress, render_changes, render_report};
 pub use graph::{render_dot, render_mermaid};
 pub use mask::{
-    MASK, Masker, mask_json_always, mask_url_password, masked, process_masker, register_env_values,
-    register_secrets, show_secrets,
+    Masker, mask_json_always, masked, process_masker, register_env_values, register_secrets,
+    show_secrets,
 };
 pub use plan::{plan_json, render_plan};
 pub use plugins::{plugin_json, plugins_list_json, render_inspect, render_plugins_list};

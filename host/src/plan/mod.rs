@@ -4,7 +4,7 @@
 //!
 //! There is one planning path. `plan --offline` is the same call with no
 //! observation (each plugin then plans a first apply), `apply` is this
-//! stage followed by [`crate::apply::execute`], and `destroy` plans with no
+//! stage followed by `apply::execute`, and `destroy` plans with no
 //! declarations ([`removals`]).
 
 mod actions;

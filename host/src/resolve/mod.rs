@@ -1,4 +1,4 @@
-//! [`Declared`] → [`Graph`]: what each connection contributes (computed by
+//! `Declared` → [`Graph`]: what each connection contributes (computed by
 //! the connection plugins' pure `resolve`), merged into the resources it
 //! joins, and the dependency graph ordered into layers.
 //!
