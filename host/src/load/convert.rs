@@ -108,7 +108,10 @@ pub fn check(field: &str, ty: &ValueType, value: Value, secret: bool) -> Result<
     if let Err(mismatch) = ty.check(&json) {
         let hidden = secret
             || crate::secret::is_secret_name(field)
-            || mismatch.path.split('/').any(crate::secret::is_secret_name);
+            || crate::model::FieldPath::from_pointer(&mismatch.path)
+                .segments()
+                .iter()
+                .any(|s| crate::secret::is_secret_name(s));
         let got = if hidden {
             // "an integer (123)" → "an integer"
             mismatch
@@ -125,7 +128,7 @@ pub fn check(field: &str, ty: &ValueType, value: Value, secret: bool) -> Result<
         } else {
             format!(
                 "field `{field}{}` expects {}, got {got}",
-                pointer_to_index(&mismatch.path),
+                crate::model::FieldPath::from_pointer(&mismatch.path).as_index(),
                 mismatch.expected,
             )
         });
@@ -187,35 +190,10 @@ pub fn reference(id: u32, kind: PluginKind, type_name: &str) -> Json {
     serde_json::json!({"$ref": id, "$kind": kind.to_string(), "$type": type_name})
 }
 
-/// Turns a JSON Pointer such as `/ports/0` into `[0]`-style indexing for
-/// messages about Starlark values.
-fn pointer_to_index(pointer: &str) -> String {
-    pointer
-        .split('/')
-        .skip(1)
-        .map(|part| match part.parse::<usize>() {
-            Ok(i) => format!("[{i}]"),
-            Err(_) => format!("[\"{}\"]", part.replace("~1", "/").replace("~0", "~")),
-        })
-        .collect()
-}
-
 fn short(text: &str) -> String {
     if text.chars().count() > 40 {
         format!("{}...", text.chars().take(37).collect::<String>())
     } else {
         text.to_string()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn pointers_read_as_indexing() {
-        assert_eq!(pointer_to_index("/ports/0"), "[\"ports\"][0]");
-        assert_eq!(pointer_to_index("/1"), "[1]");
-        assert_eq!(pointer_to_index(""), "");
     }
 }

@@ -466,17 +466,7 @@ async fn validate(
 /// A JSON Pointer into a config as the user would index it:
 /// `/ports/1` → `ports[1]`, `/env_vars/PORT` → `env_vars["PORT"]`.
 pub fn field_path(pointer: &str) -> String {
-    let mut parts = pointer.trim_start_matches('/').split('/');
-    let mut out = parts.next().unwrap_or("").to_string();
-    for part in parts {
-        let part = part.replace("~1", "/").replace("~0", "~");
-        if part.parse::<usize>().is_ok() {
-            out.push_str(&format!("[{part}]"));
-        } else {
-            out.push_str(&format!("[\"{part}\"]"));
-        }
-    }
-    out
+    crate::model::FieldPath::from_pointer(pointer).indexed()
 }
 
 /// Fields that hold edges rather than values: kept out of `fields` and

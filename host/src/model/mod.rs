@@ -1,8 +1,11 @@
 //! Data shared by the pipeline's stages: where things are in the user's
-//! files, and the declarations a project makes.
+//! files and inside a declaration's fields, and the declarations a
+//! project makes.
 
 mod declaration;
+mod field_path;
 mod location;
 
 pub use declaration::{DeclId, Declaration, Declared, NameOrigin};
+pub use field_path::FieldPath;
 pub use location::Location;

@@ -238,7 +238,7 @@ impl Plan {
 /// A JSON Pointer into a config as the user writes the field:
 /// `/env_vars/LOG_LEVEL` → `env_vars.LOG_LEVEL`.
 pub fn field_name(pointer: &str) -> String {
-    pointer.trim_start_matches('/').replace('/', ".")
+    crate::model::FieldPath::from_pointer(pointer).dotted()
 }
 
 /// What a stage of planning compares with.
