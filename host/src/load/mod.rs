@@ -353,32 +353,23 @@ async fn validate(
 ) -> Result<Declared, LoadError> {
     // A declaration the host already found wrong is not sent to its plugin,
     // which would only repeat the problem. Calls run on every core.
-    let tasks: Vec<_> = project
-        .declarations
-        .iter()
-        .map(|d| {
-            // Shorthand dependencies have no fields to validate.
-            let plugin = plugins
-                .for_type(&d.type_name)
-                .cloned()
-                .filter(|_| !d.implicit && !flagged.contains(&d.location));
-            let fields = serde_json::Value::Object(d.fields.clone());
-            let (id, type_name, name) = (d.id, d.type_name.clone(), d.name.clone());
-            tokio::spawn(async move {
-                match plugin {
-                    Some(plugin) => (id, plugin.validate(&type_name, &name, &fields).await),
-                    None => (id, Ok(Ok(fields))),
-                }
-            })
-        })
-        .collect();
-    let mut results = Vec::with_capacity(tasks.len());
-    for task in tasks {
-        results.push(
-            task.await
-                .map_err(|e| LoadError::Internal(format!("a validation task failed: {e}")))?,
-        );
-    }
+    let results = crate::plugin::in_order(project.declarations.iter().map(|d| {
+        // Shorthand dependencies have no fields to validate.
+        let plugin = plugins
+            .for_type(&d.type_name)
+            .cloned()
+            .filter(|_| !d.implicit && !flagged.contains(&d.location));
+        let fields = serde_json::Value::Object(d.fields.clone());
+        let (id, type_name, name) = (d.id, d.type_name.clone(), d.name.clone());
+        async move {
+            match plugin {
+                Some(plugin) => (id, plugin.validate(&type_name, &name, &fields).await),
+                None => (id, Ok(Ok(fields))),
+            }
+        }
+    }))
+    .await
+    .map_err(|e| LoadError::Internal(format!("a validation task failed: {e}")))?;
     let mut problems = Vec::new();
     let mut warnings = Vec::new();
     let mut accepted = Vec::new();

@@ -188,7 +188,7 @@ async fn decide(
     observation: Option<&Observation>,
 ) -> Result<Vec<Decided>, PlanError> {
     let project = project_json(identity).to_string();
-    let mut tasks = Vec::new();
+    let mut calls = Vec::new();
     for t in targets {
         if !plugins.provides(&t.type_name) {
             return Err(PlanError::UnknownType {
@@ -209,16 +209,16 @@ async fn decide(
             project: project.clone(),
         };
         let call = plugins.plan(&t.type_name, input.clone());
-        tasks.push(tokio::spawn(async move {
+        calls.push(async move {
             let result = call.await;
             (t, input, result)
-        }));
+        });
     }
+    let answers = crate::plugin::in_order(calls)
+        .await
+        .map_err(|e| PlanError::Internal(format!("a planning task failed: {e}")))?;
     let mut decided = Vec::new();
-    for task in tasks {
-        let (t, input, result) = task
-            .await
-            .map_err(|e| PlanError::Internal(format!("a planning task failed: {e}")))?;
+    for (t, input, result) in answers {
         let plan = result?.map_err(|e: PluginError| PlanError::Refused {
             decl: t.decl,
             message: e.message(),

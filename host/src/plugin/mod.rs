@@ -10,6 +10,7 @@
 
 pub mod bindings;
 mod cache;
+mod concurrent;
 mod description;
 mod discover;
 mod engine;
@@ -22,6 +23,7 @@ mod sandbox;
 mod store;
 
 pub use cache::{CacheOutcome, ComponentCache};
+pub use concurrent::in_order;
 pub use description::{PluginDescription, PluginMeta, TypeInfo, TypeTraits};
 pub use discover::{
     BundledPlugin, PluginFile, PluginProblem, PluginSet, bundled_plugins, discover, user_plugin_dir,

@@ -194,26 +194,18 @@ pub async fn resolve(
         })
         .collect();
     // Calls run on every core; results are taken in declaration order.
-    let tasks: Vec<_> = inputs
-        .iter()
-        .map(|(conn, _, _, input)| {
-            let plugin = plugins.for_type(&project.get(*conn).type_name).cloned();
-            let input = input.clone();
-            tokio::spawn(async move {
-                match plugin {
-                    Some(plugin) => plugin.resolve(&input).await,
-                    None => Ok(Ok(empty_contribution())),
-                }
-            })
-        })
-        .collect();
-    let mut results = Vec::with_capacity(tasks.len());
-    for task in tasks {
-        results.push(
-            task.await
-                .map_err(|e| ResolveError::Internal(format!("a resolve task failed: {e}")))?,
-        );
-    }
+    let results = crate::plugin::in_order(inputs.iter().map(|(conn, _, _, input)| {
+        let plugin = plugins.for_type(&project.get(*conn).type_name).cloned();
+        let input = input.clone();
+        async move {
+            match plugin {
+                Some(plugin) => plugin.resolve(&input).await,
+                None => Ok(Ok(empty_contribution())),
+            }
+        }
+    }))
+    .await
+    .map_err(|e| ResolveError::Internal(format!("a resolve task failed: {e}")))?;
 
     let mut connections = Vec::new();
     for ((conn, origin, to, _), result) in inputs.iter().zip(results) {
