@@ -199,7 +199,46 @@ pub enum Denial {
     },
 }
 
+impl miette::Diagnostic for Denial {
+    fn code<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        Some(Box::new(format!("clockwork::policy::{}", self.kind())))
+    }
+
+    fn help<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        Some(Box::new(self.fix()))
+    }
+}
+
 impl Denial {
+    /// A stable name for the kind of refusal, for codes and JSON output.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Denial::Payload { .. } => "payload",
+            Denial::ForbiddenSetting { .. } => "forbidden_setting",
+            Denial::ContainerName { .. } => "container_name",
+            Denial::NoImage => "no_image",
+            Denial::ReservedNetwork { .. } => "reserved_network",
+            Denial::NetworkName { .. } => "network_name",
+            Denial::EnvName { .. } => "env_name",
+            Denial::NulInEnv { .. } => "nul_in_env",
+            Denial::NulInCommand => "nul_in_command",
+            Denial::MountTarget { .. } => "mount_target",
+            Denial::MountOutside { .. } => "mount_outside",
+            Denial::NotOwnContainer { .. } => "not_own_container",
+            Denial::Path(_) => "path",
+            Denial::Mode { .. } => "mode",
+            Denial::ForeignContainer { .. } => "foreign_container",
+            Denial::BadUrl { .. } => "bad_url",
+            Denial::NotLoopback { .. } => "not_loopback",
+            Denial::Folder { .. } => "folder",
+            Denial::Link { .. } => "link",
+            Denial::Special { .. } => "special",
+            Denial::WrittenByOther { .. } => "written_by_other",
+            Denial::ChangedByHand { .. } => "changed_by_hand",
+            Denial::NotClockworks { .. } => "not_clockworks",
+        }
+    }
+
     /// What to do about it, for whoever can: the user, or the author of
     /// the plugin that asked.
     pub fn fix(&self) -> String {
@@ -610,6 +649,11 @@ mod tests {
         let denial = check(&files, &scope, &privileged).unwrap_err();
         assert_eq!(denial, Denial::ForbiddenSetting { key: "privileged" });
         assert!(denial.fix().contains("leave it out"), "{}", denial.fix());
+        let code = miette::Diagnostic::code(&denial).map(|c| c.to_string());
+        assert_eq!(
+            code.as_deref(),
+            Some("clockwork::policy::forbidden_setting")
+        );
     }
 
     #[test]

@@ -43,9 +43,11 @@ pub enum CliError {
     BrokenPlugins(Vec<PluginProblem>),
     /// A plugin failed while working on the project.
     #[error(transparent)]
+    #[diagnostic(transparent)]
     Plugin(CallError),
     /// The Docker Engine refused or failed.
     #[error(transparent)]
+    #[diagnostic(transparent)]
     Engine(crate::docker::EngineError),
     /// No Docker Engine answers.
     #[error("no Docker Engine answers at {endpoint}: {message}")]
@@ -67,6 +69,7 @@ pub enum CliError {
     State(#[from] crate::state::StateError),
     /// Changes could not be planned.
     #[error(transparent)]
+    #[diagnostic(transparent)]
     Plan(#[from] crate::plan::PlanError),
     /// The command line asks for something impossible.
     #[error("{message}")]

@@ -1,10 +1,11 @@
 //! Errors talking to the Docker Engine, naming the object and the call.
 
 /// Why an Engine operation failed.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum EngineError {
     /// No engine answers.
     #[error("no Docker Engine answers at {endpoint}: {message}")]
+    #[diagnostic(code(clockwork::engine::unreachable))]
     Unreachable {
         /// `DOCKER_HOST` or the local socket.
         endpoint: String,
@@ -13,6 +14,7 @@ pub enum EngineError {
     },
     /// An Engine call failed.
     #[error("{call} `{object}`: {message}")]
+    #[diagnostic(code(clockwork::engine::call))]
     Call {
         /// The call, e.g. `create container`.
         call: &'static str,
@@ -26,6 +28,7 @@ pub enum EngineError {
         "a {kind} named `{name}` already exists and is {owner}; Clockwork never touches it: {}",
         foreign_help(kind, owner)
     )]
+    #[diagnostic(code(clockwork::engine::foreign))]
     Foreign {
         /// container, network or volume.
         kind: &'static str,
@@ -38,6 +41,7 @@ pub enum EngineError {
     #[error(
         "container `{name}` belongs to resource `{owner}` of this project, not to `{resource}`; a resource only changes its own containers"
     )]
+    #[diagnostic(code(clockwork::engine::other_resource))]
     OtherResource {
         /// The container.
         name: String,
@@ -50,6 +54,7 @@ pub enum EngineError {
     #[error(
         "container `{name}` could not start: a host port it publishes ({ports}) is already in use; free it or change `ports` (the Engine said: {message})"
     )]
+    #[diagnostic(code(clockwork::engine::port_in_use))]
     PortInUse {
         /// The container.
         name: String,
@@ -64,6 +69,7 @@ pub enum EngineError {
     } else {
         format!("{attached} container(s) still use it (`docker network inspect {name}` lists them); disconnect them, then run `clockwork destroy` again")
     })]
+    #[diagnostic(code(clockwork::engine::network_in_use))]
     NetworkInUse {
         /// The network.
         name: String,
@@ -72,12 +78,15 @@ pub enum EngineError {
     },
     /// A spec policy refuses.
     #[error("refused by policy: {0}; {fix}", fix = .0.fix())]
+    #[diagnostic(code(clockwork::policy))]
     Policy(#[from] crate::policy::Denial),
     /// A wait or exec ran out of time.
     #[error("{0}")]
+    #[diagnostic(code(clockwork::engine::timeout))]
     Timeout(String),
     /// A container stopped when it had to run.
     #[error("container `{name}` {}{}", if *code < 0 { "crashed and was restarted".to_string() } else { format!("exited with code {code}") }, if logs.is_empty() { String::new() } else { format!("; its last output:\n{logs}") })]
+    #[diagnostic(code(clockwork::engine::exited))]
     Exited {
         /// The container.
         name: String,
@@ -88,6 +97,7 @@ pub enum EngineError {
     },
     /// A payload does not parse.
     #[error("invalid action payload: {0}")]
+    #[diagnostic(code(clockwork::engine::payload))]
     Payload(String),
 }
 

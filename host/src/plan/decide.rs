@@ -21,10 +21,11 @@ use crate::resolve::Graph;
 use crate::state::State;
 
 /// Why a plan could not be made.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum PlanError {
     /// A plugin refused a declaration.
     #[error("{resource} ({type_name}): {message}")]
+    #[diagnostic(code(clockwork::plan::refused))]
     Refused {
         /// The declaration, when it is still declared.
         decl: Option<DeclId>,
@@ -39,6 +40,7 @@ pub enum PlanError {
     #[error(
         "`{resource}` was deployed as a {type_name}, which no loaded plugin provides; restore the plugin to change or remove it"
     )]
+    #[diagnostic(code(clockwork::plan::unknown_type))]
     UnknownType {
         /// The resource.
         resource: String,
@@ -47,9 +49,11 @@ pub enum PlanError {
     },
     /// A plugin failed (trapped, timed out).
     #[error(transparent)]
+    #[diagnostic(transparent)]
     Plugin(#[from] CallError),
     /// A failure of Clockwork itself.
     #[error("internal error: {0} (this is a bug in clockwork)")]
+    #[diagnostic(code(clockwork::internal))]
     Internal(String),
 }
 

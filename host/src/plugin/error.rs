@@ -4,8 +4,14 @@ use std::fmt;
 
 /// Why a plugin call produced no result. A `plugin-error` the plugin
 /// returned is not a `CallError`: the call worked and its answer is an error.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
 #[error("plugin `{plugin}` {failure} in `{call}`{}", target.as_ref().map(|t| format!(" for `{t}`")).unwrap_or_default())]
+#[diagnostic(
+    code(clockwork::plugin::call),
+    help(
+        "the plugin failed, not your project; `-v` shows what it logged, and its author can reproduce it with the same project"
+    )
+)]
 pub struct CallError {
     /// The plugin's name (or file name while it is being loaded).
     pub plugin: String,
