@@ -10,6 +10,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value as Json;
 
 use crate::docker::Engine;
+use crate::model::{ResourceName, TypeName};
 use crate::plugin::bindings::types::Action;
 use crate::project::{Entry, ProjectDir};
 use crate::state::{State, sha256_hex};
@@ -54,7 +55,7 @@ pub enum Denial {
     )]
     ContainerName {
         /// The resource.
-        resource: String,
+        resource: ResourceName,
         /// The name asked for.
         name: String,
     },
@@ -112,7 +113,7 @@ pub enum Denial {
     #[error("`{resource}` may not remove container `{name}`: it is not its own")]
     NotOwnContainer {
         /// The resource.
-        resource: String,
+        resource: ResourceName,
         /// The container.
         name: String,
     },
@@ -131,7 +132,7 @@ pub enum Denial {
     )]
     ForeignContainer {
         /// The resource.
-        resource: String,
+        resource: ResourceName,
         /// The container.
         container: String,
         /// The containers it may use, quoted.
@@ -177,9 +178,9 @@ pub enum Denial {
         /// The path.
         path: String,
         /// The resource that wrote it.
-        owner: String,
+        owner: ResourceName,
         /// The resource asking.
-        resource: String,
+        resource: ResourceName,
     },
     /// A file Clockwork wrote that was changed since.
     #[error(
@@ -299,13 +300,13 @@ pub(crate) fn parse<T: DeserializeOwned>(action: &'static str, text: &str) -> Re
 #[derive(Debug, Clone)]
 pub struct Scope {
     /// The resource whose job this is.
-    pub resource: String,
+    pub resource: ResourceName,
     /// Its type, stamped on its containers so that a lost state can still
     /// be destroyed by the right plugin.
-    pub type_name: String,
+    pub type_name: TypeName,
     /// Resources whose containers its commands may run in: itself, plus
     /// both ends of a connection for that connection's setup steps.
-    pub containers: Vec<String>,
+    pub containers: Vec<ResourceName>,
     /// Absolute paths the user wrote in this declaration's own fields: a
     /// bind mount may use them (and only them) outside the project.
     pub user_paths: Vec<String>,
@@ -318,9 +319,9 @@ impl Scope {
     /// The scope of a resource's own actions.
     pub fn of(resource: &str, type_name: &str) -> Scope {
         Scope {
-            resource: resource.to_string(),
-            type_name: type_name.to_string(),
-            containers: vec![resource.to_string()],
+            resource: resource.into(),
+            type_name: type_name.into(),
+            containers: vec![resource.into()],
             user_paths: Vec::new(),
             overwrite: false,
         }
@@ -397,7 +398,7 @@ pub fn check(files: &ProjectDir, scope: &Scope, action: &Action) -> Result<(), D
                 return Err(Denial::ForbiddenSetting { key });
             }
             let spec: ContainerSpec = parse("ensure-container", spec)?;
-            if spec.name != scope.resource {
+            if scope.resource != spec.name {
                 return Err(Denial::ContainerName {
                     resource: scope.resource.clone(),
                     name: spec.name,
@@ -427,7 +428,7 @@ pub fn check(files: &ProjectDir, scope: &Scope, action: &Action) -> Result<(), D
             }
             Ok(())
         }
-        Action::RemoveContainer(name) if *name != scope.resource => Err(Denial::NotOwnContainer {
+        Action::RemoveContainer(name) if scope.resource != *name => Err(Denial::NotOwnContainer {
             resource: scope.resource.clone(),
             name: name.clone(),
         }),

@@ -14,6 +14,7 @@ use sha2::{Digest, Sha256};
 use crate::apply::act::Actor;
 use crate::apply::schedule::{Cancel, Task, schedule};
 use crate::docker::{ContainerEngine, Readiness};
+use crate::model::ResourceName;
 use crate::plan::{ChangeKind as Change, Plan, PlanEntry, Planner, Settle, describe};
 use crate::plugin::bindings::connection::exports::clockwork::plugin::connections::{
     RunWhen, SetupStep,
@@ -44,7 +45,7 @@ pub enum Progress {
     /// Work on a resource began.
     Started {
         /// The resource.
-        name: String,
+        name: ResourceName,
         /// Its change.
         change: Change,
     },
@@ -52,21 +53,21 @@ pub enum Progress {
     /// changed by hand and therefore kept).
     Warning {
         /// The resource.
-        name: String,
+        name: ResourceName,
         /// What happened.
         message: String,
     },
     /// A resource moved on to an action or a wait.
     Step {
         /// The resource.
-        name: String,
+        name: ResourceName,
         /// What it does now, e.g. `ensure image postgres:15-alpine`.
         step: String,
     },
     /// A resource is finished.
     Finished {
         /// The resource.
-        name: String,
+        name: ResourceName,
         /// Its change.
         change: Change,
         /// How it ended.
@@ -80,7 +81,7 @@ pub enum Progress {
 #[derive(Debug, Clone, Default)]
 pub struct Report {
     /// Name → (change, outcome, time), in completion order.
-    pub results: Vec<(String, Change, Outcome, Duration)>,
+    pub results: Vec<(ResourceName, Change, Outcome, Duration)>,
     /// Project networks and volumes a destroy could not remove, and why.
     pub leftovers: Vec<String>,
 }
@@ -133,7 +134,7 @@ struct Job {
     plugin: Arc<dyn Settle>,
     /// Setup steps of its connections: (connection, the scope of both
     /// ends, the step).
-    setup: Vec<(String, Scope, SetupStep)>,
+    setup: Vec<(ResourceName, Scope, SetupStep)>,
     scope: Scope,
 }
 
@@ -144,7 +145,7 @@ struct Shared {
     options: Options,
     /// Containers this run created, replaced or started, by resource, with
     /// their restart count at that moment: more restarts later is a crash.
-    fresh: Mutex<BTreeMap<String, BTreeMap<String, i64>>>,
+    fresh: Mutex<BTreeMap<ResourceName, BTreeMap<String, i64>>>,
 }
 
 impl Shared {
@@ -217,8 +218,8 @@ pub async fn execute(
     }
     let mut report = Report::default();
     // Removals: a resource goes after everything that depended on it.
-    let names: BTreeSet<String> = removals.iter().map(|j| j.planned.name.clone()).collect();
-    let mut reverse: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let names: BTreeSet<ResourceName> = removals.iter().map(|j| j.planned.name.clone()).collect();
+    let mut reverse: BTreeMap<ResourceName, Vec<ResourceName>> = BTreeMap::new();
     let ordered = shared.options.removal_order == RemovalOrder::DependentsFirst;
     for j in removals.iter().filter(|_| ordered) {
         for dep in j.planned.depends_on.iter().filter(|d| names.contains(*d)) {
@@ -260,7 +261,7 @@ async fn verify_fresh(shared: &Shared, report: &mut Report) {
     let Some(engine) = shared.engine.as_ref() else {
         return;
     };
-    let fresh: Vec<(String, BTreeMap<String, i64>)> = shared
+    let fresh: Vec<(ResourceName, BTreeMap<String, i64>)> = shared
         .fresh
         .lock()
         .unwrap_or_else(|p| p.into_inner())
@@ -293,11 +294,11 @@ async fn verify_fresh(shared: &Shared, report: &mut Report) {
 /// (see [`schedule`]), reporting progress and recording each outcome.
 async fn run_jobs(
     jobs: Vec<Job>,
-    prerequisites: impl Fn(&Job) -> Vec<String>,
+    prerequisites: impl Fn(&Job) -> Vec<ResourceName>,
     shared: &Arc<Shared>,
     report: &mut Report,
 ) {
-    let changes: BTreeMap<String, Change> = jobs
+    let changes: BTreeMap<ResourceName, Change> = jobs
         .iter()
         .map(|j| (j.planned.name.clone(), j.planned.change))
         .collect();
@@ -338,7 +339,7 @@ async fn run_jobs(
         },
         |name, job, reason| {
             progress(Progress::Finished {
-                name: name.to_string(),
+                name: name.clone(),
                 change: job.planned.change,
                 outcome: Outcome::Skipped(reason.to_string()),
                 elapsed: Duration::ZERO,

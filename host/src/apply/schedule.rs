@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use tokio::task::JoinSet;
 
 use crate::apply::Outcome;
+use crate::model::ResourceName;
 
 /// A request to stop starting new work (Ctrl-C during an apply).
 #[derive(Debug, Clone, Default)]
@@ -33,15 +34,15 @@ impl Cancel {
 /// One job and the names of the jobs it waits for.
 pub struct Task<J> {
     /// Its name, unique among the tasks.
-    pub name: String,
+    pub name: ResourceName,
     /// Names of tasks that must finish well first (others are ignored).
-    pub after: Vec<String>,
+    pub after: Vec<ResourceName>,
     /// What to run.
     pub job: J,
 }
 
 /// How a task ended, with how long it ran.
-pub type Finished = (String, Outcome, Duration);
+pub type Finished = (ResourceName, Outcome, Duration);
 
 /// Runs `tasks`. `run` starts one job; `skipped` hears of each task that
 /// will not run, when it is decided, with the job and the reason. Returns
@@ -51,14 +52,14 @@ pub async fn schedule<J, F, Fut>(
     parallelism: usize,
     cancel: &Cancel,
     run: F,
-    mut skipped: impl FnMut(&str, &J, &str),
+    mut skipped: impl FnMut(&ResourceName, &J, &str),
 ) -> Vec<Finished>
 where
     J: Send + 'static,
     F: Fn(J) -> Fut,
     Fut: Future<Output = Outcome> + Send + 'static,
 {
-    let names: BTreeSet<String> = tasks.iter().map(|t| t.name.clone()).collect();
+    let names: BTreeSet<ResourceName> = tasks.iter().map(|t| t.name.clone()).collect();
     let mut waiting: Vec<Task<J>> = tasks
         .into_iter()
         .map(|mut t| {
@@ -66,10 +67,10 @@ where
             t
         })
         .collect();
-    let mut finished: BTreeMap<String, bool> = BTreeMap::new();
+    let mut finished: BTreeMap<ResourceName, bool> = BTreeMap::new();
     let mut results: Vec<Finished> = Vec::new();
     let mut running: JoinSet<Finished> = JoinSet::new();
-    let mut skip = |task: Task<J>, reason: String, finished: &mut BTreeMap<String, bool>| {
+    let mut skip = |task: Task<J>, reason: String, finished: &mut BTreeMap<ResourceName, bool>| {
         skipped(&task.name, &task.job, &reason);
         finished.insert(task.name.clone(), false);
         (task.name, Outcome::Skipped(reason), Duration::ZERO)
@@ -150,7 +151,7 @@ mod tests {
     fn task(name: &str, after: &[&str], fails: bool) -> Task<(String, bool)> {
         Task {
             name: name.into(),
-            after: after.iter().map(|a| a.to_string()).collect(),
+            after: after.iter().map(|a| ResourceName::from(*a)).collect(),
             job: (name.to_string(), fails),
         }
     }

@@ -25,13 +25,14 @@ use serde_json::{Value as Json, json};
 use tokio::io::AsyncWriteExt;
 
 use crate::docker::{Engine, EngineError, labels};
+use crate::model::ResourceName;
 use crate::policy::Denial;
 use crate::project::ProjectDir;
 
 /// A container may be touched only by the resources in a scope: its own
 /// resource for the resource's actions, the endpoints of a connection for
 /// that connection's setup steps.
-pub type ContainerScope<'a> = &'a [String];
+pub type ContainerScope<'a> = &'a [ResourceName];
 
 /// What a command in a container produced.
 #[derive(Debug, Clone)]
@@ -81,7 +82,7 @@ impl Engine {
             other => Err(EngineError::OtherResource {
                 name: name.to_string(),
                 owner: other.cloned().unwrap_or_else(|| "(none)".into()),
-                resource: scope.first().cloned().unwrap_or_default(),
+                resource: scope.first().map(|r| r.to_string()).unwrap_or_default(),
             }),
         }
     }
@@ -234,7 +235,7 @@ impl Engine {
         let resource = owner.resource.as_str();
         let user_paths = owner.user_paths.as_slice();
         let hash = spec_hash(spec);
-        let scope = [resource.to_string()];
+        let scope = [ResourceName::from(resource)];
         if let Some(existing) = self.own_container(&spec.name, &scope).await? {
             let id = existing.id.clone().unwrap_or_default();
             if label_of(&existing, labels::CONFIG_HASH) == Some(&hash) {
@@ -324,7 +325,7 @@ impl Engine {
             cmd: spec.command.clone(),
             labels: Some({
                 let mut labels = self.labels(Some(resource), Some(&hash));
-                labels.insert(labels::TYPE.to_string(), owner.type_name.clone());
+                labels.insert(labels::TYPE.to_string(), owner.type_name.to_string());
                 if !spec.must_run {
                     labels.insert(labels::MUST_RUN.to_string(), "false".to_string());
                 }
@@ -441,7 +442,7 @@ impl Engine {
         name: &str,
         grace: Duration,
     ) -> Result<Json, EngineError> {
-        let scope = [resource.to_string()];
+        let scope = [ResourceName::from(resource)];
         let Some(existing) = self.own_container(name, &scope).await? else {
             return Ok(json!({"removed": false}));
         };

@@ -19,7 +19,7 @@ use crate::load::context::LoadContext;
 use crate::load::convert;
 use crate::load::error::Located;
 use crate::load::value::{Decl, FROM, PARENT};
-use crate::model::{DeclId, Declaration, Declared, Location, NameOrigin};
+use crate::model::{DeclId, Declaration, Declared, Location, NameOrigin, ResourceName};
 use crate::plugin::PluginKind;
 
 /// Gives `module` an empty registry of the declarations made while it runs.
@@ -83,8 +83,8 @@ pub fn collect<'v>(
             Declaration {
                 id: DeclId(i),
                 kind: d.kind(),
-                type_name: d.info.spec.name().to_string(),
-                name: String::new(),
+                type_name: d.info.spec.name().into(),
+                name: ResourceName::default(),
                 name_origin: NameOrigin::Derived,
                 location: d.info.location.clone(),
                 fields: Map::new(),
@@ -364,7 +364,7 @@ fn implicit_dependency(index: usize, from: usize, to: usize, location: &Location
         id: DeclId(index),
         kind: PluginKind::Connection,
         type_name: crate::defaults::SHORTHAND_CONNECTION.into(),
-        name: String::new(),
+        name: ResourceName::default(),
         name_origin: NameOrigin::Derived,
         location: location.clone(),
         fields: Map::new(),
@@ -430,17 +430,17 @@ fn name_everything(out: &mut [Declaration], hints: &[NameHint]) -> Vec<usize> {
     let mut unnamed = Vec::new();
     for (d, hint) in out.iter_mut().zip(hints) {
         if let Some(name) = &hint.explicit {
-            d.name = name.clone();
+            d.name = name.as_str().into();
             d.name_origin = NameOrigin::Explicit;
         } else if let Some(variable) = &hint.variable
             && d.kind == PluginKind::Resource
         {
-            d.name = variable.replace('_', "-");
+            d.name = variable.replace('_', "-").into();
             d.name_origin = NameOrigin::Variable(variable.clone());
         }
     }
     // Unnamed resources: after their parent (named first), or by type.
-    let mut per_type: HashMap<String, usize> = HashMap::new();
+    let mut per_type: HashMap<crate::model::TypeName, usize> = HashMap::new();
     loop {
         let mut progress = false;
         for i in 0..out.len() {
@@ -465,7 +465,7 @@ fn name_everything(out: &mut [Declaration], hints: &[NameHint]) -> Vec<usize> {
                     format!("{}-{n}", kebab(&out[i].type_name))
                 }
             };
-            out[i].name = name;
+            out[i].name = name.into();
             progress = true;
         }
         if !progress {
@@ -508,7 +508,7 @@ fn name_everything(out: &mut [Declaration], hints: &[NameHint]) -> Vec<usize> {
         if out[i].name.is_empty() {
             let n = taken.entry(base.clone()).or_insert(0);
             *n += 1;
-            out[i].name = if *n == 1 { base } else { format!("{base}-{n}") };
+            out[i].name = if *n == 1 { base } else { format!("{base}-{n}") }.into();
         }
     }
     unnamed
@@ -542,7 +542,7 @@ fn check_names(out: &[Declaration], problem: &mut dyn FnMut(&Location, String, O
         let key = if d.kind == PluginKind::Resource {
             d.name.to_ascii_lowercase()
         } else {
-            d.name.clone()
+            d.name.to_string()
         };
         if let Some(first) = by_name.insert((key, d.kind), d) {
             let what = if first.name == d.name {
@@ -600,7 +600,7 @@ mod tests {
             id: DeclId(i),
             kind,
             type_name: type_name.into(),
-            name: String::new(),
+            name: ResourceName::default(),
             name_origin: NameOrigin::Derived,
             location: Location {
                 file: "main.star".into(),
@@ -685,7 +685,7 @@ mod tests {
         let mut b = decl(1, PluginKind::Resource, "DockerResource");
         b.name = "web".into();
         let mut c = decl(2, PluginKind::Resource, "DockerResource");
-        c.name = "x".repeat(64);
+        c.name = "x".repeat(64).into();
         let mut found = Vec::new();
         check_names(&[a, b, c], &mut |l, m, _| found.push(format!("{l}: {m}")));
         assert_eq!(found.len(), 2, "{found:?}");

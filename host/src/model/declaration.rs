@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use serde_json::{Map, Value};
 
-use crate::model::Location;
+use crate::model::{Location, ResourceName, TypeName};
 use crate::plugin::PluginKind;
 
 /// Index of a declaration in [`Declared::declarations`].
@@ -32,9 +32,9 @@ pub struct Declaration {
     /// Resource, connection or assertion.
     pub kind: PluginKind,
     /// The constructor, e.g. `DockerResource`.
-    pub type_name: String,
+    pub type_name: TypeName,
     /// Unique within its kind in the project.
-    pub name: String,
+    pub name: ResourceName,
     /// Where the name came from.
     pub name_origin: NameOrigin,
     /// Where the constructor was called.

@@ -5,7 +5,9 @@
 mod declaration;
 mod field_path;
 mod location;
+mod name;
 
 pub use declaration::{DeclId, Declaration, Declared, NameOrigin};
 pub use field_path::FieldPath;
 pub use location::Location;
+pub use name::{ResourceName, TypeName};

@@ -34,7 +34,7 @@ fn edges(graph: &Graph) -> Vec<(DeclId, DeclId, String)> {
                 if c.implicit {
                     String::new()
                 } else {
-                    c.type_name.clone()
+                    c.type_name.to_string()
                 },
             ))
         })

@@ -10,7 +10,7 @@ use clockwork_schema::actions::{ContainerSpec, ExecSpec, FileSpec, WaitCondition
 
 use crate::docker::Observation;
 use crate::load::{Located, Sources};
-use crate::model::DeclId;
+use crate::model::{DeclId, ResourceName};
 use crate::plan::{Plan, PlanEntry};
 use crate::plugin::bindings::types::Action;
 use crate::policy::{self as act, Scope, scope_of};
@@ -38,8 +38,8 @@ pub fn check_plan(
             called_from: Vec::new(),
         }
     };
-    let mut ports: BTreeMap<String, (String, String)> = BTreeMap::new();
-    let mut paths: BTreeMap<String, String> = BTreeMap::new();
+    let mut ports: BTreeMap<String, (ResourceName, String)> = BTreeMap::new();
+    let mut paths: BTreeMap<String, ResourceName> = BTreeMap::new();
     for p in &plan.entries {
         let Some(decl) = p.decl else { continue };
         let scope = scope_of(p, Some(graph));
@@ -121,8 +121,8 @@ pub fn check_plan(
 fn containers(
     planned: &[PlanEntry],
     observation: Option<&Observation>,
-) -> BTreeMap<String, Vec<String>> {
-    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+) -> BTreeMap<ResourceName, Vec<String>> {
+    let mut out: BTreeMap<ResourceName, Vec<String>> = BTreeMap::new();
     for p in planned {
         let entry = out.entry(p.name.clone()).or_default();
         for action in &p.actions {
@@ -132,7 +132,7 @@ fn containers(
                 entry.push(spec.name);
             }
         }
-        if let Some(observed) = observation.and_then(|o| o.containers.get(&p.name)) {
+        if let Some(observed) = observation.and_then(|o| o.containers.get(p.name.as_str())) {
             entry.extend(observed.iter().map(|c| c.name.clone()));
         }
     }

@@ -10,7 +10,7 @@ use serde_json::{Value as Json, json};
 
 use crate::docker::Observation;
 use crate::load::{Located, Sources};
-use crate::model::DeclId;
+use crate::model::{DeclId, ResourceName, TypeName};
 use crate::plugin::bindings::resource::exports::clockwork::plugin::resources::{
     ActionResult, ChangePlan, PlanInput,
 };
@@ -30,9 +30,9 @@ pub enum PlanError {
         /// The declaration, when it is still declared.
         decl: Option<DeclId>,
         /// The resource.
-        resource: String,
+        resource: ResourceName,
         /// Its type.
-        type_name: String,
+        type_name: TypeName,
         /// Why.
         message: String,
     },
@@ -43,9 +43,9 @@ pub enum PlanError {
     #[diagnostic(code(clockwork::plan::unknown_type))]
     UnknownType {
         /// The resource.
-        resource: String,
+        resource: ResourceName,
         /// Its type.
-        type_name: String,
+        type_name: TypeName,
     },
     /// A plugin failed (trapped, timed out).
     #[error(transparent)]
@@ -158,9 +158,9 @@ impl Planner for PluginSet {
 /// One resource's decision.
 pub(super) struct Decided {
     pub decl: Option<DeclId>,
-    pub name: String,
-    pub type_name: String,
-    pub depends_on: Vec<String>,
+    pub name: ResourceName,
+    pub type_name: TypeName,
+    pub depends_on: Vec<ResourceName>,
     pub plan: ChangePlan,
     pub input: PlanInput,
 }
@@ -168,11 +168,11 @@ pub(super) struct Decided {
 /// One resource to hand to its plugin's `plan`.
 struct Target {
     decl: Option<DeclId>,
-    name: String,
-    type_name: String,
+    name: ResourceName,
+    type_name: TypeName,
     desired: Option<Json>,
     prior: Option<Json>,
-    depends_on: Vec<String>,
+    depends_on: Vec<ResourceName>,
 }
 
 /// The recorded state of `name`, if it has one worth passing on.
@@ -202,8 +202,8 @@ async fn decide(
         };
         let input = PlanInput {
             target: ResourceRef {
-                type_name: t.type_name.clone(),
-                name: t.name.clone(),
+                type_name: t.type_name.to_string(),
+                name: t.name.to_string(),
             },
             desired: t.desired.as_ref().map(Json::to_string),
             prior: t.prior.as_ref().map(Json::to_string),
@@ -258,7 +258,7 @@ pub(super) async fn declared(
             .get(&id)
             .map(|s| s.fields.clone())
             .unwrap_or_default();
-        desired.insert("name".into(), Json::String(d.name.clone()));
+        desired.insert("name".into(), Json::String(d.name.to_string()));
         let depends_on = graph
             .depends_on
             .get(&id)
@@ -316,7 +316,7 @@ pub(super) async fn removals(
         for (name, containers) in observation
             .containers
             .iter()
-            .filter(|(n, _)| !state.resources.contains_key(*n))
+            .filter(|(n, _)| !state.resources.contains_key(n.as_str()))
         {
             // The type is on the container's label: the plugin that made it
             // removes it.
@@ -325,8 +325,8 @@ pub(super) async fn removals(
             };
             targets.push(Target {
                 decl: None,
-                name: name.clone(),
-                type_name,
+                name: name.as_str().into(),
+                type_name: type_name.into(),
                 desired: None,
                 prior: None,
                 depends_on: Vec::new(),

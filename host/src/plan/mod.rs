@@ -21,7 +21,7 @@ use serde::Serialize;
 use serde_json::Value as Json;
 
 use crate::docker::Observation;
-use crate::model::DeclId;
+use crate::model::{DeclId, ResourceName, TypeName};
 use crate::plugin::bindings::resource::exports::clockwork::plugin::resources::{
     Change, ChangePlan, PlanInput,
 };
@@ -97,9 +97,9 @@ pub struct PlanEntry {
     /// The declaration, when it is still declared.
     pub decl: Option<DeclId>,
     /// Its name.
-    pub name: String,
+    pub name: ResourceName,
     /// Its type.
-    pub type_name: String,
+    pub type_name: TypeName,
     /// What happens to it.
     pub change: ChangeKind,
     /// The fields that differ from what is deployed, as the plugin named them.
@@ -107,19 +107,19 @@ pub struct PlanEntry {
     /// What the host will do for it, in order.
     pub actions: Vec<Action>,
     /// Names of its direct dependencies, in deploy order.
-    pub depends_on: Vec<String>,
+    pub depends_on: Vec<ResourceName>,
     /// Its layer; layers deploy one after the other. Resources no longer
     /// declared are in the layer after the last.
     pub layer: usize,
     /// The composite holding it.
-    pub parent: Option<String>,
+    pub parent: Option<ResourceName>,
     /// Its resolved fields and where each came from (empty when no longer
     /// declared).
     pub spec: Spec,
     /// Where it is declared.
     pub declared_at: String,
     /// Its assertions, as (name, type), including those its connections add.
-    pub assertions: Vec<(String, String)>,
+    pub assertions: Vec<(ResourceName, TypeName)>,
     /// What the plugin decided, passed back to its `settle`.
     pub(crate) decided: ChangePlan,
     /// What the plugin was given.
@@ -142,14 +142,14 @@ impl PlanEntry {
 #[derive(Debug, Clone, Serialize)]
 pub struct PlanConnection {
     /// Its name.
-    pub name: String,
+    pub name: ResourceName,
     /// Its type.
     #[serde(rename = "type")]
-    pub type_name: String,
+    pub type_name: TypeName,
     /// The resource it goes from.
-    pub from: String,
+    pub from: ResourceName,
     /// The resource it goes to.
-    pub to: String,
+    pub to: ResourceName,
     /// Values it provides, e.g. `DATABASE_URL`.
     pub outputs: Vec<(String, String)>,
     /// Setup steps it runs after both ends are up.
@@ -213,7 +213,7 @@ impl Plan {
                     } else {
                         format!("{} ({})", e.change, fields.join(", "))
                     };
-                    (e.name.clone(), Json::String(text))
+                    (e.name.to_string(), Json::String(text))
                 })
                 .collect(),
         )
@@ -350,14 +350,14 @@ fn assemble(graph: &Graph, decided: Vec<decide::Decided>, observed: bool) -> Pla
         .flat_map(|(i, ids)| ids.iter().map(move |id| (*id, i + 1)))
         .collect();
     // Assertions connections add, by the resource they check.
-    let mut contributed: BTreeMap<DeclId, Vec<(String, String)>> = BTreeMap::new();
+    let mut contributed: BTreeMap<DeclId, Vec<(ResourceName, TypeName)>> = BTreeMap::new();
     for c in &graph.connections {
         for (type_name, _) in &c.assertions {
             let short =
                 crate::defaults::short_type_name(crate::plugin::PluginKind::Assertion, type_name);
             contributed.entry(c.to).or_default().push((
-                format!("{}-{short}", project.get(c.decl).name),
-                type_name.clone(),
+                format!("{}-{short}", project.get(c.decl).name).into(),
+                type_name.as_str().into(),
             ));
         }
     }
@@ -619,7 +619,7 @@ mod tests {
             observation: None,
         };
         let plan = plan(&graph(), &Echo, &identity, compared).await.unwrap();
-        let rows: Vec<(String, ChangeKind, usize, Vec<String>)> = plan
+        let rows: Vec<(ResourceName, ChangeKind, usize, Vec<ResourceName>)> = plan
             .entries
             .iter()
             .map(|e| (e.name.clone(), e.change, e.layer, e.depends_on.clone()))

@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value as Json};
 
 use crate::load::Located;
-use crate::model::{DeclId, Declared};
+use crate::model::{DeclId, Declared, ResourceName};
 use crate::plugin::bindings::connection::exports::clockwork::plugin::connections::{
     Contribution, EdgeOrder, Endpoint, ResolveInput, SetupStep,
 };
@@ -178,8 +178,8 @@ pub async fn resolve(
         .map(|&(conn, origin, to)| {
             let c = project.get(conn);
             let input = ResolveInput {
-                type_name: c.type_name.clone(),
-                name: c.name.clone(),
+                type_name: c.type_name.to_string(),
+                name: c.name.to_string(),
                 config: Json::Object(c.config.clone()).to_string(),
                 from_resource: endpoint(&project, &specs, origin),
                 to_resource: endpoint(&project, &specs, to),
@@ -282,7 +282,7 @@ pub async fn resolve(
     let Layering { layers, depends_on } = match order(&resources, &pairs) {
         Ok(layering) => layering,
         Err(Cycle(cycle)) => {
-            let names: Vec<String> = cycle
+            let names: Vec<ResourceName> = cycle
                 .iter()
                 .map(|id| project.get(*id).name.clone())
                 .collect();
@@ -350,8 +350,8 @@ fn endpoint(project: &Declared, specs: &BTreeMap<DeclId, Spec>, id: DeclId) -> E
         .unwrap_or_else(|| Json::Object(Map::new()));
     Endpoint {
         target: ResourceRef {
-            type_name: d.type_name.clone(),
-            name: d.name.clone(),
+            type_name: d.type_name.to_string(),
+            name: d.name.to_string(),
         },
         config: config.to_string(),
     }

@@ -20,6 +20,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use crate::model::{ResourceName, TypeName};
 use crate::output;
 use crate::project::{Identity, PathError, ProjectDir, ProjectId, STATE_DIR};
 
@@ -35,12 +36,12 @@ const PRIVATE: u32 = 0o600;
 pub struct ResourceState {
     /// Its type.
     #[serde(rename = "type")]
-    pub type_name: String,
+    pub type_name: TypeName,
     /// What its plugin's `settle` returned.
     pub state: Value,
     /// Names of the resources it depended on (destroy goes in reverse).
     #[serde(default)]
-    pub depends_on: Vec<String>,
+    pub depends_on: Vec<ResourceName>,
     /// When it last changed, in ms since the Unix epoch.
     pub updated_at: u64,
     /// Fields this version does not know, kept as they were.
@@ -52,7 +53,7 @@ pub struct ResourceState {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileRecord {
     /// The resource whose action wrote it.
-    pub resource: String,
+    pub resource: ResourceName,
     /// SHA-256 of the content written, hex.
     pub sha256: String,
 }
@@ -72,7 +73,7 @@ pub struct State {
     pub adopted: Vec<String>,
     /// Deployed resources by name.
     #[serde(default)]
-    pub resources: BTreeMap<String, ResourceState>,
+    pub resources: BTreeMap<ResourceName, ResourceState>,
     /// Setup steps that ran once per content: `connection/step` → content hash.
     #[serde(default)]
     pub setup: BTreeMap<String, String>,
