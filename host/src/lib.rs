@@ -16,6 +16,7 @@
 //! binary's own, reached through [`cli`].
 
 mod apply;
+pub mod assert;
 mod capability;
 pub mod cli;
 pub mod complete;

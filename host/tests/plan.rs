@@ -76,7 +76,7 @@ fn connected_services_orders_the_database_first_and_injects_its_url() {
     assert_eq!(db["spec"]["env_vars"]["POSTGRES_PASSWORD"], "***");
     assert_eq!(db["spec"]["env_vars"]["POSTGRES_USER"], "admin");
     assert_eq!(db["sources"]["image"], "user");
-    assert_eq!(db["sources"]["restart_policy"], "default");
+    assert_eq!(db["sources"]["must_run"], "default");
 
     let shown = plan_json_in(
         &workspace().join("examples/connected-services"),

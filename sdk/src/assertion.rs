@@ -84,6 +84,52 @@ impl Outcome {
     pub fn skip(message: impl Into<String>) -> Self {
         Outcome::with(Verdict::Skip, message)
     }
+
+    /// Adds what the check saw beyond expected and actual (the body
+    /// excerpt, the log lines searched, the command's output), shown by
+    /// `clockwork assert --format json` and in failures.
+    pub fn with_details(mut self, details: Value) -> Self {
+        self.details = details.to_string();
+        self
+    }
+
+    /// Adds a named timing in microseconds (`connect`, `first_byte`, …).
+    pub fn with_timing(mut self, name: impl Into<String>, micros: u64) -> Self {
+        self.timings.push((name.into(), micros));
+        self
+    }
+}
+
+/// The validated config of `input`, parsed.
+pub fn config_of(input: &CheckInput) -> Result<Value, PluginError> {
+    serde_json::from_str(&input.config)
+        .map_err(|e| PluginError::Failed(format!("the host passed a config that is not JSON: {e}")))
+}
+
+/// The container a check of `input` is about: the config's
+/// `container_name` when given, else the container recorded for the
+/// declaration the assertion is attached to (`target-state.container`),
+/// else that declaration's name (a resource's container has its name).
+pub fn target_container(input: &CheckInput, config: &Value) -> Option<String> {
+    if let Some(name) = config.get("container_name").and_then(Value::as_str) {
+        return Some(name.to_string());
+    }
+    let recorded = input
+        .target_state
+        .as_deref()
+        .and_then(|s| serde_json::from_str::<Value>(s).ok())
+        .and_then(|s| {
+            s.get("container")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        });
+    recorded.or_else(|| input.target.as_ref().map(|t| t.name.clone()))
+}
+
+/// The milliseconds one host call of this check may take: what is left of
+/// the check, at most `cap`.
+pub fn budget_ms(input: &CheckInput, cap: u32) -> u32 {
+    input.remaining_ms.min(cap).max(1)
 }
 
 /// An assertion plugin. Implement it on a unit struct and export it with

@@ -59,7 +59,10 @@ pub mod host {
 
 /// Everything a plugin usually needs.
 pub mod prelude {
-    pub use crate::assertion::{AssertionPlugin, AssertionType, CheckInput, Outcome, Verdict};
+    pub use crate::assertion::{
+        AssertionPlugin, AssertionType, CheckInput, Outcome, Verdict, budget_ms, config_of,
+        target_container,
+    };
     pub use crate::connection::{ConnectionPlugin, Contribution, ResolveInput};
     pub use crate::fields;
     pub use crate::resource::{ResourcePlugin, ResourceType};

@@ -13,7 +13,7 @@ const QUICK_STOP: &str = r#"["sh", "-c", "trap 'exit 0' TERM; while true; do sle
 
 /// The shipped examples publish fixed host ports (5432, 6379, 8000, …):
 /// tests deploying them take turns.
-fn fixed_ports() -> MutexGuard<'static, ()> {
+pub(crate) fn fixed_ports() -> MutexGuard<'static, ()> {
     static PORTS: Mutex<()> = Mutex::new(());
     PORTS
         .lock()

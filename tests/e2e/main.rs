@@ -3,6 +3,7 @@
 //! Clockwork driving the Engine through its CLI.
 
 mod apply;
+mod assert;
 mod docker;
 mod fixtures;
 mod safety;

@@ -13,7 +13,7 @@ use std::time::UNIX_EPOCH;
 use crate::project::{PathError, ProjectDir};
 
 use crate::plugin::HostState;
-use crate::plugin::bindings::host::clockwork::plugin::fs::{FileStat, Host};
+use crate::plugin::bindings::host::clockwork::plugin::fs::{FileStat, Host, Space};
 use crate::plugin::bindings::types::HostError;
 
 /// Largest file `read` returns, whatever `max-bytes` asks.
@@ -85,6 +85,25 @@ fn path_error(path: &str, e: PathError) -> HostError {
 }
 
 impl Host for HostState {
+    async fn free_space(
+        &mut self,
+        root: String,
+        path: String,
+    ) -> wasmtime::Result<Result<Space, HostError>> {
+        let opened = self.open_root(&root, &path);
+        Ok(tokio::task::spawn_blocking(move || {
+            let (dir, relative) = opened?;
+            let handle = dir.open_file(&relative).map_err(|e| path_error(&path, e))?;
+            let stats = rustix::fs::fstatvfs(&handle)
+                .map_err(|e| HostError::Failed(format!("`{path}`: {e}")))?;
+            Ok(Space {
+                available_bytes: stats.f_bavail.saturating_mul(stats.f_frsize),
+                total_bytes: stats.f_blocks.saturating_mul(stats.f_frsize),
+            })
+        })
+        .await?)
+    }
+
     async fn read(
         &mut self,
         root: String,

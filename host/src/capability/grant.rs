@@ -36,7 +36,10 @@ impl Grants {
         Grants {
             fs_roots,
             network: if assertion {
-                NetworkGrant::loopback()
+                NetworkGrant {
+                    project_containers: true,
+                    ..NetworkGrant::loopback()
+                }
             } else {
                 NetworkGrant::none()
             },
@@ -54,9 +57,11 @@ pub const PROJECT_ROOT: &str = "project";
 pub struct NetworkGrant {
     /// Whether loopback (`localhost`, `127.0.0.0/8`, `::1`) is allowed.
     pub loopback: bool,
-    /// Named hosts and the addresses they stand for: the project's containers
-    /// on the project network, filled in once they exist.
+    /// Named hosts and the addresses they stand for.
     pub named: BTreeMap<String, Vec<IpAddr>>,
+    /// Whether the project's containers are reachable by name and address,
+    /// once a command attaches the running deployment.
+    pub project_containers: bool,
 }
 
 impl NetworkGrant {
@@ -70,6 +75,7 @@ impl NetworkGrant {
         NetworkGrant {
             loopback: true,
             named: BTreeMap::new(),
+            project_containers: false,
         }
     }
 

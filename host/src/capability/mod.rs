@@ -11,7 +11,9 @@ mod docker;
 mod fs;
 mod grant;
 mod log;
+mod netns;
 mod probe;
+mod tls;
 
 pub use grant::{Grants, NetworkGrant};
 

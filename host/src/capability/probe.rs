@@ -8,7 +8,9 @@ use tokio::net::{TcpStream, UdpSocket};
 
 use crate::capability::NetworkGrant;
 use crate::plugin::HostState;
-use crate::plugin::bindings::host::clockwork::plugin::probe::{Host, HttpRequest, HttpResponse};
+use crate::plugin::bindings::host::clockwork::plugin::probe::{
+    Certificate, ConnectFromRequest, ConnectFromResponse, Host, HttpRequest, HttpResponse,
+};
 use crate::plugin::bindings::types::HostError;
 
 /// Largest HTTP body returned, whatever the request asks.
@@ -25,11 +27,25 @@ impl HostState {
         Duration::from_millis(u64::from(asked_ms.max(1)).min(self.remaining_ms()))
     }
 
+    /// The grant with the attached deployment's containers named in it,
+    /// when the plugin may reach the project's containers.
+    fn network(&self) -> NetworkGrant {
+        let mut grant = self.grants.network.clone();
+        if grant.project_containers
+            && let Some(deployment) = self.services.deployment()
+        {
+            for (name, addresses) in &deployment.hosts {
+                grant
+                    .named
+                    .entry(name.clone())
+                    .or_insert_with(|| addresses.clone());
+            }
+        }
+        grant
+    }
+
     fn granted(&self, host: &str) -> Result<Vec<IpAddr>, HostError> {
-        self.grants
-            .network
-            .addresses(host)
-            .map_err(HostError::Denied)
+        self.network().addresses(host).map_err(HostError::Denied)
     }
 }
 
@@ -72,12 +88,53 @@ fn target_of(
 }
 
 impl Host for HostState {
+    async fn tls_certificate(
+        &mut self,
+        host: String,
+        port: u16,
+        server_name: Option<String>,
+        ca_pem: Option<String>,
+        timeout_ms: u32,
+    ) -> wasmtime::Result<Result<Certificate, HostError>> {
+        let addresses = match self.granted(&host) {
+            Ok(a) => a,
+            Err(e) => return Ok(Err(e)),
+        };
+        let budget = self.budget(timeout_ms);
+        let server_name = server_name.unwrap_or_else(|| host.clone());
+        Ok(crate::capability::tls::certificate(
+            &host,
+            &addresses,
+            port,
+            &server_name,
+            ca_pem.as_deref(),
+            budget,
+        )
+        .await)
+    }
+
+    async fn connect_from(
+        &mut self,
+        request: ConnectFromRequest,
+    ) -> wasmtime::Result<Result<ConnectFromResponse, HostError>> {
+        let budget = self.budget(request.timeout_ms);
+        let deployment = match self.services.deployment() {
+            Some(d) => d,
+            None => {
+                return Ok(Err(HostError::Failed(
+                    "no Docker Engine is connected in this command".into(),
+                )));
+            }
+        };
+        Ok(crate::capability::netns::connect_from(&deployment, request, budget).await)
+    }
+
     async fn http(
         &mut self,
         request: HttpRequest,
     ) -> wasmtime::Result<Result<HttpResponse, HostError>> {
         let budget = self.budget(request.timeout_ms);
-        let grant = self.grants.network.clone();
+        let grant = self.network();
         let client = match self.services.http() {
             Ok(client) => client.clone(),
             Err(e) => return Ok(Err(HostError::Failed(e))),
@@ -163,10 +220,37 @@ impl Host for HostState {
         })
     }
 
+    /// A project container's name answers with its addresses on the
+    /// project network; any other name is looked up by the system
+    /// resolver. Resolving sends nothing to the address found, so it needs
+    /// no grant beyond `probe` itself; connecting there still does.
     async fn resolve(&mut self, host: String) -> wasmtime::Result<Result<Vec<String>, HostError>> {
-        Ok(self
-            .granted(&host)
-            .map(|addrs| addrs.iter().map(ToString::to_string).collect()))
+        if let Ok(addresses) = self.network().addresses(&host) {
+            return Ok(Ok(addresses.iter().map(ToString::to_string).collect()));
+        }
+        if host.is_empty() || host.len() > 253 || host.contains(['/', ' ', ':']) {
+            return Ok(Err(HostError::InvalidArgument(format!(
+                "`{host}` is not a host name"
+            ))));
+        }
+        let budget = Duration::from_millis(self.remaining_ms().max(1));
+        Ok(
+            match tokio::time::timeout(budget, tokio::net::lookup_host((host.as_str(), 0))).await {
+                Ok(Ok(found)) => {
+                    let mut addresses: Vec<String> = found.map(|a| a.ip().to_string()).collect();
+                    addresses.sort();
+                    addresses.dedup();
+                    Ok(addresses)
+                }
+                Ok(Err(e)) => Err(HostError::NotFound(format!(
+                    "`{host}` does not resolve: {e}"
+                ))),
+                Err(_) => Err(HostError::TimedOut(format!(
+                    "no answer for `{host}` within {} ms",
+                    budget.as_millis()
+                ))),
+            },
+        )
     }
 }
 
@@ -252,14 +336,26 @@ async fn http_exchange(
     }
 }
 
+/// What went wrong, in a line: what failed, where, and the innermost cause
+/// (`cannot connect to localhost:8080: Connection refused (os error 111)`),
+/// not reqwest's whole chain of wrappers.
 fn describe_reqwest(url: &url::Url, e: &reqwest::Error) -> String {
-    let mut text = format!("{url}: {e}");
-    let mut source = std::error::Error::source(e);
-    while let Some(cause) = source {
-        text.push_str(&format!(": {cause}"));
-        source = cause.source();
+    let place = match (url.host_str(), url.port_or_known_default()) {
+        (Some(host), Some(port)) => format!("{host}:{port}"),
+        _ => url.to_string(),
+    };
+    let what = if e.is_connect() {
+        format!("cannot connect to {place}")
+    } else if e.is_timeout() {
+        format!("no answer from {place} in time")
+    } else {
+        format!("request to {url} failed")
+    };
+    let mut root: &dyn std::error::Error = e;
+    while let Some(cause) = root.source() {
+        root = cause;
     }
-    text
+    format!("{what}: {root}")
 }
 
 #[cfg(test)]

@@ -81,6 +81,37 @@ pub enum Command {
         #[arg(long, default_value_t = 64)]
         parallelism: usize,
     },
+    /// Check the running stack: every assertion the declarations hold and
+    /// those their connections add. Changes nothing.
+    ///
+    /// Exit code 0 when every check passed, 1 when one failed or could not be
+    /// checked, 2 when the project or the command line is invalid.
+    Assert {
+        /// Check only these declarations (resources, connections or
+        /// assertions), with their children.
+        names: Vec<String>,
+        /// Checks run at once.
+        #[arg(long, default_value_t = 8)]
+        parallelism: usize,
+        /// The report on stdout.
+        #[arg(long, value_enum, default_value_t = AssertFormat::Text)]
+        format: AssertFormat,
+        /// Also write a report to a file, as FORMAT=FILE (repeatable), e.g.
+        /// `--output junit=report.xml --output json=report.json`.
+        #[arg(long, value_name = "FORMAT=FILE", value_parser = parse_report_target)]
+        output: Vec<(AssertFormat, std::path::PathBuf)>,
+        /// Run everything again until all checks pass or this much time has
+        /// passed, e.g. `30s`, `2m` (each check also retries itself within its
+        /// own `timeout_seconds`).
+        #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+        retry_timeout: Option<std::time::Duration>,
+        /// The pause between two runs under `--retry-timeout`.
+        #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "1s")]
+        sleep: std::time::Duration,
+        /// Print passwords and other secrets instead of `***`.
+        #[arg(long)]
+        show_secrets: bool,
+    },
     /// Print the dependency graph.
     Graph {
         /// The output format.
@@ -90,6 +121,65 @@ pub enum Command {
     /// List, inspect and manage plugins.
     #[command(subcommand)]
     Plugins(PluginsCommand),
+}
+
+/// Report formats of `clockwork assert`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum AssertFormat {
+    /// One line per check, failures with what was expected and seen.
+    Text,
+    /// Grouped by declaration, every check's message.
+    Documentation,
+    /// One JSON document with every check's verdict and evidence.
+    Json,
+    /// JUnit XML, one test suite per declaration.
+    Junit,
+    /// TAP version 13.
+    Tap,
+}
+
+/// `junit=report.xml` → (junit, report.xml).
+fn parse_report_target(text: &str) -> Result<(AssertFormat, std::path::PathBuf), String> {
+    use clap::ValueEnum;
+    let Some((format, file)) = text.split_once('=') else {
+        return Err(format!(
+            "`{text}` is not FORMAT=FILE, e.g. `junit=report.xml`"
+        ));
+    };
+    let format = AssertFormat::from_str(format, true).map_err(|_| {
+        format!("`{format}` is not a report format: text, documentation, json, junit or tap")
+    })?;
+    if file.is_empty() {
+        return Err(format!("`{text}` names no file"));
+    }
+    Ok((format, std::path::PathBuf::from(file)))
+}
+
+/// `500ms`, `30s`, `2m`, `1h`, or a number of seconds.
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration, e.g. `30s`, `2m` or `500ms`"))?;
+    let seconds = match unit {
+        "" | "s" => value,
+        "ms" => value / 1000.0,
+        "m" => value * 60.0,
+        "h" => value * 3600.0,
+        _ => {
+            return Err(format!(
+                "`{unit}` in `{text}` is not a unit: use ms, s, m or h"
+            ));
+        }
+    };
+    if !seconds.is_finite() || seconds > 7.0 * 86_400.0 {
+        return Err(format!("`{text}` is too long"));
+    }
+    Ok(std::time::Duration::from_secs_f64(seconds))
 }
 
 /// Formats of `clockwork graph`.
@@ -136,9 +226,42 @@ pub enum CacheCommand {
 mod tests {
     use super::*;
     use clap::CommandFactory;
+    use std::time::Duration;
 
     #[test]
     fn the_command_line_is_consistent() {
         Args::command().debug_assert();
+    }
+
+    #[test]
+    fn durations_and_report_targets_parse_or_say_why_not() {
+        assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("5"), Ok(Duration::from_secs(5)));
+        assert!(
+            parse_duration("5 parsecs")
+                .unwrap_err()
+                .contains("not a unit")
+        );
+        assert!(
+            parse_duration("soon")
+                .unwrap_err()
+                .contains("not a duration")
+        );
+        assert_eq!(
+            parse_report_target("junit=out/r.xml"),
+            Ok((AssertFormat::Junit, "out/r.xml".into()))
+        );
+        assert!(
+            parse_report_target("xml=r.xml")
+                .unwrap_err()
+                .contains("not a report format")
+        );
+        assert!(
+            parse_report_target("junit")
+                .unwrap_err()
+                .contains("FORMAT=FILE")
+        );
     }
 }

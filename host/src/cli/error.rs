@@ -71,6 +71,10 @@ pub enum CliError {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Plan(#[from] crate::plan::PlanError),
+    /// The assertions to check could not be listed.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Assert(Box<crate::assert::AssertError>),
     /// The command line asks for something impossible.
     #[error("{message}")]
     #[diagnostic(code(clockwork::usage))]
@@ -118,6 +122,10 @@ impl CliError {
             | CliError::BrokenPlugins(_)
             | CliError::Usage { .. }
             | CliError::NeedsYes { .. } => EXIT_INVALID,
+            CliError::Assert(e) if matches!(**e, crate::assert::AssertError::Plugin(_)) => {
+                EXIT_FAILED
+            }
+            CliError::Assert(_) => EXIT_INVALID,
             CliError::Declined => EXIT_FAILED,
             CliError::Plan(crate::plan::PlanError::Refused { .. }) => EXIT_INVALID,
             CliError::Io { .. }
@@ -128,6 +136,12 @@ impl CliError {
             | CliError::State(_)
             | CliError::Plan(_) => EXIT_FAILED,
         }
+    }
+}
+
+impl From<crate::assert::AssertError> for CliError {
+    fn from(e: crate::assert::AssertError) -> Self {
+        CliError::Assert(Box::new(e))
     }
 }
 

@@ -4,6 +4,7 @@
 
 mod apply;
 mod args;
+mod assert;
 mod error;
 mod plan;
 mod plugins;
@@ -65,6 +66,29 @@ pub async fn run(args: Args) -> Result<u8, CliError> {
             offline,
         } => plan::run_plan(&invocation, json, show_secrets, offline).await,
         Command::Graph { format } => plan::run_graph(&invocation, format).await,
+        Command::Assert {
+            names,
+            parallelism,
+            format,
+            output,
+            retry_timeout,
+            sleep,
+            show_secrets,
+        } => {
+            assert::run_assert(
+                &invocation,
+                assert::AssertArgs {
+                    names,
+                    parallelism,
+                    format,
+                    outputs: output,
+                    retry_timeout,
+                    sleep,
+                    show_secrets,
+                },
+            )
+            .await
+        }
         Command::Apply {
             parallelism,
             json,

@@ -95,6 +95,22 @@ pub enum EngineError {
         /// Its last log lines.
         logs: String,
     },
+    /// The object asked for does not exist.
+    #[error("no {kind} named `{name}` exists")]
+    #[diagnostic(code(clockwork::engine::not_found))]
+    NotFound {
+        /// container, network or volume.
+        kind: &'static str,
+        /// Its name.
+        name: String,
+    },
+    /// A container that must run does not.
+    #[error("container `{name}` is not running")]
+    #[diagnostic(code(clockwork::engine::not_running))]
+    NotRunning {
+        /// The container.
+        name: String,
+    },
     /// A payload does not parse.
     #[error("invalid action payload: {0}")]
     #[diagnostic(code(clockwork::engine::payload))]

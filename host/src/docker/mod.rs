@@ -8,6 +8,7 @@ mod execute;
 pub mod labels;
 mod observe;
 mod ops;
+mod read;
 mod stop_signal;
 
 pub use error::EngineError;
@@ -16,6 +17,7 @@ pub use observe::Observation;
 pub use ops::ContainerEngine;
 #[cfg(test)]
 pub use ops::EngineCall;
+pub use read::{CommandRequest, MAX_OUTPUT_BYTES, ObjectKind};
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -37,6 +37,13 @@ pub struct ObservedContainer {
     pub type_name: Option<String>,
     /// Its image.
     pub image: String,
+    /// Its addresses on the networks it is attached to, and the names
+    /// (network aliases) other containers reach it by there.
+    #[serde(skip)]
+    pub addresses: Vec<std::net::IpAddr>,
+    /// Network aliases it has beside its name.
+    #[serde(skip)]
+    pub aliases: Vec<String>,
 }
 
 /// An object that carries this project's name but not its id: another
@@ -65,6 +72,27 @@ pub struct Observation {
 }
 
 impl Observation {
+    /// The names the project's containers are reached by from the project
+    /// network (container name, resource name, network aliases) and their
+    /// addresses: the named hosts an assertion's probes may reach.
+    pub fn hosts(&self) -> BTreeMap<String, Vec<std::net::IpAddr>> {
+        let mut hosts: BTreeMap<String, Vec<std::net::IpAddr>> = BTreeMap::new();
+        for (resource, containers) in &self.containers {
+            for c in containers.iter().filter(|c| !c.addresses.is_empty()) {
+                let names = std::iter::once(&c.name)
+                    .chain(std::iter::once(resource))
+                    .chain(c.aliases.iter());
+                for name in names {
+                    let entry = hosts.entry(name.clone()).or_default();
+                    entry.extend(c.addresses.iter().copied());
+                    entry.sort();
+                    entry.dedup();
+                }
+            }
+        }
+        hosts
+    }
+
     /// What a resource plugin sees of one declaration.
     pub fn for_resource(&self, name: &str) -> Option<serde_json::Value> {
         let containers = self.containers.get(name)?;
@@ -179,6 +207,8 @@ impl Engine {
                     config_hash: labels.get(labels::CONFIG_HASH).cloned(),
                     type_name: labels.get(labels::TYPE).cloned(),
                     image: c.image.clone().unwrap_or_default(),
+                    addresses: addresses_of(detail.as_ref()),
+                    aliases: aliases_of(detail.as_ref()),
                 });
         }
         let networks = self
@@ -226,4 +256,36 @@ impl Engine {
             observation.strangers.push(Stranger { kind, name, owner });
         }
     }
+}
+
+fn networks_of(
+    detail: Option<&bollard::models::ContainerInspectResponse>,
+) -> impl Iterator<Item = &bollard::models::EndpointSettings> {
+    detail
+        .and_then(|d| d.network_settings.as_ref())
+        .and_then(|n| n.networks.as_ref())
+        .into_iter()
+        .flat_map(|n| n.values())
+}
+
+fn addresses_of(
+    detail: Option<&bollard::models::ContainerInspectResponse>,
+) -> Vec<std::net::IpAddr> {
+    let mut out: Vec<std::net::IpAddr> = networks_of(detail)
+        .flat_map(|e| [e.ip_address.as_deref(), e.global_ipv6_address.as_deref()])
+        .flatten()
+        .filter_map(|a| a.parse().ok())
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+fn aliases_of(detail: Option<&bollard::models::ContainerInspectResponse>) -> Vec<String> {
+    let mut out: Vec<String> = networks_of(detail)
+        .flat_map(|e| e.aliases.iter().flatten().cloned())
+        .collect();
+    out.sort();
+    out.dedup();
+    out
 }

@@ -405,9 +405,17 @@ fn by_name(json: Json, index: &HashMap<u32, usize>, out: &[Declaration]) -> Json
 
 /// `DockerResource` → `docker-resource`.
 pub fn kebab(type_name: &str) -> String {
+    // An acronym stays one word: `HTTPStatusAssert` → `http-status-assert`.
+    let chars: Vec<char> = type_name.chars().collect();
     let mut out = String::new();
-    for (i, c) in type_name.chars().enumerate() {
-        if c.is_uppercase() && i > 0 {
+    for (i, c) in chars.iter().enumerate() {
+        let starts_word = c.is_uppercase()
+            && i > 0
+            && (chars[i - 1].is_lowercase()
+                || chars[i - 1].is_ascii_digit()
+                || chars.get(i + 1).is_some_and(|n| n.is_lowercase())
+                    && chars[i - 1].is_uppercase());
+        if starts_word {
             out.push('-');
         }
         out.extend(c.to_lowercase());
@@ -593,6 +601,18 @@ fn secrets(out: &[Declaration], ctx: &LoadContext) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn acronyms_stay_one_word_in_derived_names() {
+        assert_eq!(super::kebab("HTTPStatusAssert"), "http-status-assert");
+        assert_eq!(super::kebab("DNSResolveAssert"), "dns-resolve-assert");
+        assert_eq!(super::kebab("DockerResource"), "docker-resource");
+        assert_eq!(
+            super::kebab("SSLCertificateAssert"),
+            "ssl-certificate-assert"
+        );
+        assert_eq!(super::kebab("S3Bucket"), "s3-bucket");
+    }
+
     use super::*;
 
     fn decl(i: usize, kind: PluginKind, type_name: &str) -> Declaration {

@@ -2,6 +2,7 @@
 //! The only module that writes to stdout or stderr.
 
 mod apply;
+mod assert;
 mod graph;
 mod mask;
 mod plan;
@@ -10,6 +11,9 @@ mod spinner;
 mod table;
 
 pub use apply::{progress, render_changes, render_report};
+pub use assert::{
+    assert_json, render_checked, render_documentation, render_junit, render_tally, render_tap,
+};
 pub use graph::{render_dot, render_mermaid};
 pub use mask::{
     Masker, mask_json_always, masked, process_masker, register_env_values, register_secrets,

@@ -150,6 +150,8 @@ pub struct PluginSet {
     pub problems: Vec<PluginProblem>,
     /// Clashes settled by the project's preferences, for display.
     pub overrides: Vec<String>,
+    /// What the plugins' host imports share.
+    services: Arc<crate::plugin::HostServices>,
 }
 
 impl PluginSet {
@@ -209,7 +211,14 @@ impl PluginSet {
             problems,
             overrides,
             by_type,
+            services: runtime.services(),
         }
+    }
+
+    /// Connects the plugins' `docker`, `exec` and `probe` imports to a
+    /// running deployment (for `clockwork assert`).
+    pub fn attach(&self, deployment: crate::plugin::Deployment) {
+        self.services.attach(deployment);
     }
 
     /// Looks up a plugin by name.
@@ -225,6 +234,15 @@ impl PluginSet {
             .iter()
             .map(|t| &t.schema)
             .find(|s| s.name == type_name)
+    }
+
+    /// A type's schema and traits.
+    pub fn type_info(&self, type_name: &str) -> Option<&crate::plugin::TypeInfo> {
+        self.for_type(type_name)?
+            .description
+            .types
+            .iter()
+            .find(|t| t.schema.name == type_name)
     }
 
     /// The plugin providing a type.

@@ -35,4 +35,4 @@ pub use limits::Limits;
 pub use loaded::{LoadedPlugin, PluginOrigin, PluginSource};
 pub use runtime::{PluginRuntime, RuntimeOptions};
 pub use sandbox::{LogSink, Sandbox};
-pub use store::{HostServices, HostState, LogLevel, LogRecord};
+pub use store::{Deployment, HostServices, HostState, LogLevel, LogRecord};

@@ -74,6 +74,11 @@ impl PluginRuntime {
         })
     }
 
+    /// The services the host imports share (the attached deployment).
+    pub(crate) fn services(&self) -> Arc<HostServices> {
+        Arc::clone(&self.services)
+    }
+
     /// The engine.
     pub fn engine(&self) -> &PluginEngine {
         &self.engine

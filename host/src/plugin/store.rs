@@ -49,9 +49,36 @@ pub struct LogRecord {
 #[derive(Default)]
 pub struct HostServices {
     http: OnceLock<Result<reqwest::Client, String>>,
+    deployment: std::sync::RwLock<Option<Arc<Deployment>>>,
+}
+
+/// The running deployment a command checks, for the `docker`, `exec` and
+/// `probe` imports: the Engine (its handle knows the project, so only the
+/// project's objects are reachable) and the names the project's
+/// containers answer to on its network.
+pub struct Deployment {
+    /// The Engine.
+    pub engine: crate::docker::Engine,
+    /// Container names, resource names and aliases → their addresses.
+    pub hosts: std::collections::BTreeMap<String, Vec<std::net::IpAddr>>,
 }
 
 impl HostServices {
+    /// Connects the imports to a deployment; until then they answer that
+    /// no Engine is connected.
+    pub(crate) fn attach(&self, deployment: Deployment) {
+        let mut slot = self.deployment.write().unwrap_or_else(|p| p.into_inner());
+        *slot = Some(Arc::new(deployment));
+    }
+
+    /// The deployment, if one is attached.
+    pub(crate) fn deployment(&self) -> Option<Arc<Deployment>> {
+        self.deployment
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
     /// The HTTP client for `probe.http`. Redirects are followed by the probe
     /// itself, hop by hop, so that each hop is checked against the grant.
     pub(crate) fn http(&self) -> Result<&reqwest::Client, String> {

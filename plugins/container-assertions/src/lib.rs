@@ -2,10 +2,14 @@
 //! and `LogContainsAssert`.
 //!
 //! All three read the project's containers through the host's read-only
-//! `docker` interface (inspect and logs). This crate only describes the
-//! types for now; `check` comes later.
+//! `docker` interface: `inspect-container` for the state and health,
+//! `container-logs` for the log lines. Each `check` makes one attempt; the
+//! host retries a failing one until the assertion's timeout.
 
+use clockwork_sdk::host::docker;
 use clockwork_sdk::prelude::*;
+use clockwork_sdk::{error_at, serde_json, validate};
+use regex::Regex;
 
 /// The `container-assertions` plugin.
 pub struct ContainerAssertions;
@@ -21,6 +25,308 @@ impl AssertionPlugin for ContainerAssertions {
             AssertionType::with_timeout(container_healthy_assert(), 60),
             AssertionType::new(log_contains_assert()),
         ]
+    }
+
+    fn validate(type_name: &str, config: &str) -> Result<String, Vec<Diagnostic>> {
+        let types = Self::types();
+        let schema = types
+            .iter()
+            .find(|t| t.def.name() == type_name)
+            .map(|t| t.def.schema());
+        validate::with_checks(schema, type_name, config, |config| {
+            if type_name == "LogContainsAssert" {
+                log_config_problems(config)
+            } else {
+                Vec::new()
+            }
+        })
+    }
+
+    fn check(input: CheckInput) -> Result<Outcome, PluginError> {
+        let config = config_of(&input)?;
+        let name = target_container(&input, &config).ok_or_else(|| {
+            PluginError::Failed(
+                "no container to check: give `container_name`, or attach the assertion to a container's declaration"
+                    .into(),
+            )
+        })?;
+        match input.type_name.as_str() {
+            "ContainerRunningAssert" => Ok(judge_running(&name, inspect(&name)?.as_ref())),
+            "ContainerHealthyAssert" => Ok(judge_healthy(&name, inspect(&name)?.as_ref())),
+            "LogContainsAssert" => {
+                let (pattern, tail) = log_config(&config)?;
+                match docker::container_logs(&name, tail) {
+                    Ok(text) => Ok(judge_logs(&name, &pattern, tail, &text)),
+                    Err(HostError::NotFound(_)) => {
+                        Ok(missing(&name, "a container `{name}` with logs"))
+                    }
+                    Err(other) => Err(host_error(other)),
+                }
+            }
+            other => Err(PluginError::Failed(format!(
+                "this plugin has no type `{other}`"
+            ))),
+        }
+    }
+}
+
+/// Most characters of a log line or health output shown in a report.
+const EXCERPT_CHARS: usize = 200;
+/// How many of the last log lines a failing `LogContainsAssert` shows.
+const LAST_LINES_SHOWN: usize = 5;
+
+/// The container's inspect JSON, `None` when it does not exist.
+fn inspect(name: &str) -> Result<Option<Value>, PluginError> {
+    match docker::inspect_container(name) {
+        Ok(Some(text)) => serde_json::from_str(&text).map(Some).map_err(|e| {
+            PluginError::Failed(format!("the host's inspect of `{name}` is not JSON: {e}"))
+        }),
+        Ok(None) | Err(HostError::NotFound(_)) => Ok(None),
+        Err(other) => Err(host_error(other)),
+    }
+}
+
+/// A host error that means the check could not run.
+fn host_error(error: HostError) -> PluginError {
+    match error {
+        HostError::Denied(text) => PluginError::Denied(text),
+        HostError::TimedOut(text) => {
+            PluginError::Transient(format!("docker did not answer in time: {text}"))
+        }
+        HostError::NotFound(text)
+        | HostError::InvalidArgument(text)
+        | HostError::TooLarge(text)
+        | HostError::Failed(text) => PluginError::Failed(text),
+    }
+}
+
+/// The failure for a container that does not exist; `expected` may name
+/// the container with `{name}`.
+fn missing(name: &str, expected: &str) -> Outcome {
+    Outcome::fail(
+        format!("there is no container `{name}`"),
+        expected.replace("{name}", name),
+        format!("no container named `{name}`"),
+    )
+}
+
+/// At most [`EXCERPT_CHARS`] characters of `text`, with `…` when cut.
+fn excerpt(text: &str) -> String {
+    let mut chars = text.chars();
+    let shown: String = chars.by_ref().take(EXCERPT_CHARS).collect();
+    if chars.next().is_some() {
+        format!("{shown}…")
+    } else {
+        shown
+    }
+}
+
+fn state(inspect: &Value) -> &Value {
+    &inspect["State"]
+}
+
+/// The container's state in a few words, e.g. `exited with code 137 (killed
+/// for lack of memory)`, with Docker's `State.Error` when it has one.
+fn describe_state(inspect: &Value) -> String {
+    let state = state(inspect);
+    let status = state["Status"].as_str().unwrap_or("unknown");
+    let exit_code = state["ExitCode"].as_i64().unwrap_or(0);
+    let restarts = inspect["RestartCount"].as_u64().unwrap_or(0);
+    let mut text = match status {
+        "exited" => format!("exited with code {exit_code}"),
+        "restarting" => {
+            format!("restarting (restarted {restarts} times, last exit code {exit_code})")
+        }
+        "created" => "created but never started".to_string(),
+        "dead" => format!("dead (last exit code {exit_code})"),
+        other => other.to_string(),
+    };
+    if state["OOMKilled"].as_bool() == Some(true) {
+        text.push_str(" (killed for lack of memory)");
+    }
+    if let Some(error) = state["Error"].as_str().filter(|e| !e.is_empty()) {
+        text.push_str(&format!(": {}", excerpt(error)));
+    }
+    text
+}
+
+fn state_details(inspect: &Value) -> Value {
+    let state = state(inspect);
+    json!({
+        "status": state["Status"],
+        "exit_code": state["ExitCode"],
+        "error": state["Error"],
+        "oom_killed": state["OOMKilled"],
+        "restart_count": inspect["RestartCount"],
+        "started_at": state["StartedAt"],
+        "finished_at": state["FinishedAt"],
+    })
+}
+
+fn is_running(inspect: &Value) -> bool {
+    state(inspect)["Status"].as_str() == Some("running")
+}
+
+/// The outcome of `ContainerRunningAssert`.
+fn judge_running(name: &str, inspect: Option<&Value>) -> Outcome {
+    let Some(inspect) = inspect else {
+        return missing(name, "a running container `{name}`");
+    };
+    let details = state_details(inspect);
+    if is_running(inspect) {
+        let since = state(inspect)["StartedAt"]
+            .as_str()
+            .unwrap_or("an unknown time");
+        Outcome::pass(format!("container `{name}` is running (started {since})"))
+            .with_details(details)
+    } else {
+        let described = describe_state(inspect);
+        Outcome::fail(
+            format!("container `{name}` is {described}"),
+            format!("a running container `{name}`"),
+            described,
+        )
+        .with_details(details)
+    }
+}
+
+/// What a container without a healthcheck is told.
+const NO_HEALTHCHECK_HELP: &str =
+    "give its `DockerResource` a `healthcheck`, or use `ContainerRunningAssert`";
+
+/// The outcome of `ContainerHealthyAssert`.
+fn judge_healthy(name: &str, inspect: Option<&Value>) -> Outcome {
+    let Some(inspect) = inspect else {
+        return missing(name, "a healthy container `{name}`");
+    };
+    let expected = "health status `healthy`";
+    let health = &state(inspect)["Health"];
+    let status = health["Status"].as_str();
+    if status.is_none() || status == Some("none") {
+        return Outcome::fail(
+            format!("container `{name}` has no healthcheck: {NO_HEALTHCHECK_HELP}"),
+            expected,
+            format!("no healthcheck ({NO_HEALTHCHECK_HELP})"),
+        )
+        .with_details(state_details(inspect));
+    }
+    if !is_running(inspect) {
+        let described = describe_state(inspect);
+        return Outcome::fail(
+            format!("container `{name}` is {described}, so it cannot be healthy"),
+            expected,
+            format!("not running: {described}"),
+        )
+        .with_details(state_details(inspect));
+    }
+    let streak = health["FailingStreak"].as_u64().unwrap_or(0);
+    let last = health["Log"].as_array().and_then(|log| log.last());
+    let last_output = last
+        .and_then(|l| l["Output"].as_str())
+        .map(|o| excerpt(o.trim()))
+        .unwrap_or_default();
+    let last_exit = last.and_then(|l| l["ExitCode"].as_i64());
+    let details = json!({
+        "health_status": status,
+        "failing_streak": streak,
+        "last_check_exit_code": last_exit,
+        "last_check_output": last_output,
+        "state": state_details(inspect),
+    });
+    let outcome = match status {
+        Some("healthy") => Outcome::pass(format!("container `{name}` is healthy")),
+        Some("starting") => Outcome::fail(
+            format!("container `{name}`'s healthcheck is still starting"),
+            expected,
+            format!("health status `starting` ({streak} failing checks so far)"),
+        ),
+        other => {
+            let other = other.unwrap_or("unknown");
+            let code = last_exit.map_or_else(|| "unknown".to_string(), |c| c.to_string());
+            Outcome::fail(
+                format!("container `{name}` is {other}"),
+                expected,
+                format!(
+                    "health status `{other}` after {streak} failing checks; last check exited {code}: {last_output:?}"
+                ),
+            )
+        }
+    };
+    outcome.with_details(details)
+}
+
+/// `pattern` and `tail` of a `LogContainsAssert` config.
+fn log_config(config: &Value) -> Result<(Regex, u32), PluginError> {
+    let problems = log_config_problems(config);
+    if let Some(problem) = problems.first() {
+        return Err(PluginError::Failed(problem.summary.clone()));
+    }
+    let pattern = config["pattern"].as_str().unwrap_or_default();
+    let regex = Regex::new(pattern).map_err(|e| PluginError::Failed(e.to_string()))?;
+    let tail = config["tail"]
+        .as_u64()
+        .map_or(u32::MAX, |t| u32::try_from(t).unwrap_or(u32::MAX));
+    Ok((regex, tail))
+}
+
+/// What is wrong with a `LogContainsAssert` config beyond its schema.
+fn log_config_problems(config: &Value) -> Vec<Diagnostic> {
+    let mut problems = Vec::new();
+    match config["pattern"].as_str() {
+        Some(pattern) => {
+            if let Err(e) = Regex::new(pattern) {
+                let mut problem = error_at(
+                    Some("/pattern"),
+                    "`pattern` is not a valid regular expression",
+                );
+                problem.detail = Some(e.to_string());
+                problems.push(problem);
+            }
+        }
+        None => problems.push(error_at(Some("/pattern"), "`pattern` must be a string")),
+    }
+    if let Some(tail) = config.get("tail")
+        && tail.as_u64().is_none_or(|t| t == 0)
+    {
+        problems.push(error_at(
+            Some("/tail"),
+            format!("`tail` must be at least 1, got {tail}"),
+        ));
+    }
+    problems
+}
+
+/// The outcome of `LogContainsAssert` for the log text the host returned.
+fn judge_logs(name: &str, pattern: &Regex, tail: u32, text: &str) -> Outcome {
+    let all: Vec<&str> = text.lines().collect();
+    let keep = usize::try_from(tail).unwrap_or(usize::MAX).min(all.len());
+    let lines = &all[all.len() - keep..];
+    let read = lines.len();
+    let shown = format!("/{}/", pattern.as_str());
+    match lines.iter().rposition(|line| pattern.is_match(line)) {
+        Some(index) => {
+            let line = excerpt(lines[index]);
+            Outcome::pass(format!(
+                "container `{name}` logged a line matching {shown}: {line:?}"
+            ))
+            .with_details(json!({
+                "line": line,
+                "lines_from_end": read - index,
+                "lines_read": read,
+            }))
+        }
+        None => {
+            let last: Vec<String> = lines[read.saturating_sub(LAST_LINES_SHOWN)..]
+                .iter()
+                .map(|l| excerpt(l))
+                .collect();
+            Outcome::fail(
+                format!("no line of container `{name}`'s last {tail} log lines matches {shown}"),
+                format!("a line matching {shown}"),
+                format!("none of the last {tail} lines ({read} read)"),
+            )
+            .with_details(json!({ "lines_read": read, "last_lines": last }))
+        }
     }
 }
 
@@ -145,6 +451,247 @@ mod tests {
         assert_eq!(
             logs.field("tail").and_then(|f| f.default_value()),
             Some(json!(200))
+        );
+    }
+
+    fn outcome_details(outcome: &Outcome) -> Value {
+        serde_json::from_str(&outcome.details).unwrap()
+    }
+
+    fn container(state: Value) -> Value {
+        json!({ "Name": "/web", "RestartCount": 0, "State": state, "Config": { "Image": "nginx" } })
+    }
+
+    fn running(health: Value) -> Value {
+        container(json!({
+            "Status": "running", "Running": true, "ExitCode": 0, "Error": "",
+            "StartedAt": "2025-01-01T00:00:00Z", "Health": health,
+        }))
+    }
+
+    #[test]
+    fn a_running_container_passes() {
+        let outcome = judge_running("web", Some(&running(Value::Null)));
+        assert_eq!(outcome.verdict, Verdict::Pass);
+        assert_eq!(
+            outcome.message,
+            "container `web` is running (started 2025-01-01T00:00:00Z)"
+        );
+    }
+
+    #[test]
+    fn a_missing_container_fails_naming_it() {
+        let outcome = judge_running("web", None);
+        assert_eq!(outcome.verdict, Verdict::Fail);
+        assert_eq!(
+            outcome.expected.as_deref(),
+            Some("a running container `web`")
+        );
+        assert_eq!(outcome.actual.as_deref(), Some("no container named `web`"));
+        let healthy = judge_healthy("web", None);
+        assert_eq!(
+            healthy.expected.as_deref(),
+            Some("a healthy container `web`")
+        );
+    }
+
+    #[test]
+    fn stopped_states_fail_saying_which() {
+        let exited = container(json!({
+            "Status": "exited", "Running": false, "ExitCode": 137, "OOMKilled": true,
+            "Error": "",
+        }));
+        let outcome = judge_running("web", Some(&exited));
+        assert_eq!(outcome.verdict, Verdict::Fail);
+        assert_eq!(
+            outcome.message,
+            "container `web` is exited with code 137 (killed for lack of memory)"
+        );
+        assert_eq!(
+            outcome.actual.as_deref(),
+            Some("exited with code 137 (killed for lack of memory)")
+        );
+        assert_eq!(outcome_details(&outcome)["exit_code"], json!(137));
+
+        let failed = container(json!({
+            "Status": "created", "ExitCode": 127,
+            "Error": "exec: \"gunicorn\": executable file not found in $PATH",
+        }));
+        let outcome = judge_running("web", Some(&failed));
+        assert_eq!(
+            outcome.actual.as_deref(),
+            Some(
+                "created but never started: exec: \"gunicorn\": executable file not found in $PATH"
+            )
+        );
+
+        let mut restarting =
+            container(json!({ "Status": "restarting", "Running": true, "ExitCode": 1 }));
+        restarting["RestartCount"] = json!(4);
+        let outcome = judge_running("web", Some(&restarting));
+        assert_eq!(outcome.verdict, Verdict::Fail);
+        assert_eq!(
+            outcome.actual.as_deref(),
+            Some("restarting (restarted 4 times, last exit code 1)")
+        );
+
+        let paused = container(json!({ "Status": "paused", "Running": true, "Paused": true }));
+        assert_eq!(
+            judge_running("web", Some(&paused)).actual.as_deref(),
+            Some("paused")
+        );
+    }
+
+    #[test]
+    fn health_statuses() {
+        let healthy = judge_healthy(
+            "web",
+            Some(&running(json!({ "Status": "healthy", "FailingStreak": 0 }))),
+        );
+        assert_eq!(healthy.verdict, Verdict::Pass);
+        assert_eq!(healthy.message, "container `web` is healthy");
+
+        let starting = judge_healthy(
+            "web",
+            Some(&running(
+                json!({ "Status": "starting", "FailingStreak": 1 }),
+            )),
+        );
+        assert_eq!(starting.verdict, Verdict::Fail);
+        assert_eq!(
+            starting.expected.as_deref(),
+            Some("health status `healthy`")
+        );
+        assert_eq!(
+            starting.actual.as_deref(),
+            Some("health status `starting` (1 failing checks so far)")
+        );
+
+        let unhealthy = running(json!({
+            "Status": "unhealthy", "FailingStreak": 3,
+            "Log": [
+                { "ExitCode": 0, "Output": "old" },
+                { "ExitCode": 7, "Output": "curl: (7) Failed to connect to localhost port 80\n" },
+            ],
+        }));
+        let outcome = judge_healthy("web", Some(&unhealthy));
+        assert_eq!(outcome.verdict, Verdict::Fail);
+        assert_eq!(
+            outcome.actual.as_deref(),
+            Some(
+                "health status `unhealthy` after 3 failing checks; last check exited 7: \
+                 \"curl: (7) Failed to connect to localhost port 80\""
+            )
+        );
+        assert_eq!(outcome_details(&outcome)["last_check_exit_code"], json!(7));
+    }
+
+    #[test]
+    fn no_healthcheck_fails_with_the_help_text() {
+        let outcome = judge_healthy("web", Some(&running(Value::Null)));
+        assert_eq!(outcome.verdict, Verdict::Fail);
+        assert!(
+            outcome.message.contains("has no healthcheck"),
+            "{}",
+            outcome.message
+        );
+        assert!(
+            outcome
+                .actual
+                .as_deref()
+                .is_some_and(|a| a.contains("ContainerRunningAssert"))
+        );
+    }
+
+    #[test]
+    fn a_stopped_container_is_not_healthy() {
+        let exited = container(json!({
+            "Status": "exited", "ExitCode": 1, "Health": { "Status": "healthy" },
+        }));
+        let outcome = judge_healthy("web", Some(&exited));
+        assert_eq!(outcome.verdict, Verdict::Fail);
+        assert_eq!(
+            outcome.actual.as_deref(),
+            Some("not running: exited with code 1")
+        );
+    }
+
+    const LOGS: &str = "starting\r\nlistening on 0.0.0.0:8000\nGET / 200\nGET /a 200\nGET /b 200\nGET /c 200\nGET /d 404\n";
+
+    #[test]
+    fn a_matching_log_line_passes() {
+        let regex = Regex::new("(?i)LISTENING on .*:8000").unwrap();
+        let outcome = judge_logs("web", &regex, 200, LOGS);
+        assert_eq!(outcome.verdict, Verdict::Pass);
+        assert_eq!(
+            outcome.message,
+            "container `web` logged a line matching /(?i)LISTENING on .*:8000/: \"listening on 0.0.0.0:8000\""
+        );
+        assert_eq!(outcome_details(&outcome)["lines_read"], json!(7));
+    }
+
+    #[test]
+    fn no_matching_line_fails_with_the_last_lines() {
+        let regex = Regex::new("ready to accept").unwrap();
+        let outcome = judge_logs("db", &regex, 200, LOGS);
+        assert_eq!(outcome.verdict, Verdict::Fail);
+        assert_eq!(
+            outcome.expected.as_deref(),
+            Some("a line matching /ready to accept/")
+        );
+        assert_eq!(
+            outcome.actual.as_deref(),
+            Some("none of the last 200 lines (7 read)")
+        );
+        assert_eq!(
+            outcome_details(&outcome)["last_lines"],
+            json!([
+                "GET / 200",
+                "GET /a 200",
+                "GET /b 200",
+                "GET /c 200",
+                "GET /d 404"
+            ])
+        );
+    }
+
+    #[test]
+    fn only_the_last_tail_lines_are_searched() {
+        let regex = Regex::new("listening").unwrap();
+        let outcome = judge_logs("web", &regex, 3, LOGS);
+        assert_eq!(outcome.verdict, Verdict::Fail);
+        assert_eq!(
+            outcome.actual.as_deref(),
+            Some("none of the last 3 lines (3 read)")
+        );
+        let empty = judge_logs("web", &regex, 3, "");
+        assert_eq!(
+            empty.actual.as_deref(),
+            Some("none of the last 3 lines (0 read)")
+        );
+    }
+
+    #[test]
+    fn validate_refuses_a_bad_pattern_or_tail() {
+        let ok = <ContainerAssertions as AssertionPlugin>::validate(
+            "LogContainsAssert",
+            r#"{"pattern": "a+"}"#,
+        );
+        let ok: Value = serde_json::from_str(&ok.unwrap()).unwrap();
+        assert_eq!(ok["tail"], json!(200));
+        let bad = <ContainerAssertions as AssertionPlugin>::validate(
+            "LogContainsAssert",
+            r#"{"pattern": "(unclosed", "tail": 0}"#,
+        )
+        .unwrap_err();
+        let paths: Vec<_> = bad
+            .iter()
+            .map(|d| d.path.clone().unwrap_or_default())
+            .collect();
+        assert_eq!(paths, ["/pattern", "/tail"]);
+        assert!(
+            <ContainerAssertions as AssertionPlugin>::validate("ContainerRunningAssert", "{}")
+                .is_ok()
         );
     }
 }

@@ -1,10 +1,23 @@
-//! PostgreSQL assertions: `DatabaseConnectionAssert`, `TableExistsAssert`,
+//! Database assertions: `DatabaseConnectionAssert`, `TableExistsAssert`,
 //! `RowCountAssert` and `QuerySuccessAssert`.
 //!
-//! Each runs `psql` inside the database container it is attached to, through
-//! the host's `exec` interface, so nothing needs a PostgreSQL client on this
-//! machine or a published port. This crate only describes the types for now;
-//! `check` comes later.
+//! Each runs the database's own client inside the database container,
+//! through the host's `exec` interface, so nothing needs a client on this
+//! machine or a published port. The engine is told from the container's
+//! image name or its variables, or set with `engine`. Recognised:
+//!
+//! - PostgreSQL (`postgres` in the image name, or `POSTGRES_*` variables),
+//!   checked with `psql`: every type.
+//! - Redis (`redis` in the image name, or `REDIS_*` variables), checked with
+//!   `redis-cli`: `DatabaseConnectionAssert` only.
+//!
+//! MySQL and MariaDB are not recognised in this version: a check of one is
+//! an error saying so. Passwords reach the client through its environment
+//! (`PGPASSWORD`, `REDISCLI_AUTH`), never its command line, and are never
+//! shown; values of the container's variables are named, not shown.
+
+mod checks;
+pub mod commands;
 
 use clockwork_sdk::prelude::*;
 
@@ -13,7 +26,9 @@ pub struct DatabaseAssertions;
 
 impl AssertionPlugin for DatabaseAssertions {
     fn meta() -> PluginMeta {
-        plugin_meta!("PostgreSQL checks run with `psql` inside the database container")
+        plugin_meta!(
+            "database checks run with the database's own client inside its container: PostgreSQL (`psql`), Redis (`redis-cli`)"
+        )
     }
 
     fn types() -> Vec<AssertionType> {
@@ -24,13 +39,51 @@ impl AssertionPlugin for DatabaseAssertions {
             AssertionType::new(query_success_assert()),
         ]
     }
+
+    /// The schema's checks, then the table name, port, bounds and SQL.
+    fn validate(type_name: &str, config: &str) -> Result<String, Vec<Diagnostic>> {
+        let types = Self::types();
+        let schema = types
+            .iter()
+            .find(|t| t.def.name() == type_name)
+            .map(|t| t.def.schema());
+        clockwork_sdk::validate::with_checks(schema, type_name, config, checks::problems)
+    }
+
+    fn check(input: CheckInput) -> Result<Outcome, PluginError> {
+        checks::check(input)
+    }
 }
 
 /// How the three data assertions pick the database and user; appended to
 /// their docs so that each says it in the same words.
-const RUNS_AS: &str = "The query runs with `psql` inside the database container this assertion is attached to, as \
-                       the container's `POSTGRES_USER` (else `postgres`) over its local socket, so no password is \
-                       needed.";
+const RUNS_AS: &str = "PostgreSQL only. The query runs with `psql` inside the database container this assertion is \
+                       attached to, as the container's `POSTGRES_USER` (else `postgres`) over its local socket, so no \
+                       password is needed.";
+
+/// The optional `container_name` field.
+fn container_name() -> Field {
+    Field::new(
+        "container_name",
+        "string",
+        "The database container, by name. \
+         Left out: the container of the declaration whose `assertions=[...]` holds this assertion. Only this \
+         project's containers can be checked.",
+    )
+    .example(json!("postgres-db"))
+}
+
+/// The optional `engine` field.
+fn engine() -> Field {
+    Field::new(
+        "engine",
+        "enum<postgresql|redis>",
+        "The database the container runs: `postgresql` or `redis`. \
+         Left out: recognised from the container's image name (`postgres`, `redis`) or its variables \
+         (`POSTGRES_*`, `REDIS_*`). MySQL and MariaDB are not supported in this version.",
+    )
+    .example(json!("redis"))
+}
 
 /// The optional `database` field of the data assertions.
 fn database() -> Field {
@@ -57,18 +110,19 @@ fn table() -> Field {
 fn database_connection_assert() -> TypeDef {
     TypeDef::new(
         "DatabaseConnectionAssert",
-        "Checks that a PostgreSQL database accepts a login with the given credentials. \
-         Runs `psql` inside the database container this assertion is attached to, connecting over TCP to \
-         `host:port` as `username` with `password`, and runs `SELECT 1` in `database`. The defaults match those of \
-         `DatabaseConnection`, so the assertion proves that the credentials an application gets work. It passes \
-         when the query succeeds; a refused login or a missing database fails with PostgreSQL's message.",
+        "Checks that a database accepts a login with the given credentials. \
+         Runs the database's client inside the database container this assertion is attached to, connecting over \
+         TCP to `host:port` as `username` with `password`: for PostgreSQL, `psql` runs `SELECT 1` in `database`; \
+         for Redis, `redis-cli` sends `PING`. The PostgreSQL defaults match those of `DatabaseConnection`, so the \
+         assertion proves that the credentials an application gets work. It passes when the query returns `1` \
+         (or `PING` returns `PONG`); a refused login or a missing database fails with the database's message.",
     )
     .field(
         Field::new(
             "host",
             "string",
-            "The host `psql` connects to, as seen from inside the database container. \
-             `localhost` is the database itself.",
+            "The host the client connects to, as seen from inside the database container. \
+             `localhost` is the database itself, over TCP, so the password is really checked.",
         )
         .default(json!("localhost")),
     )
@@ -76,31 +130,42 @@ fn database_connection_assert() -> TypeDef {
         Field::new(
             "port",
             "int",
-            "The port PostgreSQL listens on inside the container, normally `5432` (not the published port).",
+            "The port the database listens on inside the container (not the published port). \
+             Left out: `5432` for PostgreSQL, `6379` for Redis.",
         )
-        .default(json!(5432)),
+        .example(json!(5432)),
     )
     .field(
-        Field::new("database", "string", "The database to connect to, e.g. `appdb`.")
-            .default(json!("postgres"))
-            .example(json!("appdb")),
+        Field::new(
+            "database",
+            "string",
+            "The database to connect to, e.g. `appdb`. \
+             Left out: `postgres` for PostgreSQL; for Redis, a logical database's number (`-n`), left out `0`.",
+        )
+        .example(json!("appdb")),
     )
     .field(
-        Field::new("username", "string", "The user to log in as, e.g. `admin`.")
-            .default(json!("postgres"))
-            .example(json!("admin")),
+        Field::new(
+            "username",
+            "string",
+            "The user to log in as, e.g. `admin`. \
+             Left out: `postgres` for PostgreSQL; Redis's `default` user.",
+        )
+        .example(json!("admin")),
     )
     .field(
         Field::new(
             "password",
             "string",
             "The user's password. \
-             A secret: masked as `***` in every output and never sent to an AI. It reaches `psql` through the \
-             `PGPASSWORD` variable of that one command, never on a command line.",
+             A secret: masked as `***` in every output and never sent to an AI. It reaches the client through the \
+             `PGPASSWORD` or `REDISCLI_AUTH` variable of that one command, never on a command line. Left out: \
+             `postgres` for PostgreSQL; no password for Redis.",
         )
-        .default(json!("postgres"))
         .secret(),
     )
+    .field(engine())
+    .field(container_name())
 }
 
 fn table_exists_assert() -> TypeDef {
@@ -114,6 +179,8 @@ fn table_exists_assert() -> TypeDef {
     )
     .field(table())
     .field(database())
+    .field(container_name())
+    .field(engine())
 }
 
 fn row_count_assert() -> TypeDef {
@@ -132,6 +199,8 @@ fn row_count_assert() -> TypeDef {
     )
     .field(Field::new("max", "int", "The most rows allowed, e.g. `0` for a table that must be empty.").example(json!(0)))
     .field(database())
+    .field(container_name())
+    .field(engine())
 }
 
 fn query_success_assert() -> TypeDef {
@@ -149,13 +218,16 @@ fn query_success_assert() -> TypeDef {
             "sql_query",
             "string",
             "The SQL to run, e.g. `SELECT 1 FROM users LIMIT 1`. \
-             Several statements may be separated by `;`; the first error stops them.",
+             Several statements may be separated by `;`; the first error stops them. Statements that end or start \
+             a transaction (`COMMIT`, `BEGIN`, …) and `psql` backslash commands are refused.",
         )
         .required()
         .example(json!("SELECT 1 FROM users LIMIT 1"))
         .example(json!("SELECT count(*) FROM orders WHERE created_at > now() - interval '1 day'")),
     )
     .field(database())
+    .field(container_name())
+    .field(engine())
 }
 
 export_assertion_plugin!(DatabaseAssertions);
@@ -199,14 +271,29 @@ mod tests {
         let schema = schema("DatabaseConnectionAssert");
         let default = |name: &str| schema.field(name).and_then(|f| f.default_value());
         assert_eq!(default("host"), Some(json!("localhost")));
-        assert_eq!(default("port"), Some(json!(5432)));
-        assert_eq!(default("database"), Some(json!("postgres")));
-        assert_eq!(default("username"), Some(json!("postgres")));
+        for engine_dependent in ["port", "database", "username", "password"] {
+            assert_eq!(default(engine_dependent), None, "{engine_dependent}");
+        }
+        let login = commands::Login::from_config(commands::Engine::Postgresql, &json!({})).unwrap();
+        assert_eq!(login.port, 5432);
+        assert_eq!(login.database.as_deref(), Some("postgres"));
+        assert_eq!(login.username.as_deref(), Some("postgres"));
+        assert_eq!(login.password.as_deref(), Some("postgres"));
         assert!(
             schema
                 .field("password")
                 .is_some_and(|f| f.secret && !f.required)
         );
+        for t in <DatabaseAssertions as AssertionPlugin>::types() {
+            let s = t.def.schema();
+            assert_eq!(
+                s.field("engine").map(|f| f.value_type.as_str()),
+                Some("enum<postgresql|redis>"),
+                "{}",
+                t.def.name()
+            );
+            assert!(s.field("container_name").is_some_and(|f| !f.required));
+        }
     }
 
     #[test]

@@ -166,9 +166,9 @@ fn docker_resource() -> TypeDef {
             "enum<no|always|on-failure|unless-stopped>",
             "What Docker does when the container's process exits. \
              `no` never restarts it, `always` always does, `on-failure` only after a non-zero exit, and \
-             `unless-stopped` always does unless you stopped the container yourself.",
+             `unless-stopped` always does unless you stopped the container yourself. \
+             Left out: `unless-stopped`, or `no` when `must_run=False` (a one-shot job is not restarted).",
         )
-        .default(json!("unless-stopped"))
         .example(json!("on-failure")),
     )
     .field(
@@ -249,10 +249,8 @@ mod tests {
             &fine.to_string(),
         )
         .unwrap();
-        assert!(
-            normalised.contains("\"restart_policy\":\"unless-stopped\""),
-            "{normalised}"
-        );
+        // Left out, the restart policy follows `must_run` (see `plan`).
+        assert!(!normalised.contains("restart_policy"), "{normalised}");
     }
 
     #[test]
@@ -389,10 +387,8 @@ mod tests {
                 .field(name)
                 .unwrap_or_else(|| panic!("missing field `{name}`"))
         };
-        assert_eq!(
-            field("restart_policy").default_value(),
-            Some(json!("unless-stopped"))
-        );
+        // Left out, it follows `must_run` (see `plan`).
+        assert_eq!(field("restart_policy").default_value(), None);
         assert_eq!(field("must_run").default_value(), Some(json!(true)));
         assert_eq!(field("env_vars").default_value(), Some(json!({})));
         assert_eq!(field("ports").default, None);

@@ -32,6 +32,7 @@ pub fn container_spec(
             .filter_map(|s| s.as_str().map(str::to_string))
             .collect()
     };
+    let must_run = config["must_run"].as_bool().unwrap_or(true);
     let mut networks = Vec::new();
     if let Some(default) = project["network"].as_str() {
         networks.push(default.to_string());
@@ -85,12 +86,14 @@ pub fn container_spec(
         networks,
         aliases: strings(&config["aliases"]),
         command: config.get("command").filter(|c| c.is_array()).map(strings),
+        // A one-shot job (`must_run=False`) that Docker restarted whenever
+        // it exits would never be done.
         restart_policy: config["restart_policy"]
             .as_str()
-            .unwrap_or("unless-stopped")
+            .unwrap_or(if must_run { "unless-stopped" } else { "no" })
             .to_string(),
         healthcheck,
-        must_run: config["must_run"].as_bool().unwrap_or(true),
+        must_run,
     })
 }
 
@@ -488,6 +491,28 @@ mod tests {
         };
         let paths: Vec<Option<&str>> = problems.iter().map(|d| d.path.as_deref()).collect();
         assert_eq!(paths, [Some("/image"), Some("/networks/0")]);
+    }
+
+    #[test]
+    fn a_one_shot_job_is_not_restarted_unless_asked() {
+        let ensure = |c: Value| {
+            let p = plan(&input(Some(c), None, None)).unwrap();
+            p.actions
+                .iter()
+                .find_map(|a| match a {
+                    Action::EnsureContainer(spec) => serde_json::from_str::<Value>(spec).ok(),
+                    _ => None,
+                })
+                .map(|s| s["restart_policy"].clone())
+        };
+        let mut service = config();
+        service.as_object_mut().map(|c| c.remove("restart_policy"));
+        assert_eq!(ensure(service.clone()), Some(json!("unless-stopped")));
+        let mut job = service;
+        job["must_run"] = json!(false);
+        assert_eq!(ensure(job.clone()), Some(json!("no")));
+        job["restart_policy"] = json!("on-failure");
+        assert_eq!(ensure(job), Some(json!("on-failure")));
     }
 
     #[test]

@@ -1,10 +1,24 @@
 //! Network assertions: `PortAccessibleAssert`, `DNSResolveAssert`,
 //! `NoOpenPortsAssert` and `ServiceConnectivityAssert`.
 //!
-//! The first three probe through the host's `probe` interface (TCP, UDP and
-//! DNS to this machine's loopback addresses and the project's containers);
-//! `ServiceConnectivityAssert` runs its probe inside a container through
-//! `exec`. This crate only describes the types for now; `check` comes later.
+//! - `PortAccessibleAssert` opens a TCP connection (or sends an empty UDP
+//!   datagram) through the host's `probe` interface, to this machine's
+//!   loopback addresses or the project's containers.
+//! - `DNSResolveAssert` resolves a name through `probe.resolve`; the
+//!   project's container names resolve to their project-network addresses.
+//! - `NoOpenPortsAssert` compares a container's published ports (from
+//!   `docker.inspect-container`) and the sockets listening inside it (read
+//!   from `/proc/net/{tcp,tcp6,udp,udp6}` with `exec`) with `except_ports`.
+//! - `ServiceConnectivityAssert` asks the host to connect from the source
+//!   container's network namespace, with its DNS (`probe.connect-from`),
+//!   and, for `http`, `postgresql` and `redis`, to speak one exchange that
+//!   any such server answers without a login.
+//!
+//! Every check makes one attempt; the host retries failing ones until the
+//! assertion's timeout.
+
+mod checks;
+pub mod procnet;
 
 use clockwork_sdk::prelude::*;
 
@@ -25,6 +39,20 @@ impl AssertionPlugin for NetworkAssertions {
             AssertionType::new(no_open_ports_assert()),
             AssertionType::new(service_connectivity_assert()),
         ]
+    }
+
+    /// The schema's checks, then port ranges and `expected_ip`.
+    fn validate(type_name: &str, config: &str) -> Result<String, Vec<Diagnostic>> {
+        let types = Self::types();
+        let schema = types
+            .iter()
+            .find(|t| t.def.name() == type_name)
+            .map(|t| t.def.schema());
+        clockwork_sdk::validate::with_checks(schema, type_name, config, checks::problems)
+    }
+
+    fn check(input: CheckInput) -> Result<Outcome, PluginError> {
+        checks::check(input)
     }
 }
 
@@ -95,27 +123,46 @@ fn dns_resolve_assert() -> TypeDef {
 fn no_open_ports_assert() -> TypeDef {
     TypeDef::new(
         "NoOpenPortsAssert",
-        "Checks that no TCP port is open on a host except the allowed ones. \
-         Tries every TCP port from 1 to 65535 on `host` and fails when one outside `except_ports` accepts a \
-         connection, listing the unexpected ports. On `localhost` this sees everything listening on this machine, \
-         not only the project's containers, so list every service you expect (SSH's `22`, say).",
+        "Checks that a container has no open port except the allowed ones. \
+         Looks at the container's published ports (the ports of this machine Docker forwards to it) and at the \
+         TCP and UDP sockets listening inside it, and fails when a port outside `except_ports` is either, listing \
+         each with how it is open (`5432/tcp (listening)`, `8080/tcp (published)`). A published port counts by \
+         its port on this machine. The listening sockets are read from `/proc/net` with `cat` inside the \
+         container; sockets bound to a loopback address only (Docker's own DNS server on `127.0.0.11`, say) \
+         cannot be reached from outside and do not count. In an image without `cat`, only the published ports \
+         are checked and the result says so.",
     )
     .field(
-        Field::new("except_ports", "list<int>", "The ports that may be open, e.g. `[8080, 8443, 22]`.")
-            .default(json!([]))
-            .example(json!([8080, 8443, 22])),
+        Field::new(
+            "except_ports",
+            "list<int>",
+            "The ports that may be open, TCP or UDP, e.g. `[80, 443]`.",
+        )
+        .default(json!([]))
+        .example(json!([80, 443]))
+        .example(json!([5432])),
     )
-    .field(host("api"))
+    .field(
+        Field::new(
+            "container_name",
+            "string",
+            "The container to check, by name. \
+             Left out: the container of the declaration whose `assertions=[...]` holds this assertion. Only this \
+             project's containers can be checked.",
+        )
+        .example(json!("api")),
+    )
 }
 
 fn service_connectivity_assert() -> TypeDef {
     TypeDef::new(
         "ServiceConnectivityAssert",
         "Checks that one service can reach another over the network. \
-         The probe runs inside `from_service`'s container and connects to `to_service` by its `name` on `port`, \
-         so it proves together that the two share a network, that the name resolves there and that the port \
-         listens. For `http` and `https` it also sends a `GET /` and accepts any status. The probe uses the \
-         container's own tools (`nc`, `wget`, `curl` or `bash`), so the image must have one of them.",
+         The host checks it from `from_service`'s container network namespace, connecting to `to_service` by its \
+         `name` on `port`, so it proves together that the two share a network, that the name resolves there and \
+         that the port listens; nothing needs to be installed in either image. For `http` and `https` it also \
+         sends a `GET /` and accepts any status; for `postgresql` and `redis` it also checks that the server \
+         answers in that protocol, without logging in.",
     )
     .field(
         Field::new(
@@ -132,8 +179,9 @@ fn service_connectivity_assert() -> TypeDef {
     .field(
         Field::new(
             "protocol",
-            "enum<tcp|http|https>",
-            "What to try: `tcp` only opens a connection; `http` and `https` also send a request.",
+            "enum<tcp|http|https|postgresql|redis>",
+            "What to try: `tcp` only opens a connection; `http` and `https` also send a request; `postgresql` and \
+             `redis` also check that the server speaks that protocol.",
         )
         .default(json!("tcp"))
         .example(json!("http")),
@@ -214,10 +262,11 @@ mod tests {
             closed.field("except_ports").and_then(|f| f.default_value()),
             Some(json!([]))
         );
-        assert_eq!(
-            closed.field("host").and_then(|f| f.default_value()),
-            Some(json!("localhost"))
+        assert!(
+            closed.field("host").is_none(),
+            "the ports are a container's"
         );
+        assert!(closed.field("container_name").is_some_and(|f| !f.required));
 
         let reach = schema("ServiceConnectivityAssert");
         for name in ["from_service", "to_service"] {
@@ -231,6 +280,10 @@ mod tests {
         assert_eq!(
             reach.field("protocol").and_then(|f| f.default_value()),
             Some(json!("tcp"))
+        );
+        assert_eq!(
+            reach.field("protocol").map(|f| f.value_type.as_str()),
+            Some("enum<tcp|http|https|postgresql|redis>")
         );
         assert!(reach.field("port").is_some_and(|f| f.default.is_none()));
     }

@@ -1,0 +1,273 @@
+//! Which assertions a run checks: those the declarations hold, those the
+//! connections add, narrowed to the names asked for.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde_json::Value as Json;
+
+use crate::assert::Check;
+use crate::model::{DeclId, ResourceName, TypeName};
+use crate::plugin::{CallError, PluginKind, PluginSet, TypeTraits};
+use crate::resolve::Graph;
+
+/// Where a check comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// The user wrote it.
+    Declared,
+    /// A connection added it (a `ServiceMeshConnection`'s health check).
+    Connection(ResourceName),
+}
+
+/// Which checks to run.
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    /// Names of declarations (resources, connections, assertions); their
+    /// assertions and those of their children run. Empty: everything.
+    pub names: Vec<String>,
+}
+
+/// Why the checks could not be listed.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum AssertError {
+    /// A name on the command line names nothing.
+    #[error("`{name}` names no resource, connection or assertion of this project")]
+    #[diagnostic(code(clockwork::assert::unknown_name))]
+    UnknownName {
+        /// The name.
+        name: String,
+        /// What it may have meant.
+        #[help]
+        help: Option<String>,
+    },
+    /// An assertion a connection added is not valid for its plugin.
+    #[error("`{assertion}` ({type_name}), added by `{connection}`: {message}")]
+    #[diagnostic(code(clockwork::assert::invalid))]
+    Invalid {
+        /// The assertion.
+        assertion: ResourceName,
+        /// Its type.
+        type_name: TypeName,
+        /// The connection that added it.
+        connection: ResourceName,
+        /// Why.
+        message: String,
+    },
+    /// No loaded plugin provides an assertion's type.
+    #[error("`{assertion}` is a {type_name}, which no loaded plugin provides")]
+    #[diagnostic(code(clockwork::assert::unknown_type))]
+    UnknownType {
+        /// The assertion.
+        assertion: ResourceName,
+        /// Its type.
+        type_name: TypeName,
+    },
+    /// A plugin failed.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Plugin(#[from] CallError),
+}
+
+/// The checks of `graph` that `selection` asks for, in declaration order
+/// (a connection's after the assertions of the resource they check).
+pub async fn checks(
+    graph: &Graph,
+    plugins: &PluginSet,
+    selection: &Selection,
+) -> Result<Vec<Check>, AssertError> {
+    let project = &graph.project;
+    let holder: BTreeMap<DeclId, DeclId> = project
+        .declarations
+        .iter()
+        .flat_map(|d| d.assertions.iter().map(move |a| (*a, d.id)))
+        .collect();
+    let wanted = wanted(graph, selection)?;
+    let mut out = Vec::new();
+    for d in &project.declarations {
+        if d.kind != PluginKind::Assertion {
+            continue;
+        }
+        let target = holder.get(&d.id).map(|h| project.get(*h));
+        let selected = wanted
+            .as_ref()
+            .is_none_or(|w| w.contains(&d.id) || target.is_some_and(|t| w.contains(&t.id)));
+        if !selected {
+            continue;
+        }
+        let check = check_of(
+            plugins,
+            d.name.clone(),
+            d.type_name.clone(),
+            target.map(|t| (t.name.clone(), t.type_name.clone())),
+            Json::Object(d.config.clone()),
+            Origin::Declared,
+            Some(d.location.to_string()),
+        )?;
+        out.push(check);
+    }
+    for c in &graph.connections {
+        let connection = project.get(c.decl);
+        let to = project.get(c.to);
+        let selected = wanted
+            .as_ref()
+            .is_none_or(|w| w.contains(&c.decl) || w.contains(&c.to));
+        if !selected {
+            continue;
+        }
+        for (type_name, config) in &c.assertions {
+            let short = crate::defaults::short_type_name(PluginKind::Assertion, type_name);
+            let name: ResourceName = format!("{}-{short}", connection.name).into();
+            let type_name: TypeName = type_name.as_str().into();
+            let Some(plugin) = plugins.for_type(&type_name) else {
+                return Err(AssertError::UnknownType {
+                    assertion: name,
+                    type_name,
+                });
+            };
+            let config: Json = serde_json::from_str(config).unwrap_or(Json::Null);
+            let validated = plugin.validate(&type_name, &name, &config).await?;
+            let config = validated.map_err(|problems| AssertError::Invalid {
+                assertion: name.clone(),
+                type_name: type_name.clone(),
+                connection: connection.name.clone(),
+                message: problems
+                    .iter()
+                    .map(|p| p.summary.clone())
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            })?;
+            out.push(check_of(
+                plugins,
+                name,
+                type_name,
+                Some((to.name.clone(), to.type_name.clone())),
+                config,
+                Origin::Connection(connection.name.clone()),
+                None,
+            )?);
+        }
+    }
+    Ok(out)
+}
+
+/// The declarations whose assertions run, or `None` for all of them.
+fn wanted(
+    graph: &Graph,
+    selection: &Selection,
+) -> Result<Option<std::collections::BTreeSet<DeclId>>, AssertError> {
+    if selection.names.is_empty() {
+        return Ok(None);
+    }
+    let project = &graph.project;
+    let mut wanted = std::collections::BTreeSet::new();
+    for name in &selection.names {
+        let Some(found) = project.declarations.iter().find(|d| d.name == *name) else {
+            let near =
+                crate::suggest::nearest(name, project.declarations.iter().map(|d| d.name.as_str()));
+            return Err(AssertError::UnknownName {
+                name: name.clone(),
+                help: Some(match near {
+                    Some(n) => format!("did you mean `{n}`? (`clockwork plan` lists every name)"),
+                    None => "`clockwork plan` lists every name".into(),
+                }),
+            });
+        };
+        // A composite's children are checked with it.
+        let mut stack = vec![found.id];
+        while let Some(id) = stack.pop() {
+            if wanted.insert(id) {
+                stack.extend(project.get(id).children.iter().copied());
+            }
+        }
+    }
+    Ok(Some(wanted))
+}
+
+fn check_of(
+    plugins: &PluginSet,
+    name: ResourceName,
+    type_name: TypeName,
+    target: Option<(ResourceName, TypeName)>,
+    config: Json,
+    origin: Origin,
+    declared_at: Option<String>,
+) -> Result<Check, AssertError> {
+    let Some(info) = plugins.type_info(&type_name) else {
+        return Err(AssertError::UnknownType {
+            assertion: name,
+            type_name,
+        });
+    };
+    let (default_ms, retryable) = match info.traits {
+        TypeTraits::Assertion {
+            default_timeout_ms,
+            retryable,
+        } => (default_timeout_ms, retryable),
+        _ => (30_000, true),
+    };
+    let timeout = config
+        .get("timeout_seconds")
+        .and_then(Json::as_f64)
+        .filter(|s| s.is_finite() && *s >= 0.0)
+        .map(Duration::from_secs_f64)
+        .unwrap_or(Duration::from_millis(u64::from(default_ms)));
+    let brief = config
+        .get("description")
+        .and_then(Json::as_str)
+        .map(str::to_string)
+        .or_else(|| {
+            info.schema
+                .fields
+                .iter()
+                .filter(|f| f.required)
+                .find_map(|f| config.get(&f.name).map(brief_of))
+        })
+        .unwrap_or_default();
+    Ok(Check {
+        name,
+        type_name,
+        target,
+        config,
+        origin,
+        declared_at,
+        timeout,
+        retryable,
+        brief,
+    })
+}
+
+/// A field's value in a few characters: a string as it is, a reference by
+/// its name, anything else as JSON.
+fn brief_of(value: &Json) -> String {
+    let text = match value {
+        Json::String(s) => s.clone(),
+        Json::Object(o) if o.contains_key("$ref") => {
+            o["$ref"].as_str().unwrap_or_default().to_string()
+        }
+        other => other.to_string(),
+    };
+    if text.chars().count() > 60 {
+        let cut: String = text.chars().take(57).collect();
+        format!("{cut}...")
+    } else {
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_brief_is_short_and_names_references() {
+        assert_eq!(brief_of(&json!("http://localhost/")), "http://localhost/");
+        assert_eq!(brief_of(&json!({"$ref": "db"})), "db");
+        assert_eq!(brief_of(&json!(8080)), "8080");
+        let long = "x".repeat(100);
+        let brief = brief_of(&json!(long));
+        assert_eq!(brief.chars().count(), 60);
+        assert!(brief.ends_with("..."));
+    }
+}

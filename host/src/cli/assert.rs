@@ -1,0 +1,192 @@
+//! `clockwork assert`.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use crate::assert::{self, Checked, Selection, Tally};
+use crate::cli::args::AssertFormat;
+use crate::cli::{CliError, EXIT_FAILED, EXIT_OK, Invocation, project};
+use crate::docker::Engine;
+use crate::output;
+use crate::plugin::Deployment;
+use crate::state::State;
+
+/// What `clockwork assert` was asked.
+pub struct AssertArgs {
+    /// Declarations to check; empty for all.
+    pub names: Vec<String>,
+    /// Checks at once.
+    pub parallelism: usize,
+    /// The stdout report.
+    pub format: AssertFormat,
+    /// Reports written to files.
+    pub outputs: Vec<(AssertFormat, PathBuf)>,
+    /// Run again until everything passes, this long.
+    pub retry_timeout: Option<Duration>,
+    /// The pause between runs.
+    pub sleep: Duration,
+    /// Do not mask secrets.
+    pub show_secrets: bool,
+}
+
+/// Checks every selected assertion against the running deployment.
+pub async fn run_assert(invocation: &Invocation, args: AssertArgs) -> Result<u8, CliError> {
+    let started = Instant::now();
+    if args.parallelism == 0 {
+        return Err(CliError::Usage {
+            message: "`--parallelism 0` would run no check".into(),
+            help: "give at least 1 (the default is 8)".into(),
+        });
+    }
+    let (graph, _sources, plugins) = project::resolved(invocation).await?;
+    let files = &invocation.project.files;
+    let mut identity = invocation.project.identity.clone();
+    let state = State::load(files, &identity)?;
+    identity.adopted = state.adopted_ids();
+    let selection = Selection {
+        names: args.names.clone(),
+    };
+    let checks = assert::checks(&graph, &plugins, &selection).await?;
+    if args.show_secrets {
+        output::show_secrets();
+    }
+    if checks.is_empty() {
+        output::note(
+            "no assertions to check: add `assertions=[...]` to a declaration (`clockwork plugins list` shows the types)",
+        );
+        return Ok(EXIT_OK);
+    }
+    match Engine::connect(&identity, files.clone()).await {
+        Ok(engine) => {
+            let observation = engine.observe().await?;
+            if let Some(note) = observation.strangers_note() {
+                output::note(&note);
+            }
+            plugins.attach(Deployment {
+                hosts: observation.hosts(),
+                engine,
+            });
+        }
+        Err(e) => output::note(&format!(
+            "{e}; checks that need the Engine will report that they could not run"
+        )),
+    }
+    let options = assert::Options {
+        parallelism: args.parallelism,
+        ..Default::default()
+    };
+    let masker = output::process_masker();
+    let streaming = args.format == AssertFormat::Text;
+    let mut round = 0u32;
+    let results = loop {
+        round += 1;
+        let last_round = match args.retry_timeout {
+            None => true,
+            Some(limit) => started.elapsed() + args.sleep >= limit,
+        };
+        // Under --retry-timeout only the final round is printed line by
+        // line; earlier ones are summarised, as goss does.
+        let show = streaming && last_round;
+        let mut print = |r: &Checked| {
+            if show {
+                output::emit(&output::render_checked(r, &masker));
+            }
+        };
+        let results = assert::run(checks.clone(), &plugins, &state, options, &mut print).await;
+        let tally = Tally::of(&results);
+        if tally.all_ok() || last_round {
+            if streaming && !show {
+                for r in &results {
+                    output::emit(&output::render_checked(r, &masker));
+                }
+            }
+            break results;
+        }
+        let limit = args.retry_timeout.unwrap_or_default();
+        if started.elapsed() + args.sleep >= limit {
+            if streaming {
+                for r in &results {
+                    output::emit(&output::render_checked(r, &masker));
+                }
+            }
+            break results;
+        }
+        output::note(&format!(
+            "round {round}: {} of {} not passing yet; again in {} ms",
+            tally.failed + tally.errors,
+            results.len(),
+            args.sleep.as_millis()
+        ));
+        tokio::time::sleep(args.sleep).await;
+    };
+    let elapsed = started.elapsed();
+    let tally = Tally::of(&results);
+    match args.format {
+        AssertFormat::Text => output::emit(&output::render_tally(&tally, elapsed)),
+        format => output::emit(&report(format, &results, elapsed, &masker)),
+    }
+    for (format, path) in &args.outputs {
+        write_report(path, &report(*format, &results, elapsed, &masker))?;
+    }
+    Ok(if tally.all_ok() { EXIT_OK } else { EXIT_FAILED })
+}
+
+fn report(
+    format: AssertFormat,
+    results: &[Checked],
+    elapsed: Duration,
+    masker: &output::Masker,
+) -> String {
+    match format {
+        AssertFormat::Text => {
+            let mut text: Vec<String> = results
+                .iter()
+                .map(|r| output::render_checked(r, masker))
+                .collect();
+            text.push(output::render_tally(&Tally::of(results), elapsed));
+            text.join("\n")
+        }
+        AssertFormat::Documentation => output::render_documentation(results, elapsed, masker),
+        AssertFormat::Json => {
+            serde_json::to_string_pretty(&output::assert_json(results, elapsed, masker))
+                .unwrap_or_default()
+        }
+        AssertFormat::Junit => output::render_junit(results, elapsed, masker),
+        AssertFormat::Tap => output::render_tap(results, masker),
+    }
+}
+
+/// Writes a report where the user asked, whole or not at all: to a
+/// temporary file beside it, then renamed over it.
+fn write_report(path: &std::path::Path, text: &str) -> Result<(), CliError> {
+    let io = |source| CliError::Io {
+        what: format!("the report {}", path.display()),
+        source,
+    };
+    let name = path
+        .file_name()
+        .ok_or_else(|| CliError::Usage {
+            message: format!("`{}` names no file", path.display()),
+            help: "give a file name, e.g. `--output junit=report.xml`".into(),
+        })?
+        .to_string_lossy()
+        .into_owned();
+    let temp = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
+    let written = (|| {
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&temp)?;
+        std::io::Write::write_all(&mut file, text.as_bytes())?;
+        if !text.ends_with('\n') {
+            std::io::Write::write_all(&mut file, b"\n")?;
+        }
+        file.sync_all()?;
+        std::fs::rename(&temp, path)
+    })();
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&temp);
+        return Err(io(e));
+    }
+    Ok(())
+}
