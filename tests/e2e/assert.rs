@@ -140,6 +140,8 @@ worker = DockerResource(
     assertions = [
         LogContainsAssert(description = "log-ok", pattern = "service re+ady", timeout_seconds = 30),
         LogContainsAssert(description = "log-missing", pattern = "never printed", timeout_seconds = 1),
+        LogContainsAssert(description = "log-since-ok", pattern = "service re+ady", since = "1h"),
+        LogContainsAssert(description = "log-too-old", pattern = "service re+ady", since = "1s", timeout_seconds = 1),
         ContainerHealthyAssert(description = "no-healthcheck", timeout_seconds = 1),
         ServiceConnectivityAssert(description = "reach-db", to_service = db, protocol = "postgresql", timeout_seconds = 60),
         ServiceConnectivityAssert(description = "reach-cache", to_service = cache, protocol = "redis", port = 6379, timeout_seconds = 30),
@@ -218,6 +220,7 @@ notes = FileResource(
         "ports-expected",
         "dns-container",
         "log-ok",
+        "log-since-ok",
         "reach-db",
         "reach-cache",
         "reach-web",
@@ -255,6 +258,9 @@ notes = FileResource(
         &format!("{web_port}/tcp (published)"),
     );
     failed(&checks, "dns-wrong-ip", "10.9.9.9", "127.0.0.1");
+    // Printed at start, seconds before: older than `since` (the warm-up
+    // run above lasted longer than that).
+    failed(&checks, "log-too-old", "service re+ady", "none of the last");
     failed(&checks, "log-missing", "never printed", "none of the last");
     failed(&checks, "no-healthcheck", "healthy", "no healthcheck");
     failed(
@@ -292,43 +298,56 @@ notes = FileResource(
     assert_eq!(report["summary"]["errors"], 0, "{:#}", report["summary"]);
 }
 
-/// A port that opens after 2 s passes within its timeout, after retries;
-/// one that never opens fails at its timeout, not before and not long after.
+/// A service that answers 503 to its first two health checks and 200
+/// afterwards passes within its timeout, after retries (the server counts
+/// requests, so no timing decides it); a port that never opens fails at its
+/// timeout, not before and not long after.
 #[test]
 fn a_failing_check_is_retried_until_it_passes_or_its_timeout_ends() {
-    let late = free_port();
+    use std::io::{Read, Write};
+    let server = TcpListener::bind(("127.0.0.1", free_port())).expect("bind");
+    let healthy_after = server.local_addr().expect("addr").port();
     let never = free_port();
     let stack = Stack::new("cw-e2e-assert-retry");
     stack.write(
         "main.star",
         &format!(
             r#"
-PortAccessibleAssert(description = "opens-late", port = {late}, timeout_seconds = 20)
+HealthcheckAssert(description = "becomes-healthy", url = "http://localhost:{healthy_after}/health", timeout_seconds = 30)
 PortAccessibleAssert(description = "never-opens", port = {never}, timeout_seconds = 3)
 "#
         ),
     );
-    let opener = std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_secs(2));
-        let listener = TcpListener::bind(("127.0.0.1", late)).expect("bind the late port");
-        // Accept whatever comes until the test ends.
-        listener.set_nonblocking(true).ok();
-        let until = Instant::now() + Duration::from_secs(30);
-        while Instant::now() < until {
-            let _ = listener.accept();
-            std::thread::sleep(Duration::from_millis(20));
+    let answering = std::thread::spawn(move || {
+        let mut served = 0;
+        for stream in server.incoming().take(10) {
+            let Ok(mut stream) = stream else { continue };
+            let mut request = [0u8; 1024];
+            let _ = stream.read(&mut request);
+            served += 1;
+            let status = if served <= 2 {
+                "503 Service Unavailable"
+            } else {
+                "200 OK"
+            };
+            let _ = stream.write_all(
+                format!("HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                    .as_bytes(),
+            );
+            if served > 2 {
+                return served;
+            }
         }
+        served
     });
     let run = stack.run(&["assert", "--format", "json"]);
     let report: Value = serde_json::from_str(&run.stdout)
         .unwrap_or_else(|e| panic!("{e}\n{}\n{}", run.stdout, run.stderr));
     let checks = by_name(&report);
-    let late_check = &checks["opens-late"];
-    assert_eq!(late_check["verdict"], "pass", "{late_check:#}");
-    assert!(
-        late_check["attempts"].as_u64().unwrap_or(0) > 1,
-        "{late_check:#}"
-    );
+    let healthy = &checks["becomes-healthy"];
+    assert_eq!(healthy["verdict"], "pass", "{healthy:#}");
+    assert_eq!(healthy["attempts"], 3, "{healthy:#}");
+    assert_eq!(answering.join().expect("server"), 3);
     let never_check = &checks["never-opens"];
     assert_eq!(never_check["verdict"], "fail", "{never_check:#}");
     let ms = never_check["duration_ms"].as_f64().unwrap_or(0.0);
@@ -337,7 +356,6 @@ PortAccessibleAssert(description = "never-opens", port = {never}, timeout_second
         "failed after {ms} ms, not at its 3 s timeout"
     );
     assert_eq!(run.code, 1);
-    drop(opener);
 }
 
 /// A check that cannot run is an error, reported once, not a failure
@@ -603,4 +621,82 @@ fn the_assertions_example_passes_after_apply() {
         "{}",
         run.stdout
     );
+}
+
+/// `--implied` checks what the declarations say without any assertion
+/// written, and catches what was changed by hand: a container stopped, a
+/// written file edited. `[assert] implied = true` makes it the default.
+#[test]
+fn implied_checks_catch_a_container_stopped_and_a_file_edited_by_hand() {
+    let port = free_port();
+    let stack = Stack::new("cw-e2e-assert-implied");
+    stack.write(
+        "main.star",
+        &format!(
+            r#"
+DockerResource(name = "implied-web", image = "nginx:alpine", ports = ["{port}:80"])
+FileResource(name = "settings.conf", content = "mode = strict\n", mode = "0640")
+"#
+        ),
+    );
+    stack.ok(&["apply", "-y"]);
+    // Nothing is declared to check, so a plain run checks nothing.
+    let plain = stack.ok(&["assert"]);
+    assert!(
+        plain.stderr.contains("no assertions to check"),
+        "{}",
+        plain.stderr
+    );
+
+    let run = stack.ok(&["assert", "--implied", "--format", "json"]);
+    let report: Value = serde_json::from_str(&run.stdout).expect("JSON");
+    let kinds: Vec<(String, String)> = report["checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .map(|c| (text(c, "type"), text(c, "target")))
+        .collect();
+    for expected in [
+        ("ContainerRunningAssert", "implied-web"),
+        ("PortAccessibleAssert", "implied-web"),
+        ("FileContentMatchesAssert", "settings.conf"),
+        ("FilePermissionsAssert", "settings.conf"),
+    ] {
+        assert!(
+            kinds.contains(&(expected.0.to_string(), expected.1.to_string())),
+            "{expected:?} not in {kinds:?}"
+        );
+    }
+    assert!(
+        report["checks"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .all(|c| c["origin"]["implied"].is_string()),
+        "{report:#}"
+    );
+
+    docker_ok(&["stop", "-t", "1", "implied-web"]);
+    std::fs::write(stack.dir.join("settings.conf"), "mode = lax\n").expect("edit");
+    stack.write("clockwork.toml", "[assert]\nimplied = true\n");
+    let run = stack.run(&["assert", "--format", "json"]);
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    let report: Value = serde_json::from_str(&run.stdout).expect("JSON");
+    let verdict = |type_name: &str| {
+        report["checks"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|c| c["type"] == type_name)
+            .map(|c| (text(c, "verdict"), text(c, "actual")))
+            .unwrap_or_else(|| panic!("no {type_name} in {report:#}"))
+    };
+    let (running, seen) = verdict("ContainerRunningAssert");
+    assert_eq!(running, "fail");
+    assert!(seen.contains("exited"), "{seen}");
+    assert_eq!(verdict("PortAccessibleAssert").0, "fail");
+    let (content, seen) = verdict("FileContentMatchesAssert");
+    assert_eq!(content, "fail");
+    assert!(seen.contains("mode = lax"), "{seen}");
+    assert_eq!(verdict("FilePermissionsAssert").0, "pass");
 }

@@ -173,6 +173,7 @@ impl<'a> Actor<'a> {
             FileRecord {
                 resource: scope.resource.clone(),
                 sha256: sha256_hex(spec.content.as_bytes()),
+                mode: Some(format!("{mode:04o}")),
             },
         );
         Ok(json!({"path": key, "bytes": spec.content.len()}))

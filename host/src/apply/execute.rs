@@ -24,7 +24,7 @@ use crate::plugin::bindings::types::Action;
 use crate::policy::{Scope, scope_of};
 use crate::project::ProjectDir;
 use crate::resolve::Graph;
-use crate::state::{ResourceState, State, journal, now_ms};
+use crate::state::{EnsuredContainer, ResourceState, State, journal, now_ms};
 
 /// How one resource ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -471,6 +471,7 @@ async fn run_job(job: Job, shared: &Shared) -> Outcome {
 
     let mut results = Vec::new();
     let mut container: Option<(ContainerSpec, Option<i64>)> = None;
+    let mut ensured: Vec<EnsuredContainer> = Vec::new();
     for (index, action) in job.planned.actions.iter().enumerate() {
         let what = describe(action);
         log(&what, "started", Json::Null);
@@ -487,6 +488,7 @@ async fn run_job(job: Job, shared: &Shared) -> Outcome {
                     && let Ok(spec) = serde_json::from_str::<ContainerSpec>(spec)
                 {
                     let baseline = output.get("restart_count").and_then(Json::as_i64);
+                    ensured.push(ensured_of(&spec, baseline));
                     container = Some((spec, baseline));
                 }
                 results.push(ActionResult {
@@ -568,10 +570,18 @@ async fn run_job(job: Job, shared: &Shared) -> Outcome {
         if new_state.is_null() {
             state.resources.remove(&name);
         } else {
-            let unchanged = state
-                .resources
-                .get(&name)
-                .is_some_and(|r| r.state == new_state && r.depends_on == job.planned.depends_on);
+            let previous = state.resources.get(&name);
+            // A resource left as it was keeps the containers it had.
+            let containers = if job.planned.actions.is_empty() {
+                previous.map(|r| r.containers.clone()).unwrap_or_default()
+            } else {
+                ensured
+            };
+            let unchanged = previous.is_some_and(|r| {
+                r.state == new_state
+                    && r.depends_on == job.planned.depends_on
+                    && r.containers == containers
+            });
             if !unchanged {
                 state.resources.insert(
                     name.clone(),
@@ -580,6 +590,7 @@ async fn run_job(job: Job, shared: &Shared) -> Outcome {
                         state: new_state,
                         depends_on: job.planned.depends_on.clone(),
                         updated_at: now_ms(),
+                        containers,
                         unknown: Default::default(),
                     },
                 );
@@ -597,6 +608,23 @@ async fn run_job(job: Job, shared: &Shared) -> Outcome {
         Outcome::Unchanged
     } else {
         Outcome::Done
+    }
+}
+
+/// What `assert --implied` needs to know of a container the host ensured.
+fn ensured_of(spec: &ContainerSpec, restart_count: Option<i64>) -> EnsuredContainer {
+    EnsuredContainer {
+        name: spec.name.clone(),
+        must_run: spec.must_run,
+        healthcheck: spec.healthcheck.is_some(),
+        ports: spec
+            .ports
+            .iter()
+            .filter_map(|p| clockwork_schema::parse_port(p).ok())
+            .filter(|p| p.protocol == clockwork_schema::Protocol::Tcp)
+            .map(|p| (p.host_port, p.container_port))
+            .collect(),
+        restart_count: restart_count.unwrap_or(0),
     }
 }
 

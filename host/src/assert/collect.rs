@@ -18,6 +18,8 @@ pub enum Origin {
     Declared,
     /// A connection added it (a `ServiceMeshConnection`'s health check).
     Connection(ResourceName),
+    /// Nobody wrote it: the declarations imply it (`--implied`); why.
+    Implied(String),
 }
 
 /// Which checks to run.
@@ -26,6 +28,8 @@ pub struct Selection {
     /// Names of declarations (resources, connections, assertions); their
     /// assertions and those of their children run. Empty: everything.
     pub names: Vec<String>,
+    /// Also the checks the declarations imply.
+    pub implied: bool,
 }
 
 /// Why the checks could not be listed.
@@ -41,16 +45,17 @@ pub enum AssertError {
         #[help]
         help: Option<String>,
     },
-    /// An assertion a connection added is not valid for its plugin.
-    #[error("`{assertion}` ({type_name}), added by `{connection}`: {message}")]
+    /// An assertion a connection added (or the host implied) is not
+    /// valid for its plugin.
+    #[error("`{assertion}` ({type_name}), added by {by}: {message}")]
     #[diagnostic(code(clockwork::assert::invalid))]
     Invalid {
         /// The assertion.
         assertion: ResourceName,
         /// Its type.
         type_name: TypeName,
-        /// The connection that added it.
-        connection: ResourceName,
+        /// What added it: `` `connection` `` or `--implied`.
+        by: String,
         /// Why.
         message: String,
     },
@@ -74,6 +79,7 @@ pub enum AssertError {
 pub async fn checks(
     graph: &Graph,
     plugins: &PluginSet,
+    state: &crate::state::State,
     selection: &Selection,
 ) -> Result<Vec<Check>, AssertError> {
     let project = &graph.project;
@@ -118,37 +124,77 @@ pub async fn checks(
         for (type_name, config) in &c.assertions {
             let short = crate::defaults::short_type_name(PluginKind::Assertion, type_name);
             let name: ResourceName = format!("{}-{short}", connection.name).into();
-            let type_name: TypeName = type_name.as_str().into();
-            let Some(plugin) = plugins.for_type(&type_name) else {
-                return Err(AssertError::UnknownType {
-                    assertion: name,
-                    type_name,
-                });
-            };
             let config: Json = serde_json::from_str(config).unwrap_or(Json::Null);
-            let validated = plugin.validate(&type_name, &name, &config).await?;
-            let config = validated.map_err(|problems| AssertError::Invalid {
-                assertion: name.clone(),
-                type_name: type_name.clone(),
-                connection: connection.name.clone(),
-                message: problems
-                    .iter()
-                    .map(|p| p.summary.clone())
-                    .collect::<Vec<_>>()
-                    .join("; "),
-            })?;
-            out.push(check_of(
-                plugins,
-                name,
-                type_name,
-                Some((to.name.clone(), to.type_name.clone())),
-                config,
-                Origin::Connection(connection.name.clone()),
-                None,
-            )?);
+            out.push(
+                validated(
+                    plugins,
+                    name,
+                    type_name.as_str().into(),
+                    Some((to.name.clone(), to.type_name.clone())),
+                    config,
+                    Origin::Connection(connection.name.clone()),
+                )
+                .await?,
+            );
+        }
+    }
+    if selection.implied {
+        let implied = crate::assert::implied::implied(graph, state);
+        let names = crate::assert::implied::names(&implied);
+        for (check, name) in implied.into_iter().zip(names) {
+            let Some(target) = project.declarations.iter().find(|d| d.name == check.target) else {
+                continue;
+            };
+            if wanted.as_ref().is_some_and(|w| !w.contains(&target.id)) {
+                continue;
+            }
+            out.push(
+                validated(
+                    plugins,
+                    name,
+                    check.type_name,
+                    Some((target.name.clone(), target.type_name.clone())),
+                    check.config,
+                    Origin::Implied(check.reason),
+                )
+                .await?,
+            );
         }
     }
     Ok(out)
+}
+
+/// A check nobody wrote in `main.star`, with its config validated (and
+/// completed with defaults) by its plugin.
+async fn validated(
+    plugins: &PluginSet,
+    name: ResourceName,
+    type_name: TypeName,
+    target: Option<(ResourceName, TypeName)>,
+    config: Json,
+    origin: Origin,
+) -> Result<Check, AssertError> {
+    let Some(plugin) = plugins.for_type(&type_name) else {
+        return Err(AssertError::UnknownType {
+            assertion: name,
+            type_name,
+        });
+    };
+    let checked = plugin.validate(&type_name, &name, &config).await?;
+    let config = checked.map_err(|problems| AssertError::Invalid {
+        assertion: name.clone(),
+        type_name: type_name.clone(),
+        by: match &origin {
+            Origin::Connection(c) => format!("`{c}`"),
+            _ => "--implied".into(),
+        },
+        message: problems
+            .iter()
+            .map(|p| p.summary.clone())
+            .collect::<Vec<_>>()
+            .join("; "),
+    })?;
+    check_of(plugins, name, type_name, target, config, origin, None)
 }
 
 /// The declarations whose assertions run, or `None` for all of them.

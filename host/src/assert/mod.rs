@@ -7,6 +7,7 @@
 //! ```
 
 mod collect;
+mod implied;
 mod run;
 
 pub use collect::{AssertError, Origin, Selection, checks};

@@ -99,7 +99,31 @@ impl DockerHost for HostState {
             Err(e) => return Ok(Err(e)),
         };
         Ok(
-            match tokio::time::timeout(budget, deployment.engine.own_logs(&name, tail)).await {
+            match tokio::time::timeout(budget, deployment.engine.own_logs(&name, tail, None)).await
+            {
+                Ok(logs) => logs.map_err(host_error),
+                Err(_) => Err(HostError::TimedOut(format!(
+                    "reading the logs of `{name}` took too long"
+                ))),
+            },
+        )
+    }
+
+    async fn container_logs_since(
+        &mut self,
+        name: String,
+        since_unix_ms: u64,
+        tail: u32,
+    ) -> wasmtime::Result<Result<String, HostError>> {
+        let (deployment, budget) = match self.observation() {
+            Ok(access) => access,
+            Err(e) => return Ok(Err(e)),
+        };
+        let since = i64::try_from(since_unix_ms / 1000).unwrap_or(i64::MAX);
+        Ok(
+            match tokio::time::timeout(budget, deployment.engine.own_logs(&name, tail, Some(since)))
+                .await
+            {
                 Ok(logs) => logs.map_err(host_error),
                 Err(_) => Err(HostError::TimedOut(format!(
                     "reading the logs of `{name}` took too long"

@@ -111,6 +111,13 @@ pub enum Command {
         /// Print passwords and other secrets instead of `***`.
         #[arg(long)]
         show_secrets: bool,
+        /// Also check what the declarations imply, without any assertion
+        /// written: containers run (healthy, not crashed since apply),
+        /// published ports answer, written files are unchanged, connected
+        /// services reach each other, database URLs log in. The default with
+        /// `[assert] implied = true` in clockwork.toml.
+        #[arg(long)]
+        implied: bool,
     },
     /// Print the dependency graph.
     Graph {

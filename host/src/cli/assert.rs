@@ -27,6 +27,8 @@ pub struct AssertArgs {
     pub sleep: Duration,
     /// Do not mask secrets.
     pub show_secrets: bool,
+    /// Also check what the declarations imply.
+    pub implied: bool,
 }
 
 /// Checks every selected assertion against the running deployment.
@@ -38,6 +40,14 @@ pub async fn run_assert(invocation: &Invocation, args: AssertArgs) -> Result<u8,
             help: "give at least 1 (the default is 8)".into(),
         });
     }
+    let lap = |what: &str| {
+        if std::env::var_os("CW_TIMINGS").is_some() {
+            output::note(&format!(
+                "timing: {what} done at {} ms",
+                started.elapsed().as_millis()
+            ));
+        }
+    };
     let (graph, _sources, plugins) = project::resolved(invocation).await?;
     let files = &invocation.project.files;
     let mut identity = invocation.project.identity.clone();
@@ -45,8 +55,9 @@ pub async fn run_assert(invocation: &Invocation, args: AssertArgs) -> Result<u8,
     identity.adopted = state.adopted_ids();
     let selection = Selection {
         names: args.names.clone(),
+        implied: args.implied || invocation.project.config.assert.implied,
     };
-    let checks = assert::checks(&graph, &plugins, &selection).await?;
+    let checks = assert::checks(&graph, &plugins, &state, &selection).await?;
     if args.show_secrets {
         output::show_secrets();
     }
@@ -71,6 +82,7 @@ pub async fn run_assert(invocation: &Invocation, args: AssertArgs) -> Result<u8,
             "{e}; checks that need the Engine will report that they could not run"
         )),
     }
+    lap("engine observed");
     let options = assert::Options {
         parallelism: args.parallelism,
         ..Default::default()
@@ -119,6 +131,17 @@ pub async fn run_assert(invocation: &Invocation, args: AssertArgs) -> Result<u8,
         ));
         tokio::time::sleep(args.sleep).await;
     };
+    lap("checks");
+    if std::env::var_os("CW_TIMINGS").is_some()
+        && let Some(slowest) = results.iter().max_by_key(|r| r.elapsed)
+    {
+        output::note(&format!(
+            "timing: slowest check {} ({}) took {} ms",
+            slowest.check.name,
+            slowest.check.type_name,
+            slowest.elapsed.as_millis()
+        ));
+    }
     let elapsed = started.elapsed();
     let tally = Tally::of(&results);
     match args.format {

@@ -74,6 +74,7 @@ pub async fn run(args: Args) -> Result<u8, CliError> {
             retry_timeout,
             sleep,
             show_secrets,
+            implied,
         } => {
             assert::run_assert(
                 &invocation,
@@ -85,6 +86,7 @@ pub async fn run(args: Args) -> Result<u8, CliError> {
                     retry_timeout,
                     sleep,
                     show_secrets,
+                    implied,
                 },
             )
             .await

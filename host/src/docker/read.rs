@@ -192,7 +192,12 @@ impl Engine {
 
     /// The last `tail` lines one of this project's containers printed,
     /// stdout and stderr as they came, at most [`MAX_OUTPUT_BYTES`].
-    pub async fn own_logs(&self, name: &str, tail: u32) -> Result<String, EngineError> {
+    pub async fn own_logs(
+        &self,
+        name: &str,
+        tail: u32,
+        since_unix_seconds: Option<i64>,
+    ) -> Result<String, EngineError> {
         if self
             .inspect_own(ObjectKind::Container, name)
             .await?
@@ -207,6 +212,9 @@ impl Engine {
             stdout: true,
             stderr: true,
             tail: tail.to_string(),
+            since: since_unix_seconds
+                .map(|s| i32::try_from(s).unwrap_or(i32::MAX))
+                .unwrap_or(0),
             ..Default::default()
         };
         let mut stream = self.docker.logs(name, Some(options));

@@ -43,6 +43,7 @@ fn title(r: &Checked) -> String {
     let implied = match &r.check.origin {
         Origin::Declared => String::new(),
         Origin::Connection(c) => format!(" [from {c}]"),
+        Origin::Implied(why) => format!(" [implied: {why}]"),
     };
     format!("{holder}: {}{brief}{implied}", r.check.type_name)
 }
@@ -198,6 +199,7 @@ pub fn assert_json(results: &[Checked], elapsed: Duration, masker: &Masker) -> V
                 "origin": match &r.check.origin {
                     Origin::Declared => json!("declared"),
                     Origin::Connection(c) => json!({"connection": c}),
+                    Origin::Implied(why) => json!({"implied": why}),
                 },
                 "declared_at": r.check.declared_at,
                 "verdict": r.verdict,

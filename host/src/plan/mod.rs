@@ -611,6 +611,7 @@ mod tests {
                 state: json!({"container": "old"}),
                 depends_on: vec!["db".into()],
                 updated_at: 0,
+                containers: Vec::new(),
                 unknown: Default::default(),
             },
         );
@@ -658,6 +659,7 @@ mod tests {
                 state: json!({}),
                 depends_on: vec![],
                 updated_at: 0,
+                containers: Vec::new(),
                 unknown: Default::default(),
             },
         );

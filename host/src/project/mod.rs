@@ -46,6 +46,19 @@ pub struct ProjectConfig {
     /// `[plugins]`
     #[serde(default)]
     pub plugins: PluginsConfig,
+    /// `[assert]`
+    #[serde(default)]
+    pub assert: AssertConfig,
+}
+
+/// `[assert]` in `clockwork.toml`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AssertConfig {
+    /// Whether `clockwork assert` also runs the checks the declarations
+    /// imply, as with `--implied`.
+    #[serde(default)]
+    pub implied: bool,
 }
 
 /// `[project]` in `clockwork.toml`.

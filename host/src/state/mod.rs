@@ -44,9 +44,32 @@ pub struct ResourceState {
     pub depends_on: Vec<ResourceName>,
     /// When it last changed, in ms since the Unix epoch.
     pub updated_at: u64,
+    /// The containers the host ensured for it, as the host ran them: what
+    /// `clockwork assert --implied` checks, whatever the resource's type.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub containers: Vec<EnsuredContainer>,
     /// Fields this version does not know, kept as they were.
     #[serde(flatten)]
     pub unknown: BTreeMap<String, Value>,
+}
+
+/// A container the host created or kept for a resource, as the
+/// `ensure-container` action described it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnsuredContainer {
+    /// Its name.
+    pub name: String,
+    /// Whether it must keep running.
+    pub must_run: bool,
+    /// Whether it has a health check.
+    pub healthcheck: bool,
+    /// Its TCP ports as `(host port, container port)`; the host port is
+    /// `None` when it is not published.
+    #[serde(default)]
+    pub ports: Vec<(Option<u16>, u16)>,
+    /// Its restart count when the host last started it.
+    #[serde(default)]
+    pub restart_count: i64,
 }
 
 /// A file Clockwork wrote: by which resource, with which content.
@@ -56,6 +79,9 @@ pub struct FileRecord {
     pub resource: ResourceName,
     /// SHA-256 of the content written, hex.
     pub sha256: String,
+    /// The mode it was written with, octal (`0644`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<String>,
 }
 
 /// The whole state.
@@ -276,6 +302,7 @@ mod tests {
                 state: serde_json::json!({"id": "x"}),
                 depends_on: vec![],
                 updated_at: 1,
+                containers: Vec::new(),
                 unknown: BTreeMap::from([("later".into(), serde_json::json!(true))]),
             },
         );

@@ -51,11 +51,22 @@ impl AssertionPlugin for ContainerAssertions {
             )
         })?;
         match input.type_name.as_str() {
-            "ContainerRunningAssert" => Ok(judge_running(&name, inspect(&name)?.as_ref())),
+            "ContainerRunningAssert" => {
+                let max_restarts = config.get("max_restarts").and_then(Value::as_i64);
+                Ok(judge_running(&name, inspect(&name)?.as_ref(), max_restarts))
+            }
             "ContainerHealthyAssert" => Ok(judge_healthy(&name, inspect(&name)?.as_ref())),
             "LogContainsAssert" => {
                 let (pattern, tail) = log_config(&config)?;
-                match docker::container_logs(&name, tail) {
+                let logs = match since_seconds(&config)? {
+                    Some(seconds) => {
+                        let now = clockwork_sdk::host::clock::now_unix_ms();
+                        let since = now.saturating_sub(seconds.saturating_mul(1000));
+                        docker::container_logs_since(&name, since, tail)
+                    }
+                    None => docker::container_logs(&name, tail),
+                };
+                match logs {
                     Ok(text) => Ok(judge_logs(&name, &pattern, tail, &text)),
                     Err(HostError::NotFound(_)) => {
                         Ok(missing(&name, "a container `{name}` with logs"))
@@ -167,12 +178,25 @@ fn is_running(inspect: &Value) -> bool {
     state(inspect)["Status"].as_str() == Some("running")
 }
 
-/// The outcome of `ContainerRunningAssert`.
-fn judge_running(name: &str, inspect: Option<&Value>) -> Outcome {
+/// The outcome of `ContainerRunningAssert`: running, and restarted by
+/// the Engine at most `max_restarts` times when that is given.
+fn judge_running(name: &str, inspect: Option<&Value>, max_restarts: Option<i64>) -> Outcome {
     let Some(inspect) = inspect else {
         return missing(name, "a running container `{name}`");
     };
     let details = state_details(inspect);
+    let restarts = inspect["RestartCount"].as_i64().unwrap_or(0);
+    if let Some(max) = max_restarts
+        && restarts > max
+        && is_running(inspect)
+    {
+        return Outcome::fail(
+            format!("container `{name}` restarted {restarts} times"),
+            format!("a running container `{name}` restarted at most {max} times"),
+            format!("running, restarted {restarts} times by the Engine (it exited and came back)"),
+        )
+        .with_details(details);
+    }
     if is_running(inspect) {
         let since = state(inspect)["StartedAt"]
             .as_str()
@@ -269,6 +293,35 @@ fn log_config(config: &Value) -> Result<(Regex, u32), PluginError> {
     Ok((regex, tail))
 }
 
+/// `since` as seconds: `90`, `30s`, `10m`, `2h`, `1d`.
+fn parse_since(text: &str) -> Option<u64> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let n: u64 = number.parse().ok()?;
+    let factor = match unit {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3_600,
+        "d" => 86_400,
+        _ => return None,
+    };
+    n.checked_mul(factor)
+}
+
+fn since_seconds(config: &Value) -> Result<Option<u64>, PluginError> {
+    match config.get("since").filter(|s| !s.is_null()) {
+        None => Ok(None),
+        Some(value) => value
+            .as_str()
+            .and_then(parse_since)
+            .map(Some)
+            .ok_or_else(|| PluginError::Failed(format!("`since` `{value}` is not a duration"))),
+    }
+}
+
 /// What is wrong with a `LogContainsAssert` config beyond its schema.
 fn log_config_problems(config: &Value) -> Vec<Diagnostic> {
     let mut problems = Vec::new();
@@ -284,6 +337,14 @@ fn log_config_problems(config: &Value) -> Vec<Diagnostic> {
             }
         }
         None => problems.push(error_at(Some("/pattern"), "`pattern` must be a string")),
+    }
+    if let Some(since) = config.get("since").filter(|s| !s.is_null())
+        && since.as_str().and_then(parse_since).is_none()
+    {
+        problems.push(error_at(
+            Some("/since"),
+            format!("`since` must be a duration such as `30s`, `10m` or `2h`, got {since}"),
+        ));
     }
     if let Some(tail) = config.get("tail")
         && tail.as_u64().is_none_or(|t| t == 0)
@@ -349,6 +410,16 @@ fn container_running_assert() -> TypeDef {
          exited or missing fails, and the message says which.",
     )
     .field(container_name())
+    .field(
+        Field::new(
+            "max_restarts",
+            "int",
+            "The most times the Engine may have restarted the container after it exited (`RestartCount`); more \
+             means it crashed, even if it runs again now. Left out: any number. `clockwork assert --implied` \
+             sets it to the count when `apply` last started the container.",
+        )
+        .example(json!(0)),
+    )
 }
 
 fn container_healthy_assert() -> TypeDef {
@@ -393,6 +464,15 @@ fn log_contains_assert() -> TypeDef {
         )
         .default(json!(200))
         .example(json!(1000)),
+    )
+    .field(
+        Field::new(
+            "since",
+            "string",
+            "Only lines logged this long ago or later, as `30s`, `10m`, `2h` or `1d` (the Engine counts whole \
+             seconds). Left out: any line among the last `tail`.",
+        )
+        .example(json!("5m")),
     )
 }
 
@@ -471,7 +551,7 @@ mod tests {
 
     #[test]
     fn a_running_container_passes() {
-        let outcome = judge_running("web", Some(&running(Value::Null)));
+        let outcome = judge_running("web", Some(&running(Value::Null)), None);
         assert_eq!(outcome.verdict, Verdict::Pass);
         assert_eq!(
             outcome.message,
@@ -481,7 +561,7 @@ mod tests {
 
     #[test]
     fn a_missing_container_fails_naming_it() {
-        let outcome = judge_running("web", None);
+        let outcome = judge_running("web", None, None);
         assert_eq!(outcome.verdict, Verdict::Fail);
         assert_eq!(
             outcome.expected.as_deref(),
@@ -501,7 +581,7 @@ mod tests {
             "Status": "exited", "Running": false, "ExitCode": 137, "OOMKilled": true,
             "Error": "",
         }));
-        let outcome = judge_running("web", Some(&exited));
+        let outcome = judge_running("web", Some(&exited), None);
         assert_eq!(outcome.verdict, Verdict::Fail);
         assert_eq!(
             outcome.message,
@@ -517,7 +597,7 @@ mod tests {
             "Status": "created", "ExitCode": 127,
             "Error": "exec: \"gunicorn\": executable file not found in $PATH",
         }));
-        let outcome = judge_running("web", Some(&failed));
+        let outcome = judge_running("web", Some(&failed), None);
         assert_eq!(
             outcome.actual.as_deref(),
             Some(
@@ -528,7 +608,7 @@ mod tests {
         let mut restarting =
             container(json!({ "Status": "restarting", "Running": true, "ExitCode": 1 }));
         restarting["RestartCount"] = json!(4);
-        let outcome = judge_running("web", Some(&restarting));
+        let outcome = judge_running("web", Some(&restarting), None);
         assert_eq!(outcome.verdict, Verdict::Fail);
         assert_eq!(
             outcome.actual.as_deref(),
@@ -537,7 +617,7 @@ mod tests {
 
         let paused = container(json!({ "Status": "paused", "Running": true, "Paused": true }));
         assert_eq!(
-            judge_running("web", Some(&paused)).actual.as_deref(),
+            judge_running("web", Some(&paused), None).actual.as_deref(),
             Some("paused")
         );
     }
@@ -693,5 +773,44 @@ mod tests {
             <ContainerAssertions as AssertionPlugin>::validate("ContainerRunningAssert", "{}")
                 .is_ok()
         );
+    }
+
+    #[test]
+    fn a_container_restarted_more_than_allowed_fails_though_it_runs() {
+        let mut crashed = running(Value::Null);
+        crashed["RestartCount"] = json!(3);
+        let outcome = judge_running("web", Some(&crashed), Some(1));
+        assert_eq!(outcome.verdict, Verdict::Fail);
+        assert_eq!(
+            outcome.expected.as_deref(),
+            Some("a running container `web` restarted at most 1 times")
+        );
+        assert!(
+            outcome
+                .actual
+                .as_deref()
+                .is_some_and(|a| a.contains("restarted 3 times"))
+        );
+        assert_eq!(
+            judge_running("web", Some(&crashed), Some(3)).verdict,
+            Verdict::Pass
+        );
+        assert_eq!(
+            judge_running("web", Some(&crashed), None).verdict,
+            Verdict::Pass
+        );
+    }
+
+    #[test]
+    fn since_is_a_duration_or_a_located_problem() {
+        assert_eq!(parse_since("30s"), Some(30));
+        assert_eq!(parse_since("10m"), Some(600));
+        assert_eq!(parse_since("2h"), Some(7_200));
+        assert_eq!(parse_since("90"), Some(90));
+        assert_eq!(parse_since("soon"), None);
+        assert_eq!(parse_since("5 weeks"), None);
+        let problems = log_config_problems(&json!({"pattern": "x", "since": "yesterday"}));
+        assert_eq!(problems.len(), 1);
+        assert_eq!(problems[0].path.as_deref(), Some("/since"));
     }
 }
