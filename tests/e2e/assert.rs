@@ -700,3 +700,64 @@ FileResource(name = "settings.conf", content = "mode = strict\n", mode = "0640")
     assert!(seen.contains("mode = lax"), "{seen}");
     assert_eq!(verdict("FilePermissionsAssert").0, "pass");
 }
+
+/// The health check a `ServiceMeshConnection` adds is run with the
+/// declared ones, by the service's name on the project network, and marked
+/// as the connection's.
+#[test]
+fn a_service_mesh_health_check_runs_by_the_services_name() {
+    let stack = Stack::new("cw-e2e-assert-mesh");
+    stack.write(
+        "main.star",
+        &format!(
+            r#"
+api = DockerResource(name = "mesh-api", image = "nginx:alpine")
+front = DockerResource(name = "mesh-front", image = "busybox:latest", command = {QUICK_STOP})
+front.connect(ServiceMeshConnection(to_resource = api, protocol = "http", port = 80, health_check_path = "/"))
+"#
+        ),
+    );
+    stack.ok(&["apply", "-y"]);
+    let run = stack.ok(&["assert", "--format", "json"]);
+    let report: Value = serde_json::from_str(&run.stdout).expect("JSON");
+    let checks = report["checks"].as_array().expect("checks");
+    assert_eq!(checks.len(), 1, "{report:#}");
+    let check = &checks[0];
+    assert_eq!(check["type"], "HealthcheckAssert", "{check:#}");
+    assert_eq!(check["target"], "mesh-api", "{check:#}");
+    assert!(check["origin"]["connection"].is_string(), "{check:#}");
+    assert_eq!(check["verdict"], "pass", "{check:#}");
+    assert!(text(check, "message").contains("mesh-api"), "{check:#}");
+}
+
+/// The connected-services example declares no assertion; what it implies
+/// holds after an apply: containers up, ports answering, the API reaching
+/// the database and the cache, the database URL logging in.
+#[test]
+fn the_connected_services_example_passes_its_implied_checks_after_apply() {
+    let _ports = crate::apply::fixed_ports();
+    let stack = Stack::example("connected-services", "cw-e2e-assert-connected");
+    stack.ok(&["apply", "-y"]);
+    let run = stack.run(&["assert", "--implied", "--format", "json"]);
+    let report: Value = serde_json::from_str(&run.stdout)
+        .unwrap_or_else(|e| panic!("{e}\n{}\n{}", run.stdout, run.stderr));
+    assert_eq!(run.code, 0, "{report:#}");
+    let types: Vec<String> = report["checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .map(|c| text(c, "type"))
+        .collect();
+    for expected in [
+        "ContainerRunningAssert",
+        "PortAccessibleAssert",
+        "ServiceConnectivityAssert",
+        "DatabaseConnectionAssert",
+    ] {
+        assert!(
+            types.iter().any(|t| t == expected),
+            "{expected} not in {types:?}"
+        );
+    }
+    assert!(!run.stdout.contains("secret123"), "{}", run.stdout);
+}
