@@ -13,3 +13,4 @@ mod python;
 mod safety;
 mod sandbox;
 mod sdk_examples;
+mod ssl_check;

@@ -54,6 +54,43 @@ fn every_bundled_plugin_loads_with_a_valid_description() {
     }
 }
 
+/// A plugin reaches only what its component imports: the file checks
+/// cannot touch Docker, the HTTP checks cannot run commands, no resource
+/// or connection plugin probes the network.
+#[test]
+fn each_bundled_plugin_imports_only_what_its_work_needs() {
+    let project = TestProject::new();
+    let imports = |name: &str| -> Vec<String> {
+        let output = project.clockwork(&["plugins", "inspect", name, "--json"]);
+        let json: Value = serde_json::from_str(&stdout(&output))
+            .unwrap_or_else(|e| panic!("{e}: {}", stdout(&output)));
+        json["imports"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no imports in {json:#}"))
+            .iter()
+            .filter_map(|i| i.as_str().map(str::to_string))
+            .collect()
+    };
+    assert_eq!(imports("file-assertions"), ["clock", "fs"]);
+    assert_eq!(imports("http-assertions"), ["clock", "fs", "probe"]);
+    assert_eq!(imports("environment-assertions"), ["docker"]);
+    assert_eq!(imports("database-assertions"), ["docker", "exec"]);
+    for name in [
+        "docker-resource",
+        "file-resource",
+        "database-connection",
+        "service-mesh-connection",
+    ] {
+        let found = imports(name);
+        assert!(
+            !found
+                .iter()
+                .any(|i| ["probe", "docker", "exec"].contains(&i.as_str())),
+            "{name} imports {found:?}"
+        );
+    }
+}
+
 #[test]
 fn bad_plugin_files_are_reported_and_the_rest_load() {
     let project = TestProject::new();

@@ -761,3 +761,38 @@ fn the_connected_services_example_passes_its_implied_checks_after_apply() {
     }
     assert!(!run.stdout.contains("secret123"), "{}", run.stdout);
 }
+
+/// UDP has no handshake: a port whose service answers passes, one that
+/// stays silent fails at its timeout saying so.
+#[test]
+fn a_udp_port_passes_when_its_service_answers() {
+    let echo = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
+    let answering = echo.local_addr().expect("addr").port();
+    let silent = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
+    let quiet = silent.local_addr().expect("addr").port();
+    let server = std::thread::spawn(move || {
+        let mut buffer = [0u8; 512];
+        echo.set_read_timeout(Some(Duration::from_secs(30))).ok();
+        if let Ok((n, from)) = echo.recv_from(&mut buffer) {
+            let _ = echo.send_to(&buffer[..n.max(1)], from);
+        }
+    });
+    let stack = Stack::new("cw-e2e-assert-udp");
+    stack.write(
+        "main.star",
+        &format!(
+            r#"
+PortAccessibleAssert(description = "answers", port = {answering}, protocol = "udp", timeout_seconds = 10)
+PortAccessibleAssert(description = "silent", port = {quiet}, protocol = "udp", timeout_seconds = 1)
+"#
+        ),
+    );
+    let run = stack.run(&["assert", "--format", "json"]);
+    let report: Value = serde_json::from_str(&run.stdout)
+        .unwrap_or_else(|e| panic!("{e}\n{}\n{}", run.stdout, run.stderr));
+    let checks = by_name(&report);
+    passed(&checks, "answers");
+    failed(&checks, "silent", "", "no reply");
+    server.join().expect("echo server");
+    drop(silent);
+}

@@ -69,6 +69,7 @@ pub fn plugin_json(p: &LoadedPlugin) -> Value {
         "file": p.origin.path,
         "sha256": p.origin.digest,
         "size": p.origin.size,
+        "imports": p.imports,
         "types": p.description.types.iter().map(|t| json!({
             "name": t.schema.name,
             "doc": t.schema.doc,
@@ -106,6 +107,14 @@ pub fn render_inspect(p: &LoadedPlugin) -> String {
     if let Some(path) = &p.origin.path {
         out.push_str(&format!("file: {}\n", path.display()));
     }
+    out.push_str(&format!(
+        "host imports: {}\n",
+        if p.imports.is_empty() {
+            "none".to_string()
+        } else {
+            p.imports.join(", ")
+        }
+    ));
     for t in &p.description.types {
         let traits = match &t.traits {
             TypeTraits::Resource {

@@ -61,6 +61,9 @@ pub struct LoadedPlugin {
     pub sandbox: Sandbox,
     /// Whether it came from the compiled-component cache.
     pub cache: CacheOutcome,
+    /// The host interfaces it imports (`probe`, `docker`, …): all it can
+    /// ever call, whatever its kind's world offers.
+    pub imports: Vec<String>,
 }
 
 type Diagnostics = Vec<Diagnostic>;

@@ -49,6 +49,8 @@ struct Compiled {
     cache: CacheOutcome,
     /// The exported plugin interface's full name, with its version.
     interface: String,
+    /// The Clockwork host interfaces it imports.
+    imports: Vec<String>,
 }
 
 impl PluginRuntime {
@@ -126,16 +128,22 @@ impl PluginRuntime {
         })
         .await
         .map_err(|e| LoadError::Compile(format!("compilation thread failed: {e}")))??;
-        let (kind, interface) = self.recognise(&component)?;
+        let (kind, interface, imports) = self.recognise(&component)?;
         Ok(Compiled {
             component,
             kind,
             cache: outcome,
             interface,
+            imports,
         })
     }
 
-    fn recognise(&self, component: &Component) -> Result<(PluginKind, String), LoadError> {
+    /// The component's kind, its exported interface and the Clockwork
+    /// interfaces it imports (a component imports only what it calls).
+    fn recognise(
+        &self,
+        component: &Component,
+    ) -> Result<(PluginKind, String, Vec<String>), LoadError> {
         let engine = self.engine.engine();
         let ty = component.component_type();
         let exports: Vec<String> = ty
@@ -176,6 +184,7 @@ impl PluginRuntime {
                 });
             }
         }
+        let mut imports = Vec::new();
         for (import, _) in ty.imports(engine) {
             if import.starts_with("wasi:") {
                 continue;
@@ -191,8 +200,13 @@ impl PluginRuntime {
                     allowed: kind.granted_imports().join(", "),
                 });
             }
+            if imported != "types" {
+                imports.push(imported.to_string());
+            }
         }
-        Ok((kind, interface))
+        imports.sort();
+        imports.dedup();
+        Ok((kind, interface, imports))
     }
 
     async fn instantiate_pre(
@@ -205,6 +219,7 @@ impl PluginRuntime {
             kind,
             cache,
             interface,
+            imports,
         } = compiled;
         let linker = self
             .linkers
@@ -267,6 +282,7 @@ impl PluginRuntime {
             description,
             sandbox,
             cache,
+            imports,
         })
     }
 }
