@@ -173,13 +173,14 @@ async fn the_python_example_describes_its_type_from_the_helpers_declarations() {
     let schema = &info.schema;
     assert!(schema.problems().is_empty(), "{:?}", schema.problems());
     let names: Vec<&str> = schema.fields.iter().map(|f| f.name.as_str()).collect();
-    // `description` and `timeout_seconds` are added by `AssertionDef`.
+    // `name`, `description` and `timeout_seconds` are added by `AssertionDef`.
     assert_eq!(
         names,
         [
             "url",
             "text",
             "bearer_token",
+            "name",
             "description",
             "timeout_seconds"
         ]
@@ -257,7 +258,7 @@ async fn the_python_example_validates_with_the_helper() {
         [(
             "`kubernetes` is not a field of `HttpBodyContainsAssert`",
             Some("/kubernetes"),
-            Some("its fields are: url, text, bearer_token, description, timeout_seconds")
+            Some("its fields are: url, text, bearer_token, name, description, timeout_seconds")
         )]
     );
 

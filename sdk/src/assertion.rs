@@ -22,14 +22,17 @@ pub struct AssertionType {
 
 impl AssertionType {
     /// A retryable type with a 30 s timeout, as `timeout_seconds` defaults to.
-    /// Adds the standard `description` and `timeout_seconds` fields when the
-    /// type does not declare them.
+    /// Adds the standard `name`, `description` and `timeout_seconds` fields
+    /// when the type does not declare them.
     pub fn new(def: TypeDef) -> Self {
         AssertionType::with_timeout(def, 30)
     }
 
     /// A retryable type with the given default timeout in seconds.
     pub fn with_timeout(mut def: TypeDef, seconds: u32) -> Self {
+        if def.schema().field("name").is_none() {
+            def = def.field(fields::assertion_name());
+        }
         if def.schema().field("description").is_none() {
             def = def.field(fields::description());
         }

@@ -15,6 +15,16 @@ pub fn name() -> Field {
     .forces_replace()
 }
 
+/// `name` of an assertion: how reports call it.
+pub fn assertion_name() -> Field {
+    Field::new(
+        "name",
+        "string",
+        "How reports call this check, unique among the project's assertions, e.g. `api-answers`. Left out: the \
+         declaration it is attached to and its type (`api-server-healthcheck`), numbered from the second.",
+    )
+}
+
 /// `description`: free text for humans and for AI completion.
 pub fn description() -> Field {
     Field::new(

@@ -432,7 +432,7 @@ FileResource(
         FileContentMatchesAssert(path = "a.txt", pattern = "<c>", timeout_seconds = 1),
     ],
 )
-PortAccessibleAssert(description = "closed", port = {port}, timeout_seconds = 1)
+PortAccessibleAssert(name = "closed", port = {port}, timeout_seconds = 1)
 "#
         ),
     );
@@ -468,7 +468,7 @@ import sys, xml.etree.ElementTree as ET
 root = ET.parse(sys.argv[1]).getroot()
 assert root.tag == "testsuites", root.tag
 suites = {s.get("name"): s for s in root.findall("testsuite")}
-assert set(suites) == {"a.txt", "port-accessible"}, suites
+assert set(suites) == {"a.txt", "closed"}, suites
 a = suites["a.txt"]
 assert a.get("tests") == "2" and a.get("failures") == "1", a.attrib
 cases = a.findall("testcase")

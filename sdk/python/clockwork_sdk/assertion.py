@@ -42,7 +42,7 @@ Timings = Union[Mapping[str, int], Iterable[Tuple[str, int]]]
 class AssertionDef:
     """One assertion type: its schema, how long the host retries it, whether waiting helps.
 
-    Why it adds fields: every assertion type has `description` and
+    Why it adds fields: every assertion type has `name`, `description` and
     `timeout_seconds`, and `timeout_seconds`' default must agree with
     `default-timeout-ms`. Both are added when `type` does not declare them;
     when it declares `timeout_seconds`, its default is the timeout, and a
@@ -56,6 +56,8 @@ class AssertionDef:
 
     def __post_init__(self) -> None:
         typedef = self.type
+        if typedef.field("name") is None:
+            typedef = typedef.with_fields(fields.assertion_name())
         if typedef.field("description") is None:
             typedef = typedef.with_fields(fields.description())
         declared = typedef.field("timeout_seconds")

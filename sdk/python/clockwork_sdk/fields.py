@@ -23,6 +23,17 @@ def name() -> Field:
     )
 
 
+def assertion_name() -> Field:
+    """`name` of an assertion: how reports call it."""
+    return Field(
+        "name",
+        "string",
+        "How reports call this check, unique among the project's assertions, e.g. `api-answers`. "
+        "Left out: the declaration it is attached to and its type (`api-server-healthcheck`), "
+        "numbered from the second.",
+    )
+
+
 def description() -> Field:
     """`description`: free text for humans and for AI completion."""
     return Field(

@@ -277,9 +277,9 @@ class Assertions(unittest.TestCase):
         self.assertIsInstance(d, wit_assertions.AssertionDescription)
         self.assertEqual((d.plugin.name, d.plugin.version, d.plugin.homepage), ("checks", "1.2.3", None))
         ping, file = d.types
-        self.assertEqual([f.name for f in ping.schema.fields], ["host", "description", "timeout_seconds"])
-        self.assertEqual((ping.default_timeout_ms, ping.retryable, ping.schema.fields[2].default), (30000, True, "30"))
-        self.assertEqual([f.name for f in file.schema.fields], ["timeout_seconds", "description"])
+        self.assertEqual([f.name for f in ping.schema.fields], ["host", "name", "description", "timeout_seconds"])
+        self.assertEqual((ping.default_timeout_ms, ping.retryable, ping.schema.fields[3].default), (30000, True, "30"))
+        self.assertEqual([f.name for f in file.schema.fields], ["timeout_seconds", "name", "description"])
         self.assertEqual((file.default_timeout_ms, file.retryable), (5000, False))
         with self.assertRaisesRegex(SchemaError, "disagrees"):
             AssertionDef(TypeDef("FileAssert", "Files.", [Field("timeout_seconds", "int", "Wait.", default=5)]), 6)
