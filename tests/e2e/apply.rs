@@ -40,7 +40,7 @@ fn env_of(stack: &Stack, container: &str) -> Vec<String> {
 }
 
 /// An Engine timestamp (RFC 3339, nanoseconds) in seconds since the epoch.
-fn epoch(timestamp: &str) -> f64 {
+pub(crate) fn epoch(timestamp: &str) -> f64 {
     let out = std::process::Command::new("date")
         .args(["-d", timestamp, "+%s.%N"])
         .output()

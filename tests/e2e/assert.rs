@@ -20,9 +20,10 @@ const QUICK_STOP: &str =
 fn free_port() -> u16 {
     use std::sync::atomic::{AtomicU16, Ordering};
     static NEXT: AtomicU16 = AtomicU16::new(0);
-    let start = 20_000 + (std::process::id() % 5_000) as u16;
+    let start = (std::process::id() % 12_000) as u16;
     loop {
-        let port = start + NEXT.fetch_add(1, Ordering::SeqCst) % 10_000;
+        // 20000-31999: below Linux's ephemeral range (32768-60999).
+        let port = 20_000 + (start + NEXT.fetch_add(1, Ordering::SeqCst)) % 12_000;
         if TcpListener::bind(("127.0.0.1", port)).is_ok()
             && TcpListener::bind(("0.0.0.0", port)).is_ok()
         {
@@ -97,6 +98,7 @@ db = DockerResource(
         DatabaseConnectionAssert(description = "db-login-wrong", password = "not-the-password", timeout_seconds = 5),
         QuerySuccessAssert(description = "query-ok", sql_query = "select 1", timeout_seconds = 60),
         QuerySuccessAssert(description = "query-bad", sql_query = "select * from no_such_table", timeout_seconds = 5),
+        QuerySuccessAssert(description = "query-writes", sql_query = "create table written (x int)", timeout_seconds = 5),
         TableExistsAssert(description = "table-ok", table = "pg_catalog.pg_class", timeout_seconds = 60),
         TableExistsAssert(description = "table-missing", table = "no_such_table", timeout_seconds = 5),
         RowCountAssert(description = "rows-ok", table = "pg_catalog.pg_database", min = 1, timeout_seconds = 60),
@@ -194,6 +196,23 @@ notes = FileResource(
     let warm = stack.run(&["assert", "--format", "json", "types-db", "types-cache"]);
     let warm: Value = serde_json::from_str(&warm.stdout).expect("the report is JSON");
     passed(&by_name(&warm), "db-login");
+    // "log-too-old" looks for a line printed at start, with `since = "1s"`:
+    // wait until that line is older than that, by the container's clock.
+    let started = stack.inspect("types-worker")["State"]["StartedAt"]
+        .as_str()
+        .map(crate::apply::epoch)
+        .expect("started");
+    crate::docker::wait_until(
+        "the worker's first line to be 3 s old",
+        Duration::from_secs(30),
+        || {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs_f64())
+                .unwrap_or(0.0);
+            now - started >= 3.0
+        },
+    );
     let run = stack.run(&["assert", "--format", "json"]);
     assert_eq!(
         run.code, 1,
@@ -240,6 +259,8 @@ notes = FileResource(
         "password authentication failed",
     );
     failed(&checks, "query-bad", "", "no_such_table");
+    // A check changes nothing: a statement that writes is refused.
+    failed(&checks, "query-writes", "", "read-only transaction");
     failed(&checks, "table-missing", "no_such_table", "");
     failed(&checks, "rows-too-many", "", "row");
     failed(&checks, "status-wrong", "status 200", "status 404");
@@ -387,6 +408,7 @@ ContainerRunningAssert(description = "needs-engine", container_name = "anything"
     assert_eq!(run.status.code(), Some(1));
 
     // A container that is not the project's is refused, not read.
+    let _ = crate::docker::docker(&["rm", "-f", "cw-e2e-assert-stranger"]);
     let stranger = docker_ok(&[
         "run",
         "-d",
@@ -795,4 +817,29 @@ PortAccessibleAssert(description = "silent", port = {quiet}, protocol = "udp", t
     failed(&checks, "silent", "", "no reply");
     server.join().expect("echo server");
     drop(silent);
+}
+
+/// `--retry-timeout` bounds the whole run: a check with a long timeout of
+/// its own ends with the run's deadline.
+#[test]
+fn retry_timeout_bounds_the_whole_run() {
+    let never = free_port();
+    let stack = Stack::new("cw-e2e-assert-deadline");
+    stack.write(
+        "main.star",
+        &format!("PortAccessibleAssert(port = {never}, timeout_seconds = 60)\n"),
+    );
+    let started = std::time::Instant::now();
+    let run = stack.run(&["assert", "--retry-timeout", "2s", "--sleep", "200ms"]);
+    let took = started.elapsed();
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("PortAccessibleAssert"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        took < Duration::from_secs(20),
+        "the run took {took:?}, past its 2 s deadline and the check's own 60 s were not cut"
+    );
 }

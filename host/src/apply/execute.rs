@@ -572,10 +572,15 @@ async fn run_job(job: Job, shared: &Shared) -> Outcome {
         } else {
             let previous = state.resources.get(&name);
             // A resource left as it was keeps the containers it had.
-            let containers = if job.planned.actions.is_empty() {
-                previous.map(|r| r.containers.clone()).unwrap_or_default()
-            } else {
+            let ensures = job
+                .planned
+                .actions
+                .iter()
+                .any(|a| matches!(a, Action::EnsureContainer(_)));
+            let containers = if ensures {
                 ensured
+            } else {
+                previous.map(|r| r.containers.clone()).unwrap_or_default()
             };
             let unchanged = previous.is_some_and(|r| {
                 r.state == new_state
@@ -622,6 +627,12 @@ fn ensured_of(spec: &ContainerSpec, restart_count: Option<i64>) -> EnsuredContai
             .iter()
             .filter_map(|p| clockwork_schema::parse_port(p).ok())
             .filter(|p| p.protocol == clockwork_schema::Protocol::Tcp)
+            // A port bound to one outside address is not reachable on
+            // loopback, where the implied check looks.
+            .filter(|p| {
+                p.host_ip
+                    .is_none_or(|ip| ip.is_loopback() || ip.is_unspecified())
+            })
             .map(|p| (p.host_port, p.container_port))
             .collect(),
         restart_count: restart_count.unwrap_or(0),

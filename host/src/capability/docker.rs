@@ -119,7 +119,9 @@ impl DockerHost for HostState {
             Ok(access) => access,
             Err(e) => return Ok(Err(e)),
         };
-        let since = i64::try_from(since_unix_ms / 1000).unwrap_or(i64::MAX);
+        // Rounded up: the Engine counts whole seconds, and a line from
+        // before `since` must not count.
+        let since = i64::try_from(since_unix_ms.div_ceil(1000)).unwrap_or(i64::MAX);
         Ok(
             match tokio::time::timeout(budget, deployment.engine.own_logs(&name, tail, Some(since)))
                 .await

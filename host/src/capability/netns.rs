@@ -48,6 +48,7 @@ pub(super) async fn connect_from(
         .ok_or_else(|| {
             HostError::NotFound(format!("no container named `{}`", request.container))
         })?;
+    let allowed: Vec<IpAddr> = deployment.hosts.values().flatten().copied().collect();
     let pid = running_pid(&inspected).ok_or_else(|| {
         HostError::Failed(format!(
             "container `{}` is not running, so it has no network to probe from",
@@ -60,7 +61,7 @@ pub(super) async fn connect_from(
     std::thread::Builder::new()
         .name(format!("netns-{pid}"))
         .spawn(move || {
-            let _ = reply.send(probe_in_namespace(pid, &request, budget));
+            let _ = reply.send(probe_in_namespace(pid, &request, &allowed, budget));
         })
         .map_err(|e| HostError::Failed(format!("cannot start the probe thread: {e}")))?;
     match tokio::time::timeout(budget + Duration::from_millis(100), answer).await {
@@ -95,6 +96,7 @@ fn running_pid(inspected: &Json) -> Option<u32> {
 fn probe_in_namespace(
     pid: u32,
     request: &ConnectFromRequest,
+    allowed: &[IpAddr],
     budget: Duration,
 ) -> Result<ConnectFromResponse, HostError> {
     let started = Instant::now();
@@ -142,6 +144,14 @@ fn probe_in_namespace(
             }
         },
     };
+    // The grant, inside the container as outside: its own loopback and the
+    // project's containers, whatever a name resolved to there.
+    if !(address.is_loopback() || allowed.contains(&address)) {
+        return Err(HostError::Denied(format!(
+            "`{}` is {address} inside container `{}`, which is not a container of this project",
+            request.host, request.container
+        )));
+    }
     let target = SocketAddr::new(address, request.port);
     let connecting = Instant::now();
     let mut stream =
@@ -341,7 +351,19 @@ fn resolve_a(
     name: &str,
     budget: Duration,
 ) -> Result<Option<IpAddr>, HostError> {
-    let id = u16::try_from(std::process::id() & 0xffff).unwrap_or(0x1234) ^ 0x5a5a;
+    // An id nobody can guess, and answers only from the server asked: a
+    // process in the container must not be able to redirect the probe.
+    let id = {
+        use std::hash::{BuildHasher, Hasher};
+        let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+        hasher.write_u128(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or(0),
+        );
+        (hasher.finish() & 0xffff) as u16
+    };
     let query = a_query(id, name)
         .ok_or_else(|| HostError::InvalidArgument(format!("`{name}` is not a host name")))?;
     let started = Instant::now();
@@ -354,7 +376,11 @@ fn resolve_a(
         let socket = UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0))
             .map_err(|e| HostError::Failed(format!("no UDP socket for DNS: {e}")))?;
         let _ = socket.set_read_timeout(Some(left));
-        if let Err(e) = socket.send_to(&query, (*server, 53)) {
+        if let Err(e) = socket.connect((*server, 53)) {
+            last = format!("{server}: {e}");
+            continue;
+        }
+        if let Err(e) = socket.send(&query) {
             last = format!("{server}: {e}");
             continue;
         }

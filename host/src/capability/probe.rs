@@ -118,6 +118,11 @@ impl Host for HostState {
         request: ConnectFromRequest,
     ) -> wasmtime::Result<Result<ConnectFromResponse, HostError>> {
         let budget = self.budget(request.timeout_ms);
+        if !self.grants.network.project_containers {
+            return Ok(Err(HostError::Denied(
+                "probing from a container is not granted to this plugin".into(),
+            )));
+        }
         let deployment = match self.services.deployment() {
             Some(d) => d,
             None => {
@@ -220,37 +225,20 @@ impl Host for HostState {
         })
     }
 
-    /// A project container's name answers with its addresses on the
-    /// project network; any other name is looked up by the system
-    /// resolver. Resolving sends nothing to the address found, so it needs
-    /// no grant beyond `probe` itself; connecting there still does.
+    /// A project container's name (or `localhost`) answers with its
+    /// addresses on the project network. Other names are not looked up:
+    /// a query for a name a plugin makes up would carry what it likes off
+    /// the machine to whatever DNS server answers.
     async fn resolve(&mut self, host: String) -> wasmtime::Result<Result<Vec<String>, HostError>> {
-        if let Ok(addresses) = self.network().addresses(&host) {
-            return Ok(Ok(addresses.iter().map(ToString::to_string).collect()));
-        }
-        if host.is_empty() || host.len() > 253 || host.contains(['/', ' ', ':']) {
-            return Ok(Err(HostError::InvalidArgument(format!(
-                "`{host}` is not a host name"
-            ))));
-        }
-        let budget = Duration::from_millis(self.remaining_ms().max(1));
-        Ok(
-            match tokio::time::timeout(budget, tokio::net::lookup_host((host.as_str(), 0))).await {
-                Ok(Ok(found)) => {
-                    let mut addresses: Vec<String> = found.map(|a| a.ip().to_string()).collect();
-                    addresses.sort();
-                    addresses.dedup();
-                    Ok(addresses)
-                }
-                Ok(Err(e)) => Err(HostError::NotFound(format!(
-                    "`{host}` does not resolve: {e}"
-                ))),
-                Err(_) => Err(HostError::TimedOut(format!(
-                    "no answer for `{host}` within {} ms",
-                    budget.as_millis()
-                ))),
-            },
-        )
+        Ok(self
+            .network()
+            .addresses(&host)
+            .map(|addrs| addrs.iter().map(ToString::to_string).collect())
+            .map_err(|_| {
+                HostError::NotFound(format!(
+                    "`{host}` is not a container of this project (only those, and `localhost`, are resolved)"
+                ))
+            }))
     }
 }
 

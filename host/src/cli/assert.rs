@@ -67,35 +67,55 @@ pub async fn run_assert(invocation: &Invocation, args: AssertArgs) -> Result<u8,
         );
         return Ok(EXIT_OK);
     }
-    match Engine::connect(&identity, files.clone()).await {
-        Ok(engine) => {
-            let observation = engine.observe().await?;
-            if let Some(note) = observation.strangers_note() {
-                output::note(&note);
-            }
-            plugins.attach(Deployment {
-                hosts: observation.hosts(),
-                engine,
-            });
+    let engine = match Engine::connect(&identity, files.clone()).await {
+        Ok(engine) => Some(engine),
+        Err(e) => {
+            output::note(&format!(
+                "{e}; checks that need the Engine will report that they could not run"
+            ));
+            None
         }
-        Err(e) => output::note(&format!(
-            "{e}; checks that need the Engine will report that they could not run"
-        )),
-    }
-    lap("engine observed");
+    };
     let options = assert::Options {
         parallelism: args.parallelism,
         ..Default::default()
     };
     let masker = output::process_masker();
     let streaming = args.format == AssertFormat::Text;
+    // Under --retry-timeout no check runs past the whole run's deadline.
+    let deadline = args.retry_timeout.map(|limit| started + limit);
     let mut round = 0u32;
     let results = loop {
         round += 1;
-        let last_round = match args.retry_timeout {
-            None => true,
-            Some(limit) => started.elapsed() + args.sleep >= limit,
-        };
+        // Each round sees the deployment as it is now: a container
+        // recreated while waiting has a new address.
+        if let Some(engine) = &engine {
+            let observation = engine.observe().await?;
+            if round == 1
+                && let Some(note) = observation.strangers_note()
+            {
+                output::note(&note);
+            }
+            plugins.attach(Deployment {
+                hosts: observation.hosts(),
+                engine: engine.clone(),
+            });
+        }
+        if round == 1 {
+            lap("engine observed");
+        }
+        let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+        let last_round = left.is_none_or(|left| left <= args.sleep);
+        let this_round: Vec<_> = checks
+            .iter()
+            .cloned()
+            .map(|mut c| {
+                if let Some(left) = left {
+                    c.timeout = c.timeout.min(left);
+                }
+                c
+            })
+            .collect();
         // Under --retry-timeout only the final round is printed line by
         // line; earlier ones are summarised, as goss does.
         let show = streaming && last_round;
@@ -104,19 +124,11 @@ pub async fn run_assert(invocation: &Invocation, args: AssertArgs) -> Result<u8,
                 output::emit(&output::render_checked(r, &masker));
             }
         };
-        let results = assert::run(checks.clone(), &plugins, &state, options, &mut print).await;
+        let results = assert::run(this_round, &plugins, &state, options, &mut print).await;
         let tally = Tally::of(&results);
-        if tally.all_ok() || last_round {
+        let out_of_time = deadline.is_none_or(|d| Instant::now() + args.sleep >= d);
+        if tally.all_ok() || last_round || out_of_time {
             if streaming && !show {
-                for r in &results {
-                    output::emit(&output::render_checked(r, &masker));
-                }
-            }
-            break results;
-        }
-        let limit = args.retry_timeout.unwrap_or_default();
-        if started.elapsed() + args.sleep >= limit {
-            if streaming {
                 for r in &results {
                     output::emit(&output::render_checked(r, &masker));
                 }
@@ -148,8 +160,9 @@ pub async fn run_assert(invocation: &Invocation, args: AssertArgs) -> Result<u8,
         AssertFormat::Text => output::emit(&output::render_tally(&tally, elapsed)),
         format => output::emit(&report(format, &results, elapsed, &masker)),
     }
+    let file_masker = output::file_masker();
     for (format, path) in &args.outputs {
-        write_report(path, &report(*format, &results, elapsed, &masker))?;
+        write_report(path, &report(*format, &results, elapsed, &file_masker))?;
     }
     Ok(if tally.all_ok() { EXIT_OK } else { EXIT_FAILED })
 }

@@ -222,6 +222,9 @@ impl Engine {
         while let Some(chunk) = stream.next().await {
             let chunk = chunk.map_err(|e| EngineError::call("logs of", name, e))?;
             push_capped(&mut out, &chunk.to_string(), MAX_OUTPUT_BYTES);
+            if out.len() >= MAX_OUTPUT_BYTES {
+                break;
+            }
         }
         Ok(out)
     }

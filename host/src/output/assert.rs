@@ -245,7 +245,7 @@ fn seconds(d: Duration) -> String {
 }
 
 /// What a failing or erroring check says, for a report body.
-fn body(r: &Checked) -> String {
+fn body(r: &Checked, masker: &Masker) -> String {
     let mut out = r.message.clone();
     if let Some(expected) = &r.expected {
         let _ = write!(out, "\nexpected: {expected}");
@@ -254,7 +254,7 @@ fn body(r: &Checked) -> String {
         let _ = write!(out, "\nactual: {actual}");
     }
     if r.details.as_object().is_some_and(|d| !d.is_empty()) {
-        let _ = write!(out, "\ndetails: {}", r.details);
+        let _ = write!(out, "\ndetails: {}", masker.json(None, &r.details));
     }
     let _ = write!(out, "\nattempts: {}", r.attempts);
     if let Some(at) = &r.check.declared_at {
@@ -332,7 +332,7 @@ pub fn render_junit(results: &[Checked], elapsed: Duration, masker: &Masker) -> 
                         ">\n      <{tag} message=\"{}\" type=\"{}\">{}</{tag}>\n    </testcase>\n",
                         xml(&r.message),
                         xml(&r.check.type_name),
-                        xml(&body(r))
+                        xml(&body(r, masker))
                     );
                 }
             }
@@ -348,19 +348,28 @@ fn yaml_quoted(text: &str) -> String {
     serde_json::to_string(text).unwrap_or_else(|_| "\"\"".into())
 }
 
+/// A text on one line: a TAP test line ends at the first line break.
+fn one_line(text: &str) -> String {
+    text.replace(['\n', '\r'], " ")
+}
+
 /// TAP version 13, with a YAML block of what was expected and seen under
 /// each failing test.
 pub fn render_tap(results: &[Checked], masker: &Masker) -> String {
     let mut out = format!("TAP version 13\n1..{}\n", results.len());
     for (i, r) in results.iter().enumerate() {
         let n = i + 1;
-        let description = title(r).replace('#', "\\#");
+        let description = one_line(&title(r)).replace('#', "\\#");
         match r.verdict {
             Verdict::Pass => {
                 let _ = writeln!(out, "ok {n} - {description}");
             }
             Verdict::Skip => {
-                let _ = writeln!(out, "ok {n} - {description} # SKIP {}", r.message);
+                let _ = writeln!(
+                    out,
+                    "ok {n} - {description} # SKIP {}",
+                    one_line(&r.message)
+                );
             }
             Verdict::Fail | Verdict::Error => {
                 let _ = writeln!(out, "not ok {n} - {description}");

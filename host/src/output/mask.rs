@@ -305,6 +305,14 @@ pub fn masked(text: &str) -> String {
     }
 }
 
+/// The process's masker for what goes into files: it masks even under
+/// `--show-secrets`.
+pub fn file_masker() -> Masker {
+    let mut masker = process_masker();
+    masker.enabled = true;
+    masker
+}
+
 /// Masks a JSON value for a file, even under `--show-secrets`.
 pub fn mask_json_always(value: &Value) -> Value {
     let mut masker = process_masker();

@@ -16,8 +16,8 @@ pub use assert::{
 };
 pub use graph::{render_dot, render_mermaid};
 pub use mask::{
-    Masker, mask_json_always, masked, process_masker, register_env_values, register_secrets,
-    show_secrets,
+    Masker, file_masker, mask_json_always, masked, process_masker, register_env_values,
+    register_secrets, show_secrets,
 };
 pub use plan::{plan_json, render_plan};
 pub use plugins::{plugin_json, plugins_list_json, render_inspect, render_plugins_list};

@@ -89,7 +89,7 @@ pub(crate) fn check(input: CheckInput) -> Result<Outcome, PluginError> {
                 return Err(PluginError::Failed(why));
             }
             (
-                vec!["BEGIN".into(), sql.clone(), "ROLLBACK".into()],
+                vec!["BEGIN READ ONLY".into(), sql.clone(), "ROLLBACK".into()],
                 Box::new(move |o| Ok(judge_query(&sql, o))),
             )
         }
@@ -514,7 +514,7 @@ pub(crate) fn judge_row_count(
         .with_timing("query", output.elapsed_us))
 }
 
-/// The verdict on `BEGIN`, `sql`, `ROLLBACK`.
+/// The verdict on `BEGIN READ ONLY`, `sql`, `ROLLBACK`.
 pub(crate) fn judge_query(sql: &str, output: &ExecOutput) -> Outcome {
     let shown = excerpt(sql, 80);
     let details = output_details(output);

@@ -648,7 +648,11 @@ mod tests {
 
     #[test]
     fn local_psql_runs_each_statement() {
-        let command = local_psql("admin", "appdb", &["BEGIN", "select 1", "ROLLBACK"]);
+        let command = local_psql(
+            "admin",
+            "appdb",
+            &["BEGIN READ ONLY", "select 1", "ROLLBACK"],
+        );
         assert_eq!(
             command.argv,
             [
@@ -664,7 +668,7 @@ mod tests {
                 "-d",
                 "appdb",
                 "-c",
-                "BEGIN",
+                "BEGIN READ ONLY",
                 "-c",
                 "select 1",
                 "-c",

@@ -209,7 +209,8 @@ fn query_success_assert() -> TypeDef {
         &format!(
             "Checks that an SQL statement runs without error in a PostgreSQL database. \
              Passes when `psql` runs `sql_query` and exits successfully; any SQL error fails, with PostgreSQL's \
-             message. The statement runs inside a transaction that is rolled back, so it changes nothing. \
+             message. The statement runs inside a read-only transaction that is rolled back, so it changes nothing: a \
+             statement that writes (`INSERT`, `nextval`, `COPY … TO PROGRAM`) fails as PostgreSQL refuses it. \
              {RUNS_AS}"
         ),
     )

@@ -101,13 +101,14 @@ fn dns_resolve_assert() -> TypeDef {
         "DNSResolveAssert",
         "Checks that a host name resolves, optionally to a given address. \
          Passes when `hostname` resolves to at least one address and, if `expected_ip` is given, when that address \
-         is among them. The project's container names resolve to their addresses on the project's networks.",
+         is among them. The project's container names (and `localhost`) resolve to their addresses on the \
+         project's networks; other names are not looked up, since the query would leave the machine for an outside \
+         DNS server, and a check sends nothing outside the project.",
     )
     .field(
-        Field::new("hostname", "string", "The name to resolve, e.g. `api` or `example.com`.")
+        Field::new("hostname", "string", "The name to resolve: a container of this project, e.g. `api`.")
             .required()
-            .example(json!("api"))
-            .example(json!("example.com")),
+            .example(json!("api")),
     )
     .field(
         Field::new(
