@@ -146,7 +146,7 @@ fn probe_in_namespace(
     };
     // The grant, inside the container as outside: its own loopback and the
     // project's containers, whatever a name resolved to there.
-    if !(address.is_loopback() || allowed.contains(&address)) {
+    if !permitted(address, allowed) {
         return Err(HostError::Denied(format!(
             "`{}` is {address} inside container `{}`, which is not a container of this project",
             request.host, request.container
@@ -185,6 +185,12 @@ fn probe_in_namespace(
         connect_us,
         answer,
     })
+}
+
+/// Whether a probe from inside a container may go to `address`: that
+/// container's own loopback, or one of the project's containers.
+fn permitted(address: IpAddr, allowed: &[IpAddr]) -> bool {
+    address.is_loopback() || allowed.contains(&address)
 }
 
 /// Speaks `request.exchange` and returns what proves a server of that kind.
@@ -418,6 +424,18 @@ mod tests {
         answer[3] = 0x83; // NXDOMAIN
         assert_eq!(first_a(7, &answer), Ok(None));
         assert!(a_query(1, "bad..name").is_none());
+    }
+
+    #[test]
+    fn a_probe_from_a_container_reaches_only_the_projects_containers() {
+        let project = [IpAddr::from([172, 18, 0, 3]), IpAddr::from([172, 18, 0, 4])];
+        assert!(permitted(IpAddr::from([172, 18, 0, 4]), &project));
+        assert!(permitted(IpAddr::from([127, 0, 0, 1]), &project));
+        // Another project's container on a shared network, the metadata
+        // address, the host's LAN.
+        for outside in [[172, 18, 0, 9], [169, 254, 169, 254], [192, 168, 1, 10]] {
+            assert!(!permitted(IpAddr::from(outside), &project), "{outside:?}");
+        }
     }
 
     #[test]
