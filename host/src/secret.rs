@@ -112,7 +112,8 @@ pub fn query_secrets(text: &str) -> Vec<String> {
     found
 }
 
-fn percent_decode(text: &str) -> String {
+/// `%40` → `@`: a URL's parts as their owner wrote them.
+pub(crate) fn percent_decode(text: &str) -> String {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

@@ -158,7 +158,7 @@ fn login_of(value: &str, container: &str) -> Option<Json> {
     if let Some(port) = url.port() {
         config["port"] = json!(port);
     }
-    let decode = |text: &str| percent_decode(text);
+    let decode = crate::secret::percent_decode;
     if !url.username().is_empty() {
         config["username"] = json!(decode(url.username()));
     }
@@ -170,25 +170,6 @@ fn login_of(value: &str, container: &str) -> Option<Json> {
         config["database"] = json!(decode(database));
     }
     Some(config)
-}
-
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%'
-            && let Some(hex) = text.get(i + 1..i + 3)
-            && let Ok(byte) = u8::from_str_radix(hex, 16)
-        {
-            out.push(byte);
-            i += 3;
-            continue;
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Names for implied checks: `<target>-implied-<type>`, numbered from the

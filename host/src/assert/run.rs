@@ -123,8 +123,7 @@ async fn check_one(
             attempt,
             remaining_ms: u32::try_from(budget.as_millis()).unwrap_or(u32::MAX),
         };
-        let answer = plugin.check(&input).await;
-        let (retry, result) = match answer {
+        let (retry, answer) = match plugin.check(&input).await {
             Ok(Ok(outcome)) => {
                 let verdict = match outcome.verdict {
                     PluginVerdict::Pass => Verdict::Pass,
@@ -133,82 +132,55 @@ async fn check_one(
                 };
                 (
                     verdict == Verdict::Fail && check.retryable,
-                    judged(verdict, outcome),
+                    Answer::Judged(verdict, outcome),
                 )
             }
-            Ok(Err(PluginError::Transient(message))) => (
-                true,
-                (Verdict::Error, message, None, None, Json::Null, Vec::new()),
-            ),
-            Ok(Err(error)) => (
-                false,
-                (
-                    Verdict::Error,
-                    error.message(),
-                    None,
-                    None,
-                    Json::Null,
-                    Vec::new(),
-                ),
-            ),
-            Err(call) => (
-                false,
-                (
-                    Verdict::Error,
-                    call.to_string(),
-                    None,
-                    None,
-                    Json::Null,
-                    Vec::new(),
-                ),
-            ),
+            Ok(Err(PluginError::Transient(message))) => (true, Answer::Error(message)),
+            Ok(Err(error)) => (false, Answer::Error(error.message())),
+            Err(call) => (false, Answer::Error(call.to_string())),
         };
         let left = deadline.saturating_duration_since(Instant::now());
         if retry && !left.is_zero() {
             tokio::time::sleep(backoff(attempt + 1).min(left)).await;
             continue;
         }
-        let (verdict, message, expected, actual, details, timings) = result;
-        return Checked {
-            check,
-            verdict,
-            message,
-            expected,
-            actual,
-            details: if details.is_null() {
-                Json::Object(Default::default())
-            } else {
-                details
-            },
-            timings,
-            attempts: attempt,
-            elapsed: started.elapsed(),
+        return match answer {
+            Answer::Error(message) => errored(check, message, attempt, started),
+            Answer::Judged(verdict, outcome) => judged(check, verdict, outcome, attempt, started),
         };
     }
 }
 
-type Judged = (
-    Verdict,
-    String,
-    Option<String>,
-    Option<String>,
-    Json,
-    Vec<(String, u64)>,
-);
+/// What one attempt came to.
+enum Answer {
+    /// The plugin judged.
+    Judged(Verdict, Outcome),
+    /// The check could not run.
+    Error(String),
+}
 
-fn judged(verdict: Verdict, outcome: Outcome) -> Judged {
+fn judged(
+    check: Check,
+    verdict: Verdict,
+    outcome: Outcome,
+    attempts: u32,
+    started: Instant,
+) -> Checked {
     let details = serde_json::from_str(&outcome.details).unwrap_or_else(|_| {
         // A plugin's details that are not JSON are still worth showing.
         Json::String(outcome.details.clone())
     });
-    (
+    Checked {
+        check,
         verdict,
-        outcome.message,
-        outcome.expected,
-        outcome.actual,
+        message: outcome.message,
+        expected: outcome.expected,
+        actual: outcome.actual,
         details,
-        outcome.timings,
-    )
+        timings: outcome.timings,
+        attempts,
+        elapsed: started.elapsed(),
+    }
 }
 
 #[cfg(test)]

@@ -67,6 +67,22 @@ async fn inspect(
         .map_err(host_error)
 }
 
+async fn logs(
+    access: Result<(Arc<Deployment>, Duration), HostError>,
+    name: String,
+    tail: u32,
+    since_unix_seconds: Option<i64>,
+) -> Result<String, HostError> {
+    let (deployment, budget) = access?;
+    tokio::time::timeout(
+        budget,
+        deployment.engine.own_logs(&name, tail, since_unix_seconds),
+    )
+    .await
+    .map_err(|_| HostError::TimedOut(format!("reading the logs of `{name}` took too long")))?
+    .map_err(host_error)
+}
+
 impl DockerHost for HostState {
     async fn inspect_container(
         &mut self,
@@ -94,19 +110,7 @@ impl DockerHost for HostState {
         name: String,
         tail: u32,
     ) -> wasmtime::Result<Result<String, HostError>> {
-        let (deployment, budget) = match self.observation() {
-            Ok(access) => access,
-            Err(e) => return Ok(Err(e)),
-        };
-        Ok(
-            match tokio::time::timeout(budget, deployment.engine.own_logs(&name, tail, None)).await
-            {
-                Ok(logs) => logs.map_err(host_error),
-                Err(_) => Err(HostError::TimedOut(format!(
-                    "reading the logs of `{name}` took too long"
-                ))),
-            },
-        )
+        Ok(logs(self.observation(), name, tail, None).await)
     }
 
     async fn container_logs_since(
@@ -115,23 +119,10 @@ impl DockerHost for HostState {
         since_unix_ms: u64,
         tail: u32,
     ) -> wasmtime::Result<Result<String, HostError>> {
-        let (deployment, budget) = match self.observation() {
-            Ok(access) => access,
-            Err(e) => return Ok(Err(e)),
-        };
         // Rounded up: the Engine counts whole seconds, and a line from
         // before `since` must not count.
         let since = i64::try_from(since_unix_ms.div_ceil(1000)).unwrap_or(i64::MAX);
-        Ok(
-            match tokio::time::timeout(budget, deployment.engine.own_logs(&name, tail, Some(since)))
-                .await
-            {
-                Ok(logs) => logs.map_err(host_error),
-                Err(_) => Err(HostError::TimedOut(format!(
-                    "reading the logs of `{name}` took too long"
-                ))),
-            },
-        )
+        Ok(logs(self.observation(), name, tail, Some(since)).await)
     }
 
     async fn list_containers(&mut self) -> wasmtime::Result<Result<Vec<String>, HostError>> {

@@ -40,14 +40,8 @@ pub async fn run_assert(invocation: &Invocation, args: AssertArgs) -> Result<u8,
             help: "give at least 1 (the default is 8)".into(),
         });
     }
-    let lap = |what: &str| {
-        if std::env::var_os("CW_TIMINGS").is_some() {
-            output::note(&format!(
-                "timing: {what} done at {} ms",
-                started.elapsed().as_millis()
-            ));
-        }
-    };
+    let timings = output::Timings::since(started);
+    let lap = |what: &str| timings.lap(what);
     let (graph, _sources, plugins) = project::resolved(invocation).await?;
     let files = &invocation.project.files;
     let mut identity = invocation.project.identity.clone();
@@ -144,11 +138,9 @@ pub async fn run_assert(invocation: &Invocation, args: AssertArgs) -> Result<u8,
         tokio::time::sleep(args.sleep).await;
     };
     lap("checks");
-    if std::env::var_os("CW_TIMINGS").is_some()
-        && let Some(slowest) = results.iter().max_by_key(|r| r.elapsed)
-    {
-        output::note(&format!(
-            "timing: slowest check {} ({}) took {} ms",
+    if let Some(slowest) = results.iter().max_by_key(|r| r.elapsed) {
+        timings.note(&format!(
+            "slowest check {} ({}) took {} ms",
             slowest.check.name,
             slowest.check.type_name,
             slowest.elapsed.as_millis()

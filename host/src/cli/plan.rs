@@ -18,15 +18,8 @@ pub async fn run_plan(
     show_secrets: bool,
     offline: bool,
 ) -> Result<u8, CliError> {
-    let started = std::time::Instant::now();
-    let lap = |what: &str| {
-        if std::env::var_os("CW_TIMINGS").is_some() {
-            output::note(&format!(
-                "timing: {what} done at {} ms",
-                started.elapsed().as_millis()
-            ));
-        }
-    };
+    let timings = output::Timings::start();
+    let lap = |what: &str| timings.lap(what);
     let (graph, sources, plugins) = project::resolved(invocation).await?;
     lap("resolved");
     let files = &invocation.project.files;

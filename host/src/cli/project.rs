@@ -42,16 +42,8 @@ pub async fn plugins(invocation: &Invocation) -> Result<PluginSet, CliError> {
 /// project holds (including what connections put together, such as a
 /// `DATABASE_URL` with its password) is registered for masking.
 pub async fn resolved(invocation: &Invocation) -> Result<(Graph, Sources, PluginSet), CliError> {
-    let started = std::time::Instant::now();
-    let timings = std::env::var_os("CW_TIMINGS").is_some();
-    let lap = |what: &str| {
-        if timings {
-            crate::output::note(&format!(
-                "timing: {what} done at {} ms",
-                started.elapsed().as_millis()
-            ));
-        }
-    };
+    let timings = crate::output::Timings::start();
+    let lap = |what: &str| timings.lap(what);
     let plugins = plugins(invocation).await?;
     if !plugins.problems.is_empty() {
         return Err(CliError::BrokenPlugins(plugins.problems));

@@ -50,12 +50,10 @@ pub async fn load(
     folder
         .files
         .protect_loaded(sources.keys().map(PathBuf::from));
-    if std::env::var_os("CW_TIMINGS").is_some() {
-        crate::output::note(&format!(
-            "timing: evaluate and collect took {} ms",
-            started.elapsed().as_millis()
-        ));
-    }
+    crate::output::Timings::since(started).note(&format!(
+        "evaluate and collect took {} ms",
+        started.elapsed().as_millis()
+    ));
     // Plugins validate even when the project has other problems, so that
     // one run reports everything.
     let flagged: Vec<Location> = problems.iter().map(|p| p.location.clone()).collect();

@@ -46,6 +46,42 @@ pub fn emit_json(value: &serde_json::Value) {
     );
 }
 
+/// `CW_TIMINGS=1`: when each stage of a command ended, on stderr.
+pub struct Timings {
+    started: std::time::Instant,
+    shown: bool,
+}
+
+impl Timings {
+    /// Counting from now.
+    pub fn start() -> Timings {
+        Timings::since(std::time::Instant::now())
+    }
+
+    /// Counting from `started`.
+    pub fn since(started: std::time::Instant) -> Timings {
+        Timings {
+            started,
+            shown: std::env::var_os("CW_TIMINGS").is_some(),
+        }
+    }
+
+    /// `timing: <what> done at <ms> ms`.
+    pub fn lap(&self, what: &str) {
+        self.note(&format!(
+            "{what} done at {} ms",
+            self.started.elapsed().as_millis()
+        ));
+    }
+
+    /// `timing: <text>`.
+    pub fn note(&self, text: &str) {
+        if self.shown {
+            note(&format!("timing: {text}"));
+        }
+    }
+}
+
 /// Writes a note to stderr.
 pub fn note(text: &str) {
     let _ = writeln!(std::io::stderr().lock(), "{}", masked(text));
