@@ -89,6 +89,8 @@ pub async fn checks(
         .flat_map(|d| d.assertions.iter().map(move |a| (*a, d.id)))
         .collect();
     let wanted = wanted(graph, selection)?;
+    // A user's function may look at every resource; built once.
+    let views = std::sync::OnceLock::new();
     let mut out = Vec::new();
     for d in &project.declarations {
         if d.kind != PluginKind::Assertion {
@@ -101,12 +103,17 @@ pub async fn checks(
         if !selected {
             continue;
         }
+        let mut config = Json::Object(d.config.clone());
+        if crate::assert::views::has_program(&config) {
+            let views = views.get_or_init(|| crate::assert::views::views(graph, state));
+            config = crate::assert::views::with_views(config, views);
+        }
         let check = check_of(
             plugins,
             d.name.clone(),
             d.type_name.clone(),
             target.map(|t| (t.name.clone(), t.type_name.clone())),
-            Json::Object(d.config.clone()),
+            config,
             Origin::Declared,
             Some(d.location.to_string()),
         )?;
@@ -291,6 +298,14 @@ fn brief_of(value: &Json) -> String {
         Json::Object(o) if o.contains_key("$ref") => {
             o["$ref"].as_str().unwrap_or_default().to_string()
         }
+        // A user's function, by name and place.
+        Json::Object(o) if o.contains_key("$function") => format!(
+            "{} ({})",
+            o["$function"].as_str().unwrap_or_default(),
+            o.get("defined_at")
+                .and_then(Json::as_str)
+                .unwrap_or_default()
+        ),
         other => other.to_string(),
     };
     if text.chars().count() > 60 {
@@ -310,6 +325,12 @@ mod tests {
     fn a_brief_is_short_and_names_references() {
         assert_eq!(brief_of(&json!("http://localhost/")), "http://localhost/");
         assert_eq!(brief_of(&json!({"$ref": "db"})), "db");
+        assert_eq!(
+            brief_of(
+                &json!({"$function": "api_is_up", "defined_at": "main.star:3", "modules": {}})
+            ),
+            "api_is_up (main.star:3)"
+        );
         assert_eq!(brief_of(&json!(8080)), "8080");
         let long = "x".repeat(100);
         let brief = brief_of(&json!(long));

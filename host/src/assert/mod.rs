@@ -9,6 +9,7 @@
 mod collect;
 mod implied;
 mod run;
+mod views;
 
 pub use collect::{AssertError, Origin, Selection, checks};
 pub use run::{Options, run};

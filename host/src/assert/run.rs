@@ -123,7 +123,12 @@ async fn check_one(
             attempt,
             remaining_ms: u32::try_from(budget.as_millis()).unwrap_or(u32::MAX),
         };
-        let (retry, answer) = match plugin.check(&input).await {
+        // A user's function is stopped soon after its attempt's budget (it
+        // stops itself at the budget); a plugin's own code at its call
+        // timeout.
+        let program = program_title(&check.config);
+        let within = program.as_ref().map(|_| budget + PROGRAM_GRACE);
+        let (retry, answer) = match plugin.check_within(&input, within).await {
             Ok(Ok(outcome)) => {
                 let verdict = match outcome.verdict {
                     PluginVerdict::Pass => Verdict::Pass,
@@ -137,7 +142,13 @@ async fn check_one(
             }
             Ok(Err(PluginError::Transient(message))) => (true, Answer::Error(message)),
             Ok(Err(error)) => (false, Answer::Error(error.message())),
-            Err(call) => (false, Answer::Error(call.to_string())),
+            Err(call) => (
+                false,
+                Answer::Error(match &program {
+                    Some(title) => program_failure(title, &call),
+                    None => call.to_string(),
+                }),
+            ),
         };
         let left = deadline.saturating_duration_since(Instant::now());
         if retry && !left.is_zero() {
@@ -150,6 +161,56 @@ async fn check_one(
         };
     }
 }
+
+/// How long after its budget the host stops a user's function that did
+/// not stop itself.
+const PROGRAM_GRACE: Duration = Duration::from_millis(500);
+
+/// `` `f` (main.star:3) `` when the check runs a user's function (a
+/// `function` field of its config).
+fn program_title(config: &Json) -> Option<String> {
+    config.as_object()?.values().find_map(|v| {
+        let name = v.get("$function")?.as_str()?;
+        let at = v.get("defined_at").and_then(Json::as_str).unwrap_or("?");
+        Some(format!("`{name}` ({at})"))
+    })
+}
+
+/// What a user reads when the sandbox stopped their function.
+fn program_failure(title: &str, call: &crate::plugin::CallError) -> String {
+    use crate::plugin::CallFailure;
+    match &call.failure {
+        CallFailure::Timeout { limit_ms } => format!(
+            "{title} ran past its deadline of {:.1} s and was stopped; a loop that never ends?",
+            *limit_ms as f64 / 1000.0
+        ),
+        CallFailure::OutOfMemory { limit_mib } => {
+            format!("{title} used more than the sandbox's memory limit of {limit_mib} MiB")
+        }
+        CallFailure::StackOverflow => {
+            format!("{title} overflowed the sandbox's stack: recursion too deep?")
+        }
+        CallFailure::Trap { message, stderr } => {
+            // The sandbox's own word on a refused allocation, located.
+            let refused = stderr
+                .lines()
+                .chain(std::iter::once(message.as_str()))
+                .find_map(|l| {
+                    l.split_once(OVER_MEMORY)
+                        .map(|(_, rest)| rest.trim_start_matches(':').trim().to_string())
+                });
+            match refused {
+                Some(rest) => format!("{title} used more than its memory limit at {rest}"),
+                None => format!("{title}: {call}"),
+            }
+        }
+        _ => format!("{title}: {call}"),
+    }
+}
+
+/// The line the Starlark sandbox writes before it stops an allocation over
+/// a check's memory limit (`plugins/starlark-assertions/src/limits.rs`).
+const OVER_MEMORY: &str = "clockwork-check: memory limit";
 
 /// What one attempt came to.
 enum Answer {

@@ -1,9 +1,14 @@
 //! The global functions of `main.star` besides the constructors.
 
+use std::fmt;
+
+use allocative::Allocative;
 use starlark::environment::GlobalsBuilder;
-use starlark::eval::Evaluator;
-use starlark::starlark_module;
-use starlark::values::Value;
+use starlark::eval::{Arguments, Evaluator};
+use starlark::values::{
+    Heap, NoSerialize, ProvidesStaticType, StarlarkValue, Value, starlark_value,
+};
+use starlark::{starlark_module, starlark_simple_value};
 
 use crate::load::context::LoadContext;
 use crate::secret::is_secret_name;
@@ -52,5 +57,60 @@ pub fn clockwork_builtins(builder: &mut GlobalsBuilder) {
                 ),
             },
         }
+    }
+}
+
+/// The builtins check functions use (`http.get`, `exec`, …). They exist
+/// in the sandbox where checks run (`plugins/starlark-assertions`); here
+/// they only let a project file that defines checks compile, and say so
+/// when called while the project is evaluated.
+pub const CHECK_BUILTINS: [&str; 10] = [
+    "http", "tcp", "udp", "dns", "exec", "docker", "file", "re", "time", "sleep",
+];
+
+/// Adds the stand-ins for [`CHECK_BUILTINS`].
+pub fn check_builtins(builder: &mut GlobalsBuilder) {
+    for name in CHECK_BUILTINS {
+        builder.set(
+            name,
+            CheckOnly {
+                path: name.to_string(),
+            },
+        );
+    }
+}
+
+/// A check builtin outside a check.
+#[derive(Debug, ProvidesStaticType, NoSerialize, Allocative)]
+pub struct CheckOnly {
+    path: String,
+}
+
+starlark_simple_value!(CheckOnly);
+
+impl fmt::Display for CheckOnly {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "<check builtin {}>", self.path)
+    }
+}
+
+#[starlark_value(type = "check_builtin")]
+impl<'v> StarlarkValue<'v> for CheckOnly {
+    fn get_attr(&self, attribute: &str, heap: Heap<'v>) -> Option<Value<'v>> {
+        Some(heap.alloc(CheckOnly {
+            path: format!("{}.{attribute}", self.path),
+        }))
+    }
+
+    fn invoke(
+        &self,
+        _me: Value<'v>,
+        _args: &Arguments<'v, '_>,
+        _eval: &mut Evaluator<'v, '_, '_>,
+    ) -> starlark::Result<Value<'v>> {
+        Err(starlark::Error::new_other(anyhow::anyhow!(
+            "`{}` can only be used inside a check function: checks run in the sandbox at `clockwork assert`, not while the project is read",
+            self.path
+        )))
     }
 }

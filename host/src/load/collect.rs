@@ -51,12 +51,14 @@ pub fn register<'v>(eval: &Evaluator<'v, '_, '_>, id: u32, decl: Value<'v>) -> a
 /// Builds the project from an evaluated module and the modules it loaded.
 pub fn collect<'v>(
     module: &Module<'v>,
-    loaded: &[&FrozenModule],
+    loaded_by_name: &HashMap<String, FrozenModule>,
+    texts: &HashMap<String, Arc<String>>,
     ctx: &LoadContext,
     file: &Path,
     sources: &HashMap<String, Arc<String>>,
 ) -> (Declared, Vec<Located>) {
-    let decls = reachable(module, loaded);
+    let loaded: Vec<&FrozenModule> = loaded_by_name.values().collect();
+    let decls = reachable(module, &loaded);
     let mut problems = Vec::new();
     let source_of = |l: &Location| sources.get(&l.file.display().to_string()).cloned();
     let mut problem = |location: &Location, message: String, help: Option<String>| {
@@ -189,6 +191,27 @@ pub fn collect<'v>(
         }
     }
 
+    // An assertion declared on its own, naming the resource it checks
+    // (`PythonAssert(f, resource = web)`, `CrossResourceAssert(source =
+    // api, ...)`), belongs to that resource like one in its `assertions`.
+    for i in 0..order.len() {
+        if out[i].kind != PluginKind::Assertion || assertion_owner.contains_key(&i) {
+            continue;
+        }
+        let d = decl_of(i);
+        let about = ["resource", "source"]
+            .iter()
+            .filter(|f| d.info.spec.field(f).is_some())
+            .find_map(|f| d.field(f))
+            .and_then(id_of);
+        if let Some(ri) = about
+            && out[ri].kind == PluginKind::Resource
+        {
+            assertion_owner.insert(i, ri);
+            out[ri].assertions.push(DeclId(i));
+        }
+    }
+
     let mut hints = hints;
     hints.resize(out.len(), NameHint::default());
     for i in name_everything(&mut out, &hints) {
@@ -204,6 +227,19 @@ pub fn collect<'v>(
             ),
         );
     }
+
+    // Functions become programs (`function.rs`), which name declarations.
+    let modules = crate::load::function::Modules {
+        main: file.display().to_string(),
+        main_module: module,
+        loaded: loaded_by_name,
+        texts,
+        names: order
+            .iter()
+            .enumerate()
+            .map(|(i, id)| (*id, out[i].name.to_string()))
+            .collect(),
+    };
 
     // Fields as JSON, references by name; types checked again, since
     // values may have changed after construction.
@@ -222,6 +258,15 @@ pub fn collect<'v>(
             let Some(ty) = spec.field_types.get(&name) else {
                 continue;
             };
+            if *ty == clockwork_schema::ValueType::Function {
+                match modules.program(value, &name, &d.info.location) {
+                    Ok(program) => {
+                        out[i].fields.insert(name, program);
+                    }
+                    Err(e) => problem(&out[i].location, format!("`{}`: {e}", spec.name()), None),
+                }
+                continue;
+            }
             let secret = spec.field(&name).is_some_and(|f| f.secret);
             match convert::check(&name, ty, value, secret) {
                 Ok(json) => {

@@ -6,6 +6,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use allocative::Allocative;
+use clockwork_schema::ValueType;
 use starlark::eval::{Arguments, Evaluator};
 use starlark::starlark_simple_value;
 use starlark::values::dict::AllocDict;
@@ -62,14 +63,42 @@ fn construct<'v>(
 ) -> anyhow::Result<Value<'v>> {
     let type_name = spec.name();
     let named = args.names_map().map_err(starlark::Error::into_anyhow)?;
-    if args.len().map_err(starlark::Error::into_anyhow)? != named.len() {
-        anyhow::bail!(
+    let positional: Vec<Value<'v>> = args
+        .positions(eval.heap())
+        .map_err(starlark::Error::into_anyhow)?
+        .collect();
+    // A type with a function field takes the function positionally too:
+    // `PythonAssert(api_is_healthy)`.
+    let function_field = spec
+        .schema
+        .fields
+        .iter()
+        .find(|f| spec.field_types.get(&f.name) == Some(&ValueType::Function))
+        .map(|f| f.name.as_str());
+    let mut given: Vec<(String, Value<'v>)> = named
+        .iter()
+        .map(|(name, value)| (name.as_str().to_string(), *value))
+        .collect();
+    match (positional.as_slice(), function_field) {
+        ([], _) => {}
+        ([function], Some(field)) => {
+            if given.iter().any(|(name, _)| name == field) {
+                anyhow::bail!(
+                    "`{type_name}` got its function twice: positionally and as `{field}=`"
+                );
+            }
+            given.insert(0, (field.to_string(), *function));
+        }
+        (_, Some(field)) => anyhow::bail!(
+            "`{type_name}` takes one positional argument, the function (`{field}`); give the other fields by keyword"
+        ),
+        (_, None) => anyhow::bail!(
             "`{type_name}` takes keyword arguments only, e.g. `{type_name}({}=...)`",
             example_field(spec)
-        );
+        ),
     }
     let mut checked = Vec::new();
-    for (name, value) in named {
+    for (name, value) in given {
         let name = name.as_str();
         let Some(ty) = spec.field_types.get(name) else {
             let hint = suggest::nearest(name, spec.schema.fields.iter().map(|f| f.name.as_str()))
@@ -87,6 +116,17 @@ fn construct<'v>(
                 });
             anyhow::bail!("`{type_name}` has no field `{name}`{hint}");
         };
+        if *ty == ValueType::Function {
+            // Turned into a program when the project is collected.
+            if value.get_type() != "function" {
+                anyhow::bail!(
+                    "`{type_name}`: field `{name}` expects a function (a `def` or a `lambda`), got a {}",
+                    value.get_type()
+                );
+            }
+            checked.push((name.to_string(), value));
+            continue;
+        }
         let secret = spec.field(name).is_some_and(|f| f.secret);
         convert::check(name, ty, value, secret)
             .map_err(|e| anyhow::anyhow!("`{type_name}`: {e}"))?;

@@ -12,6 +12,7 @@ mod constructor;
 mod context;
 mod convert;
 mod error;
+mod function;
 pub mod limits;
 mod source;
 mod types;
@@ -121,6 +122,7 @@ pub fn evaluate(
         loading: RefCell::new(vec![file.clone()]),
         done: RefCell::new(HashMap::new()),
         sources: RefCell::new(HashMap::from([(display.clone(), Arc::clone(&original))])),
+        evaluated: RefCell::new(HashMap::from([(display.clone(), Arc::new(text.clone()))])),
         failures: RefCell::new(Vec::new()),
     };
     Module::with_temp_heap(|module| {
@@ -131,9 +133,15 @@ pub fn evaluate(
         let sources = loader.sources.borrow().clone();
         match outcome {
             Ok(()) => {
-                let done = loader.done.borrow();
-                let loaded: Vec<&FrozenModule> = done.values().collect();
-                let (project, problems) = collect::collect(&module, &loaded, &ctx, &file, &sources);
+                let loaded: HashMap<String, FrozenModule> = loader
+                    .done
+                    .borrow()
+                    .iter()
+                    .map(|(path, m)| (path.display().to_string(), m.clone()))
+                    .collect();
+                let texts = loader.evaluated.borrow().clone();
+                let (project, problems) =
+                    collect::collect(&module, &loaded, &texts, &ctx, &file, &sources);
                 Ok((project, sources, problems))
             }
             Err(error) => {
@@ -177,7 +185,8 @@ fn limit_problem(
     }
 }
 
-fn dialect() -> Dialect {
+/// The Starlark dialect of project files (and of the checks' sandbox).
+pub(crate) fn dialect() -> Dialect {
     Dialect {
         enable_f_strings: true,
         enable_top_level_stmt: true,
@@ -221,6 +230,7 @@ fn globals(registry: &TypeRegistry) -> Globals {
         LibraryExtension::SetType,
     ])
     .with(builtins::clockwork_builtins)
+    .with(builtins::check_builtins)
     .with(|builder| {
         for spec in registry.iter() {
             builder.set(spec.name(), Constructor::new(Arc::clone(spec)));
@@ -249,6 +259,9 @@ struct ProjectLoader<'a> {
     loading: RefCell<Vec<PathBuf>>,
     done: RefCell<HashMap<PathBuf, FrozenModule>>,
     sources: RefCell<HashMap<String, Arc<String>>>,
+    /// The text each file was evaluated from, for the programs of check
+    /// functions (`function.rs`).
+    evaluated: RefCell<HashMap<String, Arc<String>>>,
     failures: RefCell<Vec<Located>>,
 }
 
@@ -285,6 +298,9 @@ impl FileLoader for ProjectLoader<'_> {
         })?;
         let display = relative.display().to_string();
         self.sources
+            .borrow_mut()
+            .insert(display.clone(), Arc::new(text.clone()));
+        self.evaluated
             .borrow_mut()
             .insert(display.clone(), Arc::new(text.clone()));
         self.loading.borrow_mut().push(relative.clone());

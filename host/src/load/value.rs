@@ -315,6 +315,14 @@ where
                 spec.name()
             )));
         };
+        if *ty == clockwork_schema::ValueType::Function {
+            // The program is found from the constructor's call.
+            return Err(starlark::Error::new_other(anyhow::anyhow!(
+                "`{}`: the function of an assertion is given when it is made: `{}({attribute} = ...)`",
+                spec.name(),
+                spec.name()
+            )));
+        }
         let secret = spec.field(attribute).is_some_and(|f| f.secret);
         convert::check(attribute, ty, value, secret)
             .map_err(|e| starlark::Error::new_other(anyhow::anyhow!("`{}`: {e}", spec.name())))?;

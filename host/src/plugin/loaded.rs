@@ -176,10 +176,20 @@ impl LoadedPlugin {
         &self,
         input: &assertions::CheckInput,
     ) -> Result<Result<assertions::Outcome, PluginError>, CallError> {
+        self.check_within(input, None).await
+    }
+
+    /// Runs one assertion check, stopped `within` this time when that is
+    /// sooner than the plugin's call timeout.
+    pub async fn check_within(
+        &self,
+        input: &assertions::CheckInput,
+        within: Option<std::time::Duration>,
+    ) -> Result<Result<assertions::Outcome, PluginError>, CallError> {
         let target = input.target.as_ref().map(|t| t.name.clone());
         let (result,) = self
             .sandbox
-            .call("check", target.as_deref(), (input,))
+            .call_within("check", target.as_deref(), (input,), within)
             .await?;
         Ok(result)
     }

@@ -98,6 +98,25 @@ impl Sandbox {
         Params: ComponentNamedList + Lower + Send + Sync,
         Results: ComponentNamedList + Lift + Send + Sync + 'static,
     {
+        self.call_within(function, target, params, None).await
+    }
+
+    /// Like [`call`](Self::call), interrupted after `within` when that is
+    /// sooner than the plugin's call timeout (an assertion's attempt).
+    pub async fn call_within<Params, Results>(
+        &self,
+        function: &'static str,
+        target: Option<&str>,
+        params: Params,
+        within: Option<std::time::Duration>,
+    ) -> Result<Results, CallError>
+    where
+        Params: ComponentNamedList + Lower + Send + Sync,
+        Results: ComponentNamedList + Lift + Send + Sync + 'static,
+    {
+        let limit = within
+            .map(|w| w.min(self.limits.call_timeout))
+            .unwrap_or(self.limits.call_timeout);
         let error = |failure| CallError {
             plugin: self.name.clone(),
             call: function,
@@ -110,11 +129,12 @@ impl Sandbox {
                 self.kind
             ))));
         };
-        let state = HostState::new(
+        let mut state = HostState::new(
             &self.limits,
             Arc::clone(&self.grants),
             Arc::clone(&self.services),
         );
+        state.deadline = state.started + limit;
         let mut store = Store::new(self.pre.engine(), state);
         store.limiter(|s| &mut s.limits);
         // Yield to tokio at every tick so a busy guest never blocks the
@@ -129,7 +149,7 @@ impl Sandbox {
         });
         // The epoch interrupt is the deadline; this outer timeout only
         // catches a host import that does not return.
-        let budget = self.limits.call_timeout + 5 * EPOCH_TICK;
+        let budget = limit + 5 * EPOCH_TICK;
         let pre = &self.pre;
         let outcome = tokio::time::timeout(budget, async {
             let instance = pre
@@ -146,10 +166,10 @@ impl Sandbox {
         .await;
         let result = match outcome {
             Err(_elapsed) => Err(error(CallFailure::Timeout {
-                limit_ms: self.limits.call_timeout.as_millis(),
+                limit_ms: limit.as_millis(),
             })),
             Ok(Ok(value)) => Ok(value),
-            Ok(Err(stage)) => Err(error(self.classify(stage, store.data()))),
+            Ok(Err(stage)) => Err(error(self.classify(stage, store.data(), limit))),
         };
         if let Some(sink) = &self.log_sink {
             for record in &store.data().logs {
@@ -159,7 +179,7 @@ impl Sandbox {
         result
     }
 
-    fn classify(&self, stage: Stage, state: &HostState) -> CallFailure {
+    fn classify(&self, stage: Stage, state: &HostState, limit: std::time::Duration) -> CallFailure {
         let (e, instantiating) = match stage {
             Stage::Instantiate(e) => (e, true),
             Stage::Call(e) => (e, false),
@@ -168,7 +188,7 @@ impl Sandbox {
         match e.downcast_ref::<Trap>() {
             Some(Trap::Interrupt) => {
                 return CallFailure::Timeout {
-                    limit_ms: self.limits.call_timeout.as_millis(),
+                    limit_ms: limit.as_millis(),
                 };
             }
             Some(Trap::StackOverflow) => return CallFailure::StackOverflow,

@@ -39,6 +39,11 @@ pub enum ValueType {
     /// or as `{"source", "target", "read_only"}`; always the latter once
     /// [`ValueType::normalize`]d.
     Mount,
+    /// `function`: a Starlark function (a top-level `def` or a `lambda`).
+    /// Plugins receive it as a program: an object with a `$function` key
+    /// (its name), where it is defined, and the source of the modules it
+    /// needs (see `wit/types.wit`).
+    Function,
 }
 
 /// Why a value-type string could not be parsed.
@@ -104,6 +109,7 @@ impl ValueType {
             ValueType::Connection => "a connection or a resource".into(),
             ValueType::Assertion => "an assertion".into(),
             ValueType::Mount => "a mount (\"source:/target\" or \"source:/target:ro\")".into(),
+            ValueType::Function => "a function (a `def` or a `lambda`)".into(),
         }
     }
 
@@ -150,6 +156,7 @@ impl ValueType {
                 ValueType::Resource(_) | ValueType::Connection | ValueType::Assertion,
                 Value::Object(o),
             ) => o.contains_key("$ref"),
+            (ValueType::Function, Value::Object(o)) => o.contains_key("$function"),
             (ValueType::Mount, Value::String(text)) => {
                 crate::actions::MountSpec::parse(text).is_some()
             }
@@ -216,6 +223,12 @@ impl ValueType {
             ValueType::Assertion => {
                 json!({"type": "object", "description": "an assertion", "required": ["$ref"], "properties": {"$ref": {"type": "string"}}})
             }
+            ValueType::Function => json!({
+                "type": "object",
+                "description": "a Starlark function, as the host delivers it",
+                "required": ["$function"],
+                "properties": {"$function": {"type": "string"}}
+            }),
             ValueType::Mount => json!({
                 "oneOf": [
                     {"type": "string", "description": "source:/target or source:/target:ro"},
@@ -251,6 +264,7 @@ impl fmt::Display for ValueType {
             ValueType::Connection => f.write_str("connection"),
             ValueType::Assertion => f.write_str("assertion"),
             ValueType::Mount => f.write_str("mount"),
+            ValueType::Function => f.write_str("function"),
         }
     }
 }
@@ -266,6 +280,7 @@ fn plural(ty: &ValueType) -> String {
         ValueType::Connection => "connections or resources".into(),
         ValueType::Assertion => "assertions".into(),
         ValueType::Mount => "mounts (\"source:/target\" or \"source:/target:ro\")".into(),
+        ValueType::Function => "functions".into(),
         other => other.describe(),
     }
 }
@@ -372,6 +387,7 @@ impl Parser<'_> {
             "bool" => ValueType::Bool,
             "any" => ValueType::Any,
             "mount" => ValueType::Mount,
+            "function" => ValueType::Function,
             "connection" => ValueType::Connection,
             "assertion" => ValueType::Assertion,
             "list" | "map" => {

@@ -1,0 +1,465 @@
+//! A Starlark function given to a `function` field (`PythonAssert(check)`),
+//! turned into the program a plugin receives.
+//!
+//! The user's function never runs in the host. What a plugin gets instead
+//! is the source it needs: the file defining the function and every file
+//! that one loads, each *blanked* — every top-level statement other than
+//! `load()`, `def` and `name = lambda …` replaced by spaces, byte for byte,
+//! so that lines and columns stay those of the user's file — and the
+//! top-level values of those files as data (computed here, when the project
+//! was evaluated): plain values as they are, declarations by name, anything
+//! else marked unavailable. The project's own code thus never runs again;
+//! only functions do, inside the plugin's sandbox.
+//!
+//! ```json
+//! {"$function": "api_is_up", "defined_at": "main.star:3",
+//!  "entry": {"module": "main.star", "global": "api_is_up"},
+//!  "modules": {"main.star": {"source": "…", "globals": {"PORT": {"value": 8080}}}}}
+//! ```
+//!
+//! A lambda's entry is `{"module", "lambda": {"line", "column", "source"}}`
+//! instead: the plugin evaluates its text at that position of the module.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+
+use serde_json::{Map, Value as Json, json};
+use starlark::environment::{FrozenModule, Module};
+use starlark::syntax::AstModule;
+use starlark::values::Value;
+use starlark_syntax::codemap::Span;
+use starlark_syntax::syntax::ast::{
+    ArgumentP, AssignTargetP, AstExpr, AstNoPayload, AstStmt, ExprP, StmtP,
+};
+
+use crate::load::convert;
+use crate::load::value::Decl;
+use crate::model::Location;
+
+/// The modules of an evaluated project, for building programs.
+pub struct Modules<'a, 'v> {
+    /// The project file's name, e.g. `main.star`.
+    pub main: String,
+    /// Its module, still alive.
+    pub main_module: &'a Module<'v>,
+    /// Every loaded file's module, by project-relative name.
+    pub loaded: &'a HashMap<String, FrozenModule>,
+    /// The text each file was evaluated from (for `main.py`, with its
+    /// import lines blanked), by name.
+    pub texts: &'a HashMap<String, Arc<String>>,
+    /// Names of declarations by creation id.
+    pub names: HashMap<u32, String>,
+}
+
+/// Why a function cannot be handed to a plugin.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct NotAProgram(pub String);
+
+/// Where the function a field holds comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Entry {
+    /// A top-level `def` (or `name = lambda`) of `module`, by name.
+    Global { module: String, name: String },
+    /// A lambda written at `span` of `module`.
+    Lambda { module: String, span: Span },
+}
+
+impl Modules<'_, '_> {
+    /// The program for `function`, given to field `field` (or as the
+    /// positional argument) of the constructor called at `call`.
+    pub fn program(
+        &self,
+        function: Value,
+        field: &str,
+        call: &Location,
+    ) -> Result<Json, NotAProgram> {
+        let entry = self.entry(function, field, call)?;
+        let (module, function_name, defined_at, entry_json) = match &entry {
+            Entry::Global { module, name } => {
+                let at = self
+                    .ast(module)
+                    .and_then(|ast| {
+                        top_level(&ast)
+                            .into_iter()
+                            .find(|s| defines(s, name))
+                            .map(|s| ast.file_span(s.span).resolve_span().begin.line + 1)
+                    })
+                    .map(|line| format!("{module}:{line}"))
+                    .unwrap_or_else(|| module.clone());
+                // The name as written: the value's own name carries its
+                // module (`main.star.check`).
+                let shown = name.clone();
+                (
+                    module.clone(),
+                    shown,
+                    at,
+                    json!({"module": module, "global": name}),
+                )
+            }
+            Entry::Lambda { module, span } => {
+                let ast = self
+                    .ast(module)
+                    .ok_or_else(|| NotAProgram(format!("cannot read `{module}` again")))?;
+                let resolved = ast.file_span(*span).resolve_span();
+                let text = self.text(module).unwrap_or_default();
+                let source = text
+                    .get(span.begin().get() as usize..span.end().get() as usize)
+                    .unwrap_or_default()
+                    .to_string();
+                (
+                    module.clone(),
+                    "lambda".to_string(),
+                    format!("{module}:{}", resolved.begin.line + 1),
+                    json!({"module": module, "lambda": {
+                        "line": resolved.begin.line + 1,
+                        "column": resolved.begin.column + 1,
+                        "source": source,
+                    }}),
+                )
+            }
+        };
+        let mut modules = Map::new();
+        let mut pending = vec![module];
+        let mut seen = BTreeSet::new();
+        while let Some(path) = pending.pop() {
+            if !seen.insert(path.clone()) {
+                continue;
+            }
+            let Some(ast) = self.ast(&path) else {
+                return Err(NotAProgram(format!("cannot read `{path}` again")));
+            };
+            let text = self.text(&path).unwrap_or_default();
+            pending.extend(ast.loads().iter().map(|l| normalise(l.module_id)));
+            modules.insert(
+                path.clone(),
+                json!({
+                    "source": blanked(&ast, &text),
+                    "globals": self.globals(&path, &ast),
+                }),
+            );
+        }
+        Ok(json!({
+            "$function": function_name,
+            "defined_at": defined_at,
+            "entry": entry_json,
+            "modules": modules,
+        }))
+    }
+
+    fn text(&self, module: &str) -> Option<Arc<String>> {
+        self.texts.get(module).cloned()
+    }
+
+    fn ast(&self, module: &str) -> Option<AstModule> {
+        let text = self.text(module)?;
+        AstModule::parse(module, text.to_string(), &crate::load::dialect()).ok()
+    }
+
+    /// A module's global `name`, handed to `f` while it is alive.
+    fn with_global<R>(&self, module: &str, name: &str, f: impl FnOnce(Option<Value>) -> R) -> R {
+        if module == self.main {
+            return f(self.main_module.get(name));
+        }
+        match self
+            .loaded
+            .get(module)
+            .and_then(|m| m.get_option(name).ok().flatten())
+        {
+            Some(owned) => f(Some(owned.value())),
+            None => f(None),
+        }
+    }
+
+    fn entry(&self, function: Value, field: &str, call: &Location) -> Result<Entry, NotAProgram> {
+        if function.get_type() != "function" {
+            return Err(NotAProgram(format!(
+                "field `{field}` expects a function (a `def` or a `lambda`), got a {}",
+                function.get_type()
+            )));
+        }
+        let file = call.file.display().to_string();
+        let ast = self
+            .ast(&file)
+            .ok_or_else(|| NotAProgram(format!("cannot read `{file}` again")))?;
+        let begin = call.offset as u32;
+        let end = begin + call.len as u32;
+        let argument =
+            find_call(ast.statement(), begin, end).and_then(|args| argument_of(args, field));
+        if let Some(ExprP::Lambda(_)) = argument.map(|a| &a.node) {
+            let span = argument.map(|a| a.span).unwrap_or_default();
+            return Ok(Entry::Lambda { module: file, span });
+        }
+        // A name: look for the top-level definition the value came from,
+        // here or in the file it was loaded from.
+        let name = match argument.map(|a| &a.node) {
+            Some(ExprP::Identifier(id)) => id.node.ident.clone(),
+            _ => function.to_str(),
+        };
+        let defined = self.definition(&file, &name, function, 0)?;
+        Ok(defined)
+    }
+
+    /// The module whose top level defines `name` as `function`, following
+    /// `load()`s from `module`.
+    fn definition(
+        &self,
+        module: &str,
+        name: &str,
+        function: Value,
+        depth: usize,
+    ) -> Result<Entry, NotAProgram> {
+        let nested = || {
+            NotAProgram(format!(
+                "the check function `{}` must be defined at the top level of a file, with `def` or as `name = lambda ...`; a function defined inside another one, or made by a call, cannot be handed to the sandbox",
+                function.to_str()
+            ))
+        };
+        let ast = self.ast(module).ok_or_else(nested)?;
+        if depth < 16 {
+            for load in ast.loads() {
+                if let Some((_, their)) = load.symbols.iter().find(|(local, _)| **local == name) {
+                    return self.definition(&normalise(load.module_id), their, function, depth + 1);
+                }
+            }
+        }
+        let is_top_level = top_level(&ast).iter().any(|s| defines(s, name));
+        let same = self.with_global(module, name, |v| v.is_some_and(|v| v.ptr_eq(function)));
+        if is_top_level && same {
+            Ok(Entry::Global {
+                module: module.to_string(),
+                name: name.to_string(),
+            })
+        } else {
+            Err(nested())
+        }
+    }
+
+    /// A module's top-level values other than what its kept statements
+    /// define, as the plugin receives them.
+    fn globals(&self, module: &str, ast: &AstModule) -> Json {
+        let kept: BTreeSet<String> = top_level(ast)
+            .iter()
+            .filter(|s| kept(s))
+            .flat_map(|s| defined_names(s))
+            .chain(
+                ast.loads()
+                    .iter()
+                    .flat_map(|l| l.symbols.keys().map(|local| local.to_string())),
+            )
+            .collect();
+        let names: Vec<String> = if module == self.main {
+            self.main_module
+                .names()
+                .map(|n| n.as_str().to_string())
+                .collect()
+        } else {
+            self.loaded
+                .get(module)
+                .map(|m| m.names().map(|n| n.as_str().to_string()).collect())
+                .unwrap_or_default()
+        };
+        let masker = crate::output::file_masker();
+        let mut out = BTreeMap::new();
+        for name in names.into_iter().filter(|n| !kept.contains(n)) {
+            let described = self.with_global(module, &name, |value| {
+                let value = value?;
+                Some(describe_global(value, &self.names, &masker, &name))
+            });
+            if let Some(described) = described {
+                out.insert(name, described);
+            }
+        }
+        json!(out)
+    }
+}
+
+/// A top-level value as the plugin receives it.
+fn describe_global(
+    value: Value,
+    names: &HashMap<u32, String>,
+    masker: &crate::output::Masker,
+    name: &str,
+) -> Json {
+    if let Some(decl) = Decl::from_value(value) {
+        return match names.get(&decl.info.id) {
+            Some(declared) => json!({"resource": declared}),
+            None => json!({"unavailable": "a declaration without a name"}),
+        };
+    }
+    match convert::to_json(value) {
+        Ok(data) if !holds_reference(&data) => json!({"value": masker.json(Some(name), &data)}),
+        Ok(_) => {
+            json!({"unavailable": "it holds declarations; pass the declaration itself, or read it from the resource the check receives"})
+        }
+        Err(_) if value.get_type() == "function" => json!({
+            "unavailable": "a function that is not a top-level `def` or `name = lambda ...`"
+        }),
+        Err(_) => json!({"unavailable": format!("a {} is not data", value.get_type())}),
+    }
+}
+
+fn holds_reference(json: &Json) -> bool {
+    match json {
+        Json::Object(o) => o.contains_key("$ref") || o.values().any(holds_reference),
+        Json::Array(items) => items.iter().any(holds_reference),
+        _ => false,
+    }
+}
+
+/// `//lib.star`, `./lib.star` and `lib.star` name the same file.
+fn normalise(path: &str) -> String {
+    let trimmed = path.trim_start_matches("//").trim_start_matches(':');
+    trimmed
+        .split('/')
+        .filter(|part| !part.is_empty() && *part != ".")
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// The statements at the top level of a module.
+fn top_level(ast: &AstModule) -> Vec<&AstStmt> {
+    match &ast.statement().node {
+        StmtP::Statements(statements) => statements.iter().collect(),
+        _ => vec![ast.statement()],
+    }
+}
+
+/// Whether a top-level statement stays in the blanked source.
+fn kept(statement: &AstStmt) -> bool {
+    match &statement.node {
+        StmtP::Def(_) | StmtP::Load(_) => true,
+        StmtP::Assign(assign) => {
+            matches!(assign.lhs.node, AssignTargetP::Identifier(_))
+                && matches!(assign.rhs.node, ExprP::Lambda(_))
+        }
+        _ => false,
+    }
+}
+
+/// The names a kept statement binds.
+fn defined_names(statement: &AstStmt) -> Vec<String> {
+    match &statement.node {
+        StmtP::Def(def) => vec![def.name.node.ident.clone()],
+        StmtP::Assign(assign) => match &assign.lhs.node {
+            AssignTargetP::Identifier(id) => vec![id.node.ident.clone()],
+            _ => Vec::new(),
+        },
+        _ => Vec::new(),
+    }
+}
+
+fn defines(statement: &AstStmt, name: &str) -> bool {
+    kept(statement) && defined_names(statement).iter().any(|n| n == name)
+}
+
+/// The module's text with every top-level statement that is not kept
+/// replaced by spaces, byte for byte (newlines stay).
+pub fn blanked(ast: &AstModule, text: &str) -> String {
+    let mut bytes = text.as_bytes().to_vec();
+    for statement in top_level(ast).into_iter().filter(|s| !kept(s)) {
+        let begin = statement.span.begin().get() as usize;
+        let end = (statement.span.end().get() as usize).min(bytes.len());
+        for b in &mut bytes[begin.min(end)..end] {
+            if *b != b'\n' && *b != b'\r' {
+                *b = b' ';
+            }
+        }
+    }
+    // Only ASCII spaces replaced whole statements, so the text is UTF-8.
+    String::from_utf8(bytes).unwrap_or_default()
+}
+
+/// The arguments of the call expression spanning exactly `begin..end`.
+fn find_call(statement: &AstStmt, begin: u32, end: u32) -> Option<&Vec<ArgumentArg>> {
+    let mut found = None;
+    statement.visit_expr(|e| {
+        if found.is_none() {
+            found = find_in_expr(e, begin, end);
+        }
+    });
+    found
+}
+
+type ArgumentArg = starlark_syntax::syntax::ast::AstArgumentP<AstNoPayload>;
+
+fn find_in_expr(expr: &AstExpr, begin: u32, end: u32) -> Option<&Vec<ArgumentArg>> {
+    if let ExprP::Call(_, args) = &expr.node
+        && expr.span.begin().get() == begin
+        && expr.span.end().get() == end
+    {
+        return Some(&args.args);
+    }
+    let mut found = None;
+    expr.visit_expr(|e| {
+        if found.is_none() {
+            found = find_in_expr(e, begin, end);
+        }
+    });
+    if found.is_none()
+        && let ExprP::Lambda(lambda) = &expr.node
+    {
+        found = find_in_expr(&lambda.body, begin, end);
+    }
+    found
+}
+
+/// The argument expression given for `field`: by keyword, else the first
+/// positional one.
+fn argument_of<'a>(args: &'a [ArgumentArg], field: &str) -> Option<&'a AstExpr> {
+    args.iter()
+        .find_map(|a| match &a.node {
+            ArgumentP::Named(name, expr) if name.node == field => Some(expr),
+            _ => None,
+        })
+        .or_else(|| {
+            args.iter().find_map(|a| match &a.node {
+                ArgumentP::Positional(expr) => Some(expr),
+                _ => None,
+            })
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> AstModule {
+        AstModule::parse("main.star", text.to_string(), &crate::load::dialect()).expect("parses")
+    }
+
+    #[test]
+    fn blanking_keeps_defs_loads_and_lambdas_at_their_offsets() {
+        let text = "load(\"lib.star\", \"helper\")\nPORT = 8080\ndef check(r):\n    return r.name == \"x\"\nweb = DockerResource(name = \"é\",\n    ports = [\"8080:80\"])\nis_up = lambda r: True\n";
+        let ast = parse(text);
+        let out = blanked(&ast, text);
+        assert_eq!(out.len(), text.len());
+        assert_eq!(out.lines().count(), text.lines().count());
+        assert!(out.starts_with("load(\"lib.star\", \"helper\")\n"));
+        assert!(!out.contains("PORT"));
+        assert!(out.contains("def check(r):\n    return r.name == \"x\"\n"));
+        assert!(!out.contains("DockerResource"));
+        assert!(out.contains("is_up = lambda r: True"));
+        // Offsets are those of the original.
+        assert_eq!(out.find("def check"), text.find("def check"));
+        assert_eq!(out.find("is_up"), text.find("is_up"));
+        // The blanked module still parses.
+        parse(&out);
+    }
+
+    #[test]
+    fn finds_the_argument_of_a_call_by_its_span() {
+        let text = "x = [PythonAssert(lambda r: (True, \"ok\"), description = \"d\")]\n";
+        let ast = parse(text);
+        let begin = text.find("PythonAssert").unwrap_or_default() as u32;
+        let end = (text.rfind(')').unwrap_or_default() + 1) as u32;
+        let args = find_call(ast.statement(), begin, end).expect("call found");
+        let lambda = argument_of(args, "fn").expect("argument");
+        assert!(matches!(lambda.node, ExprP::Lambda(_)));
+        assert_eq!(
+            &text[lambda.span.begin().get() as usize..lambda.span.end().get() as usize],
+            "lambda r: (True, \"ok\")"
+        );
+        assert!(find_call(ast.statement(), begin + 1, end).is_none());
+    }
+}

@@ -1,0 +1,272 @@
+//! The bounds of one check: a deadline, a memory limit and an execution
+//! budget, each ending the check with a message that says which limit and
+//! where the check was.
+//!
+//! Starlark has no budget of its own, so the statement hook checks them
+//! before every statement. Memory is counted by this component's global
+//! allocator: growth past the limit is reported at the next statement; a
+//! single allocation that would pass it (`"x" * (1 << 30)`) is never made —
+//! the message goes to stderr and the instance stops, which the host
+//! reports for this check alone.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::time::{Duration, Instant};
+
+use starlark::codemap::FileSpanRef;
+use starlark::eval::{BeforeStmtFuncDyn, Evaluator};
+
+/// The bounds of one check.
+#[derive(Debug, Clone, Copy)]
+pub struct Bounds {
+    /// When the check must have answered.
+    pub deadline: Instant,
+    /// How long it was given, for the message.
+    pub timeout: Duration,
+    /// Most bytes it may hold at once, beyond what the interpreter held
+    /// when it started.
+    pub memory_bytes: usize,
+    /// Most statements it may run.
+    pub statements: u64,
+}
+
+/// Memory a check may use: well inside the host's cap for this component,
+/// so that the check's own message is what the user reads.
+pub const MEMORY_BYTES: usize = 256 << 20;
+/// Statements a check may run: far more than any check needs, far fewer
+/// than an endless loop reaches within a deadline.
+pub const STATEMENTS: u64 = 50_000_000;
+
+/// Which limit a check hit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    /// Its deadline (`timeout_seconds`).
+    Deadline,
+    /// Its memory limit.
+    Memory,
+    /// Its execution budget.
+    Statements,
+}
+
+/// The error the hook raises.
+#[derive(Debug)]
+pub struct LimitHit {
+    /// The message, naming the limit.
+    pub message: String,
+}
+
+impl std::fmt::Display for LimitHit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for LimitHit {}
+
+impl Bounds {
+    /// What the user reads when `limit` is hit.
+    pub fn message(&self, limit: Limit) -> String {
+        match limit {
+            Limit::Deadline => format!(
+                "ran past its deadline of {:.1} s (`timeout_seconds`); a loop that never ends?",
+                self.timeout.as_secs_f64()
+            ),
+            Limit::Memory => format!(
+                "used more than its memory limit of {} MiB",
+                self.memory_bytes >> 20
+            ),
+            Limit::Statements => format!(
+                "ran more than {} statements, its execution budget; a loop that never ends?",
+                self.statements
+            ),
+        }
+    }
+}
+
+thread_local! {
+    static TRACKING: Cell<bool> = const { Cell::new(false) };
+    static LIVE: Cell<i64> = const { Cell::new(0) };
+    static LIMIT: Cell<i64> = const { Cell::new(i64::MAX) };
+    static TRIPPED: Cell<bool> = const { Cell::new(false) };
+    // Where the check is, as (line, column) of the current statement, and
+    // the file's name in a fixed buffer: the allocator must not allocate
+    // to report.
+    static LINE: Cell<(u32, u32)> = const { Cell::new((0, 0)) };
+    static FILE: Cell<([u8; 96], usize)> = const { Cell::new(([0; 96], 0)) };
+}
+
+/// Single allocations at least this large that would pass the limit are
+/// refused at once; smaller ones are reported at the next statement.
+const REFUSE_AT_ONCE: usize = 8 << 20;
+
+/// This component's global allocator: the system one, counting.
+pub struct CountingAllocator;
+
+fn charge(size: usize) {
+    if !TRACKING.with(Cell::get) {
+        return;
+    }
+    let live = LIVE.with(|l| {
+        let v = l.get().saturating_add(size as i64);
+        l.set(v);
+        v
+    });
+    if live > LIMIT.with(Cell::get) {
+        TRIPPED.with(|t| t.set(true));
+        if size >= REFUSE_AT_ONCE {
+            over_memory_now(size);
+        }
+    }
+}
+
+fn refund(size: usize) {
+    if TRACKING.with(Cell::get) {
+        LIVE.with(|l| l.set(l.get().saturating_sub(size as i64)));
+    }
+}
+
+// SAFETY: every call is forwarded to `System` unchanged; the bookkeeping
+// touches only const-initialised thread-locals without destructors.
+unsafe impl GlobalAlloc for CountingAllocator {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        charge(layout.size());
+        // SAFETY: forwarded with the caller's layout.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        charge(layout.size());
+        // SAFETY: forwarded with the caller's layout.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        refund(layout.size());
+        // SAFETY: forwarded with the caller's pointer and layout.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        if new_size > layout.size() {
+            charge(new_size - layout.size());
+        } else {
+            refund(layout.size() - new_size);
+        }
+        // SAFETY: forwarded with the caller's pointer, layout and size.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+/// The prefix of the line the host shows when a single allocation is
+/// refused; `host` recognises it.
+pub const OVER_MEMORY: &str = "clockwork-check: memory limit";
+
+/// A single allocation would pass the limit: say where, then stop the
+/// instance (an allocator cannot fail gracefully).
+#[cold]
+fn over_memory_now(size: usize) -> ! {
+    use std::io::Write as _;
+    TRACKING.with(|t| t.set(false));
+    let (line, column) = LINE.with(Cell::get);
+    let (file, len) = FILE.with(Cell::get);
+    let file = std::str::from_utf8(&file[..len]).unwrap_or("?");
+    let limit = LIMIT.with(Cell::get).max(0) >> 20;
+    let mut stderr = std::io::stderr();
+    // Formatting into stderr writes pieces; nothing here allocates.
+    let _ = writeln!(
+        stderr,
+        "{OVER_MEMORY}: {file}:{line}:{column}: an allocation of {} MiB would pass the check's memory limit of {limit} MiB",
+        size >> 20
+    );
+    std::process::abort()
+}
+
+/// Starts counting for a check; stops when the guard is dropped.
+pub fn start(bounds: &Bounds) -> Counting {
+    LIVE.with(|l| l.set(0));
+    LIMIT.with(|l| l.set(i64::try_from(bounds.memory_bytes).unwrap_or(i64::MAX)));
+    TRIPPED.with(|t| t.set(false));
+    LINE.with(|l| l.set((0, 0)));
+    TRACKING.with(|t| t.set(true));
+    Counting
+}
+
+/// Stops counting when dropped.
+pub struct Counting;
+
+impl Drop for Counting {
+    fn drop(&mut self) {
+        TRACKING.with(|t| t.set(false));
+    }
+}
+
+/// The statement hook of a check.
+pub struct Hook {
+    bounds: Bounds,
+    count: u64,
+    file: String,
+}
+
+impl Hook {
+    /// A hook enforcing `bounds`.
+    pub fn new(bounds: Bounds) -> Self {
+        Hook {
+            bounds,
+            count: 0,
+            file: String::new(),
+        }
+    }
+
+    fn hit(&self, limit: Limit) -> starlark::Error {
+        TRACKING.with(|t| t.set(false));
+        starlark::Error::new_other(LimitHit {
+            message: self.bounds.message(limit),
+        })
+    }
+}
+
+impl<'e> BeforeStmtFuncDyn<'e> for Hook {
+    fn call<'v>(
+        &mut self,
+        span: FileSpanRef,
+        _continued: bool,
+        _eval: &mut Evaluator<'v, '_, 'e>,
+    ) -> starlark::Result<()> {
+        let resolved = span.resolve_span();
+        LINE.with(|l| {
+            l.set((
+                resolved.begin.line as u32 + 1,
+                resolved.begin.column as u32 + 1,
+            ))
+        });
+        let filename = span.filename();
+        if filename != self.file {
+            self.file = filename.to_string();
+            let mut buffer = [0u8; 96];
+            let bytes = filename.as_bytes();
+            let n = bytes.len().min(buffer.len());
+            buffer[..n].copy_from_slice(&bytes[..n]);
+            FILE.with(|f| f.set((buffer, n)));
+        }
+        if TRIPPED.with(Cell::get) {
+            return Err(self.hit(Limit::Memory));
+        }
+        self.count += 1;
+        if self.count > self.bounds.statements {
+            return Err(self.hit(Limit::Statements));
+        }
+        // The clock is read every 64 statements: a few µs apart.
+        if self.count.is_multiple_of(64) && Instant::now() >= self.bounds.deadline {
+            return Err(self.hit(Limit::Deadline));
+        }
+        Ok(())
+    }
+}
+
+/// The limit an evaluation error reports, if it is one of the hook's.
+pub fn hit_by(error: &starlark::Error) -> Option<&LimitHit> {
+    match error.kind() {
+        starlark::ErrorKind::Other(e) => e.downcast_ref::<LimitHit>(),
+        _ => None,
+    }
+}
