@@ -75,6 +75,11 @@ fn each_bundled_plugin_imports_only_what_its_work_needs() {
     assert_eq!(imports("http-assertions"), ["clock", "fs", "probe"]);
     assert_eq!(imports("environment-assertions"), ["docker"]);
     assert_eq!(imports("database-assertions"), ["docker", "exec"]);
+    // User checks get every assertion import and nothing more.
+    assert_eq!(
+        imports("starlark-assertions"),
+        ["clock", "docker", "exec", "fs", "log", "probe"]
+    );
     for name in [
         "docker-resource",
         "file-resource",

@@ -17,7 +17,7 @@ const QUICK_STOP: &str =
 
 /// A port nothing listens on now, below the ephemeral range (so that a
 /// connection to it cannot meet itself, as one to an ephemeral port can).
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     use std::sync::atomic::{AtomicU16, Ordering};
     static NEXT: AtomicU16 = AtomicU16::new(0);
     let start = (std::process::id() % 12_000) as u16;
@@ -34,7 +34,7 @@ fn free_port() -> u16 {
 
 /// The checks of a `--format json` report, by their `description` (the
 /// tests give each one), else their name.
-fn by_name(report: &Value) -> BTreeMap<String, Value> {
+pub fn by_name(report: &Value) -> BTreeMap<String, Value> {
     report["checks"]
         .as_array()
         .expect("checks")

@@ -9,4 +9,5 @@ mod fixtures;
 mod safety;
 mod stack;
 mod standin_images;
+mod user_assert;
 mod waits;

@@ -286,6 +286,22 @@ pub fn collect<'v>(
                 ),
             }
         }
+        // A `main.py` decorator's assertion gets the function below it.
+        if let Some(function) = d
+            .edge(crate::load::value::DECORATES)
+            .and_then(|v| v.unpack_str())
+            && let Some(field) = spec.schema.fields.iter().find(|f| {
+                spec.field_types.get(&f.name) == Some(&clockwork_schema::ValueType::Function)
+            })
+            && !out[i].fields.contains_key(&field.name)
+        {
+            match modules.program_of_def(&d.info.location.file.display().to_string(), function) {
+                Ok(program) => {
+                    out[i].fields.insert(field.name.clone(), program);
+                }
+                Err(e) => problem(&out[i].location, format!("`{}`: {e}", spec.name()), None),
+            }
+        }
         for field in spec.schema.fields.iter().filter(|f| f.required) {
             let present = out[i].fields.contains_key(&field.name)
                 || (spec.kind == PluginKind::Connection

@@ -183,6 +183,23 @@ fn construct<'v>(
         edge_key(DEFAULTED).to_value(),
         defaulted_names,
     )]));
+    // `@PythonAssert(...)` above a `def` in `main.py`: the function is the
+    // one that follows, bound when the project is collected.
+    if let Some(field) = function_field
+        && !fields.iter().any(|(name, _)| name == field)
+        && let Some(function) = ctx
+            .decorated
+            .borrow()
+            .get(&(info.location.file.clone(), info.location.line))
+        && let Some(mut edges) = starlark::values::dict::DictMut::from_value(edges).ok()
+    {
+        let key = heap.alloc(crate::load::value::DECORATES);
+        let value = heap.alloc(function.as_str());
+        edges.aref.insert_hashed(
+            key.get_hashed().map_err(starlark::Error::into_anyhow)?,
+            value,
+        );
+    }
     let id = info.id;
     let decl = heap.alloc(DeclGen {
         info: Arc::new(info),

@@ -35,6 +35,9 @@ pub struct LoadContext {
     pub env_values: RefCell<Vec<String>>,
     /// `.env` in the project folder, read once.
     pub dotenv: BTreeMap<String, String>,
+    /// `main.py`'s `@PythonAssert(...)` lines: the function each decorates,
+    /// by file and line (`source::rewrite_decorators`).
+    pub decorated: RefCell<BTreeMap<(PathBuf, usize), String>>,
 }
 
 impl LoadContext {
@@ -53,6 +56,7 @@ impl LoadContext {
             secrets: RefCell::new(Vec::new()),
             env_values: RefCell::new(Vec::new()),
             dotenv: read_dotenv(files)?,
+            decorated: RefCell::new(BTreeMap::new()),
         })
     }
 

@@ -75,6 +75,24 @@ impl Modules<'_, '_> {
         call: &Location,
     ) -> Result<Json, NotAProgram> {
         let entry = self.entry(function, field, call)?;
+        self.build(entry)
+    }
+
+    /// The program for the top-level function `name` of `module` (what a
+    /// `main.py` decorator decorates).
+    pub fn program_of_def(&self, module: &str, name: &str) -> Result<Json, NotAProgram> {
+        let Some(entry) = self.with_global(module, name, |value| {
+            let value = value?;
+            self.definition(module, name, value, 0).ok()
+        }) else {
+            return Err(NotAProgram(format!(
+                "the decorated function `{name}` is not defined at the top level of {module}"
+            )));
+        };
+        self.build(entry)
+    }
+
+    fn build(&self, entry: Entry) -> Result<Json, NotAProgram> {
         let (module, function_name, defined_at, entry_json) = match &entry {
             Entry::Global { module, name } => {
                 let at = self

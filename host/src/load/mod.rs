@@ -109,9 +109,18 @@ pub fn evaluate(
     let display = file.display().to_string();
     let original = Arc::new(text.clone());
     let text = source::accept_imports(&file, &text, &registry)?;
+    let (text, decorated) = if file.extension().is_some_and(|e| e == "py") {
+        source::rewrite_decorators(&file, &text, &registry)?
+    } else {
+        (text, Default::default())
+    };
     let globals = globals(&registry);
     let ctx = LoadContext::new(Arc::clone(&registry), files, &folder.identity.name)
         .map_err(|l| LoadError::Located(vec![*l]))?;
+    *ctx.decorated.borrow_mut() = decorated
+        .into_iter()
+        .map(|(line, function)| ((file.clone(), line), function))
+        .collect();
     let limits = folder.config.limits.evaluation();
     let (bounds, counting) = limits::start(limits, &display);
     let loader = ProjectLoader {

@@ -6,6 +6,7 @@
 //! `from clockwork.resources import DockerResource` lines are checked
 //! against the real type names and then blanked, keeping line numbers.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -289,5 +290,134 @@ pub fn accept_imports(
         Ok(out)
     } else {
         Err(LoadError::Located(problems))
+    }
+}
+
+/// The seed's decorator form in `main.py`, read as the call it stands for:
+///
+/// ```python
+/// @PythonAssert(resource = nginx)
+/// def validate_api(resource): ...
+/// ```
+///
+/// is `PythonAssert(validate_api, resource = nginx)`. Starlark has no
+/// decorators, so the `@` becomes a unary `+` (the same length: every line
+/// and column stays the user's), the constructor's value answers `+`, and
+/// the assertion gets the function that follows when the project is
+/// collected. Returns the text and, by the decorator's line, the name of the
+/// function it decorates. Any other decorator is an error that shows the
+/// call form.
+pub fn rewrite_decorators(
+    file: &Path,
+    text: &str,
+    registry: &TypeRegistry,
+) -> Result<(String, BTreeMap<usize, String>), LoadError> {
+    let source = Arc::new(text.to_string());
+    let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    let mut out = String::with_capacity(text.len());
+    let mut decorated = BTreeMap::new();
+    let mut problems = Vec::new();
+    let mut offset = 0;
+    for (i, line) in lines.iter().enumerate() {
+        let Some(rest) = line.strip_prefix('@') else {
+            out.push_str(line);
+            offset += line.len();
+            continue;
+        };
+        let name: String = rest
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect();
+        // The `def` this decorator (and any stacked below it) decorates.
+        let function = lines[i + 1..]
+            .iter()
+            .map(|l| l.trim_end())
+            .find(|l| {
+                !l.is_empty()
+                    && !l.starts_with('@')
+                    && !l.starts_with('#')
+                    && !l.starts_with(' ')
+                    && !l.starts_with(')')
+            })
+            .and_then(|l| l.strip_prefix("def "))
+            .map(|l| {
+                l.chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect::<String>()
+            })
+            .filter(|n| !n.is_empty());
+        let takes_function = registry.get(&name).is_some_and(|t| {
+            t.field_types
+                .values()
+                .any(|ty| *ty == clockwork_schema::ValueType::Function)
+        });
+        let location = Location {
+            file: file.to_path_buf(),
+            line: i + 1,
+            column: 1,
+            offset,
+            len: line.trim_end().len(),
+        };
+        let target = function.clone().unwrap_or_else(|| "check".into());
+        match (&function, takes_function) {
+            (Some(function), true) => {
+                decorated.insert(i + 1, function.clone());
+                out.push('+');
+                let after = &rest[name.len()..];
+                if after.trim_start().starts_with('(') {
+                    out.push_str(rest);
+                } else {
+                    // `@PythonAssert` alone is `+PythonAssert()`.
+                    out.push_str(&name);
+                    out.push_str("()");
+                    out.push_str(after);
+                }
+            }
+            (None, true) => {
+                problems.push(Located {
+                    message: format!("`@{name}` must be followed by the `def` it decorates"),
+                    location,
+                    help: Some(format!("or write the call: `{name}(check, ...)`")),
+                    source: Some(Arc::clone(&source)),
+                    called_from: Vec::new(),
+                });
+                out.push_str(line);
+            }
+            (_, false) => {
+                problems.push(Located {
+                    message: format!(
+                        "decorators are not Starlark: only the decorators of assertion types that take a function (`@PythonAssert(...)`) are read, and `@{name}` is not one"
+                    ),
+                    location,
+                    help: Some(format!(
+                        "write the call after the function instead: `{target} = {name}({target})`"
+                    )),
+                    source: Some(Arc::clone(&source)),
+                    called_from: Vec::new(),
+                });
+                out.push_str(line);
+            }
+        }
+        offset += line.len();
+    }
+    if problems.is_empty() {
+        Ok((out, decorated))
+    } else {
+        Err(LoadError::Located(problems))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_python_assert_decorator_becomes_a_plus_of_the_same_length() {
+        let registry = TypeRegistry::default();
+        let text = "@Other(x)\ndef f(r):\n    return True\n";
+        let refused = rewrite_decorators(Path::new("main.py"), text, &registry);
+        assert!(
+            matches!(refused, Err(LoadError::Located(p)) if p[0].message.contains("decorators are not Starlark"))
+        );
     }
 }

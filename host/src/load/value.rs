@@ -90,6 +90,8 @@ pub(crate) const CHILDREN: &str = "children";
 pub(crate) const PARENT: &str = "parent";
 pub(crate) const FROM: &str = "from";
 pub(crate) const VARIABLE: &str = "variable";
+/// The function a `main.py` decorator (`@PythonAssert(...)`) applies to.
+pub(crate) const DECORATES: &str = "decorates";
 /// The names of fields holding a container default the user did not write.
 pub(crate) const DEFAULTED: &str = "defaulted";
 
@@ -299,6 +301,16 @@ where
         }
         names.push(PARENT.into());
         names
+    }
+
+    /// `+PythonAssert(...)`: what a `main.py` decorator line is read as.
+    fn plus(&self, heap: Heap<'v>) -> starlark::Result<Value<'v>> {
+        if self.edge(DECORATES).is_some() {
+            return Ok(heap.alloc(NoneType));
+        }
+        Err(starlark::Error::new_other(anyhow::anyhow!(
+            "unary `+` is not defined for a declaration"
+        )))
     }
 
     fn set_attr(&self, attribute: &str, value: Value<'v>) -> starlark::Result<()> {

@@ -33,7 +33,20 @@ pub struct Sandbox {
     grants: Arc<Grants>,
     services: Arc<HostServices>,
     pub(crate) log_sink: Option<LogSink>,
+    /// Instances kept between calls, for a plugin known to keep no state
+    /// between them (the bundled Starlark interpreter, whose start-up is
+    /// most of a call's cost); `None`: a fresh instance per call.
+    warm: Option<std::sync::Mutex<Vec<Warm>>>,
 }
+
+/// A store and instance whose last call returned normally.
+struct Warm {
+    store: Store<HostState>,
+    instance: wasmtime::component::Instance,
+}
+
+/// Most warm instances a plugin keeps (one per check running at once).
+const WARM_INSTANCES: usize = 8;
 
 impl Sandbox {
     /// The exported functions of each kind's interface.
@@ -83,7 +96,15 @@ impl Sandbox {
             grants,
             services,
             log_sink: None,
+            warm: None,
         })
+    }
+
+    /// Keeps instances between calls from now on. Only for a plugin that
+    /// keeps no state from one call to the next; a call that fails
+    /// discards its instance.
+    pub(crate) fn keep_warm(&mut self) {
+        self.warm = Some(std::sync::Mutex::new(Vec::new()));
     }
 
     /// Calls the exported `function` with `params` in a fresh instance,
@@ -129,33 +150,54 @@ impl Sandbox {
                 self.kind
             ))));
         };
-        let mut state = HostState::new(
-            &self.limits,
-            Arc::clone(&self.grants),
-            Arc::clone(&self.services),
-        );
-        state.deadline = state.started + limit;
-        let mut store = Store::new(self.pre.engine(), state);
-        store.limiter(|s| &mut s.limits);
+        let warm = self
+            .warm
+            .as_ref()
+            .and_then(|w| w.lock().unwrap_or_else(|p| p.into_inner()).pop());
+        let (mut store, kept) = match warm {
+            Some(Warm {
+                mut store,
+                instance,
+            }) => {
+                store.data_mut().begin_call(limit);
+                (store, Some(instance))
+            }
+            None => {
+                let mut state = HostState::new(
+                    &self.limits,
+                    Arc::clone(&self.grants),
+                    Arc::clone(&self.services),
+                );
+                state.deadline = state.started + limit;
+                let mut store = Store::new(self.pre.engine(), state);
+                store.limiter(|s| &mut s.limits);
+                store.epoch_deadline_callback(|ctx| {
+                    if Instant::now() >= ctx.data().deadline {
+                        Ok(UpdateDeadline::Interrupt)
+                    } else {
+                        Ok(UpdateDeadline::Yield(1))
+                    }
+                });
+                (store, None)
+            }
+        };
         // Yield to tokio at every tick so a busy guest never blocks the
         // runtime, and interrupt it at the first tick past its deadline.
         store.set_epoch_deadline(1);
-        store.epoch_deadline_callback(|ctx| {
-            if Instant::now() >= ctx.data().deadline {
-                Ok(UpdateDeadline::Interrupt)
-            } else {
-                Ok(UpdateDeadline::Yield(1))
-            }
-        });
         // The epoch interrupt is the deadline; this outer timeout only
         // catches a host import that does not return.
         let budget = limit + 5 * EPOCH_TICK;
         let pre = &self.pre;
+        let mut used = None;
         let outcome = tokio::time::timeout(budget, async {
-            let instance = pre
-                .instantiate_async(&mut store)
-                .await
-                .map_err(Stage::Instantiate)?;
+            let instance = match kept {
+                Some(instance) => instance,
+                None => pre
+                    .instantiate_async(&mut store)
+                    .await
+                    .map_err(Stage::Instantiate)?,
+            };
+            used = Some(instance);
             let func = instance
                 .get_typed_func::<Params, Results>(&mut store, index)
                 .map_err(Stage::Call)?;
@@ -174,6 +216,14 @@ impl Sandbox {
         if let Some(sink) = &self.log_sink {
             for record in &store.data().logs {
                 sink(&self.name, record);
+            }
+        }
+        // An instance that answered is kept; one that trapped, timed out or
+        // was cut off is poisoned and dropped.
+        if let (Some(warm), Ok(_), Some(instance)) = (&self.warm, &result, used) {
+            let mut warm = warm.lock().unwrap_or_else(|p| p.into_inner());
+            if warm.len() < WARM_INSTANCES {
+                warm.push(Warm { store, instance });
             }
         }
         result

@@ -146,6 +146,15 @@ impl HostState {
         }
     }
 
+    /// Makes a kept store ready for another call: a new clock and
+    /// deadline, no logs, no output from the last call.
+    pub(crate) fn begin_call(&mut self, limit: std::time::Duration) {
+        self.started = Instant::now();
+        self.deadline = self.started + limit;
+        self.logs.clear();
+        self.dropped_logs = 0;
+    }
+
     pub(crate) fn record_log(
         &mut self,
         level: LogLevel,
