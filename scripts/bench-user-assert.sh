@@ -17,13 +17,14 @@ cw="$PWD/target/release/clockwork"
 root=$(mktemp -d)
 trap 'for d in "$root"/*; do "$cw" -C "$d" destroy -y >/dev/null 2>&1 || true; done; rm -rf "$root"' EXIT
 
-project() { # DIR COUNT
+project() { # DIR COUNT (each its own container: container names are global)
   mkdir -p "$1"
+  local name="bench-user-web-$2"
   {
     echo 'def named(r):'
-    echo '    return (r.name == "bench-user-web", "named %s" % r.name)'
+    echo "    return (r.name == \"$name\", \"named %s\" % r.name)"
     echo
-    echo 'DockerResource(name = "bench-user-web", image = "nginx:alpine", assertions = ['
+    echo "DockerResource(name = \"$name\", image = \"nginx:alpine\", assertions = ["
     for i in $(seq "$2"); do
       if [ $((i % 2)) = 0 ]; then
         echo "    PythonAssert(named, description = \"u$i\"),"
@@ -39,21 +40,27 @@ project "$root/twenty" 20
 "$cw" -C "$root/one" apply -y >/dev/null
 "$cw" -C "$root/twenty" apply -y >/dev/null
 
-# The checks phase of a run: from the Engine observed to every check done.
-phase() { # DIR
-  CW_TIMINGS=1 "$cw" -C "$1" assert 2>&1 >/dev/null | awk '
+# Phases of a run, in ms: reading the project (the plugins validate each
+# check, which starts the interpreter once) and the checks.
+phase() { # DIR load|checks
+  CW_TIMINGS=1 "$cw" -C "$1" assert 2>&1 >/dev/null | awk -v want="$2" '
+    /plugins done at/ { p = $(NF-1) } /load done at/ { l = $(NF-1) }
     /engine observed done at/ { o = $(NF-1) } /checks done at/ { c = $(NF-1) }
-    END { print c - o }'
+    END { print (want == "load" ? l - p : c - o) }'
 }
 median() { sort -n | awk '{ t[NR] = $1 } END { print t[int((NR + 1) / 2)] }'; }
 
-one=(); twenty=()
+one=(); twenty=(); load1=(); load20=()
 for _ in $(seq "$runs"); do
-  one+=("$(phase "$root/one")")
-  twenty+=("$(phase "$root/twenty")")
+  one+=("$(phase "$root/one" checks)")
+  twenty+=("$(phase "$root/twenty" checks)")
+  load1+=("$(phase "$root/one" load)")
+  load20+=("$(phase "$root/twenty" load)")
 done
 m1=$(printf '%s\n' "${one[@]}" | median)
 m20=$(printf '%s\n' "${twenty[@]}" | median)
+l1=$(printf '%s\n' "${load1[@]}" | median)
+l20=$(printf '%s\n' "${load20[@]}" | median)
 
 # Time inside the sandbox per check, one at a time, from the report.
 "$cw" -C "$root/twenty" assert --parallelism 1 --format json | python3 -c '
@@ -66,6 +73,8 @@ print("in the sandbox, first check     %7.2f ms (%.2f ms with the call)" % (us[0
 print("in the sandbox, later checks    %7.2f ms median, %.2f ms slowest (%d checks)" % (later[len(later) // 2] / 1000, later[-1] / 1000, len(later)))
 print("with the call, later checks     %7.2f ms median" % sorted(wall[1:])[len(wall) // 2 - 1])
 '
+printf 'reading the project, 1 check     %7.2f ms median of %d runs (starts the interpreter)\n' "$l1" "$runs"
+printf 'reading the project, 20 checks   %7.2f ms median\n' "$l20"
 printf 'checks phase, 1 user check      %7.2f ms median of %d runs\n' "$m1" "$runs"
 printf 'checks phase, 20 user checks    %7.2f ms median of %d runs\n' "$m20" "$runs"
 printf '19 more user checks add         %7.2f ms\n' "$(echo "$m20 - $m1" | bc)"

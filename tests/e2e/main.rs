@@ -9,5 +9,6 @@ mod fixtures;
 mod safety;
 mod stack;
 mod standin_images;
+mod third_party;
 mod user_assert;
 mod waits;

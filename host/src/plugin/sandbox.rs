@@ -36,8 +36,21 @@ pub struct Sandbox {
     /// Instances kept between calls, for a plugin known to keep no state
     /// between them (the bundled Starlark interpreter, whose start-up is
     /// most of a call's cost); `None`: a fresh instance per call.
-    warm: Option<std::sync::Mutex<Vec<Warm>>>,
+    warm: Option<WarmPool>,
 }
+
+/// The instances a plugin keeps, and how many are out on calls.
+struct WarmPool {
+    idle: std::sync::Mutex<Vec<Warm>>,
+    busy: std::sync::atomic::AtomicUsize,
+    returned: tokio::sync::Notify,
+}
+
+/// How long a call waits for a busy instance to come back before it starts
+/// one of its own: about what starting the interpreter costs, so waiting is
+/// never much worse than not, and a run of quick checks shares a few
+/// instances instead of starting one per check running at once.
+const WARM_WAIT: std::time::Duration = std::time::Duration::from_millis(25);
 
 /// A store and instance whose last call returned normally.
 struct Warm {
@@ -104,7 +117,25 @@ impl Sandbox {
     /// keeps no state from one call to the next; a call that fails
     /// discards its instance.
     pub(crate) fn keep_warm(&mut self) {
-        self.warm = Some(std::sync::Mutex::new(Vec::new()));
+        self.warm = Some(WarmPool {
+            idle: std::sync::Mutex::new(Vec::new()),
+            busy: std::sync::atomic::AtomicUsize::new(0),
+            returned: tokio::sync::Notify::new(),
+        });
+    }
+
+    /// A kept instance: an idle one, or one that comes back soon.
+    async fn take_warm(&self) -> Option<Warm> {
+        use std::sync::atomic::Ordering;
+        let pool = self.warm.as_ref()?;
+        let pop = || pool.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let mut taken = pop();
+        if taken.is_none() && pool.busy.load(Ordering::SeqCst) > 0 {
+            let _ = tokio::time::timeout(WARM_WAIT, pool.returned.notified()).await;
+            taken = pop();
+        }
+        pool.busy.fetch_add(1, Ordering::SeqCst);
+        taken
     }
 
     /// Calls the exported `function` with `params` in a fresh instance,
@@ -150,10 +181,7 @@ impl Sandbox {
                 self.kind
             ))));
         };
-        let warm = self
-            .warm
-            .as_ref()
-            .and_then(|w| w.lock().unwrap_or_else(|p| p.into_inner()).pop());
+        let warm = self.take_warm().await;
         let (mut store, kept) = match warm {
             Some(Warm {
                 mut store,
@@ -220,11 +248,15 @@ impl Sandbox {
         }
         // An instance that answered is kept; one that trapped, timed out or
         // was cut off is poisoned and dropped.
-        if let (Some(warm), Ok(_), Some(instance)) = (&self.warm, &result, used) {
-            let mut warm = warm.lock().unwrap_or_else(|p| p.into_inner());
-            if warm.len() < WARM_INSTANCES {
-                warm.push(Warm { store, instance });
+        if let Some(pool) = &self.warm {
+            pool.busy.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+            if let (Ok(_), Some(instance)) = (&result, used) {
+                let mut idle = pool.idle.lock().unwrap_or_else(|p| p.into_inner());
+                if idle.len() < WARM_INSTANCES {
+                    idle.push(Warm { store, instance });
+                }
             }
+            pool.returned.notify_one();
         }
         result
     }

@@ -156,17 +156,6 @@ impl Program {
         format!("`{}` ({})", self.function, self.defined_at)
     }
 
-    /// Compiles every module the function needs, without calling it: what
-    /// `validate` does, so that a typo is reported by `clockwork plan`.
-    pub fn compile(&self, bounds: Bounds) -> Result<(), ProgramError> {
-        let _counting = limits::start(&bounds);
-        let loader = Loader::new(self, bounds);
-        Module::with_temp_heap(|module| {
-            self.evaluate(&module, &self.entry_module, &loader, bounds)?;
-            self.function(&module, &loader, bounds).map(drop)
-        })
-    }
-
     /// Calls the function with `args` (resource names, turned into views)
     /// and hands its return value to `judge` while it is alive.
     pub fn call<R>(
