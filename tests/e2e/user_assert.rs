@@ -154,6 +154,16 @@ CrossResourceAssert(
         );
     }
 
+    // Reading a secret leaves a line in the log (shown with -v), masked.
+    let run = stack.run(&["-v", "assert", "ua-cache"]);
+    assert!(
+        run.stderr
+            .contains("read the secret `REDIS_PASSWORD` of `ua-cache`"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("redis-secret-4711"), "{}", run.stderr);
+
     // A standalone assertion belongs to the resource it names.
     let run = stack.run(&["assert", "ua-cache", "--format", "json"]);
     let checks = report(&run);
@@ -201,6 +211,9 @@ def calls_out(r):
 def execs_elsewhere(r):
     return exec("hostile-other", ["true"]).ok
 
+def peeks(r):
+    return docker.inspect("hostile-stranger-box") != None
+
 other = DockerResource(name = "hostile-other", image = "redis:7-alpine")
 DockerResource(
     name = "hostile-web",
@@ -214,12 +227,20 @@ DockerResource(
         PythonAssert(reads_passwd, description = "passwd", timeout_seconds = 2),
         PythonAssert(calls_out, description = "outside", timeout_seconds = 2),
         PythonAssert(execs_elsewhere, description = "exec", timeout_seconds = 2),
+        PythonAssert(peeks, description = "stranger", timeout_seconds = 2),
         PythonAssert(lambda r: {"passed": True}, description = "dict", timeout_seconds = 2),
         PythonAssert(lambda r: (True, "still fine"), description = "after", timeout_seconds = 2),
     ],
 )
 "#,
     );
+    // A container of another project, which no check of this one may see.
+    let stranger = Stack::new("cw-e2e-user-stranger");
+    stranger.write(
+        "main.star",
+        r#"DockerResource(name = "hostile-stranger-box", image = "redis:7-alpine")"#,
+    );
+    stranger.ok(&["apply", "-y"]);
     stack.ok(&["apply", "-y"]);
     let started = std::time::Instant::now();
     let run = stack.run(&["assert", "--parallelism", "1", "--format", "json"]);
@@ -298,6 +319,10 @@ DockerResource(
             "allow = [\"hostile-other\"]",
         ],
     );
+    error(
+        "stranger",
+        &["`peeks` (main.star:33)", "hostile-stranger-box"],
+    );
     error("dict", &["returned a dict", "(passed, message)"]);
     let after = check(&checks, "after");
     assert_eq!(after["verdict"], "pass", "{after:#}");
@@ -339,6 +364,100 @@ DockerResource(name = "nested-web", image = "nginx:alpine", assertions = [Python
         "{}",
         run.stderr
     );
+
+    // A check in words belongs to completion, which is not there yet.
+    stack.write(
+        "main.star",
+        r#"
+api = DockerResource(name = "words-api", image = "nginx:alpine")
+db = DockerResource(name = "words-db", image = "redis:7-alpine")
+CrossResourceAssert(source = api, target = db, assertion = "the API can query the database")
+"#,
+    );
+    let run = stack.run(&["plan", "--offline"]);
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains("main.star:4") && run.stderr.contains("needs AI completion"),
+        "{}",
+        run.stderr
+    );
+}
+
+/// Every builtin answers against real containers, within the grant: one
+/// check calls each and reports the ones that did not behave.
+#[test]
+fn every_builtin_answers_within_the_grant() {
+    let port = free_port();
+    let closed = free_port();
+    let stack = Stack::new("cw-e2e-user-builtins");
+    stack.write(
+        "site/api/health",
+        r#"{"status": "ok", "version": "1.2", "uptime": 42}"#,
+    );
+    stack.write("data.txt", "hello 42\n");
+    stack.write(
+        "main.star",
+        &format!(
+            r##"
+PORT = {port}
+CLOSED = {closed}
+
+def everything(r):
+    bad = []
+    def expect(ok, what):
+        if not ok:
+            bad.append(what)
+    got = http.get("http://localhost:%d/api/health" % PORT)
+    expect(got.ok and got.status_code == 200 and got.json()["version"] == "1.2" and got.elapsed_ms >= 0, "http.get")
+    posted = http.post("http://localhost:%d/api/health" % PORT, json = {{"a": 1}})
+    expect(posted.status >= 400, "http.post answered %d" % posted.status)
+    refused = http.get("http://localhost:%d/" % CLOSED, timeout = 1)
+    expect(refused.status == 0 and refused.error != None and not refused.ok, "http.get of a closed port")
+    expect(tcp.connect("localhost", PORT).ok, "tcp.connect")
+    expect(not tcp.connect("localhost", CLOSED, timeout = 1).ok, "tcp.connect of a closed port")
+    expect(not udp.exchange("localhost", CLOSED, payload = "ping", timeout = 1).ok, "udp.exchange of a closed port")
+    expect(len(dns.resolve("builtins-cache")) > 0, "dns.resolve of a container")
+    expect(dns.resolve("no-such-host.invalid") == [], "dns.resolve of nothing")
+    out = exec(r, ["cat", "/var/www/html/api/health"])
+    expect(out.ok and "uptime" in out.stdout, "exec")
+    expect(exec(r, ["sh", "-c", "exit 3"]).exit_code == 3, "exec exit code")
+    expect(docker.inspect(r)["State"]["Running"], "docker.inspect")
+    expect(docker.inspect("no-such-container-4711") == None, "docker.inspect of nothing")
+    expect("builtins-cache" in docker.containers(), "docker.containers")
+    expect("Ready to accept connections" in docker.logs("builtins-cache", tail = 100), "docker.logs")
+    expect(file.exists("data.txt") and not file.exists("nope.txt"), "file.exists")
+    text = file.read("data.txt")
+    expect(text.strip() == "hello 42", "file.read")
+    expect(file.stat("data.txt").size == 9 and file.stat("nope.txt") == None, "file.stat")
+    m = re.search(r"hello (\d+)", text)
+    expect(m != None and m.group(1) == "42", "re.search")
+    expect(re.findall(r"\d", "a1b2") == ["1", "2"] and re.sub(r"\d", "#", "a1") == "a#", "re.findall, re.sub")
+    expect(json.decode(json.encode({{"k": [1]}}))["k"] == [1], "json")
+    started = time.monotonic()
+    sleep(0.05)
+    expect(time.monotonic() - started >= 0.04 and time.now() > 1700000000, "sleep, time")
+    expect(r.state.running and r.state.ip != None and [p for p in r.state.ports if p.host_port == PORT], "resource.state")
+    if bad:
+        return (False, "did not behave: %s" % ", ".join(bad))
+    return (True, "every builtin answered")
+
+cache = DockerResource(name = "builtins-cache", image = "redis:7-alpine")
+DockerResource(
+    name = "builtins-web",
+    image = "nginx:alpine",
+    ports = ["{port}:80"],
+    volumes = ["./site:/var/www/html:ro"],
+    connections = [cache],
+    assertions = [PythonAssert(everything, description = "everything", timeout_seconds = 30)],
+)
+"##
+        ),
+    );
+    stack.ok(&["apply", "-y"]);
+    let run = stack.run(&["assert", "--format", "json"]);
+    let checks = report(&run);
+    verdict_and_message(&checks, "everything", "pass", "every builtin answered");
+    assert_eq!(run.code, 0);
 }
 
 /// The seed's decorator form in a `main.py` is read as the call it stands

@@ -13,6 +13,8 @@ mod context;
 mod json;
 mod limits;
 mod program;
+#[cfg(test)]
+mod tests;
 mod verdict;
 mod view;
 

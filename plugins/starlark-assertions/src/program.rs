@@ -437,13 +437,16 @@ pub struct Unavailable {
 starlark_simple_value!(Unavailable);
 
 impl Unavailable {
-    fn error(&self) -> starlark::Error {
-        starlark::Error::new_other(anyhow::anyhow!(
+    /// Why it cannot be used, as one line.
+    pub fn message(&self) -> String {
+        format!(
             "`{}` (a top-level value of {}) is not available to checks: {}; pass what the check needs as data, or read it from the resource",
-            self.name,
-            self.module,
-            self.why
-        ))
+            self.name, self.module, self.why
+        )
+    }
+
+    fn error(&self) -> starlark::Error {
+        starlark::Error::new_other(anyhow::anyhow!(self.message()))
     }
 }
 
@@ -455,8 +458,13 @@ impl std::fmt::Display for Unavailable {
 
 #[starlark_value(type = "unavailable")]
 impl<'v> StarlarkValue<'v> for Unavailable {
-    fn get_attr(&self, _attribute: &str, _heap: Heap<'v>) -> Option<Value<'v>> {
-        None
+    // `cfg.web` is as unavailable as `cfg`, and says so when used.
+    fn get_attr(&self, attribute: &str, heap: Heap<'v>) -> Option<Value<'v>> {
+        Some(heap.alloc(Unavailable {
+            name: format!("{}.{attribute}", self.name),
+            module: self.module.clone(),
+            why: self.why.clone(),
+        }))
     }
 
     fn has_attr(&self, _attribute: &str, _heap: Heap<'v>) -> bool {

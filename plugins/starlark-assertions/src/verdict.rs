@@ -7,8 +7,8 @@
 //! limit hit: the check could not say.
 
 use clockwork_sdk::prelude::*;
-use starlark::values::Value;
 use starlark::values::tuple::TupleRef;
+use starlark::values::{Value, ValueLike};
 
 use crate::limits;
 use crate::program::{Program, ProgramError};
@@ -59,6 +59,9 @@ pub fn judge(program: &Program, value: Value) -> Result<Outcome, String> {
         };
         return Ok(outcome(passed, message));
     }
+    if let Some(unavailable) = value.downcast_ref::<crate::program::Unavailable>() {
+        return Err(format!("{title}: {}", unavailable.message()));
+    }
     Err(format!(
         "{title} returned {} `{}`; a check returns `(passed, message)`, a bool, or None, and calls `fail(\"why\")` to fail",
         article(value.get_type()),
@@ -80,7 +83,7 @@ pub fn from_error(program: &Program, error: &ProgramError) -> Result<Outcome, Pl
         });
         return Ok(Outcome {
             verdict: Verdict::Fail,
-            message: message.to_string(),
+            message: message.to_string().trim().to_string(),
             expected: None,
             actual: None,
             details: String::new(),

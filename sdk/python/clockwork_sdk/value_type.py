@@ -11,6 +11,8 @@ surface when the host loads the plugin. This module mirrors that grammar:
 - `mount` (`"source:/target[:ro]"` or `{"source", "target", "read_only"}`)
 - references `resource`, `resource<A|B>`, `connection`, `assertion`,
   which the host passes as objects with a `$ref` key
+- `function`: a Starlark function, which the host passes as a program (an
+  object with a `$function` key; see `plugins/starlark-assertions`)
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ class ValueType:
 
     kind: str
     """`string`, `int`, `float`, `bool`, `any`, `list`, `map`, `enum`, `mount`,
-    `resource`, `connection` or `assertion`."""
+    `resource`, `connection`, `assertion` or `function`."""
     inner: Optional["ValueType"] = None
     """The element type of a `list` or `map`."""
     names: Tuple[str, ...] = ()
@@ -71,6 +73,7 @@ class ValueType:
             "connection": "a connection or a resource",
             "assertion": "an assertion",
             "mount": 'a mount ("source:/target" or "source:/target:ro")',
+            "function": "a function (a `def` or a `lambda`)",
         }
         if k in simple:
             return simple[k]
@@ -110,6 +113,8 @@ class ValueType:
             ok = isinstance(value, dict) and "$ref" in value
         elif k == "mount":
             ok = _is_mount(value)
+        elif k == "function":
+            ok = isinstance(value, dict) and "$function" in value
         elif k == "list" and isinstance(value, list):
             assert self.inner is not None
             for index, item in enumerate(value):
@@ -213,6 +218,7 @@ def _plural(ty: ValueType) -> str:
         "connection": "connections or resources",
         "assertion": "assertions",
         "mount": 'mounts ("source:/target" or "source:/target:ro")',
+        "function": "functions",
     }
     if ty.kind in plurals:
         return plurals[ty.kind]
@@ -271,7 +277,7 @@ class _Parser:
 
     def parse_type(self) -> ValueType:
         word = self.word()
-        if word in SCALARS or word in ("mount", "connection", "assertion"):
+        if word in SCALARS or word in ("mount", "connection", "assertion", "function"):
             return ValueType(word)
         if word in ("list", "map"):
             self.expect("<")
@@ -287,5 +293,5 @@ class _Parser:
             raise self.error("expected a type")
         raise self.error(
             f"unknown type `{word}`; expected string, int, float, bool, any, list<T>, map<T>, "
-            "enum<a|b>, resource, connection or assertion"
+            "enum<a|b>, resource, connection, assertion or function"
         )
