@@ -89,6 +89,14 @@ def refuses_running(resource):
     if resource.state.running:
         fail("%s is running, which this check refuses" % resource.name)
 
+# Helpers of the project itself, next to the checks: they compile in the
+# sandbox, and say what they are when a check calls them.
+def make_web(name):
+    return DockerResource(name = name, image = "nginx:alpine")
+
+def token():
+    return env("UA_TOKEN", "none")
+
 cache = DockerResource(
     name = "ua-cache",
     image = "redis:7-alpine",
@@ -106,6 +114,7 @@ web = DockerResource(
     ],
 )
 web.assertions.append(PythonAssert(lambda r: (r.state.running, "container %s is running" % r.container), description = "lambda"))
+web.assertions.append(PythonAssert(lambda r: token() == "none", description = "env-in-check"))
 PythonAssert(
     lambda r: (r.secret("REDIS_PASSWORD") == "redis-secret-4711" and r.env_vars["REDIS_PASSWORD"] == "***", "secret read by name, masked in fields"),
     resource = cache,
@@ -145,7 +154,13 @@ CrossResourceAssert(
     verdict_and_message(&checks, "lambda", "pass", "container ua-web is running");
     verdict_and_message(&checks, "secret", "pass", "secret read by name");
     verdict_and_message(&checks, "cross", "pass", "ua-web reaches ua-cache:6379");
-    assert_eq!(checks.len(), 6);
+    verdict_and_message(
+        &checks,
+        "env-in-check",
+        "error",
+        "`env` (a top-level value of main.star) is not available to checks",
+    );
+    assert_eq!(checks.len(), 7);
     assert_eq!(run.code, 1, "a failing check fails the run");
     for output in [&run.stdout, &run.stderr] {
         assert!(
@@ -336,6 +351,18 @@ DockerResource(
     // One after another, each bounded: the whole run stays well inside
     // the sum of the deadlines and the host's grace.
     assert!(took < Duration::from_secs(45), "the run took {took:?}");
+
+    // All at once, sharing the interpreter's kept instances: the same.
+    let run = stack.run(&["assert", "--format", "json"]);
+    let all_at_once = report(&run);
+    for (name, c) in &all_at_once {
+        let expected = if name == "after" { "pass" } else { "error" };
+        assert_eq!(c["verdict"], expected, "{name}: {c:#}");
+        assert_eq!(
+            c["message"], checks[name]["message"],
+            "{name} says the same when run beside the others"
+        );
+    }
 }
 
 /// A check that cannot be handed to the sandbox is refused when the project
@@ -361,6 +388,39 @@ DockerResource(name = "nested-web", image = "nginx:alpine", assertions = [Python
             && run
                 .stderr
                 .contains("must be defined at the top level of a file"),
+        "{}",
+        run.stderr
+    );
+
+    // A lambda reading a loop's variable is refused: the sandbox has only
+    // the top level of the file.
+    stack.write(
+        "main.star",
+        r#"
+NAMES = ["a", "b"]
+DockerResource(name = "loop-web", image = "nginx:alpine", assertions = [PythonAssert(lambda r: r.name == n) for n in NAMES])
+"#,
+    );
+    let run = stack.run(&["plan", "--offline"]);
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains("main.star:3") && run.stderr.contains("this lambda uses `n`"),
+        "{}",
+        run.stderr
+    );
+
+    // An assertion in one resource's list that names another.
+    stack.write(
+        "main.star",
+        r#"
+a = DockerResource(name = "owner-a", image = "nginx:alpine")
+b = DockerResource(name = "owner-b", image = "nginx:alpine", assertions = [PythonAssert(lambda r: True, resource = a)])
+"#,
+    );
+    let run = stack.run(&["plan", "--offline"]);
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains("its `resource` names another"),
         "{}",
         run.stderr
     );
@@ -485,6 +545,11 @@ def validate_api_response(resource):
     let checks = report(&run);
     verdict_and_message(&checks, "decorated", "pass", "deco-web runs");
     assert_eq!(run.code, 0);
+
+    stack.write("main.py", "@PythonAssert\ndef check(r):\n    return True\n");
+    let run = stack.run(&["plan", "--offline"]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("needs parentheses"), "{}", run.stderr);
 
     stack.write(
         "main.py",

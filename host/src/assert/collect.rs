@@ -106,7 +106,18 @@ pub async fn checks(
         let mut config = Json::Object(d.config.clone());
         if crate::assert::views::has_program(&config) {
             let views = views.get_or_init(|| crate::assert::views::views(graph, state));
-            config = crate::assert::views::with_views(config, views);
+            // Secrets go only to the bundled interpreter, which gives one
+            // to a check that asks for it by name, and logs that it did.
+            let interpreter = plugins.for_type(&d.type_name).is_some_and(|p| {
+                p.origin.source == crate::plugin::PluginSource::Bundled
+                    && p.name() == crate::plugin::INTERPRETER_PLUGIN
+            });
+            config = crate::assert::views::with_views(
+                config,
+                views,
+                target.map(|t| t.name.as_str()),
+                interpreter,
+            );
         }
         let check = check_of(
             plugins,

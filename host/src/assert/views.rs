@@ -8,9 +8,10 @@ use crate::plugin::PluginKind;
 use crate::resolve::Graph;
 use crate::state::State;
 
-/// The views of every resource of `graph`, by name.
+/// The views of every resource of `graph`, by name, without secrets:
+/// [`with_views`] adds those of the resources a check is about.
 pub fn views(graph: &Graph, state: &State) -> Json {
-    let masker = crate::output::file_masker();
+    let masker = crate::output::secrets_masker();
     let mut out = Map::new();
     for d in graph.project.of_kind(PluginKind::Resource) {
         let raw = graph
@@ -22,6 +23,7 @@ pub fn views(graph: &Graph, state: &State) -> Json {
         let masked = masker.json(None, &raw);
         let mut secrets = Map::new();
         secrets_of(&raw, &masked, None, &mut secrets);
+        let secrets = Json::Object(secrets);
         let recorded = state.resources.get(d.name.as_str());
         let container = recorded
             .and_then(|r| r.containers.first().map(|c| c.name.clone()))
@@ -40,6 +42,7 @@ pub fn views(graph: &Graph, state: &State) -> Json {
                 "type": d.type_name,
                 "kind": "resource",
                 "fields": masked,
+                // Taken out again below for resources a check is not about.
                 "secrets": secrets,
                 "container": container,
                 "deployed": recorded.is_some(),
@@ -74,8 +77,28 @@ fn secrets_of(raw: &Json, masked: &Json, key: Option<&str>, out: &mut Map<String
     }
 }
 
-/// `config` with the views added to each of its programs.
-pub fn with_views(mut config: Json, views: &Json) -> Json {
+/// `config` with the views added to each of its programs. A view keeps its
+/// secrets only when `secrets` is true (the bundled interpreter, which
+/// hands one out only when the check asks for it by name) and the check is
+/// about that resource: `about` (the declaration it belongs to) or one its
+/// config names (`target`, `allow = [db]`). Every other view has none.
+pub fn with_views(mut config: Json, views: &Json, about: Option<&str>, secrets: bool) -> Json {
+    let mut named: Vec<String> = about.map(str::to_string).into_iter().collect();
+    if let Some(fields) = config.as_object() {
+        for value in fields.values() {
+            references(value, &mut named);
+        }
+    }
+    let mut views = views.clone();
+    if let Some(views) = views.as_object_mut() {
+        for (name, view) in views.iter_mut() {
+            if !(secrets && named.contains(name))
+                && let Some(view) = view.as_object_mut()
+            {
+                view.insert("secrets".into(), json!({}));
+            }
+        }
+    }
     if let Some(fields) = config.as_object_mut() {
         for value in fields.values_mut() {
             if let Some(program) = value.as_object_mut()
@@ -86,6 +109,20 @@ pub fn with_views(mut config: Json, views: &Json) -> Json {
         }
     }
     config
+}
+
+/// The names of the declarations a config refers to (`{"$ref": name}`),
+/// outside its programs.
+fn references(value: &Json, out: &mut Vec<String>) {
+    match value {
+        Json::Object(o) if o.contains_key("$function") => {}
+        Json::Object(o) => match o.get("$ref").and_then(Json::as_str) {
+            Some(name) => out.push(name.to_string()),
+            None => o.values().for_each(|v| references(v, out)),
+        },
+        Json::Array(items) => items.iter().for_each(|v| references(v, out)),
+        _ => {}
+    }
 }
 
 /// Whether `config` holds a program.
@@ -110,10 +147,29 @@ mod tests {
     }
 
     #[test]
+    fn secrets_go_only_to_the_interpreter_and_only_of_what_the_check_is_about() {
+        let views = json!({
+            "web": {"secrets": {"A": "1"}},
+            "db": {"secrets": {"B": "2"}},
+            "other": {"secrets": {"C": "3"}},
+        });
+        let config = json!({"fn": {"$function": "f"}, "allow": [{"$ref": "db"}]});
+        let out = with_views(config.clone(), &views, Some("web"), true);
+        let resources = &out["fn"]["resources"];
+        assert_eq!(resources["web"]["secrets"], json!({"A": "1"}));
+        assert_eq!(resources["db"]["secrets"], json!({"B": "2"}));
+        assert_eq!(resources["other"]["secrets"], json!({}));
+        let third_party = with_views(config, &views, Some("web"), false);
+        for name in ["web", "db", "other"] {
+            assert_eq!(third_party["fn"]["resources"][name]["secrets"], json!({}));
+        }
+    }
+
+    #[test]
     fn views_go_into_programs_only() {
         let config = json!({"fn": {"$function": "f"}, "description": "d"});
-        let out = with_views(config, &json!({"web": {}}));
-        assert_eq!(out["fn"]["resources"], json!({"web": {}}));
+        let out = with_views(config, &json!({"web": {}}), None, true);
+        assert_eq!(out["fn"]["resources"], json!({"web": {"secrets": {}}}));
         assert_eq!(out["description"], json!("d"));
         assert!(has_program(&out));
         assert!(!has_program(&json!({"url": "x"})));

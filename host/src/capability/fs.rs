@@ -113,6 +113,14 @@ impl Host for HostState {
         let opened = self.open_root(&root, &path);
         Ok(tokio::task::spawn_blocking(move || {
             let (dir, relative) = opened?;
+            // The project's secrets live in `.env`; plugins get the values
+            // they need through the declarations. Whether it exists may
+            // still be asked (`stat`).
+            if relative.as_os_str() == ".env" {
+                return Err(HostError::Denied(
+                    "`.env` holds the project's secrets and is not readable by plugins".into(),
+                ));
+            }
             let limit = max_bytes.min(MAX_READ_BYTES);
             let mut file = dir.open_file(&relative).map_err(|e| path_error(&path, e))?;
             let size = file.metadata().map_err(|e| io_error(&path, &e))?.len();

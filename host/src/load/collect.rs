@@ -195,20 +195,35 @@ pub fn collect<'v>(
     // (`PythonAssert(f, resource = web)`, `CrossResourceAssert(source =
     // api, ...)`), belongs to that resource like one in its `assertions`.
     for i in 0..order.len() {
-        if out[i].kind != PluginKind::Assertion || assertion_owner.contains_key(&i) {
+        if out[i].kind != PluginKind::Assertion {
             continue;
         }
         let d = decl_of(i);
         let about = ["resource", "source"]
             .iter()
             .filter(|f| d.info.spec.field(f).is_some())
-            .find_map(|f| d.field(f))
-            .and_then(id_of);
-        if let Some(ri) = about
-            && out[ri].kind == PluginKind::Resource
-        {
-            assertion_owner.insert(i, ri);
-            out[ri].assertions.push(DeclId(i));
+            .find_map(|f| d.field(f).map(|v| (*f, v)))
+            .and_then(|(f, v)| id_of(v).map(|ri| (f, ri)));
+        let Some((field, ri)) = about.filter(|(_, ri)| out[*ri].kind == PluginKind::Resource)
+        else {
+            continue;
+        };
+        match assertion_owner.get(&i).copied() {
+            None => {
+                assertion_owner.insert(i, ri);
+                out[ri].assertions.push(DeclId(i));
+            }
+            Some(owner) if owner != ri => problem(
+                &out[i].location,
+                format!(
+                    "this {} is in the assertions of one resource but its `{field}` names another",
+                    out[i].type_name
+                ),
+                Some(format!(
+                    "leave `{field}` out when the assertion is in `assertions=[...]`, or declare it on its own"
+                )),
+            ),
+            Some(_) => {}
         }
     }
 
@@ -238,6 +253,12 @@ pub fn collect<'v>(
             .iter()
             .enumerate()
             .map(|(i, id)| (*id, out[i].name.to_string()))
+            .collect(),
+        host_only: ctx
+            .registry
+            .iter()
+            .map(|t| t.name().to_string())
+            .chain(std::iter::once("env".to_string()))
             .collect(),
     };
 

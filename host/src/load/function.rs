@@ -29,8 +29,9 @@ use starlark::syntax::AstModule;
 use starlark::values::Value;
 use starlark_syntax::codemap::Span;
 use starlark_syntax::syntax::ast::{
-    ArgumentP, AssignTargetP, AstExpr, AstNoPayload, AstStmt, ExprP, StmtP,
+    ArgumentP, AssignTargetP, AstExpr, AstNoPayload, AstStmt, ClauseP, ExprP, StmtP,
 };
+use starlark_syntax::syntax::uniplate::Visit;
 
 use crate::load::convert;
 use crate::load::value::Decl;
@@ -49,6 +50,10 @@ pub struct Modules<'a, 'v> {
     pub texts: &'a HashMap<String, Arc<String>>,
     /// Names of declarations by creation id.
     pub names: HashMap<u32, String>,
+    /// Globals of project files that checks do not have (the constructors,
+    /// `env`): a helper `def` using one must still compile in the sandbox,
+    /// and says what it is when called there.
+    pub host_only: Vec<String>,
 }
 
 /// Why a function cannot be handed to a plugin.
@@ -202,11 +207,24 @@ impl Modules<'_, '_> {
             .ok_or_else(|| NotAProgram(format!("cannot read `{file}` again")))?;
         let begin = call.offset as u32;
         let end = begin + call.len as u32;
-        let argument =
-            find_call(ast.statement(), begin, end).and_then(|args| argument_of(args, field));
-        if let Some(ExprP::Lambda(_)) = argument.map(|a| &a.node) {
-            let span = argument.map(|a| a.span).unwrap_or_default();
-            return Ok(Entry::Lambda { module: file, span });
+        let found = find_call(ast.statement(), begin, end);
+        let argument = found.as_ref().and_then(|f| argument_of(f.args, field));
+        if let Some(lambda) = argument.filter(|a| matches!(a.node, ExprP::Lambda(_))) {
+            let closed_over = captured(lambda, found.as_ref().map_or(&[][..], |f| &f.locals));
+            if !closed_over.is_empty() {
+                return Err(NotAProgram(format!(
+                    "this lambda uses {} of the function or loop around it, which the sandbox cannot have: a check sees only the top level of its file; make it a top-level `def` and read what it needs from the resource or from top-level values",
+                    closed_over
+                        .iter()
+                        .map(|n| format!("`{n}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )));
+            }
+            return Ok(Entry::Lambda {
+                module: file,
+                span: lambda.span,
+            });
         }
         // A name: look for the top-level definition the value came from,
         // here or in the file it was loaded from.
@@ -277,8 +295,22 @@ impl Modules<'_, '_> {
                 .map(|m| m.names().map(|n| n.as_str().to_string()).collect())
                 .unwrap_or_default()
         };
-        let masker = crate::output::file_masker();
+        let masker = crate::output::secrets_masker();
         let mut out = BTreeMap::new();
+        for name in self
+            .host_only
+            .iter()
+            .filter(|n| !kept.contains(*n) && !names.contains(*n))
+        {
+            let why = if name == "env" {
+                "`env()` reads the environment while the project is read; read it at the top level (`PASSWORD = env(\"PASSWORD\")`) or ask the resource (`r.secret(...)`)".to_string()
+            } else {
+                format!(
+                    "`{name}` declares while the project is read; checks look at declarations, they do not make them"
+                )
+            };
+            out.insert(name.clone(), json!({"unavailable": why}));
+        }
         for name in names.into_iter().filter(|n| !kept.contains(n)) {
             let described = self.with_global(module, &name, |value| {
                 let value = value?;
@@ -388,38 +420,151 @@ pub fn blanked(ast: &AstModule, text: &str) -> String {
     String::from_utf8(bytes).unwrap_or_default()
 }
 
-/// The arguments of the call expression spanning exactly `begin..end`.
-fn find_call(statement: &AstStmt, begin: u32, end: u32) -> Option<&Vec<ArgumentArg>> {
-    let mut found = None;
-    statement.visit_expr(|e| {
-        if found.is_none() {
-            found = find_in_expr(e, begin, end);
-        }
-    });
-    found
+/// The arguments of the call expression spanning exactly `begin..end`,
+/// and the names local to the scopes around it (a `def`'s parameters and
+/// assignments, a comprehension's variables, a lambda's parameters): what a
+/// lambda written in that call could close over.
+fn find_call(statement: &AstStmt, begin: u32, end: u32) -> Option<Found<'_>> {
+    let mut locals = Vec::new();
+    in_statement(statement, begin, end, &mut locals)
 }
 
 type ArgumentArg = starlark_syntax::syntax::ast::AstArgumentP<AstNoPayload>;
 
-fn find_in_expr(expr: &AstExpr, begin: u32, end: u32) -> Option<&Vec<ArgumentArg>> {
+/// A call found, with the local names around it.
+struct Found<'a> {
+    args: &'a Vec<ArgumentArg>,
+    locals: Vec<String>,
+}
+
+fn in_statement<'a>(
+    statement: &'a AstStmt,
+    begin: u32,
+    end: u32,
+    locals: &mut Vec<String>,
+) -> Option<Found<'a>> {
+    let mark = locals.len();
+    if let StmtP::Def(def) = &statement.node {
+        locals.extend(
+            def.params
+                .iter()
+                .filter_map(|p| p.node.ident())
+                .map(|i| i.node.ident.clone()),
+        );
+        assigned(&def.body, locals);
+    }
+    let mut found = None;
+    statement.visit_children(|child| {
+        if found.is_some() {
+            return;
+        }
+        found = match child {
+            Visit::Stmt(s) => in_statement(s, begin, end, locals),
+            Visit::Expr(e) => in_expression(e, begin, end, locals),
+        };
+    });
+    locals.truncate(mark);
+    found
+}
+
+fn in_expression<'a>(
+    expr: &'a AstExpr,
+    begin: u32,
+    end: u32,
+    locals: &mut Vec<String>,
+) -> Option<Found<'a>> {
     if let ExprP::Call(_, args) = &expr.node
         && expr.span.begin().get() == begin
         && expr.span.end().get() == end
     {
-        return Some(&args.args);
+        return Some(Found {
+            args: &args.args,
+            locals: locals.clone(),
+        });
+    }
+    let mark = locals.len();
+    match &expr.node {
+        ExprP::Lambda(lambda) => {
+            locals.extend(
+                lambda
+                    .params
+                    .iter()
+                    .filter_map(|p| p.node.ident())
+                    .map(|i| i.node.ident.clone()),
+            );
+        }
+        ExprP::ListComprehension(_, first, clauses)
+        | ExprP::DictComprehension(_, first, clauses) => {
+            first
+                .var
+                .visit_lvalue(|id| locals.push(id.node.ident.clone()));
+            for clause in clauses {
+                if let ClauseP::For(f) = clause {
+                    f.var.visit_lvalue(|id| locals.push(id.node.ident.clone()));
+                }
+            }
+        }
+        _ => {}
     }
     let mut found = None;
     expr.visit_expr(|e| {
         if found.is_none() {
-            found = find_in_expr(e, begin, end);
+            found = in_expression(e, begin, end, locals);
         }
     });
     if found.is_none()
         && let ExprP::Lambda(lambda) = &expr.node
     {
-        found = find_in_expr(&lambda.body, begin, end);
+        found = in_expression(&lambda.body, begin, end, locals);
     }
+    locals.truncate(mark);
     found
+}
+
+/// Every name a statement (and those inside it) assigns.
+fn assigned(statement: &AstStmt, out: &mut Vec<String>) {
+    match &statement.node {
+        StmtP::Assign(assign) => assign
+            .lhs
+            .visit_lvalue(|id| out.push(id.node.ident.clone())),
+        StmtP::AssignModify(lhs, _, _) => lhs.visit_lvalue(|id| out.push(id.node.ident.clone())),
+        StmtP::For(f) => f.var.visit_lvalue(|id| out.push(id.node.ident.clone())),
+        StmtP::Def(def) => out.push(def.name.node.ident.clone()),
+        _ => {}
+    }
+    statement.visit_stmt(|s| assigned(s, out));
+}
+
+/// The names a lambda reads that are local to the scopes around it.
+fn captured(lambda: &AstExpr, locals: &[String]) -> Vec<String> {
+    let ExprP::Lambda(l) = &lambda.node else {
+        return Vec::new();
+    };
+    let own: Vec<String> = l
+        .params
+        .iter()
+        .filter_map(|p| p.node.ident())
+        .map(|i| i.node.ident.clone())
+        .collect();
+    let mut read = Vec::new();
+    identifiers(&l.body, &mut read);
+    let mut out: Vec<String> = read
+        .into_iter()
+        .filter(|n| locals.contains(n) && !own.contains(n))
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+fn identifiers(expr: &AstExpr, out: &mut Vec<String>) {
+    if let ExprP::Identifier(id) = &expr.node {
+        out.push(id.node.ident.clone());
+    }
+    expr.visit_expr(|e| identifiers(e, out));
+    if let ExprP::Lambda(l) = &expr.node {
+        identifiers(&l.body, out);
+    }
 }
 
 /// The argument expression given for `field`: by keyword, else the first
@@ -471,13 +616,30 @@ mod tests {
         let ast = parse(text);
         let begin = text.find("PythonAssert").unwrap_or_default() as u32;
         let end = (text.rfind(')').unwrap_or_default() + 1) as u32;
-        let args = find_call(ast.statement(), begin, end).expect("call found");
-        let lambda = argument_of(args, "fn").expect("argument");
+        let found = find_call(ast.statement(), begin, end).expect("call found");
+        let lambda = argument_of(found.args, "fn").expect("argument");
         assert!(matches!(lambda.node, ExprP::Lambda(_)));
         assert_eq!(
             &text[lambda.span.begin().get() as usize..lambda.span.end().get() as usize],
             "lambda r: (True, \"ok\")"
         );
         assert!(find_call(ast.statement(), begin + 1, end).is_none());
+        assert!(found.locals.is_empty());
+    }
+
+    #[test]
+    fn a_lambda_reading_a_local_of_the_scope_around_it_is_caught() {
+        let text = "def make(code):\n    return PythonAssert(lambda r: r.status == code)\nchecks = [PythonAssert(lambda r: r.name == n) for n in NAMES]\nok = PythonAssert(lambda r: r.name == NAME)\n";
+        let ast = parse(text);
+        let call = |needle: &str, close: &str| {
+            let begin = text.find(needle).unwrap_or_default();
+            let end = begin + text[begin..].find(close).unwrap_or_default() + 1;
+            let found = find_call(ast.statement(), begin as u32, end as u32).expect(needle);
+            let lambda = argument_of(found.args, "fn").expect("argument");
+            captured(lambda, &found.locals)
+        };
+        assert_eq!(call("PythonAssert(lambda r: r.status", ")\n"), ["code"]);
+        assert_eq!(call("PythonAssert(lambda r: r.name == n)", ") for"), ["n"]);
+        assert!(call("PythonAssert(lambda r: r.name == NAME)", ")\n").is_empty());
     }
 }

@@ -361,16 +361,21 @@ pub fn rewrite_decorators(
         let target = function.clone().unwrap_or_else(|| "check".into());
         match (&function, takes_function) {
             (Some(function), true) => {
-                decorated.insert(i + 1, function.clone());
-                out.push('+');
-                let after = &rest[name.len()..];
-                if after.trim_start().starts_with('(') {
+                if rest[name.len()..].trim_start().starts_with('(') {
+                    decorated.insert(i + 1, function.clone());
+                    out.push('+');
                     out.push_str(rest);
                 } else {
-                    // `@PythonAssert` alone is `+PythonAssert()`.
-                    out.push_str(&name);
-                    out.push_str("()");
-                    out.push_str(after);
+                    // Parentheses are needed: without them the rewrite
+                    // could not keep every column where it is.
+                    problems.push(Located {
+                        message: format!("`@{name}` needs parentheses: `@{name}()`"),
+                        location: location.clone(),
+                        help: Some(format!("or write the call: `{name}({function})`")),
+                        source: Some(Arc::clone(&source)),
+                        called_from: Vec::new(),
+                    });
+                    out.push_str(line);
                 }
             }
             (None, true) => {

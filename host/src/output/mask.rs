@@ -263,13 +263,31 @@ pub fn mask_url_password(text: &str) -> String {
 /// The process's masker; see the module documentation.
 static PROCESS: RwLock<Option<Masker>> = RwLock::new(None);
 
+/// The secrets alone, without the other `env()` values: for data handed
+/// to a check, where `localhost` read from `.env` must stay `localhost`.
+static SECRETS_ONLY: RwLock<Option<Masker>> = RwLock::new(None);
+
 /// Adds secret values to the process's masker.
 pub fn register_secrets(secrets: impl IntoIterator<Item = String>) {
     let secrets: Vec<String> = secrets.into_iter().collect();
+    let mut only = SECRETS_ONLY.write().unwrap_or_else(|p| p.into_inner());
+    only.get_or_insert_with(|| Masker::new(&[], true))
+        .add(secrets.iter().cloned());
     let mut guard = PROCESS.write().unwrap_or_else(|p| p.into_inner());
     guard
         .get_or_insert_with(|| Masker::new(&[], true))
         .add(secrets);
+}
+
+/// A masker of the secrets and secret-named keys only (not of other
+/// `env()` values), masking even under `--show-secrets`: for values given
+/// to a user's check, which must see the project's data as it is.
+pub fn secrets_masker() -> Masker {
+    SECRETS_ONLY
+        .read()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone()
+        .unwrap_or_else(|| Masker::new(&[], true))
 }
 
 /// Adds values read with `env()` for names that do not look secret.

@@ -17,7 +17,7 @@ pub use assert::{
 pub use graph::{render_dot, render_mermaid};
 pub use mask::{
     Masker, file_masker, mask_json_always, masked, process_masker, register_env_values,
-    register_secrets, show_secrets,
+    register_secrets, secrets_masker, show_secrets,
 };
 pub use plan::{plan_json, render_plan};
 pub use plugins::{plugin_json, plugins_list_json, render_inspect, render_plugins_list};

@@ -187,10 +187,32 @@ impl LoadedPlugin {
         within: Option<std::time::Duration>,
     ) -> Result<Result<assertions::Outcome, PluginError>, CallError> {
         let target = input.target.as_ref().map(|t| t.name.clone());
-        let (result,) = self
+        let (result,): (Result<assertions::Outcome, PluginError>,) = self
             .sandbox
             .call_within("check", target.as_deref(), (input,), within)
             .await?;
+        // What a check reports is shown and masked: bounded like any result.
+        let size = match &result {
+            Ok(o) => {
+                o.message.len()
+                    + o.details.len()
+                    + o.expected.as_ref().map_or(0, String::len)
+                    + o.actual.as_ref().map_or(0, String::len)
+                    + o.timings
+                        .iter()
+                        .map(|(name, _)| name.len() + 8)
+                        .sum::<usize>()
+            }
+            Err(e) => e.message().len(),
+        };
+        let limit = self.sandbox.limits.result_bytes;
+        if size > limit {
+            return Err(self.contract_error(
+                "check",
+                target.as_deref(),
+                format!("a check result of {size} bytes; the limit is {limit}"),
+            ));
+        }
         Ok(result)
     }
 

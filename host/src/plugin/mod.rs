@@ -34,5 +34,10 @@ pub use kind::PluginKind;
 pub use limits::Limits;
 pub use loaded::{LoadedPlugin, PluginOrigin, PluginSource};
 pub use runtime::{PluginRuntime, RuntimeOptions};
+
+/// The bundled plugin that runs users' check functions (Starlark): the one
+/// whose instances are kept warm, and the only one given secrets, which it
+/// hands to a check only when asked by name.
+pub const INTERPRETER_PLUGIN: &str = "starlark-assertions";
 pub use sandbox::{LogSink, Sandbox};
 pub use store::{Deployment, HostServices, HostState, LogLevel, LogRecord};

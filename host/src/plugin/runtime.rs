@@ -277,7 +277,9 @@ impl PluginRuntime {
         // The bundled Starlark interpreter keeps nothing from one check to
         // the next (each runs in its own module and heap) and costs more to
         // start than to run a check: its instances are kept warm.
-        if origin.source == PluginSource::Bundled && sandbox.name == WARM_PLUGIN {
+        if origin.source == PluginSource::Bundled
+            && sandbox.name == crate::plugin::INTERPRETER_PLUGIN
+        {
             sandbox.keep_warm();
         }
         if let Some(sink) = &self.options.log_sink {
@@ -292,9 +294,6 @@ impl PluginRuntime {
         })
     }
 }
-
-/// The bundled plugin whose instances are reused between calls.
-const WARM_PLUGIN: &str = "starlark-assertions";
 
 /// Distinguishes "not wasm" and "a core module" from a component before
 /// handing the bytes to the compiler, whose messages for these are obscure.

@@ -1,6 +1,7 @@
-//! Running one call of one plugin: a fresh store and instance per call,
-//! limits, deadline, and turning every way a guest can fail into a
-//! [`CallError`] that names the plugin and the call.
+//! Running one call of one plugin: a fresh store and instance per call
+//! (or, for the bundled interpreter, one kept from an earlier call that
+//! returned normally), limits, deadline, and turning every way a guest can
+//! fail into a [`CallError`] that names the plugin and the call.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -20,8 +21,9 @@ pub type LogSink = Arc<dyn Fn(&str, &LogRecord) + Send + Sync>;
 
 /// One loaded plugin, ready to be called.
 ///
-/// Each call instantiates the component afresh from its `InstancePre` and
-/// looks up only the export it calls: the whole interface was type-checked
+/// Each call instantiates the component afresh from its `InstancePre`
+/// (unless the plugin is kept warm, [`Sandbox::keep_warm`]) and looks up
+/// only the export it calls: the whole interface was type-checked
 /// once, at load, by the `bindgen!` pre-instance, so a call pays for one
 /// function's check instead of every export's.
 pub struct Sandbox {
@@ -137,7 +139,22 @@ impl Sandbox {
         pool.busy.fetch_add(1, Ordering::SeqCst);
         taken
     }
+}
 
+/// Counts a call as out on an instance until dropped, so that a call cut
+/// off by its caller still gives its place back.
+struct OutOnCall<'a>(Option<&'a WarmPool>);
+
+impl Drop for OutOnCall<'_> {
+    fn drop(&mut self) {
+        if let Some(pool) = self.0 {
+            pool.busy.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+            pool.returned.notify_one();
+        }
+    }
+}
+
+impl Sandbox {
     /// Calls the exported `function` with `params` in a fresh instance,
     /// under this plugin's limits.
     pub async fn call<Params, Results>(
@@ -182,6 +199,7 @@ impl Sandbox {
             ))));
         };
         let warm = self.take_warm().await;
+        let out_on_call = OutOnCall(self.warm.as_ref());
         let (mut store, kept) = match warm {
             Some(Warm {
                 mut store,
@@ -248,16 +266,17 @@ impl Sandbox {
         }
         // An instance that answered is kept; one that trapped, timed out or
         // was cut off is poisoned and dropped.
-        if let Some(pool) = &self.warm {
-            pool.busy.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
-            if let (Ok(_), Some(instance)) = (&result, used) {
-                let mut idle = pool.idle.lock().unwrap_or_else(|p| p.into_inner());
-                if idle.len() < WARM_INSTANCES {
-                    idle.push(Warm { store, instance });
-                }
+        // A call that wrote to stdout or stderr leaves that output in the
+        // store's pipes, which the next call would inherit: not kept.
+        let quiet =
+            store.data().stdout.contents().is_empty() && store.data().stderr.contents().is_empty();
+        if let (Some(pool), Ok(_), Some(instance), true) = (&self.warm, &result, used, quiet) {
+            let mut idle = pool.idle.lock().unwrap_or_else(|p| p.into_inner());
+            if idle.len() < WARM_INSTANCES {
+                idle.push(Warm { store, instance });
             }
-            pool.returned.notify_one();
         }
+        drop(out_on_call);
         result
     }
 

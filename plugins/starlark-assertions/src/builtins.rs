@@ -1053,6 +1053,13 @@ enum Anchor {
 /// Compiled patterns kept per instance.
 const REGEX_CACHE_SIZE: usize = 64;
 
+/// Forgets the compiled patterns: each check starts with none, so one
+/// check's patterns neither count against the next one's memory nor
+/// outlive it in a kept instance.
+pub fn forget_patterns() {
+    REGEX_CACHE.with(|cache| cache.borrow_mut().clear());
+}
+
 thread_local! {
     /// Recently used patterns, least recently used first.
     static REGEX_CACHE: RefCell<Vec<(Anchor, String, Regex)>> = const { RefCell::new(Vec::new()) };

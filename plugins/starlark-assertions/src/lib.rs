@@ -70,7 +70,7 @@ fn python_assert() -> TypeDef {
     TypeDef::new(
         PYTHON_ASSERT,
         "Passes when a Starlark function says so: `PythonAssert(check)` calls `check(resource)`, \
-         which returns `(passed, message)`, a bool, or calls `fail(\"why\")`. The function runs \
+         which returns `(passed, message)` or a bool, or calls `fail(\"why\")`. The function runs \
          in Clockwork's WebAssembly sandbox with the check builtins (`http`, `tcp`, `udp`, `dns`, \
          `exec`, `docker`, `file`, `json`, `re`, `time`, `sleep`), never on the host.",
     )
@@ -96,7 +96,7 @@ fn cross_resource_assert() -> TypeDef {
     TypeDef::new(
         CROSS_RESOURCE_ASSERT,
         "Passes when a Starlark function of two resources says so: `check(source, target)` \
-         returns `(passed, message)`, a bool, or calls `fail(\"why\")`. It may run commands in \
+         returns `(passed, message)` or a bool, or calls `fail(\"why\")`. It may run commands in \
          both resources' containers.",
     )
     .field(
@@ -255,12 +255,9 @@ impl AssertionPlugin for StarlarkAssertions {
         let margin = (timeout / 20).min(Duration::from_millis(100));
         let bounds = Bounds {
             deadline: Instant::now() + timeout.saturating_sub(margin),
-            timeout: config
-                .get("timeout_seconds")
-                .and_then(Value::as_f64)
-                .filter(|s| s.is_finite() && *s >= 0.0)
-                .map(Duration::from_secs_f64)
-                .unwrap_or(timeout),
+            // The attempt's budget: the host gives an attempt at most a
+            // few seconds of a longer `timeout_seconds`.
+            timeout,
             memory_bytes: limits::MEMORY_BYTES,
             statements: limits::STATEMENTS,
         };

@@ -21,7 +21,7 @@ use starlark::eval::{BeforeStmtFuncDyn, Evaluator};
 pub struct Bounds {
     /// When the check must have answered.
     pub deadline: Instant,
-    /// How long it was given, for the message.
+    /// How long this attempt was given, for the message.
     pub timeout: Duration,
     /// Most bytes it may hold at once, beyond what the interpreter held
     /// when it started.
@@ -68,7 +68,7 @@ impl Bounds {
     pub fn message(&self, limit: Limit) -> String {
         match limit {
             Limit::Deadline => format!(
-                "ran past its deadline of {:.1} s (`timeout_seconds`); a loop that never ends?",
+                "ran past its deadline of {:.1} s (its `timeout_seconds`, and at most 4.5 s an attempt); a loop that never ends?",
                 self.timeout.as_secs_f64()
             ),
             Limit::Memory => format!(
@@ -169,7 +169,11 @@ fn over_memory_now(size: usize) -> ! {
     TRACKING.with(|t| t.set(false));
     let (line, column) = LINE.with(Cell::get);
     let (file, len) = FILE.with(Cell::get);
-    let file = std::str::from_utf8(&file[..len]).unwrap_or("?");
+    let file = match std::str::from_utf8(&file[..len]) {
+        Ok(f) if !f.is_empty() => f,
+        // Before any statement ran: while the program was compiled.
+        _ => "while compiling",
+    };
     let limit = LIMIT.with(Cell::get).max(0) >> 20;
     let mut stderr = std::io::stderr();
     // Formatting into stderr writes pieces; nothing here allocates.
@@ -183,7 +187,9 @@ fn over_memory_now(size: usize) -> ! {
 
 /// Starts counting for a check; stops when the guard is dropped.
 pub fn start(bounds: &Bounds) -> Counting {
+    crate::builtins::forget_patterns();
     LIVE.with(|l| l.set(0));
+    FILE.with(|f| f.set(([0; 96], 0)));
     LIMIT.with(|l| l.set(i64::try_from(bounds.memory_bytes).unwrap_or(i64::MAX)));
     TRIPPED.with(|t| t.set(false));
     LINE.with(|l| l.set((0, 0)));

@@ -76,7 +76,6 @@ fn return_values_mean_pass_fail_or_an_error() {
             "def check(r):\n    return False\n",
             Some((Verdict::Fail, "returned False")),
         ),
-        ("def check(r):\n    pass\n", Some((Verdict::Pass, "passed"))),
         ("def check(r):\n    return {\"ok\": True}\n", None),
     ];
     for (source, expected) in cases {
@@ -98,6 +97,11 @@ fn return_values_mean_pass_fail_or_an_error() {
             }
         }
     }
+    let forgot = run(&global("def check(r):\n    r.name\n"), bounds()).expect_err("None");
+    assert!(
+        forgot.contains("returned None") && forgot.contains("return True"),
+        "{forgot}"
+    );
 }
 
 #[test]

@@ -1,9 +1,8 @@
 //! What a check function's return value (or its error) means.
 //!
 //! `(True, "message")` and `True` pass; `(False, "why")` and `False` fail;
-//! `None` (a function that falls off its end) passes, so that a check may
-//! consist of `fail(...)` calls alone; `fail("why")` fails with that
-//! message. Anything else returned is an error, as is a Starlark error or a
+//! `fail("why")` fails with that message. Anything else returned — `None`
+//! from a forgotten `return` too — is an error, as is a Starlark error or a
 //! limit hit: the check could not say.
 
 use clockwork_sdk::prelude::*;
@@ -13,10 +12,26 @@ use starlark::values::{Value, ValueLike};
 use crate::limits;
 use crate::program::{Program, ProgramError};
 
+/// The most bytes of a message a check may report; the rest is cut.
+const MESSAGE_BYTES: usize = 16 << 10;
+
+/// `text` cut to [`MESSAGE_BYTES`], saying so.
+fn bounded(text: String) -> String {
+    if text.len() <= MESSAGE_BYTES {
+        return text;
+    }
+    let mut cut = MESSAGE_BYTES;
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{}… ({} bytes more)", &text[..cut], text.len() - cut)
+}
+
 /// The outcome of a returned `value`, or why it is not one.
 pub fn judge(program: &Program, value: Value) -> Result<Outcome, String> {
     let title = program.title();
     let outcome = |passed: bool, message: String| {
+        let message = bounded(message);
         let details = json!({"function": program.function, "defined_at": program.defined_at});
         let outcome = if passed {
             Outcome::pass(message)
@@ -32,8 +47,12 @@ pub fn judge(program: &Program, value: Value) -> Result<Outcome, String> {
         };
         outcome.with_details(details)
     };
+    // A function that falls off its end most likely forgot its `return`:
+    // never a silent pass.
     if value.is_none() {
-        return Ok(outcome(true, format!("{title} passed")));
+        return Err(format!(
+            "{title} returned None; a check returns `(passed, message)` or a bool (`return True` at its end when it only calls `fail(...)`)"
+        ));
     }
     if let Some(passed) = value.unpack_bool() {
         let message = if passed {
@@ -63,7 +82,7 @@ pub fn judge(program: &Program, value: Value) -> Result<Outcome, String> {
         return Err(format!("{title}: {}", unavailable.message()));
     }
     Err(format!(
-        "{title} returned {} `{}`; a check returns `(passed, message)`, a bool, or None, and calls `fail(\"why\")` to fail",
+        "{title} returned {} `{}`; a check returns `(passed, message)` or a bool, and calls `fail(\"why\")` to fail",
         article(value.get_type()),
         short(&value.to_repr())
     ))
@@ -83,7 +102,7 @@ pub fn from_error(program: &Program, error: &ProgramError) -> Result<Outcome, Pl
         });
         return Ok(Outcome {
             verdict: Verdict::Fail,
-            message: message.to_string().trim().to_string(),
+            message: bounded(message.to_string().trim().to_string()),
             expected: None,
             actual: None,
             details: String::new(),
@@ -91,7 +110,7 @@ pub fn from_error(program: &Program, error: &ProgramError) -> Result<Outcome, Pl
         }
         .with_details(details));
     }
-    Err(PluginError::Failed(error_text(program, error)))
+    Err(PluginError::Failed(bounded(error_text(program, error))))
 }
 
 /// One line: the function, where it stopped, and why.
