@@ -260,6 +260,7 @@ pub fn collect<'v>(
             .map(|t| t.name().to_string())
             .chain(std::iter::once("env".to_string()))
             .collect(),
+        built: Default::default(),
     };
 
     // Fields as JSON, references by name; types checked again, since

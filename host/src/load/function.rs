@@ -54,7 +54,14 @@ pub struct Modules<'a, 'v> {
     /// `env`): a helper `def` using one must still compile in the sandbox,
     /// and says what it is when called there.
     pub host_only: Vec<String>,
+    /// Modules already built for a program, by name.
+    pub built: std::cell::RefCell<HashMap<String, (Json, Vec<String>)>>,
 }
+
+/// The largest top-level value handed to checks, as JSON; a larger one is
+/// unavailable to them (and says why), so that a program stays small
+/// however many checks carry it.
+const GLOBAL_BYTES: usize = 256 << 10;
 
 /// Why a function cannot be handed to a plugin.
 #[derive(Debug, thiserror::Error)]
@@ -149,18 +156,9 @@ impl Modules<'_, '_> {
             if !seen.insert(path.clone()) {
                 continue;
             }
-            let Some(ast) = self.ast(&path) else {
-                return Err(NotAProgram(format!("cannot read `{path}` again")));
-            };
-            let text = self.text(&path).unwrap_or_default();
-            pending.extend(ast.loads().iter().map(|l| normalise(l.module_id)));
-            modules.insert(
-                path.clone(),
-                json!({
-                    "source": blanked(&ast, &text),
-                    "globals": self.globals(&path, &ast),
-                }),
-            );
+            let (module, loads) = self.module(&path)?;
+            pending.extend(loads);
+            modules.insert(path.clone(), module);
         }
         Ok(json!({
             "$function": function_name,
@@ -168,6 +166,31 @@ impl Modules<'_, '_> {
             "entry": entry_json,
             "modules": modules,
         }))
+    }
+
+    /// A module as programs carry it (its blanked source and globals) and
+    /// the modules it loads; built once per module, however many checks
+    /// need it.
+    fn module(&self, path: &str) -> Result<(Json, Vec<String>), NotAProgram> {
+        if let Some(done) = self.built.borrow().get(path) {
+            return Ok(done.clone());
+        }
+        let Some(ast) = self.ast(path) else {
+            return Err(NotAProgram(format!("cannot read `{path}` again")));
+        };
+        let text = self.text(path).unwrap_or_default();
+        let loads = ast.loads().iter().map(|l| normalise(l.module_id)).collect();
+        let built = (
+            json!({
+                "source": blanked(&ast, &text),
+                "globals": self.globals(path, &ast),
+            }),
+            loads,
+        );
+        self.built
+            .borrow_mut()
+            .insert(path.to_string(), built.clone());
+        Ok(built)
     }
 
     fn text(&self, module: &str) -> Option<Arc<String>> {
@@ -338,6 +361,9 @@ fn describe_global(
         };
     }
     match convert::to_json(value) {
+        Ok(data) if data.to_string().len() > GLOBAL_BYTES => json!({
+            "unavailable": format!("it is larger than the {} KiB a check may be given; read what the check needs from a file (`file.read`) instead", GLOBAL_BYTES >> 10)
+        }),
         Ok(data) if !holds_reference(&data) => json!({"value": masker.json(Some(name), &data)}),
         Ok(_) => {
             json!({"unavailable": "it holds declarations; pass the declaration itself, or read it from the resource the check receives"})
@@ -625,6 +651,36 @@ mod tests {
         );
         assert!(find_call(ast.statement(), begin + 1, end).is_none());
         assert!(found.locals.is_empty());
+    }
+
+    #[test]
+    fn top_level_values_go_as_data_masked_and_bounded() {
+        Module::with_temp_heap(|module| {
+            let heap = module.heap();
+            let masker = crate::output::Masker::new(&["hunter2-secret".into()], true);
+            let names = HashMap::new();
+            let small = heap.alloc(starlark::values::list::AllocList([
+                heap.alloc(1),
+                heap.alloc(2),
+            ]));
+            assert_eq!(
+                describe_global(small, &names, &masker, "PORTS"),
+                json!({"value": [1, 2]})
+            );
+            let secret = heap.alloc("url with hunter2-secret inside");
+            assert_eq!(
+                describe_global(secret, &names, &masker, "URL"),
+                json!({"value": "url with *** inside"})
+            );
+            let huge = heap.alloc("x".repeat(GLOBAL_BYTES + 1));
+            let described = describe_global(huge, &names, &masker, "BLOB");
+            assert!(
+                described["unavailable"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .contains("larger than")
+            );
+        });
     }
 
     #[test]

@@ -281,6 +281,11 @@ impl PluginRuntime {
             && sandbox.name == crate::plugin::INTERPRETER_PLUGIN
         {
             sandbox.keep_warm();
+            // Its checks are bounded inside it (256 MiB each); the sandbox
+            // holds the interpreter besides, whatever the component's size.
+            if self.options.limits.is_none() {
+                sandbox.limits = Limits::for_component(usize::MAX);
+            }
         }
         if let Some(sink) = &self.options.log_sink {
             sandbox.log_sink = Some(Arc::clone(sink));
