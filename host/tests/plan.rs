@@ -500,3 +500,50 @@ fn third_party_plugins_get_constructors_like_bundled_ones() {
     );
     assert!(err.contains("did you mean `port`?"), "{err}");
 }
+
+/// Completion rules fill what the user left out of a well-known service,
+/// and never what the user wrote, even a value a rule would also give.
+#[test]
+fn completion_rules_fill_only_what_the_user_left_out() {
+    let project = TestProject::new();
+    project.write(
+        "main.star",
+        r#"
+db = DockerResource(name = "orders-postgres", env_vars = {"POSTGRES_PASSWORD": "pw"})
+cache = DockerResource(name = "cache", description = "Redis for sessions", healthcheck = {"test": ["CMD", "true"]})
+same = DockerResource(name = "same-redis", image = "redis:7-alpine")
+api = DockerResource(name = "api", description = "the orders API", image = "busybox:latest")
+"#,
+    );
+    let plan = plan_json_in(&project.dir(), &["--offline"], &[]);
+    let db = resource(&plan, "orders-postgres");
+    assert_eq!(db["spec"]["image"], "postgres:15-alpine");
+    assert_eq!(
+        db["sources"]["image"],
+        "completion (rules:docker-resource: official PostgreSQL image)"
+    );
+    assert!(
+        db["spec"]["healthcheck"]["test"][1]
+            .as_str()
+            .unwrap_or_default()
+            .contains("pg_isready"),
+        "{db:#}"
+    );
+    let cache = resource(&plan, "cache");
+    assert_eq!(cache["spec"]["image"], "redis:7-alpine");
+    assert_eq!(
+        cache["spec"]["healthcheck"]["test"],
+        serde_json::json!(["CMD", "true"])
+    );
+    assert_eq!(cache["sources"]["healthcheck"], "user");
+    // A value the rule would give too stays the user's.
+    let same = resource(&plan, "same-redis");
+    assert_eq!(same["sources"]["image"], "user");
+    assert_eq!(
+        same["sources"]["healthcheck"],
+        "completion (rules:docker-resource: Redis readiness check)"
+    );
+    // Nothing known: nothing completed.
+    let api = resource(&plan, "api");
+    assert!(api["spec"].get("healthcheck").is_none(), "{api:#}");
+}

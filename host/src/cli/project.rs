@@ -66,6 +66,9 @@ pub async fn resolved(invocation: &Invocation) -> Result<(Graph, Sources, Plugin
             ResolveError::Plugin(call) => CliError::Plugin(call),
             ResolveError::Internal(message) => CliError::Runtime(message),
         })?;
+    crate::complete::rules(&mut graph, &plugins)
+        .await
+        .map_err(CliError::Plugin)?;
     crate::complete::defaults(&mut graph, &plugins);
     let mut secrets = BTreeSet::new();
     for spec in graph.specs.values() {

@@ -8,10 +8,11 @@
 mod check;
 mod image;
 mod plan;
+mod rules;
 
 use clockwork_sdk::clockwork_schema::ContributionKind;
 use clockwork_sdk::prelude::*;
-use clockwork_sdk::resource::{ActionResult, ChangePlan, PlanInput};
+use clockwork_sdk::resource::{ActionResult, ChangePlan, CompletionInput, PlanInput, Suggestion};
 
 /// The `docker-resource` plugin.
 pub struct DockerResource;
@@ -23,6 +24,10 @@ impl ResourcePlugin for DockerResource {
 
     fn types() -> Vec<ResourceType> {
         vec![ResourceType::new(docker_resource())]
+    }
+
+    fn complete_rules(input: CompletionInput) -> Result<Vec<Suggestion>, PluginError> {
+        Ok(rules::complete(&input))
     }
 
     fn plan(input: PlanInput) -> Result<ChangePlan, PluginError> {
