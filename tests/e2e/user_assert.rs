@@ -115,6 +115,7 @@ web = DockerResource(
 )
 web.assertions.append(PythonAssert(lambda r: (r.state.running, "container %s is running" % r.container), description = "lambda"))
 web.assertions.append(PythonAssert(lambda r: token() == "none", description = "env-in-check"))
+web.assertions.append(PythonAssert(lambda r: (PORT > 0, "port %d" % PORT), description = "lambda-constant"))
 PythonAssert(
     lambda r: (r.secret("REDIS_PASSWORD") == "redis-secret-4711" and r.env_vars["REDIS_PASSWORD"] == "***", "secret read by name, masked in fields"),
     resource = cache,
@@ -160,7 +161,13 @@ CrossResourceAssert(
         "error",
         "`env` (a top-level value of main.star) is not available to checks",
     );
-    assert_eq!(checks.len(), 7);
+    verdict_and_message(
+        &checks,
+        "lambda-constant",
+        "pass",
+        &format!("port {web_port}"),
+    );
+    assert_eq!(checks.len(), 8);
     assert_eq!(run.code, 1, "a failing check fails the run");
     for output in [&run.stdout, &run.stderr] {
         assert!(

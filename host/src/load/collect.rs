@@ -261,6 +261,7 @@ pub fn collect<'v>(
             .chain(std::iter::once("env".to_string()))
             .collect(),
         built: Default::default(),
+        words: Default::default(),
     };
 
     // Fields as JSON, references by name; types checked again, since

@@ -56,6 +56,10 @@ pub struct Modules<'a, 'v> {
     pub host_only: Vec<String>,
     /// Modules already built for a program, by name.
     pub built: std::cell::RefCell<HashMap<String, (Json, Vec<String>)>>,
+    /// Every word of the kept code of every file: a global no kept code
+    /// names is not handed over (a check's cost grows with what it is
+    /// given, and most top-level values are the declarations themselves).
+    pub words: std::cell::OnceCell<BTreeSet<String>>,
 }
 
 /// The largest top-level value handed to checks, as JSON; a larger one is
@@ -193,6 +197,32 @@ impl Modules<'_, '_> {
         Ok(built)
     }
 
+    /// The words of the kept code of every file of the project.
+    fn words(&self) -> &BTreeSet<String> {
+        self.words.get_or_init(|| {
+            let mut words = BTreeSet::new();
+            for (path, text) in self.texts {
+                let Ok(ast) = AstModule::parse(path, text.to_string(), &crate::load::dialect())
+                else {
+                    continue;
+                };
+                let kept = blanked(&ast, text);
+                words.extend(
+                    kept.split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                        .filter(|w| !w.is_empty())
+                        .map(str::to_string),
+                );
+                // A lambda in a blanked statement (`PythonAssert(lambda r:
+                // r.port == PORT)`) is a check too.
+                let mut read = Vec::new();
+                ast.statement()
+                    .visit_expr(|e| lambda_identifiers(e, &mut read));
+                words.extend(read);
+            }
+            words
+        })
+    }
+
     fn text(&self, module: &str) -> Option<Arc<String>> {
         self.texts.get(module).cloned()
     }
@@ -319,11 +349,12 @@ impl Modules<'_, '_> {
                 .unwrap_or_default()
         };
         let masker = crate::output::secrets_masker();
+        let words = self.words();
         let mut out = BTreeMap::new();
         for name in self
             .host_only
             .iter()
-            .filter(|n| !kept.contains(*n) && !names.contains(*n))
+            .filter(|n| !kept.contains(*n) && !names.contains(*n) && words.contains(*n))
         {
             let why = if name == "env" {
                 "`env()` reads the environment while the project is read; read it at the top level (`PASSWORD = env(\"PASSWORD\")`) or ask the resource (`r.secret(...)`)".to_string()
@@ -334,7 +365,10 @@ impl Modules<'_, '_> {
             };
             out.insert(name.clone(), json!({"unavailable": why}));
         }
-        for name in names.into_iter().filter(|n| !kept.contains(n)) {
+        for name in names
+            .into_iter()
+            .filter(|n| !kept.contains(n) && words.contains(n))
+        {
             let described = self.with_global(module, &name, |value| {
                 let value = value?;
                 Some(describe_global(value, &self.names, &masker, &name))
@@ -581,6 +615,15 @@ fn captured(lambda: &AstExpr, locals: &[String]) -> Vec<String> {
     out.sort();
     out.dedup();
     out
+}
+
+/// The identifiers read by every lambda in `expr`.
+fn lambda_identifiers(expr: &AstExpr, out: &mut Vec<String>) {
+    if matches!(expr.node, ExprP::Lambda(_)) {
+        identifiers(expr, out);
+        return;
+    }
+    expr.visit_expr(|e| lambda_identifiers(e, out));
 }
 
 fn identifiers(expr: &AstExpr, out: &mut Vec<String>) {
