@@ -6,6 +6,7 @@ use crate::bindings::assertion::exports::clockwork::plugin::assertions as wit;
 use crate::fields;
 use crate::schema::TypeDef;
 use crate::{Diagnostic, PluginError, PluginMeta, not_implemented};
+use clockwork_schema::TypeSchema;
 
 pub use wit::{CheckInput, Outcome, Verdict};
 
@@ -144,14 +145,12 @@ pub trait AssertionPlugin {
     /// The assertion types it provides.
     fn types() -> Vec<AssertionType>;
 
-    /// Checks an assertion's config and returns it normalised.
+    /// Checks an assertion's config and returns it normalised: its
+    /// type's defaults filled in, its required fields present. A plugin
+    /// that checks more calls [`validate_with`] with its own checks.
     fn validate(type_name: &str, config: &str) -> Result<String, Vec<Diagnostic>> {
         let types = Self::types();
-        let schema = types
-            .iter()
-            .find(|t| t.def.name() == type_name)
-            .map(|t| t.def.schema());
-        crate::validate::with_defaults(schema, type_name, config)
+        crate::validate::with_defaults(schema_of(&types, type_name), type_name, config)
     }
 
     /// Runs one check.
@@ -159,6 +158,26 @@ pub trait AssertionPlugin {
         let _ = input;
         Err(not_implemented("check"))
     }
+}
+
+/// The schema of `type_name` among `types`.
+fn schema_of<'a>(types: &'a [AssertionType], type_name: &str) -> Option<&'a TypeSchema> {
+    types
+        .iter()
+        .find(|t| t.def.name() == type_name)
+        .map(|t| t.def.schema())
+}
+
+/// The usual `validate` of a plugin `P` that checks more than its schema
+/// says: the defaults of `type_name` filled in, then `check` on the
+/// result; every problem `check` finds is reported.
+pub fn validate_with<P: AssertionPlugin>(
+    type_name: &str,
+    config: &str,
+    check: impl FnOnce(&Value) -> Vec<Diagnostic>,
+) -> Result<String, Vec<Diagnostic>> {
+    let types = P::types();
+    crate::validate::with_checks(schema_of(&types, type_name), type_name, config, check)
 }
 
 #[doc(hidden)]

@@ -3,6 +3,7 @@
 use crate::bindings::connection::exports::clockwork::plugin::connections as wit;
 use crate::schema::TypeDef;
 use crate::{Diagnostic, PluginError, PluginMeta, not_implemented};
+use clockwork_schema::TypeSchema;
 
 pub use wit::{
     AssertionDecl, Contribution, EdgeOrder, Endpoint, EndpointPatch, Mount, MountSource,
@@ -26,11 +27,7 @@ pub trait ConnectionPlugin {
     /// Checks a connection's config and returns it normalised.
     fn validate(type_name: &str, config: &str) -> Result<String, Vec<Diagnostic>> {
         let types = Self::types();
-        let schema = types
-            .iter()
-            .find(|t| t.name() == type_name)
-            .map(TypeDef::schema);
-        crate::validate::with_defaults(schema, type_name, config)
+        crate::validate::with_defaults(schema_of(&types, type_name), type_name, config)
     }
 
     /// What the connection contributes to its endpoints.
@@ -83,6 +80,26 @@ impl Contribution {
             outputs: Vec::new(),
         }
     }
+}
+
+/// The schema of `type_name` among `types`.
+fn schema_of<'a>(types: &'a [TypeDef], type_name: &str) -> Option<&'a TypeSchema> {
+    types
+        .iter()
+        .find(|t| t.name() == type_name)
+        .map(TypeDef::schema)
+}
+
+/// The usual `validate` of a plugin `P` that checks more than its schema
+/// says: the defaults of `type_name` filled in, then `check` on the
+/// result; every problem `check` finds is reported.
+pub fn validate_with<P: ConnectionPlugin>(
+    type_name: &str,
+    config: &str,
+    check: impl FnOnce(&serde_json::Value) -> Vec<Diagnostic>,
+) -> Result<String, Vec<Diagnostic>> {
+    let types = P::types();
+    crate::validate::with_checks(schema_of(&types, type_name), type_name, config, check)
 }
 
 #[doc(hidden)]

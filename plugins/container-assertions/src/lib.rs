@@ -8,7 +8,7 @@
 
 use clockwork_sdk::host::docker;
 use clockwork_sdk::prelude::*;
-use clockwork_sdk::{error_at, serde_json, validate};
+use clockwork_sdk::{error_at, serde_json};
 use regex::Regex;
 
 /// The `container-assertions` plugin.
@@ -28,12 +28,7 @@ impl AssertionPlugin for ContainerAssertions {
     }
 
     fn validate(type_name: &str, config: &str) -> Result<String, Vec<Diagnostic>> {
-        let types = Self::types();
-        let schema = types
-            .iter()
-            .find(|t| t.def.name() == type_name)
-            .map(|t| t.def.schema());
-        validate::with_checks(schema, type_name, config, |config| {
+        clockwork_sdk::assertion::validate_with::<Self>(type_name, config, |config| {
             if type_name == "LogContainsAssert" {
                 log_config_problems(config)
             } else {

@@ -42,12 +42,7 @@ impl AssertionPlugin for DatabaseAssertions {
 
     /// The schema's checks, then the table name, port, bounds and SQL.
     fn validate(type_name: &str, config: &str) -> Result<String, Vec<Diagnostic>> {
-        let types = Self::types();
-        let schema = types
-            .iter()
-            .find(|t| t.def.name() == type_name)
-            .map(|t| t.def.schema());
-        clockwork_sdk::validate::with_checks(schema, type_name, config, checks::problems)
+        clockwork_sdk::assertion::validate_with::<Self>(type_name, config, checks::problems)
     }
 
     fn check(input: CheckInput) -> Result<Outcome, PluginError> {

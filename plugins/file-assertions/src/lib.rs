@@ -8,9 +8,9 @@
 //! also reads `clock.now-unix-ms`. `DiskSpaceAssert` asks `fs.free-space`
 //! for the file system holding its path.
 
+use clockwork_sdk::error_at;
 use clockwork_sdk::host::{clock, fs};
 use clockwork_sdk::prelude::*;
-use clockwork_sdk::{error_at, validate};
 use regex::Regex;
 use sha2::{Digest, Sha256};
 
@@ -34,12 +34,8 @@ impl AssertionPlugin for FileAssertions {
     }
 
     fn validate(type_name: &str, config: &str) -> Result<String, Vec<Diagnostic>> {
-        let types = Self::types();
-        let schema = types
-            .iter()
-            .find(|t| t.def.name() == type_name)
-            .map(|t| t.def.schema());
-        validate::with_checks(schema, type_name, config, |config| match type_name {
+        clockwork_sdk::assertion::validate_with::<Self>(type_name, config, |config| match type_name
+        {
             "FileContentMatchesAssert" => content_config(config).err().unwrap_or_default(),
             "FilePermissionsAssert" => perms_config(config).err().unwrap_or_default(),
             "FileModifiedWithinAssert" => age_config(config).err().unwrap_or_default(),

@@ -22,12 +22,7 @@ impl ConnectionPlugin for NetworkConnection {
     /// The schema's checks, then the network's name, so that `clockwork
     /// plan` reports a name Docker refuses at the declaration.
     fn validate(type_name: &str, config: &str) -> Result<String, Vec<Diagnostic>> {
-        let types = Self::types();
-        let schema = types
-            .iter()
-            .find(|t| t.name() == type_name)
-            .map(TypeDef::schema);
-        clockwork_sdk::validate::with_checks(schema, type_name, config, check)
+        clockwork_sdk::connection::validate_with::<Self>(type_name, config, check)
     }
 
     fn resolve(input: ResolveInput) -> Result<Contribution, PluginError> {

@@ -20,12 +20,12 @@ mod view;
 
 use std::time::{Duration, Instant};
 
+use clockwork_sdk::error_at;
 use clockwork_sdk::prelude::*;
-use clockwork_sdk::{error_at, serde_json};
 
 use crate::context::CheckContext;
 use crate::limits::Bounds;
-use crate::program::{Program, ProgramError};
+use crate::program::Program;
 
 // Counted, so that a check over its memory limit is stopped with a message
 // instead of growing until the host's cap.
@@ -135,68 +135,9 @@ impl AssertionPlugin for StarlarkAssertions {
     }
 
     fn validate(type_name: &str, config: &str) -> Result<String, Vec<Diagnostic>> {
-        let types = Self::types();
-        let schema = types
-            .iter()
-            .find(|t| t.def.name() == type_name)
-            .map(|t| t.def.schema());
-        let normalised = clockwork_sdk::validate::with_defaults(schema, type_name, config)?;
-        let parsed: Value = serde_json::from_str(&normalised)
-            .map_err(|e| vec![error_at(None, format!("config is not JSON: {e}"))])?;
-        let mut problems = Vec::new();
-        let field = function_field(type_name);
-        if type_name == CROSS_RESOURCE_ASSERT {
-            let has_check = parsed.get("check").is_some_and(|c| !c.is_null());
-            let has_words = parsed.get("assertion").is_some_and(|c| !c.is_null());
-            if has_words && !has_check {
-                problems.push(Diagnostic {
-                    detail: Some(
-                        "write the check as a function: `check = lambda source, target: ...`"
-                            .into(),
-                    ),
-                    ..error_at(
-                        Some("/assertion"),
-                        "a check in words needs AI completion, which this version of Clockwork does not have yet",
-                    )
-                });
-            } else if !has_check {
-                problems.push(error_at(
-                    Some("/check"),
-                    "`check` is required: a function of `(source, target)`",
-                ));
-            }
-        }
-        if let Some(allow) = parsed.get("allow").and_then(Value::as_array) {
-            for (i, item) in allow.iter().enumerate() {
-                if allowed_name(item).is_none() {
-                    problems.push(error_at(
-                        Some(&format!("/allow/{i}")),
-                        format!("expected a resource or a container name, got `{item}`"),
-                    ));
-                }
-            }
-        }
-        if let Some(function) = parsed.get(field).filter(|f| !f.is_null()) {
-            // The host compiled the same code when it read the project
-            // (the blanked modules hold nothing it did not), so reading the
-            // program is enough here; compiling it again would cost every
-            // command about a millisecond per check.
-            match Program::from_json(function) {
-                Ok(_) => {}
-                Err(e) => problems.push(error_at(
-                    Some(&format!("/{field}")),
-                    match e {
-                        ProgramError::Malformed(m) => m,
-                        ProgramError::Starlark(e) => e.to_string(),
-                    },
-                )),
-            }
-        }
-        if problems.is_empty() {
-            Ok(normalised)
-        } else {
-            Err(problems)
-        }
+        clockwork_sdk::assertion::validate_with::<Self>(type_name, config, |parsed| {
+            config_problems(type_name, parsed)
+        })
     }
 
     fn check(input: CheckInput) -> Result<Outcome, PluginError> {
@@ -205,10 +146,8 @@ impl AssertionPlugin for StarlarkAssertions {
         let function = config.get(field).ok_or_else(|| {
             PluginError::Failed(format!("`{}` has no `{field}` function", input.type_name))
         })?;
-        let program = Program::from_json(function).map_err(|e| match e {
-            ProgramError::Malformed(m) => PluginError::Failed(m),
-            ProgramError::Starlark(e) => PluginError::Failed(e.to_string()),
-        })?;
+        let program =
+            Program::from_json(function).map_err(|e| PluginError::Failed(e.to_string()))?;
         // The resources the function receives, and whose containers it
         // may run commands in.
         let args: Vec<Option<String>> = match input.type_name.as_str() {
@@ -276,6 +215,55 @@ impl AssertionPlugin for StarlarkAssertions {
             Err(e) => verdict::from_error(&program, &e).map(|o| o.with_timing("function", micros)),
         }
     }
+}
+
+/// What the schema cannot say about a config: a function is there (or
+/// only words, which need completion), `allow` names containers, the
+/// program is one this plugin can read.
+fn config_problems(type_name: &str, parsed: &Value) -> Vec<Diagnostic> {
+    let mut problems = Vec::new();
+    let field = function_field(type_name);
+    if type_name == CROSS_RESOURCE_ASSERT {
+        let has_check = parsed.get("check").is_some_and(|c| !c.is_null());
+        let has_words = parsed.get("assertion").is_some_and(|c| !c.is_null());
+        if has_words && !has_check {
+            problems.push(Diagnostic {
+                detail: Some(
+                    "write the check as a function: `check = lambda source, target: ...`"
+                        .into(),
+                ),
+                ..error_at(
+                    Some("/assertion"),
+                    "a check in words needs AI completion, which this version of Clockwork does not have yet",
+                )
+            });
+        } else if !has_check {
+            problems.push(error_at(
+                Some("/check"),
+                "`check` is required: a function of `(source, target)`",
+            ));
+        }
+    }
+    if let Some(allow) = parsed.get("allow").and_then(Value::as_array) {
+        for (i, item) in allow.iter().enumerate() {
+            if allowed_name(item).is_none() {
+                problems.push(error_at(
+                    Some(&format!("/allow/{i}")),
+                    format!("expected a resource or a container name, got `{item}`"),
+                ));
+            }
+        }
+    }
+    if let Some(function) = parsed.get(field).filter(|f| !f.is_null()) {
+        // The host compiled the same code when it read the project
+        // (the blanked modules hold nothing it did not), so reading the
+        // program is enough here; compiling it again would cost every
+        // command about a millisecond per check.
+        if let Err(e) = Program::from_json(function) {
+            problems.push(error_at(Some(&format!("/{field}")), e.to_string()));
+        }
+    }
+    problems
 }
 
 fn function_field(type_name: &str) -> &'static str {

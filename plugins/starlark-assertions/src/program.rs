@@ -84,6 +84,15 @@ pub enum ProgramError {
     Starlark(starlark::Error),
 }
 
+impl std::fmt::Display for ProgramError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ProgramError::Malformed(m) => f.write_str(m),
+            ProgramError::Starlark(e) => write!(f, "{e}"),
+        }
+    }
+}
+
 impl Program {
     /// Reads a program; views are made for the check named `asked_by`.
     pub fn from_json(json: &Json) -> Result<Self, ProgramError> {
