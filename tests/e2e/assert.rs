@@ -46,6 +46,14 @@ pub fn by_name(report: &Value) -> BTreeMap<String, Value> {
         .collect()
 }
 
+/// The check `name` of a [`by_name`] map.
+#[track_caller]
+pub fn check<'a>(checks: &'a BTreeMap<String, Value>, name: &str) -> &'a Value {
+    checks
+        .get(name)
+        .unwrap_or_else(|| panic!("no check {name} in {:?}", checks.keys()))
+}
+
 fn text(check: &Value, key: &str) -> String {
     check[key].as_str().unwrap_or_default().to_string()
 }

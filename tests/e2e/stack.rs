@@ -29,14 +29,16 @@ pub struct Container {
     pub running: bool,
 }
 
-fn workspace() -> PathBuf {
+/// The repository's root.
+pub fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .expect("tests/ is in the workspace")
         .to_path_buf()
 }
 
-fn target_dir() -> PathBuf {
+/// Cargo's target directory of this build.
+pub fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| workspace().join("target"))

@@ -19,26 +19,14 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::stack::Run;
+use crate::assert::{by_name, check};
+use crate::stack::{Run, target_dir, workspace};
 
 const PYTHON_TYPE: &str = "HttpBodyContainsAssert";
 const RUST_TYPE: &str = "HttpHeaderAssert";
 /// What the test server answers on `/`.
 const BODY: &str = "hello from clockwork";
 const SERVED_BY: &str = "clockwork-e2e";
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("tests/ is in the workspace")
-        .to_path_buf()
-}
-
-fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join("target"))
-}
 
 // ---------------------------------------------------------------------
 // Building the two plugins, once per run, cached by their sources' hash.
@@ -213,17 +201,8 @@ fn rust_plugin() -> &'static Path {
         ]);
         cached("acme-http-header", &hash.hex(), |out| {
             let target = target_dir().join("fixtures");
-            let mut cargo =
-                Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
-            for (key, _) in std::env::vars_os() {
-                let Some(key) = key.to_str() else { continue };
-                if (key.starts_with("CARGO_") && key != "CARGO_HOME")
-                    || key.starts_with("RUSTC_")
-                    || key == "RUSTFLAGS"
-                {
-                    cargo.env_remove(key);
-                }
-            }
+            // `--target-dir` below wins over the kept CARGO_TARGET_DIR.
+            let mut cargo = crate::fixtures::cargo();
             cargo
                 .args([
                     "build",
@@ -349,28 +328,6 @@ fn serve() -> u16 {
         }
     });
     port
-}
-
-/// The checks of a report by their `description` (each test gives one).
-fn by_description(report: &Value) -> BTreeMap<String, Value> {
-    report["checks"]
-        .as_array()
-        .expect("checks")
-        .iter()
-        .map(|c| {
-            (
-                c["description"].as_str().unwrap_or_default().to_string(),
-                c.clone(),
-            )
-        })
-        .collect()
-}
-
-#[track_caller]
-fn check<'a>(checks: &'a BTreeMap<String, Value>, name: &str) -> &'a Value {
-    checks
-        .get(name)
-        .unwrap_or_else(|| panic!("no check {name} in {:?}", checks.keys()))
 }
 
 /// Asserts the check passed at its first attempt, as a declared check of
@@ -510,7 +467,7 @@ HTTPStatusAssert(description = "bundled-pass", url = "{url}", expected_status = 
     let (code, report) = project.assert_json();
     assert_eq!(code, 0, "{report:#}");
     summary(&report, 3, 0, 0);
-    let checks = by_description(&report);
+    let checks = by_name(&report);
     passed(
         &checks,
         "py-pass",
@@ -553,7 +510,7 @@ HTTPStatusAssert(description = "bundled-fail", url = "{url}", expected_status = 
     assert_eq!(run.code, 1, "{}", run.all());
     let report: Value = serde_json::from_str(&run.stdout).expect("JSON");
     summary(&report, 3, 3, 0);
-    let checks = by_description(&report);
+    let checks = by_name(&report);
     failed(
         &checks,
         "py-fail",
@@ -633,7 +590,7 @@ HTTPStatusAssert(description = "bundled-pass", url = "{url}", expected_status = 
     let (code, report) = project.assert_json();
     assert_eq!(code, 0, "{report:#}");
     summary(&report, 2, 0, 0);
-    let checks = by_description(&report);
+    let checks = by_name(&report);
     passed(
         &checks,
         "rs-pass",
@@ -665,7 +622,7 @@ HTTPStatusAssert(description = "bundled-fail", url = "{url}", expected_status = 
     let (code, report) = project.assert_json();
     assert_eq!(code, 1, "{report:#}");
     summary(&report, 2, 3, 0);
-    let checks = by_description(&report);
+    let checks = by_name(&report);
     failed(
         &checks,
         "rs-wrong-value",
@@ -713,7 +670,7 @@ HttpHeaderAssert(description = "rs-denied", url = "http://192.0.2.1/", header = 
     let (code, report) = project.assert_json();
     assert_eq!(code, 1, "{report:#}");
     summary(&report, 0, 0, 1);
-    let denied = check(&by_description(&report), "rs-denied").clone();
+    let denied = check(&by_name(&report), "rs-denied").clone();
     assert_eq!(denied["verdict"], "error", "{denied:#}");
     assert_eq!(denied["attempts"], 1, "{denied:#}");
     assert!(
@@ -752,7 +709,7 @@ HttpHeaderAssert(description = "rs", url = "{url}", header = "content-type", equ
     let (code, report) = project.assert_json();
     assert_eq!(code, 0, "{report:#}");
     summary(&report, 2, 0, 0);
-    let checks = by_description(&report);
+    let checks = by_name(&report);
     passed(
         &checks,
         "py",

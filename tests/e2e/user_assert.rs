@@ -11,20 +11,13 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::assert::{by_name, free_port};
+use crate::assert::{by_name, check, free_port};
 use crate::stack::Stack;
 
 fn report(run: &crate::stack::Run) -> BTreeMap<String, Value> {
     let report: Value = serde_json::from_str(&run.stdout)
         .unwrap_or_else(|e| panic!("{e}\nstdout: {}\nstderr: {}", run.stdout, run.stderr));
     by_name(&report)
-}
-
-#[track_caller]
-fn check<'a>(checks: &'a BTreeMap<String, Value>, name: &str) -> &'a Value {
-    checks
-        .get(name)
-        .unwrap_or_else(|| panic!("no check {name} in {:?}", checks.keys()))
 }
 
 #[track_caller]

@@ -183,7 +183,11 @@ impl Modules<'_, '_> {
             return Err(NotAProgram(format!("cannot read `{path}` again")));
         };
         let text = self.text(path).unwrap_or_default();
-        let loads = ast.loads().iter().map(|l| normalise(l.module_id)).collect();
+        let loads = ast
+            .loads()
+            .iter()
+            .map(|l| module_name(l.module_id))
+            .collect();
         let built = (
             json!({
                 "source": blanked(&ast, &text),
@@ -308,7 +312,12 @@ impl Modules<'_, '_> {
         if depth < 16 {
             for load in ast.loads() {
                 if let Some((_, their)) = load.symbols.iter().find(|(local, _)| **local == name) {
-                    return self.definition(&normalise(load.module_id), their, function, depth + 1);
+                    return self.definition(
+                        &module_name(load.module_id),
+                        their,
+                        function,
+                        depth + 1,
+                    );
                 }
             }
         }
@@ -417,14 +426,12 @@ fn holds_reference(json: &Json) -> bool {
     }
 }
 
-/// `//lib.star`, `./lib.star` and `lib.star` name the same file.
-fn normalise(path: &str) -> String {
-    let trimmed = path.trim_start_matches("//").trim_start_matches(':');
-    trimmed
-        .split('/')
-        .filter(|part| !part.is_empty() && *part != ".")
-        .collect::<Vec<_>>()
-        .join("/")
+/// A `load()` path as the module's name: the project-relative path the
+/// evaluation read it by (`//lib.star` and `./lib.star` are `lib.star`).
+fn module_name(path: &str) -> String {
+    crate::load::project_relative(path)
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|_| path.to_string())
 }
 
 /// The statements at the top level of a module.

@@ -341,7 +341,7 @@ impl FileLoader for ProjectLoader<'_> {
 /// A `load()` path as a path inside the project: `lib.star`, `//lib.star`
 /// and `./lib.star` all mean the file next to `main.star`. Absolute paths
 /// and `..` that leave the project are refused.
-fn project_relative(path: &str) -> Result<PathBuf, String> {
+pub(crate) fn project_relative(path: &str) -> Result<PathBuf, String> {
     let trimmed = path.trim_start_matches("//").trim_start_matches(':');
     let p = Path::new(trimmed);
     if p.is_absolute() {
