@@ -2,9 +2,10 @@
 # The whole test suite, from a fresh Debian machine or an existing one.
 #
 # Installs what the tests need when it is missing (the wasm32-wasip2 Rust
-# target, componentize-py, Debian's docker.io, a running dockerd, the local
-# stand-in images), then checks formatting and runs every test. Each step is
-# quick when its work is already done.
+# target, componentize-py, Debian's docker.io, a running dockerd, a small
+# language model behind llama.cpp's server, the local stand-in images),
+# then checks formatting and runs every test. Each step is quick when its
+# work is already done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,6 +23,9 @@ export PATH
 
 step "docker engine"
 scripts/ensure-docker.sh
+
+step "language model (llama.cpp server and SmolLM2-135M, for the completion tests)"
+scripts/ensure-model.sh >/dev/null
 
 step "stand-in images"
 tests/images/build.sh

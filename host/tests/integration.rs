@@ -5,11 +5,14 @@ mod support;
 
 mod bad_input;
 mod cli;
+mod complete;
 mod contract;
 mod loading;
+mod model_server;
 mod outputs;
 mod plan;
 mod python;
+mod real_model;
 mod safety;
 mod sandbox;
 mod sdk_examples;

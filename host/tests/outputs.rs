@@ -94,21 +94,26 @@ fn plugins_list_and_inspect() {
 
 #[test]
 fn every_help_text() {
+    use clap::CommandFactory;
+    // Every command the parser knows, so a new one cannot go unseen.
+    fn paths(command: &clap::Command, prefix: Vec<String>, out: &mut Vec<Vec<String>>) {
+        out.push(prefix.clone());
+        for sub in command.get_subcommands().filter(|s| s.get_name() != "help") {
+            let mut path = prefix.clone();
+            path.push(sub.get_name().to_string());
+            paths(sub, path, out);
+        }
+    }
+    let mut all = Vec::new();
+    paths(&clockwork::cli::Args::command(), Vec::new(), &mut all);
+    assert!(all.len() > 10, "{all:?}");
     let project = TestProject::new();
-    for command in [
-        &["--help"][..],
-        &["plan", "--help"],
-        &["apply", "--help"],
-        &["destroy", "--help"],
-        &["graph", "--help"],
-        &["plugins", "--help"],
-        &["plugins", "list", "--help"],
-        &["plugins", "inspect", "--help"],
-        &["plugins", "cache", "--help"],
-    ] {
+    for path in all {
+        let mut command: Vec<&str> = path.iter().map(String::as_str).collect();
+        command.push("--help");
         insta::assert_snapshot!(
             format!("help_{}", command.join("_").replace("--", "")),
-            ok(&project, command)
+            ok(&project, &command)
         );
     }
 }

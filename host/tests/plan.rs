@@ -520,6 +520,12 @@ api = DockerResource(name = "api", description = "the orders API", image = "busy
     assert_eq!(db["spec"]["image"], "postgres:15-alpine");
     assert_eq!(
         db["sources"]["image"],
+        "completion (rules:docker-resource: official PostgreSQL image, new)"
+    );
+    // Recorded in clockwork.lock and replayed: no longer new.
+    let again = plan_json_in(&project.dir(), &["--offline"], &[]);
+    assert_eq!(
+        resource(&again, "orders-postgres")["sources"]["image"],
         "completion (rules:docker-resource: official PostgreSQL image)"
     );
     assert!(
@@ -541,7 +547,7 @@ api = DockerResource(name = "api", description = "the orders API", image = "busy
     assert_eq!(same["sources"]["image"], "user");
     assert_eq!(
         same["sources"]["healthcheck"],
-        "completion (rules:docker-resource: Redis readiness check)"
+        "completion (rules:docker-resource: Redis readiness check, new)"
     );
     // Nothing known: nothing completed.
     let api = resource(&plan, "api");

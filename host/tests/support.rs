@@ -140,7 +140,11 @@ pub fn clockwork_in(cwd: &Path, args: &[&str], env: &[(&str, PathBuf)]) -> Outpu
         .env("CW_CACHE_DIR", test_cache())
         .env_remove("XDG_DATA_HOME")
         .env_remove("XDG_CACHE_HOME")
-        .env_remove("CW_NO_PLUGIN_CACHE");
+        .env_remove("CW_NO_PLUGIN_CACHE")
+        // The developer's own model settings must not reach a test.
+        .env_remove("CW_BASE_URL")
+        .env_remove("CW_MODEL")
+        .env_remove("CW_API_KEY");
     for (key, value) in env {
         command.env(key, value);
     }

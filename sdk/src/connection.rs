@@ -1,20 +1,22 @@
 //! Connection plugins: typed edges between declarations.
 
+pub use crate::Suggestion;
 use crate::bindings::connection::exports::clockwork::plugin::connections as wit;
 use crate::schema::TypeDef;
 use crate::{Diagnostic, PluginError, PluginMeta, not_implemented};
 use clockwork_schema::TypeSchema;
 
 pub use wit::{
-    AssertionDecl, Contribution, EdgeOrder, Endpoint, EndpointPatch, Mount, MountSource,
-    ResolveInput, RunWhen, SetupStep,
+    AssertionDecl, CompletionInput, Contribution, EdgeOrder, Endpoint, EndpointPatch, Mount,
+    MountSource, ResolveInput, RunWhen, SetupStep,
 };
 
 /// A connection plugin. Implement it on a unit struct and export it with
 /// [`export_connection_plugin!`](crate::export_connection_plugin).
 ///
 /// Only `meta` and `types` are required: `validate` fills defaults from the
-/// schema and `resolve` reports that it is not implemented.
+/// schema, `complete_rules` suggests nothing and `resolve` reports that it
+/// is not implemented.
 pub trait ConnectionPlugin {
     /// Who the plugin is; usually `plugin_meta!("…")`.
     fn meta() -> PluginMeta;
@@ -28,6 +30,13 @@ pub trait ConnectionPlugin {
     fn validate(type_name: &str, config: &str) -> Result<String, Vec<Diagnostic>> {
         let types = Self::types();
         crate::validate::with_defaults(schema_of(&types, type_name), type_name, config)
+    }
+
+    /// Deterministic suggestions for missing completable fields, from the
+    /// endpoints (called before `resolve`).
+    fn complete_rules(input: CompletionInput) -> Result<Vec<Suggestion>, PluginError> {
+        let _ = input;
+        Ok(Vec::new())
     }
 
     /// What the connection contributes to its endpoints.
@@ -123,6 +132,11 @@ macro_rules! export_connection_plugin {
             }
             fn validate(type_name: String, config: String) -> Result<String, Vec<$crate::Diagnostic>> {
                 <$plugin as $crate::connection::ConnectionPlugin>::validate(&type_name, &config)
+            }
+            fn complete_rules(
+                input: $crate::connection::CompletionInput,
+            ) -> Result<Vec<$crate::Suggestion>, $crate::PluginError> {
+                <$plugin as $crate::connection::ConnectionPlugin>::complete_rules(input)
             }
             fn resolve(
                 input: $crate::connection::ResolveInput,

@@ -49,6 +49,7 @@ pub use serde_json;
 /// Types shared by every plugin kind (`wit/types.wit`).
 pub use bindings::host::clockwork::plugin::types::{
     Action, Diagnostic, FieldChange, HostError, PluginError, PluginMeta, ResourceRef, Severity,
+    Suggestion,
 };
 
 /// Host imports: `log`, `clock`, `fs`, `probe`, `docker`, `exec`. Which of
@@ -69,7 +70,8 @@ pub mod prelude {
     pub use crate::schema::{Field, TypeDef};
     pub use crate::{
         Action, Diagnostic, FieldChange, HostError, PluginError, PluginMeta, ResourceRef, Severity,
-        export_assertion_plugin, export_connection_plugin, export_resource_plugin, plugin_meta,
+        Suggestion, export_assertion_plugin, export_connection_plugin, export_resource_plugin,
+        plugin_meta,
     };
     pub use serde_json::{Value, json};
 }

@@ -6,9 +6,8 @@ use crate::bindings::resource::exports::clockwork::plugin::resources as wit;
 use crate::schema::TypeDef;
 use crate::{Diagnostic, PluginError, PluginMeta, not_implemented};
 
-pub use wit::{
-    ActionResult, Change, ChangePlan, CompletionInput, Health, PlanInput, StatusReport, Suggestion,
-};
+pub use crate::Suggestion;
+pub use wit::{ActionResult, Change, ChangePlan, CompletionInput, Health, PlanInput, StatusReport};
 
 /// One resource type a plugin provides.
 #[derive(Debug, Clone)]

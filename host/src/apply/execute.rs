@@ -849,6 +849,8 @@ mod tests {
             from: None,
             to: None,
             implicit: false,
+            completed: Default::default(),
+            deferred: false,
         };
         Graph {
             project: Declared {

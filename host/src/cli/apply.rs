@@ -21,6 +21,8 @@ pub struct ApplyArgs {
     pub yes: bool,
     /// Project ids to take over.
     pub adopt: Vec<String>,
+    /// Complete only from clockwork.lock.
+    pub locked: bool,
 }
 
 /// `clockwork destroy` options.
@@ -136,7 +138,13 @@ fn options(parallelism: usize, json: bool, limits: crate::project::ContainerLimi
 pub async fn run_apply(invocation: &Invocation, args: ApplyArgs) -> Result<u8, CliError> {
     let started = Instant::now();
     let adopt = adopt_ids(&args.adopt)?;
-    let (graph, sources, plugins) = project::resolved(invocation).await?;
+    let mode = if args.locked {
+        crate::complete::Mode::Locked
+    } else {
+        crate::complete::Mode::Complete
+    };
+    let resolved = project::resolved(invocation, mode).await?;
+    let (graph, sources, plugins) = (&resolved.graph, &resolved.sources, &resolved.plugins);
     let folder = &invocation.project;
     let engine = Engine::connect(&folder.identity, folder.files.clone()).await?;
     let hooks = Terminal {
@@ -145,7 +153,7 @@ pub async fn run_apply(invocation: &Invocation, args: ApplyArgs) -> Result<u8, C
     };
     let target = Target {
         project: folder,
-        plugins: &plugins,
+        plugins,
         engine,
         adopt: &adopt,
         options: options(
@@ -155,7 +163,16 @@ pub async fn run_apply(invocation: &Invocation, args: ApplyArgs) -> Result<u8, C
         ),
         hooks: &hooks,
     };
-    let report = apply::run(target, &graph, &sources).await?;
+    let report = match apply::run(target, graph, sources).await {
+        Ok(report) => report,
+        Err(e) => {
+            return Err(project::explain_unfilled(
+                e.into(),
+                &resolved.graph.project,
+                &resolved.completion,
+            ));
+        }
+    };
     if !args.json {
         output::emit(&output::render_report(
             &report,
@@ -178,7 +195,7 @@ pub async fn run_destroy(invocation: &Invocation, args: DestroyArgs) -> Result<u
     let plugins = project::plugins(invocation).await?;
     // The project's secrets, so that nothing printed quotes them; a broken
     // project can still be destroyed.
-    let _ = project::resolved(invocation).await;
+    let _ = project::resolved(invocation, crate::complete::Mode::ReadOnly).await;
     let engine = Engine::connect(&folder.identity, folder.files.clone()).await?;
     let hooks = Terminal {
         json: args.json,

@@ -20,6 +20,16 @@ pub struct Args {
     #[arg(short, long, global = true, action = ArgAction::Count)]
     pub verbose: u8,
 
+    /// The model completion asks (an OpenAI-compatible server's model name);
+    /// overrides CW_MODEL.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub model: Option<String>,
+
+    /// The OpenAI-compatible server completion asks, e.g.
+    /// http://127.0.0.1:8080/v1; overrides CW_BASE_URL.
+    #[arg(long, global = true, value_name = "URL")]
+    pub base_url: Option<String>,
+
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -39,6 +49,10 @@ pub enum Command {
         /// Do not ask the Docker Engine: show what a first apply would do.
         #[arg(long)]
         offline: bool,
+        /// Complete nothing that clockwork.lock does not hold (for CI):
+        /// a declaration that would need completing is an error.
+        #[arg(long)]
+        locked: bool,
     },
     /// Bring the declared stack up on the Docker Engine, in dependency order.
     Apply {
@@ -55,6 +69,37 @@ pub enum Command {
         /// when objects of the same project name exist), e.g. after moving the folder.
         #[arg(long, value_name = "PROJECT_ID")]
         adopt: Vec<String>,
+        /// Complete nothing that clockwork.lock does not hold (for CI):
+        /// a declaration that would need completing is an error.
+        #[arg(long)]
+        locked: bool,
+    },
+    /// Fill the fields the declarations leave out (rules, then the
+    /// configured model), record them in clockwork.lock, and show them.
+    ///
+    /// `plan` and `apply` do the same on the way; this shows every completed
+    /// field with its source and asks again where told to.
+    Complete {
+        /// Ask again for these declarations (every one when none is named),
+        /// even where clockwork.lock holds their completion.
+        #[arg(long)]
+        refresh: bool,
+        /// With --refresh: the declarations to complete again.
+        names: Vec<String>,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+        /// Check the configured model instead: as `clockwork doctor`.
+        #[arg(long)]
+        check: bool,
+    },
+    /// Check what clockwork needs: the Docker Engine and, when one is
+    /// configured, the model (its server, whether it enforces the response
+    /// schema, its latency).
+    Doctor {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
     },
     /// Take the stack down: containers, and the networks and volumes the project created.
     Destroy {

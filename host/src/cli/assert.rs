@@ -42,7 +42,8 @@ pub async fn run_assert(invocation: &Invocation, args: AssertArgs) -> Result<u8,
     }
     let timings = output::Timings::since(started);
     let lap = |what: &str| timings.lap(what);
-    let (graph, _sources, plugins) = project::resolved(invocation).await?;
+    let project::Resolved { graph, plugins, .. } =
+        project::resolved(invocation, crate::complete::Mode::ReadOnly).await?;
     let files = &invocation.project.files;
     let mut identity = invocation.project.identity.clone();
     let state = State::load(files, &identity)?;

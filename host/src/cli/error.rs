@@ -99,6 +99,17 @@ pub enum CliError {
     #[error("not confirmed: nothing was changed")]
     #[diagnostic(code(clockwork::declined))]
     Declined,
+    /// Completion could not fill the project's fields.
+    #[error(transparent)]
+    #[diagnostic(code(clockwork::complete), help("{}", completion_help(.0)))]
+    Completion(Box<crate::complete::CompleteError>),
+    /// The model settings cannot be used.
+    #[error("{0}")]
+    #[diagnostic(
+        code(clockwork::complete::settings),
+        help("{}", crate::complete::HOW_TO_CONFIGURE)
+    )]
+    ModelSettings(crate::complete::SettingsError),
     /// No plugin has the name the user asked for.
     #[error("no plugin or type named `{name}`")]
     #[diagnostic(code(clockwork::plugins::unknown))]
@@ -121,7 +132,13 @@ impl CliError {
             | CliError::Load(_)
             | CliError::BrokenPlugins(_)
             | CliError::Usage { .. }
-            | CliError::NeedsYes { .. } => EXIT_INVALID,
+            | CliError::NeedsYes { .. }
+            | CliError::ModelSettings(_) => EXIT_INVALID,
+            CliError::Completion(e) => match **e {
+                crate::complete::CompleteError::NotLocked(_)
+                | crate::complete::CompleteError::Lock(_) => EXIT_INVALID,
+                _ => EXIT_FAILED,
+            },
             CliError::Assert(e) if matches!(**e, crate::assert::AssertError::Plugin(_)) => {
                 EXIT_FAILED
             }
@@ -136,6 +153,17 @@ impl CliError {
             | CliError::State(_)
             | CliError::Plan(_) => EXIT_FAILED,
         }
+    }
+}
+
+fn completion_help(e: &crate::complete::CompleteError) -> String {
+    use crate::complete::CompleteError as E;
+    match e {
+        E::NotLocked(_) => "without --locked, `clockwork plan` completes them and writes clockwork.lock; review and commit it".into(),
+        E::Lock(_) => "clockwork.lock is written by clockwork; `git checkout clockwork.lock` or delete it to complete again".into(),
+        E::Model { .. } => "check the server with `clockwork doctor`; CW_MODEL_TIMEOUT and CW_MODEL_RETRIES bound the wait".into(),
+        E::BadAnswer { field, .. } => format!("write `{field}` in the project file, or try another model (CW_MODEL)"),
+        E::Plugin(_) => "this is a problem in the plugin, not in your project; report it to its author".into(),
     }
 }
 

@@ -5,6 +5,7 @@
 mod apply;
 mod args;
 mod assert;
+mod complete;
 mod error;
 mod plan;
 mod plugins;
@@ -64,7 +65,30 @@ pub async fn run(args: Args) -> Result<u8, CliError> {
             json,
             show_secrets,
             offline,
-        } => plan::run_plan(&invocation, json, show_secrets, offline).await,
+            locked,
+        } => plan::run_plan(&invocation, json, show_secrets, offline, locked).await,
+        Command::Complete {
+            refresh,
+            names,
+            json,
+            check,
+        } => {
+            if check {
+                return complete::run_doctor(&invocation, json).await;
+            }
+            let mut invocation = invocation;
+            if refresh {
+                invocation.refresh = Some(names.into_iter().collect());
+            } else if !names.is_empty() {
+                return Err(CliError::Usage {
+                    message: "names are given to `complete` only with --refresh".into(),
+                    help: "`clockwork complete --refresh NAME…` asks again for those declarations"
+                        .into(),
+                });
+            }
+            complete::run_complete(&invocation, json).await
+        }
+        Command::Doctor { json } => complete::run_doctor(&invocation, json).await,
         Command::Graph { format } => plan::run_graph(&invocation, format).await,
         Command::Assert {
             names,
@@ -96,6 +120,7 @@ pub async fn run(args: Args) -> Result<u8, CliError> {
             json,
             yes,
             adopt,
+            locked,
         } => {
             apply::run_apply(
                 &invocation,
@@ -104,6 +129,7 @@ pub async fn run(args: Args) -> Result<u8, CliError> {
                     json,
                     yes,
                     adopt,
+                    locked,
                 },
             )
             .await
@@ -142,6 +168,10 @@ pub struct Invocation {
     pub cache_root: Option<PathBuf>,
     /// `-v` count.
     pub verbosity: u8,
+    /// `--model`, `--base-url`.
+    pub model_flags: crate::complete::ModelFlags,
+    /// `complete --refresh [NAME…]`: `Some(empty)` refreshes every declaration.
+    pub refresh: Option<std::collections::BTreeSet<String>>,
 }
 
 impl Invocation {
@@ -153,6 +183,7 @@ impl Invocation {
                 source: e,
             })?,
         };
+        output::set_verbosity(args.verbose);
         let project = Project::open(&dir)?;
         let cache_root = if args.no_plugin_cache {
             None
@@ -163,7 +194,26 @@ impl Invocation {
             project,
             cache_root,
             verbosity: args.verbose,
+            model_flags: crate::complete::ModelFlags {
+                model: args.model.clone(),
+                base_url: args.base_url.clone(),
+            },
+            refresh: None,
         })
+    }
+
+    /// A client of the configured model, or `None` when none is.
+    pub fn chat_client(&self) -> Result<Option<crate::complete::chat::ChatClient>, CliError> {
+        let dotenv =
+            crate::load::dotenv(&self.project.files).map_err(|e| CliError::Invalid(vec![*e]))?;
+        let Some(settings) = crate::complete::model_settings(&self.model_flags, &dotenv)
+            .map_err(CliError::ModelSettings)?
+        else {
+            return Ok(None);
+        };
+        crate::complete::chat::ChatClient::new(settings)
+            .map(Some)
+            .map_err(|e| CliError::Runtime(e.to_string()))
     }
 
     /// The plugin runtime for this invocation.

@@ -17,10 +17,17 @@ pub async fn run_plan(
     json: bool,
     show_secrets: bool,
     offline: bool,
+    locked: bool,
 ) -> Result<u8, CliError> {
     let timings = output::Timings::start();
     let lap = |what: &str| timings.lap(what);
-    let (graph, sources, plugins) = project::resolved(invocation).await?;
+    let mode = if locked {
+        crate::complete::Mode::Locked
+    } else {
+        crate::complete::Mode::Complete
+    };
+    let resolved = project::resolved(invocation, mode).await?;
+    let (graph, sources, plugins) = (&resolved.graph, &resolved.sources, &resolved.plugins);
     lap("resolved");
     let files = &invocation.project.files;
     let mut identity = invocation.project.identity.clone();
@@ -46,15 +53,16 @@ pub async fn run_plan(
         None => None,
     };
     let plan = project::planned(
-        &graph,
-        &sources,
-        &plugins,
+        graph,
+        sources,
+        plugins,
         &identity,
         &state,
         observation.as_ref(),
         files,
     )
-    .await?;
+    .await
+    .map_err(|e| project::explain_unfilled(e, &resolved.graph.project, &resolved.completion))?;
     lap("planned and checked");
     if let Some(observation) = &observation {
         crate::state::remember_plan(files, &plan.outline());
@@ -81,7 +89,8 @@ pub async fn run_plan(
 
 /// `clockwork graph [--format dot|mermaid]`.
 pub async fn run_graph(invocation: &Invocation, format: GraphFormat) -> Result<u8, CliError> {
-    let (graph, _, _) = project::resolved(invocation).await?;
+    let project::Resolved { graph, .. } =
+        project::resolved(invocation, crate::complete::Mode::ReadOnly).await?;
     output::emit(&match format {
         GraphFormat::Dot => output::render_dot(&graph),
         GraphFormat::Mermaid => output::render_mermaid(&graph),

@@ -3,9 +3,10 @@
 use std::collections::BTreeSet;
 
 use crate::cli::{CliError, Invocation};
+use crate::complete::{Completer, Mode};
 use crate::load::{self, Sources};
 use crate::model::DeclId;
-use crate::plugin::{PluginSet, discover};
+use crate::plugin::{PluginKind, PluginSet, discover};
 use crate::resolve::{self, Graph, ResolveError};
 use crate::suggest;
 
@@ -38,10 +39,22 @@ pub async fn plugins(invocation: &Invocation) -> Result<PluginSet, CliError> {
     Ok(plugins)
 }
 
-/// Loads the plugins, the project and resolves it. Every secret the
-/// project holds (including what connections put together, such as a
-/// `DATABASE_URL` with its password) is registered for masking.
-pub async fn resolved(invocation: &Invocation) -> Result<(Graph, Sources, PluginSet), CliError> {
+/// A project resolved and completed.
+pub struct Resolved {
+    /// The graph, every field filled.
+    pub graph: Graph,
+    /// The project's sources, for located messages.
+    pub sources: Sources,
+    /// The plugins.
+    pub plugins: PluginSet,
+    /// What completion did.
+    pub completion: crate::complete::Report,
+}
+
+/// Loads the plugins, the project, completes and resolves it. Every
+/// secret the project holds (including what connections put together,
+/// such as a `DATABASE_URL` with its password) is registered for masking.
+pub async fn resolved(invocation: &Invocation, mode: Mode) -> Result<Resolved, CliError> {
     let timings = crate::output::Timings::start();
     let lap = |what: &str| timings.lap(what);
     let plugins = plugins(invocation).await?;
@@ -49,10 +62,39 @@ pub async fn resolved(invocation: &Invocation) -> Result<(Graph, Sources, Plugin
         return Err(CliError::BrokenPlugins(plugins.problems));
     }
     lap("plugins");
-    let (project, sources) = load::load(&invocation.project, &plugins).await?;
+    let (mut project, sources) = load::load(&invocation.project, &plugins).await?;
     load::LoadReport::warnings(&project.warnings, crate::output::diagnostic);
     crate::output::register_secrets(project.secrets.iter().cloned());
     lap("load");
+    let client = match mode {
+        Mode::Complete => invocation.chat_client()?,
+        Mode::Locked | Mode::ReadOnly => None,
+    };
+    let files_dir = &invocation.project.files;
+    let mut completer = Completer::new(files_dir, mode, client, invocation.refresh.clone())
+        .map_err(|e| CliError::Completion(Box::new(e)))?;
+    let failed = |e| CliError::Completion(Box::new(e));
+    completer
+        .connections(&mut project, &plugins)
+        .await
+        .map_err(failed)?;
+    let problems = completer
+        .revalidate(
+            &mut project,
+            None,
+            &plugins,
+            &sources,
+            &[PluginKind::Connection, PluginKind::Assertion],
+        )
+        .await
+        .map_err(failed)?;
+    if !problems.is_empty() {
+        return Err(explain_unfilled(
+            CliError::Invalid(problems),
+            &project,
+            &completer.report,
+        ));
+    }
     let files: Vec<(DeclId, String)> = project
         .declarations
         .iter()
@@ -66,26 +108,87 @@ pub async fn resolved(invocation: &Invocation) -> Result<(Graph, Sources, Plugin
             ResolveError::Plugin(call) => CliError::Plugin(call),
             ResolveError::Internal(message) => CliError::Runtime(message),
         })?;
-    crate::complete::rules(&mut graph, &plugins)
+    completer
+        .resources(&mut graph, &plugins)
         .await
-        .map_err(CliError::Plugin)?;
-    crate::complete::defaults(&mut graph, &plugins);
-    let mut secrets = BTreeSet::new();
-    for spec in graph.specs.values() {
-        crate::secret::scan(
-            &serde_json::Value::Object(spec.fields.clone()),
-            false,
-            &mut secrets,
-        );
+        .map_err(failed)?;
+    let problems = completer
+        .revalidate(
+            &mut graph.project,
+            Some(&graph.specs),
+            &plugins,
+            &sources,
+            &[PluginKind::Resource],
+        )
+        .await
+        .map_err(failed)?;
+    if !problems.is_empty() {
+        return Err(explain_unfilled(
+            CliError::Invalid(problems),
+            &graph.project,
+            &completer.report,
+        ));
     }
-    for c in &graph.connections {
-        for (key, value) in &c.outputs {
-            crate::secret::scan(&serde_json::json!({ key: value }), false, &mut secrets);
+    completer
+        .finish(files_dir)
+        .map_err(|e| CliError::Completion(Box::new(e)))?;
+    crate::output::detail(&format!(
+        "completion: {} model requests, {} field(s) completed now, clockwork.lock {}",
+        completer.report.requests,
+        completer.report.new.len(),
+        if completer.report.wrote_lock {
+            "written"
+        } else {
+            "unchanged"
+        }
+    ));
+    crate::complete::defaults(&mut graph, &plugins);
+    crate::output::register_secrets(crate::complete::secrets_of(&graph));
+    lap("resolve and complete");
+    Ok(Resolved {
+        graph,
+        sources,
+        plugins,
+        completion: completer.report,
+    })
+}
+
+/// A plan problem at a declaration whose fields no model could fill gets
+/// the way to configure one (or to write the field) as its help.
+pub fn explain_unfilled(
+    error: CliError,
+    project: &crate::model::Declared,
+    report: &crate::complete::Report,
+) -> CliError {
+    let CliError::Invalid(mut problems) = error else {
+        return error;
+    };
+    for (id, fields) in &report.unfilled {
+        let d = project.get(*id);
+        for p in problems.iter_mut().filter(|p| p.location == d.location) {
+            // The fields the plugin complained about, else every one left.
+            let mut named: Vec<String> = fields
+                .iter()
+                .map(|f| format!("`{f}`"))
+                .filter(|f| p.message.contains(f.as_str()))
+                .collect();
+            if named.is_empty() {
+                named = fields.iter().map(|f| format!("`{f}`")).collect();
+            }
+            let help = format!(
+                "completion could fill {} of `{}` from its description, but no model is configured; {}; or write the field{} in the project file",
+                named.join(", "),
+                d.name,
+                crate::complete::HOW_TO_CONFIGURE,
+                if named.len() == 1 { "" } else { "s" }
+            );
+            p.help = Some(match p.help.take() {
+                Some(h) => format!("{h}\n{help}"),
+                None => help,
+            });
         }
     }
-    crate::output::register_secrets(secrets);
-    lap("resolve");
-    Ok((graph, sources, plugins))
+    CliError::Invalid(problems)
 }
 
 /// Every resource planned by its plugin against `observation`, and every

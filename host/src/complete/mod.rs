@@ -1,102 +1,829 @@
-//! [`Graph`] → specs ready to plan: every field the user left out is filled
-//! here, after the connections have contributed. Deterministic rules come
-//! first (each resource plugin's `complete-rules`), then — in a later
-//! version — a model; defaults last, and only where nothing else filled the
-//! field, so `plan` can tell every value's source.
+//! Every field the user left out, filled — and recorded, so the next run
+//! replays it instead of asking again.
 //!
-//! What the user wrote always wins: a suggestion is applied only to a
-//! completable field still missing, only when its value has the field's
-//! type, and is recorded as `completion (rules:<plugin>: why)`.
+//! Order, per declaration: what the user wrote always wins; then the
+//! plugin's deterministic `complete-rules`; then, only where a model is
+//! configured, an OpenAI-compatible model asked for the completable fields
+//! still missing; the schema's defaults last (`defaults`). Connections are
+//! completed before they resolve (their endpoints are context), resources
+//! after (what connections contributed is context), in deploy order, so a
+//! resource sees what its dependencies were completed with.
+//!
+//! Each declaration's completion is recorded in `clockwork.lock` with the
+//! hash of its inputs (its description, the fields set with secrets as
+//! placeholders, what it connects to, the fields missing). While the hash
+//! matches, the lock is replayed and nothing is called.
 
-use serde_json::Value as Json;
+pub mod chat;
+pub mod lock;
+pub mod prompt;
+mod settings;
 
-use crate::model::DeclId;
+pub use settings::{HOW_TO_CONFIGURE, ModelFlags, SettingsError, model_settings};
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use clockwork_schema::{FieldSchema, TypeSchema};
+use serde_json::{Map, Value as Json, json};
+
+use crate::complete::chat::{ChatClient, ChatError};
+use crate::complete::lock::{LockError, LockFile, Locked, LockedField, ModelRecord};
+use crate::complete::prompt::{Context, Placeholders};
+use crate::model::{DeclId, Declaration, Declared};
+use crate::plugin::bindings::connection::exports::clockwork::plugin::connections;
 use crate::plugin::bindings::resource::exports::clockwork::plugin::resources::CompletionInput;
-use crate::plugin::bindings::types::{PluginError, ResourceRef};
-use crate::plugin::{CallError, PluginKind, PluginSet};
-use crate::resolve::{Graph, Provenance};
+use crate::plugin::bindings::types::{ResourceRef, Severity, Suggestion};
+use crate::plugin::{CallError, LoadedPlugin, PluginKind, PluginSet};
+use crate::project::ProjectDir;
+use crate::resolve::Graph;
 
-/// Applies every resource plugin's rules to the fields its declarations
-/// left out. A plugin without rules suggests nothing; one that fails is an
-/// error naming it.
-pub async fn rules(graph: &mut Graph, plugins: &PluginSet) -> Result<(), CallError> {
-    let ids: Vec<DeclId> = graph
-        .project
-        .of_kind(PluginKind::Resource)
-        .map(|d| d.id)
-        .collect();
-    for id in ids {
-        let d = graph.project.get(id);
-        let Some(plugin) = plugins.for_type(&d.type_name) else {
-            continue;
-        };
-        let Some(schema) = plugins.schema(&d.type_name) else {
-            continue;
-        };
-        let Some(spec) = graph.specs.get(&id) else {
-            continue;
-        };
-        let missing: Vec<String> = schema
-            .fields
+/// What completion may do in this invocation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// `plan`, `apply`: replay the lock, run rules, ask the model for what
+    /// is left, and write the lock.
+    Complete,
+    /// `--locked`: only what the lock holds; anything else is an error.
+    Locked,
+    /// `assert`, `destroy`, `graph`: replay the lock and run rules; never
+    /// a model, never a write.
+    ReadOnly,
+}
+
+/// Why completion failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CompleteError {
+    /// A plugin call failed.
+    #[error(transparent)]
+    Plugin(#[from] CallError),
+    /// The lock file could not be read or written.
+    #[error(transparent)]
+    Lock(#[from] LockError),
+    /// The model server failed for a declaration.
+    #[error("completing `{declaration}` ({type_name}): {error}")]
+    Model {
+        /// The declaration.
+        declaration: String,
+        /// Its type.
+        type_name: String,
+        /// What failed.
+        error: ChatError,
+    },
+    /// The model's answer, asked twice, still did not fit.
+    #[error(
+        "completing `{declaration}` ({type_name}): the model's answer for `{field}` cannot be used: {problem} (it answered {answered})"
+    )]
+    BadAnswer {
+        /// The declaration.
+        declaration: String,
+        /// Its type.
+        type_name: String,
+        /// The field.
+        field: String,
+        /// What is wrong with it.
+        problem: String,
+        /// What the model wrote for it (secrets masked).
+        answered: String,
+    },
+    /// `--locked`, and the lock does not cover every declaration.
+    #[error("--locked: clockwork.lock has no completion for {}", .0.join("; "))]
+    NotLocked(Vec<String>),
+}
+
+/// What completion did, for the plan's notes and the tests.
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    /// Requests sent to the model (the probe included).
+    pub requests: u32,
+    /// Fields completed now rather than replayed, as `name.field`.
+    pub new: Vec<String>,
+    /// Fields a model would be asked for, had one been configured:
+    /// declaration → fields without a default.
+    pub unfilled: BTreeMap<DeclId, Vec<String>>,
+    /// Whether the lock file was written.
+    pub wrote_lock: bool,
+}
+
+/// One invocation's completion.
+pub struct Completer {
+    mode: Mode,
+    lock: LockFile,
+    read: LockFile,
+    client: Option<ChatClient>,
+    probed: bool,
+    /// `None`: refresh nothing; empty: refresh everything.
+    refresh: Option<BTreeSet<String>>,
+    /// Entries used this run; the others are dropped when the lock is written.
+    seen: BTreeSet<(bool, String)>,
+    /// The report.
+    pub report: Report,
+}
+
+impl Completer {
+    /// A completer reading the project's lock.
+    pub fn new(
+        files: &ProjectDir,
+        mode: Mode,
+        client: Option<ChatClient>,
+        refresh: Option<BTreeSet<String>>,
+    ) -> Result<Self, CompleteError> {
+        let lock = LockFile::read(files)?;
+        Ok(Completer {
+            mode,
+            read: lock.clone(),
+            lock,
+            client: if mode == Mode::Complete { client } else { None },
+            probed: false,
+            refresh,
+            seen: BTreeSet::new(),
+            report: Report::default(),
+        })
+    }
+
+    fn refreshes(&self, name: &str) -> bool {
+        self.refresh
+            .as_ref()
+            .is_some_and(|names| names.is_empty() || names.contains(name))
+    }
+
+    /// Completes every connection's missing completable fields (before
+    /// `resolve`, which reads them). The filled fields replace the defaults
+    /// `validate` put there, and are recorded in `completed`.
+    pub async fn connections(
+        &mut self,
+        project: &mut Declared,
+        plugins: &PluginSet,
+    ) -> Result<(), CompleteError> {
+        let places: Vec<(String, Json)> = project
+            .declarations
             .iter()
-            .filter(|f| f.completable && !spec.fields.contains_key(&f.name))
-            .map(|f| f.name.clone())
+            .map(|d| (d.name.to_string(), Json::Object(d.config.clone())))
             .collect();
-        if missing.is_empty() {
-            continue;
-        }
-        let neighbours: Vec<Json> = graph
-            .depends_on
-            .get(&id)
-            .into_iter()
-            .flatten()
-            .map(|n| {
-                let n = graph.project.get(*n);
-                serde_json::json!({"type-name": n.type_name, "name": n.name, "config": n.config})
-            })
+        let placeholders = Placeholders::new(project.secrets.iter().cloned(), &places);
+        let ids: Vec<DeclId> = project
+            .of_kind(PluginKind::Connection)
+            .filter(|d| !d.implicit)
+            .map(|d| d.id)
             .collect();
-        let input = CompletionInput {
-            target: ResourceRef {
-                type_name: d.type_name.to_string(),
-                name: d.name.to_string(),
-            },
-            config: Json::Object(spec.fields.clone()).to_string(),
-            missing: missing.clone(),
-            neighbours: Json::Array(neighbours).to_string(),
-        };
-        let suggestions = match plugin.complete_rules(&input).await? {
-            Ok(suggestions) => suggestions,
-            // Rules are optional: a plugin without them (or one that
-            // cannot say) leaves the fields to the next stage.
-            Err(PluginError::Failed(_)) | Err(PluginError::Transient(_)) => continue,
-            Err(_) => continue,
-        };
-        let plugin_name = plugin.name().to_string();
-        let Some(spec) = graph.specs.get_mut(&id) else {
-            continue;
-        };
-        for s in suggestions {
-            if !missing.contains(&s.field) || spec.fields.contains_key(&s.field) {
-                continue;
-            }
-            let Ok(value) = serde_json::from_str::<Json>(&s.value) else {
+        for id in ids {
+            let d = project.get(id);
+            let (Some(plugin), Some(schema), Some(from), Some(to)) = (
+                plugins.for_type(&d.type_name),
+                plugins.schema(&d.type_name),
+                d.from,
+                d.to,
+            ) else {
                 continue;
             };
-            let fits = schema
-                .field(&s.field)
-                .and_then(|f| f.parsed_type())
-                .is_some_and(|ty| ty.check(&value).is_ok());
-            if !fits {
+            let missing = missing_fields(schema, |f| d.fields.contains_key(f));
+            if missing.is_empty() {
                 continue;
             }
-            spec.fields.insert(s.field.clone(), value);
-            spec.provenance.insert(
-                s.field,
-                Provenance::Completion(format!("rules:{plugin_name}: {}", s.reason)),
-            );
+            let user = Json::Object(d.fields.clone());
+            let context = Context {
+                declaration: described(d, &d.fields, &placeholders),
+                related: vec![
+                    (
+                        "from".into(),
+                        described(project.get(from), &project.get(from).config, &placeholders),
+                    ),
+                    (
+                        "to".into(),
+                        described(project.get(to), &project.get(to).config, &placeholders),
+                    ),
+                ],
+                part_of: None,
+            };
+            let endpoint = |id: DeclId| connections::Endpoint {
+                target: ResourceRef {
+                    type_name: project.get(id).type_name.to_string(),
+                    name: project.get(id).name.to_string(),
+                },
+                config: Json::Object(project.get(id).config.clone()).to_string(),
+            };
+            let input = connections::CompletionInput {
+                type_name: d.type_name.to_string(),
+                name: d.name.to_string(),
+                config: user.to_string(),
+                missing: missing.clone(),
+                from_resource: endpoint(from),
+                to_resource: endpoint(to),
+            };
+            let target = Target {
+                connection: true,
+                name: d.name.to_string(),
+                type_name: d.type_name.to_string(),
+                id,
+                schema,
+                plugin,
+                current: d.fields.clone(),
+                missing,
+                context,
+                placeholders: &placeholders,
+                described: has_description(&d.fields),
+            };
+            let filled = self
+                .complete(target, || async {
+                    Ok(plugin
+                        .complete_connection_rules(&input)
+                        .await?
+                        .unwrap_or_default())
+                })
+                .await?;
+            let d = &mut project.declarations[id.0];
+            for (field, value, source) in filled {
+                d.config.insert(field.clone(), value);
+                d.completed.insert(field, source);
+            }
+        }
+        Ok(())
+    }
+
+    /// Completes every resource's missing completable fields, in deploy
+    /// order, after connections contributed.
+    pub async fn resources(
+        &mut self,
+        graph: &mut Graph,
+        plugins: &PluginSet,
+    ) -> Result<(), CompleteError> {
+        let places: Vec<(String, Json)> = graph
+            .project
+            .declarations
+            .iter()
+            .map(|d| {
+                let fields = graph.specs.get(&d.id).map_or(&d.config, |s| &s.fields);
+                (d.name.to_string(), Json::Object(fields.clone()))
+            })
+            .collect();
+        let placeholders = Placeholders::new(secrets_of(graph), &places);
+        let order: Vec<DeclId> = graph.order().collect();
+        for id in order {
+            let d = graph.project.get(id);
+            let (Some(plugin), Some(schema), Some(spec)) = (
+                plugins.for_type(&d.type_name),
+                plugins.schema(&d.type_name),
+                graph.specs.get(&id),
+            ) else {
+                continue;
+            };
+            // A field only connections put entries in is still the
+            // user's to leave out: completion may add to it.
+            let missing = missing_fields(schema, |f| d.config.contains_key(f));
+            if missing.is_empty() {
+                continue;
+            }
+            let related: Vec<(String, Json)> = graph
+                .depends_on
+                .get(&id)
+                .into_iter()
+                .flatten()
+                .filter(|n| Some(**n) != d.parent)
+                .map(|n| {
+                    let fields = graph
+                        .specs
+                        .get(n)
+                        .map(|s| s.fields.clone())
+                        .unwrap_or_default();
+                    (
+                        "connected to".to_string(),
+                        described(graph.project.get(*n), &fields, &placeholders),
+                    )
+                })
+                .collect();
+            let part_of = d.parent.map(|p| {
+                described(
+                    graph.project.get(p),
+                    &graph.project.get(p).config,
+                    &placeholders,
+                )
+            });
+            let context = Context {
+                declaration: described(d, &spec.fields, &placeholders),
+                related,
+                part_of,
+            };
+            let neighbours: Vec<Json> = graph
+                .depends_on
+                .get(&id)
+                .into_iter()
+                .flatten()
+                .map(|n| {
+                    let n = graph.project.get(*n);
+                    json!({"type-name": n.type_name, "name": n.name, "config": n.config})
+                })
+                .collect();
+            let input = CompletionInput {
+                target: ResourceRef {
+                    type_name: d.type_name.to_string(),
+                    name: d.name.to_string(),
+                },
+                config: Json::Object(spec.fields.clone()).to_string(),
+                missing: missing.clone(),
+                neighbours: Json::Array(neighbours).to_string(),
+            };
+            let target = Target {
+                connection: false,
+                name: d.name.to_string(),
+                type_name: d.type_name.to_string(),
+                id,
+                schema,
+                plugin,
+                current: spec.fields.clone(),
+                missing,
+                context,
+                placeholders: &placeholders,
+                described: has_description(&spec.fields),
+            };
+            let filled = self
+                .complete(target, || async {
+                    Ok(plugin.complete_rules(&input).await?.unwrap_or_default())
+                })
+                .await?;
+            if let Some(spec) = graph.specs.get_mut(&id) {
+                for (field, value, source) in filled {
+                    spec.complete(&field, value, &source);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// One declaration: the lock when it still fits, else rules and the
+    /// model. Returns (field, value, source text for `plan`).
+    async fn complete<F, Fut>(
+        &mut self,
+        t: Target<'_>,
+        rules: F,
+    ) -> Result<Vec<(String, Json, String)>, CompleteError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<Vec<Suggestion>, CallError>>,
+    {
+        let inputs = lock::hash(&json!({
+            "type": t.type_name,
+            "context": t.context.inputs(),
+            "missing": t.missing,
+        }));
+        let key = (t.connection, t.name.clone());
+        let replay = !self.refreshes(&t.name)
+            && self
+                .lock
+                .of(t.connection)
+                .get(&t.name)
+                .is_some_and(|l| l.type_name == t.type_name && l.inputs == inputs);
+        let mut entry = if replay {
+            self.lock.of(t.connection).get(&t.name).cloned()
+        } else {
+            None
+        };
+        let mut out = Vec::new();
+        let mut fresh = Vec::new();
+        if let Some(entry) = &entry {
+            for (field, locked) in &entry.fields {
+                let value = t.placeholders.restore(&locked.value);
+                if t.missing.contains(field) && fits(t.schema, field, &value) {
+                    out.push((field.clone(), value, shown_source(locked, false)));
+                }
+            }
+        } else {
+            if self.mode == Mode::Locked {
+                self.report.unfilled.entry(t.id).or_default();
+                return Err(CompleteError::NotLocked(vec![format!(
+                    "`{}` ({}): its inputs changed or it was never completed; run `clockwork plan` and commit clockwork.lock",
+                    t.name, t.type_name
+                )]));
+            }
+            let plugin_name = t.plugin.name().to_string();
+            for s in rules().await? {
+                if !t.missing.contains(&s.field) || fresh.iter().any(|(f, _)| *f == s.field) {
+                    continue;
+                }
+                let Ok(value) = serde_json::from_str::<Json>(&s.value) else {
+                    continue;
+                };
+                if !fits(t.schema, &s.field, &value) {
+                    continue;
+                }
+                fresh.push((
+                    s.field,
+                    LockedField {
+                        value,
+                        source: format!("rules:{plugin_name}"),
+                        reason: Some(s.reason),
+                    },
+                ));
+            }
+        }
+
+        // What neither the lock nor the rules filled may go to the model.
+        let filled: BTreeSet<&str> = out
+            .iter()
+            .map(|(f, _, _)| f.as_str())
+            .chain(fresh.iter().map(|(f, _)| f.as_str()))
+            .collect();
+        let left: Vec<&FieldSchema> = t
+            .missing
+            .iter()
+            .filter(|f| !filled.contains(f.as_str()))
+            .filter_map(|f| t.schema.field(f))
+            .filter(|f| f.name != "name" && f.parsed_type().is_some_and(|ty| prompt::askable(&ty)))
+            .collect();
+        // A model is asked only about a declaration the user described:
+        // the description is the request (seed 002), and without one a
+        // missing field is meant to take its default.
+        let left = if t.described { left } else { Vec::new() };
+        let asked_before = entry.as_ref().is_some_and(|e| e.model.is_some());
+        let mut model_record = entry.as_ref().and_then(|e| e.model.clone());
+        if !left.is_empty() && !asked_before {
+            if self.client.is_some() {
+                let (answers, record) = self.ask_model(&t, &left, &fresh).await?;
+                fresh.extend(answers);
+                model_record = Some(record);
+            } else if self.mode != Mode::ReadOnly {
+                let without_default: Vec<String> = left
+                    .iter()
+                    .filter(|f| f.default.is_none())
+                    .map(|f| f.name.clone())
+                    .collect();
+                if !without_default.is_empty() {
+                    self.report.unfilled.insert(t.id, without_default);
+                }
+            }
+        }
+
+        if !fresh.is_empty() || entry.is_none() {
+            let e = entry.get_or_insert_with(|| Locked {
+                type_name: t.type_name.clone(),
+                inputs: inputs.clone(),
+                model: None,
+                fields: BTreeMap::new(),
+            });
+            e.model = model_record;
+            for (field, mut locked) in fresh {
+                self.report.new.push(format!("{}.{field}", t.name));
+                out.push((
+                    field.clone(),
+                    locked.value.clone(),
+                    shown_source(&locked, true),
+                ));
+                // The lock is committed: a secret in a value (a URL the
+                // model built with the password) is kept as its placeholder.
+                locked.value = t.placeholders.hide(&locked.value);
+                e.fields.insert(field, locked);
+            }
+        }
+        if let Some(entry) = entry
+            && self.mode == Mode::Complete
+            && !entry.fields.is_empty()
+        {
+            self.lock.of(t.connection).insert(t.name.clone(), entry);
+            self.seen.insert(key);
+        } else if replay {
+            self.seen.insert(key);
+        }
+        Ok(out)
+    }
+
+    /// Asks the model for `left`, validates the answer against the field
+    /// types and the plugin's `validate`, and asks once more with the
+    /// problems when it does not fit.
+    async fn ask_model(
+        &mut self,
+        t: &Target<'_>,
+        left: &[&FieldSchema],
+        rules: &[(String, LockedField)],
+    ) -> Result<(Vec<(String, LockedField)>, ModelRecord), CompleteError> {
+        let model_error = |error: ChatError| CompleteError::Model {
+            declaration: t.name.clone(),
+            type_name: t.type_name.clone(),
+            error,
+        };
+        let Some(client) = self.client.as_ref() else {
+            return Ok((Vec::new(), empty_record()));
+        };
+        if !self.probed {
+            self.probed = true;
+            self.report.requests += 1;
+            let settings = client.settings();
+            match client.probe().await {
+                Ok(p) if p.enforced => crate::output::detail(&format!(
+                    "model {} at {}: structured output is enforced ({} ms)",
+                    p.model_id,
+                    settings.base_url,
+                    p.latency.as_millis()
+                )),
+                Ok(p) => crate::output::note(&format!(
+                    "model {} at {} does not enforce the response schema (asked for an integer field, it answered {}); answers are checked and asked again once when they do not fit",
+                    p.model_id,
+                    settings.base_url,
+                    crate::output::masked(&p.text)
+                )),
+                Err(e) => return Err(model_error(e)),
+            }
+        }
+        let schema = prompt::response_schema(left);
+        let schema_name = format!("{}_fields", t.type_name);
+        let mut current = t.current.clone();
+        for (field, locked) in rules {
+            current.insert(field.clone(), locked.value.clone());
+        }
+        let mut note: Option<String> = None;
+        for attempt in 0..2 {
+            let messages = prompt::messages(&t.schema.doc, left, &t.context, note.as_deref());
+            let prompt_hash = lock::hash(&Json::Array(
+                messages
+                    .iter()
+                    .map(|m| json!({"role": m.role, "content": m.content}))
+                    .collect(),
+            ));
+            self.report.requests += 1;
+            let answer = match client.ask(&messages, &schema_name, &schema).await {
+                Ok(answer) => answer,
+                Err(e) if e.answer_problem() && attempt == 0 => {
+                    note = Some(e.to_string());
+                    continue;
+                }
+                Err(e) => return Err(model_error(e)),
+            };
+            match self.check_answer(t, left, &answer.value, &current).await? {
+                Ok(values) => {
+                    let source = format!("model:{}", client.settings().model);
+                    let record = ModelRecord {
+                        name: client.settings().model.clone(),
+                        id: answer.model_id.clone(),
+                        system_fingerprint: answer.system_fingerprint.clone(),
+                        prompt: prompt_hash,
+                        schema: lock::hash(&schema),
+                    };
+                    let fields = values
+                        .into_iter()
+                        .map(|(field, value)| {
+                            (
+                                field,
+                                LockedField {
+                                    value,
+                                    source: source.clone(),
+                                    reason: None,
+                                },
+                            )
+                        })
+                        .collect();
+                    return Ok((fields, record));
+                }
+                Err((field, problem, answered)) if attempt == 1 => {
+                    return Err(CompleteError::BadAnswer {
+                        declaration: t.name.clone(),
+                        type_name: t.type_name.clone(),
+                        field,
+                        problem,
+                        answered: crate::output::masked(&answered),
+                    });
+                }
+                Err((field, problem, _)) => {
+                    note = Some(format!("`{field}`: {problem}"));
+                }
+            }
+        }
+        Err(model_error(ChatError::Protocol(
+            "no answer after two attempts".into(),
+        )))
+    }
+
+    /// The answer as field values, or (field, problem, what it answered).
+    async fn check_answer(
+        &self,
+        t: &Target<'_>,
+        left: &[&FieldSchema],
+        answer: &Json,
+        current: &Map<String, Json>,
+    ) -> Result<Result<Vec<(String, Json)>, (String, String, String)>, CompleteError> {
+        let answer = t.placeholders.restore(answer);
+        let mut values = Vec::new();
+        for field in left {
+            let Some(ty) = field.parsed_type() else {
+                continue;
+            };
+            let Some(raw) = answer.get(&field.name) else {
+                return Ok(Err((
+                    field.name.clone(),
+                    "the answer has no value for it".into(),
+                    answer.to_string(),
+                )));
+            };
+            let value = ty.normalize(&prompt::from_strict(&ty, raw));
+            if let Err(mismatch) = ty.check(&value) {
+                return Ok(Err((
+                    field.name.clone(),
+                    mismatch.to_string(),
+                    raw.to_string(),
+                )));
+            }
+            values.push((field.name.clone(), value));
+        }
+        let mut config = current.clone();
+        for (field, value) in &values {
+            config.insert(field.clone(), value.clone());
+        }
+        let config = Json::Object(config);
+        if let Err(diagnostics) = t.plugin.validate(&t.type_name, &t.name, &config).await?
+            && let Some(d) = diagnostics.iter().find(|d| d.severity == Severity::Error)
+        {
+            let field = d
+                .path
+                .as_deref()
+                .map(|p| {
+                    p.trim_start_matches('/')
+                        .split('/')
+                        .next()
+                        .unwrap_or(p)
+                        .to_string()
+                })
+                .unwrap_or_else(|| "?".into());
+            let answered = values
+                .iter()
+                .find(|(f, _)| *f == field)
+                .map(|(_, v)| v.to_string())
+                .unwrap_or_else(|| answer.to_string());
+            return Ok(Err((field, d.summary.clone(), answered)));
+        }
+        Ok(Ok(values))
+    }
+
+    /// Validates again, with what completion filled, every declaration of
+    /// `kinds` whose problems were left for after completion; a
+    /// connection's or an assertion's config becomes the normalised one.
+    /// Returns the problems that remain.
+    pub async fn revalidate(
+        &self,
+        project: &mut Declared,
+        specs: Option<&BTreeMap<DeclId, crate::resolve::Spec>>,
+        plugins: &PluginSet,
+        sources: &crate::load::Sources,
+        kinds: &[PluginKind],
+    ) -> Result<Vec<crate::load::Located>, CompleteError> {
+        let mut problems = Vec::new();
+        let ids: Vec<DeclId> = project
+            .declarations
+            .iter()
+            .filter(|d| d.deferred && kinds.contains(&d.kind))
+            .map(|d| d.id)
+            .collect();
+        for id in ids {
+            let d = project.get(id);
+            let Some(plugin) = plugins.for_type(&d.type_name) else {
+                continue;
+            };
+            let config = match specs.and_then(|s| s.get(&id)) {
+                Some(spec) => spec.fields.clone(),
+                None => d.config.clone(),
+            };
+            let result = plugin
+                .validate(&d.type_name, &d.name, &Json::Object(config))
+                .await?;
+            let d = &mut project.declarations[id.0];
+            match result {
+                Ok(Json::Object(mut normalised)) if d.kind != PluginKind::Resource => {
+                    for structural in crate::load::structural_fields(d.kind) {
+                        normalised.remove(*structural);
+                    }
+                    d.config = normalised;
+                }
+                Ok(_) => {}
+                Err(diagnostics) => {
+                    let source = sources.get(&d.location.file.display().to_string()).cloned();
+                    let (errors, _) = crate::load::located(d, source, diagnostics);
+                    problems.extend(errors);
+                }
+            }
+            d.deferred = false;
+        }
+        Ok(problems)
+    }
+
+    /// Writes the lock when this run changed it (entries of declarations
+    /// no longer declared are dropped, as Cargo drops unused packages).
+    pub fn finish(&mut self, files: &ProjectDir) -> Result<(), CompleteError> {
+        if self.mode != Mode::Complete {
+            return Ok(());
+        }
+        let seen = &self.seen;
+        self.lock
+            .resources
+            .retain(|name, _| seen.contains(&(false, name.clone())));
+        self.lock
+            .connections
+            .retain(|name, _| seen.contains(&(true, name.clone())));
+        let empty = self.lock.resources.is_empty() && self.lock.connections.is_empty();
+        let existed = files
+            .metadata(std::path::Path::new(lock::LOCK_FILE))
+            .is_ok();
+        if self.lock != self.read && (existed || !empty) {
+            self.lock.write(files)?;
+            self.report.wrote_lock = true;
+        }
+        Ok(())
+    }
+}
+
+/// One declaration being completed.
+struct Target<'a> {
+    connection: bool,
+    name: String,
+    type_name: String,
+    id: DeclId,
+    schema: &'a TypeSchema,
+    plugin: &'a LoadedPlugin,
+    /// Its fields so far (for a connection, the user's).
+    current: Map<String, Json>,
+    missing: Vec<String>,
+    context: Context,
+    placeholders: &'a Placeholders,
+    /// Whether it has a description.
+    described: bool,
+}
+
+fn empty_record() -> ModelRecord {
+    ModelRecord {
+        name: String::new(),
+        id: String::new(),
+        system_fingerprint: None,
+        prompt: String::new(),
+        schema: String::new(),
+    }
+}
+
+/// The completable fields `is_set` says are missing.
+fn missing_fields(schema: &TypeSchema, is_set: impl Fn(&str) -> bool) -> Vec<String> {
+    schema
+        .fields
+        .iter()
+        .filter(|f| f.completable && !is_set(&f.name))
+        .map(|f| f.name.clone())
+        .collect()
+}
+
+fn has_description(fields: &Map<String, Json>) -> bool {
+    fields
+        .get("description")
+        .and_then(Json::as_str)
+        .is_some_and(|d| !d.trim().is_empty())
+}
+
+/// Whether `value` has the type of `field`.
+fn fits(schema: &TypeSchema, field: &str, value: &Json) -> bool {
+    !value.is_null()
+        && schema
+            .field(field)
+            .and_then(|f| f.parsed_type())
+            .is_some_and(|ty| ty.check(value).is_ok())
+}
+
+/// `plan`'s text for a completed field's source.
+fn shown_source(field: &LockedField, new: bool) -> String {
+    let mut text = match (&field.reason, field.source.strip_prefix("model:")) {
+        (_, Some(model)) => format!("model {model}"),
+        (Some(reason), None) => format!("{}: {reason}", field.source),
+        (None, None) => field.source.clone(),
+    };
+    if new {
+        text.push_str(", new");
+    }
+    text
+}
+
+/// A declaration as context: type, name, description, and its fields with
+/// every secret replaced by a placeholder.
+fn described(d: &Declaration, fields: &Map<String, Json>, placeholders: &Placeholders) -> Json {
+    let mut shown = fields.clone();
+    shown.remove("description");
+    shown.remove("name");
+    let mut out = json!({
+        "type": d.type_name,
+        "name": d.name,
+        "fields": placeholders.hide(&Json::Object(shown)),
+    });
+    if let Some(description) = fields
+        .get("description")
+        .or_else(|| d.fields.get("description"))
+    {
+        out["description"] = placeholders.hide(description);
+    }
+    out
+}
+
+/// Every secret the resolved project holds: the declared ones and what
+/// connections put together (a URL with its password).
+pub fn secrets_of(graph: &Graph) -> BTreeSet<String> {
+    let mut secrets: BTreeSet<String> = graph.project.secrets.iter().cloned().collect();
+    for spec in graph.specs.values() {
+        crate::secret::scan(&Json::Object(spec.fields.clone()), false, &mut secrets);
+    }
+    for c in &graph.connections {
+        for (key, value) in &c.outputs {
+            crate::secret::scan(&json!({ key: value }), false, &mut secrets);
         }
     }
-    Ok(())
+    secrets
 }
 
 /// Fills the schema's defaults into every resource's spec where the user,

@@ -103,6 +103,8 @@ pub fn collect<'v>(
                 from: d.edge(FROM).and_then(id_of).map(DeclId),
                 to: None,
                 implicit: d.edge("implicit").is_some(),
+                completed: Default::default(),
+                deferred: false,
             }
         })
         .collect();
@@ -460,6 +462,8 @@ fn implicit_dependency(index: usize, from: usize, to: usize, location: &Location
         from: Some(DeclId(from)),
         to: Some(DeclId(to)),
         implicit: true,
+        completed: Default::default(),
+        deferred: false,
     }
 }
 
@@ -722,6 +726,8 @@ mod tests {
             from: None,
             to: None,
             implicit: false,
+            completed: Default::default(),
+            deferred: false,
         }
     }
 

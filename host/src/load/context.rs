@@ -106,7 +106,7 @@ pub fn location_of(span: &FileSpan) -> Location {
 /// lines without `=` skipped, one level of surrounding quotes removed. A
 /// missing file is empty; one that is not UTF-8 (or a link out of the
 /// project) is a located error.
-fn read_dotenv(files: &ProjectDir) -> Result<BTreeMap<String, String>, Box<Located>> {
+pub fn read_dotenv(files: &ProjectDir) -> Result<BTreeMap<String, String>, Box<Located>> {
     let rel = Path::new(".env");
     let text = match crate::load::source::read_text(files, rel) {
         Ok(text) => text,

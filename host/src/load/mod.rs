@@ -19,6 +19,7 @@ mod types;
 mod value;
 
 pub use collect::kebab;
+pub use context::read_dotenv as dotenv;
 pub use error::{LoadError, LoadReport, Located};
 pub use source::PROJECT_FILES;
 pub use types::{TypeRegistry, TypeSpec};
@@ -27,6 +28,8 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
+
+use crate::plugin::bindings::types::Diagnostic;
 
 use starlark::environment::{FrozenModule, Globals, GlobalsBuilder, LibraryExtension, Module};
 use starlark::eval::{BeforeStmtFunc, Evaluator, FileLoader};
@@ -396,6 +399,7 @@ async fn validate(
     let mut problems = Vec::new();
     let mut warnings = Vec::new();
     let mut accepted = Vec::new();
+    let mut deferred_ids = Vec::new();
     for (id, result) in results {
         let d = &project.declarations[id.0];
         let source = sources.get(&d.location.file.display().to_string()).cloned();
@@ -430,30 +434,26 @@ async fn validate(
             )),
             Ok(Err(diagnostics)) => {
                 use crate::plugin::bindings::types::Severity;
-                let only_warnings = diagnostics.iter().all(|d| d.severity == Severity::Warning);
-                if only_warnings {
+                let errors: Vec<&Diagnostic> = diagnostics
+                    .iter()
+                    .filter(|x| x.severity == Severity::Error)
+                    .collect();
+                // A problem about a field completion may still fill is
+                // judged once completion ran (`complete::revalidate`).
+                let deferred = !errors.is_empty()
+                    && errors
+                        .iter()
+                        .all(|x| about_completable_gap(d, plugins.schema(&d.type_name), x));
+                if errors.is_empty() || deferred {
                     // Usable as written: the user's fields stand.
                     accepted.push(id);
                 }
-                for diag in diagnostics {
-                    // The field is named once: not again when the
-                    // plugin's message starts with it.
-                    let field = diag
-                        .path
-                        .as_deref()
-                        .map(|p| format!("`{}`", field_path(p)))
-                        .filter(|f| !diag.summary.starts_with(f.as_str()))
-                        .map(|f| format!("{f}: "))
-                        .unwrap_or_default();
-                    let located = at(
-                        format!("`{}` ({}): {field}{}", d.name, d.type_name, diag.summary),
-                        diag.detail.clone(),
-                    );
-                    if diag.severity == Severity::Warning {
-                        warnings.push(located);
-                    } else {
-                        problems.push(located);
-                    }
+                let (errors, warned) = located(d, source.clone(), diagnostics);
+                warnings.extend(warned);
+                if deferred {
+                    deferred_ids.push(id);
+                } else {
+                    problems.extend(errors);
                 }
             }
             Err(call) => problems.push(at(
@@ -469,12 +469,69 @@ async fn validate(
         let d = &mut project.declarations[id.0];
         d.config = d.fields.clone();
     }
+    for id in deferred_ids {
+        project.declarations[id.0].deferred = true;
+    }
     project.warnings.extend(warnings);
     if problems.is_empty() {
         Ok(project)
     } else {
         Err(LoadError::Located(problems))
     }
+}
+
+/// Whether `diagnostic` is about a completable field the user left out.
+fn about_completable_gap(
+    d: &crate::model::Declaration,
+    schema: Option<&clockwork_schema::TypeSchema>,
+    diagnostic: &Diagnostic,
+) -> bool {
+    let Some(field) = diagnostic
+        .path
+        .as_deref()
+        .and_then(|p| p.trim_start_matches('/').split('/').next())
+    else {
+        return false;
+    };
+    !d.fields.contains_key(field)
+        && schema
+            .and_then(|s| s.field(field))
+            .is_some_and(|f| f.completable)
+}
+
+/// A plugin's diagnostics about `d`, located at it: (errors, warnings).
+pub fn located(
+    d: &crate::model::Declaration,
+    source: Option<Arc<String>>,
+    diagnostics: Vec<Diagnostic>,
+) -> (Vec<Located>, Vec<Located>) {
+    use crate::plugin::bindings::types::Severity;
+    let mut errors = Vec::new();
+    let mut warnings = Vec::new();
+    for diag in diagnostics {
+        // The field is named once: not again when the plugin's message
+        // starts with it.
+        let field = diag
+            .path
+            .as_deref()
+            .map(|p| format!("`{}`", field_path(p)))
+            .filter(|f| !diag.summary.starts_with(f.as_str()))
+            .map(|f| format!("{f}: "))
+            .unwrap_or_default();
+        let located = Located {
+            message: format!("`{}` ({}): {field}{}", d.name, d.type_name, diag.summary),
+            location: d.location.clone(),
+            help: diag.detail.clone(),
+            source: source.clone(),
+            called_from: Vec::new(),
+        };
+        if diag.severity == Severity::Warning {
+            warnings.push(located);
+        } else {
+            errors.push(located);
+        }
+    }
+    (errors, warnings)
 }
 
 /// A JSON Pointer into a config as the user would index it:

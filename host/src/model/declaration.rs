@@ -3,6 +3,8 @@
 
 use std::path::PathBuf;
 
+use std::collections::BTreeMap;
+
 use serde_json::{Map, Value};
 
 use crate::model::{Location, ResourceName, TypeName};
@@ -62,6 +64,12 @@ pub struct Declaration {
     /// For a connection: created by Clockwork for a bare resource in
     /// `.connect(...)` or `connections=[...]`.
     pub implicit: bool,
+    /// Fields of `config` completion filled (a connection's; a resource's
+    /// are in its spec's provenance): field → where from, for `plan`.
+    pub completed: BTreeMap<String, String>,
+    /// Its plugin's `validate` found only problems about fields completion
+    /// may still fill: validated again once completion ran.
+    pub deferred: bool,
 }
 
 /// Everything `main.star` declared, in declaration order.

@@ -82,6 +82,21 @@ impl Timings {
     }
 }
 
+/// How much `-v` asked for; set once at start.
+static VERBOSITY: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
+
+/// Records the `-v` count for [`detail`].
+pub fn set_verbosity(verbosity: u8) {
+    VERBOSITY.store(verbosity, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Writes a note to stderr under `-v` only.
+pub fn detail(text: &str) {
+    if VERBOSITY.load(std::sync::atomic::Ordering::Relaxed) >= 1 {
+        note(text);
+    }
+}
+
 /// Writes a note to stderr.
 pub fn note(text: &str) {
     let _ = writeln!(std::io::stderr().lock(), "{}", masked(text));

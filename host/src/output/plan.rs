@@ -204,6 +204,12 @@ pub fn render_plan(plan: &Plan, masker: &Masker) -> String {
             }
             out.push_str(&line);
             out.push('\n');
+            for (field, value, source) in &c.completed {
+                out.push_str(&format!(
+                    "     {field} = {}  completion ({source})\n",
+                    shown(&masker.json(Some(field), value))
+                ));
+            }
         }
     }
     out
@@ -246,6 +252,11 @@ pub fn plan_json(plan: &Plan, masker: &Masker) -> Value {
             "outputs": c.outputs.iter().map(|(k, v)| (k.clone(), Value::String(masker.text(Some(k), v)))).collect::<serde_json::Map<_, _>>(),
             "setup": c.setup,
             "assertions": c.assertions,
+            "completed": c.completed.iter().map(|(field, value, source)| json!({
+                "field": field,
+                "value": masker.json(Some(field), value),
+                "source": format!("completion ({source})"),
+            })).collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),
     })
 }

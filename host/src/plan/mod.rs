@@ -156,6 +156,8 @@ pub struct PlanConnection {
     pub setup: Vec<String>,
     /// Assertions it adds (types).
     pub assertions: Vec<String>,
+    /// Fields completion filled: (field, value, source).
+    pub completed: Vec<(String, serde_json::Value, String)>,
 }
 
 /// The plan of a project.
@@ -410,6 +412,14 @@ fn assemble(graph: &Graph, decided: Vec<decide::Decided>, observed: bool) -> Pla
                 outputs: c.outputs.clone(),
                 setup: c.setup.iter().map(|s| s.id.clone()).collect(),
                 assertions: c.assertions.iter().map(|(t, _)| t.clone()).collect(),
+                completed: d
+                    .completed
+                    .iter()
+                    .map(|(field, source)| {
+                        let value = d.config.get(field).cloned().unwrap_or_default();
+                        (field.clone(), value, source.clone())
+                    })
+                    .collect(),
             }
         })
         .collect();
@@ -583,6 +593,8 @@ mod tests {
             from: None,
             to: None,
             implicit: false,
+            completed: Default::default(),
+            deferred: false,
         };
         Graph {
             project: Declared {

@@ -8,7 +8,7 @@ use serde_json::Value;
 use crate::plugin::bindings::assertion::exports::clockwork::plugin::assertions;
 use crate::plugin::bindings::connection::exports::clockwork::plugin::connections;
 use crate::plugin::bindings::resource::exports::clockwork::plugin::resources;
-use crate::plugin::bindings::types::{Diagnostic, PluginError};
+use crate::plugin::bindings::types::{Diagnostic, PluginError, Suggestion};
 use crate::plugin::sandbox::{LogSink, Sandbox};
 use crate::plugin::{CacheOutcome, CallError, CallFailure, PluginDescription, PluginKind};
 
@@ -124,11 +124,23 @@ impl LoadedPlugin {
     pub async fn complete_rules(
         &self,
         input: &resources::CompletionInput,
-    ) -> Result<Result<Vec<resources::Suggestion>, PluginError>, CallError> {
+    ) -> Result<Result<Vec<Suggestion>, PluginError>, CallError> {
         let target = input.target.name.clone();
         let (result,) = self
             .sandbox
             .call("complete-rules", Some(&target), (input,))
+            .await?;
+        Ok(result)
+    }
+
+    /// Asks a connection plugin's deterministic rules for missing fields.
+    pub async fn complete_connection_rules(
+        &self,
+        input: &connections::CompletionInput,
+    ) -> Result<Result<Vec<Suggestion>, PluginError>, CallError> {
+        let (result,) = self
+            .sandbox
+            .call("complete-rules", Some(&input.name), (input,))
             .await?;
         Ok(result)
     }

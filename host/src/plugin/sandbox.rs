@@ -75,7 +75,7 @@ impl Sandbox {
                 "settle",
                 "status",
             ],
-            PluginKind::Connection => &["describe", "validate", "resolve"],
+            PluginKind::Connection => &["describe", "validate", "complete-rules", "resolve"],
             PluginKind::Assertion => &["describe", "validate", "check"],
         }
     }

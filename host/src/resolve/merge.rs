@@ -85,6 +85,37 @@ impl Spec {
         self.provenance.get(&item_key(field, item))
     }
 
+    /// Puts a completed value into a field the user left out. Where
+    /// connections already put entries in it, the completion only adds:
+    /// the keys of a map and the items of a list they did not set.
+    pub fn complete(&mut self, field: &str, value: Json, source: &str) {
+        let by = || Provenance::Completion(source.to_string());
+        match (self.fields.get_mut(field), value) {
+            (None, value) => {
+                self.fields.insert(field.to_string(), value);
+                self.provenance.insert(field.to_string(), by());
+            }
+            (Some(Json::Object(have)), Json::Object(new)) => {
+                for (key, v) in new {
+                    if !have.contains_key(&key) {
+                        have.insert(key.clone(), v);
+                        self.provenance.insert(format!("{field}.{key}"), by());
+                    }
+                }
+            }
+            (Some(Json::Array(have)), Json::Array(new)) => {
+                for item in new {
+                    if !have.contains(&item) {
+                        self.provenance.insert(item_key(field, &item), by());
+                        have.push(item);
+                    }
+                }
+            }
+            // A connection's value stands.
+            _ => {}
+        }
+    }
+
     /// Adds a connection's typed patch to the fields of this resource's
     /// type that receive each kind (its schema says which). Values the user
     /// set are kept; the same variable set differently by two connections

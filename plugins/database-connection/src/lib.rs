@@ -4,7 +4,7 @@
 //! schema and migrations inside the database container. This crate only
 //! describes the type for now; `resolve` comes later.
 
-use clockwork_sdk::connection::{RunWhen, SetupStep};
+use clockwork_sdk::connection::{CompletionInput, RunWhen, SetupStep, Suggestion};
 use clockwork_sdk::host::fs;
 use clockwork_sdk::prelude::*;
 use clockwork_sdk::{clockwork_schema, error_at, invalid};
@@ -25,6 +25,34 @@ impl ConnectionPlugin for DatabaseConnection {
     /// SQL paths, so that `clockwork plan` reports them at the declaration.
     fn validate(type_name: &str, config: &str) -> Result<String, Vec<Diagnostic>> {
         clockwork_sdk::connection::validate_with::<Self>(type_name, config, check)
+    }
+
+    /// `username` and `database_name` from the database container's
+    /// `POSTGRES_USER` and `POSTGRES_DB`, so a connection given only
+    /// `to_resource` logs in as the container was set up.
+    fn complete_rules(input: CompletionInput) -> Result<Vec<Suggestion>, PluginError> {
+        let to: Value =
+            clockwork_sdk::serde_json::from_str(&input.to_resource.config).map_err(|e| {
+                PluginError::Failed(format!("the host sent a config that is not JSON: {e}"))
+            })?;
+        let target = &input.to_resource.target.name;
+        let mut out = Vec::new();
+        for (field, variable) in [
+            ("username", "POSTGRES_USER"),
+            ("database_name", "POSTGRES_DB"),
+        ] {
+            if !input.missing.iter().any(|m| m == field) {
+                continue;
+            }
+            if let Some(value) = to["env_vars"][variable].as_str().filter(|v| !v.is_empty()) {
+                out.push(Suggestion {
+                    field: field.into(),
+                    value: json!(value).to_string(),
+                    reason: format!("`{variable}` of `{target}`"),
+                });
+            }
+        }
+        Ok(out)
     }
 
     fn resolve(input: ResolveInput) -> Result<Contribution, PluginError> {
@@ -122,10 +150,9 @@ fn database_connection() -> TypeDef {
             "password",
             "string",
             "The user's password. \
-             A secret: masked as `***` in every output and log, and never sent to an AI. It should match the \
-             database container's `POSTGRES_PASSWORD`. Left out: `postgres`.",
+             A secret: masked as `***` in every output and log, and never sent to an AI. Left out: the \
+             database container's `POSTGRES_PASSWORD`, else `postgres`.",
         )
-        .default(json!("postgres"))
         .secret(),
     )
     .field(
@@ -210,7 +237,12 @@ fn resolve_database(input: &ResolveInput) -> Result<Contribution, PluginError> {
     let to = input.to_resource.config_json()?;
     let text = |key: &str, default: &str| config[key].as_str().unwrap_or(default).to_string();
     let user = text("username", "postgres");
-    let password = text("password", "postgres");
+    // Left out, the password is the one the database container was given.
+    let password = config["password"]
+        .as_str()
+        .or_else(|| to["env_vars"]["POSTGRES_PASSWORD"].as_str())
+        .unwrap_or("postgres")
+        .to_string();
     let database = text("database_name", "postgres");
     let host = input.to_resource.target.name.clone();
     let port = clockwork_schema::first_container_port(&to["ports"]).unwrap_or(5432);

@@ -158,9 +158,9 @@ fn docker_resource() -> TypeDef {
             "list<string>",
             "The command to run instead of the image's default `CMD`, as a list of arguments. \
              No shell is involved: to use shell syntax, name the shell (`[\"sh\", \"-c\", \"…\"]`). Left out, the \
-             image's own command runs.",
+             image's own command runs. Never completed: a guessed command is the surest way to a container \
+             that does not start, and the image's own is almost always the one meant.",
         )
-        .completable()
         .forces_replace()
         .example(json!(["redis-server", "--appendonly", "yes"]))
         .example(json!(["uvicorn", "main:app", "--host", "0.0.0.0", "--port", "8000"])),
@@ -404,7 +404,11 @@ mod tests {
                 field(name).forces_replace,
                 "`{name}` should force a replace"
             );
-            assert!(field(name).completable, "`{name}` should be completable");
+            assert_eq!(
+                field(name).completable,
+                name != "command",
+                "`{name}`: only `command` is never completed"
+            );
         }
         assert!(!field("restart_policy").forces_replace);
     }

@@ -1,0 +1,550 @@
+//! Completion against a scripted OpenAI-compatible server: the seeds'
+//! three levels of control, the lock (replayed, refreshed, `--locked`),
+//! secrets that never leave the machine, and every way a server fails.
+
+use std::path::PathBuf;
+use std::process::Output;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::model_server::{ModelServer, Reply, about, asked, is_probe, valid_answer};
+use crate::support::{TestProject, clockwork_in, stderr, stdout};
+
+const PASSWORD: &str = "hunter2-very-secret";
+
+/// `clockwork args…` in `project`, completing with `server`.
+fn with_model(
+    project: &TestProject,
+    server: &ModelServer,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> Output {
+    let dir = project.dir();
+    let mut full: Vec<&str> = vec!["-C", dir.to_str().expect("utf-8 path")];
+    full.extend_from_slice(args);
+    let mut vars: Vec<(&str, PathBuf)> = vec![
+        ("XDG_DATA_HOME", project.root.path().join("data")),
+        ("CW_BASE_URL", PathBuf::from(&server.base_url)),
+        ("CW_MODEL", PathBuf::from("scripted")),
+        ("CW_MODEL_RETRIES", PathBuf::from("2")),
+        ("CW_MODEL_TIMEOUT", PathBuf::from("30")),
+    ];
+    for (k, v) in env {
+        vars.retain(|(key, _)| key != k);
+        vars.push((k, PathBuf::from(v)));
+    }
+    clockwork_in(project.root.path(), &full, &vars)
+}
+
+fn plan_json(project: &TestProject, server: &ModelServer) -> Value {
+    let out = with_model(
+        project,
+        server,
+        &["plan", "--offline", "--json", "--show-secrets"],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    serde_json::from_str(&stdout(&out)).expect("plan --json is JSON")
+}
+
+fn resource<'a>(plan: &'a Value, name: &str) -> &'a Value {
+    plan["resources"]
+        .as_array()
+        .and_then(|rs| rs.iter().find(|r| r["name"] == name))
+        .unwrap_or_else(|| panic!("no {name} in {plan:#}"))
+}
+
+fn source<'a>(plan: &'a Value, name: &str, field: &str) -> &'a str {
+    resource(plan, name)["sources"][field]
+        .as_str()
+        .unwrap_or("")
+}
+
+fn project(main: &str) -> TestProject {
+    let p = TestProject::new();
+    p.write("main.star", main);
+    p.write(".env", format!("DB_PASSWORD={PASSWORD}\n"));
+    p
+}
+
+/// The seeds' PostgreSQL, every completable field written.
+const FULL_DB: &str = r#"
+db = DockerResource(
+    name = "postgres-db",
+    description = "PostgreSQL database",
+    image = "postgres:15-alpine",
+    ports = ["5432:5432"],
+    env_vars = {"POSTGRES_DB": "appdb", "POSTGRES_USER": "admin", "POSTGRES_PASSWORD": env("DB_PASSWORD")},
+    volumes = [],
+    networks = [],
+    healthcheck = {"test": ["CMD", "pg_isready"]},
+)
+"#;
+
+fn no_secret_sent(server: &ModelServer) {
+    for r in server.requests() {
+        assert!(
+            !r.to_string().contains(PASSWORD),
+            "a request holds the password: {r}"
+        );
+    }
+}
+
+#[test]
+fn everything_specified_asks_nothing() {
+    let server = ModelServer::start(|r, _| Reply::Content(valid_answer(r)));
+    let p = project(&format!(
+        "{FULL_DB}\napi = DockerResource(name = \"api\", image = \"nginx:alpine\", ports = [\"8000:80\"], \
+         connections = [DatabaseConnection(to_resource = db, username = \"admin\", database_name = \"appdb\", \
+         password = env(\"DB_PASSWORD\"), connection_string_template = \"postgresql://{{user}}:{{password}}@{{host}}:{{port}}/{{database}}\", \
+         env_var_name = \"DATABASE_URL\")])\n"
+    ));
+    let plan = plan_json(&p, &server);
+    assert_eq!(server.requests().len(), 0, "{:#?}", server.requests());
+    assert_eq!(source(&plan, "postgres-db", "image"), "user");
+    // Nothing was completed, so there is nothing to lock.
+    assert!(!p.dir().join("clockwork.lock").exists());
+}
+
+#[test]
+fn key_details_ask_only_for_the_gaps_and_a_second_plan_asks_nothing() {
+    let server = ModelServer::start(|r, _| Reply::Content(valid_answer(r)));
+    let p = project(&format!(
+        "{FULL_DB}
+cache = DockerResource(name = \"redis-cache\", description = \"Redis cache\", image = \"redis:7-alpine\", ports = [\"6379:6379\"])
+api = DockerResource(
+    name = \"api-server\",
+    description = \"FastAPI backend server that needs database and cache\",
+    ports = [\"8000:8000\"],
+    connections = [db, cache],
+)
+"
+    ));
+    let plan = plan_json(&p, &server);
+    let completions = server.completions();
+    let by_name = |name: &str| {
+        completions
+            .iter()
+            .filter(|r| about(r) == name)
+            .map(asked)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        by_name("postgres-db"),
+        Vec::<Vec<String>>::new(),
+        "fully written: not asked"
+    );
+    // The rules gave Redis its readiness check; image and ports are the user's.
+    assert_eq!(
+        by_name("redis-cache"),
+        vec![vec!["env_vars", "networks", "volumes"]]
+    );
+    assert_eq!(
+        by_name("api-server"),
+        vec![vec![
+            "env_vars",
+            "healthcheck",
+            "image",
+            "networks",
+            "volumes"
+        ]]
+    );
+    assert_eq!(source(&plan, "api-server", "ports"), "user");
+    assert_eq!(
+        source(&plan, "api-server", "image"),
+        "completion (model scripted, new)"
+    );
+    assert!(
+        source(&plan, "redis-cache", "healthcheck")
+            .starts_with("completion (rules:docker-resource"),
+        "{plan:#}"
+    );
+    // The request carried the context of what api connects to.
+    let api = completions
+        .iter()
+        .find(|r| about(r) == "api-server")
+        .expect("asked");
+    let prompt = api["messages"][1]["content"].as_str().unwrap_or("");
+    assert!(
+        prompt.contains("redis:7-alpine") && prompt.contains("postgres-db"),
+        "{prompt}"
+    );
+    assert_eq!(api["response_format"]["type"], "json_schema");
+    assert_eq!(api["response_format"]["json_schema"]["strict"], true);
+    assert_eq!(
+        api["response_format"]["json_schema"]["schema"]["additionalProperties"],
+        false
+    );
+    assert_eq!(api["temperature"], 0);
+
+    let lock = std::fs::read_to_string(p.dir().join("clockwork.lock")).expect("lock written");
+    assert!(
+        lock.contains("[resources.api-server]") && lock.contains("source = \"model:scripted\""),
+        "{lock}"
+    );
+    assert!(
+        lock.contains("system_fingerprint = \"fp_scripted\""),
+        "{lock}"
+    );
+
+    let before = server.requests().len();
+    let again = plan_json(&p, &server);
+    assert_eq!(
+        server.requests().len(),
+        before,
+        "a second plan asks nothing"
+    );
+    assert_eq!(
+        source(&again, "api-server", "image"),
+        "completion (model scripted)"
+    );
+    assert_eq!(
+        resource(&again, "api-server")["spec"]["image"],
+        resource(&plan, "api-server")["spec"]["image"]
+    );
+    no_secret_sent(&server);
+}
+
+#[test]
+fn description_only_fills_every_field_keeps_secrets_home_and_reasks_only_what_changed() {
+    // The model copies the placeholder it was shown into a variable of its
+    // own: it must come back as the password in the spec, and stay a
+    // placeholder in the lock and in every request.
+    let server = ModelServer::start(|r, _| {
+        // The declaration's context, not the system prompt's example.
+        let text = r["messages"][1]["content"]
+            .as_str()
+            .unwrap_or("")
+            .to_string();
+        let placeholder = text
+            .find("{{secret:")
+            .and_then(|i| text[i..].find("}}").map(|j| text[i..i + j + 2].to_string()));
+        let mut answer: Value = serde_json::from_str(&valid_answer(r)).expect("json");
+        if let (Some(p), Some(o)) = (placeholder, answer.as_object_mut())
+            && o.contains_key("env_vars")
+            && about(r) == "api-server"
+        {
+            o.insert(
+                "env_vars".into(),
+                json!([{"key": "COPY_URL", "value": format!("uses {p}")}]),
+            );
+        }
+        Reply::Content(answer.to_string())
+    });
+    let main = |api_description: &str| {
+        format!(
+            r#"
+db = DockerResource(name = "postgres-db", description = "PostgreSQL database", env_vars = {{"POSTGRES_PASSWORD": env("DB_PASSWORD")}})
+api = DockerResource(
+    name = "api-server",
+    description = "{api_description}",
+    connections = [DatabaseConnection(to_resource = db, description = "user data")],
+)
+notes = FileResource(name = "notes.txt", description = "a README for the team")
+"#
+        )
+    };
+    let p = project(&main("FastAPI backend server"));
+    let plan = plan_json(&p, &server);
+    for field in [
+        "image",
+        "ports",
+        "env_vars.COPY_URL",
+        "volumes",
+        "networks",
+        "healthcheck",
+    ] {
+        assert!(
+            source(&plan, "api-server", field).starts_with("completion ("),
+            "`{field}` of api-server: {:#}",
+            resource(&plan, "api-server")
+        );
+    }
+    assert_eq!(
+        source(&plan, "notes.txt", "content"),
+        "completion (model scripted, new)"
+    );
+    let copy = resource(&plan, "api-server")["spec"]["env_vars"]["COPY_URL"]
+        .as_str()
+        .unwrap_or("");
+    assert_eq!(
+        copy,
+        format!("uses {PASSWORD}"),
+        "the placeholder came back as the secret"
+    );
+    no_secret_sent(&server);
+    let lock = std::fs::read_to_string(p.dir().join("clockwork.lock")).expect("lock");
+    assert!(!lock.contains(PASSWORD), "{lock}");
+    assert!(
+        lock.contains("uses {{secret:postgres-db.env_vars.POSTGRES_PASSWORD}}"),
+        "{lock}"
+    );
+
+    // A second plan: nothing asked.
+    let before = server.requests().len();
+    plan_json(&p, &server);
+    assert_eq!(server.requests().len(), before);
+
+    // One description changed: that declaration only.
+    p.write(
+        "main.star",
+        main("FastAPI backend server, now with metrics"),
+    );
+    plan_json(&p, &server);
+    let asked_now: Vec<String> = server.requests()[before..]
+        .iter()
+        .filter(|r| !is_probe(r))
+        .map(about)
+        .collect();
+    assert_eq!(asked_now, vec!["api-server"]);
+
+    // --refresh asks again for the one named.
+    let before = server.requests().len();
+    let out = with_model(&p, &server, &["complete", "--refresh", "notes.txt"], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let asked_now: Vec<String> = server.requests()[before..]
+        .iter()
+        .filter(|r| !is_probe(r))
+        .map(about)
+        .collect();
+    assert_eq!(asked_now, vec!["notes.txt"]);
+    assert!(stdout(&out).contains("model scripted"), "{}", stdout(&out));
+    no_secret_sent(&server);
+}
+
+#[test]
+fn locked_refuses_what_the_lock_does_not_hold_and_replays_what_it_does() {
+    let server = ModelServer::start(|r, _| Reply::Content(valid_answer(r)));
+    let p = project("notes = FileResource(name = \"notes.txt\", description = \"a README\")\n");
+    let out = with_model(&p, &server, &["plan", "--offline", "--locked"], &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("--locked") && stderr(&out).contains("notes.txt"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(server.requests().len(), 0);
+    assert!(
+        !p.dir().join("clockwork.lock").exists(),
+        "--locked writes nothing"
+    );
+
+    plan_json(&p, &server);
+    let before = server.requests().len();
+    let out = with_model(&p, &server, &["plan", "--offline", "--locked"], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(server.requests().len(), before);
+}
+
+#[test]
+fn without_a_model_a_described_gap_is_an_error_that_says_how_to_configure_one() {
+    let p = project(
+        "api = DockerResource(name = \"api\", description = \"a service that echoes requests\")\n\
+         db = DockerResource(name = \"db\", description = \"PostgreSQL database\")\n",
+    );
+    let out = p.clockwork(&["plan", "--offline"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("`api`") && err.contains("`image`"), "{err}");
+    assert!(
+        err.contains("CW_BASE_URL") && err.contains("CW_MODEL"),
+        "{err}"
+    );
+    // PostgreSQL is known to the rules: no error about `db`.
+    assert!(!err.contains("`db` (DockerResource)"), "{err}");
+    // `assert` never needs a model.
+    let out = p.clockwork(&["graph"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
+
+/// A one-field project: a described file without content.
+fn notes() -> TestProject {
+    project("notes = FileResource(name = \"notes.txt\", description = \"a README\")\n")
+}
+
+fn content_of(plan: &Value) -> Value {
+    resource(plan, "notes.txt")["spec"]["content"].clone()
+}
+
+#[test]
+fn a_malformed_or_truncated_answer_is_asked_again_once() {
+    for bad in [
+        Reply::Content("this is not json at all".into()),
+        Reply::Truncated("{\"content\": \"unterminated".into()),
+    ] {
+        let server = ModelServer::start(move |r, n| match n {
+            1 => bad.clone(),
+            _ => Reply::Content(valid_answer(r)),
+        });
+        let p = notes();
+        let plan = plan_json(&p, &server);
+        assert_eq!(content_of(&plan), json!("written by the scripted model\n"));
+        let requests = server.requests();
+        assert_eq!(requests.len(), 3, "probe, a bad answer, a good one");
+        let note = requests[2]["messages"]
+            .as_array()
+            .and_then(|m| m.last())
+            .cloned();
+        assert!(
+            note.as_ref()
+                .and_then(|m| m["content"].as_str())
+                .is_some_and(|c| c.contains("could not be used")),
+            "{note:?}"
+        );
+    }
+}
+
+#[test]
+fn an_answer_that_ignores_the_schema_twice_is_an_error_naming_what_it_said() {
+    let server = ModelServer::start(|r, _| {
+        if is_probe(r) {
+            Reply::Content(valid_answer(r))
+        } else {
+            Reply::Content("{\"poem\": \"roses are red\"}".into())
+        }
+    });
+    let p = notes();
+    let out = with_model(&p, &server, &["plan", "--offline"], &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("`notes.txt`") && err.contains("`directory`") && err.contains("roses are red"),
+        "{err}"
+    );
+    assert_eq!(server.completions().len(), 2, "asked again once");
+    assert!(!p.dir().join("clockwork.lock").exists());
+}
+
+#[test]
+fn a_wrong_type_is_asked_again_with_the_problem() {
+    let server = ModelServer::start(|r, n| match n {
+        1 => {
+            Reply::Content("{\"content\": 42, \"directory\": \"docs\", \"mode\": \"0644\"}".into())
+        }
+        _ => Reply::Content(valid_answer(r)),
+    });
+    let p = notes();
+    let plan = plan_json(&p, &server);
+    assert_eq!(content_of(&plan), json!("written by the scripted model\n"));
+    let retry = &server.requests()[2];
+    let last = retry["messages"]
+        .as_array()
+        .and_then(|m| m.last())
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        last["content"].as_str().unwrap_or("").contains("`content`"),
+        "{last}"
+    );
+}
+
+#[test]
+fn busy_servers_are_retried_and_a_server_that_stays_down_is_an_error() {
+    let server = ModelServer::start(|r, n| match n {
+        0 => Reply::Status(429, "{\"error\": \"slow down\"}".into()),
+        _ => Reply::Content(valid_answer(r)),
+    });
+    let p = notes();
+    plan_json(&p, &server);
+    assert_eq!(server.requests().len(), 3, "429, probe again, completion");
+
+    let server =
+        ModelServer::start(|_, _| Reply::Status(500, "{\"error\": \"model crashed\"}".into()));
+    let p = notes();
+    let out = with_model(
+        &p,
+        &server,
+        &["plan", "--offline"],
+        &[("CW_MODEL_RETRIES", "2")],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("500") && stderr(&out).contains("model crashed"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(server.requests().len(), 3, "one try and two retries");
+}
+
+#[test]
+fn a_server_that_hangs_is_given_up_on_at_the_timeout() {
+    let server = ModelServer::start(|_, _| Reply::Hang(Duration::from_secs(20)));
+    let p = notes();
+    let started = std::time::Instant::now();
+    let out = with_model(
+        &p,
+        &server,
+        &["plan", "--offline"],
+        &[("CW_MODEL_TIMEOUT", "1"), ("CW_MODEL_RETRIES", "0")],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("did not answer within"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "gave up at the timeout, not at the hang's end"
+    );
+}
+
+#[test]
+fn a_server_that_does_not_enforce_the_schema_is_noticed_and_its_fenced_answer_read() {
+    let server = ModelServer::start(|r, _| {
+        if is_probe(r) {
+            Reply::Content("Hello!".into())
+        } else {
+            Reply::Content(format!(
+                "<think>a file</think>\n```json\n{}\n```",
+                valid_answer(r)
+            ))
+        }
+    });
+    let p = notes();
+    let out = with_model(&p, &server, &["plan", "--offline", "--json"], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("does not enforce the response schema"),
+        "{}",
+        stderr(&out)
+    );
+    let plan: Value = serde_json::from_str(&stdout(&out)).expect("json");
+    assert_eq!(content_of(&plan), json!("written by the scripted model\n"));
+
+    let out = with_model(&p, &server, &["doctor", "--json"], &[]);
+    let report: Value = serde_json::from_str(&stdout(&out)).expect("json");
+    assert_eq!(
+        report["model"]["structured_output_enforced"], false,
+        "{report}"
+    );
+}
+
+#[test]
+fn doctor_reports_the_server_the_model_and_enforcement() {
+    let server = ModelServer::start(|r, _| Reply::Content(valid_answer(r)));
+    let p = notes();
+    let out = with_model(&p, &server, &["doctor", "--json"], &[]);
+    let report: Value = serde_json::from_str(&stdout(&out)).expect("json");
+    assert_eq!(
+        report["model"]["structured_output_enforced"], true,
+        "{report}"
+    );
+    assert_eq!(report["model"]["model"], "scripted");
+    assert_eq!(report["model"]["answered_by"], "scripted-served");
+    assert!(report["model"]["latency_ms"].is_u64());
+    let out = with_model(&p, &server, &["-v", "plan", "--offline"], &[]);
+    assert!(
+        stderr(&out).contains("structured output is enforced"),
+        "{}",
+        stderr(&out)
+    );
+
+    let out = p.clockwork(&["doctor"]);
+    assert!(
+        stdout(&out).contains("model: not configured"),
+        "{}",
+        stdout(&out)
+    );
+}
