@@ -316,11 +316,16 @@ notes = FileResource(name = "notes.txt", description = "a README for the team")
 #[test]
 fn locked_refuses_what_the_lock_does_not_hold_and_replays_what_it_does() {
     let server = ModelServer::start(|r, _| Reply::Content(valid_answer(r)));
-    let p = project("notes = FileResource(name = \"notes.txt\", description = \"a README\")\n");
+    let p = project(
+        "notes = FileResource(name = \"notes.txt\", description = \"a README\")\n\
+         db = DockerResource(name = \"db\", description = \"PostgreSQL database\")\n",
+    );
     let out = with_model(&p, &server, &["plan", "--offline", "--locked"], &[]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(
-        stderr(&out).contains("--locked") && stderr(&out).contains("notes.txt"),
+        stderr(&out).contains("--locked")
+            && stderr(&out).contains("`db`")
+            && stderr(&out).contains("`image`"),
         "{}",
         stderr(&out)
     );
@@ -547,4 +552,72 @@ fn doctor_reports_the_server_the_model_and_enforcement() {
         "{}",
         stdout(&out)
     );
+}
+
+const WORDS: &str = r#"
+api = DockerResource(name = "words-api", image = "nginx:alpine")
+db = DockerResource(name = "words-db", image = "redis:7-alpine")
+CrossResourceAssert(source = api, target = db, assertion = "the API and the database both run")
+"#;
+
+#[test]
+fn a_check_in_words_becomes_a_function_shown_for_review_and_recorded() {
+    let server = ModelServer::start(|r, _| {
+        if asked(r) == ["check"] {
+            let code = "def check(source, target):\n    ok = source.state.running and target.state.running\n    return (ok, \"both run\" if ok else \"one is down\")\n";
+            Reply::Content(json!({"check": code}).to_string())
+        } else {
+            Reply::Content(valid_answer(r))
+        }
+    });
+    let p = project(WORDS);
+    let out = with_model(&p, &server, &["plan", "--offline"], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("assertions completed (review before apply)"),
+        "{text}"
+    );
+    assert!(text.contains("     | def check(source, target):"), "{text}");
+    assert!(text.contains("completion (model scripted, new)"), "{text}");
+    // The prompt said what the function receives.
+    let asked_check = server
+        .completions()
+        .into_iter()
+        .find(|r| asked(r) == ["check"])
+        .expect("asked");
+    let prompt = asked_check["messages"][1]["content"].as_str().unwrap_or("");
+    assert!(
+        prompt.contains("def check(source, target):") && prompt.contains("words-db"),
+        "{prompt}"
+    );
+    let lock = std::fs::read_to_string(p.dir().join("clockwork.lock")).expect("lock");
+    assert!(lock.contains("def check(source, target):"), "{lock}");
+
+    // Replayed by the commands that never ask a model.
+    let before = server.requests().len();
+    let out = p.clockwork(&["plan", "--offline", "--locked"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains("| def check"), "{}", stdout(&out));
+    assert_eq!(server.requests().len(), before);
+}
+
+#[test]
+fn a_written_check_that_is_not_starlark_is_asked_again_then_refused() {
+    let server = ModelServer::start(|r, _| {
+        if asked(r) == ["check"] {
+            Reply::Content(json!({"check": "check = source and target"}).to_string())
+        } else {
+            Reply::Content(valid_answer(r))
+        }
+    });
+    let p = project(WORDS);
+    let out = with_model(&p, &server, &["plan", "--offline"], &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("`check`") && err.contains("only `def` statements"),
+        "{err}"
+    );
+    assert_eq!(server.completions().len(), 2);
 }

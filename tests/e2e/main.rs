@@ -4,6 +4,7 @@
 
 mod apply;
 mod assert;
+mod completion;
 mod docker;
 mod fixtures;
 mod safety;

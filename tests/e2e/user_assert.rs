@@ -425,7 +425,8 @@ b = DockerResource(name = "owner-b", image = "nginx:alpine", assertions = [Pytho
         run.stderr
     );
 
-    // A check in words belongs to completion, which is not there yet.
+    // A check in words needs a model to become a function; without one it
+    // is a located error that says how to configure one.
     stack.write(
         "main.star",
         r#"
@@ -437,7 +438,9 @@ CrossResourceAssert(source = api, target = db, assertion = "the API can query th
     let run = stack.run(&["plan", "--offline"]);
     assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
     assert!(
-        run.stderr.contains("main.star:4") && run.stderr.contains("needs AI completion"),
+        run.stderr.contains("main.star:4")
+            && run.stderr.contains("`check` is missing")
+            && run.stderr.contains("CW_BASE_URL"),
         "{}",
         run.stderr
     );

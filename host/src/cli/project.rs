@@ -78,6 +78,10 @@ pub async fn resolved(invocation: &Invocation, mode: Mode) -> Result<Resolved, C
         .connections(&mut project, &plugins)
         .await
         .map_err(failed)?;
+    completer
+        .assertions(&mut project, &plugins)
+        .await
+        .map_err(failed)?;
     let problems = completer
         .revalidate(
             &mut project,

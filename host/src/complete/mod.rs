@@ -211,6 +211,7 @@ impl Completer {
             };
             let target = Target {
                 connection: true,
+                assertion: false,
                 name: d.name.to_string(),
                 type_name: d.type_name.to_string(),
                 id,
@@ -230,6 +231,96 @@ impl Completer {
                         .unwrap_or_default())
                 })
                 .await?;
+            let d = &mut project.declarations[id.0];
+            for (field, value, source) in filled {
+                d.config.insert(field.clone(), value);
+                d.completed.insert(field, source);
+            }
+        }
+        Ok(())
+    }
+
+    /// Completes assertions: a check given in words (`assertion = "…"`)
+    /// becomes a function written by the model, once, recorded like any
+    /// field. Assertions have no rules; they go to the model or stay as
+    /// they are (and their plugin says what is missing).
+    pub async fn assertions(
+        &mut self,
+        project: &mut Declared,
+        plugins: &PluginSet,
+    ) -> Result<(), CompleteError> {
+        let places: Vec<(String, Json)> = project
+            .declarations
+            .iter()
+            .map(|d| (d.name.to_string(), Json::Object(d.config.clone())))
+            .collect();
+        let placeholders = Placeholders::new(project.secrets.iter().cloned(), &places);
+        let ids: Vec<DeclId> = project
+            .of_kind(PluginKind::Assertion)
+            .map(|d| d.id)
+            .collect();
+        for id in ids {
+            let d = project.get(id);
+            let (Some(plugin), Some(schema)) =
+                (plugins.for_type(&d.type_name), plugins.schema(&d.type_name))
+            else {
+                continue;
+            };
+            let missing = missing_fields(schema, |f| d.fields.contains_key(f));
+            if missing.is_empty() {
+                continue;
+            }
+            // What it checks: the resources its fields name, else the one
+            // it is attached to.
+            let mut related: Vec<(String, Json)> = Vec::new();
+            for f in schema.fields.iter().filter(|f| {
+                f.parsed_type()
+                    .is_some_and(|t| matches!(t, clockwork_schema::ValueType::Resource(_)))
+            }) {
+                let target = d.fields.get(&f.name).and_then(|v| v["$ref"].as_str());
+                if let Some(r) = target.and_then(|n| {
+                    project
+                        .declarations
+                        .iter()
+                        .find(|x| x.name.as_str() == n && x.kind == PluginKind::Resource)
+                }) {
+                    related.push((
+                        format!("checked as `{}`:", f.name),
+                        described(r, &r.config, &placeholders),
+                    ));
+                }
+            }
+            if related.is_empty()
+                && let Some(owner) = project
+                    .declarations
+                    .iter()
+                    .find(|r| r.assertions.contains(&id))
+            {
+                related.push((
+                    "checking".into(),
+                    described(owner, &owner.config, &placeholders),
+                ));
+            }
+            let context = Context {
+                declaration: described(d, &d.fields, &placeholders),
+                related,
+                part_of: None,
+            };
+            let target = Target {
+                connection: false,
+                assertion: true,
+                name: d.name.to_string(),
+                type_name: d.type_name.to_string(),
+                id,
+                schema,
+                plugin,
+                current: d.fields.clone(),
+                missing,
+                context,
+                placeholders: &placeholders,
+                described: has_description(&d.fields),
+            };
+            let filled = self.complete(target, || async { Ok(Vec::new()) }).await?;
             let d = &mut project.declarations[id.0];
             for (field, value, source) in filled {
                 d.config.insert(field.clone(), value);
@@ -323,6 +414,7 @@ impl Completer {
             };
             let target = Target {
                 connection: false,
+                assertion: false,
                 name: d.name.to_string(),
                 type_name: d.type_name.to_string(),
                 id,
@@ -386,13 +478,6 @@ impl Completer {
                 }
             }
         } else {
-            if self.mode == Mode::Locked {
-                self.report.unfilled.entry(t.id).or_default();
-                return Err(CompleteError::NotLocked(vec![format!(
-                    "`{}` ({}): its inputs changed or it was never completed; run `clockwork plan` and commit clockwork.lock",
-                    t.name, t.type_name
-                )]));
-            }
             let plugin_name = t.plugin.name().to_string();
             for s in rules().await? {
                 if !t.missing.contains(&s.field) || fresh.iter().any(|(f, _)| *f == s.field) {
@@ -415,6 +500,22 @@ impl Completer {
             }
         }
 
+        // `--locked` completes nothing the lock does not hold: rules that
+        // would fill a field now mean the lock is stale (a model is never
+        // asked under `--locked`).
+        if self.mode == Mode::Locked && !fresh.is_empty() {
+            return Err(CompleteError::NotLocked(vec![format!(
+                "`{}` ({}): {} would be completed now (its inputs changed or it was never completed); run `clockwork plan` and commit clockwork.lock",
+                t.name,
+                t.type_name,
+                fresh
+                    .iter()
+                    .map(|(f, _)| format!("`{f}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )]));
+        }
+
         // What neither the lock nor the rules filled may go to the model.
         let filled: BTreeSet<&str> = out
             .iter()
@@ -426,7 +527,13 @@ impl Completer {
             .iter()
             .filter(|f| !filled.contains(f.as_str()))
             .filter_map(|f| t.schema.field(f))
-            .filter(|f| f.name != "name" && f.parsed_type().is_some_and(|ty| prompt::askable(&ty)))
+            .filter(|f| {
+                f.name != "name"
+                    && f.parsed_type().is_some_and(|ty| {
+                        prompt::askable(&ty)
+                            || (t.assertion && ty == clockwork_schema::ValueType::Function)
+                    })
+            })
             .collect();
         // A model is asked only about a declaration the user described:
         // the description is the request (seed 002), and without one a
@@ -529,7 +636,23 @@ impl Completer {
         }
         let mut note: Option<String> = None;
         for attempt in 0..2 {
-            let messages = prompt::messages(&t.schema.doc, left, &t.context, note.as_deref());
+            let parameters: Vec<String> = t
+                .schema
+                .fields
+                .iter()
+                .filter(|f| {
+                    f.parsed_type()
+                        .is_some_and(|ty| matches!(ty, clockwork_schema::ValueType::Resource(_)))
+                })
+                .map(|f| f.name.clone())
+                .collect();
+            let messages = prompt::messages(
+                &t.schema.doc,
+                left,
+                &parameters,
+                &t.context,
+                note.as_deref(),
+            );
             let prompt_hash = lock::hash(&Json::Array(
                 messages
                     .iter()
@@ -610,7 +733,18 @@ impl Completer {
                     answer.to_string(),
                 )));
             };
-            let value = ty.normalize(&prompt::from_strict(&ty, raw));
+            let value = if ty == clockwork_schema::ValueType::Function {
+                let module = format!("{}/{}.star", lock::LOCK_FILE, t.name);
+                let source = raw.as_str().unwrap_or_default();
+                match crate::load::program_from_source(&module, source, function_arity(t.schema)) {
+                    Ok(program) => program,
+                    Err(problem) => {
+                        return Ok(Err((field.name.clone(), problem, raw.to_string())));
+                    }
+                }
+            } else {
+                ty.normalize(&prompt::from_strict(&ty, raw))
+            };
             if let Err(mismatch) = ty.check(&value) {
                 return Ok(Err((
                     field.name.clone(),
@@ -728,6 +862,8 @@ impl Completer {
 /// One declaration being completed.
 struct Target<'a> {
     connection: bool,
+    /// An assertion: its `function` fields may be written by the model.
+    assertion: bool,
     name: String,
     type_name: String,
     id: DeclId,
@@ -762,11 +898,30 @@ fn missing_fields(schema: &TypeSchema, is_set: impl Fn(&str) -> bool) -> Vec<Str
         .collect()
 }
 
+/// Whether the user described the declaration: a `description`, or an
+/// assertion's check in words (`assertion`).
 fn has_description(fields: &Map<String, Json>) -> bool {
-    fields
-        .get("description")
-        .and_then(Json::as_str)
-        .is_some_and(|d| !d.trim().is_empty())
+    ["description", "assertion"].iter().any(|key| {
+        fields
+            .get(*key)
+            .and_then(Json::as_str)
+            .is_some_and(|d| !d.trim().is_empty())
+    })
+}
+
+/// A completed function takes one parameter per resource field of its
+/// type (`PythonAssert(resource)` one, `CrossResourceAssert(source,
+/// target)` two).
+pub fn function_arity(schema: &TypeSchema) -> usize {
+    schema
+        .fields
+        .iter()
+        .filter(|f| {
+            f.parsed_type()
+                .is_some_and(|t| matches!(t, clockwork_schema::ValueType::Resource(_)))
+        })
+        .count()
+        .max(1)
 }
 
 /// Whether `value` has the type of `field`.

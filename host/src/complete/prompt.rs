@@ -265,6 +265,7 @@ placeholder exactly as shown; never invent a password.";
 pub fn messages(
     type_doc: &str,
     fields: &[&FieldSchema],
+    parameters: &[String],
     context: &Context,
     note: Option<&str>,
 ) -> Vec<Message> {
@@ -303,6 +304,20 @@ pub fn messages(
     }
     user.push_str("Fill these fields:\n");
     for f in fields {
+        if f.value_type == "function" {
+            user.push_str(&format!(
+                "- {} (the source text of one Starlark function): {} Write `def {}({}):` returning \
+                 `(passed, message)`. Each parameter is a resource with `.name`, `.container`, \
+                 `.fields` and `.state.running`; `exec(resource, [\"cmd\", \"arg\"])` runs a command \
+                 in its container and returns `.ok`, `.exit_code` and `.stdout`; `tcp.connect(host, \
+                 port)` and `http.get(url)` return results with `.ok`.\n",
+                f.name,
+                f.summary(),
+                f.name,
+                parameters.join(", ")
+            ));
+            continue;
+        }
         user.push_str(&format!("- {} ({}): {}", f.name, f.value_type, f.summary()));
         let examples: Vec<&str> = f.examples.iter().take(2).map(String::as_str).collect();
         if !examples.is_empty() {

@@ -434,6 +434,45 @@ fn module_name(path: &str) -> String {
         .unwrap_or_else(|_| path.to_string())
 }
 
+/// A program of code completion wrote (a model, for a check given in
+/// words): `source` must parse and define a top-level function taking
+/// `arity` parameters; only `def`s and `load`s are kept, as for the user's
+/// own files. `module` names it in messages, e.g. `clockwork.lock:api-check`.
+pub fn program_from_source(module: &str, source: &str, arity: usize) -> Result<Json, String> {
+    let ast = AstModule::parse(module, source.to_string(), &crate::load::dialect())
+        .map_err(|e| format!("it is not valid Starlark: {}", e.without_diagnostic()))?;
+    let statements = top_level(&ast);
+    if let Some(other) = statements
+        .iter()
+        .find(|s| !kept(s) || matches!(s.node, StmtP::Load(_)))
+    {
+        let at = ast.file_span(other.span).resolve_span().begin.line + 1;
+        return Err(format!(
+            "only `def` statements may be written, line {at} is something else"
+        ));
+    }
+    let Some(def) = statements.iter().find_map(|s| match &s.node {
+        StmtP::Def(def) => Some(def),
+        _ => None,
+    }) else {
+        return Err("it defines no function (`def check(...):`)".into());
+    };
+    if def.params.len() != arity {
+        return Err(format!(
+            "`{}` takes {} parameter(s); a check of this type takes {arity}",
+            def.name.node.ident,
+            def.params.len()
+        ));
+    }
+    let name = def.name.node.ident.clone();
+    Ok(json!({
+        "$function": name,
+        "defined_at": format!("{module}:1"),
+        "entry": {"module": module, "global": name},
+        "modules": {module: {"source": source, "globals": {}}},
+    }))
+}
+
 /// The statements at the top level of a module.
 fn top_level(ast: &AstModule) -> Vec<&AstStmt> {
     match &ast.statement().node {

@@ -21,6 +21,7 @@ mod value;
 pub use collect::kebab;
 pub use context::read_dotenv as dotenv;
 pub use error::{LoadError, LoadReport, Located};
+pub use function::program_from_source;
 pub use source::PROJECT_FILES;
 pub use types::{TypeRegistry, TypeSpec};
 

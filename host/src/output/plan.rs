@@ -212,7 +212,33 @@ pub fn render_plan(plan: &Plan, masker: &Masker) -> String {
             }
         }
     }
+    if !plan.completed_assertions.is_empty() {
+        out.push_str("\nassertions completed (review before apply)\n");
+        for a in &plan.completed_assertions {
+            out.push_str(&format!(
+                "  {} ({}): {}  completion ({})\n",
+                a.name, a.type_name, a.field, a.source
+            ));
+            match function_source(&a.value) {
+                Some(code) => {
+                    for line in masker.scrub(code).lines() {
+                        out.push_str(&format!("     | {line}\n"));
+                    }
+                }
+                None => out.push_str(&format!(
+                    "     = {}\n",
+                    shown(&masker.json(Some(&a.field), &a.value))
+                )),
+            }
+        }
+    }
     out
+}
+
+/// The source of a function value (a program with one module), if it is one.
+fn function_source(value: &Value) -> Option<&str> {
+    let module = value["entry"]["module"].as_str()?;
+    value["modules"][module]["source"].as_str()
 }
 
 /// The JSON of `clockwork plan --json`.
@@ -257,6 +283,14 @@ pub fn plan_json(plan: &Plan, masker: &Masker) -> Value {
                 "value": masker.json(Some(field), value),
                 "source": format!("completion ({source})"),
             })).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+        "completed_assertions": plan.completed_assertions.iter().map(|a| json!({
+            "name": a.name,
+            "type": a.type_name,
+            "field": a.field,
+            "source": format!("completion ({})", a.source),
+            "code": function_source(&a.value).map(|c| masker.scrub(c)),
+            "value": masker.json(Some(&a.field), &a.value),
         })).collect::<Vec<_>>(),
     })
 }

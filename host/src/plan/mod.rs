@@ -160,6 +160,23 @@ pub struct PlanConnection {
     pub completed: Vec<(String, serde_json::Value, String)>,
 }
 
+/// A field of an assertion that completion filled (a check written from
+/// words), shown for review.
+#[derive(Debug, Clone, Serialize)]
+pub struct CompletedAssertion {
+    /// The assertion's name.
+    pub name: ResourceName,
+    /// Its type.
+    #[serde(rename = "type")]
+    pub type_name: TypeName,
+    /// The field.
+    pub field: String,
+    /// The value (a function: its program, with the source).
+    pub value: serde_json::Value,
+    /// Where it came from.
+    pub source: String,
+}
+
 /// The plan of a project.
 #[derive(Debug, Clone)]
 pub struct Plan {
@@ -171,6 +188,8 @@ pub struct Plan {
     pub entries: Vec<PlanEntry>,
     /// Connections, in declaration order.
     pub connections: Vec<PlanConnection>,
+    /// Assertion fields completion filled, in declaration order.
+    pub completed_assertions: Vec<CompletedAssertion>,
     /// How many layers the declared resources form.
     pub layers: usize,
     /// What the plan was compared with (`None`: no deployment was observed,
@@ -287,6 +306,7 @@ pub async fn removals(
         file: String::new(),
         entries,
         connections: Vec::new(),
+        completed_assertions: Vec::new(),
         layers: 0,
         compared_with: compared
             .observation
@@ -423,11 +443,26 @@ fn assemble(graph: &Graph, decided: Vec<decide::Decided>, observed: bool) -> Pla
             }
         })
         .collect();
+    let completed_assertions = project
+        .of_kind(crate::plugin::PluginKind::Assertion)
+        .flat_map(|d| {
+            d.completed
+                .iter()
+                .map(|(field, source)| CompletedAssertion {
+                    name: d.name.clone(),
+                    type_name: d.type_name.clone(),
+                    field: field.clone(),
+                    value: d.config.get(field).cloned().unwrap_or_default(),
+                    source: source.clone(),
+                })
+        })
+        .collect();
     Plan {
         project: project.name.clone(),
         file: project.file.display().to_string(),
         entries,
         connections,
+        completed_assertions,
         layers: graph.layers.len(),
         compared_with: observed.then(|| "the Docker Engine and .clockwork/state.json".into()),
     }

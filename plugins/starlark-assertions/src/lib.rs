@@ -108,16 +108,21 @@ fn cross_resource_assert() -> TypeDef {
         .required(),
     )
     .field(Field::new("target", "resource", "The resource it reaches.").required())
-    .field(Field::new(
-        "check",
-        "function",
-        "The check: a top-level `def` or a `lambda` of `(source, target)`.",
-    ))
+    .field(
+        Field::new(
+            "check",
+            "function",
+            "The check: a top-level `def` or a `lambda` of `(source, target)`. \
+             Left out, completion has the configured model write it from `assertion`, once: it is \
+             recorded in clockwork.lock and shown by `clockwork plan` for review.",
+        )
+        .completable(),
+    )
     .field(Field::new(
         "assertion",
         "string",
-        "The check in words (\"the API can query the database\"), for AI completion to turn \
-         into a function. Not available yet: write `check` instead.",
+        "The check in words (\"the API can query the database\"), for completion to turn into \
+         `check` when that is left out.",
     ))
     .field(allow_field())
 }
@@ -227,14 +232,16 @@ fn config_problems(type_name: &str, parsed: &Value) -> Vec<Diagnostic> {
         let has_check = parsed.get("check").is_some_and(|c| !c.is_null());
         let has_words = parsed.get("assertion").is_some_and(|c| !c.is_null());
         if has_words && !has_check {
+            // At `/check`: the host judges this after completion, which
+            // writes `check` from the words when a model is configured.
             problems.push(Diagnostic {
                 detail: Some(
-                    "write the check as a function: `check = lambda source, target: ...`"
+                    "configure a model for completion to write it from `assertion`, or write it: `check = lambda source, target: ...`"
                         .into(),
                 ),
                 ..error_at(
-                    Some("/assertion"),
-                    "a check in words needs AI completion, which this version of Clockwork does not have yet",
+                    Some("/check"),
+                    "`check` is missing: the check in words was not turned into a function",
                 )
             });
         } else if !has_check {
