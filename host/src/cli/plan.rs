@@ -28,6 +28,12 @@ pub async fn run_plan(
     };
     let resolved = project::resolved(invocation, mode).await?;
     let (graph, sources, plugins) = (&resolved.graph, &resolved.sources, &resolved.plugins);
+    if !resolved.completion.new.is_empty() {
+        output::note(&format!(
+            "completion filled {} field(s) just now (marked `new`), recorded in clockwork.lock: review them before `clockwork apply`",
+            resolved.completion.new.len()
+        ));
+    }
     lap("resolved");
     let files = &invocation.project.files;
     let mut identity = invocation.project.identity.clone();

@@ -74,6 +74,7 @@ pub async fn resolved(invocation: &Invocation, mode: Mode) -> Result<Resolved, C
     let mut completer = Completer::new(files_dir, mode, client, invocation.refresh.clone())
         .map_err(|e| CliError::Completion(Box::new(e)))?;
     let failed = |e| CliError::Completion(Box::new(e));
+    let completing = std::time::Instant::now();
     completer
         .connections(&mut project, &plugins)
         .await
@@ -82,6 +83,7 @@ pub async fn resolved(invocation: &Invocation, mode: Mode) -> Result<Resolved, C
         .assertions(&mut project, &plugins)
         .await
         .map_err(failed)?;
+    let mut completion_time = completing.elapsed();
     let problems = completer
         .revalidate(
             &mut project,
@@ -112,10 +114,12 @@ pub async fn resolved(invocation: &Invocation, mode: Mode) -> Result<Resolved, C
             ResolveError::Plugin(call) => CliError::Plugin(call),
             ResolveError::Internal(message) => CliError::Runtime(message),
         })?;
+    let completing = std::time::Instant::now();
     completer
         .resources(&mut graph, &plugins)
         .await
         .map_err(failed)?;
+    completion_time += completing.elapsed();
     let problems = completer
         .revalidate(
             &mut graph.project,
@@ -133,9 +137,14 @@ pub async fn resolved(invocation: &Invocation, mode: Mode) -> Result<Resolved, C
             &completer.report,
         ));
     }
-    completer
-        .finish(files_dir)
-        .map_err(|e| CliError::Completion(Box::new(e)))?;
+    let completing = std::time::Instant::now();
+    completer.finish(files_dir).map_err(failed)?;
+    completion_time += completing.elapsed();
+    timings.note(&format!(
+        "completion took {} µs for {} declarations",
+        completion_time.as_micros(),
+        graph.project.declarations.len()
+    ));
     crate::output::detail(&format!(
         "completion: {} model requests, {} field(s) completed now, clockwork.lock {}",
         completer.report.requests,

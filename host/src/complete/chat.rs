@@ -185,14 +185,22 @@ impl ChatClient {
     }
 
     /// Asks once (with retries of transient failures) for an object
-    /// matching `schema`.
+    /// matching `schema`. `again`: the previous answer could not be used;
+    /// at temperature 0 a model that looped would loop the same way, so
+    /// repetition is penalised this time (both penalties are part of the
+    /// OpenAI API).
     pub async fn ask(
         &self,
         messages: &[Message],
         name: &str,
         schema: &Json,
+        again: bool,
     ) -> Result<Answer, ChatError> {
-        let body = self.body(messages, name, schema, self.settings.max_tokens);
+        let mut body = self.body(messages, name, schema, self.settings.max_tokens);
+        if again {
+            body["frequency_penalty"] = json!(0.6);
+            body["presence_penalty"] = json!(0.3);
+        }
         self.send(&body, self.settings.max_tokens).await
     }
 

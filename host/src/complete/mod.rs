@@ -660,7 +660,17 @@ impl Completer {
                     .collect(),
             ));
             self.report.requests += 1;
-            let answer = match client.ask(&messages, &schema_name, &schema).await {
+            let started = std::time::Instant::now();
+            let asked = client
+                .ask(&messages, &schema_name, &schema, attempt > 0)
+                .await;
+            crate::output::detail(&format!(
+                "model {} answered for `{}` in {} ms",
+                client.settings().model,
+                t.name,
+                started.elapsed().as_millis()
+            ));
+            let answer = match asked {
                 Ok(answer) => answer,
                 Err(e) if e.answer_problem() && attempt == 0 => {
                     note = Some(e.to_string());
