@@ -140,15 +140,16 @@ api = DockerResource(
         by_name("redis-cache"),
         vec![vec!["env_vars", "networks", "volumes"]]
     );
+    // Its `REDIS_URL` came from the rules (it connects to one Redis), so
+    // `env_vars` is not asked for either.
     assert_eq!(
         by_name("api-server"),
-        vec![vec![
-            "env_vars",
-            "healthcheck",
-            "image",
-            "networks",
-            "volumes"
-        ]]
+        vec![vec!["healthcheck", "image", "networks", "volumes"]]
+    );
+    assert!(
+        source(&plan, "api-server", "env_vars")
+            .starts_with("completion (rules:docker-resource: connects to the Redis"),
+        "{plan:#}"
     );
     assert_eq!(source(&plan, "api-server", "ports"), "user");
     assert_eq!(
@@ -620,4 +621,30 @@ fn a_written_check_that_is_not_starlark_is_asked_again_then_refused() {
         "{err}"
     );
     assert_eq!(server.completions().len(), 2);
+}
+
+#[test]
+fn connecting_to_a_known_redis_gives_redis_url_without_a_model() {
+    let p = project(
+        "cache = DockerResource(name = \"redis-cache\", description = \"Redis cache\")\n\
+         api = DockerResource(name = \"api\", image = \"busybox:latest\", connections = [cache])\n\
+         own = DockerResource(name = \"own\", image = \"busybox:latest\", env_vars = {\"MODE\": \"x\"}, connections = [cache])\n",
+    );
+    let out = p.clockwork(&["plan", "--offline", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let plan: Value = serde_json::from_str(&stdout(&out)).expect("json");
+    assert_eq!(
+        resource(&plan, "api")["spec"]["env_vars"],
+        json!({"REDIS_URL": "redis://redis-cache:6379"})
+    );
+    assert!(
+        source(&plan, "api", "env_vars")
+            .starts_with("completion (rules:docker-resource: connects to the Redis `redis-cache`"),
+        "{plan:#}"
+    );
+    // The user's own variables are the user's: nothing added to them.
+    assert_eq!(
+        resource(&plan, "own")["spec"]["env_vars"],
+        json!({"MODE": "x"})
+    );
 }

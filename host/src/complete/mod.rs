@@ -762,6 +762,15 @@ impl Completer {
                     raw.to_string(),
                 )));
             }
+            // Secrets are never completed: a secret the model made up (a
+            // password under `POSTGRES_PASSWORD`, one inside a URL) would
+            // land in the committed lock. A placeholder it was shown, made
+            // the user's secret again, is fine.
+            let value =
+                match without_invented_secrets(&field.name, field.secret, value, t.placeholders) {
+                    Ok(value) => value,
+                    Err(problem) => return Ok(Err((field.name.clone(), problem, raw.to_string()))),
+                };
             values.push((field.name.clone(), value));
         }
         let mut config = current.clone();
@@ -906,6 +915,46 @@ fn missing_fields(schema: &TypeSchema, is_set: impl Fn(&str) -> bool) -> Vec<Str
         .filter(|f| f.completable && !is_set(&f.name))
         .map(|f| f.name.clone())
         .collect()
+}
+
+/// `value` without what holds a secret the user did not declare: a map's
+/// entries are dropped (with a note), any other value is refused.
+fn without_invented_secrets(
+    field: &str,
+    secret: bool,
+    value: Json,
+    placeholders: &Placeholders,
+) -> Result<Json, String> {
+    let invented = |v: &Json, key: Option<&str>| {
+        let mut found = BTreeSet::new();
+        let named = key.is_some_and(crate::secret::is_secret_name);
+        crate::secret::scan(v, secret || named, &mut found);
+        // `{password}` in a connection string template is a slot, not a
+        // secret.
+        let slot = |s: &str| s.starts_with('{') && s.ends_with('}');
+        found
+            .into_iter()
+            .any(|s| !slot(&s) && !placeholders.knows(&s))
+    };
+    match value {
+        Json::Object(map) => {
+            let mut kept = Map::new();
+            for (key, v) in map {
+                if invented(&v, Some(&key)) {
+                    crate::output::note(&format!(
+                        "the model proposed a secret for `{field}.{key}`; secrets are never completed, so it is left out: set it yourself, e.g. with env(\"{key}\")"
+                    ));
+                } else {
+                    kept.insert(key, v);
+                }
+            }
+            Ok(Json::Object(kept))
+        }
+        other if invented(&other, None) => Err(
+            "it holds a secret the model made up (secrets are never completed: use the placeholders shown, or leave it out)".into(),
+        ),
+        other => Ok(other),
+    }
 }
 
 /// Whether the user described the declaration: a `description`, or an

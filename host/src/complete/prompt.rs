@@ -77,6 +77,11 @@ impl Placeholders {
         })
     }
 
+    /// Whether `text` is one of the secrets (a value the user declared).
+    pub fn knows(&self, text: &str) -> bool {
+        self.secrets.iter().any(|(_, s)| s == text)
+    }
+
     /// `value` with every placeholder replaced by its secret again.
     pub fn restore(&self, value: &Json) -> Json {
         self.map_strings(value, &|text| {

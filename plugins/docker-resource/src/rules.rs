@@ -8,6 +8,8 @@
 //! `description` (`postgres-db`, "PostgreSQL database for the API"), the
 //! first match in this table winning. Recognised: PostgreSQL, MySQL,
 //! MariaDB, Redis, nginx, Prometheus, Grafana, RabbitMQ, MongoDB, MinIO.
+//! A container that connects to exactly one Redis and sets no `env_vars`
+//! of its own gets `REDIS_URL`.
 
 use clockwork_sdk::prelude::*;
 use clockwork_sdk::resource::{CompletionInput, Suggestion};
@@ -146,6 +148,11 @@ pub fn complete(input: &CompletionInput) -> Vec<Suggestion> {
         Some(image) => runs(image),
         None => recognised(&config, &input.target.name),
     };
+    if missing("env_vars")
+        && let Some(url) = redis_url(&input.neighbours)
+    {
+        out.push(url);
+    }
     let Some(known) = known else {
         return out;
     };
@@ -169,6 +176,38 @@ pub fn complete(input: &CompletionInput) -> Vec<Suggestion> {
     out
 }
 
+/// `REDIS_URL` for a container that connects to exactly one Redis (a
+/// known Redis by its image, name or description), at that container's
+/// name and the container side of its first port (6379 when none): what
+/// nearly every Redis client reads.
+fn redis_url(neighbours: &str) -> Option<Suggestion> {
+    let neighbours: Vec<Value> = serde_json::from_str(neighbours).ok()?;
+    let redis: Vec<&Value> = neighbours
+        .iter()
+        .filter(|n| n["type-name"] == "DockerResource")
+        .filter(|n| {
+            let config = &n["config"];
+            let name = n["name"].as_str().unwrap_or_default();
+            let known = match config.get("image").and_then(Value::as_str) {
+                Some(image) => runs(image),
+                None => recognised(config, name),
+            };
+            known.is_some_and(|k| k.service == "Redis")
+        })
+        .collect();
+    let [one] = redis.as_slice() else {
+        return None;
+    };
+    let name = one["name"].as_str()?;
+    let port = clockwork_sdk::clockwork_schema::first_container_port(&one["config"]["ports"])
+        .unwrap_or(6379);
+    Some(Suggestion {
+        field: "env_vars".into(),
+        value: json!({"REDIS_URL": format!("redis://{name}:{port}")}).to_string(),
+        reason: format!("connects to the Redis `{name}`"),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -184,6 +223,35 @@ mod tests {
             missing: missing.iter().map(|m| m.to_string()).collect(),
             neighbours: "[]".into(),
         }
+    }
+
+    #[test]
+    fn a_container_connected_to_one_redis_gets_its_url() {
+        let neighbours = |list: Value| {
+            let mut i = input("api", json!({"image": "busybox"}), &["env_vars"]);
+            i.neighbours = list.to_string();
+            values(&complete(&i))
+        };
+        let cache = json!({"type-name": "DockerResource", "name": "redis-cache", "config": {"image": "redis:7-alpine", "ports": ["6380:6379"]}});
+        assert_eq!(
+            neighbours(json!([cache])),
+            vec![(
+                "env_vars".to_string(),
+                json!({"REDIS_URL": "redis://redis-cache:6379"})
+            )]
+        );
+        let described = json!({"type-name": "DockerResource", "name": "sessions", "config": {"description": "Redis for sessions"}});
+        assert_eq!(
+            neighbours(json!([described])),
+            vec![(
+                "env_vars".to_string(),
+                json!({"REDIS_URL": "redis://sessions:6379"})
+            )]
+        );
+        // Two: which one is `REDIS_URL` is the user's to say.
+        assert_eq!(neighbours(json!([cache, described])), vec![]);
+        let db = json!({"type-name": "DockerResource", "name": "db", "config": {"image": "postgres:15"}});
+        assert_eq!(neighbours(json!([db])), vec![]);
     }
 
     fn values(suggestions: &[Suggestion]) -> Vec<(String, Value)> {
