@@ -648,3 +648,62 @@ fn connecting_to_a_known_redis_gives_redis_url_without_a_model() {
         json!({"MODE": "x"})
     );
 }
+
+#[test]
+fn a_secret_the_model_makes_up_is_left_out_and_never_locked() {
+    let server = ModelServer::start(|r, _| {
+        let mut answer: Value = serde_json::from_str(&valid_answer(r)).expect("json");
+        if let Some(o) = answer.as_object_mut()
+            && o.contains_key("env_vars")
+        {
+            o.insert(
+                "env_vars".into(),
+                json!([
+                    {"key": "POSTGRES_PASSWORD", "value": "changeme-invented"},
+                    {"key": "LOG_LEVEL", "value": "info"}
+                ]),
+            );
+        }
+        Reply::Content(answer.to_string())
+    });
+    let p = project("api = DockerResource(name = \"api\", description = \"an HTTP API\")\n");
+    let out = with_model(
+        &p,
+        &server,
+        &["plan", "--offline", "--json", "--show-secrets"],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("proposed a secret for `env_vars.POSTGRES_PASSWORD`"),
+        "{}",
+        stderr(&out)
+    );
+    let plan: Value = serde_json::from_str(&stdout(&out)).expect("json");
+    assert_eq!(
+        resource(&plan, "api")["spec"]["env_vars"],
+        json!({"LOG_LEVEL": "info"})
+    );
+    let lock = std::fs::read_to_string(p.dir().join("clockwork.lock")).expect("lock");
+    assert!(!lock.contains("changeme-invented"), "{lock}");
+}
+
+#[test]
+fn a_composites_child_is_asked_with_the_composites_description() {
+    let server = ModelServer::start(|r, _| Reply::Content(valid_answer(r)));
+    let p = project(
+        "shop = BlankResource(name = \"shop\", description = \"an online shop for books\")\n\
+         shop.add(FileResource(name = \"about.txt\", directory = \"docs\", mode = \"0644\", description = \"what the shop sells\"))\n",
+    );
+    plan_json(&p, &server);
+    let request = server
+        .completions()
+        .into_iter()
+        .find(|r| about(r) == "about.txt")
+        .expect("about.txt asked");
+    let prompt = request["messages"][1]["content"].as_str().unwrap_or("");
+    assert!(
+        prompt.contains("It is part of `shop` (BlankResource): an online shop for books"),
+        "{prompt}"
+    );
+}
