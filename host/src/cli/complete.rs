@@ -34,38 +34,36 @@ pub async fn run_complete(invocation: &Invocation, json: bool) -> Result<u8, Cli
     }
     let resolved = project::resolved(invocation, Mode::Complete).await?;
     let masker = output::process_masker();
+    // (declaration, type, field, value, source) of every completed field.
     let mut rows: Vec<(String, String, String, Value, String)> = Vec::new();
     for d in &resolved.graph.project.declarations {
-        match d.kind {
-            PluginKind::Resource => {
-                if let Some(spec) = resolved.graph.specs.get(&d.id) {
-                    for (field, p) in &spec.provenance {
-                        if let Provenance::Completion(source) = p {
-                            let value = spec.fields.get(field).cloned().unwrap_or(Value::Null);
-                            rows.push((
-                                d.name.to_string(),
-                                d.type_name.to_string(),
-                                field.clone(),
-                                value,
-                                source.clone(),
-                            ));
-                        }
+        let mut row = |field: &str, value: Option<&Value>, source: &str| {
+            rows.push((
+                d.name.to_string(),
+                d.type_name.to_string(),
+                field.to_string(),
+                value.cloned().unwrap_or(Value::Null),
+                source.to_string(),
+            ));
+        };
+        match (d.kind, resolved.graph.specs.get(&d.id)) {
+            (PluginKind::Resource, Some(spec)) => {
+                for (path, p) in &spec.provenance {
+                    if let Provenance::Completion(source) = p {
+                        // `env_vars.REDIS_URL`: an entry completion added.
+                        let value = match path.split_once('.') {
+                            Some((field, key)) => spec.fields.get(field).and_then(|v| v.get(key)),
+                            None => spec.fields.get(path),
+                        };
+                        row(path, value, source);
                     }
                 }
             }
-            PluginKind::Connection => {
+            _ => {
                 for (field, source) in &d.completed {
-                    let value = d.config.get(field).cloned().unwrap_or(Value::Null);
-                    rows.push((
-                        d.name.to_string(),
-                        d.type_name.to_string(),
-                        field.clone(),
-                        value,
-                        source.clone(),
-                    ));
+                    row(field, d.config.get(field), source);
                 }
             }
-            PluginKind::Assertion => {}
         }
     }
     let report = &resolved.completion;
@@ -114,13 +112,18 @@ pub async fn run_complete(invocation: &Invocation, json: bool) -> Result<u8, Cli
         for (id, fields) in &report.unfilled {
             let d = resolved.graph.project.get(*id);
             output::note(&format!(
-                "`{}` leaves {} to defaults or to you: {}",
+                "`{}` leaves {} to its defaults or to you",
                 d.name,
                 fields
                     .iter()
                     .map(|f| format!("`{f}`"))
                     .collect::<Vec<_>>()
                     .join(", "),
+            ));
+        }
+        if !report.unfilled.is_empty() {
+            output::note(&format!(
+                "a model could fill those: {}",
                 crate::complete::HOW_TO_CONFIGURE
             ));
         }

@@ -157,12 +157,7 @@ impl Completer {
         project: &mut Declared,
         plugins: &PluginSet,
     ) -> Result<(), CompleteError> {
-        let places: Vec<(String, Json)> = project
-            .declarations
-            .iter()
-            .map(|d| (d.name.to_string(), Json::Object(d.config.clone())))
-            .collect();
-        let placeholders = Placeholders::new(project.secrets.iter().cloned(), &places);
+        let placeholders = declared_placeholders(project);
         let ids: Vec<DeclId> = project
             .of_kind(PluginKind::Connection)
             .filter(|d| !d.implicit)
@@ -234,11 +229,7 @@ impl Completer {
                         .unwrap_or_default())
                 })
                 .await?;
-            let d = &mut project.declarations[id.0];
-            for (field, value, source) in filled {
-                d.config.insert(field.clone(), value);
-                d.completed.insert(field, source);
-            }
+            record(&mut project.declarations[id.0], filled);
         }
         Ok(())
     }
@@ -252,12 +243,7 @@ impl Completer {
         project: &mut Declared,
         plugins: &PluginSet,
     ) -> Result<(), CompleteError> {
-        let places: Vec<(String, Json)> = project
-            .declarations
-            .iter()
-            .map(|d| (d.name.to_string(), Json::Object(d.config.clone())))
-            .collect();
-        let placeholders = Placeholders::new(project.secrets.iter().cloned(), &places);
+        let placeholders = declared_placeholders(project);
         let ids: Vec<DeclId> = project
             .of_kind(PluginKind::Assertion)
             .map(|d| d.id)
@@ -324,11 +310,7 @@ impl Completer {
                 described: has_description(&d.fields),
             };
             let filled = self.complete(target, || async { Ok(Vec::new()) }).await?;
-            let d = &mut project.declarations[id.0];
-            for (field, value, source) in filled {
-                d.config.insert(field.clone(), value);
-                d.completed.insert(field, source);
-            }
+            record(&mut project.declarations[id.0], filled);
         }
         Ok(())
     }
@@ -687,6 +669,26 @@ struct Target<'a> {
     placeholders: &'a Placeholders,
     /// Whether it has a description.
     described: bool,
+}
+
+/// Placeholders for the project's secrets, labelled by the declarations'
+/// configs (before `resolve`).
+fn declared_placeholders(project: &Declared) -> Placeholders {
+    let places: Vec<(String, Json)> = project
+        .declarations
+        .iter()
+        .map(|d| (d.name.to_string(), Json::Object(d.config.clone())))
+        .collect();
+    Placeholders::new(project.secrets.iter().cloned(), &places)
+}
+
+/// Puts what completion filled into a connection's or an assertion's
+/// config, remembering where each came from.
+fn record(d: &mut Declaration, filled: Vec<(String, Json, String)>) {
+    for (field, value, source) in filled {
+        d.config.insert(field.clone(), value);
+        d.completed.insert(field, source);
+    }
 }
 
 /// The completable fields `is_set` says are missing.
