@@ -313,6 +313,9 @@ pub struct Scope {
     /// Whether the user declared `overwrite=True`: files it did not write
     /// may be replaced.
     pub overwrite: bool,
+    /// When its `max_duration` runs out (seconds since the epoch): stamped
+    /// on the containers it creates.
+    pub expires_at: Option<u64>,
 }
 
 impl Scope {
@@ -324,6 +327,7 @@ impl Scope {
             containers: vec![resource.into()],
             user_paths: Vec::new(),
             overwrite: false,
+            expires_at: None,
         }
     }
 }

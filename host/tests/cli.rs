@@ -136,7 +136,22 @@ fn inspect_shows_fields_as_a_table_and_as_json() {
         .iter()
         .filter_map(|f| f["name"].as_str())
         .collect();
-    assert_eq!(names, ["name", "description", "connections", "assertions"]);
+    // Its own fields, then the host's reconciliation fields every
+    // resource type has.
+    assert_eq!(
+        names,
+        [
+            "name",
+            "description",
+            "connections",
+            "assertions",
+            "reconcile",
+            "check_interval",
+            "max_duration",
+            "on_drift",
+            "alert_on"
+        ]
+    );
 }
 
 #[test]

@@ -553,3 +553,72 @@ api = DockerResource(name = "api", description = "the orders API", image = "busy
     let api = resource(&plan, "api");
     assert!(api["spec"].get("healthcheck").is_none(), "{api:#}");
 }
+
+/// The reconciliation fields (seed 004) belong to every resource type, are
+/// checked by the host, shown by `plan`, and never reach the plugin's spec.
+#[test]
+fn reconciliation_fields_are_every_resource_types_and_checked() {
+    let project = TestProject::new();
+    project.write(
+        "main.star",
+        r#"
+web = DockerResource(name = "rc-web", image = "nginx:alpine", reconcile = True, check_interval = 30, max_duration = "1h30m", on_drift = "alert", alert_on = ["drift"])
+notes = FileResource(name = "notes.txt", content = "hi", reconcile = True)
+"#,
+    );
+    let plan = plan_json_in(&project.dir(), &["--offline"], &[]);
+    let web = resource(&plan, "rc-web");
+    assert_eq!(
+        web["reconcile"],
+        serde_json::json!({"reconcile": true, "check_interval": 30, "max_duration": 5400, "on_drift": "alert", "alert_on": ["drift"]})
+    );
+    for field in [
+        "reconcile",
+        "check_interval",
+        "max_duration",
+        "on_drift",
+        "alert_on",
+    ] {
+        assert!(
+            web["spec"].get(field).is_none(),
+            "`{field}` reached the spec: {web:#}"
+        );
+    }
+    assert_eq!(
+        resource(&plan, "notes.txt")["reconcile"]["check_interval"],
+        60
+    );
+    let text = stdout(&project.clockwork(&["plan", "--offline"]));
+    assert!(
+        text.contains("reconciled: checked every 30 s, drift alerted, not corrected, alerts on drift, destroyed 1h30m after it is created"),
+        "{text}"
+    );
+    let inspect = stdout(&project.clockwork(&["plugins", "inspect", "FileResource"]));
+    assert!(
+        inspect.contains("max_duration") && inspect.contains("on_drift"),
+        "{inspect}"
+    );
+
+    project.write(
+        "main.star",
+        r#"
+web = DockerResource(name = "rc-web", image = "nginx:alpine", reconcile = True, max_duration = "2 hours", check_interval = 0)
+other = DockerResource(name = "rc-2", image = "nginx:alpine", check_interval = 5)
+"#,
+    );
+    let output = project.clockwork(&["plan", "--offline"]);
+    assert_eq!(output.status.code(), Some(2));
+    let err = stderr(&output);
+    assert!(
+        err.contains("main.star:2:7: `rc-web` (DockerResource): `check_interval` is 0"),
+        "{err}"
+    );
+    assert!(
+        err.contains("`2 hours` is not a duration: write it without spaces"),
+        "{err}"
+    );
+    assert!(
+        err.contains("main.star:3:9: `rc-2` (DockerResource): `check_interval` takes effect only with `reconcile = True`"),
+        "{err}"
+    );
+}

@@ -13,3 +13,4 @@ mod standin_images;
 mod third_party;
 mod user_assert;
 mod waits;
+mod watch;

@@ -245,6 +245,7 @@ mod tests {
             resources: Default::default(),
             setup: Default::default(),
             files: Default::default(),
+            expired: Default::default(),
             unknown: Default::default(),
         });
         let actor = Actor {

@@ -95,6 +95,18 @@ impl Report {
                 .iter()
                 .any(|(_, _, o, _)| matches!(o, Outcome::Failed(_) | Outcome::Skipped(_)))
     }
+
+    /// What failed or was skipped, each as `name: why`.
+    pub fn failures(&self) -> Vec<String> {
+        self.results
+            .iter()
+            .filter_map(|(name, _, o, _)| match o {
+                Outcome::Failed(why) | Outcome::Skipped(why) => Some(format!("{name}: {why}")),
+                _ => None,
+            })
+            .chain(self.leftovers.iter().cloned())
+            .collect()
+    }
 }
 
 /// Options of an execution.
@@ -191,6 +203,7 @@ pub async fn execute(
                         containers: vec![p.name.clone(), graph.project.get(c.to).name.clone()],
                         user_paths: Vec::new(),
                         overwrite: false,
+                        expires_at: None,
                     };
                     let connection = graph.project.get(c.decl).name.clone();
                     // Checked at plan: an order exists.
@@ -203,7 +216,21 @@ pub async fn execute(
                 .collect(),
             _ => Vec::new(),
         };
-        let scope = scope_of(&p, graph);
+        let mut scope = scope_of(&p, graph);
+        // A resource with a `max_duration` keeps the expiry it got when it
+        // was created; a new one starts its clock now.
+        scope.expires_at = p
+            .decl
+            .zip(graph)
+            .and_then(|(id, g)| crate::reconcile::effective(&g.project, id).max_duration)
+            .map(|d| {
+                let recorded = shared
+                    .state
+                    .lock()
+                    .ok()
+                    .and_then(|s| s.resources.get(&p.name).and_then(|r| r.expires_at));
+                recorded.unwrap_or(now_ms() / 1000 + d.as_secs())
+            });
         let job = Job {
             planned: p,
             plugin,
@@ -586,7 +613,10 @@ async fn run_job(job: Job, shared: &Shared) -> Outcome {
                 r.state == new_state
                     && r.depends_on == job.planned.depends_on
                     && r.containers == containers
+                    && r.expires_at == job.scope.expires_at
             });
+            // Applied again by the user: no longer expired.
+            state.expired.remove(&name);
             if !unchanged {
                 state.resources.insert(
                     name.clone(),
@@ -597,6 +627,8 @@ async fn run_job(job: Job, shared: &Shared) -> Outcome {
                         updated_at: now_ms(),
                         containers,
                         unknown: Default::default(),
+                        stopped: false,
+                        expires_at: job.scope.expires_at,
                     },
                 );
             }

@@ -13,8 +13,11 @@ mod schedule;
 pub use execute::{Options, Outcome, Progress, RemovalOrder, Report, execute};
 pub use schedule::Cancel;
 
+use std::collections::BTreeSet;
+
 use crate::docker::{Engine, EngineError, Observation};
 use crate::load::{Located, Sources};
+use crate::model::ResourceName;
 use crate::plan::{self, Compared, Plan, PlanError};
 use crate::plugin::PluginSet;
 use crate::project::{Identity, Project, ProjectId};
@@ -83,6 +86,32 @@ pub struct Target<'a> {
     pub options: Options,
     /// Output and confirmations.
     pub hooks: &'a dyn Hooks,
+    /// Apply only these resources (what `watch` heals); `None`: all.
+    pub only: Option<&'a BTreeSet<ResourceName>>,
+}
+
+/// The plan without what this run leaves alone: resources outside `only`,
+/// and declared resources stopped with `clockwork stop` (said in a note).
+fn narrowed(
+    mut plan: Plan,
+    state: &State,
+    only: Option<&BTreeSet<ResourceName>>,
+    hooks: Option<&dyn Hooks>,
+) -> Plan {
+    plan.entries.retain(|e| {
+        if only.is_some_and(|o| !o.contains(&e.name)) {
+            return false;
+        }
+        let stopped = e.decl.is_some() && state.resources.get(&e.name).is_some_and(|r| r.stopped);
+        if stopped && let Some(hooks) = hooks {
+            hooks.note(&format!(
+                "`{}` was stopped with `clockwork stop`: left as it is (`clockwork start {}` starts it again)",
+                e.name, e.name
+            ));
+        }
+        !stopped
+    });
+    plan
 }
 
 /// The project's identity with the ids it adopted before and now; new
@@ -168,6 +197,7 @@ pub async fn run(target: Target<'_>, graph: &Graph, sources: &Sources) -> Result
         adopt,
         options,
         hooks,
+        only,
     } = target;
     let files = &project.files;
     let base = &project.identity;
@@ -184,7 +214,11 @@ pub async fn run(target: Target<'_>, graph: &Graph, sources: &Sources) -> Result
         files,
     )
     .await?;
-    if let Some(warning) = deletion_warning(&first) {
+    let first = narrowed(first, &state, only, None);
+    // A narrowed run (`watch`) deletes only what it was asked to.
+    if only.is_none()
+        && let Some(warning) = deletion_warning(&first)
+    {
         hooks.note(&warning);
         let (deletes, _) = first.deletes_and_creates();
         confirmed(
@@ -210,6 +244,7 @@ pub async fn run(target: Target<'_>, graph: &Graph, sources: &Sources) -> Result
         files,
     )
     .await?;
+    let plan = narrowed(plan, &state, only, Some(hooks));
     // Planned again under the lock: say if that differs from what
     // `clockwork plan` showed.
     if let Some(earlier) = crate::state::take_last_plan(files) {
@@ -255,6 +290,7 @@ pub async fn destroy(target: Target<'_>, keep: Keep) -> Result<Report, RunError>
         adopt,
         options,
         hooks,
+        only: _,
     } = target;
     let files = &project.files;
     let base = &project.identity;

@@ -58,9 +58,9 @@ fn adopt_ids(adopt: &[String]) -> Result<Vec<ProjectId>, CliError> {
 
 /// The terminal side of a run: notes on stderr, the plan on stdout, and a
 /// question on the terminal (or `--yes`).
-struct Terminal {
-    json: bool,
-    yes: bool,
+pub(super) struct Terminal {
+    pub(super) json: bool,
+    pub(super) yes: bool,
 }
 
 impl Hooks for Terminal {
@@ -110,7 +110,11 @@ impl From<RunError> for CliError {
 
 /// Options of a run; the first Ctrl-C stops it starting anything new (what
 /// is in progress finishes and is recorded), a second one ends the process.
-fn options(parallelism: usize, json: bool, limits: crate::project::ContainerLimits) -> Options {
+pub(super) fn options(
+    parallelism: usize,
+    json: bool,
+    limits: crate::project::ContainerLimits,
+) -> Options {
     let cancel = crate::apply::Cancel::default();
     let on_signal = cancel.clone();
     tokio::spawn(async move {
@@ -162,6 +166,7 @@ pub async fn run_apply(invocation: &Invocation, args: ApplyArgs) -> Result<u8, C
             folder.config.limits.containers(),
         ),
         hooks: &hooks,
+        only: None,
     };
     let report = match apply::run(target, graph, sources).await {
         Ok(report) => report,
@@ -219,6 +224,7 @@ pub async fn run_destroy(invocation: &Invocation, args: DestroyArgs) -> Result<u
             )
         },
         hooks: &hooks,
+        only: None,
     };
     let keep = Keep {
         volumes: args.keep_volumes,

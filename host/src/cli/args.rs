@@ -164,6 +164,32 @@ pub enum Command {
         #[arg(long)]
         implied: bool,
     },
+    /// Keep the resources declared with `reconcile = True` as declared:
+    /// drift is seen from the Engine's events and by listing, and healed,
+    /// alerted or recorded as each resource's `on_drift` says. Runs until
+    /// Ctrl-C; writes `.clockwork/watch.log`.
+    Watch {
+        /// Print one JSON object per event instead of a line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// `clockwork watch` in the background: one per project, surviving the
+    /// terminal.
+    #[command(subcommand)]
+    Service(ServiceCommand),
+    /// Stop resources' containers and keep them stopped: `apply` and
+    /// `watch` leave them as they are until `clockwork start`.
+    Stop {
+        /// The resources (a composite: its children); every deployed one
+        /// when none is named.
+        names: Vec<String>,
+    },
+    /// Start resources stopped with `clockwork stop` again.
+    Start {
+        /// The resources (a composite: its children); every deployed one
+        /// when none is named.
+        names: Vec<String>,
+    },
     /// Print the dependency graph.
     Graph {
         /// The output format.
@@ -241,6 +267,25 @@ pub enum GraphFormat {
     Dot,
     /// A Mermaid flowchart (renders in GitHub Markdown).
     Mermaid,
+}
+
+/// `clockwork service …`
+#[derive(Debug, Subcommand)]
+pub enum ServiceCommand {
+    /// Start `clockwork watch` in the background (its pid in
+    /// `.clockwork/service.pid`, its output in `.clockwork/service.log`).
+    Start,
+    /// End it (SIGTERM) and wait until it has.
+    Stop,
+    /// Whether it runs, and how each watched resource stands: exit 1 when it
+    /// does not run.
+    Status {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print what it said.
+    Logs,
 }
 
 /// `clockwork plugins …`

@@ -7,9 +7,12 @@ mod args;
 mod assert;
 mod complete;
 mod error;
+mod lifecycle;
 mod plan;
 mod plugins;
 mod project;
+mod service;
+mod watch;
 
 pub use args::{Args, Command};
 pub use error::CliError;
@@ -89,6 +92,23 @@ pub async fn run(args: Args) -> Result<u8, CliError> {
             complete::run_complete(&invocation, json).await
         }
         Command::Doctor { json } => complete::run_doctor(&invocation, json).await,
+        Command::Watch { json } => watch::run_watch(&invocation, json).await,
+        Command::Service(command) => {
+            use args::ServiceCommand as S;
+            let (action, json) = match command {
+                S::Start => (service::Action::Start, false),
+                S::Stop => (service::Action::Stop, false),
+                S::Status { json } => (service::Action::Status, json),
+                S::Logs => (service::Action::Logs, false),
+            };
+            service::run(&invocation, action, json).await
+        }
+        Command::Stop { names } => {
+            lifecycle::run(&invocation, lifecycle::Intent::Stop, &names).await
+        }
+        Command::Start { names } => {
+            lifecycle::run(&invocation, lifecycle::Intent::Start, &names).await
+        }
         Command::Graph { format } => plan::run_graph(&invocation, format).await,
         Command::Assert {
             names,

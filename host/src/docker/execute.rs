@@ -329,6 +329,9 @@ impl Engine {
                 if !spec.must_run {
                     labels.insert(labels::MUST_RUN.to_string(), "false".to_string());
                 }
+                if let Some(at) = owner.expires_at {
+                    labels.insert(labels::EXPIRES_AT.to_string(), at.to_string());
+                }
                 labels
             }),
             exposed_ports: Some(exposed),
@@ -434,21 +437,47 @@ impl Engine {
         error
     }
 
-    /// Stops (within `grace`) and removes a container of this project; a
-    /// missing container is fine, a foreign one an error.
-    pub async fn remove_container(
+    /// Stops (within `grace`) a container of `resource`; returns whether it
+    /// existed. A foreign one is an error.
+    pub async fn stop_container(
         &self,
         resource: &str,
         name: &str,
         grace: Duration,
-    ) -> Result<Json, EngineError> {
+    ) -> Result<bool, EngineError> {
         let scope = [ResourceName::from(resource)];
         let Some(existing) = self.own_container(name, &scope).await? else {
-            return Ok(json!({"removed": false}));
+            return Ok(false);
         };
+        self.stop_own(&existing, name, grace).await
+    }
+
+    /// Starts a stopped container of `resource`; returns whether it existed.
+    pub async fn start_container(&self, resource: &str, name: &str) -> Result<bool, EngineError> {
+        let scope = [ResourceName::from(resource)];
+        if self.own_container(name, &scope).await?.is_none() {
+            return Ok(false);
+        }
+        match self.docker.start_container(name, None).await {
+            Ok(()) => Ok(true),
+            Err(e) if is_missing(&e) => Ok(false),
+            // 304: already running.
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 304, ..
+            }) => Ok(true),
+            Err(e) => Err(EngineError::call("start container", name, e)),
+        }
+    }
+
+    async fn stop_own(
+        &self,
+        existing: &ContainerInspectResponse,
+        name: &str,
+        grace: Duration,
+    ) -> Result<bool, EngineError> {
         // A process that cannot receive its stop signal would only be
         // killed after the grace period: kill it now.
-        let deaf = super::stop_signal::ignores_stop_signal(&existing);
+        let deaf = super::stop_signal::ignores_stop_signal(existing);
         let grace = if deaf { Duration::ZERO } else { grace };
         let t = i32::try_from(grace.as_secs()).unwrap_or(i32::MAX);
         match self
@@ -462,13 +491,31 @@ impl Engine {
             )
             .await
         {
-            Ok(()) => {}
-            Err(e) if is_missing(&e) => return Ok(json!({"removed": false})),
+            Ok(()) => Ok(true),
+            Err(e) if is_missing(&e) => Ok(false),
             // 304: already stopped.
             Err(bollard::errors::Error::DockerResponseServerError {
                 status_code: 304, ..
-            }) => {}
-            Err(e) => return Err(EngineError::call("stop container", name, e)),
+            }) => Ok(true),
+            Err(e) => Err(EngineError::call("stop container", name, e)),
+        }
+    }
+
+    /// Stops (within `grace`) and removes a container of this project; a
+    /// missing container is fine, a foreign one an error.
+    pub async fn remove_container(
+        &self,
+        resource: &str,
+        name: &str,
+        grace: Duration,
+    ) -> Result<Json, EngineError> {
+        let scope = [ResourceName::from(resource)];
+        let Some(existing) = self.own_container(name, &scope).await? else {
+            return Ok(json!({"removed": false}));
+        };
+        let deaf = super::stop_signal::ignores_stop_signal(&existing);
+        if !self.stop_own(&existing, name, grace).await? {
+            return Ok(json!({"removed": false}));
         }
         match self
             .docker

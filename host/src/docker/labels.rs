@@ -18,3 +18,7 @@ pub const TYPE: &str = "dev.clockwork.type";
 pub const CONFIG_HASH: &str = "dev.clockwork.config-hash";
 /// `false` on containers that may stop on their own (`must_run=False`).
 pub const MUST_RUN: &str = "dev.clockwork.must-run";
+
+/// When the resource's `max_duration` runs out, in seconds since the Unix
+/// epoch: on the object, so it outlives any Clockwork process.
+pub const EXPIRES_AT: &str = "dev.clockwork.expires-at";

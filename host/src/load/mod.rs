@@ -386,7 +386,13 @@ async fn validate(
             .for_type(&d.type_name)
             .cloned()
             .filter(|_| !d.implicit && !flagged.contains(&d.location));
-        let fields = serde_json::Value::Object(d.fields.clone());
+        // The reconciliation fields are the host's: checked below, never
+        // the plugin's to see.
+        let mut own = d.fields.clone();
+        if d.kind == PluginKind::Resource {
+            own.retain(|key, _| !crate::reconcile::is_host_field(key));
+        }
+        let fields = serde_json::Value::Object(own);
         let (id, type_name, name) = (d.id, d.type_name.clone(), d.name.clone());
         async move {
             match plugin {
@@ -469,6 +475,26 @@ async fn validate(
     for id in accepted {
         let d = &mut project.declarations[id.0];
         d.config = d.fields.clone();
+        d.config
+            .retain(|key, _| !crate::reconcile::is_host_field(key));
+    }
+    for d in project.of_kind(PluginKind::Resource) {
+        if let Err(found) = crate::reconcile::settings(&d.fields) {
+            let source = sources.get(&d.location.file.display().to_string()).cloned();
+            for (field, message) in found {
+                problems.push(Located {
+                    message: format!("`{}` ({}): `{field}`: {message}", d.name, d.type_name)
+                        .replace(&format!("`{field}`: `{field}`"), &format!("`{field}`")),
+                    location: d.location.clone(),
+                    help: Some(format!(
+                        "`clockwork plugins inspect {}` lists the reconciliation fields every resource type has",
+                        d.type_name
+                    )),
+                    source: source.clone(),
+                    called_from: Vec::new(),
+                });
+            }
+        }
     }
     for id in deferred_ids {
         project.declarations[id.0].deferred = true;

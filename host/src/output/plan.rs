@@ -128,6 +128,15 @@ pub fn render_plan(plan: &Plan, masker: &Masker) -> String {
             let names: Vec<&str> = r.assertions.iter().map(|(_, t)| t.as_str()).collect();
             out.push_str(&format!("     asserts {}\n", names.join(", ")));
         }
+        if let Some(settings) = &r.reconcile {
+            out.push_str(&format!("     {}\n", settings.summary()));
+        }
+        if let Some(at) = r.expires_at {
+            out.push_str(&format!(
+                "     expires at {} (its max_duration runs out; `clockwork watch` destroys it then)\n",
+                crate::watch::report::rfc3339(at)
+            ));
+        }
         let mut table = Table::new(&["FIELD", "VALUE", "SOURCE"]).indent(5);
         for (field, value) in &r.spec.fields {
             let source = r.spec.source_of(field);
@@ -256,6 +265,8 @@ pub fn plan_json(plan: &Plan, masker: &Masker) -> Value {
             "layer": r.layer,
             "parent": r.parent,
             "declared_at": r.declared_at,
+            "reconcile": r.reconcile,
+            "expires_at": r.expires_at.map(crate::watch::report::rfc3339),
             "assertions": r.assertions.iter().map(|(name, ty)| json!({"name": name, "type": ty})).collect::<Vec<_>>(),
             "spec": masker.json(None, &Value::Object(r.spec.fields.clone())),
             "changed": r.changed.iter().map(|c| {

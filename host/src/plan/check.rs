@@ -159,6 +159,7 @@ fn check_setup(
             containers: ends.iter().map(|e| e.name.clone()).collect(),
             user_paths: Vec::new(),
             overwrite: false,
+            expires_at: None,
         };
         if let Err(e) = crate::plan::setup_order(&c.setup) {
             problems.push(at(

@@ -277,8 +277,14 @@ pub(super) async fn declared(
             depends_on,
         });
     }
+    // What the graph does not deploy goes: a resource no longer declared,
+    // or one taken out of the graph (`watch` at its expiry).
+    let deployed: std::collections::BTreeSet<&ResourceName> = graph
+        .order()
+        .map(|id| &graph.project.get(id).name)
+        .collect();
     for (name, recorded) in &state.resources {
-        if graph.project.resource(name).is_none() {
+        if !deployed.contains(name) {
             targets.push(Target {
                 decl: None,
                 name: name.clone(),

@@ -120,6 +120,11 @@ pub struct PlanEntry {
     pub declared_at: String,
     /// Its assertions, as (name, type), including those its connections add.
     pub assertions: Vec<(ResourceName, TypeName)>,
+    /// How `clockwork watch` looks after it, when it does.
+    pub reconcile: Option<crate::reconcile::Settings>,
+    /// When its `max_duration` runs out, if it is deployed with one
+    /// (seconds since the Unix epoch).
+    pub expires_at: Option<u64>,
     /// What the plugin decided, passed back to its `settle`.
     pub(crate) decided: ChangePlan,
     /// What the plugin was given.
@@ -286,7 +291,12 @@ pub async fn plan(
         compared.observation,
     )
     .await?;
-    Ok(assemble(graph, decided, compared.observation.is_some()))
+    Ok(assemble(
+        graph,
+        decided,
+        compared.observation.is_some(),
+        compared.state,
+    ))
 }
 
 /// Plans the removal of everything the state records, and of this
@@ -328,6 +338,8 @@ fn entry_without_declaration(d: decide::Decided, layer: usize) -> PlanEntry {
         spec: Spec::default(),
         declared_at: "no longer declared".into(),
         assertions: Vec::new(),
+        reconcile: None,
+        expires_at: None,
         decided: d.plan,
         input: d.input,
     }
@@ -362,7 +374,12 @@ fn changed_fields(plan: &ChangePlan) -> Vec<ChangedField> {
 }
 
 /// The plan of `graph` from what its plugins decided.
-fn assemble(graph: &Graph, decided: Vec<decide::Decided>, observed: bool) -> Plan {
+fn assemble(
+    graph: &Graph,
+    decided: Vec<decide::Decided>,
+    observed: bool,
+    state: &crate::state::State,
+) -> Plan {
     let project = &graph.project;
     let name = |id| project.get(id).name.clone();
     let layer_of: BTreeMap<DeclId, usize> = graph
@@ -414,6 +431,8 @@ fn assemble(graph: &Graph, decided: Vec<decide::Decided>, observed: bool) -> Pla
                     })
                     .chain(contributed.get(&id).cloned().unwrap_or_default())
                     .collect(),
+                reconcile: Some(crate::reconcile::effective(project, id)).filter(|s| s.reconcile),
+                expires_at: state.resources.get(&decl.name).and_then(|r| r.expires_at),
                 decided: d.plan,
                 input: d.input,
             }
@@ -660,6 +679,8 @@ mod tests {
                 updated_at: 0,
                 containers: Vec::new(),
                 unknown: Default::default(),
+                stopped: false,
+                expires_at: None,
             },
         );
         let compared = Compared {
@@ -708,6 +729,8 @@ mod tests {
                 updated_at: 0,
                 containers: Vec::new(),
                 unknown: Default::default(),
+                stopped: false,
+                expires_at: None,
             },
         );
         let compared = Compared {

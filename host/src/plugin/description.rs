@@ -89,11 +89,31 @@ impl PluginDescription {
                 problems.push(problem.to_string());
             }
         }
-        if problems.is_empty() {
-            Ok(self)
-        } else {
-            Err(problems)
+        if kind == PluginKind::Resource {
+            for ty in &self.types {
+                if let Some(f) = ty
+                    .schema
+                    .fields
+                    .iter()
+                    .find(|f| crate::reconcile::is_host_field(&f.name))
+                {
+                    problems.push(format!(
+                        "type `{}` declares `{}`, a field every resource type gets from the host (reconciliation); rename it",
+                        ty.schema.name, f.name
+                    ));
+                }
+            }
         }
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        let mut checked = self;
+        if kind == PluginKind::Resource {
+            for ty in &mut checked.types {
+                ty.schema.fields.extend(crate::reconcile::fields());
+            }
+        }
+        Ok(checked)
     }
 
     /// Looks up a type by name.

@@ -440,6 +440,15 @@ impl ProjectDir {
         Ok(file.into_std())
     }
 
+    /// Renames a file inside the project (over `to` if it exists).
+    pub fn rename(&self, from: &Path, to: &Path) -> Result<(), PathError> {
+        self.no_links(from)?;
+        self.no_links(to)?;
+        self.dir
+            .rename(from, &self.dir, to)
+            .map_err(|e| io(from, e))
+    }
+
     /// Removes a file; `false` when there was none.
     pub fn remove_file(&self, rel: &Path) -> Result<bool, PathError> {
         self.no_links(rel)?;

@@ -49,6 +49,53 @@ pub struct ProjectConfig {
     /// `[assert]`
     #[serde(default)]
     pub assert: AssertConfig,
+    /// `[alerts]`
+    #[serde(default)]
+    pub alerts: AlertsConfig,
+    /// `[watch]`
+    #[serde(default)]
+    pub watch: WatchConfig,
+}
+
+/// `[alerts]` in `clockwork.toml`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertsConfig {
+    /// Where `clockwork watch` posts alerts (`CW_ALERT_WEBHOOK` wins).
+    pub webhook: Option<String>,
+}
+
+/// `[watch]` in `clockwork.toml`: how `clockwork watch` backs off.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WatchConfig {
+    /// Seconds to wait after the first heal (10); it doubles each time.
+    pub backoff_initial_seconds: Option<u64>,
+    /// The longest wait, in seconds (300).
+    pub backoff_max_seconds: Option<u64>,
+    /// Heals allowed within `budget_window_seconds` (5) before giving up.
+    pub heal_budget: Option<usize>,
+    /// The budget's window, in seconds (600); also how long a resource must
+    /// stay healthy for its backoff to start over.
+    pub budget_window_seconds: Option<u64>,
+}
+
+impl WatchConfig {
+    /// The backoff policy these settings give.
+    pub fn policy(&self) -> crate::watch::backoff::Policy {
+        let d = crate::watch::backoff::Policy::default();
+        let secs = |v: Option<u64>, default: Duration| {
+            v.map(|s| Duration::from_secs(s.max(1))).unwrap_or(default)
+        };
+        let window = secs(self.budget_window_seconds, d.window);
+        crate::watch::backoff::Policy {
+            initial: secs(self.backoff_initial_seconds, d.initial),
+            max: secs(self.backoff_max_seconds, d.max),
+            reset_after: window,
+            budget: self.heal_budget.unwrap_or(d.budget).max(1),
+            window,
+        }
+    }
 }
 
 /// `[assert]` in `clockwork.toml`.

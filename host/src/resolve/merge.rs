@@ -57,7 +57,9 @@ impl Spec {
     /// the user, the connections and completion.
     pub fn fill_defaults(&mut self, schema: &clockwork_schema::TypeSchema) {
         for field in &schema.fields {
-            if self.fields.contains_key(&field.name) {
+            // The reconciliation fields are the host's, not the plugin's.
+            if self.fields.contains_key(&field.name) || crate::reconcile::is_host_field(&field.name)
+            {
                 continue;
             }
             if let Some(default) = field.default_value() {

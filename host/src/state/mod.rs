@@ -48,6 +48,14 @@ pub struct ResourceState {
     /// `clockwork assert --implied` checks, whatever the resource's type.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub containers: Vec<EnsuredContainer>,
+    /// Stopped with `clockwork stop`: `apply` and `watch` leave it stopped
+    /// until `clockwork start`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub stopped: bool,
+    /// When its `max_duration` runs out, in seconds since the Unix epoch:
+    /// set when it is created, kept while it lives.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<u64>,
     /// Fields this version does not know, kept as they were.
     #[serde(flatten)]
     pub unknown: BTreeMap<String, Value>,
@@ -106,6 +114,10 @@ pub struct State {
     /// Files Clockwork wrote, by project-relative path.
     #[serde(default)]
     pub files: BTreeMap<String, FileRecord>,
+    /// Resources `watch` destroyed when their `max_duration` ran out, with
+    /// when: not healed back; the next `apply` creates them again.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub expired: BTreeMap<ResourceName, u64>,
     /// Fields this version does not know, kept as they were.
     #[serde(flatten)]
     pub unknown: BTreeMap<String, Value>,
@@ -187,6 +199,7 @@ impl State {
             resources: BTreeMap::new(),
             setup: BTreeMap::new(),
             files: BTreeMap::new(),
+            expired: BTreeMap::new(),
             unknown: BTreeMap::new(),
         }
     }
@@ -304,6 +317,8 @@ mod tests {
                 updated_at: 1,
                 containers: Vec::new(),
                 unknown: BTreeMap::from([("later".into(), serde_json::json!(true))]),
+                stopped: false,
+                expires_at: None,
             },
         );
         state

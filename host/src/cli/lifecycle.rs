@@ -1,0 +1,213 @@
+//! `clockwork stop` and `clockwork start`: the operator's intent, through
+//! the host (journaled, under the project lock) and remembered in the
+//! state, so `apply` and `watch` leave a stopped resource stopped until
+//! `clockwork start`.
+
+use std::collections::BTreeSet;
+
+use serde_json::json;
+
+use crate::cli::{CliError, EXIT_FAILED, EXIT_OK, Invocation, project};
+use crate::docker::Engine;
+use crate::model::{DeclId, Declared, ResourceName};
+use crate::output;
+use crate::plugin::PluginKind;
+use crate::state::{Lock, State};
+
+/// Whether to stop or to start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Intent {
+    /// `clockwork stop`
+    Stop,
+    /// `clockwork start`
+    Start,
+}
+
+/// The deployed resources `names` mean: each named one, a composite's
+/// leaves; every deployed resource when none is named.
+fn targets(
+    names: &[String],
+    project: &Declared,
+    state: &State,
+) -> Result<Vec<ResourceName>, CliError> {
+    if names.is_empty() {
+        return Ok(state.resources.keys().cloned().collect());
+    }
+    fn leaves(project: &Declared, id: DeclId, out: &mut Vec<ResourceName>) {
+        let d = project.get(id);
+        if d.children.is_empty() {
+            out.push(d.name.clone());
+        }
+        for c in &d.children {
+            leaves(project, *c, out);
+        }
+    }
+    let mut out = Vec::new();
+    for name in names {
+        match project
+            .of_kind(PluginKind::Resource)
+            .find(|d| d.name.as_str() == name)
+        {
+            Some(d) => leaves(project, d.id, &mut out),
+            None if state.resources.contains_key(name.as_str()) => {
+                out.push(ResourceName::from(name.as_str()))
+            }
+            None => {
+                let known: Vec<&str> = project
+                    .of_kind(PluginKind::Resource)
+                    .map(|d| d.name.as_str())
+                    .collect();
+                return Err(CliError::Usage {
+                    message: format!("no resource is named `{name}`"),
+                    help: match crate::suggest::nearest(name, known.iter().copied()) {
+                        Some(n) => format!("did you mean `{n}`?"),
+                        None => "`clockwork plan` lists every resource".into(),
+                    },
+                });
+            }
+        }
+    }
+    let mut seen = BTreeSet::new();
+    out.retain(|n| seen.insert(n.clone()));
+    Ok(out)
+}
+
+/// `clockwork stop [NAME…]` / `clockwork start [NAME…]`. The intent is
+/// recorded first, so a `watch` that sees the container stop already
+/// knows it was meant; `start` then goes through `apply` for those
+/// resources, whose plugins plan the start and record the new state.
+pub async fn run(
+    invocation: &Invocation,
+    intent: Intent,
+    names: &[String],
+) -> Result<u8, CliError> {
+    let resolved = project::resolved(invocation, crate::complete::Mode::ReadOnly).await?;
+    let folder = &invocation.project;
+    let files = &folder.files;
+    let chosen: Vec<ResourceName> = {
+        let _lock = Lock::acquire(files)?;
+        let mut state = State::load(files, &folder.identity)?;
+        let mut chosen = Vec::new();
+        for name in targets(names, &resolved.graph.project, &state)? {
+            let Some(record) = state.resources.get_mut(&name) else {
+                output::note(&format!(
+                    "`{name}` is not deployed: nothing to {}",
+                    verb(intent)
+                ));
+                continue;
+            };
+            let stop = intent == Intent::Stop;
+            if record.stopped == stop {
+                output::emit(&format!(
+                    "`{name}` is already {}\n",
+                    if stop { "stopped" } else { "started" }
+                ));
+                continue;
+            }
+            record.stopped = stop;
+            record.updated_at = crate::state::now_ms();
+            crate::state::journal(
+                files,
+                &json!({
+                    "time": crate::state::now_ms(),
+                    "resource": name,
+                    "action": verb(intent),
+                    "status": "recorded",
+                    "detail": {"by": format!("clockwork {}", verb(intent))},
+                }),
+            );
+            chosen.push(name);
+        }
+        state.save(files)?;
+        chosen
+    };
+    if chosen.is_empty() {
+        return Ok(EXIT_OK);
+    }
+    let mut identity = folder.identity.clone();
+    identity.adopted = State::load(files, &folder.identity)?.adopted_ids();
+    let engine = Engine::connect(&identity, files.clone()).await?;
+    match intent {
+        Intent::Stop => stop(&engine, files, folder, &chosen).await,
+        Intent::Start => {
+            let only: BTreeSet<ResourceName> = chosen.iter().cloned().collect();
+            let hooks = crate::cli::apply::Terminal {
+                json: false,
+                yes: true,
+            };
+            let report = crate::apply::run(
+                crate::apply::Target {
+                    project: folder,
+                    plugins: &resolved.plugins,
+                    engine,
+                    adopt: &[],
+                    options: crate::cli::apply::options(
+                        8,
+                        false,
+                        folder.config.limits.containers(),
+                    ),
+                    hooks: &hooks,
+                    only: Some(&only),
+                },
+                &resolved.graph,
+                &resolved.sources,
+            )
+            .await?;
+            for name in &chosen {
+                output::emit(&format!("started `{name}`\n"));
+            }
+            Ok(if report.failed() {
+                EXIT_FAILED
+            } else {
+                EXIT_OK
+            })
+        }
+    }
+}
+
+/// Stops the containers of `names`, each journaled.
+async fn stop(
+    engine: &Engine,
+    files: &crate::project::ProjectDir,
+    folder: &crate::project::Project,
+    names: &[ResourceName],
+) -> Result<u8, CliError> {
+    let grace = folder.config.limits.containers().stop_grace;
+    let mut failed = false;
+    for name in names {
+        let mut done = 0;
+        for container in engine.containers_of(name).await? {
+            let result = engine.stop_container(name, &container, grace).await;
+            crate::state::journal(
+                files,
+                &json!({
+                    "time": crate::state::now_ms(),
+                    "resource": name,
+                    "action": format!("stop {container}"),
+                    "status": if result.is_ok() { "done" } else { "failed" },
+                    "detail": {"by": "clockwork stop"},
+                }),
+            );
+            match result {
+                Ok(true) => done += 1,
+                Ok(false) => {}
+                Err(e) => {
+                    failed = true;
+                    output::note(&format!("`{name}`: {e}"));
+                }
+            }
+        }
+        output::emit(&format!(
+            "stopped `{name}` ({done} container{}); `apply` and `watch` leave it stopped until `clockwork start {name}`\n",
+            if done == 1 { "" } else { "s" }
+        ));
+    }
+    Ok(if failed { EXIT_FAILED } else { EXIT_OK })
+}
+
+fn verb(intent: Intent) -> &'static str {
+    match intent {
+        Intent::Stop => "stop",
+        Intent::Start => "start",
+    }
+}

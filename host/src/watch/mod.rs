@@ -1,0 +1,693 @@
+//! `clockwork watch`: keeps the resources declared with `reconcile = True`
+//! as declared.
+//!
+//! It subscribes to the Engine's events for this project's containers and
+//! re-lists everything on start, after every event, on every reconnect and
+//! every `check_interval`, so a drift is seen even when an event was lost
+//! (the daemon keeps only its last events, and a reconnect without `since`
+//! loses what happened in between). A drift is whatever `plan` would change
+//! for the resource — a container stopped, killed, removed or changed
+//! outside Clockwork — or a container the Engine reports unhealthy or
+//! restarting. What it leads to is the resource's `on_drift`: apply it (and
+//! what depends on it) again through the same path as `clockwork apply`
+//! (plan, policy, journal), alert, or only record. Healing backs off per
+//! resource ([`backoff`]); a resource stopped with `clockwork stop` is the
+//! operator's intent and is left alone. A `docker stop` by hand is drift:
+//! Docker records nothing that tells it from a crash, and `clockwork stop`
+//! is the way to say "keep it stopped".
+
+pub mod backoff;
+pub mod report;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+
+use crate::apply::{self, Confirmation, Hooks, Options, Target};
+use crate::docker::{Engine, labels};
+use crate::load::Sources;
+use crate::model::ResourceName;
+use crate::plan::{ChangeKind, Plan};
+use crate::plugin::PluginSet;
+use crate::project::Project;
+use crate::reconcile::{AlertOn, OnDrift, Settings};
+use crate::resolve::Graph;
+use crate::state::State;
+use backoff::{Backoff, May, Policy};
+use report::{Alert, Alerts, Kind, Reporter};
+
+/// Why watching stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum WatchError {
+    /// Nothing asks to be watched.
+    #[error("no resource has `reconcile = True`: nothing to watch")]
+    NothingToWatch,
+    /// The Engine could not be reached at start.
+    #[error(transparent)]
+    Engine(#[from] crate::docker::EngineError),
+    /// The state could not be read.
+    #[error(transparent)]
+    State(#[from] crate::state::StateError),
+    /// Signals could not be listened to.
+    #[error("cannot listen for signals: {0}")]
+    Signal(String),
+}
+
+/// What a watch works on.
+pub struct Watcher<'a> {
+    /// The project.
+    pub project: &'a Project,
+    /// The plugins.
+    pub plugins: &'a PluginSet,
+    /// The resolved project.
+    pub graph: &'a Graph,
+    /// Its sources, for messages.
+    pub sources: &'a Sources,
+    /// The terminal and the log.
+    pub reporter: Arc<Reporter>,
+    /// The webhook.
+    pub alerts: Alerts,
+    /// Backoff and budget.
+    pub policy: Policy,
+    /// Execution options for each heal.
+    pub options: &'a dyn Fn() -> Options,
+}
+
+/// One resource's incident and healing history.
+struct Tracked {
+    settings: Settings,
+    backoff: Backoff,
+    /// What was seen when the current incident began.
+    incident: Option<String>,
+    /// Whether an alert went out for it (so recovery is alerted too).
+    alerted: bool,
+    /// Whether the failure alert for a spent budget went out.
+    gave_up_alerted: bool,
+    /// When it was last checked on its own interval.
+    last_check: Instant,
+    /// Whether it is held stopped by `clockwork stop`, or destroyed at
+    /// expiry (said once).
+    held: bool,
+    /// Heals made by this watch.
+    heals: u32,
+}
+
+/// Runs until Ctrl-C.
+pub async fn watch(w: Watcher<'_>) -> Result<(), WatchError> {
+    let mut tracked: BTreeMap<ResourceName, Tracked> = BTreeMap::new();
+    for d in crate::load::resources(&w.graph.project).map(|id| w.graph.project.get(id)) {
+        // The containers are the leaves'; a composite's settings are its
+        // children's.
+        let settings = crate::reconcile::effective(&w.graph.project, d.id);
+        if settings.reconcile && d.children.is_empty() {
+            tracked.insert(
+                d.name.clone(),
+                Tracked {
+                    settings,
+                    backoff: Backoff::new(w.policy),
+                    incident: None,
+                    alerted: false,
+                    gave_up_alerted: false,
+                    last_check: Instant::now(),
+                    held: false,
+                    heals: 0,
+                },
+            );
+        }
+    }
+    if tracked.is_empty() {
+        return Err(WatchError::NothingToWatch);
+    }
+    let names: Vec<String> = tracked.keys().map(|n| format!("`{n}`")).collect();
+    w.reporter.event(
+        None,
+        Kind::Watch,
+        &format!("watching {}", names.join(", ")),
+        "",
+    );
+    let mut identity = w.project.identity.clone();
+    identity.adopted = State::load(&w.project.files, &identity)?.adopted_ids();
+    let engine = Engine::connect(&identity, w.project.files.clone()).await?;
+    let interval = tracked
+        .values()
+        .map(|t| t.settings.check_interval)
+        .min()
+        .unwrap_or(Duration::from_secs(60));
+    let mut events = subscribe(&engine);
+    let mut wake = Instant::now();
+    // Ctrl-C or SIGTERM (`clockwork service stop`, systemd) end it cleanly;
+    // a closed terminal (SIGHUP) does not.
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(|e| WatchError::Signal(e.to_string()))?;
+    let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        .map_err(|e| WatchError::Signal(e.to_string()))?;
+    let interrupt = tokio::signal::ctrl_c();
+    tokio::pin!(interrupt);
+    loop {
+        let sleep = tokio::time::sleep_until(wake.into());
+        tokio::select! {
+            _ = &mut interrupt => {
+                w.reporter.event(None, Kind::Watch, "stopped (Ctrl-C)", "");
+                return Ok(());
+            }
+            _ = terminate.recv() => {
+                w.reporter.event(None, Kind::Watch, "stopped (SIGTERM)", "");
+                return Ok(());
+            }
+            _ = hangup.recv() => continue,
+            _ = sleep => {}
+            event = events.next() => {
+                let lost = match event {
+                    Some(Ok(resource)) => {
+                        if !tracked.contains_key(resource.as_str()) {
+                            continue;
+                        }
+                        // A burst (die, then stop) is one look.
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        None
+                    }
+                    Some(Err(why)) => Some(why),
+                    None => Some("the stream ended".to_string()),
+                };
+                if let Some(why) = lost {
+                    w.reporter.event(
+                        None,
+                        Kind::Watch,
+                        &format!("lost the Engine's events ({why})"),
+                        "reconnecting, then listing everything again",
+                    );
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    events = subscribe(&engine);
+                }
+            },
+        }
+        let next = check(&w, &engine, &mut tracked).await;
+        let now = Instant::now();
+        for t in tracked.values_mut() {
+            t.last_check = now;
+        }
+        wake = next.map_or(now + interval, |n| n.min(now + interval));
+        write_status(&w, &tracked, wake);
+    }
+}
+
+/// Where `clockwork service status` reads what the watch last saw.
+pub const STATUS_FILE: &str = ".clockwork/watch-status.json";
+
+/// Writes each watched resource's standing, for `clockwork service status`.
+fn write_status(w: &Watcher<'_>, tracked: &BTreeMap<ResourceName, Tracked>, wake: Instant) {
+    let now_ms = crate::state::now_ms();
+    let at = |i: Instant| {
+        let now = Instant::now();
+        if i > now {
+            now_ms + i.duration_since(now).as_millis() as u64
+        } else {
+            now_ms.saturating_sub(now.duration_since(i).as_millis() as u64)
+        }
+    };
+    let resources: serde_json::Map<String, serde_json::Value> = tracked
+        .iter()
+        .map(|(name, t)| {
+            let standing = if t.backoff.given_up() {
+                "given up on".to_string()
+            } else if t.held {
+                "left alone (stopped with `clockwork stop`, or expired)".to_string()
+            } else {
+                match &t.incident {
+                    Some(seen) => format!("drifted: {seen}"),
+                    None => "as declared".to_string(),
+                }
+            };
+            (
+                name.to_string(),
+                serde_json::json!({
+                    "standing": standing,
+                    "heals": t.heals,
+                    "last_check_ms": at(t.last_check),
+                    "next_check_ms": at(wake),
+                }),
+            )
+        })
+        .collect();
+    let status = serde_json::json!({
+        "pid": std::process::id(),
+        "updated_ms": now_ms,
+        "resources": resources,
+    });
+    let _ = w.project.files.write_atomic(
+        std::path::Path::new(STATUS_FILE),
+        status.to_string().as_bytes(),
+        0o600,
+    );
+}
+
+/// The names of this project's resources whose containers had an event.
+fn subscribe(
+    engine: &Engine,
+) -> std::pin::Pin<Box<dyn futures::Stream<Item = Result<String, String>> + Send>> {
+    use bollard::query_parameters::EventsOptions;
+    let filters = HashMap::from([
+        ("type".to_string(), vec!["container".to_string()]),
+        (
+            "label".to_string(),
+            vec![format!(
+                "{}={}",
+                labels::PROJECT_ID,
+                engine.identity.id.as_str()
+            )],
+        ),
+    ]);
+    let stream = engine
+        .docker
+        .events(Some(EventsOptions {
+            filters: Some(filters),
+            ..Default::default()
+        }))
+        .map(|event| match event {
+            Ok(e) => Ok(e
+                .actor
+                .and_then(|a| a.attributes)
+                .and_then(|a| a.get(labels::RESOURCE).cloned())
+                .unwrap_or_default()),
+            Err(e) => Err(e.to_string()),
+        });
+    Box::pin(stream)
+}
+
+/// What is wrong with `name` now, if anything.
+fn drift_of(plan: &Plan, observation: &crate::docker::Observation, name: &str) -> Option<String> {
+    if let Some(e) = plan.entries.iter().find(|e| e.name.as_str() == name)
+        && e.change != ChangeKind::None
+    {
+        let fields: Vec<String> = e
+            .changed
+            .iter()
+            .filter(|c| c.path != "/")
+            .map(|c| c.name())
+            .collect();
+        return Some(if fields.is_empty() {
+            format!("not as declared: {}", e.change)
+        } else {
+            format!("not as declared: {} ({})", e.change, fields.join(", "))
+        });
+    }
+    let observed = observation.for_resource(name)?;
+    for c in observed["containers"].as_array()? {
+        let container = c["name"].as_str().unwrap_or(name);
+        if c["health"] == "unhealthy" {
+            return Some(format!("`{container}` is unhealthy"));
+        }
+        if c["restarting"] == true {
+            return Some(format!("`{container}` keeps restarting"));
+        }
+    }
+    None
+}
+
+/// Looks at every watched resource, heals what may be healed; returns the
+/// earliest time a backed-off resource may be healed.
+async fn check(
+    w: &Watcher<'_>,
+    engine: &Engine,
+    tracked: &mut BTreeMap<ResourceName, Tracked>,
+) -> Option<Instant> {
+    let files = &w.project.files;
+    let reporter = &w.reporter;
+    let state = match State::load(files, &engine.identity) {
+        Ok(s) => s,
+        Err(e) => {
+            reporter.event(
+                None,
+                Kind::Failure,
+                &format!("cannot read the state: {e}"),
+                "",
+            );
+            return None;
+        }
+    };
+    let observation = match engine.observe().await {
+        Ok(o) => o,
+        Err(e) => {
+            reporter.event(
+                None,
+                Kind::Failure,
+                &format!("cannot list the project's containers: {e}"),
+                "will look again",
+            );
+            return None;
+        }
+    };
+    let plan = match apply::planned(
+        w.graph,
+        w.sources,
+        w.plugins,
+        &engine.identity,
+        &state,
+        Some(&observation),
+        files,
+    )
+    .await
+    {
+        Ok(p) => p,
+        Err(e) => {
+            reporter.event(
+                None,
+                Kind::Failure,
+                &format!("cannot plan: {e}"),
+                "will look again",
+            );
+            return None;
+        }
+    };
+    let now = Instant::now();
+    let mut earliest: Option<Instant> = None;
+    // Expiry first: an expired resource is destroyed, not healed.
+    let now_s = crate::state::now_ms() / 1000;
+    let mut expired: BTreeSet<ResourceName> = BTreeSet::new();
+    for name in tracked.keys() {
+        if state.expired.contains_key(name) {
+            continue;
+        }
+        if let Some(at) = state.resources.get(name).and_then(|r| r.expires_at) {
+            if at <= now_s {
+                expired.insert(name.clone());
+            } else {
+                let due = now + Duration::from_secs(at - now_s);
+                earliest = Some(earliest.map_or(due, |e: Instant| e.min(due)));
+            }
+        }
+    }
+    if !expired.is_empty() {
+        expire(w, engine, &expired, tracked).await;
+        return Some(Instant::now());
+    }
+    let mut heal: BTreeSet<ResourceName> = BTreeSet::new();
+    for (name, t) in tracked.iter_mut() {
+        if state.expired.contains_key(name) {
+            if !t.held {
+                reporter.event(
+                    Some(name),
+                    Kind::Watch,
+                    "expired earlier",
+                    "left destroyed until `clockwork apply` creates it again",
+                );
+                t.held = true;
+            }
+            continue;
+        }
+        if state.resources.get(name).is_some_and(|r| r.stopped) {
+            // The operator's intent; not an incident.
+            t.incident = None;
+            if !t.held {
+                reporter.event(
+                    Some(name),
+                    Kind::Watch,
+                    "stopped with `clockwork stop`",
+                    "left stopped until `clockwork start`",
+                );
+                t.held = true;
+            }
+            continue;
+        }
+        t.held = false;
+        let Some(seen) = drift_of(&plan, &observation, name) else {
+            t.backoff.fine(now);
+            if t.incident.take().is_some() {
+                reporter.event(Some(name), Kind::Recovered, "as declared again", "");
+                if t.alerted {
+                    alert(w, name, Kind::Recovered, "as declared again", "");
+                }
+                t.alerted = false;
+            }
+            continue;
+        };
+        t.backoff.drifted();
+        let new = t.incident.is_none();
+        if new {
+            t.incident = Some(seen.clone());
+        }
+        let done = match t.settings.on_drift {
+            OnDrift::Ignore => "recorded (on_drift = \"ignore\")".to_string(),
+            OnDrift::Alert => "alerted, not corrected (on_drift = \"alert\")".to_string(),
+            OnDrift::AutoCorrect => match t.backoff.may(now) {
+                May::Heal => {
+                    heal.insert(name.clone());
+                    "applying it again".to_string()
+                }
+                May::WaitUntil(at) => {
+                    earliest = Some(earliest.map_or(at, |e: Instant| e.min(at)));
+                    format!("backing off: next try in {} s", at.saturating_duration_since(now).as_secs())
+                }
+                May::GivenUp => "given up on: it is left alone until its declaration or `clockwork start` changes something".to_string(),
+            },
+        };
+        if new || heal.contains(name) {
+            reporter.event(Some(name), Kind::Drift, &seen, &done);
+        }
+        if new && t.settings.alert_on.contains(&AlertOn::Drift) {
+            alert(w, name, Kind::Drift, &seen, &done);
+            t.alerted = true;
+        }
+    }
+    if heal.is_empty() {
+        return earliest;
+    }
+    // What depends on a healed resource is applied with it.
+    let with_dependents = dependents(w.graph, &heal);
+    let hooks = WatchHooks {
+        reporter: reporter.clone(),
+    };
+    let outcome = apply::run(
+        Target {
+            project: w.project,
+            plugins: w.plugins,
+            engine: engine.clone(),
+            adopt: &[],
+            options: (w.options)(),
+            hooks: &hooks,
+            only: Some(&with_dependents),
+        },
+        w.graph,
+        w.sources,
+    )
+    .await;
+    let now = Instant::now();
+    let failure: Option<String> = match &outcome {
+        Ok(report) if report.failed() => Some(report.failures().join("; ")),
+        Ok(_) => None,
+        Err(e) => Some(e.to_string()),
+    };
+    for name in &heal {
+        let Some(t) = tracked.get_mut(name) else {
+            continue;
+        };
+        let spent = t.backoff.healed(now, jitter());
+        t.heals += 1;
+        match &failure {
+            None => reporter.event(Some(name), Kind::Heal, "applied again", "done"),
+            // Retried after the backoff; alerted only when given up on,
+            // so a crash loop is one alert, not one per try.
+            Some(why) => reporter.event(
+                Some(name),
+                Kind::Failure,
+                &format!("healing failed: {why}"),
+                "will try again after the backoff",
+            ),
+        }
+        if spent && !t.gave_up_alerted {
+            let seen = format!(
+                "healed {} times within {} s",
+                w.policy.budget,
+                w.policy.window.as_secs()
+            );
+            reporter.event(
+                Some(name),
+                Kind::Failure,
+                &seen,
+                "given up on: left alone until its declaration or the user changes something",
+            );
+            if t.settings.alert_on.contains(&AlertOn::Failure) {
+                alert(w, name, Kind::Failure, &seen, "given up on");
+                t.alerted = true;
+            }
+            t.gave_up_alerted = true;
+        }
+        if let May::WaitUntil(at) = t.backoff.may(now) {
+            earliest = Some(earliest.map_or(at, |e| e.min(at)));
+        }
+    }
+    earliest
+}
+
+/// Destroys `names` (their `max_duration` ran out) through `apply`'s path
+/// — planned as no longer declared — and records them as expired, so
+/// neither this watch nor a later one heals them back.
+async fn expire(
+    w: &Watcher<'_>,
+    engine: &Engine,
+    names: &BTreeSet<ResourceName>,
+    tracked: &mut BTreeMap<ResourceName, Tracked>,
+) {
+    let mut pruned = w.graph.clone();
+    let ids: BTreeSet<crate::model::DeclId> = pruned
+        .project
+        .declarations
+        .iter()
+        .filter(|d| names.contains(&d.name))
+        .map(|d| d.id)
+        .collect();
+    pruned.specs.retain(|id, _| !ids.contains(id));
+    for layer in &mut pruned.layers {
+        layer.retain(|id| !ids.contains(id));
+    }
+    pruned.depends_on.retain(|id, _| !ids.contains(id));
+    for deps in pruned.depends_on.values_mut() {
+        deps.retain(|d| !ids.contains(d));
+    }
+    pruned
+        .connections
+        .retain(|c| !ids.contains(&c.from) && !ids.contains(&c.to));
+    let hooks = WatchHooks {
+        reporter: w.reporter.clone(),
+    };
+    let outcome = apply::run(
+        Target {
+            project: w.project,
+            plugins: w.plugins,
+            engine: engine.clone(),
+            adopt: &[],
+            options: (w.options)(),
+            hooks: &hooks,
+            only: Some(names),
+        },
+        &pruned,
+        w.sources,
+    )
+    .await;
+    let failure = match &outcome {
+        Ok(report) if report.failed() => Some(report.failures().join("; ")),
+        Ok(report) if !report.results.iter().any(|(n, ..)| names.contains(n)) => {
+            Some("nothing was planned to destroy".into())
+        }
+        Ok(_) => None,
+        Err(e) => Some(e.to_string()),
+    };
+    let recorded = (|| -> Result<(), crate::state::StateError> {
+        let _lock = crate::state::Lock::acquire(&w.project.files)?;
+        let mut state = State::load(&w.project.files, &engine.identity)?;
+        for name in names {
+            state
+                .expired
+                .insert(name.clone(), crate::state::now_ms() / 1000);
+        }
+        state.save(&w.project.files)
+    })();
+    for name in names {
+        let Some(t) = tracked.get_mut(name) else {
+            continue;
+        };
+        let limit = t
+            .settings
+            .max_duration
+            .map(crate::reconcile::shown)
+            .unwrap_or_default();
+        match (&failure, &recorded) {
+            (None, Ok(())) => {
+                let seen = format!("its max_duration ({limit}) ran out");
+                w.reporter.event(
+                    Some(name),
+                    Kind::Expired,
+                    &seen,
+                    "destroyed; `clockwork apply` creates it again",
+                );
+                if t.settings.alert_on.contains(&AlertOn::Expired) {
+                    alert(w, name, Kind::Expired, &seen, "destroyed");
+                }
+            }
+            (Some(why), _) => w.reporter.event(
+                Some(name),
+                Kind::Failure,
+                &format!("destroying it at expiry failed: {why}"),
+                "will try again",
+            ),
+            (None, Err(e)) => w.reporter.event(
+                Some(name),
+                Kind::Failure,
+                &format!("destroyed at expiry, but the state could not record it: {e}"),
+                "",
+            ),
+        }
+        t.incident = None;
+    }
+}
+
+/// `names` and every resource that depends on one of them.
+fn dependents(graph: &Graph, names: &BTreeSet<ResourceName>) -> BTreeSet<ResourceName> {
+    let mut out = names.clone();
+    loop {
+        let before = out.len();
+        for (id, deps) in &graph.depends_on {
+            if deps
+                .iter()
+                .any(|d| out.contains(&graph.project.get(*d).name))
+            {
+                out.insert(graph.project.get(*id).name.clone());
+            }
+        }
+        if out.len() == before {
+            return out;
+        }
+    }
+}
+
+fn alert(w: &Watcher<'_>, resource: &str, kind: Kind, seen: &str, done: &str) {
+    let project = w.project.identity.name.clone();
+    let verb = match kind {
+        Kind::Drift => "drifted",
+        Kind::Failure => "failed",
+        Kind::Recovered => "recovered",
+        Kind::Expired => "expired",
+        Kind::Heal | Kind::Watch => "changed",
+    };
+    w.alerts.send(
+        Alert {
+            text: format!("clockwork: `{resource}` of `{project}` {verb}: {seen}"),
+            project,
+            resource: resource.to_string(),
+            kind,
+            seen: seen.to_string(),
+            done: done.to_string(),
+            at: report::now_rfc3339(),
+        },
+        w.reporter.clone(),
+    );
+}
+
+/// Up to 1, from the clock's nanoseconds: enough to keep resources that
+/// failed together from retrying together.
+fn jitter() -> f64 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    f64::from(nanos % 1000) / 1000.0
+}
+
+/// A heal's notes go to the watch log. It never asks: a heal deletes
+/// nothing, and an expiry deletes only what ran out (`only` narrows every
+/// run to those).
+struct WatchHooks {
+    reporter: Arc<Reporter>,
+}
+
+impl Hooks for WatchHooks {
+    fn note(&self, text: &str) {
+        self.reporter.event(None, Kind::Watch, text, "");
+    }
+    fn planned(&self, _plan: &Plan) {}
+    fn confirm(&self, _question: &str) -> Confirmation {
+        Confirmation::Yes
+    }
+}

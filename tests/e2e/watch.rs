@@ -1,0 +1,427 @@
+//! `clockwork watch` against the real Engine: a killed container is healed
+//! and the log says why, with one alert for the incident and one on
+//! recovery at a local webhook; a container stopped with `clockwork stop`
+//! stays stopped; one without `reconcile` is left alone; a crash-looping
+//! one backs off and is given up on with exactly one alert.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::process::Child;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::stack::Stack;
+
+const QUICK_STOP: &str = r#"["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"]"#;
+
+/// A webhook receiver on 127.0.0.1 that keeps every JSON body it gets.
+struct Webhook {
+    url: String,
+    received: Arc<Mutex<Vec<Value>>>,
+}
+
+impl Webhook {
+    fn start() -> Webhook {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let url = format!("http://{}/alerts", listener.local_addr().expect("addr"));
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let keep = received.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+                let mut length = 0;
+                let mut line = String::new();
+                while reader.read_line(&mut line).unwrap_or(0) > 0 {
+                    let l = line.trim_end().to_string();
+                    line.clear();
+                    if l.is_empty() {
+                        break;
+                    }
+                    if let Some((k, v)) = l.split_once(':')
+                        && k.eq_ignore_ascii_case("content-length")
+                    {
+                        length = v.trim().parse().unwrap_or(0);
+                    }
+                }
+                let mut body = vec![0; length];
+                if reader.read_exact(&mut body).is_ok()
+                    && let Ok(v) = serde_json::from_slice(&body)
+                {
+                    keep.lock().expect("lock").push(v);
+                }
+                let mut stream = stream;
+                let _ = stream.write_all(b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n");
+            }
+        });
+        Webhook { url, received }
+    }
+
+    fn kinds(&self) -> Vec<String> {
+        self.received
+            .lock()
+            .expect("lock")
+            .iter()
+            .map(|a| {
+                format!(
+                    "{}:{}",
+                    a["resource"].as_str().unwrap_or(""),
+                    a["kind"].as_str().unwrap_or("")
+                )
+            })
+            .collect()
+    }
+}
+
+/// `clockwork watch`, killed when dropped.
+struct Watching(Child);
+
+impl Drop for Watching {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn watch(stack: &Stack, webhook: &Webhook) -> Watching {
+    let child = stack
+        .command(&["watch", "--json"])
+        .env("CW_ALERT_WEBHOOK", &webhook.url)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("watch starts");
+    let w = Watching(child);
+    wait_for_log(
+        stack,
+        |e| {
+            e["kind"] == "watch"
+                && e["seen"]
+                    .as_str()
+                    .is_some_and(|s| s.starts_with("watching"))
+        },
+        "watch to start",
+    );
+    w
+}
+
+fn log(stack: &Stack) -> Vec<Value> {
+    std::fs::read_to_string(stack.dir.join(".clockwork/watch.log"))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
+/// Waits (at most a minute, the machine may be busy) until the watch log
+/// has an event `found` accepts.
+#[track_caller]
+fn wait_for_log(stack: &Stack, found: impl Fn(&Value) -> bool, what: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(e) = log(stack).into_iter().find(|e| found(e)) {
+            return e;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no {what} within 60 s; log: {:#?}",
+            log(stack)
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[track_caller]
+fn wait_until(what: &str, ok: impl Fn() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !ok() {
+        assert!(
+            Instant::now() < deadline,
+            "{what} did not happen within 60 s"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn running(stack: &Stack, name: &str) -> bool {
+    stack.inspect(name)["State"]["Running"] == true
+}
+
+fn docker(args: &[&str]) {
+    let out = std::process::Command::new("docker")
+        .args(args)
+        .output()
+        .expect("docker runs");
+    assert!(
+        out.status.success(),
+        "docker {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn a_killed_container_is_healed_a_stopped_one_stays_stopped_and_alerts_come_once() {
+    let stack = Stack::new("cw-e2e-watch");
+    stack.write(
+        "main.star",
+        &format!(
+            r#"
+web = DockerResource(name = "watch-web", image = "busybox:latest", command = {QUICK_STOP}, reconcile = True)
+side = DockerResource(name = "watch-side", image = "busybox:latest", command = {QUICK_STOP})
+"#
+        ),
+    );
+    stack.ok(&["apply", "--yes"]);
+    let webhook = Webhook::start();
+    let _watching = watch(&stack, &webhook);
+
+    let killed_at = Instant::now();
+    docker(&["kill", "watch-web"]);
+    let healed = wait_for_log(
+        &stack,
+        |e| e["kind"] == "heal" && e["resource"] == "watch-web",
+        "heal of watch-web",
+    );
+    eprintln!(
+        "figure: healed {:?} after `docker kill`",
+        killed_at.elapsed()
+    );
+    assert_eq!(healed["seen"], "applied again");
+    let drift = wait_for_log(
+        &stack,
+        |e| e["kind"] == "drift" && e["resource"] == "watch-web",
+        "drift",
+    );
+    assert!(
+        drift["seen"]
+            .as_str()
+            .unwrap_or("")
+            .contains("not as declared"),
+        "{drift}"
+    );
+    wait_until("watch-web running again", || running(&stack, "watch-web"));
+    wait_for_log(
+        &stack,
+        |e| e["kind"] == "recovered" && e["resource"] == "watch-web",
+        "recovery",
+    );
+    wait_until("two alerts", || webhook.kinds().len() >= 2);
+    assert_eq!(webhook.kinds(), ["watch-web:drift", "watch-web:recovered"]);
+    let first = webhook.received.lock().expect("lock")[0].clone();
+    assert_eq!(first["project"], "cw-e2e-watch");
+    assert!(
+        first["text"].as_str().unwrap_or("").contains("`watch-web`"),
+        "{first}"
+    );
+
+    // Not reconciled: left as it is. Operator intent: stopped with
+    // clockwork, it stays stopped.
+    docker(&["kill", "watch-side"]);
+    stack.ok(&["stop", "watch-web"]);
+    wait_for_log(
+        &stack,
+        |e| {
+            e["resource"] == "watch-web"
+                && e["seen"]
+                    .as_str()
+                    .is_some_and(|s| s.contains("clockwork stop"))
+        },
+        "the watch leaving watch-web stopped",
+    );
+    assert!(!running(&stack, "watch-web"), "clockwork stop is respected");
+    assert!(
+        !running(&stack, "watch-side"),
+        "a resource without reconcile is not the watch's"
+    );
+    assert!(
+        !log(&stack).iter().any(|e| e["resource"] == "watch-side"),
+        "{:#?}",
+        log(&stack)
+    );
+    // `apply` leaves it stopped too (and brings back what is not).
+    stack.ok(&["apply", "--yes"]);
+    assert!(!running(&stack, "watch-web"));
+    assert!(running(&stack, "watch-side"));
+    stack.ok(&["start", "watch-web"]);
+    wait_until("watch-web started", || running(&stack, "watch-web"));
+    assert_eq!(
+        webhook.kinds().len(),
+        2,
+        "stop and start are not incidents: {:?}",
+        webhook.kinds()
+    );
+    stack.ok(&["destroy", "--yes"]);
+}
+
+#[test]
+fn a_crash_looping_container_backs_off_and_is_given_up_on_with_one_alert() {
+    let stack = Stack::new("cw-e2e-watch-crash");
+    stack.write(
+        "clockwork.toml",
+        "[watch]\nbackoff_initial_seconds = 1\nheal_budget = 3\nbudget_window_seconds = 120\n",
+    );
+    // Runs long enough to be applied, then a marker file makes it crash
+    // at once on every start after.
+    stack.write(
+        "main.star",
+        r#"
+loop = DockerResource(
+    name = "watch-crash",
+    image = "busybox:latest",
+    command = ["sh", "-c", "trap 'exit 0' TERM; if [ -e /tmp/crash ]; then exit 3; fi; while true; do sleep 1; done"],
+    reconcile = True,
+    alert_on = ["failure"],
+)
+"#,
+    );
+    stack.ok(&["apply", "--yes"]);
+    let webhook = Webhook::start();
+    let _watching = watch(&stack, &webhook);
+    docker(&["exec", "watch-crash", "touch", "/tmp/crash"]);
+    docker(&["kill", "watch-crash"]);
+    let gave_up = wait_for_log(
+        &stack,
+        |e| {
+            e["kind"] == "failure"
+                && e["seen"]
+                    .as_str()
+                    .is_some_and(|s| s.starts_with("healed 3 times"))
+        },
+        "giving up",
+    );
+    assert!(
+        gave_up["done"].as_str().unwrap_or("").contains("given up"),
+        "{gave_up}"
+    );
+    let heals: Vec<Value> = log(&stack)
+        .into_iter()
+        .filter(|e| {
+            e["resource"] == "watch-crash"
+                && (e["kind"] == "heal"
+                    || e["seen"]
+                        .as_str()
+                        .is_some_and(|s| s.starts_with("healing failed")))
+        })
+        .collect();
+    assert_eq!(heals.len(), 3, "three heals, then none: {heals:#?}");
+    wait_until("the alert", || !webhook.kinds().is_empty());
+    assert_eq!(webhook.kinds(), ["watch-crash:failure"]);
+    stack.ok(&["destroy", "--yes"]);
+}
+
+#[test]
+fn a_resource_is_destroyed_when_its_max_duration_runs_out_across_watch_restarts() {
+    let stack = Stack::new("cw-e2e-watch-expiry");
+    stack.write(
+        "main.star",
+        &format!(
+            r#"
+web = DockerResource(name = "watch-brief", image = "busybox:latest", command = {QUICK_STOP}, reconcile = True, max_duration = "6s")
+"#
+        ),
+    );
+    let applied = Instant::now();
+    stack.ok(&["apply", "--yes"]);
+    let plan = stack.ok(&["plan"]);
+    assert!(plan.stdout.contains("expires at "), "{}", plan.stdout);
+    assert_eq!(
+        stack.inspect("watch-brief")["Config"]["Labels"]["dev.clockwork.expires-at"]
+            .as_str()
+            .map(|s| s.len()),
+        Some(10),
+        "the expiry is on the container"
+    );
+    let webhook = Webhook::start();
+    // A watch that ends before the expiry, then another: the expiry is the
+    // resource's, not the process's.
+    drop(watch(&stack, &webhook));
+    let _second = watch(&stack, &webhook);
+    let expired = wait_for_log(&stack, |e| e["kind"] == "expired", "the expiry");
+    let after = applied.elapsed();
+    assert!(
+        after >= Duration::from_secs(6),
+        "not before its time: {after:?}"
+    );
+    assert!(
+        expired["seen"]
+            .as_str()
+            .unwrap_or("")
+            .contains("max_duration (6s)"),
+        "{expired}"
+    );
+    wait_until("the container gone", || stack.containers().is_empty());
+    wait_until("the alert", || !webhook.kinds().is_empty());
+    assert_eq!(webhook.kinds(), ["watch-brief:expired"]);
+    drop(_second);
+
+    // A watch started later does not bring it back.
+    let _third = watch(&stack, &webhook);
+    wait_for_log(
+        &stack,
+        |e| e["seen"] == "expired earlier",
+        "the third watch to see it",
+    );
+    assert!(stack.containers().is_empty());
+    // `apply` creates it again, with a new expiry.
+    stack.ok(&["apply", "--yes"]);
+    assert_eq!(stack.containers().len(), 1);
+    stack.ok(&["destroy", "--yes"]);
+}
+
+#[test]
+fn the_service_runs_watch_in_the_background_once_and_stops_cleanly() {
+    let stack = Stack::new("cw-e2e-service");
+    stack.write(
+        "main.star",
+        &format!(
+            r#"
+web = DockerResource(name = "service-web", image = "busybox:latest", command = {QUICK_STOP}, reconcile = True)
+"#
+        ),
+    );
+    stack.ok(&["apply", "--yes"]);
+    let not_yet = stack.run(&["service", "status"]);
+    assert_eq!(not_yet.code, 1, "{}", not_yet.stdout);
+    // Whatever happens below, no service outlives the test.
+    struct StopService<'a>(&'a Stack);
+    impl Drop for StopService<'_> {
+        fn drop(&mut self) {
+            let _ = self.0.run(&["service", "stop"]);
+        }
+    }
+    let _stop = StopService(&stack);
+    let started = stack.ok(&["service", "start"]);
+    assert!(
+        started.stdout.contains("started the service"),
+        "{}",
+        started.stdout
+    );
+    let again = stack.run(&["service", "start"]);
+    assert_eq!(again.code, 1);
+    assert!(again.stdout.contains("already runs"), "{}", again.stdout);
+
+    docker(&["kill", "service-web"]);
+    wait_until("the service to heal it", || {
+        let status = stack.run(&["service", "status", "--json"]);
+        let v: Value = serde_json::from_str(&status.stdout).unwrap_or_default();
+        v["status"]["resources"]["service-web"]["heals"] == 1
+            && v["status"]["resources"]["service-web"]["standing"] == "as declared"
+    });
+    let text = stack.ok(&["service", "status"]).stdout;
+    assert!(
+        text.contains("service-web") && text.contains("as declared"),
+        "{text}"
+    );
+    let logs = stack.ok(&["service", "logs"]).stdout;
+    assert!(logs.contains("service-web: applied again"), "{logs}");
+
+    stack.ok(&["service", "stop"]);
+    let after = stack.run(&["service", "status"]);
+    assert_eq!(after.code, 1, "{}", after.stdout);
+    assert!(
+        log(&stack).iter().any(|e| e["seen"] == "stopped (SIGTERM)"),
+        "ended cleanly"
+    );
+    stack.ok(&["destroy", "--yes"]);
+}
