@@ -425,3 +425,169 @@ web = DockerResource(name = "service-web", image = "busybox:latest", command = {
     );
     stack.ok(&["destroy", "--yes"]);
 }
+
+#[test]
+fn an_unhealthy_container_is_restarted_which_docker_never_does() {
+    let stack = Stack::new("cw-e2e-watch-health");
+    // Healthy while /tmp/ok exists; every start creates it.
+    stack.write(
+        "main.star",
+        r#"
+web = DockerResource(
+    name = "watch-sick",
+    image = "busybox:latest",
+    command = ["sh", "-c", "trap 'exit 0' TERM; touch /tmp/ok; while true; do sleep 1; done"],
+    healthcheck = {"test": ["CMD-SHELL", "test -e /tmp/ok"], "interval_seconds": 1, "retries": 1},
+    restart_policy = "always",
+    reconcile = True,
+)
+"#,
+    );
+    stack.ok(&["apply", "--yes"]);
+    let webhook = Webhook::start();
+    let _watching = watch(&stack, &webhook);
+    let started_before = stack.inspect("watch-sick")["State"]["StartedAt"].clone();
+    docker(&["exec", "watch-sick", "rm", "/tmp/ok"]);
+    let drift = wait_for_log(
+        &stack,
+        |e| e["kind"] == "drift" && e["resource"] == "watch-sick",
+        "the unhealthy container",
+    );
+    assert!(
+        drift["seen"]
+            .as_str()
+            .unwrap_or("")
+            .contains("is unhealthy"),
+        "{drift}"
+    );
+    assert!(
+        drift["done"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("restarting"),
+        "{drift}"
+    );
+    wait_for_log(
+        &stack,
+        |e| e["kind"] == "recovered" && e["resource"] == "watch-sick",
+        "recovery",
+    );
+    let inspect = stack.inspect("watch-sick");
+    assert_eq!(inspect["State"]["Health"]["Status"], "healthy");
+    assert_ne!(
+        inspect["State"]["StartedAt"], started_before,
+        "it was restarted"
+    );
+    stack.ok(&["destroy", "--yes"]);
+}
+
+fn env_of(stack: &Stack, name: &str) -> Vec<String> {
+    stack.inspect(name)["Config"]["Env"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn a_changed_project_file_is_planned_and_applied_only_when_asked() {
+    let stack = Stack::new("cw-e2e-watch-edit");
+    let main = |mode: &str| {
+        format!(
+            r#"
+web = DockerResource(name = "watch-edit", image = "busybox:latest", command = {QUICK_STOP}, env_vars = {{"MODE": "{mode}"}}, reconcile = True)
+"#
+        )
+    };
+    stack.write("main.star", &main("one"));
+    stack.ok(&["apply", "--yes"]);
+    let webhook = Webhook::start();
+    {
+        let _watching = watch(&stack, &webhook);
+        stack.write("main.star", &main("two"));
+        let seen = wait_for_log(
+            &stack,
+            |e| {
+                e["seen"].as_str().is_some_and(|s| {
+                    s.contains("changed: replace watch-edit")
+                        || s.contains("changed: update watch-edit")
+                })
+            },
+            "the new plan",
+        );
+        assert!(
+            seen["done"]
+                .as_str()
+                .unwrap_or("")
+                .starts_with("not applied"),
+            "{seen}"
+        );
+        assert!(env_of(&stack, "watch-edit").contains(&"MODE=one".to_string()));
+        // It still heals toward what was applied.
+        docker(&["kill", "watch-edit"]);
+        wait_for_log(
+            &stack,
+            |e| e["kind"] == "heal" && e["resource"] == "watch-edit",
+            "the heal",
+        );
+        assert!(env_of(&stack, "watch-edit").contains(&"MODE=one".to_string()));
+        // A broken edit is reported; the watch goes on.
+        stack.write(
+            "main.star",
+            "web = DockerResource(name = \"watch-edit\", image = 5)\n",
+        );
+        wait_for_log(
+            &stack,
+            |e| {
+                e["seen"]
+                    .as_str()
+                    .is_some_and(|s| s.contains("has problems"))
+            },
+            "the problem",
+        );
+    }
+    stack.write("main.star", &main("two"));
+    let _watching = {
+        let child = stack
+            .command(&["watch", "--apply-changes"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("watch starts");
+        Watching(child)
+    };
+    let starts = log(&stack)
+        .iter()
+        .filter(|e| {
+            e["seen"]
+                .as_str()
+                .is_some_and(|s| s.starts_with("watching"))
+        })
+        .count();
+    wait_until("the second watch to start", || {
+        log(&stack)
+            .iter()
+            .filter(|e| {
+                e["seen"]
+                    .as_str()
+                    .is_some_and(|s| s.starts_with("watching"))
+            })
+            .count()
+            > starts
+    });
+    stack.write("main.star", &main("three"));
+    wait_for_log(
+        &stack,
+        |e| e["done"] == "applied the changes",
+        "the changes applied",
+    );
+    assert!(
+        env_of(&stack, "watch-edit").contains(&"MODE=three".to_string()),
+        "{:?}",
+        env_of(&stack, "watch-edit")
+    );
+    stack.ok(&["destroy", "--yes"]);
+}

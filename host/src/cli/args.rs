@@ -172,6 +172,10 @@ pub enum Command {
         /// Print one JSON object per event instead of a line.
         #[arg(long)]
         json: bool,
+        /// When a file of the project changes, apply the new plan (without
+        /// it, the plan is shown and the watch keeps what was applied).
+        #[arg(long)]
+        apply_changes: bool,
     },
     /// `clockwork watch` in the background: one per project, surviving the
     /// terminal.

@@ -92,7 +92,10 @@ pub async fn run(args: Args) -> Result<u8, CliError> {
             complete::run_complete(&invocation, json).await
         }
         Command::Doctor { json } => complete::run_doctor(&invocation, json).await,
-        Command::Watch { json } => watch::run_watch(&invocation, json).await,
+        Command::Watch {
+            json,
+            apply_changes,
+        } => watch::run_watch(&invocation, json, apply_changes).await,
         Command::Service(command) => {
             use args::ServiceCommand as S;
             let (action, json) = match command {

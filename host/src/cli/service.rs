@@ -207,6 +207,7 @@ fn status(files: &ProjectDir, json_out: bool) -> Result<u8, CliError> {
                             r["heals"].to_string(),
                             ago(&r["last_check_ms"]),
                             ago(&r["next_check_ms"]),
+                            r["expires_at"].as_str().unwrap_or("-").to_string(),
                         ]);
                     }
                 }

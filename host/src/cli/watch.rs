@@ -1,16 +1,47 @@
-//! `clockwork watch`.
+//! `clockwork watch`: the loop, and reading the project again when its
+//! files change (as Tilt does): the new plan is shown, and applied only
+//! with `--apply-changes`; until then the watch keeps what was applied.
 
+use std::path::Path;
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use crate::apply::{Options, RemovalOrder};
 use crate::cli::{CliError, EXIT_OK, Invocation, project};
-use crate::watch::report::{Alerts, Reporter};
-use crate::watch::{WatchError, Watcher};
+use crate::plan::ChangeKind;
+use crate::watch::report::{Alerts, Kind, Reporter};
+use crate::watch::{Ended, Memory, WatchError, WatchHooks, Watcher};
 
-/// `clockwork watch [--json]`: runs until Ctrl-C.
-pub async fn run_watch(invocation: &Invocation, json: bool) -> Result<u8, CliError> {
-    let resolved = project::resolved(invocation, crate::complete::Mode::ReadOnly).await?;
+/// When each file the project is read from last changed.
+fn stamps(
+    files: &crate::project::ProjectDir,
+    sources: &crate::load::Sources,
+) -> Vec<(String, Option<SystemTime>)> {
+    let mut out: Vec<(String, Option<SystemTime>)> = sources
+        .keys()
+        .map(|f| {
+            (
+                f.clone(),
+                files
+                    .metadata(Path::new(f))
+                    .ok()
+                    .and_then(|m| m.modified().ok().map(|t| t.into_std())),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// `clockwork watch [--json] [--apply-changes]`: runs until Ctrl-C.
+pub async fn run_watch(
+    invocation: &Invocation,
+    json: bool,
+    apply_changes: bool,
+) -> Result<u8, CliError> {
+    let mut current = project::resolved(invocation, crate::complete::Mode::ReadOnly).await?;
     let folder = &invocation.project;
+    let files = &folder.files;
     let webhook = std::env::var("CW_ALERT_WEBHOOK")
         .ok()
         .filter(|u| !u.is_empty())
@@ -25,24 +56,152 @@ pub async fn run_watch(invocation: &Invocation, json: bool) -> Result<u8, CliErr
         cancel: crate::apply::Cancel::default(),
         removal_order: RemovalOrder::DependentsFirst,
     };
-    let watcher = Watcher {
-        project: folder,
-        plugins: &resolved.plugins,
-        graph: &resolved.graph,
-        sources: &resolved.sources,
-        reporter: Arc::new(Reporter::new(folder.files.clone(), json)),
-        alerts: Alerts::new(webhook),
-        policy: folder.config.watch.policy(),
-        options: &options,
+    let reporter = Arc::new(Reporter::new(files.clone(), json));
+    let alerts = Alerts::new(webhook);
+    let mut memory = Memory::default();
+    loop {
+        let seen = stamps(files, &current.sources);
+        let changed = || stamps(files, &current.sources) != seen;
+        let watcher = Watcher {
+            project: folder,
+            plugins: &current.plugins,
+            graph: &current.graph,
+            sources: &current.sources,
+            reporter: reporter.clone(),
+            alerts: alerts.clone(),
+            policy: folder.config.watch.policy(),
+            options: &options,
+        };
+        let ended = match crate::watch::watch(watcher, &mut memory, &changed).await {
+            Ok(ended) => ended,
+            Err(WatchError::NothingToWatch) => {
+                return Err(CliError::Usage {
+                    message: "no resource has `reconcile = True`: nothing to watch".into(),
+                    help: "add `reconcile = True` to the resources `clockwork watch` should keep as declared (`clockwork plugins inspect DockerResource` shows the reconciliation fields)".into(),
+                });
+            }
+            Err(WatchError::Engine(e)) => return Err(e.into()),
+            Err(WatchError::State(e)) => return Err(CliError::State(e)),
+            Err(WatchError::Signal(e)) => return Err(CliError::Runtime(e)),
+        };
+        if ended == Ended::Stopped {
+            return Ok(EXIT_OK);
+        }
+        let file = current.graph.project.file.display().to_string();
+        let reread = match project::resolved(invocation, crate::complete::Mode::ReadOnly).await {
+            Ok(r) => r,
+            Err(e) => {
+                let why = match &e {
+                    CliError::Invalid(problems) => problems
+                        .iter()
+                        .map(|p| format!("{}: {}", p.location, p.message))
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                    other => other.to_string(),
+                };
+                reporter.event(
+                    None,
+                    Kind::Watch,
+                    &format!("`{file}` changed and has problems: {why}"),
+                    "keeping what was applied; fix it and save again",
+                );
+                // The next loop takes the files' times afresh, so the same
+                // broken content is not reported twice.
+                continue;
+            }
+        };
+        if apply_changes {
+            let hooks = WatchHooks {
+                reporter: reporter.clone(),
+            };
+            let mut identity = folder.identity.clone();
+            identity.adopted = crate::state::State::load(files, &folder.identity)?.adopted_ids();
+            let engine = crate::docker::Engine::connect(&identity, files.clone()).await?;
+            let report = crate::apply::run(
+                crate::apply::Target {
+                    project: folder,
+                    plugins: &reread.plugins,
+                    engine,
+                    adopt: &[],
+                    options: options(),
+                    hooks: &hooks,
+                    only: None,
+                },
+                &reread.graph,
+                &reread.sources,
+            )
+            .await;
+            match report {
+                Ok(r) if !r.failed() => reporter.event(
+                    None,
+                    Kind::Heal,
+                    &format!("`{file}` changed"),
+                    "applied the changes",
+                ),
+                Ok(r) => reporter.event(
+                    None,
+                    Kind::Failure,
+                    &format!("`{file}` changed"),
+                    &format!("applying it failed: {}", r.failures().join("; ")),
+                ),
+                Err(e) => reporter.event(
+                    None,
+                    Kind::Failure,
+                    &format!("`{file}` changed"),
+                    &format!("applying it failed: {}", CliError::from(e)),
+                ),
+            }
+            current = reread;
+        } else {
+            let summary = planned_summary(invocation, &reread).await;
+            reporter.event(
+                None,
+                Kind::Watch,
+                &format!("`{file}` changed: {summary}"),
+                "not applied: run `clockwork apply` (or watch with --apply-changes); still keeping what was applied",
+            );
+            // Keep healing toward what was applied, but notice the next save.
+            current.sources = reread.sources;
+        }
+    }
+}
+
+/// "1 to create, 2 to update" for the re-read project against what runs.
+async fn planned_summary(invocation: &Invocation, reread: &project::Resolved) -> String {
+    let files = &invocation.project.files;
+    let mut identity = invocation.project.identity.clone();
+    let Ok(state) = crate::state::State::load(files, &identity) else {
+        return "its plan could not be made (the state cannot be read)".into();
     };
-    match crate::watch::watch(watcher).await {
-        Ok(()) => Ok(EXIT_OK),
-        Err(WatchError::NothingToWatch) => Err(CliError::Usage {
-            message: "no resource has `reconcile = True`: nothing to watch".into(),
-            help: "add `reconcile = True` to the resources `clockwork watch` should keep as declared (`clockwork plugins inspect DockerResource` shows the reconciliation fields)".into(),
-        }),
-        Err(WatchError::Engine(e)) => Err(e.into()),
-        Err(WatchError::State(e)) => Err(CliError::State(e)),
-        Err(WatchError::Signal(e)) => Err(CliError::Runtime(e)),
+    identity.adopted = state.adopted_ids();
+    let observation = match crate::docker::Engine::connect(&identity, files.clone()).await {
+        Ok(engine) => engine.observe().await.ok(),
+        Err(_) => None,
+    };
+    match project::planned(
+        &reread.graph,
+        &reread.sources,
+        &reread.plugins,
+        &identity,
+        &state,
+        observation.as_ref(),
+        files,
+    )
+    .await
+    {
+        Ok(plan) => {
+            let changed: Vec<String> = plan
+                .entries
+                .iter()
+                .filter(|e| e.change != ChangeKind::None)
+                .map(|e| format!("{} {}", e.change, e.name))
+                .collect();
+            if changed.is_empty() {
+                "nothing to change".into()
+            } else {
+                changed.join(", ")
+            }
+        }
+        Err(e) => format!("its plan has problems: {e}"),
     }
 }

@@ -92,34 +92,64 @@ struct Tracked {
     held: bool,
     /// Heals made by this watch.
     heals: u32,
+    /// When its `max_duration` runs out (seconds since the epoch).
+    expires_at: Option<u64>,
 }
 
-/// Runs until Ctrl-C.
-pub async fn watch(w: Watcher<'_>) -> Result<(), WatchError> {
+/// Why [`watch`] returned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ended {
+    /// Ctrl-C or SIGTERM.
+    Stopped,
+    /// A file of the project changed: read it again and watch on.
+    ProjectChanged,
+}
+
+/// What a watch remembers across reloads of the project: each resource's
+/// incident and healing history.
+#[derive(Default)]
+pub struct Memory(BTreeMap<ResourceName, Tracked>);
+
+/// Runs until Ctrl-C, SIGTERM or `project_changed()` (asked every second).
+pub async fn watch(
+    w: Watcher<'_>,
+    memory: &mut Memory,
+    project_changed: &dyn Fn() -> bool,
+) -> Result<Ended, WatchError> {
     let mut tracked: BTreeMap<ResourceName, Tracked> = BTreeMap::new();
     for d in crate::load::resources(&w.graph.project).map(|id| w.graph.project.get(id)) {
         // The containers are the leaves'; a composite's settings are its
         // children's.
         let settings = crate::reconcile::effective(&w.graph.project, d.id);
         if settings.reconcile && d.children.is_empty() {
-            tracked.insert(
-                d.name.clone(),
-                Tracked {
-                    settings,
-                    backoff: Backoff::new(w.policy),
-                    incident: None,
-                    alerted: false,
-                    gave_up_alerted: false,
-                    last_check: Instant::now(),
-                    held: false,
-                    heals: 0,
-                },
-            );
+            let mut t = memory.0.remove(&d.name).unwrap_or_else(|| Tracked {
+                settings: settings.clone(),
+                backoff: Backoff::new(w.policy),
+                incident: None,
+                alerted: false,
+                gave_up_alerted: false,
+                last_check: Instant::now(),
+                held: false,
+                heals: 0,
+                expires_at: None,
+            });
+            t.settings = settings;
+            tracked.insert(d.name.clone(), t);
         }
     }
     if tracked.is_empty() {
         return Err(WatchError::NothingToWatch);
     }
+    let ended = run(&w, &mut tracked, project_changed).await;
+    memory.0 = tracked;
+    ended
+}
+
+async fn run(
+    w: &Watcher<'_>,
+    tracked: &mut BTreeMap<ResourceName, Tracked>,
+    project_changed: &dyn Fn() -> bool,
+) -> Result<Ended, WatchError> {
     let names: Vec<String> = tracked.keys().map(|n| format!("`{n}`")).collect();
     w.reporter.event(
         None,
@@ -145,18 +175,26 @@ pub async fn watch(w: Watcher<'_>) -> Result<(), WatchError> {
         .map_err(|e| WatchError::Signal(e.to_string()))?;
     let interrupt = tokio::signal::ctrl_c();
     tokio::pin!(interrupt);
+    let mut files_tick = tokio::time::interval(Duration::from_secs(1));
+    files_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         let sleep = tokio::time::sleep_until(wake.into());
         tokio::select! {
             _ = &mut interrupt => {
                 w.reporter.event(None, Kind::Watch, "stopped (Ctrl-C)", "");
-                return Ok(());
+                return Ok(Ended::Stopped);
             }
             _ = terminate.recv() => {
                 w.reporter.event(None, Kind::Watch, "stopped (SIGTERM)", "");
-                return Ok(());
+                return Ok(Ended::Stopped);
             }
             _ = hangup.recv() => continue,
+            _ = files_tick.tick() => {
+                if project_changed() {
+                    return Ok(Ended::ProjectChanged);
+                }
+                continue;
+            }
             _ = sleep => {}
             event = events.next() => {
                 let lost = match event {
@@ -183,13 +221,13 @@ pub async fn watch(w: Watcher<'_>) -> Result<(), WatchError> {
                 }
             },
         }
-        let next = check(&w, &engine, &mut tracked).await;
+        let next = check(w, &engine, tracked).await;
         let now = Instant::now();
         for t in tracked.values_mut() {
             t.last_check = now;
         }
         wake = next.map_or(now + interval, |n| n.min(now + interval));
-        write_status(&w, &tracked, wake);
+        write_status(w, tracked, wake);
     }
 }
 
@@ -225,6 +263,7 @@ fn write_status(w: &Watcher<'_>, tracked: &BTreeMap<ResourceName, Tracked>, wake
                 serde_json::json!({
                     "standing": standing,
                     "heals": t.heals,
+                    "expires_at": t.expires_at.map(report::rfc3339),
                     "last_check_ms": at(t.last_check),
                     "next_check_ms": at(wake),
                 }),
@@ -276,8 +315,18 @@ fn subscribe(
     Box::pin(stream)
 }
 
+/// What is wrong with a resource.
+struct Drift {
+    /// What was seen, for the log.
+    seen: String,
+    /// Containers the Engine reports unhealthy or restarting while the
+    /// plan has nothing to change: healing them is a restart (Docker's
+    /// restart policy never acts on `unhealthy`).
+    restart: Vec<String>,
+}
+
 /// What is wrong with `name` now, if anything.
-fn drift_of(plan: &Plan, observation: &crate::docker::Observation, name: &str) -> Option<String> {
+fn drift_of(plan: &Plan, observation: &crate::docker::Observation, name: &str) -> Option<Drift> {
     if let Some(e) = plan.entries.iter().find(|e| e.name.as_str() == name)
         && e.change != ChangeKind::None
     {
@@ -287,23 +336,33 @@ fn drift_of(plan: &Plan, observation: &crate::docker::Observation, name: &str) -
             .filter(|c| c.path != "/")
             .map(|c| c.name())
             .collect();
-        return Some(if fields.is_empty() {
+        let seen = if fields.is_empty() {
             format!("not as declared: {}", e.change)
         } else {
             format!("not as declared: {} ({})", e.change, fields.join(", "))
+        };
+        return Some(Drift {
+            seen,
+            restart: Vec::new(),
         });
     }
     let observed = observation.for_resource(name)?;
+    let mut seen = Vec::new();
+    let mut restart = Vec::new();
     for c in observed["containers"].as_array()? {
-        let container = c["name"].as_str().unwrap_or(name);
+        let container = c["name"].as_str().unwrap_or(name).to_string();
         if c["health"] == "unhealthy" {
-            return Some(format!("`{container}` is unhealthy"));
-        }
-        if c["restarting"] == true {
-            return Some(format!("`{container}` keeps restarting"));
+            seen.push(format!("`{container}` is unhealthy"));
+            restart.push(container);
+        } else if c["restarting"] == true {
+            seen.push(format!("`{container}` keeps restarting"));
+            restart.push(container);
         }
     }
-    None
+    (!restart.is_empty()).then(|| Drift {
+        seen: seen.join(", "),
+        restart,
+    })
 }
 
 /// Looks at every watched resource, heals what may be healed; returns the
@@ -366,6 +425,9 @@ async fn check(
     // Expiry first: an expired resource is destroyed, not healed.
     let now_s = crate::state::now_ms() / 1000;
     let mut expired: BTreeSet<ResourceName> = BTreeSet::new();
+    for (name, t) in tracked.iter_mut() {
+        t.expires_at = state.resources.get(name).and_then(|r| r.expires_at);
+    }
     for name in tracked.keys() {
         if state.expired.contains_key(name) {
             continue;
@@ -384,6 +446,7 @@ async fn check(
         return Some(Instant::now());
     }
     let mut heal: BTreeSet<ResourceName> = BTreeSet::new();
+    let mut restart: Vec<(ResourceName, Vec<String>)> = Vec::new();
     for (name, t) in tracked.iter_mut() {
         if state.expired.contains_key(name) {
             if !t.held {
@@ -412,7 +475,7 @@ async fn check(
             continue;
         }
         t.held = false;
-        let Some(seen) = drift_of(&plan, &observation, name) else {
+        let Some(drift) = drift_of(&plan, &observation, name) else {
             t.backoff.fine(now);
             if t.incident.take().is_some() {
                 reporter.event(Some(name), Kind::Recovered, "as declared again", "");
@@ -423,6 +486,7 @@ async fn check(
             }
             continue;
         };
+        let seen = drift.seen.clone();
         t.backoff.drifted();
         let new = t.incident.is_none();
         if new {
@@ -432,6 +496,11 @@ async fn check(
             OnDrift::Ignore => "recorded (on_drift = \"ignore\")".to_string(),
             OnDrift::Alert => "alerted, not corrected (on_drift = \"alert\")".to_string(),
             OnDrift::AutoCorrect => match t.backoff.may(now) {
+                May::Heal if !drift.restart.is_empty() => {
+                    restart.push((name.clone(), drift.restart.clone()));
+                    heal.insert(name.clone());
+                    format!("restarting {}", drift.restart.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", "))
+                }
                 May::Heal => {
                     heal.insert(name.clone());
                     "applying it again".to_string()
@@ -453,6 +522,35 @@ async fn check(
     }
     if heal.is_empty() {
         return earliest;
+    }
+    // An unhealthy container is restarted here; the apply below then
+    // records its new start, as for any heal.
+    let grace = w.project.config.limits.containers().stop_grace;
+    for (name, containers) in &restart {
+        for c in containers {
+            let restarted = match engine.stop_container(name, c, grace).await {
+                Ok(_) => engine.start_container(name, c).await.map(|_| ()),
+                Err(e) => Err(e),
+            };
+            crate::state::journal(
+                files,
+                &serde_json::json!({
+                    "time": crate::state::now_ms(),
+                    "resource": name,
+                    "action": format!("restart {c}"),
+                    "status": if restarted.is_ok() { "done" } else { "failed" },
+                    "detail": {"by": "clockwork watch", "why": "unhealthy"},
+                }),
+            );
+            if let Err(e) = restarted {
+                reporter.event(
+                    Some(name),
+                    Kind::Failure,
+                    &format!("restarting `{c}` failed: {e}"),
+                    "",
+                );
+            }
+        }
     }
     // What depends on a healed resource is applied with it.
     let with_dependents = dependents(w.graph, &heal);
@@ -677,9 +775,10 @@ fn jitter() -> f64 {
 
 /// A heal's notes go to the watch log. It never asks: a heal deletes
 /// nothing, and an expiry deletes only what ran out (`only` narrows every
-/// run to those).
-struct WatchHooks {
-    reporter: Arc<Reporter>,
+/// run to those); `--apply-changes` is the user's word for the rest.
+pub struct WatchHooks {
+    /// Where notes go.
+    pub reporter: Arc<Reporter>,
 }
 
 impl Hooks for WatchHooks {
