@@ -591,3 +591,340 @@ web = DockerResource(name = "watch-edit", image = "busybox:latest", command = {Q
     );
     stack.ok(&["destroy", "--yes"]);
 }
+
+/// A Unix-socket proxy to the Engine that can drop every connection and
+/// refuse new ones, as an Engine restart does to its clients — without
+/// restarting the Engine, which would stop every container on the machine.
+struct EngineProxy {
+    path: std::path::PathBuf,
+    down: Arc<std::sync::atomic::AtomicBool>,
+    live: Arc<Mutex<Vec<std::os::unix::net::UnixStream>>>,
+}
+
+impl EngineProxy {
+    fn start(dir: &std::path::Path) -> EngineProxy {
+        use std::os::unix::net::{UnixListener, UnixStream};
+        let upstream = std::env::var("DOCKER_HOST")
+            .ok()
+            .and_then(|h| h.strip_prefix("unix://").map(str::to_string))
+            .unwrap_or_else(|| "/var/run/docker.sock".into());
+        let path = dir.join("engine-proxy.sock");
+        let listener = UnixListener::bind(&path).expect("bind the proxy");
+        let down = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let live = Arc::new(Mutex::new(Vec::new()));
+        let (d, l) = (down.clone(), live.clone());
+        std::thread::spawn(move || {
+            for client in listener.incoming().flatten() {
+                // Checked and registered under the lock `cut` takes, so no
+                // connection slips through a cut.
+                let mut live = l.lock().expect("lock");
+                if d.load(std::sync::atomic::Ordering::SeqCst) {
+                    let _ = client.shutdown(std::net::Shutdown::Both);
+                    continue;
+                }
+                let Ok(server) = UnixStream::connect(&upstream) else {
+                    continue;
+                };
+                let pairs = [
+                    (
+                        client.try_clone().expect("clone"),
+                        server.try_clone().expect("clone"),
+                    ),
+                    (
+                        server.try_clone().expect("clone"),
+                        client.try_clone().expect("clone"),
+                    ),
+                ];
+                live.extend([client, server]);
+                drop(live);
+                for (mut from, mut to) in pairs {
+                    std::thread::spawn(move || {
+                        let _ = std::io::copy(&mut from, &mut to);
+                        let _ = to.shutdown(std::net::Shutdown::Write);
+                    });
+                }
+            }
+        });
+        EngineProxy { path, down, live }
+    }
+
+    fn cut(&self) {
+        let mut live = self.live.lock().expect("lock");
+        self.down.store(true, std::sync::atomic::Ordering::SeqCst);
+        for s in live.drain(..) {
+            let _ = s.shutdown(std::net::Shutdown::Both);
+        }
+    }
+
+    fn restore(&self) {
+        self.down.store(false, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn losing_the_engine_is_survived_and_what_happened_meanwhile_is_healed() {
+    let stack = Stack::new("cw-e2e-watch-engine");
+    stack.write(
+        "main.star",
+        &format!(
+            r#"
+web = DockerResource(name = "watch-lost", image = "busybox:latest", command = {QUICK_STOP}, reconcile = True)
+"#
+        ),
+    );
+    stack.ok(&["apply", "--yes"]);
+    let proxy = EngineProxy::start(stack.dir.parent().expect("root"));
+    let child = stack
+        .command(&["watch"])
+        .env("DOCKER_HOST", format!("unix://{}", proxy.path.display()))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("watch starts");
+    let _watching = Watching(child);
+    wait_for_log(
+        &stack,
+        |e| {
+            e["seen"]
+                .as_str()
+                .is_some_and(|s| s.starts_with("watching"))
+        },
+        "watch to start",
+    );
+    proxy.cut();
+    wait_for_log(
+        &stack,
+        |e| {
+            e["seen"]
+                .as_str()
+                .is_some_and(|s| s.starts_with("lost the Engine"))
+        },
+        "the loss",
+    );
+    // What happens while it is away sends no event it could see.
+    docker(&["kill", "watch-lost"]);
+    proxy.restore();
+    wait_for_log(
+        &stack,
+        |e| e["kind"] == "heal" && e["resource"] == "watch-lost",
+        "the heal after reconnecting",
+    );
+    wait_until("watch-lost running", || running(&stack, "watch-lost"));
+    let said = |prefix: &str| {
+        log(&stack)
+            .iter()
+            .filter(|e| e["seen"].as_str().is_some_and(|s| s.starts_with(prefix)))
+            .count()
+    };
+    assert_eq!(
+        said("lost the Engine"),
+        1,
+        "said once per outage: {:#?}",
+        log(&stack)
+    );
+    assert_eq!(said("the Engine answers again"), 1, "{:#?}", log(&stack));
+    stack.ok(&["destroy", "--yes"]);
+}
+
+#[test]
+fn stopped_and_removed_containers_are_healed_and_a_hand_made_one_is_not_touched() {
+    let stack = Stack::new("cw-e2e-watch-hands");
+    stack.write("clockwork.toml", "[watch]\nbackoff_initial_seconds = 1\n");
+    stack.write(
+        "main.star",
+        &format!(
+            r#"
+web = DockerResource(name = "watch-hands", image = "busybox:latest", command = {QUICK_STOP}, reconcile = True)
+"#
+        ),
+    );
+    stack.ok(&["apply", "--yes"]);
+    let webhook = Webhook::start();
+    let _watching = watch(&stack, &webhook);
+    let heals = |stack: &Stack| log(stack).iter().filter(|e| e["kind"] == "heal").count();
+
+    docker(&["stop", "-t", "1", "watch-hands"]);
+    wait_until("the stopped container healed", || {
+        heals(&stack) >= 1 && running(&stack, "watch-hands")
+    });
+    docker(&["rm", "-f", "watch-hands"]);
+    wait_until("the removed container healed", || {
+        heals(&stack) >= 2 && running(&stack, "watch-hands")
+    });
+
+    // Recreated by hand, without Clockwork's labels: not the project's,
+    // so never changed or removed; the watch says why it cannot heal.
+    docker(&["rm", "-f", "watch-hands"]);
+    docker(&[
+        "run",
+        "-d",
+        "--name",
+        "watch-hands",
+        "busybox:latest",
+        "sleep",
+        "300",
+    ]);
+    let failed = wait_for_log(
+        &stack,
+        |e| {
+            e["kind"] == "failure"
+                && e["resource"] == "watch-hands"
+                && e["seen"]
+                    .as_str()
+                    .is_some_and(|s| s.contains("healing failed"))
+        },
+        "the refusal",
+    );
+    assert!(
+        failed["seen"]
+            .as_str()
+            .unwrap_or("")
+            .contains("watch-hands"),
+        "{failed}"
+    );
+    let inspect = stack.inspect("watch-hands");
+    assert_eq!(
+        inspect["Config"]["Cmd"][0], "sleep",
+        "the hand-made container is untouched"
+    );
+    docker(&["rm", "-f", "watch-hands"]);
+    stack.ok(&["destroy", "--yes"]);
+}
+
+#[test]
+fn an_alert_that_cannot_be_delivered_is_retried_logged_and_not_fatal() {
+    let stack = Stack::new("cw-e2e-watch-deaf");
+    stack.write("clockwork.toml", "[watch]\nbackoff_initial_seconds = 1\n");
+    stack.write(
+        "main.star",
+        &format!(
+            r#"
+web = DockerResource(name = "watch-deaf", image = "busybox:latest", command = {QUICK_STOP}, reconcile = True)
+"#
+        ),
+    );
+    stack.ok(&["apply", "--yes"]);
+    // A port nothing listens on.
+    let closed = TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr");
+    let child = stack
+        .command(&["watch"])
+        .env("CW_ALERT_WEBHOOK", format!("http://{closed}/alerts"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("watch starts");
+    let _watching = Watching(child);
+    wait_for_log(
+        &stack,
+        |e| {
+            e["seen"]
+                .as_str()
+                .is_some_and(|s| s.starts_with("watching"))
+        },
+        "watch to start",
+    );
+    docker(&["kill", "watch-deaf"]);
+    wait_for_log(&stack, |e| e["kind"] == "heal", "the heal");
+    wait_for_log(
+        &stack,
+        |e| {
+            e["seen"]
+                .as_str()
+                .is_some_and(|s| s.starts_with("the alert could not be delivered"))
+        },
+        "the undelivered alert",
+    );
+    // Still watching: the next kill is healed too.
+    let heals = || log(&stack).iter().filter(|e| e["kind"] == "heal").count();
+    docker(&["kill", "watch-deaf"]);
+    wait_until("a second heal", || heals() >= 2);
+    stack.ok(&["destroy", "--yes"]);
+}
+
+#[test]
+fn a_failing_assertion_is_drift_and_is_healed() {
+    let stack = Stack::new("cw-e2e-watch-assert");
+    stack.write(
+        "main.star",
+        r#"
+web = DockerResource(
+    name = "watch-checked",
+    image = "busybox:latest",
+    command = ["sh", "-c", "trap 'exit 0' TERM; touch /tmp/ok; while true; do sleep 1; done"],
+    reconcile = True,
+    check_interval = 1,
+    assertions = [PythonAssert(lambda r: (exec(r, ["test", "-e", "/tmp/ok"]).ok, "/tmp/ok is there"), description = "ok file", timeout_seconds = 1)],
+)
+"#,
+    );
+    stack.ok(&["apply", "--yes"]);
+    let webhook = Webhook::start();
+    let _watching = watch(&stack, &webhook);
+    docker(&["exec", "watch-checked", "rm", "/tmp/ok"]);
+    let drift = wait_for_log(
+        &stack,
+        |e| e["kind"] == "drift" && e["resource"] == "watch-checked",
+        "the failing assertion",
+    );
+    assert!(
+        drift["seen"].as_str().unwrap_or("").contains("fails"),
+        "{drift}"
+    );
+    wait_for_log(
+        &stack,
+        |e| e["kind"] == "recovered" && e["resource"] == "watch-checked",
+        "recovery",
+    );
+    let run = stack.run(&["assert"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    stack.ok(&["destroy", "--yes"]);
+}
+
+#[test]
+fn on_drift_alert_reports_and_changes_nothing() {
+    let stack = Stack::new("cw-e2e-watch-alert-only");
+    stack.write(
+        "main.star",
+        &format!(
+            r#"
+web = DockerResource(name = "watch-told", image = "busybox:latest", command = {QUICK_STOP}, reconcile = True, on_drift = "alert")
+"#
+        ),
+    );
+    stack.ok(&["apply", "--yes"]);
+    let webhook = Webhook::start();
+    let _watching = watch(&stack, &webhook);
+    docker(&["kill", "watch-told"]);
+    let drift = wait_for_log(
+        &stack,
+        |e| e["kind"] == "drift" && e["resource"] == "watch-told",
+        "the drift",
+    );
+    assert!(
+        drift["done"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("alerted, not corrected"),
+        "{drift}"
+    );
+    wait_until("the alert", || !webhook.kinds().is_empty());
+    assert_eq!(webhook.kinds(), ["watch-told:drift"]);
+    assert!(!running(&stack, "watch-told"), "not corrected");
+    assert!(!log(&stack).iter().any(|e| e["kind"] == "heal"));
+    // Fixed by the user: recovered, and one alert for that.
+    stack.ok(&["apply", "--yes"]);
+    wait_for_log(
+        &stack,
+        |e| e["kind"] == "recovered" && e["resource"] == "watch-told",
+        "recovery",
+    );
+    wait_until("the recovery alert", || webhook.kinds().len() >= 2);
+    assert_eq!(
+        webhook.kinds(),
+        ["watch-told:drift", "watch-told:recovered"]
+    );
+    stack.ok(&["destroy", "--yes"]);
+}

@@ -94,6 +94,13 @@ struct Tracked {
     heals: u32,
     /// When its `max_duration` runs out (seconds since the epoch).
     expires_at: Option<u64>,
+    /// When its assertions last ran.
+    last_assert: Option<Instant>,
+    /// What the last run of its assertions found failing, kept until they
+    /// run again (so an incident does not end between two runs).
+    assert_failure: Option<String>,
+    /// Its declaration's fields when it was last read.
+    declared: serde_json::Map<String, serde_json::Value>,
 }
 
 /// Why [`watch`] returned.
@@ -132,7 +139,17 @@ pub async fn watch(
                 held: false,
                 heals: 0,
                 expires_at: None,
+                last_assert: None,
+                assert_failure: None,
+                declared: d.fields.clone(),
             });
+            // A changed declaration is a fresh start for a resource given
+            // up on.
+            if t.declared != d.fields {
+                t.backoff = Backoff::new(w.policy);
+                t.gave_up_alerted = false;
+                t.declared = d.fields.clone();
+            }
             t.settings = settings;
             tracked.insert(d.name.clone(), t);
         }
@@ -150,6 +167,10 @@ async fn run(
     tracked: &mut BTreeMap<ResourceName, Tracked>,
     project_changed: &dyn Fn() -> bool,
 ) -> Result<Ended, WatchError> {
+    let mut identity = w.project.identity.clone();
+    identity.adopted = State::load(&w.project.files, &identity)?.adopted_ids();
+    let engine = Engine::connect(&identity, w.project.files.clone()).await?;
+    // Said once connected: from here on, losing the Engine is survived.
     let names: Vec<String> = tracked.keys().map(|n| format!("`{n}`")).collect();
     w.reporter.event(
         None,
@@ -157,9 +178,6 @@ async fn run(
         &format!("watching {}", names.join(", ")),
         "",
     );
-    let mut identity = w.project.identity.clone();
-    identity.adopted = State::load(&w.project.files, &identity)?.adopted_ids();
-    let engine = Engine::connect(&identity, w.project.files.clone()).await?;
     let interval = tracked
         .values()
         .map(|t| t.settings.check_interval)
@@ -167,6 +185,8 @@ async fn run(
         .unwrap_or(Duration::from_secs(60));
     let mut events = subscribe(&engine);
     let mut wake = Instant::now();
+    // While the Engine is away: the current wait between reconnections.
+    let mut engine_lost: Option<Duration> = None;
     // Ctrl-C or SIGTERM (`clockwork service stop`, systemd) end it cleanly;
     // a closed terminal (SIGHUP) does not.
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
@@ -210,18 +230,30 @@ async fn run(
                     None => Some("the stream ended".to_string()),
                 };
                 if let Some(why) = lost {
-                    w.reporter.event(
-                        None,
-                        Kind::Watch,
-                        &format!("lost the Engine's events ({why})"),
-                        "reconnecting, then listing everything again",
-                    );
-                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    let wait = lose(w, &mut engine_lost, &format!("its events stopped: {why}"));
+                    tokio::time::sleep(wait).await;
                     events = subscribe(&engine);
                 }
             },
         }
-        let next = check(w, &engine, tracked).await;
+        let next = match check(w, &engine, tracked).await {
+            Ok(next) => next,
+            Err(why) => {
+                // Look again after the current wait.
+                wake = Instant::now() + lose(w, &mut engine_lost, &why);
+                continue;
+            }
+        };
+        if engine_lost.take().is_some() {
+            w.reporter.event(
+                None,
+                Kind::Watch,
+                "the Engine answers again",
+                "listed everything again",
+            );
+            // The old stream may have died without a word.
+            events = subscribe(&engine);
+        }
         let now = Instant::now();
         for t in tracked.values_mut() {
             t.last_check = now;
@@ -229,6 +261,24 @@ async fn run(
         wake = next.map_or(now + interval, |n| n.min(now + interval));
         write_status(w, tracked, wake);
     }
+}
+
+/// The Engine is away: said once per outage; returns how long to wait
+/// before trying again (1 s doubling to 30 s).
+fn lose(w: &Watcher<'_>, engine_lost: &mut Option<Duration>, why: &str) -> Duration {
+    if engine_lost.is_none() {
+        w.reporter.event(
+            None,
+            Kind::Watch,
+            &format!("lost the Engine ({why})"),
+            "reconnecting, then listing everything again",
+        );
+    }
+    let wait = engine_lost.map_or(Duration::from_secs(1), |d| {
+        (d * 2).min(Duration::from_secs(30))
+    });
+    *engine_lost = Some(wait);
+    wait
 }
 
 /// Where `clockwork service status` reads what the watch last saw.
@@ -315,6 +365,82 @@ fn subscribe(
     Box::pin(stream)
 }
 
+/// Runs the assertions of the resources whose `check_interval` came round
+/// (each at most 10 s, so a failing one does not hold the loop) and
+/// records what fails in each one's `assert_failure`. A check that could
+/// not run is not drift: it says nothing about the resource.
+async fn run_assertions(
+    w: &Watcher<'_>,
+    engine: &Engine,
+    state: &State,
+    observation: &crate::docker::Observation,
+    tracked: &mut BTreeMap<ResourceName, Tracked>,
+    now: Instant,
+) {
+    let due: Vec<String> = tracked
+        .iter_mut()
+        .filter(|(_, t)| {
+            t.last_assert
+                .is_none_or(|at| now.duration_since(at) >= t.settings.check_interval)
+        })
+        .map(|(name, t)| {
+            t.last_assert = Some(now);
+            name.to_string()
+        })
+        .collect();
+    let mut out: BTreeMap<ResourceName, String> = BTreeMap::new();
+    if due.is_empty() {
+        return;
+    }
+    let selection = crate::assert::Selection {
+        names: due.clone(),
+        implied: false,
+    };
+    let Ok(checks) = crate::assert::checks(w.graph, w.plugins, state, &selection).await else {
+        return;
+    };
+    let checks: Vec<crate::assert::Check> = checks
+        .into_iter()
+        .filter(|c| {
+            c.target
+                .as_ref()
+                .is_some_and(|(r, _)| due.contains(&r.to_string()))
+        })
+        .map(|mut c| {
+            c.timeout = c.timeout.min(Duration::from_secs(10));
+            c
+        })
+        .collect();
+    if checks.is_empty() {
+        return;
+    }
+    w.plugins.attach(crate::plugin::Deployment {
+        hosts: observation.hosts(),
+        engine: engine.clone(),
+    });
+    let results = crate::assert::run(
+        checks,
+        w.plugins,
+        state,
+        crate::assert::Options::default(),
+        &mut |_| {},
+    )
+    .await;
+    for r in results {
+        if r.verdict == crate::assert::Verdict::Fail
+            && let Some((resource, _)) = &r.check.target
+        {
+            out.entry(resource.clone())
+                .or_insert_with(|| format!("assertion `{}` fails: {}", r.check.name, r.message));
+        }
+    }
+    for name in &due {
+        if let Some(t) = tracked.get_mut(name.as_str()) {
+            t.assert_failure = out.remove(name.as_str());
+        }
+    }
+}
+
 /// What is wrong with a resource.
 struct Drift {
     /// What was seen, for the log.
@@ -367,11 +493,12 @@ fn drift_of(plan: &Plan, observation: &crate::docker::Observation, name: &str) -
 
 /// Looks at every watched resource, heals what may be healed; returns the
 /// earliest time a backed-off resource may be healed.
+/// `Err` when the Engine could not be listed.
 async fn check(
     w: &Watcher<'_>,
     engine: &Engine,
     tracked: &mut BTreeMap<ResourceName, Tracked>,
-) -> Option<Instant> {
+) -> Result<Option<Instant>, String> {
     let files = &w.project.files;
     let reporter = &w.reporter;
     let state = match State::load(files, &engine.identity) {
@@ -383,20 +510,12 @@ async fn check(
                 &format!("cannot read the state: {e}"),
                 "",
             );
-            return None;
+            return Ok(None);
         }
     };
     let observation = match engine.observe().await {
         Ok(o) => o,
-        Err(e) => {
-            reporter.event(
-                None,
-                Kind::Failure,
-                &format!("cannot list the project's containers: {e}"),
-                "will look again",
-            );
-            return None;
-        }
+        Err(e) => return Err(format!("cannot list the project's containers: {e}")),
     };
     let plan = match apply::planned(
         w.graph,
@@ -417,7 +536,7 @@ async fn check(
                 &format!("cannot plan: {e}"),
                 "will look again",
             );
-            return None;
+            return Ok(None);
         }
     };
     let now = Instant::now();
@@ -443,8 +562,9 @@ async fn check(
     }
     if !expired.is_empty() {
         expire(w, engine, &expired, tracked).await;
-        return Some(Instant::now());
+        return Ok(Some(Instant::now()));
     }
+    run_assertions(w, engine, &state, &observation, tracked, now).await;
     let mut heal: BTreeSet<ResourceName> = BTreeSet::new();
     let mut restart: Vec<(ResourceName, Vec<String>)> = Vec::new();
     for (name, t) in tracked.iter_mut() {
@@ -475,7 +595,30 @@ async fn check(
             continue;
         }
         t.held = false;
-        let Some(drift) = drift_of(&plan, &observation, name) else {
+        let drift = drift_of(&plan, &observation, name).or_else(|| {
+            t.assert_failure.as_ref().map(|seen| Drift {
+                seen: seen.clone(),
+                // A check that fails while everything is as declared is
+                // healed like an unhealthy container: by a restart.
+                restart: observation
+                    .for_resource(name)
+                    .and_then(|o| {
+                        o["containers"].as_array().map(|cs| {
+                            cs.iter()
+                                .filter_map(|c| c["name"].as_str().map(str::to_string))
+                                .collect()
+                        })
+                    })
+                    .unwrap_or_default(),
+            })
+        });
+        let Some(drift) = drift else {
+            // Given up on, yet as declared again: the user fixed it (an
+            // apply, a start); it is looked after again.
+            if t.backoff.given_up() {
+                t.backoff = Backoff::new(w.policy);
+                t.gave_up_alerted = false;
+            }
             t.backoff.fine(now);
             if t.incident.take().is_some() {
                 reporter.event(Some(name), Kind::Recovered, "as declared again", "");
@@ -521,7 +664,7 @@ async fn check(
         }
     }
     if heal.is_empty() {
-        return earliest;
+        return Ok(earliest);
     }
     // An unhealthy container is restarted here; the apply below then
     // records its new start, as for any heal.
@@ -583,6 +726,8 @@ async fn check(
         };
         let spent = t.backoff.healed(now, jitter());
         t.heals += 1;
+        // Its assertions say at the next look whether the heal worked.
+        t.last_assert = None;
         match &failure {
             None => reporter.event(Some(name), Kind::Heal, "applied again", "done"),
             // Retried after the backoff; alerted only when given up on,
@@ -616,7 +761,7 @@ async fn check(
             earliest = Some(earliest.map_or(at, |e| e.min(at)));
         }
     }
-    earliest
+    Ok(earliest)
 }
 
 /// Destroys `names` (their `max_duration` ran out) through `apply`'s path
