@@ -85,24 +85,40 @@ impl Drop for Watching {
 }
 
 fn watch(stack: &Stack, webhook: &Webhook) -> Watching {
-    let child = stack
-        .command(&["watch", "--json"])
-        .env("CW_ALERT_WEBHOOK", &webhook.url)
+    watch_with(
+        stack,
+        &["--json"],
+        &[("CW_ALERT_WEBHOOK", webhook.url.clone())],
+    )
+}
+
+/// `clockwork watch ARGS…` with `env`, once it says it is watching (its
+/// own "watching" line: the log may hold an earlier watch's).
+fn watch_with(stack: &Stack, args: &[&str], env: &[(&str, String)]) -> Watching {
+    let starts = |stack: &Stack| {
+        log(stack)
+            .iter()
+            .filter(|e| {
+                e["seen"]
+                    .as_str()
+                    .is_some_and(|s| s.starts_with("watching"))
+            })
+            .count()
+    };
+    let before = starts(stack);
+    let mut full = vec!["watch"];
+    full.extend_from_slice(args);
+    let mut command = stack.command(&full);
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    let child = command
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
         .expect("watch starts");
     let w = Watching(child);
-    wait_for_log(
-        stack,
-        |e| {
-            e["kind"] == "watch"
-                && e["seen"]
-                    .as_str()
-                    .is_some_and(|s| s.starts_with("watching"))
-        },
-        "watch to start",
-    );
+    wait_until("watch to start", || starts(stack) > before);
     w
 }
 
@@ -550,34 +566,7 @@ web = DockerResource(name = "watch-edit", image = "busybox:latest", command = {Q
         );
     }
     stack.write("main.star", &main("two"));
-    let _watching = {
-        let child = stack
-            .command(&["watch", "--apply-changes"])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("watch starts");
-        Watching(child)
-    };
-    let starts = log(&stack)
-        .iter()
-        .filter(|e| {
-            e["seen"]
-                .as_str()
-                .is_some_and(|s| s.starts_with("watching"))
-        })
-        .count();
-    wait_until("the second watch to start", || {
-        log(&stack)
-            .iter()
-            .filter(|e| {
-                e["seen"]
-                    .as_str()
-                    .is_some_and(|s| s.starts_with("watching"))
-            })
-            .count()
-            > starts
-    });
+    let _watching = watch_with(&stack, &["--apply-changes"], &[]);
     stack.write("main.star", &main("three"));
     wait_for_log(
         &stack,
@@ -674,22 +663,10 @@ web = DockerResource(name = "watch-lost", image = "busybox:latest", command = {Q
     );
     stack.ok(&["apply", "--yes"]);
     let proxy = EngineProxy::start(stack.dir.parent().expect("root"));
-    let child = stack
-        .command(&["watch"])
-        .env("DOCKER_HOST", format!("unix://{}", proxy.path.display()))
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("watch starts");
-    let _watching = Watching(child);
-    wait_for_log(
+    let _watching = watch_with(
         &stack,
-        |e| {
-            e["seen"]
-                .as_str()
-                .is_some_and(|s| s.starts_with("watching"))
-        },
-        "watch to start",
+        &[],
+        &[("DOCKER_HOST", format!("unix://{}", proxy.path.display()))],
     );
     proxy.cut();
     wait_for_log(
@@ -809,22 +786,10 @@ web = DockerResource(name = "watch-deaf", image = "busybox:latest", command = {Q
         .expect("bind")
         .local_addr()
         .expect("addr");
-    let child = stack
-        .command(&["watch"])
-        .env("CW_ALERT_WEBHOOK", format!("http://{closed}/alerts"))
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("watch starts");
-    let _watching = Watching(child);
-    wait_for_log(
+    let _watching = watch_with(
         &stack,
-        |e| {
-            e["seen"]
-                .as_str()
-                .is_some_and(|s| s.starts_with("watching"))
-        },
-        "watch to start",
+        &[],
+        &[("CW_ALERT_WEBHOOK", format!("http://{closed}/alerts"))],
     );
     docker(&["kill", "watch-deaf"]);
     wait_for_log(&stack, |e| e["kind"] == "heal", "the heal");

@@ -697,29 +697,8 @@ async fn check(
     }
     // What depends on a healed resource is applied with it.
     let with_dependents = dependents(w.graph, &heal);
-    let hooks = WatchHooks {
-        reporter: reporter.clone(),
-    };
-    let outcome = apply::run(
-        Target {
-            project: w.project,
-            plugins: w.plugins,
-            engine: engine.clone(),
-            adopt: &[],
-            options: (w.options)(),
-            hooks: &hooks,
-            only: Some(&with_dependents),
-        },
-        w.graph,
-        w.sources,
-    )
-    .await;
+    let failure = apply_only(w, engine, w.graph, &with_dependents).await.err();
     let now = Instant::now();
-    let failure: Option<String> = match &outcome {
-        Ok(report) if report.failed() => Some(report.failures().join("; ")),
-        Ok(_) => None,
-        Err(e) => Some(e.to_string()),
-    };
     for name in &heal {
         let Some(t) = tracked.get_mut(name) else {
             continue;
@@ -792,30 +771,12 @@ async fn expire(
     pruned
         .connections
         .retain(|c| !ids.contains(&c.from) && !ids.contains(&c.to));
-    let hooks = WatchHooks {
-        reporter: w.reporter.clone(),
-    };
-    let outcome = apply::run(
-        Target {
-            project: w.project,
-            plugins: w.plugins,
-            engine: engine.clone(),
-            adopt: &[],
-            options: (w.options)(),
-            hooks: &hooks,
-            only: Some(names),
-        },
-        &pruned,
-        w.sources,
-    )
-    .await;
-    let failure = match &outcome {
-        Ok(report) if report.failed() => Some(report.failures().join("; ")),
+    let failure = match apply_only(w, engine, &pruned, names).await {
         Ok(report) if !report.results.iter().any(|(n, ..)| names.contains(n)) => {
-            Some("nothing was planned to destroy".into())
+            Some("nothing was planned to destroy".to_string())
         }
         Ok(_) => None,
-        Err(e) => Some(e.to_string()),
+        Err(why) => Some(why),
     };
     let recorded = (|| -> Result<(), crate::state::StateError> {
         let _lock = crate::state::Lock::acquire(&w.project.files)?;
@@ -863,6 +824,39 @@ async fn expire(
             ),
         }
         t.incident = None;
+    }
+}
+
+/// Applies `graph` through `apply`'s path, narrowed to `only`; a failure
+/// as one sentence.
+async fn apply_only(
+    w: &Watcher<'_>,
+    engine: &Engine,
+    graph: &Graph,
+    only: &BTreeSet<ResourceName>,
+) -> Result<apply::Report, String> {
+    let hooks = WatchHooks {
+        reporter: w.reporter.clone(),
+    };
+    let report = apply::run(
+        Target {
+            project: w.project,
+            plugins: w.plugins,
+            engine: engine.clone(),
+            adopt: &[],
+            options: (w.options)(),
+            hooks: &hooks,
+            only: Some(only),
+        },
+        graph,
+        w.sources,
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    if report.failed() {
+        Err(report.failures().join("; "))
+    } else {
+        Ok(report)
     }
 }
 
