@@ -893,3 +893,44 @@ web = DockerResource(name = "watch-told", image = "busybox:latest", command = {Q
     );
     stack.ok(&["destroy", "--yes"]);
 }
+
+#[test]
+fn on_drift_ignore_only_records() {
+    let stack = Stack::new("cw-e2e-watch-ignore");
+    stack.write(
+        "main.star",
+        &format!(
+            r#"
+web = DockerResource(name = "watch-ignored", image = "busybox:latest", command = {QUICK_STOP}, reconcile = True, on_drift = "ignore")
+"#
+        ),
+    );
+    stack.ok(&["apply", "--yes"]);
+    let webhook = Webhook::start();
+    let _watching = watch(&stack, &webhook);
+    docker(&["kill", "watch-ignored"]);
+    let drift = wait_for_log(
+        &stack,
+        |e| e["kind"] == "drift" && e["resource"] == "watch-ignored",
+        "the drift",
+    );
+    assert!(
+        drift["done"].as_str().unwrap_or("").starts_with("recorded"),
+        "{drift}"
+    );
+    assert!(!running(&stack, "watch-ignored"), "not corrected");
+    assert!(!log(&stack).iter().any(|e| e["kind"] == "heal"));
+    // Fixed by the user: recorded too; nothing was ever alerted.
+    stack.ok(&["apply", "--yes"]);
+    wait_for_log(
+        &stack,
+        |e| e["kind"] == "recovered" && e["resource"] == "watch-ignored",
+        "recovery",
+    );
+    assert_eq!(
+        webhook.kinds(),
+        Vec::<String>::new(),
+        "ignore alerts nothing"
+    );
+    stack.ok(&["destroy", "--yes"]);
+}

@@ -658,7 +658,11 @@ async fn check(
         if new || heal.contains(name) {
             reporter.event(Some(name), Kind::Drift, &seen, &done);
         }
-        if new && t.settings.alert_on.contains(&AlertOn::Drift) {
+        // `ignore` only records: no alert, whatever `alert_on` says.
+        if new
+            && t.settings.on_drift != OnDrift::Ignore
+            && t.settings.alert_on.contains(&AlertOn::Drift)
+        {
             alert(w, name, Kind::Drift, &seen, &done);
             t.alerted = true;
         }
