@@ -33,6 +33,9 @@ pub struct LockFile {
     /// Completed connections, by name.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub connections: BTreeMap<String, Locked>,
+    /// Completed assertions (a check written from words), by name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub assertions: BTreeMap<String, Locked>,
 }
 
 /// One declaration's completion.
@@ -136,13 +139,19 @@ impl LockFile {
         Ok(())
     }
 
-    /// The entries of one kind of declaration.
-    pub fn of(&mut self, connection: bool) -> &mut BTreeMap<String, Locked> {
-        if connection {
-            &mut self.connections
-        } else {
-            &mut self.resources
+    /// The entries of one kind of declaration (names are unique only
+    /// within a kind).
+    pub fn of(&mut self, kind: crate::plugin::PluginKind) -> &mut BTreeMap<String, Locked> {
+        match kind {
+            crate::plugin::PluginKind::Resource => &mut self.resources,
+            crate::plugin::PluginKind::Connection => &mut self.connections,
+            crate::plugin::PluginKind::Assertion => &mut self.assertions,
         }
+    }
+
+    /// Whether it records nothing.
+    pub fn is_empty(&self) -> bool {
+        self.resources.is_empty() && self.connections.is_empty() && self.assertions.is_empty()
     }
 }
 

@@ -117,7 +117,7 @@ pub struct Completer {
     /// `None`: refresh nothing; empty: refresh everything.
     refresh: Option<BTreeSet<String>>,
     /// Entries used this run; the others are dropped when the lock is written.
-    seen: BTreeSet<(bool, String)>,
+    seen: BTreeSet<(PluginKind, String)>,
     /// The report.
     pub report: Report,
 }
@@ -207,20 +207,15 @@ impl Completer {
                 from_resource: endpoint(from),
                 to_resource: endpoint(to),
             };
-            let target = Target {
-                connection: true,
-                assertion: false,
-                name: d.name.to_string(),
-                type_name: d.type_name.to_string(),
-                id,
+            let target = Target::new(
+                d,
                 schema,
                 plugin,
-                current: d.fields.clone(),
+                d.fields.clone(),
                 missing,
                 context,
-                placeholders: &placeholders,
-                described: has_description(&d.fields),
-            };
+                &placeholders,
+            );
             let filled = self
                 .complete(target, || async {
                     Ok(plugin
@@ -295,20 +290,15 @@ impl Completer {
                 related,
                 part_of: None,
             };
-            let target = Target {
-                connection: false,
-                assertion: true,
-                name: d.name.to_string(),
-                type_name: d.type_name.to_string(),
-                id,
+            let target = Target::new(
+                d,
                 schema,
                 plugin,
-                current: d.fields.clone(),
+                d.fields.clone(),
                 missing,
                 context,
-                placeholders: &placeholders,
-                described: has_description(&d.fields),
-            };
+                &placeholders,
+            );
             let filled = self.complete(target, || async { Ok(Vec::new()) }).await?;
             record(&mut project.declarations[id.0], filled);
         }
@@ -397,20 +387,15 @@ impl Completer {
                 missing: missing.clone(),
                 neighbours: Json::Array(neighbours).to_string(),
             };
-            let target = Target {
-                connection: false,
-                assertion: false,
-                name: d.name.to_string(),
-                type_name: d.type_name.to_string(),
-                id,
+            let target = Target::new(
+                d,
                 schema,
                 plugin,
-                current: spec.fields.clone(),
+                spec.fields.clone(),
                 missing,
                 context,
-                placeholders: &placeholders,
-                described: has_description(&spec.fields),
-            };
+                &placeholders,
+            );
             let filled = self
                 .complete(target, || async {
                     Ok(plugin.complete_rules(&input).await?.unwrap_or_default())
@@ -441,15 +426,15 @@ impl Completer {
             "context": t.context.inputs(),
             "missing": t.missing,
         }));
-        let key = (t.connection, t.name.clone());
+        let key = (t.kind, t.name.clone());
         let replay = !self.refreshes(&t.name)
             && self
                 .lock
-                .of(t.connection)
+                .of(t.kind)
                 .get(&t.name)
                 .is_some_and(|l| l.type_name == t.type_name && l.inputs == inputs);
         let mut entry = if replay {
-            self.lock.of(t.connection).get(&t.name).cloned()
+            self.lock.of(t.kind).get(&t.name).cloned()
         } else {
             None
         };
@@ -516,7 +501,8 @@ impl Completer {
                 f.name != "name"
                     && f.parsed_type().is_some_and(|ty| {
                         prompt::askable(&ty)
-                            || (t.assertion && ty == clockwork_schema::ValueType::Function)
+                            || (t.kind == PluginKind::Assertion
+                                && ty == clockwork_schema::ValueType::Function)
                     })
             })
             .collect();
@@ -568,7 +554,7 @@ impl Completer {
             && self.mode == Mode::Complete
             && !entry.fields.is_empty()
         {
-            self.lock.of(t.connection).insert(t.name.clone(), entry);
+            self.lock.of(t.kind).insert(t.name.clone(), entry);
             self.seen.insert(key);
         } else if replay {
             self.seen.insert(key);
@@ -633,14 +619,13 @@ impl Completer {
         if self.mode != Mode::Complete {
             return Ok(());
         }
-        let seen = &self.seen;
-        self.lock
-            .resources
-            .retain(|name, _| seen.contains(&(false, name.clone())));
-        self.lock
-            .connections
-            .retain(|name, _| seen.contains(&(true, name.clone())));
-        let empty = self.lock.resources.is_empty() && self.lock.connections.is_empty();
+        for kind in PluginKind::ALL {
+            let seen = &self.seen;
+            self.lock
+                .of(kind)
+                .retain(|name, _| seen.contains(&(kind, name.clone())));
+        }
+        let empty = self.lock.is_empty();
         let existed = files
             .metadata(std::path::Path::new(lock::LOCK_FILE))
             .is_ok();
@@ -654,21 +639,48 @@ impl Completer {
 
 /// One declaration being completed.
 struct Target<'a> {
-    connection: bool,
-    /// An assertion: its `function` fields may be written by the model.
-    assertion: bool,
+    /// Its kind: names are unique within one; an assertion's `function`
+    /// fields may be written by the model.
+    kind: PluginKind,
     name: String,
     type_name: String,
     id: DeclId,
     schema: &'a TypeSchema,
     plugin: &'a LoadedPlugin,
-    /// Its fields so far (for a connection, the user's).
+    /// Its fields so far (for a connection or an assertion, the user's).
     current: Map<String, Json>,
     missing: Vec<String>,
     context: Context,
     placeholders: &'a Placeholders,
     /// Whether it has a description.
     described: bool,
+}
+
+impl<'a> Target<'a> {
+    #[allow(clippy::too_many_arguments, reason = "one declaration's whole context")]
+    fn new(
+        d: &Declaration,
+        schema: &'a TypeSchema,
+        plugin: &'a LoadedPlugin,
+        current: Map<String, Json>,
+        missing: Vec<String>,
+        context: Context,
+        placeholders: &'a Placeholders,
+    ) -> Self {
+        Target {
+            kind: d.kind,
+            name: d.name.to_string(),
+            type_name: d.type_name.to_string(),
+            id: d.id,
+            schema,
+            plugin,
+            described: has_description(&current),
+            current,
+            missing,
+            context,
+            placeholders,
+        }
+    }
 }
 
 /// Placeholders for the project's secrets, labelled by the declarations'
