@@ -108,3 +108,61 @@ fn a_warning_is_shown_at_its_declaration_and_does_not_fail_the_plan() {
     let plan: Value = serde_json::from_str(&stdout(&output)).expect("json");
     assert_eq!(plan["resources"][0]["spec"]["environment"]["MODE"], "prod");
 }
+
+/// `status`, as `clockwork watch` calls it, on the bundled `DockerResource`
+/// component: what the Engine shows against what was recorded.
+#[tokio::test]
+async fn the_docker_resource_status_reports_health_and_drift() {
+    use clockwork::plugin::bindings::resource::exports::clockwork::plugin::resources::Health;
+    use clockwork::plugin::bindings::types::ResourceRef;
+    let wasm = clockwork::plugin::bundled_plugins()
+        .iter()
+        .find(|p| p.name == "docker-resource")
+        .expect("docker-resource is bundled")
+        .wasm;
+    let runtime = crate::support::runtime(None, None, None);
+    let plugin = runtime
+        .load(
+            clockwork::plugin::PluginSource::Bundled,
+            None,
+            "docker-resource".into(),
+            std::sync::Arc::from(wasm),
+        )
+        .await
+        .expect("loads");
+    let target = ResourceRef {
+        type_name: "DockerResource".into(),
+        name: "web".into(),
+    };
+    let state =
+        json!({"container": "web", "spec_hash": "h", "spec": {"must_run": true}}).to_string();
+    let status = |observed: Value| {
+        let plugin = &plugin;
+        let target = &target;
+        let state = &state;
+        async move {
+            plugin
+                .status(target, state, Some(&observed.to_string()))
+                .await
+                .expect("the call runs")
+                .expect("status answers")
+        }
+    };
+    let up =
+        status(json!({"containers": [{"name": "web", "running": true, "config_hash": "h"}]})).await;
+    assert!(matches!(up.health, Health::Ready), "{}", up.message);
+    assert!(up.drift.is_empty());
+    let updated = status(
+        json!({"containers": [{"name": "web", "running": true, "config_hash": "h",
+        "changed_outside": [{"setting": "memory", "applied": "0", "now": "67108864"}]}]}),
+    )
+    .await;
+    assert!(
+        matches!(updated.health, Health::Degraded),
+        "{}",
+        updated.message
+    );
+    assert_eq!(updated.drift[0].path, "/memory");
+    let gone = status(json!({"containers": []})).await;
+    assert!(matches!(gone.health, Health::Missing), "{}", gone.message);
+}

@@ -417,6 +417,31 @@ web = DockerResource(name = "service-web", image = "busybox:latest", command = {
     assert_eq!(again.code, 1);
     assert!(again.stdout.contains("already runs"), "{}", again.stdout);
 
+    // The terminal closing: the service is in a session of its own, so the
+    // hangup does not reach it, and one sent to it is ignored.
+    let pid: i32 = std::fs::read_to_string(stack.dir.join(".clockwork/service.pid"))
+        .expect("pid file")
+        .trim()
+        .parse()
+        .expect("a pid");
+    let sid = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("stat");
+    let fields: Vec<&str> = sid
+        .rsplit_once(')')
+        .map(|(_, r)| r)
+        .unwrap_or("")
+        .split_whitespace()
+        .collect();
+    assert_eq!(
+        fields.get(3).copied(),
+        Some(pid.to_string().as_str()),
+        "its own session: {sid}"
+    );
+    let hup = std::process::Command::new("kill")
+        .args(["-HUP", &pid.to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(hup.success());
+
     docker(&["kill", "service-web"]);
     wait_until("the service to heal it", || {
         let status = stack.run(&["service", "status", "--json"]);
@@ -931,6 +956,222 @@ web = DockerResource(name = "watch-ignored", image = "busybox:latest", command =
         webhook.kinds(),
         Vec::<String>::new(),
         "ignore alerts nothing"
+    );
+    stack.ok(&["destroy", "--yes"]);
+}
+
+#[test]
+fn a_container_changed_with_docker_update_is_made_again_as_declared() {
+    let stack = Stack::new("cw-e2e-watch-update");
+    stack.write(
+        "main.star",
+        &format!(
+            r#"
+web = DockerResource(name = "watch-update", image = "busybox:latest", command = {QUICK_STOP}, reconcile = True)
+"#
+        ),
+    );
+    stack.ok(&["apply", "--yes"]);
+    let before = stack.id_of("watch-update");
+    // The config hash is a label fixed at creation: `docker update` leaves
+    // it as it was. `plan` sees the change against what the host recorded.
+    docker(&[
+        "update",
+        "--restart",
+        "no",
+        "--memory",
+        "64m",
+        "--memory-swap",
+        "128m",
+        "watch-update",
+    ]);
+    let plan = stack.run(&["plan"]);
+    assert_eq!(plan.code, 0, "{}{}", plan.stdout, plan.stderr);
+    assert!(
+        plan.stdout.contains("changed outside Clockwork") && plan.stdout.contains("memory"),
+        "{}",
+        plan.stdout
+    );
+    let webhook = Webhook::start();
+    let _watching = watch(&stack, &webhook);
+    let drift = wait_for_log(
+        &stack,
+        |e| e["kind"] == "drift" && e["resource"] == "watch-update",
+        "the update seen",
+    );
+    let seen = drift["seen"].as_str().unwrap_or("");
+    assert!(
+        seen.contains("memory") && seen.contains("restart_policy"),
+        "{drift}"
+    );
+    wait_until("the container made again as declared", || {
+        let c = stack.inspect("watch-update");
+        c["Id"].as_str().is_some_and(|id| id != before)
+            && c["HostConfig"]["Memory"] == 0
+            && c["HostConfig"]["RestartPolicy"]["Name"] == "unless-stopped"
+            && c["State"]["Running"] == true
+    });
+    wait_for_log(
+        &stack,
+        |e| e["kind"] == "heal" && e["resource"] == "watch-update",
+        "the heal",
+    );
+    let journal =
+        std::fs::read_to_string(stack.dir.join(".clockwork/journal.jsonl")).unwrap_or_default();
+    let records: Vec<Value> = journal
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .filter(|r: &Value| r["resource"] == "watch-update")
+        .collect();
+    let why = records
+        .iter()
+        .position(|r| {
+            r["action"] == "heal"
+                && r["detail"]["why"]
+                    .as_str()
+                    .is_some_and(|w| w.contains("memory"))
+        })
+        .unwrap_or_else(|| panic!("the journal says why: {records:#?}"));
+    assert!(
+        records[why..]
+            .iter()
+            .any(|r| r["action"] == "remove container watch-update" && r["status"] == "done"),
+        "then the replacement: {records:#?}"
+    );
+    let settled = stack.run(&["plan"]);
+    assert!(
+        !settled.stdout.contains("changed outside Clockwork"),
+        "{}",
+        settled.stdout
+    );
+    stack.ok(&["destroy", "--yes"]);
+}
+
+#[test]
+fn a_file_clockwork_wrote_is_written_again_when_deleted_and_an_edit_is_the_users_unless_overwrite()
+{
+    let stack = Stack::new("cw-e2e-watch-file");
+    // A long interval: a file is seen changed by the watch's own look at
+    // what it wrote, every second, not by the next periodic check.
+    stack.write(
+        "main.star",
+        r#"
+FileResource(name = "settings.conf", content = "mode = safe\n", reconcile = True, check_interval = 3600)
+FileResource(name = "generated.conf", content = "level = 1\n", overwrite = True, reconcile = True, check_interval = 3600)
+"#,
+    );
+    stack.ok(&["apply", "--yes"]);
+    let mine = stack.dir.join("settings.conf");
+    let generated = stack.dir.join("generated.conf");
+    let webhook = Webhook::start();
+    let _watching = watch(&stack, &webhook);
+    let content = |p: &std::path::Path| std::fs::read_to_string(p).unwrap_or_default();
+
+    // Deleted: written again.
+    std::fs::remove_file(&mine).expect("delete");
+    wait_until("the deleted file written again", || {
+        content(&mine) == "mode = safe\n"
+    });
+    wait_for_log(
+        &stack,
+        |e| e["kind"] == "recovered" && e["resource"] == "settings.conf",
+        "the recovery",
+    );
+
+    // Edited by hand: the user's, reported and left as it is; the watch
+    // goes on looking after the rest.
+    std::fs::write(&mine, "mode = reckless\n").expect("edit");
+    let drift = wait_for_log(
+        &stack,
+        |e| {
+            e["kind"] == "drift"
+                && e["resource"] == "settings.conf"
+                && e["done"]
+                    .as_str()
+                    .is_some_and(|d| d.starts_with("not corrected"))
+        },
+        "the edit reported",
+    );
+    assert!(
+        drift["done"]
+            .as_str()
+            .unwrap_or("")
+            .contains("overwrite=True"),
+        "{drift}"
+    );
+    // `overwrite = True` says the file is Clockwork's: an edit is undone.
+    std::fs::write(&generated, "level = 99\n").expect("edit");
+    wait_until("the generated file written again", || {
+        content(&generated) == "level = 1\n"
+    });
+    assert_eq!(
+        content(&mine),
+        "mode = reckless\n",
+        "the user's edit is kept"
+    );
+    // The deletion: an alert and its recovery; the edit (looked at again
+    // with every later look, the generated file's included): one alert.
+    wait_until("the alerts delivered", || {
+        webhook
+            .kinds()
+            .iter()
+            .any(|k| k == "generated.conf:recovered")
+    });
+    let kinds: Vec<String> = webhook
+        .kinds()
+        .into_iter()
+        .filter(|k| k.starts_with("settings.conf:"))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "settings.conf:drift",
+            "settings.conf:recovered",
+            "settings.conf:drift"
+        ],
+        "{:?}",
+        webhook.kinds()
+    );
+    std::fs::remove_file(&mine).expect("clean");
+    stack.ok(&["destroy", "--yes"]);
+    assert!(!generated.exists(), "destroy removes what Clockwork wrote");
+}
+
+#[test]
+fn an_implied_check_that_fails_is_drift() {
+    let stack = Stack::new("cw-e2e-watch-implied");
+    // `web` serves 8080 from a process beside its main one: when that
+    // process goes, the container runs as declared, and only the implied
+    // check that `app` reaches `web` on its port sees it.
+    stack.write(
+        "main.star",
+        r#"
+web = DockerResource(name = "watch-implied-web", image = "busybox:latest",
+    command = ["sh", "-c", "trap 'exit 0' TERM; busybox httpd -p 8080; while true; do sleep 1; done"],
+    ports = ["8080"], reconcile = True, check_interval = 1, on_drift = "alert")
+app = DockerResource(name = "watch-implied-app", image = "busybox:latest",
+    command = ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"],
+    reconcile = True, check_interval = 1, on_drift = "alert")
+app.connect(web)
+"#,
+    );
+    stack.ok(&["apply", "--yes"]);
+    let webhook = Webhook::start();
+    let _watching = watch(&stack, &webhook);
+    docker(&["exec", "watch-implied-web", "pkill", "-x", "busybox"]);
+    let drift = wait_for_log(
+        &stack,
+        |e| e["kind"] == "drift" && e["resource"] == "watch-implied-app",
+        "the implied check failing",
+    );
+    let seen = drift["seen"].as_str().unwrap_or("");
+    assert!(
+        seen.contains("implied check") && seen.contains("fails"),
+        "{drift}"
+    );
+    assert!(
+        running(&stack, "watch-implied-web"),
+        "alert only: nothing changed"
     );
     stack.ok(&["destroy", "--yes"]);
 }

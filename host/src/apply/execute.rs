@@ -515,7 +515,12 @@ async fn run_job(job: Job, shared: &Shared) -> Outcome {
                     && let Ok(spec) = serde_json::from_str::<ContainerSpec>(spec)
                 {
                     let baseline = output.get("restart_count").and_then(Json::as_i64);
-                    ensured.push(ensured_of(&spec, baseline));
+                    let mut made = ensured_of(&spec, baseline);
+                    made.tunables = output
+                        .get("tunables")
+                        .and_then(|t| serde_json::from_value(t.clone()).ok())
+                        .unwrap_or_default();
+                    ensured.push(made);
                     container = Some((spec, baseline));
                 }
                 results.push(ActionResult {
@@ -668,6 +673,7 @@ fn ensured_of(spec: &ContainerSpec, restart_count: Option<i64>) -> EnsuredContai
             .map(|p| (p.host_port, p.container_port))
             .collect(),
         restart_count: restart_count.unwrap_or(0),
+        tunables: Default::default(),
     }
 }
 

@@ -170,6 +170,46 @@ pub async fn planned(
     observation: Option<&Observation>,
     files: &crate::project::ProjectDir,
 ) -> Result<Plan, RunError> {
+    let planned =
+        planned_each(graph, sources, plugins, identity, state, observation, files).await?;
+    refused_within(planned, graph, None)
+}
+
+/// The plan, unless a problem refuses it: only those of the resources in
+/// `only` (and of connections) do, so a narrowed run (a heal by `watch`)
+/// is not held up by a resource it does not touch.
+fn refused_within(
+    (plan, problems): (Plan, Vec<(crate::model::DeclId, Located)>),
+    graph: &Graph,
+    only: Option<&BTreeSet<ResourceName>>,
+) -> Result<Plan, RunError> {
+    let problems: Vec<Located> = problems
+        .into_iter()
+        .filter(|(decl, _)| {
+            let d = graph.project.get(*decl);
+            d.kind != crate::plugin::PluginKind::Resource
+                || only.is_none_or(|o| o.contains(&d.name))
+        })
+        .map(|(_, located)| located)
+        .collect();
+    if problems.is_empty() {
+        Ok(plan)
+    } else {
+        Err(RunError::Invalid(problems))
+    }
+}
+
+/// Plans `graph` and returns the plan with its problems, each with the
+/// declaration it is about, for a caller that handles them one by one.
+pub async fn planned_each(
+    graph: &Graph,
+    sources: &Sources,
+    plugins: &PluginSet,
+    identity: &Identity,
+    state: &State,
+    observation: Option<&Observation>,
+    files: &crate::project::ProjectDir,
+) -> Result<(Plan, Vec<(crate::model::DeclId, Located)>), RunError> {
     let compared = Compared { state, observation };
     let plan = plan::plan(graph, plugins, identity, compared)
         .await
@@ -177,12 +217,8 @@ pub async fn planned(
             Ok(located) => RunError::Invalid(vec![located]),
             Err(other) => RunError::Plan(other),
         })?;
-    let problems = plan::check_plan(&plan, graph, files, state, observation, sources);
-    if problems.is_empty() {
-        Ok(plan)
-    } else {
-        Err(RunError::Invalid(problems))
-    }
+    let problems = plan::check_each(&plan, graph, files, state, observation, sources);
+    Ok((plan, problems))
 }
 
 /// Applies `graph`: plans and checks it without the lock (a project with
@@ -204,16 +240,20 @@ pub async fn run(target: Target<'_>, graph: &Graph, sources: &Sources) -> Result
     let mut state = State::load(files, base)?;
     engine.identity = identity_with(base, &mut state, adopt);
     let observation = engine.observe().await?;
-    let first = planned(
+    let first = refused_within(
+        planned_each(
+            graph,
+            sources,
+            plugins,
+            &engine.identity,
+            &state,
+            Some(&observation),
+            files,
+        )
+        .await?,
         graph,
-        sources,
-        plugins,
-        &engine.identity,
-        &state,
-        Some(&observation),
-        files,
-    )
-    .await?;
+        only,
+    )?;
     let first = narrowed(first, &state, only, None);
     // A narrowed run (`watch`) deletes only what it was asked to.
     if only.is_none()
@@ -234,16 +274,20 @@ pub async fn run(target: Target<'_>, graph: &Graph, sources: &Sources) -> Result
     if let Some(note) = observation.strangers_note() {
         hooks.note(&note);
     }
-    let plan = planned(
+    let plan = refused_within(
+        planned_each(
+            graph,
+            sources,
+            plugins,
+            &engine.identity,
+            &state,
+            Some(&observation),
+            files,
+        )
+        .await?,
         graph,
-        sources,
-        plugins,
-        &engine.identity,
-        &state,
-        Some(&observation),
-        files,
-    )
-    .await?;
+        only,
+    )?;
     let plan = narrowed(plan, &state, only, Some(hooks));
     // Planned again under the lock: say if that differs from what
     // `clockwork plan` showed.

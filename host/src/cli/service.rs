@@ -99,9 +99,18 @@ fn start(invocation: &Invocation, files: &ProjectDir) -> Result<u8, CliError> {
     if invocation.verbosity > 0 {
         command.arg(format!("-{}", "v".repeat(invocation.verbosity as usize)));
     }
-    // Its own process group: a Ctrl-C or a closed terminal here does not
-    // reach it.
-    std::os::unix::process::CommandExt::process_group(&mut command, 0);
+    // Its own session, without a controlling terminal: a Ctrl-C or a
+    // closed terminal here does not reach it (a process group alone would
+    // still share the terminal's session).
+    // SAFETY: `setsid` is a single async-signal-safe system call, with no
+    // allocation or lock, as `pre_exec` requires between fork and exec.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(&mut command, || {
+            rustix::process::setsid()
+                .map(|_| ())
+                .map_err(std::io::Error::from)
+        });
+    }
     let child = command.spawn().map_err(|e| CliError::Io {
         what: "a background `clockwork watch`".into(),
         source: e,

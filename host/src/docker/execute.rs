@@ -246,8 +246,9 @@ impl Engine {
                         .start_container(&id, None)
                         .await
                         .map_err(|e| self.start_error(&spec.name, spec, e))?;
+                    let (started_at, tunables) = self.started_at(&id).await;
                     return Ok(
-                        json!({"id": id, "created": false, "started": true, "restart_count": restarts, "started_at": self.started_at(&id).await}),
+                        json!({"id": id, "created": false, "started": true, "restart_count": restarts, "started_at": started_at, "tunables": tunables}),
                     );
                 }
                 return Ok(json!({
@@ -256,6 +257,7 @@ impl Engine {
                     "started": false,
                     "restart_count": restarts,
                     "started_at": state.started_at,
+                    "tunables": crate::docker::tunables_of(&existing),
                 }));
             }
             // Same name, another config: this resource's old container goes.
@@ -392,23 +394,30 @@ impl Engine {
                 .await;
             return Err(e);
         }
+        let (started_at, tunables) = self.started_at(&created.id).await;
         Ok(json!({
             "id": created.id,
             "created": true,
             "started": true,
             "restart_count": 0,
-            "started_at": self.started_at(&created.id).await,
+            "started_at": started_at,
+            "tunables": tunables,
         }))
     }
 
-    /// When a container's process last started, if it did.
-    async fn started_at(&self, id: &str) -> Option<String> {
-        self.inspect_container(id)
-            .await
-            .ok()
-            .flatten()
-            .and_then(|c| c.state)
-            .and_then(|s| s.started_at)
+    /// When a container's process last started, if it did, and its
+    /// settings as the Engine made them: the baseline against which a
+    /// later `docker update` is seen.
+    async fn started_at(&self, id: &str) -> (Option<String>, crate::docker::Tunables) {
+        let detail = self.inspect_container(id).await.ok().flatten();
+        let tunables = detail
+            .as_ref()
+            .map(crate::docker::tunables_of)
+            .unwrap_or_default();
+        (
+            detail.and_then(|c| c.state).and_then(|s| s.started_at),
+            tunables,
+        )
     }
 
     /// A start failure, said plainly when a published port is taken.

@@ -13,7 +13,7 @@ mod stop_signal;
 
 pub use error::EngineError;
 pub use execute::{ContainerScope, ExecOutput, Readiness};
-pub use observe::Observation;
+pub use observe::{Observation, Tunables, tunables_of};
 pub use ops::ContainerEngine;
 #[cfg(test)]
 pub use ops::EngineCall;

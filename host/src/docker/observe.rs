@@ -44,6 +44,77 @@ pub struct ObservedContainer {
     /// Network aliases it has beside its name.
     #[serde(skip)]
     pub aliases: Vec<String>,
+    /// The settings `docker update` changes in place, as the Engine
+    /// reports them now.
+    #[serde(skip)]
+    pub tunables: Tunables,
+    /// Those of them that differ from what the Engine reported when the
+    /// host made the container: changed outside Clockwork, which its
+    /// config hash (a label, fixed at creation) cannot show. Filled by
+    /// [`Observation::against`].
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub changed_outside: Vec<ChangedOutside>,
+}
+
+/// The settings of a container that `docker update` changes without
+/// recreating it (restart policy, memory and CPU limits, …), each shown as
+/// the Engine reports it.
+pub type Tunables = BTreeMap<String, String>;
+
+/// One setting changed outside Clockwork.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ChangedOutside {
+    /// The setting, e.g. `memory`.
+    pub setting: String,
+    /// What the Engine reported when the host made the container.
+    pub applied: String,
+    /// What it reports now.
+    pub now: String,
+}
+
+/// The [`Tunables`] of an inspected container. The values are the
+/// Engine's own, so comparing two readings never depends on how it fills
+/// in defaults.
+pub fn tunables_of(detail: &bollard::models::ContainerInspectResponse) -> Tunables {
+    let Some(h) = detail.host_config.as_ref() else {
+        return Tunables::new();
+    };
+    let number = |v: Option<i64>| v.unwrap_or(0).to_string();
+    let text = |v: Option<&String>| v.cloned().unwrap_or_default();
+    let restart = h.restart_policy.as_ref().map(|r| {
+        let name = r
+            .name
+            .map(|n| n.to_string())
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| "no".to_string());
+        match r.maximum_retry_count {
+            Some(n) if n > 0 => format!("{name}:{n}"),
+            _ => name,
+        }
+    });
+    Tunables::from([
+        (
+            "restart policy".to_string(),
+            restart.unwrap_or_else(|| "no".to_string()),
+        ),
+        ("memory".to_string(), number(h.memory)),
+        ("memory swap".to_string(), number(h.memory_swap)),
+        (
+            "memory reservation".to_string(),
+            number(h.memory_reservation),
+        ),
+        ("cpus".to_string(), number(h.nano_cpus)),
+        ("cpu shares".to_string(), number(h.cpu_shares)),
+        ("cpu period".to_string(), number(h.cpu_period)),
+        ("cpu quota".to_string(), number(h.cpu_quota)),
+        ("cpuset cpus".to_string(), text(h.cpuset_cpus.as_ref())),
+        ("cpuset mems".to_string(), text(h.cpuset_mems.as_ref())),
+        ("pids limit".to_string(), number(h.pids_limit)),
+        (
+            "blkio weight".to_string(),
+            h.blkio_weight.unwrap_or(0).to_string(),
+        ),
+    ])
 }
 
 /// An object that carries this project's name but not its id: another
@@ -97,6 +168,35 @@ impl Observation {
     pub fn for_resource(&self, name: &str) -> Option<serde_json::Value> {
         let containers = self.containers.get(name)?;
         Some(serde_json::json!({"containers": containers}))
+    }
+
+    /// This observation with each container's [`ChangedOutside`] settings
+    /// filled in from what `state` recorded when the host made it.
+    pub fn against(&self, state: &crate::state::State) -> Observation {
+        let mut out = self.clone();
+        for (resource, containers) in &mut out.containers {
+            let Some(recorded) = state.resources.get(resource.as_str()) else {
+                continue;
+            };
+            for c in containers.iter_mut() {
+                let Some(made) = recorded.containers.iter().find(|e| e.name == c.name) else {
+                    continue;
+                };
+                c.changed_outside = made
+                    .tunables
+                    .iter()
+                    .filter_map(|(setting, applied)| {
+                        let now = c.tunables.get(setting)?;
+                        (now != applied).then(|| ChangedOutside {
+                            setting: setting.clone(),
+                            applied: applied.clone(),
+                            now: now.clone(),
+                        })
+                    })
+                    .collect();
+            }
+        }
+        out
     }
 
     /// A note about objects of the same name in other folders, if any.
@@ -209,6 +309,8 @@ impl Engine {
                     image: c.image.clone().unwrap_or_default(),
                     addresses: addresses_of(detail.as_ref()),
                     aliases: aliases_of(detail.as_ref()),
+                    tunables: detail.as_ref().map(tunables_of).unwrap_or_default(),
+                    changed_outside: Vec::new(),
                 });
         }
         let networks = self

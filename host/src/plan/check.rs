@@ -27,16 +27,35 @@ pub fn check_plan(
     observation: Option<&Observation>,
     sources: &Sources,
 ) -> Vec<Located> {
+    check_each(plan, graph, files, state, observation, sources)
+        .into_iter()
+        .map(|(_, located)| located)
+        .collect()
+}
+
+/// [`check_plan`]'s problems, each with the declaration it is about: what
+/// `watch` needs to leave one resource alone and look after the others.
+pub fn check_each(
+    plan: &Plan,
+    graph: &Graph,
+    files: &ProjectDir,
+    state: &State,
+    observation: Option<&Observation>,
+    sources: &Sources,
+) -> Vec<(DeclId, Located)> {
     let mut problems = Vec::new();
     let at = |decl: DeclId, message: String, help: Option<String>| {
         let d = graph.project.get(decl);
-        Located {
-            message,
-            source: sources.get(&d.location.file.display().to_string()).cloned(),
-            location: d.location.clone(),
-            help,
-            called_from: Vec::new(),
-        }
+        (
+            decl,
+            Located {
+                message,
+                source: sources.get(&d.location.file.display().to_string()).cloned(),
+                location: d.location.clone(),
+                help,
+                called_from: Vec::new(),
+            },
+        )
     };
     let mut ports: BTreeMap<String, (ResourceName, String)> = BTreeMap::new();
     let mut paths: BTreeMap<String, ResourceName> = BTreeMap::new();
@@ -146,8 +165,8 @@ fn check_setup(
     graph: &Graph,
     files: &ProjectDir,
     observation: Option<&Observation>,
-    at: &dyn Fn(DeclId, String, Option<String>) -> Located,
-) -> Vec<Located> {
+    at: &dyn Fn(DeclId, String, Option<String>) -> (DeclId, Located),
+) -> Vec<(DeclId, Located)> {
     let running = containers(planned, observation);
     let mut problems = Vec::new();
     for c in &graph.connections {

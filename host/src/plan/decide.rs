@@ -295,7 +295,10 @@ pub(super) async fn declared(
             });
         }
     }
-    decide(targets, plugins, identity, observation).await
+    // What was changed outside Clockwork is seen against what the state
+    // recorded when the host made each container.
+    let compared = observation.map(|o| o.against(state));
+    decide(targets, plugins, identity, compared.as_ref()).await
 }
 
 /// Everything recorded in `state`, and this project's containers the state

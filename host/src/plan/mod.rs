@@ -12,7 +12,7 @@ mod check;
 mod decide;
 
 pub use actions::{action_json, describe};
-pub use check::check_plan;
+pub use check::{check_each, check_plan};
 pub use decide::{PlanCall, PlanError, Planner, Settle, SettleCall, project_json};
 
 use std::collections::BTreeMap;

@@ -155,6 +155,22 @@ impl LoadedPlugin {
         Ok(result)
     }
 
+    /// A resource's health and drift, from its recorded state and a fresh
+    /// observation (`watch` asks on each `check_interval`).
+    pub async fn status(
+        &self,
+        target: &crate::plugin::bindings::types::ResourceRef,
+        state: &str,
+        observed: Option<&str>,
+    ) -> Result<Result<resources::StatusReport, PluginError>, CallError> {
+        let name = target.name.clone();
+        let (result,) = self
+            .sandbox
+            .call("status", Some(&name), (target, state, observed))
+            .await?;
+        Ok(result)
+    }
+
     /// The new state of a resource after its actions ran.
     pub async fn settle(
         &self,

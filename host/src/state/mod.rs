@@ -78,6 +78,10 @@ pub struct EnsuredContainer {
     /// Its restart count when the host last started it.
     #[serde(default)]
     pub restart_count: i64,
+    /// Its settings that `docker update` can change, as the Engine
+    /// reported them when the host ensured it.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tunables: BTreeMap<String, String>,
 }
 
 /// A file Clockwork wrote: by which resource, with which content.

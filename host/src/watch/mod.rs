@@ -5,10 +5,15 @@
 //! re-lists everything on start, after every event, on every reconnect and
 //! every `check_interval`, so a drift is seen even when an event was lost
 //! (the daemon keeps only its last events, and a reconnect without `since`
-//! loses what happened in between). A drift is whatever `plan` would change
-//! for the resource — a container stopped, killed, removed or changed
-//! outside Clockwork — or a container the Engine reports unhealthy or
-//! restarting. What it leads to is the resource's `on_drift`: apply it (and
+//! loses what happened in between); the files Clockwork wrote are looked
+//! at every second. A drift is whatever `plan` would change for the
+//! resource — a container stopped, killed, removed or changed outside
+//! Clockwork (its config hash, or a `docker update` seen against the
+//! settings recorded when it was made), a written file edited or deleted —
+//! or a container the Engine reports unhealthy or restarting. On each
+//! `check_interval` the resource's assertions, explicit and implied, and
+//! its plugin's `status` run too; a failure is drift. A container still
+//! starting is not judged. What it leads to is the resource's `on_drift`: apply it (and
 //! what depends on it) again through the same path as `clockwork apply`
 //! (plan, policy, journal), alert, or only record. Healing backs off per
 //! resource ([`backoff`]); a resource stopped with `clockwork stop` is the
@@ -94,10 +99,11 @@ struct Tracked {
     heals: u32,
     /// When its `max_duration` runs out (seconds since the epoch).
     expires_at: Option<u64>,
-    /// When its assertions last ran.
+    /// When its assertions and its plugin's `status` last ran.
     last_assert: Option<Instant>,
-    /// What the last run of its assertions found failing, kept until they
-    /// run again (so an incident does not end between two runs).
+    /// What the last run of its assertions (explicit and implied) or its
+    /// plugin's `status` found wrong, kept until they run again (so an
+    /// incident does not end between two runs).
     assert_failure: Option<String>,
     /// Its declaration's fields when it was last read.
     declared: serde_json::Map<String, serde_json::Value>,
@@ -195,6 +201,7 @@ async fn run(
         .map_err(|e| WatchError::Signal(e.to_string()))?;
     let interrupt = tokio::signal::ctrl_c();
     tokio::pin!(interrupt);
+    let mut files_seen = written(w);
     let mut files_tick = tokio::time::interval(Duration::from_secs(1));
     files_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -213,7 +220,13 @@ async fn run(
                 if project_changed() {
                     return Ok(Ended::ProjectChanged);
                 }
-                continue;
+                // A file Clockwork wrote, edited or deleted: looked at now,
+                // not at the next interval (the Engine has no event for it).
+                let now_written = written(w);
+                if now_written == files_seen {
+                    continue;
+                }
+                files_seen = now_written;
             }
             _ = sleep => {}
             event = events.next() => {
@@ -254,6 +267,8 @@ async fn run(
             // The old stream may have died without a word.
             events = subscribe(&engine);
         }
+        // A heal may have written files again.
+        files_seen = written(w);
         let now = Instant::now();
         for t in tracked.values_mut() {
             t.last_check = now;
@@ -261,6 +276,25 @@ async fn run(
         wake = next.map_or(now + interval, |n| n.min(now + interval));
         write_status(w, tracked, wake);
     }
+}
+
+/// The files Clockwork wrote (as the state records them), each with its
+/// modification time and length, or `None` where it is gone.
+fn written(w: &Watcher<'_>) -> Vec<(String, Option<(std::time::SystemTime, u64)>)> {
+    let Ok(state) = State::load(&w.project.files, &w.project.identity) else {
+        return Vec::new();
+    };
+    let root = w.project.files.root();
+    state
+        .files
+        .keys()
+        .map(|path| {
+            let seen = std::fs::symlink_metadata(root.join(path))
+                .ok()
+                .map(|m| (m.modified().unwrap_or(std::time::UNIX_EPOCH), m.len()));
+            (path.clone(), seen)
+        })
+        .collect()
 }
 
 /// The Engine is away: said once per outage; returns how long to wait
@@ -377,28 +411,39 @@ async fn run_assertions(
     tracked: &mut BTreeMap<ResourceName, Tracked>,
     now: Instant,
 ) {
+    // A container still starting (its health check not yet passed) is
+    // not judged: restarting it then is what makes a slow service never
+    // come up (docker-autoheal's mistake).
+    let starting = |name: &str| {
+        observation.for_resource(name).is_some_and(|o| {
+            o["containers"]
+                .as_array()
+                .is_some_and(|cs| cs.iter().any(|c| c["health"] == "starting"))
+        })
+    };
     let due: Vec<String> = tracked
         .iter_mut()
-        .filter(|(_, t)| {
-            t.last_assert
-                .is_none_or(|at| now.duration_since(at) >= t.settings.check_interval)
+        .filter(|(name, t)| {
+            !starting(name)
+                && t.last_assert
+                    .is_none_or(|at| now.duration_since(at) >= t.settings.check_interval)
         })
         .map(|(name, t)| {
             t.last_assert = Some(now);
             name.to_string()
         })
         .collect();
-    let mut out: BTreeMap<ResourceName, String> = BTreeMap::new();
     if due.is_empty() {
         return;
     }
+    let mut out = statuses(w, state, observation, &due).await;
     let selection = crate::assert::Selection {
         names: due.clone(),
-        implied: false,
+        implied: true,
     };
-    let Ok(checks) = crate::assert::checks(w.graph, w.plugins, state, &selection).await else {
-        return;
-    };
+    let checks = crate::assert::checks(w.graph, w.plugins, state, &selection)
+        .await
+        .unwrap_or_default();
     let checks: Vec<crate::assert::Check> = checks
         .into_iter()
         .filter(|c| {
@@ -412,6 +457,11 @@ async fn run_assertions(
         })
         .collect();
     if checks.is_empty() {
+        for name in &due {
+            if let Some(t) = tracked.get_mut(name.as_str()) {
+                t.assert_failure = out.remove(name.as_str());
+            }
+        }
         return;
     }
     w.plugins.attach(crate::plugin::Deployment {
@@ -430,8 +480,14 @@ async fn run_assertions(
         if r.verdict == crate::assert::Verdict::Fail
             && let Some((resource, _)) = &r.check.target
         {
-            out.entry(resource.clone())
-                .or_insert_with(|| format!("assertion `{}` fails: {}", r.check.name, r.message));
+            out.entry(resource.clone()).or_insert_with(|| {
+                let kind = if matches!(r.check.origin, crate::assert::Origin::Implied(_)) {
+                    "implied check"
+                } else {
+                    "assertion"
+                };
+                format!("{kind} `{}` fails: {}", r.check.name, r.message)
+            });
         }
     }
     for name in &due {
@@ -439,6 +495,61 @@ async fn run_assertions(
             t.assert_failure = out.remove(name.as_str());
         }
     }
+}
+
+/// What each of `due`'s plugins says of it (`status`), where that is an
+/// incident: degraded, stopped, missing or drifted. A plugin without a
+/// `status`, or one that cannot tell, says nothing.
+async fn statuses(
+    w: &Watcher<'_>,
+    state: &State,
+    observation: &crate::docker::Observation,
+    due: &[String],
+) -> BTreeMap<ResourceName, String> {
+    use crate::plugin::bindings::resource::exports::clockwork::plugin::resources::Health;
+    let observation = observation.against(state);
+    let mut out = BTreeMap::new();
+    for name in due {
+        let Some(recorded) = state.resources.get(name.as_str()) else {
+            continue;
+        };
+        let Some(plugin) = w.plugins.for_type(&recorded.type_name) else {
+            continue;
+        };
+        let target = crate::plugin::bindings::types::ResourceRef {
+            type_name: recorded.type_name.to_string(),
+            name: name.clone(),
+        };
+        let observed = observation.for_resource(name).map(|o| o.to_string());
+        let Ok(Ok(report)) = plugin
+            .status(&target, &recorded.state.to_string(), observed.as_deref())
+            .await
+        else {
+            continue;
+        };
+        let drifted: Vec<String> = report
+            .drift
+            .iter()
+            .filter(|c| c.path != "/")
+            .map(|c| c.path.trim_start_matches('/').replace('/', "."))
+            .collect();
+        let wrong = match report.health {
+            Health::Degraded | Health::Stopped | Health::Missing => true,
+            Health::Ready | Health::Starting | Health::Unknown => !report.drift.is_empty(),
+        };
+        if wrong {
+            let mut seen = format!(
+                "its plugin reports it {:?}: {}",
+                report.health, report.message
+            )
+            .to_lowercase();
+            if !drifted.is_empty() {
+                seen.push_str(&format!(" (changed: {})", drifted.join(", ")));
+            }
+            out.insert(ResourceName::from(name.as_str()), seen);
+        }
+    }
+    out
 }
 
 /// What is wrong with a resource.
@@ -517,7 +628,7 @@ async fn check(
         Ok(o) => o,
         Err(e) => return Err(format!("cannot list the project's containers: {e}")),
     };
-    let plan = match apply::planned(
+    let (plan, problems) = match apply::planned_each(
         w.graph,
         w.sources,
         w.plugins,
@@ -539,6 +650,27 @@ async fn check(
             return Ok(None);
         }
     };
+    // A resource whose heal the host would refuse (a file changed by hand,
+    // a port taken) is reported and left alone; the others are looked
+    // after as usual.
+    let mut refused: BTreeMap<ResourceName, String> = BTreeMap::new();
+    for (decl, problem) in problems {
+        let d = w.graph.project.get(decl);
+        let why = match &problem.help {
+            Some(help) => format!("{}; {help}", problem.message),
+            None => problem.message.clone(),
+        };
+        if tracked.contains_key(&d.name) && d.kind == crate::plugin::PluginKind::Resource {
+            refused.insert(d.name.clone(), why);
+        } else {
+            reporter.event(
+                None,
+                Kind::Failure,
+                &format!("cannot plan: {why}"),
+                "will look again",
+            );
+        }
+    }
     let now = Instant::now();
     let mut earliest: Option<Instant> = None;
     // Expiry first: an expired resource is destroyed, not healed.
@@ -566,7 +698,7 @@ async fn check(
     }
     run_assertions(w, engine, &state, &observation, tracked, now).await;
     let mut heal: BTreeSet<ResourceName> = BTreeSet::new();
-    let mut restart: Vec<(ResourceName, Vec<String>)> = Vec::new();
+    let mut restart: Vec<(ResourceName, Vec<String>, String)> = Vec::new();
     for (name, t) in tracked.iter_mut() {
         if state.expired.contains_key(name) {
             if !t.held {
@@ -630,6 +762,22 @@ async fn check(
             continue;
         };
         let seen = drift.seen.clone();
+        if let Some(why) = refused.get(name) {
+            // Not healed, and not counted against its budget: healing it is
+            // the user's call. Said once, unless what is seen changes.
+            if t.incident.as_deref() != Some(seen.as_str()) {
+                t.incident = Some(seen.clone());
+                let done = format!("not corrected: {why}");
+                reporter.event(Some(name), Kind::Drift, &seen, &done);
+                if t.settings.on_drift != OnDrift::Ignore
+                    && t.settings.alert_on.contains(&AlertOn::Drift)
+                {
+                    alert(w, name, Kind::Drift, &seen, &done);
+                    t.alerted = true;
+                }
+            }
+            continue;
+        }
         t.backoff.drifted();
         let new = t.incident.is_none();
         if new {
@@ -640,12 +788,23 @@ async fn check(
             OnDrift::Alert => "alerted, not corrected (on_drift = \"alert\")".to_string(),
             OnDrift::AutoCorrect => match t.backoff.may(now) {
                 May::Heal if !drift.restart.is_empty() => {
-                    restart.push((name.clone(), drift.restart.clone()));
+                    restart.push((name.clone(), drift.restart.clone(), seen.clone()));
                     heal.insert(name.clone());
                     format!("restarting {}", drift.restart.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", "))
                 }
                 May::Heal => {
                     heal.insert(name.clone());
+                    // The journal says why the actions that follow ran.
+                    crate::state::journal(
+                        files,
+                        &serde_json::json!({
+                            "time": crate::state::now_ms(),
+                            "resource": name,
+                            "action": "heal",
+                            "status": "started",
+                            "detail": {"by": "clockwork watch", "why": seen},
+                        }),
+                    );
                     "applying it again".to_string()
                 }
                 May::WaitUntil(at) => {
@@ -673,7 +832,7 @@ async fn check(
     // An unhealthy container is restarted here; the apply below then
     // records its new start, as for any heal.
     let grace = w.project.config.limits.containers().stop_grace;
-    for (name, containers) in &restart {
+    for (name, containers, why) in &restart {
         for c in containers {
             let restarted = match engine.stop_container(name, c, grace).await {
                 Ok(_) => engine.start_container(name, c).await.map(|_| ()),
@@ -686,7 +845,7 @@ async fn check(
                     "resource": name,
                     "action": format!("restart {c}"),
                     "status": if restarted.is_ok() { "done" } else { "failed" },
-                    "detail": {"by": "clockwork watch", "why": "unhealthy"},
+                    "detail": {"by": "clockwork watch", "why": why},
                 }),
             );
             if let Err(e) = restarted {
@@ -744,7 +903,10 @@ async fn check(
             earliest = Some(earliest.map_or(at, |e| e.min(at)));
         }
     }
-    Ok(earliest)
+    // A second look soon after, to see whether the heal held (and say so),
+    // rather than at the next interval.
+    let soon = now + Duration::from_secs(1);
+    Ok(Some(earliest.map_or(soon, |e| e.min(soon))))
 }
 
 /// Destroys `names` (their `max_duration` ran out) through `apply`'s path

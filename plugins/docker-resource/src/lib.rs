@@ -1,9 +1,8 @@
 //! `DockerResource`: a container run by the local Docker Engine.
 //!
-//! This crate only describes the type for now: its fields, their docs,
-//! defaults, which of them completion may fill and which force the container
-//! to be recreated. Planning comes later; until then the SDK's defaults apply
-//! (`validate` fills defaults, `plan` reports that it is not implemented).
+//! The type's fields and their docs, its completion rules, its plan (the
+//! container spec for the host's `ensure-container`, and when to recreate
+//! it), its settled state and its status for `clockwork watch`.
 
 mod check;
 mod image;
@@ -12,7 +11,9 @@ mod rules;
 
 use clockwork_sdk::clockwork_schema::ContributionKind;
 use clockwork_sdk::prelude::*;
-use clockwork_sdk::resource::{ActionResult, ChangePlan, CompletionInput, PlanInput, Suggestion};
+use clockwork_sdk::resource::{
+    ActionResult, ChangePlan, CompletionInput, PlanInput, StatusReport, Suggestion,
+};
 
 /// The `docker-resource` plugin.
 pub struct DockerResource;
@@ -40,6 +41,14 @@ impl ResourcePlugin for DockerResource {
         results: Vec<ActionResult>,
     ) -> Result<String, PluginError> {
         plan::settle(&input, &plan, &results)
+    }
+
+    fn status(
+        _target: ResourceRef,
+        state: clockwork_sdk::serde_json::Value,
+        observed: Option<clockwork_sdk::serde_json::Value>,
+    ) -> Result<StatusReport, PluginError> {
+        Ok(plan::status(&state, observed.as_ref()))
     }
 
     fn validate(type_name: &str, _name: &str, config: &str) -> Result<String, Vec<Diagnostic>> {

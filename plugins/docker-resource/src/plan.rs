@@ -10,7 +10,9 @@ use clockwork_sdk::clockwork_schema::actions::{
     ContainerSpec, HealthcheckSpec, MountSpec, NetworkSpec, VolumeSpec, spec_hash,
 };
 use clockwork_sdk::prelude::*;
-use clockwork_sdk::resource::{ActionResult, Change, ChangePlan, PlanInput, action};
+use clockwork_sdk::resource::{
+    ActionResult, Change, ChangePlan, Health, PlanInput, StatusReport, action,
+};
 use clockwork_sdk::{invalid, serde_json};
 
 /// The container spec for a validated config.
@@ -215,6 +217,18 @@ pub fn plan(input: &PlanInput) -> Result<ChangePlan, PluginError> {
     };
     Ok(match container {
         None => plan(Change::Create, Vec::new(), vec![ensure]),
+        // `docker update` changed what its config hash cannot show: made
+        // again as declared.
+        Some(c)
+            if c["config_hash"].as_str() == Some(hash.as_str())
+                && !changed_outside(c).is_empty() =>
+        {
+            plan(
+                Change::Replace,
+                changed_outside(c),
+                vec![Action::RemoveContainer(name.clone()), ensure],
+            )
+        }
         Some(c) if c["config_hash"].as_str() == Some(hash.as_str()) => {
             match trouble(c, prior.as_ref(), spec.must_run) {
                 None => {
@@ -239,6 +253,85 @@ pub fn plan(input: &PlanInput) -> Result<ChangePlan, PluginError> {
     })
 }
 
+/// Health and drift of a container from its recorded state and what the
+/// Engine shows now.
+pub fn status(state: &Value, observed: Option<&Value>) -> StatusReport {
+    let report = |health, message: String, drift| StatusReport {
+        health,
+        message,
+        drift,
+    };
+    let container = observed
+        .and_then(|o| o.get("containers"))
+        .and_then(Value::as_array)
+        .and_then(|c| c.first());
+    let must_run = state["spec"]["must_run"].as_bool().unwrap_or(true);
+    let Some(c) = container else {
+        return if state.is_null() {
+            report(Health::Unknown, "not created yet".into(), Vec::new())
+        } else {
+            report(Health::Missing, "its container is gone".into(), Vec::new())
+        };
+    };
+    let mut drift = changed_outside(c);
+    if let (Some(applied), Some(now)) = (state["spec_hash"].as_str(), c["config_hash"].as_str())
+        && applied != now
+    {
+        drift.push(FieldChange {
+            path: "/".into(),
+            old: Some(json!(now).to_string()),
+            new: Some(json!(applied).to_string()),
+            forces_replace: true,
+        });
+    }
+    if c["restarting"] == true {
+        let code = c["exit_code"].as_i64().unwrap_or(0);
+        return report(
+            Health::Degraded,
+            format!("the Engine keeps restarting it (last exit code {code})"),
+            drift,
+        );
+    }
+    if c["running"] != true {
+        return if must_run {
+            report(Health::Stopped, "not running".into(), drift)
+        } else {
+            report(Health::Ready, "ran and exited".into(), drift)
+        };
+    }
+    match c["health"].as_str() {
+        Some("unhealthy") => report(Health::Degraded, "its health check fails".into(), drift),
+        Some("starting") => report(Health::Starting, "starting".into(), drift),
+        _ if !drift.is_empty() => report(
+            Health::Degraded,
+            "running, but not as it was made".into(),
+            drift,
+        ),
+        _ => report(Health::Ready, "running".into(), drift),
+    }
+}
+
+/// The settings the host saw changed outside Clockwork (`docker update`),
+/// as a diff from what they are now back to what was applied.
+fn changed_outside(observed: &Value) -> Vec<FieldChange> {
+    observed["changed_outside"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| {
+            let setting = c["setting"].as_str()?;
+            Some(FieldChange {
+                path: format!("/{}", setting.replace(' ', "_")),
+                old: Some(
+                    json!(format!("{}, changed outside Clockwork", c["now"].as_str()?)).to_string(),
+                ),
+                new: Some(json!(c["applied"].as_str()?).to_string()),
+                forces_replace: true,
+            })
+        })
+        .collect()
+}
+
 /// Why a container with the right config is not as it should be: stopped,
 /// being restarted by the Engine, or restarted since the last apply (more
 /// restarts, or a later start, than the recorded state says). A crash loop
@@ -248,38 +341,35 @@ fn trouble(observed: &Value, prior: Option<&Value>, must_run: bool) -> Option<Fi
     if !must_run {
         return None;
     }
-    let change = |path: &str, old: String, new: String| FieldChange {
+    // Values are JSON text, as the contract says of every diff.
+    let change = |path: &str, old: Value, new: Value| FieldChange {
         path: path.into(),
-        old: Some(old),
-        new: Some(new),
+        old: Some(old.to_string()),
+        new: Some(new.to_string()),
         forces_replace: false,
     };
     if observed["restarting"].as_bool() == Some(true) {
         let code = observed["exit_code"].as_i64().unwrap_or(0);
         return Some(change(
             "/running",
-            format!("restarting (exit code {code})"),
-            "true".into(),
+            json!(format!("restarting (exit code {code})")),
+            json!(true),
         ));
     }
     if observed["running"].as_bool() != Some(true) {
-        return Some(change("/running", "false".into(), "true".into()));
+        return Some(change("/running", json!(false), json!(true)));
     }
     let restarts = observed["restart_count"].as_i64().unwrap_or(0);
     let recorded = prior.and_then(|p| p["restart_count"].as_i64()).unwrap_or(0);
     if restarts > recorded {
-        return Some(change(
-            "/restarts",
-            recorded.to_string(),
-            restarts.to_string(),
-        ));
+        return Some(change("/restarts", json!(recorded), json!(restarts)));
     }
     let started = observed["started_at"].as_str();
     let recorded_start = prior.and_then(|p| p["started_at"].as_str());
     if let (Some(now), Some(then)) = (started, recorded_start)
         && now != then
     {
-        return Some(change("/started_at", then.to_string(), now.to_string()));
+        return Some(change("/started_at", json!(then), json!(now)));
     }
     None
 }
@@ -422,6 +512,49 @@ mod tests {
         assert!(matches!(steady.change, Change::None));
         let state: Value = serde_json::from_str(&steady.planned_state).unwrap();
         assert_eq!(state["restart_count"], 0);
+    }
+
+    #[test]
+    fn status_tells_healthy_degraded_stopped_and_missing() {
+        let state = json!({"spec_hash": "h", "spec": {"must_run": true}});
+        let seen = |c: Value| status(&state, Some(&json!({"containers": [c]})));
+        let up = seen(json!({"running": true, "config_hash": "h", "health": "healthy"}));
+        assert!(matches!(up.health, Health::Ready), "{}", up.message);
+        let sick = seen(json!({"running": true, "config_hash": "h", "health": "unhealthy"}));
+        assert!(matches!(sick.health, Health::Degraded));
+        let looping =
+            seen(json!({"running": true, "restarting": true, "exit_code": 3, "config_hash": "h"}));
+        assert!(
+            looping.message.contains("exit code 3"),
+            "{}",
+            looping.message
+        );
+        let down = seen(json!({"running": false, "config_hash": "h"}));
+        assert!(matches!(down.health, Health::Stopped));
+        let updated = seen(json!({"running": true, "config_hash": "h",
+            "changed_outside": [{"setting": "restart policy", "applied": "unless-stopped", "now": "no"}]}));
+        assert!(matches!(updated.health, Health::Degraded));
+        assert_eq!(updated.drift[0].path, "/restart_policy");
+        let gone = status(&state, Some(&json!({"containers": []})));
+        assert!(matches!(gone.health, Health::Missing));
+    }
+
+    #[test]
+    fn a_setting_changed_by_docker_update_is_replaced() {
+        let observed = json!({"containers": [{"name": "postgres-db", "id": "abc", "running": true,
+            "config_hash": hash_of(&config()),
+            "changed_outside": [{"setting": "memory", "applied": "0", "now": "67108864"}]}]});
+        let p = plan(&input(Some(config()), None, Some(observed))).expect("plan");
+        assert!(matches!(p.change, Change::Replace));
+        assert_eq!(p.diff[0].path, "/memory");
+        assert_eq!(p.diff[0].new.as_deref(), Some("\"0\""));
+        assert!(
+            p.actions
+                .iter()
+                .any(|a| matches!(a, Action::RemoveContainer(_))),
+            "{:?}",
+            p.actions
+        );
     }
 
     #[test]

@@ -194,16 +194,16 @@ pub fn decide(spec: Option<&FileSpec>, prior: Option<&Value>, current: &Current)
             if *content != spec.content {
                 diff.push(FieldChange {
                     path: "/content".into(),
-                    old: Some(format!("{} bytes", content.len())),
-                    new: Some(format!("{} bytes", spec.content.len())),
+                    old: Some(json!(format!("{} bytes", content.len())).to_string()),
+                    new: Some(json!(format!("{} bytes", spec.content.len())).to_string()),
                     forces_replace: false,
                 });
             }
             if *current_mode != mode {
                 diff.push(FieldChange {
                     path: "/mode".into(),
-                    old: Some(format!("{current_mode:o}")),
-                    new: Some(spec.mode.clone()),
+                    old: Some(json!(format!("{current_mode:o}")).to_string()),
+                    new: Some(json!(spec.mode).to_string()),
                     forces_replace: false,
                 });
             }
