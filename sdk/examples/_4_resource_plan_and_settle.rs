@@ -148,15 +148,10 @@ impl ResourcePlugin for Postgres {
         // container is removed.
         let mut actions = vec![action(Action::EnsureImage, &json!({"image": spec.image}))];
         for network in &spec.networks {
+            // A network a connection declared comes with its options.
             actions.push(action(
                 Action::EnsureNetwork,
-                &NetworkSpec {
-                    name: network.clone(),
-                    driver: "bridge".into(),
-                    internal: false,
-                    subnet: None,
-                    gateway: None,
-                },
+                &NetworkSpec::of_project(&input.project_json()?, network),
             ));
         }
         // Docker would make a missing volume itself, but without the
@@ -303,6 +298,7 @@ fn container_spec(
             .into_iter()
             .collect(),
         mounts,
+        network_options: NetworkSpec::declared_of(project, &networks),
         networks,
         aliases: Vec::new(),
         command: None,

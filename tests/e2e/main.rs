@@ -7,6 +7,7 @@ mod assert;
 mod completion;
 mod docker;
 mod fixtures;
+mod network;
 mod safety;
 mod stack;
 mod standin_images;

@@ -301,17 +301,47 @@ pub async fn run(target: Target<'_>, graph: &Graph, sources: &Sources) -> Result
         }
     }
     hooks.planned(&plan);
-    let (report, _) = execute(
+    let (mut report, _) = execute(
         plan,
         Some(graph),
         plugins,
-        Some(std::sync::Arc::new(engine)),
+        Some(std::sync::Arc::new(engine.clone())),
         files.clone(),
         state,
         options,
     )
     .await;
+    if only.is_none() && !report.failed() {
+        remove_unused_networks(&engine, &mut report, hooks).await;
+    }
     Ok(report)
+}
+
+/// Removes the project's networks no container of it is on any more (a
+/// connection that declared one was removed, or renamed it); the project's
+/// default network stays.
+async fn remove_unused_networks(engine: &Engine, report: &mut Report, hooks: &dyn Hooks) {
+    let Ok(observed) = engine.observe().await else {
+        return;
+    };
+    let used: BTreeSet<&String> = observed
+        .containers
+        .values()
+        .flatten()
+        .flat_map(|c| c.networks.iter())
+        .collect();
+    let default = engine.identity.default_network();
+    for network in &observed.networks {
+        if *network == default || used.contains(network) {
+            continue;
+        }
+        match engine.remove_network(network).await {
+            Ok(()) => hooks.note(&format!(
+                "removed the network `{network}`: no declaration uses it any more"
+            )),
+            Err(e) => report.leftovers.push(e.to_string()),
+        }
+    }
 }
 
 /// What `destroy` keeps.

@@ -128,9 +128,21 @@ impl Engine {
     /// Creates a network of this project unless it exists.
     pub async fn ensure_network(&self, spec: &NetworkSpec) -> Result<Json, EngineError> {
         let _serial = self.create_lock.lock().await;
+        let mut replaced = Vec::new();
         match self.docker.inspect_network(&spec.name, None).await {
             Ok(n) if self.ours(n.labels.as_ref()) => {
-                return Ok(json!({"network": spec.name, "created": false}));
+                replaced = if spec.declared {
+                    network_differences(&n, spec)
+                } else {
+                    Vec::new()
+                };
+                if replaced.is_empty() {
+                    return Ok(json!({"network": spec.name, "created": false}));
+                }
+                // Made with other options than declared: made again. Only
+                // this project's containers may be on it (they are made
+                // again too: the options are part of their spec).
+                self.clear_network(&n).await?;
             }
             Ok(n) => {
                 return Err(EngineError::Foreign {
@@ -154,6 +166,7 @@ impl Engine {
             name: spec.name.clone(),
             driver: Some(spec.driver.clone()),
             internal: Some(spec.internal),
+            enable_ipv6: Some(spec.enable_ipv6),
             ipam,
             labels: Some(self.labels(None, None)),
             ..Default::default()
@@ -162,7 +175,70 @@ impl Engine {
             .create_network(request)
             .await
             .map_err(|e| EngineError::call("create network", &spec.name, e))?;
-        Ok(json!({"network": spec.name, "created": true}))
+        // What the Engine made is checked, not assumed: a driver may ignore
+        // an option it does not know.
+        let made = self
+            .docker
+            .inspect_network(&spec.name, None)
+            .await
+            .map_err(|e| EngineError::call("inspect network", &spec.name, e))?;
+        let differs = if spec.declared {
+            network_differences(&made, spec)
+        } else {
+            Vec::new()
+        };
+        if !differs.is_empty() {
+            let _ = self.docker.remove_network(&spec.name).await;
+            return Err(EngineError::Payload(format!(
+                "the Engine made the network `{}` other than declared ({}); it was removed again",
+                spec.name,
+                differs.join(", ")
+            )));
+        }
+        if replaced.is_empty() {
+            Ok(json!({"network": spec.name, "created": true}))
+        } else {
+            Ok(json!({
+                "network": spec.name,
+                "created": true,
+                "kept": format!("the network `{}` was made again as declared ({})", spec.name, replaced.join(", ")),
+            }))
+        }
+    }
+
+    /// Detaches this project's containers from network `n` and removes it;
+    /// a container of anyone else on it refuses the removal.
+    async fn clear_network(&self, n: &bollard::models::NetworkInspect) -> Result<(), EngineError> {
+        let name = n.name.clone().unwrap_or_default();
+        for (id, _) in n.containers.clone().unwrap_or_default() {
+            let c = self
+                .docker
+                .inspect_container(&id, None::<InspectContainerOptions>)
+                .await
+                .map_err(|e| EngineError::call("inspect container", &id, e))?;
+            let labels = c.config.as_ref().and_then(|c| c.labels.as_ref());
+            if !self.ours(labels) {
+                return Err(EngineError::Foreign {
+                    kind: "container on the network",
+                    name: c.name.unwrap_or(id).trim_start_matches('/').to_string(),
+                    owner: self.owner(labels),
+                });
+            }
+            self.docker
+                .disconnect_network(
+                    &name,
+                    bollard::models::NetworkDisconnectRequest {
+                        container: id.clone(),
+                        force: Some(true),
+                    },
+                )
+                .await
+                .map_err(|e| EngineError::call("disconnect network", &name, e))?;
+        }
+        self.docker
+            .remove_network(&name)
+            .await
+            .map_err(|e| EngineError::call("remove network", &name, e))
     }
 
     /// Creates a volume of this project unless it exists.
@@ -1142,6 +1218,49 @@ pub fn rfc3339_seconds(text: &str) -> Option<f64> {
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     let days = era * 146_097 + doe - 719_468;
     Some((days * 86_400 + hour * 3_600 + minute * 60) as f64 + second)
+}
+
+/// How network `n`, as the Engine has it, differs from `spec`'s declared
+/// options, e.g. `internal false, declared true`. A subnet or gateway left
+/// out is Docker's to pick and not compared.
+fn network_differences(n: &bollard::models::NetworkInspect, spec: &NetworkSpec) -> Vec<String> {
+    let mut out = Vec::new();
+    let driver = n.driver.clone().unwrap_or_default();
+    if driver != spec.driver {
+        out.push(format!("driver `{driver}`, declared `{}`", spec.driver));
+    }
+    let internal = n.internal.unwrap_or(false);
+    if internal != spec.internal {
+        out.push(format!("internal {internal}, declared {}", spec.internal));
+    }
+    let ipv6 = n.enable_ipv6.unwrap_or(false);
+    if ipv6 != spec.enable_ipv6 {
+        out.push(format!("enable_ipv6 {ipv6}, declared {}", spec.enable_ipv6));
+    }
+    let ranges: Vec<(Option<String>, Option<String>)> = n
+        .ipam
+        .as_ref()
+        .and_then(|i| i.config.clone())
+        .unwrap_or_default()
+        .into_iter()
+        .map(|c| (c.subnet, c.gateway))
+        .collect();
+    if let Some(subnet) = &spec.subnet {
+        match ranges.iter().find(|(s, _)| s.as_ref() == Some(subnet)) {
+            None => out.push(format!("subnet not `{subnet}`")),
+            Some((_, gateway)) => {
+                if let Some(declared) = &spec.gateway
+                    && gateway.as_ref() != Some(declared)
+                {
+                    out.push(format!(
+                        "gateway {}, declared `{declared}`",
+                        gateway.as_deref().unwrap_or("(none)")
+                    ));
+                }
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]

@@ -44,6 +44,9 @@ pub struct ObservedContainer {
     /// Network aliases it has beside its name.
     #[serde(skip)]
     pub aliases: Vec<String>,
+    /// The networks it is configured on (also while stopped).
+    #[serde(skip)]
+    pub networks: Vec<String>,
     /// The settings `docker update` changes in place, as the Engine
     /// reports them now.
     #[serde(skip)]
@@ -310,6 +313,12 @@ impl Engine {
                     addresses: addresses_of(detail.as_ref()),
                     aliases: aliases_of(detail.as_ref()),
                     tunables: detail.as_ref().map(tunables_of).unwrap_or_default(),
+                    networks: detail
+                        .as_ref()
+                        .and_then(|d| d.network_settings.as_ref())
+                        .and_then(|n| n.networks.as_ref())
+                        .map(|n| n.keys().cloned().collect())
+                        .unwrap_or_default(),
                     changed_outside: Vec::new(),
                 });
         }

@@ -86,6 +86,14 @@ pub fn project_json(identity: &Identity) -> Json {
     json!({"name": identity.name, "dir": identity.dir, "network": identity.default_network()})
 }
 
+/// [`project_json`] with the networks `graph`'s connections declared, by
+/// name: a resource plugin makes its networks with these options.
+pub fn project_json_of(identity: &Identity, graph: &Graph) -> Json {
+    let mut project = project_json(identity);
+    project["networks"] = json!(graph.networks());
+    project
+}
+
 /// A plugin's answer to `plan`, on its way.
 pub type PlanCall =
     Pin<Box<dyn Future<Output = Result<Result<ChangePlan, PluginError>, CallError>> + Send>>;
@@ -188,10 +196,10 @@ fn prior_of(state: &State, name: &str) -> Option<Json> {
 async fn decide(
     targets: Vec<Target>,
     plugins: &dyn Planner,
-    identity: &Identity,
+    project: Json,
     observation: Option<&Observation>,
 ) -> Result<Vec<Decided>, PlanError> {
-    let project = project_json(identity).to_string();
+    let project = project.to_string();
     let mut calls = Vec::new();
     for t in targets {
         if !plugins.provides(&t.type_name) {
@@ -298,7 +306,8 @@ pub(super) async fn declared(
     // What was changed outside Clockwork is seen against what the state
     // recorded when the host made each container.
     let compared = observation.map(|o| o.against(state));
-    decide(targets, plugins, identity, compared.as_ref()).await
+    let project = project_json_of(identity, graph);
+    decide(targets, plugins, project, compared.as_ref()).await
 }
 
 /// Everything recorded in `state`, and this project's containers the state
@@ -342,5 +351,5 @@ pub(super) async fn removals(
             });
         }
     }
-    decide(targets, plugins, identity, observation).await
+    decide(targets, plugins, project_json(identity), observation).await
 }

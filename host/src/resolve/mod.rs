@@ -19,8 +19,9 @@ use crate::model::{DeclId, Declared, ResourceName};
 use crate::plugin::bindings::connection::exports::clockwork::plugin::connections::{
     Contribution, EdgeOrder, Endpoint, ResolveInput, SetupStep,
 };
-use crate::plugin::bindings::types::{PluginError, ResourceRef};
+use crate::plugin::bindings::types::{Action, PluginError, ResourceRef};
 use crate::plugin::{CallError, PluginKind, PluginSet};
+use clockwork_schema::actions::NetworkSpec;
 
 /// What a connection contributed, for display and for later stages.
 #[derive(Debug, Clone)]
@@ -37,6 +38,10 @@ pub struct ResolvedConnection {
     pub setup: Vec<SetupStep>,
     /// Assertions it adds, as (type, config JSON).
     pub assertions: Vec<(String, String)>,
+    /// The networks it declares, with their options (its `ensure-network`
+    /// steps, which are not run as steps: every resource plugin is told of
+    /// them, so the network is made as declared before either end joins).
+    pub networks: Vec<NetworkSpec>,
 }
 
 /// The resolved project: specs, edges and order.
@@ -59,6 +64,16 @@ impl Graph {
     pub fn order(&self) -> impl Iterator<Item = DeclId> + '_ {
         self.layers.iter().flatten().copied()
     }
+
+    /// The networks connections declared, by name (one spec per name:
+    /// `resolve` refuses two that differ).
+    pub fn networks(&self) -> BTreeMap<String, NetworkSpec> {
+        self.connections
+            .iter()
+            .flat_map(|c| c.networks.iter())
+            .map(|n| (n.name.clone(), n.clone()))
+            .collect()
+    }
 }
 
 /// Why a project could not be resolved.
@@ -73,6 +88,67 @@ pub enum ResolveError {
     /// A failure of Clockwork itself.
     #[error("internal error: {0} (this is a bug in clockwork)")]
     Internal(String),
+}
+
+/// A contribution's setup split into the networks it declares (its
+/// `ensure-network` steps) and the steps to run.
+fn declared_networks(setup: &[SetupStep]) -> (Vec<NetworkSpec>, Vec<SetupStep>) {
+    let mut networks = Vec::new();
+    let mut steps = Vec::new();
+    for step in setup {
+        match &step.action {
+            Action::EnsureNetwork(spec) => match serde_json::from_str::<NetworkSpec>(spec) {
+                Ok(mut n) => {
+                    n.declared = true;
+                    networks.push(n);
+                }
+                // Refused with the plugin's words when the step is checked.
+                Err(_) => steps.push(step.clone()),
+            },
+            _ => steps.push(step.clone()),
+        }
+    }
+    (networks, steps)
+}
+
+/// How two declarations of one network differ, e.g. `internal: true here,
+/// false there`.
+fn network_difference(theirs: &NetworkSpec, ours: &NetworkSpec) -> String {
+    let show = |v: &Option<String>| v.clone().unwrap_or_else(|| "(none)".into());
+    let mut out = Vec::new();
+    if theirs.driver != ours.driver {
+        out.push(format!(
+            "driver `{}` here, `{}` there",
+            ours.driver, theirs.driver
+        ));
+    }
+    if theirs.internal != ours.internal {
+        out.push(format!(
+            "internal {} here, {} there",
+            ours.internal, theirs.internal
+        ));
+    }
+    if theirs.enable_ipv6 != ours.enable_ipv6 {
+        out.push(format!(
+            "enable_ipv6 {} here, {} there",
+            ours.enable_ipv6, theirs.enable_ipv6
+        ));
+    }
+    if theirs.subnet != ours.subnet {
+        out.push(format!(
+            "subnet {} here, {} there",
+            show(&ours.subnet),
+            show(&theirs.subnet)
+        ));
+    }
+    if theirs.gateway != ours.gateway {
+        out.push(format!(
+            "gateway {} here, {} there",
+            show(&ours.gateway),
+            show(&theirs.gateway)
+        ));
+    }
+    out.join("; ")
 }
 
 /// Resolves connections and orders the graph.
@@ -208,6 +284,7 @@ pub async fn resolve(
     .map_err(|e| ResolveError::Internal(format!("a resolve task failed: {e}")))?;
 
     let mut connections = Vec::new();
+    let mut declared: BTreeMap<String, (DeclId, NetworkSpec)> = BTreeMap::new();
     for ((conn, origin, to, _), result) in inputs.iter().zip(results) {
         let c = project.get(*conn);
         let contribution = match result? {
@@ -239,12 +316,36 @@ pub async fn resolve(
                 problem(*conn, message, None, &mut problems);
             }
         }
+        let (networks, setup) = declared_networks(&contribution.setup);
+        for n in &networks {
+            match declared.get(&n.name) {
+                Some((other, theirs)) if theirs != n => problem(
+                    *conn,
+                    format!(
+                        "the network `{}` is declared here with other options than by `{}`: {}",
+                        n.name,
+                        project.get(*other).name,
+                        network_difference(theirs, n)
+                    ),
+                    Some(
+                        "connections naming one network share it: give them the same options, or another `network_name`"
+                            .into(),
+                    ),
+                    &mut problems,
+                ),
+                Some(_) => {}
+                None => {
+                    declared.insert(n.name.clone(), (*conn, n.clone()));
+                }
+            }
+        }
         connections.push(ResolvedConnection {
             decl: *conn,
             from: *origin,
             to: *to,
             outputs: contribution.outputs.clone(),
-            setup: contribution.setup.clone(),
+            setup,
+            networks,
             assertions: contribution
                 .assertions
                 .iter()
@@ -266,6 +367,7 @@ pub async fn resolve(
                 outputs: Vec::new(),
                 setup: Vec::new(),
                 assertions: Vec::new(),
+                networks: Vec::new(),
             });
         }
     }

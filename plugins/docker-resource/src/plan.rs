@@ -85,7 +85,6 @@ pub fn container_spec(
             .unwrap_or_default(),
         ports: strings(&config["ports"]),
         mounts,
-        networks,
         aliases: strings(&config["aliases"]),
         command: config.get("command").filter(|c| c.is_array()).map(strings),
         // A one-shot job (`must_run=False`) that Docker restarted whenever
@@ -96,6 +95,8 @@ pub fn container_spec(
             .to_string(),
         healthcheck,
         must_run,
+        network_options: NetworkSpec::declared_of(project, &networks),
+        networks,
     })
 }
 
@@ -185,13 +186,11 @@ pub fn plan(input: &PlanInput) -> Result<ChangePlan, PluginError> {
     for network in &spec.networks {
         prepare.push(action(
             Action::EnsureNetwork,
-            &NetworkSpec {
-                name: network.clone(),
-                driver: "bridge".into(),
-                internal: false,
-                subnet: None,
-                gateway: None,
-            },
+            &spec
+                .network_options
+                .get(network)
+                .cloned()
+                .unwrap_or_else(|| NetworkSpec::named(network)),
         ));
     }
     for mount in spec.mounts.iter().filter(|m| !m.is_bind()) {

@@ -1,10 +1,16 @@
 //! `NetworkConnection`: puts two containers on a shared network.
 //!
-//! The connection creates the network for the project, joins both endpoints
-//! to it and tells each the other's host name. This crate only describes the
-//! type for now; `resolve` comes later.
+//! The connection declares the network with its options (a setup step
+//! whose action is `ensure-network`: the host makes the network with
+//! exactly these options before either endpoint deploys), joins both
+//! endpoints to it and tells each the other's host name.
 
+use std::net::IpAddr;
+
+use clockwork_sdk::clockwork_schema::actions::NetworkSpec;
+use clockwork_sdk::connection::{RunWhen, SetupStep};
 use clockwork_sdk::prelude::*;
+use clockwork_sdk::resource::action;
 use clockwork_sdk::{clockwork_schema, error_at, invalid};
 
 /// The `network-connection` plugin.
@@ -46,7 +52,22 @@ impl ConnectionPlugin for NetworkConnection {
                 ),
             ));
         }
+        let spec = NetworkSpec {
+            name: network.clone(),
+            driver: config["driver"].as_str().unwrap_or("bridge").to_string(),
+            internal: config["internal"].as_bool().unwrap_or(false),
+            subnet: config["subnet"].as_str().map(str::to_string),
+            gateway: config["gateway"].as_str().map(str::to_string),
+            enable_ipv6: config["enable_ipv6"].as_bool().unwrap_or(false),
+            declared: true,
+        };
         let mut contribution = Contribution::ordering_only();
+        contribution.setup.push(SetupStep {
+            id: format!("network-{network}"),
+            when: RunWhen::EveryApply,
+            after: Vec::new(),
+            action: action(Action::EnsureNetwork, &spec),
+        });
         contribution.from_patch.networks.push(network.clone());
         contribution.to_patch.networks.push(network.clone());
         contribution.from_patch.env.push((
@@ -66,6 +87,97 @@ impl ConnectionPlugin for NetworkConnection {
 /// create: not one of Docker's own, and `[a-zA-Z0-9][a-zA-Z0-9_.-]*` of at
 /// most 63 characters.
 fn check(config: &Value) -> Vec<Diagnostic> {
+    let mut problems = check_addresses(config);
+    problems.extend(check_name(config));
+    problems
+}
+
+/// `subnet` in CIDR form, `gateway` an address inside it (and only with
+/// it), of one family.
+fn check_addresses(config: &Value) -> Vec<Diagnostic> {
+    let mut problems = Vec::new();
+    let subnet = config["subnet"].as_str();
+    let parsed = subnet.map(|s| (s, cidr(s)));
+    if let Some((text, None)) = parsed {
+        problems.push(error_at(
+            Some("/subnet"),
+            format!("`{text}` is not a subnet in CIDR form: write an address and a prefix length, e.g. `172.28.0.0/16`"),
+        ));
+    }
+    if let Some(gateway) = config["gateway"].as_str() {
+        match (gateway.parse::<IpAddr>(), &parsed) {
+            (Err(_), _) => problems.push(error_at(
+                Some("/gateway"),
+                format!("`{gateway}` is not an IP address, e.g. `172.28.0.1`"),
+            )),
+            (Ok(_), None) => problems.push(error_at(
+                Some("/gateway"),
+                "`gateway` needs `subnet`: give the range it is in, e.g. `subnet = \"172.28.0.0/16\"`".to_string(),
+            )),
+            (Ok(address), Some((text, Some((base, prefix))))) if !contains(*base, *prefix, &address) => {
+                problems.push(error_at(
+                    Some("/gateway"),
+                    format!("the gateway `{gateway}` is not inside the subnet `{text}`: give an address of that range, e.g. its first"),
+                ))
+            }
+            _ => {}
+        }
+    }
+    let ipv6 = config["enable_ipv6"].as_bool().unwrap_or(false);
+    match &parsed {
+        Some((text, Some((IpAddr::V4(_), _)))) if ipv6 => problems.push(error_at(
+            Some("/enable_ipv6"),
+            format!("`enable_ipv6` needs an IPv6 range, and `subnet` (`{text}`) is an IPv4 one: give an IPv6 subnet such as `fd00:28::/64` (Docker adds an IPv4 range itself), or leave `enable_ipv6` out"),
+        )),
+        Some((text, Some((IpAddr::V6(_), _)))) if !ipv6 => problems.push(error_at(
+            Some("/subnet"),
+            format!("`{text}` is an IPv6 range: set `enable_ipv6 = True` with it"),
+        )),
+        _ => {}
+    }
+    if matches!(config["driver"].as_str(), Some("host" | "none" | "null")) {
+        problems.push(error_at(
+            Some("/driver"),
+            format!(
+                "the `{}` driver makes no network of the project's: use `bridge` (the default), or a driver such as `macvlan` set up on the Engine",
+                config["driver"].as_str().unwrap_or_default()
+            ),
+        ));
+    }
+    problems
+}
+
+/// An address and a prefix length that fits it.
+fn cidr(text: &str) -> Option<(IpAddr, u8)> {
+    let (address, prefix) = text.split_once('/')?;
+    let address: IpAddr = address.parse().ok()?;
+    let prefix: u8 = prefix.parse().ok()?;
+    let max = if address.is_ipv4() { 32 } else { 128 };
+    (prefix <= max).then_some((address, prefix))
+}
+
+/// Whether `address` is in `base/prefix`.
+fn contains(base: IpAddr, prefix: u8, address: &IpAddr) -> bool {
+    let bits = |a: &IpAddr| -> (u128, u32) {
+        match a {
+            IpAddr::V4(v4) => (u128::from(u32::from(*v4)), 32),
+            IpAddr::V6(v6) => (u128::from(*v6), 128),
+        }
+    };
+    let ((b, width), (a, other)) = (bits(&base), bits(address));
+    if width != other {
+        return false;
+    }
+    let host_bits = width - u32::from(prefix);
+    let mask = if host_bits >= 128 {
+        0
+    } else {
+        u128::MAX << host_bits
+    };
+    (b & mask) == (a & mask)
+}
+
+fn check_name(config: &Value) -> Vec<Diagnostic> {
     let Some(name) = config["network_name"].as_str() else {
         return Vec::new();
     };
@@ -275,6 +387,65 @@ mod tests {
         ))
         .unwrap();
         assert_eq!(fine.from_patch.networks, ["api-redis"]);
+    }
+
+    #[test]
+    fn the_network_is_declared_with_its_options() {
+        let c = <NetworkConnection as ConnectionPlugin>::resolve(resolve_input(
+            json!({"network_name": "backend", "internal": true, "subnet": "172.28.0.0/16", "gateway": "172.28.0.1"}),
+            "api",
+            "db",
+        ))
+        .unwrap();
+        assert_eq!(c.setup.len(), 1);
+        let Action::EnsureNetwork(spec) = &c.setup[0].action else {
+            panic!("{:?}", c.setup[0].action);
+        };
+        let spec: NetworkSpec = clockwork_sdk::serde_json::from_str(spec).unwrap();
+        assert!(spec.declared && spec.internal);
+        assert_eq!(spec.subnet.as_deref(), Some("172.28.0.0/16"));
+        assert_eq!(spec.gateway.as_deref(), Some("172.28.0.1"));
+        assert_eq!(
+            c.from_patch.env,
+            [("DB_HOST".to_string(), "db".to_string())]
+        );
+        assert_eq!(
+            c.to_patch.env,
+            [("API_HOST".to_string(), "api".to_string())]
+        );
+    }
+
+    #[test]
+    fn subnets_and_gateways_are_checked() {
+        let paths = |config: Value| -> Vec<String> {
+            problems(config).into_iter().map(|(p, _)| p).collect()
+        };
+        assert_eq!(paths(json!({"subnet": "172.28.0.0"})), ["/subnet"]);
+        assert_eq!(paths(json!({"subnet": "172.28.0.0/33"})), ["/subnet"]);
+        assert_eq!(paths(json!({"gateway": "172.28.0.1"})), ["/gateway"]);
+        assert_eq!(
+            paths(json!({"subnet": "172.28.0.0/16", "gateway": "10.0.0.1"})),
+            ["/gateway"]
+        );
+        assert_eq!(
+            paths(json!({"subnet": "172.28.0.0/16", "gateway": "fd00::1"})),
+            ["/gateway"]
+        );
+        assert_eq!(
+            paths(json!({"subnet": "172.28.0.0/16", "gateway": "gw"})),
+            ["/gateway"]
+        );
+        assert_eq!(paths(json!({"driver": "host"})), ["/driver"]);
+        assert!(paths(json!({"subnet": "172.28.0.0/16", "gateway": "172.28.255.254"})).is_empty());
+        assert!(
+            paths(json!({"subnet": "fd00:28::/64", "gateway": "fd00:28::1", "enable_ipv6": true}))
+                .is_empty()
+        );
+        assert_eq!(paths(json!({"subnet": "fd00:28::/64"})), ["/subnet"]);
+        assert_eq!(
+            paths(json!({"subnet": "172.28.0.0/16", "enable_ipv6": true})),
+            ["/enable_ipv6"]
+        );
     }
 
     #[test]

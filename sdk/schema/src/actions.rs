@@ -43,6 +43,12 @@ pub struct ContainerSpec {
     /// Whether the container must keep running (false: it may exit).
     #[serde(default = "yes")]
     pub must_run: bool,
+    /// The options of the networks among `networks` that a connection
+    /// declared (`NetworkConnection`'s `internal`, `subnet`, …), by name: part
+    /// of the spec, so a change of them makes the container again on the
+    /// network made anew.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub network_options: BTreeMap<String, NetworkSpec>,
 }
 
 fn default_restart() -> String {
@@ -140,6 +146,54 @@ pub struct NetworkSpec {
     /// The gateway, inside the subnet.
     #[serde(default)]
     pub gateway: Option<String>,
+    /// Whether its containers get IPv6 addresses too.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub enable_ipv6: bool,
+    /// Whether these options were declared (by a connection): the Engine's
+    /// network must then have exactly them, and one of the project made
+    /// with others is made again. Otherwise any network of the project of
+    /// this name will do.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub declared: bool,
+}
+
+impl NetworkSpec {
+    /// The network `name` as the project has it: with the options a
+    /// connection declared (the host passes them in a plan input's
+    /// `project.networks`), or else Docker's defaults, undeclared.
+    pub fn of_project(project: &serde_json::Value, name: &str) -> NetworkSpec {
+        project["networks"]
+            .get(name)
+            .and_then(|n| serde_json::from_value(n.clone()).ok())
+            .unwrap_or_else(|| NetworkSpec::named(name))
+    }
+
+    /// The options declared for those of `names` that have some, by name:
+    /// a [`ContainerSpec`]'s `network_options`.
+    pub fn declared_of(
+        project: &serde_json::Value,
+        names: &[String],
+    ) -> BTreeMap<String, NetworkSpec> {
+        names
+            .iter()
+            .map(|n| NetworkSpec::of_project(project, n))
+            .filter(|n| n.declared)
+            .map(|n| (n.name.clone(), n))
+            .collect()
+    }
+
+    /// A network of `name` with Docker's defaults, options undeclared.
+    pub fn named(name: &str) -> NetworkSpec {
+        NetworkSpec {
+            name: name.to_string(),
+            driver: bridge(),
+            internal: false,
+            subnet: None,
+            gateway: None,
+            enable_ipv6: false,
+            declared: false,
+        }
+    }
 }
 
 fn bridge() -> String {
