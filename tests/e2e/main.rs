@@ -5,6 +5,7 @@
 mod apply;
 mod assert;
 mod completion;
+mod database;
 mod docker;
 mod fixtures;
 mod network;

@@ -28,9 +28,9 @@ pub enum ActionError {
     #[error(transparent)]
     Engine(#[from] EngineError),
     /// A command ran and failed.
-    #[error("`{command}` in `{container}` exited with code {code}: {output}")]
+    #[error("{command} in `{container}` exited with code {code}: {output}")]
     CommandFailed {
-        /// The command line.
+        /// The command line, quoted, or what the plugin called it.
         command: String,
         /// The container it ran in.
         container: String,
@@ -129,7 +129,10 @@ impl<'a> Actor<'a> {
                 let out = engine()?.exec(&spec, &scope.containers).await?;
                 if out.code != 0 {
                     return Err(ActionError::CommandFailed {
-                        command: spec.argv.join(" "),
+                        command: spec
+                            .label
+                            .clone()
+                            .unwrap_or_else(|| format!("`{}`", spec.argv.join(" "))),
                         container: spec.container,
                         code: out.code,
                         output: out.output.trim().to_string(),

@@ -465,6 +465,7 @@ async fn run_job(job: Job, shared: &Shared) -> Outcome {
     // before this resource starts.
     let mut new_hashes = Vec::new();
     for (connection, scope, step) in &job.setup {
+        let mut keyed = None;
         let run = match step.when {
             RunWhen::EveryApply => change != Change::None,
             RunWhen::OnCreate => matches!(change, Change::Create | Change::Replace),
@@ -479,7 +480,7 @@ async fn run_job(job: Job, shared: &Shared) -> Outcome {
                     .map(|s| s.setup.get(&key) == Some(&hash))
                     .unwrap_or(false);
                 if !done {
-                    new_hashes.push((key, hash));
+                    keyed = Some((key, hash));
                 }
                 !done
             }
@@ -491,8 +492,18 @@ async fn run_job(job: Job, shared: &Shared) -> Outcome {
         log(&what, "started", Json::Null);
         if let Err(e) = actor.act(scope, &step.action).await {
             log(&what, "failed", json!(e.to_string()));
+            // The steps that ran before it stay recorded as run.
+            if !new_hashes.is_empty() {
+                let mut state = match shared.state.lock() {
+                    Ok(s) => s,
+                    Err(p) => p.into_inner(),
+                };
+                state.setup.extend(new_hashes);
+                let _ = state.save(&shared.files);
+            }
             return Outcome::Failed(format!("{what}: {e}"));
         }
+        new_hashes.extend(keyed);
         log(&what, "done", Json::Null);
     }
 

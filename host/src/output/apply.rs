@@ -61,6 +61,11 @@ fn past(action: Action) -> &'static str {
 fn finished_line(name: &str, change: Action, outcome: &Outcome, elapsed: f64) -> String {
     match outcome {
         Outcome::Done => format!("  ✓ {name}: {} in {elapsed:.2} s", past(change)),
+        // A resource with nothing to change can fail too (a connection's
+        // step before it): "none failed" would say nothing.
+        Outcome::Failed(m) if change == Action::None => {
+            format!("  ✗ {name}: failed after {elapsed:.2} s: {m}")
+        }
         Outcome::Failed(m) => format!("  ✗ {name}: {change} failed after {elapsed:.2} s: {m}"),
         Outcome::Skipped(m) => format!("  - {name}: skipped, {m}"),
         Outcome::Unchanged => String::new(),

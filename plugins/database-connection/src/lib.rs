@@ -1,8 +1,8 @@
 //! `DatabaseConnection`: connects an application to a PostgreSQL container.
 //!
 //! It injects a connection string, waits for the database and runs its
-//! schema and migrations inside the database container. This crate only
-//! describes the type for now; `resolve` comes later.
+//! schema and migrations inside the database container, each once per
+//! database, recorded in a table of the database itself.
 
 use clockwork_sdk::connection::{CompletionInput, RunWhen, SetupStep, Suggestion};
 use clockwork_sdk::host::fs;
@@ -113,7 +113,12 @@ fn database_connection() -> TypeDef {
          The connecting container deploys after the database. With `wait_for_ready`, it also waits until \
          `pg_isready` succeeds inside the database container (at most `timeout` seconds). Then `schema_file` and \
          each file of `migrations_dir` run with `psql` inside the database container, in that order, each once per \
-         distinct content. Nothing runs on your machine, so no PostgreSQL client is needed there.\n\n\
+         database: the table `clockwork_migrations` in the database records each file with its SHA-256, so a lost \
+         `.clockwork/` folder or a second project on the same database runs nothing twice. Each file runs in a \
+         transaction of its own with its record: a failing one stops the apply with the database's message and \
+         changes nothing, the ones before it stay recorded. A file edited after it ran is refused with both \
+         checksums; put the change in a new migration. Nothing runs on your machine, so no PostgreSQL client is \
+         needed there.\n\n\
          With only `to_resource` and a `description`, completion fills the credentials from the endpoints, e.g. \
          from the database container's `POSTGRES_USER` and `POSTGRES_DB`.",
     )
@@ -204,8 +209,9 @@ fn database_connection() -> TypeDef {
             "string",
             "SQL file to run against the database once it is ready, relative to the project folder, e.g. \
              `schema.sql`. \
-             It runs with `psql` inside the database container, stopping at the first error, and runs again only \
-             when its content changes. A missing file is an error, not silently skipped.",
+             It runs once per database with `psql` inside the database container, in one transaction, stopping at \
+             the first error. Edited after it ran, it is refused, as a migration is. A missing file is an error, \
+             not silently skipped.",
         )
         .example(json!("schema.sql")),
     )
@@ -215,8 +221,9 @@ fn database_connection() -> TypeDef {
             "string",
             "Folder of `.sql` migrations, relative to the project folder, e.g. `migrations/`. \
              Each file runs once, in file-name order (`001_users.sql` before `002_sessions.sql`), after \
-             `schema_file` and after the file before it, so name them with a sortable prefix. A file runs again \
-             only when its content changes.",
+             `schema_file` and after the file before it, so name them with a sortable prefix. A file that ran is \
+             never run again, and editing it is refused: add a new one. Since each runs in a transaction, a \
+             statement that cannot (`CREATE INDEX CONCURRENTLY`) does not belong in one.",
         )
         .example(json!("migrations/")),
     )
@@ -292,13 +299,18 @@ fn resolve_database(input: &ResolveInput) -> Result<Contribution, PluginError> {
             &mut steps,
         );
     }
-    let psql = |file: &str| {
-        json!({
+    // Each SQL file runs once, recorded in the database itself (so a lost
+    // `.clockwork/` or another project on the same database does not run it
+    // again), in a transaction of its own with its record.
+    let psql = |file: &str, kind: &str| -> Result<String, PluginError> {
+        let sha = sha256_of(file)?;
+        Ok(json!({
             "container": host,
-            "argv": ["psql", "-v", "ON_ERROR_STOP=1", "-U", user, "-d", database, "-f", "-"],
+            "argv": ["sh", "-c", RUN_ONCE, "clockwork-sql", file, sha, user, database],
             "stdin_file": file,
+            "label": format!("{kind} `{file}`"),
         })
-        .to_string()
+        .to_string())
     };
     if let Some(schema) = config["schema_file"].as_str() {
         match fs::stat("project", schema) {
@@ -319,7 +331,7 @@ fn resolve_database(input: &ResolveInput) -> Result<Contribution, PluginError> {
         step(
             "schema".into(),
             RunWhen::OncePerContent,
-            Action::Exec(psql(schema)),
+            Action::Exec(psql(schema, "the schema")?),
             &mut steps,
         );
     }
@@ -336,13 +348,56 @@ fn resolve_database(input: &ResolveInput) -> Result<Contribution, PluginError> {
             step(
                 format!("migration-{stem}"),
                 RunWhen::OncePerContent,
-                Action::Exec(psql(&format!("{dir}/{name}"))),
+                Action::Exec(psql(&format!("{dir}/{name}"), "the migration")?),
                 &mut steps,
             );
         }
     }
     contribution.setup = steps;
     Ok(contribution)
+}
+
+/// The table a `DatabaseConnection` keeps in the database: which SQL file
+/// ran, with which content.
+pub const RECORD_TABLE: &str = "clockwork_migrations";
+
+/// Runs the SQL on stdin once per database: `$1` its file (its name in the
+/// record), `$2` its SHA-256, `$3` the user, `$4` the database. Already
+/// recorded with this checksum: nothing to do. Recorded with another: the
+/// file was edited after it ran, refused with both checksums. Otherwise it
+/// runs in one transaction with its record, so a failure leaves neither.
+/// The psql variables are named so that no migration's own `:name` meets
+/// them.
+const RUN_ONCE: &str = r#"set -u
+file=$1 sha=$2 user=$3 db=$4
+sql() { psql -X -q -At -v ON_ERROR_STOP=1 -U "$user" -d "$db" -v cw_file="$file" -v cw_sha="$sha" "$@"; }
+printf '%s
+' "SET client_min_messages = warning;" "CREATE TABLE IF NOT EXISTS clockwork_migrations (name text PRIMARY KEY, sha256 text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now());" | sql -f - >/dev/null || exit 1
+recorded=$(printf '%s
+' "SELECT sha256 FROM clockwork_migrations WHERE name = :'cw_file';" | sql -f -) || exit 1
+if [ "$recorded" = "$sha" ]; then
+  echo "$file ran before"
+  exit 0
+fi
+if [ -n "$recorded" ]; then
+  echo "$file was edited after it ran on database $db: it ran with sha256 $recorded, the file now has sha256 $sha. What ran is not run again: undo the edit, and put the change in a new migration" >&2
+  exit 3
+fi
+{ cat; printf '
+;
+%s
+' "INSERT INTO clockwork_migrations (name, sha256) VALUES (:'cw_file', :'cw_sha');"; } | sql -1 -f - >/dev/null
+"#;
+
+/// The SHA-256 of a project file, hex.
+fn sha256_of(file: &str) -> Result<String, PluginError> {
+    use sha2::Digest;
+    let bytes = fs::read("project", file, 64 << 20)
+        .map_err(|e| PluginError::Failed(format!("cannot read `{file}`: {}", e.message())))?;
+    Ok(sha2::Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
 }
 
 /// Fills `{user}`, `{password}`, `{host}`, `{port}` and `{database}`,

@@ -249,6 +249,10 @@ pub struct ExecSpec {
     /// Deadline in milliseconds.
     #[serde(default = "exec_timeout")]
     pub timeout_ms: u64,
+    /// What to call the command in messages in place of its argv, e.g.
+    /// `migration migrations/002_orders.sql` (a script's text is no name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
 }
 
 fn exec_timeout() -> u64 {
