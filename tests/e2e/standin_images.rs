@@ -32,6 +32,7 @@ fn published_port(container: &str, port: &str) -> String {
 fn every_tag_exists_with_the_recipe_label() {
     for tag in [
         "postgres:15-alpine",
+        "mariadb:11",
         "redis:7-alpine",
         "nginx:alpine",
         "prom/prometheus:latest",

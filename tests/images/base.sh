@@ -21,13 +21,21 @@ trap 'sudo_ rm -rf "$root"' EXIT
 sudo_ chmod 0755 "$root"
 fail() { echo "stand-in base: $1 failed; log in $log" >&2; tail -20 "$log" >&2; exit 1; }
 
-echo "stand-in base: debootstrap bookworm (about a minute)" >&2
-sudo_ debootstrap --variant=minbase bookworm "$root" http://deb.debian.org/debian >"$log" 2>&1 || fail debootstrap
+# The Debian mirror this machine's apt uses (deb822 `URIs:` or a one-line
+# `deb` entry), not the security archive: no mirror is named here.
+mirror=$( (cat /etc/apt/sources.list.d/*.sources /etc/apt/sources.list 2>/dev/null || true) |
+  awk '/^URIs:/ { for (i = 2; i <= NF; i++) if ($i !~ /-security/) { print $i; exit } }
+       /^deb / { for (i = 2; i <= NF; i++) if ($i !~ /^\[/ && $i ~ /:\/\// && $i !~ /-security/) { print $i; exit } }')
+[ -n "$mirror" ] || { echo "stand-in base: no Debian mirror in /etc/apt/sources.list*" >&2; exit 1; }
+
+echo "stand-in base: debootstrap bookworm from $mirror (about a minute)" >&2
+sudo_ debootstrap --variant=minbase bookworm "$root" "$mirror" >"$log" 2>&1 || fail debootstrap
 # Package scripts must not start services inside the chroot.
 printf '#!/bin/sh\nexit 101\n' | sudo_ tee "$root/usr/sbin/policy-rc.d" >/dev/null
 sudo_ chmod +x "$root/usr/sbin/policy-rc.d"
 sudo_ chroot "$root" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
   postgresql-15 postgresql-client-15 redis-server redis-tools nginx-light prometheus busybox-static \
+  mariadb-server mariadb-client \
   netcat-openbsd wget curl ca-certificates procps iproute2 >>"$log" 2>&1 || fail "apt-get install"
 sudo_ chroot "$root" apt-get clean
 sudo_ rm -rf "$root/var/lib/apt/lists"/* "$root/usr/sbin/policy-rc.d"

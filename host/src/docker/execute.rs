@@ -998,8 +998,10 @@ impl Engine {
                     };
                     if started.elapsed() + backoff > deadline {
                         return Err(EngineError::Timeout(format!(
-                            "`{}` in `{}` did not succeed within {} ms (last: {last})",
-                            exec.argv.join(" "),
+                            "{} in `{}` did not succeed within {} ms; the last try said: {last}",
+                            exec.label
+                                .clone()
+                                .unwrap_or_else(|| format!("`{}`", exec.argv.join(" "))),
                             exec.container,
                             spec.timeout_ms
                         )));

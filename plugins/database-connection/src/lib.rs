@@ -1,13 +1,17 @@
-//! `DatabaseConnection`: connects an application to a PostgreSQL container.
+//! `DatabaseConnection`: connects an application to a database container
+//! (PostgreSQL, MySQL/MariaDB or Redis).
 //!
 //! It injects a connection string, waits for the database and runs its
 //! schema and migrations inside the database container, each once per
 //! database, recorded in a table of the database itself.
 
+mod engine;
+
 use clockwork_sdk::connection::{CompletionInput, RunWhen, SetupStep, Suggestion};
 use clockwork_sdk::host::fs;
 use clockwork_sdk::prelude::*;
 use clockwork_sdk::{clockwork_schema, error_at, invalid};
+use engine::{ENGINES, Engine};
 
 /// The `database-connection` plugin.
 pub struct DatabaseConnection;
@@ -36,21 +40,66 @@ impl ConnectionPlugin for DatabaseConnection {
                 PluginError::Failed(format!("the host sent a config that is not JSON: {e}"))
             })?;
         let target = &input.to_resource.target.name;
+        let config: Value =
+            clockwork_sdk::serde_json::from_str(&input.config).unwrap_or_else(|_| json!({}));
+        // Which database it is, `resolve` says when it cannot tell.
+        let Ok(engine) = Engine::of(&config, target, &to) else {
+            return Ok(Vec::new());
+        };
+        let missing = |field: &str| input.missing.iter().any(|m| m == field);
+        let variable_of = |names: &[&'static str]| {
+            names.iter().find_map(|v| {
+                to["env_vars"][*v]
+                    .as_str()
+                    .filter(|value| !value.is_empty())
+                    .map(|value| (*v, value.to_string()))
+            })
+        };
         let mut out = Vec::new();
-        for (field, variable) in [
-            ("username", "POSTGRES_USER"),
-            ("database_name", "POSTGRES_DB"),
-        ] {
-            if !input.missing.iter().any(|m| m == field) {
-                continue;
+        let mut suggest = |field: &str, value: Value, reason: String| {
+            out.push(Suggestion {
+                field: field.into(),
+                value: value.to_string(),
+                reason,
+            });
+        };
+        if missing("username") {
+            match variable_of(engine.user_variables()) {
+                Some((variable, user)) => suggest(
+                    "username",
+                    json!(user),
+                    format!("`{variable}` of `{target}`"),
+                ),
+                None if engine != Engine::Postgres => suggest(
+                    "username",
+                    json!(engine.default_user()),
+                    format!("{}'s own user", engine.shown()),
+                ),
+                None => {}
             }
-            if let Some(value) = to["env_vars"][variable].as_str().filter(|v| !v.is_empty()) {
-                out.push(Suggestion {
-                    field: field.into(),
-                    value: json!(value).to_string(),
-                    reason: format!("`{variable}` of `{target}`"),
-                });
-            }
+        }
+        if missing("database_name")
+            && let Some((variable, database)) = variable_of(engine.database_variables())
+        {
+            suggest(
+                "database_name",
+                json!(database),
+                format!("`{variable}` of `{target}`"),
+            );
+        }
+        if missing("connection_string_template") && engine != Engine::Postgres {
+            let user = config["username"]
+                .as_str()
+                .map(str::to_string)
+                .or_else(|| variable_of(engine.user_variables()).map(|(_, u)| u))
+                .unwrap_or_else(|| engine.default_user().to_string());
+            let has_password = config.get("password").is_some()
+                || variable_of(engine.password_variables(&user)).is_some();
+            suggest(
+                "connection_string_template",
+                json!(engine.template(has_password)),
+                format!("`{target}` runs {}", engine.shown()),
+            );
         }
         Ok(out)
     }
@@ -82,6 +131,17 @@ fn check(config: &Value) -> Vec<Diagnostic> {
             ),
         ));
     }
+    if let Some(engine) = config["engine"].as_str()
+        && Engine::named(engine).is_none()
+    {
+        problems.push(error_at(
+            Some("/engine"),
+            format!(
+                "`{engine}` is not an engine this connection knows: use one of {}",
+                ENGINES.join(", ")
+            ),
+        ));
+    }
     for (field, example) in [
         ("schema_file", "schema.sql"),
         ("migrations_dir", "migrations/"),
@@ -102,28 +162,45 @@ const POSTGRES_TEMPLATE: &str = "postgresql://{user}:{password}@{host}:{port}/{d
 fn database_connection() -> TypeDef {
     TypeDef::new(
         "DatabaseConnection",
-        "Connects an application to a PostgreSQL database container: injects a connection string, waits until the \
-         database accepts connections, and runs its schema and migrations. \
+        "Connects an application to a database container — PostgreSQL, MySQL, MariaDB or Redis (`engine`, told from \
+         the container when left out): injects a connection string, waits until the database accepts connections, \
+         and runs its schema and migrations. \
          The connection string is `connection_string_template` with `{user}`, `{password}`, `{host}`, `{port}` and \
          `{database}` filled in from `username`, `password`, `to_resource`'s `name`, the container side of \
-         `to_resource`'s first `ports` entry (`\"5433:5432\"` → `5432`; `5432` when it has none) and \
-         `database_name`. It is set as `env_var_name` (`DATABASE_URL`) in the connecting container, and the \
+         `to_resource`'s first `ports` entry (`\"5433:5432\"` → `5432`; the engine's own port when it has none) \
+         and `database_name`. It is set as `env_var_name` (`DATABASE_URL`) in the connecting container, and the \
          password in it is masked in every output: \
-         `postgresql://admin:***@postgres-db:5432/appdb`.\n\n\
-         The connecting container deploys after the database. With `wait_for_ready`, it also waits until \
-         `pg_isready` succeeds inside the database container (at most `timeout` seconds). Then `schema_file` and \
-         each file of `migrations_dir` run with `psql` inside the database container, in that order, each once per \
-         database: the table `clockwork_migrations` in the database records each file with its SHA-256, so a lost \
-         `.clockwork/` folder or a second project on the same database runs nothing twice. Each file runs in a \
-         transaction of its own with its record: a failing one stops the apply with the database's message and \
-         changes nothing, the ones before it stay recorded. A file edited after it ran is refused with both \
-         checksums; put the change in a new migration. Nothing runs on your machine, so no PostgreSQL client is \
+         `postgresql://admin:***@postgres-db:5432/appdb`, `mysql://app:***@mariadb:3306/shop`, \
+         `redis://cache:6379/0`.\n\n\
+         The connecting container deploys after the database. With `wait_for_ready`, it also waits, at most \
+         `timeout` seconds, until the engine's probe succeeds inside the database container (`pg_isready`, \
+         `mariadb-admin ping`/`mysqladmin ping`, a Redis `PING`); when the time is up, the error names the \
+         database and what the probe last said. Then `schema_file` and each file of `migrations_dir` run inside \
+         the database container (`psql`, or `mariadb`/`mysql` as the connection's user), in that order, each once \
+         per database: the table `clockwork_migrations` in the database records each file with its SHA-256, so a \
+         lost `.clockwork/` folder or a second project on the same database runs nothing twice. Each file runs in \
+         a transaction of its own with its record: a failing one stops the apply with the database's message, \
+         the ones before it stay recorded (MySQL and MariaDB commit DDL statements by themselves, so only a \
+         failing file's data changes are undone there). A file edited after it ran is refused with both \
+         checksums; put the change in a new migration. Nothing runs on your machine, so no database client is \
          needed there.\n\n\
-         With only `to_resource` and a `description`, completion fills the credentials from the endpoints, e.g. \
-         from the database container's `POSTGRES_USER` and `POSTGRES_DB`.",
+         Left out, `username`, `database_name` and `password` come from the database container's variables \
+         (`POSTGRES_USER`, `POSTGRES_DB`, `POSTGRES_PASSWORD`; `MARIADB_USER`/`MYSQL_USER`, …; `root` and the \
+         root password when it names no user).",
     )
     .field(fields::to_resource())
     .field(fields::description())
+    .field(
+        Field::new(
+            "engine",
+            "string",
+            "The database `to_resource` runs: `postgresql`, `mysql`, `mariadb` or `redis`. \
+             Left out, it is told from the container's image (`postgres:…`, `mariadb:…`, `mysql:…`, `redis:…`), its \
+             variables (`POSTGRES_*`, `MARIADB_*`, `MYSQL_*`, `REDIS_*`) or its name; set it for an image of your \
+             own. It decides the readiness probe, the client for SQL files and the defaults of the other fields.",
+        )
+        .example(json!("mariadb")),
+    )
     .field(
         Field::new(
             "connection_string_template",
@@ -144,7 +221,8 @@ fn database_connection() -> TypeDef {
             "username",
             "string",
             "The database user the application connects as, e.g. `admin`. \
-             It should match the database container's `POSTGRES_USER`. Left out and not completed: `postgres`.",
+             Left out: the database container's `POSTGRES_USER`, `MARIADB_USER` or `MYSQL_USER`; else `postgres` (`root` \
+             for MySQL and MariaDB).",
         )
         .default(json!("postgres"))
         .completable()
@@ -165,7 +243,7 @@ fn database_connection() -> TypeDef {
             "database_name",
             "string",
             "The database to connect to, e.g. `appdb`. \
-             It should match the database container's `POSTGRES_DB`. Left out and not completed: `postgres`.",
+             Left out: the database container's `POSTGRES_DB`, `MARIADB_DATABASE` or `MYSQL_DATABASE`; else `postgres`.",
         )
         .default(json!("postgres"))
         .completable()
@@ -188,7 +266,7 @@ fn database_connection() -> TypeDef {
             "wait_for_ready",
             "bool",
             "Whether to wait, before starting the connecting container, until the database accepts connections. \
-             The check runs `pg_isready` inside the database container, so it works whether or not a port is \
+             The engine's probe runs inside the database container, so it works whether or not a port is \
              published.",
         )
         .default(json!(true)),
@@ -242,25 +320,46 @@ fn resolve_database(input: &ResolveInput) -> Result<Contribution, PluginError> {
         return Err(PluginError::InvalidConfig(problems));
     }
     let to = input.to_resource.config_json()?;
+    let host = input.to_resource.target.name.clone();
+    // The engine matters for the readiness probe and the SQL files; a
+    // connection that needs neither only injects its string.
+    let needs_engine = config["wait_for_ready"].as_bool().unwrap_or(true)
+        || config.get("schema_file").is_some_and(|v| !v.is_null())
+        || config.get("migrations_dir").is_some_and(|v| !v.is_null());
+    let engine = match Engine::of(&config, &host, &to) {
+        Ok(engine) => engine,
+        Err(_) if !needs_engine => Engine::Postgres,
+        Err(message) => return Err(invalid(Some("/engine"), message)),
+    };
     let text = |key: &str, default: &str| config[key].as_str().unwrap_or(default).to_string();
-    let user = text("username", "postgres");
+    let user = text("username", engine.default_user());
     // Left out, the password is the one the database container was given.
     let password = config["password"]
         .as_str()
-        .or_else(|| to["env_vars"]["POSTGRES_PASSWORD"].as_str())
-        .unwrap_or("postgres")
-        .to_string();
+        .map(str::to_string)
+        .or_else(|| {
+            engine
+                .password_variables(&user)
+                .iter()
+                .find_map(|v| to["env_vars"][*v].as_str().map(str::to_string))
+        })
+        .unwrap_or_else(|| {
+            if engine == Engine::Postgres {
+                "postgres".to_string()
+            } else {
+                String::new()
+            }
+        });
     let database = text("database_name", "postgres");
-    let host = input.to_resource.target.name.clone();
-    let port = clockwork_schema::first_container_port(&to["ports"]).unwrap_or(5432);
-    let url = fill_template(
-        &text("connection_string_template", POSTGRES_TEMPLATE),
-        &user,
-        &password,
-        &host,
-        port,
-        &database,
-    )?;
+    let port =
+        clockwork_schema::first_container_port(&to["ports"]).unwrap_or(engine.default_port());
+    // The schema's default template is PostgreSQL's; another engine's
+    // completion rule replaces it, and so does this when rules did not run.
+    let mut template = text("connection_string_template", POSTGRES_TEMPLATE);
+    if engine != Engine::Postgres && template == POSTGRES_TEMPLATE {
+        template = engine.template(!password.is_empty()).to_string();
+    }
+    let url = fill_template(&template, &user, &password, &host, port, &database)?;
     let variable = text("env_var_name", "DATABASE_URL");
     let mut contribution = Contribution::ordering_only();
     contribution
@@ -285,13 +384,15 @@ fn resolve_database(input: &ResolveInput) -> Result<Contribution, PluginError> {
             .as_u64()
             .unwrap_or(30)
             .saturating_mul(1000);
-        let wait = json!({
-            "exec": {
-                "container": host,
-                "argv": ["pg_isready", "-h", "localhost", "-p", port.to_string(), "-U", user, "-d", database],
-            },
-            "timeout_ms": timeout_ms,
+        let mut probe = json!({
+            "container": host,
+            "argv": engine.ready_probe(port, &user, &database),
+            "label": format!("the {} readiness probe", engine.shown()),
         });
+        if engine == Engine::Redis && !password.is_empty() {
+            probe["env"] = json!({"REDISCLI_AUTH": password});
+        }
+        let wait = json!({"exec": probe, "timeout_ms": timeout_ms});
         step(
             "wait-for-db".into(),
             RunWhen::EveryApply,
@@ -302,15 +403,27 @@ fn resolve_database(input: &ResolveInput) -> Result<Contribution, PluginError> {
     // Each SQL file runs once, recorded in the database itself (so a lost
     // `.clockwork/` or another project on the same database does not run it
     // again), in a transaction of its own with its record.
-    let psql = |file: &str, kind: &str| -> Result<String, PluginError> {
+    let psql = |file: &str, kind: &str, field: &str| -> Result<String, PluginError> {
+        let Some(script) = engine.run_once() else {
+            return Err(invalid(
+                Some(field),
+                format!(
+                    "`{host}` runs {}, which has no schema or migrations: leave out `schema_file` and `migrations_dir`",
+                    engine.shown()
+                ),
+            ));
+        };
         let sha = sha256_of(file)?;
-        Ok(json!({
+        let mut exec = json!({
             "container": host,
-            "argv": ["sh", "-c", RUN_ONCE, "clockwork-sql", file, sha, user, database],
+            "argv": ["sh", "-c", script, "clockwork-sql", file, sha, user, database, port.to_string()],
             "stdin_file": file,
             "label": format!("{kind} `{file}`"),
-        })
-        .to_string())
+        });
+        if engine == Engine::MySql {
+            exec["env"] = json!({"MYSQL_PWD": password});
+        }
+        Ok(exec.to_string())
     };
     if let Some(schema) = config["schema_file"].as_str() {
         match fs::stat("project", schema) {
@@ -331,7 +444,7 @@ fn resolve_database(input: &ResolveInput) -> Result<Contribution, PluginError> {
         step(
             "schema".into(),
             RunWhen::OncePerContent,
-            Action::Exec(psql(schema, "the schema")?),
+            Action::Exec(psql(schema, "the schema", "/schema_file")?),
             &mut steps,
         );
     }
@@ -348,7 +461,11 @@ fn resolve_database(input: &ResolveInput) -> Result<Contribution, PluginError> {
             step(
                 format!("migration-{stem}"),
                 RunWhen::OncePerContent,
-                Action::Exec(psql(&format!("{dir}/{name}"), "the migration")?),
+                Action::Exec(psql(
+                    &format!("{dir}/{name}"),
+                    "the migration",
+                    "/migrations_dir",
+                )?),
                 &mut steps,
             );
         }
@@ -356,38 +473,6 @@ fn resolve_database(input: &ResolveInput) -> Result<Contribution, PluginError> {
     contribution.setup = steps;
     Ok(contribution)
 }
-
-/// The table a `DatabaseConnection` keeps in the database: which SQL file
-/// ran, with which content.
-pub const RECORD_TABLE: &str = "clockwork_migrations";
-
-/// Runs the SQL on stdin once per database: `$1` its file (its name in the
-/// record), `$2` its SHA-256, `$3` the user, `$4` the database. Already
-/// recorded with this checksum: nothing to do. Recorded with another: the
-/// file was edited after it ran, refused with both checksums. Otherwise it
-/// runs in one transaction with its record, so a failure leaves neither.
-/// The psql variables are named so that no migration's own `:name` meets
-/// them.
-const RUN_ONCE: &str = r#"set -u
-file=$1 sha=$2 user=$3 db=$4
-sql() { psql -X -q -At -v ON_ERROR_STOP=1 -U "$user" -d "$db" -v cw_file="$file" -v cw_sha="$sha" "$@"; }
-printf '%s
-' "SET client_min_messages = warning;" "CREATE TABLE IF NOT EXISTS clockwork_migrations (name text PRIMARY KEY, sha256 text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now());" | sql -f - >/dev/null || exit 1
-recorded=$(printf '%s
-' "SELECT sha256 FROM clockwork_migrations WHERE name = :'cw_file';" | sql -f -) || exit 1
-if [ "$recorded" = "$sha" ]; then
-  echo "$file ran before"
-  exit 0
-fi
-if [ -n "$recorded" ]; then
-  echo "$file was edited after it ran on database $db: it ran with sha256 $recorded, the file now has sha256 $sha. What ran is not run again: undo the edit, and put the change in a new migration" >&2
-  exit 3
-fi
-{ cat; printf '
-;
-%s
-' "INSERT INTO clockwork_migrations (name, sha256) VALUES (:'cw_file', :'cw_sha');"; } | sql -1 -f - >/dev/null
-"#;
 
 /// The SHA-256 of a project file, hex.
 fn sha256_of(file: &str) -> Result<String, PluginError> {
