@@ -323,9 +323,13 @@ fn resolve_database(input: &ResolveInput) -> Result<Contribution, PluginError> {
     let host = input.to_resource.target.name.clone();
     // The engine matters for the readiness probe and the SQL files; a
     // connection that needs neither only injects its string.
-    let needs_engine = config["wait_for_ready"].as_bool().unwrap_or(true)
+    // A target without an image (yet) is taken for PostgreSQL, as it
+    // always was: a resource that runs no container is refused by the host
+    // for that, in plainer words.
+    let needs_engine = (config["wait_for_ready"].as_bool().unwrap_or(true)
         || config.get("schema_file").is_some_and(|v| !v.is_null())
-        || config.get("migrations_dir").is_some_and(|v| !v.is_null());
+        || config.get("migrations_dir").is_some_and(|v| !v.is_null()))
+        && to["image"].is_string();
     let engine = match Engine::of(&config, &host, &to) {
         Ok(engine) => engine,
         Err(_) if !needs_engine => Engine::Postgres,
