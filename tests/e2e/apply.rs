@@ -200,10 +200,11 @@ fn connections_showcase_wires_every_connection_type() {
             "-d",
             "appdb",
             "-Atc",
-            "select tablename from pg_tables where schemaname = 'public'",
+            "select string_agg(tablename, ',' order by tablename) from pg_tables where schemaname = 'public'",
         ],
     );
-    assert_eq!(tables, "users");
+    // The schema's table, and the connection's record of what ran.
+    assert_eq!(tables, "clockwork_migrations,users");
     // NetworkConnection: a shared network and REDIS_HOST.
     assert!(api_env.contains(&"REDIS_HOST=redis".into()), "{api_env:?}");
     let networks = stack.inspect("api")["NetworkSettings"]["Networks"].clone();
