@@ -158,10 +158,7 @@ impl ResourcePlugin for Postgres {
         // project's labels, and `clockwork destroy` would never remove it.
         actions.push(action(
             Action::EnsureVolume,
-            &VolumeSpec {
-                name: data_volume(name),
-                driver: "local".into(),
-            },
+            &VolumeSpec::of_project(&input.project_json()?, &data_volume(name)),
         ));
         let ensure = action(Action::EnsureContainer, &spec);
 

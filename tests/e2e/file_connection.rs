@@ -50,7 +50,13 @@ fn files_mount_read_only_and_one_shared_volume_is_seen_by_all_and_removed_on_des
 
     let (ok, text) = docker(&["exec", "fc-app", "cat", "/etc/app/app.conf"]);
     assert!(ok && text == "level = info\n", "{text}");
-    let (wrote, said) = docker(&["exec", "fc-app", "sh", "-c", "echo changed > /etc/app/app.conf"]);
+    let (wrote, said) = docker(&[
+        "exec",
+        "fc-app",
+        "sh",
+        "-c",
+        "echo changed > /etc/app/app.conf",
+    ]);
     assert!(!wrote, "a read-only mount refuses a write: {said}");
     assert!(said.contains("Read-only"), "{said}");
 
@@ -72,8 +78,15 @@ fn files_mount_read_only_and_one_shared_volume_is_seen_by_all_and_removed_on_des
 
     // Another project's container uses it: destroy leaves it, and says so.
     let (started, said) = docker(&[
-        "run", "-d", "--name", "cw-e2e-fc-stranger", "-v", "cw-e2e-fc-shared:/x",
-        "busybox:latest", "sleep", "300",
+        "run",
+        "-d",
+        "--name",
+        "cw-e2e-fc-stranger",
+        "-v",
+        "cw-e2e-fc-shared:/x",
+        "busybox:latest",
+        "sleep",
+        "300",
     ]);
     assert!(started, "{said}");
     let destroyed = stack.run(&["destroy", "--yes"]);

@@ -7,6 +7,7 @@ mod assert;
 mod completion;
 mod database;
 mod docker;
+mod file_connection;
 mod fixtures;
 mod network;
 mod safety;

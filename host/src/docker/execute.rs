@@ -14,7 +14,8 @@ use bollard::models::{
 };
 use bollard::query_parameters::{
     CreateContainerOptions, CreateImageOptions, EventsOptions, InspectContainerOptions,
-    LogsOptions, RemoveContainerOptions, RemoveVolumeOptions, StopContainerOptions,
+    ListContainersOptions, LogsOptions, RemoveContainerOptions, RemoveVolumeOptions,
+    StopContainerOptions,
 };
 use clockwork_schema::actions::{
     ContainerSpec, ExecSpec, MountSpec, NetworkSpec, VolumeSpec, WaitCondition, WaitSpec, spec_hash,
@@ -254,6 +255,12 @@ impl Engine {
                     name: spec.name.clone(),
                     owner: self.owner(Some(&v.labels)),
                 });
+            }
+            Err(e) if is_missing(&e) && spec.existing => {
+                return Err(EngineError::Payload(format!(
+                    "the volume `{}` does not exist, and it is declared with `create_volume = False`: let an apply make it (`create_volume = True`), or give the name of one this project made",
+                    spec.name
+                )));
             }
             Err(e) if is_missing(&e) => {}
             Err(e) => return Err(EngineError::call("inspect volume", &spec.name, e)),
@@ -672,6 +679,45 @@ impl Engine {
             }
             Err(e) if is_missing(&e) => return Ok(()),
             Err(e) => return Err(EngineError::call("inspect volume", name, e)),
+        }
+        // A container of anyone else that mounts it keeps it: its data is
+        // theirs too now.
+        let users = self
+            .docker
+            .list_containers(Some(ListContainersOptions {
+                all: true,
+                filters: Some(HashMap::from([(
+                    "volume".to_string(),
+                    vec![name.to_string()],
+                )])),
+                ..Default::default()
+            }))
+            .await
+            .map_err(|e| EngineError::call("list containers", name, e))?;
+        let strangers: Vec<String> = users
+            .iter()
+            .filter(|c| !self.ours(c.labels.as_ref()))
+            .filter_map(|c| {
+                c.names
+                    .as_ref()?
+                    .first()
+                    .map(|n| n.trim_start_matches('/').to_string())
+            })
+            .collect();
+        if !strangers.is_empty() {
+            return Err(EngineError::Payload(format!(
+                "kept the volume `{name}`: {} of another project or made by hand mounts it ({})",
+                if strangers.len() == 1 {
+                    "a container"
+                } else {
+                    "containers"
+                },
+                strangers
+                    .iter()
+                    .map(|s| format!("`{s}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
         }
         match self
             .docker

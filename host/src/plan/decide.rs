@@ -86,11 +86,12 @@ pub fn project_json(identity: &Identity) -> Json {
     json!({"name": identity.name, "dir": identity.dir, "network": identity.default_network()})
 }
 
-/// [`project_json`] with the networks `graph`'s connections declared, by
-/// name: a resource plugin makes its networks with these options.
+/// [`project_json`] with the networks and volumes `graph`'s connections
+/// declared, by name: a resource plugin makes them with these options.
 pub fn project_json_of(identity: &Identity, graph: &Graph) -> Json {
     let mut project = project_json(identity);
     project["networks"] = json!(graph.networks());
+    project["volumes"] = json!(graph.volumes());
     project
 }
 

@@ -21,7 +21,7 @@ use crate::plugin::bindings::connection::exports::clockwork::plugin::connections
 };
 use crate::plugin::bindings::types::{Action, PluginError, ResourceRef};
 use crate::plugin::{CallError, PluginKind, PluginSet};
-use clockwork_schema::actions::NetworkSpec;
+use clockwork_schema::actions::{NetworkSpec, VolumeSpec};
 
 /// What a connection contributed, for display and for later stages.
 #[derive(Debug, Clone)]
@@ -42,6 +42,9 @@ pub struct ResolvedConnection {
     /// steps, which are not run as steps: every resource plugin is told of
     /// them, so the network is made as declared before either end joins).
     pub networks: Vec<NetworkSpec>,
+    /// The volumes it declares (its `ensure-volume` steps), hoisted the
+    /// same way.
+    pub volumes: Vec<VolumeSpec>,
 }
 
 /// The resolved project: specs, edges and order.
@@ -63,6 +66,16 @@ impl Graph {
     /// Resources in deploy order.
     pub fn order(&self) -> impl Iterator<Item = DeclId> + '_ {
         self.layers.iter().flatten().copied()
+    }
+
+    /// The volumes connections declared, by name (one spec per name:
+    /// `resolve` refuses two that differ).
+    pub fn volumes(&self) -> BTreeMap<String, VolumeSpec> {
+        self.connections
+            .iter()
+            .flat_map(|c| c.volumes.iter())
+            .map(|v| (v.name.clone(), v.clone()))
+            .collect()
     }
 
     /// The networks connections declared, by name (one spec per name:
@@ -90,10 +103,11 @@ pub enum ResolveError {
     Internal(String),
 }
 
-/// A contribution's setup split into the networks it declares (its
-/// `ensure-network` steps) and the steps to run.
-fn declared_networks(setup: &[SetupStep]) -> (Vec<NetworkSpec>, Vec<SetupStep>) {
+/// A contribution's setup split into the networks and volumes it declares
+/// (its `ensure-network` and `ensure-volume` steps) and the steps to run.
+fn declared_objects(setup: &[SetupStep]) -> (Vec<NetworkSpec>, Vec<VolumeSpec>, Vec<SetupStep>) {
     let mut networks = Vec::new();
+    let mut volumes = Vec::new();
     let mut steps = Vec::new();
     for step in setup {
         match &step.action {
@@ -105,10 +119,14 @@ fn declared_networks(setup: &[SetupStep]) -> (Vec<NetworkSpec>, Vec<SetupStep>) 
                 // Refused with the plugin's words when the step is checked.
                 Err(_) => steps.push(step.clone()),
             },
+            Action::EnsureVolume(spec) => match serde_json::from_str::<VolumeSpec>(spec) {
+                Ok(v) => volumes.push(v),
+                Err(_) => steps.push(step.clone()),
+            },
             _ => steps.push(step.clone()),
         }
     }
-    (networks, steps)
+    (networks, volumes, steps)
 }
 
 /// How two declarations of one network differ, e.g. `internal: true here,
@@ -285,6 +303,7 @@ pub async fn resolve(
 
     let mut connections = Vec::new();
     let mut declared: BTreeMap<String, (DeclId, NetworkSpec)> = BTreeMap::new();
+    let mut declared_volumes: BTreeMap<String, (DeclId, VolumeSpec)> = BTreeMap::new();
     for ((conn, origin, to, _), result) in inputs.iter().zip(results) {
         let c = project.get(*conn);
         let contribution = match result? {
@@ -316,7 +335,31 @@ pub async fn resolve(
                 problem(*conn, message, None, &mut problems);
             }
         }
-        let (networks, setup) = declared_networks(&contribution.setup);
+        let (networks, volumes, setup) = declared_objects(&contribution.setup);
+        for v in &volumes {
+            match declared_volumes.get(&v.name) {
+                Some((other, theirs)) if theirs != v => problem(
+                    *conn,
+                    format!(
+                        "the volume `{}` is declared here with other options than by `{}`: driver `{}` and create_volume = {} here, driver `{}` and create_volume = {} there",
+                        v.name,
+                        project.get(*other).name,
+                        v.driver,
+                        if v.existing { "False" } else { "True" },
+                        theirs.driver,
+                        if theirs.existing { "False" } else { "True" },
+                    ),
+                    Some(
+                        "connections naming one volume share it: give them the same options".into(),
+                    ),
+                    &mut problems,
+                ),
+                Some(_) => {}
+                None => {
+                    declared_volumes.insert(v.name.clone(), (*conn, v.clone()));
+                }
+            }
+        }
         for n in &networks {
             match declared.get(&n.name) {
                 Some((other, theirs)) if theirs != n => problem(
@@ -346,6 +389,7 @@ pub async fn resolve(
             outputs: contribution.outputs.clone(),
             setup,
             networks,
+            volumes,
             assertions: contribution
                 .assertions
                 .iter()
@@ -368,6 +412,7 @@ pub async fn resolve(
                 setup: Vec::new(),
                 assertions: Vec::new(),
                 networks: Vec::new(),
+                volumes: Vec::new(),
             });
         }
     }

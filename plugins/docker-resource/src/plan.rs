@@ -196,10 +196,7 @@ pub fn plan(input: &PlanInput) -> Result<ChangePlan, PluginError> {
     for mount in spec.mounts.iter().filter(|m| !m.is_bind()) {
         prepare.push(action(
             Action::EnsureVolume,
-            &VolumeSpec {
-                name: mount.source.clone(),
-                driver: "local".into(),
-            },
+            &VolumeSpec::of_project(&project, &mount.source),
         ));
     }
     let ensure = action(Action::EnsureContainer, &spec);

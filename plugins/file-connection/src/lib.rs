@@ -1,9 +1,13 @@
 //! `FileConnection`: mounts a file, a folder or a volume into a container.
 //!
-//! This crate only describes the type for now; `resolve` comes later.
+//! A volume is declared to the host with its driver (an `ensure-volume`
+//! setup step, which the host hoists: it is made, or found, before either
+//! end deploys) and mounted in both ends.
 
-use clockwork_sdk::connection::{Mount, MountSource};
+use clockwork_sdk::clockwork_schema::actions::VolumeSpec;
+use clockwork_sdk::connection::{Mount, MountSource, RunWhen, SetupStep};
 use clockwork_sdk::prelude::*;
+use clockwork_sdk::resource::action;
 use clockwork_sdk::{error_at, invalid};
 
 /// The project-relative path a `FileResource` writes, by its documented
@@ -80,6 +84,24 @@ impl ConnectionPlugin for FileConnection {
             read_only,
         };
         let mut contribution = Contribution::ordering_only();
+        // The volume with its options, declared to the host: it is made
+        // (or, with `create_volume = False`, found) before either end.
+        if let MountSource::Volume(volume) = &mount.source {
+            let spec = VolumeSpec {
+                name: volume.clone(),
+                driver: config["volume_driver"]
+                    .as_str()
+                    .unwrap_or("local")
+                    .to_string(),
+                existing: !config["create_volume"].as_bool().unwrap_or(true),
+            };
+            contribution.setup.push(SetupStep {
+                id: format!("volume-{volume}"),
+                when: RunWhen::EveryApply,
+                after: Vec::new(),
+                action: action(Action::EnsureVolume, &spec),
+            });
+        }
         // A named volume is shared: the target container mounts it too.
         if shared && to.type_name != "FileResource" {
             contribution.to_patch.mounts.push(Mount {
@@ -160,8 +182,11 @@ fn file_connection() -> TypeDef {
          `source_path`, a file or folder of the project; else the named volume `volume_name`, created for the project \
          when `create_volume` is true.\n\n\
          When a volume is used and `to_resource` is a container, the volume is mounted at `mount_path` in both \
-         containers, so they share its data. The connecting container deploys after `to_resource`. With only a \
-         `description`, completion fills `mount_path` and `volume_name`.",
+         containers, so they share its data; several connections naming one volume share one volume. It is made \
+         (with `volume_driver`) before either container, or, with `create_volume = False`, must exist already. \
+         `clockwork destroy` removes it unless `--keep-volumes`, and never while a container of anyone else mounts \
+         it. The connecting container deploys after `to_resource`. With only a `description`, completion fills \
+         `mount_path` and `volume_name`.",
     )
     .field(fields::to_resource())
     .field(fields::description())

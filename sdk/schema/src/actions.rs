@@ -209,6 +209,27 @@ pub struct VolumeSpec {
     /// The driver, `local` by default.
     #[serde(default = "local")]
     pub driver: String,
+    /// Whether it must exist already (made by an earlier apply of this
+    /// project): it is then never created, and a missing one stops the
+    /// apply.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub existing: bool,
+}
+
+impl VolumeSpec {
+    /// The volume `name` as the project has it: as a connection declared
+    /// it (the host passes those in a plan input's `project.volumes`), or
+    /// else a `local` one made when missing.
+    pub fn of_project(project: &serde_json::Value, name: &str) -> VolumeSpec {
+        project["volumes"]
+            .get(name)
+            .and_then(|v| serde_json::from_value(v.clone()).ok())
+            .unwrap_or_else(|| VolumeSpec {
+                name: name.to_string(),
+                driver: local(),
+                existing: false,
+            })
+    }
 }
 
 fn local() -> String {
