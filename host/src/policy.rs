@@ -511,6 +511,11 @@ fn exec_allowed(files: &ProjectDir, scope: &Scope, exec: &ExecSpec) -> Result<()
     container_allowed(scope, &exec.container)?;
     if let Some(file) = &exec.stdin_file {
         let rel = relative(file)?;
+        if rel.starts_with(crate::project::STATE_DIR) {
+            return Err(Denial::Path(format!(
+                "`{file}` is inside Clockwork's state folder `.clockwork/`, which is never given to a container"
+            )));
+        }
         files.read(&rel).map_err(|e| Denial::Path(e.to_string()))?;
     }
     Ok(())
@@ -521,6 +526,19 @@ fn mount_allowed(files: &ProjectDir, scope: &Scope, mount: &MountSpec) -> Result
         return Err(Denial::MountTarget {
             target: mount.target.clone(),
         });
+    }
+    // The state folder holds what only the host may read; of it, a
+    // container gets only the certificates made for a TLS connection, read
+    // only.
+    if mount.is_bind()
+        && let Ok(rel) = relative(&mount.source)
+        && rel.starts_with(crate::project::STATE_DIR)
+        && !(mount.read_only && crate::apply::tls::mountable(&rel))
+    {
+        return Err(Denial::Path(format!(
+            "bind mount of `{}`: Clockwork's state folder `.clockwork/` is never mounted into a container",
+            mount.source
+        )));
     }
     Engine::mount_source(files, mount, &scope.user_paths).map(|_| ())
 }

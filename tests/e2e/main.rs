@@ -14,6 +14,7 @@ mod safety;
 mod stack;
 mod standin_images;
 mod third_party;
+mod tls;
 mod user_assert;
 mod waits;
 mod watch;

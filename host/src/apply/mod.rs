@@ -9,6 +9,7 @@
 mod act;
 mod execute;
 mod schedule;
+pub mod tls;
 
 pub use execute::{Options, Outcome, Progress, RemovalOrder, Report, execute};
 pub use schedule::Cancel;
@@ -61,6 +62,9 @@ pub enum RunError {
     /// The state could not be used.
     #[error(transparent)]
     State(#[from] StateError),
+    /// A certificate a connection asks for could not be made.
+    #[error(transparent)]
+    Tls(#[from] tls::TlsError),
     /// The user said no.
     #[error("not confirmed")]
     Declined,
@@ -301,6 +305,20 @@ pub async fn run(target: Target<'_>, graph: &Graph, sources: &Sources) -> Result
         }
     }
     hooks.planned(&plan);
+    // Certificates connections ask for exist before anything that mounts
+    // them is made.
+    for request in graph.connections.iter().flat_map(|c| c.tls.iter()) {
+        match tls::ensure(files, &base.name, request) {
+            Ok(true) => hooks.note(&format!(
+                "made a TLS certificate for `{}` ({}), signed by the project's CA in {}",
+                request.service,
+                request.hosts.join(", "),
+                tls::TLS_DIR
+            )),
+            Ok(false) => {}
+            Err(e) => return Err(RunError::Tls(e)),
+        }
+    }
     let (mut report, _) = execute(
         plan,
         Some(graph),

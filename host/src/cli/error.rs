@@ -49,6 +49,15 @@ pub enum CliError {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Engine(crate::docker::EngineError),
+    /// A TLS certificate could not be made.
+    #[error(transparent)]
+    #[diagnostic(
+        code(clockwork::tls),
+        help(
+            "the files live in .clockwork/tls; removing that folder makes a new CA and new certificates at the next apply"
+        )
+    )]
+    Tls(crate::apply::tls::TlsError),
     /// No Docker Engine answers.
     #[error("no Docker Engine answers at {endpoint}: {message}")]
     #[diagnostic(
@@ -147,6 +156,7 @@ impl CliError {
             CliError::Plan(crate::plan::PlanError::Refused { .. }) => EXIT_INVALID,
             CliError::Io { .. }
             | CliError::Runtime(_)
+            | CliError::Tls(_)
             | CliError::Plugin(_)
             | CliError::Engine(_)
             | CliError::NoEngine { .. }

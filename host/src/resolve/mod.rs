@@ -45,6 +45,9 @@ pub struct ResolvedConnection {
     /// The volumes it declares (its `ensure-volume` steps), hoisted the
     /// same way.
     pub volumes: Vec<VolumeSpec>,
+    /// The certificates it asks for (its `ext("tls", "issue", …)` steps),
+    /// made by `apply` before either end deploys.
+    pub tls: Vec<crate::apply::tls::Request>,
 }
 
 /// The resolved project: specs, edges and order.
@@ -103,14 +106,35 @@ pub enum ResolveError {
     Internal(String),
 }
 
-/// A contribution's setup split into the networks and volumes it declares
-/// (its `ensure-network` and `ensure-volume` steps) and the steps to run.
-fn declared_objects(setup: &[SetupStep]) -> (Vec<NetworkSpec>, Vec<VolumeSpec>, Vec<SetupStep>) {
+/// A contribution's setup split into the networks, volumes and
+/// certificates it declares (its `ensure-network`, `ensure-volume` and
+/// `ext("tls", "issue", …)` steps) and the steps to run.
+#[allow(
+    clippy::type_complexity,
+    reason = "four lists, each named at the one call"
+)]
+fn declared_objects(
+    setup: &[SetupStep],
+) -> (
+    Vec<NetworkSpec>,
+    Vec<VolumeSpec>,
+    Vec<crate::apply::tls::Request>,
+    Vec<SetupStep>,
+) {
     let mut networks = Vec::new();
     let mut volumes = Vec::new();
+    let mut tls = Vec::new();
     let mut steps = Vec::new();
     for step in setup {
         match &step.action {
+            Action::Ext((driver, op, payload))
+                if (driver.as_str(), op.as_str()) == crate::apply::tls::DRIVER =>
+            {
+                match serde_json::from_str(payload) {
+                    Ok(request) => tls.push(request),
+                    Err(_) => steps.push(step.clone()),
+                }
+            }
             Action::EnsureNetwork(spec) => match serde_json::from_str::<NetworkSpec>(spec) {
                 Ok(mut n) => {
                     n.declared = true;
@@ -126,7 +150,7 @@ fn declared_objects(setup: &[SetupStep]) -> (Vec<NetworkSpec>, Vec<VolumeSpec>, 
             _ => steps.push(step.clone()),
         }
     }
-    (networks, volumes, steps)
+    (networks, volumes, tls, steps)
 }
 
 /// How two declarations of one network differ, e.g. `internal: true here,
@@ -335,7 +359,7 @@ pub async fn resolve(
                 problem(*conn, message, None, &mut problems);
             }
         }
-        let (networks, volumes, setup) = declared_objects(&contribution.setup);
+        let (networks, volumes, tls, setup) = declared_objects(&contribution.setup);
         for v in &volumes {
             match declared_volumes.get(&v.name) {
                 Some((other, theirs)) if theirs != v => problem(
@@ -390,6 +414,7 @@ pub async fn resolve(
             setup,
             networks,
             volumes,
+            tls,
             assertions: contribution
                 .assertions
                 .iter()
@@ -413,6 +438,7 @@ pub async fn resolve(
                 assertions: Vec::new(),
                 networks: Vec::new(),
                 volumes: Vec::new(),
+                tls: Vec::new(),
             });
         }
     }

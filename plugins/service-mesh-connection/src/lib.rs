@@ -1,10 +1,13 @@
 //! `ServiceMeshConnection`: service discovery between containers.
 //!
 //! The connection tells the connecting service the URL of another and adds a
-//! health check for it. This crate only describes the type for now;
-//! `resolve` comes later.
+//! health check for it. With `tls_enabled`, it asks the host for a
+//! certificate (an `ext("tls", "issue", …)` step: the host makes a CA for
+//! the project and a certificate for the service before either end
+//! deploys) and mounts the certificate and key in the service and the CA
+//! in its client.
 
-use clockwork_sdk::connection::AssertionDecl;
+use clockwork_sdk::connection::{AssertionDecl, Mount, MountSource, RunWhen, SetupStep};
 use clockwork_sdk::prelude::*;
 use clockwork_sdk::{clockwork_schema, error_at, invalid};
 
@@ -51,25 +54,79 @@ impl ConnectionPlugin for ServiceMeshConnection {
                     )
                 })?,
         };
-        let protocol = config["protocol"].as_str().unwrap_or("http");
-        if config["tls_enabled"].as_bool().unwrap_or(false)
-            && (config["cert_path"].is_null() || config["key_path"].is_null())
-        {
-            return Err(invalid(
-                Some("/tls_enabled"),
-                "`tls_enabled` needs `cert_path` and `key_path`",
-            ));
-        }
+        let tls = config["tls_enabled"].as_bool().unwrap_or(false);
+        let protocol = match config["protocol"].as_str().unwrap_or("http") {
+            "http" if tls => "https",
+            other => other,
+        };
         let url = format!("{protocol}://{service}:{port}");
         let variable = format!("{}_URL", clockwork_schema::env_prefix(&service));
         let mut contribution = Contribution::ordering_only();
+        // Clockwork makes the certificate unless the user brought one.
+        let generated = tls && (config["cert_path"].is_null() || config["key_path"].is_null());
+        if tls {
+            let target_name = &input.to_resource.target.name;
+            let (cert, key) = if generated {
+                let mut hosts = vec![service.clone()];
+                if *target_name != service {
+                    hosts.push(target_name.clone());
+                }
+                contribution.setup.push(SetupStep {
+                    id: format!("tls-{service}"),
+                    when: RunWhen::EveryApply,
+                    after: Vec::new(),
+                    action: Action::Ext((
+                        "tls".into(),
+                        "issue".into(),
+                        json!({"service": service, "hosts": hosts}).to_string(),
+                    )),
+                });
+                contribution
+                    .from_patch
+                    .mounts
+                    .push(mount("./.clockwork/tls/ca.pem".into(), TLS_CA));
+                contribution.from_patch.env.push((
+                    format!("{}_CA_FILE", clockwork_schema::env_prefix(&service)),
+                    TLS_CA.into(),
+                ));
+                (
+                    format!("./.clockwork/tls/{service}/cert.pem"),
+                    format!("./.clockwork/tls/{service}/key.pem"),
+                )
+            } else {
+                let path = |field: &str| {
+                    format!(
+                        "./{}",
+                        config[field]
+                            .as_str()
+                            .unwrap_or_default()
+                            .trim_start_matches("./")
+                    )
+                };
+                (path("cert_path"), path("key_path"))
+            };
+            contribution.to_patch.mounts.push(mount(cert, TLS_CERT));
+            contribution.to_patch.mounts.push(mount(key, TLS_KEY));
+            contribution
+                .to_patch
+                .env
+                .push(("TLS_CERT_FILE".into(), TLS_CERT.into()));
+            contribution
+                .to_patch
+                .env
+                .push(("TLS_KEY_FILE".into(), TLS_KEY.into()));
+        }
         contribution
             .from_patch
             .env
             .push((variable.clone(), url.clone()));
         contribution.outputs.push((variable, url.clone()));
+        // A certificate Clockwork made is trusted only by the CA in
+        // `.clockwork/`, which no check may read: its health check would
+        // fail on the certificate, not on the service.
         if let Some(path) = config["health_check_path"].as_str()
             && matches!(protocol, "http" | "https")
+            && !generated
         {
             contribution.assertions.push(AssertionDecl {
                 type_name: "HealthcheckAssert".into(),
@@ -78,6 +135,19 @@ impl ConnectionPlugin for ServiceMeshConnection {
             });
         }
         Ok(contribution)
+    }
+}
+
+/// Where a service finds its certificate and key, and its client the CA.
+const TLS_CERT: &str = "/etc/clockwork/tls/cert.pem";
+const TLS_KEY: &str = "/etc/clockwork/tls/key.pem";
+const TLS_CA: &str = "/etc/clockwork/tls/ca.pem";
+
+fn mount(source: String, target: &str) -> Mount {
+    Mount {
+        source: MountSource::Bind(source),
+        target: target.into(),
+        read_only: true,
     }
 }
 
@@ -153,9 +223,13 @@ fn service_mesh_connection() -> TypeDef {
         Field::new(
             "tls_enabled",
             "bool",
-            "Whether the service serves TLS with the certificate `cert_path` and key `key_path`, which are then \
-             needed. \
-             Clockwork does not generate certificates. Use it with `protocol=\"https\"` or `\"grpc\"`.",
+            "Whether the service serves TLS; the URL becomes `https://…` (for `http`). \
+             Without `cert_path` and `key_path`, Clockwork makes a CA for the project and a certificate for \
+             `service_name` (and `to_resource`'s name), kept in `.clockwork/tls/` with the keys readable only by \
+             you: the service finds its certificate and key at `/etc/clockwork/tls/cert.pem` and `key.pem` \
+             (`TLS_CERT_FILE`, `TLS_KEY_FILE`), the connecting container the CA at `/etc/clockwork/tls/ca.pem` \
+             (`<SERVICE>_CA_FILE`). With them, your files are mounted at the same places. The added health check is \
+             left out for a certificate Clockwork made.",
         )
         .default(json!(false)),
     )
