@@ -486,6 +486,12 @@ pub fn check(files: &ProjectDir, scope: &Scope, action: &Action) -> Result<(), D
                 }),
             },
         },
+        Action::Ext((driver, op, payload)) if driver == crate::apply::git::DRIVER => {
+            crate::apply::git::check(files, op, payload).map_err(Denial::Path)
+        }
+        Action::Ext((driver, op, payload)) if driver == crate::apply::apple::DRIVER => {
+            crate::apply::apple::check(op, payload).map_err(Denial::Path)
+        }
         _ => Ok(()),
     }
 }

@@ -622,3 +622,29 @@ other = DockerResource(name = "rc-2", image = "nginx:alpine", check_interval = 5
         "{err}"
     );
 }
+
+/// Off macOS, an `AppleContainerResource` is refused at its declaration,
+/// before anything is done, and the message says what it needs and what to
+/// use instead.
+#[test]
+#[cfg(not(target_os = "macos"))]
+fn an_apple_container_resource_off_macos_is_refused_at_its_declaration() {
+    let project = TestProject::new();
+    project.write(
+        "main.star",
+        "web = AppleContainerResource(name = \"web\", image = \"nginx:alpine\", ports = [\"8080:80\"])\n",
+    );
+    let out = project.clockwork(&["plan", "--offline"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("main.star:1")
+            && err.contains("needs macOS")
+            && err.contains("DockerResource"),
+        "{err}"
+    );
+    assert!(
+        !project.dir().join(".clockwork/state.json").exists(),
+        "nothing done"
+    );
+}

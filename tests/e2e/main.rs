@@ -9,6 +9,7 @@ mod database;
 mod docker;
 mod file_connection;
 mod fixtures;
+mod git;
 mod network;
 mod safety;
 mod stack;

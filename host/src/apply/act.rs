@@ -39,6 +39,9 @@ pub enum ActionError {
         /// What it printed.
         output: String,
     },
+    /// A host driver (`git`) failed.
+    #[error("{0}")]
+    Driver(String),
     /// An extension action with no driver here.
     #[error("no `{driver}` driver in this version of Clockwork (asked for `{op}`)")]
     NoDriver {
@@ -69,6 +72,8 @@ pub struct Actor<'a> {
     pub state: &'a Mutex<State>,
     /// How long a container may take to stop before it is killed.
     pub grace: Duration,
+    /// The project's id, which marks what a driver made for it.
+    pub project_id: String,
 }
 
 impl<'a> Actor<'a> {
@@ -144,6 +149,16 @@ impl<'a> Actor<'a> {
                 engine()?
                     .wait(&parse::<WaitSpec>("wait", spec)?, &scope.containers)
                     .await?
+            }
+            Action::Ext((driver, op, payload)) if driver == crate::apply::git::DRIVER => {
+                crate::apply::git::run(self.files, &self.project_id, op, payload)
+                    .await
+                    .map_err(ActionError::Driver)?
+            }
+            Action::Ext((driver, op, payload)) if driver == crate::apply::apple::DRIVER => {
+                crate::apply::apple::run(op, payload)
+                    .await
+                    .map_err(ActionError::Driver)?
             }
             Action::Ext((driver, op, _)) => {
                 return Err(ActionError::NoDriver {
@@ -256,6 +271,7 @@ mod tests {
             files: &files,
             state: &state,
             grace: Duration::ZERO,
+            project_id: "test".into(),
         };
         let rt = tokio::runtime::Builder::new_current_thread()
             .build()

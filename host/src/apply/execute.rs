@@ -409,11 +409,20 @@ fn setup_hash(
 }
 
 async fn run_job(job: Job, shared: &Shared) -> Outcome {
+    // The state carries the project's id; a state from before ids falls
+    // back to the folder, which is as stable.
+    let project_id = shared
+        .state
+        .lock()
+        .ok()
+        .and_then(|s| s.project_id.clone())
+        .unwrap_or_else(|| shared.files.root().display().to_string());
     let actor = Actor {
         engine: shared.engine.as_deref(),
         files: &shared.files,
         state: &shared.state,
         grace: shared.options.grace,
+        project_id,
     };
     let name = job.planned.name.clone();
     let change = job.planned.change;

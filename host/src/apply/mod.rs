@@ -7,7 +7,9 @@
 //! print, and how they ask before deleting, comes in through [`Hooks`].
 
 mod act;
+pub mod apple;
 mod execute;
+pub mod git;
 mod schedule;
 pub mod tls;
 

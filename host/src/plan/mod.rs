@@ -248,7 +248,11 @@ impl Plan {
     /// Leaves the files resources wrote where they are (`destroy
     /// --keep-files`): their removals are dropped from the plan.
     pub fn keep_files(&mut self) {
-        let keep = |a: &Action| !matches!(a, Action::RemovePath(_));
+        // The files resources wrote, and the clones they made.
+        let keep = |a: &Action| {
+            !matches!(a, Action::RemovePath(_))
+                && !matches!(a, Action::Ext((d, op, _)) if d == crate::apply::git::DRIVER && op == "remove")
+        };
         for e in &mut self.entries {
             e.actions.retain(keep);
             e.decided.actions.retain(keep);

@@ -449,6 +449,17 @@ impl ProjectDir {
             .map_err(|e| io(from, e))
     }
 
+    /// Removes a folder and everything in it (links inside are removed,
+    /// never followed); `false` when there was none.
+    pub fn remove_dir_all(&self, rel: &Path) -> Result<bool, PathError> {
+        self.no_links(rel)?;
+        match self.dir.remove_dir_all(rel) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(io(rel, e)),
+        }
+    }
+
     /// Removes a file; `false` when there was none.
     pub fn remove_file(&self, rel: &Path) -> Result<bool, PathError> {
         self.no_links(rel)?;

@@ -55,6 +55,21 @@ pub struct ProjectConfig {
     /// `[watch]`
     #[serde(default)]
     pub watch: WatchConfig,
+    /// `[git]`
+    #[serde(default)]
+    pub git: GitConfig,
+}
+
+/// `[git]` in `clockwork.toml`: what the host's `git` driver may do.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GitConfig {
+    /// Whether a `GitRepoResource` may clone a repository on this machine
+    /// outside the project folder (a path or `file://` URL).
+    #[serde(default)]
+    pub allow_local_urls: bool,
+    /// How long one `git` command may take, in seconds (300).
+    pub timeout_seconds: Option<u64>,
 }
 
 /// `[alerts]` in `clockwork.toml`.

@@ -1,13 +1,15 @@
 //! `AppleContainerResource`: a container run by Apple's `container` runtime
 //! on macOS.
 //!
-//! This crate only describes the type for now. It takes the same fields as
-//! `DockerResource` minus `restart_policy` and `healthcheck`, which the
-//! `container` runtime does not have. Planning comes later, through the
-//! host's Apple `container` driver.
+//! It takes the same fields as `DockerResource` minus `restart_policy` and
+//! `healthcheck`, which the `container` runtime does not have, and plans
+//! them into `ext("apple-container", …)` actions that the host's driver
+//! runs with Apple's `container` CLI on macOS. Elsewhere the host refuses
+//! them at `plan`, at the declaration.
 
 use clockwork_sdk::clockwork_schema::ContributionKind;
 use clockwork_sdk::prelude::*;
+use clockwork_sdk::resource::{ActionResult, Change, ChangePlan, PlanInput};
 
 /// The `apple-container-resource` plugin.
 pub struct AppleContainerResource;
@@ -20,6 +22,127 @@ impl ResourcePlugin for AppleContainerResource {
     fn types() -> Vec<ResourceType> {
         vec![ResourceType::new(apple_container_resource())]
     }
+
+    fn plan(input: PlanInput) -> Result<ChangePlan, PluginError> {
+        plan(&input)
+    }
+
+    fn settle(
+        _input: PlanInput,
+        plan: ChangePlan,
+        _results: Vec<ActionResult>,
+    ) -> Result<String, PluginError> {
+        Ok(if matches!(plan.change, Change::Delete) {
+            Value::Null.to_string()
+        } else {
+            plan.planned_state
+        })
+    }
+}
+
+const DRIVER: &str = "apple-container";
+
+/// The container the declaration asks for, as the driver takes it.
+fn spec(name: &str, config: &Value) -> Result<Value, PluginError> {
+    let image = config["image"]
+        .as_str()
+        .filter(|i| !i.trim().is_empty())
+        .ok_or_else(|| {
+            clockwork_sdk::invalid(
+                Some("/image"),
+                "`image` is needed: the OCI image to run, e.g. `nginx:alpine`",
+            )
+        })?;
+    let strings = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|s| s.as_str().map(str::to_string))
+            .collect()
+    };
+    // Mounts arrive as the host's `{"source", "target", "read_only"}` or as
+    // the `source:target[:ro]` users write.
+    let volumes: Vec<String> = config["volumes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|v| match v {
+            Value::String(text) => Some(text.clone()),
+            Value::Object(m) => Some(format!(
+                "{}:{}{}",
+                m.get("source")?.as_str()?,
+                m.get("target")?.as_str()?,
+                if m.get("read_only").and_then(Value::as_bool) == Some(true) {
+                    ":ro"
+                } else {
+                    ""
+                }
+            )),
+            _ => None,
+        })
+        .collect();
+    Ok(json!({
+        "name": config["name"].as_str().unwrap_or(name),
+        "image": image,
+        "env": config["env_vars"],
+        "ports": strings(&config["ports"]),
+        "volumes": volumes,
+        "networks": strings(&config["networks"]),
+        "command": config["command"],
+    }))
+}
+
+fn ext(op: &str, payload: &Value) -> Action {
+    Action::Ext((DRIVER.into(), op.into(), payload.to_string()))
+}
+
+fn plan(input: &PlanInput) -> Result<ChangePlan, PluginError> {
+    let name = &input.target.name;
+    let prior = input.prior_json()?.filter(|p| !p.is_null());
+    let Some(desired) = input.desired_json()? else {
+        return Ok(match prior {
+            Some(p) => ChangePlan {
+                change: Change::Delete,
+                diff: Vec::new(),
+                actions: vec![ext("delete", &json!({"name": p["spec"]["name"]}))],
+                planned_state: Value::Null.to_string(),
+            },
+            None => ChangePlan::unchanged(&Value::Null),
+        });
+    };
+    let spec = spec(name, &desired)?;
+    let state = json!({"spec": spec});
+    let run = ext("run", &spec);
+    Ok(match prior {
+        None => ChangePlan {
+            change: Change::Create,
+            diff: Vec::new(),
+            actions: vec![run],
+            planned_state: state.to_string(),
+        },
+        Some(p) if p["spec"] == spec => ChangePlan::unchanged(&state),
+        Some(p) => {
+            let old = p["spec"].as_object().cloned().unwrap_or_default();
+            let diff = spec
+                .as_object()
+                .into_iter()
+                .flatten()
+                .filter(|(k, v)| old.get(*k) != Some(*v))
+                .map(|(k, v)| FieldChange {
+                    path: format!("/{k}"),
+                    old: old.get(k).map(Value::to_string),
+                    new: Some(v.to_string()),
+                    forces_replace: true,
+                })
+                .collect();
+            ChangePlan {
+                change: Change::Replace,
+                diff,
+                actions: vec![ext("delete", &json!({"name": p["spec"]["name"]})), run],
+                planned_state: state.to_string(),
+            }
+        }
+    })
 }
 
 fn apple_container_resource() -> TypeDef {
@@ -31,8 +154,9 @@ fn apple_container_resource() -> TypeDef {
          is the container's name, and other containers on a shared network reach it by that name.\n\n\
          Fields you leave out that are marked completable (`image`, `ports`, `env_vars`, …) are filled by completion \
          from `description`; what you write always wins. Connections add environment variables, networks and \
-         mounts, as for `DockerResource`. Deploying needs the host's Apple `container` driver, available on macOS \
-         on Apple silicon; elsewhere `plan` reports that the driver is missing.\n\n\
+         mounts, as for `DockerResource`. Deploying needs macOS with Apple's `container` tool, which the host's \
+         driver runs (`container run --detach --name …`); elsewhere `plan` refuses the declaration before anything \
+         is done and says that `DockerResource` takes the same fields.\n\n\
          Changing a field that forces a replace (`image`, `ports`, `env_vars`, `volumes`, `networks`, `command`) \
          removes the container and creates it again; data survives only in volumes.",
     )
@@ -136,6 +260,50 @@ fn apple_container_resource() -> TypeDef {
 }
 
 export_resource_plugin!(AppleContainerResource);
+
+#[cfg(test)]
+mod plan_tests {
+    use super::*;
+    use clockwork_sdk::ResourceRef;
+
+    fn input(desired: Option<Value>, prior: Option<Value>) -> PlanInput {
+        PlanInput {
+            target: ResourceRef {
+                type_name: "AppleContainerResource".into(),
+                name: "web".into(),
+            },
+            desired: desired.map(|d| d.to_string()),
+            prior: prior.map(|p| p.to_string()),
+            observed: None,
+            project: json!({"name": "shop"}).to_string(),
+        }
+    }
+
+    #[test]
+    fn plans_run_replace_and_delete_for_the_driver() {
+        let config =
+            json!({"image": "nginx:alpine", "ports": ["8080:80"], "env_vars": {"MODE": "x"}});
+        let created = plan(&input(Some(config.clone()), None)).expect("plan");
+        assert!(matches!(created.change, Change::Create));
+        let Action::Ext((driver, op, payload)) = &created.actions[0] else {
+            panic!("{:?}", created.actions);
+        };
+        assert_eq!((driver.as_str(), op.as_str()), ("apple-container", "run"));
+        assert!(payload.contains("\"ports\":[\"8080:80\"]"), "{payload}");
+        let state: Value =
+            clockwork_sdk::serde_json::from_str(&created.planned_state).expect("state");
+        let same = plan(&input(Some(config.clone()), Some(state.clone()))).expect("plan");
+        assert!(matches!(same.change, Change::None));
+        let mut other = config.clone();
+        other["image"] = json!("nginx:1.27");
+        let replaced = plan(&input(Some(other), Some(state.clone()))).expect("plan");
+        assert!(matches!(replaced.change, Change::Replace));
+        assert_eq!(replaced.diff[0].path, "/image");
+        let deleted = plan(&input(None, Some(state))).expect("plan");
+        assert!(matches!(deleted.change, Change::Delete));
+        assert!(plan(&input(Some(json!({})), None)).is_err(), "no image");
+    }
+}
 
 #[cfg(test)]
 mod tests {

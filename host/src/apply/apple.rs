@@ -1,0 +1,196 @@
+//! The host's Apple `container` driver, for the `ext("apple-container", …)`
+//! actions an `AppleContainerResource` plans: `run` and `delete`, carried
+//! out with Apple's `container` CLI on macOS — no shell, a deadline. On any
+//! other system the actions are refused at `plan`, at the declaration.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde_json::{Value as Json, json};
+
+/// The driver's name in `ext` actions.
+pub const DRIVER: &str = "apple-container";
+
+/// The program the driver runs.
+const PROGRAM: &str = "container";
+
+/// What `run` is given.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Run {
+    /// The container's name.
+    pub name: String,
+    /// The image.
+    pub image: String,
+    /// Environment.
+    #[serde(default)]
+    pub env: Option<std::collections::BTreeMap<String, String>>,
+    /// `host:container` ports.
+    #[serde(default)]
+    pub ports: Vec<String>,
+    /// `source:target[:ro]` mounts.
+    #[serde(default)]
+    pub volumes: Vec<String>,
+    /// Networks to join.
+    #[serde(default)]
+    pub networks: Vec<String>,
+    /// The command, instead of the image's.
+    #[serde(default)]
+    pub command: Option<Vec<String>>,
+}
+
+/// What `delete` is given.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Delete {
+    /// The container's name.
+    pub name: String,
+}
+
+/// Why this machine cannot run the actions, if it cannot: they need macOS
+/// with Apple's `container` tool.
+pub fn unavailable() -> Option<String> {
+    let on_path = std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(PROGRAM).is_file()));
+    if cfg!(target_os = "macos") && on_path {
+        return None;
+    }
+    let here = if cfg!(target_os = "macos") {
+        "this Mac has no `container` command on PATH (install Apple's `container` tool)".to_string()
+    } else {
+        format!("this machine runs {}", std::env::consts::OS)
+    };
+    Some(format!(
+        "AppleContainerResource needs macOS with Apple's `container` tool, and {here}; a DockerResource takes the same fields (restart_policy and healthcheck too): change the type to DockerResource to run it with the Docker Engine"
+    ))
+}
+
+/// Checked at `plan`: the payload is well formed and this machine can run
+/// it.
+pub fn check(op: &str, payload: &str) -> Result<(), String> {
+    command_lines(op, payload)?;
+    match unavailable() {
+        Some(why) => Err(why),
+        None => Ok(()),
+    }
+}
+
+/// The command lines `op` runs, in order.
+pub fn command_lines(op: &str, payload: &str) -> Result<Vec<Vec<String>>, String> {
+    match op {
+        "run" => {
+            let run: Run = serde_json::from_str(payload)
+                .map_err(|e| format!("invalid apple-container run payload: {e}"))?;
+            let mut argv: Vec<String> = ["run", "--detach", "--name", &run.name]
+                .map(String::from)
+                .to_vec();
+            for (key, value) in run.env.iter().flatten() {
+                argv.extend(["--env".into(), format!("{key}={value}")]);
+            }
+            for port in &run.ports {
+                argv.extend(["--publish".into(), port.clone()]);
+            }
+            for volume in &run.volumes {
+                argv.extend(["--volume".into(), volume.clone()]);
+            }
+            for network in &run.networks {
+                argv.extend(["--network".into(), network.clone()]);
+            }
+            // Everything after the image is the container's own command.
+            argv.push(run.image.clone());
+            argv.extend(run.command.iter().flatten().cloned());
+            Ok(vec![argv])
+        }
+        "delete" => {
+            let delete: Delete = serde_json::from_str(payload)
+                .map_err(|e| format!("invalid apple-container delete payload: {e}"))?;
+            Ok(vec![
+                ["delete", "--force", &delete.name]
+                    .map(String::from)
+                    .to_vec(),
+            ])
+        }
+        other => Err(format!("the apple-container driver has no `{other}`")),
+    }
+}
+
+/// Runs `op`'s command lines with the `container` CLI.
+pub async fn run(op: &str, payload: &str) -> Result<Json, String> {
+    if let Some(why) = unavailable() {
+        return Err(why);
+    }
+    for argv in command_lines(op, payload)? {
+        let mut command = tokio::process::Command::new(PROGRAM);
+        command
+            .args(&argv)
+            .stdin(std::process::Stdio::null())
+            .kill_on_drop(true);
+        let out = tokio::time::timeout(Duration::from_secs(300), command.output())
+            .await
+            .map_err(|_| format!("`container {}` did not finish within 300 s", argv[0]))?
+            .map_err(|e| format!("cannot run `container`: {e}"))?;
+        // `delete` of a container that is not there is done.
+        let gone = op == "delete" && String::from_utf8_lossy(&out.stderr).contains("not found");
+        if !out.status.success() && !gone {
+            return Err(format!(
+                "`container {}` failed: {}",
+                argv[0],
+                String::from_utf8_lossy(&out.stderr).trim()
+            ));
+        }
+    }
+    Ok(json!({"done": op}))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn run_and_delete_become_container_command_lines() {
+        let payload = json!({
+            "name": "web", "image": "nginx:alpine", "env": {"MODE": "prod"},
+            "ports": ["8080:80"], "volumes": ["./site:/usr/share/nginx/html:ro"],
+            "networks": ["backend"], "command": ["nginx", "-g", "daemon off;"],
+        })
+        .to_string();
+        assert_eq!(
+            command_lines("run", &payload).expect("run"),
+            [[
+                "run",
+                "--detach",
+                "--name",
+                "web",
+                "--env",
+                "MODE=prod",
+                "--publish",
+                "8080:80",
+                "--volume",
+                "./site:/usr/share/nginx/html:ro",
+                "--network",
+                "backend",
+                "nginx:alpine",
+                "nginx",
+                "-g",
+                "daemon off;",
+            ]
+            .map(String::from)
+            .to_vec()]
+        );
+        assert_eq!(
+            command_lines("delete", &json!({"name": "web"}).to_string()).expect("delete"),
+            [["delete", "--force", "web"].map(String::from).to_vec()]
+        );
+        assert!(command_lines("run", "{\"name\": \"x\", \"privileged\": true}").is_err());
+    }
+
+    #[test]
+    #[cfg(not(target_os = "macos"))]
+    fn off_macos_it_says_what_is_needed_and_what_to_use() {
+        let why = unavailable().expect("not available here");
+        assert!(
+            why.contains("needs macOS") && why.contains("DockerResource"),
+            "{why}"
+        );
+    }
+}
