@@ -140,7 +140,15 @@ fn the_showcase_gets_every_connection_types_contribution() {
         .as_array()
         .and_then(|cs| cs.iter().find(|c| c["type"] == "DatabaseConnection"))
         .expect("db");
-    assert_eq!(db["setup"], serde_json::json!(["wait-for-db", "schema"]));
+    assert_eq!(
+        db["setup"],
+        serde_json::json!([
+            "wait-for-db",
+            "schema",
+            "migration-001_posts",
+            "migration-002_display_name"
+        ])
+    );
     // The health check belongs to the connection's target.
     assert_eq!(
         resource(&plan, "api")["assertions"],

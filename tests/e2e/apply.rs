@@ -203,8 +203,22 @@ fn connections_showcase_wires_every_connection_type() {
             "select string_agg(tablename, ',' order by tablename) from pg_tables where schemaname = 'public'",
         ],
     );
-    // The schema's table, and the connection's record of what ran.
-    assert_eq!(tables, "clockwork_migrations,users");
+    // The schema's table, the migrations', and the connection's record of
+    // what ran.
+    assert_eq!(tables, "clockwork_migrations,posts,users");
+    let column = exec(
+        "postgres",
+        &[
+            "psql",
+            "-U",
+            "postgres",
+            "-d",
+            "appdb",
+            "-Atc",
+            "select column_name from information_schema.columns where table_name = 'users' and column_name = 'display_name'",
+        ],
+    );
+    assert_eq!(column, "display_name", "002 ran after 001");
     // NetworkConnection: a shared network and REDIS_HOST.
     assert!(api_env.contains(&"REDIS_HOST=redis".into()), "{api_env:?}");
     let networks = stack.inspect("api")["NetworkSettings"]["Networks"].clone();
@@ -234,6 +248,34 @@ fn connections_showcase_wires_every_connection_type() {
     assert_eq!(
         exec("frontend", &["wget", "-qO-", "http://api:8000/health"]),
         "ok"
+    );
+
+    // The read-only mount refuses a write.
+    let wrote = docker(&["exec", "api", "sh", "-c", "echo x > /etc/app/config.json"]);
+    assert!(!wrote.status.success(), "a read-only mount refuses a write");
+
+    // A second apply runs no migration; an edited one is refused.
+    let migrations_run = || {
+        journal(&stack, "api-database-postgres: migration-001_posts")
+            .iter()
+            .filter(|r| r["status"] == "done")
+            .count()
+    };
+    assert_eq!(migrations_run(), 1);
+    stack.ok(&["apply"]);
+    assert_eq!(migrations_run(), 1, "a second apply runs none");
+    stack.write(
+        "migrations/001_posts.sql",
+        "CREATE TABLE posts (id SERIAL PRIMARY KEY);\n",
+    );
+    let refused = stack.run(&["apply"]);
+    assert_ne!(refused.code, 0, "{}", refused.all());
+    assert!(
+        refused
+            .all()
+            .contains("migrations/001_posts.sql was edited after it ran"),
+        "{}",
+        refused.all()
     );
 
     stack.ok(&["destroy", "--yes"]);

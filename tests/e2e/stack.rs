@@ -98,13 +98,20 @@ impl Stack {
     /// A copy of `examples/<example>` named `name`.
     pub fn example(example: &str, name: &str) -> Stack {
         let stack = Stack::new(name);
-        let source = workspace().join("examples").join(example);
-        for entry in std::fs::read_dir(&source).expect("example exists") {
-            let entry = entry.expect("entry");
-            if entry.file_type().expect("type").is_file() {
-                std::fs::copy(entry.path(), stack.dir.join(entry.file_name())).expect("copy");
+        fn copy(from: &Path, to: &Path) {
+            for entry in std::fs::read_dir(from).expect("example exists") {
+                let entry = entry.expect("entry");
+                let kind = entry.file_type().expect("type");
+                let target = to.join(entry.file_name());
+                if kind.is_file() {
+                    std::fs::copy(entry.path(), &target).expect("copy");
+                } else if kind.is_dir() && entry.file_name() != ".clockwork" {
+                    std::fs::create_dir_all(&target).expect("mkdir");
+                    copy(&entry.path(), &target);
+                }
             }
         }
+        copy(&workspace().join("examples").join(example), &stack.dir);
         stack
     }
 
