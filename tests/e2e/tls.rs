@@ -85,6 +85,15 @@ fn a_tls_connection_gets_a_certificate_the_client_verifies_against_the_project_c
         !trusted,
         "without the CA the certificate is not trusted: {said}"
     );
+    // The connection's health check, run by `clockwork assert`, trusts the
+    // project's CA too.
+    let checked = stack.run(&["assert"]);
+    assert_eq!(checked.code, 0, "{}", checked.all());
+    assert!(
+        checked.all().contains("HealthcheckAssert"),
+        "{}",
+        checked.all()
+    );
 
     // The keys stay in .clockwork/, readable only by the owner, and never
     // in what Clockwork prints.

@@ -144,8 +144,11 @@ impl Host for HostState {
             Ok(client) => client.clone(),
             Err(e) => return Ok(Err(HostError::Failed(e))),
         };
+        let services = self.services.clone();
         Ok(
-            match tokio::time::timeout(budget, http_exchange(&client, &grant, request)).await {
+            match tokio::time::timeout(budget, http_exchange(&client, &services, &grant, request))
+                .await
+            {
                 Ok(result) => result,
                 Err(_) => Err(HostError::TimedOut(format!(
                     "no complete response within {} ms",
@@ -244,6 +247,7 @@ impl Host for HostState {
 
 async fn http_exchange(
     client: &reqwest::Client,
+    services: &crate::plugin::HostServices,
     grant: &NetworkGrant,
     request: HttpRequest,
 ) -> Result<HttpResponse, HostError> {
@@ -257,6 +261,27 @@ async fn http_exchange(
     let mut hops = 0;
     loop {
         let (target, host_header) = target_of(grant, &url)?;
+        // TLS checks the certificate against the name asked for, not the
+        // address it resolved to: such a request keeps its URL and gets a
+        // client that resolves the name to that address.
+        let named_tls = match (url.scheme(), &host_header, target.host()) {
+            ("https", Some(_), Some(url::Host::Ipv4(ip))) => Some(IpAddr::V4(ip)),
+            ("https", Some(_), Some(url::Host::Ipv6(ip))) => Some(IpAddr::V6(ip)),
+            _ => None,
+        };
+        let own_client;
+        let (client, target, host_header) = match (named_tls, url.host_str()) {
+            (Some(ip), Some(name)) => {
+                let port = url.port_or_known_default().unwrap_or(443);
+                own_client = services
+                    .http_builder()
+                    .resolve(name, std::net::SocketAddr::new(ip, port))
+                    .build()
+                    .map_err(|e| HostError::Failed(format!("cannot build the HTTP client: {e}")))?;
+                (&own_client, url.clone(), None)
+            }
+            _ => (client, target, host_header),
+        };
         let mut builder = client.request(method.clone(), target);
         for (name, value) in &request.headers {
             builder = builder.header(name, value);

@@ -81,17 +81,39 @@ impl HostServices {
 
     /// The HTTP client for `probe.http`. Redirects are followed by the probe
     /// itself, hop by hop, so that each hop is checked against the grant.
+    /// Besides the system's roots it trusts the CA the host made for the
+    /// project's TLS connections (`.clockwork/tls/ca.pem`), so a check of a
+    /// service with a certificate Clockwork made judges the service.
     pub(crate) fn http(&self) -> Result<&reqwest::Client, String> {
         self.http
             .get_or_init(|| {
-                reqwest::Client::builder()
-                    .redirect(reqwest::redirect::Policy::none())
-                    .no_proxy()
+                self.http_builder()
                     .build()
                     .map_err(|e| format!("cannot build the HTTP client: {e}"))
             })
             .as_ref()
             .map_err(Clone::clone)
+    }
+
+    /// How [`Self::http`]'s client is made; an `https://` request to a
+    /// container by name gets a client of its own that resolves the name
+    /// to the container, so the certificate is checked against the name.
+    pub(crate) fn http_builder(&self) -> reqwest::ClientBuilder {
+        let mut builder = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy();
+        let project_ca = self.deployment().and_then(|d| {
+            d.engine
+                .files
+                .read(std::path::Path::new(&crate::apply::tls::ca_path()))
+                .ok()
+        });
+        if let Some(pem) = project_ca
+            && let Ok(ca) = reqwest::Certificate::from_pem(&pem)
+        {
+            builder = builder.add_root_certificate(ca);
+        }
+        builder
     }
 }
 

@@ -121,12 +121,10 @@ impl ConnectionPlugin for ServiceMeshConnection {
             .env
             .push((variable.clone(), url.clone()));
         contribution.outputs.push((variable, url.clone()));
-        // A certificate Clockwork made is trusted only by the CA in
-        // `.clockwork/`, which no check may read: its health check would
-        // fail on the certificate, not on the service.
+        // The host's probes trust the CA it made for the project, so a
+        // certificate Clockwork made passes the check as it should.
         if let Some(path) = config["health_check_path"].as_str()
             && matches!(protocol, "http" | "https")
-            && !generated
         {
             contribution.assertions.push(AssertionDecl {
                 type_name: "HealthcheckAssert".into(),
@@ -228,8 +226,8 @@ fn service_mesh_connection() -> TypeDef {
              `service_name` (and `to_resource`'s name), kept in `.clockwork/tls/` with the keys readable only by \
              you: the service finds its certificate and key at `/etc/clockwork/tls/cert.pem` and `key.pem` \
              (`TLS_CERT_FILE`, `TLS_KEY_FILE`), the connecting container the CA at `/etc/clockwork/tls/ca.pem` \
-             (`<SERVICE>_CA_FILE`). With them, your files are mounted at the same places. The added health check is \
-             left out for a certificate Clockwork made.",
+             (`<SERVICE>_CA_FILE`). With them, your files are mounted at the same places. The health check trusts \
+             the project's CA.",
         )
         .default(json!(false)),
     )
