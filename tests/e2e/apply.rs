@@ -30,15 +30,6 @@ fn journal(stack: &Stack, action: &str) -> Vec<Value> {
         .collect()
 }
 
-fn env_of(stack: &Stack, container: &str) -> Vec<String> {
-    stack.inspect(container)["Config"]["Env"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|v| v.as_str().map(str::to_string))
-        .collect()
-}
-
 /// An Engine timestamp (RFC 3339, nanoseconds) in seconds since the epoch.
 pub(crate) fn epoch(timestamp: &str) -> f64 {
     let out = std::process::Command::new("date")
@@ -95,10 +86,11 @@ fn connected_services_deploys_in_order_is_idempotent_and_destroys_cleanly() {
     );
     assert!(containers.iter().all(|c| c.running), "{containers:?}");
     assert!(
-        env_of(&stack, "api-server")
+        stack
+            .env_of("api-server")
             .contains(&"DATABASE_URL=postgresql://admin:secret123@postgres-db:5432/appdb".into()),
         "{:?}",
-        env_of(&stack, "api-server")
+        stack.env_of("api-server")
     );
     assert!(
         !first.all().contains("secret123"),
@@ -186,7 +178,7 @@ fn connections_showcase_wires_every_connection_type() {
         String::from_utf8_lossy(&out.stdout).trim().to_string()
     };
     // DatabaseConnection: URL, readiness, schema.sql applied.
-    let api_env = env_of(&stack, "api");
+    let api_env = stack.env_of("api");
     assert!(
         api_env
             .contains(&"DATABASE_URL=postgresql://postgres:secret123@postgres:5432/appdb".into())
@@ -244,7 +236,11 @@ fn connections_showcase_wires_every_connection_type() {
     exec("storage", &["sh", "-c", "echo shared > /data/shared/probe"]);
     assert_eq!(exec("api", &["cat", "/data/shared/probe"]), "shared");
     // ServiceMeshConnection: API_URL, and the API answers on it.
-    assert!(env_of(&stack, "frontend").contains(&"API_URL=http://api:8000".into()));
+    assert!(
+        stack
+            .env_of("frontend")
+            .contains(&"API_URL=http://api:8000".into())
+    );
     assert_eq!(
         exec("frontend", &["wget", "-qO-", "http://api:8000/health"]),
         "ok"
@@ -356,7 +352,7 @@ fn a_change_replaces_only_its_container_and_removals_and_hand_kills_converge() {
     assert_eq!(stack.id_of("chg-a"), before[0].id);
     assert_ne!(stack.id_of("chg-b"), before[1].id);
     assert_eq!(stack.id_of("chg-c"), before[2].id);
-    assert!(env_of(&stack, "chg-b").contains(&"MODE=two".into()));
+    assert!(stack.env_of("chg-b").contains(&"MODE=two".into()));
 
     // A removed declaration is destroyed — once confirmed, since the apply
     // deletes more than it creates (not on a terminal: `--yes`).
@@ -662,7 +658,9 @@ fn a_composite_deploys_its_children_in_order_and_goes_with_them() {
     assert_eq!(mount["RW"], false);
     // The override made after `add` reached the container.
     assert!(
-        env_of(&stack, "postgres-db").contains(&"POSTGRES_INITDB_ARGS=--data-checksums".into())
+        stack
+            .env_of("postgres-db")
+            .contains(&"POSTGRES_INITDB_ARGS=--data-checksums".into())
     );
     assert!(stack.state()["resources"].get("webapp").is_some());
 

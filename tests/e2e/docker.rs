@@ -26,6 +26,27 @@ pub fn docker_ok(args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
+/// Runs `docker args…`: whether it succeeded, and what it printed (stdout
+/// then stderr).
+pub fn docker_said(args: &[&str]) -> (bool, String) {
+    let out = docker(args);
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+/// `docker exec container command…`, as [`docker_said`].
+pub fn exec_in(container: &str, command: &[&str]) -> (bool, String) {
+    let mut args = vec!["exec", container];
+    args.extend_from_slice(command);
+    docker_said(&args)
+}
+
 /// A scope of test objects: everything created through it carries a
 /// unique label value, and is removed when the scope ends.
 pub struct Scope {

@@ -4,6 +4,7 @@
 //! volume to exist, and destroy removes the volume — unless
 //! `--keep-volumes`, and never while another project's container uses it.
 
+use crate::docker::docker_said as docker;
 use crate::stack::Stack;
 
 const SLEEPER: &str = r#"["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"]"#;
@@ -20,21 +21,6 @@ app.connect(FileConnection(to_resource = store, mount_path = "/data", volume_nam
 worker.connect(FileConnection(to_resource = store, mount_path = "/data", volume_name = "cw-e2e-fc-shared"))
 {extra}
 "#
-    )
-}
-
-fn docker(args: &[&str]) -> (bool, String) {
-    let out = std::process::Command::new("docker")
-        .args(args)
-        .output()
-        .expect("docker runs");
-    (
-        out.status.success(),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
     )
 }
 

@@ -5,6 +5,7 @@
 
 use serde_json::Value;
 
+use crate::docker::exec_in as exec;
 use crate::stack::Stack;
 
 const NETWORK: &str = "cw-e2e-net-backend";
@@ -39,32 +40,6 @@ fn network(name: &str) -> Option<Value> {
     }
     let v: Value = serde_json::from_slice(&out.stdout).ok()?;
     v.get(0).cloned()
-}
-
-fn exec(container: &str, command: &[&str]) -> (bool, String) {
-    let out = std::process::Command::new("docker")
-        .arg("exec")
-        .arg(container)
-        .args(command)
-        .output()
-        .expect("docker runs");
-    (
-        out.status.success(),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )
-}
-
-fn env_of(stack: &Stack, container: &str) -> Vec<String> {
-    stack.inspect(container)["Config"]["Env"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|v| v.as_str().map(str::to_string))
-        .collect()
 }
 
 /// Whether a container on the network alone gets `net-db`'s page through
@@ -107,8 +82,16 @@ fn an_internal_network_is_made_as_declared_remade_when_changed_and_removed_when_
             .to_string();
         assert!(address.starts_with("10.213.117."), "{c} on it: {address}");
     }
-    assert!(env_of(&stack, "net-api").contains(&"NET_DB_HOST=net-db".to_string()));
-    assert!(env_of(&stack, "net-db").contains(&"NET_API_HOST=net-api".to_string()));
+    assert!(
+        stack
+            .env_of("net-api")
+            .contains(&"NET_DB_HOST=net-db".to_string())
+    );
+    assert!(
+        stack
+            .env_of("net-db")
+            .contains(&"NET_API_HOST=net-api".to_string())
+    );
 
     // Over it the ends reach each other by name.
     let db_address = stack.inspect("net-db")["NetworkSettings"]["Networks"][NETWORK]["IPAddress"]

@@ -216,6 +216,16 @@ impl Stack {
     }
 
     /// `docker inspect` of one object, as JSON.
+    /// The environment of container `name`, as `KEY=value` lines.
+    pub fn env_of(&self, name: &str) -> Vec<String> {
+        self.inspect(name)["Config"]["Env"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect()
+    }
+
     pub fn inspect(&self, name: &str) -> Value {
         let text = docker_ok(&["inspect", name]);
         let all: Value = serde_json::from_str(&text).expect("inspect is JSON");

@@ -2,6 +2,7 @@
 //! project and a certificate for the service, the service serves it, and
 //! the client verifies it against the CA from inside its container.
 
+use crate::docker::exec_in as exec;
 use crate::stack::Stack;
 
 const PROJECT: &str = r#"
@@ -19,23 +20,6 @@ client = DockerResource(name = "tls-client", image = "busybox:latest",
     command = ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"])
 client.connect(ServiceMeshConnection(to_resource = web, port = 8443, tls_enabled = True))
 "#;
-
-fn exec(container: &str, command: &[&str]) -> (bool, String) {
-    let out = std::process::Command::new("docker")
-        .arg("exec")
-        .arg(container)
-        .args(command)
-        .output()
-        .expect("docker runs");
-    (
-        out.status.success(),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )
-}
 
 #[test]
 fn a_tls_connection_gets_a_certificate_the_client_verifies_against_the_project_ca() {

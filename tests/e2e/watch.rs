@@ -522,17 +522,6 @@ web = DockerResource(
     stack.ok(&["destroy", "--yes"]);
 }
 
-fn env_of(stack: &Stack, name: &str) -> Vec<String> {
-    stack.inspect(name)["Config"]["Env"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|v| v.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 #[test]
 fn a_changed_project_file_is_planned_and_applied_only_when_asked() {
     let stack = Stack::new("cw-e2e-watch-edit");
@@ -566,7 +555,7 @@ web = DockerResource(name = "watch-edit", image = "busybox:latest", command = {Q
                 .starts_with("not applied"),
             "{seen}"
         );
-        assert!(env_of(&stack, "watch-edit").contains(&"MODE=one".to_string()));
+        assert!(stack.env_of("watch-edit").contains(&"MODE=one".to_string()));
         // It still heals toward what was applied.
         docker(&["kill", "watch-edit"]);
         wait_for_log(
@@ -574,7 +563,7 @@ web = DockerResource(name = "watch-edit", image = "busybox:latest", command = {Q
             |e| e["kind"] == "heal" && e["resource"] == "watch-edit",
             "the heal",
         );
-        assert!(env_of(&stack, "watch-edit").contains(&"MODE=one".to_string()));
+        assert!(stack.env_of("watch-edit").contains(&"MODE=one".to_string()));
         // A broken edit is reported; the watch goes on.
         stack.write(
             "main.star",
@@ -599,9 +588,11 @@ web = DockerResource(name = "watch-edit", image = "busybox:latest", command = {Q
         "the changes applied",
     );
     assert!(
-        env_of(&stack, "watch-edit").contains(&"MODE=three".to_string()),
+        stack
+            .env_of("watch-edit")
+            .contains(&"MODE=three".to_string()),
         "{:?}",
-        env_of(&stack, "watch-edit")
+        stack.env_of("watch-edit")
     );
     stack.ok(&["destroy", "--yes"]);
 }
