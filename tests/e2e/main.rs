@@ -14,6 +14,7 @@ mod network;
 mod safety;
 mod stack;
 mod standin_images;
+mod status;
 mod third_party;
 mod tls;
 mod user_assert;

@@ -181,6 +181,14 @@ pub enum Command {
     /// terminal.
     #[command(subcommand)]
     Service(ServiceCommand),
+    /// How each resource stands: its containers, their state and uptime,
+    /// published ports, and when it was last applied.
+    #[command(alias = "ps")]
+    Status {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Stop resources' containers and keep them stopped: `apply` and
     /// `watch` leave them as they are until `clockwork start`.
     Stop {

