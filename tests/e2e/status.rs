@@ -95,3 +95,53 @@ web.connect(worker)
     );
     stack.ok(&["destroy", "--yes"]);
 }
+
+#[test]
+fn restart_restarts_in_place_records_it_and_leaves_a_stopped_one_alone() {
+    let stack = Stack::new("cw-e2e-restart");
+    stack.write(
+        "main.star",
+        &format!(
+            r#"
+a = DockerResource(name = "rs-a", image = "busybox:latest", command = {SLEEPER})
+b = DockerResource(name = "rs-b", image = "busybox:latest", command = {SLEEPER})
+"#
+        ),
+    );
+    stack.ok(&["apply", "--yes"]);
+    let started = |name: &str| stack.inspect(name)["State"]["StartedAt"].clone();
+    let (id, before) = (stack.id_of("rs-a"), started("rs-a"));
+    stack.ok(&["stop", "rs-b"]);
+
+    let out = stack.ok(&["restart"]);
+    assert!(out.stdout.contains("restarted `rs-a`"), "{}", out.all());
+    assert!(
+        out.all()
+            .contains("`rs-b` was stopped with `clockwork stop`"),
+        "{}",
+        out.all()
+    );
+    assert_eq!(stack.id_of("rs-a"), id, "the same container, restarted");
+    assert_ne!(started("rs-a"), before);
+    assert_eq!(
+        stack.inspect("rs-b")["State"]["Running"],
+        false,
+        "left stopped"
+    );
+    let journal =
+        std::fs::read_to_string(stack.dir.join(".clockwork/journal.jsonl")).unwrap_or_default();
+    assert!(
+        journal.lines().any(|l| l.contains("\"restart rs-a\"")
+            && l.contains("clockwork restart")
+            && l.contains("\"done\"")),
+        "{journal}"
+    );
+    // Recorded: the next plan does not take the restart for a crash.
+    let plan = stack.ok(&["plan"]);
+    assert!(
+        !plan.stdout.contains("rs-a (DockerResource): update"),
+        "{}",
+        plan.stdout
+    );
+    stack.ok(&["destroy", "--yes"]);
+}

@@ -202,6 +202,13 @@ pub enum Command {
         /// when none is named.
         names: Vec<String>,
     },
+    /// Restart resources' containers (stop, then start), journaled; one
+    /// stopped with `clockwork stop` is left to `clockwork start`.
+    Restart {
+        /// The resources (a composite: its children); every deployed one
+        /// when none is named.
+        names: Vec<String>,
+    },
     /// Print the dependency graph.
     Graph {
         /// The output format.

@@ -14,13 +14,17 @@ use crate::output;
 use crate::plugin::PluginKind;
 use crate::state::{Lock, State};
 
-/// Whether to stop or to start.
+/// Whether to stop, to start or to restart.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Intent {
     /// `clockwork stop`
     Stop,
     /// `clockwork start`
     Start,
+    /// `clockwork restart`: stop and start each container, then record the
+    /// new start through `apply`, so the next plan does not take the
+    /// restart for a crash.
+    Restart,
 }
 
 /// The deployed resources `names` mean: each named one, a composite's
@@ -96,6 +100,16 @@ pub async fn run(
                 ));
                 continue;
             };
+            if intent == Intent::Restart {
+                if record.stopped {
+                    output::note(&format!(
+                        "`{name}` was stopped with `clockwork stop`: `clockwork start {name}` starts it"
+                    ));
+                } else {
+                    chosen.push(name);
+                }
+                continue;
+            }
             let stop = intent == Intent::Stop;
             if record.stopped == stop {
                 output::emit(&format!(
@@ -127,9 +141,12 @@ pub async fn run(
     let mut identity = folder.identity.clone();
     identity.adopted = State::load(files, &folder.identity)?.adopted_ids();
     let engine = Engine::connect(&identity, files.clone()).await?;
+    if intent == Intent::Restart {
+        restart(&engine, files, folder, &chosen).await?;
+    }
     match intent {
         Intent::Stop => stop(&engine, files, folder, &chosen).await,
-        Intent::Start => {
+        Intent::Start | Intent::Restart => {
             let only: BTreeSet<ResourceName> = chosen.iter().cloned().collect();
             let hooks = crate::cli::apply::Terminal {
                 json: false,
@@ -154,7 +171,7 @@ pub async fn run(
             )
             .await?;
             for name in &chosen {
-                output::emit(&format!("started `{name}`\n"));
+                output::emit(&format!("{}ed `{name}`\n", verb(intent)));
             }
             Ok(if report.failed() {
                 EXIT_FAILED
@@ -205,9 +222,42 @@ async fn stop(
     Ok(if failed { EXIT_FAILED } else { EXIT_OK })
 }
 
+/// Stops and starts the containers of `names`, each journaled.
+async fn restart(
+    engine: &Engine,
+    files: &crate::project::ProjectDir,
+    folder: &crate::project::Project,
+    names: &[ResourceName],
+) -> Result<(), CliError> {
+    let grace = folder.config.limits.containers().stop_grace;
+    for name in names {
+        for container in engine.containers_of(name).await? {
+            let result = match engine.stop_container(name, &container, grace).await {
+                Ok(_) => engine.start_container(name, &container).await.map(|_| ()),
+                Err(e) => Err(e),
+            };
+            crate::state::journal(
+                files,
+                &json!({
+                    "time": crate::state::now_ms(),
+                    "resource": name,
+                    "action": format!("restart {container}"),
+                    "status": if result.is_ok() { "done" } else { "failed" },
+                    "detail": {"by": "clockwork restart"},
+                }),
+            );
+            if let Err(e) = result {
+                output::note(&format!("`{name}`: {e}"));
+            }
+        }
+    }
+    Ok(())
+}
+
 fn verb(intent: Intent) -> &'static str {
     match intent {
         Intent::Stop => "stop",
         Intent::Start => "start",
+        Intent::Restart => "restart",
     }
 }

@@ -114,6 +114,9 @@ pub async fn run(args: Args) -> Result<u8, CliError> {
         Command::Start { names } => {
             lifecycle::run(&invocation, lifecycle::Intent::Start, &names).await
         }
+        Command::Restart { names } => {
+            lifecycle::run(&invocation, lifecycle::Intent::Restart, &names).await
+        }
         Command::Graph { format } => plan::run_graph(&invocation, format).await,
         Command::Assert {
             names,
