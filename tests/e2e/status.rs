@@ -145,3 +145,51 @@ b = DockerResource(name = "rs-b", image = "busybox:latest", command = {SLEEPER})
     );
     stack.ok(&["destroy", "--yes"]);
 }
+
+#[test]
+fn init_writes_a_project_that_plans_and_comes_up_and_never_overwrites() {
+    let _ports = crate::apply::fixed_ports();
+    let stack = Stack::new("cw-e2e-init");
+    stack.write(".gitignore", "target/");
+    let out = stack.ok(&["init"]);
+    assert!(out.stdout.contains("wrote main.star"), "{}", out.all());
+    let gitignore = std::fs::read_to_string(stack.dir.join(".gitignore")).unwrap_or_default();
+    assert!(
+        gitignore.starts_with("target/\n") && gitignore.contains("\n.clockwork/\n"),
+        "{gitignore}"
+    );
+    let again = stack.run(&["init", "empty"]);
+    assert_eq!(again.code, 2, "{}", again.all());
+    assert!(again.all().contains("main.star exists"), "{}", again.all());
+
+    let plan = stack.ok(&["plan"]);
+    assert!(
+        plan.stdout
+            .contains("DATABASE_URL=postgresql://app:***@db:5432/app")
+            && plan.stdout.contains("REDIS_URL"),
+        "{}",
+        plan.stdout
+    );
+    stack.ok(&["apply", "--yes"]);
+    let status: Value =
+        serde_json::from_str(&stack.ok(&["status", "--json"]).stdout).expect("JSON");
+    let states: Vec<String> = status["resources"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|r| {
+            format!(
+                "{}={}",
+                r["name"].as_str().unwrap_or(""),
+                r["state"].as_str().unwrap_or("")
+            )
+        })
+        .collect();
+    assert!(
+        states
+            .iter()
+            .all(|s| s.ends_with("=running") || s.ends_with("=healthy")),
+        "{states:?}"
+    );
+    stack.ok(&["destroy", "--yes"]);
+}

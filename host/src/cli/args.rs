@@ -209,6 +209,13 @@ pub enum Command {
         /// when none is named.
         names: Vec<String>,
     },
+    /// Write a commented `main.star` for a folder that has none, and a
+    /// `.gitignore` line for `.clockwork/`.
+    Init {
+        /// What to start from.
+        #[arg(value_enum, default_value_t = crate::cli::init::Template::Web)]
+        template: crate::cli::init::Template,
+    },
     /// Print the dependency graph.
     Graph {
         /// The output format.

@@ -7,6 +7,7 @@ mod args;
 mod assert;
 mod complete;
 mod error;
+pub(crate) mod init;
 mod lifecycle;
 mod plan;
 mod plugins;
@@ -117,6 +118,7 @@ pub async fn run(args: Args) -> Result<u8, CliError> {
         Command::Restart { names } => {
             lifecycle::run(&invocation, lifecycle::Intent::Restart, &names).await
         }
+        Command::Init { template } => init::run(&invocation, template),
         Command::Graph { format } => plan::run_graph(&invocation, format).await,
         Command::Assert {
             names,

@@ -1,0 +1,133 @@
+//! `clockwork init [TEMPLATE]`: a commented `main.star` for a folder that
+//! has none, and a `.gitignore` line for `.clockwork/`. It never overwrites
+//! a project file.
+
+use std::io::Write;
+
+use crate::cli::{CliError, EXIT_OK, Invocation};
+use crate::output;
+
+/// What `init` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Template {
+    /// A web app with PostgreSQL and Redis.
+    Web,
+    /// Only comments: where to start.
+    Empty,
+}
+
+const WEB: &str = r#"# main.star: a web app with PostgreSQL and Redis, written by `clockwork init`.
+#
+#   clockwork plan      what `apply` would do, field by field
+#   clockwork apply     bring it up on the Docker Engine, in dependency order
+#   clockwork status    how each resource stands (alias: ps)
+#   clockwork assert    check it: what the declarations imply, and your assertions
+#   clockwork destroy   take it down
+#
+# Fields left out are completed by rules (official images, readiness checks,
+# connection URLs) and recorded in clockwork.lock; what you write always wins.
+
+# The database. Its password comes from the environment or from .env
+# (DB_PASSWORD=...), with a default for a first try: change it. Secrets are
+# masked in everything Clockwork prints or writes.
+db = DockerResource(
+    name = "db",
+    image = "postgres:15-alpine",
+    env_vars = {
+        "POSTGRES_USER": "app",
+        "POSTGRES_PASSWORD": env("DB_PASSWORD", "change-me"),
+        "POSTGRES_DB": "app",
+    },
+)
+
+# A cache. Its readiness check comes from the rules.
+cache = DockerResource(name = "cache", image = "redis:7-alpine")
+
+# The web app: put your image here. It starts once the database and the
+# cache are ready, and gets DATABASE_URL (from the connection) and
+# REDIS_URL (from the rules) in its environment.
+web = DockerResource(
+    name = "web",
+    image = "nginx:alpine",
+    ports = ["8080:80"],
+)
+web.connect(DatabaseConnection(to_resource = db))
+web.connect(cache)
+
+# A check of your own, run by `clockwork assert`:
+# web.assertions = [HealthcheckAssert(url = "http://localhost:8080/")]
+"#;
+
+const EMPTY: &str = r#"# main.star, written by `clockwork init`.
+#
+# Declare resources, connect them, and let `clockwork apply` bring them up:
+#
+#   db = DockerResource(name = "db", image = "postgres:15-alpine",
+#       env_vars = {"POSTGRES_PASSWORD": env("DB_PASSWORD", "change-me")})
+#   app = DockerResource(name = "app", image = "nginx:alpine", ports = ["8080:80"])
+#   app.connect(DatabaseConnection(to_resource = db))
+#
+# `clockwork plugins list` shows every type; `clockwork plugins inspect TYPE`
+# its fields.
+"#;
+
+/// `clockwork init [TEMPLATE]`.
+pub fn run(invocation: &Invocation, template: Template) -> Result<u8, CliError> {
+    let dir = &invocation.project.dir;
+    for existing in ["main.star", "main.py"] {
+        if dir.join(existing).exists() {
+            return Err(CliError::Usage {
+                message: format!(
+                    "{existing} exists: `clockwork init` writes nothing over a project"
+                ),
+                help: "`clockwork plan` shows what it declares".into(),
+            });
+        }
+    }
+    let text = match template {
+        Template::Web => WEB,
+        Template::Empty => EMPTY,
+    };
+    let io = |what: &str| {
+        let what = what.to_string();
+        move |source| CliError::Io { what, source }
+    };
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(dir.join("main.star"))
+        .and_then(|mut f| f.write_all(text.as_bytes()))
+        .map_err(io("main.star"))?;
+    let gitignore = dir.join(".gitignore");
+    let current = std::fs::read_to_string(&gitignore).unwrap_or_default();
+    let listed = current.lines().any(|l| {
+        matches!(
+            l.trim(),
+            ".clockwork" | ".clockwork/" | "/.clockwork" | "/.clockwork/"
+        )
+    });
+    if !listed {
+        let mut add = String::new();
+        if !current.is_empty() && !current.ends_with('\n') {
+            add.push('\n');
+        }
+        add.push_str(
+            "# Clockwork's state and certificates: this machine's, never committed\n.clockwork/\n",
+        );
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&gitignore)
+            .and_then(|mut f| f.write_all(add.as_bytes()))
+            .map_err(io(".gitignore"))?;
+    }
+    output::emit(&format!(
+        "wrote main.star{}; `clockwork plan` shows what it declares\n",
+        if listed {
+            ""
+        } else {
+            " and a .gitignore line for .clockwork/"
+        }
+    ));
+    Ok(EXIT_OK)
+}
