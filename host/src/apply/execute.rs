@@ -229,7 +229,8 @@ pub async fn execute(
                     .lock()
                     .ok()
                     .and_then(|s| s.resources.get(&p.name).and_then(|r| r.expires_at));
-                recorded.unwrap_or(now_ms() / 1000 + d.as_secs())
+                // Rounded up: a resource never expires before its time.
+                recorded.unwrap_or((now_ms() + d.as_millis() as u64).div_ceil(1000))
             });
         let job = Job {
             planned: p,
