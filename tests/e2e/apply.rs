@@ -183,32 +183,20 @@ fn connections_showcase_wires_every_connection_type() {
         api_env
             .contains(&"DATABASE_URL=postgresql://postgres:secret123@postgres:5432/appdb".into())
     );
-    let tables = exec(
-        "postgres",
-        &[
-            "psql",
-            "-U",
+    let appdb = |sql: &str| {
+        exec(
             "postgres",
-            "-d",
-            "appdb",
-            "-Atc",
-            "select string_agg(tablename, ',' order by tablename) from pg_tables where schemaname = 'public'",
-        ],
+            &["psql", "-U", "postgres", "-d", "appdb", "-Atc", sql],
+        )
+    };
+    let tables = appdb(
+        "select string_agg(tablename, ',' order by tablename) from pg_tables where schemaname = 'public'",
     );
     // The schema's table, the migrations', and the connection's record of
     // what ran.
     assert_eq!(tables, "clockwork_migrations,posts,users");
-    let column = exec(
-        "postgres",
-        &[
-            "psql",
-            "-U",
-            "postgres",
-            "-d",
-            "appdb",
-            "-Atc",
-            "select column_name from information_schema.columns where table_name = 'users' and column_name = 'display_name'",
-        ],
+    let column = appdb(
+        "select column_name from information_schema.columns where table_name = 'users' and column_name = 'display_name'",
     );
     assert_eq!(column, "display_name", "002 ran after 001");
     // NetworkConnection: a shared network and REDIS_HOST.

@@ -39,6 +39,21 @@ web.connect(worker)
     stack.ok(&["apply", "--yes"]);
     stack.write("main.star", &full);
     stack.ok(&["stop", "st-batch"]);
+    // Running is not serving yet: status is asked once nginx answers.
+    crate::docker::wait_until(
+        "nginx to answer",
+        std::time::Duration::from_secs(60),
+        || {
+            std::net::TcpStream::connect(("127.0.0.1", 18093)).is_ok_and(|mut s| {
+                use std::io::{Read, Write};
+                let _ = s.set_read_timeout(Some(std::time::Duration::from_secs(5)));
+                let mut answer = [0u8; 12];
+                s.write_all(b"GET / HTTP/1.0\r\n\r\n").is_ok()
+                    && s.read_exact(&mut answer).is_ok()
+                    && answer.starts_with(b"HTTP/")
+            })
+        },
+    );
     assert!(docker_said(&["rm", "-f", "st-gone"]).0);
 
     let out = stack.ok(&["status", "--json"]);

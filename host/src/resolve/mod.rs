@@ -153,44 +153,52 @@ fn declared_objects(
     (networks, volumes, tls, steps)
 }
 
-/// How two declarations of one network differ, e.g. `internal: true here,
+/// Records `spec` as the declaration of `name` by `conn` when it is the
+/// first; returns the earlier one when that differs (one name, one object).
+fn first_other<T: PartialEq + Clone>(
+    declared: &mut BTreeMap<String, (DeclId, T)>,
+    name: &str,
+    spec: &T,
+    conn: DeclId,
+) -> Option<(DeclId, T)> {
+    match declared.get(name) {
+        Some((other, theirs)) if theirs != spec => Some((*other, theirs.clone())),
+        Some(_) => None,
+        None => {
+            declared.insert(name.to_string(), (conn, spec.clone()));
+            None
+        }
+    }
+}
+
+/// How two declarations of one network differ, e.g. `internal true here,
 /// false there`.
 fn network_difference(theirs: &NetworkSpec, ours: &NetworkSpec) -> String {
     let show = |v: &Option<String>| v.clone().unwrap_or_else(|| "(none)".into());
-    let mut out = Vec::new();
-    if theirs.driver != ours.driver {
-        out.push(format!(
-            "driver `{}` here, `{}` there",
-            ours.driver, theirs.driver
-        ));
-    }
-    if theirs.internal != ours.internal {
-        out.push(format!(
-            "internal {} here, {} there",
-            ours.internal, theirs.internal
-        ));
-    }
-    if theirs.enable_ipv6 != ours.enable_ipv6 {
-        out.push(format!(
-            "enable_ipv6 {} here, {} there",
-            ours.enable_ipv6, theirs.enable_ipv6
-        ));
-    }
-    if theirs.subnet != ours.subnet {
-        out.push(format!(
-            "subnet {} here, {} there",
-            show(&ours.subnet),
-            show(&theirs.subnet)
-        ));
-    }
-    if theirs.gateway != ours.gateway {
-        out.push(format!(
-            "gateway {} here, {} there",
-            show(&ours.gateway),
-            show(&theirs.gateway)
-        ));
-    }
-    out.join("; ")
+    [
+        (
+            "driver",
+            format!("`{}`", ours.driver),
+            format!("`{}`", theirs.driver),
+        ),
+        (
+            "internal",
+            ours.internal.to_string(),
+            theirs.internal.to_string(),
+        ),
+        (
+            "enable_ipv6",
+            ours.enable_ipv6.to_string(),
+            theirs.enable_ipv6.to_string(),
+        ),
+        ("subnet", show(&ours.subnet), show(&theirs.subnet)),
+        ("gateway", show(&ours.gateway), show(&theirs.gateway)),
+    ]
+    .into_iter()
+    .filter(|(_, here, there)| here != there)
+    .map(|(field, here, there)| format!("{field} {here} here, {there} there"))
+    .collect::<Vec<_>>()
+    .join("; ")
 }
 
 /// Resolves connections and orders the graph.
@@ -361,13 +369,13 @@ pub async fn resolve(
         }
         let (networks, volumes, tls, setup) = declared_objects(&contribution.setup);
         for v in &volumes {
-            match declared_volumes.get(&v.name) {
-                Some((other, theirs)) if theirs != v => problem(
+            if let Some((other, theirs)) = first_other(&mut declared_volumes, &v.name, v, *conn) {
+                problem(
                     *conn,
                     format!(
                         "the volume `{}` is declared here with other options than by `{}`: driver `{}` and create_volume = {} here, driver `{}` and create_volume = {} there",
                         v.name,
-                        project.get(*other).name,
+                        project.get(other).name,
                         v.driver,
                         if v.existing { "False" } else { "True" },
                         theirs.driver,
@@ -377,33 +385,25 @@ pub async fn resolve(
                         "connections naming one volume share it: give them the same options".into(),
                     ),
                     &mut problems,
-                ),
-                Some(_) => {}
-                None => {
-                    declared_volumes.insert(v.name.clone(), (*conn, v.clone()));
-                }
+                );
             }
         }
         for n in &networks {
-            match declared.get(&n.name) {
-                Some((other, theirs)) if theirs != n => problem(
+            if let Some((other, theirs)) = first_other(&mut declared, &n.name, n, *conn) {
+                problem(
                     *conn,
                     format!(
                         "the network `{}` is declared here with other options than by `{}`: {}",
                         n.name,
-                        project.get(*other).name,
-                        network_difference(theirs, n)
+                        project.get(other).name,
+                        network_difference(&theirs, n)
                     ),
                     Some(
                         "connections naming one network share it: give them the same options, or another `network_name`"
                             .into(),
                     ),
                     &mut problems,
-                ),
-                Some(_) => {}
-                None => {
-                    declared.insert(n.name.clone(), (*conn, n.clone()));
-                }
+                );
             }
         }
         connections.push(ResolvedConnection {
