@@ -5,11 +5,15 @@
 mod apply;
 mod assert;
 mod completion;
+mod completions;
 mod database;
 mod docker;
+mod exec;
 mod file_connection;
 mod fixtures;
 mod git;
+mod import;
+mod logs;
 mod network;
 mod safety;
 mod stack;

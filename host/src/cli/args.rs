@@ -185,6 +185,8 @@ pub enum Command {
     /// published ports, and when it was last applied.
     #[command(alias = "ps")]
     Status {
+        /// Only these resources (a composite: its children).
+        names: Vec<String>,
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
@@ -209,6 +211,85 @@ pub enum Command {
         /// when none is named.
         names: Vec<String>,
     },
+    /// The logs of the project's containers, interleaved by time, each line
+    /// after its resource's name; secrets masked.
+    Logs {
+        /// The resources (a composite: its children); every deployed one
+        /// when none is named.
+        names: Vec<String>,
+        /// Keep printing what they print, also from containers made again
+        /// (by `apply`, `watch` or `restart`), until Ctrl-C.
+        #[arg(short, long)]
+        follow: bool,
+        /// Only lines since then: a duration back from now (`10m`, `1h`) or
+        /// a time (`2026-12-01T10:00:00Z`).
+        #[arg(long, value_name = "WHEN")]
+        since: Option<String>,
+        /// Only the last N lines of each container (before following).
+        #[arg(short = 'n', long, value_name = "N")]
+        tail: Option<u32>,
+        /// Show each line's time.
+        #[arg(short, long)]
+        timestamps: bool,
+        /// Do not colour the names (the default when stdout is not a
+        /// terminal or NO_COLOR is set).
+        #[arg(long)]
+        no_color: bool,
+        /// Print one JSON object per line instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run a command in a resource's running container (with a terminal
+    /// when this is one); exits with the command's exit code.
+    Exec {
+        /// The resource, or one of its containers by name.
+        name: String,
+        /// The program and its arguments (after `--` when they start with `-`).
+        #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+        command: Vec<String>,
+        /// Run as this user (`name`, `uid` or `uid:gid`).
+        #[arg(short, long)]
+        user: Option<String>,
+        /// Run in this directory of the container.
+        #[arg(short, long, value_name = "DIR")]
+        workdir: Option<String>,
+        /// Set a variable for the command (repeatable).
+        #[arg(short, long, value_name = "NAME=VALUE")]
+        env: Vec<String>,
+        /// No terminal even when this is one (for piping).
+        #[arg(short = 'T', long)]
+        no_tty: bool,
+    },
+    /// Open the container's shell (bash when it has one, else sh).
+    Shell {
+        /// The resource, or one of its containers by name.
+        name: String,
+        /// Run as this user (`name`, `uid` or `uid:gid`).
+        #[arg(short, long)]
+        user: Option<String>,
+    },
+    /// Translate a Compose file into a `main.star`: what cannot be
+    /// translated is listed as comments and on stderr.
+    Import {
+        /// The Compose file.
+        #[arg(default_value = "docker-compose.yml")]
+        file: PathBuf,
+        /// Write here instead of stdout (`-` for stdout); an existing file
+        /// is not written over.
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+    /// Print a completion script for a shell, e.g.
+    /// `clockwork completions bash > ~/.local/share/bash-completion/completions/clockwork`.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: Option<Shell>,
+        /// Print the project's declaration names instead, one per line (what
+        /// the scripts ask when completing `logs`, `exec`, `status` …).
+        #[arg(long, hide = true, conflicts_with = "shell")]
+        names: bool,
+    },
     /// Write a commented `main.star` for a folder that has none, and a
     /// `.gitignore` line for `.clockwork/`.
     Init {
@@ -225,6 +306,17 @@ pub enum Command {
     /// List, inspect and manage plugins.
     #[command(subcommand)]
     Plugins(PluginsCommand),
+}
+
+/// Shells `clockwork completions` writes for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Shell {
+    /// Bash (with the bash-completion package).
+    Bash,
+    /// Zsh.
+    Zsh,
+    /// Fish.
+    Fish,
 }
 
 /// Report formats of `clockwork assert`.

@@ -6,9 +6,13 @@ mod apply;
 mod args;
 mod assert;
 mod complete;
+mod completions;
 mod error;
+mod exec;
+mod import;
 pub(crate) mod init;
 mod lifecycle;
+mod logs;
 mod plan;
 mod plugins;
 mod project;
@@ -108,7 +112,54 @@ pub async fn run(args: Args) -> Result<u8, CliError> {
             };
             service::run(&invocation, action, json).await
         }
-        Command::Status { json } => status::run(&invocation, json).await,
+        Command::Status { names, json } => status::run(&invocation, &names, json).await,
+        Command::Logs {
+            names,
+            follow,
+            since,
+            tail,
+            timestamps,
+            no_color,
+            json,
+        } => {
+            logs::run(
+                &invocation,
+                logs::LogsArgs {
+                    names,
+                    follow,
+                    since,
+                    tail,
+                    timestamps,
+                    color: !no_color,
+                    json,
+                },
+            )
+            .await
+        }
+        Command::Exec {
+            name,
+            command,
+            user,
+            workdir,
+            env,
+            no_tty,
+        } => {
+            exec::run(
+                &invocation,
+                exec::ExecArgs {
+                    name,
+                    command,
+                    user,
+                    workdir,
+                    env,
+                    tty: !no_tty,
+                },
+            )
+            .await
+        }
+        Command::Shell { name, user } => exec::run_shell(&invocation, name, user).await,
+        Command::Import { file, output } => import::run(&invocation, &file, output.as_deref()),
+        Command::Completions { shell, names } => completions::run(&invocation, shell, names),
         Command::Stop { names } => {
             lifecycle::run(&invocation, lifecycle::Intent::Stop, &names).await
         }

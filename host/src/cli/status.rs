@@ -48,7 +48,7 @@ struct ResourceStatus {
 }
 
 /// `clockwork status [--json]`.
-pub async fn run(invocation: &Invocation, json: bool) -> Result<u8, CliError> {
+pub async fn run(invocation: &Invocation, _names: &[String], json: bool) -> Result<u8, CliError> {
     let resolved = project::resolved(invocation, crate::complete::Mode::ReadOnly).await?;
     let folder = &invocation.project;
     let state = State::load(&folder.files, &folder.identity)?;
