@@ -29,7 +29,7 @@ pub enum Intent {
 
 /// The deployed resources `names` mean: each named one, a composite's
 /// leaves; every deployed resource when none is named.
-fn targets(
+pub(super) fn targets(
     names: &[String],
     project: &Declared,
     state: &State,

@@ -1,19 +1,595 @@
-//! `clockwork logs`.
+//! `clockwork logs [NAME…] [-f] [--since WHEN] [--tail N]`: what the
+//! project's containers printed, interleaved by time, each line after its
+//! resource's name (coloured on a terminal), every secret masked.
+//!
+//! Without `-f` every container's lines are fetched, then merged by their
+//! Engine timestamps. With `-f` the backlog is printed the same way, then
+//! each container is followed; the Engine's `start` events bring in the
+//! containers that `apply`, `watch` or `restart` make again, so one
+//! `logs -f` outlives any number of recreations. A follower that starts
+//! again after a stop asks from the second of the last line it printed and
+//! drops what it already showed.
 
-use crate::cli::{CliError, Invocation};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::io::{IsTerminal, Write};
+
+use bollard::container::LogOutput;
+use bollard::query_parameters::{EventsOptions, ListContainersOptions, LogsOptions};
+use futures::StreamExt;
+use tokio::sync::mpsc;
+
+use crate::cli::{CliError, EXIT_OK, Invocation, lifecycle, project};
+use crate::docker::{Engine, EngineError, labels};
+use crate::output;
+use crate::state::State;
 
 /// What `clockwork logs` was asked.
 pub struct LogsArgs {
+    /// Resources (a composite: its leaves); every one when empty.
     pub names: Vec<String>,
+    /// `-f`.
     pub follow: bool,
+    /// `--since`: a duration back from now or an RFC 3339 time.
     pub since: Option<String>,
+    /// `--tail N`, per container.
     pub tail: Option<u32>,
+    /// `-t`.
     pub timestamps: bool,
+    /// Colour the names, when stdout is a terminal and NO_COLOR is unset.
     pub color: bool,
+    /// `--json`.
     pub json: bool,
 }
 
+/// One printed line.
+#[derive(Debug, Clone)]
+struct Line {
+    /// Nanoseconds since the epoch, from the Engine's timestamp.
+    at: i128,
+    /// The Engine's timestamp as it gave it.
+    stamp: String,
+    container_id: String,
+    prefix: String,
+    resource: String,
+    container: String,
+    stderr: bool,
+    text: String,
+}
+
+/// What a follower says.
+enum Followed {
+    Line(Line),
+    /// Its stream ended (the container stopped, or went).
+    Ended(Source),
+}
+
+/// A container whose logs are shown.
+#[derive(Debug, Clone)]
+struct Source {
+    id: String,
+    name: String,
+    resource: String,
+    prefix: String,
+    running: bool,
+}
+
 /// `clockwork logs`.
-pub async fn run(_invocation: &Invocation, _args: LogsArgs) -> Result<u8, CliError> {
-    Err(CliError::Runtime("not yet".into()))
+pub async fn run(invocation: &Invocation, args: LogsArgs) -> Result<u8, CliError> {
+    let since = match &args.since {
+        Some(text) => Some(since_seconds(text).map_err(|message| CliError::Usage {
+            message,
+            help: "e.g. `--since 10m`, `--since 2h` or `--since 2026-12-01T10:00:00Z`".into(),
+        })?),
+        None => None,
+    };
+    // Resolving registers every secret the project holds with the masker.
+    let resolved = project::resolved(invocation, crate::complete::Mode::ReadOnly).await?;
+    let folder = &invocation.project;
+    let state = State::load(&folder.files, &folder.identity)?;
+    let wanted: Option<BTreeSet<String>> = if args.names.is_empty() {
+        None
+    } else {
+        Some(
+            lifecycle::targets(&args.names, &resolved.graph.project, &state)?
+                .into_iter()
+                .map(|n| n.to_string())
+                .collect(),
+        )
+    };
+    let mut identity = folder.identity.clone();
+    identity.adopted = state.adopted_ids();
+    let engine = Engine::connect(&identity, folder.files.clone()).await?;
+
+    // Colours go by deploy order, so a resource keeps its colour across runs.
+    let order: Vec<String> = resolved
+        .graph
+        .order()
+        .map(|id| resolved.graph.project.get(id).name.to_string())
+        .collect();
+    let colored = args.color
+        && !args.json
+        && std::io::stdout().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none();
+    let mut printer = Printer {
+        colored,
+        timestamps: args.timestamps,
+        json: args.json,
+        width: 0,
+        order,
+        shown: HashMap::new(),
+    };
+
+    // Subscribe before listing, so a container started in between is not missed.
+    let mut events = args.follow.then(|| start_events(&engine));
+    let sources = list(&engine, wanted.as_ref()).await?;
+    if sources.is_empty() && !args.follow {
+        output::note(match &wanted {
+            Some(_) => "the resources named have no containers: nothing to show",
+            None => "the project has no containers: nothing to show",
+        });
+        return Ok(EXIT_OK);
+    }
+    printer.width = sources
+        .iter()
+        .map(|s| s.prefix.chars().count())
+        .chain(wanted.iter().flatten().map(|n| n.chars().count()))
+        .max()
+        .unwrap_or(0);
+
+    // The backlog, merged by time.
+    let mut backlog = Vec::new();
+    for source in &sources {
+        // What is older than this is the backlog's to show or leave out.
+        printer.shown.insert(source.id.clone(), now_nanos());
+        backlog.extend(fetch(&engine, source, args.tail, since).await?);
+    }
+    backlog.sort_by_key(|l| l.at);
+    for line in &backlog {
+        if !printer.print(line) {
+            return Ok(EXIT_OK);
+        }
+    }
+    let Some(events) = events.as_mut() else {
+        return Ok(EXIT_OK);
+    };
+
+    // Following: one task per container streams into one printer.
+    // One channel for lines and ends, so an end comes after its lines.
+    let (lines, mut incoming) = mpsc::channel::<Followed>(1024);
+    let mut following: BTreeSet<String> = BTreeSet::new();
+    for source in sources.into_iter().filter(|s| s.running) {
+        following.insert(source.id.clone());
+        spawn_follower(&engine, source, &printer, lines.clone());
+    }
+    let interrupted = tokio::signal::ctrl_c();
+    tokio::pin!(interrupted);
+    loop {
+        tokio::select! {
+            _ = &mut interrupted => return Ok(EXIT_OK),
+            Some(followed) = incoming.recv() => {
+                let source = match followed {
+                    Followed::Line(line) => {
+                        if !printer.print(&line) {
+                            return Ok(EXIT_OK);
+                        }
+                        continue;
+                    }
+                    Followed::Ended(source) => source,
+                };
+                // A restart's `start` event may come before the old stream
+                // has ended: a container running again is followed again.
+                let running = engine
+                    .inspect_container(&source.id)
+                    .await
+                    .ok()
+                    .flatten()
+                    .and_then(|c| c.state.and_then(|s| s.running))
+                    .unwrap_or(false);
+                if running {
+                    spawn_follower(&engine, source, &printer, lines.clone());
+                } else {
+                    following.remove(&source.id);
+                }
+            }
+            event = events.next() => {
+                let Some(event) = event else {
+                    return Err(CliError::Engine(EngineError::call(
+                        "follow the events of",
+                        &identity.name,
+                        "the Engine ended the stream",
+                    )));
+                };
+                let attributes = event.map_err(|e| {
+                    CliError::Engine(EngineError::call("follow the events of", &identity.name, e))
+                })?;
+                let Some(source) = started(&engine, &attributes, wanted.as_ref()) else {
+                    continue;
+                };
+                if following.insert(source.id.clone()) {
+                    printer.width = printer.width.max(source.prefix.chars().count());
+                    spawn_follower(&engine, source, &printer, lines.clone());
+                }
+            }
+        }
+    }
+}
+
+/// A started container of the project, from an event's id and attributes
+/// (its labels and `name`), when it is one of those shown.
+fn started(
+    engine: &Engine,
+    (id, attributes): &Started,
+    wanted: Option<&BTreeSet<String>>,
+) -> Option<Source> {
+    if !engine.ours(Some(attributes)) {
+        return None;
+    }
+    let resource = attributes.get(labels::RESOURCE)?.clone();
+    if wanted.is_some_and(|w| !w.contains(&resource)) {
+        return None;
+    }
+    let name = attributes
+        .get("name")
+        .cloned()
+        .unwrap_or_else(|| id.clone());
+    Some(Source {
+        id: id.clone(),
+        prefix: resource.clone(),
+        name,
+        resource,
+        running: true,
+    })
+}
+
+/// A started container's id and its event's attributes.
+type Started = (String, HashMap<String, String>);
+
+type StartEvents = std::pin::Pin<Box<dyn futures::Stream<Item = Result<Started, String>> + Send>>;
+
+/// The `start` events of every Clockwork container: each one's id and
+/// attributes.
+fn start_events(engine: &Engine) -> StartEvents {
+    let filters = HashMap::from([
+        ("type".to_string(), vec!["container".to_string()]),
+        ("event".to_string(), vec!["start".to_string()]),
+        ("label".to_string(), vec![labels::PROJECT.to_string()]),
+    ]);
+    let stream = engine
+        .docker
+        .events(Some(EventsOptions {
+            filters: Some(filters),
+            ..Default::default()
+        }))
+        .map(|event| match event {
+            Ok(e) => {
+                let actor = e.actor.unwrap_or_default();
+                Ok((
+                    actor.id.unwrap_or_default(),
+                    actor.attributes.unwrap_or_default(),
+                ))
+            }
+            Err(e) => Err(e.to_string()),
+        });
+    Box::pin(stream)
+}
+
+/// The project's containers (of the `wanted` resources), in deploy order
+/// of their resources.
+async fn list(engine: &Engine, wanted: Option<&BTreeSet<String>>) -> Result<Vec<Source>, CliError> {
+    let listed = engine
+        .docker
+        .list_containers(Some(ListContainersOptions {
+            all: true,
+            filters: Some(engine.clockwork_filter()),
+            ..Default::default()
+        }))
+        .await
+        .map_err(|e| {
+            CliError::Engine(EngineError::call(
+                "list containers",
+                &engine.identity.name,
+                e,
+            ))
+        })?;
+    let mut by_resource: BTreeMap<String, Vec<Source>> = BTreeMap::new();
+    for c in listed {
+        if !engine.ours(c.labels.as_ref()) {
+            continue;
+        }
+        let Some(resource) = c.labels.as_ref().and_then(|l| l.get(labels::RESOURCE)) else {
+            continue;
+        };
+        if wanted.is_some_and(|w| !w.contains(resource)) {
+            continue;
+        }
+        let name = c
+            .names
+            .as_ref()
+            .and_then(|n| n.first())
+            .map(|n| n.trim_start_matches('/').to_string())
+            .unwrap_or_default();
+        by_resource
+            .entry(resource.clone())
+            .or_default()
+            .push(Source {
+                id: c.id.clone().unwrap_or_default(),
+                prefix: resource.clone(),
+                name,
+                resource: resource.clone(),
+                running: c.state.as_ref().map(|s| s.to_string()).as_deref() == Some("running"),
+            });
+    }
+    let mut out = Vec::new();
+    for (_, mut sources) in by_resource {
+        // A resource with several containers names each line's container.
+        if sources.len() > 1 {
+            for s in &mut sources {
+                s.prefix = s.name.clone();
+            }
+        }
+        out.extend(sources);
+    }
+    Ok(out)
+}
+
+fn options(follow: bool, tail: Option<u32>, since: Option<i64>) -> LogsOptions {
+    LogsOptions {
+        follow,
+        stdout: true,
+        stderr: true,
+        timestamps: true,
+        tail: tail.map_or_else(|| "all".to_string(), |n| n.to_string()),
+        since: since
+            .map(|s| i32::try_from(s.max(0)).unwrap_or(i32::MAX))
+            .unwrap_or(0),
+        ..Default::default()
+    }
+}
+
+/// Everything `source` printed (within `tail` and `since`), as lines.
+async fn fetch(
+    engine: &Engine,
+    source: &Source,
+    tail: Option<u32>,
+    since: Option<i64>,
+) -> Result<Vec<Line>, CliError> {
+    let mut stream = engine
+        .docker
+        .logs(&source.id, Some(options(false, tail, since)));
+    let mut out = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        match chunk {
+            Ok(chunk) => out.extend(lines_of(source, chunk)),
+            // Removed while being read: what it said so far is shown.
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            }) => break,
+            Err(e) => {
+                return Err(CliError::Engine(EngineError::call(
+                    "read the logs of",
+                    &source.name,
+                    e,
+                )));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Follows one container until it stops, sending its new lines; says on
+/// `ended` when it has.
+fn spawn_follower(
+    engine: &Engine,
+    source: Source,
+    printer: &Printer,
+    lines: mpsc::Sender<Followed>,
+) {
+    let docker = engine.docker.clone();
+    // Asked from the second of the last line shown (the Engine takes whole
+    // seconds): what was shown already is dropped below.
+    let last = printer.shown.get(&source.id).copied();
+    let since = last.map(|at| (at / 1_000_000_000) as i64);
+    tokio::spawn(async move {
+        let mut stream = docker.logs(&source.id, Some(options(true, None, since)));
+        while let Some(Ok(chunk)) = stream.next().await {
+            for line in lines_of(&source, chunk) {
+                if last.is_some_and(|l| line.at <= l) {
+                    continue;
+                }
+                if lines.send(Followed::Line(line)).await.is_err() {
+                    return;
+                }
+            }
+        }
+        let _ = lines.send(Followed::Ended(source)).await;
+    });
+}
+
+/// The lines of one chunk the Engine sent: `TIMESTAMP text`.
+fn lines_of(source: &Source, chunk: LogOutput) -> Vec<Line> {
+    let (stderr, bytes) = match chunk {
+        LogOutput::StdErr { message } => (true, message),
+        LogOutput::StdOut { message } | LogOutput::Console { message } => (false, message),
+        LogOutput::StdIn { .. } => return Vec::new(),
+    };
+    let text = String::from_utf8_lossy(&bytes);
+    let mut out = Vec::new();
+    let mut stamp = String::new();
+    let mut at = 0;
+    for raw in text.split_inclusive('\n') {
+        let raw = raw.strip_suffix('\n').unwrap_or(raw);
+        let raw = raw.strip_suffix('\r').unwrap_or(raw);
+        // A chunk holding several lines stamps only the first.
+        let body = match raw.split_once(' ') {
+            Some((first, rest)) if let Some(nanos) = stamp_nanos(first) => {
+                stamp = first.to_string();
+                at = nanos;
+                rest
+            }
+            _ => raw,
+        };
+        out.push(Line {
+            at,
+            stamp: stamp.clone(),
+            container_id: source.id.clone(),
+            prefix: source.prefix.clone(),
+            resource: source.resource.clone(),
+            container: source.name.clone(),
+            stderr,
+            text: body.to_string(),
+        });
+    }
+    out
+}
+
+/// Nanoseconds since the epoch of `2026-12-01T10:00:00.123456789Z`.
+fn stamp_nanos(text: &str) -> Option<i128> {
+    let (whole, fraction) = match text.strip_suffix('Z')?.split_once('.') {
+        Some((whole, fraction)) => (format!("{whole}Z"), fraction),
+        None => (text.to_string(), ""),
+    };
+    if !fraction.chars().all(|c| c.is_ascii_digit()) || fraction.len() > 9 {
+        return None;
+    }
+    let seconds = crate::docker::rfc3339_seconds(&whole)? as i128;
+    let nanos: i128 = format!("{fraction:0<9}").parse().ok()?;
+    Some(seconds * 1_000_000_000 + nanos)
+}
+
+fn now_nanos() -> i128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as i128)
+        .unwrap_or(0)
+}
+
+/// Seconds since the epoch that `--since` means.
+fn since_seconds(text: &str) -> Result<i64, String> {
+    if let Some(at) = stamp_nanos(text) {
+        return Ok((at / 1_000_000_000) as i64);
+    }
+    if text.contains('T') {
+        return Err(format!(
+            "`{text}` is not a time in UTC like 2026-12-01T10:00:00Z"
+        ));
+    }
+    let back = crate::cli::args::parse_duration(text)?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    Ok(now.saturating_sub(back).as_secs() as i64)
+}
+
+/// Writes lines, masked, with a name prefix.
+struct Printer {
+    colored: bool,
+    timestamps: bool,
+    json: bool,
+    width: usize,
+    /// Resource names in deploy order: the colour is picked by position.
+    order: Vec<String>,
+    /// The last line shown of each container.
+    shown: HashMap<String, i128>,
+}
+
+/// Colours in the order `docker compose logs` uses them.
+const COLOURS: [&str; 6] = ["36", "33", "32", "35", "34", "31"];
+
+impl Printer {
+    /// Prints one line; `false` when stdout is closed.
+    fn print(&mut self, line: &Line) -> bool {
+        let last = self
+            .shown
+            .entry(line.container_id.clone())
+            .or_insert(line.at);
+        *last = (*last).max(line.at);
+        let text = output::masked(&line.text);
+        let rendered = if self.json {
+            let mut value = serde_json::json!({
+                "time": line.stamp,
+                "resource": line.resource,
+                "container": line.container,
+                "stream": if line.stderr { "stderr" } else { "stdout" },
+                "line": text,
+            });
+            if line.stamp.is_empty() {
+                value["time"] = serde_json::Value::Null;
+            }
+            format!("{value}\n")
+        } else {
+            let name = format!("{:<width$}", line.prefix, width = self.width);
+            let name = if self.colored {
+                let index = self
+                    .order
+                    .iter()
+                    .position(|n| *n == line.resource)
+                    .unwrap_or(self.order.len());
+                format!("\x1b[{}m{name} |\x1b[0m", COLOURS[index % COLOURS.len()])
+            } else {
+                format!("{name} |")
+            };
+            if self.timestamps {
+                format!("{name} {} {text}\n", line.stamp)
+            } else {
+                format!("{name} {text}\n")
+            }
+        };
+        let mut out = std::io::stdout().lock();
+        out.write_all(rendered.as_bytes())
+            .and_then(|()| out.flush())
+            .is_ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn source() -> Source {
+        Source {
+            id: "abc".into(),
+            name: "web".into(),
+            resource: "web".into(),
+            prefix: "web".into(),
+            running: true,
+        }
+    }
+
+    #[test]
+    fn engine_stamps_order_lines_to_the_nanosecond() {
+        let early = stamp_nanos("2026-12-01T10:00:00.1Z").expect("stamp");
+        let late = stamp_nanos("2026-12-01T10:00:00.12Z").expect("stamp");
+        assert!(early < late, "{early} {late}");
+        assert_eq!(
+            stamp_nanos("2026-12-01T10:00:01Z").expect("stamp") - early,
+            900_000_000
+        );
+        assert_eq!(stamp_nanos("yesterday"), None);
+    }
+
+    #[test]
+    fn a_chunk_becomes_stamped_lines() {
+        let chunk = LogOutput::StdErr {
+            message: "2026-12-01T10:00:00.000000001Z boom\r\nsecond\n".into(),
+        };
+        let lines = lines_of(&source(), chunk);
+        assert_eq!(lines.len(), 2);
+        assert!(lines[0].stderr);
+        assert_eq!(lines[0].text, "boom");
+        assert_eq!(lines[1].text, "second");
+        assert_eq!(lines[1].at, lines[0].at);
+    }
+
+    #[test]
+    fn since_takes_a_duration_or_a_time() {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("clock")
+            .as_secs() as i64;
+        let ten_minutes = since_seconds("10m").expect("duration");
+        assert!((now - 600 - ten_minutes).abs() <= 1, "{ten_minutes}");
+        assert_eq!(since_seconds("1970-01-01T00:01:00Z"), Ok(60));
+        assert!(since_seconds("2026-13-01T").is_err());
+        assert!(since_seconds("soon").is_err());
+    }
 }

@@ -12,7 +12,7 @@ mod read;
 mod stop_signal;
 
 pub use error::EngineError;
-pub use execute::{ContainerScope, ExecOutput, Readiness};
+pub use execute::{ContainerScope, ExecOutput, Readiness, rfc3339_seconds};
 pub use observe::{Observation, Tunables, tunables_of};
 pub use ops::ContainerEngine;
 #[cfg(test)]
