@@ -94,6 +94,17 @@ pub enum CliError {
         #[help]
         help: String,
     },
+    /// The stack is not in a state the command can work on (a container
+    /// not running, not made yet).
+    #[error("{message}")]
+    #[diagnostic(code(clockwork::not_ready))]
+    NotReady {
+        /// What stands in the way.
+        message: String,
+        /// What to do about it.
+        #[help]
+        help: String,
+    },
     /// A destructive step needs a confirmation that cannot be asked for.
     #[error("{what} Not asked, since this is not a terminal: nothing was changed")]
     #[diagnostic(
@@ -160,6 +171,7 @@ impl CliError {
             | CliError::Plugin(_)
             | CliError::Engine(_)
             | CliError::NoEngine { .. }
+            | CliError::NotReady { .. }
             | CliError::State(_)
             | CliError::Plan(_) => EXIT_FAILED,
         }

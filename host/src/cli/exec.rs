@@ -1,27 +1,389 @@
-//! `clockwork exec` and `clockwork shell`.
+//! `clockwork exec NAME [--] CMD…` and `clockwork shell NAME`: a command in
+//! one of the project's running containers, found by its resource's name,
+//! with a terminal when this is one (raw mode, the window's size, resized
+//! with it), stdin passed through otherwise. The exit code is the command's.
+//!
+//! What the command prints is passed through byte for byte and not masked:
+//! this is the user's own channel into the container, and what is piped
+//! through it (`clockwork exec db -T -- pg_dump app > dump.sql`) must arrive
+//! as it left. Clockwork's own messages about it are masked as everywhere.
 
-use crate::cli::{CliError, Invocation};
+use std::collections::HashMap;
+use std::io::{IsTerminal, Read, Write};
+
+use bollard::container::LogOutput;
+use bollard::exec::{CreateExecOptions, ResizeExecOptions, StartExecOptions, StartExecResults};
+use bollard::query_parameters::ListContainersOptions;
+use futures::StreamExt;
+use tokio::io::AsyncWriteExt;
+
+use crate::cli::{CliError, Invocation, project};
+use crate::docker::{Engine, EngineError, labels};
+use crate::model::Declared;
+use crate::output;
+use crate::plugin::PluginKind;
+use crate::state::State;
 
 /// What `clockwork exec` was asked.
 pub struct ExecArgs {
+    /// A resource, or one of the project's containers by name.
     pub name: String,
+    /// Program and arguments.
     pub command: Vec<String>,
+    /// `--user`.
     pub user: Option<String>,
+    /// `--workdir`.
     pub workdir: Option<String>,
+    /// `--env NAME=VALUE`.
     pub env: Vec<String>,
+    /// A terminal when stdin and stdout are one (`-T`: never).
     pub tty: bool,
 }
 
-/// `clockwork exec`.
-pub async fn run(_invocation: &Invocation, _args: ExecArgs) -> Result<u8, CliError> {
-    Err(CliError::Runtime("not yet".into()))
+/// Runs a shell's detection in the container: bash where it has one.
+const SHELL: [&str; 3] = [
+    "sh",
+    "-c",
+    "if command -v bash >/dev/null 2>&1; then exec bash; fi; exec sh",
+];
+
+/// `clockwork shell NAME`.
+pub async fn run_shell(
+    invocation: &Invocation,
+    name: String,
+    user: Option<String>,
+) -> Result<u8, CliError> {
+    run(
+        invocation,
+        ExecArgs {
+            name,
+            command: SHELL.iter().map(|s| s.to_string()).collect(),
+            user,
+            workdir: None,
+            env: Vec::new(),
+            tty: true,
+        },
+    )
+    .await
 }
 
-/// `clockwork shell`.
-pub async fn run_shell(
-    _invocation: &Invocation,
-    _name: String,
-    _user: Option<String>,
-) -> Result<u8, CliError> {
-    Err(CliError::Runtime("not yet".into()))
+/// `clockwork exec`.
+pub async fn run(invocation: &Invocation, args: ExecArgs) -> Result<u8, CliError> {
+    for pair in &args.env {
+        if !pair.contains('=') || pair.starts_with('=') {
+            return Err(CliError::Usage {
+                message: format!("`--env {pair}` is not NAME=VALUE"),
+                help: "e.g. `--env LOG_LEVEL=debug`".into(),
+            });
+        }
+    }
+    let resolved = project::resolved(invocation, crate::complete::Mode::ReadOnly).await?;
+    let folder = &invocation.project;
+    let state = State::load(&folder.files, &folder.identity)?;
+    let mut identity = folder.identity.clone();
+    identity.adopted = state.adopted_ids();
+    let engine = Engine::connect(&identity, folder.files.clone()).await?;
+    let container = container_of(&engine, &resolved.graph.project, &state, &args.name).await?;
+
+    let tty = args.tty && std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
+    // A terminal's keys go to the command only with a terminal; a pipe's
+    // bytes always.
+    let stdin = tty || !std::io::stdin().is_terminal();
+    let call =
+        |e: bollard::errors::Error| CliError::Engine(EngineError::call("exec in", &container, e));
+    let exec = engine
+        .docker
+        .create_exec(
+            &container,
+            CreateExecOptions {
+                cmd: Some(args.command.clone()),
+                env: Some(args.env.clone()),
+                user: args.user.clone(),
+                working_dir: args.workdir.clone(),
+                attach_stdin: Some(stdin),
+                attach_stdout: Some(true),
+                attach_stderr: Some(true),
+                tty: Some(tty),
+                ..Default::default()
+            },
+        )
+        .await
+        .map_err(call)?;
+    let _raw = if tty { RawMode::enter() } else { None };
+    let started = engine
+        .docker
+        .start_exec(
+            &exec.id,
+            Some(StartExecOptions {
+                detach: false,
+                tty,
+                ..Default::default()
+            }),
+        )
+        .await
+        .map_err(call)?;
+    let StartExecResults::Attached {
+        mut output,
+        mut input,
+    } = started
+    else {
+        return Err(CliError::Runtime(format!(
+            "the Engine ran the command in `{container}` detached"
+        )));
+    };
+    if tty {
+        resize(&engine, &exec.id).await;
+        let docker = engine.docker.clone();
+        let id = exec.id.clone();
+        if let Ok(mut changes) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::window_change())
+        {
+            tokio::spawn(async move {
+                while changes.recv().await.is_some() {
+                    if let Some((height, width)) = window() {
+                        let _ = docker
+                            .resize_exec(&id, ResizeExecOptions { height, width })
+                            .await;
+                    }
+                }
+            });
+        }
+    }
+    if stdin {
+        // A plain thread: one blocked on a terminal's read must not hold
+        // the runtime's shutdown.
+        let (bytes, mut received) = tokio::sync::mpsc::channel::<Vec<u8>>(16);
+        std::thread::spawn(move || {
+            let mut source = std::io::stdin().lock();
+            let mut buffer = [0u8; 8192];
+            loop {
+                match source.read(&mut buffer) {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => {
+                        if bytes.blocking_send(buffer[..n].to_vec()).is_err() {
+                            return;
+                        }
+                    }
+                }
+            }
+        });
+        tokio::spawn(async move {
+            while let Some(chunk) = received.recv().await {
+                if input.write_all(&chunk).await.is_err() {
+                    return;
+                }
+                let _ = input.flush().await;
+            }
+            // End of stdin: the command's stdin ends too.
+            let _ = input.shutdown().await;
+        });
+    } else {
+        drop(input);
+    }
+    while let Some(chunk) = output.next().await {
+        let chunk = chunk.map_err(call)?;
+        let written = match chunk {
+            LogOutput::StdErr { message } => {
+                let mut err = std::io::stderr().lock();
+                err.write_all(&message).and_then(|()| err.flush())
+            }
+            LogOutput::StdOut { message } | LogOutput::Console { message } => {
+                let mut out = std::io::stdout().lock();
+                out.write_all(&message).and_then(|()| out.flush())
+            }
+            LogOutput::StdIn { .. } => Ok(()),
+        };
+        if written.is_err() {
+            break;
+        }
+    }
+    drop(_raw);
+    let inspected = engine.docker.inspect_exec(&exec.id).await.map_err(call)?;
+    let code = inspected.exit_code.unwrap_or(1);
+    if matches!(code, 126 | 127) {
+        output::note(&format!(
+            "`{}` could not be run in `{container}` (exit {code}): is it installed in the image?",
+            args.command.first().map(String::as_str).unwrap_or_default()
+        ));
+    }
+    Ok(u8::try_from(code.clamp(0, 255)).unwrap_or(1))
+}
+
+/// The running container `name` means: the one container of that
+/// resource, or that container itself.
+async fn container_of(
+    engine: &Engine,
+    project: &Declared,
+    state: &State,
+    name: &str,
+) -> Result<String, CliError> {
+    if let Some(d) = project
+        .of_kind(PluginKind::Resource)
+        .find(|d| d.name.as_str() == name && !d.children.is_empty())
+    {
+        let children: Vec<String> = d
+            .children
+            .iter()
+            .map(|c| format!("`{}`", project.get(*c).name))
+            .collect();
+        return Err(CliError::Usage {
+            message: format!("`{name}` is a composite: it has no container of its own"),
+            help: format!("name one of its children: {}", children.join(", ")),
+        });
+    }
+    let listed = engine
+        .docker
+        .list_containers(Some(ListContainersOptions {
+            all: true,
+            filters: Some(engine.clockwork_filter()),
+            ..Default::default()
+        }))
+        .await
+        .map_err(|e| {
+            CliError::Engine(EngineError::call(
+                "list containers",
+                &engine.identity.name,
+                e,
+            ))
+        })?;
+    // Each of the project's containers: name → (resource, state).
+    let mut ours: HashMap<String, (String, String)> = HashMap::new();
+    for c in listed {
+        if !engine.ours(c.labels.as_ref()) {
+            continue;
+        }
+        let resource = c
+            .labels
+            .as_ref()
+            .and_then(|l| l.get(labels::RESOURCE))
+            .cloned()
+            .unwrap_or_default();
+        let container = c
+            .names
+            .as_ref()
+            .and_then(|n| n.first())
+            .map(|n| n.trim_start_matches('/').to_string())
+            .unwrap_or_default();
+        let running = c.state.as_ref().map(|s| s.to_string()).unwrap_or_default();
+        ours.insert(container, (resource, running));
+    }
+    let mut of_resource: Vec<(&String, &String)> = ours
+        .iter()
+        .filter(|(_, (resource, _))| resource == name)
+        .map(|(container, (_, running))| (container, running))
+        .collect();
+    of_resource.sort();
+    let candidates: Vec<(&String, &String)> = if of_resource.is_empty() {
+        ours.get_key_value(name)
+            .map(|(container, (_, running))| vec![(container, running)])
+            .unwrap_or_default()
+    } else {
+        of_resource
+    };
+    let running: Vec<&String> = candidates
+        .iter()
+        .filter(|(_, s)| s.as_str() == "running")
+        .map(|(c, _)| *c)
+        .collect();
+    match (running.as_slice(), candidates.first()) {
+        ([one], _) => Ok((*one).clone()),
+        ([], Some((container, stands))) => Err(CliError::NotReady {
+            message: format!("`{container}` is not running ({stands})"),
+            help: format!("`clockwork start {name}` or `clockwork apply` starts it"),
+        }),
+        ([], None) => {
+            let declared = project
+                .of_kind(PluginKind::Resource)
+                .any(|d| d.name.as_str() == name)
+                || state.resources.contains_key(name);
+            if declared {
+                Err(CliError::NotReady {
+                    message: format!("`{name}` has no container"),
+                    help: "`clockwork apply` makes it".into(),
+                })
+            } else {
+                let known: Vec<String> = project
+                    .of_kind(PluginKind::Resource)
+                    .map(|d| d.name.to_string())
+                    .chain(ours.keys().cloned())
+                    .collect();
+                Err(CliError::Usage {
+                    message: format!("no resource or container of the project is named `{name}`"),
+                    help: match crate::suggest::nearest(name, known.iter().map(String::as_str)) {
+                        Some(n) => format!("did you mean `{n}`?"),
+                        None => "`clockwork status` lists the project's containers".into(),
+                    },
+                })
+            }
+        }
+        (many, _) => Err(CliError::Usage {
+            message: format!("`{name}` has {} running containers", many.len()),
+            help: format!(
+                "name one: {}",
+                many.iter()
+                    .map(|c| format!("`{c}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        }),
+    }
+}
+
+/// The terminal's rows and columns.
+fn window() -> Option<(u16, u16)> {
+    let size = rustix::termios::tcgetwinsize(std::io::stdout()).ok()?;
+    (size.ws_row > 0 && size.ws_col > 0).then_some((size.ws_row, size.ws_col))
+}
+
+/// Gives the exec's terminal the window's size. The Engine refuses until
+/// the process has started, so it is asked again a few times, as the
+/// Docker CLI does.
+async fn resize(engine: &Engine, exec: &str) {
+    let Some((height, width)) = window() else {
+        return;
+    };
+    for attempt in 1..=10u64 {
+        match engine
+            .docker
+            .resize_exec(exec, ResizeExecOptions { height, width })
+            .await
+        {
+            Ok(()) => return,
+            // The command has ended already.
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            }) => return,
+            Err(e) => {
+                output::detail(&format!("resize attempt {attempt}: {e}"));
+                tokio::time::sleep(std::time::Duration::from_millis(10 * attempt)).await;
+            }
+        }
+    }
+}
+
+/// The terminal in raw mode (keys go to the container as typed, Ctrl-C
+/// included) until dropped, when it is put back as it was.
+struct RawMode {
+    saved: rustix::termios::Termios,
+}
+
+impl RawMode {
+    fn enter() -> Option<RawMode> {
+        let stdin = std::io::stdin();
+        let saved = rustix::termios::tcgetattr(&stdin).ok()?;
+        let mut raw = saved.clone();
+        raw.make_raw();
+        rustix::termios::tcsetattr(&stdin, rustix::termios::OptionalActions::Now, &raw).ok()?;
+        Some(RawMode { saved })
+    }
+}
+
+impl Drop for RawMode {
+    fn drop(&mut self) {
+        let _ = rustix::termios::tcsetattr(
+            std::io::stdin(),
+            rustix::termios::OptionalActions::Now,
+            &self.saved,
+        );
+    }
 }
