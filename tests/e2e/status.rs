@@ -65,6 +65,14 @@ web.connect(worker)
             .cloned()
             .unwrap_or_else(|| panic!("no `{name}` in {v:#}"))
     };
+    // Names narrow it.
+    let only: Value =
+        serde_json::from_str(&stack.ok(&["status", "st-batch", "--json"]).stdout).expect("JSON");
+    let names: Vec<&Value> = only["resources"]
+        .as_array()
+        .map(|rows| rows.iter().map(|r| &r["name"]).collect())
+        .unwrap_or_default();
+    assert_eq!(names, [&Value::from("st-batch")], "{only:#}");
     // Deploy order: what `web` depends on comes first.
     let position = |name: &str| rows.iter().position(|r| r["name"] == name);
     assert!(position("st-worker") < position("st-web"), "{v:#}");

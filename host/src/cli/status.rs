@@ -48,10 +48,23 @@ struct ResourceStatus {
 }
 
 /// `clockwork status [--json]`.
-pub async fn run(invocation: &Invocation, _names: &[String], json: bool) -> Result<u8, CliError> {
+///
+/// With names, only those resources (a composite: its children).
+pub async fn run(invocation: &Invocation, names: &[String], json: bool) -> Result<u8, CliError> {
     let resolved = project::resolved(invocation, crate::complete::Mode::ReadOnly).await?;
     let folder = &invocation.project;
     let state = State::load(&folder.files, &folder.identity)?;
+    let wanted: Option<Vec<String>> = if names.is_empty() {
+        None
+    } else {
+        Some(
+            crate::cli::lifecycle::targets(names, &resolved.graph.project, &state)?
+                .into_iter()
+                .map(|n| n.to_string())
+                .collect(),
+        )
+    };
+    let shown = |name: &str| wanted.as_ref().is_none_or(|w| w.iter().any(|n| n == name));
     let mut identity = folder.identity.clone();
     identity.adopted = state.adopted_ids();
     let engine = Engine::connect(&identity, folder.files.clone()).await?;
@@ -93,7 +106,7 @@ pub async fn run(invocation: &Invocation, _names: &[String], json: bool) -> Resu
     let mut declared_names = Vec::new();
     for id in graph.order() {
         let d = graph.project.get(id);
-        if d.kind != PluginKind::Resource || !d.children.is_empty() {
+        if d.kind != PluginKind::Resource || !d.children.is_empty() || !shown(d.name.as_str()) {
             continue;
         }
         declared_names.push(d.name.to_string());
@@ -108,7 +121,7 @@ pub async fn run(invocation: &Invocation, _names: &[String], json: bool) -> Resu
         ));
     }
     for (name, record) in &state.resources {
-        if declared_names.iter().any(|n| n == name.as_str()) {
+        if declared_names.iter().any(|n| n == name.as_str()) || !shown(name.as_str()) {
             continue;
         }
         rows.push(row(
