@@ -6,6 +6,7 @@ mod support;
 mod bad_input;
 mod cli;
 mod complete;
+mod completions;
 mod contract;
 mod loading;
 mod model_server;

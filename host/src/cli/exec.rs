@@ -5,7 +5,7 @@
 //!
 //! What the command prints is passed through byte for byte and not masked:
 //! this is the user's own channel into the container, and what is piped
-//! through it (`clockwork exec db -T -- pg_dump app > dump.sql`) must arrive
+//! through it (`clockwork exec -T db pg_dump app > dump.sql`) must arrive
 //! as it left. Clockwork's own messages about it are masked as everywhere.
 
 use std::collections::HashMap;

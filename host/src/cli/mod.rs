@@ -159,7 +159,7 @@ pub async fn run(args: Args) -> Result<u8, CliError> {
         }
         Command::Shell { name, user } => exec::run_shell(&invocation, name, user).await,
         Command::Import { file, output } => import::run(&invocation, &file, output.as_deref()),
-        Command::Completions { shell, names } => completions::run(&invocation, shell, names),
+        Command::Completions { shell, names } => completions::run(&invocation, shell, names).await,
         Command::Stop { names } => {
             lifecycle::run(&invocation, lifecycle::Intent::Stop, &names).await
         }
