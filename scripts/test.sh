@@ -27,6 +27,9 @@ scripts/ensure-docker.sh
 step "language model (llama.cpp server and SmolLM2-135M, for the completion tests)"
 scripts/ensure-model.sh >/dev/null
 
+step "docker-compose (for the round trips of clockwork import)"
+scripts/ensure-compose.sh
+
 step "shells (for the completion scripts' tests)"
 scripts/ensure-shells.sh
 

@@ -22,6 +22,7 @@ pub mod cli;
 pub mod complete;
 mod defaults;
 mod docker;
+pub mod import;
 pub mod load;
 mod model;
 mod output;

@@ -1,0 +1,1851 @@
+//! A Compose file read into what Clockwork can express: the services with
+//! the keys it translates, checked and normalised (short and long syntax
+//! alike), and everything else recorded as an [`Item`] at its key.
+//!
+//! The checks are those Compose itself makes (a named volume or network
+//! that is not declared, a `depends_on` of no service), plus unknown keys,
+//! which Compose refuses too and which are usually typos.
+
+use std::path::{Component, Path, PathBuf};
+
+use serde_yaml_ng::{Mapping, Value};
+
+use crate::import::error::{ImportError, Problem};
+use crate::import::interp::Text;
+use crate::import::locate::{Seg, locate};
+use crate::import::{Input, Item, ItemKind};
+
+/// The services of a Compose file, in file order.
+#[derive(Debug, Default)]
+pub struct Compose {
+    /// The services.
+    pub services: Vec<Service>,
+    /// Whether any service lists its networks (Compose then keeps it off
+    /// the others; Clockwork puts every container on the project network).
+    pub uses_networks: bool,
+}
+
+/// One service, as Clockwork can run it.
+#[derive(Debug, Default)]
+pub struct Service {
+    /// The service's key.
+    pub key: String,
+    /// The container's name: `container_name`, else the key.
+    pub name: String,
+    /// The image.
+    pub image: Option<Text>,
+    /// Published ports, each as DockerResource writes them.
+    pub ports: Vec<Text>,
+    /// The environment: `env_file` entries, then `environment`, each name once.
+    pub env: Vec<EnvVar>,
+    /// Mounts, each as DockerResource writes them.
+    pub volumes: Vec<Text>,
+    /// Networks by their Docker names (Compose's `default` left out).
+    pub networks: Vec<String>,
+    /// Extra names on the networks.
+    pub aliases: Vec<String>,
+    /// What it waits for.
+    pub depends_on: Vec<Dependency>,
+    /// Its health check.
+    pub healthcheck: Option<Healthcheck>,
+    /// The command, replacing the image's.
+    pub command: Option<Vec<Text>>,
+    /// `restart`, as DockerResource's `restart_policy`.
+    pub restart: Option<String>,
+}
+
+/// One environment variable.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EnvVar {
+    /// Its name.
+    pub name: String,
+    /// Its value.
+    pub value: EnvValue,
+    /// The env file it comes from, as written, if any.
+    pub file: Option<String>,
+}
+
+/// Where a variable's value comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EnvValue {
+    /// Written in the file (with interpolation).
+    Text(Text),
+    /// The project's `.env`, which Clockwork reads itself: `env("NAME")`.
+    Dotenv,
+    /// `KEY` alone: passed through from the environment of `up`.
+    Passthrough,
+}
+
+/// A `depends_on` entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dependency {
+    /// The service depended on.
+    pub service: String,
+    /// What Compose waits for.
+    pub condition: Condition,
+}
+
+/// `depends_on`'s conditions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Condition {
+    /// Started (the default).
+    Started,
+    /// Healthy.
+    Healthy,
+    /// Exited with 0.
+    CompletedSuccessfully,
+}
+
+/// A health check with Docker's units: seconds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Healthcheck {
+    /// `["CMD", …]`, `["CMD-SHELL", "…"]` or `["NONE"]`.
+    pub test: Vec<Text>,
+    /// Seconds between checks.
+    pub interval: Option<f64>,
+    /// Seconds a check may take.
+    pub timeout: Option<f64>,
+    /// Failures before unhealthy.
+    pub retries: Option<u64>,
+    /// Seconds of grace after start.
+    pub start_period: Option<f64>,
+}
+
+/// Service keys Clockwork cannot express, with what to do instead.
+const UNTRANSLATED: &[(&str, &str)] = &[
+    ("build", "Clockwork runs images: build it and set `image`"),
+    (
+        "deploy",
+        "replicas, resources and placement are Swarm's; Clockwork runs one container per declaration",
+    ),
+    (
+        "profiles",
+        "Clockwork starts every declaration: delete this one to leave it out",
+    ),
+    (
+        "extends",
+        "copy what it takes from the base service into this declaration",
+    ),
+    (
+        "secrets",
+        "mount the secret's file instead: `\"./secret.txt:/run/secrets/NAME:ro\"` in `volumes`",
+    ),
+    (
+        "configs",
+        "mount the config's file instead: `\"./app.conf:/app.conf:ro\"` in `volumes`",
+    ),
+    (
+        "entrypoint",
+        "DockerResource has no `entrypoint`: the image's own runs; for an image without one, put it in front of `command`",
+    ),
+    (
+        "labels",
+        "DockerResource has no `labels`; Clockwork labels its containers with its own",
+    ),
+    (
+        "label_file",
+        "DockerResource has no `labels`; Clockwork labels its containers with its own",
+    ),
+    (
+        "expose",
+        "not needed: containers reach each other on every port over the project network",
+    ),
+    (
+        "links",
+        "not needed: declarations reach each other by name over the project network",
+    ),
+    (
+        "external_links",
+        "not needed: declarations reach each other by name over the project network",
+    ),
+    (
+        "privileged",
+        "Clockwork's policy refuses privileged containers",
+    ),
+    (
+        "network_mode",
+        "Clockwork's policy refuses host namespaces; containers join the project network",
+    ),
+    ("pid", "Clockwork's policy refuses host namespaces"),
+    ("ipc", "Clockwork's policy refuses host namespaces"),
+    ("userns_mode", "Clockwork's policy refuses host namespaces"),
+    ("uts", "Clockwork's policy refuses host namespaces"),
+    (
+        "volumes_from",
+        "give the volumes to this declaration itself in `volumes`",
+    ),
+    (
+        "scale",
+        "Clockwork runs one container per declaration: declare another to run two",
+    ),
+    (
+        "stop_grace_period",
+        "Clockwork gives every container `[limits] stop_grace_seconds` (10 s) to stop",
+    ),
+    (
+        "logging",
+        "the Engine's default log driver is used; `clockwork logs` reads it",
+    ),
+    (
+        "user",
+        "DockerResource has no `user`: the image's own user runs the command",
+    ),
+    (
+        "working_dir",
+        "DockerResource has no `working_dir`: the image's own is used",
+    ),
+    (
+        "hostname",
+        "DockerResource has no `hostname`: other containers reach it by its name",
+    ),
+    (
+        "cap_add",
+        "Clockwork runs containers with Docker's default capabilities",
+    ),
+    (
+        "cap_drop",
+        "Clockwork runs containers with Docker's default capabilities",
+    ),
+    (
+        "devices",
+        "Clockwork's policy gives containers no host devices",
+    ),
+    (
+        "tmpfs",
+        "DockerResource mounts host paths and named volumes only",
+    ),
+    (
+        "extra_hosts",
+        "DockerResource has no `extra_hosts`: declarations reach each other by name",
+    ),
+    (
+        "init",
+        "DockerResource has no `init`: the command runs as PID 1",
+    ),
+    (
+        "tty",
+        "containers run detached; `clockwork exec` and `clockwork shell` give a terminal",
+    ),
+    (
+        "stdin_open",
+        "containers run detached; `clockwork exec` and `clockwork shell` give a terminal",
+    ),
+    ("mem_limit", "DockerResource sets no resource limits"),
+    ("cpus", "DockerResource sets no resource limits"),
+];
+
+/// Service keys Compose knows that DockerResource has no field for.
+const OTHER_KEYS: &[&str] = &[
+    "annotations",
+    "attach",
+    "blkio_config",
+    "cgroup",
+    "cgroup_parent",
+    "cpu_count",
+    "cpu_percent",
+    "cpu_period",
+    "cpu_quota",
+    "cpu_rt_period",
+    "cpu_rt_runtime",
+    "cpu_shares",
+    "cpuset",
+    "credential_spec",
+    "develop",
+    "device_cgroup_rules",
+    "dns",
+    "dns_opt",
+    "dns_search",
+    "domainname",
+    "driver_opts",
+    "gpus",
+    "group_add",
+    "isolation",
+    "mac_address",
+    "mem_reservation",
+    "mem_swappiness",
+    "memswap_limit",
+    "models",
+    "oom_kill_disable",
+    "oom_score_adj",
+    "pids_limit",
+    "platform",
+    "post_start",
+    "pre_stop",
+    "provider",
+    "read_only",
+    "runtime",
+    "security_opt",
+    "shm_size",
+    "stop_signal",
+    "storage_opt",
+    "sysctls",
+    "ulimits",
+    "use_api_socket",
+];
+
+/// Service keys translated into DockerResource fields or connections.
+const TRANSLATED: &[&str] = &[
+    "image",
+    "container_name",
+    "ports",
+    "environment",
+    "env_file",
+    "volumes",
+    "networks",
+    "depends_on",
+    "healthcheck",
+    "command",
+    "restart",
+    "pull_policy",
+];
+
+const TOP_LEVEL: &[&str] = &[
+    "version", "name", "include", "services", "networks", "volumes", "secrets", "configs", "models",
+];
+
+/// A top-level network or volume: its Docker name and whether Compose
+/// expects it to exist already.
+#[derive(Debug, Clone)]
+struct Declared {
+    name: String,
+}
+
+/// Reads the file, collecting every problem and every untranslated key.
+pub fn read(input: &Input<'_>) -> Result<(Compose, Vec<Item>), ImportError> {
+    let mut value: Value = serde_yaml_ng::from_str(input.text).map_err(|e| {
+        let spot = e.location().map(|l| crate::import::locate::Spot {
+            line: l.line(),
+            column: l.column(),
+            offset: l.index(),
+            len: 1,
+        });
+        let message = e.to_string();
+        // The snippet shows where; the message keeps what and while doing
+        // what (`, while scanning a quoted scalar at line 3 column 12`).
+        let message = match message.find(" at line ") {
+            Some(at) => {
+                let context = message[at..].find(',').map_or("", |c| &message[at + c..]);
+                format!("{}{context}", &message[..at])
+            }
+            None => message,
+        };
+        ImportError::Syntax(Box::new(Problem::new(
+            input.file,
+            input.text,
+            spot,
+            format!("{} is not YAML: {message}", input.file),
+            Some("a Compose file is a YAML mapping with `services:` at the top".into()),
+        )))
+    })?;
+    // `<<: *defaults` is how Compose files share settings between services.
+    if let Err(e) = value.apply_merge() {
+        return Err(ImportError::Syntax(Box::new(Problem::new(
+            input.file,
+            input.text,
+            None,
+            format!("{}: a `<<` merge cannot be applied: {e}", input.file),
+            Some("`<<` takes a mapping or a list of mappings, e.g. `<<: *defaults`".into()),
+        ))));
+    }
+    let mut reader = Reader {
+        input,
+        problems: Vec::new(),
+        items: Vec::new(),
+        project: input.folder_project(),
+    };
+    let compose = reader.file(&value);
+    // In file order, whatever order the keys were checked in.
+    reader
+        .problems
+        .sort_by_key(|p| p.spot.map_or(usize::MAX, |s| s.offset));
+    if reader.problems.is_empty() {
+        Ok((compose, reader.items))
+    } else {
+        Err(ImportError::Invalid(reader.problems))
+    }
+}
+
+struct Reader<'a, 'i> {
+    input: &'a Input<'i>,
+    problems: Vec<Problem>,
+    items: Vec<Item>,
+    /// The Compose project name: `name`, else the folder's.
+    project: String,
+}
+
+/// A path from string keys.
+fn path(keys: &[&str]) -> Vec<Seg> {
+    keys.iter().map(|k| Seg::Key((*k).to_string())).collect()
+}
+
+fn with(base: &[Seg], more: Seg) -> Vec<Seg> {
+    let mut p = base.to_vec();
+    p.push(more);
+    p
+}
+
+fn key(k: &str) -> Seg {
+    Seg::Key(k.to_string())
+}
+
+/// `services.web.ports[0]`, as messages name a key.
+fn shown(p: &[Seg]) -> String {
+    let mut out = String::new();
+    for seg in p {
+        match seg {
+            Seg::Key(k) => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(k);
+            }
+            Seg::Index(i) => out.push_str(&format!("[{i}]")),
+        }
+    }
+    out
+}
+
+/// What a value is, for "expected …, found …".
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "nothing",
+        Value::Bool(_) => "true/false",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Sequence(_) => "a list",
+        Value::Mapping(_) => "a mapping",
+        Value::Tagged(_) => "a tagged value",
+    }
+}
+
+/// A scalar as Compose reads it into a string.
+fn scalar(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+fn entries(m: &Mapping) -> impl Iterator<Item = (String, &Value)> {
+    m.iter().map(|(k, v)| (scalar(k).unwrap_or_default(), v))
+}
+
+impl Reader<'_, '_> {
+    fn problem(&mut self, at: &[Seg], message: String, help: Option<String>) {
+        let spot = locate(self.input.text, at);
+        self.problems.push(Problem::new(
+            self.input.file,
+            self.input.text,
+            spot,
+            message,
+            help,
+        ));
+    }
+
+    fn item(&mut self, service: Option<&str>, at: &[Seg], kind: ItemKind, reason: String) {
+        // The key as the user knows it, below the service.
+        let skip = if service.is_some() { 2 } else { 0 };
+        let key = shown(&at[skip.min(at.len())..]);
+        self.items.push(Item {
+            service: service.map(str::to_string),
+            key,
+            line: locate(self.input.text, at).map(|s| s.line),
+            kind,
+            reason,
+        });
+    }
+
+    fn skip(&mut self, service: Option<&str>, at: &[Seg], reason: impl Into<String>) {
+        self.item(service, at, ItemKind::NotTranslated, reason.into());
+    }
+
+    fn note(&mut self, service: Option<&str>, at: &[Seg], reason: impl Into<String>) {
+        self.item(service, at, ItemKind::Note, reason.into());
+    }
+
+    fn expected(&mut self, at: &[Seg], what: &str, found: &Value, example: &str) {
+        self.problem(
+            at,
+            format!("`{}` must be {what}; found {}", shown(at), kind(found)),
+            Some(format!("for example `{example}`")),
+        );
+    }
+
+    fn text(&mut self, at: &[Seg], raw: &str) -> Option<Text> {
+        match Text::parse(raw) {
+            Ok(t) => Some(t),
+            Err(message) => {
+                self.problem(
+                    at,
+                    format!("`{}`: {message}", shown(at)),
+                    Some("Compose interpolation is `${NAME}`, `${NAME:-default}` or `${NAME:?message}`; `$$` is a literal `$`".into()),
+                );
+                None
+            }
+        }
+    }
+
+    fn file(&mut self, root: &Value) -> Compose {
+        let Value::Mapping(top) = root else {
+            self.problem(
+                &[],
+                format!(
+                    "{} is not a Compose file: it is {}, not a mapping",
+                    self.input.file,
+                    kind(root)
+                ),
+                Some("a Compose file starts with `services:` and one key per service".into()),
+            );
+            return Compose::default();
+        };
+        for (k, _) in entries(top) {
+            if k.starts_with("x-") || TOP_LEVEL.contains(&k.as_str()) {
+                continue;
+            }
+            let help = match crate::suggest::nearest(&k, TOP_LEVEL.iter().copied()) {
+                Some(near) => format!("did you mean `{near}`?"),
+                None => "the top-level keys are `services`, `networks`, `volumes`, `secrets`, `configs`, `name`, `version`, and `x-…` for extensions".into(),
+            };
+            self.problem(
+                &path(&[&k]),
+                format!("`{k}` is not a top-level key of a Compose file"),
+                Some(help),
+            );
+        }
+        if let Some(name) = top.get("name") {
+            if let Some(n) = scalar(name) {
+                self.project = n;
+            }
+            self.note(
+                None,
+                &path(&["name"]),
+                format!(
+                    "the project name (`{}`) is not translated: Clockwork names the project after its folder and each container after its declaration",
+                    scalar(name).unwrap_or_default()
+                ),
+            );
+        }
+        for key in ["include", "secrets", "configs", "models"] {
+            if let Some(v) = top.get(key) {
+                let names: Vec<String> = v
+                    .as_mapping()
+                    .map(|m| entries(m).map(|(k, _)| format!("`{k}`")).collect())
+                    .unwrap_or_default();
+                let what = if names.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", names.join(", "))
+                };
+                let reason = match key {
+                    "include" => {
+                        "the included files are not read: import each and merge the declarations"
+                            .to_string()
+                    }
+                    "secrets" => format!(
+                        "Clockwork has no secrets{what}: mount each file read-only where the services read it"
+                    ),
+                    "configs" => format!(
+                        "Clockwork has no configs{what}: mount each file read-only where the services read it"
+                    ),
+                    _ => "Clockwork runs no models".to_string(),
+                };
+                self.skip(None, &path(&[key]), reason);
+            }
+        }
+        let networks = self.declared(top, "networks");
+        let volumes = self.declared(top, "volumes");
+        let services = match top.get("services") {
+            Some(Value::Mapping(m)) => m,
+            Some(other) => {
+                self.expected(
+                    &path(&["services"]),
+                    "a mapping of service names to services",
+                    other,
+                    "services: {web: {image: nginx:alpine}}",
+                );
+                return Compose::default();
+            }
+            None => {
+                self.problem(
+                    &[],
+                    format!(
+                        "{} is not a Compose file: it has no `services`",
+                        self.input.file
+                    ),
+                    Some(
+                        "a Compose file has `services:` at the top, with one key per service"
+                            .into(),
+                    ),
+                );
+                return Compose::default();
+            }
+        };
+        let names: Vec<String> = entries(services).map(|(k, _)| k).collect();
+        let mut compose = Compose::default();
+        for (name, body) in entries(services) {
+            let at = path(&["services", &name]);
+            let Value::Mapping(body) = body else {
+                self.expected(
+                    &at,
+                    "a mapping of settings",
+                    body,
+                    "web: {image: nginx:alpine}",
+                );
+                continue;
+            };
+            if body.contains_key("networks") {
+                compose.uses_networks = true;
+            }
+            let service = self.service(&name, body, &names, &networks, &volumes);
+            compose.services.push(service);
+        }
+        compose
+    }
+
+    /// Top-level `networks` or `volumes`: each key's Docker name, with
+    /// what DockerResource cannot set noted.
+    fn declared(&mut self, top: &Mapping, section: &str) -> Vec<(String, Declared)> {
+        let mut out = Vec::new();
+        let Some(v) = top.get(section) else {
+            return out;
+        };
+        let Value::Mapping(m) = v else {
+            if !v.is_null() {
+                self.expected(
+                    &path(&[section]),
+                    "a mapping of names",
+                    v,
+                    &format!("{section}: {{data: {{}}}}"),
+                );
+            }
+            return out;
+        };
+        let what = if section == "networks" {
+            "network"
+        } else {
+            "volume"
+        };
+        for (k, body) in entries(m) {
+            let at = path(&[section, &k]);
+            let mut declared = Declared { name: k.clone() };
+            match body {
+                Value::Null => {}
+                Value::Mapping(opts) => {
+                    for (opt, value) in entries(opts) {
+                        let at = with(&at, key(&opt));
+                        match (opt.as_str(), value) {
+                            ("name", v) => match scalar(v) {
+                                Some(n) => declared.name = n,
+                                None => self.expected(&at, "a string", v, "name: app-data"),
+                            },
+                            ("external", Value::Bool(external)) => {
+                                if *external {
+                                    self.note(None, &with(&path(&[section]), key(&k)), format!(
+                                        "an external {what}: Clockwork uses only {what}s it made itself, so `apply` refuses one made by anyone else; let Clockwork make it (drop `external`)"
+                                    ));
+                                }
+                            }
+                            ("external", Value::Mapping(ext)) => {
+                                if let Some(n) = ext.get("name").and_then(scalar) {
+                                    declared.name = n;
+                                }
+                                self.note(None, &with(&path(&[section]), key(&k)), format!(
+                                    "an external {what}: Clockwork uses only {what}s it made itself, so `apply` refuses one made by anyone else"
+                                ));
+                            }
+                            ("driver", v) if matches!(scalar(v).as_deref(), Some("bridge" | "local")) => {}
+                            (opt, _) => self.skip(None, &at, format!(
+                                "DockerResource makes the {what} with Docker's defaults{}",
+                                if what == "network" && matches!(opt, "internal" | "ipam" | "driver" | "enable_ipv6") {
+                                    "; a NetworkConnection between two of its members can declare `internal`, `subnet`, `gateway`, `driver` and `enable_ipv6`"
+                                } else {
+                                    ""
+                                }
+                            )),
+                        }
+                    }
+                }
+                other => self.expected(
+                    &at,
+                    "a mapping of options or nothing",
+                    other,
+                    &format!("{k}: {{}}"),
+                ),
+            }
+            out.push((k, declared));
+        }
+        out
+    }
+
+    fn service(
+        &mut self,
+        name: &str,
+        body: &Mapping,
+        names: &[String],
+        networks: &[(String, Declared)],
+        volumes: &[(String, Declared)],
+    ) -> Service {
+        let base = path(&["services", name]);
+        let mut s = Service {
+            key: name.to_string(),
+            name: name.to_string(),
+            ..Service::default()
+        };
+        let known: Vec<&str> = TRANSLATED
+            .iter()
+            .chain(OTHER_KEYS)
+            .copied()
+            .chain(UNTRANSLATED.iter().map(|(k, _)| *k))
+            .collect();
+        for (k, value) in entries(body) {
+            let at = with(&base, key(&k));
+            if k.starts_with("x-") {
+                continue;
+            }
+            if let Some((_, reason)) = UNTRANSLATED.iter().find(|(u, _)| *u == k) {
+                let reason = if k == "build" {
+                    build_reason(value, body.get("image").and_then(scalar))
+                } else {
+                    (*reason).to_string()
+                };
+                self.skip(Some(name), &at, reason);
+                continue;
+            }
+            if OTHER_KEYS.contains(&k.as_str()) {
+                self.skip(Some(name), &at, "DockerResource has no such setting");
+                continue;
+            }
+            if !TRANSLATED.contains(&k.as_str()) {
+                let help = match crate::suggest::nearest(&k, known.iter().copied()) {
+                    Some(near) => format!("did you mean `{near}`?"),
+                    None => "see the Compose specification for the keys of a service; `x-…` keys are extensions".into(),
+                };
+                self.problem(
+                    &at,
+                    format!("`{k}` is not a key of a Compose service (in `{name}`)"),
+                    Some(help),
+                );
+                continue;
+            }
+            match k.as_str() {
+                "image" => match scalar(value) {
+                    Some(raw) => s.image = self.text(&at, &raw),
+                    None => self.expected(&at, "a string", value, "image: nginx:alpine"),
+                },
+                "container_name" => match scalar(value) {
+                    Some(n) => {
+                        if n != name {
+                            s.aliases.push(name.to_string());
+                        }
+                        s.name = n;
+                    }
+                    None => self.expected(&at, "a string", value, "container_name: web"),
+                },
+                "ports" => self.ports(name, &at, value, &mut s),
+                "environment" => {}
+                "env_file" => {}
+                "volumes" => self.volumes(name, &at, value, volumes, &mut s),
+                "networks" => self.networks(name, &at, value, networks, &mut s),
+                "depends_on" => self.depends_on(name, &at, value, names, &mut s),
+                "healthcheck" => s.healthcheck = self.healthcheck(name, &at, value),
+                "command" => s.command = self.command(&at, value),
+                "restart" => s.restart = self.restart(name, &at, value),
+                // `missing` is what Clockwork does anyway.
+                "pull_policy"
+                    if !matches!(scalar(value).as_deref(), Some("missing" | "if_not_present")) =>
+                {
+                    self.skip(
+                        Some(name),
+                        &at,
+                        "Clockwork pulls an image only when it is missing locally",
+                    );
+                }
+                _ => {}
+            }
+        }
+        // `env_file` first: `environment` wins over it, whatever the order.
+        if let Some(v) = body.get("env_file") {
+            self.env_files(&with(&base, key("env_file")), v, &mut s);
+        }
+        if let Some(v) = body.get("environment") {
+            self.environment(name, &with(&base, key("environment")), v, &mut s);
+        }
+        if s.image.is_none() && !body.contains_key("build") {
+            let help = if body.contains_key("extends") {
+                "its `extends` is not translated: copy the base service's `image` into it"
+                    .to_string()
+            } else {
+                "give the image it runs, e.g. `image: nginx:alpine`".to_string()
+            };
+            self.problem(
+                &base,
+                format!("service `{name}` has neither `image` nor `build`"),
+                Some(help),
+            );
+        }
+        if s.image.is_none()
+            && let Some(build) = body.get("build")
+        {
+            // What Compose tags an image it builds for the service (v2).
+            let project = self.project.clone();
+            s.image = Some(Text::literal(format!("{project}-{name}")));
+            let context = match build {
+                Value::Mapping(m) => m
+                    .get("context")
+                    .and_then(scalar)
+                    .unwrap_or_else(|| ".".into()),
+                other => scalar(other).unwrap_or_else(|| ".".into()),
+            };
+            self.note(Some(name), &with(&base, key("build")), format!(
+                "`image` is set to `{project}-{name}`, the tag Compose gives the image it builds: build it first (`docker build -t {project}-{name} {context}`)"
+            ));
+        }
+        s
+    }
+
+    fn ports(&mut self, service: &str, at: &[Seg], value: &Value, s: &mut Service) {
+        let Value::Sequence(items) = value else {
+            self.expected(at, "a list", value, "ports: [\"8080:80\"]");
+            return;
+        };
+        for (i, item) in items.iter().enumerate() {
+            let at = with(at, Seg::Index(i));
+            let raw = match item {
+                Value::Mapping(m) => {
+                    let field = |k: &str| m.get(k).and_then(scalar);
+                    let Some(target) = field("target") else {
+                        self.problem(
+                            &at,
+                            format!("`{}` needs `target`, the container's port", shown(&at)),
+                            Some("for example `{target: 80, published: \"8080\"}`".into()),
+                        );
+                        continue;
+                    };
+                    for (k, _) in entries(m) {
+                        if !matches!(
+                            k.as_str(),
+                            "target"
+                                | "published"
+                                | "host_ip"
+                                | "protocol"
+                                | "mode"
+                                | "name"
+                                | "app_protocol"
+                        ) {
+                            self.problem(&with(&at, key(&k)), format!("`{k}` is not a key of a port"), Some("a port has `target`, `published`, `host_ip`, `protocol`, `mode`, `name` and `app_protocol`".into()));
+                        }
+                    }
+                    if field("mode").is_some_and(|m| m != "ingress" && m != "host") {
+                        self.skip(
+                            Some(service),
+                            &with(&at, key("mode")),
+                            "Docker Engine's modes are `host` and `ingress`",
+                        );
+                    }
+                    let mut text = String::new();
+                    if let Some(ip) = field("host_ip") {
+                        text.push_str(&ip);
+                        text.push(':');
+                    }
+                    if let Some(published) = field("published") {
+                        text.push_str(&published);
+                        text.push(':');
+                    } else if !text.is_empty() {
+                        text.push(':');
+                    }
+                    text.push_str(&target);
+                    if let Some(protocol) = field("protocol").filter(|p| p != "tcp") {
+                        text.push('/');
+                        text.push_str(&protocol);
+                    }
+                    text
+                }
+                other => match scalar(other) {
+                    Some(text) => text,
+                    None => {
+                        self.expected(&at, "a string or a mapping", other, "\"8080:80\"");
+                        continue;
+                    }
+                },
+            };
+            let Some(text) = self.text(&at, &raw) else {
+                continue;
+            };
+            if text.has_vars() {
+                s.ports.push(text);
+                continue;
+            }
+            match expand_ports(&raw) {
+                Ok(all) => s.ports.extend(all.into_iter().map(Text::literal)),
+                Err(reason) => self.skip(Some(service), &at, reason),
+            }
+        }
+    }
+
+    fn environment(&mut self, service: &str, at: &[Seg], value: &Value, s: &mut Service) {
+        let mut set = |reader: &mut Self, k: String, v: EnvValue, at: &[Seg]| {
+            if !clockwork_schema::valid_env_name(&k) {
+                reader.skip(Some(service), at, format!(
+                    "`{k}` is not a name Clockwork accepts for a variable (letters, digits and `_`, not starting with a digit)"
+                ));
+                return;
+            }
+            s.env.retain(|e| e.name != k);
+            s.env.push(EnvVar {
+                name: k,
+                value: v,
+                file: None,
+            });
+        };
+        match value {
+            Value::Mapping(m) => {
+                for (k, v) in entries(m) {
+                    let at = with(at, key(&k));
+                    let value = match v {
+                        Value::Null => EnvValue::Passthrough,
+                        other => match scalar(other) {
+                            Some(raw) => match self.text(&at, &raw) {
+                                Some(t) => EnvValue::Text(t),
+                                None => continue,
+                            },
+                            None => {
+                                self.expected(
+                                    &at,
+                                    "a string, a number or nothing",
+                                    other,
+                                    "LOG_LEVEL: info",
+                                );
+                                continue;
+                            }
+                        },
+                    };
+                    set(self, k, value, &at);
+                }
+            }
+            Value::Sequence(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    let at = with(at, Seg::Index(i));
+                    let Some(line) = scalar(item) else {
+                        self.expected(&at, "a string `NAME=value`", item, "- LOG_LEVEL=info");
+                        continue;
+                    };
+                    let (k, value) = match line.split_once('=') {
+                        Some((k, raw)) => match self.text(&at, raw) {
+                            Some(t) => (k.to_string(), EnvValue::Text(t)),
+                            None => continue,
+                        },
+                        None => (line.clone(), EnvValue::Passthrough),
+                    };
+                    set(self, k, value, &at);
+                }
+            }
+            other => self.expected(
+                at,
+                "a mapping or a list",
+                other,
+                "environment: {LOG_LEVEL: info}",
+            ),
+        }
+    }
+
+    fn env_files(&mut self, at: &[Seg], value: &Value, s: &mut Service) {
+        let items: Vec<(Vec<Seg>, &Value)> = match value {
+            Value::Sequence(items) => items
+                .iter()
+                .enumerate()
+                .map(|(i, v)| (with(at, Seg::Index(i)), v))
+                .collect(),
+            other => vec![(at.to_vec(), other)],
+        };
+        for (at, item) in items {
+            let (file, required) = match item {
+                Value::Mapping(m) => (
+                    m.get("path").and_then(scalar),
+                    !matches!(m.get("required"), Some(Value::Bool(false))),
+                ),
+                other => (scalar(other), true),
+            };
+            let Some(file) = file else {
+                self.expected(&at, "a path", item, "env_file: ./app.env");
+                continue;
+            };
+            let full = normalise(&self.input.compose_dir.join(&file));
+            let text = match (self.input.read)(&full) {
+                Ok(text) => text,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => continue,
+                Err(e) => {
+                    self.problem(&at, format!("cannot read the env file `{file}` ({}): {e}", full.display()), Some("Compose reads it relative to the Compose file's folder; create it or remove the entry".into()));
+                    continue;
+                }
+            };
+            // Clockwork reads the project's `.env` itself: its values stay
+            // there, out of main.star, as they were out of the Compose file.
+            let dotenv = full == normalise(&self.input.project_dir.join(".env"));
+            let copied: Vec<String> = parse_env_file(&text)
+                .into_iter()
+                .filter(|(k, v)| !dotenv && v.is_some() && crate::secret::is_secret_name(k))
+                .map(|(k, _)| format!("`{k}`"))
+                .collect();
+            if !copied.is_empty() {
+                let how = match copied.as_slice() {
+                    [one] => format!(
+                        "`env({})`",
+                        crate::import::starlark::string(one.trim_matches('`'))
+                    ),
+                    _ => "`env(\"NAME\")` for each".to_string(),
+                };
+                self.note(Some(&s.key), &at, format!(
+                    "{} of `{file}` copied into main.star; to keep a secret out of it, move it to .env and write {how}",
+                    copied.join(", ")
+                ));
+            }
+            for (k, v) in parse_env_file(&text) {
+                if !clockwork_schema::valid_env_name(&k) {
+                    self.skip(
+                        Some(&s.key),
+                        &at,
+                        format!("`{k}` of `{file}` is not a name Clockwork accepts for a variable"),
+                    );
+                    continue;
+                }
+                let value = match v {
+                    None => EnvValue::Passthrough,
+                    Some(_) if dotenv => EnvValue::Dotenv,
+                    Some(v) => EnvValue::Text(Text::literal(v)),
+                };
+                s.env.retain(|e| e.name != k);
+                s.env.push(EnvVar {
+                    name: k,
+                    value,
+                    file: Some(file.clone()),
+                });
+            }
+        }
+    }
+
+    fn volumes(
+        &mut self,
+        service: &str,
+        at: &[Seg],
+        value: &Value,
+        declared: &[(String, Declared)],
+        s: &mut Service,
+    ) {
+        let Value::Sequence(items) = value else {
+            self.expected(at, "a list", value, "volumes: [\"./data:/data\"]");
+            return;
+        };
+        for (i, item) in items.iter().enumerate() {
+            let at = with(at, Seg::Index(i));
+            let (source, target, mut read_only, options) = match item {
+                Value::String(raw) => {
+                    let Some(text) = self.text(&at, raw) else {
+                        continue;
+                    };
+                    if text.has_vars() {
+                        // A path or volume chosen by a variable stays as written.
+                        s.volumes.push(text);
+                        if self.input.compose_dir != self.input.project_dir {
+                            self.note(Some(service), &at, "a relative path in it is taken relative to the project folder, not to the Compose file's");
+                        }
+                        continue;
+                    }
+                    let parts: Vec<&str> = raw.split(':').collect();
+                    match parts.as_slice() {
+                        [target] => (None, target.to_string(), false, Vec::new()),
+                        [source, target] => (
+                            Some(source.to_string()),
+                            target.to_string(),
+                            false,
+                            Vec::new(),
+                        ),
+                        [source, target, mode] => {
+                            let modes: Vec<String> = mode.split(',').map(str::to_string).collect();
+                            (
+                                Some(source.to_string()),
+                                target.to_string(),
+                                modes.iter().any(|m| m == "ro"),
+                                modes,
+                            )
+                        }
+                        _ => {
+                            self.problem(&at, format!("`{raw}` is not a volume: expected `source:target` or `source:target:mode`"), Some("for example `./data:/data:ro` or `pgdata:/var/lib/postgresql/data`".into()));
+                            continue;
+                        }
+                    }
+                }
+                Value::Mapping(m) => {
+                    let field = |k: &str| m.get(k).and_then(scalar);
+                    let Some(target) = field("target") else {
+                        self.problem(
+                            &at,
+                            format!("`{}` needs `target`, the path in the container", shown(&at)),
+                            Some(
+                                "for example `{type: bind, source: ./data, target: /data}`".into(),
+                            ),
+                        );
+                        continue;
+                    };
+                    let kind = field("type").unwrap_or_else(|| "volume".into());
+                    if kind != "bind" && kind != "volume" {
+                        self.skip(Some(service), &at, format!("a `{kind}` mount: DockerResource mounts host paths and named volumes"));
+                        continue;
+                    }
+                    for (k, v) in entries(m) {
+                        match k.as_str() {
+                            "type" | "source" | "target" | "read_only" => {}
+                            "bind"
+                                if v.get("create_host_path").is_some()
+                                    && v.as_mapping().is_some_and(|b| b.len() == 1) => {}
+                            _ => self.skip(
+                                Some(service),
+                                &with(&at, key(&k)),
+                                "DockerResource mounts have no such option",
+                            ),
+                        }
+                    }
+                    let mut source = field("source");
+                    if kind == "bind" && source.is_none() {
+                        self.problem(
+                            &at,
+                            format!("`{}` is a bind mount without `source`", shown(&at)),
+                            Some("give the host path, e.g. `source: ./data`".into()),
+                        );
+                        continue;
+                    }
+                    if kind == "volume" && source.as_deref() == Some("") {
+                        source = None;
+                    }
+                    let read_only = matches!(m.get("read_only"), Some(Value::Bool(true)));
+                    (source, target, read_only, Vec::new())
+                }
+                other => {
+                    self.expected(&at, "a string or a mapping", other, "./data:/data");
+                    continue;
+                }
+            };
+            for option in options
+                .iter()
+                .filter(|o| !matches!(o.as_str(), "ro" | "rw"))
+            {
+                self.skip(
+                    Some(service),
+                    &at,
+                    format!(
+                        "the mount option `{option}`: DockerResource mounts are read-write or `ro`"
+                    ),
+                );
+            }
+            if !target.starts_with('/') {
+                self.problem(
+                    &at,
+                    format!("`{target}` is not a path in the container: it must be absolute"),
+                    Some("for example `/data`".into()),
+                );
+                continue;
+            }
+            let source = match source {
+                None => {
+                    // Compose makes an anonymous volume; Clockwork's volumes have names.
+                    let named = format!("{}{}", s.key, target.replace('/', "-"))
+                        .trim_end_matches('-')
+                        .to_string();
+                    self.note(Some(service), &at, format!(
+                        "an anonymous volume: it is the named volume `{named}` here, kept until `clockwork destroy`"
+                    ));
+                    named
+                }
+                Some(src) if src.starts_with('~') => {
+                    self.skip(
+                        Some(service),
+                        &at,
+                        "Clockwork does not expand `~`: write the absolute path",
+                    );
+                    continue;
+                }
+                Some(src) if src.starts_with('.') || src.starts_with('/') => {
+                    match self.input.bind_source(&src) {
+                        Ok(p) => p,
+                        Err(p) => {
+                            self.note(Some(service), &at, format!(
+                                "`{src}` is outside the project folder: it is mounted by its absolute path `{p}`, which ties main.star to this machine"
+                            ));
+                            p
+                        }
+                    }
+                }
+                Some(volume) => {
+                    let Some((_, d)) = declared.iter().find(|(k, _)| *k == volume) else {
+                        let help = match crate::suggest::nearest(
+                            &volume,
+                            declared.iter().map(|(k, _)| k.as_str()),
+                        ) {
+                            Some(near) => format!(
+                                "did you mean `{near}`? Or declare it under the top-level `volumes:`, or write `./{volume}` for a folder"
+                            ),
+                            None => format!(
+                                "declare it under the top-level `volumes:` (`volumes: {{{volume}: {{}}}}`), or write `./{volume}` for a folder"
+                            ),
+                        };
+                        self.problem(&at, format!("the named volume `{volume}` of `{service}` is not declared under the top-level `volumes`"), Some(help));
+                        continue;
+                    };
+                    d.name.clone()
+                }
+            };
+            if !read_only && options.iter().any(|o| o == "ro") {
+                read_only = true;
+            }
+            let mut text = format!("{source}:{target}");
+            if read_only {
+                text.push_str(":ro");
+            }
+            s.volumes.push(Text::literal(text));
+        }
+    }
+
+    fn networks(
+        &mut self,
+        service: &str,
+        at: &[Seg],
+        value: &Value,
+        declared: &[(String, Declared)],
+        s: &mut Service,
+    ) {
+        let listed: Vec<(String, Vec<Seg>, Option<&Value>)> = match value {
+            Value::Sequence(items) => items
+                .iter()
+                .enumerate()
+                .filter_map(|(i, v)| scalar(v).map(|n| (n, with(at, Seg::Index(i)), None)))
+                .collect(),
+            Value::Mapping(m) => entries(m)
+                .map(|(k, v)| (k.clone(), with(at, key(&k)), Some(v)))
+                .collect(),
+            other => {
+                self.expected(at, "a list or a mapping", other, "networks: [backend]");
+                return;
+            }
+        };
+        for (network, at, options) in listed {
+            let docker_name = match declared.iter().find(|(k, _)| *k == network) {
+                Some((_, d)) => Some(d.name.clone()),
+                None if network == "default" => None,
+                None => {
+                    let help = match crate::suggest::nearest(
+                        &network,
+                        declared.iter().map(|(k, _)| k.as_str()),
+                    ) {
+                        Some(near) => format!("did you mean `{near}`?"),
+                        None => format!(
+                            "declare it under the top-level `networks:` (`networks: {{{network}: {{}}}}`)"
+                        ),
+                    };
+                    self.problem(&at, format!("the network `{network}` of `{service}` is not declared under the top-level `networks`"), Some(help));
+                    continue;
+                }
+            };
+            // Compose's `default` is the project's own network, which
+            // every Clockwork container joins.
+            let docker_name = match docker_name {
+                Some(n) if network == "default" => {
+                    self.note(
+                        Some(service),
+                        &at,
+                        format!(
+                            "the `default` network named `{n}` is Clockwork's project network here"
+                        ),
+                    );
+                    None
+                }
+                other => other,
+            };
+            if let Some(n) = docker_name
+                && !s.networks.contains(&n)
+            {
+                s.networks.push(n);
+            }
+            match options {
+                Some(Value::Mapping(opts)) => {
+                    for (k, v) in entries(opts) {
+                        let at = with(&at, key(&k));
+                        match (k.as_str(), v) {
+                            ("aliases", Value::Sequence(aliases)) => {
+                                for a in aliases.iter().filter_map(scalar) {
+                                    if !s.aliases.contains(&a) {
+                                        s.aliases.push(a);
+                                    }
+                                }
+                            }
+                            _ => self.skip(
+                                Some(service),
+                                &at,
+                                "DockerResource joins networks by name only",
+                            ),
+                        }
+                    }
+                }
+                Some(Value::Null) | None => {}
+                Some(other) => self.expected(
+                    &at,
+                    "a mapping or nothing",
+                    other,
+                    "backend: {aliases: [db]}",
+                ),
+            }
+        }
+    }
+
+    fn depends_on(
+        &mut self,
+        service: &str,
+        at: &[Seg],
+        value: &Value,
+        names: &[String],
+        s: &mut Service,
+    ) {
+        let listed: Vec<(String, Vec<Seg>, Option<&Value>)> = match value {
+            Value::Sequence(items) => items
+                .iter()
+                .enumerate()
+                .filter_map(|(i, v)| scalar(v).map(|n| (n, with(at, Seg::Index(i)), None)))
+                .collect(),
+            Value::Mapping(m) => entries(m)
+                .map(|(k, v)| (k.clone(), with(at, key(&k)), Some(v)))
+                .collect(),
+            other => {
+                self.expected(at, "a list or a mapping", other, "depends_on: [db]");
+                return;
+            }
+        };
+        for (target, at, options) in listed {
+            if !names.contains(&target) {
+                let help = match crate::suggest::nearest(&target, names.iter().map(String::as_str))
+                {
+                    Some(near) => format!("did you mean `{near}`?"),
+                    None => format!(
+                        "the services are {}",
+                        names
+                            .iter()
+                            .map(|n| format!("`{n}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                };
+                self.problem(
+                    &at,
+                    format!(
+                        "`{service}` depends on `{target}`, which is not a service of the file"
+                    ),
+                    Some(help),
+                );
+                continue;
+            }
+            if target == service {
+                self.problem(
+                    &at,
+                    format!("`{service}` depends on itself"),
+                    Some("remove the entry".into()),
+                );
+                continue;
+            }
+            let mut condition = Condition::Started;
+            if let Some(Value::Mapping(opts)) = options {
+                for (k, v) in entries(opts) {
+                    let at = with(&at, key(&k));
+                    match (k.as_str(), scalar(v).as_deref()) {
+                        ("condition", Some("service_started")) => condition = Condition::Started,
+                        ("condition", Some("service_healthy")) => condition = Condition::Healthy,
+                        ("condition", Some("service_completed_successfully")) => condition = Condition::CompletedSuccessfully,
+                        ("condition", _) => self.problem(&at, format!("`{}` is not a condition of `depends_on`", scalar(v).unwrap_or_default()), Some("use `service_started`, `service_healthy` or `service_completed_successfully`".into())),
+                        ("required", Some("true")) | ("restart", Some("false")) => {}
+                        ("required", _) => self.skip(Some(service), &at, "a Clockwork dependency is always required"),
+                        ("restart", _) => self.skip(Some(service), &at, "Clockwork does not restart a dependent when what it depends on is replaced"),
+                        _ => self.problem(&at, format!("`{k}` is not a key of a `depends_on` entry"), Some("an entry has `condition`, `restart` and `required`".into())),
+                    }
+                }
+            }
+            s.depends_on.push(Dependency {
+                service: target,
+                condition,
+            });
+        }
+    }
+
+    fn healthcheck(&mut self, service: &str, at: &[Seg], value: &Value) -> Option<Healthcheck> {
+        let Value::Mapping(m) = value else {
+            self.expected(
+                at,
+                "a mapping",
+                value,
+                "healthcheck: {test: [\"CMD\", \"pg_isready\"]}",
+            );
+            return None;
+        };
+        if matches!(m.get("disable"), Some(Value::Bool(true))) {
+            return Some(Healthcheck {
+                test: vec![Text::literal("NONE")],
+                interval: None,
+                timeout: None,
+                retries: None,
+                start_period: None,
+            });
+        }
+        let test = match m.get("test") {
+            Some(Value::String(shell)) => vec![
+                Text::literal("CMD-SHELL"),
+                self.text(&with(at, key("test")), shell)?,
+            ],
+            Some(Value::Sequence(items)) => {
+                let mut out = Vec::new();
+                for (i, item) in items.iter().enumerate() {
+                    let at = with(&with(at, key("test")), Seg::Index(i));
+                    match scalar(item) {
+                        Some(raw) => out.push(self.text(&at, &raw)?),
+                        None => {
+                            self.expected(&at, "a string", item, "\"CMD\"");
+                            return None;
+                        }
+                    }
+                }
+                let first = out.first().and_then(Text::as_literal);
+                if !matches!(first.as_deref(), Some("CMD" | "CMD-SHELL" | "NONE")) {
+                    self.problem(
+                        &with(at, key("test")),
+                        format!(
+                            "`{}` must start with `CMD`, `CMD-SHELL` or `NONE`",
+                            shown(&with(at, key("test")))
+                        ),
+                        Some(
+                            "for example `[\"CMD\", \"pg_isready\"]` or `\"pg_isready -U app\"`"
+                                .into(),
+                        ),
+                    );
+                    return None;
+                }
+                out
+            }
+            Some(other) => {
+                self.expected(
+                    &with(at, key("test")),
+                    "a string or a list",
+                    other,
+                    "test: [\"CMD\", \"pg_isready\"]",
+                );
+                return None;
+            }
+            None => {
+                self.skip(Some(service), at, "a health check without `test` changes only the image's own timing, which DockerResource cannot");
+                return None;
+            }
+        };
+        let mut check = Healthcheck {
+            test,
+            interval: None,
+            timeout: None,
+            retries: None,
+            start_period: None,
+        };
+        for (k, v) in entries(m) {
+            let at = with(at, key(&k));
+            let seconds = |reader: &mut Self| -> Option<f64> {
+                let text = scalar(v)?;
+                match duration_seconds(&text) {
+                    Some(s) => Some(s),
+                    None => {
+                        reader.problem(
+                            &at,
+                            format!("`{text}` is not a duration"),
+                            Some("write it as Compose does, e.g. `10s`, `1m30s` or `500ms`".into()),
+                        );
+                        None
+                    }
+                }
+            };
+            match k.as_str() {
+                "test" | "disable" => {}
+                "interval" => check.interval = seconds(self),
+                "timeout" => check.timeout = seconds(self),
+                "start_period" => check.start_period = seconds(self),
+                "retries" => match v.as_u64() {
+                    Some(n) => check.retries = Some(n),
+                    None => self.expected(&at, "a whole number", v, "retries: 5"),
+                },
+                "start_interval" => self.skip(Some(service), &at, "DockerResource checks at one `interval_seconds` from the start"),
+                _ => self.problem(&at, format!("`{k}` is not a key of a health check"), Some("a health check has `test`, `interval`, `timeout`, `retries`, `start_period`, `start_interval` and `disable`".into())),
+            }
+        }
+        Some(check)
+    }
+
+    fn command(&mut self, at: &[Seg], value: &Value) -> Option<Vec<Text>> {
+        match value {
+            Value::Sequence(items) => {
+                let mut out = Vec::new();
+                for (i, item) in items.iter().enumerate() {
+                    let at = with(at, Seg::Index(i));
+                    match scalar(item) {
+                        Some(raw) => out.push(self.text(&at, &raw)?),
+                        None => {
+                            self.expected(&at, "a string", item, "\"--verbose\"");
+                            return None;
+                        }
+                    }
+                }
+                Some(out)
+            }
+            Value::Null => None,
+            other => {
+                let Some(line) = scalar(other) else {
+                    self.expected(
+                        at,
+                        "a string or a list",
+                        other,
+                        "command: [\"npm\", \"start\"]",
+                    );
+                    return None;
+                };
+                // Compose splits a string command as a POSIX shell would,
+                // without running a shell.
+                match split_words(&line) {
+                    Ok(words) => {
+                        let mut out = Vec::new();
+                        for w in words {
+                            out.push(self.text(at, &w)?);
+                        }
+                        Some(out)
+                    }
+                    Err(message) => {
+                        self.problem(
+                            at,
+                            format!("`{}`: {message}", shown(at)),
+                            Some("close the quote, or write the command as a list".into()),
+                        );
+                        None
+                    }
+                }
+            }
+        }
+    }
+
+    fn restart(&mut self, service: &str, at: &[Seg], value: &Value) -> Option<String> {
+        // YAML 1.1 (Compose v1's parser) reads a bare `no` as false.
+        let text = match value {
+            Value::Bool(false) => "no".to_string(),
+            other => scalar(other)?,
+        };
+        match text.as_str() {
+            "no" | "always" | "unless-stopped" | "on-failure" => Some(text),
+            t if t.starts_with("on-failure:") => {
+                self.note(Some(service), at, format!("`{t}` is `on-failure` without the retry limit, which DockerResource cannot set"));
+                Some("on-failure".into())
+            }
+            _ => {
+                self.problem(
+                    at,
+                    format!("`{text}` is not a restart policy"),
+                    Some(
+                        "use `no`, `always`, `on-failure`, `on-failure:N` or `unless-stopped`"
+                            .into(),
+                    ),
+                );
+                None
+            }
+        }
+    }
+}
+
+/// Why `build` is not translated, with the command to build the image.
+fn build_reason(build: &Value, image: Option<String>) -> String {
+    let context = match build {
+        Value::Mapping(m) => m
+            .get("context")
+            .and_then(scalar)
+            .unwrap_or_else(|| ".".into()),
+        other => scalar(other).unwrap_or_else(|| ".".into()),
+    };
+    if let Some(image) = image {
+        format!(
+            "Clockwork runs images: build it first (`docker build -t {image} {context}`); an image present locally is not pulled"
+        )
+    } else {
+        format!("Clockwork runs images: build it from `{context}` first")
+    }
+}
+
+/// `8000-8002:9000-9002` as one mapping per port; every result is one
+/// DockerResource accepts, else why not.
+fn expand_ports(raw: &str) -> Result<Vec<String>, String> {
+    let (body, protocol) = match raw.rsplit_once('/') {
+        Some((b, p)) => (b, format!("/{p}")),
+        None => (raw, String::new()),
+    };
+    let (prefix, mapping) = match body.rsplit_once(':') {
+        Some((rest, container)) => match rest.rsplit_once(':') {
+            Some((ip, host)) => (format!("{ip}:"), (Some(host), container)),
+            None => (String::new(), (Some(rest), container)),
+        },
+        None => (String::new(), (None, body)),
+    };
+    let range = |text: &str| -> Option<(u32, u32)> {
+        let (a, b) = text.split_once('-')?;
+        Some((a.parse().ok()?, b.parse().ok()?))
+    };
+    let out: Vec<String> = match mapping {
+        (host, container) if range(container).is_some() => {
+            let (c0, c1) = range(container).unwrap_or_default();
+            let hosts = match host {
+                Some(h) if !h.is_empty() => match range(h) {
+                    Some((h0, h1)) if h1 - h0 == c1 - c0 => Some(h0),
+                    _ => {
+                        return Err(format!(
+                            "`{raw}` maps ranges of different lengths: DockerResource publishes one port per entry"
+                        ));
+                    }
+                },
+                _ => None,
+            };
+            (c0..=c1)
+                .map(|c| match (hosts, host) {
+                    (Some(h0), _) => format!("{prefix}{}:{c}{protocol}", h0 + (c - c0)),
+                    (None, Some(_)) => format!("{prefix}:{c}{protocol}"),
+                    (None, None) => format!("{c}{protocol}"),
+                })
+                .collect()
+        }
+        (Some(h), _) if range(h).is_some() => {
+            return Err(format!(
+                "`{raw}` publishes on any port of a range: give one host port"
+            ));
+        }
+        _ => vec![raw.to_string()],
+    };
+    for port in &out {
+        clockwork_schema::parse_port(port).map_err(|e| format!("{e}"))?;
+    }
+    Ok(out)
+}
+
+/// Compose's durations (`1m30s`, `500ms`, `2h`, `10s`) in seconds.
+fn duration_seconds(text: &str) -> Option<f64> {
+    let mut total = 0.0;
+    let mut rest = text.trim();
+    if rest.is_empty() {
+        return None;
+    }
+    // A bare number is seconds (older Compose files write `30`).
+    if let Ok(n) = rest.parse::<f64>() {
+        return Some(n);
+    }
+    while !rest.is_empty() {
+        let digits = rest.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
+        if digits == 0 {
+            return None;
+        }
+        let n: f64 = rest[..digits].parse().ok()?;
+        rest = &rest[digits..];
+        let unit_end = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let factor = match &rest[..unit_end] {
+            "h" => 3600.0,
+            "m" => 60.0,
+            "s" => 1.0,
+            "ms" => 0.001,
+            "us" | "µs" => 0.000_001,
+            "ns" => 0.000_000_001,
+            _ => return None,
+        };
+        total += n * factor;
+        rest = &rest[unit_end..];
+    }
+    Some(total)
+}
+
+/// Splits a command line into words as a POSIX shell would (quotes and
+/// backslashes), keeping `${…}` whole.
+fn split_words(line: &str) -> Result<Vec<String>, String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut in_word = false;
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            ' ' | '\t' | '\n' => {
+                if in_word {
+                    words.push(std::mem::take(&mut word));
+                    in_word = false;
+                }
+            }
+            '\'' => {
+                in_word = true;
+                loop {
+                    match chars.next() {
+                        Some('\'') => break,
+                        Some(c) => word.push(c),
+                        None => return Err("a `'` is not closed".into()),
+                    }
+                }
+            }
+            '"' => {
+                in_word = true;
+                loop {
+                    match chars.next() {
+                        Some('"') => break,
+                        Some('\\') => match chars.next() {
+                            Some(c @ ('"' | '\\' | '$' | '`')) => word.push(c),
+                            Some(c) => {
+                                word.push('\\');
+                                word.push(c);
+                            }
+                            None => return Err("a `\"` is not closed".into()),
+                        },
+                        Some(c) => word.push(c),
+                        None => return Err("a `\"` is not closed".into()),
+                    }
+                }
+            }
+            '\\' => {
+                in_word = true;
+                if let Some(c) = chars.next() {
+                    word.push(c);
+                }
+            }
+            '$' if chars.peek() == Some(&'{') => {
+                in_word = true;
+                word.push('$');
+                let mut depth = 0;
+                for c in chars.by_ref() {
+                    word.push(c);
+                    match c {
+                        '{' => depth += 1,
+                        '}' => {
+                            depth -= 1;
+                            if depth == 0 {
+                                break;
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            c => {
+                in_word = true;
+                word.push(c);
+            }
+        }
+    }
+    if in_word {
+        words.push(word);
+    }
+    Ok(words)
+}
+
+/// `KEY=value` lines of an env file as Compose reads them: comments and
+/// blank lines skipped, `export ` allowed, one pair of quotes removed; a
+/// `KEY` alone is passed through from the environment (`None`).
+fn parse_env_file(text: &str) -> Vec<(String, Option<String>)> {
+    let mut out: Vec<(String, Option<String>)> = Vec::new();
+    for line in text.lines() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let line = line.strip_prefix("export ").unwrap_or(line);
+        let (k, v) = match line.split_once('=') {
+            Some((k, v)) => {
+                let v = v.trim();
+                let unquoted = v
+                    .strip_prefix('"')
+                    .and_then(|v| v.strip_suffix('"'))
+                    .or_else(|| v.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')))
+                    .map(str::to_string)
+                    .unwrap_or_else(|| {
+                        // An unquoted value ends at ` #`, a comment.
+                        v.split(" #").next().unwrap_or(v).trim_end().to_string()
+                    });
+                (k.trim().to_string(), Some(unquoted))
+            }
+            None => (line.to_string(), None),
+        };
+        out.retain(|(name, _)| *name != k);
+        out.push((k, v));
+    }
+    out
+}
+
+/// A path with `.` and `..` resolved without asking the file system.
+pub fn normalise(p: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    out.push("..");
+                }
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn port_ranges_become_one_entry_per_port() {
+        assert_eq!(expand_ports("8080:80").unwrap(), ["8080:80"]);
+        assert_eq!(
+            expand_ports("127.0.0.1:9000-9001:8000-8001/udp").unwrap(),
+            ["127.0.0.1:9000:8000/udp", "127.0.0.1:9001:8001/udp"]
+        );
+        assert_eq!(expand_ports("3000-3001").unwrap(), ["3000", "3001"]);
+        assert!(expand_ports("9000-9005:80").is_err());
+        assert!(expand_ports("80/sctp").is_err());
+    }
+
+    #[test]
+    fn durations_are_seconds() {
+        assert_eq!(duration_seconds("1m30s"), Some(90.0));
+        assert_eq!(duration_seconds("500ms"), Some(0.5));
+        assert_eq!(duration_seconds("2h"), Some(7200.0));
+        assert_eq!(duration_seconds("30"), Some(30.0));
+        assert_eq!(duration_seconds("ten"), None);
+        assert_eq!(duration_seconds("5x"), None);
+    }
+
+    #[test]
+    fn commands_split_as_a_shell_would() {
+        assert_eq!(
+            split_words(r#"sh -c "echo \"hi\" && sleep 1" 'a b' c\ d ${X:-a b}"#).unwrap(),
+            [
+                "sh",
+                "-c",
+                "echo \"hi\" && sleep 1",
+                "a b",
+                "c d",
+                "${X:-a b}"
+            ]
+        );
+        assert!(split_words("echo 'oops").is_err());
+    }
+
+    #[test]
+    fn env_files_are_read_as_compose_reads_them() {
+        let parsed = parse_env_file(
+            "# c\nexport A=1\nB=\"two words\"\nC='x' \nD=plain # note\nPASSTHROUGH\nA=2\n",
+        );
+        let expected: Vec<(String, Option<String>)> = vec![
+            ("B".into(), Some("two words".into())),
+            ("C".into(), Some("x".into())),
+            ("D".into(), Some("plain".into())),
+            ("PASSTHROUGH".into(), None),
+            ("A".into(), Some("2".into())),
+        ];
+        assert_eq!(parsed, expected);
+    }
+}

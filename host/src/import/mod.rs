@@ -1,0 +1,214 @@
+//! `clockwork import`: a Compose file translated into an idiomatic
+//! `main.star`.
+//!
+//! ```text
+//! docker-compose.yml ──compose::read──▶ services ──translate──▶ declarations ──starlark::write──▶ main.star
+//! ```
+//!
+//! Pure: the Compose text (and the env files it names, through
+//! [`Input::read`]) in, the Starlark text and the list of what was not
+//! translated out. The same input always gives the same output, in the
+//! file's own order. Whatever Compose says that Clockwork cannot express is
+//! an [`Item`], written as a comment at its service and returned for the
+//! command to print: nothing is dropped silently.
+
+mod compose;
+mod error;
+mod interp;
+mod locate;
+mod starlark;
+mod translate;
+
+use std::path::{Path, PathBuf};
+
+pub use error::{ImportError, Problem};
+
+/// What to import.
+pub struct Input<'a> {
+    /// The Compose file as the user named it, for messages and the header.
+    pub file: &'a str,
+    /// Its text.
+    pub text: &'a str,
+    /// Its folder (absolute): Compose's relative paths start there.
+    pub compose_dir: &'a Path,
+    /// The folder main.star is for (absolute): Clockwork's relative paths
+    /// start there, and its `.env` is what `env()` reads.
+    pub project_dir: &'a Path,
+    /// Reads an env file the Compose file names.
+    pub read: &'a dyn Fn(&Path) -> std::io::Result<String>,
+}
+
+impl Input<'_> {
+    /// A bind mount's source as DockerResource takes it: `./…` inside the
+    /// project folder, else (`Err`) the absolute path.
+    fn bind_source(&self, source: &str) -> Result<String, String> {
+        let full = compose::normalise(&self.compose_dir.join(source));
+        let project = compose::normalise(self.project_dir);
+        match full.strip_prefix(&project) {
+            Ok(rel) if rel.as_os_str().is_empty() => Ok(".".into()),
+            Ok(rel) => Ok(format!("./{}", rel.display())),
+            Err(_) => Err(full.display().to_string()),
+        }
+    }
+
+    /// The Compose project name of the file's folder, as Compose makes it.
+    fn folder_project(&self) -> String {
+        self.compose_dir
+            .file_name()
+            .map(|n| n.to_string_lossy().to_lowercase())
+            .unwrap_or_default()
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))
+            .collect()
+    }
+}
+
+/// The result of an import.
+#[derive(Debug)]
+pub struct Imported {
+    /// main.star.
+    pub starlark: String,
+    /// What was not translated, or translated with a difference, in file
+    /// order.
+    pub items: Vec<Item>,
+}
+
+/// A key of the Compose file that main.star does not say as Compose did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Item {
+    /// The service, or `None` for a top-level key.
+    pub service: Option<String>,
+    /// The key below the service (`build`, `volumes[2]`) or at the top.
+    pub key: String,
+    /// Its line in the Compose file, where found.
+    pub line: Option<usize>,
+    /// Left out, or translated with a difference.
+    pub kind: ItemKind,
+    /// Why, and what to do instead.
+    pub reason: String,
+}
+
+/// How far an [`Item`] is from what Compose does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ItemKind {
+    /// Not in main.star at all.
+    NotTranslated,
+    /// In main.star, with the difference said.
+    Note,
+}
+
+impl Item {
+    /// The line `clockwork import` prints on stderr:
+    /// `web: build: not translated (…)`.
+    pub fn message(&self) -> String {
+        let place = match &self.service {
+            Some(s) => format!("{s}: {}", self.key),
+            None => self.key.clone(),
+        };
+        match self.kind {
+            ItemKind::NotTranslated => format!("{place}: not translated ({})", self.reason),
+            ItemKind::Note => format!("{place}: note: {}", self.reason),
+        }
+    }
+
+    /// The comment at its service in main.star.
+    fn comment(&self) -> String {
+        let line = self
+            .line
+            .map(|l| format!(" (line {l})"))
+            .unwrap_or_default();
+        match self.kind {
+            ItemKind::NotTranslated => {
+                format!("  not translated: {}{line}: {}", self.key, self.reason)
+            }
+            ItemKind::Note => format!("  note: {}{line}: {}", self.key, self.reason),
+        }
+    }
+}
+
+/// Translates a Compose file. Fails, writing nothing, when the file is not
+/// a Compose file Clockwork can read, with every problem located.
+pub fn import(input: &Input<'_>) -> Result<Imported, ImportError> {
+    let (compose, mut items) = compose::read(input)?;
+    let (declarations, added) = translate::translate(&compose, &items);
+    items.extend(added);
+    let header = header(input, &compose, &items);
+    let starlark = starlark::write(&header, &declarations);
+    Ok(Imported { starlark, items })
+}
+
+fn header(input: &Input<'_>, compose: &compose::Compose, items: &[Item]) -> Vec<String> {
+    let mut lines = vec![
+        format!(
+            "main.star, imported from {} by `clockwork import`.",
+            input.file
+        ),
+        String::new(),
+    ];
+    let mut about =
+        "Each Compose service is a DockerResource; `depends_on` became `.connect(...)`. \
+        `${VAR}` became `env(\"VAR\", …)`, which reads the environment or .env as Compose did. \
+        Services without `restart` keep Compose's default, `restart_policy = \"no\"`."
+            .to_string();
+    if compose.uses_networks {
+        about.push_str(
+            " Every container also joins the project's own network, so services that Compose kept on separate networks can reach each other here.",
+        );
+    }
+    lines.push(about);
+    let secrets: Vec<String> = compose
+        .services
+        .iter()
+        .flat_map(|s| {
+            s.env.iter().filter_map(move |e| match &e.value {
+                compose::EnvValue::Text(t)
+                    if !t.has_vars()
+                        && e.file.is_none()
+                        && crate::secret::is_secret_name(&e.name) =>
+                {
+                    Some(format!("`{}` of `{}`", e.name, s.key))
+                }
+                _ => None,
+            })
+        })
+        .collect();
+    if !secrets.is_empty() {
+        lines.push(String::new());
+        lines.push(format!(
+            "Secrets written as values in the Compose file stay as written ({}); Clockwork masks them in what it prints. To keep one out of this file, write `env(\"NAME\")` and put it in .env.",
+            secrets.join(", ")
+        ));
+    }
+    let top: Vec<&Item> = items.iter().filter(|i| i.service.is_none()).collect();
+    let at_services = items
+        .iter()
+        .filter(|i| i.service.is_some() && i.kind == ItemKind::NotTranslated)
+        .count();
+    if !top.is_empty() || at_services > 0 {
+        lines.push(String::new());
+        lines.push(match at_services {
+            0 => "Not translated (also printed by `clockwork import`):".to_string(),
+            n => format!(
+                "Not translated (also printed by `clockwork import`): {n} key(s) of services, listed at each service below{}",
+                if top.is_empty() { "." } else { ", and:" }
+            ),
+        });
+        lines.extend(top.iter().map(|i| i.comment()));
+    }
+    lines.push(String::new());
+    lines.push("`clockwork plan` shows what this declares; `clockwork apply` runs it.".to_string());
+    lines
+}
+
+/// The absolute folder of a file path (relative ones taken from `base`).
+pub fn folder_of(file: &Path, base: &Path) -> PathBuf {
+    let full = if file.is_absolute() {
+        file.to_path_buf()
+    } else {
+        base.join(file)
+    };
+    compose::normalise(full.parent().unwrap_or(Path::new("/")))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,418 @@
+//! The importer on whole Compose files, in memory: what each key becomes,
+//! what is listed as not translated, and every refusal with its place.
+
+use std::path::Path;
+
+use super::*;
+
+/// Imports `text` as `/work/app/docker-compose.yml` for a main.star in
+/// `/work/app`, with `files` (paths relative to `/work/app`) readable.
+fn import_at(text: &str, files: &[(&str, &str)], project: &str) -> Result<Imported, ImportError> {
+    let files: Vec<(String, String)> = files
+        .iter()
+        .map(|(p, t)| (format!("/work/app/{p}"), (*t).to_string()))
+        .collect();
+    let read = move |p: &Path| {
+        files
+            .iter()
+            .find(|(name, _)| Path::new(name) == p)
+            .map(|(_, t)| t.clone())
+            .ok_or_else(|| std::io::Error::from(std::io::ErrorKind::NotFound))
+    };
+    import(&Input {
+        file: "docker-compose.yml",
+        text,
+        compose_dir: Path::new("/work/app"),
+        project_dir: Path::new(project),
+        read: &read,
+    })
+}
+
+fn ok(text: &str, files: &[(&str, &str)]) -> Imported {
+    import_at(text, files, "/work/app").unwrap_or_else(|e| {
+        panic!(
+            "{e}: {:?}",
+            e.problems()
+                .iter()
+                .map(|p| p.message.clone())
+                .collect::<Vec<_>>()
+        )
+    })
+}
+
+/// The problems: place, message, help.
+fn refused(text: &str) -> Vec<(String, String, String)> {
+    match import_at(text, &[], "/work/app") {
+        Ok(out) => panic!("imported:\n{}", out.starlark),
+        Err(e) => e
+            .problems()
+            .iter()
+            .map(|p| {
+                (
+                    p.place(),
+                    p.message.clone(),
+                    p.help.clone().unwrap_or_default(),
+                )
+            })
+            .collect(),
+    }
+}
+
+fn listed(out: &Imported) -> Vec<String> {
+    out.items.iter().map(Item::message).collect()
+}
+
+#[test]
+fn every_translated_key_becomes_its_field() {
+    let out = ok(
+        r#"
+services:
+  my-api:
+    image: "example/api:${TAG:-1.2}"
+    container_name: api
+    ports: ["8000:8000", 9090, {target: 53, published: "5353", protocol: udp}]
+    environment:
+      LOG_LEVEL: debug
+      WORKERS: 4
+      FEATURE: "on"
+      TOKEN: ${API_TOKEN:?set API_TOKEN}
+      PASSTHROUGH:
+    volumes:
+      - ./data:/data
+      - cache:/cache:ro
+      - type: volume
+        source: cache
+        target: /more
+    networks:
+      backend:
+        aliases: [api-internal]
+    command: uvicorn main:app --host 0.0.0.0 --port "8000"
+    restart: "no"
+    healthcheck:
+      test: curl -fsS http://localhost:8000/health
+      interval: 1m30s
+      timeout: 500ms
+  db:
+    image: postgres:15-alpine
+networks:
+  backend:
+volumes:
+  cache:
+"#,
+        &[],
+    );
+    let star = &out.starlark;
+    for expected in [
+        "my_api = DockerResource(\n    name = \"api\",\n",
+        "image = \"example/api:\" + env(\"TAG\", \"1.2\"),",
+        "ports = [\"8000:8000\", \"9090\", \"5353:53/udp\"],",
+        "\"WORKERS\": \"4\",",
+        "\"TOKEN\": env(\"API_TOKEN\"),",
+        "\"PASSTHROUGH\": env(\"PASSTHROUGH\", \"\"),",
+        "volumes = [\"./data:/data\", \"cache:/cache:ro\", \"cache:/more\"],",
+        "networks = [\"backend\"],",
+        "aliases = [\"my-api\", \"api-internal\"],",
+        "command = [\"uvicorn\", \"main:app\", \"--host\", \"0.0.0.0\", \"--port\", \"8000\"],",
+        "restart_policy = \"no\",",
+        "\"test\": [\"CMD-SHELL\", \"curl -fsS http://localhost:8000/health\"],",
+        "\"interval_seconds\": 90,",
+        "\"timeout_seconds\": 0.5,",
+        "\"retries\": 3,",
+        "# Compose service `my-api` (container_name `api`).",
+    ] {
+        assert!(star.contains(expected), "no `{expected}` in\n{star}");
+    }
+    assert_eq!(
+        listed(&out),
+        [
+            "my-api: environment.PASSTHROUGH: note: passed through from the environment: unset, it is empty here, where Compose leaves it out"
+        ]
+    );
+    assert!(star.find("my_api =") < star.find("db ="));
+}
+
+fn star_input_again() -> String {
+    "services:\n  b:\n    image: busybox\n  a:\n    image: busybox\n    depends_on: [b]\n".into()
+}
+
+#[test]
+fn the_output_keeps_the_files_order_and_is_the_same_each_time() {
+    let first = ok(&star_input_again(), &[]).starlark;
+    assert_eq!(first, ok(&star_input_again(), &[]).starlark);
+    assert!(first.find("b = DockerResource").unwrap() < first.find("a = DockerResource").unwrap());
+    assert!(first.ends_with("a.connect(b)\n"), "{first}");
+}
+
+#[test]
+fn what_clockwork_cannot_say_is_listed_at_its_service_and_returned() {
+    let out = ok(
+        r#"
+name: shop
+services:
+  web:
+    build:
+      context: ./web
+    profiles: [debug]
+    labels: {a: b}
+    entrypoint: ["/entry.sh"]
+    secrets: [token]
+    deploy: {replicas: 2}
+    user: "1000"
+    x-note: ignored
+    volumes:
+      - /srv/static:/static:ro,z
+      - ~/cache:/cache
+      - /anonymous
+      - type: tmpfs
+        target: /tmp
+    restart: on-failure:5
+secrets:
+  token:
+    file: ./token.txt
+"#,
+        &[],
+    );
+    assert_eq!(
+        listed(&out),
+        [
+            "name: note: the project name (`shop`) is not translated: Clockwork names the project after its folder and each container after its declaration",
+            "secrets: not translated (Clockwork has no secrets (`token`): mount each file read-only where the services read it)",
+            "web: build: not translated (Clockwork runs images: build it from `./web` first)",
+            "web: profiles: not translated (Clockwork starts every declaration: delete this one to leave it out)",
+            "web: labels: not translated (DockerResource has no `labels`; Clockwork labels its containers with its own)",
+            "web: entrypoint: not translated (DockerResource has no `entrypoint`: the image's own runs; for an image without one, put it in front of `command`)",
+            "web: secrets: not translated (mount the secret's file instead: `\"./secret.txt:/run/secrets/NAME:ro\"` in `volumes`)",
+            "web: deploy: not translated (replicas, resources and placement are Swarm's; Clockwork runs one container per declaration)",
+            "web: user: not translated (DockerResource has no `user`: the image's own user runs the command)",
+            "web: volumes[0]: not translated (the mount option `z`: DockerResource mounts are read-write or `ro`)",
+            "web: volumes[0]: note: `/srv/static` is outside the project folder: it is mounted by its absolute path `/srv/static`, which ties main.star to this machine",
+            "web: volumes[1]: not translated (Clockwork does not expand `~`: write the absolute path)",
+            "web: volumes[2]: note: an anonymous volume: it is the named volume `web-anonymous` here, kept until `clockwork destroy`",
+            "web: volumes[3]: not translated (a `tmpfs` mount: DockerResource mounts host paths and named volumes)",
+            "web: restart: note: `on-failure:5` is `on-failure` without the retry limit, which DockerResource cannot set",
+            "web: build: note: `image` is set to `shop-web`, the tag Compose gives the image it builds: build it first (`docker build -t shop-web ./web`)",
+        ]
+    );
+    let star = &out.starlark;
+    assert!(star.contains("image = \"shop-web\","), "{star}");
+    assert!(
+        star.contains("volumes = [\"/srv/static:/static:ro\", \"web-anonymous:/anonymous\"],"),
+        "{star}"
+    );
+    assert!(
+        star.contains("#   not translated: profiles (line 7): Clockwork starts every declaration"),
+        "{star}"
+    );
+    assert!(
+        star.contains("#   not translated: secrets (line 21): Clockwork has no secrets"),
+        "{star}"
+    );
+    let lines: Vec<usize> = out.items.iter().filter_map(|i| i.line).collect();
+    assert_eq!(lines[..4], [2, 21, 5, 7]);
+}
+
+#[test]
+fn a_postgres_url_becomes_a_database_connection_only_where_it_would_be_built_the_same() {
+    let out = ok(
+        r#"
+services:
+  db:
+    image: postgres:15-alpine
+    ports: ["5433:5432"]
+    environment:
+      POSTGRES_USER: app
+      POSTGRES_PASSWORD: ${DB_PASSWORD:-dev}
+  api:
+    image: example/api
+    environment:
+      DATABASE_URL: postgresql://app:${DB_PASSWORD:-dev}@db:5432/app
+      REPORTS_DB_URL: postgres://reader:reader@db:5432/postgres
+      WRONG_PORT_URL: postgresql://app:x@db:6543/app
+      OTHER_HOST_URL: postgresql://app:x@elsewhere:5432/app
+    depends_on: [db]
+"#,
+        &[],
+    );
+    let star = &out.starlark;
+    assert!(
+        star.contains("api.connect(DatabaseConnection(to_resource = db, database_name = \"app\"))"),
+        "{star}"
+    );
+    assert!(
+        star.contains(
+            "api.connect(DatabaseConnection(\n    to_resource = db,\n    username = \"reader\",\n    password = \"reader\",\n    env_var_name = \"REPORTS_DB_URL\",\n    connection_string_template = \"postgres://{user}:{password}@{host}:{port}/{database}\",\n))"
+        ),
+        "{star}"
+    );
+    assert!(
+        star.contains("\"WRONG_PORT_URL\": \"postgresql://app:x@db:6543/app\","),
+        "{star}"
+    );
+    assert!(
+        star.contains("\"OTHER_HOST_URL\": \"postgresql://app:x@elsewhere:5432/app\","),
+        "{star}"
+    );
+    assert!(
+        star.contains("# DATABASE_URL: set by the DatabaseConnection below"),
+        "{star}"
+    );
+    // The dependency is the connection: no second, plain one.
+    assert!(!star.contains("api.connect(db)"), "{star}");
+
+    // A database that depends on the application would close a cycle.
+    let out = ok(
+        "services:\n  db:\n    image: postgres\n    depends_on: [api]\n  api:\n    image: x\n    environment: [\"DATABASE_URL=postgresql://postgres:postgres@db:5432/postgres\"]\n",
+        &[],
+    );
+    assert!(
+        !out.starlark.contains("DatabaseConnection("),
+        "{}",
+        out.starlark
+    );
+}
+
+#[test]
+fn env_files_are_inlined_or_left_in_dotenv() {
+    let out = ok(
+        "services:\n  app:\n    image: x\n    env_file: [.env, ./conf/app.env, {path: ./missing.env, required: false}]\n    environment:\n      MODE: prod\n",
+        &[
+            (".env", "SECRET_KEY=abc\nMODE=dev\n"),
+            ("conf/app.env", "# c\nAPI_PASSWORD='p w'\nPORT=80\n"),
+        ],
+    );
+    let star = &out.starlark;
+    assert!(
+        star.contains(
+            "        # from .env, which Clockwork reads too\n        \"SECRET_KEY\": env(\"SECRET_KEY\"),\n        # from ./conf/app.env (copied: edit them here now)\n        \"API_PASSWORD\": \"p w\",\n        \"PORT\": \"80\",\n        # from `environment`\n        \"MODE\": \"prod\",\n"
+        ),
+        "{star}"
+    );
+    assert_eq!(
+        listed(&out),
+        [
+            "app: env_file[1]: note: `API_PASSWORD` of `./conf/app.env` copied into main.star; to keep a secret out of it, move it to .env and write `env(\"API_PASSWORD\")`"
+        ]
+    );
+}
+
+#[test]
+fn depends_on_conditions_are_said() {
+    let out = ok(
+        r#"
+services:
+  migrate: {image: x, command: ["migrate"]}
+  cache: {image: redis}
+  app:
+    image: x
+    depends_on:
+      migrate: {condition: service_completed_successfully}
+      cache: {condition: service_healthy}
+"#,
+        &[],
+    );
+    let star = &out.starlark;
+    assert!(star.contains("    must_run = False,\n"), "{star}");
+    assert!(
+        star.contains("# service_healthy: `cache` has no health check in the Compose file"),
+        "{star}"
+    );
+    assert!(star.contains("app.connect(migrate)\n"), "{star}");
+    assert!(star.contains("app.connect(cache)\n"), "{star}");
+}
+
+#[test]
+fn paths_are_rebased_on_the_folder_of_main_star() {
+    let text = "services:\n  web:\n    image: nginx\n    volumes: [\"./site:/site\", \"../shared:/shared\"]\n";
+    let out = import_at(text, &[], "/work").unwrap();
+    assert!(
+        out.starlark
+            .contains("\"./app/site:/site\", \"./shared:/shared\""),
+        "{}",
+        out.starlark
+    );
+    let out = import_at(text, &[], "/work/app/deploy").unwrap();
+    assert!(
+        out.starlark.contains("\"/work/app/site:/site\""),
+        "{}",
+        out.starlark
+    );
+    assert_eq!(out.items.len(), 2, "{:?}", listed(&out));
+}
+
+#[test]
+fn bad_files_are_refused_at_their_place() {
+    assert_eq!(
+        refused("services:\n  web:\n    image: [unclosed\n"),
+        [(
+            "docker-compose.yml:4:1".to_string(),
+            "docker-compose.yml is not YAML: did not find expected ',' or ']', while parsing a flow sequence at line 3 column 12".to_string(),
+            "a Compose file is a YAML mapping with `services:` at the top".to_string()
+        )]
+    );
+    assert_eq!(
+        refused("- web\n- db\n")[0].1,
+        "docker-compose.yml is not a Compose file: it is a list, not a mapping"
+    );
+    assert_eq!(
+        refused("version: '3'\n")[0].1,
+        "docker-compose.yml is not a Compose file: it has no `services`"
+    );
+    assert_eq!(
+        refused("servics:\n  web: {image: x}\nservices: {}\n"),
+        [(
+            "docker-compose.yml:1:1".to_string(),
+            "`servics` is not a top-level key of a Compose file".to_string(),
+            "did you mean `services`?".to_string()
+        )]
+    );
+    assert_eq!(
+        refused(
+            "services:\n  web:\n    image: x\n    enviroment: {A: 1}\n    depends_on: [dbb]\n    volumes: [data:/data]\n    networks: [back]\n  db:\n    ports: oops\n"
+        ),
+        [
+            (
+                "docker-compose.yml:4:5".to_string(),
+                "`enviroment` is not a key of a Compose service (in `web`)".to_string(),
+                "did you mean `environment`?".to_string()
+            ),
+            (
+                "docker-compose.yml:5:5".to_string(),
+                "`web` depends on `dbb`, which is not a service of the file".to_string(),
+                "did you mean `db`?".to_string()
+            ),
+            (
+                "docker-compose.yml:6:5".to_string(),
+                "the named volume `data` of `web` is not declared under the top-level `volumes`".to_string(),
+                "declare it under the top-level `volumes:` (`volumes: {data: {}}`), or write `./data` for a folder".to_string()
+            ),
+            (
+                "docker-compose.yml:7:5".to_string(),
+                "the network `back` of `web` is not declared under the top-level `networks`".to_string(),
+                "declare it under the top-level `networks:` (`networks: {back: {}}`)".to_string()
+            ),
+            (
+                "docker-compose.yml:8:3".to_string(),
+                "service `db` has neither `image` nor `build`".to_string(),
+                "give the image it runs, e.g. `image: nginx:alpine`".to_string()
+            ),
+            (
+                "docker-compose.yml:9:5".to_string(),
+                "`services.db.ports` must be a list; found a string".to_string(),
+                "for example `ports: [\"8080:80\"]`".to_string()
+            ),
+        ]
+    );
+    assert_eq!(
+        refused(
+            "services:\n  web:\n    image: x\n    environment:\n      A: ${B\n    restart: sometimes\n    healthcheck: {test: [true], interval: soon}\n"
+        )
+        .into_iter()
+        .map(|(place, message, _)| format!("{place}: {message}"))
+        .collect::<Vec<_>>(),
+        [
+            "docker-compose.yml:5:7: `services.web.environment.A`: `${B` has no closing `}`",
+            "docker-compose.yml:6:5: `sometimes` is not a restart policy",
+            "docker-compose.yml:7:5: `services.web.healthcheck.test` must start with `CMD`, `CMD-SHELL` or `NONE`",
+        ]
+    );
+}
