@@ -26,7 +26,8 @@ fi
 if ! pgrep -x dockerd >/dev/null 2>&1; then
   echo "ensure-docker: starting dockerd" >&2
   sudo_ mkdir -p /var/log/clockwork
-  sudo_ sh -c 'nohup dockerd >/var/log/clockwork/dockerd.log 2>&1 &'
+  # Its own session: a signal to the caller's process group must not reach it.
+  sudo_ setsid sh -c 'nohup dockerd >>/var/log/clockwork/dockerd.log 2>&1 &' </dev/null
 fi
 
 for _ in $(seq 1 120); do
