@@ -34,6 +34,16 @@ fn runtime(cache: &std::path::Path) -> PluginRuntime {
     .expect("runtime")
 }
 
+/// As the CLI loads: descriptions from the cache, compiled at first call.
+fn deferring_runtime(cache: &std::path::Path) -> PluginRuntime {
+    PluginRuntime::new(RuntimeOptions {
+        cache_root: Some(cache.to_path_buf()),
+        defer_compile: true,
+        ..RuntimeOptions::default()
+    })
+    .expect("runtime")
+}
+
 fn compile_uncached(c: &mut Criterion) {
     let rt = PluginRuntime::new(RuntimeOptions::default()).expect("runtime");
     let engine = rt.engine().engine();
@@ -70,6 +80,19 @@ fn ready_from_cache(c: &mut Criterion) {
             set
         })
     });
+    group.bench_function(
+        format!("all_{}_plugins_described_deferred", bundled_plugins().len()),
+        |b| {
+            b.iter(|| {
+                let rt = deferring_runtime(cache.path());
+                let (files, problems) = discover(None);
+                let set =
+                    tokio.block_on(PluginSet::load(&rt, files, problems, &Default::default()));
+                assert!(set.plugins.iter().all(|p| !p.sandbox.is_linked()));
+                set
+            })
+        },
+    );
     group.finish();
 }
 

@@ -5,7 +5,7 @@
 use clockwork::plugin::CacheOutcome;
 use serde_json::Value;
 
-use crate::support::{TestProject, fixture, load, runtime, stderr, stdout};
+use crate::support::{TestProject, deferring_runtime, fixture, load, runtime, stderr, stdout};
 
 fn list_json(project: &TestProject) -> (i32, Value) {
     let output = project.clockwork(&["plugins", "list", "--json"]);
@@ -304,4 +304,69 @@ async fn a_damaged_cache_entry_is_rebuilt_not_trusted() {
         "{}",
         key_dir.display()
     );
+}
+
+/// The CLI's runtime takes a plugin's description from the cache and
+/// compiles the component at its first call: the call works, a damaged
+/// compiled entry is rebuilt then, and a description of another build or a
+/// damaged one is not trusted (the component is described again).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plugin_described_from_the_cache_is_compiled_at_its_first_call() {
+    let cache = tempfile::tempdir().expect("temp dir");
+    let path = bundled_file(cache.path(), "blank-resource");
+    let first = load(&deferring_runtime(cache.path().to_path_buf()), &path).await;
+    assert_eq!(first.cache, CacheOutcome::Compiled);
+    assert!(first.sandbox.is_linked());
+
+    let rt = deferring_runtime(cache.path().to_path_buf());
+    let key_dir = rt.cache().expect("cache").dir().to_path_buf();
+    let described = load(&rt, &path).await;
+    assert_eq!(described.cache, CacheOutcome::Described);
+    assert!(!described.sandbox.is_linked(), "compiled before any call");
+    assert_eq!(described.description, first.description);
+    assert_eq!(described.imports, first.imports);
+    let config = serde_json::json!({"name": "web"});
+    described
+        .validate("BlankResource", "web", &config)
+        .await
+        .expect("the call works")
+        .expect("valid");
+    assert!(described.sandbox.is_linked());
+
+    // A damaged compiled entry is found at the first call, and rebuilt.
+    let entry = key_dir.join(format!("{}.cwasm", first.origin.digest));
+    let mut bytes = std::fs::read(&entry).expect("entry exists");
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0xff;
+    std::fs::write(&entry, &bytes).expect("corrupt");
+    let described = load(&rt, &path).await;
+    assert_eq!(described.cache, CacheOutcome::Described);
+    described
+        .validate("BlankResource", "web", &config)
+        .await
+        .expect("the call works on a rebuilt entry")
+        .expect("valid");
+    assert_ne!(std::fs::read(&entry).expect("entry"), bytes, "not rebuilt");
+
+    // A description another build wrote, or a damaged one, is not used.
+    let description = key_dir.join(format!("{}.describe.json", first.origin.digest));
+    let text = std::fs::read_to_string(&description).expect("description stored");
+    let mut other: Value = serde_json::from_str(&text).expect("JSON");
+    other["host"] = Value::from("0.0.0 another build");
+    std::fs::write(&description, other.to_string()).expect("write");
+    assert_eq!(load(&rt, &path).await.cache, CacheOutcome::Hit);
+    assert_eq!(load(&rt, &path).await.cache, CacheOutcome::Described);
+    std::fs::write(&description, "{\"host\": ").expect("truncate");
+    assert_eq!(load(&rt, &path).await.cache, CacheOutcome::Hit);
+}
+
+/// A bundled plugin's component, written to a file in `dir`.
+fn bundled_file(dir: &std::path::Path, name: &str) -> std::path::PathBuf {
+    let plugin = clockwork::plugin::bundled_plugins()
+        .iter()
+        .find(|p| p.name == name)
+        .unwrap_or_else(|| panic!("{name} is bundled"));
+    let path = dir.join(format!("{name}.wasm"));
+    std::fs::write(&path, plugin.wasm).expect("write");
+    path
 }

@@ -159,7 +159,8 @@ pub fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
-/// A runtime for library-level tests.
+/// A runtime for library-level tests: every component compiled (or taken
+/// from the cache) and described at load.
 pub fn runtime(
     project_dir: Option<PathBuf>,
     limits: Option<Limits>,
@@ -170,6 +171,18 @@ pub fn runtime(
         project_dir,
         limits,
         log_sink: None,
+        defer_compile: false,
+    })
+    .expect("runtime starts")
+}
+
+/// A runtime as the CLI has it: plugins described from the cache, compiled
+/// when first called.
+pub fn deferring_runtime(cache: PathBuf) -> PluginRuntime {
+    PluginRuntime::new(RuntimeOptions {
+        cache_root: Some(cache),
+        defer_compile: true,
+        ..Default::default()
     })
     .expect("runtime starts")
 }

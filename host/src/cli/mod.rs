@@ -307,6 +307,7 @@ impl Invocation {
             log_sink: Some(Arc::new(move |plugin, record| {
                 output::plugin_log(verbosity, plugin, record)
             })),
+            defer_compile: true,
         })
         .map_err(|e| CliError::Runtime(format!("{e:#}")))
     }

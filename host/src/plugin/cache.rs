@@ -35,6 +35,39 @@ pub enum CacheOutcome {
     Compiled,
     /// Compiled again because the entry was unusable; the reason.
     Rebuilt(String),
+    /// Described from the cache; compiled (or taken from the cache) when
+    /// first called.
+    Described,
+}
+
+/// What a component said about itself, stored beside its compiled form:
+/// a command learns every plugin's types from it and compiles only the
+/// plugins it calls. Keyed by the component's digest, in the folder of the
+/// engine's configuration, and tied to the host's build that wrote it.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct CachedDescription {
+    /// The host version and contract that wrote it.
+    pub host: String,
+    /// Its kind.
+    pub kind: crate::plugin::PluginKind,
+    /// The exported interface, with its version.
+    pub interface: String,
+    /// The host interfaces it imports.
+    pub imports: Vec<String>,
+    /// Its `describe`, as it said it (checked again when read).
+    pub description: crate::plugin::PluginDescription,
+}
+
+impl CachedDescription {
+    /// This build's mark.
+    pub fn host() -> String {
+        format!(
+            "{} {} {}",
+            env!("CARGO_PKG_VERSION"),
+            env!("CW_CONTRACT"),
+            env!("CW_WASMTIME_VERSION")
+        )
+    }
 }
 
 /// Why the cache could not be used. Compilation errors are not cache errors.
@@ -112,6 +145,39 @@ impl ComponentCache {
             self.evict();
         }
         Ok((component, outcome))
+    }
+
+    fn description_entry(&self, digest: &str) -> PathBuf {
+        self.dir.join(format!("{digest}.describe.json"))
+    }
+
+    /// What `describe` said about the component whose SHA-256 is `digest`,
+    /// when this build of the host stored it.
+    pub fn description(&self, digest: &str) -> Option<CachedDescription> {
+        let bytes = fs::read(self.description_entry(digest)).ok()?;
+        let cached: CachedDescription = serde_json::from_slice(&bytes).ok()?;
+        (cached.host == CachedDescription::host()).then_some(cached)
+    }
+
+    /// Keeps a component's description beside its compiled form. A cache
+    /// that cannot be written costs only speed.
+    pub fn store_description(&self, digest: &str, description: &CachedDescription) {
+        let Ok(json) = serde_json::to_vec(description) else {
+            return;
+        };
+        let path = self.description_entry(digest);
+        let written = create_private_dir(&self.dir).and_then(|()| {
+            let (tmp, mut file) = tempfile_in(&self.dir)?;
+            file.write_all(&json)
+                .and_then(|()| file.sync_all())
+                .and_then(|()| fs::rename(&tmp, &path))
+                .inspect_err(|_| {
+                    let _ = fs::remove_file(&tmp);
+                })
+        });
+        if written.is_ok() {
+            touch(&path);
+        }
     }
 
     fn deserialize(&self, engine: &Engine, bytes: &[u8]) -> Result<Component, String> {

@@ -1,14 +1,14 @@
 //! What a plugin says about itself (`describe`), checked once at load.
 
 use clockwork_schema::{FieldSchema, SchemaProblem, TypeSchema, ValueType, is_kebab_case};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::plugin::PluginKind;
 use crate::plugin::bindings::types as wit;
 use crate::plugin::bindings::{assertion, connection, resource};
 
 /// A plugin's identity.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PluginMeta {
     /// `kebab-case` name, unique among loaded plugins.
     pub name: String,
@@ -21,7 +21,7 @@ pub struct PluginMeta {
 }
 
 /// What a type adds beyond its schema, by kind.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum TypeTraits {
     /// A resource type.
@@ -41,7 +41,7 @@ pub enum TypeTraits {
 }
 
 /// One declaration type of a plugin.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TypeInfo {
     /// Constructor name, docs and fields.
     pub schema: TypeSchema,
@@ -50,7 +50,7 @@ pub struct TypeInfo {
 }
 
 /// A checked `describe` result.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PluginDescription {
     /// Identity.
     pub meta: PluginMeta,

@@ -3,7 +3,9 @@
 use std::fmt;
 
 /// What a plugin provides, decided by the interface its component exports.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum PluginKind {
     /// Exports `clockwork:plugin/resources`.

@@ -29,8 +29,10 @@ pub type LogSink = Arc<dyn Fn(&str, &LogRecord) + Send + Sync>;
 pub struct Sandbox {
     pub(crate) name: String,
     pub(crate) kind: PluginKind,
-    pre: InstancePre<HostState>,
-    exports: HashMap<&'static str, ComponentExportIndex>,
+    /// The linked component, made at the first call when the plugin was
+    /// described from the cache.
+    linked: tokio::sync::OnceCell<Linked>,
+    link: Option<Link>,
     pub(crate) limits: Limits,
     grants: Arc<Grants>,
     services: Arc<HostServices>,
@@ -40,6 +42,41 @@ pub struct Sandbox {
     /// most of a call's cost); `None`: a fresh instance per call.
     warm: Option<WarmPool>,
 }
+
+/// A component linked for calls: its pre-instance and the index of each
+/// function its kind exports.
+pub(crate) struct Linked {
+    pre: InstancePre<HostState>,
+    exports: HashMap<&'static str, ComponentExportIndex>,
+}
+
+impl Linked {
+    /// Links `pre`, whose component exports `interface` (the full name,
+    /// e.g. `clockwork:plugin/resources@0.1.0`).
+    pub(crate) fn new(
+        pre: InstancePre<HostState>,
+        kind: PluginKind,
+        interface: &str,
+    ) -> Result<Linked, String> {
+        let component = pre.component();
+        let (_, iface) = component
+            .get_export(None, interface)
+            .ok_or_else(|| format!("no export `{interface}`"))?;
+        let mut exports = HashMap::new();
+        for function in Sandbox::functions(kind) {
+            let (_, index) = component
+                .get_export(Some(&iface), function)
+                .ok_or_else(|| format!("`{interface}` has no function `{function}`"))?;
+            exports.insert(*function, index);
+        }
+        Ok(Linked { pre, exports })
+    }
+}
+
+/// Compiles (or takes from the cache) and links a component that was
+/// described from the cache, when it is first called.
+pub(crate) type Link =
+    Box<dyn Fn() -> futures::future::BoxFuture<'static, Result<Linked, String>> + Send + Sync>;
 
 /// The instances a plugin keeps, and how many are out on calls.
 struct WarmPool {
@@ -80,39 +117,67 @@ impl Sandbox {
         }
     }
 
-    /// Builds a sandbox; `interface` is the full name of the exported
-    /// interface, e.g. `clockwork:plugin/resources@0.1.0`.
+    /// Builds a sandbox for a linked component.
     pub(crate) fn new(
         name: String,
         kind: PluginKind,
-        pre: InstancePre<HostState>,
-        interface: &str,
+        linked: Linked,
         limits: Limits,
         grants: Arc<Grants>,
         services: Arc<HostServices>,
-    ) -> Result<Self, String> {
-        let component = pre.component();
-        let (_, iface) = component
-            .get_export(None, interface)
-            .ok_or_else(|| format!("no export `{interface}`"))?;
-        let mut exports = HashMap::new();
-        for function in Self::functions(kind) {
-            let (_, index) = component
-                .get_export(Some(&iface), function)
-                .ok_or_else(|| format!("`{interface}` has no function `{function}`"))?;
-            exports.insert(*function, index);
-        }
-        Ok(Sandbox {
+    ) -> Self {
+        Sandbox {
             name,
             kind,
-            pre,
-            exports,
+            linked: tokio::sync::OnceCell::new_with(Some(linked)),
+            link: None,
             limits,
             grants,
             services,
             log_sink: None,
             warm: None,
-        })
+        }
+    }
+
+    /// Builds a sandbox whose component is compiled and linked by `link`
+    /// at the first call.
+    pub(crate) fn deferred(
+        name: String,
+        kind: PluginKind,
+        link: Link,
+        limits: Limits,
+        grants: Arc<Grants>,
+        services: Arc<HostServices>,
+    ) -> Self {
+        Sandbox {
+            name,
+            kind,
+            linked: tokio::sync::OnceCell::new(),
+            link: Some(link),
+            limits,
+            grants,
+            services,
+            log_sink: None,
+            warm: None,
+        }
+    }
+
+    /// Whether the component is compiled and linked yet.
+    pub fn is_linked(&self) -> bool {
+        self.linked.initialized()
+    }
+
+    /// The linked component, compiled and linked now if it was deferred;
+    /// one failure is reported to every call, and the next call tries again.
+    async fn linked(&self) -> Result<&Linked, String> {
+        self.linked
+            .get_or_try_init(|| async {
+                match &self.link {
+                    Some(link) => link().await,
+                    None => Err("the component was never linked".to_string()),
+                }
+            })
+            .await
     }
 
     /// Keeps instances between calls from now on. Only for a plugin that
@@ -192,7 +257,11 @@ impl Sandbox {
             target: target.map(str::to_string),
             failure,
         };
-        let Some(index) = self.exports.get(function) else {
+        let linked = self
+            .linked()
+            .await
+            .map_err(|reason| error(CallFailure::Instantiate(reason)))?;
+        let Some(index) = linked.exports.get(function) else {
             return Err(error(CallFailure::InvalidResult(format!(
                 "{} plugins export no function `{function}`",
                 self.kind
@@ -215,7 +284,7 @@ impl Sandbox {
                     Arc::clone(&self.services),
                 );
                 state.deadline = state.started + limit;
-                let mut store = Store::new(self.pre.engine(), state);
+                let mut store = Store::new(linked.pre.engine(), state);
                 store.limiter(|s| &mut s.limits);
                 store.epoch_deadline_callback(|ctx| {
                     if Instant::now() >= ctx.data().deadline {
@@ -233,7 +302,7 @@ impl Sandbox {
         // The epoch interrupt is the deadline; this outer timeout only
         // catches a host import that does not return.
         let budget = limit + 5 * EPOCH_TICK;
-        let pre = &self.pre;
+        let pre = &linked.pre;
         let mut used = None;
         let outcome = tokio::time::timeout(budget, async {
             let instance = match kept {
