@@ -95,6 +95,23 @@ pub enum Denial {
     /// A command argument with a NUL byte.
     #[error("`command` contains a NUL byte, which arguments cannot hold")]
     NulInCommand,
+    /// An entrypoint argument with a NUL byte.
+    #[error("`entrypoint` contains a NUL byte, which arguments cannot hold")]
+    NulInEntrypoint,
+    /// A label in Clockwork's own namespace, which decides ownership.
+    #[error(
+        "label `{key}`: `dev.clockwork.` labels are Clockwork's own: they say which project owns a container"
+    )]
+    ReservedLabel {
+        /// The key, NUL bytes shown as `\0`.
+        key: String,
+    },
+    /// A label key that is empty or holds a NUL byte, or a value with one.
+    #[error("label `{key}` is empty or contains a NUL byte, which labels cannot hold")]
+    LabelText {
+        /// The key, NUL bytes shown as `\0`.
+        key: String,
+    },
     /// A mount target that is not an absolute path below `/`.
     #[error("mount target `{target}` must be an absolute path inside the container other than `/`")]
     MountTarget {
@@ -223,6 +240,9 @@ impl Denial {
             Denial::EnvName { .. } => "env_name",
             Denial::NulInEnv { .. } => "nul_in_env",
             Denial::NulInCommand => "nul_in_command",
+            Denial::NulInEntrypoint => "nul_in_entrypoint",
+            Denial::ReservedLabel { .. } => "reserved_label",
+            Denial::LabelText { .. } => "label_text",
             Denial::MountTarget { .. } => "mount_target",
             Denial::MountOutside { .. } => "mount_outside",
             Denial::NotOwnContainer { .. } => "not_own_container",
@@ -263,6 +283,13 @@ impl Denial {
                 "change the variable in `env_vars` (or the connection that sets it)".into()
             }
             Denial::NulInCommand => "remove the NUL byte from `command`".into(),
+            Denial::NulInEntrypoint => "remove the NUL byte from `entrypoint`".into(),
+            Denial::ReservedLabel { .. } => {
+                "choose a key of your own in `labels`, e.g. `com.example.role`".into()
+            }
+            Denial::LabelText { .. } => {
+                "give every key in `labels` a name, without NUL bytes in keys or values".into()
+            }
             Denial::MountTarget { .. } => {
                 "write the target as an absolute path in the container, e.g. `./data:/data`".into()
             }
@@ -427,6 +454,10 @@ pub fn check(files: &ProjectDir, scope: &Scope, action: &Action) -> Result<(), D
             if spec.command.iter().flatten().any(|a| a.contains('\0')) {
                 return Err(Denial::NulInCommand);
             }
+            if spec.entrypoint.iter().flatten().any(|a| a.contains('\0')) {
+                return Err(Denial::NulInEntrypoint);
+            }
+            labels_allowed(&spec.labels)?;
             for mount in &spec.mounts {
                 mount_allowed(files, scope, mount)?;
             }
@@ -494,6 +525,22 @@ pub fn check(files: &ProjectDir, scope: &Scope, action: &Action) -> Result<(), D
         }
         _ => Ok(()),
     }
+}
+
+/// A plugin's labels for a container: none of Clockwork's own, whatever
+/// the plugin's `validate` said (the plugin is not trusted to have
+/// refused them), and text Docker can hold.
+fn labels_allowed(labels: &std::collections::BTreeMap<String, String>) -> Result<(), Denial> {
+    for (key, value) in labels {
+        let shown = || key.replace('\0', "\\0");
+        if key.starts_with(crate::docker::labels::NAMESPACE) {
+            return Err(Denial::ReservedLabel { key: shown() });
+        }
+        if key.is_empty() || key.contains('\0') || value.contains('\0') {
+            return Err(Denial::LabelText { key: shown() });
+        }
+    }
+    Ok(())
 }
 
 fn container_allowed(scope: &Scope, container: &str) -> Result<(), Denial> {
@@ -683,6 +730,49 @@ mod tests {
             code.as_deref(),
             Some("clockwork::policy::forbidden_setting")
         );
+    }
+
+    /// A plugin is not trusted to have refused a user's `dev.clockwork.`
+    /// label: the host refuses it too, so no spec can forge ownership.
+    #[test]
+    fn a_spec_cannot_set_clockworks_own_labels() {
+        let (_tmp, files) = project();
+        let scope = Scope::of("web", "DockerResource");
+        let labelled = |labels: Json| {
+            Action::EnsureContainer(
+                json!({"name": "web", "image": "nginx:alpine", "labels": labels}).to_string(),
+            )
+        };
+        assert_eq!(
+            check(
+                &files,
+                &scope,
+                &labelled(json!({"com.example.role": "web"}))
+            ),
+            Ok(())
+        );
+        for key in [
+            "dev.clockwork.project-id",
+            "dev.clockwork.project",
+            "dev.clockwork.resource",
+            "dev.clockwork.must-run",
+        ] {
+            let denial = check(&files, &scope, &labelled(json!({ key: "x" }))).unwrap_err();
+            assert_eq!(denial, Denial::ReservedLabel { key: key.into() });
+            assert_eq!(denial.kind(), "reserved_label");
+        }
+        assert_eq!(
+            check(&files, &scope, &labelled(json!({"": "x"}))),
+            Err(Denial::LabelText { key: String::new() })
+        );
+        assert_eq!(
+            check(&files, &scope, &labelled(json!({"a": "b\u{0}"}))),
+            Err(Denial::LabelText { key: "a".into() })
+        );
+        let entry = Action::EnsureContainer(
+            json!({"name": "web", "image": "x", "entrypoint": ["sh\u{0}"]}).to_string(),
+        );
+        assert_eq!(check(&files, &scope, &entry), Err(Denial::NulInEntrypoint));
     }
 
     #[test]

@@ -299,6 +299,8 @@ fn container_spec(
         networks,
         aliases: Vec::new(),
         command: None,
+        entrypoint: None,
+        labels: BTreeMap::new(),
         restart_policy: "unless-stopped".into(),
         // Running is not accepting connections. With a health check the host
         // starts what depends on this only once the server answers.

@@ -549,6 +549,11 @@ fn policy_refuses_privileged_root_mounts_foreign_names_and_files_outside() {
             "state-file",
             "is inside Clockwork's state folder `.clockwork/`; Clockwork never writes or removes it",
         ),
+        // Whatever the plugin's `validate` let through.
+        (
+            "forged-label",
+            "label `dev.clockwork.project-id`: `dev.clockwork.` labels are Clockwork's own",
+        ),
     ] {
         let stack = Stack::new(&format!("cwt-policy-{reach}"));
         std::fs::copy(&plugin, stack.dir.join("plugins/overreaching.wasm")).expect("copy");
@@ -578,6 +583,100 @@ fn policy_refuses_privileged_root_mounts_foreign_names_and_files_outside() {
         let parent = stack.dir.parent().expect("root");
         assert!(!parent.join("escaped.txt").exists(), "{reach}");
     }
+}
+
+/// A DockerResource with its own entrypoint and labels.
+fn labelled(role: &str) -> String {
+    format!(
+        r#"web = DockerResource(
+    name = "lbl-web",
+    image = "busybox:latest",
+    entrypoint = ["sh", "-c"],
+    command = ["trap 'exit 0' TERM; while true; do sleep 1; done"],
+    labels = {{"com.example.role": "{role}", "com.example.team": "ops"}},
+)
+"#
+    )
+}
+
+#[test]
+fn entrypoint_and_labels_are_set_a_label_change_replaces_and_clockworks_own_are_refused() {
+    let stack = Stack::new("cw-e2e-labels");
+    stack.write("main.star", &labelled("frontend"));
+    stack.ok(&["apply"]);
+    let made = stack.inspect("lbl-web");
+    assert_eq!(made["State"]["Running"], true, "{}", made["State"]);
+    let config = &made["Config"];
+    assert_eq!(config["Entrypoint"], serde_json::json!(["sh", "-c"]));
+    assert_eq!(
+        config["Cmd"],
+        serde_json::json!(["trap 'exit 0' TERM; while true; do sleep 1; done"])
+    );
+    // The user's labels, and Clockwork's own beside them.
+    let labels = &config["Labels"];
+    assert_eq!(labels["com.example.role"], "frontend", "{labels}");
+    assert_eq!(labels["com.example.team"], "ops", "{labels}");
+    assert_eq!(labels["dev.clockwork.project"], stack.project, "{labels}");
+    assert_eq!(labels["dev.clockwork.resource"], "lbl-web", "{labels}");
+    assert_eq!(
+        labels["dev.clockwork.project-id"],
+        stack.project_id().as_str()
+    );
+    let again = stack.ok(&["apply"]);
+    assert!(again.stdout.contains("Nothing to do"), "{}", again.stdout);
+
+    // A label is fixed when the container is made: a change replaces it,
+    // and the plan names the label.
+    stack.write("main.star", &labelled("backend"));
+    let plan = stack.ok(&["plan"]);
+    assert!(
+        plan.stdout.contains("lbl-web (DockerResource): replace")
+            && plan
+                .stdout
+                .contains("labels.com.example.role: \"frontend\" → \"backend\""),
+        "{}",
+        plan.stdout
+    );
+    let first = stack.id_of("lbl-web");
+    stack.ok(&["apply"]);
+    let second = stack.id_of("lbl-web");
+    assert_ne!(second, first, "not replaced");
+    assert_eq!(
+        stack.inspect("lbl-web")["Config"]["Labels"]["com.example.role"],
+        "backend"
+    );
+
+    // A label of Clockwork's own would let the declaration say whose the
+    // container is: refused at its field, and nothing changes.
+    let state = std::fs::read_to_string(stack.dir.join(".clockwork/state.json")).expect("state");
+    stack.write(
+        "main.star",
+        &labelled("backend").replace(
+            "\"com.example.team\": \"ops\"",
+            "\"dev.clockwork.project\": \"x\"",
+        ),
+    );
+    for command in ["plan", "apply"] {
+        let refused = stack.run(&[command]);
+        assert_eq!(refused.code, 2, "{command}: {}", refused.all());
+        assert!(
+            refused.stderr.contains(
+                "main.star:1:7: `lbl-web` (DockerResource): `labels[\"dev.clockwork.project\"]`: `dev.clockwork.` labels are Clockwork's own: they say which project owns a container"
+            ) && refused.stderr.contains("choose a key of your own, e.g. `com.example.project`"),
+            "{command}: {}",
+            refused.stderr
+        );
+    }
+    assert_eq!(stack.id_of("lbl-web"), second);
+    let labels = stack.inspect("lbl-web")["Config"]["Labels"].clone();
+    assert_eq!(labels["dev.clockwork.project"], stack.project, "{labels}");
+    assert_eq!(
+        std::fs::read_to_string(stack.dir.join(".clockwork/state.json")).expect("state"),
+        state
+    );
+    stack.write("main.star", &labelled("backend"));
+    stack.ok(&["destroy", "--yes"]);
+    assert!(stack.containers().is_empty());
 }
 
 #[test]

@@ -10,9 +10,10 @@
 //! of its own to these containers (the `DATABASE_URL` its connection
 //! injects is the Compose value byte for byte, and every container that
 //! connects to the Redis sets variables, so no `REDIS_URL` is completed).
-//! Two differences are by design and allowed: every Clockwork container is
-//! also on the project network, and `labels` (which DockerResource has
-//! not) must be listed as not translated.
+//! One difference is by design and allowed: every Clockwork container is
+//! also on the project network. Labels are compared without each tool's
+//! own (`com.docker.compose.*`, `dev.clockwork.*`) and the image's: what is
+//! left is what the Compose file wrote, on both sides.
 //!
 //! Needs `docker-compose` (`scripts/ensure-compose.sh`).
 
@@ -129,9 +130,10 @@ struct Naming<'a> {
     prefix: Option<&'a str>,
     /// Clockwork's project network, `<project>-<id>_default`.
     project_network: Option<&'a str>,
-    /// The label keys the side's tooling sets itself.
-    own_labels: &'a str,
 }
+
+/// The label namespaces of the tools themselves, left out on both sides.
+const TOOL_LABELS: [&str; 2] = ["com.docker.compose.", "dev.clockwork."];
 
 fn facts(c: &Value, naming: &Naming<'_>) -> Facts {
     let config = &c["Config"];
@@ -229,7 +231,8 @@ fn facts(c: &Value, naming: &Naming<'_>) -> Facts {
         .into_iter()
         .flatten()
         .filter(|(k, v)| {
-            !k.starts_with(naming.own_labels) && image_labels.get(k.as_str()) != Some(*v)
+            !TOOL_LABELS.iter().any(|own| k.starts_with(own))
+                && image_labels.get(k.as_str()) != Some(*v)
         })
         .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
         .collect();
@@ -264,7 +267,7 @@ fn clockwork(stack: &Stack, args: &[&str]) -> Run {
 /// Imports fixture `name`, brings it up with Compose, then with Clockwork,
 /// and compares the containers of `services` (`jobs` among them run once
 /// and exit); returns what the import printed on stderr.
-fn round_trip(name: &str, services: &[&str], jobs: &[&str]) -> String {
+fn round_trip(name: &str, services: &[&str], jobs: &[&str]) -> RoundTrip {
     let _ports = crate::apply::fixed_ports();
     let stack = Stack::new(&format!("cw-e2e-import-{name}"));
     copy_dir(
@@ -280,7 +283,6 @@ fn round_trip(name: &str, services: &[&str], jobs: &[&str]) -> String {
         let naming = Naming {
             prefix: Some(&compose_project),
             project_network: None,
-            own_labels: "com.docker.compose.",
         };
         up.containers()
             .iter()
@@ -328,10 +330,13 @@ fn round_trip(name: &str, services: &[&str], jobs: &[&str]) -> String {
                 .map(|(n, _)| n.clone())
                 .find(|n| n.starts_with(&format!("{}-", stack.project)) && n.ends_with("_default"))
                 .unwrap_or_else(|| panic!("`{service}` is not on the project network"));
+            // Clockwork's own labels are there, beside the user's.
+            let labels = &c["Config"]["Labels"];
+            assert_eq!(labels["dev.clockwork.resource"], *service, "{labels}");
+            assert_eq!(labels["dev.clockwork.project"], stack.project, "{labels}");
             let naming = Naming {
                 prefix: None,
                 project_network: Some(&network),
-                own_labels: "dev.clockwork.",
             };
             (service.to_string(), facts(&c, &naming))
         })
@@ -350,24 +355,30 @@ fn round_trip(name: &str, services: &[&str], jobs: &[&str]) -> String {
         if !compose.networks.contains("default") {
             clockwork.networks.remove("default");
         }
-        // DockerResource has no labels: the import must have said so.
-        if !compose.labels.is_empty() {
+        // Labels and entrypoints are translated: nothing about them listed.
+        for key in ["labels", "entrypoint"] {
             assert!(
-                imported
-                    .stderr
-                    .contains(&format!("{service}: labels: not translated")),
-                "{service}'s labels were dropped silently:\n{}",
+                !imported.stderr.contains(&format!("{service}: {key}")),
+                "{service}: {key} listed:\n{}",
                 imported.stderr
             );
-            assert_eq!(clockwork.labels, BTreeMap::new(), "{service}");
-            clockwork.labels = compose.labels.clone();
         }
         assert_eq!(
             &clockwork, compose,
             "`{service}` differs (left: clockwork apply, right: docker-compose up)"
         );
     }
-    imported.stderr
+    RoundTrip {
+        said: imported.stderr,
+        compose: compose_side,
+    }
+}
+
+/// What a round trip saw: the import's stderr, and the Compose side's
+/// containers (equal to Clockwork's), by service.
+struct RoundTrip {
+    said: String,
+    compose: BTreeMap<String, Facts>,
 }
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -385,10 +396,16 @@ fn copy_dir(from: &Path, to: &Path) {
 
 #[test]
 fn a_web_app_with_database_cache_and_worker_comes_up_the_same() {
-    let said = round_trip(
+    let seen = round_trip(
         "webapp",
         &["shop-cache", "shop-db", "shop-web", "shop-worker"],
         &[],
+    );
+    let said = seen.said;
+    // A label map of the file, on both sides.
+    assert_eq!(
+        seen.compose["shop-web"].labels,
+        BTreeMap::from([("com.example.role".to_string(), "frontend".to_string())])
     );
     assert!(
         said.contains("shop-worker: build: not translated"),
@@ -402,10 +419,20 @@ fn a_web_app_with_database_cache_and_worker_comes_up_the_same() {
 
 #[test]
 fn a_monitoring_stack_with_bind_mounted_config_comes_up_the_same() {
-    let said = round_trip(
+    let seen = round_trip(
         "monitoring",
         &["mon-exporter", "mon-prometheus", "mon-proxy"],
         &[],
+    );
+    let said = seen.said;
+    // A label list, and an entrypoint given as a list, on both sides.
+    assert_eq!(
+        seen.compose["mon-prometheus"].labels,
+        BTreeMap::from([("org.example.stack".to_string(), "monitoring".to_string())])
+    );
+    assert_eq!(
+        seen.compose["mon-exporter"].entrypoint,
+        serde_json::json!(["busybox", "httpd"])
     );
     assert!(
         said.contains("mon-exporter: expose: not translated"),
@@ -415,10 +442,16 @@ fn a_monitoring_stack_with_bind_mounted_config_comes_up_the_same() {
 
 #[test]
 fn env_files_named_volumes_and_health_conditions_come_up_the_same() {
-    let said = round_trip(
+    let seen = round_trip(
         "envfiles",
         &["blog-app", "blog-db", "blog-migrate"],
         &["blog-migrate"],
+    );
+    let said = seen.said;
+    // An entrypoint given as a string, split as Compose splits it.
+    assert_eq!(
+        seen.compose["blog-migrate"].entrypoint,
+        serde_json::json!(["sh", "-c"])
     );
     assert!(said.contains("blog-app: restart: note"), "{said}");
 }

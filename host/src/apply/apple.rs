@@ -37,6 +37,12 @@ pub struct Run {
     /// The command, instead of the image's.
     #[serde(default)]
     pub command: Option<Vec<String>>,
+    /// The entrypoint, instead of the image's.
+    #[serde(default)]
+    pub entrypoint: Option<Vec<String>>,
+    /// The user's labels; none of Clockwork's own.
+    #[serde(default)]
+    pub labels: std::collections::BTreeMap<String, String>,
 }
 
 /// What `delete` is given.
@@ -96,8 +102,26 @@ pub fn command_lines(op: &str, payload: &str) -> Result<Vec<Vec<String>>, String
             for network in &run.networks {
                 argv.extend(["--network".into(), network.clone()]);
             }
+            for (key, value) in &run.labels {
+                // A plugin is not trusted to have refused these.
+                if key.starts_with(crate::docker::labels::NAMESPACE) {
+                    return Err(format!(
+                        "label `{key}`: `dev.clockwork.` labels are Clockwork's own: they say which project owns a container"
+                    ));
+                }
+                argv.extend(["--label".into(), format!("{key}={value}")]);
+            }
+            // `--entrypoint` takes one program: the rest of the entrypoint
+            // goes in front of the command, which is run after it anyway.
+            let mut entrypoint = run.entrypoint.iter().flatten().cloned();
+            if let Some(program) = entrypoint.next() {
+                argv.extend(["--entrypoint".into(), program]);
+            } else if run.entrypoint.is_some() {
+                return Err("an empty `entrypoint` cannot be given to `container run`".into());
+            }
             // Everything after the image is the container's own command.
             argv.push(run.image.clone());
+            argv.extend(entrypoint);
             argv.extend(run.command.iter().flatten().cloned());
             Ok(vec![argv])
         }
@@ -182,6 +206,42 @@ mod tests {
             [["delete", "--force", "web"].map(String::from).to_vec()]
         );
         assert!(command_lines("run", "{\"name\": \"x\", \"privileged\": true}").is_err());
+    }
+
+    #[test]
+    fn entrypoint_and_labels_become_flags() {
+        let payload = json!({
+            "name": "web", "image": "busybox:latest",
+            "entrypoint": ["sh", "-c"], "command": ["echo hi"],
+            "labels": {"com.example.role": "web", "com.example.tier": "front"},
+        })
+        .to_string();
+        assert_eq!(
+            command_lines("run", &payload).expect("run"),
+            [[
+                "run",
+                "--detach",
+                "--name",
+                "web",
+                "--label",
+                "com.example.role=web",
+                "--label",
+                "com.example.tier=front",
+                "--entrypoint",
+                "sh",
+                "busybox:latest",
+                "-c",
+                "echo hi",
+            ]
+            .map(String::from)
+            .to_vec()]
+        );
+        let forged =
+            json!({"name": "web", "image": "x", "labels": {"dev.clockwork.project-id": "1"}});
+        let why = command_lines("run", &forged.to_string()).unwrap_err();
+        assert!(why.contains("Clockwork's own"), "{why}");
+        let empty = json!({"name": "web", "image": "x", "entrypoint": []});
+        assert!(command_lines("run", &empty.to_string()).is_err());
     }
 
     #[test]

@@ -408,8 +408,18 @@ impl Engine {
             image: Some(spec.image.clone()),
             env: Some(spec.env.iter().map(|(k, v)| format!("{k}={v}")).collect()),
             cmd: spec.command.clone(),
+            entrypoint: spec.entrypoint.clone(),
             labels: Some({
-                let mut labels = self.labels(Some(resource), Some(&hash));
+                // The user's first, then Clockwork's over them. Policy has
+                // refused a spec with a `dev.clockwork.` key already; one
+                // is still never passed on, whatever got this far.
+                let mut labels: HashMap<String, String> = spec
+                    .labels
+                    .iter()
+                    .filter(|(k, _)| !k.starts_with(labels::NAMESPACE))
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect();
+                labels.extend(self.labels(Some(resource), Some(&hash)));
                 labels.insert(labels::TYPE.to_string(), owner.type_name.to_string());
                 if !spec.must_run {
                     labels.insert(labels::MUST_RUN.to_string(), "false".to_string());

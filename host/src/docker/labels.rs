@@ -2,6 +2,13 @@
 //! whose `PROJECT_ID` is not this project's (or one it adopted) is ever
 //! changed, and a container is changed only for the resource in its
 //! `RESOURCE` label.
+//!
+//! Every key starts with [`NAMESPACE`], which no declaration may use for a
+//! label of its own: one could otherwise pass its container off as another
+//! project's (or another resource's).
+
+/// The prefix of every label Clockwork sets; refused in a user's labels.
+pub const NAMESPACE: &str = "dev.clockwork.";
 
 /// The project's name (several folders may share it; for people and filters).
 pub const PROJECT: &str = "dev.clockwork.project";

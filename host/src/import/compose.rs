@@ -50,6 +50,10 @@ pub struct Service {
     pub healthcheck: Option<Healthcheck>,
     /// The command, replacing the image's.
     pub command: Option<Vec<Text>>,
+    /// The entrypoint, replacing the image's (empty: none at all).
+    pub entrypoint: Option<Vec<Text>>,
+    /// The labels, in file order, each key once; none of Clockwork's own.
+    pub labels: Vec<(String, Text)>,
     /// `restart`, as DockerResource's `restart_policy`.
     pub restart: Option<String>,
 }
@@ -135,16 +139,8 @@ const UNTRANSLATED: &[(&str, &str)] = &[
         "mount the config's file instead: `\"./app.conf:/app.conf:ro\"` in `volumes`",
     ),
     (
-        "entrypoint",
-        "DockerResource has no `entrypoint`: the image's own runs; for an image without one, put it in front of `command`",
-    ),
-    (
-        "labels",
-        "DockerResource has no `labels`; Clockwork labels its containers with its own",
-    ),
-    (
         "label_file",
-        "DockerResource has no `labels`; Clockwork labels its containers with its own",
+        "the file's labels are not read: copy them into `labels`",
     ),
     (
         "expose",
@@ -295,9 +291,14 @@ const TRANSLATED: &[&str] = &[
     "depends_on",
     "healthcheck",
     "command",
+    "entrypoint",
+    "labels",
     "restart",
     "pull_policy",
 ];
+
+/// The prefix of Clockwork's own labels, which a declaration may not set.
+const CLOCKWORK_LABELS: &str = crate::docker::labels::NAMESPACE;
 
 const TOP_LEVEL: &[&str] = &[
     "version", "name", "include", "services", "networks", "volumes", "secrets", "configs", "models",
@@ -750,7 +751,11 @@ impl Reader<'_, '_> {
                 "networks" => self.networks(name, &at, value, networks, &mut s),
                 "depends_on" => self.depends_on(name, &at, value, names, &mut s),
                 "healthcheck" => s.healthcheck = self.healthcheck(name, &at, value),
-                "command" => s.command = self.command(&at, value),
+                "command" => s.command = self.command(&at, value, "command: [\"npm\", \"start\"]"),
+                "entrypoint" => {
+                    s.entrypoint = self.command(&at, value, "entrypoint: [\"/entrypoint.sh\"]");
+                }
+                "labels" => self.labels(name, &at, value, &mut s),
                 "restart" => s.restart = self.restart(name, &at, value),
                 // `missing` is what Clockwork does anyway.
                 "pull_policy"
@@ -1479,7 +1484,8 @@ impl Reader<'_, '_> {
         Some(check)
     }
 
-    fn command(&mut self, at: &[Seg], value: &Value) -> Option<Vec<Text>> {
+    /// `command` or `entrypoint`: a list, or a string split into words.
+    fn command(&mut self, at: &[Seg], value: &Value, example: &str) -> Option<Vec<Text>> {
         match value {
             Value::Sequence(items) => {
                 let mut out = Vec::new();
@@ -1498,12 +1504,7 @@ impl Reader<'_, '_> {
             Value::Null => None,
             other => {
                 let Some(line) = scalar(other) else {
-                    self.expected(
-                        at,
-                        "a string or a list",
-                        other,
-                        "command: [\"npm\", \"start\"]",
-                    );
+                    self.expected(at, "a string or a list", other, example);
                     return None;
                 };
                 // Compose splits a string command as a POSIX shell would,
@@ -1526,6 +1527,74 @@ impl Reader<'_, '_> {
                     }
                 }
             }
+        }
+    }
+
+    /// `labels`, as a mapping or a list of `key=value`; Clockwork's own
+    /// keys are listed as not translated.
+    fn labels(&mut self, service: &str, at: &[Seg], value: &Value, s: &mut Service) {
+        let mut set = |reader: &mut Self, k: String, raw: &str, at: &[Seg]| {
+            if k.starts_with(CLOCKWORK_LABELS) {
+                reader.skip(Some(service), at, format!(
+                    "`dev.clockwork.` labels are Clockwork's own: they say which project owns a container, and Clockwork sets them itself; give `{k}` another name"
+                ));
+                return;
+            }
+            if k.is_empty() {
+                reader.skip(Some(service), at, "a label needs a key");
+                return;
+            }
+            let Some(text) = reader.text(at, raw) else {
+                return;
+            };
+            s.labels.retain(|(key, _)| *key != k);
+            s.labels.push((k, text));
+        };
+        match value {
+            Value::Mapping(m) => {
+                for (k, v) in entries(m) {
+                    let at = with(at, key(&k));
+                    let raw = match v {
+                        Value::Null => String::new(),
+                        other => match scalar(other) {
+                            Some(raw) => raw,
+                            None => {
+                                self.expected(
+                                    &at,
+                                    "a string, a number or nothing",
+                                    other,
+                                    "com.example.role: frontend",
+                                );
+                                continue;
+                            }
+                        },
+                    };
+                    set(self, k, &raw, &at);
+                }
+            }
+            Value::Sequence(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    let at = with(at, Seg::Index(i));
+                    let Some(line) = scalar(item) else {
+                        self.expected(
+                            &at,
+                            "a string `key=value`",
+                            item,
+                            "- com.example.role=frontend",
+                        );
+                        continue;
+                    };
+                    let (k, raw) = line.split_once('=').unwrap_or((&line, ""));
+                    set(self, k.to_string(), raw, &at);
+                }
+            }
+            Value::Null => {}
+            other => self.expected(
+                at,
+                "a mapping or a list",
+                other,
+                "labels: {com.example.role: frontend}",
+            ),
         }
     }
 

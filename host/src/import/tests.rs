@@ -179,8 +179,6 @@ secrets:
             "secrets: not translated (Clockwork has no secrets (`token`): mount each file read-only where the services read it)",
             "web: build: not translated (Clockwork runs images: build it from `./web` first)",
             "web: profiles: not translated (Clockwork starts every declaration: delete this one to leave it out)",
-            "web: labels: not translated (DockerResource has no `labels`; Clockwork labels its containers with its own)",
-            "web: entrypoint: not translated (DockerResource has no `entrypoint`: the image's own runs; for an image without one, put it in front of `command`)",
             "web: secrets: not translated (mount the secret's file instead: `\"./secret.txt:/run/secrets/NAME:ro\"` in `volumes`)",
             "web: deploy: not translated (replicas, resources and placement are Swarm's; Clockwork runs one container per declaration)",
             "web: user: not translated (DockerResource has no `user`: the image's own user runs the command)",
@@ -195,6 +193,11 @@ secrets:
     );
     let star = &out.starlark;
     assert!(star.contains("image = \"shop-web\","), "{star}");
+    assert!(
+        star.contains("labels = {\n        \"a\": \"b\",\n    },"),
+        "{star}"
+    );
+    assert!(star.contains("entrypoint = [\"/entry.sh\"],"), "{star}");
     assert!(
         star.contains("volumes = [\"/srv/static:/static:ro\", \"web-anonymous:/anonymous\"],"),
         "{star}"
@@ -413,6 +416,70 @@ fn bad_files_are_refused_at_their_place() {
             "docker-compose.yml:5:7: `services.web.environment.A`: `${B` has no closing `}`",
             "docker-compose.yml:6:5: `sometimes` is not a restart policy",
             "docker-compose.yml:7:5: `services.web.healthcheck.test` must start with `CMD`, `CMD-SHELL` or `NONE`",
+        ]
+    );
+}
+
+#[test]
+fn labels_and_entrypoints_are_translated_in_either_form() {
+    let out = ok(
+        r#"
+services:
+  web:
+    image: nginx:alpine
+    entrypoint: /docker-entrypoint.sh --debug "two words"
+    labels:
+      com.example.role: frontend
+      com.example.port: 8080
+      com.example.empty:
+      com.example.owner: ${OWNER:-ops}
+      dev.clockwork.project: other
+  worker:
+    image: busybox:latest
+    entrypoint: ["sh", "-c"]
+    command: ["echo hi"]
+    labels:
+      - "com.example.role=worker"
+      - com.example.flag
+      - com.example.role=queue
+      - dev.clockwork.project-id=0123
+  bare:
+    image: busybox:latest
+    entrypoint: []
+    label_file: ./labels
+"#,
+        &[],
+    );
+    assert_eq!(
+        listed(&out),
+        [
+            "web: labels.dev.clockwork.project: not translated (`dev.clockwork.` labels are Clockwork's own: they say which project owns a container, and Clockwork sets them itself; give `dev.clockwork.project` another name)",
+            "worker: labels[3]: not translated (`dev.clockwork.` labels are Clockwork's own: they say which project owns a container, and Clockwork sets them itself; give `dev.clockwork.project-id` another name)",
+            "bare: label_file: not translated (the file's labels are not read: copy them into `labels`)",
+        ]
+    );
+    let star = &out.starlark;
+    for line in [
+        "entrypoint = [\"/docker-entrypoint.sh\", \"--debug\", \"two words\"],",
+        "\"com.example.role\": \"frontend\",",
+        "\"com.example.port\": \"8080\",",
+        "\"com.example.empty\": \"\",",
+        "\"com.example.owner\": env(\"OWNER\", \"ops\"),",
+        "entrypoint = [\"sh\", \"-c\"],",
+        "labels = {\n        \"com.example.flag\": \"\",\n        \"com.example.role\": \"queue\",\n    },",
+        "entrypoint = [],",
+    ] {
+        assert!(star.contains(line), "no `{line}` in:\n{star}");
+    }
+    assert!(!star.contains("\"dev.clockwork."), "{star}");
+    assert_eq!(
+        refused("services:\n  web:\n    image: x\n    labels: 3\n    entrypoint: {a: b}\n")
+            .into_iter()
+            .map(|(_, message, _)| message)
+            .collect::<Vec<_>>(),
+        [
+            "`services.web.labels` must be a mapping or a list; found a number",
+            "`services.web.entrypoint` must be a string or a list; found a mapping",
         ]
     );
 }

@@ -578,6 +578,23 @@ pub fn translate(compose: &Compose, items: &[Item]) -> (Declarations, Vec<Item>)
                 ),
             ));
         }
+        if !s.labels.is_empty() {
+            fields.push((
+                "labels",
+                Expr::Dict(
+                    s.labels
+                        .iter()
+                        .map(|(k, v)| Entry::Pair(k.clone(), Expr::Text(v.clone())))
+                        .collect(),
+                ),
+            ));
+        }
+        if let Some(entrypoint) = &s.entrypoint {
+            fields.push((
+                "entrypoint",
+                Expr::List(entrypoint.iter().cloned().map(Expr::Text).collect()),
+            ));
+        }
         if let Some(command) = &s.command {
             fields.push((
                 "command",

@@ -81,7 +81,39 @@ fn spec(name: &str, config: &Value) -> Result<Value, PluginError> {
             _ => None,
         })
         .collect();
-    Ok(json!({
+    // Clockwork's own labels say what project owns a container; the host
+    // refuses them too.
+    if let Some(key) = config["labels"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(k, _)| k)
+        .find(|k| k.starts_with("dev.clockwork."))
+    {
+        return Err(clockwork_sdk::invalid(
+            Some(&format!(
+                "/labels/{}",
+                key.replace('~', "~0").replace('/', "~1")
+            )),
+            format!(
+                "`labels[\"{key}\"]`: `dev.clockwork.` labels are Clockwork's own: they say which project owns a container"
+            ),
+        ));
+    }
+    // `container run --entrypoint` takes one program; the rest of the
+    // entrypoint goes in front of the command, which is what the runtime
+    // runs anyway (entrypoint, then command).
+    let entrypoint = config
+        .get("entrypoint")
+        .filter(|e| e.is_array())
+        .map(strings);
+    if entrypoint.as_ref().is_some_and(Vec::is_empty) {
+        return Err(clockwork_sdk::invalid(
+            Some("/entrypoint"),
+            "`entrypoint = []` (no entrypoint at all) cannot be said to Apple's `container run`: name the program, or leave `entrypoint` out for the image's",
+        ));
+    }
+    let mut spec = json!({
         "name": config["name"].as_str().unwrap_or(name),
         "image": image,
         "env": config["env_vars"],
@@ -89,7 +121,16 @@ fn spec(name: &str, config: &Value) -> Result<Value, PluginError> {
         "volumes": volumes,
         "networks": strings(&config["networks"]),
         "command": config["command"],
-    }))
+    });
+    // Left out when unset, so a declaration that uses neither plans as it
+    // did before they existed (its recorded spec compares equal).
+    if let Some(entrypoint) = entrypoint {
+        spec["entrypoint"] = json!(entrypoint);
+    }
+    if config["labels"].as_object().is_some_and(|l| !l.is_empty()) {
+        spec["labels"] = config["labels"].clone();
+    }
+    Ok(spec)
 }
 
 fn ext(op: &str, payload: &Value) -> Action {
@@ -157,8 +198,8 @@ fn apple_container_resource() -> TypeDef {
          mounts, as for `DockerResource`. Deploying needs macOS with Apple's `container` tool, which the host's \
          driver runs (`container run --detach --name …`); elsewhere `plan` refuses the declaration before anything \
          is done and says that `DockerResource` takes the same fields.\n\n\
-         Changing a field that forces a replace (`image`, `ports`, `env_vars`, `volumes`, `networks`, `command`) \
-         removes the container and creates it again; data survives only in volumes.",
+         Changing a field that forces a replace (`image`, `ports`, `env_vars`, `volumes`, `networks`, `command`, \
+         `entrypoint`, `labels`) removes the container and creates it again; data survives only in volumes.",
     )
     .field(fields::name().completable())
     .field(fields::description())
@@ -247,6 +288,28 @@ fn apple_container_resource() -> TypeDef {
     )
     .field(
         Field::new(
+            "entrypoint",
+            "list<string>",
+            "The program to run instead of the image's entrypoint, as a list of arguments, with `command` appended \
+             (`container run --entrypoint` takes its first item; the others go in front of `command`). Left out, \
+             the image's own entrypoint runs.",
+        )
+        .forces_replace()
+        .example(json!(["/docker-entrypoint.sh"])),
+    )
+    .field(
+        Field::new(
+            "labels",
+            "map<string>",
+            "Labels on the container, key to value (`container run --label`). Keys starting with `dev.clockwork.` \
+             are Clockwork's own and are refused.",
+        )
+        .default(json!({}))
+        .forces_replace()
+        .example(json!({"com.example.role": "frontend"})),
+    )
+    .field(
+        Field::new(
             "must_run",
             "bool",
             "Whether the container must keep running. \
@@ -303,6 +366,33 @@ mod plan_tests {
         assert!(matches!(deleted.change, Change::Delete));
         assert!(plan(&input(Some(json!({})), None)).is_err(), "no image");
     }
+
+    #[test]
+    fn entrypoint_and_labels_reach_the_driver_and_force_a_replace() {
+        let config = json!({"image": "nginx:alpine"});
+        let plain = spec("web", &config).expect("spec");
+        assert!(plain.get("entrypoint").is_none() && plain.get("labels").is_none());
+        let state = json!({"spec": plain});
+        let mut labelled = config.clone();
+        labelled["labels"] = json!({"com.example.role": "web"});
+        labelled["entrypoint"] = json!(["/bin/sh", "-c"]);
+        let replaced = plan(&input(Some(labelled), Some(state))).expect("plan");
+        assert!(matches!(replaced.change, Change::Replace));
+        let paths: Vec<&str> = replaced.diff.iter().map(|d| d.path.as_str()).collect();
+        assert_eq!(paths, ["/entrypoint", "/labels"]);
+        let mut forged = config.clone();
+        forged["labels"] = json!({"dev.clockwork.project": "x"});
+        let Err(PluginError::InvalidConfig(problems)) = plan(&input(Some(forged), None)) else {
+            panic!("a `dev.clockwork.` label was accepted");
+        };
+        assert_eq!(
+            problems[0].path.as_deref(),
+            Some("/labels/dev.clockwork.project")
+        );
+        let mut none = config;
+        none["entrypoint"] = json!([]);
+        assert!(plan(&input(Some(none), None)).is_err(), "`[]` refused");
+    }
 }
 
 #[cfg(test)]
@@ -337,6 +427,8 @@ mod tests {
             "volumes",
             "networks",
             "command",
+            "entrypoint",
+            "labels",
             "must_run",
             "connections",
             "assertions",

@@ -1,10 +1,11 @@
 //! What `validate` checks beyond the schema's types: the image reference,
 //! port and mount syntax, clashing host ports, bind sources that leave the
-//! project folder, reserved networks, variable names and NUL bytes, the
-//! health check's shape. Every problem is reported, each at its field.
+//! project folder, reserved networks, variable names and NUL bytes, labels
+//! in Clockwork's own namespace, the health check's shape. Every problem is
+//! reported, each at its field.
 //!
-//! Messages never quote an environment value or a command argument: either
-//! may hold a secret.
+//! Messages never quote an environment value, a command or entrypoint
+//! argument or a label's value: any of them may hold a secret.
 
 use clockwork_sdk::clockwork_schema::{self, PortMapping};
 use clockwork_sdk::error_at;
@@ -24,14 +25,19 @@ pub fn check(config: &Value) -> Vec<Diagnostic> {
     check_volumes(config, &mut problems);
     check_env_vars(config, &mut problems);
     check_networks(config, &mut problems);
-    for (i, argument) in strings(&config["command"]) {
-        if argument.contains('\0') {
-            problems.push(error_at(
-                Some(&format!("/command/{i}")),
-                format!("`command[{i}]` contains a NUL byte, which command arguments cannot hold"),
-            ));
+    for field in ["command", "entrypoint"] {
+        for (i, argument) in strings(&config[field]) {
+            if argument.contains('\0') {
+                problems.push(error_at(
+                    Some(&format!("/{field}/{i}")),
+                    format!(
+                        "`{field}[{i}]` contains a NUL byte, which command arguments cannot hold"
+                    ),
+                ));
+            }
         }
     }
+    check_labels(config, &mut problems);
     if let Some(healthcheck) = config.get("healthcheck").filter(|h| !h.is_null()) {
         let test_ok = healthcheck["test"]
             .as_array()
@@ -189,6 +195,45 @@ fn check_env_vars(config: &Value, problems: &mut Vec<Diagnostic>) {
                 Some(&at),
                 format!(
                     "`env_vars[\"{key}\"]` contains a NUL byte, which environment variables cannot hold"
+                ),
+            ));
+        }
+    }
+}
+
+/// The prefix of Clockwork's own labels (the host's `docker/labels.rs`),
+/// which decide what project owns a container.
+const CLOCKWORK_LABELS: &str = "dev.clockwork.";
+
+/// Label keys: none of Clockwork's own, which would let a declaration pass
+/// its container off as another project's (or another resource's), none
+/// empty, no NUL byte.
+fn check_labels(config: &Value, problems: &mut Vec<Diagnostic>) {
+    for (key, value) in config["labels"].as_object().into_iter().flatten() {
+        let at = format!("/labels/{}", pointer_token(key));
+        if let Some(rest) = key.strip_prefix(CLOCKWORK_LABELS) {
+            problems.push(Diagnostic {
+                detail: Some(format!(
+                    "choose a key of your own, e.g. `com.example.{rest}`"
+                )),
+                ..error_at(
+                    Some(&at),
+                    format!(
+                        "`labels[\"{key}\"]`: `dev.clockwork.` labels are Clockwork's own: they say which project owns a container"
+                    ),
+                )
+            });
+        } else if key.is_empty() {
+            problems.push(error_at(
+                Some(&at),
+                "a label key is empty: give it a name, e.g. `com.example.role`",
+            ));
+        } else if key.contains('\0') || value.as_str().is_some_and(|v| v.contains('\0')) {
+            problems.push(error_at(
+                Some(&at),
+                format!(
+                    "label `{}` contains a NUL byte, which labels cannot hold",
+                    key.replace('\0', "\\0")
                 ),
             ));
         }
@@ -409,6 +454,54 @@ mod tests {
         for outside in ["..", "../x", "./a/../../b", "a/b/../../../c", "./../x"] {
             assert!(clockwork_schema::leaves_folder(outside), "{outside}");
         }
+    }
+
+    #[test]
+    fn clockworks_own_labels_are_refused_at_their_key() {
+        let found = problems(json!({
+            "labels": {
+                "com.example.role": "frontend",
+                "dev.clockwork.project": "other-shop",
+                "dev.clockwork.project-id": "0123",
+                "dev.clockworkish": "fine",
+                "": "x",
+                "com.example.token": "s3cr3t\u{0}",
+            },
+            "entrypoint": ["sh", "-c\u{0}"],
+        }));
+        assert_eq!(
+            found,
+            [
+                (
+                    "/entrypoint/1".to_string(),
+                    "`entrypoint[1]` contains a NUL byte, which command arguments cannot hold"
+                        .to_string()
+                ),
+                (
+                    "/labels/".to_string(),
+                    "a label key is empty: give it a name, e.g. `com.example.role`".to_string()
+                ),
+                (
+                    "/labels/com.example.token".to_string(),
+                    "label `com.example.token` contains a NUL byte, which labels cannot hold"
+                        .to_string()
+                ),
+                (
+                    "/labels/dev.clockwork.project".to_string(),
+                    "`labels[\"dev.clockwork.project\"]`: `dev.clockwork.` labels are Clockwork's own: they say which project owns a container".to_string()
+                ),
+                (
+                    "/labels/dev.clockwork.project-id".to_string(),
+                    "`labels[\"dev.clockwork.project-id\"]`: `dev.clockwork.` labels are Clockwork's own: they say which project owns a container".to_string()
+                ),
+            ]
+        );
+        assert!(!found.iter().any(|(_, m)| m.contains("s3cr3t")));
+        let fix = check(&json!({"labels": {"dev.clockwork.resource": "db"}}));
+        assert_eq!(
+            fix[0].detail.as_deref(),
+            Some("choose a key of your own, e.g. `com.example.resource`")
+        );
     }
 
     #[test]

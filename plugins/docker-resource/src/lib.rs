@@ -68,7 +68,8 @@ fn docker_resource() -> TypeDef {
          wins. Connections add to the container's configuration: a `DatabaseConnection` sets `DATABASE_URL`, a \
          `NetworkConnection` adds a network and `<NAME>_HOST` variables, a `FileConnection` adds a mount.\n\n\
          Changing a field that forces a replace (`image`, `ports`, `env_vars`, `volumes`, `networks`, `command`, \
-         `healthcheck`) removes the container and creates it again; data survives only in volumes.",
+         `entrypoint`, `labels`, `healthcheck`) removes the container and creates it again; data survives only in \
+         volumes.",
     )
     .field(fields::name().completable())
     .field(fields::description())
@@ -173,6 +174,33 @@ fn docker_resource() -> TypeDef {
         .forces_replace()
         .example(json!(["redis-server", "--appendonly", "yes"]))
         .example(json!(["uvicorn", "main:app", "--host", "0.0.0.0", "--port", "8000"])),
+    )
+    .field(
+        Field::new(
+            "entrypoint",
+            "list<string>",
+            "The program to run instead of the image's `ENTRYPOINT`, as a list of arguments. \
+             `command` is appended to it; when `command` is left out, nothing is (Docker drops the image's `CMD` \
+             along with its entrypoint). `[]` runs no entrypoint at all: only `command`, or the image's `CMD`. No \
+             shell is involved. Left out, the image's own entrypoint runs. Never completed, for the same reason as \
+             `command`.",
+        )
+        .forces_replace()
+        .example(json!(["/docker-entrypoint.sh"]))
+        .example(json!(["sh", "-c"])),
+    )
+    .field(
+        Field::new(
+            "labels",
+            "map<string>",
+            "Docker labels on the container, key to value, e.g. for tools that read them (a reverse proxy, a log \
+             collector). Labels are fixed when a container is made, so a change replaces it. Keys starting with \
+             `dev.clockwork.` are Clockwork's own, which say what project owns a container, and are refused.",
+        )
+        .default(json!({}))
+        .forces_replace()
+        .example(json!({"com.example.role": "frontend"}))
+        .example(json!({"traefik.http.routers.web.rule": "Host(`web.localhost`)"})),
     )
     .field(
         Field::new(
@@ -328,6 +356,17 @@ mod tests {
                 ),
             ]
         );
+        let forged = json!({"image": "nginx:alpine", "labels": {"dev.clockwork.project": "x"}});
+        let problems = <super::DockerResource as ResourcePlugin>::validate(
+            "DockerResource",
+            "web",
+            &forged.to_string(),
+        )
+        .unwrap_err();
+        assert_eq!(
+            problems[0].path.as_deref(),
+            Some("/labels/dev.clockwork.project")
+        );
         let empty = json!({"image": ""});
         let problems = <super::DockerResource as ResourcePlugin>::validate(
             "DockerResource",
@@ -380,6 +419,8 @@ mod tests {
             "volumes",
             "networks",
             "command",
+            "entrypoint",
+            "labels",
             "restart_policy",
             "must_run",
             "healthcheck",
@@ -405,9 +446,19 @@ mod tests {
         assert_eq!(field("restart_policy").default_value(), None);
         assert_eq!(field("must_run").default_value(), Some(json!(true)));
         assert_eq!(field("env_vars").default_value(), Some(json!({})));
+        assert_eq!(field("labels").default_value(), Some(json!({})));
         assert_eq!(field("ports").default, None);
+        // Left out, the image's own entrypoint runs.
+        assert_eq!(field("entrypoint").default, None);
         for name in [
-            "image", "ports", "env_vars", "volumes", "networks", "command",
+            "image",
+            "ports",
+            "env_vars",
+            "volumes",
+            "networks",
+            "command",
+            "entrypoint",
+            "labels",
         ] {
             assert!(
                 field(name).forces_replace,
@@ -415,10 +466,14 @@ mod tests {
             );
             assert_eq!(
                 field(name).completable,
-                name != "command",
-                "`{name}`: only `command` is never completed"
+                !matches!(name, "command" | "entrypoint" | "labels"),
+                "`{name}`: `command`, `entrypoint` and `labels` are never completed"
             );
         }
+        assert_eq!(
+            field("labels").parsed_type(),
+            Some(ValueType::Map(Box::new(ValueType::String)))
+        );
         assert!(!field("restart_policy").forces_replace);
     }
 }

@@ -75,18 +75,16 @@ pub fn container_spec(
     Ok(ContainerSpec {
         name: name.to_string(),
         image: image.to_string(),
-        env: config["env_vars"]
-            .as_object()
-            .map(|m| {
-                m.iter()
-                    .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_string())))
-                    .collect()
-            })
-            .unwrap_or_default(),
+        env: string_map(&config["env_vars"]),
         ports: strings(&config["ports"]),
         mounts,
         aliases: strings(&config["aliases"]),
         command: config.get("command").filter(|c| c.is_array()).map(strings),
+        entrypoint: config
+            .get("entrypoint")
+            .filter(|c| c.is_array())
+            .map(strings),
+        labels: string_map(&config["labels"]),
         // A one-shot job (`must_run=False`) that Docker restarted whenever
         // it exits would never be done.
         restart_policy: config["restart_policy"]
@@ -98,6 +96,16 @@ pub fn container_spec(
         network_options: NetworkSpec::declared_of(project, &networks),
         networks,
     })
+}
+
+/// The string entries of a `map<string>` field.
+fn string_map(value: &Value) -> std::collections::BTreeMap<String, String> {
+    value
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_string())))
+        .collect()
 }
 
 /// The recorded state: the spec and its hash, the container id once known.
@@ -138,19 +146,29 @@ fn diff(old: Option<&Value>, new: &ContainerSpec) -> Vec<FieldChange> {
         forces_replace: true,
     };
     let mut changes = Vec::new();
-    for (key, value) in new.as_object().into_iter().flatten() {
+    let empty = serde_json::Map::new();
+    let new = new.as_object().unwrap_or(&empty);
+    let old = old.as_object().unwrap_or(&empty);
+    // Keys of both: a field left out of the spec when empty (`labels`,
+    // `entrypoint`, `network_options`) is gone from the new one when the
+    // user removed it.
+    let keys: Vec<&String> = new
+        .keys()
+        .chain(old.keys().filter(|k| !new.contains_key(*k)))
+        .collect();
+    for key in keys {
         let field = config_field(key);
-        match (old.get(key.as_str()), value) {
-            (Some(before), after) if before == after => {}
-            // Maps (env) differ key by key.
-            (Some(Value::Object(before)), Value::Object(after)) => {
+        match (old.get(key.as_str()), new.get(key.as_str())) {
+            (before, after) if before == after => {}
+            // Maps (env, labels) differ key by key.
+            (Some(Value::Object(before)), Some(Value::Object(after))) => {
                 let keys: std::collections::BTreeSet<&String> =
                     before.keys().chain(after.keys()).collect();
                 for k in keys.into_iter().filter(|k| before.get(*k) != after.get(*k)) {
                     changes.push(change(format!("/{field}/{k}"), before.get(k), after.get(k)));
                 }
             }
-            (before, after) => changes.push(change(format!("/{field}"), before, Some(after))),
+            (before, after) => changes.push(change(format!("/{field}"), before, after)),
         }
     }
     changes
@@ -452,6 +470,17 @@ mod tests {
         )
     }
 
+    /// A declaration that sets neither `entrypoint` nor `labels` keeps the
+    /// config hash it had before they existed (computed then), so upgrading
+    /// Clockwork replaces no container.
+    #[test]
+    fn a_config_without_entrypoint_or_labels_hashes_as_before() {
+        assert_eq!(
+            hash_of(&config()),
+            "97fe3cf76613f7e1e6eb2306d71ef514ea2494e1eaee1af1a05d9374b1436662"
+        );
+    }
+
     #[test]
     fn creates_with_image_network_and_volume_first() {
         let plan = plan(&input(Some(config()), None, None)).unwrap();
@@ -585,6 +614,64 @@ mod tests {
         assert_eq!(plan.diff[0].old, None);
         assert_eq!(plan.diff[0].new.as_deref(), Some("\"debug\""));
         assert!(matches!(plan.change, Change::Replace));
+    }
+
+    #[test]
+    fn entrypoint_and_labels_are_in_the_spec_and_their_changes_named() {
+        let mut old = config();
+        old["labels"] = json!({"com.example.role": "db", "com.example.team": "data"});
+        let project = json!({"network": "shop_default"});
+        let spec = container_spec("postgres-db", &old, &project).unwrap();
+        assert_eq!(spec.entrypoint, None);
+        assert_eq!(spec.labels.len(), 2);
+        let prior = json!({"spec": spec});
+        let observed = json!({"containers": [{"name": "postgres-db", "id": "abc", "running": true, "config_hash": hash_of(&old)}]});
+        let replan = |new: Value| {
+            let p = plan(&input(
+                Some(new),
+                Some(prior.clone()),
+                Some(observed.clone()),
+            ))
+            .unwrap();
+            assert!(matches!(p.change, Change::Replace), "{p:?}");
+            p.diff
+                .iter()
+                .map(|d| {
+                    format!(
+                        "{} {} -> {}",
+                        d.path,
+                        d.old.as_deref().unwrap_or("-"),
+                        d.new.as_deref().unwrap_or("-")
+                    )
+                })
+                .collect::<Vec<_>>()
+        };
+        let mut relabelled = old.clone();
+        relabelled["labels"]["com.example.role"] = json!("primary");
+        relabelled["entrypoint"] = json!(["/usr/local/bin/docker-entrypoint.sh", "--verbose"]);
+        assert_eq!(
+            replan(relabelled),
+            [
+                "/entrypoint - -> [\"/usr/local/bin/docker-entrypoint.sh\",\"--verbose\"]",
+                "/labels/com.example.role \"db\" -> \"primary\"",
+            ]
+        );
+        // Every label removed: the field is gone from the spec, and named.
+        let mut unlabelled = old.clone();
+        unlabelled["labels"] = json!({});
+        assert_eq!(
+            replan(unlabelled),
+            ["/labels {\"com.example.role\":\"db\",\"com.example.team\":\"data\"} -> -"]
+        );
+        // `[]` is no entrypoint at all, which is not the image's.
+        let mut none = old;
+        none["entrypoint"] = json!([]);
+        assert_eq!(
+            container_spec("postgres-db", &none, &project)
+                .unwrap()
+                .entrypoint,
+            Some(Vec::new())
+        );
     }
 
     #[test]

@@ -163,9 +163,12 @@ pub fn complete(input: &CompletionInput) -> Vec<Suggestion> {
             reason: format!("official {} image", known.service),
         });
     }
-    // A container given its own command does not run the image's service
-    // (`redis:7-alpine` running a shell loop): no check of that service.
-    let own_command = config.get("command").is_some_and(|c| !c.is_null());
+    // A container given its own command or entrypoint does not run the
+    // image's service (`redis:7-alpine` running a shell loop): no check of
+    // that service.
+    let own_command = ["command", "entrypoint"]
+        .iter()
+        .any(|f| config.get(*f).is_some_and(|c| !c.is_null()));
     if missing("healthcheck") && !known.healthcheck.is_empty() && !own_command {
         out.push(Suggestion {
             field: "healthcheck".into(),
@@ -331,6 +334,12 @@ mod tests {
         let out = complete(&input(
             "worker",
             json!({"image": "redis:7-alpine", "command": ["sh", "-c", "sleep 3600"]}),
+            &["healthcheck"],
+        ));
+        assert!(out.is_empty(), "{:?}", values(&out));
+        let out = complete(&input(
+            "worker",
+            json!({"image": "redis:7-alpine", "entrypoint": ["sleep", "3600"]}),
             &["healthcheck"],
         ));
         assert!(out.is_empty(), "{:?}", values(&out));

@@ -34,6 +34,17 @@ pub struct ContainerSpec {
     /// The command, replacing the image's.
     #[serde(default)]
     pub command: Option<Vec<String>>,
+    /// The entrypoint, replacing the image's (`[]`: none at all); `None`
+    /// keeps the image's. Left out of the JSON when `None`, so that the
+    /// hash of a spec that sets none is what it was before this field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entrypoint: Option<Vec<String>>,
+    /// The user's labels on the container. The host adds its own
+    /// (`dev.clockwork.*`) over them and refuses a spec that sets one of
+    /// those itself. Left out of the JSON when empty, for the same reason
+    /// as `entrypoint`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
     /// `no`, `always`, `on-failure` or `unless-stopped`.
     #[serde(default = "default_restart")]
     pub restart_policy: String,
@@ -372,6 +383,48 @@ mod tests {
         let mut other = spec.clone();
         other.env.insert("A".into(), "1".into());
         assert_ne!(spec_hash(&spec), spec_hash(&other));
+    }
+
+    /// The config hash is stamped on every container: a spec that uses no
+    /// field added since must hash as it did before (values computed
+    /// before `entrypoint` and `labels` existed), or an upgrade would
+    /// replace every container.
+    #[test]
+    fn the_hash_of_a_spec_without_newer_fields_is_unchanged() {
+        let minimal: ContainerSpec =
+            serde_json::from_str(r#"{"name": "x", "image": "busybox"}"#).unwrap();
+        let full: ContainerSpec = serde_json::from_value(serde_json::json!({
+            "name": "postgres-db",
+            "image": "postgres:15-alpine",
+            "env": {"POSTGRES_PASSWORD": "secret123", "POSTGRES_USER": "admin"},
+            "ports": ["5432:5432"],
+            "mounts": [{"source": "pgdata", "target": "/var/lib/postgresql/data"}],
+            "networks": ["shop_default", "backend"],
+            "aliases": ["db"],
+            "command": ["postgres", "-c", "log_statement=all"],
+            "restart_policy": "on-failure",
+            "healthcheck": {"test": ["CMD", "pg_isready"], "interval_ms": 5000},
+            "must_run": true,
+            "network_options": {"backend": {"name": "backend", "internal": true, "declared": true}},
+        }))
+        .unwrap();
+        assert_eq!(
+            spec_hash(&minimal),
+            "579cc06b55b4684372ff19c1032b174c0bdc248eddb40e6b1ad0ba11e583d175"
+        );
+        assert_eq!(
+            spec_hash(&full),
+            "cbaab75ec95a88ef49339702aba6146ed3c73ba5657c455b5a1fd32a514004d8"
+        );
+        // Set, they are part of it.
+        let mut labelled = full.clone();
+        labelled
+            .labels
+            .insert("com.example.tier".into(), "db".into());
+        assert_ne!(spec_hash(&labelled), spec_hash(&full));
+        let mut entry = full.clone();
+        entry.entrypoint = Some(Vec::new());
+        assert_ne!(spec_hash(&entry), spec_hash(&full));
     }
 
     #[test]
