@@ -51,6 +51,7 @@ struct ResourceStatus {
 ///
 /// With names, only those resources (a composite: its children).
 pub async fn run(invocation: &Invocation, names: &[String], json: bool) -> Result<u8, CliError> {
+    let timings = output::Timings::start();
     let resolved = project::resolved(invocation, crate::complete::Mode::ReadOnly).await?;
     let folder = &invocation.project;
     let state = State::load(&folder.files, &folder.identity)?;
@@ -68,6 +69,7 @@ pub async fn run(invocation: &Invocation, names: &[String], json: bool) -> Resul
     let mut identity = folder.identity.clone();
     identity.adopted = state.adopted_ids();
     let engine = Engine::connect(&identity, folder.files.clone()).await?;
+    timings.lap("status: connect to the Engine");
     let listed = engine
         .docker
         .list_containers(Some(ListContainersOptions {
@@ -99,7 +101,9 @@ pub async fn run(invocation: &Invocation, names: &[String], json: bool) -> Resul
         .flat_map(|c| c.ports.iter().flatten())
         .filter_map(|p| p.public_port)
         .collect();
+    timings.lap("status: list containers");
     let http = serves_http(&ports).await;
+    timings.lap("status: ask published ports for HTTP");
 
     let graph = &resolved.graph;
     let mut rows = Vec::new();
