@@ -13,12 +13,11 @@ use std::io::{IsTerminal, Read, Write};
 
 use bollard::container::LogOutput;
 use bollard::exec::{CreateExecOptions, ResizeExecOptions, StartExecOptions, StartExecResults};
-use bollard::query_parameters::ListContainersOptions;
 use futures::StreamExt;
 use tokio::io::AsyncWriteExt;
 
 use crate::cli::{CliError, Invocation, project};
-use crate::docker::{Engine, EngineError, labels};
+use crate::docker::{Engine, EngineError, listed_name, listed_resource};
 use crate::model::Declared;
 use crate::output;
 use crate::plugin::PluginKind;
@@ -231,39 +230,11 @@ async fn container_of(
             help: format!("name one of its children: {}", children.join(", ")),
         });
     }
-    let listed = engine
-        .docker
-        .list_containers(Some(ListContainersOptions {
-            all: true,
-            filters: Some(engine.clockwork_filter()),
-            ..Default::default()
-        }))
-        .await
-        .map_err(|e| {
-            CliError::Engine(EngineError::call(
-                "list containers",
-                &engine.identity.name,
-                e,
-            ))
-        })?;
     // Each of the project's containers: name → (resource, state).
     let mut ours: HashMap<String, (String, String)> = HashMap::new();
-    for c in listed {
-        if !engine.ours(c.labels.as_ref()) {
-            continue;
-        }
-        let resource = c
-            .labels
-            .as_ref()
-            .and_then(|l| l.get(labels::RESOURCE))
-            .cloned()
-            .unwrap_or_default();
-        let container = c
-            .names
-            .as_ref()
-            .and_then(|n| n.first())
-            .map(|n| n.trim_start_matches('/').to_string())
-            .unwrap_or_default();
+    for c in engine.own_containers().await? {
+        let resource = listed_resource(&c).cloned().unwrap_or_default();
+        let container = listed_name(&c);
         let running = c.state.as_ref().map(|s| s.to_string()).unwrap_or_default();
         ours.insert(container, (resource, running));
     }

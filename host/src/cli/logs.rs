@@ -14,12 +14,12 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::{IsTerminal, Write};
 
 use bollard::container::LogOutput;
-use bollard::query_parameters::{EventsOptions, ListContainersOptions, LogsOptions};
+use bollard::query_parameters::{EventsOptions, LogsOptions};
 use futures::StreamExt;
 use tokio::sync::mpsc;
 
 use crate::cli::{CliError, EXIT_OK, Invocation, lifecycle, project};
-use crate::docker::{Engine, EngineError, labels};
+use crate::docker::{Engine, EngineError, labels, listed_name, listed_resource};
 use crate::output;
 use crate::state::State;
 
@@ -276,38 +276,15 @@ fn start_events(engine: &Engine) -> StartEvents {
 /// The project's containers (of the `wanted` resources), in deploy order
 /// of their resources.
 async fn list(engine: &Engine, wanted: Option<&BTreeSet<String>>) -> Result<Vec<Source>, CliError> {
-    let listed = engine
-        .docker
-        .list_containers(Some(ListContainersOptions {
-            all: true,
-            filters: Some(engine.clockwork_filter()),
-            ..Default::default()
-        }))
-        .await
-        .map_err(|e| {
-            CliError::Engine(EngineError::call(
-                "list containers",
-                &engine.identity.name,
-                e,
-            ))
-        })?;
     let mut by_resource: BTreeMap<String, Vec<Source>> = BTreeMap::new();
-    for c in listed {
-        if !engine.ours(c.labels.as_ref()) {
-            continue;
-        }
-        let Some(resource) = c.labels.as_ref().and_then(|l| l.get(labels::RESOURCE)) else {
+    for c in engine.own_containers().await? {
+        let Some(resource) = listed_resource(&c) else {
             continue;
         };
         if wanted.is_some_and(|w| !w.contains(resource)) {
             continue;
         }
-        let name = c
-            .names
-            .as_ref()
-            .and_then(|n| n.first())
-            .map(|n| n.trim_start_matches('/').to_string())
-            .unwrap_or_default();
+        let name = listed_name(&c);
         by_resource
             .entry(resource.clone())
             .or_default()

@@ -7,11 +7,10 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use bollard::models::ContainerSummary;
-use bollard::query_parameters::ListContainersOptions;
 use serde::Serialize;
 
 use crate::cli::{CliError, EXIT_OK, Invocation, project};
-use crate::docker::{Engine, labels};
+use crate::docker::{Engine, labels, listed_name, listed_resource};
 use crate::output;
 use crate::plugin::PluginKind;
 use crate::state::State;
@@ -70,28 +69,10 @@ pub async fn run(invocation: &Invocation, names: &[String], json: bool) -> Resul
     identity.adopted = state.adopted_ids();
     let engine = Engine::connect(&identity, folder.files.clone()).await?;
     timings.lap("status: connect to the Engine");
-    let listed = engine
-        .docker
-        .list_containers(Some(ListContainersOptions {
-            all: true,
-            filters: Some(engine.clockwork_filter()),
-            ..Default::default()
-        }))
-        .await
-        .map_err(|e| {
-            CliError::Engine(crate::docker::EngineError::call(
-                "list containers",
-                &identity.name,
-                e,
-            ))
-        })?;
     let mut by_resource: BTreeMap<String, Vec<ContainerSummary>> = BTreeMap::new();
-    for c in listed {
-        if !engine.ours(c.labels.as_ref()) {
-            continue;
-        }
-        if let Some(resource) = c.labels.as_ref().and_then(|l| l.get(labels::RESOURCE)) {
-            by_resource.entry(resource.clone()).or_default().push(c);
+    for c in engine.own_containers().await? {
+        if let Some(resource) = listed_resource(&c).cloned() {
+            by_resource.entry(resource).or_default().push(c);
         }
     }
     // Which published ports answer HTTP: asked all at once, briefly.
@@ -204,12 +185,7 @@ fn container(
     recorded_hash: Option<&str>,
     http: &BTreeMap<u16, bool>,
 ) -> ContainerStatus {
-    let name = c
-        .names
-        .as_ref()
-        .and_then(|n| n.first())
-        .map(|n| n.trim_start_matches('/').to_string())
-        .unwrap_or_default();
+    let name = listed_name(&c);
     let status = c.status.clone().unwrap_or_default();
     let running = c.state.as_ref().map(|s| s.to_string()).unwrap_or_default();
     let hash = c.labels.as_ref().and_then(|l| l.get(labels::CONFIG_HASH));

@@ -17,7 +17,7 @@ pub use observe::{Observation, Tunables, tunables_of};
 pub use ops::ContainerEngine;
 #[cfg(test)]
 pub use ops::EngineCall;
-pub use read::{CommandRequest, MAX_OUTPUT_BYTES, ObjectKind};
+pub use read::{CommandRequest, MAX_OUTPUT_BYTES, ObjectKind, listed_name, listed_resource};
 
 use std::collections::HashMap;
 use std::sync::Arc;

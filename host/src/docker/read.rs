@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use bollard::container::LogOutput;
 use bollard::exec::{CreateExecOptions, StartExecOptions, StartExecResults};
+use bollard::models::ContainerSummary;
 use bollard::query_parameters::{
     InspectContainerOptions, InspectNetworkOptions, ListContainersOptions, LogsOptions,
 };
@@ -80,6 +81,22 @@ fn missing(e: &bollard::errors::Error) -> bool {
             ..
         }
     )
+}
+
+/// A listed container's name, without the Engine's leading `/`.
+pub fn listed_name(c: &ContainerSummary) -> String {
+    c.names
+        .as_ref()
+        .and_then(|n| n.first())
+        .map(|n| n.trim_start_matches('/').to_string())
+        .unwrap_or_default()
+}
+
+/// The resource a listed container belongs to, from its label.
+pub fn listed_resource(c: &ContainerSummary) -> Option<&String> {
+    c.labels
+        .as_ref()
+        .and_then(|l| l.get(crate::docker::labels::RESOURCE))
 }
 
 fn push_capped(out: &mut String, text: &str, cap: usize) {
@@ -166,8 +183,8 @@ impl Engine {
             .map_err(|e| EngineError::Payload(format!("the Engine's answer for `{name}`: {e}")))
     }
 
-    /// Names of this project's containers, running or not.
-    pub async fn own_container_names(&self) -> Result<Vec<String>, EngineError> {
+    /// This project's containers, running or not, in one listing.
+    pub async fn own_containers(&self) -> Result<Vec<ContainerSummary>, EngineError> {
         let listed = self
             .docker
             .list_containers(Some(ListContainersOptions {
@@ -177,14 +194,20 @@ impl Engine {
             }))
             .await
             .map_err(|e| EngineError::call("list containers", &self.identity.name, e))?;
-        let mut names: Vec<String> = listed
+        Ok(listed
             .into_iter()
             .filter(|c| self.ours(c.labels.as_ref()))
-            .filter_map(|c| {
-                c.names?
-                    .first()
-                    .map(|n| n.trim_start_matches('/').to_string())
-            })
+            .collect())
+    }
+
+    /// Names of this project's containers, running or not.
+    pub async fn own_container_names(&self) -> Result<Vec<String>, EngineError> {
+        let mut names: Vec<String> = self
+            .own_containers()
+            .await?
+            .iter()
+            .map(listed_name)
+            .filter(|n| !n.is_empty())
             .collect();
         names.sort();
         Ok(names)

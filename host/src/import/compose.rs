@@ -429,6 +429,10 @@ fn scalar(v: &Value) -> Option<String> {
     }
 }
 
+/// A name listed under a key, its place, and its options when the key is
+/// a mapping.
+type Named<'v> = (String, Vec<Seg>, Option<&'v Value>);
+
 fn entries(m: &Mapping) -> impl Iterator<Item = (String, &Value)> {
     m.iter().map(|(k, v)| (scalar(k).unwrap_or_default(), v))
 }
@@ -1211,6 +1215,35 @@ impl Reader<'_, '_> {
         }
     }
 
+    /// The names of a key written as a list (`[a, b]`) or as a mapping
+    /// whose keys are the names and whose values are options: each with
+    /// its place and its options.
+    fn names_listed<'v>(
+        &mut self,
+        at: &[Seg],
+        value: &'v Value,
+        example: &str,
+    ) -> Option<Vec<Named<'v>>> {
+        match value {
+            Value::Sequence(items) => Some(
+                items
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, v)| scalar(v).map(|n| (n, with(at, Seg::Index(i)), None)))
+                    .collect(),
+            ),
+            Value::Mapping(m) => Some(
+                entries(m)
+                    .map(|(k, v)| (k.clone(), with(at, key(&k)), Some(v)))
+                    .collect(),
+            ),
+            other => {
+                self.expected(at, "a list or a mapping", other, example);
+                None
+            }
+        }
+    }
+
     fn networks(
         &mut self,
         service: &str,
@@ -1219,19 +1252,8 @@ impl Reader<'_, '_> {
         declared: &[(String, Declared)],
         s: &mut Service,
     ) {
-        let listed: Vec<(String, Vec<Seg>, Option<&Value>)> = match value {
-            Value::Sequence(items) => items
-                .iter()
-                .enumerate()
-                .filter_map(|(i, v)| scalar(v).map(|n| (n, with(at, Seg::Index(i)), None)))
-                .collect(),
-            Value::Mapping(m) => entries(m)
-                .map(|(k, v)| (k.clone(), with(at, key(&k)), Some(v)))
-                .collect(),
-            other => {
-                self.expected(at, "a list or a mapping", other, "networks: [backend]");
-                return;
-            }
+        let Some(listed) = self.names_listed(at, value, "networks: [backend]") else {
+            return;
         };
         for (network, at, options) in listed {
             let docker_name = match declared.iter().find(|(k, _)| *k == network) {
@@ -1310,19 +1332,8 @@ impl Reader<'_, '_> {
         names: &[String],
         s: &mut Service,
     ) {
-        let listed: Vec<(String, Vec<Seg>, Option<&Value>)> = match value {
-            Value::Sequence(items) => items
-                .iter()
-                .enumerate()
-                .filter_map(|(i, v)| scalar(v).map(|n| (n, with(at, Seg::Index(i)), None)))
-                .collect(),
-            Value::Mapping(m) => entries(m)
-                .map(|(k, v)| (k.clone(), with(at, key(&k)), Some(v)))
-                .collect(),
-            other => {
-                self.expected(at, "a list or a mapping", other, "depends_on: [db]");
-                return;
-            }
+        let Some(listed) = self.names_listed(at, value, "depends_on: [db]") else {
+            return;
         };
         for (target, at, options) in listed {
             if !names.contains(&target) {
