@@ -109,6 +109,35 @@ web.connect(worker)
         "{worker:#}"
     );
 
+    // `docker update` changes what the listing cannot show: status says so.
+    assert!(
+        docker_said(&[
+            "update",
+            "--memory",
+            "64m",
+            "--memory-swap",
+            "64m",
+            "st-web"
+        ])
+        .0
+    );
+    let v: Value = serde_json::from_str(&stack.ok(&["status", "--json"]).stdout).expect("JSON");
+    let web = v["resources"]
+        .as_array()
+        .and_then(|r| r.iter().find(|r| r["name"] == "st-web").cloned())
+        .unwrap_or_default();
+    assert_eq!(
+        web["state"], "drifted: memory, memory swap changed outside Clockwork",
+        "{web:#}"
+    );
+    let changed = &web["containers"][0]["changed_outside"];
+    assert!(
+        changed.as_array().is_some_and(|c| c
+            .iter()
+            .any(|c| c["setting"] == "memory" && c["applied"] == "0" && c["now"] == "67108864")),
+        "{web:#}"
+    );
+
     // The table, under its alias.
     let table = stack.ok(&["ps"]).stdout;
     assert!(table.starts_with("NAME"), "{table}");

@@ -10,7 +10,7 @@ use bollard::models::ContainerSummary;
 use serde::Serialize;
 
 use crate::cli::{CliError, EXIT_OK, Invocation, project};
-use crate::docker::{Engine, labels, listed_name, listed_resource};
+use crate::docker::{ChangedOutside, Engine, labels, listed_name, listed_resource, tunables_of};
 use crate::output;
 use crate::plugin::PluginKind;
 use crate::state::State;
@@ -27,6 +27,18 @@ struct ContainerStatus {
     /// Published ports: `http://localhost:8080` where HTTP answers there,
     /// else `8080/tcp`.
     ports: Vec<String>,
+    /// The settings `docker update` changed since Clockwork made it: each
+    /// as applied and as it is now.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    changed_outside: Vec<ChangedOutside>,
+}
+
+/// What was learnt about the containers besides the listing.
+struct Seen<'a> {
+    /// Which published ports answer HTTP.
+    http: &'a BTreeMap<u16, bool>,
+    /// By container name, the settings changed outside Clockwork.
+    changed: &'a BTreeMap<String, Vec<ChangedOutside>>,
 }
 
 /// One resource's line.
@@ -83,8 +95,17 @@ pub async fn run(invocation: &Invocation, names: &[String], json: bool) -> Resul
         .filter_map(|p| p.public_port)
         .collect();
     timings.lap("status: list containers");
-    let http = serves_http(&ports).await;
-    timings.lap("status: ask published ports for HTTP");
+    // Both at once: which ports answer HTTP, and what `docker update`
+    // changed (the listing shows neither).
+    let (http, changed) = tokio::join!(
+        serves_http(&ports),
+        changed_outside(&engine, &state, &by_resource)
+    );
+    timings.lap("status: ask published ports for HTTP and inspect for changes");
+    let seen = Seen {
+        http: &http,
+        changed: &changed,
+    };
 
     let graph = &resolved.graph;
     let mut rows = Vec::new();
@@ -101,7 +122,7 @@ pub async fn run(invocation: &Invocation, names: &[String], json: bool) -> Resul
             true,
             &state,
             by_resource.remove(d.name.as_str()).unwrap_or_default(),
-            &http,
+            &seen,
             &folder.files,
         ));
     }
@@ -115,7 +136,7 @@ pub async fn run(invocation: &Invocation, names: &[String], json: bool) -> Resul
             false,
             &state,
             by_resource.remove(name.as_str()).unwrap_or_default(),
-            &http,
+            &seen,
             &folder.files,
         ));
     }
@@ -137,14 +158,14 @@ fn row(
     declared: bool,
     state: &State,
     containers: Vec<ContainerSummary>,
-    http: &BTreeMap<u16, bool>,
+    seen: &Seen<'_>,
     files: &crate::project::ProjectDir,
 ) -> ResourceStatus {
     let record = state.resources.get(name);
     let recorded_hash = record.and_then(|r| r.state["spec_hash"].as_str());
     let containers: Vec<ContainerStatus> = containers
         .into_iter()
-        .map(|c| container(c, recorded_hash, http))
+        .map(|c| container(c, recorded_hash, seen))
         .collect();
     let wrote: Vec<&String> = state
         .files
@@ -180,19 +201,20 @@ fn row(
     }
 }
 
-fn container(
-    c: ContainerSummary,
-    recorded_hash: Option<&str>,
-    http: &BTreeMap<u16, bool>,
-) -> ContainerStatus {
+fn container(c: ContainerSummary, recorded_hash: Option<&str>, seen: &Seen<'_>) -> ContainerStatus {
+    let http = seen.http;
     let name = listed_name(&c);
     let status = c.status.clone().unwrap_or_default();
     let running = c.state.as_ref().map(|s| s.to_string()).unwrap_or_default();
     let hash = c.labels.as_ref().and_then(|l| l.get(labels::CONFIG_HASH));
+    let changed = seen.changed.get(&name).cloned().unwrap_or_default();
     let state = if let (Some(recorded), Some(hash)) = (recorded_hash, hash)
         && recorded != hash
     {
         "drifted: config changed outside Clockwork".to_string()
+    } else if !changed.is_empty() {
+        let settings: Vec<&str> = changed.iter().map(|c| c.setting.as_str()).collect();
+        format!("drifted: {} changed outside Clockwork", settings.join(", "))
     } else if running == "running" {
         if status.contains("(healthy)") {
             "healthy".into()
@@ -235,7 +257,38 @@ fn container(
         state,
         uptime: status,
         ports,
+        changed_outside: changed,
     }
+}
+
+/// By container name, the settings `docker update` changed since the host
+/// made each container, for the containers the state recorded settings of
+/// (inspected all at once).
+async fn changed_outside(
+    engine: &Engine,
+    state: &State,
+    by_resource: &BTreeMap<String, Vec<ContainerSummary>>,
+) -> BTreeMap<String, Vec<ChangedOutside>> {
+    let recorded = by_resource.iter().flat_map(|(resource, listed)| {
+        let record = state.resources.get(resource.as_str());
+        listed.iter().filter_map(move |c| {
+            let name = listed_name(c);
+            let made = record?.containers.iter().find(|m| m.name == name)?;
+            (!made.tunables.is_empty()).then_some((name, &made.tunables))
+        })
+    });
+    let asks = recorded.map(|(name, applied)| async move {
+        let now = engine.inspect_container(&name).await.ok().flatten();
+        let changed = now
+            .map(|detail| crate::docker::changed_outside(applied, &tunables_of(&detail)))
+            .unwrap_or_default();
+        (name, changed)
+    });
+    futures::future::join_all(asks)
+        .await
+        .into_iter()
+        .filter(|(_, changed)| !changed.is_empty())
+        .collect()
 }
 
 /// The state that says most about a resource: anything but running or

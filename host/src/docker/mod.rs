@@ -13,7 +13,7 @@ mod stop_signal;
 
 pub use error::EngineError;
 pub use execute::{ContainerScope, ExecOutput, Readiness, rfc3339_seconds};
-pub use observe::{Observation, Tunables, tunables_of};
+pub use observe::{ChangedOutside, Observation, Tunables, changed_outside, tunables_of};
 pub use ops::ContainerEngine;
 #[cfg(test)]
 pub use ops::EngineCall;

@@ -75,6 +75,22 @@ pub struct ChangedOutside {
     pub now: String,
 }
 
+/// The settings that differ between what the Engine reported when the host
+/// made a container (`applied`) and what it reports `now`.
+pub fn changed_outside(applied: &Tunables, now: &Tunables) -> Vec<ChangedOutside> {
+    applied
+        .iter()
+        .filter_map(|(setting, applied)| {
+            let now = now.get(setting)?;
+            (now != applied).then(|| ChangedOutside {
+                setting: setting.clone(),
+                applied: applied.clone(),
+                now: now.clone(),
+            })
+        })
+        .collect()
+}
+
 /// The [`Tunables`] of an inspected container. The values are the
 /// Engine's own, so comparing two readings never depends on how it fills
 /// in defaults.
@@ -185,18 +201,7 @@ impl Observation {
                 let Some(made) = recorded.containers.iter().find(|e| e.name == c.name) else {
                     continue;
                 };
-                c.changed_outside = made
-                    .tunables
-                    .iter()
-                    .filter_map(|(setting, applied)| {
-                        let now = c.tunables.get(setting)?;
-                        (now != applied).then(|| ChangedOutside {
-                            setting: setting.clone(),
-                            applied: applied.clone(),
-                            now: now.clone(),
-                        })
-                    })
-                    .collect();
+                c.changed_outside = changed_outside(&made.tunables, &c.tunables);
             }
         }
         out
