@@ -851,3 +851,38 @@ fn retry_timeout_bounds_the_whole_run() {
         "the run took {took:?}, past its 2 s deadline and the check's own 60 s were not cut"
     );
 }
+
+/// Docker's proxy accepts on a published port even when the container does
+/// not listen behind it, and closes at once: the implied port check sees
+/// that close and fails, instead of passing on the proxy's accept.
+#[test]
+fn an_implied_port_check_fails_when_nothing_listens_behind_the_published_port() {
+    let port = free_port();
+    let stack = Stack::new("cw-e2e-assert-quiet-port");
+    stack.write(
+        "main.star",
+        &format!(
+            r#"
+DockerResource(name = "quiet-port", image = "busybox:latest", ports = ["{port}:8080"],
+               command = ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"])
+"#
+        ),
+    );
+    stack.ok(&["apply", "-y"]);
+    let run = stack.run(&["assert", "--implied", "--format", "json"]);
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    let report: Value = serde_json::from_str(&run.stdout).expect("JSON");
+    let port_check = report["checks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|c| c["type"] == "PortAccessibleAssert")
+        .cloned()
+        .unwrap_or_else(|| panic!("no port check in {report:#}"));
+    assert_eq!(port_check["verdict"], "fail", "{port_check:#}");
+    assert!(
+        port_check.to_string().contains("nothing listens behind it"),
+        "{port_check:#}"
+    );
+    stack.ok(&["destroy", "-y"]);
+}

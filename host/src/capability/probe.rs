@@ -176,7 +176,15 @@ impl Host for HostState {
             match tokio::time::timeout(remaining, TcpStream::connect(SocketAddr::new(ip, port)))
                 .await
             {
-                Ok(Ok(_stream)) => return Ok(Ok(micros(started.elapsed()))),
+                Ok(Ok(stream)) => {
+                    let connected = micros(started.elapsed());
+                    return Ok(match closed_at_once(&stream).await {
+                        None => Ok(connected),
+                        Some(how) => Err(HostError::Failed(format!(
+                            "{host}:{port} accepted the connection and {how} at once: nothing listens behind it (Docker's proxy accepts on a published port whose container does not listen)"
+                        ))),
+                    });
+                }
                 Ok(Err(e)) => last_error = format!("{ip}:{port}: {e}"),
                 Err(_) => {
                     return Ok(Err(HostError::TimedOut(format!(
@@ -371,9 +379,64 @@ fn describe_reqwest(url: &url::Url, e: &reqwest::Error) -> String {
     format!("{what}: {root}")
 }
 
+/// How long a new connection is watched for being closed by its peer.
+const CLOSE_GRACE: Duration = Duration::from_millis(50);
+
+/// Whether the peer of a fresh connection closed (`closed it`) or reset it
+/// within [`CLOSE_GRACE`] without sending anything: what Docker's proxy
+/// does when the container behind a published port does not listen, so a
+/// bare connect cannot tell. A server that waits for its client, or greets
+/// it, is listening.
+async fn closed_at_once(stream: &TcpStream) -> Option<&'static str> {
+    let mut byte = [0u8; 1];
+    match tokio::time::timeout(CLOSE_GRACE, stream.peek(&mut byte)).await {
+        Ok(Ok(0)) => Some("closed it"),
+        Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionReset => Some("reset it"),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A connection its peer closes at once is told from one it keeps or
+    /// greets on: Docker's proxy for a container that does not listen.
+    #[tokio::test]
+    async fn a_peer_that_closes_at_once_is_told_apart() {
+        use tokio::io::AsyncWriteExt;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let address = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
+        let server = tokio::spawn(async move {
+            // First: closed at once. Second: kept open, silent. Third: greets.
+            let (first, _) = listener.accept().await.unwrap_or_else(|e| panic!("{e}"));
+            drop(first);
+            let (second, _) = listener.accept().await.unwrap_or_else(|e| panic!("{e}"));
+            let (mut third, _) = listener.accept().await.unwrap_or_else(|e| panic!("{e}"));
+            third
+                .write_all(b"+OK ready\r\n")
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            drop((second, third));
+        });
+        let connect = || async {
+            TcpStream::connect(address)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"))
+        };
+        let closed = connect().await;
+        // Wait for the close itself, then look: the grace is for a close
+        // still on its way, not for a slow machine.
+        let mut byte = [0u8; 1];
+        let _ = closed.peek(&mut byte).await;
+        assert_eq!(closed_at_once(&closed).await, Some("closed it"));
+        assert_eq!(closed_at_once(&connect().await).await, None);
+        assert_eq!(closed_at_once(&connect().await).await, None);
+        server.abort();
+    }
 
     #[test]
     fn container_names_are_addressed_by_ip_with_the_original_host_header() {
