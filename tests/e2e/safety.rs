@@ -430,3 +430,61 @@ fn a_network_a_stranger_still_uses_is_left_and_the_stranger_untouched() {
     stack.ok(&["destroy", "--yes"]);
     assert!(docker(&["network", "inspect", &network]).status.code() != Some(0));
 }
+
+/// The everyday commands see only the project's containers: in a folder
+/// whose project has the same name as another's, `status`, `logs` and
+/// `exec` neither show nor run in the other's container, nor in a
+/// container the user made by hand.
+#[test]
+fn status_logs_and_exec_never_reach_a_container_that_is_not_the_projects() {
+    let root = tempfile::tempdir().expect("tmp");
+    let (pa, pb) = (root.path().join("a"), root.path().join("b"));
+    for p in [&pa, &pb] {
+        std::fs::create_dir_all(p).expect("mkdir");
+    }
+    let theirs = Stack::inside(&pa, "everyday");
+    let ours = Stack::inside(&pb, "everyday");
+    let said = r#"["sh", "-c", "echo theirs-secret-line; trap 'exit 0' TERM; while true; do sleep 1; done"]"#;
+    theirs.write(
+        "main.star",
+        &format!("DockerResource(name=\"ev-web\", image=\"busybox:latest\", command={said})\n"),
+    );
+    theirs.ok(&["apply"]);
+    // Ours declares a resource of the same name, not applied.
+    ours.write("main.star", &web("ev-web"));
+    let user = crate::docker::Scope::new("everyday");
+    let by_hand = user.run("own", &[], "busybox:latest", &["sleep", "600"]);
+    let execs = |name: &str| docker_ok(&["inspect", "-f", "{{len .ExecIDs}}", name]);
+    let (theirs_before, by_hand_before) = (execs("ev-web"), execs(&by_hand));
+
+    let status = ours.ok(&["status", "--json"]).stdout;
+    assert!(status.contains("\"not applied\""), "{status}");
+    assert!(!status.contains(&theirs.project_id()), "{status}");
+    let logs = ours.ok(&["logs"]);
+    assert!(
+        !logs.stdout.contains("theirs-secret-line"),
+        "{}",
+        logs.all()
+    );
+    let logs = ours.ok(&["logs", "ev-web"]);
+    assert!(
+        !logs.stdout.contains("theirs-secret-line"),
+        "{}",
+        logs.all()
+    );
+
+    let run = ours.run(&["exec", "ev-web", "true"]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(run.stderr.contains("has no container"), "{}", run.all());
+    let run = ours.run(&["exec", &by_hand, "true"]);
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert!(
+        run.stderr
+            .contains("no resource or container of the project"),
+        "{}",
+        run.all()
+    );
+    assert_eq!(execs("ev-web"), theirs_before, "an exec ran in theirs");
+    assert_eq!(execs(&by_hand), by_hand_before, "an exec ran in the user's");
+    theirs.ok(&["destroy", "--yes"]);
+}
