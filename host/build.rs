@@ -64,9 +64,13 @@ fn main() {
                 wasm.display()
             );
         }
+        // The digest keys the compiled-component cache; computed here, each
+        // run of `clockwork` is spared hashing every bundled component.
+        let bytes = std::fs::read(&wasm).expect("the plugin was just built");
+        let digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes));
         writeln!(
             source,
-            "    BundledPlugin {{ name: {name:?}, wasm: include_bytes!({:?}) }},",
+            "    BundledPlugin {{ name: {name:?}, digest: {digest:?}, wasm: include_bytes!({:?}) }},",
             wasm.display().to_string()
         )
         .expect("writing to a String cannot fail");

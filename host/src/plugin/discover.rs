@@ -15,6 +15,8 @@ use crate::plugin::{LoadedPlugin, PluginRuntime, PluginSource};
 pub struct BundledPlugin {
     /// The plugin crate's directory name, e.g. `docker-resource`.
     pub name: &'static str,
+    /// SHA-256 of the component, hex (computed when the host was built).
+    pub digest: &'static str,
     /// The component.
     pub wasm: &'static [u8],
 }
@@ -51,6 +53,8 @@ pub struct PluginFile {
     pub label: String,
     /// Its bytes.
     pub wasm: Arc<[u8]>,
+    /// SHA-256 of the bytes, hex, when already known (bundled plugins).
+    pub digest: Option<String>,
 }
 
 /// A plugin that could not be used, and why.
@@ -74,6 +78,7 @@ pub fn discover(project: Option<&ProjectDir>) -> (Vec<PluginFile>, Vec<PluginPro
             path: None,
             label: format!("bundled:{}", b.name),
             wasm: Arc::from(b.wasm),
+            digest: Some(b.digest.to_string()),
         })
         .collect();
     let mut problems = Vec::new();
@@ -94,6 +99,7 @@ pub fn discover(project: Option<&ProjectDir>) -> (Vec<PluginFile>, Vec<PluginPro
                     path: Some(path),
                     label,
                     wasm: Arc::from(bytes),
+                    digest: None,
                 }),
                 Err(e) => problems.push(PluginProblem {
                     source: PluginSource::User,
@@ -128,6 +134,7 @@ pub fn discover(project: Option<&ProjectDir>) -> (Vec<PluginFile>, Vec<PluginPro
                     path: Some(path),
                     label,
                     wasm: Arc::from(bytes),
+                    digest: None,
                 }),
                 Err(e) => problems.push(PluginProblem {
                     source: PluginSource::Project,
@@ -167,7 +174,7 @@ impl PluginSet {
     ) -> PluginSet {
         let loads = files.into_iter().map(|f| async move {
             let outcome = runtime
-                .load(f.source, f.path, f.label.clone(), f.wasm)
+                .load_with_digest(f.source, f.path, f.label.clone(), f.wasm, f.digest)
                 .await;
             (f.source, f.label, outcome)
         });
@@ -331,5 +338,26 @@ fn settle_clashes(
     Settled::NewWins {
         replaced,
         note: notes.join("; "),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sha2::{Digest, Sha256};
+
+    /// The build's digests key the compiled-component cache: each must be
+    /// the component's own, or a plugin would be served another's entry.
+    #[test]
+    fn bundled_digests_are_the_components_own() {
+        assert!(!bundled_plugins().is_empty());
+        for plugin in bundled_plugins() {
+            assert_eq!(
+                plugin.digest,
+                hex::encode(Sha256::digest(plugin.wasm)),
+                "{}",
+                plugin.name
+            );
+        }
     }
 }

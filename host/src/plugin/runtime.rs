@@ -106,7 +106,20 @@ impl PluginRuntime {
         label: String,
         wasm: Arc<[u8]>,
     ) -> Result<LoadedPlugin, LoadError> {
-        let digest = hex::encode(Sha256::digest(&wasm));
+        self.load_with_digest(source, path, label, wasm, None).await
+    }
+
+    /// [`load`](Self::load), with the component's SHA-256 (hex) when the
+    /// caller knows it already (a bundled plugin's, computed at build).
+    pub async fn load_with_digest(
+        &self,
+        source: PluginSource,
+        path: Option<PathBuf>,
+        label: String,
+        wasm: Arc<[u8]>,
+        digest: Option<String>,
+    ) -> Result<LoadedPlugin, LoadError> {
+        let digest = digest.unwrap_or_else(|| hex::encode(Sha256::digest(&wasm)));
         let origin = PluginOrigin {
             source,
             path,
