@@ -311,6 +311,27 @@ struct Declared {
     name: String,
 }
 
+/// Where each `<<` key of `text` is (a key at a line's start, perhaps after
+/// a list's `- `).
+fn merge_keys(text: &str) -> Vec<crate::import::locate::Spot> {
+    let mut spots = Vec::new();
+    let mut offset = 0;
+    for (i, line) in text.split_inclusive('\n').enumerate() {
+        let body = line.trim_start_matches([' ', '-']);
+        if body.starts_with("<<") && body[2..].trim_start().starts_with(':') {
+            let column = line.len() - body.len();
+            spots.push(crate::import::locate::Spot {
+                line: i + 1,
+                column: column + 1,
+                offset: offset + column,
+                len: 2,
+            });
+        }
+        offset += line.len();
+    }
+    spots
+}
+
 /// Reads the file, collecting every problem and every untranslated key.
 pub fn read(input: &Input<'_>) -> Result<(Compose, Vec<Item>), ImportError> {
     let mut value: Value = serde_yaml_ng::from_str(input.text).map_err(|e| {
@@ -340,11 +361,27 @@ pub fn read(input: &Input<'_>) -> Result<(Compose, Vec<Item>), ImportError> {
     })?;
     // `<<: *defaults` is how Compose files share settings between services.
     if let Err(e) = value.apply_merge() {
+        // The parser does not say which merge failed: with one `<<` key it
+        // is that one; with several, their lines are named.
+        let merges = merge_keys(input.text);
+        let (spot, lines) = match merges.as_slice() {
+            [only] => (Some(*only), String::new()),
+            many => (
+                None,
+                format!(
+                    " (one of the `<<` keys on lines {})",
+                    many.iter()
+                        .map(|s| s.line.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ),
+        };
         return Err(ImportError::Syntax(Box::new(Problem::new(
             input.file,
             input.text,
-            None,
-            format!("{}: a `<<` merge cannot be applied: {e}", input.file),
+            spot,
+            format!("{}: a `<<` merge cannot be applied{lines}: {e}", input.file),
             Some("`<<` takes a mapping or a list of mappings, e.g. `<<: *defaults`".into()),
         ))));
     }
@@ -994,7 +1031,9 @@ impl Reader<'_, '_> {
             let dotenv = full == normalise(&self.input.project_dir.join(".env"));
             let copied: Vec<String> = parse_env_file(&text)
                 .into_iter()
-                .filter(|(k, v)| !dotenv && v.is_some() && crate::secret::is_secret_name(k))
+                .filter(|(k, v)| {
+                    !dotenv && *v != EnvFileValue::Passthrough && crate::secret::is_secret_name(k)
+                })
                 .map(|(k, _)| format!("`{k}`"))
                 .collect();
             if !copied.is_empty() {
@@ -1010,7 +1049,33 @@ impl Reader<'_, '_> {
                     copied.join(", ")
                 ));
             }
+            // What the file set above a line, which its `${…}` reads first.
+            let mut set_above: Vec<(String, Text)> = Vec::new();
             for (k, v) in parse_env_file(&text) {
+                let text = match &v {
+                    EnvFileValue::Passthrough => None,
+                    EnvFileValue::Literal(l) => Some(Text::literal(l.clone())),
+                    EnvFileValue::Interpolated(raw) => match Text::parse(raw) {
+                        Ok(t) => Some(t.with_known(&|name: &str| {
+                            set_above
+                                .iter()
+                                .find(|(n, _)| n == name)
+                                .map(|(_, t)| t.clone())
+                        })),
+                        Err(message) => {
+                            self.problem(
+                                &at,
+                                format!("`{k}` of the env file `{file}`: {message}"),
+                                Some("Compose interpolates unquoted and double-quoted values of an env file; put the value in single quotes to take it as it is".into()),
+                            );
+                            continue;
+                        }
+                    },
+                };
+                if let Some(t) = &text {
+                    set_above.retain(|(n, _)| *n != k);
+                    set_above.push((k.clone(), t.clone()));
+                }
                 if !clockwork_schema::valid_env_name(&k) {
                     self.skip(
                         Some(&s.key),
@@ -1019,10 +1084,10 @@ impl Reader<'_, '_> {
                     );
                     continue;
                 }
-                let value = match v {
+                let value = match text {
                     None => EnvValue::Passthrough,
                     Some(_) if dotenv => EnvValue::Dotenv,
-                    Some(v) => EnvValue::Text(Text::literal(v)),
+                    Some(t) => EnvValue::Text(t),
                 };
                 s.env.retain(|e| e.name != k);
                 s.env.push(EnvVar {
@@ -1127,6 +1192,23 @@ impl Reader<'_, '_> {
                     if kind == "volume" && source.as_deref() == Some("") {
                         source = None;
                     }
+                    // The type says which a source is, not its spelling
+                    // (below, for the short form): a bind's `data` is the
+                    // folder `./data` beside the Compose file.
+                    match source.as_deref() {
+                        Some(src) if kind == "bind" && !src.starts_with(['.', '/', '~']) => {
+                            source = Some(format!("./{src}"));
+                        }
+                        Some(src) if kind == "volume" && src.starts_with(['.', '/', '~']) => {
+                            self.problem(
+                                &with(&at, key("source")),
+                                format!("`{src}` is a path, but the mount's `type` is `volume`"),
+                                Some("write `type: bind` to mount the folder, or give a volume's name as `source`".into()),
+                            );
+                            continue;
+                        }
+                        _ => {}
+                    }
                     let read_only = matches!(m.get("read_only"), Some(Value::Bool(true)));
                     (source, target, read_only, Vec::new())
                 }
@@ -1225,13 +1307,18 @@ impl Reader<'_, '_> {
         example: &str,
     ) -> Option<Vec<Named<'v>>> {
         match value {
-            Value::Sequence(items) => Some(
-                items
-                    .iter()
-                    .enumerate()
-                    .filter_map(|(i, v)| scalar(v).map(|n| (n, with(at, Seg::Index(i)), None)))
-                    .collect(),
-            ),
+            Value::Sequence(items) => {
+                let mut names = Vec::new();
+                for (i, v) in items.iter().enumerate() {
+                    let place = with(at, Seg::Index(i));
+                    match scalar(v) {
+                        Some(name) => names.push((name, place, None)),
+                        // `[{db: {condition: …}}]` mixes the two forms.
+                        None => self.expected(&place, "a name", v, example),
+                    }
+                }
+                Some(names)
+            }
             Value::Mapping(m) => Some(
                 entries(m)
                     .map(|(k, v)| (k.clone(), with(at, key(&k)), Some(v)))
@@ -1668,17 +1755,34 @@ fn expand_ports(raw: &str) -> Result<Vec<String>, String> {
         },
         None => (String::new(), (None, body)),
     };
-    let range = |text: &str| -> Option<(u32, u32)> {
+    // Some(Err) for a range that is not one of ports: expanding `1-4294967295`
+    // or a reversed one would take the memory or drop the entry.
+    let range = |text: &str| -> Option<Result<(u32, u32), String>> {
         let (a, b) = text.split_once('-')?;
-        Some((a.parse().ok()?, b.parse().ok()?))
+        let (a, b): (u32, u32) = (a.parse().ok()?, b.parse().ok()?);
+        Some(if 1 <= a && a <= b && b <= 65535 {
+            Ok((a, b))
+        } else {
+            Err(format!(
+                "`{text}` in `{raw}` is not a range of ports: write LOW-HIGH, from 1 to 65535"
+            ))
+        })
     };
     let out: Vec<String> = match mapping {
-        (host, container) if range(container).is_some() => {
-            let (c0, c1) = range(container).unwrap_or_default();
+        (host, container) if let Some(container_range) = range(container) => {
+            let (c0, c1) = container_range?;
             let hosts = match host {
                 Some(h) if !h.is_empty() => match range(h) {
-                    Some((h0, h1)) if h1 - h0 == c1 - c0 => Some(h0),
-                    _ => {
+                    Some(host_range) => {
+                        let (h0, h1) = host_range?;
+                        if h1 - h0 != c1 - c0 {
+                            return Err(format!(
+                                "`{raw}` maps ranges of different lengths: DockerResource publishes one port per entry"
+                            ));
+                        }
+                        Some(h0)
+                    }
+                    None => {
                         return Err(format!(
                             "`{raw}` maps ranges of different lengths: DockerResource publishes one port per entry"
                         ));
@@ -1714,9 +1818,10 @@ fn duration_seconds(text: &str) -> Option<f64> {
     if rest.is_empty() {
         return None;
     }
-    // A bare number is seconds (older Compose files write `30`).
-    if let Ok(n) = rest.parse::<f64>() {
-        return Some(n);
+    // A bare number is seconds (older Compose files write `30`); only
+    // digits and a point, so that `nan`, `inf`, `-5` or `1e3` are not one.
+    if rest.chars().all(|c| c.is_ascii_digit() || c == '.') {
+        return rest.parse::<f64>().ok();
     }
     while !rest.is_empty() {
         let digits = rest.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
@@ -1822,11 +1927,22 @@ fn split_words(line: &str) -> Result<Vec<String>, String> {
     Ok(words)
 }
 
+/// A value of an env file, as written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum EnvFileValue {
+    /// `KEY` alone: passed through from the environment.
+    Passthrough,
+    /// Unquoted or in double quotes: `${…}` is interpolated (Compose v2,
+    /// as the Compose Specification says; v1 took it literally).
+    Interpolated(String),
+    /// In single quotes: taken as it is.
+    Literal(String),
+}
+
 /// `KEY=value` lines of an env file as Compose reads them: comments and
-/// blank lines skipped, `export ` allowed, one pair of quotes removed; a
-/// `KEY` alone is passed through from the environment (`None`).
-fn parse_env_file(text: &str) -> Vec<(String, Option<String>)> {
-    let mut out: Vec<(String, Option<String>)> = Vec::new();
+/// blank lines skipped, `export ` allowed, one pair of quotes removed.
+fn parse_env_file(text: &str) -> Vec<(String, EnvFileValue)> {
+    let mut out: Vec<(String, EnvFileValue)> = Vec::new();
     for line in text.lines() {
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {
@@ -1836,18 +1952,21 @@ fn parse_env_file(text: &str) -> Vec<(String, Option<String>)> {
         let (k, v) = match line.split_once('=') {
             Some((k, v)) => {
                 let v = v.trim();
-                let unquoted = v
-                    .strip_prefix('"')
-                    .and_then(|v| v.strip_suffix('"'))
-                    .or_else(|| v.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')))
-                    .map(str::to_string)
-                    .unwrap_or_else(|| {
-                        // An unquoted value ends at ` #`, a comment.
-                        v.split(" #").next().unwrap_or(v).trim_end().to_string()
-                    });
-                (k.trim().to_string(), Some(unquoted))
+                let value = if let Some(inner) =
+                    v.strip_prefix('"').and_then(|v| v.strip_suffix('"'))
+                {
+                    EnvFileValue::Interpolated(inner.to_string())
+                } else if let Some(inner) = v.strip_prefix('\'').and_then(|v| v.strip_suffix('\''))
+                {
+                    EnvFileValue::Literal(inner.to_string())
+                } else {
+                    // An unquoted value ends at ` #`, a comment.
+                    let bare = v.split(" #").next().unwrap_or(v).trim_end();
+                    EnvFileValue::Interpolated(bare.to_string())
+                };
+                (k.trim().to_string(), value)
             }
-            None => (line.to_string(), None),
+            None => (line.to_string(), EnvFileValue::Passthrough),
         };
         out.retain(|(name, _)| *name != k);
         out.push((k, v));
@@ -1886,6 +2005,17 @@ mod tests {
         assert_eq!(expand_ports("3000-3001").unwrap(), ["3000", "3001"]);
         assert!(expand_ports("9000-9005:80").is_err());
         assert!(expand_ports("80/sctp").is_err());
+        // Reversed, zero or past 65535: refused, never expanded.
+        for bad in [
+            "81-80",
+            "8081-8080:81-80",
+            "1-4294967295",
+            "0-2",
+            "80:70000-70001",
+        ] {
+            let err = expand_ports(bad).expect_err(bad);
+            assert!(err.contains("is not a range of ports"), "{bad}: {err}");
+        }
     }
 
     #[test]
@@ -1896,6 +2026,9 @@ mod tests {
         assert_eq!(duration_seconds("30"), Some(30.0));
         assert_eq!(duration_seconds("ten"), None);
         assert_eq!(duration_seconds("5x"), None);
+        for not_one in ["nan", "inf", "-5", "1e3", "1.2.3", ""] {
+            assert_eq!(duration_seconds(not_one), None, "{not_one}");
+        }
     }
 
     #[test]
@@ -1919,12 +2052,12 @@ mod tests {
         let parsed = parse_env_file(
             "# c\nexport A=1\nB=\"two words\"\nC='x' \nD=plain # note\nPASSTHROUGH\nA=2\n",
         );
-        let expected: Vec<(String, Option<String>)> = vec![
-            ("B".into(), Some("two words".into())),
-            ("C".into(), Some("x".into())),
-            ("D".into(), Some("plain".into())),
-            ("PASSTHROUGH".into(), None),
-            ("A".into(), Some("2".into())),
+        let expected: Vec<(String, EnvFileValue)> = vec![
+            ("B".into(), EnvFileValue::Interpolated("two words".into())),
+            ("C".into(), EnvFileValue::Literal("x".into())),
+            ("D".into(), EnvFileValue::Interpolated("plain".into())),
+            ("PASSTHROUGH".into(), EnvFileValue::Passthrough),
+            ("A".into(), EnvFileValue::Interpolated("2".into())),
         ];
         assert_eq!(parsed, expected);
     }

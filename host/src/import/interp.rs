@@ -107,6 +107,40 @@ impl Text {
             self.push_text(Text::literal(text));
         }
     }
+
+    /// The text with each variable that `known` gives a value replaced by
+    /// it, as an env file's `${A}` takes the `A` set above it in the file;
+    /// the others are left to the environment. A known value that is not
+    /// literal counts as set.
+    pub fn with_known(&self, known: &dyn Fn(&str) -> Option<Text>) -> Text {
+        let mut out = Text::default();
+        for part in &self.0 {
+            let Part::Var(v) = part else {
+                out.push_text(Text(vec![part.clone()]));
+                continue;
+            };
+            let Some(value) = known(&v.name) else {
+                let fallback = match &v.fallback {
+                    Fallback::Default(d) => Fallback::Default(d.with_known(known)),
+                    Fallback::Replacement(r) => Fallback::Replacement(r.with_known(known)),
+                    other => other.clone(),
+                };
+                out.push_text(Text(vec![Part::Var(Var {
+                    name: v.name.clone(),
+                    fallback,
+                })]));
+                continue;
+            };
+            let empty = value.as_literal().is_some_and(|l| l.is_empty());
+            match &v.fallback {
+                Fallback::Default(d) if empty => out.push_text(d.with_known(known)),
+                Fallback::Replacement(r) if !empty => out.push_text(r.with_known(known)),
+                Fallback::Replacement(_) => {}
+                _ => out.push_text(value),
+            }
+        }
+        out
+    }
 }
 
 fn is_name_start(c: char) -> bool {

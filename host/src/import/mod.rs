@@ -105,10 +105,12 @@ impl Item {
             Some(s) => format!("{s}: {}", self.key),
             None => self.key.clone(),
         };
-        match self.kind {
+        // One line: what it quotes of the file may hold a line break or
+        // a terminal's escape character.
+        starlark::one_line(&match self.kind {
             ItemKind::NotTranslated => format!("{place}: not translated ({})", self.reason),
             ItemKind::Note => format!("{place}: note: {}", self.reason),
-        }
+        })
     }
 
     /// The comment at its service in main.star.

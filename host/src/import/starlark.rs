@@ -102,7 +102,9 @@ fn expr(e: &Expr, indent: usize, used: usize) -> String {
                         let value = expr(v, indent + 4, key.len());
                         out.push_str(&format!("{key}{value},\n"));
                     }
-                    Entry::Comment(c) => out.push_str(&format!("{pad}# {c}\n")),
+                    Entry::Comment(c) => {
+                        out.push_str(&format!("{pad}# {}\n", one_line(c).trim_end()))
+                    }
                 }
             }
             out.push_str(&" ".repeat(indent));
@@ -135,9 +137,25 @@ fn call(type_name: &str, fields: &[(&'static str, Expr)], used: usize) -> String
     out
 }
 
+/// `text` with every line break (and other control character) made a
+/// space: comment text quotes the Compose file, and a break in a quoted
+/// name or value would otherwise start a line of code in main.star.
+pub fn one_line(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() || c == '\u{2028}' || c == '\u{2029}' {
+                ' '
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
 /// Comment lines, each wrapped at [`WIDTH`], later lines of one indented.
 pub fn comment(lines: &[String], out: &mut String) {
     for line in lines {
+        let line = &one_line(line);
         let (first, rest) = match line.strip_prefix("  ") {
             Some(item) => ("#   ", item),
             None => ("# ", line.as_str()),

@@ -299,6 +299,91 @@ fn env_files_are_inlined_or_left_in_dotenv() {
 }
 
 #[test]
+fn env_file_values_are_interpolated_as_compose_v2_does() {
+    let out = ok(
+        "services:\n  app:\n    image: x\n    env_file: ./app.env\n",
+        &[(
+            "app.env",
+            "USER=app\nURL=postgres://${USER}@${DB_HOST:-db}/x\nRAW='${USER}'\nQUOTED=\"$USER-${MISSING:+on}\"\n",
+        )],
+    );
+    let star = &out.starlark;
+    assert!(
+        star.contains(
+            "        \"USER\": \"app\",\n        \"URL\": \"postgres://app@\" + env(\"DB_HOST\", \"db\") + \"/x\",\n        \"RAW\": \"${USER}\",\n        \"QUOTED\": \"app-\" + (\"on\" if env(\"MISSING\", \"\") else \"\"),\n"
+        ),
+        "{star}"
+    );
+    assert_eq!(
+        refused("services:\n  app:\n    image: x\n    env_file: ./app.env\n"),
+        [(
+            "docker-compose.yml:4:5".to_string(),
+            "cannot read the env file `./app.env` (/work/app/app.env): entity not found"
+                .to_string(),
+            "Compose reads it relative to the Compose file's folder; create it or remove the entry"
+                .to_string()
+        )]
+    );
+}
+
+#[test]
+fn the_compose_file_cannot_write_code_into_main_star() {
+    // A line break in a quoted name or value, shown in a comment, would
+    // otherwise begin a line of Starlark.
+    let out = ok(
+        "name: \"demo\\nprint(1)\"\nservices:\n  web:\n    image: x\n    build: \"./w\\nfail()\"\n    labels: {\"dev.clockwork.x\\nboom()\": y}\n",
+        &[],
+    );
+    let code: Vec<&str> = out
+        .starlark
+        .lines()
+        .filter(|l| !l.trim_start().starts_with('#'))
+        .collect();
+    assert!(
+        code.iter()
+            .all(|l| !l.contains("print(") && !l.contains("fail(") && !l.contains("boom(")),
+        "{}",
+        out.starlark
+    );
+    assert!(
+        out.starlark.contains("(`demo print(1)`)"),
+        "{}",
+        out.starlark
+    );
+    assert!(out.items.iter().all(|i| !i.message().contains('\n')));
+}
+
+#[test]
+fn mixed_forms_merges_and_long_volumes_are_read_as_compose_does() {
+    assert_eq!(
+        refused("services:\n  web:\n    image: x\n    depends_on: [{db: {condition: service_healthy}}]\n  db:\n    image: y\n")
+            .into_iter()
+            .map(|(place, message, _)| format!("{place}: {message}"))
+            .collect::<Vec<_>>(),
+        ["docker-compose.yml:4:5: `services.web.depends_on[0]` must be a name; found a mapping"]
+    );
+    let merge = refused("x: &d 1\nservices:\n  web:\n    <<: *d\n    image: x\n");
+    assert_eq!(merge[0].0, "docker-compose.yml:4:5", "{merge:?}");
+    assert!(
+        merge[0].1.contains("a `<<` merge cannot be applied"),
+        "{merge:?}"
+    );
+    let out = ok(
+        "services:\n  web:\n    image: x\n    volumes:\n      - {type: bind, source: data, target: /data}\n",
+        &[],
+    );
+    assert!(
+        out.starlark.contains("volumes = [\"./data:/data\"],"),
+        "{}",
+        out.starlark
+    );
+    assert_eq!(
+        refused("services:\n  web:\n    image: x\n    volumes:\n      - {type: volume, source: ./x, target: /x}\n")[0].1,
+        "`./x` is a path, but the mount's `type` is `volume`"
+    );
+}
+
+#[test]
 fn depends_on_conditions_are_said() {
     let out = ok(
         r#"
