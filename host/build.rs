@@ -65,13 +65,17 @@ fn main() {
             );
         }
         // The digest keys the compiled-component cache; computed here, each
-        // run of `clockwork` is spared hashing every bundled component.
+        // run of `clockwork` is spared hashing every bundled component. The
+        // bytes included are a copy only this script writes, so that they
+        // are the digest's even if the plugin target is rebuilt by another.
         let bytes = std::fs::read(&wasm).expect("the plugin was just built");
         let digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes));
+        let copy = out_dir.join(format!("{name}.wasm"));
+        std::fs::write(&copy, &bytes).expect("OUT_DIR is writable");
         writeln!(
             source,
             "    BundledPlugin {{ name: {name:?}, digest: {digest:?}, wasm: include_bytes!({:?}) }},",
-            wasm.display().to_string()
+            copy.display().to_string()
         )
         .expect("writing to a String cannot fail");
     }

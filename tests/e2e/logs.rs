@@ -186,3 +186,74 @@ fn logs_follow_a_container_made_again_and_one_restarted() {
     );
     stack.ok(&["destroy", "--yes"]);
 }
+
+/// A container that starts while the backlog is being printed is followed
+/// too: the start events are asked from before the listing, not from when
+/// the backlog is through. The backlog here is larger than the pipe, so
+/// `logs -f` is held printing it until the test reads; the test starts the
+/// stopped container after the first line came, so after the listing.
+#[test]
+fn logs_follow_a_container_started_while_the_backlog_prints() {
+    use crate::docker::{docker_ok, docker_said, wait_until};
+    use std::io::Read;
+
+    let stack = Stack::new("cw-e2e-logs-late");
+    stack.write(
+        "main.star",
+        r#"
+chatty = DockerResource(
+    name = "ll-chatty",
+    image = "busybox:latest",
+    command = ["sh", "-c", "i=0; while [ $i -lt 4000 ]; do echo \"line $i of the backlog, padded to be long enough\"; i=$((i+1)); done; echo chatty-done; trap 'exit 0' TERM; while true; do sleep 1; done"],
+)
+late = DockerResource(
+    name = "ll-late",
+    image = "busybox:latest",
+    command = ["sh", "-c", "echo late-says-hello; trap 'exit 0' TERM; while true; do sleep 1; done"],
+)
+"#,
+    );
+    stack.ok(&["apply", "--yes"]);
+    wait_until(
+        "ll-chatty printing its backlog",
+        Duration::from_secs(60),
+        || docker_ok(&["logs", "--tail", "1", "ll-chatty"]).trim() == "chatty-done",
+    );
+    assert!(docker_said(&["stop", "ll-late"]).0);
+
+    let mut child = stack.spawn(&["logs", "-f"]);
+    let mut stdout = child.stdout.take().expect("stdout");
+    // One byte out: the listing is done, and about 200 KB wait in a 64 KiB pipe.
+    let mut first = [0u8; 1];
+    stdout.read_exact(&mut first).expect("logs prints");
+    assert!(docker_said(&["start", "ll-late"]).0);
+    wait_until("ll-late running again", Duration::from_secs(30), || {
+        docker_ok(&["inspect", "-f", "{{.State.Running}}", "ll-late"]).trim() == "true"
+    });
+
+    let (send, received) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if send.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    let mut lines = Lines {
+        received,
+        seen: Vec::new(),
+    };
+    // Once in the backlog (its first run), once followed (the start).
+    lines.until("late-says-hello", 2);
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(
+        lines
+            .seen
+            .iter()
+            .filter(|l| l.ends_with("chatty-done"))
+            .count(),
+        1
+    );
+    stack.ok(&["destroy", "--yes"]);
+}

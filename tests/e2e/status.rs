@@ -145,6 +145,21 @@ web.connect(worker)
         table.contains("st-web") && table.contains("http://localhost:18093"),
         "{table}"
     );
+
+    // Drifted and down: both are said, the drift does not hide the crash.
+    assert!(docker_said(&["stop", "st-web"]).0);
+    let v: Value = serde_json::from_str(&stack.ok(&["status", "--json"]).stdout).expect("JSON");
+    let web = v["resources"]
+        .as_array()
+        .and_then(|r| r.iter().find(|r| r["name"] == "st-web").cloned())
+        .unwrap_or_default();
+    assert!(
+        web["state"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("exited (")
+                && s.ends_with("); drifted: memory, memory swap changed outside Clockwork")),
+        "{web:#}"
+    );
     stack.ok(&["destroy", "--yes"]);
 }
 

@@ -351,8 +351,23 @@ fn parse_report_target(text: &str) -> Result<(AssertFormat, std::path::PathBuf),
     Ok((format, std::path::PathBuf::from(file)))
 }
 
-/// `500ms`, `30s`, `2m`, `1h`, or a number of seconds.
+/// `500ms`, `30s`, `2m`, `1h`, or a number of seconds: a wait or an
+/// interval, so at most a week.
 pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let seconds = duration_seconds(text, false)?;
+    if seconds > 7.0 * 86_400.0 {
+        return Err(format!("`{text}` is too long: at most a week (`168h`)"));
+    }
+    Ok(std::time::Duration::from_secs_f64(seconds))
+}
+
+/// How long ago, for `--since`: a duration as [`parse_duration`] takes,
+/// or in days (`30d`), with no upper bound but the epoch.
+pub fn parse_age(text: &str) -> Result<std::time::Duration, String> {
+    duration_seconds(text, true).map(std::time::Duration::from_secs_f64)
+}
+
+fn duration_seconds(text: &str, days: bool) -> Result<f64, String> {
     let text = text.trim();
     let split = text
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
@@ -366,16 +381,21 @@ pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
         "ms" => value / 1000.0,
         "m" => value * 60.0,
         "h" => value * 3600.0,
+        "d" if days => value * 86_400.0,
         _ => {
-            return Err(format!(
-                "`{unit}` in `{text}` is not a unit: use ms, s, m or h"
-            ));
+            let units = if days {
+                "ms, s, m, h or d"
+            } else {
+                "ms, s, m or h"
+            };
+            return Err(format!("`{unit}` in `{text}` is not a unit: use {units}"));
         }
     };
-    if !seconds.is_finite() || seconds > 7.0 * 86_400.0 {
+    // Past the epoch's age is no time at all.
+    if !seconds.is_finite() || seconds > 1e11 {
         return Err(format!("`{text}` is too long"));
     }
-    Ok(std::time::Duration::from_secs_f64(seconds))
+    Ok(seconds)
 }
 
 /// Formats of `clockwork graph`.

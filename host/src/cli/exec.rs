@@ -82,7 +82,8 @@ pub async fn run(invocation: &Invocation, args: ExecArgs) -> Result<u8, CliError
     let mut identity = folder.identity.clone();
     identity.adopted = state.adopted_ids();
     let engine = Engine::connect(&identity, folder.files.clone()).await?;
-    let container = container_of(&engine, &resolved.graph.project, &state, &args.name).await?;
+    let (container, id) =
+        container_of(&engine, &resolved.graph.project, &state, &args.name).await?;
 
     let tty = args.tty && std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
     // A terminal's keys go to the command only with a terminal; a pipe's
@@ -92,8 +93,10 @@ pub async fn run(invocation: &Invocation, args: ExecArgs) -> Result<u8, CliError
         |e: bollard::errors::Error| CliError::Engine(EngineError::call("exec in", &container, e));
     let exec = engine
         .docker
+        // By id: the name may be another container's by now, if this one
+        // was made again since it was listed.
         .create_exec(
-            &container,
+            &id,
             CreateExecOptions {
                 cmd: Some(args.command.clone()),
                 env: Some(args.env.clone()),
@@ -209,13 +212,13 @@ pub async fn run(invocation: &Invocation, args: ExecArgs) -> Result<u8, CliError
 }
 
 /// The running container `name` means: the one container of that
-/// resource, or that container itself.
+/// resource, or that container itself; its name and id.
 async fn container_of(
     engine: &Engine,
     project: &Declared,
     state: &State,
     name: &str,
-) -> Result<String, CliError> {
+) -> Result<(String, String), CliError> {
     if let Some(d) = project
         .of_kind(PluginKind::Resource)
         .find(|d| d.name.as_str() == name && !d.children.is_empty())
@@ -230,12 +233,16 @@ async fn container_of(
             help: format!("name one of its children: {}", children.join(", ")),
         });
     }
-    // Each of the project's containers: name → (resource, state).
+    // Each of the project's containers: name → (resource, state); and ids.
     let mut ours: HashMap<String, (String, String)> = HashMap::new();
+    let mut ids: HashMap<String, String> = HashMap::new();
     for c in engine.own_containers().await? {
         let resource = listed_resource(&c).cloned().unwrap_or_default();
         let container = listed_name(&c);
         let running = c.state.as_ref().map(|s| s.to_string()).unwrap_or_default();
+        if let Some(id) = &c.id {
+            ids.insert(container.clone(), id.clone());
+        }
         ours.insert(container, (resource, running));
     }
     let mut of_resource: Vec<(&String, &String)> = ours
@@ -257,7 +264,10 @@ async fn container_of(
         .map(|(c, _)| *c)
         .collect();
     match (running.as_slice(), candidates.first()) {
-        ([one], _) => Ok((*one).clone()),
+        ([one], _) => {
+            let id = ids.get(*one).cloned().unwrap_or_else(|| (*one).clone());
+            Ok(((*one).clone(), id))
+        }
         ([], Some((container, stands))) => Err(CliError::NotReady {
             message: format!("`{container}` is not running ({stands})"),
             help: format!("`clockwork start {name}` or `clockwork apply` starts it"),

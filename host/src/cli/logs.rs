@@ -78,7 +78,7 @@ pub async fn run(invocation: &Invocation, args: LogsArgs) -> Result<u8, CliError
     let since = match &args.since {
         Some(text) => Some(since_seconds(text).map_err(|message| CliError::Usage {
             message,
-            help: "e.g. `--since 10m`, `--since 2h` or `--since 2026-12-01T10:00:00Z`".into(),
+            help: "e.g. `--since 10m`, `--since 2h`, `--since 30d` or `--since 2026-12-01T10:00:00Z`".into(),
         })?),
         None => None,
     };
@@ -119,8 +119,19 @@ pub async fn run(invocation: &Invocation, args: LogsArgs) -> Result<u8, CliError
         shown: HashMap::new(),
     };
 
-    // Subscribe before listing, so a container started in between is not missed.
-    let mut events = args.follow.then(|| start_events(&engine));
+    // The Engine's clock, not ours, stamps its lines and events: a remote
+    // Engine's, or Docker Desktop's VM after a sleep, may be behind.
+    let clock = if args.follow {
+        EngineClock::read(&engine).await
+    } else {
+        EngineClock::default()
+    };
+    // Events from before the listing, so a container started in between is
+    // not missed: the stream is only asked for when first polled, after the
+    // backlog has been printed.
+    let mut events = args
+        .follow
+        .then(|| start_events(&engine, clock.now() / 1_000_000_000));
     let sources = list(&engine, wanted.as_ref()).await?;
     if sources.is_empty() && !args.follow {
         output::note(match &wanted {
@@ -140,7 +151,7 @@ pub async fn run(invocation: &Invocation, args: LogsArgs) -> Result<u8, CliError
     let mut backlog = Vec::new();
     for source in &sources {
         // What is older than this is the backlog's to show or leave out.
-        printer.shown.insert(source.id.clone(), now_nanos());
+        printer.shown.insert(source.id.clone(), clock.now());
         backlog.extend(fetch(&engine, source, args.tail, since).await?);
     }
     backlog.sort_by_key(|l| l.at);
@@ -246,9 +257,9 @@ type Started = (String, HashMap<String, String>);
 
 type StartEvents = std::pin::Pin<Box<dyn futures::Stream<Item = Result<Started, String>> + Send>>;
 
-/// The `start` events of every Clockwork container: each one's id and
-/// attributes.
-fn start_events(engine: &Engine) -> StartEvents {
+/// The `start` events of every Clockwork container since `since` (seconds
+/// since the epoch, by the Engine's clock): each one's id and attributes.
+fn start_events(engine: &Engine, since: i128) -> StartEvents {
     let filters = HashMap::from([
         ("type".to_string(), vec!["container".to_string()]),
         ("event".to_string(), vec!["start".to_string()]),
@@ -258,6 +269,7 @@ fn start_events(engine: &Engine) -> StartEvents {
         .docker
         .events(Some(EventsOptions {
             filters: Some(filters),
+            since: Some(since.to_string()),
             ..Default::default()
         }))
         .map(|event| match event {
@@ -334,9 +346,10 @@ async fn fetch(
         .docker
         .logs(&source.id, Some(options(false, tail, since)));
     let mut out = Vec::new();
+    let mut stamp = Stamp::default();
     while let Some(chunk) = stream.next().await {
         match chunk {
-            Ok(chunk) => out.extend(lines_of(source, chunk)),
+            Ok(chunk) => out.extend(lines_of(source, chunk, &mut stamp)),
             // Removed while being read: what it said so far is shown.
             Err(bollard::errors::Error::DockerResponseServerError {
                 status_code: 404, ..
@@ -368,8 +381,9 @@ fn spawn_follower(
     let since = last.map(|at| (at / 1_000_000_000) as i64);
     tokio::spawn(async move {
         let mut stream = docker.logs(&source.id, Some(options(true, None, since)));
+        let mut stamp = Stamp::default();
         while let Some(Ok(chunk)) = stream.next().await {
-            for line in lines_of(&source, chunk) {
+            for line in lines_of(&source, chunk, &mut stamp) {
                 if last.is_some_and(|l| line.at <= l) {
                     continue;
                 }
@@ -382,8 +396,18 @@ fn spawn_follower(
     });
 }
 
-/// The lines of one chunk the Engine sent: `TIMESTAMP text`.
-fn lines_of(source: &Source, chunk: LogOutput) -> Vec<Line> {
+/// The Engine's stamp of the last line read from one stream.
+#[derive(Debug, Clone, Default)]
+struct Stamp {
+    text: String,
+    at: i128,
+}
+
+/// The lines of one chunk the Engine sent: `TIMESTAMP text`. A line without
+/// a stamp (the rest of a chunk, or a piece of a line a terminal's stream
+/// cut) is as old as the one before it in `stamp`, so it sorts after it and
+/// is not taken for one shown already.
+fn lines_of(source: &Source, chunk: LogOutput, stamp: &mut Stamp) -> Vec<Line> {
     let (stderr, bytes) = match chunk {
         LogOutput::StdErr { message } => (true, message),
         LogOutput::StdOut { message } | LogOutput::Console { message } => (false, message),
@@ -391,23 +415,21 @@ fn lines_of(source: &Source, chunk: LogOutput) -> Vec<Line> {
     };
     let text = String::from_utf8_lossy(&bytes);
     let mut out = Vec::new();
-    let mut stamp = String::new();
-    let mut at = 0;
     for raw in text.split_inclusive('\n') {
         let raw = raw.strip_suffix('\n').unwrap_or(raw);
         let raw = raw.strip_suffix('\r').unwrap_or(raw);
         // A chunk holding several lines stamps only the first.
         let body = match raw.split_once(' ') {
             Some((first, rest)) if let Some(nanos) = stamp_nanos(first) => {
-                stamp = first.to_string();
-                at = nanos;
+                stamp.text = first.to_string();
+                stamp.at = nanos;
                 rest
             }
             _ => raw,
         };
         out.push(Line {
-            at,
-            stamp: stamp.clone(),
+            at: stamp.at,
+            stamp: stamp.text.clone(),
             container_id: source.id.clone(),
             prefix: source.prefix.clone(),
             resource: source.resource.clone(),
@@ -419,18 +441,65 @@ fn lines_of(source: &Source, chunk: LogOutput) -> Vec<Line> {
     out
 }
 
-/// Nanoseconds since the epoch of `2026-12-01T10:00:00.123456789Z`.
+/// Nanoseconds since the epoch of `2026-12-01T10:00:00.123456789Z` (or
+/// with an offset, `…+01:00`, as the Engine gives its own time).
 fn stamp_nanos(text: &str) -> Option<i128> {
-    let (whole, fraction) = match text.strip_suffix('Z')?.split_once('.') {
+    let (body, offset) = match text.strip_suffix('Z') {
+        Some(body) => (body, 0),
+        None => {
+            let at = text.len().checked_sub(6)?;
+            let (body, zone) = (text.get(..at)?, text.get(at..)?);
+            let sign = match zone.as_bytes() {
+                [b'+', _, _, b':', _, _] => 1,
+                [b'-', _, _, b':', _, _] => -1,
+                _ => return None,
+            };
+            let hours: i128 = zone.get(1..3)?.parse().ok()?;
+            let minutes: i128 = zone.get(4..6)?.parse().ok()?;
+            (body, sign * (hours * 3600 + minutes * 60))
+        }
+    };
+    let (whole, fraction) = match body.split_once('.') {
         Some((whole, fraction)) => (format!("{whole}Z"), fraction),
-        None => (text.to_string(), ""),
+        None => (format!("{body}Z"), ""),
     };
     if !fraction.chars().all(|c| c.is_ascii_digit()) || fraction.len() > 9 {
         return None;
     }
-    let seconds = crate::docker::rfc3339_seconds(&whole)? as i128;
+    let seconds = crate::docker::rfc3339_seconds(&whole)? as i128 - offset;
     let nanos: i128 = format!("{fraction:0<9}").parse().ok()?;
     Some(seconds * 1_000_000_000 + nanos)
+}
+
+/// How far the Engine's clock is from ours.
+#[derive(Debug, Clone, Copy, Default)]
+struct EngineClock {
+    /// The Engine's time minus ours, in nanoseconds.
+    ahead: i128,
+}
+
+impl EngineClock {
+    /// Asks the Engine its time; ours when it does not say.
+    async fn read(engine: &Engine) -> EngineClock {
+        let asked = now_nanos();
+        let theirs = engine
+            .docker
+            .info()
+            .await
+            .ok()
+            .and_then(|info| info.system_time)
+            .and_then(|t| stamp_nanos(&t));
+        let answered = now_nanos();
+        EngineClock {
+            // Taken as of the middle of the call.
+            ahead: theirs.map_or(0, |t| t - (asked + answered) / 2),
+        }
+    }
+
+    /// Now, by the Engine's clock.
+    fn now(&self) -> i128 {
+        now_nanos() + self.ahead
+    }
 }
 
 fn now_nanos() -> i128 {
@@ -450,7 +519,7 @@ fn since_seconds(text: &str) -> Result<i64, String> {
             "`{text}` is not a time in UTC like 2026-12-01T10:00:00Z"
         ));
     }
-    let back = crate::cli::args::parse_duration(text)?;
+    let back = crate::cli::args::parse_age(text)?;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
@@ -542,6 +611,16 @@ mod tests {
             900_000_000
         );
         assert_eq!(stamp_nanos("yesterday"), None);
+        // The Engine's own time, in its zone.
+        assert_eq!(
+            stamp_nanos("2026-12-01T11:30:00.1+01:30"),
+            stamp_nanos("2026-12-01T10:00:00.1Z")
+        );
+        assert_eq!(
+            stamp_nanos("2026-12-01T05:00:00-05:00"),
+            stamp_nanos("2026-12-01T10:00:00Z")
+        );
+        assert_eq!(stamp_nanos("2026-12-01T10:00:00+0100"), None);
     }
 
     #[test]
@@ -549,12 +628,21 @@ mod tests {
         let chunk = LogOutput::StdErr {
             message: "2026-12-01T10:00:00.000000001Z boom\r\nsecond\n".into(),
         };
-        let lines = lines_of(&source(), chunk);
+        let mut stamp = Stamp::default();
+        let lines = lines_of(&source(), chunk, &mut stamp);
         assert_eq!(lines.len(), 2);
         assert!(lines[0].stderr);
         assert_eq!(lines[0].text, "boom");
         assert_eq!(lines[1].text, "second");
         assert_eq!(lines[1].at, lines[0].at);
+        // The next chunk, unstamped (a terminal's stream is cut anywhere),
+        // is as old as the line before it, not of the epoch.
+        let piece = LogOutput::Console {
+            message: "rest of it".into(),
+        };
+        let rest = lines_of(&source(), piece, &mut stamp);
+        assert_eq!(rest[0].at, lines[0].at);
+        assert_eq!(rest[0].stamp, "2026-12-01T10:00:00.000000001Z");
     }
 
     #[test]
@@ -568,5 +656,10 @@ mod tests {
         assert_eq!(since_seconds("1970-01-01T00:01:00Z"), Ok(60));
         assert!(since_seconds("2026-13-01T").is_err());
         assert!(since_seconds("soon").is_err());
+        // Further back than the week a wait may last.
+        let long_ago = since_seconds("200h").expect("hours");
+        assert!((now - 200 * 3600 - long_ago).abs() <= 1, "{long_ago}");
+        let month = since_seconds("30d").expect("days");
+        assert!((now - 30 * 86_400 - month).abs() <= 1, "{month}");
     }
 }

@@ -20,7 +20,8 @@ use crate::state::State;
 struct ContainerStatus {
     name: String,
     /// `running`, `healthy`, `unhealthy`, `starting`, `restarting`,
-    /// `exited (N)`, `created`, `paused`, or `drifted: …`.
+    /// `exited (N)`, `created`, `paused`, or `drifted: …` (after the
+    /// others' `; ` when it is not also running).
     state: String,
     /// The Engine's own words, e.g. `Up 3 minutes (healthy)`.
     uptime: String,
@@ -208,14 +209,20 @@ fn container(c: ContainerSummary, recorded_hash: Option<&str>, seen: &Seen<'_>) 
     let running = c.state.as_ref().map(|s| s.to_string()).unwrap_or_default();
     let hash = c.labels.as_ref().and_then(|l| l.get(labels::CONFIG_HASH));
     let changed = seen.changed.get(&name).cloned().unwrap_or_default();
-    let state = if let (Some(recorded), Some(hash)) = (recorded_hash, hash)
+    let drift = if let (Some(recorded), Some(hash)) = (recorded_hash, hash)
         && recorded != hash
     {
-        "drifted: config changed outside Clockwork".to_string()
+        Some("drifted: config changed outside Clockwork".to_string())
     } else if !changed.is_empty() {
         let settings: Vec<&str> = changed.iter().map(|c| c.setting.as_str()).collect();
-        format!("drifted: {} changed outside Clockwork", settings.join(", "))
-    } else if running == "running" {
+        Some(format!(
+            "drifted: {} changed outside Clockwork",
+            settings.join(", ")
+        ))
+    } else {
+        None
+    };
+    let life = if running == "running" {
         if status.contains("(healthy)") {
             "healthy".into()
         } else if status.contains("(unhealthy)") {
@@ -235,6 +242,13 @@ fn container(c: ContainerSummary, recorded_hash: Option<&str>, seen: &Seen<'_>) 
         format!("exited ({code})")
     } else {
         running
+    };
+    // A drifted container that has also crashed says both: the drift
+    // alone would hide that it is down.
+    let state = match drift {
+        Some(drift) if matches!(life.as_str(), "running" | "healthy") => drift,
+        Some(drift) => format!("{life}; {drift}"),
+        None => life,
     };
     let mut ports: Vec<String> = c
         .ports
@@ -274,11 +288,13 @@ async fn changed_outside(
         listed.iter().filter_map(move |c| {
             let name = listed_name(c);
             let made = record?.containers.iter().find(|m| m.name == name)?;
-            (!made.tunables.is_empty()).then_some((name, &made.tunables))
+            let id = c.id.clone().unwrap_or_else(|| name.clone());
+            (!made.tunables.is_empty()).then_some((name, id, &made.tunables))
         })
     });
-    let asks = recorded.map(|(name, applied)| async move {
-        let now = engine.inspect_container(&name).await.ok().flatten();
+    // By id: the one listed, even if its name is another's by now.
+    let asks = recorded.map(|(name, id, applied)| async move {
+        let now = engine.inspect_container(&id).await.ok().flatten();
         let changed = now
             .map(|detail| crate::docker::changed_outside(applied, &tunables_of(&detail)))
             .unwrap_or_default();
