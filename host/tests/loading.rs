@@ -358,6 +358,21 @@ async fn a_plugin_described_from_the_cache_is_compiled_at_its_first_call() {
     assert_eq!(load(&rt, &path).await.cache, CacheOutcome::Described);
     std::fs::write(&description, "{\"host\": ").expect("truncate");
     assert_eq!(load(&rt, &path).await.cache, CacheOutcome::Hit);
+
+    // Reading a description keeps it recent: eviction goes oldest first,
+    // and a plugin only described (as `status` does) is still in use.
+    assert_eq!(load(&rt, &path).await.cache, CacheOutcome::Described);
+    let two_hours_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
+    std::fs::File::options()
+        .append(true)
+        .open(&description)
+        .and_then(|f| f.set_modified(two_hours_ago))
+        .expect("age the description");
+    assert_eq!(load(&rt, &path).await.cache, CacheOutcome::Described);
+    let modified = std::fs::metadata(&description)
+        .and_then(|m| m.modified())
+        .expect("mtime");
+    assert!(modified > two_hours_ago + std::time::Duration::from_secs(3600));
 }
 
 /// A bundled plugin's component, written to a file in `dir`.

@@ -154,9 +154,16 @@ impl ComponentCache {
     /// What `describe` said about the component whose SHA-256 is `digest`,
     /// when this build of the host stored it.
     pub fn description(&self, digest: &str) -> Option<CachedDescription> {
-        let bytes = fs::read(self.description_entry(digest)).ok()?;
+        let path = self.description_entry(digest);
+        let bytes = fs::read(&path).ok()?;
         let cached: CachedDescription = serde_json::from_slice(&bytes).ok()?;
-        (cached.host == CachedDescription::host()).then_some(cached)
+        if cached.host != CachedDescription::host() {
+            return None;
+        }
+        // A plugin described but never called (as by `status`) is still
+        // in use: eviction, oldest first, should not take it first.
+        touch(&path);
+        Some(cached)
     }
 
     /// Keeps a component's description beside its compiled form. A cache
