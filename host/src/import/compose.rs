@@ -365,6 +365,7 @@ pub fn read(input: &Input<'_>) -> Result<(Compose, Vec<Item>), ImportError> {
         // is that one; with several, their lines are named.
         let merges = merge_keys(input.text);
         let (spot, lines) = match merges.as_slice() {
+            [] => (None, String::new()),
             [only] => (Some(*only), String::new()),
             many => (
                 None,
@@ -1005,6 +1006,9 @@ impl Reader<'_, '_> {
                 .collect(),
             other => vec![(at.to_vec(), other)],
         };
+        // What the env files set above a line (this file's lines above it,
+        // and the files before), which its `${…}` reads first.
+        let mut set_above: Vec<(String, Text)> = Vec::new();
         for (at, item) in items {
             let (file, required) = match item {
                 Value::Mapping(m) => (
@@ -1035,7 +1039,12 @@ impl Reader<'_, '_> {
                     !dotenv && *v != EnvFileValue::Passthrough && crate::secret::is_secret_name(k)
                 })
                 .map(|(k, _)| format!("`{k}`"))
-                .collect();
+                .fold(Vec::new(), |mut names, name| {
+                    if !names.contains(&name) {
+                        names.push(name);
+                    }
+                    names
+                });
             if !copied.is_empty() {
                 let how = match copied.as_slice() {
                     [one] => format!(
@@ -1049,8 +1058,6 @@ impl Reader<'_, '_> {
                     copied.join(", ")
                 ));
             }
-            // What the file set above a line, which its `${…}` reads first.
-            let mut set_above: Vec<(String, Text)> = Vec::new();
             for (k, v) in parse_env_file(&text) {
                 let text = match &v {
                     EnvFileValue::Passthrough => None,
@@ -1191,6 +1198,26 @@ impl Reader<'_, '_> {
                     }
                     if kind == "volume" && source.as_deref() == Some("") {
                         source = None;
+                    }
+                    // A source chosen by a variable stays as written, as in
+                    // the short form.
+                    if let Some(raw) = source.clone().filter(|s| s.contains('$')) {
+                        let Some(mut text) = self.text(&with(&at, key("source")), &raw) else {
+                            continue;
+                        };
+                        if text.has_vars() {
+                            let read_only = matches!(m.get("read_only"), Some(Value::Bool(true)));
+                            text.push_str(&format!(
+                                ":{target}{}",
+                                if read_only { ":ro" } else { "" }
+                            ));
+                            s.volumes.push(text);
+                            if self.input.compose_dir != self.input.project_dir {
+                                self.note(Some(service), &at, "a relative path in it is taken relative to the project folder, not to the Compose file's");
+                            }
+                            continue;
+                        }
+                        source = text.as_literal();
                     }
                     // The type says which a source is, not its spelling
                     // (below, for the short form): a bind's `data` is the
@@ -1821,7 +1848,7 @@ fn duration_seconds(text: &str) -> Option<f64> {
     // A bare number is seconds (older Compose files write `30`); only
     // digits and a point, so that `nan`, `inf`, `-5` or `1e3` are not one.
     if rest.chars().all(|c| c.is_ascii_digit() || c == '.') {
-        return rest.parse::<f64>().ok();
+        return rest.parse::<f64>().ok().filter(|n| sane_seconds(*n));
     }
     while !rest.is_empty() {
         let digits = rest.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
@@ -1845,7 +1872,13 @@ fn duration_seconds(text: &str) -> Option<f64> {
         total += n * factor;
         rest = &rest[unit_end..];
     }
-    Some(total)
+    sane_seconds(total).then_some(total)
+}
+
+/// Whether a duration can be written as a number of seconds: a run of
+/// digits long enough parses as infinity, and main.star cannot say `inf`.
+fn sane_seconds(n: f64) -> bool {
+    n.is_finite() && n <= 1e9
 }
 
 /// Splits a command line into words as a POSIX shell would (quotes and
@@ -1939,8 +1972,10 @@ enum EnvFileValue {
     Literal(String),
 }
 
-/// `KEY=value` lines of an env file as Compose reads them: comments and
-/// blank lines skipped, `export ` allowed, one pair of quotes removed.
+/// `KEY=value` lines of an env file as Compose reads them, in order (a key
+/// set twice is there twice: a line between may read the first value):
+/// comments and blank lines skipped, `export ` allowed, one pair of quotes
+/// removed.
 fn parse_env_file(text: &str) -> Vec<(String, EnvFileValue)> {
     let mut out: Vec<(String, EnvFileValue)> = Vec::new();
     for line in text.lines() {
@@ -1968,7 +2003,6 @@ fn parse_env_file(text: &str) -> Vec<(String, EnvFileValue)> {
             }
             None => (line.to_string(), EnvFileValue::Passthrough),
         };
-        out.retain(|(name, _)| *name != k);
         out.push((k, v));
     }
     out
@@ -2026,7 +2060,8 @@ mod tests {
         assert_eq!(duration_seconds("30"), Some(30.0));
         assert_eq!(duration_seconds("ten"), None);
         assert_eq!(duration_seconds("5x"), None);
-        for not_one in ["nan", "inf", "-5", "1e3", "1.2.3", ""] {
+        let huge = format!("1{}s", "0".repeat(309));
+        for not_one in ["nan", "inf", "-5", "1e3", "1.2.3", "", &huge, &huge[..310]] {
             assert_eq!(duration_seconds(not_one), None, "{not_one}");
         }
     }
@@ -2053,6 +2088,7 @@ mod tests {
             "# c\nexport A=1\nB=\"two words\"\nC='x' \nD=plain # note\nPASSTHROUGH\nA=2\n",
         );
         let expected: Vec<(String, EnvFileValue)> = vec![
+            ("A".into(), EnvFileValue::Interpolated("1".into())),
             ("B".into(), EnvFileValue::Interpolated("two words".into())),
             ("C".into(), EnvFileValue::Literal("x".into())),
             ("D".into(), EnvFileValue::Interpolated("plain".into())),

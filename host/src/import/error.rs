@@ -56,9 +56,11 @@ impl Problem {
         message: String,
         help: Option<String>,
     ) -> Problem {
+        // The message quotes the file, which may hold a line break or a
+        // terminal's escape character.
         Problem {
-            message,
-            help,
+            message: crate::import::starlark::one_line(&message),
+            help: help.map(|h| crate::import::starlark::one_line(&h)),
             file: file.to_string(),
             spot,
             source_code: NamedSource::new(file, text.to_string()),

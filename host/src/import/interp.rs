@@ -131,6 +131,23 @@ impl Text {
                 })]));
                 continue;
             };
+            // Set to another variable alone (`A=${X}`): whether it is empty
+            // is the environment's to say, so the fallback goes onto `X`.
+            if let [Part::Var(inner)] = value.0.as_slice()
+                && inner.fallback == Fallback::Empty
+                && v.fallback != Fallback::Empty
+            {
+                let fallback = match &v.fallback {
+                    Fallback::Default(d) => Fallback::Default(d.with_known(known)),
+                    Fallback::Replacement(r) => Fallback::Replacement(r.with_known(known)),
+                    other => other.clone(),
+                };
+                out.push_text(Text(vec![Part::Var(Var {
+                    name: inner.name.clone(),
+                    fallback,
+                })]));
+                continue;
+            }
             let empty = value.as_literal().is_some_and(|l| l.is_empty());
             match &v.fallback {
                 Fallback::Default(d) if empty => out.push_text(d.with_known(known)),

@@ -314,6 +314,27 @@ fn env_file_values_are_interpolated_as_compose_v2_does() {
         ),
         "{star}"
     );
+    // In file order, across the service's files; a key set twice is read
+    // as it stood; a variable set to another variable alone takes the
+    // fallback onto it.
+    let out = ok(
+        "services:\n  app:\n    image: x\n    env_file: [./a.env, ./b.env]\n",
+        &[
+            ("a.env", "A=1\nB=${A}\nA=2\nC=x\nC=${C}y\nX=${OUTER}\n"),
+            ("b.env", "D=${A}\nE=${X:-d}\nF=${X:+on}\n"),
+        ],
+    );
+    let star = &out.starlark;
+    for line in [
+        "\"A\": \"2\",",
+        "\"B\": \"1\",",
+        "\"C\": \"xy\",",
+        "\"D\": \"2\",",
+        "\"E\": env(\"OUTER\", \"d\"),",
+        "\"F\": (\"on\" if env(\"OUTER\", \"\") else \"\"),",
+    ] {
+        assert!(star.contains(line), "{line} in\n{star}");
+    }
     assert_eq!(
         refused("services:\n  app:\n    image: x\n    env_file: ./app.env\n"),
         [(
@@ -380,6 +401,25 @@ fn mixed_forms_merges_and_long_volumes_are_read_as_compose_does() {
     assert_eq!(
         refused("services:\n  web:\n    image: x\n    volumes:\n      - {type: volume, source: ./x, target: /x}\n")[0].1,
         "`./x` is a path, but the mount's `type` is `volume`"
+    );
+    // A source chosen by a variable stays as written.
+    let out = ok(
+        "services:\n  web:\n    image: x\n    volumes:\n      - {type: bind, source: \"${DATA:-./data}\", target: /data, read_only: true}\n",
+        &[],
+    );
+    assert!(
+        out.starlark
+            .contains("volumes = [env(\"DATA\", \"./data\") + \":/data:ro\"],"),
+        "{}",
+        out.starlark
+    );
+    // A merge written inline has no line of its own to point at.
+    let merge = refused("x: &d 1\nservices:\n  web: {<<: *d, image: x}\n");
+    assert!(
+        merge[0]
+            .1
+            .starts_with("docker-compose.yml: a `<<` merge cannot be applied: "),
+        "{merge:?}"
     );
 }
 

@@ -161,8 +161,10 @@ impl ComponentCache {
             return None;
         }
         // A plugin described but never called (as by `status`) is still
-        // in use: eviction, oldest first, should not take it first.
+        // in use: eviction, oldest first, should not take it (or its
+        // compiled form, which its first call needs) first.
         touch(&path);
+        touch(&self.entry(digest));
         Some(cached)
     }
 
