@@ -76,7 +76,7 @@ struct Source {
 /// `clockwork logs`.
 pub async fn run(invocation: &Invocation, args: LogsArgs) -> Result<u8, CliError> {
     let since = match &args.since {
-        Some(text) => Some(since_seconds(text).map_err(|message| CliError::Usage {
+        Some(text) => Some(parse_since(text).map_err(|message| CliError::Usage {
             message,
             help: "e.g. `--since 10m`, `--since 2h`, `--since 30d` or `--since 2026-12-01T10:00:00Z`".into(),
         })?),
@@ -121,11 +121,12 @@ pub async fn run(invocation: &Invocation, args: LogsArgs) -> Result<u8, CliError
 
     // The Engine's clock, not ours, stamps its lines and events: a remote
     // Engine's, or Docker Desktop's VM after a sleep, may be behind.
-    let clock = if args.follow {
+    let clock = if args.follow || matches!(since, Some(Since::Ago(_))) {
         EngineClock::read(&engine).await
     } else {
         EngineClock::default()
     };
+    let since = since.map(|s| s.seconds(&clock));
     // Events from before the listing, so a container started in between is
     // not missed: the stream is only asked for when first polled, after the
     // backlog has been printed.
@@ -509,21 +510,39 @@ fn now_nanos() -> i128 {
         .unwrap_or(0)
 }
 
-/// Seconds since the epoch that `--since` means.
-fn since_seconds(text: &str) -> Result<i64, String> {
+/// What `--since` says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Since {
+    /// A time: seconds since the epoch.
+    At(i64),
+    /// That long before now, by the Engine's clock.
+    Ago(std::time::Duration),
+}
+
+impl Since {
+    /// Seconds since the epoch.
+    fn seconds(self, clock: &EngineClock) -> i64 {
+        match self {
+            Since::At(at) => at,
+            Since::Ago(back) => {
+                let now = clock.now() / 1_000_000_000;
+                (now - i128::from(back.as_secs())).max(0) as i64
+            }
+        }
+    }
+}
+
+/// `--since`: an RFC 3339 time or a duration back from now.
+fn parse_since(text: &str) -> Result<Since, String> {
     if let Some(at) = stamp_nanos(text) {
-        return Ok((at / 1_000_000_000) as i64);
+        return Ok(Since::At((at / 1_000_000_000) as i64));
     }
     if text.contains('T') {
         return Err(format!(
             "`{text}` is not a time in UTC like 2026-12-01T10:00:00Z"
         ));
     }
-    let back = crate::cli::args::parse_age(text)?;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    Ok(now.saturating_sub(back).as_secs() as i64)
+    crate::cli::args::parse_age(text).map(Since::Ago)
 }
 
 /// Writes lines, masked, with a name prefix.
@@ -647,19 +666,30 @@ mod tests {
 
     #[test]
     fn since_takes_a_duration_or_a_time() {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .expect("clock")
-            .as_secs() as i64;
-        let ten_minutes = since_seconds("10m").expect("duration");
-        assert!((now - 600 - ten_minutes).abs() <= 1, "{ten_minutes}");
-        assert_eq!(since_seconds("1970-01-01T00:01:00Z"), Ok(60));
-        assert!(since_seconds("2026-13-01T").is_err());
-        assert!(since_seconds("soon").is_err());
+        use std::time::Duration;
+        assert_eq!(parse_since("10m"), Ok(Since::Ago(Duration::from_secs(600))));
+        assert_eq!(parse_since("1970-01-01T00:01:00Z"), Ok(Since::At(60)));
+        assert!(parse_since("2026-13-01T").is_err());
+        assert!(parse_since("soon").is_err());
         // Further back than the week a wait may last.
-        let long_ago = since_seconds("200h").expect("hours");
-        assert!((now - 200 * 3600 - long_ago).abs() <= 1, "{long_ago}");
-        let month = since_seconds("30d").expect("days");
-        assert!((now - 30 * 86_400 - month).abs() <= 1, "{month}");
+        assert_eq!(
+            parse_since("200h"),
+            Ok(Since::Ago(Duration::from_secs(200 * 3600)))
+        );
+        assert_eq!(
+            parse_since("30d"),
+            Ok(Since::Ago(Duration::from_secs(30 * 86_400)))
+        );
+        // Counted back on the Engine's clock, here an hour behind ours.
+        let behind = EngineClock {
+            ahead: -3_600_000_000_000,
+        };
+        let ours = (now_nanos() / 1_000_000_000) as i64;
+        let ten_minutes = Since::Ago(Duration::from_secs(600)).seconds(&behind);
+        assert!(
+            (ours - 3600 - 600 - ten_minutes).abs() <= 1,
+            "{ten_minutes}"
+        );
+        assert_eq!(Since::At(60).seconds(&behind), 60);
     }
 }
