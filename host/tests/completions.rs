@@ -103,6 +103,12 @@ fn bash_completes_commands_options_and_names() {
     // Subcommands and options are clap's.
     assert!(complete("clockwork lo").contains(&"logs".to_string()));
     assert!(complete(&format!("clockwork -C '{dir}' logs --ta")).contains(&"--tail".to_string()));
+    // COMP_WORDS holds the words as typed: quoted, or with a `~`.
+    assert_eq!(
+        complete(&format!("clockwork -C \"'{dir}'\" logs ''")),
+        NAMES
+    );
+    assert_eq!(complete("clockwork -C '~/project' logs ''"), NAMES);
 }
 
 #[test]
@@ -127,6 +133,9 @@ fn fish_completes_commands_and_names() {
     assert!(!complete(&format!("clockwork -C {dir} exec api ")).contains(&"db".to_string()));
     assert!(complete("clockwork lo").contains(&"logs".to_string()));
     assert!(complete(&format!("clockwork -C {dir} logs --ta")).contains(&"--tail".to_string()));
+    // Quoted, or under `~`, as a user types it.
+    assert_eq!(complete(&format!("clockwork -C '{dir}' logs ")), NAMES);
+    assert_eq!(complete("clockwork -C ~/project logs "), NAMES);
 }
 
 #[test]
@@ -143,4 +152,58 @@ fn zsh_script_parses_and_its_names_function_asks_the_project() {
         root = project.root.path().display()
     );
     assert_eq!(lines(&shell(&project, "zsh", &["-fc", &program])), NAMES);
+}
+
+/// zsh's own completion, as a user's Tab runs it: an interactive zsh in a
+/// pseudo-terminal (its `zpty` module) loads the script through `fpath`
+/// and `compinit`, is sent a command line and a Tab, and lists or inserts
+/// what the script offers. `timeout` bounds a read that never matches.
+#[test]
+fn zsh_completes_names_at_a_tab_in_a_terminal() {
+    let project = TestProject::new();
+    project.write("main.star", PROJECT);
+    let functions = project.root.path().join("zfunc");
+    std::fs::create_dir_all(&functions).expect("mkdir");
+    let out = project.clockwork(&["completions", "zsh"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // compinit reads `_clockwork` from fpath, as an installed script is.
+    std::fs::write(functions.join("_clockwork"), stdout(&out)).expect("write");
+    let dir = project.dir().display().to_string();
+    let root = project.root.path().display().to_string();
+    // `then`: keys after the Tab; ^X shows the line as it stands then.
+    let tab = |line: &str, then: &str, until: &str| {
+        let driver = format!(
+            r#"zmodload zsh/zpty
+zpty z zsh -f -i
+zpty -w z "fpath=('{functions}' \$fpath); autoload -U compinit; compinit -u -d '{root}/zcompdump'"
+zpty -w z "zstyle ':completion:*' list-prompt ''"
+zpty -w z "shown() {{ zle -M \"line<\$BUFFER>end\" }}; zle -N shown; bindkey '^X' shown"
+zpty -n -w z "{line}"$'\t'{then}
+zpty -r -m z seen '{until}'
+print -r -- "$seen"
+zpty -d z
+"#,
+            functions = functions.display()
+        );
+        shell(&project, "timeout", &["60", "zsh", "-fc", &driver])
+    };
+    // Several: listed, each of the project's names; the folder quoted, or
+    // under `~`, as a user types it.
+    for line in [
+        format!("clockwork -C '{dir}' logs "),
+        "clockwork -C ~/project status ".to_string(),
+    ] {
+        let listed = tab(&line, "", "*worker*");
+        for name in NAMES {
+            assert!(listed.contains(name), "{name} not listed:\n{listed}");
+        }
+    }
+    // One that fits: inserted, for exec's first word.
+    // The terminal is sent only what changed; ^X has the line shown whole.
+    let inserted = tab(
+        &format!("clockwork -C '{dir}' exec wor"),
+        "$'\\x18'",
+        "*worker >end*",
+    );
+    assert!(inserted.contains("exec worker >end"), "{inserted}");
 }

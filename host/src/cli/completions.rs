@@ -91,9 +91,16 @@ fn bash(many: &str, one: &str) -> String {
         r#"# Resource names for the commands that take them (from main.star, asked
 # of `clockwork completions --names` each time).
 _clockwork_names() {{
-    local dir=() i
+    local dir=() i d
     for ((i = 1; i < COMP_CWORD; i++)); do
-        [[ ${{COMP_WORDS[i]}} == -C ]] && dir=(-C "${{COMP_WORDS[i+1]}}")
+        if [[ ${{COMP_WORDS[i]}} == -C ]]; then
+            # The word as typed: its quotes and a leading ~ are still there
+            # (never eval'd: a Tab must not run what the line holds).
+            d=${{COMP_WORDS[i+1]}}
+            d=${{d#[\"\']}}; d=${{d%[\"\']}}
+            [[ $d == "~" || $d == "~/"* ]] && d=$HOME${{d:1}}
+            dir=(-C "$d")
+        fi
     done
     command clockwork "${{dir[@]}}" completions --names 2>/dev/null
 }}
@@ -143,7 +150,8 @@ function __clockwork_names
     set -l dir
     set -l at (contains -i -- -C $tokens)
     if test -n "$at"; and test (count $tokens) -gt $at
-        set dir -C $tokens[(math $at + 1)]
+        # Unquoted by commandline; a leading ~ is not expanded there.
+        set dir -C (string replace -r -- '^~(?=/|$)' $HOME $tokens[(math $at + 1)])
     end
     command clockwork $dir completions --names 2>/dev/null
 end
@@ -184,8 +192,18 @@ fn zsh(generated: &str) -> String {
 # of `clockwork completions --names` each time).
 _clockwork_names() {
     local -a names dir
-    local at=${words[(i)-C]}
-    (( at < ${#words} )) && dir=(-C "${words[at+1]}")
+    # The line's words, not `words`: `_arguments` has narrowed that to
+    # those after the subcommand, past `-C`.
+    local -a typed
+    typed=(${(z)LBUFFER})
+    (( ${#typed} )) || typed=($words)
+    local at=${typed[(i)-C]} d
+    if (( at < ${#typed} )); then
+        # The word as typed: unquoted here, and a leading ~ expanded.
+        d=${(Q)typed[at+1]}
+        [[ $d == '~' || $d == '~/'* ]] && d=$HOME${d#'~'}
+        dir=(-C "$d")
+    fi
     names=(${(f)"$(command clockwork $dir completions --names 2>/dev/null)"})
     compadd -a names
 }
