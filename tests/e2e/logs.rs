@@ -40,7 +40,10 @@ struct Lines {
 
 impl Lines {
     fn of(child: &mut std::process::Child) -> Lines {
-        let stdout = child.stdout.take().expect("stdout");
+        Lines::reading(child.stdout.take().expect("stdout"))
+    }
+
+    fn reading(stdout: impl std::io::Read + Send + 'static) -> Lines {
         let (send, received) = mpsc::channel();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
@@ -231,18 +234,7 @@ late = DockerResource(
         docker_ok(&["inspect", "-f", "{{.State.Running}}", "ll-late"]).trim() == "true"
     });
 
-    let (send, received) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if send.send(line).is_err() {
-                return;
-            }
-        }
-    });
-    let mut lines = Lines {
-        received,
-        seen: Vec::new(),
-    };
+    let mut lines = Lines::reading(stdout);
     // Once in the backlog (its first run), once followed (the start).
     lines.until("late-says-hello", 2);
     let _ = child.kill();

@@ -10,6 +10,15 @@ use crate::stack::Stack;
 
 const SLEEPER: &str = r#"["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"]"#;
 
+/// `status --json`'s entry for the resource `name`.
+fn status_of(stack: &Stack, name: &str) -> Value {
+    let v: Value = serde_json::from_str(&stack.ok(&["status", "--json"]).stdout).expect("JSON");
+    v["resources"]
+        .as_array()
+        .and_then(|r| r.iter().find(|r| r["name"] == name).cloned())
+        .unwrap_or_default()
+}
+
 #[test]
 fn status_shows_every_resource_as_it_stands() {
     let _ports = crate::apply::fixed_ports();
@@ -97,11 +106,7 @@ web.connect(worker)
 
     // A crash shows its exit code.
     assert!(docker_said(&["kill", "st-worker"]).0);
-    let v: Value = serde_json::from_str(&stack.ok(&["status", "--json"]).stdout).expect("JSON");
-    let worker = v["resources"]
-        .as_array()
-        .and_then(|r| r.iter().find(|r| r["name"] == "st-worker").cloned())
-        .unwrap_or_default();
+    let worker = status_of(&stack, "st-worker");
     assert!(
         worker["state"]
             .as_str()
@@ -121,11 +126,7 @@ web.connect(worker)
         ])
         .0
     );
-    let v: Value = serde_json::from_str(&stack.ok(&["status", "--json"]).stdout).expect("JSON");
-    let web = v["resources"]
-        .as_array()
-        .and_then(|r| r.iter().find(|r| r["name"] == "st-web").cloned())
-        .unwrap_or_default();
+    let web = status_of(&stack, "st-web");
     assert_eq!(
         web["state"], "drifted: memory, memory swap changed outside Clockwork",
         "{web:#}"
@@ -148,11 +149,7 @@ web.connect(worker)
 
     // Drifted and down: both are said, the drift does not hide the crash.
     assert!(docker_said(&["stop", "st-web"]).0);
-    let v: Value = serde_json::from_str(&stack.ok(&["status", "--json"]).stdout).expect("JSON");
-    let web = v["resources"]
-        .as_array()
-        .and_then(|r| r.iter().find(|r| r["name"] == "st-web").cloned())
-        .unwrap_or_default();
+    let web = status_of(&stack, "st-web");
     assert!(
         web["state"]
             .as_str()

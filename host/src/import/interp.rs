@@ -119,16 +119,20 @@ impl Text {
                 out.push_text(Text(vec![part.clone()]));
                 continue;
             };
-            let Some(value) = known(&v.name) else {
+            // The variable left to the environment, under `name`.
+            let unknown = |name: &str| {
                 let fallback = match &v.fallback {
                     Fallback::Default(d) => Fallback::Default(d.with_known(known)),
                     Fallback::Replacement(r) => Fallback::Replacement(r.with_known(known)),
                     other => other.clone(),
                 };
-                out.push_text(Text(vec![Part::Var(Var {
-                    name: v.name.clone(),
+                Text(vec![Part::Var(Var {
+                    name: name.to_string(),
                     fallback,
-                })]));
+                })])
+            };
+            let Some(value) = known(&v.name) else {
+                out.push_text(unknown(&v.name));
                 continue;
             };
             // Set to another variable alone (`A=${X}`): whether it is empty
@@ -137,15 +141,7 @@ impl Text {
                 && inner.fallback == Fallback::Empty
                 && v.fallback != Fallback::Empty
             {
-                let fallback = match &v.fallback {
-                    Fallback::Default(d) => Fallback::Default(d.with_known(known)),
-                    Fallback::Replacement(r) => Fallback::Replacement(r.with_known(known)),
-                    other => other.clone(),
-                };
-                out.push_text(Text(vec![Part::Var(Var {
-                    name: inner.name.clone(),
-                    fallback,
-                })]));
+                out.push_text(unknown(&inner.name));
                 continue;
             }
             let empty = value.as_literal().is_some_and(|l| l.is_empty());
