@@ -488,3 +488,51 @@ fn status_logs_and_exec_never_reach_a_container_that_is_not_the_projects() {
     assert_eq!(execs(&by_hand), by_hand_before, "an exec ran in the user's");
     theirs.ok(&["destroy", "--yes"]);
 }
+
+/// The project folder mounted whole, as Compose files do (`.:/app`): the
+/// container sees the project's files but never the state folder, which an
+/// empty read-only tmpfs covers; a subfolder's mount is left as it is.
+#[test]
+fn the_project_folder_mounted_whole_hides_the_state_folder() {
+    use crate::docker::exec_in;
+
+    let stack = Stack::new("cw-e2e-root-mount");
+    stack.write(
+        "main.star",
+        r#"
+app = DockerResource(
+    name = "rm-app",
+    image = "busybox:latest",
+    volumes = [".:/app", "./data:/data"],
+    command = ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"],
+)
+"#,
+    );
+    stack.write("data/seed.txt", "seed\n");
+    stack.ok(&["apply", "--yes"]);
+    let state = std::fs::read_to_string(stack.dir.join(".clockwork/state.json")).expect("state");
+
+    let (read, main) = exec_in("rm-app", &["cat", "/app/main.star"]);
+    assert!(read && main.contains("rm-app"), "{main}");
+    let (listed, inside) = exec_in("rm-app", &["ls", "-A", "/app/.clockwork"]);
+    assert!(
+        listed && inside.trim().is_empty(),
+        "the state folder shows: {inside}"
+    );
+    let (wrote, said) = exec_in(
+        "rm-app",
+        &["sh", "-c", "echo forged > /app/.clockwork/state.json"],
+    );
+    assert!(!wrote, "wrote into the state folder: {said}");
+    let (seed, text) = exec_in("rm-app", &["cat", "/data/seed.txt"]);
+    assert!(seed && text.trim() == "seed", "{text}");
+    assert_eq!(
+        std::fs::read_to_string(stack.dir.join(".clockwork/state.json")).expect("state"),
+        state
+    );
+
+    // A second apply takes the container as it is.
+    let again = stack.ok(&["apply", "--yes"]);
+    assert!(!again.stdout.contains("replace"), "{}", again.all());
+    stack.ok(&["destroy", "--yes"]);
+}

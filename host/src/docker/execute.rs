@@ -299,7 +299,14 @@ impl Engine {
             });
         }
         let bind = |e: crate::project::PathError| Denial::Path(format!("bind mount: {e}"));
-        let relative = ProjectDir::relative(&mount.source).map_err(bind)?;
+        let relative = match ProjectDir::relative(&mount.source) {
+            // `.`, the project folder itself (Compose's `.:/app`): its state
+            // folder is hidden from the container (see `state_folder_hidden`).
+            Err(crate::project::PathError::Empty) if !mount.source.trim().is_empty() => {
+                return Ok(files.root().display().to_string());
+            }
+            relative => relative.map_err(bind)?,
+        };
         let resolved = files.host_path(&relative).map_err(bind)?;
         Ok(resolved.display().to_string())
     }
@@ -369,11 +376,17 @@ impl Engine {
                     host_port: Some(m.host_port.map(|p| p.to_string()).unwrap_or_default()),
                 });
         }
+        let mut hidden = HashMap::new();
         let binds = spec
             .mounts
             .iter()
             .map(|m| {
                 let source = Self::mount_source(&self.files, m, user_paths)?;
+                if m.is_bind()
+                    && let Some(over) = state_folder_hidden(self.files.root(), &source, &m.target)
+                {
+                    hidden.insert(over, "ro,size=4k,mode=0500".to_string());
+                }
                 Ok(format!(
                     "{source}:{}{}",
                     m.target,
@@ -433,6 +446,7 @@ impl Engine {
             healthcheck,
             host_config: Some(HostConfig {
                 binds: Some(binds),
+                tmpfs: (!hidden.is_empty()).then_some(hidden),
                 port_bindings: Some(bindings),
                 restart_policy: Some(RestartPolicy {
                     name: Some(restart),
@@ -1321,6 +1335,20 @@ fn network_differences(n: &bollard::models::NetworkInspect, spec: &NetworkSpec) 
     out
 }
 
+/// Where, in a container, an empty read-only tmpfs must cover the project's
+/// state folder: a bind of `source` (resolved) at `target` that holds the
+/// project root, as `.:/app` does, would give the container `.clockwork/`,
+/// which is never given to one.
+fn state_folder_hidden(root: &Path, source: &str, target: &str) -> Option<String> {
+    let state = root.join(crate::project::STATE_DIR);
+    let inside = state.strip_prefix(Path::new(source)).ok()?;
+    Some(format!(
+        "{}/{}",
+        target.trim_end_matches('/'),
+        inside.display()
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1331,5 +1359,20 @@ mod tests {
         let t = rfc3339_seconds("2024-03-01T12:30:15.5Z").unwrap();
         assert!((t - 1_709_296_215.5).abs() < 1e-6, "{t}");
         assert_eq!(rfc3339_seconds("yesterday"), None);
+    }
+
+    #[test]
+    fn a_bind_that_holds_the_state_folder_has_it_covered() {
+        let root = Path::new("/work/shop");
+        assert_eq!(
+            state_folder_hidden(root, "/work/shop", "/app/").as_deref(),
+            Some("/app/.clockwork")
+        );
+        assert_eq!(
+            state_folder_hidden(root, "/work", "/w").as_deref(),
+            Some("/w/shop/.clockwork")
+        );
+        assert_eq!(state_folder_hidden(root, "/work/shop/data", "/data"), None);
+        assert_eq!(state_folder_hidden(root, "/work/shopping", "/x"), None);
     }
 }
