@@ -249,6 +249,10 @@ async fn run(
                 }
             },
         }
+        // The files as this check starts: one changed while it runs (after
+        // its plan looked) differs from these at the next tick and is
+        // looked at then, not at the next interval.
+        let looked = written(w);
         let next = match check(w, &engine, tracked).await {
             Ok(next) => next,
             Err(why) => {
@@ -267,8 +271,9 @@ async fn run(
             // The old stream may have died without a word.
             events = subscribe(&engine);
         }
-        // A heal may have written files again.
-        files_seen = written(w);
+        // What a heal wrote again differs too: one more look, finding
+        // nothing to do.
+        files_seen = looked;
         let now = Instant::now();
         for t in tracked.values_mut() {
             t.last_check = now;
