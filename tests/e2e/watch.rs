@@ -1166,3 +1166,66 @@ app.connect(web)
     );
     stack.ok(&["destroy", "--yes"]);
 }
+
+/// A file deleted while a check runs, after the check's plan looked, is
+/// written again right after that check, not at the next check_interval
+/// (an hour here). The check is held at a known point: its HTTP assertion
+/// waits on the test's own listener, which answers only once the file is
+/// gone.
+#[test]
+fn a_file_deleted_while_a_check_runs_is_written_again_after_it() {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    // The first connection is the test's to answer; any later one is
+    // answered at once, so no other wait muddles what is measured.
+    let (accepted, requests) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut first = true;
+        for mut stream in listener.incoming().map_while(Result::ok) {
+            if std::mem::take(&mut first) {
+                if accepted.send(stream).is_err() {
+                    return;
+                }
+                continue;
+            }
+            let mut request = [0u8; 1024];
+            let _ = stream.read(&mut request);
+            let _ = stream
+                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        }
+    });
+    let stack = Stack::new("cw-e2e-watch-midcheck");
+    stack.write(
+        "main.star",
+        &format!(
+            r#"
+FileResource(
+    name = "mid.conf",
+    content = "kept\n",
+    reconcile = True,
+    check_interval = 3600,
+    assertions = [HTTPStatusAssert(url = "http://127.0.0.1:{port}/", expected_status = 200, timeout_seconds = 10)],
+)
+"#
+        ),
+    );
+    stack.ok(&["apply", "--yes"]);
+    let file = stack.dir.join("mid.conf");
+    let webhook = Webhook::start();
+    let _watching = watch(&stack, &webhook);
+
+    // The first check's assertion has connected: its plan is behind it.
+    let mut held = requests
+        .recv_timeout(Duration::from_secs(60))
+        .expect("the check's assertion connects");
+    std::fs::remove_file(&file).expect("delete");
+    let mut request = [0u8; 1024];
+    let _ = held.read(&mut request);
+    held.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+        .expect("answer");
+    drop(held);
+    wait_until("the file deleted mid-check written again", || {
+        std::fs::read_to_string(&file).unwrap_or_default() == "kept\n"
+    });
+    stack.ok(&["destroy", "--yes"]);
+}
