@@ -3,9 +3,7 @@
 //! and accepted by `plan --offline`; refusals with their exit code, their
 //! rendered message, and nothing written.
 
-use std::path::Path;
-
-use crate::support::{TestProject, stderr, stdout, workspace};
+use crate::support::{TestProject, copy_dir, stderr, stdout, workspace};
 
 /// A project holding a copy of `tests/fixtures/compose/<name>`.
 fn fixture(name: &str) -> TestProject {
@@ -15,19 +13,6 @@ fn fixture(name: &str) -> TestProject {
         &project.dir(),
     );
     project
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    for entry in std::fs::read_dir(from).expect("fixture exists") {
-        let entry = entry.expect("entry");
-        let target = to.join(entry.file_name());
-        if entry.file_type().expect("type").is_dir() {
-            std::fs::create_dir_all(&target).expect("mkdir");
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).expect("copy");
-        }
-    }
 }
 
 macro_rules! imports {

@@ -3,9 +3,7 @@
 //! no Engine state enters), `plugins list`, `plugins inspect`, and every
 //! `--help`.
 
-use std::path::Path;
-
-use crate::support::{TestProject, stderr, stdout, workspace};
+use crate::support::{TestProject, copy_dir, stderr, stdout, workspace};
 
 /// A copy of `examples/<name>` in a project folder called `project`.
 fn example(name: &str) -> TestProject {
@@ -13,19 +11,6 @@ fn example(name: &str) -> TestProject {
     let source = workspace().join("examples").join(name);
     copy_dir(&source, &project.dir());
     project
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    for entry in std::fs::read_dir(from).expect("example exists") {
-        let entry = entry.expect("entry");
-        let target = to.join(entry.file_name());
-        if entry.file_type().expect("type").is_dir() {
-            std::fs::create_dir_all(&target).expect("mkdir");
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).expect("copy");
-        }
-    }
 }
 
 fn ok(project: &TestProject, args: &[&str]) -> String {

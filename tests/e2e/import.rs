@@ -24,7 +24,7 @@ use std::process::{Command, Output};
 use serde_json::Value;
 
 use crate::docker::docker_ok;
-use crate::stack::{Run, Stack, workspace};
+use crate::stack::{Run, Stack, copy_dir, workspace};
 
 /// Variables the fixtures interpolate: the machine's own must not change
 /// either side.
@@ -379,19 +379,6 @@ fn round_trip(name: &str, services: &[&str], jobs: &[&str]) -> RoundTrip {
 struct RoundTrip {
     said: String,
     compose: BTreeMap<String, Facts>,
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    for entry in std::fs::read_dir(from).expect("fixture exists") {
-        let entry = entry.expect("entry");
-        let target = to.join(entry.file_name());
-        if entry.file_type().expect("type").is_dir() {
-            std::fs::create_dir_all(&target).expect("mkdir");
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).expect("copy");
-        }
-    }
 }
 
 #[test]

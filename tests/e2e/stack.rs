@@ -30,6 +30,22 @@ pub struct Container {
 }
 
 /// The repository's root.
+/// Copies the folder `from` into `to`, subfolders included, leaving out a
+/// `.clockwork/` state folder a run there may have left.
+pub fn copy_dir(from: &Path, to: &Path) {
+    for entry in std::fs::read_dir(from).unwrap_or_else(|e| panic!("{}: {e}", from.display())) {
+        let entry = entry.expect("entry");
+        let kind = entry.file_type().expect("type");
+        let target = to.join(entry.file_name());
+        if kind.is_file() {
+            std::fs::copy(entry.path(), &target).expect("copy");
+        } else if kind.is_dir() && entry.file_name() != ".clockwork" {
+            std::fs::create_dir_all(&target).expect("mkdir");
+            copy_dir(&entry.path(), &target);
+        }
+    }
+}
+
 pub fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
@@ -98,20 +114,7 @@ impl Stack {
     /// A copy of `examples/<example>` named `name`.
     pub fn example(example: &str, name: &str) -> Stack {
         let stack = Stack::new(name);
-        fn copy(from: &Path, to: &Path) {
-            for entry in std::fs::read_dir(from).expect("example exists") {
-                let entry = entry.expect("entry");
-                let kind = entry.file_type().expect("type");
-                let target = to.join(entry.file_name());
-                if kind.is_file() {
-                    std::fs::copy(entry.path(), &target).expect("copy");
-                } else if kind.is_dir() && entry.file_name() != ".clockwork" {
-                    std::fs::create_dir_all(&target).expect("mkdir");
-                    copy(&entry.path(), &target);
-                }
-            }
-        }
-        copy(&workspace().join("examples").join(example), &stack.dir);
+        copy_dir(&workspace().join("examples").join(example), &stack.dir);
         stack
     }
 

@@ -233,27 +233,24 @@ async fn container_of(
             help: format!("name one of its children: {}", children.join(", ")),
         });
     }
-    // Each of the project's containers: name → (resource, state); and ids.
-    let mut ours: HashMap<String, (String, String)> = HashMap::new();
-    let mut ids: HashMap<String, String> = HashMap::new();
+    // Each of the project's containers: name → (resource, state, id).
+    let mut ours: HashMap<String, (String, String, String)> = HashMap::new();
     for c in engine.own_containers().await? {
         let resource = listed_resource(&c).cloned().unwrap_or_default();
         let container = listed_name(&c);
         let running = c.state.as_ref().map(|s| s.to_string()).unwrap_or_default();
-        if let Some(id) = &c.id {
-            ids.insert(container.clone(), id.clone());
-        }
-        ours.insert(container, (resource, running));
+        let id = c.id.clone().unwrap_or_else(|| container.clone());
+        ours.insert(container, (resource, running, id));
     }
     let mut of_resource: Vec<(&String, &String)> = ours
         .iter()
-        .filter(|(_, (resource, _))| resource == name)
-        .map(|(container, (_, running))| (container, running))
+        .filter(|(_, (resource, _, _))| resource == name)
+        .map(|(container, (_, running, _))| (container, running))
         .collect();
     of_resource.sort();
     let candidates: Vec<(&String, &String)> = if of_resource.is_empty() {
         ours.get_key_value(name)
-            .map(|(container, (_, running))| vec![(container, running)])
+            .map(|(container, (_, running, _))| vec![(container, running)])
             .unwrap_or_default()
     } else {
         of_resource
@@ -265,7 +262,9 @@ async fn container_of(
         .collect();
     match (running.as_slice(), candidates.first()) {
         ([one], _) => {
-            let id = ids.get(*one).cloned().unwrap_or_else(|| (*one).clone());
+            let id = ours
+                .get(*one)
+                .map_or_else(|| (*one).clone(), |(_, _, id)| id.clone());
             Ok(((*one).clone(), id))
         }
         ([], Some((container, stands))) => Err(CliError::NotReady {

@@ -1033,8 +1033,9 @@ impl Reader<'_, '_> {
             // Clockwork reads the project's `.env` itself: its values stay
             // there, out of main.star, as they were out of the Compose file.
             let dotenv = full == normalise(&self.input.project_dir.join(".env"));
-            let copied: Vec<String> = parse_env_file(&text)
-                .into_iter()
+            let lines = parse_env_file(&text);
+            let copied: Vec<String> = lines
+                .iter()
                 .filter(|(k, v)| {
                     !dotenv && *v != EnvFileValue::Passthrough && crate::secret::is_secret_name(k)
                 })
@@ -1058,7 +1059,7 @@ impl Reader<'_, '_> {
                     copied.join(", ")
                 ));
             }
-            for (k, v) in parse_env_file(&text) {
+            for (k, v) in lines {
                 let text = match &v {
                     EnvFileValue::Passthrough => None,
                     EnvFileValue::Literal(l) => Some(Text::literal(l.clone())),
