@@ -311,6 +311,20 @@ struct Declared {
     name: String,
 }
 
+/// What is wrong with the interpolation in `raw`, the value of `name`:
+/// `message`, which quotes a piece of it, unless the value is a secret
+/// (by its name, or a URL's password or secret parameter in it).
+fn unquoted_if_secret(name: Option<&str>, raw: &str, message: String) -> String {
+    let secret = name.is_some_and(crate::secret::is_secret_name)
+        || !crate::secret::url_passwords(raw).is_empty()
+        || !crate::secret::query_secrets(raw).is_empty();
+    if secret {
+        "its value, a secret (so not quoted here), is not valid Compose interpolation".into()
+    } else {
+        message
+    }
+}
+
 /// Where each `<<` key of `text` is (a key at a line's start, perhaps after
 /// a list's `- `).
 fn merge_keys(text: &str) -> Vec<crate::import::locate::Spot> {
@@ -517,12 +531,22 @@ impl Reader<'_, '_> {
     }
 
     fn text(&mut self, at: &[Seg], raw: &str) -> Option<Text> {
+        let name = match at.last() {
+            Some(Seg::Key(k)) => Some(k.as_str()),
+            _ => None,
+        };
+        self.text_named(at, raw, name)
+    }
+
+    /// [`text`](Self::text) of the value of the variable `name` (which a
+    /// list item's place does not say).
+    fn text_named(&mut self, at: &[Seg], raw: &str, name: Option<&str>) -> Option<Text> {
         match Text::parse(raw) {
             Ok(t) => Some(t),
             Err(message) => {
                 self.problem(
                     at,
-                    format!("`{}`: {message}", shown(at)),
+                    format!("`{}`: {}", shown(at), unquoted_if_secret(name, raw, message)),
                     Some("Compose interpolation is `${NAME}`, `${NAME:-default}` or `${NAME:?message}`; `$$` is a literal `$`".into()),
                 );
                 None
@@ -979,7 +1003,7 @@ impl Reader<'_, '_> {
                         continue;
                     };
                     let (k, value) = match line.split_once('=') {
-                        Some((k, raw)) => match self.text(&at, raw) {
+                        Some((k, raw)) => match self.text_named(&at, raw, Some(k)) {
                             Some(t) => (k.to_string(), EnvValue::Text(t)),
                             None => continue,
                         },
@@ -1073,7 +1097,10 @@ impl Reader<'_, '_> {
                         Err(message) => {
                             self.problem(
                                 &at,
-                                format!("`{k}` of the env file `{file}`: {message}"),
+                                format!(
+                                    "`{k}` of the env file `{file}`: {}",
+                                    unquoted_if_secret(Some(&k), raw, message)
+                                ),
                                 Some("Compose interpolates unquoted and double-quoted values of an env file; put the value in single quotes to take it as it is".into()),
                             );
                             continue;

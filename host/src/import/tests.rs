@@ -608,3 +608,37 @@ services:
         ]
     );
 }
+
+#[test]
+fn an_interpolation_error_in_a_secret_does_not_quote_it() {
+    let compose = "services:\n  db:\n    image: x\n    environment:\n      DB_PASSWORD: \"top${tail-one\"\n      URL: \"postgres://u:pw${tail-two@db/x\"\n      LEVEL: \"a${tail-three\"\n  app:\n    image: x\n    environment: [\"API_TOKEN=t${tail-four\"]\n    env_file: ./db.env\n";
+    let err = import_at(
+        compose,
+        &[("db.env", "SECRET_KEY=s${tail-five\n")],
+        "/work/app",
+    )
+    .expect_err("refused");
+    let messages: Vec<String> = err.problems().iter().map(|p| p.message.clone()).collect();
+    assert_eq!(messages.len(), 5, "{messages:?}");
+    for tail in ["tail-one", "tail-two", "tail-four", "tail-five"] {
+        assert!(
+            messages.iter().all(|m| !m.contains(tail)),
+            "{tail}: {messages:?}"
+        );
+    }
+    assert!(
+        messages
+            .iter()
+            .filter(|m| m.contains("a secret (so not quoted here)"))
+            .count()
+            == 4,
+        "{messages:?}"
+    );
+    // A value that is not a secret is quoted, to show what is wrong.
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("`${tail-three` has no closing")),
+        "{messages:?}"
+    );
+}
