@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value as Json;
 
 use crate::docker::Engine;
-use crate::model::{ResourceName, TypeName};
+use crate::model::{Grants, ResourceName, TypeName};
 use crate::plugin::bindings::types::Action;
 use crate::project::{Entry, ProjectDir};
 use crate::state::{State, sha256_hex};
@@ -126,6 +126,17 @@ pub enum Denial {
         /// The mount's source.
         path: String,
     },
+    /// A port on this machine the user did not write.
+    #[error(
+        "publishing `{port}` on this machine was not written by you in this resource's `ports`"
+    )]
+    HostPort {
+        /// The port mapping.
+        port: String,
+    },
+    /// A port mapping that does not parse.
+    #[error("{0}")]
+    BadPort(String),
     /// Another resource's container.
     #[error("`{resource}` may not remove container `{name}`: it is not its own")]
     NotOwnContainer {
@@ -245,6 +256,8 @@ impl Denial {
             Denial::LabelText { .. } => "label_text",
             Denial::MountTarget { .. } => "mount_target",
             Denial::MountOutside { .. } => "mount_outside",
+            Denial::HostPort { .. } => "host_port",
+            Denial::BadPort(_) => "bad_port",
             Denial::NotOwnContainer { .. } => "not_own_container",
             Denial::Path(_) => "path",
             Denial::Mode { .. } => "mode",
@@ -294,8 +307,14 @@ impl Denial {
                 "write the target as an absolute path in the container, e.g. `./data:/data`".into()
             }
             Denial::MountOutside { path } => format!(
-                "write `{path}:…` in this resource's own `volumes`, or use a path inside the project folder"
+                "write `{path}:…` in this resource's own `volumes`, or use a path inside the project folder; a model, clockwork.lock, a connection or a plugin cannot grant it"
             ),
+            Denial::HostPort { port } => format!(
+                "write `\"{port}\"` in this resource's own `ports` if you mean it; a model, clockwork.lock, a connection or a plugin cannot publish a port"
+            ),
+            Denial::BadPort(_) => {
+                "write each of `ports` as \"host:container\", \"ip:host:container\" or \"container\", e.g. \"8080:80\"".into()
+            }
             Denial::Path(_) => "use a relative path inside the project folder".into(),
             Denial::BadUrl { .. } | Denial::NotLoopback { .. } => {
                 "wait on a port the container publishes, at `http://127.0.0.1:<port>`".into()
@@ -334,9 +353,9 @@ pub struct Scope {
     /// Resources whose containers its commands may run in: itself, plus
     /// both ends of a connection for that connection's setup steps.
     pub containers: Vec<ResourceName>,
-    /// Absolute paths the user wrote in this declaration's own fields: a
-    /// bind mount may use them (and only them) outside the project.
-    pub user_paths: Vec<String>,
+    /// What the user's own fields of this declaration grant: the bind
+    /// mounts outside the project and the host ports they wrote.
+    pub grants: Grants,
     /// Whether the user declared `overwrite=True`: files it did not write
     /// may be replaced.
     pub overwrite: bool,
@@ -352,17 +371,16 @@ impl Scope {
             resource: resource.into(),
             type_name: type_name.into(),
             containers: vec![resource.into()],
-            user_paths: Vec::new(),
+            grants: Grants::none(),
             overwrite: false,
             expires_at: None,
         }
     }
 }
 
-/// What the actions of `entry` may touch: its own containers, the absolute
-/// paths the user wrote in its declaration (every string of the user's own
-/// fields, and each `:`-separated part of one, that is an absolute path —
-/// whatever the plugin calls its fields), and whether the user declared
+/// What the actions of `entry` may touch: its own containers, what its
+/// declaration's own fields grant (see [`Grants`]: only values the user
+/// wrote in its `mount` and `port` fields), and whether the user declared
 /// `overwrite=True` on it.
 pub fn scope_of(entry: &crate::plan::PlanEntry, graph: Option<&crate::resolve::Graph>) -> Scope {
     let mut scope = Scope::of(&entry.name, &entry.type_name);
@@ -370,31 +388,11 @@ pub fn scope_of(entry: &crate::plan::PlanEntry, graph: Option<&crate::resolve::G
         return scope;
     };
     let declaration = graph.project.get(id);
-    let mut paths = Vec::new();
-    for value in declaration.fields.values() {
-        user_strings(value, &mut paths);
-    }
-    scope.user_paths = paths
-        .iter()
-        .flat_map(|s| std::iter::once(s.as_str()).chain(s.split(':')))
-        .filter(|p| p.starts_with('/'))
-        .map(str::to_string)
-        .collect();
-    scope.user_paths.sort();
-    scope.user_paths.dedup();
+    scope.grants = declaration.grants.clone();
     // Only the user's own word lets Clockwork replace a file it did not
     // write; a plugin cannot grant that to itself.
     scope.overwrite = declaration.fields.get("overwrite") == Some(&Json::Bool(true));
     scope
-}
-
-fn user_strings(value: &Json, out: &mut Vec<String>) {
-    match value {
-        Json::String(s) => out.push(s.clone()),
-        Json::Array(items) => items.iter().for_each(|v| user_strings(v, out)),
-        Json::Object(map) => map.values().for_each(|v| user_strings(v, out)),
-        _ => {}
-    }
 }
 
 /// A docker-safe network name.
@@ -442,9 +440,9 @@ pub fn check(files: &ProjectDir, scope: &Scope, action: &Action) -> Result<(), D
                 network_allowed(network)?;
             }
             for (key, value) in &spec.env {
-                if key.contains(['\0', '=']) || key.is_empty() {
+                if key.contains(|c: char| c == '=' || c.is_control()) || key.is_empty() {
                     return Err(Denial::EnvName {
-                        name: key.replace('\0', "\\0"),
+                        name: key.escape_debug().to_string(),
                     });
                 }
                 if value.contains('\0') {
@@ -461,7 +459,7 @@ pub fn check(files: &ProjectDir, scope: &Scope, action: &Action) -> Result<(), D
             for mount in &spec.mounts {
                 mount_allowed(files, scope, mount)?;
             }
-            Ok(())
+            ports_allowed(scope, &spec.ports)
         }
         Action::RemoveContainer(name) if scope.resource != *name => Err(Denial::NotOwnContainer {
             resource: scope.resource.clone(),
@@ -521,10 +519,25 @@ pub fn check(files: &ProjectDir, scope: &Scope, action: &Action) -> Result<(), D
             crate::apply::git::check(files, op, payload).map_err(Denial::Path)
         }
         Action::Ext((driver, op, payload)) if driver == crate::apply::apple::DRIVER => {
-            crate::apply::apple::check(op, payload).map_err(Denial::Path)
+            crate::apply::apple::check(files, scope, op, payload)
         }
         _ => Ok(()),
     }
+}
+
+/// Every port a container spec publishes on this machine, each one the
+/// user wrote in the declaration's own `ports` (by [`Grants`]).
+pub(crate) fn ports_allowed(scope: &Scope, ports: &[String]) -> Result<(), Denial> {
+    for text in ports {
+        let port =
+            clockwork_schema::parse_port(text).map_err(|e| Denial::BadPort(e.to_string()))?;
+        if !scope.grants.allows_port(&port) {
+            return Err(Denial::HostPort {
+                port: text.escape_debug().to_string(),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// A plugin's labels for a container: none of Clockwork's own, whatever
@@ -569,12 +582,19 @@ fn exec_allowed(files: &ProjectDir, scope: &Scope, exec: &ExecSpec) -> Result<()
                 "`{file}` is inside Clockwork's state folder `.clockwork/`, which is never given to a container"
             )));
         }
-        files.read(&rel).map_err(|e| Denial::Path(e.to_string()))?;
+        // By what it is, not its name: a link to `.env` or a key is refused.
+        files
+            .open_shielded(&rel, crate::project::Shield::Secrets)
+            .map_err(|e| Denial::Path(e.to_string()))?;
     }
     Ok(())
 }
 
-fn mount_allowed(files: &ProjectDir, scope: &Scope, mount: &MountSpec) -> Result<(), Denial> {
+pub(crate) fn mount_allowed(
+    files: &ProjectDir,
+    scope: &Scope,
+    mount: &MountSpec,
+) -> Result<(), Denial> {
     if !mount.target.starts_with('/') || mount.target == "/" {
         return Err(Denial::MountTarget {
             target: mount.target.clone(),
@@ -585,15 +605,50 @@ fn mount_allowed(files: &ProjectDir, scope: &Scope, mount: &MountSpec) -> Result
     // only.
     if mount.is_bind()
         && let Ok(rel) = relative(&mount.source)
-        && rel.starts_with(crate::project::STATE_DIR)
-        && !(mount.read_only && crate::apply::tls::mountable(&rel))
     {
-        return Err(Denial::Path(format!(
-            "bind mount of `{}`: Clockwork's state folder `.clockwork/` is never mounted into a container",
-            mount.source
-        )));
+        let tls = rel.starts_with(crate::project::STATE_DIR)
+            && mount.read_only
+            && crate::apply::tls::mountable(&rel);
+        if rel.starts_with(crate::project::STATE_DIR) && !tls {
+            return Err(Denial::Path(format!(
+                "bind mount of `{}`: Clockwork's state folder `.clockwork/` is never mounted into a container",
+                mount.source
+            )));
+        }
+        // By what it is, not its name: a link into the state folder, or a
+        // hard link to a file in it, is the state folder.
+        if !tls {
+            files
+                .check_shielded(&rel, crate::project::Shield::StateFolder)
+                .map_err(|e| Denial::Path(format!("bind mount: {e}")))?;
+            no_state_links(files, mount)?;
+        }
     }
-    Engine::mount_source(files, mount, &scope.user_paths).map(|_| ())
+    // `.`: the project folder itself, whose state folder is covered.
+    if mount.is_bind()
+        && !mount.source.trim().is_empty()
+        && matches!(
+            ProjectDir::relative(&mount.source),
+            Err(crate::project::PathError::Empty)
+        )
+    {
+        no_state_links(files, mount)?;
+    }
+    Engine::mount_source(files, mount, &scope.grants).map(|_| ())
+}
+
+/// A folder of the project given to a container could hold a hard link to
+/// a state file; while one has such a link, no project path is mounted.
+fn no_state_links(files: &ProjectDir, mount: &MountSpec) -> Result<(), Denial> {
+    match files.state_file_linked_elsewhere() {
+        Ok(None) => Ok(()),
+        Ok(Some(linked)) => Err(Denial::Path(format!(
+            "bind mount of `{}`: `{}` has a hard link elsewhere, which a container given a folder of the project could read; remove that link",
+            mount.source,
+            linked.display()
+        ))),
+        Err(e) => Err(Denial::Path(format!("bind mount: {e}"))),
+    }
 }
 
 /// Whether `scope` may write `rel` now: a file Clockwork wrote for this

@@ -59,30 +59,53 @@ pub fn is_secret_name(name: &str) -> bool {
             .any(|word| SECRET_WORDS.contains(&word))
 }
 
+/// Where the password of every `scheme://user:password@host` in `text`
+/// stands, as byte ranges. A password may hold a `/`, which a URL parser
+/// takes for the start of the path (`postgres://u:pa/ss@db/app`): when the
+/// authority has no `@`, a `user:` that is not `host:port` before a later
+/// `@` of the same URL makes that `@` the end of the password.
+pub fn url_password_spans(text: &str) -> Vec<std::ops::Range<usize>> {
+    let mut spans = Vec::new();
+    let mut offset = 0;
+    while let Some(i) = text[offset..].find("://") {
+        let start = offset + i + 3;
+        let tail = &text[start..];
+        let url_end = tail
+            .find(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '`' | '<' | '>'))
+            .unwrap_or(tail.len());
+        let url = &tail[..url_end];
+        let authority_end = url.find(['/', '?', '#']).unwrap_or(url.len());
+        let authority = &url[..authority_end];
+        let userinfo_end = match authority.rfind('@') {
+            Some(at) => Some(at),
+            None => authority.split_once(':').and_then(|(_, after)| {
+                let port = !after.is_empty() && after.bytes().all(|b| b.is_ascii_digit());
+                let at = url[authority_end..].rfind('@').map(|a| a + authority_end);
+                (!port && authority_end < url.len()).then_some(at).flatten()
+            }),
+        };
+        if let Some(at) = userinfo_end
+            && let Some(colon) = url[..at].find(':')
+            && colon + 1 < at
+        {
+            spans.push(start + colon + 1..start + at);
+        }
+        offset = start + userinfo_end.map_or(authority_end, |at| at + 1);
+    }
+    spans
+}
+
 /// The passwords of every `scheme://user:password@host` in `text`, as
 /// written and percent-decoded.
 pub fn url_passwords(text: &str) -> Vec<String> {
     let mut found = Vec::new();
-    let mut rest = text;
-    while let Some(i) = rest.find("://") {
-        let tail = &rest[i + 3..];
-        let end = tail
-            .find(|c: char| {
-                matches!(c, '/' | '?' | '#') || c.is_whitespace() || c == '"' || c == '\''
-            })
-            .unwrap_or(tail.len());
-        let authority = &tail[..end];
-        if let Some(at) = authority.rfind('@')
-            && let Some((_, password)) = authority[..at].split_once(':')
-            && !password.is_empty()
-        {
-            found.push(password.to_string());
-            let decoded = percent_decode(password);
-            if decoded != password {
-                found.push(decoded);
-            }
+    for span in url_password_spans(text) {
+        let password = &text[span];
+        found.push(password.to_string());
+        let decoded = percent_decode(password);
+        if decoded != password {
+            found.push(decoded);
         }
-        rest = &tail[end..];
     }
     found
 }
@@ -215,6 +238,11 @@ mod tests {
             ["pw", "p%40ss", "p@ss"]
         );
         assert!(url_passwords("http://example/?x=1 redis://cache:6379").is_empty());
+        assert_eq!(
+            url_passwords("postgresql://admin:pa/ss@db/app redis://:s3/cr@cache"),
+            ["pa/ss", "s3/cr"]
+        );
+        assert!(url_passwords("https://registry/@scope/pkg http://h:8080/a@b").is_empty());
         assert_eq!(
             query_secrets("http://h/db?user=a&password=s3&sslmode=off"),
             ["s3"]

@@ -250,7 +250,6 @@ notes = FileResource(name = "notes.txt", description = "a README for the team")
     let plan = plan_json(&p, &server);
     for field in [
         "image",
-        "ports",
         "env_vars.COPY_URL",
         "volumes",
         "networks",
@@ -261,6 +260,16 @@ notes = FileResource(name = "notes.txt", description = "a README for the team")
             "`{field}` of api-server: {:#}",
             resource(&plan, "api-server")
         );
+    }
+    // A port on this machine is published only when the user writes it:
+    // never asked of a model.
+    assert!(
+        resource(&plan, "api-server")["spec"].get("ports").is_none(),
+        "{:#}",
+        resource(&plan, "api-server")
+    );
+    for request in server.completions() {
+        assert!(!asked(&request).contains(&"ports".to_string()), "{request}");
     }
     assert_eq!(
         source(&plan, "notes.txt", "content"),

@@ -8,6 +8,7 @@ mod cli;
 mod complete;
 mod completions;
 mod contract;
+mod hostile;
 mod import;
 mod loading;
 mod model_server;

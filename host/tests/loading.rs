@@ -136,7 +136,7 @@ fn bad_plugin_files_are_reported_and_the_rest_load() {
     );
     assert!(
         problem(&json, "unknown-type.wasm").starts_with(
-            "invalid `describe` result: OddConnection: field `port`: invalid value type `port`: unknown type `port`"
+            "invalid `describe` result: OddConnection: field `socket`: invalid value type `socket`: unknown type `socket`"
         ),
         "{}",
         problem(&json, "unknown-type.wasm")

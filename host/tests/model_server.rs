@@ -24,6 +24,9 @@ pub enum Reply {
     Status(u16, String),
     /// No answer for this long (then the connection closes).
     Hang(Duration),
+    /// A 200 whose body never ends: bytes are written until the client
+    /// hangs up (or, bounded, 1 GiB were sent).
+    Endless,
 }
 
 type Script = dyn Fn(&Value, usize) -> Reply + Send + Sync;
@@ -137,6 +140,19 @@ fn serve(stream: TcpStream, requests: &Mutex<Vec<Value>>, script: &Script) {
         Reply::Status(code, body) => (code, body),
         Reply::Hang(d) => {
             std::thread::sleep(d);
+            return;
+        }
+        Reply::Endless => {
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n{{\"choices\": [{{\"message\": {{\"content\": \""
+            );
+            let chunk = vec![b'x'; 64 << 10];
+            for _ in 0..(1usize << 30) / chunk.len() {
+                if stream.write_all(&chunk).is_err() {
+                    break;
+                }
+            }
             return;
         }
     };

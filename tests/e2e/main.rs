@@ -12,6 +12,7 @@ mod exec;
 mod file_connection;
 mod fixtures;
 mod git;
+mod hostile;
 mod import;
 mod logs;
 mod network;

@@ -11,9 +11,14 @@ fn waiting(name: &str, reach: &str) -> Stack {
         stack.dir.join("plugins/overreaching.wasm"),
     )
     .expect("copy");
+    // A port is published only when the user writes it.
+    let ports = match reach.split_once(':') {
+        Some(("http-wait", port)) => format!(", ports=[\"127.0.0.1:{port}:80\"]"),
+        _ => String::new(),
+    };
     stack.write(
         "main.star",
-        &format!("w = OverreachingResource(name=\"{name}\", reach=\"{reach}\")\n"),
+        &format!("w = OverreachingResource(name=\"{name}\", reach=\"{reach}\"{ports})\n"),
     );
     stack
 }

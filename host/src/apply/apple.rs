@@ -71,12 +71,42 @@ pub fn unavailable() -> Option<String> {
     ))
 }
 
-/// Checked at `plan`: the payload is well formed and this machine can run
-/// it.
-pub fn check(op: &str, payload: &str) -> Result<(), String> {
-    command_lines(op, payload)?;
+/// Checked at `plan` and before acting: the payload is well formed, asks
+/// only what the policy grants `scope` (its own container, host ports and
+/// mounts outside the project only as the user wrote them), and this
+/// machine can run it.
+pub fn check(
+    files: &crate::project::ProjectDir,
+    scope: &crate::policy::Scope,
+    op: &str,
+    payload: &str,
+) -> Result<(), crate::policy::Denial> {
+    use crate::policy::Denial;
+    command_lines(op, payload).map_err(Denial::Path)?;
+    if op == "run" {
+        let run: Run = serde_json::from_str(payload).map_err(|e| Denial::Payload {
+            action: "ext",
+            message: e.to_string(),
+        })?;
+        if run.name != scope.resource.as_str() {
+            return Err(Denial::ContainerName {
+                resource: scope.resource.clone(),
+                name: run.name,
+            });
+        }
+        crate::policy::ports_allowed(scope, &run.ports)?;
+        for volume in &run.volumes {
+            let mount = clockwork_schema::actions::MountSpec::parse(volume).ok_or_else(|| {
+                Denial::Payload {
+                    action: "ext",
+                    message: format!("`{volume}` is not a mount"),
+                }
+            })?;
+            crate::policy::mount_allowed(files, scope, &mount)?;
+        }
+    }
     match unavailable() {
-        Some(why) => Err(why),
+        Some(why) => Err(Denial::Path(why)),
         None => Ok(()),
     }
 }

@@ -201,7 +201,7 @@ pub async fn execute(
                         resource: p.name.clone(),
                         type_name: p.type_name.clone(),
                         containers: vec![p.name.clone(), graph.project.get(c.to).name.clone()],
-                        user_paths: Vec::new(),
+                        grants: crate::model::Grants::none(),
                         overwrite: false,
                         expires_at: None,
                     };
@@ -900,6 +900,7 @@ mod tests {
                 len: 0,
             },
             fields: serde_json::Map::new(),
+            grants: Default::default(),
             config: serde_json::Map::new(),
             parent: None,
             children: Vec::new(),

@@ -187,7 +187,9 @@ fn dest_of(files: &ProjectDir, dest: &str) -> Result<(PathBuf, PathBuf), String>
 }
 
 fn ours(abs: &Path, project_id: &str) -> bool {
-    std::fs::read_to_string(abs.join(".git").join(MARK)).is_ok_and(|m| m.trim() == project_id)
+    // The clone's files are the remote's: read bounded, never a FIFO.
+    crate::project::read_file_limited(&abs.join(".git").join(MARK), 4096)
+        .is_ok_and(|m| String::from_utf8_lossy(&m).trim() == project_id)
 }
 
 async fn sync(

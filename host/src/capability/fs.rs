@@ -3,14 +3,15 @@
 //!
 //! Every path is resolved beneath the root: `..` that climbs out, absolute
 //! paths and symbolic links that leave the root fail, and a link out is
-//! named in the error. The state folder `.clockwork/` is refused
-//! explicitly: it is the host's, not a plugin's.
+//! named in the error. The project's secrets — `.env` and the state folder
+//! `.clockwork/` with its keys — are refused by identity, whatever the path
+//! that reaches them (a symbolic or a hard link included): they are the
+//! host's, not a plugin's. A FIFO or a device is refused, not waited on.
 
-use std::io::Read;
 use std::path::PathBuf;
 use std::time::UNIX_EPOCH;
 
-use crate::project::{PathError, ProjectDir};
+use crate::project::{PathError, ProjectDir, Shield};
 
 use crate::plugin::HostState;
 use crate::plugin::bindings::host::clockwork::plugin::fs::{FileStat, Host, Space};
@@ -79,7 +80,11 @@ fn io_error(path: &str, e: &std::io::Error) -> HostError {
 fn path_error(path: &str, e: PathError) -> HostError {
     match e {
         PathError::Io { source, .. } => io_error(path, &source),
-        PathError::LinkOutside { .. } => HostError::Denied(e.to_string()),
+        PathError::LinkOutside { .. } | PathError::Shielded { .. } => {
+            HostError::Denied(e.to_string())
+        }
+        PathError::TooLarge { .. } => HostError::TooLarge(e.to_string()),
+        PathError::NotRegular { .. } => HostError::InvalidArgument(e.to_string()),
         other => HostError::Failed(other.to_string()),
     }
 }
@@ -113,33 +118,12 @@ impl Host for HostState {
         let opened = self.open_root(&root, &path);
         Ok(tokio::task::spawn_blocking(move || {
             let (dir, relative) = opened?;
-            // The project's secrets live in `.env`; plugins get the values
-            // they need through the declarations. Whether it exists may
-            // still be asked (`stat`).
-            if relative.as_os_str() == ".env" {
-                return Err(HostError::Denied(
-                    "`.env` holds the project's secrets and is not readable by plugins".into(),
-                ));
-            }
+            // The project's secrets live in `.env` and `.clockwork/`;
+            // plugins get the values they need through the declarations.
+            // Whether `.env` exists may still be asked (`stat`).
             let limit = max_bytes.min(MAX_READ_BYTES);
-            let mut file = dir.open_file(&relative).map_err(|e| path_error(&path, e))?;
-            let size = file.metadata().map_err(|e| io_error(&path, &e))?.len();
-            if size > limit {
-                return Err(HostError::TooLarge(format!(
-                    "`{path}` is {size} bytes; the limit is {limit}"
-                )));
-            }
-            let mut content = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
-            file.by_ref()
-                .take(limit + 1)
-                .read_to_end(&mut content)
-                .map_err(|e| io_error(&path, &e))?;
-            if content.len() as u64 > limit {
-                return Err(HostError::TooLarge(format!(
-                    "`{path}` grew beyond {limit} bytes while being read"
-                )));
-            }
-            Ok(content)
+            dir.read_shielded(&relative, Shield::Secrets, limit)
+                .map_err(|e| path_error(&path, e))
         })
         .await?)
     }
@@ -152,6 +136,8 @@ impl Host for HostState {
         let opened = self.open_root(&root, &path);
         Ok(tokio::task::spawn_blocking(move || {
             let (dir, relative) = opened?;
+            dir.check_shielded(&relative, Shield::StateFolder)
+                .map_err(|e| path_error(&path, e))?;
             let meta = match dir.metadata(&relative) {
                 Ok(meta) => meta,
                 Err(e) if e.is_not_found() => return Ok(None),
@@ -185,6 +171,8 @@ impl Host for HostState {
         let opened = self.open_root(&root, &path);
         Ok(tokio::task::spawn_blocking(move || {
             let (dir, relative) = opened?;
+            dir.check_shielded(&relative, Shield::Secrets)
+                .map_err(|e| path_error(&path, e))?;
             match dir.entry(&relative).map_err(|e| path_error(&path, e))? {
                 crate::project::Entry::Missing => {
                     return Err(HostError::NotFound(format!("`{path}` does not exist")));

@@ -93,6 +93,9 @@ fn running_pid(inspected: &Json) -> Option<u32> {
         .filter(|p| *p > 0)
 }
 
+/// The most of a container's `/etc/hosts` or `/etc/resolv.conf` read.
+const CONTAINER_FILE_BYTES: u64 = 1 << 20;
+
 fn probe_in_namespace(
     pid: u32,
     request: &ConnectFromRequest,
@@ -102,10 +105,18 @@ fn probe_in_namespace(
     let started = Instant::now();
     // The container's own resolver configuration, read through its root
     // before leaving the host's namespace (the mount namespace stays ours).
-    let resolv =
-        std::fs::read_to_string(format!("/proc/{pid}/root/etc/resolv.conf")).unwrap_or_default();
-    let hosts_file =
-        std::fs::read_to_string(format!("/proc/{pid}/root/etc/hosts")).unwrap_or_default();
+    // The container owns these files: a FIFO or an endless device there
+    // must not hold or fill the host.
+    let container_file = |file: &str| {
+        crate::project::read_file_limited(
+            std::path::Path::new(&format!("/proc/{pid}/root/etc/{file}")),
+            CONTAINER_FILE_BYTES,
+        )
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default()
+    };
+    let resolv = container_file("resolv.conf");
+    let hosts_file = container_file("hosts");
     let namespace = std::fs::File::open(format!("/proc/{pid}/ns/net")).map_err(|e| {
         HostError::Failed(format!(
             "cannot open the network namespace of container `{}`: {e}",

@@ -156,7 +156,8 @@ impl CliError {
             | CliError::ModelSettings(_) => EXIT_INVALID,
             CliError::Completion(e) => match **e {
                 crate::complete::CompleteError::NotLocked(_)
-                | crate::complete::CompleteError::Lock(_) => EXIT_INVALID,
+                | crate::complete::CompleteError::Lock(_)
+                | crate::complete::CompleteError::Refused(_) => EXIT_INVALID,
                 _ => EXIT_FAILED,
             },
             CliError::Assert(e) if matches!(**e, crate::assert::AssertError::Plugin(_)) => {
@@ -186,6 +187,15 @@ fn completion_help(e: &crate::complete::CompleteError) -> String {
         E::Model { .. } => "check the server with `clockwork doctor`; CW_MODEL_TIMEOUT and CW_MODEL_RETRIES bound the wait".into(),
         E::BadAnswer { field, .. } => format!("write `{field}` in the project file, or try another model (CW_MODEL)"),
         E::Plugin(_) => "this is a problem in the plugin, not in your project; report it to its author".into(),
+        E::Refused(r) if r.origin == crate::complete::trust::Origin::Lock => format!(
+            "clockwork.lock is input like any file from a repository: remove `{field}` from the entry of `{declaration}` (or run `clockwork complete --refresh {declaration}`), or write `{field}` in the project file yourself",
+            field = r.field,
+            declaration = r.declaration
+        ),
+        E::Refused(r) => format!(
+            "only what you write grants a host port, a bind mount or another declaration's secret: write `{}` in the project file yourself",
+            r.field
+        ),
     }
 }
 

@@ -157,6 +157,7 @@ pub async fn resolved(invocation: &Invocation, mode: Mode) -> Result<Resolved, C
     ));
     crate::complete::defaults(&mut graph, &plugins);
     crate::output::register_secrets(crate::complete::secrets_of(&graph));
+    crate::output::register_public(public_names(&graph));
     lap("resolve and complete");
     Ok(Resolved {
         graph,
@@ -164,6 +165,35 @@ pub async fn resolved(invocation: &Invocation, mode: Mode) -> Result<Resolved, C
         plugins,
         completion: completer.report,
     })
+}
+
+/// What the project shows by design, never masked as text: the
+/// declarations' names and types, and the images its resources run (whole,
+/// and the repository's last part: `postgres` of `postgres:15-alpine`).
+fn public_names(graph: &crate::resolve::Graph) -> Vec<String> {
+    let mut names = Vec::new();
+    for d in &graph.project.declarations {
+        names.push(d.name.to_string());
+        names.push(d.type_name.to_string());
+    }
+    for spec in graph.specs.values() {
+        if let Some(image) = spec.fields.get("image").and_then(serde_json::Value::as_str) {
+            names.push(image.to_string());
+            let without_digest = image.split('@').next().unwrap_or(image);
+            let repository = without_digest
+                .rsplit_once(':')
+                .filter(|(_, tag)| !tag.contains('/'))
+                .map_or(without_digest, |(repository, _)| repository);
+            names.push(
+                repository
+                    .rsplit('/')
+                    .next()
+                    .unwrap_or(repository)
+                    .to_string(),
+            );
+        }
+    }
+    names
 }
 
 /// A plan problem at a declaration whose fields no model could fill gets

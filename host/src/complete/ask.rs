@@ -130,12 +130,14 @@ impl Completer {
                     return Ok((fields, record));
                 }
                 Err((field, problem, answered)) if attempt == 1 => {
+                    // The problem may quote the answer (a plugin's
+                    // diagnostic of a name it was given): inert text.
                     return Err(CompleteError::BadAnswer {
                         declaration: t.name.clone(),
                         type_name: t.type_name.clone(),
-                        field,
-                        problem,
-                        answered: crate::output::masked(&answered),
+                        field: crate::output::inert(&field),
+                        problem: crate::output::inert(&problem),
+                        answered: crate::output::inert(&crate::output::masked(&answered)),
                     });
                 }
                 Err((field, problem, _)) => {
@@ -156,7 +158,6 @@ impl Completer {
         answer: &Json,
         current: &Map<String, Json>,
     ) -> Result<Result<Vec<(String, Json)>, (String, String, String)>, CompleteError> {
-        let answer = t.placeholders.restore(answer);
         let mut values = Vec::new();
         for field in left {
             let Some(ty) = field.parsed_type() else {
@@ -168,6 +169,22 @@ impl Completer {
                     "the answer has no value for it".into(),
                     answer.to_string(),
                 )));
+            };
+            // Only the placeholders this declaration's prompt showed come
+            // back as secrets; naming another is reaching for a secret it
+            // was not given.
+            let raw = &match t.placeholders.restore(raw, &t.shown) {
+                Ok(restored) => restored,
+                Err(placeholder) => {
+                    return Ok(Err((
+                        field.name.clone(),
+                        format!(
+                            "it names the secret `{placeholder}`, which is not a secret of `{}` or of what it connects to",
+                            t.name
+                        ),
+                        raw.to_string(),
+                    )));
+                }
             };
             let value = if ty == clockwork_schema::ValueType::Function {
                 let module = format!("{}/{}.star", lock::LOCK_FILE, t.name);
@@ -197,6 +214,9 @@ impl Completer {
                     Ok(value) => value,
                     Err(problem) => return Ok(Err((field.name.clone(), problem, raw.to_string()))),
                 };
+            if let Some(problem) = super::trust::refusal(field, &value, t.declared) {
+                return Ok(Err((field.name.clone(), problem, raw.to_string())));
+            }
             values.push((field.name.clone(), value));
         }
         let mut config = current.clone();
@@ -263,6 +283,7 @@ fn without_invented_secrets(
             let mut kept = Map::new();
             for (key, v) in map {
                 if invented(&v, Some(&key)) {
+                    let key = crate::output::inert(&key);
                     crate::output::note(&format!(
                         "the model proposed a secret for `{field}.{key}`; secrets are never completed, so it is left out: set it yourself, e.g. with env(\"{key}\")"
                     ));

@@ -65,6 +65,10 @@ pub struct Answer {
     pub strict: bool,
 }
 
+/// The most of a reply that is read: an answer of `max_tokens` tokens is a
+/// few kilobytes; the rest of a reply (usage, logprobs) is small.
+pub const MAX_REPLY_BYTES: u64 = 4 << 20;
+
 /// Why a request got no usable answer.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum ChatError {
@@ -106,6 +110,12 @@ pub enum ChatError {
     /// The reply is not a chat completion.
     #[error("the model server's reply is not a chat completion: {0}")]
     Protocol(String),
+    /// The reply is larger than any answer can be.
+    #[error(
+        "the model server's reply is larger than {}, the most Clockwork reads of one; nothing of it was used",
+        crate::project::bytes(*.0)
+    )]
+    TooLarge(u64),
 }
 
 impl ChatError {
@@ -236,7 +246,7 @@ impl ChatClient {
         }
         let response = request.send().await.map_err(|e| self.failure(&url, e))?;
         let status = response.status();
-        let text = response.text().await.map_err(|e| self.failure(&url, e))?;
+        let text = self.bounded_text(response, &url).await?;
         if !status.is_success() {
             return Err(ChatError::Status {
                 status: status.as_u16(),
@@ -275,6 +285,30 @@ impl ChatClient {
             system_fingerprint: reply["system_fingerprint"].as_str().map(str::to_string),
             strict,
         })
+    }
+
+    /// The reply's body, read a chunk at a time and given up past
+    /// [`MAX_REPLY_BYTES`]: a server streaming without end must not fill
+    /// this machine's memory (the request's timeout bounds the time).
+    async fn bounded_text(
+        &self,
+        mut response: reqwest::Response,
+        url: &str,
+    ) -> Result<String, ChatError> {
+        if response
+            .content_length()
+            .is_some_and(|n| n > MAX_REPLY_BYTES)
+        {
+            return Err(ChatError::TooLarge(MAX_REPLY_BYTES));
+        }
+        let mut body: Vec<u8> = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(|e| self.failure(url, e))? {
+            if body.len() as u64 + chunk.len() as u64 > MAX_REPLY_BYTES {
+                return Err(ChatError::TooLarge(MAX_REPLY_BYTES));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(String::from_utf8_lossy(&body).into_owned())
     }
 
     fn failure(&self, url: &str, e: reqwest::Error) -> ChatError {

@@ -19,6 +19,7 @@ pub mod chat;
 pub mod lock;
 pub mod prompt;
 mod settings;
+pub mod trust;
 
 pub use ask::function_arity;
 
@@ -31,7 +32,8 @@ use serde_json::{Map, Value as Json, json};
 
 use crate::complete::chat::{ChatClient, ChatError};
 use crate::complete::lock::{LockError, LockFile, Locked, LockedField};
-use crate::complete::prompt::{Context, Placeholders};
+use crate::complete::prompt::{Context, Placeholders, Shown};
+use crate::complete::trust::{Declared as DeclaredByProject, Origin};
 use crate::model::{DeclId, Declaration, Declared};
 use crate::plugin::bindings::connection::exports::clockwork::plugin::connections;
 use crate::plugin::bindings::resource::exports::clockwork::plugin::resources::CompletionInput;
@@ -88,9 +90,33 @@ pub enum CompleteError {
         /// What the model wrote for it (secrets masked).
         answered: String,
     },
+    /// A completed value that would do what only the user may ask for, or
+    /// use a secret this declaration was not shown.
+    #[error(transparent)]
+    Refused(Box<Refusal>),
     /// `--locked`, and the lock does not cover every declaration.
     #[error("--locked: clockwork.lock has no completion for {}", .0.join("; "))]
     NotLocked(Vec<String>),
+}
+
+/// A completed value refused: see [`trust`].
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "completing `{declaration}` ({type_name}) at {location}: the value {origin} gives `{field}` is refused: {problem}"
+)]
+pub struct Refusal {
+    /// The declaration.
+    pub declaration: String,
+    /// Its type.
+    pub type_name: String,
+    /// Where it is declared.
+    pub location: crate::model::Location,
+    /// The field.
+    pub field: String,
+    /// Where the value came from.
+    pub origin: Origin,
+    /// Why it is refused.
+    pub problem: String,
 }
 
 /// What completion did, for the plan's notes and the tests.
@@ -158,6 +184,7 @@ impl Completer {
         plugins: &PluginSet,
     ) -> Result<(), CompleteError> {
         let placeholders = declared_placeholders(project);
+        let declared = DeclaredByProject::of(project, plugins, None);
         let ids: Vec<DeclId> = project
             .of_kind(PluginKind::Connection)
             .filter(|d| !d.implicit)
@@ -215,6 +242,7 @@ impl Completer {
                 missing,
                 context,
                 &placeholders,
+                &declared,
             );
             let filled = self
                 .complete(target, || async {
@@ -239,6 +267,7 @@ impl Completer {
         plugins: &PluginSet,
     ) -> Result<(), CompleteError> {
         let placeholders = declared_placeholders(project);
+        let declared = DeclaredByProject::of(project, plugins, None);
         let ids: Vec<DeclId> = project
             .of_kind(PluginKind::Assertion)
             .map(|d| d.id)
@@ -298,6 +327,7 @@ impl Completer {
                 missing,
                 context,
                 &placeholders,
+                &declared,
             );
             let filled = self.complete(target, || async { Ok(Vec::new()) }).await?;
             record(&mut project.declarations[id.0], filled);
@@ -322,6 +352,7 @@ impl Completer {
             })
             .collect();
         let placeholders = Placeholders::new(secrets_of(graph), &places);
+        let declared = DeclaredByProject::of(&graph.project, plugins, Some(graph));
         let order: Vec<DeclId> = graph.order().collect();
         for id in order {
             let d = graph.project.get(id);
@@ -395,6 +426,7 @@ impl Completer {
                 missing,
                 context,
                 &placeholders,
+                &declared,
             );
             let filled = self
                 .complete(target, || async {
@@ -441,9 +473,15 @@ impl Completer {
         let mut out = Vec::new();
         let mut fresh = Vec::new();
         if let Some(entry) = &entry {
+            // The lock comes from a repository: each value passes the
+            // checks a model's answer does, and one for a field the user
+            // set is ignored (theirs wins).
             for (field, locked) in &entry.fields {
-                let value = t.placeholders.restore(&locked.value);
-                if t.missing.contains(field) && fits(t.schema, field, &value) {
+                if !t.missing.contains(field) {
+                    continue;
+                }
+                let value = t.untrusted(field, &locked.value, Origin::Lock)?;
+                if fits(t.schema, field, &value) {
                     out.push((field.clone(), value, shown_source(locked, false)));
                 }
             }
@@ -459,6 +497,7 @@ impl Completer {
                 if !fits(t.schema, &s.field, &value) {
                     continue;
                 }
+                t.untrusted(&s.field, &value, Origin::Rules(plugin_name.clone()))?;
                 fresh.push((
                     s.field,
                     LockedField {
@@ -652,6 +691,13 @@ struct Target<'a> {
     missing: Vec<String>,
     context: Context,
     placeholders: &'a Placeholders,
+    /// The placeholders its context showed: the only ones an answer or
+    /// its lock entry may use.
+    shown: Shown,
+    /// The networks and volumes the project declares.
+    declared: &'a DeclaredByProject,
+    /// Where it is declared.
+    location: crate::model::Location,
     /// Whether it has a description.
     described: bool,
 }
@@ -666,8 +712,12 @@ impl<'a> Target<'a> {
         missing: Vec<String>,
         context: Context,
         placeholders: &'a Placeholders,
+        declared: &'a DeclaredByProject,
     ) -> Self {
         Target {
+            shown: context.shown(),
+            declared,
+            location: d.location.clone(),
             kind: d.kind,
             name: d.name.to_string(),
             type_name: d.type_name.to_string(),
@@ -680,6 +730,38 @@ impl<'a> Target<'a> {
             context,
             placeholders,
         }
+    }
+}
+
+impl Target<'_> {
+    /// A value from anyone but the user for `field`, its placeholders
+    /// restored: refused when it names a secret the context did not show,
+    /// or does what only the user may ask for ([`trust::refusal`]).
+    fn untrusted(&self, field: &str, value: &Json, origin: Origin) -> Result<Json, CompleteError> {
+        let refused = |problem: String| {
+            CompleteError::Refused(Box::new(Refusal {
+                declaration: self.name.clone(),
+                type_name: self.type_name.clone(),
+                location: self.location.clone(),
+                field: field.to_string(),
+                origin: origin.clone(),
+                problem,
+            }))
+        };
+        let value = self.placeholders.restore(value, &self.shown).map_err(|p| {
+            refused(format!(
+                "it names the secret `{p}`, which is not a secret of `{}` or of what it connects to",
+                self.name
+            ))
+        })?;
+        if let Some(problem) = self
+            .schema
+            .field(field)
+            .and_then(|f| trust::refusal(f, &value, self.declared))
+        {
+            return Err(refused(problem));
+        }
+        Ok(value)
     }
 }
 

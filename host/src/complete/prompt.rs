@@ -10,6 +10,36 @@ use serde_json::{Map, Value as Json, json};
 
 use crate::complete::chat::Message;
 
+/// How a placeholder begins: `{{secret:LABEL}}`.
+const PLACEHOLDER_OPEN: &str = "{{secret:";
+
+/// The placeholders a prompt showed for one declaration: the only ones an
+/// answer about it (or its entry in `clockwork.lock`) may use.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Shown(BTreeSet<String>);
+
+impl Shown {
+    /// The placeholder labels in `value` (a context as the model saw it).
+    pub fn in_value(value: &Json) -> Shown {
+        let mut labels = BTreeSet::new();
+        let mut strings = Vec::new();
+        collect_strings("", value, &mut strings);
+        for (path, text) in strings {
+            // Keys are shown to the model too (`env_vars` names).
+            for text in [path.as_str(), text] {
+                let mut rest = text;
+                while let Some(start) = rest.find(PLACEHOLDER_OPEN) {
+                    let after = &rest[start + PLACEHOLDER_OPEN.len()..];
+                    let Some(end) = after.find("}}") else { break };
+                    labels.insert(after[..end].to_string());
+                    rest = &after[end + 2..];
+                }
+            }
+        }
+        Shown(labels)
+    }
+}
+
 /// Secrets and the placeholders that stand for them in a prompt and in
 /// `clockwork.lock`. A placeholder names where the secret is declared
 /// (`{{secret:db.env_vars.POSTGRES_PASSWORD}}`), never anything derived
@@ -61,7 +91,7 @@ impl Placeholders {
     }
 
     fn placeholder(label: &str) -> String {
-        format!("{{{{secret:{label}}}}}")
+        format!("{PLACEHOLDER_OPEN}{label}}}}}")
     }
 
     /// `value` with every secret replaced by its placeholder.
@@ -82,18 +112,43 @@ impl Placeholders {
         self.secrets.iter().any(|(_, s)| s == text)
     }
 
-    /// `value` with every placeholder replaced by its secret again.
-    pub fn restore(&self, value: &Json) -> Json {
-        self.map_strings(value, &|text| {
-            let mut out = text.to_string();
-            for (label, secret) in &self.secrets {
-                let p = Self::placeholder(label);
-                if out.contains(&p) {
-                    out = out.replace(&p, secret);
+    /// `value` with each placeholder replaced by its secret again — only
+    /// the placeholders in `shown`, those the prompt showed for this
+    /// declaration (its own secrets and those of what it connects to). Any
+    /// other placeholder (another declaration's secret, or one that names
+    /// nothing) is refused: a model or a lock file naming it is reaching
+    /// for a secret this declaration was not given.
+    pub fn restore(&self, value: &Json, shown: &Shown) -> Result<Json, String> {
+        let refused: std::cell::RefCell<Option<String>> = std::cell::RefCell::new(None);
+        let restored = self.map_strings(value, &|text| {
+            let mut out = String::with_capacity(text.len());
+            let mut rest = text;
+            while let Some(start) = rest.find(PLACEHOLDER_OPEN) {
+                out.push_str(&rest[..start]);
+                let after = &rest[start + PLACEHOLDER_OPEN.len()..];
+                let Some(end) = after.find("}}") else {
+                    out.push_str(&rest[start..]);
+                    rest = "";
+                    break;
+                };
+                let label = &after[..end];
+                match self.secrets.iter().find(|(l, _)| l == label) {
+                    Some((_, secret)) if shown.0.contains(label) => out.push_str(secret),
+                    _ => {
+                        refused
+                            .borrow_mut()
+                            .get_or_insert_with(|| Self::placeholder(label));
+                    }
                 }
+                rest = &after[end + 2..];
             }
+            out.push_str(rest);
             out
-        })
+        });
+        match refused.into_inner() {
+            Some(placeholder) => Err(placeholder),
+            None => Ok(restored),
+        }
     }
 
     fn map_strings(&self, value: &Json, f: &dyn Fn(&str) -> String) -> Json {
@@ -130,13 +185,15 @@ fn collect_strings<'a>(path: &str, value: &'a Json, out: &mut Vec<(String, &'a s
 }
 
 /// Whether a model can be asked for a field of this type: references to
-/// declarations and functions are the user's to write.
+/// declarations and functions are the user's to write, and so are ports
+/// on this machine (only the user's own `port` values are published).
 pub fn askable(ty: &ValueType) -> bool {
     match ty {
         ValueType::Resource(_)
         | ValueType::Connection
         | ValueType::Assertion
-        | ValueType::Function => false,
+        | ValueType::Function
+        | ValueType::Port => false,
         ValueType::List(inner) | ValueType::Map(inner) => askable(inner),
         _ => true,
     }
@@ -148,7 +205,7 @@ pub fn askable(ty: &ValueType) -> bool {
 /// `any` becomes a string of JSON; a mount its written form.
 pub fn strict_type(ty: &ValueType) -> Json {
     match ty {
-        ValueType::String | ValueType::Mount => json!({"type": "string"}),
+        ValueType::String | ValueType::Mount | ValueType::Port => json!({"type": "string"}),
         ValueType::Int => json!({"type": "integer"}),
         ValueType::Float => json!({"type": "number"}),
         ValueType::Bool => json!({"type": "boolean"}),
@@ -235,6 +292,14 @@ pub struct Context {
 }
 
 impl Context {
+    /// The placeholders it shows the model.
+    pub fn shown(&self) -> Shown {
+        let mut whole = vec![self.declaration.clone()];
+        whole.extend(self.related.iter().map(|(_, d)| d.clone()));
+        whole.extend(self.part_of.clone());
+        Shown::in_value(&Json::Array(whole))
+    }
+
     /// What the inputs hash covers: the declaration whole, and what it is
     /// related to without their descriptions, so that editing one
     /// description re-asks about that declaration only (its neighbours are
@@ -389,9 +454,54 @@ mod tests {
             })
         );
         assert!(!hidden.to_string().contains("s3c"));
+        let shown = Shown::in_value(&hidden);
         assert_eq!(
-            p.restore(&json!({"X": "a {{secret:db.env_vars.POSTGRES_PASSWORD}} b"})),
-            json!({"X": "a s3cret b"})
+            p.restore(
+                &json!({"X": "a {{secret:db.env_vars.POSTGRES_PASSWORD}} b"}),
+                &shown
+            ),
+            Ok(json!({"X": "a s3cret b"}))
+        );
+    }
+
+    /// A placeholder the prompt did not show (another declaration's
+    /// secret), or one that names nothing, is refused, named.
+    #[test]
+    fn only_the_placeholders_shown_come_back() {
+        let places = [
+            (
+                "db".to_string(),
+                json!({"env_vars": {"POSTGRES_PASSWORD": "s3cret"}}),
+            ),
+            (
+                "web".to_string(),
+                json!({"env_vars": {"API_TOKEN": "t0ken"}}),
+            ),
+        ];
+        let p = Placeholders::new(["s3cret".to_string(), "t0ken".to_string()], &places);
+        let shown = Shown::in_value(&p.hide(&json!({"env_vars": {"API_TOKEN": "t0ken"}})));
+        assert_eq!(
+            p.restore(&json!({"A": "{{secret:web.env_vars.API_TOKEN}}"}), &shown),
+            Ok(json!({"A": "t0ken"}))
+        );
+        assert_eq!(
+            p.restore(
+                &json!({"STOLEN": "x{{secret:db.env_vars.POSTGRES_PASSWORD}}"}),
+                &shown
+            ),
+            Err("{{secret:db.env_vars.POSTGRES_PASSWORD}}".to_string())
+        );
+        assert_eq!(
+            p.restore(&json!(["{{secret:nothing}}"]), &shown),
+            Err("{{secret:nothing}}".to_string())
+        );
+        // In a key too.
+        assert!(
+            p.restore(
+                &json!({"{{secret:db.env_vars.POSTGRES_PASSWORD}}": "1"}),
+                &shown
+            )
+            .is_err()
         );
     }
 

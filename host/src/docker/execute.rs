@@ -281,17 +281,17 @@ impl Engine {
     /// A mount's source as the Engine wants it, checked against policy:
     /// relative paths stay inside the project folder (links that leave it
     /// are refused, links inside it resolved); absolute paths only when the
-    /// user wrote them in this resource's own `volumes`.
+    /// user wrote that very mount in this resource's own fields (`grants`).
     pub fn mount_source(
         files: &ProjectDir,
         mount: &MountSpec,
-        user_paths: &[String],
+        grants: &crate::model::Grants,
     ) -> Result<String, Denial> {
         if !mount.is_bind() {
             return Ok(mount.source.clone());
         }
         if Path::new(&mount.source).is_absolute() {
-            if user_paths.iter().any(|p| p == &mount.source) {
+            if grants.allows_bind(mount) {
                 return Ok(mount.source.clone());
             }
             return Err(Denial::MountOutside {
@@ -313,8 +313,8 @@ impl Engine {
 
     /// Creates and starts a container, or starts it when one with the same
     /// config hash exists (never one that the Engine is restarting).
-    /// `user_paths` are the absolute bind sources the user wrote for this
-    /// resource. A container that cannot start is removed again, so a
+    /// `owner.grants` holds the bind mounts outside the project and the host
+    /// ports the user wrote for this resource; nothing else is granted. A container that cannot start is removed again, so a
     /// failure leaves nothing behind.
     pub async fn ensure_container(
         &self,
@@ -323,7 +323,10 @@ impl Engine {
         grace: Duration,
     ) -> Result<Json, EngineError> {
         let resource = owner.resource.as_str();
-        let user_paths = owner.user_paths.as_slice();
+        let grants = &owner.grants;
+        // Checked at plan and before this action; checked here again, where
+        // the ports are bound, so no caller can skip it.
+        crate::policy::ports_allowed(owner, &spec.ports)?;
         let hash = spec_hash(spec);
         let scope = [ResourceName::from(resource)];
         if let Some(existing) = self.own_container(&spec.name, &scope).await? {
@@ -381,7 +384,7 @@ impl Engine {
             .mounts
             .iter()
             .map(|m| {
-                let source = Self::mount_source(&self.files, m, user_paths)?;
+                let source = Self::mount_source(&self.files, m, grants)?;
                 if m.is_bind()
                     && let Some(over) = state_folder_hidden(self.files.root(), &source, &m.target)
                 {
@@ -934,7 +937,13 @@ impl Engine {
         let denied =
             |e: crate::project::PathError| EngineError::Policy(Denial::Path(e.to_string()));
         let relative = ProjectDir::relative(file).map_err(denied)?;
-        self.files.read(&relative).map_err(denied)
+        self.files
+            .read_shielded(
+                &relative,
+                crate::project::Shield::Secrets,
+                crate::project::MAX_READ_BYTES,
+            )
+            .map_err(denied)
     }
 
     /// Waits for a condition; commands run only in containers of `scope`.

@@ -34,9 +34,13 @@ pub fn clockwork_builtins(builder: &mut GlobalsBuilder) {
             .or_else(|| ctx.dotenv.get(name).cloned());
         match value {
             Some(value) => {
+                // Masked from the moment it is read: an error or a
+                // `print()` of this very evaluation may quote it.
                 if is_secret_name(name) {
+                    crate::output::register_secrets([value.clone()]);
                     ctx.secrets.borrow_mut().push(value.clone());
                 } else {
+                    crate::output::register_env_values([value.clone()]);
                     ctx.env_values.borrow_mut().push(value.clone());
                 }
                 Ok(eval.heap().alloc(value))
@@ -48,6 +52,7 @@ pub fn clockwork_builtins(builder: &mut GlobalsBuilder) {
                             .unpack_str()
                             .map(str::to_string)
                             .unwrap_or_else(|| default.to_repr());
+                        crate::output::register_secrets([text.clone()]);
                         ctx.secrets.borrow_mut().push(text);
                     }
                     Ok(default)

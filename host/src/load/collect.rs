@@ -90,6 +90,7 @@ pub fn collect<'v>(
                 name_origin: NameOrigin::Derived,
                 location: d.info.location.clone(),
                 fields: Map::new(),
+                grants: Default::default(),
                 config: Map::new(),
                 parent: d.edge(PARENT).and_then(id_of).map(DeclId),
                 children: d
@@ -311,6 +312,10 @@ pub fn collect<'v>(
                 ),
             }
         }
+        // Only what the user wrote, read by its type, may grant a privilege.
+        out[i].grants = crate::model::Grants::of_user_fields(&out[i].fields, |name| {
+            spec.field_types.get(name).cloned()
+        });
         // A `main.py` decorator's assertion gets the function below it.
         if let Some(function) = d
             .edge(crate::load::value::DECORATES)
@@ -454,6 +459,7 @@ fn implicit_dependency(index: usize, from: usize, to: usize, location: &Location
         name_origin: NameOrigin::Derived,
         location: location.clone(),
         fields: Map::new(),
+        grants: Default::default(),
         config: Map::new(),
         parent: None,
         children: Vec::new(),
@@ -718,6 +724,7 @@ mod tests {
                 len: 0,
             },
             fields: Map::new(),
+            grants: Default::default(),
             config: Map::new(),
             parent: None,
             children: Vec::new(),

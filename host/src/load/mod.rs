@@ -137,6 +137,7 @@ pub fn evaluate(
         sources: RefCell::new(HashMap::from([(display.clone(), Arc::clone(&original))])),
         evaluated: RefCell::new(HashMap::from([(display.clone(), Arc::new(text.clone()))])),
         failures: RefCell::new(Vec::new()),
+        printed: RefCell::new(Vec::new()),
     };
     Module::with_temp_heap(|module| {
         let outcome = run(&module, &display, text, &loader);
@@ -155,9 +156,12 @@ pub fn evaluate(
                 let texts = loader.evaluated.borrow().clone();
                 let (project, problems) =
                     collect::collect(&module, &loaded, &texts, &ctx, &file, &sources);
+                crate::output::register_secrets(project.secrets.iter().cloned());
+                flush_prints(&loader.printed);
                 Ok((project, sources, problems))
             }
             Err(error) => {
+                flush_prints(&loader.printed);
                 if let Some(exceeded) = limits::exceeded_by(&error) {
                     return Err(LoadError::Located(vec![limit_problem(
                         exceeded, &limits, &sources,
@@ -214,7 +218,7 @@ fn run<'v>(
     loader: &ProjectLoader,
 ) -> starlark::Result<()> {
     let ast = AstModule::parse(file, text, &dialect())?;
-    let printer = Printer;
+    let printer = Printer(&loader.printed);
     // Every declaration made while this module runs is kept here, so none
     // is lost for not being bound to a variable.
     collect::start_registry(module);
@@ -253,13 +257,22 @@ fn globals(registry: &TypeRegistry) -> Globals {
 }
 
 /// `print()` in a project file goes to stderr, prefixed, so it never mixes
-/// with `plan --json` on stdout.
-struct Printer;
+/// with `plan --json` on stdout. The lines are held until the evaluation
+/// ends and every secret it met is known to the masker: `print(password)`
+/// on the line before the declaration that makes it a secret is masked too.
+struct Printer<'a>(&'a RefCell<Vec<String>>);
 
-impl starlark::PrintHandler for Printer {
+impl starlark::PrintHandler for Printer<'_> {
     fn println(&self, text: &str) -> starlark::Result<()> {
-        crate::output::note(&format!("print: {text}"));
+        self.0.borrow_mut().push(text.to_string());
         Ok(())
+    }
+}
+
+/// Prints what `print()` was given, masked with every secret known now.
+fn flush_prints(printed: &RefCell<Vec<String>>) {
+    for text in printed.borrow_mut().drain(..) {
+        crate::output::note(&format!("print: {text}"));
     }
 }
 
@@ -276,6 +289,8 @@ struct ProjectLoader<'a> {
     /// functions (`function.rs`).
     evaluated: RefCell<HashMap<String, Arc<String>>>,
     failures: RefCell<Vec<Located>>,
+    /// What `print()` was given, printed once the evaluation ended.
+    printed: RefCell<Vec<String>>,
 }
 
 impl FileLoader for ProjectLoader<'_> {

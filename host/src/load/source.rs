@@ -114,10 +114,16 @@ fn resolved(files: &ProjectDir, rel: &Path) -> PathBuf {
         .unwrap_or_else(|| rel.to_path_buf())
 }
 
+/// The most of a project file (or a file it loads) that is read: Starlark
+/// this long is a mistake, or not Starlark.
+pub const MAX_SOURCE_BYTES: u64 = 16 << 20;
+
 /// Reads a project file as text: a UTF-8 byte-order mark is dropped, bytes
 /// that are not UTF-8 are a located error.
 pub fn read_text(files: &ProjectDir, rel: &Path) -> Result<String, ReadError> {
-    let bytes = files.read(rel).map_err(ReadError::Path)?;
+    let bytes = files
+        .read_limited(rel, MAX_SOURCE_BYTES)
+        .map_err(ReadError::Path)?;
     let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&bytes);
     match std::str::from_utf8(bytes) {
         Ok(text) => Ok(text.to_string()),

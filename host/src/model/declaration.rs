@@ -46,6 +46,11 @@ pub struct Declaration {
     /// structural fields (`connections`, `assertions`, `to_resource`) are
     /// edges below instead.
     pub fields: Map<String, Value>,
+    /// What the user's own fields let its actions do beyond the policy's
+    /// floor (a bind mount outside the project, a host port): built by the
+    /// loader from `fields` alone, never from what completion, connections
+    /// or plugins add.
+    pub grants: crate::model::Grants,
     /// The fields after the plugin's `validate`: the user's, normalised,
     /// with defaults filled in.
     pub config: Map<String, Value>,

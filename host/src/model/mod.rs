@@ -4,10 +4,12 @@
 
 mod declaration;
 mod field_path;
+mod grants;
 mod location;
 mod name;
 
 pub use declaration::{DeclId, Declaration, Declared, NameOrigin};
 pub use field_path::FieldPath;
+pub use grants::Grants;
 pub use location::Location;
 pub use name::{ResourceName, TypeName};

@@ -38,6 +38,11 @@ pub struct Masker {
     /// Short values of non-secret `env()` variables: masked as whole
     /// values only.
     exact: Vec<String>,
+    /// What the project shows by design (its declarations' names and
+    /// types, the images they run): never masked as text, even when a
+    /// secret has the same value. The secret stays masked where it stands
+    /// as one: under a secret-looking name, as a URL's password.
+    public: std::collections::BTreeSet<String>,
     enabled: bool,
 }
 
@@ -70,6 +75,7 @@ impl Masker {
         let mut masker = Masker {
             forms: Vec::new(),
             exact: Vec::new(),
+            public: Default::default(),
             enabled,
         };
         masker.add(secrets.iter().cloned());
@@ -99,9 +105,11 @@ impl Masker {
         if !self.enabled {
             return text.to_string();
         }
-        if key.is_some_and(is_secret_name)
-            || self.forms.iter().any(|s| s == text)
-            || self.exact.iter().any(|s| s == text)
+        if key.is_some_and(is_secret_name) {
+            return MASK.to_string();
+        }
+        if !self.public.contains(text)
+            && (self.forms.iter().any(|s| s == text) || self.exact.iter().any(|s| s == text))
         {
             return MASK.to_string();
         }
@@ -132,7 +140,7 @@ impl Masker {
             return text.to_string();
         }
         let mut out = mask_assignments(&mask_url_password(text));
-        for form in &self.forms {
+        for form in self.forms.iter().filter(|f| !self.public.contains(*f)) {
             // A secret made of word characters is masked where it stands as
             // a word (`postgres` as a password leaves `postgresql://` alone);
             // one with other characters, and so unlike any word, wherever
@@ -175,31 +183,33 @@ fn replace_words(text: &str, word: &str) -> String {
 
 /// Masks the value of every `NAME=value`, `name = "value"` or `name: value`
 /// whose name looks secret (`POSTGRES_PASSWORD=x`, `--password=x`,
-/// `?token=x`, `password = 123` in a snippet of the project file). A call
+/// `?token=x`, `password = 123`, `"DB_PASSWORD": ["x"]` in a snippet of the
+/// project file). A value in brackets is masked whole, and so is each
+/// literal a `+` adds to it; under a quoted key (a dict, a JSON document)
+/// each literal inside the brackets is masked instead, so that a JSON
+/// document stays one. `true`, `false` and `null` are no secrets. A call
 /// (`password = env("X")`) is code, not a value, and stays.
 fn mask_assignments(text: &str) -> String {
     let name_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.');
-    let ends_value = |c: char| {
-        c.is_whitespace()
-            || matches!(
-                c,
-                '&' | '"' | '\'' | '`' | ',' | ';' | ')' | ']' | '}' | '('
-            )
-    };
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(i) = rest.find(['=', ':']) {
         let (head, tail) = rest.split_at(i);
         let sep = &tail[..1];
         let trimmed = head.trim_end_matches(' ');
-        let name_start = trimmed
+        // A quoted key (`"DB_PASSWORD": …` in a dict) is a name too.
+        let quoted_key = trimmed
+            .strip_suffix(['"', '\''])
+            .filter(|t| t.ends_with(name_char));
+        let unquoted = quoted_key.unwrap_or(trimmed);
+        let name_start = unquoted
             .char_indices()
             .rev()
             .take_while(|(_, c)| name_char(*c))
             .last()
             .map(|(j, _)| j)
-            .unwrap_or(trimmed.len());
-        let name = trimmed[name_start..].trim_start_matches('-');
+            .unwrap_or(unquoted.len());
+        let name = unquoted[name_start..].trim_start_matches('-');
         // `name: value` only with a space after the colon (YAML-ish), so
         // that `host:port` stays as it is.
         let after = &tail[1..];
@@ -213,50 +223,180 @@ fn mask_assignments(text: &str) -> String {
         }
         out.push_str(&after[..spaces]);
         let value = &after[spaces..];
-        let quote = value
-            .chars()
-            .next()
-            .filter(|c| matches!(c, '"' | '\'' | '`'));
-        let (start, len) = match quote {
-            Some(q) => (1, value[1..].find(q).unwrap_or(value.len() - 1)),
-            None => (0, value.find(ends_value).unwrap_or(value.len())),
-        };
-        let is_call = quote.is_none() && value[len..].starts_with('(');
-        let literal = &value[start..start + len];
-        if len == 0 || is_call || literal == MASK {
+        let Some((masked, used)) = masked_value(value, quoted_key.is_some()) else {
             rest = value;
             continue;
+        };
+        out.push_str(&masked);
+        rest = &value[used..];
+        // `"abc" + "def"`: every literal of the sum is the secret's.
+        loop {
+            let operand = rest.trim_start_matches(' ');
+            let Some(operand) = operand.strip_prefix('+') else {
+                break;
+            };
+            let operand = operand.trim_start_matches(' ');
+            let Some((masked, used)) = masked_value(operand, quoted_key.is_some()) else {
+                break;
+            };
+            out.push_str(&rest[..rest.len() - operand.len()]);
+            out.push_str(&masked);
+            rest = &operand[used..];
         }
-        out.push_str(&value[..start]);
-        out.push_str(MASK);
-        rest = &value[start + len..];
     }
     out.push_str(rest);
     out
 }
 
-/// Replaces the password of every `scheme://user:password@host` in `text`.
+/// The literal at the start of `value` masked, and how much of `value` it
+/// took: a quoted string's inside, a bracketed value (whole, or each
+/// literal in it when `in_document`), a bare word. `None` for nothing, a
+/// call, `true`/`false`/`null`, or a value already masked.
+fn masked_value(value: &str, in_document: bool) -> Option<(String, usize)> {
+    let ends_value = |c: char| {
+        c.is_whitespace()
+            || matches!(
+                c,
+                '&' | '"' | '\'' | '`' | ',' | ';' | ')' | ']' | '}' | '(' | '+'
+            )
+    };
+    let first = value.chars().next()?;
+    match first {
+        '"' | '\'' | '`' => {
+            let end = value[1..].find(first).map_or(value.len(), |n| n + 1);
+            let literal = &value[1..end];
+            if literal.is_empty() || literal == MASK {
+                return None;
+            }
+            let closing = &value[end..(end + 1).min(value.len())];
+            Some((
+                format!("{first}{MASK}{closing}"),
+                (end + 1).min(value.len()),
+            ))
+        }
+        '[' | '{' | '(' => {
+            let end = closing_bracket(value).unwrap_or(value.len());
+            if in_document {
+                Some((mask_literals(&value[..end]), end))
+            } else {
+                Some((MASK.to_string(), end))
+            }
+        }
+        _ => {
+            let len = value.find(ends_value).unwrap_or(value.len());
+            let word = &value[..len];
+            let constant = matches!(word, "true" | "false" | "null" | "True" | "False" | "None");
+            if len == 0 || word == MASK || constant || value[len..].starts_with('(') {
+                return None;
+            }
+            // In a document a value is a literal: `"***"` keeps it one.
+            let masked = if in_document {
+                format!("\"{MASK}\"")
+            } else {
+                MASK.to_string()
+            };
+            Some((masked, len))
+        }
+    }
+}
+
+/// `text` (a bracketed value) with each string literal's inside masked
+/// and each bare number made `"***"`, its brackets, commas, keys and
+/// constants left as they are: a JSON document stays one.
+fn mask_literals(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '"' | '\'' => {
+                let mut escaped = false;
+                let mut end = text.len();
+                for (j, d) in chars.by_ref() {
+                    if escaped {
+                        escaped = false;
+                    } else if d == '\\' {
+                        escaped = true;
+                    } else if d == c {
+                        end = j;
+                        break;
+                    }
+                }
+                // A key of a dict inside stays readable.
+                let is_key = text[(end + 1).min(text.len())..]
+                    .trim_start()
+                    .starts_with(':');
+                if is_key || end == i + 1 {
+                    out.push_str(&text[i..(end + 1).min(text.len())]);
+                } else {
+                    out.push(c);
+                    out.push_str(MASK);
+                    if end < text.len() {
+                        out.push(c);
+                    }
+                }
+            }
+            c if c.is_ascii_digit() || c == '-' => {
+                while chars
+                    .peek()
+                    .is_some_and(|(_, d)| d.is_ascii_alphanumeric() || matches!(d, '.' | '-'))
+                {
+                    chars.next();
+                }
+                out.push('"');
+                out.push_str(MASK);
+                out.push('"');
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// The end of the bracketed value `value` starts with (just past its
+/// closing bracket), brackets inside strings not counted.
+fn closing_bracket(value: &str) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    for (i, c) in value.char_indices() {
+        match quote {
+            Some(q) => {
+                if escaped {
+                    escaped = false;
+                } else if c == '\\' {
+                    escaped = true;
+                } else if c == q {
+                    quote = None;
+                }
+            }
+            None => match c {
+                '"' | '\'' | '`' => quote = Some(c),
+                '[' | '{' | '(' => depth += 1,
+                ']' | '}' | ')' => {
+                    depth = depth.saturating_sub(1);
+                    if depth == 0 {
+                        return Some(i + 1);
+                    }
+                }
+                '\n' => return None,
+                _ => {}
+            },
+        }
+    }
+    None
+}
+
+/// Replaces the password of every `scheme://user:password@host` in `text`
+/// (see [`crate::secret::url_password_spans`]).
 pub fn mask_url_password(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(i) = rest.find("://") {
-        let (head, tail) = rest.split_at(i + 3);
-        out.push_str(head);
-        let authority_end = tail
-            .find(|c: char| matches!(c, '/' | '?' | '#' | '"' | '\'' | '`') || c.is_whitespace())
-            .unwrap_or(tail.len());
-        let authority = &tail[..authority_end];
-        match (authority.rfind('@'), authority.find(':')) {
-            (Some(at), Some(colon)) if colon < at => {
-                out.push_str(&authority[..=colon]);
-                out.push_str(MASK);
-                out.push_str(&authority[at..]);
-            }
-            _ => out.push_str(authority),
-        }
-        rest = &tail[authority_end..];
+    let mut last = 0;
+    for span in crate::secret::url_password_spans(text) {
+        out.push_str(&text[last..span.start]);
+        out.push_str(MASK);
+        last = span.end;
     }
-    out.push_str(rest);
+    out.push_str(&text[last..]);
     out
 }
 
@@ -297,6 +437,19 @@ pub fn register_env_values(values: impl IntoIterator<Item = String>) {
     guard
         .get_or_insert_with(|| Masker::new(&[], true))
         .add_env_values(values);
+}
+
+/// Adds what the project shows by design (names, types, images) and is
+/// never masked as text; see [`Masker`].
+pub fn register_public(values: impl IntoIterator<Item = String>) {
+    let values: Vec<String> = values.into_iter().filter(|v| !v.is_empty()).collect();
+    for lock in [&PROCESS, &SECRETS_ONLY] {
+        let mut guard = lock.write().unwrap_or_else(|p| p.into_inner());
+        guard
+            .get_or_insert_with(|| Masker::new(&[], true))
+            .public
+            .extend(values.iter().cloned());
+    }
 }
 
 /// `--show-secrets`: printed output is not masked (files still are).
@@ -369,8 +522,36 @@ mod tests {
             mask_url_password("redis://cache:6379 and http://u:p@h/x"),
             "redis://cache:6379 and http://u:***@h/x"
         );
+        // A `/` in a password is not the start of the path.
+        assert_eq!(
+            mask_url_password("postgresql://admin:pa/ss@db:5432/app and more"),
+            "postgresql://admin:***@db:5432/app and more"
+        );
+        assert_eq!(
+            mask_url_password("\"redis://:s3/cr3t@cache\" http://host:8080/@scope/x https://h/a@b"),
+            "\"redis://:***@cache\" http://host:8080/@scope/x https://h/a@b"
+        );
         let off = Masker::new(&["secret123".into()], false);
         assert_eq!(off.text(Some("PASSWORD"), "secret123"), "secret123");
+    }
+
+    /// A secret equal to a name the project shows stays masked where it
+    /// is a secret, and the name stays readable.
+    #[test]
+    fn names_and_images_equal_to_a_secret_stay_readable() {
+        let mut m = Masker::new(&["postgres".into(), "cache".into()], true);
+        m.public
+            .extend(["postgres".to_string(), "cache".to_string()]);
+        assert_eq!(m.text(Some("name"), "cache"), "cache");
+        assert_eq!(m.text(Some("REDIS_PASSWORD"), "cache"), "***");
+        assert_eq!(
+            m.scrub("+ cache (DockerResource) image postgres, POSTGRES_PASSWORD=postgres"),
+            "+ cache (DockerResource) image postgres, POSTGRES_PASSWORD=***"
+        );
+        assert_eq!(
+            m.scrub("postgresql://postgres:postgres@db/x"),
+            "postgresql://postgres:***@db/x"
+        );
     }
 
     #[test]
@@ -403,6 +584,35 @@ mod tests {
             m.scrub("api_key = \"sk-123\", token = env(\"TOKEN\")"),
             "api_key = \"***\", token = env(\"TOKEN\")"
         );
+        // A list, a dict key in quotes, a sum of literals: the whole value.
+        assert_eq!(
+            m.scrub("password=[\"Hunter2ListSecret\"], user=\"a\""),
+            "password=***, user=\"a\""
+        );
+        assert_eq!(
+            m.scrub("env_vars={\"DB_PASSWORD\": {\"v\": \"Hunter2]\"}, \"MODE\": \"x\"}"),
+            "env_vars={\"DB_PASSWORD\": {\"v\": \"***\"}, \"MODE\": \"x\"}"
+        );
+        // A JSON document stays one: keys, brackets and constants stay.
+        let doc = "{\"secret\": false, \"passwords\": [\"a-1\", \"\", 42], \"token\": null}";
+        let scrubbed = m.scrub(doc);
+        assert_eq!(
+            scrubbed,
+            "{\"secret\": false, \"passwords\": [\"***\", \"\", \"***\"], \"token\": null}"
+        );
+        assert!(
+            serde_json::from_str::<Value>(&scrubbed).is_ok(),
+            "{scrubbed}"
+        );
+        assert_eq!(
+            m.scrub("{\"pin_code_secret\": 1234}"),
+            "{\"pin_code_secret\": \"***\"}"
+        );
+        assert_eq!(
+            m.scrub("token = \"abc\" + \"def\" + suffix"),
+            "token = \"***\" + \"***\" + ***"
+        );
+        assert_eq!(m.scrub("'API_TOKEN': 12345678,"), "'API_TOKEN': \"***\",");
     }
 
     #[test]

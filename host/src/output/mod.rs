@@ -17,7 +17,7 @@ pub use assert::{
 pub use graph::{render_dot, render_mermaid};
 pub use mask::{
     Masker, file_masker, mask_json_always, masked, process_masker, register_env_values,
-    register_secrets, secrets_masker, show_secrets,
+    register_public, register_secrets, secrets_masker, show_secrets,
 };
 pub use plan::{plan_json, render_plan};
 pub use plugins::{plugin_json, plugins_list_json, render_inspect, render_plugins_list};
@@ -26,6 +26,32 @@ pub use table::Table;
 use std::io::Write;
 
 use crate::plugin::{LogLevel, LogRecord};
+
+/// Text Clockwork did not write (a model's answer, a plugin's message, a
+/// name from a file) made inert for one line of a terminal: line breaks,
+/// escape sequences and the other control characters, and the Unicode
+/// controls that reorder or break lines, are shown as escapes (`\n`,
+/// `\u{1b}`), so such text can neither start a line of its own nor move
+/// the cursor.
+pub fn inert(text: &str) -> String {
+    if !text.chars().any(needs_escape) {
+        return text.to_string();
+    }
+    text.chars()
+        .map(|c| {
+            if needs_escape(c) {
+                c.escape_debug().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+fn needs_escape(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{2028}' | '\u{2029}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
 
 /// Writes a document to stdout. A closed pipe (`clockwork … | head`) is not
 /// an error worth reporting.

@@ -23,9 +23,12 @@ impl Table {
         self
     }
 
-    /// Adds a row.
+    /// Adds a row. A cell is one line: what it holds is made inert
+    /// ([`super::inert`]), since cells show names and values from files,
+    /// plugins and models.
     pub fn row(&mut self, cells: Vec<String>) {
-        self.rows.push(cells);
+        self.rows
+            .push(cells.iter().map(|c| super::inert(c)).collect());
     }
 
     /// Renders the table; the last column is not padded.
@@ -64,6 +67,21 @@ mod tests {
         assert_eq!(
             t.render(),
             "NAME             KIND\ndocker-resource  resource\n"
+        );
+    }
+
+    /// A cell from a model or a file cannot start a line or move the
+    /// cursor.
+    #[test]
+    fn a_cell_is_one_inert_line() {
+        let mut t = Table::new(&["FIELD", "VALUE"]);
+        t.row(vec![
+            "env_vars.MODE\nINJECTED".into(),
+            "\u{1b}[2J\u{202e}x".into(),
+        ]);
+        assert_eq!(
+            t.render(),
+            "FIELD                    VALUE\nenv_vars.MODE\\nINJECTED  \\u{1b}[2J\\u{202e}x\n"
         );
     }
 }

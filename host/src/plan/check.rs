@@ -176,7 +176,7 @@ fn check_setup(
             resource: ends[0].name.clone(),
             type_name: ends[0].type_name.clone(),
             containers: ends.iter().map(|e| e.name.clone()).collect(),
-            user_paths: Vec::new(),
+            grants: crate::model::Grants::none(),
             overwrite: false,
             expires_at: None,
         };

@@ -643,6 +643,7 @@ mod tests {
                 len: 0,
             },
             fields: serde_json::Map::new(),
+            grants: Default::default(),
             config: serde_json::Map::new(),
             parent: None,
             children: Vec::new(),

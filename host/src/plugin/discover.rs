@@ -11,6 +11,10 @@ use serde::Serialize;
 
 use crate::plugin::{LoadedPlugin, PluginRuntime, PluginSource};
 
+/// The largest plugin component read: a bundled one is a few MiB, a
+/// Python one, its interpreter included, tens of MiB.
+const MAX_COMPONENT_BYTES: u64 = 128 << 20;
+
 /// A plugin embedded in the binary by `build.rs`.
 pub struct BundledPlugin {
     /// The plugin crate's directory name, e.g. `docker-resource`.
@@ -93,7 +97,7 @@ pub fn discover(project: Option<&ProjectDir>) -> (Vec<PluginFile>, Vec<PluginPro
         paths.sort();
         for path in paths {
             let label = path.display().to_string();
-            match std::fs::read(&path) {
+            match crate::project::read_file_limited(&path, MAX_COMPONENT_BYTES) {
                 Ok(bytes) => files.push(PluginFile {
                     source: PluginSource::User,
                     path: Some(path),
@@ -128,7 +132,7 @@ pub fn discover(project: Option<&ProjectDir>) -> (Vec<PluginFile>, Vec<PluginPro
             let rel = folder.join(&name);
             let path = project.root().join(&rel);
             let label = path.display().to_string();
-            match project.read(&rel) {
+            match project.read_limited(&rel, MAX_COMPONENT_BYTES) {
                 Ok(bytes) => files.push(PluginFile {
                     source: PluginSource::Project,
                     path: Some(path),

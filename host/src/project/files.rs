@@ -77,6 +77,31 @@ pub enum PathError {
         /// What it is, e.g. "the project file".
         what: &'static str,
     },
+    /// Not a regular file where one is read: a FIFO, socket, device or
+    /// folder (read, it could block or never end).
+    #[error("`{path}` is {what}, not a regular file; Clockwork reads only regular files")]
+    NotRegular {
+        /// The path.
+        path: String,
+        /// What it is.
+        what: &'static str,
+    },
+    /// Larger than what Clockwork reads of it.
+    #[error("`{path}` is larger than {limit}, the most Clockwork reads of it")]
+    TooLarge {
+        /// The path.
+        path: String,
+        /// The limit, e.g. `16 MiB`.
+        limit: String,
+    },
+    /// One of the project's secrets, asked for on another's behalf.
+    #[error("`{path}` is {what}, which no plugin or container is given")]
+    Shielded {
+        /// The path as asked.
+        path: String,
+        /// What it is.
+        what: &'static str,
+    },
     /// The operating system refused.
     #[error("`{path}`: {source}")]
     Io {
@@ -119,7 +144,7 @@ pub enum Entry {
 #[derive(Debug)]
 pub struct ProjectDir {
     root: PathBuf,
-    dir: Dir,
+    pub(super) dir: Dir,
     /// Further files that are the project's own (the files it loads),
     /// known once the project file was evaluated.
     loaded: std::sync::RwLock<Vec<PathBuf>>,
@@ -281,14 +306,16 @@ impl ProjectDir {
         self.dir.open(rel).map_err(|e| self.explain(rel, e))
     }
 
-    /// Reads a file; links inside the project are followed.
+    /// Reads a regular file of at most [`super::reads::MAX_READ_BYTES`];
+    /// links inside the project are followed. Use
+    /// [`ProjectDir::read_limited`] for a smaller bound.
     pub fn read(&self, rel: &Path) -> Result<Vec<u8>, PathError> {
-        self.dir.read(rel).map_err(|e| self.explain(rel, e))
+        self.read_limited(rel, super::reads::MAX_READ_BYTES)
     }
 
     /// Turns an OS error into the link that caused it, when one on the way
     /// leaves the project (cap-std only says "a path led outside").
-    fn explain(&self, rel: &Path, e: std::io::Error) -> PathError {
+    pub(super) fn explain(&self, rel: &Path, e: std::io::Error) -> PathError {
         let mut prefix = PathBuf::new();
         for c in rel.components() {
             prefix.push(c);

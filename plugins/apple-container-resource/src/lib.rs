@@ -193,7 +193,7 @@ fn apple_container_resource() -> TypeDef {
          Each container runs in its own lightweight virtual machine. The fields and their meaning are those of \
          `DockerResource`, minus `restart_policy` and `healthcheck`, which this runtime does not have. Its `name` \
          is the container's name, and other containers on a shared network reach it by that name.\n\n\
-         Fields you leave out that are marked completable (`image`, `ports`, `env_vars`, …) are filled by completion \
+         Fields you leave out that are marked completable (`image`, `env_vars`, …) are filled by completion \
          from `description`; what you write always wins. Connections add environment variables, networks and \
          mounts, as for `DockerResource`. Deploying needs macOS with Apple's `container` tool, which the host's \
          driver runs (`container run --detach --name …`); elsewhere `plan` refuses the declaration before anything \
@@ -219,13 +219,13 @@ fn apple_container_resource() -> TypeDef {
     .field(
         Field::new(
             "ports",
-            "list<string>",
+            "list<port>",
             "Ports to publish on this machine, each `\"host:container\"` or `\"container\"`. \
              `\"8080:80\"` makes the container's port 80 reachable on port 8080 of this machine; `\"80\"` publishes \
-             port 80 on a free port the runtime picks. Append `/udp` for a UDP port; TCP is the default. When left \
-             out, completion may fill it from `description`; if nothing fills it, nothing is published.",
+             port 80 on a free port the runtime picks. Append `/udp` for a UDP port; TCP is the default. Never \
+             completed: a port on this machine is published only when you write it here; left out, nothing is \
+             published.",
         )
-        .completable()
         .forces_replace()
         .example(json!(["8080:80", "8443:443"]))
         .example(json!(["5432:5432"])),
@@ -454,8 +454,16 @@ mod tests {
                 .field(name)
                 .unwrap_or_else(|| panic!("missing field `{name}`"));
             assert!(field.forces_replace, "`{name}` should force a replace");
-            assert!(field.completable, "`{name}` should be completable");
+            assert_eq!(
+                field.completable,
+                name != "ports",
+                "`{name}`: every container field but `ports` is completable"
+            );
         }
         assert_eq!(schema.field("ports").and_then(|f| f.default.clone()), None);
+        assert_eq!(
+            schema.field("ports").map(|f| f.value_type.as_str()),
+            Some("list<port>")
+        );
     }
 }

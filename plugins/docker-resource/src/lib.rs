@@ -63,7 +63,7 @@ fn docker_resource() -> TypeDef {
         "A Docker container, created from an image and kept running. \
          Its `name` is the container's name, and other containers on a shared network reach it by that name on the \
          container-side port (`postgres-db:5432`).\n\n\
-         Fields you leave out that are marked completable (`image`, `ports`, `env_vars`, …) are filled by completion: \
+         Fields you leave out that are marked completable (`image`, `env_vars`, `healthcheck`, …) are filled by completion: \
          deterministic rules first, then the AI where one is configured, guided by `description`. What you write always \
          wins. Connections add to the container's configuration: a `DatabaseConnection` sets `DATABASE_URL`, a \
          `NetworkConnection` adds a network and `<NAME>_HOST` variables, a `FileConnection` adds a mount.\n\n\
@@ -90,15 +90,14 @@ fn docker_resource() -> TypeDef {
     .field(
         Field::new(
             "ports",
-            "list<string>",
+            "list<port>",
             "Ports to publish on this machine, each `\"host:container\"` or `\"container\"`. \
              `\"8080:80\"` makes the container's port 80 reachable on port 8080 of this machine; `\"80\"` publishes \
              port 80 on a free port that Docker picks. Append `/udp` for a UDP port (`\"5353:53/udp\"`); TCP is the \
              default. Other containers do not need published ports: they reach this one by `name` on the container \
-             port. When left out, completion may fill it from `description`; if nothing fills it, nothing is \
-             published.",
+             port. Never completed: a port on this machine is published only when you write it here, so neither a \
+             model nor a lock file can open one; left out, nothing is published.",
         )
-        .completable()
         .forces_replace()
         .example(json!(["5432:5432"]))
         .example(json!(["8080:80", "8443:443"]))
@@ -448,6 +447,9 @@ mod tests {
         assert_eq!(field("env_vars").default_value(), Some(json!({})));
         assert_eq!(field("labels").default_value(), Some(json!({})));
         assert_eq!(field("ports").default, None);
+        // Only a port the user wrote is published: the host grants host
+        // ports to `port` values of the user's own fields.
+        assert_eq!(field("ports").value_type, "list<port>");
         // Left out, the image's own entrypoint runs.
         assert_eq!(field("entrypoint").default, None);
         for name in [
@@ -466,8 +468,8 @@ mod tests {
             );
             assert_eq!(
                 field(name).completable,
-                !matches!(name, "command" | "entrypoint" | "labels"),
-                "`{name}`: `command`, `entrypoint` and `labels` are never completed"
+                !matches!(name, "command" | "entrypoint" | "labels" | "ports"),
+                "`{name}`: `command`, `entrypoint`, `labels` and `ports` are never completed"
             );
         }
         assert_eq!(

@@ -9,6 +9,8 @@ surface when the host loads the plugin. This module mirrors that grammar:
 - scalars `string`, `int`, `float`, `bool`, `any`
 - `list<T>`, `map<T>` (string keys), `enum<a|b|c>`
 - `mount` (`"source:/target[:ro]"` or `{"source", "target", "read_only"}`)
+- `port` (`"8080:80"`, `"127.0.0.1:53:53/udp"`, `"80"`): a port published on
+  the host's machine, which the host publishes only when the user wrote it
 - references `resource`, `resource<A|B>`, `connection`, `assertion`,
   which the host passes as objects with a `$ref` key
 - `function`: a Starlark function, which the host passes as a program (an
@@ -31,7 +33,7 @@ class ValueType:
 
     kind: str
     """`string`, `int`, `float`, `bool`, `any`, `list`, `map`, `enum`, `mount`,
-    `resource`, `connection`, `assertion` or `function`."""
+    `port`, `resource`, `connection`, `assertion` or `function`."""
     inner: Optional["ValueType"] = None
     """The element type of a `list` or `map`."""
     names: Tuple[str, ...] = ()
@@ -73,6 +75,7 @@ class ValueType:
             "connection": "a connection or a resource",
             "assertion": "an assertion",
             "mount": 'a mount ("source:/target" or "source:/target:ro")',
+            "port": 'a port ("host:container" or "container", e.g. "8080:80")',
             "function": "a function (a `def` or a `lambda`)",
         }
         if k in simple:
@@ -113,6 +116,10 @@ class ValueType:
             ok = isinstance(value, dict) and "$ref" in value
         elif k == "mount":
             ok = _is_mount(value)
+        elif k == "port":
+            # Its form is `validate`'s to report (with `parse_port`), with
+            # the project's other problems, as the host does.
+            ok = isinstance(value, str)
         elif k == "function":
             ok = isinstance(value, dict) and "$function" in value
         elif k == "list" and isinstance(value, list):
@@ -192,6 +199,59 @@ def parse_mount(text: str) -> Optional[Dict[str, Any]]:
     return {"source": source, "target": target, "read_only": read_only}
 
 
+def parse_port(text: str) -> Optional[Dict[str, Any]]:
+    """A port mapping as Docker writes it (`"[ip:][host:]container[/tcp|/udp]"`,
+    an IPv6 address in brackets) as `{"host_ip", "host_port", "container_port",
+    "protocol"}`, or `None`; the same grammar as the host's `parse_port`."""
+    body, protocol = text, "tcp"
+    if "/" in text:
+        body, protocol = text.rsplit("/", 1)
+        if protocol not in ("tcp", "udp"):
+            return None
+
+    def number(p: str) -> Optional[int]:
+        if not p.isascii() or not p.isdigit():
+            return None
+        n = int(p)
+        return n if 1 <= n <= 65535 else None
+
+    host_ip: Optional[str] = None
+    rest = body
+    if body.startswith("["):
+        closing = body.find("]:")
+        if closing < 0:
+            return None
+        host_ip, rest = body[1:closing], body[closing + 2 :]
+    else:
+        parts = body.split(":")
+        if len(parts) == 3:
+            host_ip, rest = parts[0], body[len(parts[0]) + 1 :]
+    if host_ip is not None:
+        import ipaddress
+
+        try:
+            ipaddress.ip_address(host_ip)
+        except ValueError:
+            return None
+    parts = rest.split(":")
+    if len(parts) == 1 and host_ip is None:
+        host, container = "", parts[0]
+    elif len(parts) == 2:
+        host, container = parts
+    else:
+        return None
+    container_port = number(container)
+    host_port = number(host) if host else None
+    if container_port is None or (host and host_port is None):
+        return None
+    return {
+        "host_ip": host_ip,
+        "host_port": host_port,
+        "container_port": container_port,
+        "protocol": protocol,
+    }
+
+
 def _is_mount(value: Any) -> bool:
     if isinstance(value, str):
         return parse_mount(value) is not None
@@ -218,6 +278,7 @@ def _plural(ty: ValueType) -> str:
         "connection": "connections or resources",
         "assertion": "assertions",
         "mount": 'mounts ("source:/target" or "source:/target:ro")',
+        "port": 'ports ("host:container" or "container", e.g. "8080:80")',
         "function": "functions",
     }
     if ty.kind in plurals:
@@ -277,7 +338,7 @@ class _Parser:
 
     def parse_type(self) -> ValueType:
         word = self.word()
-        if word in SCALARS or word in ("mount", "connection", "assertion", "function"):
+        if word in SCALARS or word in ("mount", "port", "connection", "assertion", "function"):
             return ValueType(word)
         if word in ("list", "map"):
             self.expect("<")
@@ -292,6 +353,6 @@ class _Parser:
         if not word:
             raise self.error("expected a type")
         raise self.error(
-            f"unknown type `{word}`; expected string, int, float, bool, any, list<T>, map<T>, "
-            "enum<a|b>, resource, connection, assertion or function"
+            f"unknown type `{word}`; expected string, int, float, bool, any, mount, port, list<T>, "
+            "map<T>, enum<a|b>, resource, connection, assertion or function"
         )

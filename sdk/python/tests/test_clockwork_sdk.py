@@ -71,12 +71,13 @@ class ValueTypes(unittest.TestCase):
             "resource<FileResource|DockerResource>",
             "list<connection>",
             "list<assertion>",
+            "list<port>",
         ]:
             self.assertEqual(str(ValueType.parse(text)), text)
 
     def test_malformed_types_are_refused_with_the_reason(self):
-        with self.assertRaisesRegex(ValueError, r"invalid value type `port`: unknown type `port`"):
-            ValueType.parse("port")
+        with self.assertRaisesRegex(ValueError, r"invalid value type `socket`: unknown type `socket`"):
+            ValueType.parse("socket")
         for text in ["list<string", "list<>", "enum<a|a>", "string extra", ""]:
             with self.assertRaises(ValueError, msg=text):
                 ValueType.parse(text)
@@ -98,6 +99,19 @@ class ValueTypes(unittest.TestCase):
         self.assertIsNotNone(mount.check("data:relative"))
         self.assertIsNotNone(mount.check({"source": "data", "target": "/d", "mode": "ro"}))
         self.assertEqual(ValueType.parse("string").check(None).got, "None")
+        port = ValueType.parse("port")
+        self.assertIsNone(port.check("80:http"), "a string: its form is validate's to report")
+        self.assertIsNotNone(port.check(80))
+        from clockwork_sdk.value_type import parse_port
+
+        for good in ["80", "8080:80", "127.0.0.1:5432:5432", "[::1]:53:53/udp", ":80"]:
+            self.assertIsNotNone(parse_port(good), good)
+        self.assertEqual(
+            parse_port("127.0.0.1:5432:5432/udp"),
+            {"host_ip": "127.0.0.1", "host_port": 5432, "container_port": 5432, "protocol": "udp"},
+        )
+        for bad in ["0", "70000:80", "a:80", "1:2:3:4", "80/sctp", "999.1.1.1:80:80"]:
+            self.assertIsNone(parse_port(bad), bad)
 
 
 class Fields(unittest.TestCase):

@@ -444,7 +444,7 @@ mod tests {
             vec![
                 "DockerResource: field `name` is declared twice",
                 "DockerResource: field name `envVars` is not snake_case (e.g. `env_vars`)",
-                "DockerResource: field `mode`: invalid value type `octal`: unknown type `octal`; expected string, int, float, bool, any, list<T>, map<T>, enum<a|b>, resource, connection or assertion",
+                "DockerResource: field `mode`: invalid value type `octal`: unknown type `octal`; expected string, int, float, bool, any, mount, port, function, list<T>, map<T>, enum<a|b>, resource, connection or assertion",
                 "DockerResource: field `ports`: default does not match `list<string>`: expected a string, got an integer (1)",
                 "DockerResource: field `image`: a required field cannot have a default",
             ]

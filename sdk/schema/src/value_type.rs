@@ -39,6 +39,14 @@ pub enum ValueType {
     /// or as `{"source", "target", "read_only"}`; always the latter once
     /// [`ValueType::normalize`]d.
     Mount,
+    /// `port`: a port published on this machine, written as Docker does
+    /// (`"8080:80"`, `"127.0.0.1:5432:5432"`, `"53/udp"`; see
+    /// [`crate::parse_port`]). The host publishes a port only when the user
+    /// wrote it in a field of this type: a plugin, a model or a lock file
+    /// cannot add one. As a type it is a string, so that a plugin's
+    /// `validate` reports a malformed port together with the project's
+    /// other problems; [`crate::parse_port`] says what is wrong with one.
+    Port,
     /// `function`: a Starlark function (a top-level `def` or a `lambda`).
     /// Plugins receive it as a program: an object with a `$function` key
     /// (its name), where it is defined, and the source of the modules it
@@ -109,6 +117,9 @@ impl ValueType {
             ValueType::Connection => "a connection or a resource".into(),
             ValueType::Assertion => "an assertion".into(),
             ValueType::Mount => "a mount (\"source:/target\" or \"source:/target:ro\")".into(),
+            ValueType::Port => {
+                "a port (\"host:container\" or \"container\", e.g. \"8080:80\")".into()
+            }
             ValueType::Function => "a function (a `def` or a `lambda`)".into(),
         }
     }
@@ -160,6 +171,7 @@ impl ValueType {
             (ValueType::Mount, Value::String(text)) => {
                 crate::actions::MountSpec::parse(text).is_some()
             }
+            (ValueType::Port, Value::String(_)) => true,
             (ValueType::Mount, Value::Object(o)) => {
                 o.keys()
                     .all(|k| matches!(k.as_str(), "source" | "target" | "read_only"))
@@ -229,6 +241,10 @@ impl ValueType {
                 "required": ["$function"],
                 "properties": {"$function": {"type": "string"}}
             }),
+            ValueType::Port => json!({
+                "type": "string",
+                "description": "a port mapping: container, host:container or ip:host:container, optionally /tcp or /udp"
+            }),
             ValueType::Mount => json!({
                 "oneOf": [
                     {"type": "string", "description": "source:/target or source:/target:ro"},
@@ -264,6 +280,7 @@ impl fmt::Display for ValueType {
             ValueType::Connection => f.write_str("connection"),
             ValueType::Assertion => f.write_str("assertion"),
             ValueType::Mount => f.write_str("mount"),
+            ValueType::Port => f.write_str("port"),
             ValueType::Function => f.write_str("function"),
         }
     }
@@ -280,6 +297,7 @@ fn plural(ty: &ValueType) -> String {
         ValueType::Connection => "connections or resources".into(),
         ValueType::Assertion => "assertions".into(),
         ValueType::Mount => "mounts (\"source:/target\" or \"source:/target:ro\")".into(),
+        ValueType::Port => "ports (\"host:container\" or \"container\", e.g. \"8080:80\")".into(),
         ValueType::Function => "functions".into(),
         other => other.describe(),
     }
@@ -387,6 +405,7 @@ impl Parser<'_> {
             "bool" => ValueType::Bool,
             "any" => ValueType::Any,
             "mount" => ValueType::Mount,
+            "port" => ValueType::Port,
             "function" => ValueType::Function,
             "connection" => ValueType::Connection,
             "assertion" => ValueType::Assertion,
@@ -414,7 +433,7 @@ impl Parser<'_> {
             "" => return Err(self.error("expected a type")),
             other => {
                 return Err(self.error(format!(
-                    "unknown type `{other}`; expected string, int, float, bool, any, list<T>, map<T>, enum<a|b>, resource, connection or assertion"
+                    "unknown type `{other}`; expected string, int, float, bool, any, mount, port, function, list<T>, map<T>, enum<a|b>, resource, connection or assertion"
                 )));
             }
         };
@@ -442,6 +461,8 @@ mod tests {
             "resource<FileResource|DockerResource>",
             "list<connection>",
             "list<assertion>",
+            "list<port>",
+            "mount",
         ] {
             let parsed = ValueType::parse(text).unwrap_or_else(|e| panic!("{text}: {e}"));
             assert_eq!(parsed.to_string(), text);
@@ -450,8 +471,8 @@ mod tests {
 
     #[test]
     fn rejects_unknown_and_malformed_types() {
-        let err = ValueType::parse("port").unwrap_err();
-        assert!(err.reason.starts_with("unknown type `port`"), "{err}");
+        let err = ValueType::parse("socket").unwrap_err();
+        assert!(err.reason.starts_with("unknown type `socket`"), "{err}");
         assert!(ValueType::parse("list<string").is_err());
         assert!(ValueType::parse("list<>").is_err());
         assert!(ValueType::parse("enum<a|a>").is_err());
@@ -473,6 +494,12 @@ mod tests {
             "one of \"tcp\", \"udp\""
         );
         assert!(ValueType::Int.check(&json!(1.5)).is_err());
+        let port = ValueType::parse("port").unwrap_or_else(|e| panic!("{e}"));
+        assert!(port.check(&json!("127.0.0.1:8080:80/udp")).is_ok());
+        assert!(port.check(&json!("80")).is_ok());
+        // Its form is the plugin's `validate` to report, with the rest.
+        assert!(port.check(&json!("80:http")).is_ok());
+        assert!(port.check(&json!(80)).is_err());
         assert!(ValueType::Float.check(&json!(1)).is_ok());
     }
 

@@ -1,0 +1,113 @@
+//! Safety, round 3 (issue 25), against the real Engine: the project's
+//! secrets reached through links, and what a container may be given.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use crate::assert::by_name;
+use crate::stack::Stack;
+
+fn checks(run: &crate::stack::Run) -> BTreeMap<String, Value> {
+    let report: Value = serde_json::from_str(&run.stdout)
+        .unwrap_or_else(|e| panic!("assert --format json: {e}\n{}", run.all()));
+    by_name(&report)
+}
+
+/// A user assertion reads `.env`, the state and a key through a symbolic
+/// link and through a hard link: each is refused by what it is (device
+/// and inode), and its content reaches no output.
+#[test]
+fn a_check_cannot_read_the_projects_secrets_through_any_link() {
+    let stack = Stack::new("cw-e2e-linked-secrets");
+    let reads = [
+        ("env-link", "a symbolic link to .env"),
+        ("env-hard", "a hard link to .env"),
+        (
+            "state-link/key.pem",
+            "a file of the state folder through a link to it",
+        ),
+        (
+            "keys/key-hard.pem",
+            "a hard link to a key in the state folder",
+        ),
+        (".env", ".env itself"),
+    ];
+    let mut main = String::new();
+    for (i, (path, _)) in reads.iter().enumerate() {
+        main.push_str(&format!(
+            "def read_{i}(r):\n    return (True, file.read(\"{path}\"))\n\n"
+        ));
+    }
+    main.push_str(
+        "DockerResource(\n    name = \"linked-web\",\n    image = \"busybox:latest\",\n    command = [\"sh\", \"-c\", \"trap 'exit 0' TERM; while true; do sleep 1; done\"],\n    assertions = [\n",
+    );
+    for (i, (_, what)) in reads.iter().enumerate() {
+        main.push_str(&format!(
+            "        PythonAssert(read_{i}, description = \"{what}\", timeout_seconds = 5),\n"
+        ));
+    }
+    main.push_str(
+        "        PythonAssert(lambda r: (True, file.read(\"public.txt\")), description = \"a plain file\", timeout_seconds = 5),\n    ],\n)\n",
+    );
+    stack.write("main.star", &main);
+    stack.write(".env", "LINKED_TOKEN=env-Content-Never-Shown\n");
+    stack.write("public.txt", "public content\n");
+    stack.ok(&["apply", "-y"]);
+    // A key of the state folder, as the TLS connection keeps them.
+    let key = stack.dir.join(".clockwork/key.pem");
+    std::fs::write(&key, "key-Content-Never-Shown\n").expect("key");
+    std::os::unix::fs::symlink(".env", stack.dir.join("env-link")).expect("link");
+    std::fs::hard_link(stack.dir.join(".env"), stack.dir.join("env-hard")).expect("hard link");
+    std::os::unix::fs::symlink(".clockwork", stack.dir.join("state-link")).expect("link");
+    std::fs::create_dir_all(stack.dir.join("keys")).expect("mkdir");
+    std::fs::hard_link(&key, stack.dir.join("keys/key-hard.pem")).expect("hard link");
+
+    let run = stack.run(&["assert", "--parallelism", "1", "--format", "json"]);
+    for secret in ["env-Content-Never-Shown", "key-Content-Never-Shown"] {
+        assert!(
+            !run.all().contains(secret),
+            "{secret} was shown:\n{}",
+            run.all()
+        );
+    }
+    let checks = checks(&run);
+    for (_, what) in reads {
+        let check = &checks[what];
+        assert_eq!(check["verdict"], "error", "{what}: {check:#}");
+        let message = check["message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains("which no plugin or container is given"),
+            "{what}: {message}"
+        );
+    }
+    assert_eq!(
+        checks["a plain file"]["verdict"], "pass",
+        "{:#}",
+        checks["a plain file"]
+    );
+    assert!(
+        checks["a plain file"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("public content")),
+        "{:#}",
+        checks["a plain file"]
+    );
+    // Nothing in the project may be given to a container while a file of
+    // the state folder has a link elsewhere: a folder could hold it.
+    stack.write(
+        "main.star",
+        "DockerResource(name = \"linked-web\", image = \"busybox:latest\", volumes = [\"./keys:/keys:ro\"], command = [\"sleep\", \"3600\"])\n",
+    );
+    let run = stack.run(&["plan"]);
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert!(
+        run.all()
+            .contains("`.clockwork/key.pem` has a hard link elsewhere"),
+        "{}",
+        run.all()
+    );
+    std::fs::remove_file(stack.dir.join("keys/key-hard.pem")).expect("unlink");
+    stack.ok(&["plan"]);
+    stack.ok(&["destroy", "--yes"]);
+}
