@@ -260,6 +260,8 @@ mod tests {
             project: "p".into(),
             project_id: None,
             adopted: Vec::new(),
+            generation: Default::default(),
+            destroyed: None,
             resources: Default::default(),
             setup: Default::default(),
             files: Default::default(),

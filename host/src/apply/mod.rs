@@ -17,6 +17,7 @@ pub use execute::{Options, Outcome, Progress, RemovalOrder, Report, execute};
 pub use schedule::Cancel;
 
 use std::collections::BTreeSet;
+use std::time::Duration;
 
 use crate::docker::{Engine, EngineError, Observation};
 use crate::load::{Located, Sources};
@@ -25,7 +26,7 @@ use crate::plan::{self, Compared, Plan, PlanError};
 use crate::plugin::PluginSet;
 use crate::project::{Identity, Project, ProjectId};
 use crate::resolve::Graph;
-use crate::state::{Lock, State, StateError};
+use crate::state::{Generation, Lock, State, StateError};
 
 /// What a destructive step needs from whoever runs it.
 pub trait Hooks: Send + Sync {
@@ -94,6 +95,19 @@ pub struct Target<'a> {
     pub hooks: &'a dyn Hooks,
     /// Apply only these resources (what `watch` heals); `None`: all.
     pub only: Option<&'a BTreeSet<ResourceName>>,
+    /// On whose behalf it runs.
+    pub caller: Caller,
+}
+
+/// On whose behalf a run acts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Caller {
+    /// The user, at the command line: a full apply deploys a destroyed
+    /// project again.
+    User,
+    /// `clockwork watch`, which began in this generation of the project:
+    /// refused, under the lock, once the project was destroyed since.
+    Watch(Generation),
 }
 
 /// The plan without what this run leaves alone: resources outside `only`,
@@ -240,10 +254,14 @@ pub async fn run(target: Target<'_>, graph: &Graph, sources: &Sources) -> Result
         options,
         hooks,
         only,
+        caller,
     } = target;
     let files = &project.files;
     let base = &project.identity;
     let mut state = State::load(files, base)?;
+    if let Caller::Watch(generation) = caller {
+        state.may_heal(generation)?;
+    }
     engine.identity = identity_with(base, &mut state, adopt);
     let observation = engine.observe().await?;
     let first = refused_within(
@@ -275,6 +293,11 @@ pub async fn run(target: Target<'_>, graph: &Graph, sources: &Sources) -> Result
 
     let _lock = Lock::acquire(files)?;
     let mut state = State::load(files, base)?;
+    // Right before it acts, under the lock a destroy records itself under:
+    // a heal planned before a destroy never brings the project back.
+    if let Caller::Watch(generation) = caller {
+        state.may_heal(generation)?;
+    }
     engine.identity = identity_with(base, &mut state, adopt);
     let observation = engine.observe().await?;
     if let Some(note) = observation.strangers_note() {
@@ -320,6 +343,10 @@ pub async fn run(target: Target<'_>, graph: &Graph, sources: &Sources) -> Result
             Ok(false) => {}
             Err(e) => return Err(RunError::Tls(e)),
         }
+    }
+    // The user's apply deploys a destroyed project again.
+    if caller == Caller::User && only.is_none() && state.destroyed.take().is_some() {
+        state.save(files)?;
     }
     let (mut report, _) = execute(
         plan,
@@ -385,6 +412,7 @@ pub async fn destroy(target: Target<'_>, keep: Keep) -> Result<Report, RunError>
         options,
         hooks,
         only: _,
+        caller: _,
     } = target;
     let files = &project.files;
     let base = &project.identity;
@@ -424,13 +452,20 @@ pub async fn destroy(target: Target<'_>, keep: Keep) -> Result<Report, RunError>
             ),
         )?;
     }
-    let _lock = Lock::acquire(files)?;
+    // A heal of `watch` holding the lock is waited for, not a reason to
+    // refuse: once the destroy is recorded below, no heal acts again.
+    let patience = (options.ready_timeout + options.grace).max(Duration::from_secs(60)) * 2;
+    let _lock = Lock::acquire_after_watch(files, patience, &|waiting| hooks.note(waiting)).await?;
     let mut state = if State::exists(files) {
         State::load(files, base)?
     } else {
         State::empty(base)
     };
+    // Recorded before anything is removed: a watch that looks from now on,
+    // or a heal that gets the lock after this destroy, stops.
+    state.mark_destroyed(format!("`clockwork destroy`, pid {}", std::process::id()));
     engine.identity = identity_with(base, &mut state, adopt);
+    state.save(files)?;
     let observation = engine.observe().await?;
     if let Some(note) = observation.strangers_note() {
         hooks.note(&note);

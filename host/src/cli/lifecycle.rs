@@ -165,6 +165,7 @@ pub async fn run(
                     ),
                     hooks: &hooks,
                     only: Some(&only),
+                    caller: crate::apply::Caller::User,
                 },
                 &resolved.graph,
                 &resolved.sources,
