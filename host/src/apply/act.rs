@@ -259,7 +259,6 @@ mod tests {
             version: crate::state::VERSION,
             project: "p".into(),
             project_id: None,
-            adopted: Vec::new(),
             generation: Default::default(),
             destroyed: None,
             resources: Default::default(),

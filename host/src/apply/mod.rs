@@ -26,7 +26,7 @@ use crate::plan::{self, Compared, Plan, PlanError};
 use crate::plugin::PluginSet;
 use crate::project::{Identity, Project, ProjectId};
 use crate::resolve::Graph;
-use crate::state::{Generation, Lock, State, StateError};
+use crate::state::{Generation, Lock, State, StateError, adoption};
 
 /// What a destructive step needs from whoever runs it.
 pub trait Hooks: Send + Sync {
@@ -134,17 +134,39 @@ fn narrowed(
     plan
 }
 
-/// The project's identity with the ids it adopted before and now; new
-/// adoptions are recorded in `state`.
-fn identity_with(base: &Identity, state: &mut State, adopt: &[ProjectId]) -> Identity {
-    for id in adopt {
-        if *id != base.id && !state.adopted.iter().any(|a| a == id.as_str()) {
-            state.adopted.push(id.to_string());
+/// The project's identity for this run: its own id, the ids given with
+/// `--adopt` now and those the user adopted before (their own record,
+/// [`adoption`]) — never ids read from the state file.
+fn identity_with(base: &Identity, adopt: &[ProjectId]) -> Identity {
+    adoption::identity(base).adopting(adopt)
+}
+
+/// Remembers the ids given with `--adopt` (outside the project, where no
+/// state file can add one), and names every object this run acts on as
+/// adopted.
+async fn adopting(
+    engine: &Engine,
+    base: &Identity,
+    adopt: &[ProjectId],
+    hooks: &dyn Hooks,
+) -> Result<(), RunError> {
+    if !adopt.is_empty() {
+        let remembered = match adoption::Records::of_user() {
+            Some(records) => records.remember(base, adopt).map_err(|e| e.to_string()),
+            None => Err("neither XDG_STATE_HOME nor HOME names a folder".into()),
+        };
+        if let Err(why) = remembered {
+            let ids: Vec<String> = adopt.iter().map(|id| format!("--adopt {id}")).collect();
+            hooks.note(&format!(
+                "the adoption is not remembered ({why}): give `{}` again to act on those objects",
+                ids.join(" ")
+            ));
         }
     }
-    let mut identity = base.clone();
-    identity.adopted = state.adopted_ids();
-    identity
+    if let Some(note) = engine.adopted_note().await? {
+        hooks.note(&note);
+    }
+    Ok(())
 }
 
 fn plural(n: usize) -> &'static str {
@@ -258,11 +280,11 @@ pub async fn run(target: Target<'_>, graph: &Graph, sources: &Sources) -> Result
     } = target;
     let files = &project.files;
     let base = &project.identity;
-    let mut state = State::load(files, base)?;
+    let state = State::load(files, base)?;
     if let Caller::Watch(generation) = caller {
         state.may_heal(generation)?;
     }
-    engine.identity = identity_with(base, &mut state, adopt);
+    engine.identity = identity_with(base, adopt);
     let observation = engine.observe().await?;
     let first = refused_within(
         planned_each(
@@ -298,10 +320,13 @@ pub async fn run(target: Target<'_>, graph: &Graph, sources: &Sources) -> Result
     if let Caller::Watch(generation) = caller {
         state.may_heal(generation)?;
     }
-    engine.identity = identity_with(base, &mut state, adopt);
+    engine.identity = identity_with(base, adopt);
     let observation = engine.observe().await?;
     if let Some(note) = observation.strangers_note() {
         hooks.note(&note);
+    }
+    if caller == Caller::User {
+        adopting(&engine, base, adopt, hooks).await?;
     }
     let plan = refused_within(
         planned_each(
@@ -417,12 +442,12 @@ pub async fn destroy(target: Target<'_>, keep: Keep) -> Result<Report, RunError>
     let files = &project.files;
     let base = &project.identity;
     let had_state = State::exists(files);
-    let mut state = if had_state {
+    let state = if had_state {
         State::load(files, base)?
     } else {
         State::empty(base)
     };
-    engine.identity = identity_with(base, &mut state, adopt);
+    engine.identity = identity_with(base, adopt);
     let observation = engine.observe().await?;
     let compared = Compared {
         state: &state,
@@ -464,12 +489,13 @@ pub async fn destroy(target: Target<'_>, keep: Keep) -> Result<Report, RunError>
     // Recorded before anything is removed: a watch that looks from now on,
     // or a heal that gets the lock after this destroy, stops.
     state.mark_destroyed(format!("`clockwork destroy`, pid {}", std::process::id()));
-    engine.identity = identity_with(base, &mut state, adopt);
     state.save(files)?;
+    engine.identity = identity_with(base, adopt);
     let observation = engine.observe().await?;
     if let Some(note) = observation.strangers_note() {
         hooks.note(&note);
     }
+    adopting(&engine, base, adopt, hooks).await?;
     let compared = Compared {
         state: &state,
         observation: Some(&observation),
@@ -507,6 +533,10 @@ pub async fn destroy(target: Target<'_>, keep: Keep) -> Result<Report, RunError>
         }
         state.setup.clear();
         state.save(files)?;
+        // Nothing they covered is left.
+        if let Some(records) = adoption::Records::of_user() {
+            records.forget(base);
+        }
     }
     Ok(report)
 }

@@ -123,8 +123,7 @@ pub async fn run_watch(
             let hooks = WatchHooks {
                 reporter: reporter.clone(),
             };
-            let mut identity = folder.identity.clone();
-            identity.adopted = crate::state::State::load(files, &folder.identity)?.adopted_ids();
+            let identity = crate::state::adoption::identity(&folder.identity);
             let engine = crate::docker::Engine::connect(&identity, files.clone()).await?;
             let report = crate::apply::run(
                 crate::apply::Target {
@@ -190,11 +189,10 @@ pub async fn run_watch(
 /// "1 to create, 2 to update" for the re-read project against what runs.
 async fn planned_summary(invocation: &Invocation, reread: &project::Resolved) -> String {
     let files = &invocation.project.files;
-    let mut identity = invocation.project.identity.clone();
+    let identity = crate::state::adoption::identity(&invocation.project.identity);
     let Ok(state) = crate::state::State::load(files, &identity) else {
         return "its plan could not be made (the state cannot be read)".into();
     };
-    identity.adopted = state.adopted_ids();
     let observation = match crate::docker::Engine::connect(&identity, files.clone()).await {
         Ok(engine) => engine.observe().await.ok(),
         Err(_) => None,

@@ -8,11 +8,16 @@
 //! owner-only (0600, the folder 0700), and has secrets masked: the state
 //! records what was deployed, not the passwords it was deployed with.
 //!
+//! The state is input anyone can hand you (a repository, another user):
+//! nothing in it widens what a command may act on. Which other folders'
+//! objects this project took over is remembered outside it ([`adoption`]).
+//!
 //! A destroy is recorded before anything is removed ([`State::destroyed`],
 //! and a new [`Generation`]), under the lock: every heal of `watch` checks
 //! both under the lock right before it acts, so a destroyed project is
 //! never healed back, whatever the interleaving.
 
+pub mod adoption;
 mod lock;
 
 pub use lock::Lock;
@@ -27,7 +32,7 @@ use sha2::{Digest, Sha256};
 
 use crate::model::{ResourceName, TypeName};
 use crate::output;
-use crate::project::{Identity, PathError, ProjectDir, ProjectId, STATE_DIR};
+use crate::project::{Identity, PathError, ProjectDir, STATE_DIR};
 
 const STATE_FILE: &str = ".clockwork/state.json";
 const JOURNAL_FILE: &str = ".clockwork/journal.jsonl";
@@ -111,9 +116,6 @@ pub struct State {
     /// The project id of the folder that wrote it.
     #[serde(default)]
     pub project_id: Option<String>,
-    /// Ids of other folders whose objects this project took over.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub adopted: Vec<String>,
     /// How many times the project was destroyed: a watch acts only within
     /// the generation it started in.
     #[serde(default, skip_serializing_if = "Generation::is_first")]
@@ -246,7 +248,6 @@ impl State {
             version: VERSION,
             project: identity.name.clone(),
             project_id: Some(identity.id.to_string()),
-            adopted: Vec::new(),
             generation: Generation::default(),
             destroyed: None,
             resources: BTreeMap::new(),
@@ -293,14 +294,6 @@ impl State {
         }
         serde_json::from_value(value)
             .map_err(|e| broken(format!("not a Clockwork state file ({e})")))
-    }
-
-    /// The adopted ids, parsed.
-    pub fn adopted_ids(&self) -> Vec<ProjectId> {
-        self.adopted
-            .iter()
-            .filter_map(|a| ProjectId::parse(a))
-            .collect()
     }
 
     /// Records a destroy that is about to remove the project's objects:
@@ -443,6 +436,21 @@ mod tests {
         assert!(loaded.may_heal(loaded.generation).is_ok());
         let refused = loaded.may_heal(began).unwrap_err().to_string();
         assert!(refused.contains("applied again since"), "{refused}");
+    }
+
+    #[test]
+    fn a_state_file_adopts_nothing() {
+        let (tmp, files, identity) = project();
+        std::fs::create_dir_all(tmp.path().join(STATE_DIR)).unwrap();
+        std::fs::write(
+            tmp.path().join(STATE_FILE),
+            r#"{"version": 1, "project": "shop", "adopted": ["0123456789ab"], "resources": {}}"#,
+        )
+        .unwrap();
+        let state = State::load(&files, &identity).unwrap();
+        assert!(!adoption::identity(&identity).owns(Some("0123456789ab")));
+        // Kept as an unknown field, read by nothing.
+        assert!(state.unknown.contains_key("adopted"));
     }
 
     #[test]

@@ -201,8 +201,7 @@ async fn run(
     tracked: &mut BTreeMap<ResourceName, Tracked>,
     project_changed: &dyn Fn() -> bool,
 ) -> Result<Ended, WatchError> {
-    let mut identity = w.project.identity.clone();
-    identity.adopted = State::load(&w.project.files, &identity)?.adopted_ids();
+    let identity = crate::state::adoption::identity(&w.project.identity);
     let engine = Engine::connect(&identity, w.project.files.clone()).await?;
     // Said once connected: from here on, losing the Engine is survived.
     let names: Vec<String> = tracked.keys().map(|n| format!("`{n}`")).collect();
@@ -212,6 +211,9 @@ async fn run(
         &format!("watching {}", names.join(", ")),
         "",
     );
+    if let Ok(Some(adopted)) = engine.adopted_note().await {
+        w.reporter.event(None, Kind::Watch, &adopted, "");
+    }
     let interval = tracked
         .values()
         .map(|t| t.settings.check_interval)
