@@ -325,7 +325,9 @@ pub async fn run(target: Target<'_>, graph: &Graph, sources: &Sources) -> Result
     if let Some(note) = observation.strangers_note() {
         hooks.note(&note);
     }
-    if caller == Caller::User {
+    // A narrowed run of the user's (`start`, `restart`) is named by its
+    // command, which acted first.
+    if caller == Caller::User && only.is_none() {
         adopting(&engine, base, adopt, hooks).await?;
     }
     let plan = refused_within(

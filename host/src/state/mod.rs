@@ -9,8 +9,9 @@
 //! records what was deployed, not the passwords it was deployed with.
 //!
 //! The state is input anyone can hand you (a repository, another user):
-//! nothing in it widens what a command may act on. Which other folders'
-//! objects this project took over is remembered outside it ([`adoption`]).
+//! nothing in it lets a command act on another project's objects. Which
+//! other folders' objects this project took over is remembered outside it
+//! ([`adoption`]).
 //!
 //! A destroy is recorded before anything is removed ([`State::destroyed`],
 //! and a new [`Generation`]), under the lock: every heal of `watch` checks
