@@ -536,3 +536,136 @@ app = DockerResource(
     assert!(!again.stdout.contains("replace"), "{}", again.all());
     stack.ok(&["destroy", "--yes"]);
 }
+
+/// Issue 25, item 7: a state file that lists another project's id under
+/// `adopted` (hand-edited, or handed over with a repository) adopts
+/// nothing: `status`, `logs`, `exec`, `stop`, `restart`, `apply` and
+/// `destroy` neither act on nor show that project's container. Only
+/// `--adopt <id>` on the command line adopts, and every command that then
+/// acts on the adopted objects names them, with their id.
+#[test]
+fn a_state_file_cannot_adopt_another_projects_objects() {
+    let root = tempfile::tempdir().expect("tmp");
+    let (pa, pb) = (root.path().join("a"), root.path().join("b"));
+    for p in [&pa, &pb] {
+        std::fs::create_dir_all(p).expect("mkdir");
+    }
+    let theirs = Stack::inside(&pa, "forged");
+    let ours = Stack::inside(&pb, "forged");
+    // Our user's own record of adoptions.
+    let state_home = tempfile::tempdir().expect("tmp");
+    let run = |args: &[&str]| -> crate::stack::Run {
+        ours.command(args)
+            .env("XDG_STATE_HOME", state_home.path())
+            .output()
+            .expect("clockwork runs")
+            .into()
+    };
+    let said = r#"["sh", "-c", "echo theirs-secret-line; trap 'exit 0' TERM; while true; do sleep 1; done"]"#;
+    let declared = format!(
+        "web = DockerResource(name=\"forged-web\", image=\"busybox:latest\", command={said}, volumes=[\"forged-data:/data\"])\n"
+    );
+    theirs.write("main.star", &declared);
+    theirs.ok(&["apply"]);
+    let theirs_id = theirs.project_id();
+    let full_id = docker_ok(&["inspect", "-f", "{{.Id}}", "forged-web"]);
+    let seen = |what: &str| docker_ok(&["inspect", "-f", what, &full_id]);
+    let (started, execs) = (seen("{{.State.StartedAt}}"), seen("{{len .ExecIDs}}"));
+    let untouched = |after: &str| {
+        assert_eq!(
+            docker_ok(&["inspect", "-f", "{{.Id}}", "forged-web"]),
+            full_id,
+            "after {after}: theirs was replaced"
+        );
+        assert!(running("forged-web"), "after {after}: theirs was stopped");
+        assert_eq!(
+            seen("{{.State.StartedAt}}"),
+            started,
+            "after {after}: theirs was restarted"
+        );
+        assert_eq!(
+            seen("{{len .ExecIDs}}"),
+            execs,
+            "after {after}: a command ran in theirs"
+        );
+    };
+
+    // Ours declares the same, and has their state, edited to adopt them.
+    ours.write("main.star", &declared);
+    let mut forged = theirs.state();
+    forged["adopted"] = serde_json::json!([theirs_id]);
+    std::fs::create_dir_all(ours.dir.join(".clockwork")).expect("mkdir");
+    std::fs::write(ours.dir.join(".clockwork/state.json"), forged.to_string()).expect("write");
+
+    let short = &full_id[..12];
+    for args in [
+        &["status"][..],
+        &["status", "--json"],
+        &["logs"],
+        &["logs", "forged-web"],
+        &["exec", "forged-web", "true"],
+        &["restart", "forged-web"],
+        &["apply", "--yes"],
+        &["stop", "forged-web"],
+        &["destroy", "--yes"],
+    ] {
+        let out = run(args);
+        let all = out.all();
+        // Each got as far as the Engine (not a usage error).
+        assert_ne!(out.code, 2, "{args:?}: {all}");
+        assert!(
+            !all.contains("theirs-secret-line") && !all.contains(short),
+            "{args:?} showed theirs: {all}"
+        );
+        assert!(!all.contains("as adopted"), "{args:?}: {all}");
+        if args[0] == "status" {
+            assert!(!out.stdout.contains("running"), "{args:?}: {all}");
+        }
+        untouched(&format!("{args:?}"));
+    }
+
+    // `--adopt` on the command line adopts, and says what it acts on. The
+    // container is made again with our id; the volume (Docker cannot
+    // label it anew) keeps theirs.
+    let named = format!("acting on objects of project id {theirs_id} as adopted");
+    let adopted = run(&["apply", "--yes", "--adopt", &theirs_id]);
+    assert_eq!(adopted.code, 0, "{}", adopted.all());
+    assert!(
+        adopted.stderr.contains(&named)
+            && adopted.stderr.contains("container `forged-web`")
+            && adopted.stderr.contains("volume `forged-data`"),
+        "{}",
+        adopted.stderr
+    );
+    // Remembered for this user, and named by every command acting on it.
+    for args in [
+        &["apply", "--yes"][..],
+        &["status"],
+        &["logs", "forged-web"],
+    ] {
+        let out = run(args);
+        assert_eq!(out.code, 0, "{args:?}: {}", out.all());
+        assert!(
+            out.stderr.contains(&named) && out.stderr.contains("volume `forged-data`"),
+            "{args:?}: {}",
+            out.stderr
+        );
+    }
+    // A destroy removes what was adopted, and forgets the adoption.
+    let gone = run(&["destroy", "--yes"]);
+    assert_eq!(gone.code, 0, "{}", gone.all());
+    assert!(
+        gone.stderr.contains(&named) && gone.stderr.contains("volume `forged-data`"),
+        "{}",
+        gone.stderr
+    );
+    assert!(docker(&["inspect", "forged-web"]).status.code() != Some(0));
+    assert!(docker(&["volume", "inspect", "forged-data"]).status.code() != Some(0));
+    assert_eq!(
+        std::fs::read_dir(state_home.path().join("clockwork/adoptions"))
+            .map(|d| d.count())
+            .unwrap_or(0),
+        0,
+        "the destroy forgot the adoption"
+    );
+}

@@ -1229,3 +1229,304 @@ FileResource(
     });
     stack.ok(&["destroy", "--yes"]);
 }
+
+/// Issue 25, item 4: waits until the watch has ended by itself, failing
+/// as soon as the destroyed project has a container or a network again
+/// (healed back). Returns how it ended and the log's last event.
+#[track_caller]
+fn ended_without_healing_back(
+    stack: &Stack,
+    watching: &mut Watching,
+) -> (std::process::ExitStatus, Value) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (networks, _) = stack.networks_and_volumes();
+        assert!(
+            stack.containers().is_empty() && networks.is_empty(),
+            "the destroyed project was healed back: {:?}, networks {networks:?}; log: {:#?}",
+            stack.containers(),
+            log(stack)
+        );
+        if let Some(status) = watching.0.try_wait().expect("wait") {
+            let last = log(stack).pop().unwrap_or_default();
+            return (status, last);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the watch did not end within 60 s of the destroy; log: {:#?}",
+            log(stack)
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[track_caller]
+fn said_destroyed(event: &Value) {
+    assert!(
+        event["seen"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("the project was destroyed (`clockwork destroy`, pid")
+            && event["done"]
+                .as_str()
+                .unwrap_or("")
+                .starts_with("stopped watching: a destroyed project is never healed back"),
+        "{event:#}"
+    );
+}
+
+/// A listener on 127.0.0.1 whose next connection, once asked for, is the
+/// test's to answer; every other one is answered `200` at once.
+struct Gatekeeper {
+    port: u16,
+    hold: Arc<std::sync::atomic::AtomicBool>,
+    held: std::sync::mpsc::Receiver<std::net::TcpStream>,
+}
+
+impl Gatekeeper {
+    fn start() -> Gatekeeper {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let hold = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (sender, held) = std::sync::mpsc::channel();
+        let holding = hold.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().map_while(Result::ok) {
+                if holding.swap(false, std::sync::atomic::Ordering::SeqCst) {
+                    if sender.send(stream).is_err() {
+                        return;
+                    }
+                } else {
+                    answer(stream);
+                }
+            }
+        });
+        Gatekeeper { port, hold, held }
+    }
+
+    fn hold_next(&self) {
+        self.hold.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    #[track_caller]
+    fn held(&self) -> std::net::TcpStream {
+        self.held
+            .recv_timeout(Duration::from_secs(60))
+            .expect("the check's assertion connects")
+    }
+}
+
+fn answer(mut stream: std::net::TcpStream) {
+    let mut request = [0u8; 1024];
+    let _ = stream.read(&mut request);
+    let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+}
+
+/// A destroy while a check of the watch has already planned to make the
+/// resource again (its container was removed; the check is held at its
+/// assertion by the test's own listener) is never healed back: the heal
+/// is refused under the lock the destroy recorded itself under, and the
+/// watch ends saying why. Three rounds, within four minutes.
+#[test]
+fn a_destroy_while_a_check_has_planned_a_create_is_never_healed_back() {
+    let gate = Gatekeeper::start();
+    let stack = Stack::new("cw-e2e-watch-destroy-race");
+    stack.write(
+        "main.star",
+        &format!(
+            r#"
+web = DockerResource(
+    name = "wdr-web",
+    image = "busybox:latest",
+    command = {QUICK_STOP},
+    reconcile = True,
+    check_interval = 3600,
+    assertions = [HTTPStatusAssert(url = "http://127.0.0.1:{}/", expected_status = 200, timeout_seconds = 10)],
+)
+"#,
+            gate.port
+        ),
+    );
+    let webhook = Webhook::start();
+    let deadline = Instant::now() + Duration::from_secs(240);
+    for round in 1..=3 {
+        if round > 1 && Instant::now() > deadline {
+            break;
+        }
+        stack.ok(&["apply", "--yes"]);
+        docker(&["rm", "-f", "wdr-web"]);
+        gate.hold_next();
+        let mut watching = watch(&stack, &webhook);
+        // The first check's assertion has connected: it planned the
+        // create before it.
+        let held = gate.held();
+        stack.ok(&["destroy", "--yes"]);
+        answer(held);
+        let (status, last) = ended_without_healing_back(&stack, &mut watching);
+        assert!(status.success(), "round {round}: {status}");
+        said_destroyed(&last);
+    }
+}
+
+/// A destroy while the watch waits for its next look ends the watch,
+/// saying why, and the project stays destroyed; a watch (or a service)
+/// started on the destroyed project refuses, naming the destroy, until
+/// `apply` deploys it again.
+#[test]
+fn a_destroy_ends_the_watch_and_a_destroyed_project_is_not_watched() {
+    let stack = Stack::new("cw-e2e-watch-destroyed");
+    stack.write(
+        "main.star",
+        &format!(
+            r#"web = DockerResource(name = "wd-web", image = "busybox:latest", command = {QUICK_STOP}, reconcile = True)
+"#
+        ),
+    );
+    stack.ok(&["apply", "--yes"]);
+    let webhook = Webhook::start();
+    for round in 1..=3 {
+        let mut watching = watch(&stack, &webhook);
+        stack.ok(&["destroy", "--yes"]);
+        let (status, last) = ended_without_healing_back(&stack, &mut watching);
+        assert!(status.success(), "round {round}: {status}");
+        said_destroyed(&last);
+        for refused in [stack.run(&["watch"]), stack.run(&["service", "start"])] {
+            assert_eq!(refused.code, 1, "{}", refused.all());
+            assert!(
+                refused
+                    .stderr
+                    .contains("the project was destroyed (`clockwork destroy`, pid")
+                    && refused
+                        .stderr
+                        .contains("`clockwork apply` deploys it again"),
+                "{}",
+                refused.stderr
+            );
+        }
+        assert!(stack.containers().is_empty());
+        let not_running = stack.run(&["service", "status"]);
+        assert_eq!(not_running.code, 1, "{}", not_running.all());
+        stack.ok(&["apply", "--yes"]);
+    }
+    stack.ok(&["destroy", "--yes"]);
+}
+
+/// The background service ends by itself when the project is destroyed,
+/// and the project stays destroyed.
+#[test]
+fn a_destroy_ends_the_service() {
+    let stack = Stack::new("cw-e2e-service-destroyed");
+    stack.write(
+        "main.star",
+        &format!(
+            r#"web = DockerResource(name = "sd-web", image = "busybox:latest", command = {QUICK_STOP}, reconcile = True)
+"#
+        ),
+    );
+    struct StopService<'a>(&'a Stack);
+    impl Drop for StopService<'_> {
+        fn drop(&mut self) {
+            let _ = self.0.run(&["service", "stop"]);
+        }
+    }
+    let _stop = StopService(&stack);
+    stack.ok(&["apply", "--yes"]);
+    stack.ok(&["service", "start"]);
+    stack.ok(&["destroy", "--yes"]);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while stack.run(&["service", "status"]).code == 0 {
+        assert!(
+            stack.containers().is_empty(),
+            "healed back: {:?}; log: {:#?}",
+            stack.containers(),
+            log(&stack)
+        );
+        assert!(
+            Instant::now() < deadline,
+            "the service did not end within 60 s; log: {:#?}",
+            log(&stack)
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    said_destroyed(&log(&stack).pop().unwrap_or_default());
+    assert!(stack.containers().is_empty());
+    let (networks, _) = stack.networks_and_volumes();
+    assert!(networks.is_empty(), "{networks:?}");
+}
+
+/// A destroy that comes while the watch is in the middle of a heal (it
+/// holds the project lock: the container it made again is not healthy
+/// yet, which the test decides) waits for that heal, saying so, instead
+/// of being refused; then it removes what the heal made, and the watch
+/// ends.
+#[test]
+fn a_destroy_waits_for_a_heal_in_progress_and_removes_what_it_made() {
+    let stack = Stack::new("cw-e2e-watch-destroy-heal");
+    // Healthy once the test opens the gate (a file in a bound folder).
+    stack.write(
+        "main.star",
+        &format!(
+            r#"
+web = DockerResource(
+    name = "wdh-web",
+    image = "busybox:latest",
+    command = {QUICK_STOP},
+    volumes = ["./gate:/gate"],
+    healthcheck = {{"test": ["CMD-SHELL", "test -e /gate/open"], "interval_seconds": 1, "retries": 1, "start_period_seconds": 600}},
+    reconcile = True,
+)
+"#
+        ),
+    );
+    let gate = stack.dir.join("gate/open");
+    stack.write("gate/open", "");
+    stack.ok(&["apply", "--yes"]);
+    let webhook = Webhook::start();
+    let mut watching = watch(&stack, &webhook);
+    std::fs::remove_file(&gate).expect("close the gate");
+    let before = stack.id_of("wdh-web");
+    docker(&["rm", "-f", "wdh-web"]);
+    // The heal made it again and waits, under the lock, for it to be
+    // healthy.
+    wait_until("the heal to make the container again", || {
+        stack
+            .containers()
+            .iter()
+            .any(|c| c.name == "wdh-web" && c.id != before)
+    });
+    let mut destroy = stack.spawn(&["destroy", "--yes"]);
+    // Its stderr, line by line, read to the end (a closed pipe would
+    // change what it does).
+    let (lines, said) = std::sync::mpsc::channel();
+    let stderr = destroy.stderr.take().expect("stderr");
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if lines.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    let waiting = format!("waiting for `clockwork watch` (pid {})", watching.0.id());
+    let mut heard = Vec::new();
+    while let Ok(line) = said.recv_timeout(Duration::from_secs(60)) {
+        heard.push(line);
+        if heard.last().is_some_and(|l| l.contains(&waiting)) {
+            break;
+        }
+    }
+    assert!(
+        heard.iter().any(|l| l.contains(&waiting)),
+        "destroy did not wait for the heal: {heard:#?}"
+    );
+    std::fs::write(&gate, "").expect("open the gate");
+    let done = destroy.wait_with_output().expect("destroy ends");
+    heard.extend(said.try_iter());
+    assert!(
+        done.status.success(),
+        "{heard:#?}\n{}",
+        String::from_utf8_lossy(&done.stdout)
+    );
+    let (status, last) = ended_without_healing_back(&stack, &mut watching);
+    assert!(status.success(), "{status}");
+    said_destroyed(&last);
+}

@@ -17,6 +17,7 @@ pub use execute::{Options, Outcome, Progress, RemovalOrder, Report, execute};
 pub use schedule::Cancel;
 
 use std::collections::BTreeSet;
+use std::time::Duration;
 
 use crate::docker::{Engine, EngineError, Observation};
 use crate::load::{Located, Sources};
@@ -25,7 +26,7 @@ use crate::plan::{self, Compared, Plan, PlanError};
 use crate::plugin::PluginSet;
 use crate::project::{Identity, Project, ProjectId};
 use crate::resolve::Graph;
-use crate::state::{Lock, State, StateError};
+use crate::state::{Generation, Lock, State, StateError, adoption};
 
 /// What a destructive step needs from whoever runs it.
 pub trait Hooks: Send + Sync {
@@ -94,6 +95,19 @@ pub struct Target<'a> {
     pub hooks: &'a dyn Hooks,
     /// Apply only these resources (what `watch` heals); `None`: all.
     pub only: Option<&'a BTreeSet<ResourceName>>,
+    /// On whose behalf it runs.
+    pub caller: Caller,
+}
+
+/// On whose behalf a run acts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Caller {
+    /// The user, at the command line: a full apply deploys a destroyed
+    /// project again.
+    User,
+    /// `clockwork watch`, which began in this generation of the project:
+    /// refused, under the lock, once the project was destroyed since.
+    Watch(Generation),
 }
 
 /// The plan without what this run leaves alone: resources outside `only`,
@@ -120,17 +134,39 @@ fn narrowed(
     plan
 }
 
-/// The project's identity with the ids it adopted before and now; new
-/// adoptions are recorded in `state`.
-fn identity_with(base: &Identity, state: &mut State, adopt: &[ProjectId]) -> Identity {
-    for id in adopt {
-        if *id != base.id && !state.adopted.iter().any(|a| a == id.as_str()) {
-            state.adopted.push(id.to_string());
+/// The project's identity for this run: its own id, the ids given with
+/// `--adopt` now and those the user adopted before (their own record,
+/// [`adoption`]) — never ids read from the state file.
+fn identity_with(base: &Identity, adopt: &[ProjectId]) -> Identity {
+    adoption::identity(base).adopting(adopt)
+}
+
+/// Remembers the ids given with `--adopt` (outside the project, where no
+/// state file can add one), and names every object this run acts on as
+/// adopted.
+async fn adopting(
+    engine: &Engine,
+    base: &Identity,
+    adopt: &[ProjectId],
+    hooks: &dyn Hooks,
+) -> Result<(), RunError> {
+    if !adopt.is_empty() {
+        let remembered = match adoption::Records::of_user() {
+            Some(records) => records.remember(base, adopt).map_err(|e| e.to_string()),
+            None => Err("neither XDG_STATE_HOME nor HOME names a folder".into()),
+        };
+        if let Err(why) = remembered {
+            let ids: Vec<String> = adopt.iter().map(|id| format!("--adopt {id}")).collect();
+            hooks.note(&format!(
+                "the adoption is not remembered ({why}): give `{}` again to act on those objects",
+                ids.join(" ")
+            ));
         }
     }
-    let mut identity = base.clone();
-    identity.adopted = state.adopted_ids();
-    identity
+    if let Some(note) = engine.adopted_note().await? {
+        hooks.note(&note);
+    }
+    Ok(())
 }
 
 fn plural(n: usize) -> &'static str {
@@ -240,11 +276,15 @@ pub async fn run(target: Target<'_>, graph: &Graph, sources: &Sources) -> Result
         options,
         hooks,
         only,
+        caller,
     } = target;
     let files = &project.files;
     let base = &project.identity;
-    let mut state = State::load(files, base)?;
-    engine.identity = identity_with(base, &mut state, adopt);
+    let state = State::load(files, base)?;
+    if let Caller::Watch(generation) = caller {
+        state.may_heal(generation)?;
+    }
+    engine.identity = identity_with(base, adopt);
     let observation = engine.observe().await?;
     let first = refused_within(
         planned_each(
@@ -275,10 +315,20 @@ pub async fn run(target: Target<'_>, graph: &Graph, sources: &Sources) -> Result
 
     let _lock = Lock::acquire(files)?;
     let mut state = State::load(files, base)?;
-    engine.identity = identity_with(base, &mut state, adopt);
+    // Right before it acts, under the lock a destroy records itself under:
+    // a heal planned before a destroy never brings the project back.
+    if let Caller::Watch(generation) = caller {
+        state.may_heal(generation)?;
+    }
+    engine.identity = identity_with(base, adopt);
     let observation = engine.observe().await?;
     if let Some(note) = observation.strangers_note() {
         hooks.note(&note);
+    }
+    // A narrowed run of the user's (`start`, `restart`) is named by its
+    // command, which acted first.
+    if caller == Caller::User && only.is_none() {
+        adopting(&engine, base, adopt, hooks).await?;
     }
     let plan = refused_within(
         planned_each(
@@ -320,6 +370,10 @@ pub async fn run(target: Target<'_>, graph: &Graph, sources: &Sources) -> Result
             Ok(false) => {}
             Err(e) => return Err(RunError::Tls(e)),
         }
+    }
+    // The user's apply deploys a destroyed project again.
+    if caller == Caller::User && only.is_none() && state.destroyed.take().is_some() {
+        state.save(files)?;
     }
     let (mut report, _) = execute(
         plan,
@@ -385,16 +439,17 @@ pub async fn destroy(target: Target<'_>, keep: Keep) -> Result<Report, RunError>
         options,
         hooks,
         only: _,
+        caller: _,
     } = target;
     let files = &project.files;
     let base = &project.identity;
     let had_state = State::exists(files);
-    let mut state = if had_state {
+    let state = if had_state {
         State::load(files, base)?
     } else {
         State::empty(base)
     };
-    engine.identity = identity_with(base, &mut state, adopt);
+    engine.identity = identity_with(base, adopt);
     let observation = engine.observe().await?;
     let compared = Compared {
         state: &state,
@@ -424,17 +479,25 @@ pub async fn destroy(target: Target<'_>, keep: Keep) -> Result<Report, RunError>
             ),
         )?;
     }
-    let _lock = Lock::acquire(files)?;
+    // A heal of `watch` holding the lock is waited for, not a reason to
+    // refuse: once the destroy is recorded below, no heal acts again.
+    let patience = (options.ready_timeout + options.grace).max(Duration::from_secs(60)) * 2;
+    let _lock = Lock::acquire_after_watch(files, patience, &|waiting| hooks.note(waiting)).await?;
     let mut state = if State::exists(files) {
         State::load(files, base)?
     } else {
         State::empty(base)
     };
-    engine.identity = identity_with(base, &mut state, adopt);
+    // Recorded before anything is removed: a watch that looks from now on,
+    // or a heal that gets the lock after this destroy, stops.
+    state.mark_destroyed(format!("`clockwork destroy`, pid {}", std::process::id()));
+    state.save(files)?;
+    engine.identity = identity_with(base, adopt);
     let observation = engine.observe().await?;
     if let Some(note) = observation.strangers_note() {
         hooks.note(&note);
     }
+    adopting(&engine, base, adopt, hooks).await?;
     let compared = Compared {
         state: &state,
         observation: Some(&observation),
@@ -472,6 +535,10 @@ pub async fn destroy(target: Target<'_>, keep: Keep) -> Result<Report, RunError>
         }
         state.setup.clear();
         state.save(files)?;
+        // Nothing they covered is left.
+        if let Some(records) = adoption::Records::of_user() {
+            records.forget(base);
+        }
     }
     Ok(report)
 }

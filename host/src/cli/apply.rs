@@ -4,7 +4,7 @@
 use std::io::{BufRead, IsTerminal, Write};
 use std::time::Instant;
 
-use crate::apply::{self, Confirmation, Hooks, Keep, Options, RunError, Target};
+use crate::apply::{self, Caller, Confirmation, Hooks, Keep, Options, RunError, Target};
 use crate::cli::{CliError, EXIT_FAILED, EXIT_OK, Invocation, project};
 use crate::docker::Engine;
 use crate::output;
@@ -168,6 +168,7 @@ pub async fn run_apply(invocation: &Invocation, args: ApplyArgs) -> Result<u8, C
         ),
         hooks: &hooks,
         only: None,
+        caller: Caller::User,
     };
     let report = match apply::run(target, graph, sources).await {
         Ok(report) => report,
@@ -226,6 +227,7 @@ pub async fn run_destroy(invocation: &Invocation, args: DestroyArgs) -> Result<u
         },
         hooks: &hooks,
         only: None,
+        caller: Caller::User,
     };
     let keep = Keep {
         volumes: args.keep_volumes,

@@ -45,9 +45,8 @@ pub async fn run_assert(invocation: &Invocation, args: AssertArgs) -> Result<u8,
     let project::Resolved { graph, plugins, .. } =
         project::resolved(invocation, crate::complete::Mode::ReadOnly).await?;
     let files = &invocation.project.files;
-    let mut identity = invocation.project.identity.clone();
+    let identity = crate::state::adoption::identity(&invocation.project.identity);
     let state = State::load(files, &identity)?;
-    identity.adopted = state.adopted_ids();
     let selection = Selection {
         names: args.names.clone(),
         implied: args.implied || invocation.project.config.assert.implied,
@@ -88,6 +87,11 @@ pub async fn run_assert(invocation: &Invocation, args: AssertArgs) -> Result<u8,
             let observation = engine.observe().await?;
             if round == 1
                 && let Some(note) = observation.strangers_note()
+            {
+                output::note(&note);
+            }
+            if round == 1
+                && let Some(note) = engine.adopted_note().await?
             {
                 output::note(&note);
             }

@@ -79,9 +79,11 @@ pub async fn run(invocation: &Invocation, args: ExecArgs) -> Result<u8, CliError
     let resolved = project::resolved(invocation, crate::complete::Mode::ReadOnly).await?;
     let folder = &invocation.project;
     let state = State::load(&folder.files, &folder.identity)?;
-    let mut identity = folder.identity.clone();
-    identity.adopted = state.adopted_ids();
+    let identity = crate::state::adoption::identity(&folder.identity);
     let engine = Engine::connect(&identity, folder.files.clone()).await?;
+    if let Some(note) = engine.adopted_note().await? {
+        crate::output::note(&note);
+    }
     let (container, id) =
         container_of(&engine, &resolved.graph.project, &state, &args.name).await?;
 

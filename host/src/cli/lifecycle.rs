@@ -138,9 +138,11 @@ pub async fn run(
     if chosen.is_empty() {
         return Ok(EXIT_OK);
     }
-    let mut identity = folder.identity.clone();
-    identity.adopted = State::load(files, &folder.identity)?.adopted_ids();
+    let identity = crate::state::adoption::identity(&folder.identity);
     let engine = Engine::connect(&identity, files.clone()).await?;
+    if let Some(note) = engine.adopted_note().await? {
+        output::note(&note);
+    }
     if intent == Intent::Restart {
         restart(&engine, files, folder, &chosen).await?;
     }
@@ -165,6 +167,7 @@ pub async fn run(
                     ),
                     hooks: &hooks,
                     only: Some(&only),
+                    caller: crate::apply::Caller::User,
                 },
                 &resolved.graph,
                 &resolved.sources,

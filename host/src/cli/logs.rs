@@ -96,9 +96,11 @@ pub async fn run(invocation: &Invocation, args: LogsArgs) -> Result<u8, CliError
                 .collect(),
         )
     };
-    let mut identity = folder.identity.clone();
-    identity.adopted = state.adopted_ids();
+    let identity = crate::state::adoption::identity(&folder.identity);
     let engine = Engine::connect(&identity, folder.files.clone()).await?;
+    if let Some(note) = engine.adopted_note().await? {
+        crate::output::note(&note);
+    }
 
     // Colours go by deploy order, so a resource keeps its colour across runs.
     let order: Vec<String> = resolved

@@ -36,11 +36,10 @@ pub async fn run_plan(
     }
     lap("resolved");
     let files = &invocation.project.files;
-    let mut identity = invocation.project.identity.clone();
+    let identity = crate::state::adoption::identity(&invocation.project.identity);
     // Read without the lock: a plan changes nothing, and an apply running
     // meanwhile re-plans under its lock anyway.
     let state = State::load(files, &identity)?;
-    identity.adopted = state.adopted_ids();
     let engine = if offline {
         None
     } else {
@@ -55,7 +54,12 @@ pub async fn run_plan(
         }
     };
     let observation = match &engine {
-        Some(engine) => Some(engine.observe().await?),
+        Some(engine) => {
+            if let Some(note) = engine.adopted_note().await? {
+                output::note(&note);
+            }
+            Some(engine.observe().await?)
+        }
         None => None,
     };
     let plan = project::planned(

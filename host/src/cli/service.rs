@@ -2,7 +2,8 @@
 //! background process of the project — one per project, its pid in
 //! `.clockwork/service.pid`, its output in `.clockwork/service.log` — that
 //! outlives the terminal (it runs in its own process group and ignores
-//! SIGHUP) and ends cleanly on `service stop` (SIGTERM).
+//! SIGHUP) and ends cleanly on `service stop` (SIGTERM), or by itself when
+//! the project is destroyed; it does not start on a destroyed project.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -70,6 +71,9 @@ fn start(invocation: &Invocation, files: &ProjectDir) -> Result<u8, CliError> {
         ));
         return Ok(EXIT_FAILED);
     }
+    // Refused here, as `watch` would refuse it, rather than in the log.
+    let state = crate::state::State::load(files, &invocation.project.identity)?;
+    state.may_heal(state.generation)?;
     let exe = std::env::current_exe().map_err(|e| CliError::Io {
         what: "the clockwork executable".into(),
         source: e,

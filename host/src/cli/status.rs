@@ -78,9 +78,11 @@ pub async fn run(invocation: &Invocation, names: &[String], json: bool) -> Resul
         )
     };
     let shown = |name: &str| wanted.as_ref().is_none_or(|w| w.iter().any(|n| n == name));
-    let mut identity = folder.identity.clone();
-    identity.adopted = state.adopted_ids();
+    let identity = crate::state::adoption::identity(&folder.identity);
     let engine = Engine::connect(&identity, folder.files.clone()).await?;
+    if let Some(note) = engine.adopted_note().await? {
+        crate::output::note(&note);
+    }
     timings.lap("status: connect to the Engine");
     let mut by_resource: BTreeMap<String, Vec<ContainerSummary>> = BTreeMap::new();
     for c in engine.own_containers().await? {

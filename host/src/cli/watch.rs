@@ -1,6 +1,11 @@
 //! `clockwork watch`: the loop, and reading the project again when its
 //! files change (as Tilt does): the new plan is shown, and applied only
 //! with `--apply-changes`; until then the watch keeps what was applied.
+//!
+//! A watch does not start on a destroyed project (it would have nothing
+//! to keep but what the user removed), and ends when the project is
+//! destroyed while it runs: `clockwork apply` deploys it again, then the
+//! user starts the watch again.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -42,6 +47,9 @@ pub async fn run_watch(
     let mut current = project::resolved(invocation, crate::complete::Mode::ReadOnly).await?;
     let folder = &invocation.project;
     let files = &folder.files;
+    let state = crate::state::State::load(files, &folder.identity)?;
+    state.may_heal(state.generation)?;
+    let generation = state.generation;
     let webhook = std::env::var("CW_ALERT_WEBHOOK")
         .ok()
         .filter(|u| !u.is_empty())
@@ -71,6 +79,7 @@ pub async fn run_watch(
             alerts: alerts.clone(),
             policy: folder.config.watch.policy(),
             options: &options,
+            generation,
         };
         let ended = match crate::watch::watch(watcher, &mut memory, &changed).await {
             Ok(ended) => ended,
@@ -84,7 +93,7 @@ pub async fn run_watch(
             Err(WatchError::State(e)) => return Err(CliError::State(e)),
             Err(WatchError::Signal(e)) => return Err(CliError::Runtime(e)),
         };
-        if ended == Ended::Stopped {
+        if matches!(ended, Ended::Stopped | Ended::Destroyed) {
             return Ok(EXIT_OK);
         }
         let file = current.graph.project.file.display().to_string();
@@ -114,8 +123,7 @@ pub async fn run_watch(
             let hooks = WatchHooks {
                 reporter: reporter.clone(),
             };
-            let mut identity = folder.identity.clone();
-            identity.adopted = crate::state::State::load(files, &folder.identity)?.adopted_ids();
+            let identity = crate::state::adoption::identity(&folder.identity);
             let engine = crate::docker::Engine::connect(&identity, files.clone()).await?;
             let report = crate::apply::run(
                 crate::apply::Target {
@@ -126,6 +134,7 @@ pub async fn run_watch(
                     options: options(),
                     hooks: &hooks,
                     only: None,
+                    caller: crate::apply::Caller::Watch(generation),
                 },
                 &reread.graph,
                 &reread.sources,
@@ -144,6 +153,17 @@ pub async fn run_watch(
                     &format!("`{file}` changed"),
                     &format!("applying it failed: {}", r.failures().join("; ")),
                 ),
+                Err(crate::apply::RunError::State(
+                    destroyed @ crate::state::StateError::Destroyed { .. },
+                )) => {
+                    reporter.event(
+                        None,
+                        Kind::Watch,
+                        &format!("`{file}` changed, but {destroyed}"),
+                        "not applied, and stopped watching: a destroyed project is never deployed again but by `clockwork apply`",
+                    );
+                    return Ok(EXIT_OK);
+                }
                 Err(e) => reporter.event(
                     None,
                     Kind::Failure,
@@ -169,11 +189,10 @@ pub async fn run_watch(
 /// "1 to create, 2 to update" for the re-read project against what runs.
 async fn planned_summary(invocation: &Invocation, reread: &project::Resolved) -> String {
     let files = &invocation.project.files;
-    let mut identity = invocation.project.identity.clone();
+    let identity = crate::state::adoption::identity(&invocation.project.identity);
     let Ok(state) = crate::state::State::load(files, &identity) else {
         return "its plan could not be made (the state cannot be read)".into();
     };
-    identity.adopted = state.adopted_ids();
     let observation = match crate::docker::Engine::connect(&identity, files.clone()).await {
         Ok(engine) => engine.observe().await.ok(),
         Err(_) => None,

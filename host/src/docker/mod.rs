@@ -3,6 +3,7 @@
 //! project id is this project's are ever changed, a container only for the
 //! resource it belongs to; names already taken by anything else are refused.
 
+mod adopted;
 mod error;
 mod execute;
 pub mod labels;

@@ -7,6 +7,10 @@
 //! accident; every object Clockwork creates carries both, and only objects
 //! whose id is this project's (or one the user took over with `--adopt`)
 //! are ever changed.
+//!
+//! The adopted ids come only from the command line's `--adopt` and from
+//! the user's own record of earlier adoptions
+//! ([`crate::state::adoption`]), never from the state file.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -55,7 +59,7 @@ pub struct Identity {
     /// The folder.
     pub dir: PathBuf,
     /// Ids of other folders whose objects the user took over.
-    pub adopted: Vec<ProjectId>,
+    adopted: Vec<ProjectId>,
 }
 
 impl Identity {
@@ -67,6 +71,24 @@ impl Identity {
             dir: dir.to_path_buf(),
             adopted: Vec::new(),
         }
+    }
+
+    /// This identity, also owning the objects of `ids`: ids given with
+    /// `--adopt`, or remembered from such a run
+    /// ([`crate::state::adoption`]); never ids read from the state file.
+    pub fn adopting(&self, ids: &[ProjectId]) -> Identity {
+        let mut out = self.clone();
+        for id in ids {
+            if *id != out.id && !out.adopted.contains(id) {
+                out.adopted.push(id.clone());
+            }
+        }
+        out
+    }
+
+    /// The other folders' ids this identity owns the objects of.
+    pub fn adopted(&self) -> &[ProjectId] {
+        &self.adopted
     }
 
     /// Whether an object labelled with project id `id` is this project's.
@@ -124,9 +146,9 @@ mod tests {
         assert!(a.owns(Some(a.id.as_str())));
         assert!(!a.owns(Some(b.id.as_str())));
         assert!(!a.owns(None));
-        let mut adopting = a.clone();
-        adopting.adopted.push(b.id.clone());
+        let adopting = a.adopting(&[b.id.clone(), a.id.clone()]);
         assert!(adopting.owns(Some(b.id.as_str())));
+        assert_eq!(adopting.adopted(), std::slice::from_ref(&b.id));
         assert_eq!(ProjectId::of_folder(Path::new("/tmp/a/twin")), a.id);
     }
 

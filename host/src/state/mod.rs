@@ -7,7 +7,18 @@
 //! Everything here goes through [`ProjectDir`] (no symbolic links), is
 //! owner-only (0600, the folder 0700), and has secrets masked: the state
 //! records what was deployed, not the passwords it was deployed with.
+//!
+//! The state is input anyone can hand you (a repository, another user):
+//! nothing in it lets a command act on another project's objects. Which
+//! other folders' objects this project took over is remembered outside it
+//! ([`adoption`]).
+//!
+//! A destroy is recorded before anything is removed ([`State::destroyed`],
+//! and a new [`Generation`]), under the lock: every heal of `watch` checks
+//! both under the lock right before it acts, so a destroyed project is
+//! never healed back, whatever the interleaving.
 
+pub mod adoption;
 mod lock;
 
 pub use lock::Lock;
@@ -22,7 +33,7 @@ use sha2::{Digest, Sha256};
 
 use crate::model::{ResourceName, TypeName};
 use crate::output;
-use crate::project::{Identity, PathError, ProjectDir, ProjectId, STATE_DIR};
+use crate::project::{Identity, PathError, ProjectDir, STATE_DIR};
 
 const STATE_FILE: &str = ".clockwork/state.json";
 const JOURNAL_FILE: &str = ".clockwork/journal.jsonl";
@@ -106,9 +117,14 @@ pub struct State {
     /// The project id of the folder that wrote it.
     #[serde(default)]
     pub project_id: Option<String>,
-    /// Ids of other folders whose objects this project took over.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub adopted: Vec<String>,
+    /// How many times the project was destroyed: a watch acts only within
+    /// the generation it started in.
+    #[serde(default, skip_serializing_if = "Generation::is_first")]
+    pub generation: Generation,
+    /// Set by `clockwork destroy` before it removes anything, cleared by the
+    /// next `clockwork apply`: meanwhile nothing heals the project back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub destroyed: Option<Destroyed>,
     /// Deployed resources by name.
     #[serde(default)]
     pub resources: BTreeMap<ResourceName, ResourceState>,
@@ -127,9 +143,43 @@ pub struct State {
     pub unknown: BTreeMap<String, Value>,
 }
 
+/// Counts the destroys of a project (0 before the first).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Generation(pub u64);
+
+impl Generation {
+    fn is_first(&self) -> bool {
+        self.0 == 0
+    }
+}
+
+/// A destroy, as recorded before it removed anything.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Destroyed {
+    /// When it began, in ms since the Unix epoch.
+    pub at_ms: u64,
+    /// Who destroyed it (`clockwork destroy`, with its pid).
+    pub by: String,
+}
+
 /// Why the state could not be used.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum StateError {
+    /// The project was destroyed (since a watch began, or before): it is
+    /// never healed back, and a watch does not start on it.
+    #[error("{seen}")]
+    #[diagnostic(
+        code(clockwork::state::destroyed),
+        help(
+            "a destroyed project stays destroyed: `clockwork apply` deploys it again, then `clockwork watch` (or `clockwork service start`) keeps it as declared"
+        )
+    )]
+    Destroyed {
+        /// What was seen: by whom and when, or that it was applied again
+        /// since.
+        seen: String,
+    },
     /// Another apply or destroy holds the lock.
     #[error(
         "another `clockwork apply` or `destroy` is running on this project ({holder}); wait for it to finish"
@@ -199,7 +249,8 @@ impl State {
             version: VERSION,
             project: identity.name.clone(),
             project_id: Some(identity.id.to_string()),
-            adopted: Vec::new(),
+            generation: Generation::default(),
+            destroyed: None,
             resources: BTreeMap::new(),
             setup: BTreeMap::new(),
             files: BTreeMap::new(),
@@ -246,12 +297,34 @@ impl State {
             .map_err(|e| broken(format!("not a Clockwork state file ({e})")))
     }
 
-    /// The adopted ids, parsed.
-    pub fn adopted_ids(&self) -> Vec<ProjectId> {
-        self.adopted
-            .iter()
-            .filter_map(|a| ProjectId::parse(a))
-            .collect()
+    /// Records a destroy that is about to remove the project's objects:
+    /// from here on, no watch of an earlier generation acts, and none starts
+    /// until an apply deploys the project again.
+    pub fn mark_destroyed(&mut self, by: String) {
+        self.generation = Generation(self.generation.0.saturating_add(1));
+        self.destroyed = Some(Destroyed {
+            at_ms: now_ms(),
+            by,
+        });
+    }
+
+    /// Whether a watch that began in `generation` may act on the project:
+    /// not once it was destroyed, nor in a later generation (destroyed and
+    /// applied again since).
+    pub fn may_heal(&self, generation: Generation) -> Result<(), StateError> {
+        match &self.destroyed {
+            Some(d) => Err(StateError::Destroyed {
+                seen: format!(
+                    "the project was destroyed ({}, {})",
+                    d.by,
+                    crate::watch::report::rfc3339(d.at_ms / 1000)
+                ),
+            }),
+            None if self.generation != generation => Err(StateError::Destroyed {
+                seen: "the project was destroyed and applied again since this watch began".into(),
+            }),
+            None => Ok(()),
+        }
     }
 
     /// Writes the state atomically with secrets masked, owner-only.
@@ -340,6 +413,45 @@ mod tests {
         };
         assert_eq!(mode(STATE_FILE), 0o600);
         assert_eq!(mode(STATE_DIR), 0o700);
+    }
+
+    #[test]
+    fn a_destroy_bars_every_watch_that_began_before_it() {
+        let (_tmp, files, identity) = project();
+        let mut state = State::empty(&identity);
+        let began = state.generation;
+        assert!(state.may_heal(began).is_ok());
+        state.mark_destroyed("`clockwork destroy`, pid 1".into());
+        state.save(&files).unwrap();
+        let mut loaded = State::load(&files, &identity).unwrap();
+        assert_eq!(loaded, state);
+        let refused = loaded.may_heal(began).unwrap_err().to_string();
+        assert!(
+            refused.starts_with("the project was destroyed (`clockwork destroy`, pid 1, 20"),
+            "{refused}"
+        );
+        assert!(loaded.may_heal(loaded.generation).is_err(), "nor a new one");
+        // Applied again: a watch of the new deployment may heal it, one
+        // that began before the destroy still may not.
+        loaded.destroyed = None;
+        assert!(loaded.may_heal(loaded.generation).is_ok());
+        let refused = loaded.may_heal(began).unwrap_err().to_string();
+        assert!(refused.contains("applied again since"), "{refused}");
+    }
+
+    #[test]
+    fn a_state_file_adopts_nothing() {
+        let (tmp, files, identity) = project();
+        std::fs::create_dir_all(tmp.path().join(STATE_DIR)).unwrap();
+        std::fs::write(
+            tmp.path().join(STATE_FILE),
+            r#"{"version": 1, "project": "shop", "adopted": ["0123456789ab"], "resources": {}}"#,
+        )
+        .unwrap();
+        let state = State::load(&files, &identity).unwrap();
+        assert!(!adoption::identity(&identity).owns(Some("0123456789ab")));
+        // Kept as an unknown field, read by nothing.
+        assert!(state.unknown.contains_key("adopted"));
     }
 
     #[test]

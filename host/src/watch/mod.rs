@@ -20,6 +20,14 @@
 //! operator's intent and is left alone. A `docker stop` by hand is drift:
 //! Docker records nothing that tells it from a crash, and `clockwork stop`
 //! is the way to say "keep it stopped".
+//!
+//! A destroyed project is never healed back. `clockwork destroy` records
+//! itself in the state, under the project lock, before it removes
+//! anything; every heal, restart and expiry here checks that record under
+//! the lock right before it acts ([`State::may_heal`], against the
+//! generation the watch began in), and the watch looks at it every second
+//! and ends, saying why, once it sees it. A watch does not start on a
+//! destroyed project.
 
 pub mod backoff;
 pub mod report;
@@ -39,7 +47,7 @@ use crate::plugin::PluginSet;
 use crate::project::Project;
 use crate::reconcile::{AlertOn, OnDrift, Settings};
 use crate::resolve::Graph;
-use crate::state::State;
+use crate::state::{Generation, State, StateError};
 use backoff::{Backoff, May, Policy};
 use report::{Alert, Alerts, Kind, Reporter};
 
@@ -78,6 +86,9 @@ pub struct Watcher<'a> {
     pub policy: Policy,
     /// Execution options for each heal.
     pub options: &'a dyn Fn() -> Options,
+    /// The generation of the project the watch began in: once a destroy
+    /// makes another, nothing is healed and the watch ends.
+    pub generation: Generation,
 }
 
 /// One resource's incident and healing history.
@@ -116,6 +127,16 @@ pub enum Ended {
     Stopped,
     /// A file of the project changed: read it again and watch on.
     ProjectChanged,
+    /// The project was destroyed: a destroyed project is never healed back.
+    Destroyed,
+}
+
+/// Why a look at the project stopped short.
+enum Halt {
+    /// The Engine could not be listed: look again after a wait.
+    Engine(String),
+    /// The project was destroyed since the watch began.
+    Destroyed(StateError),
 }
 
 /// What a watch remembers across reloads of the project: each resource's
@@ -163,6 +184,13 @@ pub async fn watch(
     if tracked.is_empty() {
         return Err(WatchError::NothingToWatch);
     }
+    // Destroyed while the project was being read again.
+    if let Err(destroyed) =
+        State::load(&w.project.files, &w.project.identity)?.may_heal(w.generation)
+    {
+        memory.0 = tracked;
+        return Ok(ended_by(&w, &destroyed));
+    }
     let ended = run(&w, &mut tracked, project_changed).await;
     memory.0 = tracked;
     ended
@@ -173,8 +201,7 @@ async fn run(
     tracked: &mut BTreeMap<ResourceName, Tracked>,
     project_changed: &dyn Fn() -> bool,
 ) -> Result<Ended, WatchError> {
-    let mut identity = w.project.identity.clone();
-    identity.adopted = State::load(&w.project.files, &identity)?.adopted_ids();
+    let identity = crate::state::adoption::identity(&w.project.identity);
     let engine = Engine::connect(&identity, w.project.files.clone()).await?;
     // Said once connected: from here on, losing the Engine is survived.
     let names: Vec<String> = tracked.keys().map(|n| format!("`{n}`")).collect();
@@ -184,6 +211,9 @@ async fn run(
         &format!("watching {}", names.join(", ")),
         "",
     );
+    if let Ok(Some(adopted)) = engine.adopted_note().await {
+        w.reporter.event(None, Kind::Watch, &adopted, "");
+    }
     let interval = tracked
         .values()
         .map(|t| t.settings.check_interval)
@@ -217,6 +247,12 @@ async fn run(
             }
             _ = hangup.recv() => continue,
             _ = files_tick.tick() => {
+                // A destroy is seen within a second, whatever else happens.
+                if let Ok(state) = State::load(&w.project.files, &w.project.identity)
+                    && let Err(destroyed) = state.may_heal(w.generation)
+                {
+                    return Ok(ended_by(w, &destroyed));
+                }
                 if project_changed() {
                     return Ok(Ended::ProjectChanged);
                 }
@@ -255,11 +291,12 @@ async fn run(
         let looked = written(w);
         let next = match check(w, &engine, tracked).await {
             Ok(next) => next,
-            Err(why) => {
+            Err(Halt::Engine(why)) => {
                 // Look again after the current wait.
                 wake = Instant::now() + lose(w, &mut engine_lost, &why);
                 continue;
             }
+            Err(Halt::Destroyed(destroyed)) => return Ok(ended_by(w, &destroyed)),
         };
         if engine_lost.take().is_some() {
             w.reporter.event(
@@ -281,6 +318,17 @@ async fn run(
         wake = next.map_or(now + interval, |n| n.min(now + interval));
         write_status(w, tracked, wake);
     }
+}
+
+/// Says why the watch ends on a destroy.
+fn ended_by(w: &Watcher<'_>, destroyed: &StateError) -> Ended {
+    w.reporter.event(
+        None,
+        Kind::Watch,
+        &destroyed.to_string(),
+        "stopped watching: a destroyed project is never healed back; `clockwork apply` deploys it again, then start the watch again",
+    );
+    Ended::Destroyed
 }
 
 /// The files Clockwork wrote (as the state records them), each with its
@@ -609,12 +657,12 @@ fn drift_of(plan: &Plan, observation: &crate::docker::Observation, name: &str) -
 
 /// Looks at every watched resource, heals what may be healed; returns the
 /// earliest time a backed-off resource may be healed.
-/// `Err` when the Engine could not be listed.
+/// `Err` when the Engine could not be listed, or the project was destroyed.
 async fn check(
     w: &Watcher<'_>,
     engine: &Engine,
     tracked: &mut BTreeMap<ResourceName, Tracked>,
-) -> Result<Option<Instant>, String> {
+) -> Result<Option<Instant>, Halt> {
     let files = &w.project.files;
     let reporter = &w.reporter;
     let state = match State::load(files, &engine.identity) {
@@ -629,9 +677,14 @@ async fn check(
             return Ok(None);
         }
     };
+    state.may_heal(w.generation).map_err(Halt::Destroyed)?;
     let observation = match engine.observe().await {
         Ok(o) => o,
-        Err(e) => return Err(format!("cannot list the project's containers: {e}")),
+        Err(e) => {
+            return Err(Halt::Engine(format!(
+                "cannot list the project's containers: {e}"
+            )));
+        }
     };
     let (plan, problems) = match apply::planned_each(
         w.graph,
@@ -698,7 +751,7 @@ async fn check(
         }
     }
     if !expired.is_empty() {
-        expire(w, engine, &expired, tracked).await;
+        expire(w, engine, &expired, tracked).await?;
         return Ok(Some(Instant::now()));
     }
     run_assertions(w, engine, &state, &observation, tracked, now).await;
@@ -834,9 +887,31 @@ async fn check(
     if heal.is_empty() {
         return Ok(earliest);
     }
-    // An unhealthy container is restarted here; the apply below then
+    // An unhealthy container is restarted here, under the lock and only
+    // if the project was not destroyed meanwhile; the apply below then
     // records its new start, as for any heal.
     let grace = w.project.config.limits.containers().stop_grace;
+    let restarting = if restart.is_empty() {
+        None
+    } else {
+        let locked = crate::state::Lock::acquire(files)
+            .and_then(|lock| Ok((lock, State::load(files, &w.project.identity)?)));
+        match locked {
+            Ok((lock, state)) => {
+                state.may_heal(w.generation).map_err(Halt::Destroyed)?;
+                Some(lock)
+            }
+            Err(e) => {
+                reporter.event(
+                    None,
+                    Kind::Failure,
+                    &format!("cannot restart: {e}"),
+                    "will look again",
+                );
+                return Ok(Some(Instant::now() + Duration::from_secs(1)));
+            }
+        }
+    };
     for (name, containers, why) in &restart {
         for c in containers {
             let restarted = match engine.stop_container(name, c, grace).await {
@@ -863,9 +938,14 @@ async fn check(
             }
         }
     }
+    drop(restarting);
     // What depends on a healed resource is applied with it.
     let with_dependents = dependents(w.graph, &heal);
-    let failure = apply_only(w, engine, w.graph, &with_dependents).await.err();
+    let failure = match apply_only(w, engine, w.graph, &with_dependents).await {
+        Ok(_) => None,
+        Err(Healing::Destroyed(destroyed)) => return Err(Halt::Destroyed(destroyed)),
+        Err(Healing::Failed(why)) => Some(why),
+    };
     let now = Instant::now();
     for name in &heal {
         let Some(t) = tracked.get_mut(name) else {
@@ -922,7 +1002,7 @@ async fn expire(
     engine: &Engine,
     names: &BTreeSet<ResourceName>,
     tracked: &mut BTreeMap<ResourceName, Tracked>,
-) {
+) -> Result<(), Halt> {
     let mut pruned = w.graph.clone();
     let ids: BTreeSet<crate::model::DeclId> = pruned
         .project
@@ -947,11 +1027,13 @@ async fn expire(
             Some("nothing was planned to destroy".to_string())
         }
         Ok(_) => None,
-        Err(why) => Some(why),
+        Err(Healing::Destroyed(destroyed)) => return Err(Halt::Destroyed(destroyed)),
+        Err(Healing::Failed(why)) => Some(why),
     };
     let recorded = (|| -> Result<(), crate::state::StateError> {
         let _lock = crate::state::Lock::acquire(&w.project.files)?;
         let mut state = State::load(&w.project.files, &engine.identity)?;
+        state.may_heal(w.generation)?;
         for name in names {
             state
                 .expired
@@ -959,6 +1041,9 @@ async fn expire(
         }
         state.save(&w.project.files)
     })();
+    if let Err(destroyed @ StateError::Destroyed { .. }) = recorded {
+        return Err(Halt::Destroyed(destroyed));
+    }
     for name in names {
         let Some(t) = tracked.get_mut(name) else {
             continue;
@@ -996,16 +1081,25 @@ async fn expire(
         }
         t.incident = None;
     }
+    Ok(())
 }
 
-/// Applies `graph` through `apply`'s path, narrowed to `only`; a failure
-/// as one sentence.
+/// Why a heal did not happen.
+enum Healing {
+    /// The project was destroyed since the watch began: nothing was done.
+    Destroyed(StateError),
+    /// It failed, in one sentence.
+    Failed(String),
+}
+
+/// Applies `graph` through `apply`'s path, narrowed to `only`, on behalf of
+/// the watch (refused under the lock once the project was destroyed).
 async fn apply_only(
     w: &Watcher<'_>,
     engine: &Engine,
     graph: &Graph,
     only: &BTreeSet<ResourceName>,
-) -> Result<apply::Report, String> {
+) -> Result<apply::Report, Healing> {
     let hooks = WatchHooks {
         reporter: w.reporter.clone(),
     };
@@ -1018,14 +1112,29 @@ async fn apply_only(
             options: (w.options)(),
             hooks: &hooks,
             only: Some(only),
+            caller: apply::Caller::Watch(w.generation),
         },
         graph,
         w.sources,
     )
     .await
-    .map_err(|e| e.to_string())?;
+    .map_err(|e| match e {
+        apply::RunError::State(destroyed @ StateError::Destroyed { .. }) => {
+            Healing::Destroyed(destroyed)
+        }
+        // A destroy holding the lock has recorded itself first thing.
+        apply::RunError::State(locked @ StateError::Locked { .. }) => {
+            match State::load(&w.project.files, &w.project.identity)
+                .map(|s| s.may_heal(w.generation))
+            {
+                Ok(Err(destroyed)) => Healing::Destroyed(destroyed),
+                _ => Healing::Failed(locked.to_string()),
+            }
+        }
+        other => Healing::Failed(other.to_string()),
+    })?;
     if report.failed() {
-        Err(report.failures().join("; "))
+        Err(Healing::Failed(report.failures().join("; ")))
     } else {
         Ok(report)
     }
