@@ -22,6 +22,8 @@ pub mod cli;
 pub mod complete;
 mod defaults;
 mod docker;
+#[cfg(test)]
+mod fuzz;
 pub mod import;
 pub mod load;
 mod model;

@@ -81,6 +81,18 @@ impl Declared {
         declared
     }
 
+    /// A project that declares these networks and volumes.
+    #[cfg(test)]
+    pub(crate) fn for_tests<'a>(
+        networks: impl IntoIterator<Item = &'a str>,
+        volumes: impl IntoIterator<Item = &'a str>,
+    ) -> Declared {
+        Declared {
+            networks: networks.into_iter().map(str::to_string).collect(),
+            volumes: volumes.into_iter().map(str::to_string).collect(),
+        }
+    }
+
     fn collect(&mut self, field: &FieldSchema, ty: &ValueType, value: &Json) {
         match (ty, value) {
             (ValueType::List(inner) | ValueType::Map(inner), Json::Array(items)) => {
@@ -131,13 +143,20 @@ fn refusal_in(
         (ValueType::Map(inner), Json::Object(entries)) => entries
             .values()
             .find_map(|i| refusal_in(field, inner, i, declared)),
-        (ValueType::Port, Json::String(port)) => Some(format!(
+        (ValueType::Port, port) => Some(format!(
             "it publishes `{}` on this machine; a port is published only when you write it in `{}`",
-            port.escape_debug(),
+            port.as_str()
+                .map_or_else(|| port.to_string(), str::to_string)
+                .escape_debug(),
             field.name
         )),
         (ValueType::Mount, value) => {
-            let mount = mount_of(value)?;
+            let Some(mount) = mount_of(value) else {
+                return Some(format!(
+                    "`{}` is not a mount",
+                    value.to_string().escape_debug()
+                ));
+            };
             if mount.is_bind() {
                 Some(format!(
                     "it mounts `{}` of this machine into the container; a bind mount is made only when you write it in `{}`",

@@ -121,7 +121,14 @@ pub fn check(field: &str, ty: &ValueType, value: Value, secret: bool) -> Result<
                 .unwrap_or(&mismatch.got)
                 .to_string()
         } else {
-            mismatch.got.clone()
+            // What is shown of the value has what sits under a secret-looking
+            // key inside it masked (`{"DB_PASSWORD": "***"}`): the project's
+            // secrets are not known yet while it is evaluated.
+            let masked = crate::output::file_masker().json(None, &json);
+            masked
+                .pointer(&mismatch.path)
+                .map(clockwork_schema::describe_value)
+                .unwrap_or_else(|| mismatch.got.clone())
         };
         return Err(if mismatch.path.is_empty() {
             format!("field `{field}` expects {}, got {got}", ty.describe())

@@ -6,9 +6,11 @@
 //! secret is replaced wherever it stands as a whole word (`:pw@`,
 //! `` `pw` ``, `PASS=pw`, `"pw"`), so that a one-character password is still
 //! replaced without turning every `a` of the output into `***`, and a
-//! password `postgres` leaves `postgresql://` readable; a secret of four
-//! characters or more that holds other characters than letters, digits and
-//! `_` is replaced wherever it occurs. On top of that, the value
+//! password `postgres` leaves `postgresql://` readable. A secret of four
+//! characters or more that does not read like a word — it holds other
+//! characters than lower-case letters, or is twelve characters or longer
+//! (`hunter2`, `S3cret`, `p@ss`) — is replaced wherever it occurs, even
+//! glued to other text (`db/xS3cret`). On top of that, the value
 //! after any secret-looking `NAME=` or `name: ` and every URL password are
 //! masked even when Clockwork never saw the value itself.
 //!
@@ -141,12 +143,11 @@ impl Masker {
         }
         let mut out = mask_assignments(&mask_url_password(text));
         for form in self.forms.iter().filter(|f| !self.public.contains(*f)) {
-            // A secret made of word characters is masked where it stands as
-            // a word (`postgres` as a password leaves `postgresql://` alone);
-            // one with other characters, and so unlike any word, wherever
-            // it occurs.
-            let wordlike = form.chars().all(|c| c.is_alphanumeric() || c == '_');
-            if wordlike || form.chars().count() < ANYWHERE {
+            // A secret that reads like a word is masked where it stands as
+            // a word (`postgres` as a password leaves `postgresql://`
+            // alone); one unlike any word, wherever it occurs, even glued
+            // to other text.
+            if reads_like_a_word(form) || form.chars().count() < ANYWHERE {
                 out = replace_words(&out, form);
             } else if out.contains(form.as_str()) {
                 out = out.replace(form.as_str(), MASK);
@@ -154,6 +155,13 @@ impl Masker {
         }
         out
     }
+}
+
+/// Whether a secret reads like a word of a message (`postgres`, `secret`,
+/// `admin`): lower-case letters only, and shorter than twelve. Only such a
+/// secret is left where it is part of a longer word.
+fn reads_like_a_word(secret: &str) -> bool {
+    secret.chars().count() < 12 && secret.chars().all(|c| c.is_ascii_lowercase())
 }
 
 /// Replaces `word` where it is not part of a longer word.
@@ -275,7 +283,10 @@ fn masked_value(value: &str, in_document: bool) -> Option<(String, usize)> {
             ))
         }
         '[' | '{' | '(' => {
-            let end = closing_bracket(value).unwrap_or(value.len());
+            // A document's brackets may close lines later; in other text
+            // an unclosed bracket ends with its line.
+            let end = closing_bracket(value, in_document)
+                .unwrap_or_else(|| value.find('\n').unwrap_or(value.len()));
             if in_document {
                 Some((mask_literals(&value[..end]), end))
             } else {
@@ -338,7 +349,7 @@ fn mask_literals(text: &str) -> String {
             c if c.is_ascii_digit() || c == '-' => {
                 while chars
                     .peek()
-                    .is_some_and(|(_, d)| d.is_ascii_alphanumeric() || matches!(d, '.' | '-'))
+                    .is_some_and(|(_, d)| d.is_ascii_alphanumeric() || matches!(d, '.' | '-' | '+'))
                 {
                     chars.next();
                 }
@@ -354,7 +365,7 @@ fn mask_literals(text: &str) -> String {
 
 /// The end of the bracketed value `value` starts with (just past its
 /// closing bracket), brackets inside strings not counted.
-fn closing_bracket(value: &str) -> Option<usize> {
+fn closing_bracket(value: &str, across_lines: bool) -> Option<usize> {
     let mut depth = 0usize;
     let mut quote: Option<char> = None;
     let mut escaped = false;
@@ -378,7 +389,7 @@ fn closing_bracket(value: &str) -> Option<usize> {
                         return Some(i + 1);
                     }
                 }
-                '\n' => return None,
+                '\n' if !across_lines => return None,
                 _ => {}
             },
         }

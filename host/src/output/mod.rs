@@ -149,11 +149,16 @@ pub fn plugin_log(verbosity: u8, plugin: &str, record: &LogRecord) {
 
 /// Renders a diagnostic like [`error`] does.
 pub fn diagnostic(diagnostic: &dyn miette::Diagnostic) {
+    note(&rendered(diagnostic));
+}
+
+/// A diagnostic as [`diagnostic`] prints it, masked.
+pub(crate) fn rendered(diagnostic: &dyn miette::Diagnostic) -> String {
     let mut text = String::new();
     if handler().render_report(&mut text, diagnostic).is_err() {
         text = format!("error: {diagnostic}");
     }
-    note(text.trim_end());
+    masked(text.trim_end())
 }
 
 fn handler() -> miette::GraphicalReportHandler {

@@ -1,0 +1,1 @@
+//! Compose files (after the import work merges).
