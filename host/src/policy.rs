@@ -675,14 +675,18 @@ pub fn check_file_ownership(
             });
         }
     };
+    let stamp = files.stamp(&rel).map_err(unreadable)?;
     match state.files.get(&key) {
         Some(r) if r.resource != scope.resource => Err(Denial::WrittenByOther {
             path: key,
             owner: r.resource.clone(),
             resource: scope.resource.clone(),
         }),
-        Some(r) if r.sha256 == current => Ok(()),
+        Some(r) if r.is_current(&current, stamp) => Ok(()),
         _ if scope.overwrite => Ok(()),
+        // The content is what the record says, but not the file Clockwork
+        // wrote: the record came from elsewhere (a handed-over state).
+        Some(r) if r.sha256 == current => Err(Denial::NotClockworks { path: key }),
         Some(_) => Err(Denial::ChangedByHand { path: key }),
         None => Err(Denial::NotClockworks { path: key }),
     }

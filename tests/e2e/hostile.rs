@@ -111,3 +111,92 @@ fn a_check_cannot_read_the_projects_secrets_through_any_link() {
     stack.ok(&["plan"]);
     stack.ok(&["destroy", "--yes"]);
 }
+
+/// Every file under `dir`, as text (lossy), by path.
+fn files_under(dir: &std::path::Path, out: &mut Vec<(String, String)>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        match entry.file_type() {
+            Ok(t) if t.is_dir() => files_under(&path, out),
+            Ok(t) if t.is_file() => out.push((
+                path.display().to_string(),
+                String::from_utf8_lossy(&std::fs::read(&path).unwrap_or_default()).into_owned(),
+            )),
+            _ => {}
+        }
+    }
+}
+
+/// A committed lock is untrusted against the real Engine too: one that
+/// mounts the host's `/etc` creates nothing. And the secrets of a deploy —
+/// `env()` values, a password holding a `/` in a URL, one printed — reach
+/// no output and no file Clockwork writes.
+#[test]
+fn a_hostile_lock_creates_nothing_and_no_secret_reaches_a_file() {
+    let stack = Stack::new("cw-e2e-hostile-lock");
+    stack.write(
+        ".env",
+        "API_TOKEN=tok-E2e-Printed-6612\nDB_PASSWORD=pa/ss-E2e-Slash-7713\n",
+    );
+    stack.write(
+        "main.star",
+        r#"print("token:", env("API_TOKEN"))
+web = DockerResource(
+    name = "hostile-lock-web",
+    description = "redis cache",
+    env_vars = {"DATABASE_URL": "postgresql://app:" + env("DB_PASSWORD") + "@db:5432/app"},
+)
+"#,
+    );
+    stack.ok(&["plan"]);
+    // What a repository could ship: the entry replayed (its inputs are
+    // today's), its value a bind of the host's /etc.
+    let lock_path = stack.dir.join("clockwork.lock");
+    let lock = std::fs::read_to_string(&lock_path).unwrap_or_default();
+    assert!(lock.contains("[resources.hostile-lock-web"), "{lock}");
+    let hostile = format!(
+        "{lock}\n[resources.hostile-lock-web.fields.volumes]\nsource = \"model:m\"\nvalue = [\"/etc:/host-etc\"]\n"
+    );
+    std::fs::write(&lock_path, hostile).expect("lock");
+    let run = stack.run(&["apply", "-y"]);
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert!(
+        run.all()
+            .contains("the value clockwork.lock gives `volumes` is refused: it mounts `/etc`"),
+        "{}",
+        run.all()
+    );
+    assert!(stack.containers().is_empty(), "a container was created");
+
+    std::fs::write(&lock_path, &lock).expect("lock");
+    let run = stack.ok(&["apply", "-y"]);
+    let status = stack.ok(&["status", "--json"]);
+    let mut seen = vec![
+        ("apply".to_string(), run.all()),
+        ("status".to_string(), status.all()),
+    ];
+    files_under(&stack.dir, &mut seen);
+    for (what, text) in &seen {
+        if what.ends_with(".env") {
+            continue;
+        }
+        for secret in [
+            "tok-E2e-Printed-6612",
+            "pa/ss-E2e-Slash-7713",
+            "pa%2Fss-E2e",
+        ] {
+            assert!(!text.contains(secret), "{what} holds `{secret}`:\n{text}");
+        }
+    }
+    assert!(run.all().contains("print: token: ***"), "{}", run.all());
+    // The container has the real value.
+    assert!(
+        stack.env_of("hostile-lock-web").contains(
+            &"DATABASE_URL=postgresql://app:pa/ss-E2e-Slash-7713@db:5432/app".to_string()
+        )
+    );
+    stack.ok(&["destroy", "--yes"]);
+}

@@ -186,12 +186,18 @@ impl<'a> Actor<'a> {
                 path: key.clone(),
                 source,
             })?;
+        let stamp = self.files.stamp(&rel).map_err(|source| ActionError::File {
+            verb: "read",
+            path: key.clone(),
+            source,
+        })?;
         state.files.insert(
             key.clone(),
             FileRecord {
                 resource: scope.resource.clone(),
                 sha256: sha256_hex(spec.content.as_bytes()),
                 mode: Some(format!("{mode:04o}")),
+                stamp,
             },
         );
         Ok(json!({"path": key, "bytes": spec.content.len()}))
@@ -226,6 +232,13 @@ impl<'a> Actor<'a> {
         state.files.remove(&key);
         if current != record.sha256 {
             return kept("was changed by hand since Clockwork wrote it");
+        }
+        // The content matches; the file must be the very one Clockwork
+        // wrote, not one a record in a handed-over state file describes.
+        if !record.is_current(&current, self.files.stamp(&rel).map_err(unreadable)?) {
+            return kept(
+                "is not the file Clockwork wrote there (its record in the state does not match it)",
+            );
         }
         self.files
             .remove_file(&rel)
@@ -327,5 +340,34 @@ mod tests {
             true
         );
         assert!(!tmp.path().join("mine.txt").exists());
+
+        // A record handed over in a state file: the hash of a file the
+        // project ships, without the stamp only a write here gives (or
+        // with another file's). Neither makes the file Clockwork's.
+        std::fs::write(tmp.path().join("shipped.txt"), "from the repository").unwrap();
+        let forged = |stamp| crate::state::FileRecord {
+            resource: "notes".into(),
+            sha256: sha256_hex(b"from the repository"),
+            mode: None,
+            stamp,
+        };
+        let elsewhere = files.stamp(std::path::Path::new("out/a.txt")).unwrap();
+        for stamp in [None, elsewhere] {
+            state
+                .lock()
+                .unwrap()
+                .files
+                .insert("shipped.txt".into(), forged(stamp));
+            assert!(matches!(
+                act(&notes, write("shipped.txt", "x")).unwrap_err(),
+                ActionError::Denied(Denial::NotClockworks { .. })
+            ));
+            let kept = act(&notes, Action::RemovePath("shipped.txt".into())).unwrap();
+            assert_eq!(kept["removed"], false, "{kept}");
+            assert_eq!(
+                std::fs::read_to_string(tmp.path().join("shipped.txt")).unwrap(),
+                "from the repository"
+            );
+        }
     }
 }

@@ -410,14 +410,10 @@ fn setup_hash(
 }
 
 async fn run_job(job: Job, shared: &Shared) -> Outcome {
-    // The state carries the project's id; a state from before ids falls
-    // back to the folder, which is as stable.
-    let project_id = shared
-        .state
-        .lock()
-        .ok()
-        .and_then(|s| s.project_id.clone())
-        .unwrap_or_else(|| shared.files.root().display().to_string());
+    // The folder's own id marks what the git driver clones as this
+    // project's: never the state's, which a hand-edited file could set to
+    // the mark of a folder it ships.
+    let project_id = crate::project::ProjectId::of_folder(shared.files.root()).to_string();
     let actor = Actor {
         engine: shared.engine.as_deref(),
         files: &shared.files,

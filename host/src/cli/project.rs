@@ -157,7 +157,8 @@ pub async fn resolved(invocation: &Invocation, mode: Mode) -> Result<Resolved, C
     ));
     crate::complete::defaults(&mut graph, &plugins);
     crate::output::register_secrets(crate::complete::secrets_of(&graph));
-    crate::output::register_public(public_names(&graph));
+    let (names, words) = public_names(&graph);
+    crate::output::register_public(names, words);
     lap("resolve and complete");
     Ok(Resolved {
         graph,
@@ -167,11 +168,13 @@ pub async fn resolved(invocation: &Invocation, mode: Mode) -> Result<Resolved, C
     })
 }
 
-/// What the project shows by design, never masked as text: the
-/// declarations' names and types, and the images its resources run (whole,
-/// and the repository's last part: `postgres` of `postgres:15-alpine`).
-fn public_names(graph: &crate::resolve::Graph) -> Vec<String> {
+/// What the project shows by design, not masked as text: the
+/// declarations' names and types and the images its resources run, and
+/// the words inside them (the repository's last part: `postgres` of
+/// `postgres:15-alpine`).
+fn public_names(graph: &crate::resolve::Graph) -> (Vec<String>, Vec<String>) {
     let mut names = Vec::new();
+    let mut words = Vec::new();
     for d in &graph.project.declarations {
         names.push(d.name.to_string());
         names.push(d.type_name.to_string());
@@ -184,7 +187,7 @@ fn public_names(graph: &crate::resolve::Graph) -> Vec<String> {
                 .rsplit_once(':')
                 .filter(|(_, tag)| !tag.contains('/'))
                 .map_or(without_digest, |(repository, _)| repository);
-            names.push(
+            words.push(
                 repository
                     .rsplit('/')
                     .next()
@@ -193,7 +196,7 @@ fn public_names(graph: &crate::resolve::Graph) -> Vec<String> {
             );
         }
     }
-    names
+    (names, words)
 }
 
 /// A plan problem at a declaration whose fields no model could fill gets

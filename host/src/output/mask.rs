@@ -45,6 +45,10 @@ pub struct Masker {
     /// secret has the same value. The secret stays masked where it stands
     /// as one: under a secret-looking name, as a URL's password.
     public: std::collections::BTreeSet<String>,
+    /// Words the project shows inside its values (the repository of an
+    /// image: `redis` of `redis:7-alpine`): a secret that reads like a word
+    /// and equals one is left where it stands in text.
+    public_words: std::collections::BTreeSet<String>,
     enabled: bool,
 }
 
@@ -78,6 +82,7 @@ impl Masker {
             forms: Vec::new(),
             exact: Vec::new(),
             public: Default::default(),
+            public_words: Default::default(),
             enabled,
         };
         masker.add(secrets.iter().cloned());
@@ -110,7 +115,7 @@ impl Masker {
         if key.is_some_and(is_secret_name) {
             return MASK.to_string();
         }
-        if !self.public.contains(text)
+        if !self.is_public(text)
             && (self.forms.iter().any(|s| s == text) || self.exact.iter().any(|s| s == text))
         {
             return MASK.to_string();
@@ -135,6 +140,12 @@ impl Masker {
         }
     }
 
+    /// Whether `value` is one the project shows by design.
+    fn is_public(&self, value: &str) -> bool {
+        self.public.contains(value)
+            || (self.public_words.contains(value) && reads_like_a_word(value))
+    }
+
     /// Masks free text: URL passwords, values after secret-looking names,
     /// and every known secret.
     pub fn scrub(&self, text: &str) -> String {
@@ -142,7 +153,7 @@ impl Masker {
             return text.to_string();
         }
         let mut out = mask_assignments(&mask_url_password(text));
-        for form in self.forms.iter().filter(|f| !self.public.contains(*f)) {
+        for form in self.forms.iter().filter(|f| !self.is_public(f)) {
             // A secret that reads like a word is masked where it stands as
             // a word (`postgres` as a password leaves `postgresql://`
             // alone); one unlike any word, wherever it occurs, even glued
@@ -450,16 +461,20 @@ pub fn register_env_values(values: impl IntoIterator<Item = String>) {
         .add_env_values(values);
 }
 
-/// Adds what the project shows by design (names, types, images) and is
-/// never masked as text; see [`Masker`].
-pub fn register_public(values: impl IntoIterator<Item = String>) {
+/// Adds what the project shows by design — `values` (names, types,
+/// images) and `words` inside them (an image's repository) — which is not
+/// masked as text; see [`Masker`].
+pub fn register_public(
+    values: impl IntoIterator<Item = String>,
+    words: impl IntoIterator<Item = String>,
+) {
     let values: Vec<String> = values.into_iter().filter(|v| !v.is_empty()).collect();
+    let words: Vec<String> = words.into_iter().filter(|v| !v.is_empty()).collect();
     for lock in [&PROCESS, &SECRETS_ONLY] {
         let mut guard = lock.write().unwrap_or_else(|p| p.into_inner());
-        guard
-            .get_or_insert_with(|| Masker::new(&[], true))
-            .public
-            .extend(values.iter().cloned());
+        let masker = guard.get_or_insert_with(|| Masker::new(&[], true));
+        masker.public.extend(values.iter().cloned());
+        masker.public_words.extend(words.iter().cloned());
     }
 }
 
@@ -550,9 +565,18 @@ mod tests {
     /// is a secret, and the name stays readable.
     #[test]
     fn names_and_images_equal_to_a_secret_stay_readable() {
-        let mut m = Masker::new(&["postgres".into(), "cache".into()], true);
-        m.public
-            .extend(["postgres".to_string(), "cache".to_string()]);
+        let mut m = Masker::new(
+            &["postgres".into(), "cache".into(), "s3cr3t-repo".into()],
+            true,
+        );
+        m.public.insert("cache".to_string());
+        m.public_words
+            .extend(["postgres".to_string(), "s3cr3t-repo".to_string()]);
+        // A secret unlike a word is masked even inside an image.
+        assert_eq!(
+            m.scrub("pull `127.0.0.1:9/s3cr3t-repo:1` failed"),
+            "pull `127.0.0.1:9/***:1` failed"
+        );
         assert_eq!(m.text(Some("name"), "cache"), "cache");
         assert_eq!(m.text(Some("REDIS_PASSWORD"), "cache"), "***");
         assert_eq!(

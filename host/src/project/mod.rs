@@ -8,7 +8,7 @@ mod reads;
 
 pub use files::{Entry, PathError, ProjectDir, STATE_DIR};
 pub use identity::{Identity, ProjectId, docker_safe_name};
-pub use reads::{MAX_READ_BYTES, Shield, bytes, read_file_limited};
+pub use reads::{FileStamp, MAX_READ_BYTES, Shield, bytes, read_file_limited};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

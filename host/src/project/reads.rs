@@ -38,6 +38,21 @@ pub enum Shield {
     Secrets,
 }
 
+/// Which file is at a path, as Clockwork wrote it: its device, inode and
+/// modification time. A record of a file Clockwork wrote carries its stamp,
+/// so a record handed over in a state file (whose content hash a shipped
+/// file could match) does not make another file Clockwork's: a stamp is
+/// known only to whoever wrote that file on this machine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct FileStamp {
+    /// The device.
+    pub dev: u64,
+    /// The inode.
+    pub ino: u64,
+    /// The modification time, nanoseconds since the Unix epoch.
+    pub modified_ns: u64,
+}
+
 /// A file's identity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 struct FileId {
@@ -147,6 +162,27 @@ impl ProjectDir {
             });
         }
         Ok(())
+    }
+
+    /// The stamp of the regular file at `rel` (a final link not followed);
+    /// `None` when there is none.
+    pub fn stamp(&self, rel: &Path) -> Result<Option<FileStamp>, PathError> {
+        let meta = match self.dir.symlink_metadata(rel) {
+            Ok(meta) if meta.is_file() => meta,
+            Ok(_) => return Ok(None),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(self.explain(rel, e)),
+        };
+        let modified_ns = meta
+            .modified()
+            .ok()
+            .and_then(|t| t.into_std().duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
+        Ok(Some(FileStamp {
+            dev: meta.dev(),
+            ino: meta.ino(),
+            modified_ns,
+        }))
     }
 
     /// A file in `.clockwork/` that has a hard link elsewhere, if one has:

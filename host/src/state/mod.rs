@@ -105,6 +105,18 @@ pub struct FileRecord {
     /// The mode it was written with, octal (`0644`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mode: Option<String>,
+    /// Which file Clockwork wrote there: without it, or when another file
+    /// is there now, the record does not make the file Clockwork's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stamp: Option<crate::project::FileStamp>,
+}
+
+impl FileRecord {
+    /// Whether the file now at the path is the one this record says
+    /// Clockwork wrote: the same content and the same file.
+    pub fn is_current(&self, sha256: &str, stamp: Option<crate::project::FileStamp>) -> bool {
+        self.sha256 == sha256 && self.stamp.is_some() && self.stamp == stamp
+    }
 }
 
 /// The whole state.
