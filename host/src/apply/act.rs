@@ -156,7 +156,7 @@ impl<'a> Actor<'a> {
                     .map_err(ActionError::Driver)?
             }
             Action::Ext((driver, op, payload)) if driver == crate::apply::apple::DRIVER => {
-                crate::apply::apple::run(op, payload)
+                crate::apply::apple::run(self.files, op, payload)
                     .await
                     .map_err(ActionError::Driver)?
             }

@@ -168,12 +168,57 @@ pub fn command_lines(op: &str, payload: &str) -> Result<Vec<Vec<String>>, String
     }
 }
 
+/// `payload` with each bind mount's source made the absolute path the
+/// policy checked: `container` would take `./site` from its own working
+/// folder, which is not the project's (`clockwork -C`).
+fn with_resolved_mounts(
+    files: &crate::project::ProjectDir,
+    op: &str,
+    payload: &str,
+) -> Result<String, String> {
+    if op != "run" {
+        return Ok(payload.to_string());
+    }
+    let mut run: Json = serde_json::from_str(payload)
+        .map_err(|e| format!("invalid apple-container run payload: {e}"))?;
+    if let Some(volumes) = run.get_mut("volumes").and_then(Json::as_array_mut) {
+        for volume in volumes {
+            let Some(mount) = volume
+                .as_str()
+                .and_then(clockwork_schema::actions::MountSpec::parse)
+            else {
+                continue;
+            };
+            if !mount.is_bind() || mount.source.starts_with('/') {
+                continue;
+            }
+            let relative = crate::project::ProjectDir::relative(&mount.source)
+                .map_err(|e| format!("bind mount: {e}"))?;
+            let absolute = files
+                .host_path(&relative)
+                .map_err(|e| format!("bind mount: {e}"))?;
+            *volume = Json::String(format!(
+                "{}:{}{}",
+                absolute.display(),
+                mount.target,
+                if mount.read_only { ":ro" } else { "" }
+            ));
+        }
+    }
+    Ok(run.to_string())
+}
+
 /// Runs `op`'s command lines with the `container` CLI.
-pub async fn run(op: &str, payload: &str) -> Result<Json, String> {
+pub async fn run(
+    files: &crate::project::ProjectDir,
+    op: &str,
+    payload: &str,
+) -> Result<Json, String> {
     if let Some(why) = unavailable() {
         return Err(why);
     }
-    for argv in command_lines(op, payload)? {
+    let payload = with_resolved_mounts(files, op, payload)?;
+    for argv in command_lines(op, &payload)? {
         let mut command = tokio::process::Command::new(PROGRAM);
         command
             .args(&argv)
@@ -199,6 +244,33 @@ pub async fn run(op: &str, payload: &str) -> Result<Json, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A relative bind is the project's folder, whatever folder
+    /// `clockwork` runs in.
+    #[test]
+    fn relative_binds_are_the_projects() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let root = std::fs::canonicalize(tmp.path()).expect("root");
+        let files = crate::project::ProjectDir::open(&root).expect("open");
+        let payload = json!({
+            "name": "web", "image": "nginx:alpine",
+            "volumes": ["./site:/usr/share/nginx/html:ro", "data:/data", "/srv/x:/x"],
+        })
+        .to_string();
+        let resolved: Json =
+            serde_json::from_str(&with_resolved_mounts(&files, "run", &payload).expect("run"))
+                .expect("json");
+        assert_eq!(
+            resolved["volumes"],
+            json!([
+                format!("{}/site:/usr/share/nginx/html:ro", root.display()),
+                "data:/data",
+                "/srv/x:/x"
+            ])
+        );
+        let out = json!({"name": "web", "image": "x", "volumes": ["../up:/up"]}).to_string();
+        assert!(with_resolved_mounts(&files, "run", &out).is_err());
+    }
 
     #[test]
     fn run_and_delete_become_container_command_lines() {
