@@ -71,12 +71,15 @@ impl ResourcePlugin for Postgres {
             .field(shaping("user", "string", "The database user.").default(json!("app")))
             .field(shaping("database", "string", "The database.").default(json!("app")))
             .field(
+                // A `port` field: the host publishes a port on this machine
+                // only when the user wrote that mapping in a field of this
+                // type, and passes it through as written.
                 shaping(
                     "port",
-                    "int",
-                    "Port on 127.0.0.1 to publish 5432 on; left out, only the project's containers reach it.",
+                    "port",
+                    "Where to publish PostgreSQL's port 5432 on this machine, e.g. `\"127.0.0.1:15432:5432\"`; left out, only the project's containers reach it.",
                 )
-                .example(json!(15432)),
+                .example(json!("127.0.0.1:15432:5432")),
             )
             .field(
                 shaping("environment", "map<string>", "Extra environment variables.")
@@ -227,6 +230,22 @@ impl ResourcePlugin for Postgres {
 }
 
 /// The container for a completed config.
+/// The user's `port`, as written (the host grants exactly that mapping),
+/// checked to be one of 5432.
+fn published(config: &Value) -> Result<Option<String>, PluginError> {
+    let Some(port) = config["port"].as_str() else {
+        return Ok(None);
+    };
+    match clockwork_sdk::clockwork_schema::parse_port(port) {
+        Ok(mapping) if mapping.container_port == 5432 => Ok(Some(port.to_string())),
+        Ok(_) => Err(invalid(
+            Some("/port"),
+            format!("`{port}` does not publish PostgreSQL's port: end it with `:5432`"),
+        )),
+        Err(e) => Err(invalid(Some("/port"), e.to_string())),
+    }
+}
+
 fn container_spec(
     name: &str,
     config: &Value,
@@ -289,11 +308,7 @@ fn container_spec(
         name: name.to_string(),
         image: format!("postgres:{}", text("version", "16-alpine")),
         env,
-        ports: config["port"]
-            .as_u64()
-            .map(|port| format!("127.0.0.1:{port}:5432"))
-            .into_iter()
-            .collect(),
+        ports: published(config)?.into_iter().collect(),
         mounts,
         network_options: NetworkSpec::declared_of(project, &networks),
         networks,
