@@ -89,7 +89,7 @@ fn a_model_never_mounts_a_host_path_even_one_the_users_command_names() {
     name = "web",
     description = "nginx web server",
     image = "nginx:alpine",
-    command = ["sh", "-c", "ls /etc /var/run/docker.sock; nginx -g 'daemon off;'"],
+    command = ["ls", "/etc", "/var/run/docker.sock"],
 )
 "#,
     );
@@ -147,6 +147,7 @@ web = DockerResource(
     name = "web",
     description = "nginx web server",
     image = "nginx:alpine",
+    command = ["ls", "/etc"],
 )
 "#,
     );
