@@ -143,10 +143,11 @@ fn a_hostile_lock_creates_nothing_and_no_secret_reaches_a_file() {
     );
     stack.write(
         "main.star",
-        r#"print("token:", env("API_TOKEN"))
+        r#"print("it is", env("API_TOKEN"))
 web = DockerResource(
     name = "hostile-lock-web",
     description = "redis cache",
+    entrypoint = ["sh", "-c", "ls \"$0\" >/dev/null; exec redis-server", "/etc"],
     env_vars = {"DATABASE_URL": "postgresql://app:" + env("DB_PASSWORD") + "@db:5432/app"},
 )
 "#,
@@ -191,7 +192,7 @@ web = DockerResource(
             assert!(!text.contains(secret), "{what} holds `{secret}`:\n{text}");
         }
     }
-    assert!(run.all().contains("print: token: ***"), "{}", run.all());
+    assert!(run.all().contains("print: it is ***"), "{}", run.all());
     // The container has the real value.
     assert!(
         stack.env_of("hostile-lock-web").contains(
