@@ -148,3 +148,84 @@ fn a_compose_file_in_a_subfolder_keeps_its_paths() {
     let plan = project.clockwork(&["plan", "--offline"]);
     assert_eq!(plan.status.code(), Some(0), "{}", stderr(&plan));
 }
+
+/// Runs `clockwork -C <project> args…` as the other tests do, but kills it
+/// if it has not ended in a minute: reading a FIFO or `/dev/zero` must not
+/// hang the import (or fill the memory) — the test then fails instead of
+/// hanging too.
+fn bounded(project: &TestProject, args: &[&str]) -> std::process::Output {
+    let dir = project.dir();
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_clockwork"));
+    command
+        .current_dir(project.root.path())
+        .arg("-C")
+        .arg(&dir)
+        .args(args)
+        .env("HOME", project.root.path())
+        .env("XDG_DATA_HOME", project.root.path().join("data"))
+        .env("CW_CACHE_DIR", crate::support::test_cache())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = command.spawn().expect("clockwork runs");
+    let pid = child.id();
+    let (done, wait) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = done.send(child.wait_with_output());
+    });
+    match wait.recv_timeout(std::time::Duration::from_secs(60)) {
+        Ok(out) => out.expect("clockwork ends"),
+        Err(_) => {
+            let pid = rustix::process::Pid::from_raw(pid as i32).expect("a pid");
+            let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+            panic!("clockwork {args:?} did not end within a minute");
+        }
+    }
+}
+
+#[test]
+fn a_big_compose_file_imports() {
+    // Import was quadratic: 32,000 services did not end in 45 s. The speed
+    // itself is measured by scripts/bench-import.sh; here it must end, and
+    // say what it should.
+    let project = TestProject::new();
+    let count = 32_000;
+    let services: String = (0..count)
+        .map(|i| {
+            let next = (i + 1) % count;
+            format!(
+                "  svc-{i}:\n    image: busybox\n    ports: [\"127.0.0.1:{}:80\"]\n    environment: {{LEVEL: info, PEER: svc-{next}}}\n    volumes: [\"./data/{i}:/data\"]\n    depends_on: [svc-{next}]\n    logging: {{driver: json-file}}\n",
+                20000 + i % 40000
+            )
+        })
+        .collect();
+    project.write("docker-compose.yml", format!("services:\n{services}"));
+    let out = bounded(&project, &["import", "-o", "main.star"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        &stderr(&out)[..2000.min(stderr(&out).len())]
+    );
+    let written = std::fs::read_to_string(project.dir().join("main.star")).expect("written");
+    assert_eq!(
+        written
+            .lines()
+            .filter(|l| l.starts_with("svc_") && l.ends_with(" = DockerResource("))
+            .count(),
+        count
+    );
+    assert_eq!(
+        written
+            .lines()
+            .filter(|l| l.starts_with("svc_") && l.contains(".connect(svc_"))
+            .count(),
+        count
+    );
+    assert_eq!(
+        stderr(&out)
+            .lines()
+            .filter(|l| l.contains("logging") && l.contains("not translated"))
+            .count(),
+        count
+    );
+}

@@ -6,14 +6,21 @@
 //! that is not declared, a `depends_on` of no service), plus unknown keys,
 //! which Compose refuses too and which are usually typos.
 
+use std::collections::HashSet;
 use std::path::{Component, Path, PathBuf};
 
 use serde_yaml_ng::{Mapping, Value};
 
 use crate::import::error::{ImportError, Problem};
 use crate::import::interp::Text;
-use crate::import::locate::{Seg, locate};
+use crate::import::locate::{Locator, Seg};
+use crate::import::ordered::Ordered;
 use crate::import::{Input, Item, ItemKind};
+
+/// Problems shown one by one; past these, they are counted (a file with
+/// thousands of mistakes is not helped by thousands of messages, and each
+/// costs a suggestion worked out against every name).
+const MAX_PROBLEMS: usize = 200;
 
 /// The services of a Compose file, in file order.
 #[derive(Debug, Default)]
@@ -37,7 +44,7 @@ pub struct Service {
     /// Published ports, each as DockerResource writes them.
     pub ports: Vec<Text>,
     /// The environment: `env_file` entries, then `environment`, each name once.
-    pub env: Vec<EnvVar>,
+    pub env: Ordered<EnvVar>,
     /// Mounts, each as DockerResource writes them.
     pub volumes: Vec<Text>,
     /// Networks by their Docker names (Compose's `default` left out).
@@ -53,7 +60,7 @@ pub struct Service {
     /// The entrypoint, replacing the image's (empty: none at all).
     pub entrypoint: Option<Vec<Text>>,
     /// The labels, in file order, each key once; none of Clockwork's own.
-    pub labels: Vec<(String, Text)>,
+    pub labels: Ordered<Text>,
     /// `restart`, as DockerResource's `restart_policy`.
     pub restart: Option<String>,
 }
@@ -402,11 +409,26 @@ pub fn read(input: &Input<'_>) -> Result<(Compose, Vec<Item>), ImportError> {
     }
     let mut reader = Reader {
         input,
+        locator: Locator::new(input.text),
         problems: Vec::new(),
         items: Vec::new(),
         project: input.folder_project(),
+        hidden_problems: 0,
     };
     let compose = reader.file(&value);
+    if reader.hidden_problems > 0 {
+        let more = reader.hidden_problems;
+        reader.problems.push(Problem::new(
+            input.file,
+            input.text,
+            None,
+            format!(
+                "and {more} more problem(s) in {}, not shown: {MAX_PROBLEMS} are shown at most",
+                input.file
+            ),
+            Some("fix those shown and import again".into()),
+        ));
+    }
     // In file order, whatever order the keys were checked in.
     reader
         .problems
@@ -420,7 +442,11 @@ pub fn read(input: &Input<'_>) -> Result<(Compose, Vec<Item>), ImportError> {
 
 struct Reader<'a, 'i> {
     input: &'a Input<'i>,
+    /// Finds keys in the file's text.
+    locator: Locator<'i>,
     problems: Vec<Problem>,
+    /// Problems past [`MAX_PROBLEMS`], counted only.
+    hidden_problems: usize,
     items: Vec<Item>,
     /// The Compose project name: `name`, else the folder's.
     project: String,
@@ -490,8 +516,18 @@ fn entries(m: &Mapping) -> impl Iterator<Item = (String, &Value)> {
 }
 
 impl Reader<'_, '_> {
+    /// Whether problems are no longer shown one by one (so that working
+    /// out a suggestion for one is wasted).
+    fn flooded(&self) -> bool {
+        self.problems.len() >= MAX_PROBLEMS
+    }
+
     fn problem(&mut self, at: &[Seg], message: String, help: Option<String>) {
-        let spot = locate(self.input.text, at);
+        if self.flooded() {
+            self.hidden_problems += 1;
+            return;
+        }
+        let spot = self.locator.locate(at);
         self.problems.push(Problem::new(
             self.input.file,
             self.input.text,
@@ -508,7 +544,7 @@ impl Reader<'_, '_> {
         self.items.push(Item {
             service: service.map(str::to_string),
             key,
-            line: locate(self.input.text, at).map(|s| s.line),
+            line: self.locator.locate(at).map(|s| s.line),
             kind,
             reason,
         });
@@ -649,7 +685,10 @@ impl Reader<'_, '_> {
                 return Compose::default();
             }
         };
-        let names: Vec<String> = entries(services).map(|(k, _)| k).collect();
+        let mut names: Ordered<()> = Ordered::default();
+        for (k, _) in entries(services) {
+            names.set(k, ());
+        }
         let mut compose = Compose::default();
         for (name, body) in entries(services) {
             let at = path(&["services", &name]);
@@ -673,8 +712,8 @@ impl Reader<'_, '_> {
 
     /// Top-level `networks` or `volumes`: each key's Docker name, with
     /// what DockerResource cannot set noted.
-    fn declared(&mut self, top: &Mapping, section: &str) -> Vec<(String, Declared)> {
-        let mut out = Vec::new();
+    fn declared(&mut self, top: &Mapping, section: &str) -> Ordered<Declared> {
+        let mut out = Ordered::default();
         let Some(v) = top.get(section) else {
             return out;
         };
@@ -741,7 +780,7 @@ impl Reader<'_, '_> {
                     &format!("{k}: {{}}"),
                 ),
             }
-            out.push((k, declared));
+            out.set(k, declared);
         }
         out
     }
@@ -750,9 +789,9 @@ impl Reader<'_, '_> {
         &mut self,
         name: &str,
         body: &Mapping,
-        names: &[String],
-        networks: &[(String, Declared)],
-        volumes: &[(String, Declared)],
+        names: &Ordered<()>,
+        networks: &Ordered<Declared>,
+        volumes: &Ordered<Declared>,
     ) -> Service {
         let base = path(&["services", name]);
         let mut s = Service {
@@ -963,8 +1002,7 @@ impl Reader<'_, '_> {
                 ));
                 return;
             }
-            s.env.retain(|e| e.name != k);
-            s.env.push(EnvVar {
+            s.env.put(EnvVar {
                 name: k,
                 value: v,
                 file: None,
@@ -1124,8 +1162,7 @@ impl Reader<'_, '_> {
                     Some(_) if dotenv => EnvValue::Dotenv,
                     Some(t) => EnvValue::Text(t),
                 };
-                s.env.retain(|e| e.name != k);
-                s.env.push(EnvVar {
+                s.env.put(EnvVar {
                     name: k,
                     value,
                     file: Some(file.clone()),
@@ -1139,7 +1176,7 @@ impl Reader<'_, '_> {
         service: &str,
         at: &[Seg],
         value: &Value,
-        declared: &[(String, Declared)],
+        declared: &Ordered<Declared>,
         s: &mut Service,
     ) {
         let Value::Sequence(items) = value else {
@@ -1323,11 +1360,13 @@ impl Reader<'_, '_> {
                     }
                 }
                 Some(volume) => {
-                    let Some((_, d)) = declared.iter().find(|(k, _)| *k == volume) else {
-                        let help = match crate::suggest::nearest(
-                            &volume,
-                            declared.iter().map(|(k, _)| k.as_str()),
-                        ) {
+                    let Some(d) = declared.get(&volume) else {
+                        let near = if self.flooded() {
+                            None
+                        } else {
+                            crate::suggest::nearest(&volume, declared.iter().map(|(k, _)| k))
+                        };
+                        let help = match near {
                             Some(near) => format!(
                                 "did you mean `{near}`? Or declare it under the top-level `volumes:`, or write `./{volume}` for a folder"
                             ),
@@ -1391,21 +1430,25 @@ impl Reader<'_, '_> {
         service: &str,
         at: &[Seg],
         value: &Value,
-        declared: &[(String, Declared)],
+        declared: &Ordered<Declared>,
         s: &mut Service,
     ) {
         let Some(listed) = self.names_listed(at, value, "networks: [backend]") else {
             return;
         };
+        let mut joined: HashSet<String> = s.networks.iter().cloned().collect();
+        let mut aliased: HashSet<String> = s.aliases.iter().cloned().collect();
         for (network, at, options) in listed {
-            let docker_name = match declared.iter().find(|(k, _)| *k == network) {
-                Some((_, d)) => Some(d.name.clone()),
+            let docker_name = match declared.get(&network) {
+                Some(d) => Some(d.name.clone()),
                 None if network == "default" => None,
                 None => {
-                    let help = match crate::suggest::nearest(
-                        &network,
-                        declared.iter().map(|(k, _)| k.as_str()),
-                    ) {
+                    let near = if self.flooded() {
+                        None
+                    } else {
+                        crate::suggest::nearest(&network, declared.iter().map(|(k, _)| k))
+                    };
+                    let help = match near {
                         Some(near) => format!("did you mean `{near}`?"),
                         None => format!(
                             "declare it under the top-level `networks:` (`networks: {{{network}: {{}}}}`)"
@@ -1431,7 +1474,7 @@ impl Reader<'_, '_> {
                 other => other,
             };
             if let Some(n) = docker_name
-                && !s.networks.contains(&n)
+                && joined.insert(n.clone())
             {
                 s.networks.push(n);
             }
@@ -1442,7 +1485,7 @@ impl Reader<'_, '_> {
                         match (k.as_str(), v) {
                             ("aliases", Value::Sequence(aliases)) => {
                                 for a in aliases.iter().filter_map(scalar) {
-                                    if !s.aliases.contains(&a) {
+                                    if aliased.insert(a.clone()) {
                                         s.aliases.push(a);
                                     }
                                 }
@@ -1471,25 +1514,34 @@ impl Reader<'_, '_> {
         service: &str,
         at: &[Seg],
         value: &Value,
-        names: &[String],
+        names: &Ordered<()>,
         s: &mut Service,
     ) {
         let Some(listed) = self.names_listed(at, value, "depends_on: [db]") else {
             return;
         };
         for (target, at, options) in listed {
-            if !names.contains(&target) {
-                let help = match crate::suggest::nearest(&target, names.iter().map(String::as_str))
-                {
+            if names.get(&target).is_none() {
+                let near = if self.flooded() {
+                    None
+                } else {
+                    crate::suggest::nearest(&target, names.iter().map(|(k, _)| k))
+                };
+                let help = match near {
                     Some(near) => format!("did you mean `{near}`?"),
-                    None => format!(
-                        "the services are {}",
-                        names
+                    None => {
+                        const SHOWN: usize = 20;
+                        let mut listed: Vec<String> = names
                             .iter()
-                            .map(|n| format!("`{n}`"))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
+                            .take(SHOWN)
+                            .map(|(n, _)| format!("`{n}`"))
+                            .collect();
+                        let count = names.len();
+                        if count > SHOWN {
+                            listed.push(format!("and {} more", count - SHOWN));
+                        }
+                        format!("the services are {}", listed.join(", "))
+                    }
                 };
                 self.problem(
                     &at,
@@ -1700,8 +1752,7 @@ impl Reader<'_, '_> {
             let Some(text) = reader.text(at, raw) else {
                 return;
             };
-            s.labels.retain(|(key, _)| *key != k);
-            s.labels.push((k, text));
+            s.labels.set(k, text);
         };
         match value {
             Value::Mapping(m) => {

@@ -16,6 +16,7 @@ mod compose;
 mod error;
 mod interp;
 mod locate;
+mod ordered;
 mod starlark;
 mod translate;
 
@@ -132,7 +133,8 @@ impl Item {
 /// a Compose file Clockwork can read, with every problem located.
 pub fn import(input: &Input<'_>) -> Result<Imported, ImportError> {
     let (compose, mut items) = compose::read(input)?;
-    let (declarations, added) = translate::translate(&compose, &items);
+    let prepared = translate::prepare(&compose);
+    let (declarations, added) = translate::translate(&compose, &prepared, &items);
     items.extend(added);
     let header = header(input, &compose, &items);
     let starlark = starlark::write(&header, &declarations);
@@ -162,7 +164,7 @@ fn header(input: &Input<'_>, compose: &compose::Compose, items: &[Item]) -> Vec<
         .services
         .iter()
         .flat_map(|s| {
-            s.env.iter().filter_map(move |e| match &e.value {
+            s.env.values().filter_map(move |e| match &e.value {
                 compose::EnvValue::Text(t)
                     if !t.has_vars()
                         && e.file.is_none()

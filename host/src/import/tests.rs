@@ -642,3 +642,81 @@ fn an_interpolation_error_in_a_secret_does_not_quote_it() {
         "{messages:?}"
     );
 }
+
+#[test]
+fn a_flood_of_problems_is_cut_short() {
+    let services: String = (0..300)
+        .map(|i| format!("  s{i}:\n    image: x\n    depends_on: [missing{i}]\n"))
+        .collect();
+    let problems = refused(&format!("services:\n{services}"));
+    assert_eq!(problems.len(), MAX_SHOWN + 1);
+    assert_eq!(
+        problems.last().map(|(_, m, _)| m.as_str()),
+        Some("and 100 more problem(s) in docker-compose.yml, not shown: 200 are shown at most")
+    );
+}
+
+const MAX_SHOWN: usize = 200;
+
+/// A Compose file of `count` services, each with what makes import look
+/// things up by name: a port, variables, a mount, a dependency on the next
+/// service, a key that is not translated (an item, located in the file).
+fn many_services(count: usize) -> String {
+    let mut text = String::from("services:\n");
+    for i in 0..count {
+        let next = (i + 1) % count;
+        text.push_str(&format!(
+            "  svc-{i}:\n    image: busybox\n    ports: [\"127.0.0.1:{}:80\"]\n    environment: {{LEVEL: info, PEER: svc-{next}}}\n    volumes: [\"./data/{i}:/data\"]\n    depends_on: [svc-{next}]\n    logging: {{driver: json-file}}\n",
+            20000 + i % 40000
+        ));
+    }
+    text
+}
+
+/// The CPU time this thread has used: what other processes on a busy
+/// machine take does not count (wall time where Linux's per-thread figure
+/// is not there).
+fn cpu_time() -> std::time::Duration {
+    let from_proc = std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse::<u64>().ok());
+    match from_proc {
+        Some(ns) => std::time::Duration::from_nanos(ns),
+        None => {
+            static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+            START.get_or_init(std::time::Instant::now).elapsed()
+        }
+    }
+}
+
+/// The least CPU time of three imports of `count` services.
+fn import_time(count: usize) -> std::time::Duration {
+    let text = many_services(count);
+    (0..3)
+        .map(|_| {
+            let start = cpu_time();
+            let out = ok(&text, &[]);
+            let spent = cpu_time() - start;
+            assert_eq!(out.items.len(), count);
+            spent
+        })
+        .min()
+        .expect("three runs")
+}
+
+#[test]
+fn import_work_grows_linearly_with_the_services() {
+    // Issue 25: 8,000 services took 9.9 s and 32,000 did not end in 45 s.
+    // Four times the services must take about four times the work, not
+    // sixteen: the bound leaves twice the linear figure for noise and
+    // caches. Measured in CPU time of this thread, the least of three
+    // runs, so that a busy machine does not fail it. The speed itself is
+    // scripts/bench-import.sh's to measure.
+    let small = import_time(1_500);
+    let large = import_time(6_000);
+    let ratio = large.as_secs_f64() / small.as_secs_f64().max(1e-6);
+    assert!(
+        ratio < 8.0,
+        "1,500 services took {small:?}, 6,000 took {large:?}: {ratio:.1} times as long"
+    );
+}
