@@ -121,7 +121,7 @@ fn a_missing_compose_file_is_a_usage_error() {
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
     assert!(
-        err.contains("cannot read the Compose file docker-compose.yml"),
+        err.contains("cannot read the Compose file `docker-compose.yml`"),
         "{err}"
     );
     assert!(
@@ -228,4 +228,31 @@ fn a_big_compose_file_imports() {
             .count(),
         count
     );
+}
+
+#[test]
+fn clockworks_own_words_are_not_masked_and_secrets_are() {
+    // `secrets: *** translated`: a key or name that looks secret was taken
+    // for `name: value`, and the word after it masked.
+    let project = TestProject::new();
+    project.write(
+        "docker-compose.yml",
+        "secrets:\nservices:\n  token:\n    image: nginx:alpine\n    secrets: [api_key]\n    stop_grace_period: 5s\n  api-key:\n    image: nginx:alpine\n    environment:\n      PASSWORD:\n",
+    );
+    let out = bounded(&project, &["import", "-o", "-"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(!err.contains("***"), "{err}");
+    insta::assert_snapshot!("import_secret_looking_names_stderr", err);
+
+    // A secret in the lines a problem shows is masked.
+    project.write(
+        "docker-compose.yml",
+        "services:\n  api:\n    image: nginx:alpine\n    environment:\n      API_TOKEN: hunter2secretvalue\n      LEVEL: \"a${oops\"\n",
+    );
+    let out = bounded(&project, &["import", "-o", "main.star"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(!err.contains("hunter2secretvalue"), "{err}");
+    assert!(err.contains("API_TOKEN: ***"), "{err}");
 }

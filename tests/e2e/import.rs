@@ -358,7 +358,7 @@ fn round_trip(name: &str, services: &[&str], jobs: &[&str]) -> RoundTrip {
         // Labels and entrypoints are translated: nothing about them listed.
         for key in ["labels", "entrypoint"] {
             assert!(
-                !imported.stderr.contains(&format!("{service}: {key}")),
+                !imported.stderr.contains(&format!("`{service}`: `{key}`")),
                 "{service}: {key} listed:\n{}",
                 imported.stderr
             );
@@ -395,11 +395,11 @@ fn a_web_app_with_database_cache_and_worker_comes_up_the_same() {
         BTreeMap::from([("com.example.role".to_string(), "frontend".to_string())])
     );
     assert!(
-        said.contains("shop-worker: build: not translated"),
+        said.contains("`shop-worker`: `build`: not translated"),
         "{said}"
     );
     assert!(
-        said.contains("shop-worker: deploy: not translated"),
+        said.contains("`shop-worker`: `deploy`: not translated"),
         "{said}"
     );
 }
@@ -422,7 +422,7 @@ fn a_monitoring_stack_with_bind_mounted_config_comes_up_the_same() {
         serde_json::json!(["busybox", "httpd"])
     );
     assert!(
-        said.contains("mon-exporter: expose: not translated"),
+        said.contains("`mon-exporter`: `expose`: not translated"),
         "{said}"
     );
 }
@@ -440,5 +440,5 @@ fn env_files_named_volumes_and_health_conditions_come_up_the_same() {
         seen.compose["blog-migrate"].entrypoint,
         serde_json::json!(["sh", "-c"])
     );
-    assert!(said.contains("blog-app: restart: note"), "{said}");
+    assert!(said.contains("`blog-app`: `restart`: note"), "{said}");
 }

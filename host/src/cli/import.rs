@@ -42,7 +42,9 @@ pub fn run(invocation: &Invocation, file: &Path, out: Option<&Path>) -> Result<u
     };
     let compose_path = absolute(file);
     let text = std::fs::read_to_string(&compose_path).map_err(|e| CliError::Usage {
-        message: format!("cannot read the Compose file {}: {e}", shown(file)),
+        // Names in backticks before a colon: `secrets.yml: it is …` would
+        // read as `name: value` to the output's masking.
+        message: format!("cannot read the Compose file `{}`: {e}", shown(file)),
         help: if file == Path::new("docker-compose.yml") {
             "name it: `clockwork import path/to/compose.yaml` (relative to the project folder)"
                 .into()
@@ -72,7 +74,7 @@ pub fn run(invocation: &Invocation, file: &Path, out: Option<&Path>) -> Result<u
             }
             output::note(&match problems.len() {
                 1 => format!("{file_name} was not imported: nothing was written"),
-                n => format!("{n} problems in {file_name}: nothing was written"),
+                n => format!("{n} problems in `{file_name}`: nothing was written"),
             });
             return Ok(EXIT_INVALID);
         }

@@ -353,6 +353,17 @@ fn merge_keys(text: &str) -> Vec<crate::import::locate::Spot> {
     spots
 }
 
+/// A name as a key of an example: quoted when it looks secret, since
+/// `password: {}` reads as `name: value` to the output's masking, which
+/// would mask Clockwork's own example.
+fn yaml_key(name: &str) -> String {
+    if crate::secret::is_secret_name(name) {
+        serde_json::to_string(name).unwrap_or_else(|_| name.to_string())
+    } else {
+        name.to_string()
+    }
+}
+
 /// Reads the file, collecting every problem and every untranslated key.
 pub fn read(input: &Input<'_>) -> Result<(Compose, Vec<Item>), ImportError> {
     let mut value: Value = serde_yaml_ng::from_str(input.text).map_err(|e| {
@@ -403,7 +414,13 @@ pub fn read(input: &Input<'_>) -> Result<(Compose, Vec<Item>), ImportError> {
             input.file,
             input.text,
             spot,
-            format!("{}: a `<<` merge cannot be applied{lines}: {e}", input.file),
+            // The file's name in backticks: one that looks secret
+            // (`secrets.yml`) must not read as `name: value` to the
+            // output's masking, as nothing before a colon may.
+            format!(
+                "`{}`: a `<<` merge cannot be applied{lines}: {e}",
+                input.file
+            ),
             Some("`<<` takes a mapping or a list of mappings, e.g. `<<: *defaults`".into()),
         ))));
     }
@@ -646,11 +663,13 @@ impl Reader<'_, '_> {
                         "the included files are not read: import each and merge the declarations"
                             .to_string()
                     }
+                    // `secrets` in backticks: bare, before a colon, the
+                    // output's masking takes it for `name: value`.
                     "secrets" => format!(
-                        "Clockwork has no secrets{what}: mount each file read-only where the services read it"
+                        "Clockwork has no `secrets`{what}: mount each file read-only where the services read it"
                     ),
                     "configs" => format!(
-                        "Clockwork has no configs{what}: mount each file read-only where the services read it"
+                        "Clockwork has no `configs`{what}: mount each file read-only where the services read it"
                     ),
                     _ => "Clockwork runs no models".to_string(),
                 };
@@ -777,7 +796,7 @@ impl Reader<'_, '_> {
                     &at,
                     "a mapping of options or nothing",
                     other,
-                    &format!("{k}: {{}}"),
+                    &format!("{}: {{}}", yaml_key(&k)),
                 ),
             }
             out.set(k, declared);
@@ -1371,7 +1390,8 @@ impl Reader<'_, '_> {
                                 "did you mean `{near}`? Or declare it under the top-level `volumes:`, or write `./{volume}` for a folder"
                             ),
                             None => format!(
-                                "declare it under the top-level `volumes:` (`volumes: {{{volume}: {{}}}}`), or write `./{volume}` for a folder"
+                                "declare it under the top-level `volumes:` (`volumes: {{{}: {{}}}}`), or write `./{volume}` for a folder",
+                                yaml_key(&volume)
                             ),
                         };
                         self.problem(&at, format!("the named volume `{volume}` of `{service}` is not declared under the top-level `volumes`"), Some(help));
@@ -1451,7 +1471,8 @@ impl Reader<'_, '_> {
                     let help = match near {
                         Some(near) => format!("did you mean `{near}`?"),
                         None => format!(
-                            "declare it under the top-level `networks:` (`networks: {{{network}: {{}}}}`)"
+                            "declare it under the top-level `networks:` (`networks: {{{}: {{}}}}`)",
+                            yaml_key(&network)
                         ),
                     };
                     self.problem(&at, format!("the network `{network}` of `{service}` is not declared under the top-level `networks`"), Some(help));

@@ -100,11 +100,16 @@ pub enum ItemKind {
 
 impl Item {
     /// The line `clockwork import` prints on stderr:
-    /// `web: build: not translated (…)`.
+    /// `` `web`: `build`: not translated (…) ``.
+    ///
+    /// Names and keys are in backticks: besides being the style of every
+    /// message, that keeps a key that looks secret (`secrets`, a service
+    /// called `token`) from reading as `name: value` to the output's
+    /// masking, which masked the word after it (`secrets: *** translated`).
     pub fn message(&self) -> String {
         let place = match &self.service {
-            Some(s) => format!("{s}: {}", self.key),
-            None => self.key.clone(),
+            Some(s) => format!("`{s}`: `{}`", self.key),
+            None => format!("`{}`", self.key),
         };
         // One line: what it quotes of the file may hold a line break or
         // a terminal's escape character.

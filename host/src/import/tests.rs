@@ -125,7 +125,7 @@ volumes:
     assert_eq!(
         listed(&out),
         [
-            "my-api: environment.PASSTHROUGH: note: passed through from the environment: unset, it is empty here, where Compose leaves it out"
+            "`my-api`: `environment.PASSTHROUGH`: note: passed through from the environment: unset, it is empty here, where Compose leaves it out"
         ]
     );
     assert!(star.find("my_api =") < star.find("db ="));
@@ -175,20 +175,20 @@ secrets:
     assert_eq!(
         listed(&out),
         [
-            "name: note: the project name (`shop`) is not translated: Clockwork names the project after its folder and each container after its declaration",
-            "secrets: not translated (Clockwork has no secrets (`token`): mount each file read-only where the services read it)",
-            "web: build: not translated (Clockwork runs images: build it from `./web` first)",
-            "web: profiles: not translated (Clockwork starts every declaration: delete this one to leave it out)",
-            "web: secrets: not translated (mount the secret's file instead: `\"./secret.txt:/run/secrets/NAME:ro\"` in `volumes`)",
-            "web: deploy: not translated (replicas, resources and placement are Swarm's; Clockwork runs one container per declaration)",
-            "web: user: not translated (DockerResource has no `user`: the image's own user runs the command)",
-            "web: volumes[0]: not translated (the mount option `z`: DockerResource mounts are read-write or `ro`)",
-            "web: volumes[0]: note: `/srv/static` is outside the project folder: it is mounted by its absolute path `/srv/static`, which ties main.star to this machine",
-            "web: volumes[1]: not translated (Clockwork does not expand `~`: write the absolute path)",
-            "web: volumes[2]: note: an anonymous volume: it is the named volume `web-anonymous` here, kept until `clockwork destroy`",
-            "web: volumes[3]: not translated (a `tmpfs` mount: DockerResource mounts host paths and named volumes)",
-            "web: restart: note: `on-failure:5` is `on-failure` without the retry limit, which DockerResource cannot set",
-            "web: build: note: `image` is set to `shop-web`, the tag Compose gives the image it builds: build it first (`docker build -t shop-web ./web`)",
+            "`name`: note: the project name (`shop`) is not translated: Clockwork names the project after its folder and each container after its declaration",
+            "`secrets`: not translated (Clockwork has no `secrets` (`token`): mount each file read-only where the services read it)",
+            "`web`: `build`: not translated (Clockwork runs images: build it from `./web` first)",
+            "`web`: `profiles`: not translated (Clockwork starts every declaration: delete this one to leave it out)",
+            "`web`: `secrets`: not translated (mount the secret's file instead: `\"./secret.txt:/run/secrets/NAME:ro\"` in `volumes`)",
+            "`web`: `deploy`: not translated (replicas, resources and placement are Swarm's; Clockwork runs one container per declaration)",
+            "`web`: `user`: not translated (DockerResource has no `user`: the image's own user runs the command)",
+            "`web`: `volumes[0]`: not translated (the mount option `z`: DockerResource mounts are read-write or `ro`)",
+            "`web`: `volumes[0]`: note: `/srv/static` is outside the project folder: it is mounted by its absolute path `/srv/static`, which ties main.star to this machine",
+            "`web`: `volumes[1]`: not translated (Clockwork does not expand `~`: write the absolute path)",
+            "`web`: `volumes[2]`: note: an anonymous volume: it is the named volume `web-anonymous` here, kept until `clockwork destroy`",
+            "`web`: `volumes[3]`: not translated (a `tmpfs` mount: DockerResource mounts host paths and named volumes)",
+            "`web`: `restart`: note: `on-failure:5` is `on-failure` without the retry limit, which DockerResource cannot set",
+            "`web`: `build`: note: `image` is set to `shop-web`, the tag Compose gives the image it builds: build it first (`docker build -t shop-web ./web`)",
         ]
     );
     let star = &out.starlark;
@@ -207,7 +207,7 @@ secrets:
         "{star}"
     );
     assert!(
-        star.contains("#   not translated: secrets (line 21): Clockwork has no secrets"),
+        star.contains("#   not translated: secrets (line 21): Clockwork has no `secrets`"),
         "{star}"
     );
     let lines: Vec<usize> = out.items.iter().filter_map(|i| i.line).collect();
@@ -293,7 +293,7 @@ fn env_files_are_inlined_or_left_in_dotenv() {
     assert_eq!(
         listed(&out),
         [
-            "app: env_file[1]: note: `API_PASSWORD` of `./conf/app.env` copied into main.star; to keep a secret out of it, move it to .env and write `env(\"API_PASSWORD\")`"
+            "`app`: `env_file[1]`: note: `API_PASSWORD` of `./conf/app.env` copied into main.star; to keep a secret out of it, move it to .env and write `env(\"API_PASSWORD\")`"
         ]
     );
 }
@@ -418,7 +418,7 @@ fn mixed_forms_merges_and_long_volumes_are_read_as_compose_does() {
     assert!(
         merge[0]
             .1
-            .starts_with("docker-compose.yml: a `<<` merge cannot be applied: "),
+            .starts_with("`docker-compose.yml`: a `<<` merge cannot be applied: "),
         "{merge:?}"
     );
 }
@@ -578,9 +578,9 @@ services:
     assert_eq!(
         listed(&out),
         [
-            "web: labels.dev.clockwork.project: not translated (`dev.clockwork.` labels are Clockwork's own: they say which project owns a container, and Clockwork sets them itself; give `dev.clockwork.project` another name)",
-            "worker: labels[3]: not translated (`dev.clockwork.` labels are Clockwork's own: they say which project owns a container, and Clockwork sets them itself; give `dev.clockwork.project-id` another name)",
-            "bare: label_file: not translated (the file's labels are not read: copy them into `labels`)",
+            "`web`: `labels.dev.clockwork.project`: not translated (`dev.clockwork.` labels are Clockwork's own: they say which project owns a container, and Clockwork sets them itself; give `dev.clockwork.project` another name)",
+            "`worker`: `labels[3]`: not translated (`dev.clockwork.` labels are Clockwork's own: they say which project owns a container, and Clockwork sets them itself; give `dev.clockwork.project-id` another name)",
+            "`bare`: `label_file`: not translated (the file's labels are not read: copy them into `labels`)",
         ]
     );
     let star = &out.starlark;
@@ -640,6 +640,63 @@ fn an_interpolation_error_in_a_secret_does_not_quote_it() {
             .iter()
             .any(|m| m.contains("`${tail-three` has no closing")),
         "{messages:?}"
+    );
+}
+
+/// Every message import prints for a file full of keys and names that look
+/// secret, as the output's masking leaves it.
+fn printed(out: &Imported) -> Vec<String> {
+    let masker = crate::output::Masker::new(&[], true);
+    out.items
+        .iter()
+        .map(|i| masker.scrub(&i.message()))
+        .collect()
+}
+
+#[test]
+fn clockworks_own_words_names_and_keys_are_never_masked() {
+    // Issue 25: `secrets: *** translated`. A key or a service whose name
+    // looks secret read, to the masking, as `name: value`, and the word
+    // after it was masked.
+    let out = ok(
+        r#"
+secrets:
+  api_token: {file: ./token.txt}
+services:
+  token:
+    image: x
+    build: ./t
+    secrets: [api_token]
+    restart: on-failure:2
+    environment:
+      PASSWORD_HINT:
+  auth-proxy:
+    image: y
+    pid: host
+    labels: {secret.role: proxy, dev.clockwork.project: other}
+    volumes: ["/anonymous", "${HOME}/.ssh:/root/.ssh"]
+"#,
+        &[],
+    );
+    let masker = crate::output::Masker::new(&[], true);
+    for (item, shown) in out.items.iter().zip(printed(&out)) {
+        assert_eq!(shown, item.message(), "masked a word of Clockwork's own");
+        assert!(!shown.contains("***"), "{shown}");
+    }
+    assert!(
+        printed(&out).contains(&"`secrets`: not translated (Clockwork has no `secrets` (`api_token`): mount each file read-only where the services read it)".to_string()),
+        "{:?}",
+        printed(&out)
+    );
+    // The same key without names: its reason said `secrets: mount`.
+    let out = ok("secrets:\nservices:\n  web: {image: x}\n", &[]);
+    for (item, shown) in out.items.iter().zip(printed(&out)) {
+        assert_eq!(shown, item.message());
+    }
+    // What is a secret is still masked where it is quoted.
+    assert_eq!(
+        masker.scrub("`web`: `labels`: note: API_TOKEN=abc and redis://u:pw@cache"),
+        "`web`: `labels`: note: API_TOKEN=*** and redis://u:***@cache"
     );
 }
 
@@ -719,4 +776,36 @@ fn import_work_grows_linearly_with_the_services() {
         ratio < 8.0,
         "1,500 services took {small:?}, 6,000 took {large:?}: {ratio:.1} times as long"
     );
+}
+
+#[test]
+fn problems_of_a_file_and_keys_that_look_secret_are_not_masked() {
+    let masker = crate::output::Masker::new(&[], true);
+    let read = |p: &Path| {
+        if p == Path::new("/work/app/token.env") {
+            Ok("SECRET_KEY=\"a${b\"\nLEVEL=\"a${b\"\n".to_string())
+        } else {
+            Err(std::io::Error::from(std::io::ErrorKind::NotFound))
+        }
+    };
+    for text in [
+        "x: &d 1\nservices:\n  token:\n    <<: *d\n    image: x\n",
+        "services:\n  token:\n    image: x\n    secrets_file: y\n    depends_on: [api_key]\n    env_file: ./token.env\n    restart: sometimes\n    ports: [\"99999:1\"]\n    healthcheck: {test: [\"CMD\"], interval: soon}\n  api_key:\n    build: .\n    volumes: [\"password:/x\"]\n    networks: [auth]\n",
+        "services:\n  token: 3\n",
+        "- a list\n",
+    ] {
+        let err = import(&Input {
+            file: "secrets.yml",
+            text,
+            compose_dir: Path::new("/work/app"),
+            project_dir: Path::new("/work/app"),
+            read: &read,
+        })
+        .expect_err("refused");
+        for p in err.problems() {
+            assert_eq!(masker.scrub(&p.message), p.message);
+            let help = p.help.clone().unwrap_or_default();
+            assert_eq!(masker.scrub(&help), help);
+        }
+    }
 }
