@@ -256,3 +256,34 @@ fn clockworks_own_words_are_not_masked_and_secrets_are() {
     assert!(!err.contains("hunter2secretvalue"), "{err}");
     assert!(err.contains("API_TOKEN: ***"), "{err}");
 }
+
+#[test]
+fn what_would_give_a_container_this_machine_is_held_for_review() {
+    // A Compose file is untrusted input, and what import writes into
+    // main.star the user then wrote: a mount of the Docker socket or of a
+    // folder outside the project is written commented out, and said.
+    let project = TestProject::new();
+    project.write(
+        "docker-compose.yml",
+        "services:\n  agent:\n    image: nginx:alpine\n    ports: [\"8080:80\"]\n    volumes:\n      - ./site:/usr/share/nginx/html:ro\n      - /var/run/docker.sock:/var/run/docker.sock\n      - ${HOME}/.ssh:/root/.ssh:ro\n",
+    );
+    project.write("site/index.html", "hi\n");
+    let out = bounded(&project, &["import", "-o", "main.star"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let written = std::fs::read_to_string(project.dir().join("main.star")).expect("written");
+    insta::assert_snapshot!("import_held_for_review", written);
+    insta::assert_snapshot!("import_held_for_review_stderr", stderr(&out));
+    let active: Vec<&str> = written
+        .lines()
+        .filter(|l| !l.trim_start().starts_with('#'))
+        .collect();
+    assert!(
+        active
+            .iter()
+            .all(|l| !l.contains("docker.sock") && !l.contains(".ssh")),
+        "{written}"
+    );
+    // What is left plans as it is.
+    let plan = project.clockwork(&["plan", "--offline"]);
+    assert_eq!(plan.status.code(), Some(0), "{}", stderr(&plan));
+}

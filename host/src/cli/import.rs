@@ -82,6 +82,16 @@ pub fn run(invocation: &Invocation, file: &Path, out: Option<&Path>) -> Result<u
     for item in &imported.items {
         output::note(&item.message());
     }
+    let review = imported
+        .items
+        .iter()
+        .filter(|i| i.kind == crate::import::ItemKind::Review)
+        .count();
+    if review > 0 {
+        output::note(&format!(
+            "REVIEW: {review} setting(s) of {file_name} would give containers access to this machine (listed above with `review:`, marked REVIEW in main.star); mounts of folders outside the project are commented out, for you to turn on"
+        ));
+    }
     match &target {
         Some(t) => {
             write_new(t, &imported.starlark).map_err(|source| CliError::Io {

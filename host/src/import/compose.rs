@@ -46,7 +46,7 @@ pub struct Service {
     /// The environment: `env_file` entries, then `environment`, each name once.
     pub env: Ordered<EnvVar>,
     /// Mounts, each as DockerResource writes them.
-    pub volumes: Vec<Text>,
+    pub volumes: Vec<Mount>,
     /// Networks by their Docker names (Compose's `default` left out).
     pub networks: Vec<String>,
     /// Extra names on the networks.
@@ -63,6 +63,18 @@ pub struct Service {
     pub labels: Ordered<Text>,
     /// `restart`, as DockerResource's `restart_policy`.
     pub restart: Option<String>,
+}
+
+/// A mount of a service.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mount {
+    /// As DockerResource writes it: `source:target[:ro]`.
+    pub text: Text,
+    /// Whether main.star holds it commented out, for the user to turn on:
+    /// a host path outside the project grants the container access to
+    /// this machine, which a Compose file (untrusted input) may not grant
+    /// by itself.
+    pub held: bool,
 }
 
 /// One environment variable.
@@ -353,6 +365,21 @@ fn merge_keys(text: &str) -> Vec<crate::import::locate::Spot> {
     spots
 }
 
+/// Whether a port chosen by variables starts with a loopback address
+/// (`127.0.0.1:${PORT}:80`).
+fn loopback_prefix(text: &Text) -> bool {
+    let Some(crate::import::interp::Part::Lit(first)) = text.0.first() else {
+        return false;
+    };
+    let address = match first.strip_prefix('[') {
+        Some(v6) => v6.split_once(']').map(|(a, _)| a),
+        None => first.split_once(':').map(|(a, _)| a),
+    };
+    address
+        .and_then(|a| a.parse::<std::net::IpAddr>().ok())
+        .is_some_and(|ip| ip.is_loopback())
+}
+
 /// A name as a key of an example: quoted when it looks secret, since
 /// `password: {}` reads as `name: value` to the output's masking, which
 /// would mask Clockwork's own example.
@@ -362,6 +389,15 @@ fn yaml_key(name: &str) -> String {
     } else {
         name.to_string()
     }
+}
+
+/// Whether Docker accepts `name` for a volume or network:
+/// `[a-zA-Z0-9][a-zA-Z0-9_.-]*`.
+fn docker_name(name: &str) -> bool {
+    name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
 }
 
 /// Reads the file, collecting every problem and every untranslated key.
@@ -573,6 +609,11 @@ impl Reader<'_, '_> {
 
     fn note(&mut self, service: Option<&str>, at: &[Seg], reason: impl Into<String>) {
         self.item(service, at, ItemKind::Note, reason.into());
+    }
+
+    /// Something main.star would grant the container on this machine.
+    fn review(&mut self, service: Option<&str>, at: &[Seg], reason: impl Into<String>) {
+        self.item(service, at, ItemKind::Review, reason.into());
     }
 
     fn expected(&mut self, at: &[Seg], what: &str, found: &Value, example: &str) {
@@ -799,6 +840,25 @@ impl Reader<'_, '_> {
                     &format!("{}: {{}}", yaml_key(&k)),
                 ),
             }
+            if !docker_name(&declared.name) {
+                // A volume "named" `/etc` would be written as the mount
+                // `/etc:/data`: a bind mount of the machine's files.
+                self.problem(
+                    &at,
+                    format!(
+                        "`{}` is not a {what} name Docker accepts (letters, digits, `_`, `.` and `-`, starting with a letter or digit){}",
+                        declared.name,
+                        if declared.name.contains('/') {
+                            ": with a `/`, it would be a path on this machine here"
+                        } else {
+                            ""
+                        }
+                    ),
+                    Some(format!(
+                        "name the {what} e.g. `data`; to mount a folder, write its path as a service's volume source"
+                    )),
+                );
+            }
             out.set(k, declared);
         }
         out
@@ -939,6 +999,8 @@ impl Reader<'_, '_> {
             self.expected(at, "a list", value, "ports: [\"8080:80\"]");
             return;
         };
+        // Published on every address: said once, at `ports`.
+        let mut open: Vec<String> = Vec::new();
         for (i, item) in items.iter().enumerate() {
             let at = with(at, Seg::Index(i));
             let raw = match item {
@@ -1003,14 +1065,41 @@ impl Reader<'_, '_> {
                 continue;
             };
             if text.has_vars() {
+                if !loopback_prefix(&text) {
+                    open.push(raw.clone());
+                }
                 s.ports.push(text);
                 continue;
             }
             match expand_ports(&raw) {
-                Ok(all) => s.ports.extend(all.into_iter().map(Text::literal)),
+                Ok(all) => {
+                    let local = all.first().is_some_and(|p| {
+                        clockwork_schema::parse_port(p)
+                            .is_ok_and(|m| m.host_ip.is_some_and(|ip| ip.is_loopback()))
+                    });
+                    if !local {
+                        open.push(raw.clone());
+                    }
+                    s.ports.extend(all.into_iter().map(Text::literal));
+                }
                 Err(reason) => self.skip(Some(service), &at, reason),
             }
         }
+        self.review_ports(service, at, &open);
+    }
+
+    /// Ports published on every address of this machine.
+    fn review_ports(&mut self, service: &str, at: &[Seg], open: &[String]) {
+        let listed: Vec<String> = open.iter().map(|p| format!("`{p}`")).collect();
+        let (listed, verb) = match listed.as_slice() {
+            [] => return,
+            [one] => (one.clone(), "is"),
+            [rest @ .., last] => (format!("{} and {last}", rest.join(", ")), "are"),
+        };
+        self.review(Some(service), at, format!(
+            "{listed} {verb} published on every network address of this machine, so other machines can reach {} (as under Compose); give the host address `127.0.0.1` to keep a port to this machine, e.g. `127.0.0.1:8080:80`",
+            if open.len() == 1 { "it" } else { "them" }
+        ));
     }
 
     fn environment(&mut self, service: &str, at: &[Seg], value: &Value, s: &mut Service) {
@@ -1211,10 +1300,7 @@ impl Reader<'_, '_> {
                     };
                     if text.has_vars() {
                         // A path or volume chosen by a variable stays as written.
-                        s.volumes.push(text);
-                        if self.input.compose_dir != self.input.project_dir {
-                            self.note(Some(service), &at, "a relative path in it is taken relative to the project folder, not to the Compose file's");
-                        }
+                        self.mount_by_variable(service, &at, text, s);
                         continue;
                     }
                     let parts: Vec<&str> = raw.split(':').collect();
@@ -1295,10 +1381,7 @@ impl Reader<'_, '_> {
                                 ":{target}{}",
                                 if read_only { ":ro" } else { "" }
                             ));
-                            s.volumes.push(text);
-                            if self.input.compose_dir != self.input.project_dir {
-                                self.note(Some(service), &at, "a relative path in it is taken relative to the project folder, not to the Compose file's");
-                            }
+                            self.mount_by_variable(service, &at, text, s);
                             continue;
                         }
                         source = text.as_literal();
@@ -1348,6 +1431,7 @@ impl Reader<'_, '_> {
                 );
                 continue;
             }
+            let mut held = false;
             let source = match source {
                 None => {
                     // Compose makes an anonymous volume; Clockwork's volumes have names.
@@ -1371,8 +1455,20 @@ impl Reader<'_, '_> {
                     match self.input.bind_source(&src) {
                         Ok(p) => p,
                         Err(p) => {
-                            self.note(Some(service), &at, format!(
-                                "`{src}` is outside the project folder: it is mounted by its absolute path `{p}`, which ties main.star to this machine"
+                            held = true;
+                            let access = if read_only || options.iter().any(|o| o == "ro") {
+                                "read access to"
+                            } else {
+                                "read and write access to"
+                            };
+                            // The Docker socket is the Engine itself.
+                            let socket = if p.ends_with("docker.sock") {
+                                " (the Docker socket: control of the Docker Engine, as good as root on this machine)"
+                            } else {
+                                ""
+                            };
+                            self.review(Some(service), &at, format!(
+                                "`{src}` is outside the project folder: mounting it gives the container {access} `{p}` on this machine{socket}, which the Compose file cannot grant by itself; main.star has the mount commented out: uncomment it if you trust it"
                             ));
                             p
                         }
@@ -1407,8 +1503,46 @@ impl Reader<'_, '_> {
             if read_only {
                 text.push_str(":ro");
             }
-            s.volumes.push(Text::literal(text));
+            s.volumes.push(Mount {
+                text: Text::literal(text),
+                held,
+            });
         }
+    }
+
+    /// A mount whose source a variable chooses: as written, unless the
+    /// source can be a path outside the project (its default is one, or
+    /// nothing says which folder it is), which main.star holds for the
+    /// user to turn on.
+    fn mount_by_variable(&mut self, service: &str, at: &[Seg], text: Text, s: &mut Service) {
+        let resolved = text.resolved();
+        let source = resolved.split(':').next().unwrap_or_default();
+        let inside = source.starts_with('.') && self.input.bind_source(source).is_ok();
+        // A named volume (with a default name) is not a host path.
+        let named = !source.is_empty() && !source.starts_with(['.', '/', '~']);
+        let held = !inside && !named;
+        if held {
+            // What says which folder: the variable it starts with (its
+            // default is not the folder then: `${HOME}/.ssh`), or its default.
+            let chosen = match text.0.first() {
+                Some(crate::import::interp::Part::Var(v))
+                    if !matches!(v.fallback, crate::import::interp::Fallback::Default(_)) =>
+                {
+                    format!(
+                        "it starts with `${{{}}}`, which can be any folder of this machine",
+                        v.name
+                    )
+                }
+                _ if source.is_empty() => "no default says which folder".to_string(),
+                _ => format!("by default `{source}`, outside the project"),
+            };
+            self.review(Some(service), at, format!(
+                "the mount's source is chosen by a variable ({chosen}): that gives the container access to this machine, which the Compose file cannot grant by itself; main.star has the mount commented out: uncomment it if you trust it"
+            ));
+        } else if self.input.compose_dir != self.input.project_dir {
+            self.note(Some(service), at, "a relative path in it is taken relative to the project folder, not to the Compose file's");
+        }
+        s.volumes.push(Mount { text, held });
     }
 
     /// The names of a key written as a list (`[a, b]`) or as a mapping

@@ -96,6 +96,10 @@ pub enum ItemKind {
     NotTranslated,
     /// In main.star, with the difference said.
     Note,
+    /// Something the Compose file asks that would give a container access
+    /// to this machine: main.star holds it for the user to turn on, or
+    /// says what it grants.
+    Review,
 }
 
 impl Item {
@@ -116,6 +120,7 @@ impl Item {
         starlark::one_line(&match self.kind {
             ItemKind::NotTranslated => format!("{place}: not translated ({})", self.reason),
             ItemKind::Note => format!("{place}: note: {}", self.reason),
+            ItemKind::Review => format!("{place}: review: {}", self.reason),
         })
     }
 
@@ -130,6 +135,7 @@ impl Item {
                 format!("  not translated: {}{line}: {}", self.key, self.reason)
             }
             ItemKind::Note => format!("  note: {}{line}: {}", self.key, self.reason),
+            ItemKind::Review => format!("  REVIEW: {}{line}: {}", self.key, self.reason),
         }
     }
 }
@@ -186,6 +192,13 @@ fn header(input: &Input<'_>, compose: &compose::Compose, items: &[Item]) -> Vec<
         lines.push(format!(
             "Secrets written as values in the Compose file stay as written ({}); Clockwork masks them in what it prints. To keep one out of this file, write `env(\"NAME\")` and put it in .env.",
             secrets.join(", ")
+        ));
+    }
+    let review = items.iter().filter(|i| i.kind == ItemKind::Review).count();
+    if review > 0 {
+        lines.push(String::new());
+        lines.push(format!(
+            "REVIEW before `clockwork apply`: {review} setting(s) of the Compose file would give containers access to this machine (marked REVIEW at each service below). Mounts of folders outside the project are commented out: what you uncomment, you grant."
         ));
     }
     let top: Vec<&Item> = items.iter().filter(|i| i.service.is_none()).collect();

@@ -125,6 +125,7 @@ volumes:
     assert_eq!(
         listed(&out),
         [
+            "`my-api`: `ports`: review: `8000:8000`, `9090` and `5353:53/udp` are published on every network address of this machine, so other machines can reach them (as under Compose); give the host address `127.0.0.1` to keep a port to this machine, e.g. `127.0.0.1:8080:80`",
             "`my-api`: `environment.PASSTHROUGH`: note: passed through from the environment: unset, it is empty here, where Compose leaves it out"
         ]
     );
@@ -183,7 +184,7 @@ secrets:
             "`web`: `deploy`: not translated (replicas, resources and placement are Swarm's; Clockwork runs one container per declaration)",
             "`web`: `user`: not translated (DockerResource has no `user`: the image's own user runs the command)",
             "`web`: `volumes[0]`: not translated (the mount option `z`: DockerResource mounts are read-write or `ro`)",
-            "`web`: `volumes[0]`: note: `/srv/static` is outside the project folder: it is mounted by its absolute path `/srv/static`, which ties main.star to this machine",
+            "`web`: `volumes[0]`: review: `/srv/static` is outside the project folder: mounting it gives the container read access to `/srv/static` on this machine, which the Compose file cannot grant by itself; main.star has the mount commented out: uncomment it if you trust it",
             "`web`: `volumes[1]`: not translated (Clockwork does not expand `~`: write the absolute path)",
             "`web`: `volumes[2]`: note: an anonymous volume: it is the named volume `web-anonymous` here, kept until `clockwork destroy`",
             "`web`: `volumes[3]`: not translated (a `tmpfs` mount: DockerResource mounts host paths and named volumes)",
@@ -199,7 +200,7 @@ secrets:
     );
     assert!(star.contains("entrypoint = [\"/entry.sh\"],"), "{star}");
     assert!(
-        star.contains("volumes = [\"/srv/static:/static:ro\", \"web-anonymous:/anonymous\"],"),
+        star.contains("    volumes = [\n        # \"/srv/static:/static:ro\",  # REVIEW: see above\n        \"web-anonymous:/anonymous\",\n    ],"),
         "{star}"
     );
     assert!(
@@ -697,6 +698,77 @@ services:
     assert_eq!(
         masker.scrub("`web`: `labels`: note: API_TOKEN=abc and redis://u:pw@cache"),
         "`web`: `labels`: note: API_TOKEN=*** and redis://u:***@cache"
+    );
+}
+
+#[test]
+fn mounts_outside_the_project_are_held_for_the_user_to_turn_on() {
+    let out = ok(
+        r#"
+services:
+  web:
+    image: nginx
+    ports: ["127.0.0.1:8080:80", "${PORT:-9090}:90"]
+    volumes:
+      - ./site:/site
+      - /var/run/docker.sock:/var/run/docker.sock
+      - /etc:/host-etc:ro
+      - ${HOME}/.ssh:/root/.ssh
+      - ${DATA:-./data}:/data
+      - ${CACHE:-cache}:/cache
+      - {type: bind, source: "${ROOT:-/}", target: /root-fs}
+volumes:
+  cache:
+"#,
+        &[],
+    );
+    let star = &out.starlark;
+    assert!(
+        star.contains(
+            "    volumes = [\n        \"./site:/site\",\n        # \"/var/run/docker.sock:/var/run/docker.sock\",  # REVIEW: see above\n        # \"/etc:/host-etc:ro\",  # REVIEW: see above\n        # env(\"HOME\", \"\") + \"/.ssh:/root/.ssh\",  # REVIEW: see above\n        env(\"DATA\", \"./data\") + \":/data\",\n        env(\"CACHE\", \"cache\") + \":/cache\",\n        # env(\"ROOT\", \"/\") + \":/root-fs\",  # REVIEW: see above\n    ],"
+        ),
+        "{star}"
+    );
+    let reviews: Vec<String> = listed(&out)
+        .into_iter()
+        .filter(|m| m.contains(": review: "))
+        .collect();
+    assert_eq!(reviews.len(), 5, "{reviews:?}");
+    assert!(
+        reviews[0].starts_with(
+            "`web`: `ports`: review: `${PORT:-9090}:90` is published on every network address"
+        ),
+        "{reviews:?}"
+    );
+    assert!(
+        reviews[1].contains(
+            "gives the container read and write access to `/var/run/docker.sock` on this machine"
+        ),
+        "{reviews:?}"
+    );
+    assert!(reviews[2].contains("read access to `/etc`"), "{reviews:?}");
+    assert!(
+        star.contains("#   REVIEW: volumes[1] (line 8): `/var/run/docker.sock`"),
+        "{star}"
+    );
+    assert!(
+        star.contains("# REVIEW before `clockwork apply`: 5 setting(s) of the Compose file"),
+        "{star}"
+    );
+}
+
+#[test]
+fn a_volume_or_network_named_like_a_path_is_refused() {
+    let problems = refused(
+        "services:\n  web:\n    image: x\n    volumes: [\"data:/data\"]\n    networks: [back]\nvolumes:\n  data:\n    name: /etc\nnetworks:\n  back:\n    name: \"../x\"\n",
+    );
+    let messages: Vec<&str> = problems.iter().map(|(_, m, _)| m.as_str()).collect();
+    assert_eq!(
+        messages,
+        [
+            "`/etc` is not a volume name Docker accepts (letters, digits, `_`, `.` and `-`, starting with a letter or digit): with a `/`, it would be a path on this machine here",
+            "`../x` is not a network name Docker accepts (letters, digits, `_`, `.` and `-`, starting with a letter or digit): with a `/`, it would be a path on this machine here",
+        ]
     );
 }
 

@@ -28,6 +28,8 @@ pub enum Expr {
     Dict(Vec<Entry>),
     /// A Starlark variable (a declaration's handle).
     Ident(String),
+    /// A list entry written commented out, for the user to turn on.
+    Off(Box<Expr>),
 }
 
 /// A line of a dict.
@@ -625,7 +627,19 @@ pub fn translate(
         if !s.volumes.is_empty() {
             fields.push((
                 "volumes",
-                Expr::List(s.volumes.iter().cloned().map(Expr::Text).collect()),
+                Expr::List(
+                    s.volumes
+                        .iter()
+                        .map(|m| {
+                            let text = Expr::Text(m.text.clone());
+                            if m.held {
+                                Expr::Off(Box::new(text))
+                            } else {
+                                text
+                            }
+                        })
+                        .collect(),
+                ),
             ));
         }
         if !s.networks.is_empty() {
