@@ -6,7 +6,7 @@
 //! that is not declared, a `depends_on` of no service), plus unknown keys,
 //! which Compose refuses too and which are usually typos.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Component, Path, PathBuf};
 
 use serde_yaml_ng::{Mapping, Value};
@@ -15,12 +15,20 @@ use crate::import::error::{ImportError, Problem};
 use crate::import::interp::Text;
 use crate::import::locate::{Locator, Seg};
 use crate::import::ordered::Ordered;
+use crate::import::read::ReadError;
+use crate::import::secrets::{SecretToSet, Secrets, holds_secret};
 use crate::import::{Input, Item, ItemKind};
 
 /// Problems shown one by one; past these, they are counted (a file with
 /// thousands of mistakes is not helped by thousands of messages, and each
 /// costs a suggestion worked out against every name).
 const MAX_PROBLEMS: usize = 200;
+
+/// The most bytes of env files one import reads, counting a file at each
+/// service that names it: what is read is copied into main.star, so a
+/// small Compose file naming a large env file at many services would
+/// otherwise make a main.star of gigabytes.
+const ENV_FILES_BUDGET: u64 = 64 * 1024 * 1024;
 
 /// The services of a Compose file, in file order.
 #[derive(Debug, Default)]
@@ -30,6 +38,9 @@ pub struct Compose {
     /// Whether any service lists its networks (Compose then keeps it off
     /// the others; Clockwork puts every container on the project network).
     pub uses_networks: bool,
+    /// The secrets of env files main.star reads with `env()`, which the
+    /// user must set.
+    pub secrets: Vec<SecretToSet>,
 }
 
 /// One service, as Clockwork can run it.
@@ -97,6 +108,16 @@ pub enum EnvValue {
     Dotenv,
     /// `KEY` alone: passed through from the environment of `up`.
     Passthrough,
+    /// A secret of an env file: main.star reads it with
+    /// `env(reference)`. The value is kept to compare it (is it the
+    /// password a DatabaseConnection would put in its URL?), never to be
+    /// written.
+    Secret {
+        /// The name main.star reads it under.
+        reference: String,
+        /// The value the env file gives.
+        value: Text,
+    },
 }
 
 /// A `depends_on` entry.
@@ -401,7 +422,7 @@ fn docker_name(name: &str) -> bool {
 }
 
 /// Reads the file, collecting every problem and every untranslated key.
-pub fn read(input: &Input<'_>) -> Result<(Compose, Vec<Item>), ImportError> {
+pub fn read(input: &Input<'_>) -> Result<(Compose, Vec<Item>, Secrets), ImportError> {
     let mut value: Value = serde_yaml_ng::from_str(input.text).map_err(|e| {
         let spot = e.location().map(|l| crate::import::locate::Spot {
             line: l.line(),
@@ -467,6 +488,9 @@ pub fn read(input: &Input<'_>) -> Result<(Compose, Vec<Item>), ImportError> {
         items: Vec::new(),
         project: input.folder_project(),
         hidden_problems: 0,
+        env_bytes: 0,
+        service_index: 0,
+        secrets: Secrets::default(),
     };
     let compose = reader.file(&value);
     if reader.hidden_problems > 0 {
@@ -487,7 +511,7 @@ pub fn read(input: &Input<'_>) -> Result<(Compose, Vec<Item>), ImportError> {
         .problems
         .sort_by_key(|p| p.spot.map_or(usize::MAX, |s| s.offset));
     if reader.problems.is_empty() {
-        Ok((compose, reader.items))
+        Ok((compose, reader.items, reader.secrets))
     } else {
         Err(ImportError::Invalid(reader.problems))
     }
@@ -500,6 +524,12 @@ struct Reader<'a, 'i> {
     problems: Vec<Problem>,
     /// Problems past [`MAX_PROBLEMS`], counted only.
     hidden_problems: usize,
+    /// The bytes of env files read so far, each use counted.
+    env_bytes: u64,
+    /// The index the service being read will have.
+    service_index: usize,
+    /// The secrets of env files, by the name main.star reads them under.
+    secrets: Secrets,
     items: Vec<Item>,
     /// The Compose project name: `name`, else the folder's.
     project: String,
@@ -764,6 +794,7 @@ impl Reader<'_, '_> {
             if body.contains_key("networks") {
                 compose.uses_networks = true;
             }
+            self.service_index = compose.services.len();
             let service = self.service(&name, body, &names, &networks, &volumes);
             compose.services.push(service);
         }
@@ -1177,8 +1208,9 @@ impl Reader<'_, '_> {
             other => vec![(at.to_vec(), other)],
         };
         // What the env files set above a line (this file's lines above it,
-        // and the files before), which its `${…}` reads first.
-        let mut set_above: Vec<(String, Text)> = Vec::new();
+        // and the files before), which its `${…}` reads first; and whether
+        // it is a secret (a value built from one is one too).
+        let mut set_above: HashMap<String, (Text, bool)> = HashMap::new();
         for (at, item) in items {
             let (file, required) = match item {
                 Value::Mapping(m) => (
@@ -1191,55 +1223,52 @@ impl Reader<'_, '_> {
                 self.expected(&at, "a path", item, "env_file: ./app.env");
                 continue;
             };
-            let full = normalise(&self.input.compose_dir.join(&file));
-            let text = match (self.input.read)(&full) {
+            if self.env_bytes > ENV_FILES_BUDGET {
+                // Said once, at the entry that went past it.
+                continue;
+            }
+            let text = match self.input.env_files.read(&file) {
                 Ok(text) => text,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => continue,
+                Err(ReadError::NotFound(_)) if !required => continue,
                 Err(e) => {
-                    self.problem(&at, format!("cannot read the env file `{file}` ({}): {e}", full.display()), Some("Compose reads it relative to the Compose file's folder; create it or remove the entry".into()));
+                    self.env_file_refused(&s.key, &at, &file, &e);
                     continue;
                 }
             };
+            self.env_bytes += text.len() as u64;
+            if self.env_bytes > ENV_FILES_BUDGET {
+                self.problem(
+                    &at,
+                    format!(
+                        "the env files of the services add up to more than {} (each file counted at each service that names it), the most `clockwork import` reads",
+                        crate::import::read::size(ENV_FILES_BUDGET)
+                    ),
+                    Some("name fewer or smaller env files; Clockwork's own `.env` is read by `env()` at plan time, not copied".into()),
+                );
+                continue;
+            }
             // Clockwork reads the project's `.env` itself: its values stay
             // there, out of main.star, as they were out of the Compose file.
+            let full = normalise(&self.input.compose_dir.join(&file));
             let dotenv = full == normalise(&self.input.project_dir.join(".env"));
-            let lines = parse_env_file(&text);
-            let copied: Vec<String> = lines
-                .iter()
-                .filter(|(k, v)| {
-                    !dotenv && *v != EnvFileValue::Passthrough && crate::secret::is_secret_name(k)
-                })
-                .map(|(k, _)| format!("`{k}`"))
-                .fold(Vec::new(), |mut names, name| {
-                    if !names.contains(&name) {
-                        names.push(name);
-                    }
-                    names
-                });
-            if !copied.is_empty() {
-                let how = match copied.as_slice() {
-                    [one] => format!(
-                        "`env({})`",
-                        crate::import::starlark::string(one.trim_matches('`'))
-                    ),
-                    _ => "`env(\"NAME\")` for each".to_string(),
-                };
-                self.note(Some(&s.key), &at, format!(
-                    "{} of `{file}` copied into main.star; to keep a secret out of it, move it to .env and write {how}",
-                    copied.join(", ")
-                ));
-            }
-            for (k, v) in lines {
+            let mut secret_names: Vec<String> = Vec::new();
+            let mut seen_secret: HashSet<String> = HashSet::new();
+            for (k, v) in parse_env_file(&text) {
+                let mut tainted = false;
                 let text = match &v {
                     EnvFileValue::Passthrough => None,
                     EnvFileValue::Literal(l) => Some(Text::literal(l.clone())),
                     EnvFileValue::Interpolated(raw) => match Text::parse(raw) {
-                        Ok(t) => Some(t.with_known(&|name: &str| {
-                            set_above
+                        Ok(t) => {
+                            let mut names = Vec::new();
+                            t.var_names(&mut names);
+                            tainted = names
                                 .iter()
-                                .find(|(n, _)| n == name)
-                                .map(|(_, t)| t.clone())
-                        })),
+                                .any(|n| set_above.get(n).is_some_and(|(_, secret)| *secret));
+                            Some(t.with_known(&|name: &str| {
+                                set_above.get(name).map(|(t, _)| t.clone())
+                            }))
+                        }
                         Err(message) => {
                             self.problem(
                                 &at,
@@ -1253,9 +1282,14 @@ impl Reader<'_, '_> {
                         }
                     },
                 };
+                let secret = text
+                    .as_ref()
+                    .is_some_and(|t| tainted || holds_secret(&k, t));
                 if let Some(t) = &text {
-                    set_above.retain(|(n, _)| *n != k);
-                    set_above.push((k.clone(), t.clone()));
+                    set_above.insert(k.clone(), (t.clone(), secret));
+                    if dotenv && let Some(literal) = t.as_literal() {
+                        self.secrets.in_dotenv(&k, literal);
+                    }
                 }
                 if !clockwork_schema::valid_env_name(&k) {
                     self.skip(
@@ -1268,6 +1302,15 @@ impl Reader<'_, '_> {
                 let value = match text {
                     None => EnvValue::Passthrough,
                     Some(_) if dotenv => EnvValue::Dotenv,
+                    Some(t) if secret => {
+                        if seen_secret.insert(k.clone()) {
+                            secret_names.push(k.clone());
+                        }
+                        EnvValue::Secret {
+                            reference: k.clone(),
+                            value: t,
+                        }
+                    }
                     Some(t) => EnvValue::Text(t),
                 };
                 s.env.put(EnvVar {
@@ -1276,7 +1319,74 @@ impl Reader<'_, '_> {
                     file: Some(file.clone()),
                 });
             }
+            if !secret_names.is_empty() {
+                // The names main.star reads them under are known once every
+                // service is read: the reason is written then.
+                let item = self.items.len();
+                self.note(Some(&s.key), &at, String::new());
+                self.secrets
+                    .note_at(item, self.service_index, &file, secret_names);
+            }
         }
+    }
+
+    /// An env file that was not read: why, located at its entry, without a
+    /// word of its content.
+    fn env_file_refused(&mut self, service: &str, at: &[Seg], file: &str, e: &ReadError) {
+        let flag = if self.input.compose_dir == self.input.project_dir {
+            file.to_string()
+        } else {
+            normalise(&self.input.compose_dir.join(file))
+                .display()
+                .to_string()
+        };
+        let allow = format!(
+            "`clockwork import {} --allow-env-file {flag}`",
+            self.input.file
+        );
+        let (message, help) = match e {
+            ReadError::Outside => (
+                format!(
+                    "the env file `{file}` of `{service}` is outside the Compose file's folder: Clockwork reads env files only from that folder, since a Compose file could otherwise copy any file it names into main.star"
+                ),
+                format!(
+                    "move the file beside the Compose file, or, if you trust this one file, allow it by name: {allow}"
+                ),
+            ),
+            ReadError::LinkOutside { link } => (
+                format!(
+                    "the env file `{file}` of `{service}` goes through the symbolic link `{link}`, which points out of the Compose file's folder: Clockwork reads env files only from that folder"
+                ),
+                format!(
+                    "copy the file into the folder instead of linking to it, or, if you trust the file it leads to, allow it by name: {allow}"
+                ),
+            ),
+            ReadError::NotAFile { what } => (
+                format!("the env file `{file}` of `{service}` is {what}, not a regular file"),
+                "an env file is a text file of `NAME=value` lines".to_string(),
+            ),
+            ReadError::TooLarge { limit, of } => (
+                format!(
+                    "the env file `{file}` of `{service}` is larger than {}, the most Clockwork reads of {of}",
+                    crate::import::read::size(*limit)
+                ),
+                "an env file is a text file of `NAME=value` lines; split it, or name the right file"
+                    .to_string(),
+            ),
+            ReadError::NotText => (
+                format!("the env file `{file}` of `{service}` is not UTF-8 text"),
+                "an env file is a text file of `NAME=value` lines".to_string(),
+            ),
+            ReadError::NotFound(e) | ReadError::Io(e) => (
+                format!(
+                    "cannot read the env file `{file}` ({}): {e}",
+                    normalise(&self.input.compose_dir.join(file)).display()
+                ),
+                "Compose reads it relative to the Compose file's folder; create it or remove the entry"
+                    .to_string(),
+            ),
+        };
+        self.problem(at, message, Some(help));
     }
 
     fn volumes(

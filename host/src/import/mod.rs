@@ -6,8 +6,8 @@
 //! ```
 //!
 //! Pure: the Compose text (and the env files it names, through
-//! [`Input::read`]) in, the Starlark text and the list of what was not
-//! translated out. The same input always gives the same output, in the
+//! [`Input::env_files`], which [`read`] implements on the file system) in,
+//! the Starlark text and the list of what was not translated out. The same input always gives the same output, in the
 //! file's own order. Whatever Compose says that Clockwork cannot express is
 //! an [`Item`], written as a comment at its service and returned for the
 //! command to print: nothing is dropped silently.
@@ -17,12 +17,15 @@ mod error;
 mod interp;
 mod locate;
 mod ordered;
+pub mod read;
+mod secrets;
 mod starlark;
 mod translate;
 
 use std::path::{Path, PathBuf};
 
 pub use error::{ImportError, Problem};
+pub use secrets::SecretToSet;
 
 /// What to import.
 pub struct Input<'a> {
@@ -35,8 +38,8 @@ pub struct Input<'a> {
     /// The folder main.star is for (absolute): Clockwork's relative paths
     /// start there, and its `.env` is what `env()` reads.
     pub project_dir: &'a Path,
-    /// Reads an env file the Compose file names.
-    pub read: &'a dyn Fn(&Path) -> std::io::Result<String>,
+    /// Reads the env files the Compose file names, by the path it writes.
+    pub env_files: &'a dyn read::EnvFiles,
 }
 
 impl Input<'_> {
@@ -72,6 +75,9 @@ pub struct Imported {
     /// What was not translated, or translated with a difference, in file
     /// order.
     pub items: Vec<Item>,
+    /// The secrets of env files that main.star reads with `env()`, which
+    /// the user must set in `.env` or the environment: names, never values.
+    pub secrets: Vec<SecretToSet>,
 }
 
 /// A key of the Compose file that main.star does not say as Compose did.
@@ -143,13 +149,20 @@ impl Item {
 /// Translates a Compose file. Fails, writing nothing, when the file is not
 /// a Compose file Clockwork can read, with every problem located.
 pub fn import(input: &Input<'_>) -> Result<Imported, ImportError> {
-    let (compose, mut items) = compose::read(input)?;
+    let (mut compose, mut items, secrets) = compose::read(input)?;
     let prepared = translate::prepare(&compose);
+    secrets.name(&mut compose, &mut items, &|service, name| {
+        prepared.takes_over(service, name)
+    });
     let (declarations, added) = translate::translate(&compose, &prepared, &items);
     items.extend(added);
     let header = header(input, &compose, &items);
     let starlark = starlark::write(&header, &declarations);
-    Ok(Imported { starlark, items })
+    Ok(Imported {
+        starlark,
+        items,
+        secrets: compose.secrets,
+    })
 }
 
 fn header(input: &Input<'_>, compose: &compose::Compose, items: &[Item]) -> Vec<String> {
@@ -194,6 +207,13 @@ fn header(input: &Input<'_>, compose: &compose::Compose, items: &[Item]) -> Vec<
             secrets.join(", ")
         ));
     }
+    if !compose.secrets.is_empty() {
+        lines.push(String::new());
+        lines.push(format!(
+            "Secrets of env files are not copied here: `env()` reads them from .env or the environment, so set {} there before `clockwork plan`.",
+            secrets_to_set(&compose.secrets)
+        ));
+    }
     let review = items.iter().filter(|i| i.kind == ItemKind::Review).count();
     if review > 0 {
         lines.push(String::new());
@@ -220,6 +240,32 @@ fn header(input: &Input<'_>, compose: &compose::Compose, items: &[Item]) -> Vec<
     lines.push(String::new());
     lines.push("`clockwork plan` shows what this declares; `clockwork apply` runs it.".to_string());
     lines
+}
+
+/// `` `A` (from ./db.env) and `B` (from ./app.env of `api`, where it is `X`) ``:
+/// what the user must set, names only.
+pub fn secrets_to_set(secrets: &[SecretToSet]) -> String {
+    let shown: Vec<String> = secrets
+        .iter()
+        .map(|s| {
+            if s.reference == s.name {
+                format!("`{}` (from {})", s.reference, s.file)
+            } else {
+                format!(
+                    "`{}` (from {} of `{}`, where it is `{}`)",
+                    s.reference,
+                    s.file,
+                    s.services.first().map(String::as_str).unwrap_or_default(),
+                    s.name
+                )
+            }
+        })
+        .collect();
+    match shown.as_slice() {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
 }
 
 /// The absolute folder of a file path (relative ones taken from `base`).

@@ -42,6 +42,12 @@ impl<T> Ordered<T> {
             .map(|(_, v)| v)
     }
 
+    /// The value of `key`, to change.
+    pub fn get_mut(&mut self, key: &str) -> Option<&mut T> {
+        let i = *self.index.get(key)?;
+        self.slots[i].as_mut().map(|(_, v)| v)
+    }
+
     /// The keys and values, in order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &T)> {
         self.slots.iter().flatten().map(|(k, v)| (k.as_str(), v))
@@ -50,6 +56,11 @@ impl<T> Ordered<T> {
     /// The values, in order.
     pub fn values(&self) -> impl Iterator<Item = &T> {
         self.slots.iter().flatten().map(|(_, v)| v)
+    }
+
+    /// The values, in order, to change.
+    pub fn values_mut(&mut self) -> impl Iterator<Item = &mut T> {
+        self.slots.iter_mut().flatten().map(|(_, v)| v)
     }
 
     /// Whether no key is set.

@@ -5,26 +5,37 @@ use std::path::Path;
 
 use super::*;
 
+/// Env files in memory, by their paths below `/work/app`.
+struct Files(Vec<(String, String)>);
+
+impl read::EnvFiles for Files {
+    fn read(&self, path: &str) -> Result<String, read::ReadError> {
+        let full = compose::normalise(&Path::new("/work/app").join(path));
+        self.0
+            .iter()
+            .find(|(name, _)| Path::new(name) == full)
+            .map(|(_, t)| t.clone())
+            .ok_or_else(|| {
+                read::ReadError::NotFound(std::io::Error::from(std::io::ErrorKind::NotFound))
+            })
+    }
+}
+
 /// Imports `text` as `/work/app/docker-compose.yml` for a main.star in
 /// `/work/app`, with `files` (paths relative to `/work/app`) readable.
 fn import_at(text: &str, files: &[(&str, &str)], project: &str) -> Result<Imported, ImportError> {
-    let files: Vec<(String, String)> = files
-        .iter()
-        .map(|(p, t)| (format!("/work/app/{p}"), (*t).to_string()))
-        .collect();
-    let read = move |p: &Path| {
+    let files = Files(
         files
             .iter()
-            .find(|(name, _)| Path::new(name) == p)
-            .map(|(_, t)| t.clone())
-            .ok_or_else(|| std::io::Error::from(std::io::ErrorKind::NotFound))
-    };
+            .map(|(p, t)| (format!("/work/app/{p}"), (*t).to_string()))
+            .collect(),
+    );
     import(&Input {
         file: "docker-compose.yml",
         text,
         compose_dir: Path::new("/work/app"),
         project_dir: Path::new(project),
-        read: &read,
+        env_files: &files,
     })
 }
 
@@ -287,15 +298,25 @@ fn env_files_are_inlined_or_left_in_dotenv() {
     let star = &out.starlark;
     assert!(
         star.contains(
-            "        # from .env, which Clockwork reads too\n        \"SECRET_KEY\": env(\"SECRET_KEY\"),\n        # from ./conf/app.env (copied: edit them here now)\n        \"API_PASSWORD\": \"p w\",\n        \"PORT\": \"80\",\n        # from `environment`\n        \"MODE\": \"prod\",\n"
+            "        # from .env, which Clockwork reads too\n        \"SECRET_KEY\": env(\"SECRET_KEY\"),\n        # from ./conf/app.env (copied: edit them here now; its secrets are not: env() reads them)\n        \"API_PASSWORD\": env(\"API_PASSWORD\"),\n        \"PORT\": \"80\",\n        # from `environment`\n        \"MODE\": \"prod\",\n"
         ),
         "{star}"
     );
+    assert!(!star.contains("p w"), "{star}");
     assert_eq!(
         listed(&out),
         [
-            "`app`: `env_file[1]`: note: `API_PASSWORD` of `./conf/app.env` copied into main.star; to keep a secret out of it, move it to .env and write `env(\"API_PASSWORD\")`"
+            "`app`: `env_file[1]`: note: `API_PASSWORD` of `./conf/app.env` is a secret, not copied into main.star: it reads it with `env()`, from .env or the environment"
         ]
+    );
+    assert_eq!(
+        out.secrets,
+        [SecretToSet {
+            reference: "API_PASSWORD".into(),
+            name: "API_PASSWORD".into(),
+            file: "./conf/app.env".into(),
+            services: vec!["app".into()],
+        }]
     );
 }
 
@@ -702,6 +723,104 @@ services:
 }
 
 #[test]
+fn secrets_of_env_files_become_env_references_and_nothing_else_does() {
+    let out = ok(
+        "services:\n  api:\n    image: x\n    env_file: ./api.env\n",
+        &[(
+            "api.env",
+            "API_TOKEN=tok-123-secret\nCACHE_URL=redis://u:pw-456@cache:6379/0\nREPORT=http://h/x?password=q-789&a=1\nPLAIN=hello\nBUILT=${API_TOKEN}-suffix\nLINK=${PLAIN}/x\nEMPTY_TOKEN=${ELSEWHERE}\n",
+        )],
+    );
+    let star = &out.starlark;
+    for line in [
+        "\"API_TOKEN\": env(\"API_TOKEN\"),",
+        "\"CACHE_URL\": env(\"CACHE_URL\"),",
+        "\"REPORT\": env(\"REPORT\"),",
+        "\"PLAIN\": \"hello\",",
+        // Built from a secret, so one too.
+        "\"BUILT\": env(\"BUILT\"),",
+        "\"LINK\": \"hello/x\",",
+        // Only a reference to the environment: nothing to keep out.
+        "\"EMPTY_TOKEN\": env(\"ELSEWHERE\", \"\"),",
+    ] {
+        assert!(star.contains(line), "no `{line}` in\n{star}");
+    }
+    let said: String = listed(&out).join("\n");
+    for value in ["tok-123", "pw-456", "q-789"] {
+        assert!(!star.contains(value), "{value} in\n{star}");
+        assert!(!said.contains(value), "{value} in\n{said}");
+    }
+    assert_eq!(
+        out.secrets
+            .iter()
+            .map(|s| s.reference.as_str())
+            .collect::<Vec<_>>(),
+        ["API_TOKEN", "CACHE_URL", "REPORT", "BUILT"]
+    );
+    assert!(
+        star.contains("so set `API_TOKEN` (from ./api.env)"),
+        "{star}"
+    );
+}
+
+#[test]
+fn one_secret_name_with_two_values_is_read_under_two_names() {
+    let out = ok(
+        "services:\n  a:\n    image: x\n    env_file: ./a.env\n  b-2:\n    image: x\n    env_file: ./b.env\n  c:\n    image: x\n    env_file: [./a.env, .env]\n",
+        &[
+            ("a.env", "DB_PASSWORD=first\n"),
+            ("b.env", "DB_PASSWORD=second\n"),
+            (".env", "SAME_PASSWORD=x\n"),
+        ],
+    );
+    let star = &out.starlark;
+    assert_eq!(
+        star.matches("\"DB_PASSWORD\": env(\"DB_PASSWORD\"),")
+            .count(),
+        2,
+        "{star}"
+    );
+    assert!(
+        star.contains("\"DB_PASSWORD\": env(\"B_2_DB_PASSWORD\"),"),
+        "{star}"
+    );
+    assert_eq!(
+        out.secrets,
+        [
+            SecretToSet {
+                reference: "DB_PASSWORD".into(),
+                name: "DB_PASSWORD".into(),
+                file: "./a.env".into(),
+                services: vec!["a".into(), "c".into()],
+            },
+            SecretToSet {
+                reference: "B_2_DB_PASSWORD".into(),
+                name: "DB_PASSWORD".into(),
+                file: "./b.env".into(),
+                services: vec!["b-2".into()],
+            },
+        ]
+    );
+    assert!(
+        listed(&out).iter().any(|m| m.contains(
+            "`DB_PASSWORD` (as `B_2_DB_PASSWORD`, since another env file gives `DB_PASSWORD` another value)"
+        )),
+        "{:?}",
+        listed(&out)
+    );
+    // A secret `.env` holds with the same value is read there: nothing to set.
+    let out = ok(
+        "services:\n  a:\n    image: x\n    env_file: [.env, ./a.env]\n",
+        &[
+            (".env", "DB_PASSWORD=same\n"),
+            ("a.env", "DB_PASSWORD=same\n"),
+        ],
+    );
+    assert!(out.secrets.is_empty(), "{:?}", out.secrets);
+    assert!(!out.starlark.contains("same"), "{}", out.starlark);
+}
+
+#[test]
 fn mounts_outside_the_project_are_held_for_the_user_to_turn_on() {
     let out = ok(
         r#"
@@ -787,6 +906,27 @@ fn a_flood_of_problems_is_cut_short() {
 
 const MAX_SHOWN: usize = 200;
 
+#[test]
+fn env_files_read_at_many_services_are_bounded_in_all() {
+    // A 1 MiB env file named by 70 services would copy 70 MiB into main.star.
+    let big = format!("# {}\n", "x".repeat(1024 * 1024 - 3));
+    let services: String = (0..70)
+        .map(|i| format!("  s{i}:\n    image: x\n    env_file: ./big.env\n"))
+        .collect();
+    let err = import_at(
+        &format!("services:\n{services}"),
+        &[("big.env", &big)],
+        "/work/app",
+    )
+    .expect_err("refused");
+    let messages: Vec<String> = err.problems().iter().map(|p| p.message.clone()).collect();
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    assert!(
+        messages[0].starts_with("the env files of the services add up to more than 64 MiB"),
+        "{messages:?}"
+    );
+}
+
 /// A Compose file of `count` services, each with what makes import look
 /// things up by name: a port, variables, a mount, a dependency on the next
 /// service, a key that is not translated (an item, located in the file).
@@ -853,13 +993,10 @@ fn import_work_grows_linearly_with_the_services() {
 #[test]
 fn problems_of_a_file_and_keys_that_look_secret_are_not_masked() {
     let masker = crate::output::Masker::new(&[], true);
-    let read = |p: &Path| {
-        if p == Path::new("/work/app/token.env") {
-            Ok("SECRET_KEY=\"a${b\"\nLEVEL=\"a${b\"\n".to_string())
-        } else {
-            Err(std::io::Error::from(std::io::ErrorKind::NotFound))
-        }
-    };
+    let files = Files(vec![(
+        "/work/app/token.env".to_string(),
+        "SECRET_KEY=\"a${b\"\nLEVEL=\"a${b\"\n".to_string(),
+    )]);
     for text in [
         "x: &d 1\nservices:\n  token:\n    <<: *d\n    image: x\n",
         "services:\n  token:\n    image: x\n    secrets_file: y\n    depends_on: [api_key]\n    env_file: ./token.env\n    restart: sometimes\n    ports: [\"99999:1\"]\n    healthcheck: {test: [\"CMD\"], interval: soon}\n  api_key:\n    build: .\n    volumes: [\"password:/x\"]\n    networks: [auth]\n",
@@ -871,7 +1008,7 @@ fn problems_of_a_file_and_keys_that_look_secret_are_not_masked() {
             text,
             compose_dir: Path::new("/work/app"),
             project_dir: Path::new("/work/app"),
-            read: &read,
+            env_files: &files,
         })
         .expect_err("refused");
         for p in err.problems() {

@@ -362,10 +362,11 @@ fn postgres_url(value: &Text) -> Option<PostgresUrl> {
     })
 }
 
-/// The value a variable of `s` holds when written in the file.
+/// The value a variable of `s` holds when written in the file or in one
+/// of its env files (a secret's too: to compare, never to write).
 fn written(s: &Service, name: &str) -> Option<Text> {
     s.env.get(name).and_then(|e| match &e.value {
-        EnvValue::Text(t) => Some(t.clone()),
+        EnvValue::Text(t) | EnvValue::Secret { value: t, .. } => Some(t.clone()),
         _ => None,
     })
 }
@@ -478,6 +479,20 @@ fn database_connection(
     Some((target.key.clone(), fields))
 }
 
+/// Whether a DatabaseConnection's fields would write a secret into
+/// main.star: a password given as text, or a secret parameter in the
+/// template's query. For a URL read from an env file, whose secrets stay
+/// out of main.star, such a connection is not made.
+fn writes_a_secret(fields: &[(&'static str, Expr)]) -> bool {
+    fields.iter().any(|(name, value)| match (name, value) {
+        (&"password", Expr::Text(t)) => !t.literal_view().is_empty(),
+        (&"connection_string_template", Expr::Text(t)) => {
+            !crate::secret::query_secrets(&t.literal_view()).is_empty()
+        }
+        _ => false,
+    })
+}
+
 /// Docker's health check defaults, which Compose leaves in place: written
 /// out, since DockerResource's own are faster.
 const DOCKER_INTERVAL: f64 = 30.0;
@@ -502,6 +517,16 @@ pub struct Prepared {
     databases: Vec<Vec<(String, String, Fields)>>,
 }
 
+impl Prepared {
+    /// Whether a DatabaseConnection sets the variable `name` of the
+    /// service at `index` (so main.star neither writes nor reads it).
+    pub fn takes_over(&self, index: usize, name: &str) -> bool {
+        self.databases
+            .get(index)
+            .is_some_and(|d| d.iter().any(|(n, _, _)| n == name))
+    }
+}
+
 /// Names the declarations and finds the DatabaseConnections.
 pub fn prepare(compose: &Compose) -> Prepared {
     // Every look-up here and in `translate` is by a map: a file of many
@@ -520,9 +545,14 @@ pub fn prepare(compose: &Compose) -> Prepared {
         .map(|s| {
             let mut databases: Vec<(String, String, Fields)> = Vec::new();
             for e in s.env.values() {
-                if let EnvValue::Text(value) = &e.value
-                    && let Some((target, fields)) =
-                        database_connection(&index, s, &e.name, value, &vars)
+                let (value, secret) = match &e.value {
+                    EnvValue::Text(value) => (value, false),
+                    EnvValue::Secret { value, .. } => (value, true),
+                    _ => continue,
+                };
+                if let Some((target, fields)) =
+                    database_connection(&index, s, &e.name, value, &vars)
+                    && !(secret && writes_a_secret(&fields))
                 {
                     databases.push((e.name.clone(), target, fields));
                 }
@@ -581,11 +611,22 @@ pub fn translate(
         }
         let mut env = Vec::new();
         let mut last_file: Option<&Option<String>> = None;
+        let with_secrets: HashSet<&str> = s
+            .env
+            .values()
+            .filter(|e| {
+                matches!(e.value, EnvValue::Secret { .. }) && !taken_over.contains(e.name.as_str())
+            })
+            .filter_map(|e| e.file.as_deref())
+            .collect();
         for e in s.env.values() {
             if last_file != Some(&e.file) {
                 match &e.file {
                     Some(file) => env.push(Entry::Comment(match e.value {
                         EnvValue::Dotenv => format!("from {file}, which Clockwork reads too"),
+                        _ if with_secrets.contains(file.as_str()) => format!(
+                            "from {file} (copied: edit them here now; its secrets are not: env() reads them)"
+                        ),
                         _ => format!("from {file} (copied: edit them here now)"),
                     })),
                     None if last_file.is_some() => {
@@ -604,6 +645,7 @@ pub fn translate(
             }
             let value = match &e.value {
                 EnvValue::Text(t) => Expr::Text(t.clone()),
+                EnvValue::Secret { reference, .. } => Expr::Env(reference.clone()),
                 EnvValue::Dotenv => Expr::Env(e.name.clone()),
                 EnvValue::Passthrough => {
                     added.push(Item {
