@@ -250,10 +250,16 @@ fn facts(c: &Value, naming: &Naming<'_>) -> Facts {
     }
 }
 
-fn clockwork(stack: &Stack, args: &[&str]) -> Run {
+/// Runs clockwork in the stack with `secrets` set in its environment: the
+/// secrets of env files, which main.star reads with `env()` and import
+/// said to set.
+fn clockwork(stack: &Stack, secrets: &[(&str, &str)], args: &[&str]) -> Run {
     let mut command = stack.command(args);
     for name in INTERPOLATED {
         command.env_remove(name);
+    }
+    for (name, value) in secrets {
+        command.env(name, value);
     }
     let run = Run::from(command.output().expect("clockwork runs"));
     assert_eq!(
@@ -264,18 +270,34 @@ fn clockwork(stack: &Stack, args: &[&str]) -> Run {
     run
 }
 
-/// Imports fixture `name`, brings it up with Compose, then with Clockwork,
-/// and compares the containers of `services` (`jobs` among them run once
-/// and exit); returns what the import printed on stderr.
-fn round_trip(name: &str, services: &[&str], jobs: &[&str]) -> RoundTrip {
+/// Imports fixture `name`, brings it up with Compose, then with Clockwork
+/// (with `secrets` set, as import says to), and compares the containers
+/// of `services` (`jobs` among them run once and exit); returns what the
+/// import printed on stderr.
+fn round_trip(name: &str, services: &[&str], jobs: &[&str], secrets: &[(&str, &str)]) -> RoundTrip {
     let _ports = crate::apply::fixed_ports();
     let stack = Stack::new(&format!("cw-e2e-import-{name}"));
     copy_dir(
         &workspace().join("tests/fixtures/compose").join(name),
         &stack.dir,
     );
-    let imported = clockwork(&stack, &["import", "docker-compose.yml", "-o", "main.star"]);
-    clockwork(&stack, &["plan", "--offline"]);
+    let imported = clockwork(
+        &stack,
+        &[],
+        &["import", "docker-compose.yml", "-o", "main.star"],
+    );
+    // What main.star reads with `env()` is what import names, values aside.
+    for (name, value) in secrets {
+        assert!(
+            imported.stderr.contains(&format!("`{name}`")),
+            "{name} not named:\n{}",
+            imported.stderr
+        );
+        assert!(!imported.stderr.contains(value), "{}", imported.stderr);
+        let written = std::fs::read_to_string(stack.dir.join("main.star")).expect("main.star");
+        assert!(!written.contains(value), "{written}");
+    }
+    clockwork(&stack, secrets, &["plan", "--offline"]);
 
     let compose_project = format!("cw-e2e-import-{name}-compose");
     let compose_side: BTreeMap<String, Facts> = {
@@ -295,7 +317,7 @@ fn round_trip(name: &str, services: &[&str], jobs: &[&str]) -> RoundTrip {
         "Compose ran other services"
     );
 
-    clockwork(&stack, &["apply", "--yes"]);
+    clockwork(&stack, secrets, &["apply", "--yes"]);
     // It came up: every container that must run runs, every job ran to its end.
     let running: Vec<String> = stack
         .containers()
@@ -341,7 +363,7 @@ fn round_trip(name: &str, services: &[&str], jobs: &[&str]) -> RoundTrip {
             (service.to_string(), facts(&c, &naming))
         })
         .collect();
-    clockwork(&stack, &["destroy", "--yes"]);
+    clockwork(&stack, secrets, &["destroy", "--yes"]);
 
     for service in services {
         let compose = &compose_side[*service];
@@ -358,7 +380,7 @@ fn round_trip(name: &str, services: &[&str], jobs: &[&str]) -> RoundTrip {
         // Labels and entrypoints are translated: nothing about them listed.
         for key in ["labels", "entrypoint"] {
             assert!(
-                !imported.stderr.contains(&format!("{service}: {key}")),
+                !imported.stderr.contains(&format!("`{service}`: `{key}`")),
                 "{service}: {key} listed:\n{}",
                 imported.stderr
             );
@@ -387,6 +409,7 @@ fn a_web_app_with_database_cache_and_worker_comes_up_the_same() {
         "webapp",
         &["shop-cache", "shop-db", "shop-web", "shop-worker"],
         &[],
+        &[],
     );
     let said = seen.said;
     // A label map of the file, on both sides.
@@ -395,11 +418,11 @@ fn a_web_app_with_database_cache_and_worker_comes_up_the_same() {
         BTreeMap::from([("com.example.role".to_string(), "frontend".to_string())])
     );
     assert!(
-        said.contains("shop-worker: build: not translated"),
+        said.contains("`shop-worker`: `build`: not translated"),
         "{said}"
     );
     assert!(
-        said.contains("shop-worker: deploy: not translated"),
+        said.contains("`shop-worker`: `deploy`: not translated"),
         "{said}"
     );
 }
@@ -409,6 +432,7 @@ fn a_monitoring_stack_with_bind_mounted_config_comes_up_the_same() {
     let seen = round_trip(
         "monitoring",
         &["mon-exporter", "mon-prometheus", "mon-proxy"],
+        &[],
         &[],
     );
     let said = seen.said;
@@ -422,7 +446,7 @@ fn a_monitoring_stack_with_bind_mounted_config_comes_up_the_same() {
         serde_json::json!(["busybox", "httpd"])
     );
     assert!(
-        said.contains("mon-exporter: expose: not translated"),
+        said.contains("`mon-exporter`: `expose`: not translated"),
         "{said}"
     );
 }
@@ -433,6 +457,7 @@ fn env_files_named_volumes_and_health_conditions_come_up_the_same() {
         "envfiles",
         &["blog-app", "blog-db", "blog-migrate"],
         &["blog-migrate"],
+        &[("POSTGRES_PASSWORD", "blog-pass")],
     );
     let said = seen.said;
     // An entrypoint given as a string, split as Compose splits it.
@@ -440,5 +465,5 @@ fn env_files_named_volumes_and_health_conditions_come_up_the_same() {
         seen.compose["blog-migrate"].entrypoint,
         serde_json::json!(["sh", "-c"])
     );
-    assert!(said.contains("blog-app: restart: note"), "{said}");
+    assert!(said.contains("`blog-app`: `restart`: note"), "{said}");
 }

@@ -271,9 +271,9 @@ pub enum Command {
     /// Translate a Compose file into a `main.star`: what cannot be
     /// translated is listed as comments and on stderr.
     Import {
-        /// The Compose file.
-        #[arg(default_value = "docker-compose.yml")]
-        file: PathBuf,
+        /// The Compose file, and the files outside its folder it may read.
+        #[command(flatten)]
+        file: ComposeFile,
         /// Write here instead of stdout (`-` for stdout); an existing file
         /// is not written over.
         #[arg(short, long, value_name = "FILE")]
@@ -309,6 +309,21 @@ pub enum Command {
 }
 
 /// Shells `clockwork completions` writes for.
+/// The Compose file `clockwork import` reads, and the env files outside
+/// its folder the user allows it to read. A Compose file is untrusted
+/// input: the files it may read beyond its own folder are named here, by
+/// the user, one by one.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ComposeFile {
+    /// The Compose file.
+    #[arg(value_name = "FILE", default_value = "docker-compose.yml")]
+    pub path: PathBuf,
+    /// Let an `env_file` of the Compose file read this file outside its
+    /// folder (repeatable; the file itself, wherever a path leads to it).
+    #[arg(long = "allow-env-file", value_name = "FILE")]
+    pub allow_env_file: Vec<PathBuf>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Shell {
     /// Bash (with the bash-completion package).

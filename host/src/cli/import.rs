@@ -1,16 +1,27 @@
 //! `clockwork import docker-compose.yml [-o main.star]`: a Compose file
 //! translated into a `main.star` (see [`crate::import`]), printed or
 //! written to a new file; what is not translated is listed on stderr.
+//!
+//! The Compose file and its env files are read through
+//! [`crate::import::read`]: bounded, regular files only, and env files only
+//! from the Compose file's folder unless allowed with `--allow-env-file`.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use crate::cli::args::ComposeFile;
 use crate::cli::{CliError, EXIT_INVALID, EXIT_OK, Invocation};
+use crate::import::read::{ComposeFolder, ReadError};
 use crate::import::{Input, import};
 use crate::output;
 
-/// `clockwork import FILE [-o OUT]`.
-pub fn run(invocation: &Invocation, file: &Path, out: Option<&Path>) -> Result<u8, CliError> {
+/// `clockwork import FILE [--allow-env-file F]… [-o OUT]`.
+pub fn run(
+    invocation: &Invocation,
+    compose: &ComposeFile,
+    out: Option<&Path>,
+) -> Result<u8, CliError> {
+    let file = compose.path.as_path();
     let dir = &invocation.project.dir;
     let absolute = |p: &Path| {
         if p.is_absolute() {
@@ -41,27 +52,44 @@ pub fn run(invocation: &Invocation, file: &Path, out: Option<&Path>) -> Result<u
         None => dir.clone(),
     };
     let compose_path = absolute(file);
-    let text = std::fs::read_to_string(&compose_path).map_err(|e| CliError::Usage {
-        message: format!("cannot read the Compose file {}: {e}", shown(file)),
-        help: if file == Path::new("docker-compose.yml") {
+    let text = crate::import::read::compose_file(&compose_path).map_err(|e| CliError::Usage {
+        // Names in backticks before a colon: `secrets.yml: it is …` would
+        // read as `name: value` to the output's masking.
+        message: format!("cannot read the Compose file `{}`: {e}", shown(file)),
+        help: if matches!(e, ReadError::NotFound(_)) && file == Path::new("docker-compose.yml") {
             "name it: `clockwork import path/to/compose.yaml` (relative to the project folder)"
                 .into()
-        } else {
+        } else if matches!(e, ReadError::NotFound(_) | ReadError::Io(_)) {
             "a path relative to the project folder (`-C`), or an absolute one".into()
+        } else {
+            "a Compose file is a YAML text file, e.g. `docker-compose.yml`".into()
         },
     })?;
     let compose_dir = compose_path
         .parent()
         .and_then(|p| std::fs::canonicalize(p).ok())
         .unwrap_or_else(|| crate::import::folder_of(&compose_path, dir));
+    let mut env_files = ComposeFolder::open(&compose_dir).map_err(|source| CliError::Io {
+        what: compose_dir.display().to_string(),
+        source,
+    })?;
+    for allowed in &compose.allow_env_file {
+        env_files
+            .allow(&shown(allowed), &absolute(allowed))
+            .map_err(|e| CliError::Usage {
+                message: e.to_string(),
+                help:
+                    "name an existing env file, relative to the project folder (`-C`) or absolute"
+                        .into(),
+            })?;
+    }
     let file_name = shown(file);
-    let read = |p: &Path| std::fs::read_to_string(p);
     let input = Input {
         file: &file_name,
         text: text.strip_prefix('\u{feff}').unwrap_or(&text),
         compose_dir: &compose_dir,
         project_dir: &project_dir,
-        read: &read,
+        env_files: &env_files,
     };
     let imported = match import(&input) {
         Ok(imported) => imported,
@@ -72,13 +100,35 @@ pub fn run(invocation: &Invocation, file: &Path, out: Option<&Path>) -> Result<u
             }
             output::note(&match problems.len() {
                 1 => format!("{file_name} was not imported: nothing was written"),
-                n => format!("{n} problems in {file_name}: nothing was written"),
+                n => format!("{n} problems in `{file_name}`: nothing was written"),
             });
             return Ok(EXIT_INVALID);
         }
     };
     for item in &imported.items {
         output::note(&item.message());
+    }
+    for unused in env_files.unused() {
+        output::note(&format!(
+            "`--allow-env-file {unused}`: no `env_file` of {file_name} leads to it, so it was not read"
+        ));
+    }
+    if !imported.secrets.is_empty() {
+        output::note(&format!(
+            "main.star reads {} secret(s) of env files with `env()` instead of copying them: set {} in .env or the environment before `clockwork plan`",
+            imported.secrets.len(),
+            crate::import::secrets_to_set(&imported.secrets)
+        ));
+    }
+    let review = imported
+        .items
+        .iter()
+        .filter(|i| i.kind == crate::import::ItemKind::Review)
+        .count();
+    if review > 0 {
+        output::note(&format!(
+            "REVIEW: {review} setting(s) of {file_name} would give containers access to this machine (listed above with `review:`, marked REVIEW in main.star); mounts of folders outside the project are commented out, for you to turn on"
+        ));
     }
     match &target {
         Some(t) => {

@@ -6,14 +6,29 @@
 //! that is not declared, a `depends_on` of no service), plus unknown keys,
 //! which Compose refuses too and which are usually typos.
 
+use std::collections::{HashMap, HashSet};
 use std::path::{Component, Path, PathBuf};
 
 use serde_yaml_ng::{Mapping, Value};
 
 use crate::import::error::{ImportError, Problem};
 use crate::import::interp::Text;
-use crate::import::locate::{Seg, locate};
+use crate::import::locate::{Locator, Seg};
+use crate::import::ordered::Ordered;
+use crate::import::read::ReadError;
+use crate::import::secrets::{SecretToSet, Secrets, holds_secret};
 use crate::import::{Input, Item, ItemKind};
+
+/// Problems shown one by one; past these, they are counted (a file with
+/// thousands of mistakes is not helped by thousands of messages, and each
+/// costs a suggestion worked out against every name).
+const MAX_PROBLEMS: usize = 200;
+
+/// The most bytes of env files one import reads, counting a file at each
+/// service that names it: what is read is copied into main.star, so a
+/// small Compose file naming a large env file at many services would
+/// otherwise make a main.star of gigabytes.
+const ENV_FILES_BUDGET: u64 = 64 * 1024 * 1024;
 
 /// The services of a Compose file, in file order.
 #[derive(Debug, Default)]
@@ -23,6 +38,9 @@ pub struct Compose {
     /// Whether any service lists its networks (Compose then keeps it off
     /// the others; Clockwork puts every container on the project network).
     pub uses_networks: bool,
+    /// The secrets of env files main.star reads with `env()`, which the
+    /// user must set.
+    pub secrets: Vec<SecretToSet>,
 }
 
 /// One service, as Clockwork can run it.
@@ -37,9 +55,9 @@ pub struct Service {
     /// Published ports, each as DockerResource writes them.
     pub ports: Vec<Text>,
     /// The environment: `env_file` entries, then `environment`, each name once.
-    pub env: Vec<EnvVar>,
+    pub env: Ordered<EnvVar>,
     /// Mounts, each as DockerResource writes them.
-    pub volumes: Vec<Text>,
+    pub volumes: Vec<Mount>,
     /// Networks by their Docker names (Compose's `default` left out).
     pub networks: Vec<String>,
     /// Extra names on the networks.
@@ -53,9 +71,21 @@ pub struct Service {
     /// The entrypoint, replacing the image's (empty: none at all).
     pub entrypoint: Option<Vec<Text>>,
     /// The labels, in file order, each key once; none of Clockwork's own.
-    pub labels: Vec<(String, Text)>,
+    pub labels: Ordered<Text>,
     /// `restart`, as DockerResource's `restart_policy`.
     pub restart: Option<String>,
+}
+
+/// A mount of a service.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mount {
+    /// As DockerResource writes it: `source:target[:ro]`.
+    pub text: Text,
+    /// Whether main.star holds it commented out, for the user to turn on:
+    /// a host path outside the project grants the container access to
+    /// this machine, which a Compose file (untrusted input) may not grant
+    /// by itself.
+    pub held: bool,
 }
 
 /// One environment variable.
@@ -78,6 +108,16 @@ pub enum EnvValue {
     Dotenv,
     /// `KEY` alone: passed through from the environment of `up`.
     Passthrough,
+    /// A secret of an env file: main.star reads it with
+    /// `env(reference)`. The value is kept to compare it (is it the
+    /// password a DatabaseConnection would put in its URL?), never to be
+    /// written.
+    Secret {
+        /// The name main.star reads it under.
+        reference: String,
+        /// The value the env file gives.
+        value: Text,
+    },
 }
 
 /// A `depends_on` entry.
@@ -346,8 +386,43 @@ fn merge_keys(text: &str) -> Vec<crate::import::locate::Spot> {
     spots
 }
 
+/// Whether a port chosen by variables starts with a loopback address
+/// (`127.0.0.1:${PORT}:80`).
+fn loopback_prefix(text: &Text) -> bool {
+    let Some(crate::import::interp::Part::Lit(first)) = text.0.first() else {
+        return false;
+    };
+    let address = match first.strip_prefix('[') {
+        Some(v6) => v6.split_once(']').map(|(a, _)| a),
+        None => first.split_once(':').map(|(a, _)| a),
+    };
+    address
+        .and_then(|a| a.parse::<std::net::IpAddr>().ok())
+        .is_some_and(|ip| ip.is_loopback())
+}
+
+/// A name as a key of an example: quoted when it looks secret, since
+/// `password: {}` reads as `name: value` to the output's masking, which
+/// would mask Clockwork's own example.
+fn yaml_key(name: &str) -> String {
+    if crate::secret::is_secret_name(name) {
+        serde_json::to_string(name).unwrap_or_else(|_| name.to_string())
+    } else {
+        name.to_string()
+    }
+}
+
+/// Whether Docker accepts `name` for a volume or network:
+/// `[a-zA-Z0-9][a-zA-Z0-9_.-]*`.
+fn docker_name(name: &str) -> bool {
+    name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+}
+
 /// Reads the file, collecting every problem and every untranslated key.
-pub fn read(input: &Input<'_>) -> Result<(Compose, Vec<Item>), ImportError> {
+pub fn read(input: &Input<'_>) -> Result<(Compose, Vec<Item>, Secrets), ImportError> {
     let mut value: Value = serde_yaml_ng::from_str(input.text).map_err(|e| {
         let spot = e.location().map(|l| crate::import::locate::Spot {
             line: l.line(),
@@ -396,23 +471,47 @@ pub fn read(input: &Input<'_>) -> Result<(Compose, Vec<Item>), ImportError> {
             input.file,
             input.text,
             spot,
-            format!("{}: a `<<` merge cannot be applied{lines}: {e}", input.file),
+            // The file's name in backticks: one that looks secret
+            // (`secrets.yml`) must not read as `name: value` to the
+            // output's masking, as nothing before a colon may.
+            format!(
+                "`{}`: a `<<` merge cannot be applied{lines}: {e}",
+                input.file
+            ),
             Some("`<<` takes a mapping or a list of mappings, e.g. `<<: *defaults`".into()),
         ))));
     }
     let mut reader = Reader {
         input,
+        locator: Locator::new(input.text),
         problems: Vec::new(),
         items: Vec::new(),
         project: input.folder_project(),
+        hidden_problems: 0,
+        env_bytes: 0,
+        service_index: 0,
+        secrets: Secrets::default(),
     };
     let compose = reader.file(&value);
+    if reader.hidden_problems > 0 {
+        let more = reader.hidden_problems;
+        reader.problems.push(Problem::new(
+            input.file,
+            input.text,
+            None,
+            format!(
+                "and {more} more problem(s) in {}, not shown: {MAX_PROBLEMS} are shown at most",
+                input.file
+            ),
+            Some("fix those shown and import again".into()),
+        ));
+    }
     // In file order, whatever order the keys were checked in.
     reader
         .problems
         .sort_by_key(|p| p.spot.map_or(usize::MAX, |s| s.offset));
     if reader.problems.is_empty() {
-        Ok((compose, reader.items))
+        Ok((compose, reader.items, reader.secrets))
     } else {
         Err(ImportError::Invalid(reader.problems))
     }
@@ -420,7 +519,17 @@ pub fn read(input: &Input<'_>) -> Result<(Compose, Vec<Item>), ImportError> {
 
 struct Reader<'a, 'i> {
     input: &'a Input<'i>,
+    /// Finds keys in the file's text.
+    locator: Locator<'i>,
     problems: Vec<Problem>,
+    /// Problems past [`MAX_PROBLEMS`], counted only.
+    hidden_problems: usize,
+    /// The bytes of env files read so far, each use counted.
+    env_bytes: u64,
+    /// The index the service being read will have.
+    service_index: usize,
+    /// The secrets of env files, by the name main.star reads them under.
+    secrets: Secrets,
     items: Vec<Item>,
     /// The Compose project name: `name`, else the folder's.
     project: String,
@@ -490,8 +599,18 @@ fn entries(m: &Mapping) -> impl Iterator<Item = (String, &Value)> {
 }
 
 impl Reader<'_, '_> {
+    /// Whether problems are no longer shown one by one (so that working
+    /// out a suggestion for one is wasted).
+    fn flooded(&self) -> bool {
+        self.problems.len() >= MAX_PROBLEMS
+    }
+
     fn problem(&mut self, at: &[Seg], message: String, help: Option<String>) {
-        let spot = locate(self.input.text, at);
+        if self.flooded() {
+            self.hidden_problems += 1;
+            return;
+        }
+        let spot = self.locator.locate(at);
         self.problems.push(Problem::new(
             self.input.file,
             self.input.text,
@@ -508,7 +627,7 @@ impl Reader<'_, '_> {
         self.items.push(Item {
             service: service.map(str::to_string),
             key,
-            line: locate(self.input.text, at).map(|s| s.line),
+            line: self.locator.locate(at).map(|s| s.line),
             kind,
             reason,
         });
@@ -520,6 +639,11 @@ impl Reader<'_, '_> {
 
     fn note(&mut self, service: Option<&str>, at: &[Seg], reason: impl Into<String>) {
         self.item(service, at, ItemKind::Note, reason.into());
+    }
+
+    /// Something main.star would grant the container on this machine.
+    fn review(&mut self, service: Option<&str>, at: &[Seg], reason: impl Into<String>) {
+        self.item(service, at, ItemKind::Review, reason.into());
     }
 
     fn expected(&mut self, at: &[Seg], what: &str, found: &Value, example: &str) {
@@ -610,11 +734,13 @@ impl Reader<'_, '_> {
                         "the included files are not read: import each and merge the declarations"
                             .to_string()
                     }
+                    // `secrets` in backticks: bare, before a colon, the
+                    // output's masking takes it for `name: value`.
                     "secrets" => format!(
-                        "Clockwork has no secrets{what}: mount each file read-only where the services read it"
+                        "Clockwork has no `secrets`{what}: mount each file read-only where the services read it"
                     ),
                     "configs" => format!(
-                        "Clockwork has no configs{what}: mount each file read-only where the services read it"
+                        "Clockwork has no `configs`{what}: mount each file read-only where the services read it"
                     ),
                     _ => "Clockwork runs no models".to_string(),
                 };
@@ -649,7 +775,10 @@ impl Reader<'_, '_> {
                 return Compose::default();
             }
         };
-        let names: Vec<String> = entries(services).map(|(k, _)| k).collect();
+        let mut names: Ordered<()> = Ordered::default();
+        for (k, _) in entries(services) {
+            names.set(k, ());
+        }
         let mut compose = Compose::default();
         for (name, body) in entries(services) {
             let at = path(&["services", &name]);
@@ -665,6 +794,7 @@ impl Reader<'_, '_> {
             if body.contains_key("networks") {
                 compose.uses_networks = true;
             }
+            self.service_index = compose.services.len();
             let service = self.service(&name, body, &names, &networks, &volumes);
             compose.services.push(service);
         }
@@ -673,8 +803,8 @@ impl Reader<'_, '_> {
 
     /// Top-level `networks` or `volumes`: each key's Docker name, with
     /// what DockerResource cannot set noted.
-    fn declared(&mut self, top: &Mapping, section: &str) -> Vec<(String, Declared)> {
-        let mut out = Vec::new();
+    fn declared(&mut self, top: &Mapping, section: &str) -> Ordered<Declared> {
+        let mut out = Ordered::default();
         let Some(v) = top.get(section) else {
             return out;
         };
@@ -738,10 +868,29 @@ impl Reader<'_, '_> {
                     &at,
                     "a mapping of options or nothing",
                     other,
-                    &format!("{k}: {{}}"),
+                    &format!("{}: {{}}", yaml_key(&k)),
                 ),
             }
-            out.push((k, declared));
+            if !docker_name(&declared.name) {
+                // A volume "named" `/etc` would be written as the mount
+                // `/etc:/data`: a bind mount of the machine's files.
+                self.problem(
+                    &at,
+                    format!(
+                        "`{}` is not a {what} name Docker accepts (letters, digits, `_`, `.` and `-`, starting with a letter or digit){}",
+                        declared.name,
+                        if declared.name.contains('/') {
+                            ": with a `/`, it would be a path on this machine here"
+                        } else {
+                            ""
+                        }
+                    ),
+                    Some(format!(
+                        "name the {what} e.g. `data`; to mount a folder, write its path as a service's volume source"
+                    )),
+                );
+            }
+            out.set(k, declared);
         }
         out
     }
@@ -750,9 +899,9 @@ impl Reader<'_, '_> {
         &mut self,
         name: &str,
         body: &Mapping,
-        names: &[String],
-        networks: &[(String, Declared)],
-        volumes: &[(String, Declared)],
+        names: &Ordered<()>,
+        networks: &Ordered<Declared>,
+        volumes: &Ordered<Declared>,
     ) -> Service {
         let base = path(&["services", name]);
         let mut s = Service {
@@ -881,6 +1030,8 @@ impl Reader<'_, '_> {
             self.expected(at, "a list", value, "ports: [\"8080:80\"]");
             return;
         };
+        // Published on every address: said once, at `ports`.
+        let mut open: Vec<String> = Vec::new();
         for (i, item) in items.iter().enumerate() {
             let at = with(at, Seg::Index(i));
             let raw = match item {
@@ -945,14 +1096,41 @@ impl Reader<'_, '_> {
                 continue;
             };
             if text.has_vars() {
+                if !loopback_prefix(&text) {
+                    open.push(raw.clone());
+                }
                 s.ports.push(text);
                 continue;
             }
             match expand_ports(&raw) {
-                Ok(all) => s.ports.extend(all.into_iter().map(Text::literal)),
+                Ok(all) => {
+                    let local = all.first().is_some_and(|p| {
+                        clockwork_schema::parse_port(p)
+                            .is_ok_and(|m| m.host_ip.is_some_and(|ip| ip.is_loopback()))
+                    });
+                    if !local {
+                        open.push(raw.clone());
+                    }
+                    s.ports.extend(all.into_iter().map(Text::literal));
+                }
                 Err(reason) => self.skip(Some(service), &at, reason),
             }
         }
+        self.review_ports(service, at, &open);
+    }
+
+    /// Ports published on every address of this machine.
+    fn review_ports(&mut self, service: &str, at: &[Seg], open: &[String]) {
+        let listed: Vec<String> = open.iter().map(|p| format!("`{p}`")).collect();
+        let (listed, verb) = match listed.as_slice() {
+            [] => return,
+            [one] => (one.clone(), "is"),
+            [rest @ .., last] => (format!("{} and {last}", rest.join(", ")), "are"),
+        };
+        self.review(Some(service), at, format!(
+            "{listed} {verb} published on every network address of this machine, so other machines can reach {} (as under Compose); give the host address `127.0.0.1` to keep a port to this machine, e.g. `127.0.0.1:8080:80`",
+            if open.len() == 1 { "it" } else { "them" }
+        ));
     }
 
     fn environment(&mut self, service: &str, at: &[Seg], value: &Value, s: &mut Service) {
@@ -963,8 +1141,7 @@ impl Reader<'_, '_> {
                 ));
                 return;
             }
-            s.env.retain(|e| e.name != k);
-            s.env.push(EnvVar {
+            s.env.put(EnvVar {
                 name: k,
                 value: v,
                 file: None,
@@ -1031,8 +1208,9 @@ impl Reader<'_, '_> {
             other => vec![(at.to_vec(), other)],
         };
         // What the env files set above a line (this file's lines above it,
-        // and the files before), which its `${…}` reads first.
-        let mut set_above: Vec<(String, Text)> = Vec::new();
+        // and the files before), which its `${…}` reads first; and whether
+        // it is a secret (a value built from one is one too).
+        let mut set_above: HashMap<String, (Text, bool)> = HashMap::new();
         for (at, item) in items {
             let (file, required) = match item {
                 Value::Mapping(m) => (
@@ -1045,55 +1223,52 @@ impl Reader<'_, '_> {
                 self.expected(&at, "a path", item, "env_file: ./app.env");
                 continue;
             };
-            let full = normalise(&self.input.compose_dir.join(&file));
-            let text = match (self.input.read)(&full) {
+            if self.env_bytes > ENV_FILES_BUDGET {
+                // Said once, at the entry that went past it.
+                continue;
+            }
+            let text = match self.input.env_files.read(&file) {
                 Ok(text) => text,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => continue,
+                Err(ReadError::NotFound(_)) if !required => continue,
                 Err(e) => {
-                    self.problem(&at, format!("cannot read the env file `{file}` ({}): {e}", full.display()), Some("Compose reads it relative to the Compose file's folder; create it or remove the entry".into()));
+                    self.env_file_refused(&s.key, &at, &file, &e);
                     continue;
                 }
             };
+            self.env_bytes += text.len() as u64;
+            if self.env_bytes > ENV_FILES_BUDGET {
+                self.problem(
+                    &at,
+                    format!(
+                        "the env files of the services add up to more than {} (each file counted at each service that names it), the most `clockwork import` reads",
+                        crate::import::read::size(ENV_FILES_BUDGET)
+                    ),
+                    Some("name fewer or smaller env files; Clockwork's own `.env` is read by `env()` at plan time, not copied".into()),
+                );
+                continue;
+            }
             // Clockwork reads the project's `.env` itself: its values stay
             // there, out of main.star, as they were out of the Compose file.
+            let full = normalise(&self.input.compose_dir.join(&file));
             let dotenv = full == normalise(&self.input.project_dir.join(".env"));
-            let lines = parse_env_file(&text);
-            let copied: Vec<String> = lines
-                .iter()
-                .filter(|(k, v)| {
-                    !dotenv && *v != EnvFileValue::Passthrough && crate::secret::is_secret_name(k)
-                })
-                .map(|(k, _)| format!("`{k}`"))
-                .fold(Vec::new(), |mut names, name| {
-                    if !names.contains(&name) {
-                        names.push(name);
-                    }
-                    names
-                });
-            if !copied.is_empty() {
-                let how = match copied.as_slice() {
-                    [one] => format!(
-                        "`env({})`",
-                        crate::import::starlark::string(one.trim_matches('`'))
-                    ),
-                    _ => "`env(\"NAME\")` for each".to_string(),
-                };
-                self.note(Some(&s.key), &at, format!(
-                    "{} of `{file}` copied into main.star; to keep a secret out of it, move it to .env and write {how}",
-                    copied.join(", ")
-                ));
-            }
-            for (k, v) in lines {
+            let mut secret_names: Vec<String> = Vec::new();
+            let mut seen_secret: HashSet<String> = HashSet::new();
+            for (k, v) in parse_env_file(&text) {
+                let mut tainted = false;
                 let text = match &v {
                     EnvFileValue::Passthrough => None,
                     EnvFileValue::Literal(l) => Some(Text::literal(l.clone())),
                     EnvFileValue::Interpolated(raw) => match Text::parse(raw) {
-                        Ok(t) => Some(t.with_known(&|name: &str| {
-                            set_above
+                        Ok(t) => {
+                            let mut names = Vec::new();
+                            t.var_names(&mut names);
+                            tainted = names
                                 .iter()
-                                .find(|(n, _)| n == name)
-                                .map(|(_, t)| t.clone())
-                        })),
+                                .any(|n| set_above.get(n).is_some_and(|(_, secret)| *secret));
+                            Some(t.with_known(&|name: &str| {
+                                set_above.get(name).map(|(t, _)| t.clone())
+                            }))
+                        }
                         Err(message) => {
                             self.problem(
                                 &at,
@@ -1107,9 +1282,14 @@ impl Reader<'_, '_> {
                         }
                     },
                 };
+                let secret = text
+                    .as_ref()
+                    .is_some_and(|t| tainted || holds_secret(&k, t));
                 if let Some(t) = &text {
-                    set_above.retain(|(n, _)| *n != k);
-                    set_above.push((k.clone(), t.clone()));
+                    set_above.insert(k.clone(), (t.clone(), secret));
+                    if dotenv && let Some(literal) = t.as_literal() {
+                        self.secrets.in_dotenv(&k, literal);
+                    }
                 }
                 if !clockwork_schema::valid_env_name(&k) {
                     self.skip(
@@ -1122,16 +1302,91 @@ impl Reader<'_, '_> {
                 let value = match text {
                     None => EnvValue::Passthrough,
                     Some(_) if dotenv => EnvValue::Dotenv,
+                    Some(t) if secret => {
+                        if seen_secret.insert(k.clone()) {
+                            secret_names.push(k.clone());
+                        }
+                        EnvValue::Secret {
+                            reference: k.clone(),
+                            value: t,
+                        }
+                    }
                     Some(t) => EnvValue::Text(t),
                 };
-                s.env.retain(|e| e.name != k);
-                s.env.push(EnvVar {
+                s.env.put(EnvVar {
                     name: k,
                     value,
                     file: Some(file.clone()),
                 });
             }
+            if !secret_names.is_empty() {
+                // The names main.star reads them under are known once every
+                // service is read: the reason is written then.
+                let item = self.items.len();
+                self.note(Some(&s.key), &at, String::new());
+                self.secrets
+                    .note_at(item, self.service_index, &file, secret_names);
+            }
         }
+    }
+
+    /// An env file that was not read: why, located at its entry, without a
+    /// word of its content.
+    fn env_file_refused(&mut self, service: &str, at: &[Seg], file: &str, e: &ReadError) {
+        let flag = if self.input.compose_dir == self.input.project_dir {
+            file.to_string()
+        } else {
+            normalise(&self.input.compose_dir.join(file))
+                .display()
+                .to_string()
+        };
+        let allow = format!(
+            "`clockwork import {} --allow-env-file {flag}`",
+            self.input.file
+        );
+        let (message, help) = match e {
+            ReadError::Outside => (
+                format!(
+                    "the env file `{file}` of `{service}` is outside the Compose file's folder: Clockwork reads env files only from that folder, since a Compose file could otherwise copy any file it names into main.star"
+                ),
+                format!(
+                    "move the file beside the Compose file, or, if you trust this one file, allow it by name: {allow}"
+                ),
+            ),
+            ReadError::LinkOutside { link } => (
+                format!(
+                    "the env file `{file}` of `{service}` goes through the symbolic link `{link}`, which points out of the Compose file's folder: Clockwork reads env files only from that folder"
+                ),
+                format!(
+                    "copy the file into the folder instead of linking to it, or, if you trust the file it leads to, allow it by name: {allow}"
+                ),
+            ),
+            ReadError::NotAFile { what } => (
+                format!("the env file `{file}` of `{service}` is {what}, not a regular file"),
+                "an env file is a text file of `NAME=value` lines".to_string(),
+            ),
+            ReadError::TooLarge { limit, of } => (
+                format!(
+                    "the env file `{file}` of `{service}` is larger than {}, the most Clockwork reads of {of}",
+                    crate::import::read::size(*limit)
+                ),
+                "an env file is a text file of `NAME=value` lines; split it, or name the right file"
+                    .to_string(),
+            ),
+            ReadError::NotText => (
+                format!("the env file `{file}` of `{service}` is not UTF-8 text"),
+                "an env file is a text file of `NAME=value` lines".to_string(),
+            ),
+            ReadError::NotFound(e) | ReadError::Io(e) => (
+                format!(
+                    "cannot read the env file `{file}` ({}): {e}",
+                    normalise(&self.input.compose_dir.join(file)).display()
+                ),
+                "Compose reads it relative to the Compose file's folder; create it or remove the entry"
+                    .to_string(),
+            ),
+        };
+        self.problem(at, message, Some(help));
     }
 
     fn volumes(
@@ -1139,7 +1394,7 @@ impl Reader<'_, '_> {
         service: &str,
         at: &[Seg],
         value: &Value,
-        declared: &[(String, Declared)],
+        declared: &Ordered<Declared>,
         s: &mut Service,
     ) {
         let Value::Sequence(items) = value else {
@@ -1155,10 +1410,7 @@ impl Reader<'_, '_> {
                     };
                     if text.has_vars() {
                         // A path or volume chosen by a variable stays as written.
-                        s.volumes.push(text);
-                        if self.input.compose_dir != self.input.project_dir {
-                            self.note(Some(service), &at, "a relative path in it is taken relative to the project folder, not to the Compose file's");
-                        }
+                        self.mount_by_variable(service, &at, text, s);
                         continue;
                     }
                     let parts: Vec<&str> = raw.split(':').collect();
@@ -1239,10 +1491,7 @@ impl Reader<'_, '_> {
                                 ":{target}{}",
                                 if read_only { ":ro" } else { "" }
                             ));
-                            s.volumes.push(text);
-                            if self.input.compose_dir != self.input.project_dir {
-                                self.note(Some(service), &at, "a relative path in it is taken relative to the project folder, not to the Compose file's");
-                            }
+                            self.mount_by_variable(service, &at, text, s);
                             continue;
                         }
                         source = text.as_literal();
@@ -1292,6 +1541,7 @@ impl Reader<'_, '_> {
                 );
                 continue;
             }
+            let mut held = false;
             let source = match source {
                 None => {
                     // Compose makes an anonymous volume; Clockwork's volumes have names.
@@ -1315,24 +1565,39 @@ impl Reader<'_, '_> {
                     match self.input.bind_source(&src) {
                         Ok(p) => p,
                         Err(p) => {
-                            self.note(Some(service), &at, format!(
-                                "`{src}` is outside the project folder: it is mounted by its absolute path `{p}`, which ties main.star to this machine"
+                            held = true;
+                            let access = if read_only || options.iter().any(|o| o == "ro") {
+                                "read access to"
+                            } else {
+                                "read and write access to"
+                            };
+                            // The Docker socket is the Engine itself.
+                            let socket = if p.ends_with("docker.sock") {
+                                " (the Docker socket: control of the Docker Engine, as good as root on this machine)"
+                            } else {
+                                ""
+                            };
+                            self.review(Some(service), &at, format!(
+                                "`{src}` is outside the project folder: mounting it gives the container {access} `{p}` on this machine{socket}, which the Compose file cannot grant by itself; main.star has the mount commented out: uncomment it if you trust it"
                             ));
                             p
                         }
                     }
                 }
                 Some(volume) => {
-                    let Some((_, d)) = declared.iter().find(|(k, _)| *k == volume) else {
-                        let help = match crate::suggest::nearest(
-                            &volume,
-                            declared.iter().map(|(k, _)| k.as_str()),
-                        ) {
+                    let Some(d) = declared.get(&volume) else {
+                        let near = if self.flooded() {
+                            None
+                        } else {
+                            crate::suggest::nearest(&volume, declared.iter().map(|(k, _)| k))
+                        };
+                        let help = match near {
                             Some(near) => format!(
                                 "did you mean `{near}`? Or declare it under the top-level `volumes:`, or write `./{volume}` for a folder"
                             ),
                             None => format!(
-                                "declare it under the top-level `volumes:` (`volumes: {{{volume}: {{}}}}`), or write `./{volume}` for a folder"
+                                "declare it under the top-level `volumes:` (`volumes: {{{}: {{}}}}`), or write `./{volume}` for a folder",
+                                yaml_key(&volume)
                             ),
                         };
                         self.problem(&at, format!("the named volume `{volume}` of `{service}` is not declared under the top-level `volumes`"), Some(help));
@@ -1348,8 +1613,46 @@ impl Reader<'_, '_> {
             if read_only {
                 text.push_str(":ro");
             }
-            s.volumes.push(Text::literal(text));
+            s.volumes.push(Mount {
+                text: Text::literal(text),
+                held,
+            });
         }
+    }
+
+    /// A mount whose source a variable chooses: as written, unless the
+    /// source can be a path outside the project (its default is one, or
+    /// nothing says which folder it is), which main.star holds for the
+    /// user to turn on.
+    fn mount_by_variable(&mut self, service: &str, at: &[Seg], text: Text, s: &mut Service) {
+        let resolved = text.resolved();
+        let source = resolved.split(':').next().unwrap_or_default();
+        let inside = source.starts_with('.') && self.input.bind_source(source).is_ok();
+        // A named volume (with a default name) is not a host path.
+        let named = !source.is_empty() && !source.starts_with(['.', '/', '~']);
+        let held = !inside && !named;
+        if held {
+            // What says which folder: the variable it starts with (its
+            // default is not the folder then: `${HOME}/.ssh`), or its default.
+            let chosen = match text.0.first() {
+                Some(crate::import::interp::Part::Var(v))
+                    if !matches!(v.fallback, crate::import::interp::Fallback::Default(_)) =>
+                {
+                    format!(
+                        "it starts with `${{{}}}`, which can be any folder of this machine",
+                        v.name
+                    )
+                }
+                _ if source.is_empty() => "no default says which folder".to_string(),
+                _ => format!("by default `{source}`, outside the project"),
+            };
+            self.review(Some(service), at, format!(
+                "the mount's source is chosen by a variable ({chosen}): that gives the container access to this machine, which the Compose file cannot grant by itself; main.star has the mount commented out: uncomment it if you trust it"
+            ));
+        } else if self.input.compose_dir != self.input.project_dir {
+            self.note(Some(service), at, "a relative path in it is taken relative to the project folder, not to the Compose file's");
+        }
+        s.volumes.push(Mount { text, held });
     }
 
     /// The names of a key written as a list (`[a, b]`) or as a mapping
@@ -1391,24 +1694,29 @@ impl Reader<'_, '_> {
         service: &str,
         at: &[Seg],
         value: &Value,
-        declared: &[(String, Declared)],
+        declared: &Ordered<Declared>,
         s: &mut Service,
     ) {
         let Some(listed) = self.names_listed(at, value, "networks: [backend]") else {
             return;
         };
+        let mut joined: HashSet<String> = s.networks.iter().cloned().collect();
+        let mut aliased: HashSet<String> = s.aliases.iter().cloned().collect();
         for (network, at, options) in listed {
-            let docker_name = match declared.iter().find(|(k, _)| *k == network) {
-                Some((_, d)) => Some(d.name.clone()),
+            let docker_name = match declared.get(&network) {
+                Some(d) => Some(d.name.clone()),
                 None if network == "default" => None,
                 None => {
-                    let help = match crate::suggest::nearest(
-                        &network,
-                        declared.iter().map(|(k, _)| k.as_str()),
-                    ) {
+                    let near = if self.flooded() {
+                        None
+                    } else {
+                        crate::suggest::nearest(&network, declared.iter().map(|(k, _)| k))
+                    };
+                    let help = match near {
                         Some(near) => format!("did you mean `{near}`?"),
                         None => format!(
-                            "declare it under the top-level `networks:` (`networks: {{{network}: {{}}}}`)"
+                            "declare it under the top-level `networks:` (`networks: {{{}: {{}}}}`)",
+                            yaml_key(&network)
                         ),
                     };
                     self.problem(&at, format!("the network `{network}` of `{service}` is not declared under the top-level `networks`"), Some(help));
@@ -1431,7 +1739,7 @@ impl Reader<'_, '_> {
                 other => other,
             };
             if let Some(n) = docker_name
-                && !s.networks.contains(&n)
+                && joined.insert(n.clone())
             {
                 s.networks.push(n);
             }
@@ -1442,7 +1750,7 @@ impl Reader<'_, '_> {
                         match (k.as_str(), v) {
                             ("aliases", Value::Sequence(aliases)) => {
                                 for a in aliases.iter().filter_map(scalar) {
-                                    if !s.aliases.contains(&a) {
+                                    if aliased.insert(a.clone()) {
                                         s.aliases.push(a);
                                     }
                                 }
@@ -1471,25 +1779,34 @@ impl Reader<'_, '_> {
         service: &str,
         at: &[Seg],
         value: &Value,
-        names: &[String],
+        names: &Ordered<()>,
         s: &mut Service,
     ) {
         let Some(listed) = self.names_listed(at, value, "depends_on: [db]") else {
             return;
         };
         for (target, at, options) in listed {
-            if !names.contains(&target) {
-                let help = match crate::suggest::nearest(&target, names.iter().map(String::as_str))
-                {
+            if names.get(&target).is_none() {
+                let near = if self.flooded() {
+                    None
+                } else {
+                    crate::suggest::nearest(&target, names.iter().map(|(k, _)| k))
+                };
+                let help = match near {
                     Some(near) => format!("did you mean `{near}`?"),
-                    None => format!(
-                        "the services are {}",
-                        names
+                    None => {
+                        const SHOWN: usize = 20;
+                        let mut listed: Vec<String> = names
                             .iter()
-                            .map(|n| format!("`{n}`"))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
+                            .take(SHOWN)
+                            .map(|(n, _)| format!("`{n}`"))
+                            .collect();
+                        let count = names.len();
+                        if count > SHOWN {
+                            listed.push(format!("and {} more", count - SHOWN));
+                        }
+                        format!("the services are {}", listed.join(", "))
+                    }
                 };
                 self.problem(
                     &at,
@@ -1700,8 +2017,7 @@ impl Reader<'_, '_> {
             let Some(text) = reader.text(at, raw) else {
                 return;
             };
-            s.labels.retain(|(key, _)| *key != k);
-            s.labels.push((k, text));
+            s.labels.set(k, text);
         };
         match value {
             Value::Mapping(m) => {

@@ -3,11 +3,11 @@
 //! with `env()` instead of being resolved on the importing machine.
 
 /// A string value of the Compose file: literal text and variables.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub struct Text(pub Vec<Part>);
 
 /// One piece of a [`Text`].
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Part {
     /// Literal text (`$$` already turned into `$`).
     Lit(String),
@@ -16,7 +16,7 @@ pub enum Part {
 }
 
 /// A variable reference.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Var {
     /// Its name.
     pub name: String,
@@ -25,7 +25,7 @@ pub struct Var {
 }
 
 /// What an unset variable gives.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Fallback {
     /// `$VAR`, `${VAR}`: the empty string (Compose warns).
     Empty,
@@ -84,6 +84,37 @@ impl Text {
             }
         }
         out
+    }
+
+    /// Every literal character main.star would write for it: the literal
+    /// parts and each variable's default or replacement, in order (a
+    /// variable alone adds nothing). Where a secret could be written.
+    pub fn literal_view(&self) -> String {
+        let mut out = String::new();
+        for part in &self.0 {
+            match part {
+                Part::Lit(s) => out.push_str(s),
+                Part::Var(v) => match &v.fallback {
+                    Fallback::Default(t) | Fallback::Replacement(t) => {
+                        out.push_str(&t.literal_view());
+                    }
+                    Fallback::Empty | Fallback::Required => {}
+                },
+            }
+        }
+        out
+    }
+
+    /// The names of the variables it reads, those of fallbacks included.
+    pub fn var_names(&self, out: &mut Vec<String>) {
+        for part in &self.0 {
+            if let Part::Var(v) = part {
+                out.push(v.name.clone());
+                if let Fallback::Default(t) | Fallback::Replacement(t) = &v.fallback {
+                    t.var_names(out);
+                }
+            }
+        }
     }
 
     /// Whether it holds a variable.

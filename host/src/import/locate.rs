@@ -4,6 +4,8 @@
 //! Compose files are written in), and the nearest enclosing key found for
 //! flow style or for keys that came from a merge (`<<: *defaults`).
 
+use std::collections::HashMap;
+
 /// One step of a path into the document.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Seg {
@@ -100,53 +102,121 @@ fn key_of(content: &str) -> Option<&str> {
     (rest.starts_with(": ") || rest == ":").then_some(key)
 }
 
-/// Where `path` is written, or the deepest part of it that could be found.
-pub fn locate(text: &str, path: &[Seg]) -> Option<Spot> {
-    let all = nodes(text);
-    let mut range = 0..all.len();
-    let mut found: Option<Spot> = None;
-    for seg in path {
-        let Some(first) = all.get(range.start).filter(|_| !range.is_empty()) else {
-            break;
-        };
-        let level = first.indent;
-        let hit = match seg {
-            Seg::Key(k) => range.clone().find(|&i| {
-                all[i].indent == level && !all[i].dash && key_of(all[i].content) == Some(k.as_str())
-            }),
-            Seg::Index(n) => range
-                .clone()
-                .filter(|&i| all[i].indent == level && all[i].dash)
-                .nth(*n),
-        };
-        let Some(i) = hit else { break };
-        let node = &all[i];
-        let len = match seg {
-            Seg::Key(k) => k.len(),
-            Seg::Index(_) => node.content.len(),
-        };
-        found = Some(Spot {
-            line: node.line,
-            column: node.indent + 1,
-            offset: node.offset,
-            len,
-        });
-        // What belongs to this node: the lines indented deeper, and for a
-        // key, a sequence written at the key's own indentation.
-        let mut end = i + 1;
-        let same_level_items = matches!(seg, Seg::Key(_))
-            && all
-                .get(i + 1)
-                .is_some_and(|n| n.dash && n.indent == node.indent);
-        while end < range.end
-            && (all[end].indent > node.indent
-                || (same_level_items && all[end].indent == node.indent && all[end].dash))
-        {
-            end += 1;
+/// The nodes at the top level of a range: the first of each key, and the
+/// list items in order.
+#[derive(Debug, Default)]
+struct Level<'a> {
+    keys: HashMap<&'a str, usize>,
+    items: Vec<usize>,
+}
+
+/// Finds paths in one text, many times: the lines are read once, and each
+/// mapping or list that a look-up passes through is indexed once, so that
+/// finding every key of a file with many services stays linear (a scan of
+/// the whole file per look-up made `import` quadratic).
+#[derive(Debug)]
+pub struct Locator<'a> {
+    nodes: Vec<Node<'a>>,
+    /// The top level of each range looked into, by its bounds.
+    levels: HashMap<(usize, usize), Level<'a>>,
+    /// Where what belongs to a node ends, by node and whether the node was
+    /// reached as a key (which owns a list written at its own indentation).
+    ends: HashMap<(usize, bool), usize>,
+}
+
+impl<'a> Locator<'a> {
+    /// A locator for `text`.
+    pub fn new(text: &'a str) -> Locator<'a> {
+        Locator {
+            nodes: nodes(text),
+            levels: HashMap::new(),
+            ends: HashMap::new(),
         }
-        range = i + 1..end;
     }
-    found
+
+    fn level(&mut self, range: std::ops::Range<usize>) -> &Level<'a> {
+        let nodes = &self.nodes;
+        self.levels
+            .entry((range.start, range.end))
+            .or_insert_with(|| {
+                let mut level = Level::default();
+                let Some(first) = nodes.get(range.start) else {
+                    return level;
+                };
+                for i in range {
+                    let node = &nodes[i];
+                    if node.indent != first.indent {
+                        continue;
+                    }
+                    if node.dash {
+                        level.items.push(i);
+                    } else if let Some(key) = key_of(node.content) {
+                        level.keys.entry(key).or_insert(i);
+                    }
+                }
+                level
+            })
+    }
+
+    /// The end of what belongs to node `i`: the lines indented deeper,
+    /// and for a key, a sequence written at the key's own indentation.
+    fn end(&mut self, i: usize, as_key: bool) -> usize {
+        let nodes = &self.nodes;
+        *self.ends.entry((i, as_key)).or_insert_with(|| {
+            let node = &nodes[i];
+            let same_level_items = as_key
+                && nodes
+                    .get(i + 1)
+                    .is_some_and(|n| n.dash && n.indent == node.indent);
+            let mut end = i + 1;
+            while end < nodes.len()
+                && (nodes[end].indent > node.indent
+                    || (same_level_items && nodes[end].indent == node.indent && nodes[end].dash))
+            {
+                end += 1;
+            }
+            end
+        })
+    }
+
+    /// Where `path` is written, or the deepest part of it that could be
+    /// found.
+    pub fn locate(&mut self, path: &[Seg]) -> Option<Spot> {
+        let mut range = 0..self.nodes.len();
+        let mut found: Option<Spot> = None;
+        for seg in path {
+            if range.is_empty() {
+                break;
+            }
+            let level = self.level(range.clone());
+            let hit = match seg {
+                Seg::Key(k) => level.keys.get(k.as_str()).copied(),
+                Seg::Index(n) => level.items.get(*n).copied(),
+            };
+            let Some(i) = hit else { break };
+            let node = &self.nodes[i];
+            let len = match seg {
+                Seg::Key(k) => k.len(),
+                Seg::Index(_) => node.content.len(),
+            };
+            found = Some(Spot {
+                line: node.line,
+                column: node.indent + 1,
+                offset: node.offset,
+                len,
+            });
+            let end = self.end(i, matches!(seg, Seg::Key(_))).min(range.end);
+            range = i + 1..end;
+        }
+        found
+    }
+}
+
+/// Where `path` is written in `text`, or the deepest part of it that could
+/// be found. For many look-ups in one text, keep a [`Locator`].
+#[cfg(test)]
+pub fn locate(text: &str, path: &[Seg]) -> Option<Spot> {
+    Locator::new(text).locate(path)
 }
 
 #[cfg(test)]

@@ -6,8 +6,8 @@
 //! ```
 //!
 //! Pure: the Compose text (and the env files it names, through
-//! [`Input::read`]) in, the Starlark text and the list of what was not
-//! translated out. The same input always gives the same output, in the
+//! [`Input::env_files`], which [`read`] implements on the file system) in,
+//! the Starlark text and the list of what was not translated out. The same input always gives the same output, in the
 //! file's own order. Whatever Compose says that Clockwork cannot express is
 //! an [`Item`], written as a comment at its service and returned for the
 //! command to print: nothing is dropped silently.
@@ -16,12 +16,16 @@ mod compose;
 mod error;
 mod interp;
 mod locate;
+mod ordered;
+pub mod read;
+mod secrets;
 mod starlark;
 mod translate;
 
 use std::path::{Path, PathBuf};
 
 pub use error::{ImportError, Problem};
+pub use secrets::SecretToSet;
 
 /// What to import.
 pub struct Input<'a> {
@@ -34,8 +38,8 @@ pub struct Input<'a> {
     /// The folder main.star is for (absolute): Clockwork's relative paths
     /// start there, and its `.env` is what `env()` reads.
     pub project_dir: &'a Path,
-    /// Reads an env file the Compose file names.
-    pub read: &'a dyn Fn(&Path) -> std::io::Result<String>,
+    /// Reads the env files the Compose file names, by the path it writes.
+    pub env_files: &'a dyn read::EnvFiles,
 }
 
 impl Input<'_> {
@@ -71,6 +75,9 @@ pub struct Imported {
     /// What was not translated, or translated with a difference, in file
     /// order.
     pub items: Vec<Item>,
+    /// The secrets of env files that main.star reads with `env()`, which
+    /// the user must set in `.env` or the environment: names, never values.
+    pub secrets: Vec<SecretToSet>,
 }
 
 /// A key of the Compose file that main.star does not say as Compose did.
@@ -95,21 +102,31 @@ pub enum ItemKind {
     NotTranslated,
     /// In main.star, with the difference said.
     Note,
+    /// Something the Compose file asks that would give a container access
+    /// to this machine: main.star holds it for the user to turn on, or
+    /// says what it grants.
+    Review,
 }
 
 impl Item {
     /// The line `clockwork import` prints on stderr:
-    /// `web: build: not translated (…)`.
+    /// `` `web`: `build`: not translated (…) ``.
+    ///
+    /// Names and keys are in backticks: besides being the style of every
+    /// message, that keeps a key that looks secret (`secrets`, a service
+    /// called `token`) from reading as `name: value` to the output's
+    /// masking, which masked the word after it (`secrets: *** translated`).
     pub fn message(&self) -> String {
         let place = match &self.service {
-            Some(s) => format!("{s}: {}", self.key),
-            None => self.key.clone(),
+            Some(s) => format!("`{s}`: `{}`", self.key),
+            None => format!("`{}`", self.key),
         };
         // One line: what it quotes of the file may hold a line break or
         // a terminal's escape character.
         starlark::one_line(&match self.kind {
             ItemKind::NotTranslated => format!("{place}: not translated ({})", self.reason),
             ItemKind::Note => format!("{place}: note: {}", self.reason),
+            ItemKind::Review => format!("{place}: review: {}", self.reason),
         })
     }
 
@@ -124,6 +141,7 @@ impl Item {
                 format!("  not translated: {}{line}: {}", self.key, self.reason)
             }
             ItemKind::Note => format!("  note: {}{line}: {}", self.key, self.reason),
+            ItemKind::Review => format!("  REVIEW: {}{line}: {}", self.key, self.reason),
         }
     }
 }
@@ -131,12 +149,20 @@ impl Item {
 /// Translates a Compose file. Fails, writing nothing, when the file is not
 /// a Compose file Clockwork can read, with every problem located.
 pub fn import(input: &Input<'_>) -> Result<Imported, ImportError> {
-    let (compose, mut items) = compose::read(input)?;
-    let (declarations, added) = translate::translate(&compose, &items);
+    let (mut compose, mut items, secrets) = compose::read(input)?;
+    let prepared = translate::prepare(&compose);
+    secrets.name(&mut compose, &mut items, &|service, name| {
+        prepared.takes_over(service, name)
+    });
+    let (declarations, added) = translate::translate(&compose, &prepared, &items);
     items.extend(added);
     let header = header(input, &compose, &items);
     let starlark = starlark::write(&header, &declarations);
-    Ok(Imported { starlark, items })
+    Ok(Imported {
+        starlark,
+        items,
+        secrets: compose.secrets,
+    })
 }
 
 fn header(input: &Input<'_>, compose: &compose::Compose, items: &[Item]) -> Vec<String> {
@@ -162,7 +188,7 @@ fn header(input: &Input<'_>, compose: &compose::Compose, items: &[Item]) -> Vec<
         .services
         .iter()
         .flat_map(|s| {
-            s.env.iter().filter_map(move |e| match &e.value {
+            s.env.values().filter_map(move |e| match &e.value {
                 compose::EnvValue::Text(t)
                     if !t.has_vars()
                         && e.file.is_none()
@@ -179,6 +205,20 @@ fn header(input: &Input<'_>, compose: &compose::Compose, items: &[Item]) -> Vec<
         lines.push(format!(
             "Secrets written as values in the Compose file stay as written ({}); Clockwork masks them in what it prints. To keep one out of this file, write `env(\"NAME\")` and put it in .env.",
             secrets.join(", ")
+        ));
+    }
+    if !compose.secrets.is_empty() {
+        lines.push(String::new());
+        lines.push(format!(
+            "Secrets of env files are not copied here: `env()` reads them from .env or the environment, so set {} there before `clockwork plan`.",
+            secrets_to_set(&compose.secrets)
+        ));
+    }
+    let review = items.iter().filter(|i| i.kind == ItemKind::Review).count();
+    if review > 0 {
+        lines.push(String::new());
+        lines.push(format!(
+            "REVIEW before `clockwork apply`: {review} setting(s) of the Compose file would give containers access to this machine (marked REVIEW at each service below). Mounts of folders outside the project are commented out: what you uncomment, you grant."
         ));
     }
     let top: Vec<&Item> = items.iter().filter(|i| i.service.is_none()).collect();
@@ -200,6 +240,32 @@ fn header(input: &Input<'_>, compose: &compose::Compose, items: &[Item]) -> Vec<
     lines.push(String::new());
     lines.push("`clockwork plan` shows what this declares; `clockwork apply` runs it.".to_string());
     lines
+}
+
+/// `` `A` (from ./db.env) and `B` (from ./app.env of `api`, where it is `X`) ``:
+/// what the user must set, names only.
+pub fn secrets_to_set(secrets: &[SecretToSet]) -> String {
+    let shown: Vec<String> = secrets
+        .iter()
+        .map(|s| {
+            if s.reference == s.name {
+                format!("`{}` (from {})", s.reference, s.file)
+            } else {
+                format!(
+                    "`{}` (from {} of `{}`, where it is `{}`)",
+                    s.reference,
+                    s.file,
+                    s.services.first().map(String::as_str).unwrap_or_default(),
+                    s.name
+                )
+            }
+        })
+        .collect();
+    match shown.as_slice() {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
 }
 
 /// The absolute folder of a file path (relative ones taken from `base`).

@@ -70,7 +70,10 @@ fn expr(e: &Expr, indent: usize, used: usize) -> String {
         Expr::Num(n) => number(*n),
         Expr::Bool(b) => if *b { "True" } else { "False" }.to_string(),
         Expr::Ident(name) => name.clone(),
+        // Alone (not in a list), there is nothing to comment out.
+        Expr::Off(inner) => expr(inner, indent, used),
         Expr::List(items) => {
+            let held = items.iter().any(|i| matches!(i, Expr::Off(_)));
             let inline = format!(
                 "[{}]",
                 items
@@ -80,13 +83,21 @@ fn expr(e: &Expr, indent: usize, used: usize) -> String {
                     .join(", ")
             );
             // The `,` after it counts.
-            if used + inline.len() < WIDTH && !inline.contains('\n') {
+            if !held && used + inline.len() < WIDTH && !inline.contains('\n') {
                 return inline;
             }
             let pad = " ".repeat(indent + 4);
             let mut out = "[\n".to_string();
             for item in items {
-                out.push_str(&format!("{pad}{},\n", expr(item, indent + 4, indent + 4)));
+                match item {
+                    Expr::Off(inner) => out.push_str(&format!(
+                        "{pad}# {},  # REVIEW: see above\n",
+                        one_line(&expr(inner, indent + 4, indent + 6))
+                    )),
+                    item => {
+                        out.push_str(&format!("{pad}{},\n", expr(item, indent + 4, indent + 4)));
+                    }
+                }
             }
             out.push_str(&" ".repeat(indent));
             out.push(']');

@@ -5,26 +5,37 @@ use std::path::Path;
 
 use super::*;
 
+/// Env files in memory, by their paths below `/work/app`.
+struct Files(Vec<(String, String)>);
+
+impl read::EnvFiles for Files {
+    fn read(&self, path: &str) -> Result<String, read::ReadError> {
+        let full = compose::normalise(&Path::new("/work/app").join(path));
+        self.0
+            .iter()
+            .find(|(name, _)| Path::new(name) == full)
+            .map(|(_, t)| t.clone())
+            .ok_or_else(|| {
+                read::ReadError::NotFound(std::io::Error::from(std::io::ErrorKind::NotFound))
+            })
+    }
+}
+
 /// Imports `text` as `/work/app/docker-compose.yml` for a main.star in
 /// `/work/app`, with `files` (paths relative to `/work/app`) readable.
 fn import_at(text: &str, files: &[(&str, &str)], project: &str) -> Result<Imported, ImportError> {
-    let files: Vec<(String, String)> = files
-        .iter()
-        .map(|(p, t)| (format!("/work/app/{p}"), (*t).to_string()))
-        .collect();
-    let read = move |p: &Path| {
+    let files = Files(
         files
             .iter()
-            .find(|(name, _)| Path::new(name) == p)
-            .map(|(_, t)| t.clone())
-            .ok_or_else(|| std::io::Error::from(std::io::ErrorKind::NotFound))
-    };
+            .map(|(p, t)| (format!("/work/app/{p}"), (*t).to_string()))
+            .collect(),
+    );
     import(&Input {
         file: "docker-compose.yml",
         text,
         compose_dir: Path::new("/work/app"),
         project_dir: Path::new(project),
-        read: &read,
+        env_files: &files,
     })
 }
 
@@ -125,7 +136,8 @@ volumes:
     assert_eq!(
         listed(&out),
         [
-            "my-api: environment.PASSTHROUGH: note: passed through from the environment: unset, it is empty here, where Compose leaves it out"
+            "`my-api`: `ports`: review: `8000:8000`, `9090` and `5353:53/udp` are published on every network address of this machine, so other machines can reach them (as under Compose); give the host address `127.0.0.1` to keep a port to this machine, e.g. `127.0.0.1:8080:80`",
+            "`my-api`: `environment.PASSTHROUGH`: note: passed through from the environment: unset, it is empty here, where Compose leaves it out"
         ]
     );
     assert!(star.find("my_api =") < star.find("db ="));
@@ -175,20 +187,20 @@ secrets:
     assert_eq!(
         listed(&out),
         [
-            "name: note: the project name (`shop`) is not translated: Clockwork names the project after its folder and each container after its declaration",
-            "secrets: not translated (Clockwork has no secrets (`token`): mount each file read-only where the services read it)",
-            "web: build: not translated (Clockwork runs images: build it from `./web` first)",
-            "web: profiles: not translated (Clockwork starts every declaration: delete this one to leave it out)",
-            "web: secrets: not translated (mount the secret's file instead: `\"./secret.txt:/run/secrets/NAME:ro\"` in `volumes`)",
-            "web: deploy: not translated (replicas, resources and placement are Swarm's; Clockwork runs one container per declaration)",
-            "web: user: not translated (DockerResource has no `user`: the image's own user runs the command)",
-            "web: volumes[0]: not translated (the mount option `z`: DockerResource mounts are read-write or `ro`)",
-            "web: volumes[0]: note: `/srv/static` is outside the project folder: it is mounted by its absolute path `/srv/static`, which ties main.star to this machine",
-            "web: volumes[1]: not translated (Clockwork does not expand `~`: write the absolute path)",
-            "web: volumes[2]: note: an anonymous volume: it is the named volume `web-anonymous` here, kept until `clockwork destroy`",
-            "web: volumes[3]: not translated (a `tmpfs` mount: DockerResource mounts host paths and named volumes)",
-            "web: restart: note: `on-failure:5` is `on-failure` without the retry limit, which DockerResource cannot set",
-            "web: build: note: `image` is set to `shop-web`, the tag Compose gives the image it builds: build it first (`docker build -t shop-web ./web`)",
+            "`name`: note: the project name (`shop`) is not translated: Clockwork names the project after its folder and each container after its declaration",
+            "`secrets`: not translated (Clockwork has no `secrets` (`token`): mount each file read-only where the services read it)",
+            "`web`: `build`: not translated (Clockwork runs images: build it from `./web` first)",
+            "`web`: `profiles`: not translated (Clockwork starts every declaration: delete this one to leave it out)",
+            "`web`: `secrets`: not translated (mount the secret's file instead: `\"./secret.txt:/run/secrets/NAME:ro\"` in `volumes`)",
+            "`web`: `deploy`: not translated (replicas, resources and placement are Swarm's; Clockwork runs one container per declaration)",
+            "`web`: `user`: not translated (DockerResource has no `user`: the image's own user runs the command)",
+            "`web`: `volumes[0]`: not translated (the mount option `z`: DockerResource mounts are read-write or `ro`)",
+            "`web`: `volumes[0]`: review: `/srv/static` is outside the project folder: mounting it gives the container read access to `/srv/static` on this machine, which the Compose file cannot grant by itself; main.star has the mount commented out: uncomment it if you trust it",
+            "`web`: `volumes[1]`: not translated (Clockwork does not expand `~`: write the absolute path)",
+            "`web`: `volumes[2]`: note: an anonymous volume: it is the named volume `web-anonymous` here, kept until `clockwork destroy`",
+            "`web`: `volumes[3]`: not translated (a `tmpfs` mount: DockerResource mounts host paths and named volumes)",
+            "`web`: `restart`: note: `on-failure:5` is `on-failure` without the retry limit, which DockerResource cannot set",
+            "`web`: `build`: note: `image` is set to `shop-web`, the tag Compose gives the image it builds: build it first (`docker build -t shop-web ./web`)",
         ]
     );
     let star = &out.starlark;
@@ -199,7 +211,7 @@ secrets:
     );
     assert!(star.contains("entrypoint = [\"/entry.sh\"],"), "{star}");
     assert!(
-        star.contains("volumes = [\"/srv/static:/static:ro\", \"web-anonymous:/anonymous\"],"),
+        star.contains("    volumes = [\n        # \"/srv/static:/static:ro\",  # REVIEW: see above\n        \"web-anonymous:/anonymous\",\n    ],"),
         "{star}"
     );
     assert!(
@@ -207,7 +219,7 @@ secrets:
         "{star}"
     );
     assert!(
-        star.contains("#   not translated: secrets (line 21): Clockwork has no secrets"),
+        star.contains("#   not translated: secrets (line 21): Clockwork has no `secrets`"),
         "{star}"
     );
     let lines: Vec<usize> = out.items.iter().filter_map(|i| i.line).collect();
@@ -286,15 +298,25 @@ fn env_files_are_inlined_or_left_in_dotenv() {
     let star = &out.starlark;
     assert!(
         star.contains(
-            "        # from .env, which Clockwork reads too\n        \"SECRET_KEY\": env(\"SECRET_KEY\"),\n        # from ./conf/app.env (copied: edit them here now)\n        \"API_PASSWORD\": \"p w\",\n        \"PORT\": \"80\",\n        # from `environment`\n        \"MODE\": \"prod\",\n"
+            "        # from .env, which Clockwork reads too\n        \"SECRET_KEY\": env(\"SECRET_KEY\"),\n        # from ./conf/app.env (copied: edit them here now; its secrets are not: env() reads them)\n        \"API_PASSWORD\": env(\"API_PASSWORD\"),\n        \"PORT\": \"80\",\n        # from `environment`\n        \"MODE\": \"prod\",\n"
         ),
         "{star}"
     );
+    assert!(!star.contains("p w"), "{star}");
     assert_eq!(
         listed(&out),
         [
-            "app: env_file[1]: note: `API_PASSWORD` of `./conf/app.env` copied into main.star; to keep a secret out of it, move it to .env and write `env(\"API_PASSWORD\")`"
+            "`app`: `env_file[1]`: note: `API_PASSWORD` of `./conf/app.env` is a secret, not copied into main.star: it reads it with `env()`, from .env or the environment"
         ]
+    );
+    assert_eq!(
+        out.secrets,
+        [SecretToSet {
+            reference: "API_PASSWORD".into(),
+            name: "API_PASSWORD".into(),
+            file: "./conf/app.env".into(),
+            services: vec!["app".into()],
+        }]
     );
 }
 
@@ -418,7 +440,7 @@ fn mixed_forms_merges_and_long_volumes_are_read_as_compose_does() {
     assert!(
         merge[0]
             .1
-            .starts_with("docker-compose.yml: a `<<` merge cannot be applied: "),
+            .starts_with("`docker-compose.yml`: a `<<` merge cannot be applied: "),
         "{merge:?}"
     );
 }
@@ -578,9 +600,9 @@ services:
     assert_eq!(
         listed(&out),
         [
-            "web: labels.dev.clockwork.project: not translated (`dev.clockwork.` labels are Clockwork's own: they say which project owns a container, and Clockwork sets them itself; give `dev.clockwork.project` another name)",
-            "worker: labels[3]: not translated (`dev.clockwork.` labels are Clockwork's own: they say which project owns a container, and Clockwork sets them itself; give `dev.clockwork.project-id` another name)",
-            "bare: label_file: not translated (the file's labels are not read: copy them into `labels`)",
+            "`web`: `labels.dev.clockwork.project`: not translated (`dev.clockwork.` labels are Clockwork's own: they say which project owns a container, and Clockwork sets them itself; give `dev.clockwork.project` another name)",
+            "`worker`: `labels[3]`: not translated (`dev.clockwork.` labels are Clockwork's own: they say which project owns a container, and Clockwork sets them itself; give `dev.clockwork.project-id` another name)",
+            "`bare`: `label_file`: not translated (the file's labels are not read: copy them into `labels`)",
         ]
     );
     let star = &out.starlark;
@@ -641,4 +663,358 @@ fn an_interpolation_error_in_a_secret_does_not_quote_it() {
             .any(|m| m.contains("`${tail-three` has no closing")),
         "{messages:?}"
     );
+}
+
+/// Every message import prints for a file full of keys and names that look
+/// secret, as the output's masking leaves it.
+fn printed(out: &Imported) -> Vec<String> {
+    let masker = crate::output::Masker::new(&[], true);
+    out.items
+        .iter()
+        .map(|i| masker.scrub(&i.message()))
+        .collect()
+}
+
+#[test]
+fn clockworks_own_words_names_and_keys_are_never_masked() {
+    // Issue 25: `secrets: *** translated`. A key or a service whose name
+    // looks secret read, to the masking, as `name: value`, and the word
+    // after it was masked.
+    let out = ok(
+        r#"
+secrets:
+  api_token: {file: ./token.txt}
+services:
+  token:
+    image: x
+    build: ./t
+    secrets: [api_token]
+    restart: on-failure:2
+    environment:
+      PASSWORD_HINT:
+  auth-proxy:
+    image: y
+    pid: host
+    labels: {secret.role: proxy, dev.clockwork.project: other}
+    volumes: ["/anonymous", "${HOME}/.ssh:/root/.ssh"]
+"#,
+        &[],
+    );
+    let masker = crate::output::Masker::new(&[], true);
+    for (item, shown) in out.items.iter().zip(printed(&out)) {
+        assert_eq!(shown, item.message(), "masked a word of Clockwork's own");
+        assert!(!shown.contains("***"), "{shown}");
+    }
+    assert!(
+        printed(&out).contains(&"`secrets`: not translated (Clockwork has no `secrets` (`api_token`): mount each file read-only where the services read it)".to_string()),
+        "{:?}",
+        printed(&out)
+    );
+    // The same key without names: its reason said `secrets: mount`.
+    let out = ok("secrets:\nservices:\n  web: {image: x}\n", &[]);
+    for (item, shown) in out.items.iter().zip(printed(&out)) {
+        assert_eq!(shown, item.message());
+    }
+    // What is a secret is still masked where it is quoted.
+    assert_eq!(
+        masker.scrub("`web`: `labels`: note: API_TOKEN=abc and redis://u:pw@cache"),
+        "`web`: `labels`: note: API_TOKEN=*** and redis://u:***@cache"
+    );
+}
+
+#[test]
+fn secrets_of_env_files_become_env_references_and_nothing_else_does() {
+    let out = ok(
+        "services:\n  api:\n    image: x\n    env_file: ./api.env\n",
+        &[(
+            "api.env",
+            "API_TOKEN=tok-123-secret\nCACHE_URL=redis://u:pw-456@cache:6379/0\nREPORT=http://h/x?password=q-789&a=1\nPLAIN=hello\nBUILT=${API_TOKEN}-suffix\nLINK=${PLAIN}/x\nEMPTY_TOKEN=${ELSEWHERE}\n",
+        )],
+    );
+    let star = &out.starlark;
+    for line in [
+        "\"API_TOKEN\": env(\"API_TOKEN\"),",
+        "\"CACHE_URL\": env(\"CACHE_URL\"),",
+        "\"REPORT\": env(\"REPORT\"),",
+        "\"PLAIN\": \"hello\",",
+        // Built from a secret, so one too.
+        "\"BUILT\": env(\"BUILT\"),",
+        "\"LINK\": \"hello/x\",",
+        // Only a reference to the environment: nothing to keep out.
+        "\"EMPTY_TOKEN\": env(\"ELSEWHERE\", \"\"),",
+    ] {
+        assert!(star.contains(line), "no `{line}` in\n{star}");
+    }
+    let said: String = listed(&out).join("\n");
+    for value in ["tok-123", "pw-456", "q-789"] {
+        assert!(!star.contains(value), "{value} in\n{star}");
+        assert!(!said.contains(value), "{value} in\n{said}");
+    }
+    assert_eq!(
+        out.secrets
+            .iter()
+            .map(|s| s.reference.as_str())
+            .collect::<Vec<_>>(),
+        ["API_TOKEN", "CACHE_URL", "REPORT", "BUILT"]
+    );
+    assert!(
+        star.contains("so set `API_TOKEN` (from ./api.env)"),
+        "{star}"
+    );
+}
+
+#[test]
+fn one_secret_name_with_two_values_is_read_under_two_names() {
+    let out = ok(
+        "services:\n  a:\n    image: x\n    env_file: ./a.env\n  b-2:\n    image: x\n    env_file: ./b.env\n  c:\n    image: x\n    env_file: [./a.env, .env]\n",
+        &[
+            ("a.env", "DB_PASSWORD=first\n"),
+            ("b.env", "DB_PASSWORD=second\n"),
+            (".env", "SAME_PASSWORD=x\n"),
+        ],
+    );
+    let star = &out.starlark;
+    assert_eq!(
+        star.matches("\"DB_PASSWORD\": env(\"DB_PASSWORD\"),")
+            .count(),
+        2,
+        "{star}"
+    );
+    assert!(
+        star.contains("\"DB_PASSWORD\": env(\"B_2_DB_PASSWORD\"),"),
+        "{star}"
+    );
+    assert_eq!(
+        out.secrets,
+        [
+            SecretToSet {
+                reference: "DB_PASSWORD".into(),
+                name: "DB_PASSWORD".into(),
+                file: "./a.env".into(),
+                services: vec!["a".into(), "c".into()],
+            },
+            SecretToSet {
+                reference: "B_2_DB_PASSWORD".into(),
+                name: "DB_PASSWORD".into(),
+                file: "./b.env".into(),
+                services: vec!["b-2".into()],
+            },
+        ]
+    );
+    assert!(
+        listed(&out).iter().any(|m| m.contains(
+            "`DB_PASSWORD` (as `B_2_DB_PASSWORD`, since another env file gives `DB_PASSWORD` another value)"
+        )),
+        "{:?}",
+        listed(&out)
+    );
+    // A secret `.env` holds with the same value is read there: nothing to set.
+    let out = ok(
+        "services:\n  a:\n    image: x\n    env_file: [.env, ./a.env]\n",
+        &[
+            (".env", "DB_PASSWORD=same\n"),
+            ("a.env", "DB_PASSWORD=same\n"),
+        ],
+    );
+    assert!(out.secrets.is_empty(), "{:?}", out.secrets);
+    assert!(!out.starlark.contains("same"), "{}", out.starlark);
+}
+
+#[test]
+fn mounts_outside_the_project_are_held_for_the_user_to_turn_on() {
+    let out = ok(
+        r#"
+services:
+  web:
+    image: nginx
+    ports: ["127.0.0.1:8080:80", "${PORT:-9090}:90"]
+    volumes:
+      - ./site:/site
+      - /var/run/docker.sock:/var/run/docker.sock
+      - /etc:/host-etc:ro
+      - ${HOME}/.ssh:/root/.ssh
+      - ${DATA:-./data}:/data
+      - ${CACHE:-cache}:/cache
+      - {type: bind, source: "${ROOT:-/}", target: /root-fs}
+volumes:
+  cache:
+"#,
+        &[],
+    );
+    let star = &out.starlark;
+    assert!(
+        star.contains(
+            "    volumes = [\n        \"./site:/site\",\n        # \"/var/run/docker.sock:/var/run/docker.sock\",  # REVIEW: see above\n        # \"/etc:/host-etc:ro\",  # REVIEW: see above\n        # env(\"HOME\", \"\") + \"/.ssh:/root/.ssh\",  # REVIEW: see above\n        env(\"DATA\", \"./data\") + \":/data\",\n        env(\"CACHE\", \"cache\") + \":/cache\",\n        # env(\"ROOT\", \"/\") + \":/root-fs\",  # REVIEW: see above\n    ],"
+        ),
+        "{star}"
+    );
+    let reviews: Vec<String> = listed(&out)
+        .into_iter()
+        .filter(|m| m.contains(": review: "))
+        .collect();
+    assert_eq!(reviews.len(), 5, "{reviews:?}");
+    assert!(
+        reviews[0].starts_with(
+            "`web`: `ports`: review: `${PORT:-9090}:90` is published on every network address"
+        ),
+        "{reviews:?}"
+    );
+    assert!(
+        reviews[1].contains(
+            "gives the container read and write access to `/var/run/docker.sock` on this machine"
+        ),
+        "{reviews:?}"
+    );
+    assert!(reviews[2].contains("read access to `/etc`"), "{reviews:?}");
+    assert!(
+        star.contains("#   REVIEW: volumes[1] (line 8): `/var/run/docker.sock`"),
+        "{star}"
+    );
+    assert!(
+        star.contains("# REVIEW before `clockwork apply`: 5 setting(s) of the Compose file"),
+        "{star}"
+    );
+}
+
+#[test]
+fn a_volume_or_network_named_like_a_path_is_refused() {
+    let problems = refused(
+        "services:\n  web:\n    image: x\n    volumes: [\"data:/data\"]\n    networks: [back]\nvolumes:\n  data:\n    name: /etc\nnetworks:\n  back:\n    name: \"../x\"\n",
+    );
+    let messages: Vec<&str> = problems.iter().map(|(_, m, _)| m.as_str()).collect();
+    assert_eq!(
+        messages,
+        [
+            "`/etc` is not a volume name Docker accepts (letters, digits, `_`, `.` and `-`, starting with a letter or digit): with a `/`, it would be a path on this machine here",
+            "`../x` is not a network name Docker accepts (letters, digits, `_`, `.` and `-`, starting with a letter or digit): with a `/`, it would be a path on this machine here",
+        ]
+    );
+}
+
+#[test]
+fn a_flood_of_problems_is_cut_short() {
+    let services: String = (0..300)
+        .map(|i| format!("  s{i}:\n    image: x\n    depends_on: [missing{i}]\n"))
+        .collect();
+    let problems = refused(&format!("services:\n{services}"));
+    assert_eq!(problems.len(), MAX_SHOWN + 1);
+    assert_eq!(
+        problems.last().map(|(_, m, _)| m.as_str()),
+        Some("and 100 more problem(s) in docker-compose.yml, not shown: 200 are shown at most")
+    );
+}
+
+const MAX_SHOWN: usize = 200;
+
+#[test]
+fn env_files_read_at_many_services_are_bounded_in_all() {
+    // A 1 MiB env file named by 70 services would copy 70 MiB into main.star.
+    let big = format!("# {}\n", "x".repeat(1024 * 1024 - 3));
+    let services: String = (0..70)
+        .map(|i| format!("  s{i}:\n    image: x\n    env_file: ./big.env\n"))
+        .collect();
+    let err = import_at(
+        &format!("services:\n{services}"),
+        &[("big.env", &big)],
+        "/work/app",
+    )
+    .expect_err("refused");
+    let messages: Vec<String> = err.problems().iter().map(|p| p.message.clone()).collect();
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    assert!(
+        messages[0].starts_with("the env files of the services add up to more than 64 MiB"),
+        "{messages:?}"
+    );
+}
+
+/// A Compose file of `count` services, each with what makes import look
+/// things up by name: a port, variables, a mount, a dependency on the next
+/// service, a key that is not translated (an item, located in the file).
+fn many_services(count: usize) -> String {
+    let mut text = String::from("services:\n");
+    for i in 0..count {
+        let next = (i + 1) % count;
+        text.push_str(&format!(
+            "  svc-{i}:\n    image: busybox\n    ports: [\"127.0.0.1:{}:80\"]\n    environment: {{LEVEL: info, PEER: svc-{next}}}\n    volumes: [\"./data/{i}:/data\"]\n    depends_on: [svc-{next}]\n    logging: {{driver: json-file}}\n",
+            20000 + i % 40000
+        ));
+    }
+    text
+}
+
+/// The CPU time this thread has used: what other processes on a busy
+/// machine take does not count (wall time where Linux's per-thread figure
+/// is not there).
+fn cpu_time() -> std::time::Duration {
+    let from_proc = std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse::<u64>().ok());
+    match from_proc {
+        Some(ns) => std::time::Duration::from_nanos(ns),
+        None => {
+            static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+            START.get_or_init(std::time::Instant::now).elapsed()
+        }
+    }
+}
+
+/// The least CPU time of three imports of `count` services.
+fn import_time(count: usize) -> std::time::Duration {
+    let text = many_services(count);
+    (0..3)
+        .map(|_| {
+            let start = cpu_time();
+            let out = ok(&text, &[]);
+            let spent = cpu_time() - start;
+            assert_eq!(out.items.len(), count);
+            spent
+        })
+        .min()
+        .expect("three runs")
+}
+
+#[test]
+fn import_work_grows_linearly_with_the_services() {
+    // Issue 25: 8,000 services took 9.9 s and 32,000 did not end in 45 s.
+    // Four times the services must take about four times the work, not
+    // sixteen: the bound leaves twice the linear figure for noise and
+    // caches. Measured in CPU time of this thread, the least of three
+    // runs, so that a busy machine does not fail it. The speed itself is
+    // scripts/bench-import.sh's to measure.
+    let small = import_time(1_500);
+    let large = import_time(6_000);
+    let ratio = large.as_secs_f64() / small.as_secs_f64().max(1e-6);
+    assert!(
+        ratio < 8.0,
+        "1,500 services took {small:?}, 6,000 took {large:?}: {ratio:.1} times as long"
+    );
+}
+
+#[test]
+fn problems_of_a_file_and_keys_that_look_secret_are_not_masked() {
+    let masker = crate::output::Masker::new(&[], true);
+    let files = Files(vec![(
+        "/work/app/token.env".to_string(),
+        "SECRET_KEY=\"a${b\"\nLEVEL=\"a${b\"\n".to_string(),
+    )]);
+    for text in [
+        "x: &d 1\nservices:\n  token:\n    <<: *d\n    image: x\n",
+        "services:\n  token:\n    image: x\n    secrets_file: y\n    depends_on: [api_key]\n    env_file: ./token.env\n    restart: sometimes\n    ports: [\"99999:1\"]\n    healthcheck: {test: [\"CMD\"], interval: soon}\n  api_key:\n    build: .\n    volumes: [\"password:/x\"]\n    networks: [auth]\n",
+        "services:\n  token: 3\n",
+        "- a list\n",
+    ] {
+        let err = import(&Input {
+            file: "secrets.yml",
+            text,
+            compose_dir: Path::new("/work/app"),
+            project_dir: Path::new("/work/app"),
+            env_files: &files,
+        })
+        .expect_err("refused");
+        for p in err.problems() {
+            assert_eq!(masker.scrub(&p.message), p.message);
+            let help = p.help.clone().unwrap_or_default();
+            assert_eq!(masker.scrub(&help), help);
+        }
+    }
 }

@@ -3,6 +3,8 @@
 //! PostgreSQL service that the connection would build identically, a plain
 //! `.connect(...)` for every other `depends_on`.
 
+use std::collections::{HashMap, HashSet};
+
 use crate::import::compose::{Compose, Condition, EnvValue, Service};
 use crate::import::interp::{Part, Text};
 use crate::import::{Item, ItemKind};
@@ -26,6 +28,8 @@ pub enum Expr {
     Dict(Vec<Entry>),
     /// A Starlark variable (a declaration's handle).
     Ident(String),
+    /// A list entry written commented out, for the user to turn on.
+    Off(Box<Expr>),
 }
 
 /// A line of a dict.
@@ -163,7 +167,7 @@ const RESERVED: &[&str] = &[
 ];
 
 /// A Starlark identifier for a service name, unique among `taken`.
-pub fn identifier(name: &str, taken: &[String]) -> String {
+pub fn identifier(name: &str, taken: &HashSet<String>) -> String {
     let mut id: String = name
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
@@ -196,7 +200,7 @@ fn postgres(s: &Service) -> Option<bool> {
         return Some(true);
     }
     let other = shows(&["mariadb", "mysql", "percona", "redis", "valkey", "keydb"]);
-    (!other && s.env.iter().any(|e| e.name.starts_with("POSTGRES_"))).then_some(false)
+    (!other && s.env.values().any(|e| e.name.starts_with("POSTGRES_"))).then_some(false)
 }
 
 /// The container port DatabaseConnection puts in `{port}`.
@@ -358,63 +362,93 @@ fn postgres_url(value: &Text) -> Option<PostgresUrl> {
     })
 }
 
-/// The value a variable of `s` holds when written in the file.
+/// The value a variable of `s` holds when written in the file or in one
+/// of its env files (a secret's too: to compare, never to write).
 fn written(s: &Service, name: &str) -> Option<Text> {
-    s.env
-        .iter()
-        .find(|e| e.name == name)
-        .and_then(|e| match &e.value {
-            EnvValue::Text(t) => Some(t.clone()),
-            _ => None,
-        })
+    s.env.get(name).and_then(|e| match &e.value {
+        EnvValue::Text(t) | EnvValue::Secret { value: t, .. } => Some(t.clone()),
+        _ => None,
+    })
 }
 
-/// Whether `to` depends, directly or not, on `from`: a connection from
-/// `from` to `to` would then close a cycle.
-fn reaches(compose: &Compose, to: &str, from: &str) -> bool {
-    let mut seen = vec![to.to_string()];
-    let mut todo = vec![to.to_string()];
-    while let Some(key) = todo.pop() {
-        if key == from {
-            return true;
+/// The services of a file by key and by container name, and a budget for
+/// walking their dependencies.
+struct Index<'c> {
+    by_key: HashMap<&'c str, &'c Service>,
+    by_name: HashMap<&'c str, Vec<&'c Service>>,
+    /// Steps [`reaches`] may still take: past them, a dependency is taken
+    /// to close a cycle (and a plain `.connect` is written), so that a
+    /// file made to walk long chains again and again stays linear.
+    steps: std::cell::Cell<usize>,
+}
+
+impl<'c> Index<'c> {
+    fn new(compose: &'c Compose) -> Index<'c> {
+        let mut by_key = HashMap::new();
+        let mut by_name: HashMap<&str, Vec<&Service>> = HashMap::new();
+        for s in &compose.services {
+            by_key.entry(s.key.as_str()).or_insert(s);
+            by_name.entry(s.name.as_str()).or_default().push(s);
         }
-        let Some(s) = compose.services.iter().find(|s| s.key == key) else {
-            continue;
-        };
-        for d in &s.depends_on {
-            if !seen.contains(&d.service) {
-                seen.push(d.service.clone());
-                todo.push(d.service.clone());
-            }
+        Index {
+            by_key,
+            by_name,
+            steps: std::cell::Cell::new(1_000_000),
         }
     }
-    false
+
+    /// Whether `to` depends, directly or not, on `from`: a connection from
+    /// `from` to `to` would then close a cycle.
+    fn reaches(&self, to: &str, from: &str) -> bool {
+        let mut seen: HashSet<&str> = HashSet::from([to]);
+        let mut todo = vec![to];
+        while let Some(key) = todo.pop() {
+            if key == from {
+                return true;
+            }
+            let left = self.steps.get();
+            if left == 0 {
+                return true;
+            }
+            self.steps.set(left - 1);
+            let Some(s) = self.by_key.get(key) else {
+                continue;
+            };
+            for d in &s.depends_on {
+                if seen.insert(d.service.as_str()) {
+                    todo.push(d.service.as_str());
+                }
+            }
+        }
+        false
+    }
 }
 
 /// A DatabaseConnection for variable `var` of `s`, when its value is a
 /// URL of a PostgreSQL service of the file that the connection would
 /// build byte for byte; its fields (`to_resource` first) and the target.
 fn database_connection(
-    compose: &Compose,
+    index: &Index<'_>,
     s: &Service,
     var: &str,
     value: &Text,
-    vars: &[(String, String)],
-) -> Option<(String, Vec<(&'static str, Expr)>)> {
+    vars: &HashMap<&str, String>,
+) -> Option<(String, Fields)> {
     let url = postgres_url(value)?;
-    let target = compose
-        .services
+    let target = *index
+        .by_name
+        .get(url.host.as_str())?
         .iter()
-        .find(|t| t.name == url.host && t.key != s.key)?;
+        .find(|t| t.key != s.key)?;
     let from_image = postgres(target)?;
-    if reaches(compose, &target.key, &s.key) {
+    if index.reaches(&target.key, &s.key) {
         return None;
     }
     let (template, port) = url.template.split_once('\u{0}')?;
     if !port.is_empty() && port.parse::<u16>().ok()? != container_port(target) {
         return None;
     }
-    let target_var = vars.iter().find(|(k, _)| *k == target.key)?.1.clone();
+    let target_var = vars.get(target.key.as_str())?.clone();
     let mut fields: Vec<(&'static str, Expr)> = vec![("to_resource", Expr::Ident(target_var))];
     if !from_image {
         fields.push(("engine", Expr::Text(Text::literal("postgresql"))));
@@ -445,6 +479,20 @@ fn database_connection(
     Some((target.key.clone(), fields))
 }
 
+/// Whether a DatabaseConnection's fields would write a secret into
+/// main.star: a password given as text, or a secret parameter in the
+/// template's query. For a URL read from an env file, whose secrets stay
+/// out of main.star, such a connection is not made.
+fn writes_a_secret(fields: &[(&'static str, Expr)]) -> bool {
+    fields.iter().any(|(name, value)| match (name, value) {
+        (&"password", Expr::Text(t)) => !t.literal_view().is_empty(),
+        (&"connection_string_template", Expr::Text(t)) => {
+            !crate::secret::query_secrets(&t.literal_view()).is_empty()
+        }
+        _ => false,
+    })
+}
+
 /// Docker's health check defaults, which Compose leaves in place: written
 /// out, since DockerResource's own are faster.
 const DOCKER_INTERVAL: f64 = 30.0;
@@ -459,41 +507,97 @@ fn seconds(n: f64) -> Expr {
     }
 }
 
-/// The declarations of the file, and the items the choices here add.
-pub fn translate(compose: &Compose, items: &[Item]) -> (Declarations, Vec<Item>) {
-    let mut vars: Vec<(String, String)> = Vec::new();
-    for s in &compose.services {
-        let taken: Vec<String> = vars.iter().map(|(_, v)| v.clone()).collect();
-        vars.push((s.key.clone(), identifier(&s.key, &taken)));
+/// What is decided before writing: each service's Starlark variable, and
+/// the variables of each service that DatabaseConnections take over.
+#[derive(Debug)]
+pub struct Prepared {
+    vars: HashMap<String, String>,
+    /// By service index: the variable, the service connected to, and the
+    /// connection's fields.
+    databases: Vec<Vec<(String, String, Fields)>>,
+}
+
+impl Prepared {
+    /// Whether a DatabaseConnection sets the variable `name` of the
+    /// service at `index` (so main.star neither writes nor reads it).
+    pub fn takes_over(&self, index: usize, name: &str) -> bool {
+        self.databases
+            .get(index)
+            .is_some_and(|d| d.iter().any(|(n, _, _)| n == name))
     }
-    let var_of = |key: &str| {
-        vars.iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.clone())
-            .unwrap_or_else(|| key.to_string())
-    };
+}
+
+/// Names the declarations and finds the DatabaseConnections.
+pub fn prepare(compose: &Compose) -> Prepared {
+    // Every look-up here and in `translate` is by a map: a file of many
+    // services must not make each of them search all the others.
+    let mut vars: HashMap<&str, String> = HashMap::new();
+    let mut taken: HashSet<String> = HashSet::new();
+    for s in &compose.services {
+        let var = identifier(&s.key, &taken);
+        taken.insert(var.clone());
+        vars.entry(s.key.as_str()).or_insert(var);
+    }
+    let index = Index::new(compose);
+    let databases = compose
+        .services
+        .iter()
+        .map(|s| {
+            let mut databases: Vec<(String, String, Fields)> = Vec::new();
+            for e in s.env.values() {
+                let (value, secret) = match &e.value {
+                    EnvValue::Text(value) => (value, false),
+                    EnvValue::Secret { value, .. } => (value, true),
+                    _ => continue,
+                };
+                if let Some((target, fields)) =
+                    database_connection(&index, s, &e.name, value, &vars)
+                    && !(secret && writes_a_secret(&fields))
+                {
+                    databases.push((e.name.clone(), target, fields));
+                }
+            }
+            databases
+        })
+        .collect();
+    Prepared {
+        vars: vars.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+        databases,
+    }
+}
+
+/// The declarations of the file, and the items the choices here add.
+pub fn translate(
+    compose: &Compose,
+    prepared: &Prepared,
+    items: &[Item],
+) -> (Declarations, Vec<Item>) {
+    let vars = &prepared.vars;
+    let var_of = |key: &str| vars.get(key).cloned().unwrap_or_else(|| key.to_string());
+    let index = Index::new(compose);
+    let mut at_service: HashMap<&str, Vec<&Item>> = HashMap::new();
+    for item in items {
+        if let Some(service) = &item.service {
+            at_service.entry(service.as_str()).or_default().push(item);
+        }
+    }
     let mut added = Vec::new();
     let mut out = Declarations::default();
     // One-shot jobs: what another service waits to see completed.
-    let one_shot: Vec<&str> = compose
+    let one_shot: HashSet<&str> = compose
         .services
         .iter()
         .flat_map(|s| &s.depends_on)
         .filter(|d| d.condition == Condition::CompletedSuccessfully)
         .map(|d| d.service.as_str())
         .collect();
-    for s in &compose.services {
+    for (i, s) in compose.services.iter().enumerate() {
         let var = var_of(&s.key);
+        let added_before = added.len();
         // The variables DatabaseConnections take over.
-        let mut databases: Vec<(String, String, Fields)> = Vec::new();
-        for e in &s.env {
-            if let EnvValue::Text(value) = &e.value
-                && let Some((target, fields)) =
-                    database_connection(compose, s, &e.name, value, &vars)
-            {
-                databases.push((e.name.clone(), target, fields));
-            }
-        }
+        let databases = prepared.databases.get(i).cloned().unwrap_or_default();
+        let taken_over: HashSet<String> = databases.iter().map(|(n, _, _)| n.clone()).collect();
+        let depends_on: HashSet<&str> = s.depends_on.iter().map(|d| d.service.as_str()).collect();
         let mut fields: Vec<(&'static str, Expr)> =
             vec![("name", Expr::Text(Text::literal(&s.name)))];
         if let Some(image) = &s.image {
@@ -507,11 +611,22 @@ pub fn translate(compose: &Compose, items: &[Item]) -> (Declarations, Vec<Item>)
         }
         let mut env = Vec::new();
         let mut last_file: Option<&Option<String>> = None;
-        for e in &s.env {
+        let with_secrets: HashSet<&str> = s
+            .env
+            .values()
+            .filter(|e| {
+                matches!(e.value, EnvValue::Secret { .. }) && !taken_over.contains(e.name.as_str())
+            })
+            .filter_map(|e| e.file.as_deref())
+            .collect();
+        for e in s.env.values() {
             if last_file != Some(&e.file) {
                 match &e.file {
                     Some(file) => env.push(Entry::Comment(match e.value {
                         EnvValue::Dotenv => format!("from {file}, which Clockwork reads too"),
+                        _ if with_secrets.contains(file.as_str()) => format!(
+                            "from {file} (copied: edit them here now; its secrets are not: env() reads them)"
+                        ),
                         _ => format!("from {file} (copied: edit them here now)"),
                     })),
                     None if last_file.is_some() => {
@@ -521,7 +636,7 @@ pub fn translate(compose: &Compose, items: &[Item]) -> (Declarations, Vec<Item>)
                 }
                 last_file = Some(&e.file);
             }
-            if databases.iter().any(|(name, _, _)| *name == e.name) {
+            if taken_over.contains(e.name.as_str()) {
                 env.push(Entry::Comment(format!(
                     "{}: set by the DatabaseConnection below",
                     e.name
@@ -530,6 +645,7 @@ pub fn translate(compose: &Compose, items: &[Item]) -> (Declarations, Vec<Item>)
             }
             let value = match &e.value {
                 EnvValue::Text(t) => Expr::Text(t.clone()),
+                EnvValue::Secret { reference, .. } => Expr::Env(reference.clone()),
                 EnvValue::Dotenv => Expr::Env(e.name.clone()),
                 EnvValue::Passthrough => {
                     added.push(Item {
@@ -553,7 +669,19 @@ pub fn translate(compose: &Compose, items: &[Item]) -> (Declarations, Vec<Item>)
         if !s.volumes.is_empty() {
             fields.push((
                 "volumes",
-                Expr::List(s.volumes.iter().cloned().map(Expr::Text).collect()),
+                Expr::List(
+                    s.volumes
+                        .iter()
+                        .map(|m| {
+                            let text = Expr::Text(m.text.clone());
+                            if m.held {
+                                Expr::Off(Box::new(text))
+                            } else {
+                                text
+                            }
+                        })
+                        .collect(),
+                ),
             ));
         }
         if !s.networks.is_empty() {
@@ -584,7 +712,7 @@ pub fn translate(compose: &Compose, items: &[Item]) -> (Declarations, Vec<Item>)
                 Expr::Dict(
                     s.labels
                         .iter()
-                        .map(|(k, v)| Entry::Pair(k.clone(), Expr::Text(v.clone())))
+                        .map(|(k, v)| Entry::Pair(k.to_string(), Expr::Text(v.clone())))
                         .collect(),
                 ),
             ));
@@ -601,7 +729,7 @@ pub fn translate(compose: &Compose, items: &[Item]) -> (Declarations, Vec<Item>)
                 Expr::List(command.iter().cloned().map(Expr::Text).collect()),
             ));
         }
-        let job = one_shot.contains(&s.key.as_str());
+        let job = one_shot.contains(s.key.as_str());
         // Compose restarts nothing unless told; Clockwork's default is
         // `unless-stopped`, or `no` for a one-shot job.
         match s.restart.as_deref() {
@@ -637,13 +765,13 @@ pub fn translate(compose: &Compose, items: &[Item]) -> (Declarations, Vec<Item>)
             fields.push(("healthcheck", Expr::Dict(check)));
         }
 
-        let mut connected: Vec<String> = Vec::new();
+        let mut connected: HashSet<String> = HashSet::new();
         for (name, target, fields) in databases {
             let mut comments = vec![format!(
                 "{name} from a DatabaseConnection: `{}` starts once `{}` accepts connections.",
                 s.key, target
             )];
-            if !s.depends_on.iter().any(|d| d.service == target) {
+            if !depends_on.contains(target.as_str()) {
                 comments.push(format!(
                     "(Compose started `{}` without waiting for `{target}`.)",
                     s.key
@@ -654,14 +782,13 @@ pub fn translate(compose: &Compose, items: &[Item]) -> (Declarations, Vec<Item>)
                 comments,
                 to: Target::Database(fields),
             });
-            connected.push(target);
+            connected.insert(target);
         }
         for d in &s.depends_on {
-            if connected.contains(&d.service) {
+            if !connected.insert(d.service.clone()) {
                 continue;
             }
-            connected.push(d.service.clone());
-            let target = compose.services.iter().find(|t| t.key == d.service);
+            let target = index.by_key.get(d.service.as_str());
             let mut comments = Vec::new();
             match d.condition {
                 Condition::Healthy if target.is_some_and(|t| t.healthcheck.is_none()) => {
@@ -699,10 +826,12 @@ pub fn translate(compose: &Compose, items: &[Item]) -> (Declarations, Vec<Item>)
         } else {
             format!("Compose service `{}` (container_name `{}`).", s.key, s.name)
         }];
-        for item in items
-            .iter()
-            .chain(&added)
-            .filter(|i| i.service.as_deref() == Some(&s.key))
+        for item in at_service
+            .get(s.key.as_str())
+            .into_iter()
+            .flatten()
+            .copied()
+            .chain(&added[added_before..])
         {
             comments.push(item.comment());
         }
@@ -721,11 +850,15 @@ mod tests {
 
     #[test]
     fn identifiers_are_valid_and_unique() {
-        assert_eq!(identifier("my-api", &[]), "my_api");
-        assert_eq!(identifier("2fa", &[]), "service_2fa");
-        assert_eq!(identifier("env", &[]), "env_service");
-        assert_eq!(identifier("for", &[]), "for_service");
-        assert_eq!(identifier("my.api", &["my_api".into()]), "my_api_2");
+        let none = HashSet::new();
+        assert_eq!(identifier("my-api", &none), "my_api");
+        assert_eq!(identifier("2fa", &none), "service_2fa");
+        assert_eq!(identifier("env", &none), "env_service");
+        assert_eq!(identifier("for", &none), "for_service");
+        assert_eq!(
+            identifier("my.api", &HashSet::from(["my_api".into()])),
+            "my_api_2"
+        );
     }
 
     fn url(text: &str) -> Option<PostgresUrl> {
