@@ -70,18 +70,9 @@ pub enum ReadError {
     Io(std::io::Error),
 }
 
-/// `1 MiB`, `8 MiB`, `512 KiB`, `100 bytes`.
-pub fn size(bytes: u64) -> String {
-    const KIB: u64 = 1024;
-    const MIB: u64 = 1024 * 1024;
-    if bytes >= MIB && bytes.is_multiple_of(MIB) {
-        format!("{} MiB", bytes / MIB)
-    } else if bytes >= KIB && bytes.is_multiple_of(KIB) {
-        format!("{} KiB", bytes / KIB)
-    } else {
-        format!("{bytes} bytes")
-    }
-}
+/// `1 MiB`, `8 MiB`, `512 KiB`, `100 bytes`: the project's one wording of
+/// a limit.
+pub use crate::project::bytes as size;
 
 /// What the pure import asks for an env file: its text, by the path the
 /// Compose file wrote.
