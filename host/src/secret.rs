@@ -59,6 +59,24 @@ pub fn is_secret_name(name: &str) -> bool {
             .any(|word| SECRET_WORDS.contains(&word))
 }
 
+/// Whether a secret reads like a word of a message (`postgres`, `secret`,
+/// `admin`): lower-case letters only, and shorter than twelve. Such a
+/// secret may well stand in text that has nothing to do with it.
+pub fn reads_like_a_word(secret: &str) -> bool {
+    secret.chars().count() < 12 && secret.chars().all(|c| c.is_ascii_lowercase())
+}
+
+/// Whether a secret is to be looked for wherever it occurs, even inside
+/// other text: four characters or more, unlike a word and not a number
+/// (`hunter2`, `S3cret`, `p@ss`). Other secrets are looked for where they
+/// stand as a word of their own, so that `postgres` leaves `postgresql://`
+/// and `8080` leaves `18080` alone.
+pub fn found_anywhere(secret: &str) -> bool {
+    secret.chars().count() >= 4
+        && !reads_like_a_word(secret)
+        && !secret.chars().all(|c| c.is_ascii_digit())
+}
+
 /// Where the password of every `scheme://user:password@host` in `text`
 /// stands, as byte ranges. A password may hold a `/`, which a URL parser
 /// takes for the start of the path (`postgres://u:pa/ss@db/app`): when the
@@ -136,7 +154,7 @@ pub fn query_secrets(text: &str) -> Vec<String> {
 }
 
 /// `%40` → `@`: a URL's parts as their owner wrote them.
-pub(crate) fn percent_decode(text: &str) -> String {
+pub fn percent_decode(text: &str) -> String {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

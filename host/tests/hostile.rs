@@ -490,3 +490,33 @@ fn a_project_file_that_never_ends_is_refused() {
         "{text}"
     );
 }
+
+/// A secret that reads like a word (`postgres`) inside another
+/// declaration's completed value (`postgres:15-alpine`) is no secret of
+/// that declaration: the lock keeps the value as it is, and the next plan
+/// replays it (the first version of the placeholder check refused its own
+/// lock here).
+#[test]
+fn a_word_like_secret_inside_a_completed_value_is_left_and_replayed() {
+    let project = TestProject::new();
+    project.write(
+        "main.star",
+        r#"db = DockerResource(name = "db", image = "postgres:15-alpine", env_vars = {"POSTGRES_PASSWORD": "postgres"})
+reports = DockerResource(name = "reports", description = "pgsql for reports")
+"#,
+    );
+    for round in 0..2 {
+        let output = plan(&project, None, &[]);
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "round {round}: {}",
+            all(&project, &output)
+        );
+    }
+    let lock = lock_of(&project);
+    assert!(lock.contains("postgres:15-alpine"), "{lock}");
+    assert!(!lock.contains("{{secret:"), "{lock}");
+    let output = plan(&project, None, &["--locked"]);
+    assert_eq!(output.status.code(), Some(0), "{}", all(&project, &output));
+}

@@ -585,7 +585,26 @@ impl Completer {
                 ));
                 // The lock is committed: a secret in a value (a URL the
                 // model built with the password) is kept as its placeholder.
+                // Only the secrets this declaration was shown may be in it;
+                // another's would be refused when the lock is read.
                 locked.value = t.placeholders.hide(&locked.value);
+                if let Some(label) = Shown::in_value(&locked.value).first_not_in(&t.shown) {
+                    let origin = match locked.source.strip_prefix("model:") {
+                        Some(model) => Origin::Model(model.to_string()),
+                        None => Origin::Rules(t.plugin.name().to_string()),
+                    };
+                    return Err(CompleteError::Refused(Box::new(Refusal {
+                        declaration: t.name.clone(),
+                        type_name: t.type_name.clone(),
+                        location: t.location.clone(),
+                        field,
+                        origin,
+                        problem: format!(
+                            "it holds the secret `{{{{secret:{label}}}}}`, which is not a secret of `{}` or of what it connects to",
+                            t.name
+                        ),
+                    })));
+                }
                 e.fields.insert(field, locked);
             }
         }

@@ -19,6 +19,11 @@ const PLACEHOLDER_OPEN: &str = "{{secret:";
 pub struct Shown(BTreeSet<String>);
 
 impl Shown {
+    /// A label of these that `other` does not hold, if any.
+    pub fn first_not_in(&self, other: &Shown) -> Option<String> {
+        self.0.difference(&other.0).next().cloned()
+    }
+
     /// The placeholder labels in `value` (a context as the model saw it).
     pub fn in_value(value: &Json) -> Shown {
         let mut labels = BTreeSet::new();
@@ -94,17 +99,43 @@ impl Placeholders {
         format!("{PLACEHOLDER_OPEN}{label}}}}}")
     }
 
-    /// `value` with every secret replaced by its placeholder.
+    /// `value` with every secret replaced by its placeholder: a whole
+    /// value that is one, a URL's password that is one, and a secret unlike
+    /// a word or a number wherever it occurs. A secret that reads like a
+    /// word (`postgres`) is left inside other text (`postgres:16`): there it
+    /// says nothing of the secret, and taking it for one would hand this
+    /// declaration a placeholder of a secret it was never given.
     pub fn hide(&self, value: &Json) -> Json {
-        self.map_strings(value, &|text| {
-            let mut out = text.to_string();
-            for (label, secret) in &self.secrets {
-                if out.contains(secret.as_str()) {
-                    out = out.replace(secret.as_str(), &Self::placeholder(label));
-                }
+        self.map_strings(value, &|text| self.hide_text(text))
+    }
+
+    fn hide_text(&self, text: &str) -> String {
+        if let Some((label, _)) = self.secrets.iter().find(|(_, s)| s == text) {
+            return Self::placeholder(label);
+        }
+        let mut out = String::with_capacity(text.len());
+        let mut last = 0;
+        for span in crate::secret::url_password_spans(text) {
+            let password = &text[span.clone()];
+            let decoded = crate::secret::percent_decode(password);
+            let Some((label, _)) = self
+                .secrets
+                .iter()
+                .find(|(_, s)| *s == password || *s == decoded)
+            else {
+                continue;
+            };
+            out.push_str(&text[last..span.start]);
+            out.push_str(&Self::placeholder(label));
+            last = span.end;
+        }
+        out.push_str(&text[last..]);
+        for (label, secret) in &self.secrets {
+            if crate::secret::found_anywhere(secret) && out.contains(secret.as_str()) {
+                out = out.replace(secret.as_str(), &Self::placeholder(label));
             }
-            out
-        })
+        }
+        out
     }
 
     /// Whether `text` is one of the secrets (a value the user declared).

@@ -35,8 +35,9 @@ const ANYWHERE: usize = 4;
 /// Masks secrets in values.
 #[derive(Debug, Clone, Default)]
 pub struct Masker {
-    /// Every form a secret may be printed in, longest first.
-    forms: Vec<String>,
+    /// Every form a secret or an `env()` value may be printed in, longest
+    /// first, with which it is.
+    forms: Vec<(String, Kind)>,
     /// Short values of non-secret `env()` variables: masked as whole
     /// values only.
     exact: Vec<String>,
@@ -50,6 +51,18 @@ pub struct Masker {
     /// and equals one is left where it stands in text.
     public_words: std::collections::BTreeSet<String>,
     enabled: bool,
+}
+
+/// What a masked value is: it decides where it is masked in text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// A secret: wherever it occurs unless it reads like a word or a
+    /// number (see [`crate::secret::found_anywhere`]).
+    Secret,
+    /// The value of an `env()` variable whose name is not secret: where it
+    /// stands as a word, or wherever it occurs when it holds other
+    /// characters than letters, digits and `_`.
+    EnvValue,
 }
 
 /// The ways a secret value may appear in output: as is, percent-encoded
@@ -89,22 +102,32 @@ impl Masker {
         masker
     }
 
-    fn add_env_values(&mut self, values: impl IntoIterator<Item = String>) {
+    pub(crate) fn add_env_values(&mut self, values: impl IntoIterator<Item = String>) {
         let (long, short): (Vec<String>, Vec<String>) = values
             .into_iter()
             .filter(|v| !v.is_empty())
             .partition(|v| v.chars().count() >= ANYWHERE);
-        self.add(long);
+        self.add_as(long, Kind::EnvValue);
         self.exact.extend(short);
     }
 
     fn add(&mut self, secrets: impl IntoIterator<Item = String>) {
-        for secret in secrets.into_iter().filter(|s| !s.is_empty()) {
-            self.forms.extend(forms_of(&secret));
+        self.add_as(secrets, Kind::Secret);
+    }
+
+    fn add_as(&mut self, values: impl IntoIterator<Item = String>, kind: Kind) {
+        for value in values.into_iter().filter(|s| !s.is_empty()) {
+            self.forms
+                .extend(forms_of(&value).into_iter().map(|f| (f, kind)));
         }
-        self.forms
-            .sort_by(|a, b| b.len().cmp(&a.len()).then(a.cmp(b)));
-        self.forms.dedup();
+        // A value both secret and read with env() is a secret.
+        self.forms.sort_by(|a, b| {
+            b.0.len()
+                .cmp(&a.0.len())
+                .then(a.0.cmp(&b.0))
+                .then((a.1 == Kind::EnvValue).cmp(&(b.1 == Kind::EnvValue)))
+        });
+        self.forms.dedup_by(|later, first| later.0 == first.0);
     }
 
     /// Masks a string found under `key` (a field or variable name, if any).
@@ -116,7 +139,7 @@ impl Masker {
             return MASK.to_string();
         }
         if !self.is_public(text)
-            && (self.forms.iter().any(|s| s == text) || self.exact.iter().any(|s| s == text))
+            && (self.forms.iter().any(|(s, _)| s == text) || self.exact.iter().any(|s| s == text))
         {
             return MASK.to_string();
         }
@@ -140,10 +163,53 @@ impl Masker {
         }
     }
 
+    /// A document for printing: a JSON document has each string (keys
+    /// included) scrubbed and keeps its shape — a number, a constant, a
+    /// bracket is never touched, so it stays JSON; any other text is
+    /// scrubbed whole.
+    pub fn document(&self, text: &str) -> String {
+        if !self.enabled {
+            return text.to_string();
+        }
+        let trimmed = text.trim_start();
+        if (trimmed.starts_with('{') || trimmed.starts_with('['))
+            && let Ok(value) = serde_json::from_str::<Value>(text)
+        {
+            let masked = self.leaves(&value);
+            let pretty = text.trim_end().contains('\n');
+            let rendered = if pretty {
+                serde_json::to_string_pretty(&masked)
+            } else {
+                serde_json::to_string(&masked)
+            };
+            if let Ok(mut rendered) = rendered {
+                if text.ends_with('\n') {
+                    rendered.push('\n');
+                }
+                return rendered;
+            }
+        }
+        self.scrub(text)
+    }
+
+    /// `value` with every string scrubbed, keys included.
+    fn leaves(&self, value: &Value) -> Value {
+        match value {
+            Value::String(s) => Value::String(self.scrub(s)),
+            Value::Array(items) => Value::Array(items.iter().map(|v| self.leaves(v)).collect()),
+            Value::Object(map) => Value::Object(
+                map.iter()
+                    .map(|(k, v)| (self.scrub(k), self.leaves(v)))
+                    .collect(),
+            ),
+            other => other.clone(),
+        }
+    }
+
     /// Whether `value` is one the project shows by design.
     fn is_public(&self, value: &str) -> bool {
         self.public.contains(value)
-            || (self.public_words.contains(value) && reads_like_a_word(value))
+            || (self.public_words.contains(value) && crate::secret::reads_like_a_word(value))
     }
 
     /// Masks free text: URL passwords, values after secret-looking names,
@@ -153,12 +219,19 @@ impl Masker {
             return text.to_string();
         }
         let mut out = mask_assignments(&mask_url_password(text));
-        for form in self.forms.iter().filter(|f| !self.is_public(f)) {
-            // A secret that reads like a word is masked where it stands as
-            // a word (`postgres` as a password leaves `postgresql://`
-            // alone); one unlike any word, wherever it occurs, even glued
-            // to other text.
-            if reads_like_a_word(form) || form.chars().count() < ANYWHERE {
+        for (form, kind) in self.forms.iter().filter(|(f, _)| !self.is_public(f)) {
+            // A secret that reads like a word or a number is masked where
+            // it stands as one (`postgres` as a password leaves
+            // `postgresql://` alone, `8080` leaves `18080`); one unlike
+            // any, wherever it occurs, even glued to other text.
+            let anywhere = match kind {
+                Kind::Secret => crate::secret::found_anywhere(form),
+                Kind::EnvValue => {
+                    form.chars().count() >= ANYWHERE
+                        && !form.chars().all(|c| c.is_alphanumeric() || c == '_')
+                }
+            };
+            if !anywhere {
                 out = replace_words(&out, form);
             } else if out.contains(form.as_str()) {
                 out = out.replace(form.as_str(), MASK);
@@ -166,13 +239,6 @@ impl Masker {
         }
         out
     }
-}
-
-/// Whether a secret reads like a word of a message (`postgres`, `secret`,
-/// `admin`): lower-case letters only, and shorter than twelve. Only such a
-/// secret is left where it is part of a longer word.
-fn reads_like_a_word(secret: &str) -> bool {
-    secret.chars().count() < 12 && secret.chars().all(|c| c.is_ascii_lowercase())
 }
 
 /// Replaces `word` where it is not part of a longer word.
@@ -279,21 +345,43 @@ fn masked_value(value: &str, in_document: bool) -> Option<(String, usize)> {
                 '&' | '"' | '\'' | '`' | ',' | ';' | ')' | ']' | '}' | '(' | '+'
             )
     };
+    // `\"abc\"`: a quoted value inside a JSON string, its quotes escaped.
+    if let Some(inner) = value.strip_prefix("\\\"") {
+        let end = quoted_end(inner, "\\\"");
+        let literal = &inner[..end];
+        if literal.is_empty() || literal == MASK {
+            return None;
+        }
+        let closing = if inner[end..].starts_with("\\\"") {
+            2
+        } else {
+            0
+        };
+        return Some((
+            format!("\\\"{MASK}{}", &inner[end..end + closing]),
+            2 + end + closing,
+        ));
+    }
     let first = value.chars().next()?;
     match first {
         '"' | '\'' | '`' => {
-            let end = value[1..].find(first).map_or(value.len(), |n| n + 1);
-            let literal = &value[1..end];
+            let inner = &value[1..];
+            let end = quoted_end(inner, &first.to_string());
+            let literal = &inner[..end];
             if literal.is_empty() || literal == MASK {
                 return None;
             }
-            let closing = &value[end..(end + 1).min(value.len())];
+            let closing = if inner[end..].starts_with(first) {
+                1
+            } else {
+                0
+            };
             Some((
-                format!("{first}{MASK}{closing}"),
-                (end + 1).min(value.len()),
+                format!("{first}{MASK}{}", &inner[end..end + closing]),
+                1 + end + closing,
             ))
         }
-        '[' | '{' | '(' => {
+        '[' | '{' => {
             // A document's brackets may close lines later; in other text
             // an unclosed bracket ends with its line.
             let end = closing_bracket(value, in_document)
@@ -320,6 +408,31 @@ fn masked_value(value: &str, in_document: bool) -> Option<(String, usize)> {
             Some((masked, len))
         }
     }
+}
+
+/// Where the quoted text `inner` (just past its opening quote) ends: at
+/// its closing `quote` (a `\\` escaping the next character), else where
+/// it cannot go on — a line break, or the unescaped `"` that ends the JSON
+/// string a `'`-quoted value stands in — so that a quote left open never
+/// swallows the text after it.
+fn quoted_end(inner: &str, quote: &str) -> usize {
+    let mut escaped = false;
+    for (i, c) in inner.char_indices() {
+        if escaped {
+            escaped = false;
+            continue;
+        }
+        if inner[i..].starts_with(quote) {
+            return i;
+        }
+        match c {
+            '\\' => escaped = true,
+            '\n' => return i,
+            '"' if quote != "\"" => return i,
+            _ => {}
+        }
+    }
+    inner.len()
 }
 
 /// `text` (a bracketed value) with each string literal's inside masked
@@ -493,6 +606,15 @@ pub fn process_masker() -> Masker {
         .unwrap_or_else(|| Masker::new(&[], true))
 }
 
+/// Masks a document for printing (see [`Masker::document`]).
+pub fn masked_document(text: &str) -> String {
+    let guard = PROCESS.read().unwrap_or_else(|p| p.into_inner());
+    match guard.as_ref() {
+        Some(m) => m.document(text),
+        None => Masker::new(&[], true).document(text),
+    }
+}
+
 /// Masks text for printing.
 pub fn masked(text: &str) -> String {
     let guard = PROCESS.read().unwrap_or_else(|p| p.into_inner());
@@ -648,6 +770,24 @@ mod tests {
             "token = \"***\" + \"***\" + ***"
         );
         assert_eq!(m.scrub("'API_TOKEN': 12345678,"), "'API_TOKEN': \"***\",");
+        // A quote is closed where it is, escaped or not, and never crosses
+        // a line or the string it stands in.
+        let doc = r#"{"message":"token: \"abc\"","note":"password: 'see vault","x":"it's"}"#;
+        let scrubbed = m.scrub(doc);
+        assert_eq!(
+            scrubbed,
+            r#"{"message":"token: \"***\"","note":"password: '***","x":"it's"}"#
+        );
+        assert!(
+            serde_json::from_str::<Value>(&scrubbed).is_ok(),
+            "{scrubbed}"
+        );
+        assert_eq!(
+            m.scrub("password = \"open\nnext line"),
+            "password = \"***\nnext line"
+        );
+        // Prose in parentheses is no value.
+        assert_eq!(m.scrub("secret: (set in .env)"), "secret: (set in .env)");
     }
 
     #[test]

@@ -56,7 +56,7 @@ fn needs_escape(c: char) -> bool {
 /// Writes a document to stdout. A closed pipe (`clockwork … | head`) is not
 /// an error worth reporting.
 pub fn emit(text: &str) {
-    let text = masked(text);
+    let text = mask::masked_document(text);
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(text.as_bytes());
     if !text.ends_with('\n') {
