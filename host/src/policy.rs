@@ -218,6 +218,14 @@ pub enum Denial {
         /// The path.
         path: String,
     },
+    /// What Clockwork wrote, in another file than the one it wrote.
+    #[error(
+        "`{path}` holds what Clockwork wrote, but is another file than the one it wrote (the folder was copied, or the file restored or checked out, or the state came from elsewhere); Clockwork does not overwrite it"
+    )]
+    OtherFile {
+        /// The path.
+        path: String,
+    },
     /// A file Clockwork did not write.
     #[error(
         "`{path}` already exists and was not written by Clockwork; Clockwork does not overwrite it"
@@ -270,6 +278,7 @@ impl Denial {
             Denial::WrittenByOther { .. } => "written_by_other",
             Denial::ChangedByHand { .. } => "changed_by_hand",
             Denial::NotClockworks { .. } => "not_clockworks",
+            Denial::OtherFile { .. } => "other_file",
         }
     }
 
@@ -330,6 +339,9 @@ impl Denial {
             }
             Denial::NotClockworks { .. } => {
                 "choose another path, delete the file, or set `overwrite=True`".into()
+            }
+            Denial::OtherFile { .. } => {
+                "delete the file and Clockwork writes it again, or set `overwrite=True`".into()
             }
         }
     }
@@ -676,18 +688,22 @@ pub fn check_file_ownership(
         }
     };
     let stamp = files.stamp(&rel).map_err(unreadable)?;
-    match state.files.get(&key) {
-        Some(r) if r.resource != scope.resource => Err(Denial::WrittenByOther {
+    let written = state
+        .files
+        .get(&key)
+        .map(|r| (r, r.judge(&current, stamp, state.is_of(files))));
+    match written {
+        Some((r, _)) if r.resource != scope.resource => Err(Denial::WrittenByOther {
             path: key,
             owner: r.resource.clone(),
             resource: scope.resource.clone(),
         }),
-        Some(r) if r.is_current(&current, stamp) => Ok(()),
+        Some((_, crate::state::Written::ByClockwork)) => Ok(()),
         _ if scope.overwrite => Ok(()),
-        // The content is what the record says, but not the file Clockwork
-        // wrote: the record came from elsewhere (a handed-over state).
-        Some(r) if r.sha256 == current => Err(Denial::NotClockworks { path: key }),
-        Some(_) => Err(Denial::ChangedByHand { path: key }),
+        // What Clockwork wrote, in another file: a copy, a restore — or a
+        // record from a handed-over state describing a file it ships.
+        Some((_, crate::state::Written::OtherFile)) => Err(Denial::OtherFile { path: key }),
+        Some((_, crate::state::Written::Changed)) => Err(Denial::ChangedByHand { path: key }),
         None => Err(Denial::NotClockworks { path: key }),
     }
 }

@@ -12,7 +12,7 @@ use crate::docker::{ContainerEngine, EngineError};
 use crate::plugin::bindings::types::Action;
 use crate::policy::{Denial, Scope, check, check_file_ownership, parse, relative};
 use crate::project::{Entry, ProjectDir};
-use crate::state::{FileRecord, State, sha256_hex};
+use crate::state::{FileRecord, State, Written, sha256_hex};
 
 /// Why an action failed.
 #[derive(Debug, thiserror::Error)]
@@ -230,15 +230,17 @@ impl<'a> Actor<'a> {
             _ => return kept("is no longer a regular file"),
         };
         state.files.remove(&key);
-        if current != record.sha256 {
-            return kept("was changed by hand since Clockwork wrote it");
-        }
-        // The content matches; the file must be the very one Clockwork
-        // wrote, not one a record in a handed-over state file describes.
-        if !record.is_current(&current, self.files.stamp(&rel).map_err(unreadable)?) {
-            return kept(
-                "is not the file Clockwork wrote there (its record in the state does not match it)",
-            );
+        let stamp = self.files.stamp(&rel).map_err(unreadable)?;
+        match record.judge(&current, stamp, state.is_of(self.files)) {
+            Written::ByClockwork => {}
+            Written::Changed => return kept("was changed by hand since Clockwork wrote it"),
+            // The content matches, but not the file: one a record in a
+            // handed-over state describes, or a copy.
+            Written::OtherFile => {
+                return kept(
+                    "holds what Clockwork wrote but is another file than the one it wrote (a copy, a restore, a checkout)",
+                );
+            }
         }
         self.files
             .remove_file(&rel)
@@ -360,7 +362,7 @@ mod tests {
                 .insert("shipped.txt".into(), forged(stamp));
             assert!(matches!(
                 act(&notes, write("shipped.txt", "x")).unwrap_err(),
-                ActionError::Denied(Denial::NotClockworks { .. })
+                ActionError::Denied(Denial::OtherFile { .. })
             ));
             let kept = act(&notes, Action::RemovePath("shipped.txt".into())).unwrap();
             assert_eq!(kept["removed"], false, "{kept}");
@@ -369,5 +371,21 @@ mod tests {
                 "from the repository"
             );
         }
+
+        // A record written before stamps, in this folder's own state: taken
+        // at its content, and stamped when written again.
+        state.lock().unwrap().project_id =
+            Some(crate::project::ProjectId::of_folder(files.root()).to_string());
+        state
+            .lock()
+            .unwrap()
+            .files
+            .insert("shipped.txt".into(), forged(None));
+        act(&notes, write("shipped.txt", "new")).unwrap();
+        assert!(state.lock().unwrap().files["shipped.txt"].stamp.is_some());
+        assert_eq!(
+            act(&notes, Action::RemovePath("shipped.txt".into())).unwrap()["removed"],
+            true
+        );
     }
 }

@@ -33,7 +33,7 @@ use sha2::{Digest, Sha256};
 
 use crate::model::{ResourceName, TypeName};
 use crate::output;
-use crate::project::{Identity, PathError, ProjectDir, STATE_DIR};
+use crate::project::{Identity, PathError, ProjectDir, ProjectId, STATE_DIR};
 
 const STATE_FILE: &str = ".clockwork/state.json";
 const JOURNAL_FILE: &str = ".clockwork/journal.jsonl";
@@ -111,11 +111,44 @@ pub struct FileRecord {
     pub stamp: Option<crate::project::FileStamp>,
 }
 
+/// What a record says of the file now at its path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Written {
+    /// The file Clockwork wrote, as it wrote it.
+    ByClockwork,
+    /// What Clockwork wrote, but another file: the folder was copied, the
+    /// file restored or checked out — or the record was handed over.
+    OtherFile,
+    /// Changed since.
+    Changed,
+}
+
 impl FileRecord {
-    /// Whether the file now at the path is the one this record says
-    /// Clockwork wrote: the same content and the same file.
-    pub fn is_current(&self, sha256: &str, stamp: Option<crate::project::FileStamp>) -> bool {
-        self.sha256 == sha256 && self.stamp.is_some() && self.stamp == stamp
+    /// What the file now at the path is, by its content (`sha256`) and its
+    /// stamp. A record without a stamp (written before stamps) is taken at
+    /// its content when the state is this folder's own (`own_state`).
+    pub fn judge(
+        &self,
+        sha256: &str,
+        stamp: Option<crate::project::FileStamp>,
+        own_state: bool,
+    ) -> Written {
+        if self.sha256 != sha256 {
+            return Written::Changed;
+        }
+        match self.stamp {
+            Some(recorded) if Some(recorded) == stamp => Written::ByClockwork,
+            None if own_state => Written::ByClockwork,
+            _ => Written::OtherFile,
+        }
+    }
+}
+
+impl State {
+    /// Whether this state names `files`' folder as its own (`project_id`):
+    /// a state copied or handed over from elsewhere does not.
+    pub fn is_of(&self, files: &ProjectDir) -> bool {
+        self.project_id.as_deref() == Some(ProjectId::of_folder(files.root()).as_str())
     }
 }
 
