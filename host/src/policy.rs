@@ -415,7 +415,7 @@ fn valid_network(name: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
 }
 
-fn network_allowed(name: &str) -> Result<(), Denial> {
+pub(crate) fn network_allowed(name: &str) -> Result<(), Denial> {
     if RESERVED_NETWORKS.contains(&name) {
         return Err(Denial::ReservedNetwork { name: name.into() });
     }

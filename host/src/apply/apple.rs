@@ -94,6 +94,30 @@ pub fn check(
                 name: run.name,
             });
         }
+        // Each goes to `container run` as an argument of its own; one that
+        // starts with `-` would be read as an option (`--volume=/:/host` in
+        // place of an image), past every check here.
+        let option_like = |what: &'static str, value: &str| {
+            if value.starts_with('-') || value.trim().is_empty() {
+                Err(Denial::Payload {
+                    action: "ext",
+                    message: format!(
+                        "{what} `{}` is empty or starts with `-`, which `container run` would read as an option",
+                        value.escape_debug()
+                    ),
+                })
+            } else {
+                Ok(())
+            }
+        };
+        option_like("the image", &run.image)?;
+        if let Some(program) = run.entrypoint.iter().flatten().next() {
+            option_like("the entrypoint", program)?;
+        }
+        for network in &run.networks {
+            option_like("the network", network)?;
+            crate::policy::network_allowed(network)?;
+        }
         crate::policy::ports_allowed(scope, &run.ports)?;
         for volume in &run.volumes {
             let mount = clockwork_schema::actions::MountSpec::parse(volume).ok_or_else(|| {
@@ -103,6 +127,12 @@ pub fn check(
                 }
             })?;
             crate::policy::mount_allowed(files, scope, &mount)?;
+            if mount.is_bind() && covers_project(files, &mount.source) {
+                return Err(Denial::Path(format!(
+                    "bind mount of `{}`: it holds the project folder, whose `.clockwork/` Apple's `container` cannot hide from the container (Docker can); mount a folder inside the project",
+                    mount.source
+                )));
+            }
         }
     }
     match unavailable() {
@@ -166,6 +196,19 @@ pub fn command_lines(op: &str, payload: &str) -> Result<Vec<Vec<String>>, String
         }
         other => Err(format!("the apple-container driver has no `{other}`")),
     }
+}
+
+/// Whether a bind of `source` holds the project folder: `.`, or a path that
+/// is the project folder or one above it (links resolved).
+fn covers_project(files: &crate::project::ProjectDir, source: &str) -> bool {
+    if !source.starts_with('/') {
+        return matches!(
+            crate::project::ProjectDir::relative(source),
+            Err(crate::project::PathError::Empty)
+        );
+    }
+    let resolved = std::fs::canonicalize(source).unwrap_or_else(|_| source.into());
+    files.root().starts_with(resolved)
 }
 
 /// `payload` with each bind mount's source made the absolute path the
@@ -244,6 +287,38 @@ pub async fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What `container run` would read as an option, and a mount of the
+    /// project folder (whose state folder it cannot hide), are refused.
+    #[test]
+    fn option_like_values_and_the_project_folder_are_refused() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let root = std::fs::canonicalize(tmp.path()).expect("root");
+        let files = crate::project::ProjectDir::open(&root).expect("open");
+        let scope = crate::policy::Scope::of("web", "AppleContainerResource");
+        let run = |extra: Json| {
+            let mut payload = json!({"name": "web", "image": "alpine"});
+            for (k, v) in extra.as_object().into_iter().flatten() {
+                payload[k] = v.clone();
+            }
+            check(&files, &scope, "run", &payload.to_string())
+        };
+        for hostile in [
+            json!({"image": "--volume=/:/host"}),
+            json!({"image": "-p"}),
+            json!({"entrypoint": ["--publish=0.0.0.0:2375:2375"]}),
+            json!({"networks": ["--volume=/:/x"]}),
+            json!({"networks": ["host"]}),
+            json!({"volumes": [".:/app"]}),
+            json!({"volumes": [format!("{}:/app", root.parent().expect("parent").display())]}),
+        ] {
+            let refused = run(hostile.clone()).expect_err("refused");
+            assert!(
+                !matches!(refused, crate::policy::Denial::Path(ref why) if why.contains("macOS")),
+                "{hostile}: refused only for the machine: {refused}"
+            );
+        }
+    }
 
     /// A relative bind is the project's folder, whatever folder
     /// `clockwork` runs in.

@@ -280,9 +280,9 @@ fn apple_container_resource() -> TypeDef {
             "list<string>",
             "The command to run instead of the image's default, as a list of arguments. \
              No shell is involved: to use shell syntax, name the shell (`[\"sh\", \"-c\", \"…\"]`). Left out, the \
-             image's own command runs.",
+             image's own command runs. Never completed, as for a `DockerResource`: a guessed command is the surest \
+             way to a container that does not start.",
         )
-        .completable()
         .forces_replace()
         .example(json!(["redis-server", "--appendonly", "yes"])),
     )
@@ -456,8 +456,8 @@ mod tests {
             assert!(field.forces_replace, "`{name}` should force a replace");
             assert_eq!(
                 field.completable,
-                name != "ports",
-                "`{name}`: every container field but `ports` is completable"
+                !matches!(name, "ports" | "command"),
+                "`{name}`: every container field but `ports` and `command` is completable"
             );
         }
         assert_eq!(schema.field("ports").and_then(|f| f.default.clone()), None);
