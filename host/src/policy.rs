@@ -126,6 +126,15 @@ pub enum Denial {
         /// The mount's source.
         path: String,
     },
+    /// `.env`, or the project folder that holds it, mounted without the
+    /// user's word.
+    #[error(
+        "bind mount of `{path}` gives the container the project's `.env`, and was not written by you in this resource's `volumes`"
+    )]
+    SecretsMount {
+        /// The mount's source.
+        path: String,
+    },
     /// A port on this machine the user did not write.
     #[error(
         "publishing `{port}` on this machine was not written by you in this resource's `ports`"
@@ -265,6 +274,7 @@ impl Denial {
             Denial::MountTarget { .. } => "mount_target",
             Denial::MountOutside { .. } => "mount_outside",
             Denial::HostPort { .. } => "host_port",
+            Denial::SecretsMount { .. } => "secrets_mount",
             Denial::BadPort(_) => "bad_port",
             Denial::NotOwnContainer { .. } => "not_own_container",
             Denial::Path(_) => "path",
@@ -319,7 +329,10 @@ impl Denial {
                 "write `{path}:…` in this resource's own `volumes`, or use a path inside the project folder; a model, clockwork.lock, a connection or a plugin cannot grant it"
             ),
             Denial::HostPort { port } => format!(
-                "write `\"{port}\"` in this resource's own `ports` if you mean it; a model, clockwork.lock, a connection or a plugin cannot publish a port"
+                "write `\"{port}\"` in this resource's own `ports` if you mean it; a model, clockwork.lock, a connection or a plugin cannot publish a port (a plugin's field for ports must be of type `list<port>` for yours to count)"
+            ),
+            Denial::SecretsMount { path } => format!(
+                "write `{path}:…` in this resource's own `volumes` if you mean to give it `.env`; a model, clockwork.lock, a connection or a plugin cannot"
             ),
             Denial::BadPort(_) => {
                 "write each of `ports` as \"host:container\", \"ip:host:container\" or \"container\", e.g. \"8080:80\"".into()
@@ -368,6 +381,9 @@ pub struct Scope {
     /// What the user's own fields of this declaration grant: the bind
     /// mounts outside the project and the host ports they wrote.
     pub grants: Grants,
+    /// The services whose TLS key a connection puts into this resource's
+    /// containers (the connections to it that issue a certificate).
+    pub tls_keys: Vec<String>,
     /// Whether the user declared `overwrite=True`: files it did not write
     /// may be replaced.
     pub overwrite: bool,
@@ -384,6 +400,7 @@ impl Scope {
             type_name: type_name.into(),
             containers: vec![resource.into()],
             grants: Grants::none(),
+            tls_keys: Vec::new(),
             overwrite: false,
             expires_at: None,
         }
@@ -401,6 +418,12 @@ pub fn scope_of(entry: &crate::plan::PlanEntry, graph: Option<&crate::resolve::G
     };
     let declaration = graph.project.get(id);
     scope.grants = declaration.grants.clone();
+    scope.tls_keys = graph
+        .connections
+        .iter()
+        .filter(|c| c.to == id)
+        .flat_map(|c| c.tls.iter().map(|r| r.service.clone()))
+        .collect();
     // Only the user's own word lets Clockwork replace a file it did not
     // write; a plugin cannot grant that to itself.
     scope.overwrite = declaration.fields.get("overwrite") == Some(&Json::Bool(true));
@@ -614,13 +637,24 @@ pub(crate) fn mount_allowed(
     }
     // The state folder holds what only the host may read; of it, a
     // container gets only the certificates made for a TLS connection, read
-    // only.
+    // only, and a service's key only where its connection puts it.
     if mount.is_bind()
         && let Ok(rel) = relative(&mount.source)
     {
-        let tls = rel.starts_with(crate::project::STATE_DIR)
-            && mount.read_only
-            && crate::apply::tls::mountable(&rel);
+        let tls = match crate::apply::tls::mountable(&rel) {
+            _ if !rel.starts_with(crate::project::STATE_DIR) || !mount.read_only => false,
+            Some(crate::apply::tls::Mountable::Certificate) => true,
+            Some(crate::apply::tls::Mountable::Key(service)) => {
+                if !scope.tls_keys.contains(&service) {
+                    return Err(Denial::Path(format!(
+                        "bind mount of `{}`: the private key of `{service}` is mounted only into the resource its TLS connection secures",
+                        mount.source
+                    )));
+                }
+                true
+            }
+            None => false,
+        };
         if rel.starts_with(crate::project::STATE_DIR) && !tls {
             return Err(Denial::Path(format!(
                 "bind mount of `{}`: Clockwork's state folder `.clockwork/` is never mounted into a container",
@@ -636,15 +670,40 @@ pub(crate) fn mount_allowed(
             no_state_links(files, mount)?;
         }
     }
+    // An absolute path the user wrote may still lead into the state folder
+    // (through a link, `..`, or spelled out): never mounted either.
+    if mount.is_bind() && mount.source.starts_with('/') {
+        let resolved = std::fs::canonicalize(&mount.source)
+            .unwrap_or_else(|_| std::path::PathBuf::from(&mount.source));
+        if resolved.starts_with(files.root().join(crate::project::STATE_DIR)) {
+            return Err(Denial::Path(format!(
+                "bind mount of `{}`: it is Clockwork's state folder `.clockwork/`, which is never mounted into a container",
+                mount.source
+            )));
+        }
+    }
     // `.`: the project folder itself, whose state folder is covered.
-    if mount.is_bind()
+    let project_folder = mount.is_bind()
         && !mount.source.trim().is_empty()
         && matches!(
             ProjectDir::relative(&mount.source),
             Err(crate::project::PathError::Empty)
-        )
-    {
+        );
+    if project_folder {
         no_state_links(files, mount)?;
+    }
+    // `.env`, or the folder holding it, gives a container the project's
+    // secrets: only when the user wrote that very mount.
+    if mount.is_bind() && !mount.source.starts_with('/') {
+        let holds_env = project_folder
+            || relative(&mount.source)
+                .ok()
+                .is_some_and(|rel| files.holds_env(&rel).unwrap_or(true));
+        if holds_env && !scope.grants.allows_bind(mount) {
+            return Err(Denial::SecretsMount {
+                path: mount.source.clone(),
+            });
+        }
     }
     Engine::mount_source(files, mount, &scope.grants).map(|_| ())
 }
@@ -745,6 +804,7 @@ pub fn ports_clash(a: &str, b: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clockwork_schema::ValueType;
     use serde_json::json;
 
     fn project() -> (tempfile::TempDir, ProjectDir) {
@@ -848,6 +908,51 @@ mod tests {
             json!({"name": "web", "image": "x", "entrypoint": ["sh\u{0}"]}).to_string(),
         );
         assert_eq!(check(&files, &scope, &entry), Err(Denial::NulInEntrypoint));
+    }
+
+    /// `.env`, the project folder that holds it, and a service's TLS key
+    /// reach a container only where the user (or the key's connection)
+    /// put them.
+    #[test]
+    fn the_projects_secrets_are_mounted_only_where_granted() {
+        let (tmp, files) = project();
+        std::fs::write(tmp.path().join(".env"), "A=1\n").unwrap();
+        std::os::unix::fs::symlink(".env", tmp.path().join("env-link")).unwrap();
+        std::fs::create_dir_all(tmp.path().join(".clockwork/tls/api")).unwrap();
+        std::fs::write(tmp.path().join(".clockwork/tls/api/key.pem"), "KEY").unwrap();
+        std::fs::write(tmp.path().join(".clockwork/tls/api/cert.pem"), "CERT").unwrap();
+        let container = |source: &str| {
+            Action::EnsureContainer(
+                json!({"name": "web", "image": "x", "mounts": [{"source": source, "target": "/m", "read_only": true}]})
+                    .to_string(),
+            )
+        };
+        let scope = Scope::of("web", "DockerResource");
+        for source in ["./.env", "./env-link", ".", "./"] {
+            assert_eq!(
+                check(&files, &scope, &container(source)),
+                Err(Denial::SecretsMount {
+                    path: source.into()
+                }),
+                "{source}"
+            );
+        }
+        let mut granted = Scope::of("web", "DockerResource");
+        granted.grants = Grants::of_user_fields(
+            json!({"volumes": ["./.env:/m:ro", ".:/m:ro"]})
+                .as_object()
+                .unwrap(),
+            |_| ValueType::parse("list<mount>").ok(),
+        );
+        assert_eq!(check(&files, &granted, &container("./.env")), Ok(()));
+        assert_eq!(check(&files, &granted, &container(".")), Ok(()));
+        // The certificate is public; the key only where its connection goes.
+        let key = container("./.clockwork/tls/api/key.pem");
+        assert!(check(&files, &scope, &container("./.clockwork/tls/api/cert.pem")).is_ok());
+        assert!(check(&files, &scope, &key).is_err());
+        let mut secured = Scope::of("web", "DockerResource");
+        secured.tls_keys = vec!["api".into()];
+        assert_eq!(check(&files, &secured, &key), Ok(()));
     }
 
     #[test]

@@ -520,3 +520,56 @@ reports = DockerResource(name = "reports", description = "pgsql for reports")
     let output = plan(&project, None, &["--locked"]);
     assert_eq!(output.status.code(), Some(0), "{}", all(&project, &output));
 }
+
+/// A check a model wrote is kept in the lock; replayed, it is read again
+/// from its source as a model's answer is. A lock whose program carries
+/// top-level code or values of its own (which could reach resources) is
+/// refused at the field.
+#[test]
+fn a_check_from_the_lock_is_its_source_checked_again() {
+    let project = TestProject::new();
+    project.write(
+        "main.star",
+        r#"api = DockerResource(name = "words-api", image = "nginx:alpine")
+db = DockerResource(name = "words-db", image = "redis:7-alpine")
+CrossResourceAssert(source = api, target = db, assertion = "the API and the database both run")
+"#,
+    );
+    let server = ModelServer::start(|request, _| {
+        if asked(request) == ["check"] {
+            let code = "def check(source, target):\n    return (True, \"ok\")\n";
+            Reply::Content(json!({"check": code}).to_string())
+        } else {
+            Reply::Content(valid_answer(request))
+        }
+    });
+    let output = plan(&project, Some(&server), &[]);
+    assert_eq!(output.status.code(), Some(0), "{}", all(&project, &output));
+    let path = project.dir().join("clockwork.lock");
+    let text = std::fs::read_to_string(&path).expect("lock");
+    assert!(text.contains("def check(source, target):"), "{text}");
+    let mut lock: toml::Value = toml::from_str(&text).expect("TOML");
+    let name = lock["assertions"]
+        .as_table()
+        .and_then(|t| t.keys().next().cloned())
+        .expect("an assertion entry");
+    let entry = &mut lock["assertions"][name.as_str()];
+    let program = entry["fields"]["check"]["value"]
+        .as_table_mut()
+        .expect("the program");
+    let module = program["entry"]["module"]
+        .as_str()
+        .expect("module")
+        .to_string();
+    program["modules"][module.as_str()]["source"] = toml::Value::String(
+        "peek = 1\ndef check(source, target):\n    return (True, \"ok\")\n".into(),
+    );
+    std::fs::write(&path, toml::to_string(&lock).expect("TOML")).expect("write");
+    let output = plan(&project, None, &[]);
+    let said = all(&project, &output);
+    assert_eq!(output.status.code(), Some(2), "{said}");
+    assert!(
+        said.contains("the value clockwork.lock gives `check` is refused: only `def` statements may be written"),
+        "{said}"
+    );
+}

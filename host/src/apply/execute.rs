@@ -202,6 +202,7 @@ pub async fn execute(
                         type_name: p.type_name.clone(),
                         containers: vec![p.name.clone(), graph.project.get(c.to).name.clone()],
                         grants: crate::model::Grants::none(),
+                        tls_keys: Vec::new(),
                         overwrite: false,
                         expires_at: None,
                     };
@@ -401,7 +402,16 @@ fn setup_hash(
         && let Some(file) = v["stdin_file"].as_str()
     {
         let rel = ProjectDir::relative(file).map_err(|e| e.to_string())?;
-        hasher.update(files.read(&rel).map_err(|e| e.to_string())?);
+        // Read as the step will feed it: never a secret of the project.
+        hasher.update(
+            files
+                .read_shielded(
+                    &rel,
+                    crate::project::Shield::Secrets,
+                    crate::project::MAX_READ_BYTES,
+                )
+                .map_err(|e| e.to_string())?,
+        );
     }
     Ok((
         format!("{connection}/{}", step.id),

@@ -80,17 +80,27 @@ pub fn service_paths(service: &str) -> (String, String) {
     )
 }
 
-/// Whether a container may get `rel` (inside the state folder) mounted:
-/// only the CA certificate and a service's certificate and key.
-pub fn mountable(rel: &Path) -> bool {
-    let Ok(inside) = rel.strip_prefix(TLS_DIR) else {
-        return false;
-    };
+/// What of the state folder a container may get mounted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mountable {
+    /// The CA certificate or a service's certificate: public.
+    Certificate,
+    /// A service's private key: only for the resource its connection
+    /// secures.
+    Key(String),
+}
+
+/// Whether a container may get `rel` (inside the state folder) mounted,
+/// and as what: only the CA certificate and a service's certificate and
+/// key.
+pub fn mountable(rel: &Path) -> Option<Mountable> {
+    let inside = rel.strip_prefix(TLS_DIR).ok()?;
     let parts: Vec<&str> = inside.iter().filter_map(|p| p.to_str()).collect();
     match parts.as_slice() {
-        ["ca.pem"] => true,
-        [service, "cert.pem" | "key.pem"] => valid_name(service),
-        _ => false,
+        ["ca.pem"] => Some(Mountable::Certificate),
+        [service, "cert.pem"] if valid_name(service) => Some(Mountable::Certificate),
+        [service, "key.pem"] if valid_name(service) => Some(Mountable::Key(service.to_string())),
+        _ => None,
     }
 }
 
@@ -240,13 +250,22 @@ mod tests {
 
     #[test]
     fn only_certificates_are_mountable() {
-        assert!(mountable(Path::new(".clockwork/tls/ca.pem")));
-        assert!(mountable(Path::new(".clockwork/tls/api/cert.pem")));
-        assert!(mountable(Path::new(".clockwork/tls/api/key.pem")));
-        assert!(!mountable(Path::new(".clockwork/tls/ca-key.pem")));
-        assert!(!mountable(Path::new(".clockwork/state.json")));
-        assert!(!mountable(Path::new(".clockwork/tls/api/issued.json")));
-        assert!(!mountable(Path::new(".clockwork/tls/../state.json")));
+        assert_eq!(
+            mountable(Path::new(".clockwork/tls/ca.pem")),
+            Some(Mountable::Certificate)
+        );
+        assert_eq!(
+            mountable(Path::new(".clockwork/tls/api/cert.pem")),
+            Some(Mountable::Certificate)
+        );
+        assert_eq!(
+            mountable(Path::new(".clockwork/tls/api/key.pem")),
+            Some(Mountable::Key("api".into()))
+        );
+        assert!(mountable(Path::new(".clockwork/tls/ca-key.pem")).is_none());
+        assert!(mountable(Path::new(".clockwork/state.json")).is_none());
+        assert!(mountable(Path::new(".clockwork/tls/api/issued.json")).is_none());
+        assert!(mountable(Path::new(".clockwork/tls/../state.json")).is_none());
     }
 
     #[test]

@@ -98,7 +98,11 @@ impl Host for HostState {
         let opened = self.open_root(&root, &path);
         Ok(tokio::task::spawn_blocking(move || {
             let (dir, relative) = opened?;
-            let handle = dir.open_file(&relative).map_err(|e| path_error(&path, e))?;
+            // A FIFO planted in the project must not hold this thread (and
+            // the process's exit) waiting for a writer.
+            let handle = dir
+                .open_to_look(&relative)
+                .map_err(|e| path_error(&path, e))?;
             let stats = rustix::fs::fstatvfs(&handle)
                 .map_err(|e| HostError::Failed(format!("`{path}`: {e}")))?;
             Ok(Space {

@@ -99,7 +99,18 @@ pub fn run(invocation: &Invocation, template: Template) -> Result<u8, CliError> 
         .and_then(|mut f| f.write_all(text.as_bytes()))
         .map_err(io("main.star"))?;
     let gitignore = dir.join(".gitignore");
-    let current = std::fs::read_to_string(&gitignore).unwrap_or_default();
+    // Bounded, and never a FIFO waited on: what is there may be anything.
+    let current = match crate::project::read_file_limited(&gitignore, 4 << 20) {
+        Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+        Err(e) if e.is_not_found() => String::new(),
+        Err(e) => {
+            output::note(&format!(
+                "`.gitignore` was left as it is ({e}): add `.clockwork/` to it yourself"
+            ));
+            // Taken as listed: nothing is appended to what could not be read.
+            ".clockwork/".to_string()
+        }
+    };
     let listed = current.lines().any(|l| {
         matches!(
             l.trim(),

@@ -497,7 +497,17 @@ impl Completer {
                 if !fits(t.schema, &s.field, &value) {
                     continue;
                 }
-                t.untrusted(&s.field, &value, Origin::Rules(plugin_name.clone()))?;
+                // A plugin's rule is no more the user than a model is; one
+                // that asks for what only the user may is left out, said.
+                let value = match t.untrusted(&s.field, &value, Origin::Rules(plugin_name.clone()))
+                {
+                    Ok(value) => value,
+                    Err(CompleteError::Refused(refusal)) => {
+                        crate::output::note(&format!("{refusal}; the suggestion is left out"));
+                        continue;
+                    }
+                    Err(other) => return Err(other),
+                };
                 fresh.push((
                     s.field,
                     LockedField {
@@ -773,6 +783,25 @@ impl Target<'_> {
                 self.name
             ))
         })?;
+        // A function from anyone but the user is its source alone, checked
+        // as a model's answer is: one module of `def`s, no values of its
+        // own (a lock's program could carry globals that reach resources).
+        let is_function = self
+            .schema
+            .field(field)
+            .and_then(|f| f.parsed_type())
+            .is_some_and(|ty| ty == clockwork_schema::ValueType::Function);
+        let value = if is_function {
+            let entry = value["entry"]["module"].as_str().unwrap_or_default();
+            let source = value["modules"][entry]["source"]
+                .as_str()
+                .unwrap_or_default();
+            let module = format!("{}/{}.star", lock::LOCK_FILE, self.name);
+            crate::load::program_from_source(&module, source, function_arity(self.schema))
+                .map_err(refused)?
+        } else {
+            value
+        };
         if let Some(problem) = self
             .schema
             .field(field)

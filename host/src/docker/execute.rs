@@ -385,8 +385,13 @@ impl Engine {
             .iter()
             .map(|m| {
                 let source = Self::mount_source(&self.files, m, grants)?;
+                // Compared as the Engine will resolve it: a path through a
+                // link or `..` to the project is the project.
+                let resolved = std::fs::canonicalize(&source)
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_else(|_| source.clone());
                 if m.is_bind()
-                    && let Some(over) = state_folder_hidden(self.files.root(), &source, &m.target)
+                    && let Some(over) = state_folder_hidden(self.files.root(), &resolved, &m.target)
                 {
                     hidden.insert(over, "ro,size=4k,mode=0500".to_string());
                 }
@@ -825,6 +830,7 @@ impl Engine {
 
     /// The last `lines` lines a container printed.
     pub async fn logs_tail(&self, name: &str, lines: usize) -> String {
+        const LOG_TAIL_BYTES: usize = 64 << 10;
         let options = LogsOptions {
             stdout: true,
             stderr: true,
@@ -833,8 +839,12 @@ impl Engine {
         };
         let mut stream = self.docker.logs(name, Some(options));
         let mut out = String::new();
+        // The container's output: a line without end must not fill memory.
         while let Some(Ok(chunk)) = stream.next().await {
-            out.push_str(&chunk.to_string());
+            super::read::push_capped(&mut out, &chunk.to_string(), LOG_TAIL_BYTES);
+            if out.len() >= LOG_TAIL_BYTES {
+                break;
+            }
         }
         // Indented, so the container's lines stand apart from ours.
         out.trim_end()
@@ -1033,6 +1043,15 @@ impl Engine {
                         if let Some(last) = pending.rfind('\n') {
                             pending.drain(..=last);
                         }
+                        // A line that never ends: only its last bytes can
+                        // still begin the pattern.
+                        if pending.len() > LOG_LINE_BYTES {
+                            let mut keep = pending.len().saturating_sub(pattern.len());
+                            while !pending.is_char_boundary(keep) {
+                                keep -= 1;
+                            }
+                            pending.drain(..keep);
+                        }
                     }
                     Ok::<bool, EngineError>(false)
                 })
@@ -1204,6 +1223,10 @@ impl Engine {
 /// recovered: the Engine resets its own restart back-off after a container
 /// ran for 10 s, for the same reason.
 pub const STABLE_AFTER: Duration = Duration::from_secs(10);
+
+/// The most of one unfinished line of a container's output kept while
+/// waiting for a pattern in it.
+const LOG_LINE_BYTES: usize = 64 << 10;
 
 /// What a readiness wait knows of the container beforehand.
 #[derive(Debug, Clone, Copy, Default)]

@@ -99,7 +99,7 @@ pub fn listed_resource(c: &ContainerSummary) -> Option<&String> {
         .and_then(|l| l.get(crate::docker::labels::RESOURCE))
 }
 
-fn push_capped(out: &mut String, text: &str, cap: usize) {
+pub(crate) fn push_capped(out: &mut String, text: &str, cap: usize) {
     if out.len() >= cap {
         return;
     }

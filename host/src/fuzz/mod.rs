@@ -100,6 +100,7 @@ where
     );
     let deadline = Instant::now() + budget();
     let mut tally = Tally::default();
+    let watchdog = Watchdog::start(name, &seed);
     while Instant::now() < deadline {
         let mut tree = match strategy.new_tree(&mut runner) {
             Ok(tree) => tree,
@@ -107,6 +108,7 @@ where
         };
         tally.inputs += 1;
         let first = tree.current();
+        watchdog.watch(&first);
         let Some(mut why) = failure(&check, &first) else {
             if let Some(rss) = resident_bytes().filter(|b| *b > MEMORY_LIMIT) {
                 panic!(
@@ -121,6 +123,7 @@ where
         let shrinking = Instant::now();
         while shrinking.elapsed() < Duration::from_secs(60) && tree.simplify() {
             let candidate = tree.current();
+            watchdog.watch(&candidate);
             match failure(&check, &candidate) {
                 Some(still) => {
                     why = still;
@@ -138,11 +141,58 @@ where
             u64::from_le_bytes(seed[..8].try_into().unwrap_or_default()),
         );
     }
+    drop(watchdog);
     eprintln!(
         "fuzz target {name}: {} inputs in {:?}, none failed",
         tally.inputs,
         budget()
     );
+}
+
+/// Ends the process, naming the input, when one input runs far past
+/// [`PER_INPUT`]: a hang never returns to be measured, and would otherwise
+/// hold the whole test run until CI's limit.
+struct Watchdog {
+    current: std::sync::Arc<std::sync::Mutex<Option<(Instant, String)>>>,
+    done: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Watchdog {
+    fn start(name: &str, seed: &[u8; 32]) -> Watchdog {
+        let current: std::sync::Arc<std::sync::Mutex<Option<(Instant, String)>>> =
+            Default::default();
+        let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (watched, finished) = (current.clone(), done.clone());
+        let name = name.to_string();
+        let seed = u64::from_le_bytes(seed[..8].try_into().unwrap_or_default());
+        std::thread::spawn(move || {
+            while !finished.load(std::sync::atomic::Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_secs(1));
+                let guard = watched.lock().unwrap_or_else(|p| p.into_inner());
+                if let Some((started, input)) = guard.as_ref()
+                    && started.elapsed() > PER_INPUT * 6
+                {
+                    eprintln!(
+                        "fuzz target {name} (CW_FUZZ_SEED={seed:x}): an input has run for {:?}, a hang:\ninput: {input}",
+                        started.elapsed()
+                    );
+                    std::process::abort();
+                }
+            }
+        });
+        Watchdog { current, done }
+    }
+
+    fn watch(&self, input: &dyn Debug) {
+        let mut guard = self.current.lock().unwrap_or_else(|p| p.into_inner());
+        *guard = Some((Instant::now(), format!("{input:#?}")));
+    }
+}
+
+impl Drop for Watchdog {
+    fn drop(&mut self) {
+        self.done.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 /// A token that marks a secret in generated input: long enough to be

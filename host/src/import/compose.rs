@@ -1251,6 +1251,19 @@ impl Reader<'_, '_> {
             // there, out of main.star, as they were out of the Compose file.
             let full = normalise(&self.input.compose_dir.join(&file));
             let dotenv = full == normalise(&self.input.project_dir.join(".env"));
+            // A file that is no env file (a key, a certificate) is neither
+            // copied nor quoted: one of its lines would be a variable's
+            // name in main.star, and every line a line of output.
+            if let Some(line) = not_an_env_file(&text) {
+                self.problem(
+                    &at,
+                    format!(
+                        "`{file}` is not an env file: its line {line} is neither `NAME=value` nor a variable's name (its text is not shown)"
+                    ),
+                    Some("name an env file here: lines of `NAME=value`, `# comments` and blank lines".into()),
+                );
+                continue;
+            }
             let mut secret_names: Vec<String> = Vec::new();
             let mut seen_secret: HashSet<String> = HashSet::new();
             for (k, v) in parse_env_file(&text) {
@@ -2350,6 +2363,33 @@ fn parse_env_file(text: &str) -> Vec<(String, EnvFileValue)> {
         out.push((k, v));
     }
     out
+}
+
+/// The first line (from 1) of `text` that no env file holds: one whose
+/// name Clockwork would not take for a variable, or a bare word too long
+/// to be one (a line of a key's base64).
+fn not_an_env_file(text: &str) -> Option<usize> {
+    text.lines().enumerate().find_map(|(i, line)| {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            return None;
+        }
+        let line = line.strip_prefix("export ").unwrap_or(line);
+        // A name Compose takes (`SPRING.PROFILE` too, which is said of
+        // at its line); nothing longer than a name ever is.
+        let name_like = |name: &str| {
+            !name.is_empty()
+                && name.len() <= 64
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+        };
+        let name_ok = match line.split_once('=') {
+            Some((name, _)) => name_like(name.trim()),
+            None => name_like(line) && clockwork_schema::valid_env_name(line),
+        };
+        (!name_ok).then_some(i + 1)
+    })
 }
 
 /// A path with `.` and `..` resolved without asking the file system.

@@ -1018,3 +1018,35 @@ fn problems_of_a_file_and_keys_that_look_secret_are_not_masked() {
         }
     }
 }
+
+/// A file named as an env file that is none (a private key) is neither
+/// copied into main.star nor quoted in what import says: its lines would
+/// be variables' names, and each a line of output.
+#[test]
+fn a_key_named_as_an_env_file_is_neither_copied_nor_quoted() {
+    let key = "-----BEGIN OPENSSH PRIVATE KEY-----\n\
+               b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW\n\
+               QyNTUxOQAAACBxKeyMaterialNeverShown0123456789abcdefAAAAAAAAAA==\n\
+               -----END OPENSSH PRIVATE KEY-----\n";
+    let compose = "services:\n  web:\n    image: nginx:alpine\n    env_file: ./certs/dev.key\n";
+    let outcome = import_at(compose, &[("certs/dev.key", key)], "/work/app");
+    let said = match &outcome {
+        Ok(imported) => format!(
+            "{}\n{:?}",
+            imported.starlark,
+            imported.items.iter().map(|i| &i.reason).collect::<Vec<_>>()
+        ),
+        Err(e) => format!(
+            "{e}\n{:?}",
+            e.problems()
+                .iter()
+                .map(|p| (&p.message, &p.help))
+                .collect::<Vec<_>>()
+        ),
+    };
+    assert!(said.contains("is not an env file: its line 1"), "{said}");
+    for line in key.lines() {
+        assert!(!said.contains(line.trim()), "`{line}` is shown:\n{said}");
+    }
+    assert!(!said.contains("b3BlbnNzaC1r"), "{said}");
+}

@@ -17,7 +17,8 @@ use serde_json::{Map, Value as Json};
 /// documentation.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Grants {
-    /// Bind mounts of absolute host paths, as the user wrote them.
+    /// Bind mounts of host paths (absolute, or in the project), as the user
+    /// wrote them.
     binds: Vec<MountSpec>,
     /// Ports to publish on this machine, as the user wrote them.
     ports: Vec<PortMapping>,
@@ -58,7 +59,7 @@ impl Grants {
                     Json::Object(o) => serde_json::from_value::<MountSpec>(Json::Object(o)).ok(),
                     _ => None,
                 };
-                if let Some(mount) = mount.filter(|m| m.source.starts_with('/')) {
+                if let Some(mount) = mount.filter(MountSpec::is_bind) {
                     self.binds.push(mount);
                 }
             }
@@ -71,8 +72,8 @@ impl Grants {
         }
     }
 
-    /// Whether the user wrote this bind mount of an absolute path: the
-    /// same source and target, and writable only if they wrote it so.
+    /// Whether the user wrote this bind mount: the same source and target,
+    /// and writable only if they wrote it so.
     pub fn allows_bind(&self, mount: &MountSpec) -> bool {
         self.binds.iter().any(|b| {
             b.source == mount.source
@@ -87,7 +88,7 @@ impl Grants {
         self.ports.contains(port)
     }
 
-    /// The absolute paths the user's bind mounts name, for messages.
+    /// The paths the user's bind mounts name, for messages.
     pub fn bind_sources(&self) -> impl Iterator<Item = &str> {
         self.binds.iter().map(|b| b.source.as_str())
     }
@@ -144,10 +145,12 @@ mod tests {
         assert!(!grants.allows_bind(&mount("/srv/data", "/other", true)));
         assert!(grants.allows_bind(&mount("/opt/x", "/x", false)));
         assert!(grants.allows_bind(&mount("/var/log", "/logs", true)));
-        // Paths inside the project need no grant and get none.
+        // A path in the project is granted as written too (what holds the
+        // project's secrets needs it).
+        assert!(grants.allows_bind(&mount("./local", "/local", false)));
         assert_eq!(
             grants.bind_sources().collect::<Vec<_>>(),
-            ["/var/log", "/srv/data", "/opt/x"]
+            ["/var/log", "/srv/data", "./local", "/opt/x"]
         );
         assert!(grants.allows_port(&parse_port("127.0.0.1:8080:80").unwrap()));
         assert!(grants.allows_port(&parse_port("53/udp").unwrap()));

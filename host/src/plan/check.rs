@@ -177,6 +177,7 @@ fn check_setup(
             type_name: ends[0].type_name.clone(),
             containers: ends.iter().map(|e| e.name.clone()).collect(),
             grants: crate::model::Grants::none(),
+            tls_keys: Vec::new(),
             overwrite: false,
             expires_at: None,
         };

@@ -79,6 +79,17 @@ impl ProjectDir {
         read_bounded(&mut file, rel, meta.len(), limit)
     }
 
+    /// Opens whatever is at `rel` beneath the project (a folder included)
+    /// to look at it, without blocking on a FIFO and without making a
+    /// terminal the controlling one: for `fstatvfs` and the like.
+    pub fn open_to_look(&self, rel: &Path) -> Result<cap_std::fs::File, PathError> {
+        let mut options = OpenOptions::new();
+        options.read(true).custom_flags(no_wait_flags());
+        self.dir
+            .open_with(rel, &options)
+            .map_err(|e| self.explain(rel, e))
+    }
+
     /// Opens a regular file beneath the project for reading, without
     /// blocking on a FIFO (opened non-blocking, refused by what was opened).
     pub(crate) fn open_regular(
@@ -86,9 +97,7 @@ impl ProjectDir {
         rel: &Path,
     ) -> Result<(cap_std::fs::File, cap_std::fs::Metadata), PathError> {
         let mut options = OpenOptions::new();
-        options
-            .read(true)
-            .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32);
+        options.read(true).custom_flags(no_wait_flags());
         let file = self
             .dir
             .open_with(rel, &options)
@@ -185,6 +194,24 @@ impl ProjectDir {
         }))
     }
 
+    /// Whether `rel` (links inside the project followed) is `.env` or the
+    /// folder that holds it, the project folder: what gives a container
+    /// the project's secrets.
+    pub fn holds_env(&self, rel: &Path) -> Result<bool, PathError> {
+        let meta = match self.dir.metadata(rel) {
+            Ok(meta) => meta,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+            Err(e) => return Err(self.explain(rel, e)),
+        };
+        let id = FileId::of(&meta);
+        let root = self
+            .dir
+            .dir_metadata()
+            .map_err(|e| io_at(Path::new("."), e))?;
+        let env = self.dir.metadata(ENV_FILE).ok();
+        Ok(id == FileId::of(&root) || env.is_some_and(|env| FileId::of(&env) == id))
+    }
+
     /// A file in `.clockwork/` that has a hard link elsewhere, if one has:
     /// a folder of the project given to a container could hold that link,
     /// so no folder is, until it is removed.
@@ -264,7 +291,7 @@ pub fn read_file_limited(path: &Path, limit: u64) -> Result<Vec<u8>, PathError> 
     use std::os::unix::fs::OpenOptionsExt as _;
     let mut file = std::fs::OpenOptions::new()
         .read(true)
-        .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
+        .custom_flags(no_wait_flags())
         .open(path)
         .map_err(|e| io_at(path, e))?;
     let meta = file.metadata().map_err(|e| io_at(path, e))?;
@@ -279,6 +306,12 @@ pub fn read_file_limited(path: &Path, limit: u64) -> Result<Vec<u8>, PathError> 
         });
     }
     read_bounded(&mut file, path, meta.len(), limit)
+}
+
+/// Flags of every open for reading here: a FIFO opens at once (and is
+/// then refused), a terminal device never becomes the controlling one.
+fn no_wait_flags() -> i32 {
+    (rustix::fs::OFlags::NONBLOCK | rustix::fs::OFlags::NOCTTY).bits() as i32
 }
 
 /// At most `limit` bytes of `file`, whose size was `size` when opened.

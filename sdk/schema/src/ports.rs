@@ -59,6 +59,10 @@ pub fn parse_port(text: &str) -> Result<PortMapping, PortError> {
         None => (text, Protocol::Tcp),
     };
     let port = |p: &str, what: &str| -> Result<u16, PortError> {
+        // Digits only: `+80` is no port (u32's parser would take it).
+        if p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(error(&format!("{what} port `{p}` is not a number")));
+        }
         match p.parse::<u32>() {
             Ok(n) if (1..=65535).contains(&n) => Ok(n as u16),
             Ok(n) => Err(error(&format!("{what} port {n} is out of range 1-65535"))),
@@ -171,6 +175,15 @@ mod tests {
             "unknown protocol `sctp`"
         );
         assert_eq!(parse_port("1:2:3:4").unwrap_err().reason, "too many `:`");
+        // As the Python SDK reads them: digits only.
+        assert_eq!(
+            parse_port("+80").unwrap_err().reason,
+            "container port `+80` is not a number"
+        );
+        assert_eq!(
+            parse_port("+8080:80").unwrap_err().reason,
+            "host port `+8080` is not a number"
+        );
         assert_eq!(
             parse_port("host:80:80").unwrap_err().reason,
             "`host` is not an IP address"
