@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Runs the fuzz targets (host/src/fuzz/) for a long time, two at once, and
-# prints what each tried. The test suite runs each for 20 s; this is the
-# long run.
+# Runs the fuzz targets (host/src/fuzz/) for a long time, two at once, from
+# new seeds, and prints what each tried. The test suite runs each for 20 s
+# from a fixed seed; this is the long run.
 #
 #   scripts/fuzz.sh [SECONDS] [FILTER]    (default 3600 in all; every target)
 #
@@ -25,5 +25,5 @@ if [ "$count" -eq 0 ]; then
 fi
 each=$(( total * 2 / count ))
 echo "fuzzing $count targets, ${each}s each, two at a time" >&2
-CW_FUZZ_SECONDS=$each exec cargo test -p clockwork --lib --locked "$filter" -- \
+CW_FUZZ_RANDOM=1 CW_FUZZ_SECONDS=$each exec cargo test -p clockwork --lib --locked "$filter" -- \
   --nocapture --test-threads 2
