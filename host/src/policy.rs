@@ -578,7 +578,9 @@ pub(crate) fn ports_allowed(scope: &Scope, ports: &[String]) -> Result<(), Denia
 /// A plugin's labels for a container: none of Clockwork's own, whatever
 /// the plugin's `validate` said (the plugin is not trusted to have
 /// refused them), and text Docker can hold.
-fn labels_allowed(labels: &std::collections::BTreeMap<String, String>) -> Result<(), Denial> {
+pub(crate) fn labels_allowed(
+    labels: &std::collections::BTreeMap<String, String>,
+) -> Result<(), Denial> {
     for (key, value) in labels {
         let shown = || key.replace('\0', "\\0");
         if key.starts_with(crate::docker::labels::NAMESPACE) {
@@ -694,12 +696,14 @@ pub(crate) fn mount_allowed(
     }
     // `.env`, or the folder holding it, gives a container the project's
     // secrets: only when the user wrote that very mount.
-    if mount.is_bind() && !mount.source.starts_with('/') {
+    if mount.is_bind() && !mount.source.starts_with('/') && !scope.grants.allows_bind(mount) {
         let holds_env = project_folder
             || relative(&mount.source)
                 .ok()
-                .is_some_and(|rel| files.holds_env(&rel).unwrap_or(true));
-        if holds_env && !scope.grants.allows_bind(mount) {
+                .is_some_and(|rel| files.holds_env(&rel).unwrap_or(true))
+            // A hard link to `.env` could be anywhere in a folder.
+            || (files.env_linked_elsewhere() && is_folder(files, &mount.source));
+        if holds_env {
             return Err(Denial::SecretsMount {
                 path: mount.source.clone(),
             });
@@ -709,8 +713,12 @@ pub(crate) fn mount_allowed(
 }
 
 /// A folder of the project given to a container could hold a hard link to
-/// a state file; while one has such a link, no project path is mounted.
+/// a state file; while one has such a link, no project folder is mounted.
+/// (A file given is checked by what it is.)
 fn no_state_links(files: &ProjectDir, mount: &MountSpec) -> Result<(), Denial> {
+    if !is_folder(files, &mount.source) {
+        return Ok(());
+    }
     match files.state_file_linked_elsewhere() {
         Ok(None) => Ok(()),
         Ok(Some(linked)) => Err(Denial::Path(format!(
@@ -720,6 +728,17 @@ fn no_state_links(files: &ProjectDir, mount: &MountSpec) -> Result<(), Denial> {
         ))),
         Err(e) => Err(Denial::Path(format!("bind mount: {e}"))),
     }
+}
+
+/// Whether a bind's project-relative `source` is a folder (`.` included).
+fn is_folder(files: &ProjectDir, source: &str) -> bool {
+    let rel = ProjectDir::relative(source).unwrap_or_default();
+    let rel = if rel.as_os_str().is_empty() {
+        std::path::PathBuf::from(".")
+    } else {
+        rel
+    };
+    files.metadata(&rel).is_ok_and(|m| m.is_dir())
 }
 
 /// Whether `scope` may write `rel` now: a file Clockwork wrote for this
@@ -928,7 +947,19 @@ mod tests {
             )
         };
         let scope = Scope::of("web", "DockerResource");
-        for source in ["./.env", "./env-link", ".", "./"] {
+        // A folder a linked `.env` points into holds it too.
+        std::fs::create_dir(tmp.path().join("secrets")).unwrap();
+        std::fs::write(tmp.path().join("secrets/dev.env"), "B=2\n").unwrap();
+        std::fs::remove_file(tmp.path().join(".env")).unwrap();
+        std::os::unix::fs::symlink("secrets/dev.env", tmp.path().join(".env")).unwrap();
+        for source in [
+            "./.env",
+            "./env-link",
+            ".",
+            "./",
+            "./secrets",
+            "./sub/../secrets",
+        ] {
             assert_eq!(
                 check(&files, &scope, &container(source)),
                 Err(Denial::SecretsMount {
@@ -946,6 +977,20 @@ mod tests {
         );
         assert_eq!(check(&files, &granted, &container("./.env")), Ok(()));
         assert_eq!(check(&files, &granted, &container(".")), Ok(()));
+        // While `.env` has a hard link, no folder of the project is given.
+        std::fs::create_dir(tmp.path().join("config")).unwrap();
+        assert!(check(&files, &scope, &container("./config")).is_ok());
+        std::fs::hard_link(
+            tmp.path().join("secrets/dev.env"),
+            tmp.path().join("config/app.env"),
+        )
+        .unwrap();
+        assert_eq!(
+            check(&files, &scope, &container("./config")),
+            Err(Denial::SecretsMount {
+                path: "./config".into()
+            })
+        );
         // The certificate is public; the key only where its connection goes.
         let key = container("./.clockwork/tls/api/key.pem");
         assert!(check(&files, &scope, &container("./.clockwork/tls/api/cert.pem")).is_ok());

@@ -77,6 +77,57 @@ pub fn found_anywhere(secret: &str) -> bool {
         && !secret.chars().all(|c| c.is_ascii_digit())
 }
 
+/// The ways a secret value may be written: as is, percent-encoded (in a
+/// URL), JSON-escaped (in JSON text).
+pub fn forms_of(secret: &str) -> Vec<String> {
+    let mut forms = vec![secret.to_string()];
+    let encoded: String = secret
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    forms.push(encoded);
+    let escaped = serde_json::to_string(secret).unwrap_or_default();
+    forms.push(escaped.trim_matches('"').to_string());
+    forms.sort();
+    forms.dedup();
+    forms
+}
+
+/// Where `value` stands in `text`: wherever it occurs (`anywhere`), else
+/// where it is not part of a longer word (`pw` in `:pw@`, not in `pwd`).
+pub fn occurrences(text: &str, value: &str, anywhere: bool) -> Vec<std::ops::Range<usize>> {
+    if value.is_empty() {
+        return Vec::new();
+    }
+    let is_word = |c: char| c.is_alphanumeric() || c == '_';
+    let edge_ok = |outside: Option<char>, inside: Option<char>| match (outside, inside) {
+        (Some(o), Some(i)) => !(is_word(o) && is_word(i)),
+        _ => true,
+    };
+    let mut spans = Vec::new();
+    let mut from = 0;
+    while let Some(found) = text[from..].find(value) {
+        let start = from + found;
+        let end = start + value.len();
+        let standing = anywhere
+            || (edge_ok(text[..start].chars().next_back(), value.chars().next())
+                && edge_ok(text[end..].chars().next(), value.chars().next_back()));
+        if standing {
+            spans.push(start..end);
+            from = end;
+        } else {
+            from = start + value.chars().next().map_or(1, char::len_utf8);
+        }
+    }
+    spans
+}
+
 /// Where the password of every `scheme://user:password@host` in `text`
 /// stands, as byte ranges. A password may hold a `/`, which a URL parser
 /// takes for the start of the path (`postgres://u:pa/ss@db/app`): when the

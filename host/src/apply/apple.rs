@@ -119,13 +119,23 @@ pub fn check(
             crate::policy::network_allowed(network)?;
         }
         crate::policy::ports_allowed(scope, &run.ports)?;
+        crate::policy::labels_allowed(&run.labels)?;
         for volume in &run.volumes {
-            let mount = clockwork_schema::actions::MountSpec::parse(volume).ok_or_else(|| {
-                Denial::Payload {
-                    action: "ext",
-                    message: format!("`{volume}` is not a mount"),
-                }
+            let mount = apple_mount(volume).ok_or_else(|| Denial::Payload {
+                action: "ext",
+                message: format!("`{volume}` is not a mount"),
             })?;
+            if !mount.is_bind()
+                && !mount
+                    .source
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+            {
+                return Err(Denial::Payload {
+                    action: "ext",
+                    message: format!("`{}` is not a volume name", mount.source),
+                });
+            }
             crate::policy::mount_allowed(files, scope, &mount)?;
             if mount.is_bind() && covers_project(files, &mount.source) {
                 return Err(Denial::Path(format!(
@@ -198,16 +208,33 @@ pub fn command_lines(op: &str, payload: &str) -> Result<Vec<Vec<String>>, String
     }
 }
 
-/// Whether a bind of `source` holds the project folder: `.`, or a path that
-/// is the project folder or one above it (links resolved).
-fn covers_project(files: &crate::project::ProjectDir, source: &str) -> bool {
-    if !source.starts_with('/') {
-        return matches!(
-            crate::project::ProjectDir::relative(source),
-            Err(crate::project::PathError::Empty)
-        );
+/// A volume as Apple's `container` reads it: a source holding a `/` is a
+/// path (from its working folder), whatever it starts with, so it is made
+/// one Clockwork reads as a path of the project (`x/../../etc` is
+/// `./x/../../etc`, and refused).
+fn apple_mount(volume: &str) -> Option<clockwork_schema::actions::MountSpec> {
+    let mut mount = clockwork_schema::actions::MountSpec::parse(volume)?;
+    if !mount.is_bind() && (mount.source.contains('/') || mount.source == "..") {
+        mount.source = format!("./{}", mount.source);
     }
-    let resolved = std::fs::canonicalize(source).unwrap_or_else(|_| source.into());
+    Some(mount)
+}
+
+/// Whether a bind of `source` holds the project folder: `.` or a path that
+/// leads to it, or a path above it (links resolved).
+fn covers_project(files: &crate::project::ProjectDir, source: &str) -> bool {
+    let resolved = if source.starts_with('/') {
+        std::fs::canonicalize(source).unwrap_or_else(|_| source.into())
+    } else {
+        match crate::project::ProjectDir::relative(source) {
+            Err(crate::project::PathError::Empty) => return true,
+            Ok(rel) => match files.host_path(&rel) {
+                Ok(path) => path,
+                Err(_) => return true,
+            },
+            Err(_) => return true,
+        }
+    };
     files.root().starts_with(resolved)
 }
 
@@ -226,10 +253,7 @@ fn with_resolved_mounts(
         .map_err(|e| format!("invalid apple-container run payload: {e}"))?;
     if let Some(volumes) = run.get_mut("volumes").and_then(Json::as_array_mut) {
         for volume in volumes {
-            let Some(mount) = volume
-                .as_str()
-                .and_then(clockwork_schema::actions::MountSpec::parse)
-            else {
+            let Some(mount) = volume.as_str().and_then(apple_mount) else {
                 continue;
             };
             if !mount.is_bind() || mount.source.starts_with('/') {
@@ -296,6 +320,7 @@ mod tests {
         let root = std::fs::canonicalize(tmp.path()).expect("root");
         let files = crate::project::ProjectDir::open(&root).expect("open");
         let scope = crate::policy::Scope::of("web", "AppleContainerResource");
+        std::os::unix::fs::symlink(".", root.join("lnk")).expect("link");
         let run = |extra: Json| {
             let mut payload = json!({"name": "web", "image": "alpine"});
             for (k, v) in extra.as_object().into_iter().flatten() {
@@ -311,6 +336,10 @@ mod tests {
             json!({"networks": ["host"]}),
             json!({"volumes": [".:/app"]}),
             json!({"volumes": [format!("{}:/app", root.parent().expect("parent").display())]}),
+            json!({"volumes": ["x/../../../../etc:/host"]}),
+            json!({"volumes": ["./lnk:/app"]}),
+            json!({"labels": {"": "dev.clockwork.project=someone"}}),
+            json!({"labels": {"dev.clockwork.project": "someone"}}),
         ] {
             let refused = run(hostile.clone()).expect_err("refused");
             assert!(

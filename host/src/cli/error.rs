@@ -193,7 +193,7 @@ fn completion_help(e: &crate::complete::CompleteError) -> String {
             declaration = r.declaration
         ),
         E::Refused(r) => format!(
-            "only what you write grants a host port, a bind mount or another declaration's secret: write `{}` in the project file yourself",
+            "only what you write grants a host port, a bind mount or a secret of another declaration; write `{}` in the project file yourself",
             r.field
         ),
     }

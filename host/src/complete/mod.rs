@@ -480,10 +480,14 @@ impl Completer {
                 if !t.missing.contains(field) {
                     continue;
                 }
-                let value = t.untrusted(field, &locked.value, Origin::Lock)?;
-                if fits(t.schema, field, &value) {
-                    out.push((field.clone(), value, shown_source(locked, false)));
+                // A value of another shape (the plugin's field changed
+                // since) is left, as it always was; one of the field's own
+                // shape is judged.
+                if !fits(t.schema, field, &locked.value) {
+                    continue;
                 }
+                let value = t.untrusted(field, &locked.value, Origin::Lock)?;
+                out.push((field.clone(), value, shown_source(locked, false)));
             }
         } else {
             let plugin_name = t.plugin.name().to_string();
@@ -594,27 +598,12 @@ impl Completer {
                     shown_source(&locked, true),
                 ));
                 // The lock is committed: a secret in a value (a URL the
-                // model built with the password) is kept as its placeholder.
-                // Only the secrets this declaration was shown may be in it;
-                // another's would be refused when the lock is read.
-                locked.value = t.placeholders.hide(&locked.value);
-                if let Some(label) = Shown::in_value(&locked.value).first_not_in(&t.shown) {
-                    let origin = match locked.source.strip_prefix("model:") {
-                        Some(model) => Origin::Model(model.to_string()),
-                        None => Origin::Rules(t.plugin.name().to_string()),
-                    };
-                    return Err(CompleteError::Refused(Box::new(Refusal {
-                        declaration: t.name.clone(),
-                        type_name: t.type_name.clone(),
-                        location: t.location.clone(),
-                        field,
-                        origin,
-                        problem: format!(
-                            "it holds the secret `{{{{secret:{label}}}}}`, which is not a secret of `{}` or of what it connects to",
-                            t.name
-                        ),
-                    })));
-                }
+                // model built with the password) is kept as its placeholder
+                // — only the secrets this declaration was shown, which are
+                // the only ones its values can hold (restored from the
+                // placeholders it was shown, or built by rules from what it
+                // connects to); what merely equals another's stays.
+                locked.value = t.placeholders.hide_shown(&locked.value, &t.shown);
                 e.fields.insert(field, locked);
             }
         }

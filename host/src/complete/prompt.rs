@@ -19,11 +19,6 @@ const PLACEHOLDER_OPEN: &str = "{{secret:";
 pub struct Shown(BTreeSet<String>);
 
 impl Shown {
-    /// A label of these that `other` does not hold, if any.
-    pub fn first_not_in(&self, other: &Shown) -> Option<String> {
-        self.0.difference(&other.0).next().cloned()
-    }
-
     /// The placeholder labels in `value` (a context as the model saw it).
     pub fn in_value(value: &Json) -> Shown {
         let mut labels = BTreeSet::new();
@@ -99,42 +94,65 @@ impl Placeholders {
         format!("{PLACEHOLDER_OPEN}{label}}}}}")
     }
 
-    /// `value` with every secret replaced by its placeholder: a whole
-    /// value that is one, a URL's password that is one, and a secret unlike
-    /// a word or a number wherever it occurs. A secret that reads like a
-    /// word (`postgres`) is left inside other text (`postgres:16`): there it
-    /// says nothing of the secret, and taking it for one would hand this
-    /// declaration a placeholder of a secret it was never given.
+    /// `value` with every secret replaced by its placeholder, for a
+    /// prompt: see [`Placeholders::hide_text`].
     pub fn hide(&self, value: &Json) -> Json {
-        self.map_strings(value, &|text| self.hide_text(text))
+        self.map_strings(value, &|text| self.hide_text(text, None))
     }
 
-    fn hide_text(&self, text: &str) -> String {
-        if let Some((label, _)) = self.secrets.iter().find(|(_, s)| s == text) {
+    /// `value` with the secrets `shown` replaced by their placeholders, for
+    /// `clockwork.lock`: a declaration's completed values hold only the
+    /// secrets it was shown (restored from the placeholders the model
+    /// wrote); any other text stays as it is, a secret of another
+    /// declaration that it merely equals (`postgres`) included.
+    pub fn hide_shown(&self, value: &Json, shown: &Shown) -> Json {
+        self.map_strings(value, &|text| self.hide_text(text, Some(shown)))
+    }
+
+    /// `text` with each secret (of `only`, when given) replaced by its
+    /// placeholder in one pass: a whole value that is one, a URL's password
+    /// that is one, and each written form of one (as is, percent-encoded,
+    /// JSON-escaped) wherever it occurs when it is unlike a word or a
+    /// number, else where it stands as a word of its own (`requirepass
+    /// hunter`, `pin 48213907`; not `postgres` in `postgresql`). Longer
+    /// matches win; a placeholder put in is never searched again.
+    fn hide_text(&self, text: &str, only: Option<&Shown>) -> String {
+        let allowed = |label: &str| only.is_none_or(|shown| shown.0.contains(label));
+        if let Some((label, _)) = self
+            .secrets
+            .iter()
+            .find(|(label, s)| s == text && allowed(label))
+        {
             return Self::placeholder(label);
         }
+        let mut spans: Vec<(std::ops::Range<usize>, &str)> = Vec::new();
+        let passwords = crate::secret::url_password_spans(text);
+        for (label, secret) in self.secrets.iter().filter(|(l, _)| allowed(l)) {
+            for span in &passwords {
+                let password = &text[span.clone()];
+                if password == secret || crate::secret::percent_decode(password) == *secret {
+                    spans.push((span.clone(), label));
+                }
+            }
+            for form in crate::secret::forms_of(secret) {
+                let anywhere = crate::secret::found_anywhere(&form);
+                for span in crate::secret::occurrences(text, &form, anywhere) {
+                    spans.push((span, label));
+                }
+            }
+        }
+        spans.sort_by(|(a, _), (b, _)| a.start.cmp(&b.start).then(b.end.cmp(&a.end)));
         let mut out = String::with_capacity(text.len());
         let mut last = 0;
-        for span in crate::secret::url_password_spans(text) {
-            let password = &text[span.clone()];
-            let decoded = crate::secret::percent_decode(password);
-            let Some((label, _)) = self
-                .secrets
-                .iter()
-                .find(|(_, s)| *s == password || *s == decoded)
-            else {
+        for (span, label) in spans {
+            if span.start < last {
                 continue;
-            };
+            }
             out.push_str(&text[last..span.start]);
             out.push_str(&Self::placeholder(label));
             last = span.end;
         }
         out.push_str(&text[last..]);
-        for (label, secret) in &self.secrets {
-            if crate::secret::found_anywhere(secret) && out.contains(secret.as_str()) {
-                out = out.replace(secret.as_str(), &Self::placeholder(label));
-            }
-        }
         out
     }
 
@@ -492,6 +510,51 @@ mod tests {
                 &shown
             ),
             Ok(json!({"X": "a s3cret b"}))
+        );
+    }
+
+    /// A secret that reads like a word or a number is hidden where it
+    /// stands as one, in one pass (a placeholder put in is not searched
+    /// again); for the lock, only the secrets shown.
+    #[test]
+    fn word_and_number_secrets_are_hidden_where_they_stand_alone() {
+        let places = [
+            (
+                "cache".to_string(),
+                json!({"env_vars": {"REDIS_PASSWORD": "hunter", "PIN": "48213907"}}),
+            ),
+            (
+                "db".to_string(),
+                json!({"env_vars": {"POSTGRES_PASSWORD": "env_vars"}}),
+            ),
+        ];
+        let p = Placeholders::new(
+            [
+                "hunter".to_string(),
+                "48213907".to_string(),
+                "env_vars".to_string(),
+            ],
+            &places,
+        );
+        let hidden = p.hide(&json!([
+            "redis-server --requirepass hunter",
+            "login with pin 48213907 for ops",
+            "hunters and 148213907 stay",
+            "psql password=hunter sslmode=off"
+        ]));
+        let text = hidden.to_string();
+        assert!(!text.contains("requirepass hunter"), "{text}");
+        assert!(!text.contains("pin 48213907"), "{text}");
+        assert!(text.contains("hunters and 148213907 stay"), "{text}");
+        assert!(!text.contains("password=hunter"), "{text}");
+        // No placeholder is mangled by a secret equal to part of its label.
+        let all = Shown::in_value(&hidden);
+        assert!(p.restore(&hidden, &all).is_ok(), "{text}");
+        // For the lock: only what this declaration was shown.
+        let shown = Shown::in_value(&p.hide(&json!("hunter")));
+        assert_eq!(
+            p.hide_shown(&json!("--requirepass hunter, pin 48213907"), &shown),
+            json!("--requirepass {{secret:cache.env_vars.REDIS_PASSWORD}}, pin 48213907")
         );
     }
 

@@ -126,8 +126,18 @@ fn mount_of(value: &Json) -> Option<MountSpec> {
 /// Why `value`, completed for `field` by anyone but the user, cannot be
 /// used, if it cannot.
 pub fn refusal(field: &FieldSchema, value: &Json, declared: &Declared) -> Option<String> {
-    let ty = field.parsed_type()?;
-    refusal_in(field, &ty, value, declared)
+    let Some(ty) = field.parsed_type() else {
+        return Some(format!(
+            "the field's type `{}` is unknown",
+            field.value_type
+        ));
+    };
+    // Only a value of the field's own shape is judged; any other is refused
+    // here rather than trusted to be refused later.
+    if let Err(mismatch) = ty.check(&ty.normalize(value)) {
+        return Some(format!("it is not {} ({mismatch})", ty.describe()));
+    }
+    refusal_in(field, &ty, &ty.normalize(value), declared)
 }
 
 fn refusal_in(

@@ -2335,6 +2335,8 @@ enum EnvFileValue {
 /// removed.
 fn parse_env_file(text: &str) -> Vec<(String, EnvFileValue)> {
     let mut out: Vec<(String, EnvFileValue)> = Vec::new();
+    // A byte-order mark an editor put first is no part of the first name.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     for line in text.lines() {
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {
@@ -2366,30 +2368,42 @@ fn parse_env_file(text: &str) -> Vec<(String, EnvFileValue)> {
 }
 
 /// The first line (from 1) of `text` that no env file holds: one whose
-/// name Clockwork would not take for a variable, or a bare word too long
-/// to be one (a line of a key's base64).
+/// name Clockwork would not take for a variable, or that looks like a
+/// piece of a key rather than a name (long, letters and digits mixed, no
+/// `_`: a line of base64 or hex).
 fn not_an_env_file(text: &str) -> Option<usize> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    // A name Compose takes (`SPRING.PROFILE` too, which is said of at its
+    // line).
+    let name_like = |name: &str| {
+        !name.is_empty()
+            && name.len() <= 256
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+            && !looks_random(name)
+    };
     text.lines().enumerate().find_map(|(i, line)| {
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {
             return None;
         }
         let line = line.strip_prefix("export ").unwrap_or(line);
-        // A name Compose takes (`SPRING.PROFILE` too, which is said of
-        // at its line); nothing longer than a name ever is.
-        let name_like = |name: &str| {
-            !name.is_empty()
-                && name.len() <= 64
-                && name
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
-        };
         let name_ok = match line.split_once('=') {
             Some((name, _)) => name_like(name.trim()),
             None => name_like(line) && clockwork_schema::valid_env_name(line),
         };
         (!name_ok).then_some(i + 1)
     })
+}
+
+/// Whether a name looks like a piece of a key, not a variable's name:
+/// twenty characters or more, without `_`, with digits among letters.
+fn looks_random(name: &str) -> bool {
+    name.len() >= 20
+        && !name.contains('_')
+        && name.chars().any(|c| c.is_ascii_digit())
+        && name.chars().any(|c| c.is_ascii_alphabetic())
 }
 
 /// A path with `.` and `..` resolved without asking the file system.

@@ -1049,4 +1049,33 @@ fn a_key_named_as_an_env_file_is_neither_copied_nor_quoted() {
         assert!(!said.contains(line.trim()), "`{line}` is shown:\n{said}");
     }
     assert!(!said.contains("b3BlbnNzaC1r"), "{said}");
+    // A hex key alone, or a base64 line ending in `=`, is no name either.
+    for key in [
+        "deadbeef0123456789abcdef0123456789abcdef0123456789abcdef01234567\n",
+        "QyNTUxOQAAACBxKeyMaterial0123456789Ab=\n",
+    ] {
+        let outcome = import_at(compose, &[("certs/dev.key", key)], "/work/app");
+        let said = match &outcome {
+            Ok(imported) => imported.starlark.clone(),
+            Err(e) => format!(
+                "{e} {:?}",
+                e.problems().iter().map(|p| &p.message).collect::<Vec<_>>()
+            ),
+        };
+        assert!(said.contains("is not an env file"), "{said}");
+        assert!(!said.contains(key.trim().trim_end_matches('=')), "{said}");
+    }
+    // An env file that starts with a byte-order mark, or has a long name,
+    // is one.
+    let env =
+        "\u{feff}MODE=dev\nSPRING_SECURITY_OAUTH2_CLIENT_PROVIDER_KEYCLOAK_USER_NAME_ATTRIBUTE=x\n";
+    let imported = ok(
+        "services:\n  web:\n    image: nginx:alpine\n    env_file: ./app.env\n",
+        &[("app.env", env)],
+    );
+    assert!(
+        imported.starlark.contains("\"MODE\": \"dev\""),
+        "{}",
+        imported.starlark
+    );
 }

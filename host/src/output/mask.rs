@@ -65,27 +65,7 @@ enum Kind {
     EnvValue,
 }
 
-/// The ways a secret value may appear in output: as is, percent-encoded
-/// (in a URL), JSON-escaped (in `--json` output and the journal).
-fn forms_of(secret: &str) -> Vec<String> {
-    let mut forms = vec![secret.to_string()];
-    let encoded: String = secret
-        .bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect();
-    forms.push(encoded);
-    let escaped = serde_json::to_string(secret).unwrap_or_default();
-    forms.push(escaped.trim_matches('"').to_string());
-    forms.sort();
-    forms.dedup();
-    forms
-}
+use crate::secret::forms_of;
 
 impl Masker {
     /// A masker for these secrets; `enabled = false` (`--show-secrets`)
@@ -103,9 +83,17 @@ impl Masker {
     }
 
     pub(crate) fn add_env_values(&mut self, values: impl IntoIterator<Item = String>) {
+        // A switch's value (`DEBUG=true`) says nothing worth hiding, and
+        // hidden it would take every `true` of a plan with it.
+        let switch = |v: &str| {
+            matches!(
+                v.to_ascii_lowercase().as_str(),
+                "true" | "false" | "yes" | "no" | "on" | "off" | "null" | "none"
+            )
+        };
         let (long, short): (Vec<String>, Vec<String>) = values
             .into_iter()
-            .filter(|v| !v.is_empty())
+            .filter(|v| !v.is_empty() && !switch(v))
             .partition(|v| v.chars().count() >= ANYWHERE);
         self.add_as(long, Kind::EnvValue);
         self.exact.extend(short);
@@ -218,7 +206,9 @@ impl Masker {
         if !self.enabled {
             return text.to_string();
         }
-        let mut out = mask_assignments(&mask_url_password(text));
+        // Known values first, whole: a pattern below could cover only part
+        // of one (`'pa"ssw0rd'` ends at its quote for no reader).
+        let mut out = text.to_string();
         for (form, kind) in self.forms.iter().filter(|(f, _)| !self.is_public(f)) {
             // A secret that reads like a word or a number is masked where
             // it stands as one (`postgres` as a password leaves
@@ -237,30 +227,18 @@ impl Masker {
                 out = out.replace(form.as_str(), MASK);
             }
         }
-        out
+        mask_assignments(&mask_url_password(&out))
     }
 }
 
 /// Replaces `word` where it is not part of a longer word.
 fn replace_words(text: &str, word: &str) -> String {
-    let is_word = |c: char| c.is_alphanumeric() || c == '_';
     let mut out = String::with_capacity(text.len());
     let mut last = 0;
-    for (i, _) in text.match_indices(word) {
-        if i < last {
-            continue;
-        }
-        let before = text[..i].chars().next_back();
-        let after = text[i + word.len()..].chars().next();
-        let edge_ok = |c: Option<char>, inner: Option<char>| match (c, inner) {
-            (Some(c), Some(inner)) => !(is_word(c) && is_word(inner)),
-            _ => true,
-        };
-        if edge_ok(before, word.chars().next()) && edge_ok(after, word.chars().next_back()) {
-            out.push_str(&text[last..i]);
-            out.push_str(MASK);
-            last = i + word.len();
-        }
+    for span in crate::secret::occurrences(text, word, false) {
+        out.push_str(&text[last..span.start]);
+        out.push_str(MASK);
+        last = span.end;
     }
     out.push_str(&text[last..]);
     out
@@ -411,10 +389,10 @@ fn masked_value(value: &str, in_document: bool) -> Option<(String, usize)> {
 }
 
 /// Where the quoted text `inner` (just past its opening quote) ends: at
-/// its closing `quote` (a `\\` escaping the next character), else where
-/// it cannot go on — a line break, or the unescaped `"` that ends the JSON
-/// string a `'`-quoted value stands in — so that a quote left open never
-/// swallows the text after it.
+/// its closing `quote` (a `\\` escaping the next character), else at the
+/// line's end, so that a quote left open never swallows the lines after
+/// it. (A JSON document is masked string by string, [`Masker::document`],
+/// never as one text.)
 fn quoted_end(inner: &str, quote: &str) -> usize {
     let mut escaped = false;
     for (i, c) in inner.char_indices() {
@@ -428,7 +406,6 @@ fn quoted_end(inner: &str, quote: &str) -> usize {
         match c {
             '\\' => escaped = true,
             '\n' => return i,
-            '"' if quote != "\"" => return i,
             _ => {}
         }
     }
@@ -771,9 +748,15 @@ mod tests {
         );
         assert_eq!(m.scrub("'API_TOKEN': 12345678,"), "'API_TOKEN': \"***\",");
         // A quote is closed where it is, escaped or not, and never crosses
-        // a line or the string it stands in.
+        // a line or the string it stands in (a document is masked string
+        // by string).
         let doc = r#"{"message":"token: \"abc\"","note":"password: 'see vault","x":"it's"}"#;
-        let scrubbed = m.scrub(doc);
+        let scrubbed = m.document(doc);
+        let known = Masker::new(&["pa\"ssw0rd".into()], true);
+        assert_eq!(
+            known.scrub("env_vars = {\"DB_PASSWORD\": 'pa\"ssw0rd'}"),
+            "env_vars = {\"DB_PASSWORD\": '***'}"
+        );
         assert_eq!(
             scrubbed,
             r#"{"message":"token: \"***\"","note":"password: '***","x":"it's"}"#

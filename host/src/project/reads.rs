@@ -38,19 +38,18 @@ pub enum Shield {
     Secrets,
 }
 
-/// Which file is at a path, as Clockwork wrote it: its device, inode and
-/// modification time. A record of a file Clockwork wrote carries its stamp,
-/// so a record handed over in a state file (whose content hash a shipped
-/// file could match) does not make another file Clockwork's: a stamp is
-/// known only to whoever wrote that file on this machine.
+/// Which file is at a path, as Clockwork wrote it: its device and inode.
+/// A record of a file Clockwork wrote carries its stamp, so a record handed
+/// over in a state file (whose content hash a shipped file could match)
+/// does not make another file Clockwork's: a stamp is known only to
+/// whoever wrote that file on this machine. Touching the file keeps it; a
+/// copy, a restore or a checkout makes another.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct FileStamp {
     /// The device.
     pub dev: u64,
     /// The inode.
     pub ino: u64,
-    /// The modification time, nanoseconds since the Unix epoch.
-    pub modified_ns: u64,
 }
 
 /// A file's identity.
@@ -182,34 +181,43 @@ impl ProjectDir {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(self.explain(rel, e)),
         };
-        let modified_ns = meta
-            .modified()
-            .ok()
-            .and_then(|t| t.into_std().duration_since(std::time::UNIX_EPOCH).ok())
-            .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
         Ok(Some(FileStamp {
             dev: meta.dev(),
             ino: meta.ino(),
-            modified_ns,
         }))
     }
 
-    /// Whether `rel` (links inside the project followed) is `.env` or the
-    /// folder that holds it, the project folder: what gives a container
-    /// the project's secrets.
+    /// Whether a bind of `rel` (links inside the project followed) gives a
+    /// container the project's `.env`: it is `.env` (by identity, a hard
+    /// link included), or a folder that holds `.env`'s file (the project
+    /// folder, or the folder a linked `.env` points into).
     pub fn holds_env(&self, rel: &Path) -> Result<bool, PathError> {
         let meta = match self.dir.metadata(rel) {
             Ok(meta) => meta,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
             Err(e) => return Err(self.explain(rel, e)),
         };
-        let id = FileId::of(&meta);
-        let root = self
-            .dir
-            .dir_metadata()
-            .map_err(|e| io_at(Path::new("."), e))?;
-        let env = self.dir.metadata(ENV_FILE).ok();
-        Ok(id == FileId::of(&root) || env.is_some_and(|env| FileId::of(&env) == id))
+        let Ok(env) = self.dir.metadata(ENV_FILE) else {
+            return Ok(false);
+        };
+        if FileId::of(&meta) == FileId::of(&env) {
+            return Ok(true);
+        }
+        if !meta.is_dir() {
+            return Ok(false);
+        }
+        let mounted = self.host_path(rel)?;
+        let env_file = std::fs::canonicalize(self.root().join(ENV_FILE))
+            .map_err(|e| io_at(Path::new(ENV_FILE), e))?;
+        Ok(env_file.starts_with(mounted))
+    }
+
+    /// Whether `.env` has a hard link elsewhere: a folder given to a
+    /// container could hold it.
+    pub fn env_linked_elsewhere(&self) -> bool {
+        self.dir
+            .metadata(ENV_FILE)
+            .is_ok_and(|meta| meta.is_file() && meta.nlink() > 1)
     }
 
     /// A file in `.clockwork/` that has a hard link elsewhere, if one has:
