@@ -910,6 +910,50 @@ web = DockerResource(name = "watch-told", image = "busybox:latest", command = {Q
     stack.ok(&["destroy", "--yes"]);
 }
 
+/// An incident its checks found ends when the user fixes it, at the
+/// Engine's event, not at the next `check_interval` (an hour here): what
+/// the checks found judged a container that has changed since.
+#[test]
+fn a_fix_by_the_user_ends_a_checked_incident_at_once() {
+    let stack = Stack::new("cw-e2e-watch-fixed-by-user");
+    // Says `ready` only from its second start on: the plan sees nothing
+    // wrong, only its assertion does.
+    stack.write(
+        "main.star",
+        r#"
+web = DockerResource(
+    name = "watch-fixed",
+    image = "busybox:latest",
+    command = ["sh", "-c", "if [ -f /tmp/started ]; then echo ready; fi; touch /tmp/started; trap 'exit 0' TERM; while true; do sleep 1; done"],
+    reconcile = True,
+    on_drift = "alert",
+    check_interval = 3600,
+    assertions = [LogContainsAssert(pattern = "ready", timeout_seconds = 1)],
+)
+"#,
+    );
+    stack.ok(&["apply", "--yes"]);
+    let webhook = Webhook::start();
+    let _watching = watch(&stack, &webhook);
+    let drift = wait_for_log(
+        &stack,
+        |e| e["kind"] == "drift" && e["resource"] == "watch-fixed",
+        "the drift",
+    );
+    assert!(
+        drift["seen"].as_str().unwrap_or("").contains("ready"),
+        "{drift}"
+    );
+    // The user's fix; the watch itself only alerts.
+    docker(&["restart", "watch-fixed"]);
+    wait_for_log(
+        &stack,
+        |e| e["kind"] == "recovered" && e["resource"] == "watch-fixed",
+        "recovery",
+    );
+    stack.ok(&["destroy", "--yes"]);
+}
+
 #[test]
 fn on_drift_ignore_only_records() {
     let stack = Stack::new("cw-e2e-watch-ignore");

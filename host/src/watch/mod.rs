@@ -267,9 +267,17 @@ async fn run(
             _ = sleep => {}
             event = events.next() => {
                 let lost = match event {
-                    Some(Ok(resource)) => {
-                        if !tracked.contains_key(resource.as_str()) {
+                    Some(Ok(event)) => {
+                        let Some(t) = tracked.get_mut(event.resource.as_str()) else {
                             continue;
+                        };
+                        // What its assertions last found judged a container
+                        // that has changed since (a user's apply or start
+                        // fixed it): they run again at this look, not at the
+                        // next interval, so an incident does not outlive
+                        // its cause by up to `check_interval`.
+                        if event.lifecycle {
+                            t.last_assert = None;
                         }
                         // A burst (die, then stop) is one look.
                         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -419,10 +427,21 @@ fn write_status(w: &Watcher<'_>, tracked: &BTreeMap<ResourceName, Tracked>, wake
     );
 }
 
-/// The names of this project's resources whose containers had an event.
+/// An event on one of this project's containers.
+struct ContainerEvent {
+    /// The resource the container belongs to.
+    resource: String,
+    /// Whether the container's life changed (started, died, restarted,
+    /// health changed), rather than a command ran in it: an assertion's
+    /// own `exec` is an event too, and must not make the assertions run
+    /// again.
+    lifecycle: bool,
+}
+
+/// The events of this project's containers.
 fn subscribe(
     engine: &Engine,
-) -> std::pin::Pin<Box<dyn futures::Stream<Item = Result<String, String>> + Send>> {
+) -> std::pin::Pin<Box<dyn futures::Stream<Item = Result<ContainerEvent, String>> + Send>> {
     use bollard::query_parameters::EventsOptions;
     let filters = HashMap::from([
         ("type".to_string(), vec!["container".to_string()]),
@@ -442,11 +461,14 @@ fn subscribe(
             ..Default::default()
         }))
         .map(|event| match event {
-            Ok(e) => Ok(e
-                .actor
-                .and_then(|a| a.attributes)
-                .and_then(|a| a.get(labels::RESOURCE).cloned())
-                .unwrap_or_default()),
+            Ok(e) => Ok(ContainerEvent {
+                lifecycle: e.action.as_deref().is_some_and(|a| !a.starts_with("exec_")),
+                resource: e
+                    .actor
+                    .and_then(|a| a.attributes)
+                    .and_then(|a| a.get(labels::RESOURCE).cloned())
+                    .unwrap_or_default(),
+            }),
             Err(e) => Err(e.to_string()),
         });
     Box::pin(stream)
