@@ -1,7 +1,7 @@
 //! The one place the host names a plugin type or relies on how types are
 //! named. Everything else treats every plugin alike, bundled or not.
 
-use crate::plugin::PluginKind;
+use crate::model::PluginKind;
 
 /// The connection a bare resource stands for in `.connect(resource)` and
 /// `connections=[resource]`: an ordering edge the host draws itself.
@@ -41,7 +41,7 @@ pub mod implied {
 /// A type's name as a short word for derived names, without its kind:
 /// `DatabaseConnection` → `database`, `HealthcheckAssert` → `healthcheck`.
 pub fn short_type_name(kind: PluginKind, type_name: &str) -> String {
-    let kebab = crate::load::kebab(type_name);
+    let kebab = crate::model::kebab(type_name);
     let suffix = match kind {
         PluginKind::Connection => "-connection",
         PluginKind::Assertion => "-assert",

@@ -33,6 +33,7 @@ pub mod plugin;
 pub mod policy;
 pub mod project;
 pub mod reconcile;
+mod render;
 pub mod resolve;
 mod secret;
 pub mod state;

@@ -894,7 +894,7 @@ mod tests {
     fn chain(names: &[&str]) -> Graph {
         let decl = |i: usize, name: &str| Declaration {
             id: DeclId(i),
-            kind: crate::plugin::PluginKind::Resource,
+            kind: crate::model::PluginKind::Resource,
             type_name: "Box".into(),
             name: name.into(),
             name_origin: NameOrigin::Explicit,

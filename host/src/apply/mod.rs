@@ -229,8 +229,7 @@ fn refused_within(
         .into_iter()
         .filter(|(decl, _)| {
             let d = graph.project.get(*decl);
-            d.kind != crate::plugin::PluginKind::Resource
-                || only.is_none_or(|o| o.contains(&d.name))
+            d.kind != crate::model::PluginKind::Resource || only.is_none_or(|o| o.contains(&d.name))
         })
         .map(|(_, located)| located)
         .collect();

@@ -40,7 +40,7 @@ pub fn implied(graph: &Graph, state: &State) -> Vec<Implied> {
         project
             .declarations
             .iter()
-            .any(|d| d.kind == crate::plugin::PluginKind::Resource && d.name == *name)
+            .any(|d| d.kind == crate::model::PluginKind::Resource && d.name == *name)
     };
     let mut out = Vec::new();
     let mut push = |target: &ResourceName, type_name: &str, config: Json, reason: String| {
@@ -179,10 +179,8 @@ pub fn names(checks: &[Implied]) -> Vec<ResourceName> {
     checks
         .iter()
         .map(|c| {
-            let short = crate::defaults::short_type_name(
-                crate::plugin::PluginKind::Assertion,
-                &c.type_name,
-            );
+            let short =
+                crate::defaults::short_type_name(crate::model::PluginKind::Assertion, &c.type_name);
             let base = format!("{}-implied-{short}", c.target);
             let n = seen.entry(base.clone()).or_insert(0);
             *n += 1;

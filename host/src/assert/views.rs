@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value as Json, json};
 
-use crate::plugin::PluginKind;
+use crate::model::PluginKind;
 use crate::resolve::Graph;
 use crate::state::State;
 

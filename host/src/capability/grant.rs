@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::path::PathBuf;
 
-use crate::plugin::PluginKind;
+use crate::model::PluginKind;
 
 /// The grants of one plugin.
 #[derive(Debug, Clone, Default)]

@@ -70,7 +70,7 @@ impl Hooks for Terminal {
 
     fn planned(&self, plan: &Plan) {
         if !self.json {
-            output::emit(&output::render_changes(plan));
+            output::emit(&crate::render::render_changes(plan));
         }
     }
 
@@ -133,7 +133,7 @@ pub(super) fn options(
         parallelism,
         grace: limits.stop_grace,
         ready_timeout: limits.ready,
-        progress: output::progress(json),
+        progress: crate::render::progress(json),
         cancel,
         removal_order: apply::RemovalOrder::DependentsFirst,
     }
@@ -181,7 +181,7 @@ pub async fn run_apply(invocation: &Invocation, args: ApplyArgs) -> Result<u8, C
         }
     };
     if !args.json {
-        output::emit(&output::render_report(
+        output::emit(&crate::render::render_report(
             &report,
             "Apply",
             started.elapsed().as_secs_f64(),
@@ -243,7 +243,7 @@ pub async fn run_destroy(invocation: &Invocation, args: DestroyArgs) -> Result<u
             &if report.results.is_empty() && report.leftovers.is_empty() {
                 format!("Nothing to destroy: nothing of this project is deployed ({seconds:.2} s)")
             } else {
-                output::render_report(&report, "Destroy", seconds)
+                crate::render::render_report(&report, "Destroy", seconds)
             },
         );
     }

@@ -120,7 +120,7 @@ pub async fn run_assert(invocation: &Invocation, args: AssertArgs) -> Result<u8,
         let show = streaming && last_round;
         let mut print = |r: &Checked| {
             if show {
-                output::emit(&output::render_checked(r, &masker));
+                output::emit(&crate::render::render_checked(r, &masker));
             }
         };
         let results = assert::run(this_round, &plugins, &state, options, &mut print).await;
@@ -129,7 +129,7 @@ pub async fn run_assert(invocation: &Invocation, args: AssertArgs) -> Result<u8,
         if tally.all_ok() || last_round || out_of_time {
             if streaming && !show {
                 for r in &results {
-                    output::emit(&output::render_checked(r, &masker));
+                    output::emit(&crate::render::render_checked(r, &masker));
                 }
             }
             break results;
@@ -154,7 +154,7 @@ pub async fn run_assert(invocation: &Invocation, args: AssertArgs) -> Result<u8,
     let elapsed = started.elapsed();
     let tally = Tally::of(&results);
     match args.format {
-        AssertFormat::Text => output::emit(&output::render_tally(&tally, elapsed)),
+        AssertFormat::Text => output::emit(&crate::render::render_tally(&tally, elapsed)),
         format => output::emit(&report(format, &results, elapsed, &masker)),
     }
     let file_masker = output::file_masker();
@@ -174,18 +174,20 @@ fn report(
         AssertFormat::Text => {
             let mut text: Vec<String> = results
                 .iter()
-                .map(|r| output::render_checked(r, masker))
+                .map(|r| crate::render::render_checked(r, masker))
                 .collect();
-            text.push(output::render_tally(&Tally::of(results), elapsed));
+            text.push(crate::render::render_tally(&Tally::of(results), elapsed));
             text.join("\n")
         }
-        AssertFormat::Documentation => output::render_documentation(results, elapsed, masker),
+        AssertFormat::Documentation => {
+            crate::render::render_documentation(results, elapsed, masker)
+        }
         AssertFormat::Json => {
-            serde_json::to_string_pretty(&output::assert_json(results, elapsed, masker))
+            serde_json::to_string_pretty(&crate::render::assert_json(results, elapsed, masker))
                 .unwrap_or_default()
         }
-        AssertFormat::Junit => output::render_junit(results, elapsed, masker),
-        AssertFormat::Tap => output::render_tap(results, masker),
+        AssertFormat::Junit => crate::render::render_junit(results, elapsed, masker),
+        AssertFormat::Tap => crate::render::render_tap(results, masker),
     }
 }
 

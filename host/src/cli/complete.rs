@@ -5,8 +5,8 @@ use serde_json::{Value, json};
 use crate::cli::{CliError, EXIT_FAILED, EXIT_OK, Invocation, project};
 use crate::complete::Mode;
 use crate::model::DeclId;
+use crate::model::PluginKind;
 use crate::output;
-use crate::plugin::PluginKind;
 use crate::resolve::Provenance;
 
 /// `clockwork complete [--refresh [NAME…]] [--json]`: completes, writes

@@ -12,8 +12,8 @@ use clap::CommandFactory;
 
 use crate::cli::args::{Args, Shell};
 use crate::cli::{CliError, EXIT_OK, Invocation, project};
+use crate::model::PluginKind;
 use crate::output;
-use crate::plugin::PluginKind;
 use crate::state::State;
 
 /// The subcommands whose positional words are resource names.

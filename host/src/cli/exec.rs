@@ -19,8 +19,8 @@ use tokio::io::AsyncWriteExt;
 use crate::cli::{CliError, Invocation, project};
 use crate::docker::{Engine, EngineError, listed_name, listed_resource};
 use crate::model::Declared;
+use crate::model::PluginKind;
 use crate::output;
-use crate::plugin::PluginKind;
 use crate::state::State;
 
 /// What `clockwork exec` was asked.

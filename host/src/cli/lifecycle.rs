@@ -9,9 +9,9 @@ use serde_json::json;
 
 use crate::cli::{CliError, EXIT_FAILED, EXIT_OK, Invocation, project};
 use crate::docker::Engine;
+use crate::model::PluginKind;
 use crate::model::{DeclId, Declared, ResourceName};
 use crate::output;
-use crate::plugin::PluginKind;
 use crate::state::{Lock, State};
 
 /// Whether to stop, to start or to restart.

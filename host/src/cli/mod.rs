@@ -33,12 +33,7 @@ use crate::output;
 use crate::plugin::{ComponentCache, PluginRuntime, RuntimeOptions};
 use crate::project::Project;
 
-/// Exit code: success.
-pub const EXIT_OK: u8 = 0;
-/// Exit code: the operation failed.
-pub const EXIT_FAILED: u8 = 1;
-/// Exit code: the project or the command line is invalid.
-pub const EXIT_INVALID: u8 = 2;
+pub use crate::model::exit::{EXIT_FAILED, EXIT_INVALID, EXIT_OK};
 
 /// Parses the process arguments, runs, and returns the exit code.
 pub fn main() -> ExitCode {
@@ -305,7 +300,7 @@ impl Invocation {
             project_dir: Some(self.project.dir.clone()),
             limits: None,
             log_sink: Some(Arc::new(move |plugin, record| {
-                output::plugin_log(verbosity, plugin, record)
+                crate::render::plugin_log(verbosity, plugin, record)
             })),
             defer_compile: true,
         })

@@ -89,9 +89,9 @@ pub async fn run_plan(
     let masker = output::process_masker();
     lap("compared");
     if json {
-        output::emit_json(&output::plan_json(&plan, &masker));
+        output::emit_json(&crate::render::plan_json(&plan, &masker));
     } else {
-        output::emit(&output::render_plan(&plan, &masker));
+        output::emit(&crate::render::render_plan(&plan, &masker));
     }
     lap("printed");
     Ok(EXIT_OK)
@@ -102,8 +102,8 @@ pub async fn run_graph(invocation: &Invocation, format: GraphFormat) -> Result<u
     let project::Resolved { graph, .. } =
         project::resolved(invocation, crate::complete::Mode::ReadOnly).await?;
     output::emit(&match format {
-        GraphFormat::Dot => output::render_dot(&graph),
-        GraphFormat::Mermaid => output::render_mermaid(&graph),
+        GraphFormat::Dot => crate::render::render_dot(&graph),
+        GraphFormat::Mermaid => crate::render::render_mermaid(&graph),
     });
     Ok(EXIT_OK)
 }

@@ -12,9 +12,9 @@ pub async fn run(invocation: &Invocation, command: PluginsCommand) -> Result<u8,
         PluginsCommand::List { json } => {
             let set = load_all(invocation).await?;
             if json {
-                output::emit_json(&output::plugins_list_json(&set));
+                output::emit_json(&crate::render::plugins_list_json(&set));
             } else {
-                output::emit(&output::render_plugins_list(&set));
+                output::emit(&crate::render::render_plugins_list(&set));
             }
             // A broken or clashing plugin file makes the project invalid,
             // even though the others are listed.
@@ -28,9 +28,9 @@ pub async fn run(invocation: &Invocation, command: PluginsCommand) -> Result<u8,
             let set = load_all(invocation).await?;
             let plugin = find(&set, &name)?;
             if json {
-                output::emit_json(&output::plugin_json(plugin));
+                output::emit_json(&crate::render::plugin_json(plugin));
             } else {
-                output::emit(&output::render_inspect(plugin));
+                output::emit(&crate::render::render_inspect(plugin));
             }
             Ok(EXIT_OK)
         }

@@ -11,8 +11,8 @@ use serde::Serialize;
 
 use crate::cli::{CliError, EXIT_OK, Invocation, project};
 use crate::docker::{ChangedOutside, Engine, labels, listed_name, listed_resource, tunables_of};
+use crate::model::PluginKind;
 use crate::output;
-use crate::plugin::PluginKind;
 use crate::state::State;
 
 /// One container of a resource, as the listing shows it.
@@ -199,7 +199,7 @@ fn row(
         type_name: type_name.to_string(),
         state: overall,
         containers,
-        applied_at: record.map(|r| crate::watch::report::rfc3339(r.updated_at / 1000)),
+        applied_at: record.map(|r| crate::model::time::rfc3339(r.updated_at / 1000)),
         declared,
     }
 }

@@ -141,11 +141,11 @@ impl LockFile {
 
     /// The entries of one kind of declaration (names are unique only
     /// within a kind).
-    pub fn of(&mut self, kind: crate::plugin::PluginKind) -> &mut BTreeMap<String, Locked> {
+    pub fn of(&mut self, kind: crate::model::PluginKind) -> &mut BTreeMap<String, Locked> {
         match kind {
-            crate::plugin::PluginKind::Resource => &mut self.resources,
-            crate::plugin::PluginKind::Connection => &mut self.connections,
-            crate::plugin::PluginKind::Assertion => &mut self.assertions,
+            crate::model::PluginKind::Resource => &mut self.resources,
+            crate::model::PluginKind::Connection => &mut self.connections,
+            crate::model::PluginKind::Assertion => &mut self.assertions,
         }
     }
 

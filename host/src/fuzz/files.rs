@@ -109,7 +109,7 @@ fn a_lock_file_is_read_as_untrusted_input() {
         let Ok(mut lock) = LockFile::read(&files) else {
             return Ok(());
         };
-        for entry in lock.of(crate::plugin::PluginKind::Resource).values() {
+        for entry in lock.of(crate::model::PluginKind::Resource).values() {
             for (name, field) in &entry.fields {
                 let Ok(value) = placeholders.restore(&field.value, &shown) else {
                     continue;

@@ -17,10 +17,10 @@ use starlark::values::{Value, ValueIdentity};
 
 use crate::load::context::LoadContext;
 use crate::load::convert;
-use crate::load::error::Located;
 use crate::load::value::{Decl, FROM, PARENT};
+use crate::model::Located;
+use crate::model::PluginKind;
 use crate::model::{DeclId, Declaration, Declared, Location, NameOrigin, ResourceName};
-use crate::plugin::PluginKind;
 
 /// Gives `module` an empty registry of the declarations made while it runs.
 pub fn start_registry(module: &Module) {
@@ -497,26 +497,6 @@ fn by_name(json: Json, index: &HashMap<u32, usize>, out: &[Declaration]) -> Json
     }
 }
 
-/// `DockerResource` → `docker-resource`.
-pub fn kebab(type_name: &str) -> String {
-    // An acronym stays one word: `HTTPStatusAssert` → `http-status-assert`.
-    let chars: Vec<char> = type_name.chars().collect();
-    let mut out = String::new();
-    for (i, c) in chars.iter().enumerate() {
-        let starts_word = c.is_uppercase()
-            && i > 0
-            && (chars[i - 1].is_lowercase()
-                || chars[i - 1].is_ascii_digit()
-                || chars.get(i + 1).is_some_and(|n| n.is_lowercase())
-                    && chars[i - 1].is_uppercase());
-        if starts_word {
-            out.push('-');
-        }
-        out.extend(c.to_lowercase());
-    }
-    out
-}
-
 /// What the Starlark side knows of a resource's name.
 #[derive(Default, Clone)]
 struct NameHint {
@@ -564,7 +544,7 @@ fn name_everything(out: &mut [Declaration], hints: &[NameHint]) -> Vec<usize> {
                     unnamed.push(i);
                     let n = per_type.entry(out[i].type_name.clone()).or_insert(0);
                     *n += 1;
-                    format!("{}-{n}", kebab(&out[i].type_name))
+                    format!("{}-{n}", crate::model::kebab(&out[i].type_name))
                 }
             };
             out[i].name = name.into();
@@ -697,14 +677,20 @@ fn secrets(out: &[Declaration], ctx: &LoadContext) -> Vec<String> {
 mod tests {
     #[test]
     fn acronyms_stay_one_word_in_derived_names() {
-        assert_eq!(super::kebab("HTTPStatusAssert"), "http-status-assert");
-        assert_eq!(super::kebab("DNSResolveAssert"), "dns-resolve-assert");
-        assert_eq!(super::kebab("DockerResource"), "docker-resource");
         assert_eq!(
-            super::kebab("SSLCertificateAssert"),
+            crate::model::kebab("HTTPStatusAssert"),
+            "http-status-assert"
+        );
+        assert_eq!(
+            crate::model::kebab("DNSResolveAssert"),
+            "dns-resolve-assert"
+        );
+        assert_eq!(crate::model::kebab("DockerResource"), "docker-resource");
+        assert_eq!(
+            crate::model::kebab("SSLCertificateAssert"),
             "ssl-certificate-assert"
         );
-        assert_eq!(super::kebab("S3Bucket"), "s3-bucket");
+        assert_eq!(crate::model::kebab("S3Bucket"), "s3-bucket");
     }
 
     use super::*;

@@ -19,7 +19,7 @@ use crate::load::context::LoadContext;
 use crate::load::convert;
 use crate::load::types::TypeSpec;
 use crate::load::value::{DEFAULTED, DeclGen, DeclInfo, attach_connection, edge_key};
-use crate::plugin::PluginKind;
+use crate::model::PluginKind;
 use crate::suggest;
 
 /// The constructor of one declaration type.

@@ -9,9 +9,9 @@ use starlark::codemap::FileSpan;
 use starlark::eval::Evaluator;
 use starlark::values::ProvidesStaticType;
 
-use crate::load::error::Located;
 use crate::load::source::ReadError;
 use crate::load::types::TypeRegistry;
+use crate::model::Located;
 use crate::model::Location;
 use crate::project::ProjectDir;
 

@@ -14,7 +14,7 @@ use starlark::values::tuple::TupleRef;
 use starlark::values::{Heap, UnpackValue, Value, ValueLike};
 
 use crate::load::value::Decl;
-use crate::plugin::PluginKind;
+use crate::model::PluginKind;
 
 /// Why a Starlark value cannot be used as data.
 #[derive(Debug, thiserror::Error)]

@@ -250,5 +250,5 @@ fn over_memory_now() -> ! {
             .unwrap_or_default(),
     };
     crate::output::note(&format!("  × {at}{text}\n  help: {help}"));
-    std::process::exit(i32::from(crate::cli::EXIT_INVALID));
+    std::process::exit(i32::from(crate::model::exit::EXIT_INVALID));
 }

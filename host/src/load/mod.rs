@@ -18,9 +18,10 @@ mod source;
 mod types;
 mod value;
 
-pub use collect::kebab;
+pub use crate::model::Located;
+pub use crate::model::kebab;
 pub use context::read_dotenv as dotenv;
-pub use error::{LoadError, LoadReport, Located};
+pub use error::{LoadError, LoadReport};
 pub use function::program_from_source;
 pub use source::PROJECT_FILES;
 pub use types::{TypeRegistry, TypeSpec};

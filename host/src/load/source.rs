@@ -13,10 +13,10 @@ use std::sync::Arc;
 use crate::project::{Entry, ProjectDir};
 
 use crate::load::LoadError;
-use crate::load::error::Located;
 use crate::load::types::TypeRegistry;
+use crate::model::Located;
 use crate::model::Location;
-use crate::plugin::PluginKind;
+use crate::model::PluginKind;
 use crate::suggest;
 
 /// The project file names, in order of preference.

@@ -29,7 +29,7 @@ use starlark::values::{
 use crate::load::convert;
 use crate::load::types::TypeSpec;
 use crate::model::Location;
-use crate::plugin::PluginKind;
+use crate::model::PluginKind;
 use crate::suggest;
 
 /// What never changes about a declaration.

@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
+use crate::model::PluginKind;
 use crate::model::{Location, ResourceName, TypeName};
-use crate::plugin::PluginKind;
 
 /// Index of a declaration in [`Declared::declarations`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
@@ -92,7 +92,7 @@ pub struct Declared {
     /// environment variables, values read with `env()` for such names.
     pub secrets: Vec<String>,
     /// Warnings plugins gave about declarations: shown, not failing.
-    pub warnings: Vec<crate::load::Located>,
+    pub warnings: Vec<super::Located>,
 }
 
 impl Declared {

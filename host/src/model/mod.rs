@@ -3,13 +3,17 @@
 //! project makes.
 
 mod declaration;
+pub mod exit;
 mod field_path;
 mod grants;
 mod location;
 mod name;
+mod plugin_kind;
+pub mod time;
 
 pub use declaration::{DeclId, Declaration, Declared, NameOrigin};
 pub use field_path::FieldPath;
 pub use grants::Grants;
-pub use location::Location;
-pub use name::{ResourceName, TypeName};
+pub use location::{Located, Location};
+pub use name::{ResourceName, TypeName, kebab};
+pub use plugin_kind::PluginKind;

@@ -98,6 +98,26 @@ identifier!(
     TypeName
 );
 
+/// `DockerResource` → `docker-resource`.
+pub fn kebab(type_name: &str) -> String {
+    // An acronym stays one word: `HTTPStatusAssert` → `http-status-assert`.
+    let chars: Vec<char> = type_name.chars().collect();
+    let mut out = String::new();
+    for (i, c) in chars.iter().enumerate() {
+        let starts_word = c.is_uppercase()
+            && i > 0
+            && (chars[i - 1].is_lowercase()
+                || chars[i - 1].is_ascii_digit()
+                || chars.get(i + 1).is_some_and(|n| n.is_lowercase())
+                    && chars[i - 1].is_uppercase());
+        if starts_word {
+            out.push('-');
+        }
+        out.extend(c.to_lowercase());
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,31 +1,18 @@
-//! Everything Clockwork prints: tables, JSON documents, log lines, errors.
-//! The only module that writes to stdout or stderr.
+//! Where everything Clockwork prints goes: masked, to stdout or stderr.
+//! The only module that writes to them; any stage may use it. What a
+//! plan, an apply or a check looks like is [`crate::render`]'s.
 
-mod apply;
-mod assert;
-mod graph;
 mod mask;
-mod plan;
-mod plugins;
-mod spinner;
+pub(crate) mod spinner;
 mod table;
 
-pub use apply::{progress, render_changes, render_report};
-pub use assert::{
-    assert_json, render_checked, render_documentation, render_junit, render_tally, render_tap,
-};
-pub use graph::{render_dot, render_mermaid};
 pub use mask::{
     Masker, file_masker, mask_json_always, masked, process_masker, register_env_values,
     register_public, register_secrets, secrets_masker, show_secrets,
 };
-pub use plan::{plan_json, render_plan};
-pub use plugins::{plugin_json, plugins_list_json, render_inspect, render_plugins_list};
 pub use table::Table;
 
 use std::io::Write;
-
-use crate::plugin::{LogLevel, LogRecord};
 
 /// Text Clockwork did not write (a model's answer, a plugin's message, a
 /// name from a file) made inert for one line of a terminal: line breaks,
@@ -126,25 +113,6 @@ pub fn detail(text: &str) {
 /// Writes a note to stderr.
 pub fn note(text: &str) {
     let _ = writeln!(std::io::stderr().lock(), "{}", masked(text));
-}
-
-/// Prints a plugin's log record to stderr if `verbosity` shows its level:
-/// warnings and errors always, info at `-v`, debug and trace at `-vv`.
-pub fn plugin_log(verbosity: u8, plugin: &str, record: &LogRecord) {
-    let shown = match record.level {
-        LogLevel::Warn | LogLevel::Error => true,
-        LogLevel::Info => verbosity >= 1,
-        LogLevel::Debug | LogLevel::Trace => verbosity >= 2,
-    };
-    if !shown {
-        return;
-    }
-    let level = format!("{:?}", record.level).to_lowercase();
-    let mut line = format!("[{plugin}] {level}: {}", record.message);
-    for (key, value) in &record.fields {
-        line.push_str(&format!(" {key}={value}"));
-    }
-    note(&line);
 }
 
 /// Renders a diagnostic like [`error`] does.

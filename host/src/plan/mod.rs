@@ -397,7 +397,7 @@ fn assemble(
     for c in &graph.connections {
         for (type_name, _) in &c.assertions {
             let short =
-                crate::defaults::short_type_name(crate::plugin::PluginKind::Assertion, type_name);
+                crate::defaults::short_type_name(crate::model::PluginKind::Assertion, type_name);
             contributed.entry(c.to).or_default().push((
                 format!("{}-{short}", project.get(c.decl).name).into(),
                 type_name.as_str().into(),
@@ -467,7 +467,7 @@ fn assemble(
         })
         .collect();
     let completed_assertions = project
-        .of_kind(crate::plugin::PluginKind::Assertion)
+        .of_kind(crate::model::PluginKind::Assertion)
         .flat_map(|d| {
             d.completed
                 .iter()
@@ -631,7 +631,7 @@ mod tests {
         use crate::model::{Declaration, Declared, Location, NameOrigin};
         let decl = |i: usize, name: &str| Declaration {
             id: DeclId(i),
-            kind: crate::plugin::PluginKind::Resource,
+            kind: crate::model::PluginKind::Resource,
             type_name: "Box".into(),
             name: name.into(),
             name_origin: NameOrigin::Explicit,

@@ -77,7 +77,11 @@ impl types::PluginError {
             types::PluginError::InvalidConfig(d) => d
                 .iter()
                 .map(|d| match &d.path {
-                    Some(p) => format!("`{}`: {}", crate::load::field_path(p), d.summary),
+                    Some(p) => format!(
+                        "`{}`: {}",
+                        crate::model::FieldPath::from_pointer(p).indexed(),
+                        d.summary
+                    ),
                     None => d.summary.clone(),
                 })
                 .collect::<Vec<_>>()

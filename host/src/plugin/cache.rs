@@ -49,7 +49,7 @@ pub struct CachedDescription {
     /// The host version and contract that wrote it.
     pub host: String,
     /// Its kind.
-    pub kind: crate::plugin::PluginKind,
+    pub kind: crate::model::PluginKind,
     /// The exported interface, with its version.
     pub interface: String,
     /// The host interfaces it imports.

@@ -3,7 +3,7 @@
 use clockwork_schema::{FieldSchema, SchemaProblem, TypeSchema, ValueType, is_kebab_case};
 use serde::{Deserialize, Serialize};
 
-use crate::plugin::PluginKind;
+use crate::model::PluginKind;
 use crate::plugin::bindings::types as wit;
 use crate::plugin::bindings::{assertion, connection, resource};
 

@@ -15,13 +15,13 @@ mod description;
 mod discover;
 mod engine;
 mod error;
-mod kind;
 mod limits;
 mod loaded;
 mod runtime;
 mod sandbox;
 mod store;
 
+pub use crate::model::PluginKind;
 pub use cache::{CacheOutcome, ComponentCache};
 pub use concurrent::in_order;
 pub use description::{PluginDescription, PluginMeta, TypeInfo, TypeTraits};
@@ -30,7 +30,6 @@ pub use discover::{
 };
 pub use engine::{PluginEngine, contract, wasmtime_version};
 pub use error::{CallError, CallFailure, LoadError};
-pub use kind::PluginKind;
 pub use limits::Limits;
 pub use loaded::{LoadedPlugin, PluginOrigin, PluginSource};
 pub use runtime::{PluginRuntime, RuntimeOptions};

@@ -557,7 +557,7 @@ fn plugin_error_messages(type_name: &str, error: PluginError) -> Vec<(String, Op
                 let field = d
                     .path
                     .as_deref()
-                    .map(|p| format!("`{}`: ", crate::load::field_path(p)))
+                    .map(|p| format!("`{}`: ", crate::model::FieldPath::from_pointer(p).indexed()))
                     .unwrap_or_default();
                 (format!("{type_name}: {field}{}", d.summary), d.detail)
             })

@@ -25,7 +25,6 @@ pub use lock::Lock;
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -274,13 +273,7 @@ impl From<PathError> for StateError {
     }
 }
 
-/// Milliseconds since the Unix epoch.
-pub fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
-}
+pub use crate::model::time::now_ms;
 
 /// SHA-256 of `bytes`, hex.
 pub fn sha256_hex(bytes: &[u8]) -> String {
@@ -362,7 +355,7 @@ impl State {
                 seen: format!(
                     "the project was destroyed ({}, {})",
                     d.by,
-                    crate::watch::report::rfc3339(d.at_ms / 1000)
+                    crate::model::time::rfc3339(d.at_ms / 1000)
                 ),
             }),
             None if self.generation != generation => Err(StateError::Destroyed {

@@ -408,7 +408,7 @@ fn write_status(w: &Watcher<'_>, tracked: &BTreeMap<ResourceName, Tracked>, wake
                 serde_json::json!({
                     "standing": standing,
                     "heals": t.heals,
-                    "expires_at": t.expires_at.map(report::rfc3339),
+                    "expires_at": t.expires_at.map(crate::model::time::rfc3339),
                     "last_check_ms": at(t.last_check),
                     "next_check_ms": at(wake),
                 }),
@@ -740,7 +740,7 @@ async fn check(
             Some(help) => format!("{}; {help}", problem.message),
             None => problem.message.clone(),
         };
-        if tracked.contains_key(&d.name) && d.kind == crate::plugin::PluginKind::Resource {
+        if tracked.contains_key(&d.name) && d.kind == crate::model::PluginKind::Resource {
             refused.insert(d.name.clone(), why);
         } else {
             reporter.event(
@@ -1198,7 +1198,7 @@ fn alert(w: &Watcher<'_>, resource: &str, kind: Kind, seen: &str, done: &str) {
             kind,
             seen: seen.to_string(),
             done: done.to_string(),
-            at: report::now_rfc3339(),
+            at: crate::model::time::now_rfc3339(),
         },
         w.reporter.clone(),
     );

@@ -2,8 +2,8 @@
 //! Edges point from a resource to what it depends on, as declared
 //! (`api.connect(db)` draws `api → db`); composites are clusters.
 
+use crate::model::PluginKind;
 use crate::model::{DeclId, Declared};
-use crate::plugin::PluginKind;
 use crate::resolve::Graph;
 
 fn quote(text: &str) -> String {

@@ -134,7 +134,7 @@ pub fn render_plan(plan: &Plan, masker: &Masker) -> String {
         if let Some(at) = r.expires_at {
             out.push_str(&format!(
                 "     expires at {} (its max_duration runs out; `clockwork watch` destroys it then)\n",
-                crate::watch::report::rfc3339(at)
+                crate::model::time::rfc3339(at)
             ));
         }
         let mut table = Table::new(&["FIELD", "VALUE", "SOURCE"]).indent(5);
@@ -266,7 +266,7 @@ pub fn plan_json(plan: &Plan, masker: &Masker) -> Value {
             "parent": r.parent,
             "declared_at": r.declared_at,
             "reconcile": r.reconcile,
-            "expires_at": r.expires_at.map(crate::watch::report::rfc3339),
+            "expires_at": r.expires_at.map(crate::model::time::rfc3339),
             "assertions": r.assertions.iter().map(|(name, ty)| json!({"name": name, "type": ty})).collect::<Vec<_>>(),
             "spec": masker.json(None, &Value::Object(r.spec.fields.clone())),
             "changed": r.changed.iter().map(|c| {
