@@ -17,11 +17,11 @@
 
 mod apply;
 pub mod assert;
-mod capability;
 pub mod cli;
 pub mod complete;
 mod defaults;
 mod docker;
+pub mod driver;
 #[cfg(test)]
 mod fuzz;
 pub mod import;
@@ -39,3 +39,4 @@ mod secret;
 pub mod state;
 mod suggest;
 pub mod watch;
+pub mod wit;

@@ -3,17 +3,18 @@
 //! before anything happens) or the executor does (right before acting, in
 //! case the world moved).
 
+use std::path::Path;
+
 use clockwork_schema::actions::{
     ContainerSpec, ExecSpec, FileSpec, MountSpec, NetworkSpec, VolumeSpec, WaitCondition, WaitSpec,
 };
 use serde::de::DeserializeOwned;
 use serde_json::Value as Json;
 
-use crate::docker::Engine;
 use crate::model::{Grants, ResourceName, TypeName};
-use crate::plugin::bindings::types::Action;
 use crate::project::{Entry, ProjectDir};
 use crate::state::{State, sha256_hex};
+use crate::wit::types::Action;
 
 /// Keys no container spec may carry; refused with a policy message before
 /// the strict parse would call them merely unknown.
@@ -407,27 +408,18 @@ impl Scope {
     }
 }
 
-/// What the actions of `entry` may touch: its own containers, what its
-/// declaration's own fields grant (see [`Grants`]: only values the user
-/// wrote in its `mount` and `port` fields), and whether the user declared
-/// `overwrite=True` on it.
-pub fn scope_of(entry: &crate::plan::PlanEntry, graph: Option<&crate::resolve::Graph>) -> Scope {
-    let mut scope = Scope::of(&entry.name, &entry.type_name);
-    let Some((id, graph)) = entry.decl.zip(graph) else {
-        return scope;
-    };
-    let declaration = graph.project.get(id);
-    scope.grants = declaration.grants.clone();
-    scope.tls_keys = graph
-        .connections
-        .iter()
-        .filter(|c| c.to == id)
-        .flat_map(|c| c.tls.iter().map(|r| r.service.clone()))
-        .collect();
-    // Only the user's own word lets Clockwork replace a file it did not
-    // write; a plugin cannot grant that to itself.
-    scope.overwrite = declaration.fields.get("overwrite") == Some(&Json::Bool(true));
-    scope
+/// Who checks the payload of an `ext(driver, op, payload)` action: the
+/// host's drivers ([`crate::driver::Drivers`]), each for its own.
+pub trait ExtensionCheck {
+    /// Refuses what `driver` would not be allowed to do with `payload`.
+    fn check_extension(
+        &self,
+        files: &ProjectDir,
+        scope: &Scope,
+        driver: &str,
+        op: &str,
+        payload: &str,
+    ) -> Result<(), Denial>;
 }
 
 /// A docker-safe network name.
@@ -454,7 +446,14 @@ pub(crate) fn relative(path: &str) -> Result<std::path::PathBuf, Denial> {
 
 /// The policy for one action of `scope`, without acting: what a plugin may
 /// ask the host to do. Checked at `plan` and again right before acting.
-pub fn check(files: &ProjectDir, scope: &Scope, action: &Action) -> Result<(), Denial> {
+/// An `ext(driver, …)` action is checked by its driver, through
+/// `extensions`: the policy names no driver.
+pub fn check(
+    files: &ProjectDir,
+    scope: &Scope,
+    action: &Action,
+    extensions: &dyn ExtensionCheck,
+) -> Result<(), Denial> {
     match action {
         Action::EnsureContainer(spec) => {
             let raw: Json = parse("ensure-container", spec)?;
@@ -550,11 +549,8 @@ pub fn check(files: &ProjectDir, scope: &Scope, action: &Action) -> Result<(), D
                 }),
             },
         },
-        Action::Ext((driver, op, payload)) if driver == crate::apply::git::DRIVER => {
-            crate::apply::git::check(files, op, payload).map_err(Denial::Path)
-        }
-        Action::Ext((driver, op, payload)) if driver == crate::apply::apple::DRIVER => {
-            crate::apply::apple::check(files, scope, op, payload)
+        Action::Ext((driver, op, payload)) => {
+            extensions.check_extension(files, scope, driver, op, payload)
         }
         _ => Ok(()),
     }
@@ -583,7 +579,7 @@ pub(crate) fn labels_allowed(
 ) -> Result<(), Denial> {
     for (key, value) in labels {
         let shown = || key.replace('\0', "\\0");
-        if key.starts_with(crate::docker::labels::NAMESPACE) {
+        if key.starts_with(crate::model::labels::NAMESPACE) {
             return Err(Denial::ReservedLabel { key: shown() });
         }
         if key.is_empty() || key.contains('\0') || value.contains('\0') {
@@ -643,10 +639,10 @@ pub(crate) fn mount_allowed(
     if mount.is_bind()
         && let Ok(rel) = relative(&mount.source)
     {
-        let tls = match crate::apply::tls::mountable(&rel) {
+        let tls = match crate::project::tls::mountable(&rel) {
             _ if !rel.starts_with(crate::project::STATE_DIR) || !mount.read_only => false,
-            Some(crate::apply::tls::Mountable::Certificate) => true,
-            Some(crate::apply::tls::Mountable::Key(service)) => {
+            Some(crate::project::tls::Mountable::Certificate) => true,
+            Some(crate::project::tls::Mountable::Key(service)) => {
                 if !scope.tls_keys.contains(&service) {
                     return Err(Denial::Path(format!(
                         "bind mount of `{}`: the private key of `{service}` is mounted only into the resource its TLS connection secures",
@@ -709,7 +705,40 @@ pub(crate) fn mount_allowed(
             });
         }
     }
-    Engine::mount_source(files, mount, &scope.grants).map(|_| ())
+    mount_source(files, mount, &scope.grants).map(|_| ())
+}
+
+/// A mount's source as the Engine wants it, checked against policy:
+/// relative paths stay inside the project folder (links that leave it
+/// are refused, links inside it resolved); absolute paths only when the
+/// user wrote that very mount in this resource's own fields (`grants`).
+pub fn mount_source(
+    files: &ProjectDir,
+    mount: &MountSpec,
+    grants: &crate::model::Grants,
+) -> Result<String, Denial> {
+    if !mount.is_bind() {
+        return Ok(mount.source.clone());
+    }
+    if Path::new(&mount.source).is_absolute() {
+        if grants.allows_bind(mount) {
+            return Ok(mount.source.clone());
+        }
+        return Err(Denial::MountOutside {
+            path: mount.source.clone(),
+        });
+    }
+    let bind = |e: crate::project::PathError| Denial::Path(format!("bind mount: {e}"));
+    let relative = match ProjectDir::relative(&mount.source) {
+        // `.`, the project folder itself (Compose's `.:/app`): its state
+        // folder is hidden from the container (see `state_folder_hidden`).
+        Err(crate::project::PathError::Empty) if !mount.source.trim().is_empty() => {
+            return Ok(files.root().display().to_string());
+        }
+        relative => relative.map_err(bind)?,
+    };
+    let resolved = files.host_path(&relative).map_err(bind)?;
+    Ok(resolved.display().to_string())
 }
 
 /// A folder of the project given to a container could hold a hard link to
@@ -823,6 +852,11 @@ pub fn ports_clash(a: &str, b: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The policy as the host runs it: with its drivers.
+    fn check(files: &ProjectDir, scope: &Scope, action: &Action) -> Result<(), Denial> {
+        super::check(files, scope, action, crate::driver::Drivers::bundled())
+    }
     use clockwork_schema::ValueType;
     use serde_json::json;
 

@@ -227,8 +227,13 @@ async fn the_resource_example_creates_on_the_project_network_and_settles_the_con
     let dir = tempfile::tempdir().expect("temp dir");
     let files = ProjectDir::open(&dir.path().canonicalize().expect("canonical")).expect("open");
     for action in &created.actions {
-        policy::check(&files, &Scope::of("db", "PostgresDatabase"), action)
-            .unwrap_or_else(|e| panic!("{action:?}: {e}"));
+        policy::check(
+            &files,
+            &Scope::of("db", "PostgresDatabase"),
+            action,
+            clockwork::driver::Drivers::bundled(),
+        )
+        .unwrap_or_else(|e| panic!("{action:?}: {e}"));
     }
     let planned = json_of(&created.planned_state);
     assert_eq!(planned["id"], Value::Null, "unknown until the host runs it");

@@ -9,6 +9,7 @@ use clockwork_schema::actions::{
 use serde_json::{Value as Json, json};
 
 use crate::docker::{ContainerEngine, EngineError};
+use crate::driver::{DriverContext, Drivers};
 use crate::plugin::bindings::types::Action;
 use crate::policy::{Denial, Scope, check, check_file_ownership, parse, relative};
 use crate::project::{Entry, ProjectDir};
@@ -39,17 +40,9 @@ pub enum ActionError {
         /// What it printed.
         output: String,
     },
-    /// A host driver (`git`) failed.
-    #[error("{0}")]
-    Driver(String),
-    /// An extension action with no driver here.
-    #[error("no `{driver}` driver in this version of Clockwork (asked for `{op}`)")]
-    NoDriver {
-        /// The driver asked for.
-        driver: String,
-        /// The operation.
-        op: String,
-    },
+    /// A host driver (`git`) failed, or there is none of that name.
+    #[error(transparent)]
+    Driver(#[from] crate::driver::RunError),
     /// A project file could not be written or removed.
     #[error("cannot {verb} `{path}`: {source}")]
     File {
@@ -74,6 +67,8 @@ pub struct Actor<'a> {
     pub grace: Duration,
     /// The project's id, which marks what a driver made for it.
     pub project_id: String,
+    /// Who runs and checks `ext` actions.
+    pub drivers: &'a Drivers,
 }
 
 impl<'a> Actor<'a> {
@@ -87,7 +82,7 @@ impl<'a> Actor<'a> {
 
     /// Runs one action of `scope`, after checking it against policy.
     pub async fn act(&self, scope: &Scope, action: &Action) -> Result<Json, ActionError> {
-        check(self.files, scope, action)?;
+        check(self.files, scope, action, self.drivers)?;
         let engine = || self.engine();
         Ok(match action {
             Action::EnsureImage(spec) => {
@@ -150,21 +145,12 @@ impl<'a> Actor<'a> {
                     .wait(&parse::<WaitSpec>("wait", spec)?, &scope.containers)
                     .await?
             }
-            Action::Ext((driver, op, payload)) if driver == crate::apply::git::DRIVER => {
-                crate::apply::git::run(self.files, &self.project_id, op, payload)
-                    .await
-                    .map_err(ActionError::Driver)?
-            }
-            Action::Ext((driver, op, payload)) if driver == crate::apply::apple::DRIVER => {
-                crate::apply::apple::run(self.files, op, payload)
-                    .await
-                    .map_err(ActionError::Driver)?
-            }
-            Action::Ext((driver, op, _)) => {
-                return Err(ActionError::NoDriver {
-                    driver: driver.clone(),
-                    op: op.clone(),
-                });
+            Action::Ext((driver, op, payload)) => {
+                let cx = DriverContext {
+                    files: self.files,
+                    project_id: &self.project_id,
+                };
+                self.drivers.run(&cx, driver, op, payload).await?
             }
         })
     }
@@ -288,6 +274,7 @@ mod tests {
             state: &state,
             grace: Duration::ZERO,
             project_id: "test".into(),
+            drivers: Drivers::bundled(),
         };
         let rt = tokio::runtime::Builder::new_current_thread()
             .build()

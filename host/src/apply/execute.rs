@@ -21,7 +21,7 @@ use crate::plugin::bindings::connection::exports::clockwork::plugin::connections
 };
 use crate::plugin::bindings::resource::exports::clockwork::plugin::resources::ActionResult;
 use crate::plugin::bindings::types::Action;
-use crate::policy::{Scope, scope_of};
+use crate::policy::Scope;
 use crate::project::ProjectDir;
 use crate::resolve::Graph;
 use crate::state::{EnsuredContainer, ResourceState, State, journal, now_ms};
@@ -217,7 +217,7 @@ pub async fn execute(
                 .collect(),
             _ => Vec::new(),
         };
-        let mut scope = scope_of(&p, graph);
+        let mut scope = p.scope(graph);
         // A resource with a `max_duration` keeps the expiry it got when it
         // was created; a new one starts its clock now.
         scope.expires_at = p
@@ -430,6 +430,7 @@ async fn run_job(job: Job, shared: &Shared) -> Outcome {
         state: &shared.state,
         grace: shared.options.grace,
         project_id,
+        drivers: crate::driver::Drivers::bundled(),
     };
     let name = job.planned.name.clone();
     let change = job.planned.change;

@@ -7,11 +7,8 @@
 //! print, and how they ask before deleting, comes in through [`Hooks`].
 
 mod act;
-pub mod apple;
 mod execute;
-pub mod git;
 mod schedule;
-pub mod tls;
 
 pub use execute::{Options, Outcome, Progress, RemovalOrder, Report, execute};
 pub use schedule::Cancel;
@@ -67,7 +64,7 @@ pub enum RunError {
     State(#[from] StateError),
     /// A certificate a connection asks for could not be made.
     #[error(transparent)]
-    Tls(#[from] tls::TlsError),
+    Tls(#[from] crate::driver::TlsError),
     /// The user said no.
     #[error("not confirmed")]
     Declined,
@@ -359,12 +356,12 @@ pub async fn run(target: Target<'_>, graph: &Graph, sources: &Sources) -> Result
     // Certificates connections ask for exist before anything that mounts
     // them is made.
     for request in graph.connections.iter().flat_map(|c| c.tls.iter()) {
-        match tls::ensure(files, &base.name, request) {
+        match crate::driver::issue_certificate(files, &base.name, request) {
             Ok(true) => hooks.note(&format!(
                 "made a TLS certificate for `{}` ({}), signed by the project's CA in {}",
                 request.service,
                 request.hosts.join(", "),
-                tls::TLS_DIR
+                crate::project::tls::TLS_DIR
             )),
             Ok(false) => {}
             Err(e) => return Err(RunError::Tls(e)),
@@ -503,7 +500,7 @@ pub async fn destroy(target: Target<'_>, keep: Keep) -> Result<Report, RunError>
     };
     let mut plan = plan::removals(plugins, &engine.identity, compared).await?;
     if keep.files {
-        plan.keep_files();
+        plan.keep_files(crate::driver::Drivers::bundled());
     }
     hooks.planned(&plan);
     let (mut report, mut state) = execute(

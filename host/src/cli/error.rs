@@ -57,7 +57,7 @@ pub enum CliError {
             "the files live in .clockwork/tls; removing that folder makes a new CA and new certificates at the next apply"
         )
     )]
-    Tls(crate::apply::tls::TlsError),
+    Tls(crate::driver::TlsError),
     /// No Docker Engine answers.
     #[error("no Docker Engine answers at {endpoint}: {message}")]
     #[diagnostic(

@@ -18,7 +18,7 @@ use bollard::query_parameters::{
     StopContainerOptions,
 };
 use clockwork_schema::actions::{
-    ContainerSpec, ExecSpec, MountSpec, NetworkSpec, VolumeSpec, WaitCondition, WaitSpec, spec_hash,
+    ContainerSpec, ExecSpec, NetworkSpec, VolumeSpec, WaitCondition, WaitSpec, spec_hash,
 };
 use clockwork_schema::{Protocol, parse_port};
 use futures::StreamExt;
@@ -278,39 +278,6 @@ impl Engine {
         Ok(json!({"volume": spec.name, "created": true}))
     }
 
-    /// A mount's source as the Engine wants it, checked against policy:
-    /// relative paths stay inside the project folder (links that leave it
-    /// are refused, links inside it resolved); absolute paths only when the
-    /// user wrote that very mount in this resource's own fields (`grants`).
-    pub fn mount_source(
-        files: &ProjectDir,
-        mount: &MountSpec,
-        grants: &crate::model::Grants,
-    ) -> Result<String, Denial> {
-        if !mount.is_bind() {
-            return Ok(mount.source.clone());
-        }
-        if Path::new(&mount.source).is_absolute() {
-            if grants.allows_bind(mount) {
-                return Ok(mount.source.clone());
-            }
-            return Err(Denial::MountOutside {
-                path: mount.source.clone(),
-            });
-        }
-        let bind = |e: crate::project::PathError| Denial::Path(format!("bind mount: {e}"));
-        let relative = match ProjectDir::relative(&mount.source) {
-            // `.`, the project folder itself (Compose's `.:/app`): its state
-            // folder is hidden from the container (see `state_folder_hidden`).
-            Err(crate::project::PathError::Empty) if !mount.source.trim().is_empty() => {
-                return Ok(files.root().display().to_string());
-            }
-            relative => relative.map_err(bind)?,
-        };
-        let resolved = files.host_path(&relative).map_err(bind)?;
-        Ok(resolved.display().to_string())
-    }
-
     /// Creates and starts a container, or starts it when one with the same
     /// config hash exists (never one that the Engine is restarting).
     /// `owner.grants` holds the bind mounts outside the project and the host
@@ -384,7 +351,7 @@ impl Engine {
             .mounts
             .iter()
             .map(|m| {
-                let source = Self::mount_source(&self.files, m, grants)?;
+                let source = crate::policy::mount_source(&self.files, m, grants)?;
                 // Compared as the Engine will resolve it: a path through a
                 // link or `..` to the project is the project.
                 let resolved = std::fs::canonicalize(&source)

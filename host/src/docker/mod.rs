@@ -6,7 +6,7 @@
 mod adopted;
 mod error;
 mod execute;
-pub mod labels;
+pub use crate::model::labels;
 mod observe;
 mod ops;
 mod read;

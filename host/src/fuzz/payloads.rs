@@ -277,7 +277,12 @@ fn the_policy_grants_only_what_the_user_wrote() {
         let fields = case.user.as_object().cloned().unwrap_or_default();
         let mut scope = Scope::of("web", "DockerResource");
         scope.grants = Grants::of_user_fields(&fields, types);
-        match check(&files, &scope, &case.action) {
+        match check(
+            &files,
+            &scope,
+            &case.action,
+            crate::driver::Drivers::bundled(),
+        ) {
             Ok(()) => within_grants(&scope.grants, &case.action),
             Err(denial) => {
                 // Every refusal says what to do about it.

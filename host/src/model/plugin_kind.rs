@@ -1,4 +1,5 @@
-//! The three plugin kinds, and how a component's kind is recognised.
+//! The three plugin kinds, how a component's kind is recognised, and
+//! where a plugin was found.
 
 use std::fmt;
 
@@ -58,6 +59,30 @@ impl fmt::Display for PluginKind {
             PluginKind::Resource => "resource",
             PluginKind::Connection => "connection",
             PluginKind::Assertion => "assertion",
+        })
+    }
+}
+
+/// Where a plugin was found.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum PluginSource {
+    /// Embedded in the `clockwork` binary.
+    Bundled,
+    /// In the project's `plugins/` folder.
+    Project,
+    /// In the user's plugin folder.
+    User,
+}
+
+impl std::fmt::Display for PluginSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            PluginSource::Bundled => "bundled",
+            PluginSource::Project => "project",
+            PluginSource::User => "user",
         })
     }
 }

@@ -9,11 +9,12 @@ use std::collections::BTreeMap;
 use clockwork_schema::actions::{ContainerSpec, ExecSpec, FileSpec, WaitCondition, WaitSpec};
 
 use crate::docker::Observation;
+use crate::driver::Drivers;
 use crate::load::{Located, Sources};
 use crate::model::{DeclId, ResourceName};
 use crate::plan::{Plan, PlanEntry};
 use crate::plugin::bindings::types::Action;
-use crate::policy::{self as act, Scope, scope_of};
+use crate::policy::{self as act, Scope};
 use crate::project::ProjectDir;
 use crate::resolve::Graph;
 use crate::state::State;
@@ -61,9 +62,9 @@ pub fn check_each(
     let mut paths: BTreeMap<String, ResourceName> = BTreeMap::new();
     for p in &plan.entries {
         let Some(decl) = p.decl else { continue };
-        let scope = scope_of(p, Some(graph));
+        let scope = p.scope(Some(graph));
         for action in &p.actions {
-            if let Err(e) = act::check(files, &scope, action) {
+            if let Err(e) = act::check(files, &scope, action, Drivers::bundled()) {
                 problems.push(at(
                     decl,
                     format!("`{}` ({}): {e}", p.name, p.type_name),
@@ -204,7 +205,7 @@ fn check_setup(
                 },
                 _ => None,
             };
-            if let Err(e) = act::check(files, &scope, &step.action) {
+            if let Err(e) = act::check(files, &scope, &step.action, Drivers::bundled()) {
                 problems.push(at(
                     c.decl,
                     format!("{} `{}`, step `{}`: {e}", d.type_name, d.name, step.id),

@@ -26,6 +26,7 @@ use crate::plugin::bindings::resource::exports::clockwork::plugin::resources::{
     Change, ChangePlan, PlanInput,
 };
 use crate::plugin::bindings::types::Action;
+use crate::policy::Scope;
 use crate::project::Identity;
 use crate::resolve::{Graph, Spec};
 use crate::state::State;
@@ -132,6 +133,29 @@ pub struct PlanEntry {
 }
 
 impl PlanEntry {
+    /// What the actions of this entry may touch: its own containers, what its
+    /// declaration's own fields grant (see [`crate::model::Grants`]: only values the user
+    /// wrote in its `mount` and `port` fields), and whether the user declared
+    /// `overwrite=True` on it.
+    pub fn scope(&self, graph: Option<&Graph>) -> Scope {
+        let mut scope = Scope::of(&self.name, &self.type_name);
+        let Some((id, graph)) = self.decl.zip(graph) else {
+            return scope;
+        };
+        let declaration = graph.project.get(id);
+        scope.grants = declaration.grants.clone();
+        scope.tls_keys = graph
+            .connections
+            .iter()
+            .filter(|c| c.to == id)
+            .flat_map(|c| c.tls.iter().map(|r| r.service.clone()))
+            .collect();
+        // Only the user's own word lets Clockwork replace a file it did not
+        // write; a plugin cannot grant that to itself.
+        scope.overwrite = declaration.fields.get("overwrite") == Some(&Json::Bool(true));
+        scope
+    }
+
     /// The fields whose change drives this one, as the user names them
     /// (`env_vars.MODE`), for the plan and apply output.
     pub fn changed_fields(&self) -> Vec<String> {
@@ -246,12 +270,12 @@ impl Plan {
     }
 
     /// Leaves the files resources wrote where they are (`destroy
-    /// --keep-files`): their removals are dropped from the plan.
-    pub fn keep_files(&mut self) {
-        // The files resources wrote, and the clones they made.
+    /// --keep-files`): their removals are dropped from the plan, and the
+    /// driver actions that remove files (a clone).
+    pub fn keep_files(&mut self, drivers: &crate::driver::Drivers) {
         let keep = |a: &Action| {
             !matches!(a, Action::RemovePath(_))
-                && !matches!(a, Action::Ext((d, op, _)) if d == crate::apply::git::DRIVER && op == "remove")
+                && !matches!(a, Action::Ext((d, op, _)) if drivers.removes_files(d, op))
         };
         for e in &mut self.entries {
             e.actions.retain(keep);

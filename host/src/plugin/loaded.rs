@@ -12,29 +12,7 @@ use crate::plugin::bindings::types::{Diagnostic, PluginError, Suggestion};
 use crate::plugin::sandbox::{LogSink, Sandbox};
 use crate::plugin::{CacheOutcome, CallError, CallFailure, PluginDescription, PluginKind};
 
-/// Where a plugin was found.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum PluginSource {
-    /// Embedded in the `clockwork` binary.
-    Bundled,
-    /// In the project's `plugins/` folder.
-    Project,
-    /// In the user's plugin folder.
-    User,
-}
-
-impl std::fmt::Display for PluginSource {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            PluginSource::Bundled => "bundled",
-            PluginSource::Project => "project",
-            PluginSource::User => "user",
-        })
-    }
-}
+pub use crate::model::PluginSource;
 
 /// A plugin file and where it came from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

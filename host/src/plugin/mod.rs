@@ -8,8 +8,9 @@
 //! a deadline, running out of memory or a malformed component becomes an
 //! error naming the plugin and the call, and the host carries on.
 
-pub mod bindings;
+pub use crate::wit as bindings;
 mod cache;
+pub(crate) mod capability;
 mod concurrent;
 mod description;
 mod discover;

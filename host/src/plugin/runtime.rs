@@ -8,9 +8,9 @@ use std::sync::Arc;
 use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, Linker};
 
-use crate::capability::{self, Grants};
 use crate::plugin::bindings::{assertion, connection, resource};
 use crate::plugin::cache::{CacheOutcome, CachedDescription, ComponentCache};
+use crate::plugin::capability::{self, Grants};
 use crate::plugin::error::WrongWorld;
 use crate::plugin::loaded::{PluginOrigin, PluginSource};
 use crate::plugin::sandbox::{Link, Linked, LogSink, Sandbox};

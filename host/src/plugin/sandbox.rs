@@ -10,7 +10,7 @@ use std::time::Instant;
 use wasmtime::component::{ComponentExportIndex, ComponentNamedList, InstancePre, Lift, Lower};
 use wasmtime::{Store, Trap, UpdateDeadline};
 
-use crate::capability::Grants;
+use crate::plugin::capability::Grants;
 use crate::plugin::engine::EPOCH_TICK;
 use crate::plugin::{
     CallError, CallFailure, HostServices, HostState, Limits, LogRecord, PluginKind,

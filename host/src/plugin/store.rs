@@ -9,8 +9,8 @@ use wasmtime::{StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
-use crate::capability::Grants;
 use crate::plugin::Limits;
+use crate::plugin::capability::Grants;
 
 /// Most log records kept per call; more are counted and dropped.
 const MAX_LOG_RECORDS: usize = 1_000;
@@ -105,7 +105,7 @@ impl HostServices {
         let project_ca = self.deployment().and_then(|d| {
             d.engine
                 .files
-                .read(std::path::Path::new(&crate::apply::tls::ca_path()))
+                .read(std::path::Path::new(&crate::project::tls::ca_path()))
                 .ok()
         });
         if let Some(pem) = project_ca

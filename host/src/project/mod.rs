@@ -5,6 +5,7 @@
 mod files;
 mod identity;
 mod reads;
+pub mod tls;
 
 pub use files::{Entry, PathError, ProjectDir, STATE_DIR};
 pub use identity::{Identity, ProjectId, docker_safe_name};
@@ -17,7 +18,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::plugin::PluginSource;
+use crate::model::PluginSource;
 
 /// The project's optional settings file.
 pub const CONFIG_FILE: &str = "clockwork.toml";
@@ -99,13 +100,13 @@ pub struct WatchConfig {
 
 impl WatchConfig {
     /// The backoff policy these settings give.
-    pub fn policy(&self) -> crate::watch::backoff::Policy {
-        let d = crate::watch::backoff::Policy::default();
+    pub fn policy(&self) -> crate::model::BackoffPolicy {
+        let d = crate::model::BackoffPolicy::default();
         let secs = |v: Option<u64>, default: Duration| {
             v.map(|s| Duration::from_secs(s.max(1))).unwrap_or(default)
         };
         let window = secs(self.budget_window_seconds, d.window);
-        crate::watch::backoff::Policy {
+        crate::model::BackoffPolicy {
             initial: secs(self.backoff_initial_seconds, d.initial),
             max: secs(self.backoff_max_seconds, d.max),
             reset_after: window,

@@ -47,7 +47,7 @@ pub struct ResolvedConnection {
     pub volumes: Vec<VolumeSpec>,
     /// The certificates it asks for (its `ext("tls", "issue", …)` steps),
     /// made by `apply` before either end deploys.
-    pub tls: Vec<crate::apply::tls::Request>,
+    pub tls: Vec<crate::project::tls::Request>,
 }
 
 /// The resolved project: specs, edges and order.
@@ -118,7 +118,7 @@ fn declared_objects(
 ) -> (
     Vec<NetworkSpec>,
     Vec<VolumeSpec>,
-    Vec<crate::apply::tls::Request>,
+    Vec<crate::project::tls::Request>,
     Vec<SetupStep>,
 ) {
     let mut networks = Vec::new();
@@ -127,12 +127,11 @@ fn declared_objects(
     let mut steps = Vec::new();
     for step in setup {
         match &step.action {
-            Action::Ext((driver, op, payload))
-                if (driver.as_str(), op.as_str()) == crate::apply::tls::DRIVER =>
-            {
-                match serde_json::from_str(payload) {
-                    Ok(request) => tls.push(request),
-                    Err(_) => steps.push(step.clone()),
+            Action::Ext((driver, op, payload)) => {
+                match crate::driver::Drivers::bundled().hoist(driver, op, payload) {
+                    Some(crate::driver::Hoisted::Certificate(request)) => tls.push(request),
+                    // Checked, and refused with the driver's words, as a step.
+                    None => steps.push(step.clone()),
                 }
             }
             Action::EnsureNetwork(spec) => match serde_json::from_str::<NetworkSpec>(spec) {

@@ -6,12 +6,12 @@ use std::time::{Duration, Instant};
 
 use tokio::net::{TcpStream, UdpSocket};
 
-use crate::capability::NetworkGrant;
 use crate::plugin::HostState;
 use crate::plugin::bindings::host::clockwork::plugin::probe::{
     Certificate, ConnectFromRequest, ConnectFromResponse, Host, HttpRequest, HttpResponse,
 };
 use crate::plugin::bindings::types::HostError;
+use crate::plugin::capability::NetworkGrant;
 
 /// Largest HTTP body returned, whatever the request asks.
 const MAX_BODY_BYTES: u32 = 4 << 20;
@@ -102,7 +102,7 @@ impl Host for HostState {
         };
         let budget = self.budget(timeout_ms);
         let server_name = server_name.unwrap_or_else(|| host.clone());
-        Ok(crate::capability::tls::certificate(
+        Ok(crate::plugin::capability::tls::certificate(
             &host,
             &addresses,
             port,
@@ -131,7 +131,7 @@ impl Host for HostState {
                 )));
             }
         };
-        Ok(crate::capability::netns::connect_from(&deployment, request, budget).await)
+        Ok(crate::plugin::capability::netns::connect_from(&deployment, request, budget).await)
     }
 
     async fn http(

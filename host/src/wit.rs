@@ -1,4 +1,6 @@
-//! Host-side bindings generated from `wit/`.
+//! Host-side bindings generated from `wit/`: the contract's types (an
+//! [`types::Action`], a plan, an error) that every floor above speaks, and
+//! the host traits the plugin runtime implements.
 //!
 //! The shared interfaces (`types` and the host imports) are generated once,
 //! from the `host` world, and the three plugin worlds reuse them through
@@ -25,10 +27,10 @@ pub mod resource {
         imports: { default: async | trappable },
         exports: { default: async },
         with: {
-            "clockwork:plugin/types": crate::plugin::bindings::host::clockwork::plugin::types,
-            "clockwork:plugin/log": crate::plugin::bindings::host::clockwork::plugin::log,
-            "clockwork:plugin/clock": crate::plugin::bindings::host::clockwork::plugin::clock,
-            "clockwork:plugin/fs": crate::plugin::bindings::host::clockwork::plugin::fs,
+            "clockwork:plugin/types": crate::wit::host::clockwork::plugin::types,
+            "clockwork:plugin/log": crate::wit::host::clockwork::plugin::log,
+            "clockwork:plugin/clock": crate::wit::host::clockwork::plugin::clock,
+            "clockwork:plugin/fs": crate::wit::host::clockwork::plugin::fs,
         },
     });
 }
@@ -41,10 +43,10 @@ pub mod connection {
         imports: { default: async | trappable },
         exports: { default: async },
         with: {
-            "clockwork:plugin/types": crate::plugin::bindings::host::clockwork::plugin::types,
-            "clockwork:plugin/log": crate::plugin::bindings::host::clockwork::plugin::log,
-            "clockwork:plugin/clock": crate::plugin::bindings::host::clockwork::plugin::clock,
-            "clockwork:plugin/fs": crate::plugin::bindings::host::clockwork::plugin::fs,
+            "clockwork:plugin/types": crate::wit::host::clockwork::plugin::types,
+            "clockwork:plugin/log": crate::wit::host::clockwork::plugin::log,
+            "clockwork:plugin/clock": crate::wit::host::clockwork::plugin::clock,
+            "clockwork:plugin/fs": crate::wit::host::clockwork::plugin::fs,
         },
     });
 }
@@ -57,13 +59,13 @@ pub mod assertion {
         imports: { default: async | trappable },
         exports: { default: async },
         with: {
-            "clockwork:plugin/types": crate::plugin::bindings::host::clockwork::plugin::types,
-            "clockwork:plugin/log": crate::plugin::bindings::host::clockwork::plugin::log,
-            "clockwork:plugin/clock": crate::plugin::bindings::host::clockwork::plugin::clock,
-            "clockwork:plugin/fs": crate::plugin::bindings::host::clockwork::plugin::fs,
-            "clockwork:plugin/probe": crate::plugin::bindings::host::clockwork::plugin::probe,
-            "clockwork:plugin/docker": crate::plugin::bindings::host::clockwork::plugin::docker,
-            "clockwork:plugin/exec": crate::plugin::bindings::host::clockwork::plugin::exec,
+            "clockwork:plugin/types": crate::wit::host::clockwork::plugin::types,
+            "clockwork:plugin/log": crate::wit::host::clockwork::plugin::log,
+            "clockwork:plugin/clock": crate::wit::host::clockwork::plugin::clock,
+            "clockwork:plugin/fs": crate::wit::host::clockwork::plugin::fs,
+            "clockwork:plugin/probe": crate::wit::host::clockwork::plugin::probe,
+            "clockwork:plugin/docker": crate::wit::host::clockwork::plugin::docker,
+            "clockwork:plugin/exec": crate::wit::host::clockwork::plugin::exec,
         },
     });
 }

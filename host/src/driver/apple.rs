@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::{Value as Json, json};
 
 /// The driver's name in `ext` actions.
-pub const DRIVER: &str = "apple-container";
+const DRIVER: &str = "apple-container";
 
 /// The program the driver runs.
 const PROGRAM: &str = "container";
@@ -174,7 +174,7 @@ pub fn command_lines(op: &str, payload: &str) -> Result<Vec<Vec<String>>, String
             }
             for (key, value) in &run.labels {
                 // A plugin is not trusted to have refused these.
-                if key.starts_with(crate::docker::labels::NAMESPACE) {
+                if key.starts_with(crate::model::labels::NAMESPACE) {
                     return Err(format!(
                         "label `{key}`: `dev.clockwork.` labels are Clockwork's own: they say which project owns a container"
                     ));
@@ -273,6 +273,34 @@ fn with_resolved_mounts(
         }
     }
     Ok(run.to_string())
+}
+
+/// The `apple-container` driver.
+pub(super) struct AppleDriver;
+
+impl super::Driver for AppleDriver {
+    fn name(&self) -> &'static str {
+        DRIVER
+    }
+
+    fn check(
+        &self,
+        files: &crate::project::ProjectDir,
+        scope: &crate::policy::Scope,
+        op: &str,
+        payload: &str,
+    ) -> Result<(), crate::policy::Denial> {
+        check(files, scope, op, payload)
+    }
+
+    fn run<'a>(
+        &'a self,
+        cx: &'a super::DriverContext<'a>,
+        op: &'a str,
+        payload: &'a str,
+    ) -> super::Running<'a> {
+        Box::pin(run(cx.files, op, payload))
+    }
 }
 
 /// Runs `op`'s command lines with the `container` CLI.

@@ -12,9 +12,6 @@ use serde_json::{Value as Json, json};
 
 use crate::project::{GitConfig, ProjectDir};
 
-/// The driver's name in `ext` actions.
-pub const DRIVER: &str = "git";
-
 /// The file inside `.git` that marks a clone as made by this project: only
 /// such a clone is ever updated or removed.
 const MARK: &str = "clockwork-clone";
@@ -41,6 +38,39 @@ pub struct Sync {
 pub struct Remove {
     /// The folder, relative to the project.
     pub dest: String,
+}
+
+/// The `git` driver.
+pub(super) struct GitDriver;
+
+impl super::Driver for GitDriver {
+    fn name(&self) -> &'static str {
+        "git"
+    }
+
+    fn check(
+        &self,
+        files: &ProjectDir,
+        _scope: &crate::policy::Scope,
+        op: &str,
+        payload: &str,
+    ) -> Result<(), crate::policy::Denial> {
+        check(files, op, payload).map_err(crate::policy::Denial::Path)
+    }
+
+    fn run<'a>(
+        &'a self,
+        cx: &'a super::DriverContext<'a>,
+        op: &'a str,
+        payload: &'a str,
+    ) -> super::Running<'a> {
+        Box::pin(run(cx.files, cx.project_id, op, payload))
+    }
+
+    /// A removed clone is the user's files.
+    fn removes_files(&self, op: &str) -> bool {
+        op == "remove"
+    }
 }
 
 /// Runs `op` with `payload`.

@@ -16,12 +16,7 @@ use rcgen::{
 use serde::{Deserialize, Serialize};
 
 use crate::project::ProjectDir;
-
-/// Where the certificates live, inside the project's state folder.
-pub const TLS_DIR: &str = ".clockwork/tls";
-
-/// The driver and operation of the setup step that asks for a certificate.
-pub const DRIVER: (&str, &str) = ("tls", "issue");
+use crate::project::tls::{Request, TLS_DIR, ca_path, service_paths, valid_name};
 
 /// How long a service certificate is valid; it is made again within
 /// [`RENEW_BEFORE`] of its end.
@@ -29,17 +24,6 @@ const VALID_FOR: Duration = Duration::from_secs(365 * 24 * 60 * 60);
 const RENEW_BEFORE: Duration = Duration::from_secs(30 * 24 * 60 * 60);
 /// How long the project's CA is valid.
 const CA_VALID_FOR: Duration = Duration::from_secs(10 * 365 * 24 * 60 * 60);
-
-/// What a connection asks for: a certificate for `service`, valid for the
-/// names `hosts`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Request {
-    /// The service; its folder under [`TLS_DIR`].
-    pub service: String,
-    /// The DNS names the certificate is for.
-    pub hosts: Vec<String>,
-}
 
 /// Why a certificate could not be made.
 #[derive(Debug, thiserror::Error)]
@@ -67,50 +51,63 @@ pub enum TlsError {
     },
 }
 
-/// The CA certificate's path, relative to the project.
-pub fn ca_path() -> String {
-    format!("{TLS_DIR}/ca.pem")
-}
+/// The `tls` driver: `issue` makes a service's certificate. Hoisted out of
+/// a connection's setup (see [`super::Hoisted`]), so it runs before
+/// either end deploys.
+pub(super) struct TlsDriver;
 
-/// The certificate and key paths of `service`, relative to the project.
-pub fn service_paths(service: &str) -> (String, String) {
-    (
-        format!("{TLS_DIR}/{service}/cert.pem"),
-        format!("{TLS_DIR}/{service}/key.pem"),
-    )
-}
+/// The one operation.
+const ISSUE: &str = "issue";
 
-/// What of the state folder a container may get mounted.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Mountable {
-    /// The CA certificate or a service's certificate: public.
-    Certificate,
-    /// A service's private key: only for the resource its connection
-    /// secures.
-    Key(String),
-}
-
-/// Whether a container may get `rel` (inside the state folder) mounted,
-/// and as what: only the CA certificate and a service's certificate and
-/// key.
-pub fn mountable(rel: &Path) -> Option<Mountable> {
-    let inside = rel.strip_prefix(TLS_DIR).ok()?;
-    let parts: Vec<&str> = inside.iter().filter_map(|p| p.to_str()).collect();
-    match parts.as_slice() {
-        ["ca.pem"] => Some(Mountable::Certificate),
-        [service, "cert.pem"] if valid_name(service) => Some(Mountable::Certificate),
-        [service, "key.pem"] if valid_name(service) => Some(Mountable::Key(service.to_string())),
-        _ => None,
+fn request(op: &str, payload: &str) -> Result<Request, String> {
+    if op != ISSUE {
+        return Err(format!("the tls driver has no `{op}`"));
     }
+    let request: Request =
+        serde_json::from_str(payload).map_err(|e| format!("invalid tls issue payload: {e}"))?;
+    if let Some(bad) = std::iter::once(&request.service)
+        .chain(&request.hosts)
+        .find(|n| !valid_name(n))
+    {
+        return Err(TlsError::Name(bad.clone()).to_string());
+    }
+    Ok(request)
 }
 
-fn valid_name(name: &str) -> bool {
-    !name.is_empty()
-        && !name.starts_with('.')
-        && name.len() <= 253
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+impl super::Driver for TlsDriver {
+    fn name(&self) -> &'static str {
+        "tls"
+    }
+
+    fn check(
+        &self,
+        _files: &ProjectDir,
+        _scope: &crate::policy::Scope,
+        op: &str,
+        payload: &str,
+    ) -> Result<(), crate::policy::Denial> {
+        request(op, payload)
+            .map(|_| ())
+            .map_err(crate::policy::Denial::Path)
+    }
+
+    /// Never reached: a valid request is hoisted, an invalid one refused
+    /// at the check.
+    fn run<'a>(
+        &'a self,
+        _cx: &'a super::DriverContext<'a>,
+        op: &'a str,
+        payload: &'a str,
+    ) -> super::Running<'a> {
+        Box::pin(async move {
+            request(op, payload)?;
+            Err("a TLS certificate is made by the host before either end of its connection deploys, never as a step".to_string())
+        })
+    }
+
+    fn hoist(&self, op: &str, payload: &str) -> Option<super::Hoisted> {
+        request(op, payload).ok().map(super::Hoisted::Certificate)
+    }
 }
 
 /// What is recorded beside a service certificate, to tell whether it still
@@ -247,26 +244,6 @@ fn ca(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn only_certificates_are_mountable() {
-        assert_eq!(
-            mountable(Path::new(".clockwork/tls/ca.pem")),
-            Some(Mountable::Certificate)
-        );
-        assert_eq!(
-            mountable(Path::new(".clockwork/tls/api/cert.pem")),
-            Some(Mountable::Certificate)
-        );
-        assert_eq!(
-            mountable(Path::new(".clockwork/tls/api/key.pem")),
-            Some(Mountable::Key("api".into()))
-        );
-        assert!(mountable(Path::new(".clockwork/tls/ca-key.pem")).is_none());
-        assert!(mountable(Path::new(".clockwork/state.json")).is_none());
-        assert!(mountable(Path::new(".clockwork/tls/api/issued.json")).is_none());
-        assert!(mountable(Path::new(".clockwork/tls/../state.json")).is_none());
-    }
 
     #[test]
     fn a_certificate_is_made_once_and_again_when_its_names_change() {
