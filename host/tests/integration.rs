@@ -10,6 +10,7 @@ mod completions;
 mod contract;
 mod hostile;
 mod import;
+mod layers;
 mod loading;
 mod model_server;
 mod outputs;
