@@ -22,13 +22,42 @@ pub enum CliError {
         /// The cause.
         source: std::io::Error,
     },
-    /// The plugin runtime could not start.
+    /// The plugin runtime could not start; only that.
     #[error("cannot start the plugin runtime: {0}")]
     #[diagnostic(
         code(clockwork::runtime),
         help("this is a bug; please report it with the output of `clockwork --version`")
     )]
     Runtime(String),
+    /// Clockwork itself went wrong (a task of its own failed).
+    #[error("{0}")]
+    #[diagnostic(
+        code(clockwork::internal),
+        help("this is a bug; please report it with the output of `clockwork --version`")
+    )]
+    Internal(String),
+    /// The background service could not start or stop, or keep its log.
+    #[error("{0}")]
+    #[diagnostic(
+        code(clockwork::service),
+        help("its log is .clockwork/service.log; `clockwork service status` says what runs")
+    )]
+    Service(String),
+    /// A command in a container could not be attached to.
+    #[error("{0}")]
+    #[diagnostic(code(clockwork::exec))]
+    Exec(String),
+    /// The model client could not be made.
+    #[error("cannot use the model: {0}")]
+    #[diagnostic(
+        code(clockwork::complete::client),
+        help("{}", crate::complete::HOW_TO_CONFIGURE)
+    )]
+    ModelClient(String),
+    /// A signal could not be listened for.
+    #[error("cannot listen for signals: {0}")]
+    #[diagnostic(code(clockwork::signal))]
+    Signal(String),
     /// The project file has problems (each located).
     #[error("{} problem(s) in the project", .0.len())]
     Invalid(Vec<Located>),
@@ -168,6 +197,11 @@ impl CliError {
             CliError::Plan(crate::plan::PlanError::Refused { .. }) => EXIT_INVALID,
             CliError::Io { .. }
             | CliError::Runtime(_)
+            | CliError::Internal(_)
+            | CliError::Service(_)
+            | CliError::Exec(_)
+            | CliError::Signal(_)
+            | CliError::ModelClient(_)
             | CliError::Tls(_)
             | CliError::Plugin(_)
             | CliError::Engine(_)

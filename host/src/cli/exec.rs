@@ -131,7 +131,7 @@ pub async fn run(invocation: &Invocation, args: ExecArgs) -> Result<u8, CliError
         mut input,
     } = started
     else {
-        return Err(CliError::Runtime(format!(
+        return Err(CliError::Exec(format!(
             "the Engine ran the command in `{container}` detached"
         )));
     };

@@ -289,7 +289,7 @@ impl Invocation {
         };
         crate::complete::chat::ChatClient::new(settings)
             .map(Some)
-            .map_err(|e| CliError::Runtime(e.to_string()))
+            .map_err(|e| CliError::ModelClient(e.to_string()))
     }
 
     /// The plugin runtime for this invocation.

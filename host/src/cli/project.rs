@@ -112,7 +112,7 @@ pub async fn resolved(invocation: &Invocation, mode: Mode) -> Result<Resolved, C
         .map_err(|e| match e {
             ResolveError::Invalid(problems) => CliError::Invalid(problems),
             ResolveError::Plugin(call) => CliError::Plugin(call),
-            ResolveError::Internal(message) => CliError::Runtime(message),
+            ResolveError::Internal(message) => CliError::Internal(message),
         })?;
     let completing = std::time::Instant::now();
     completer

@@ -78,7 +78,7 @@ fn start(invocation: &Invocation, files: &ProjectDir) -> Result<u8, CliError> {
         what: "the clockwork executable".into(),
         source: e,
     })?;
-    let log_error = |e: crate::project::PathError| CliError::Runtime(format!("{LOG_FILE}: {e}"));
+    let log_error = |e: crate::project::PathError| CliError::Service(format!("{LOG_FILE}: {e}"));
     files
         .create_dir_all(Path::new(STATE_DIR), true)
         .map_err(log_error)?;
@@ -143,7 +143,7 @@ fn start(invocation: &Invocation, files: &ProjectDir) -> Result<u8, CliError> {
                 .map(|b| String::from_utf8_lossy(&b).into_owned())
                 .unwrap_or_default();
             let last: Vec<&str> = said.lines().rev().take(5).collect();
-            return Err(CliError::Runtime(format!(
+            return Err(CliError::Service(format!(
                 "the service did not start: {}",
                 last.into_iter().rev().collect::<Vec<_>>().join("\n")
             )));
@@ -165,7 +165,7 @@ async fn stop(files: &ProjectDir) -> Result<u8, CliError> {
     let deadline = Instant::now() + Duration::from_secs(30);
     while running(files).is_some() {
         if Instant::now() > deadline {
-            return Err(CliError::Runtime(format!(
+            return Err(CliError::Service(format!(
                 "the service (pid {pid}) did not end within 30 s of SIGTERM"
             )));
         }

@@ -91,7 +91,7 @@ pub async fn run_watch(
             }
             Err(WatchError::Engine(e)) => return Err(e.into()),
             Err(WatchError::State(e)) => return Err(CliError::State(e)),
-            Err(WatchError::Signal(e)) => return Err(CliError::Runtime(e)),
+            Err(WatchError::Signal(e)) => return Err(CliError::Signal(e)),
         };
         if matches!(ended, Ended::Stopped | Ended::Destroyed) {
             return Ok(EXIT_OK);
