@@ -28,6 +28,7 @@ pub mod import;
 pub mod load;
 mod model;
 mod output;
+pub mod pipeline;
 pub mod plan;
 pub mod plugin;
 pub mod policy;

@@ -718,7 +718,7 @@ mod tests {
 
     use super::*;
     use crate::docker::{ContainerScope, EngineCall, EngineError, ExecOutput};
-    use crate::model::{DeclId, Declaration, Declared, Location, NameOrigin};
+    use crate::model::{DeclId, Declared};
     use crate::plan::{Compared, PlanCall, SettleCall};
     use crate::plugin::bindings::resource::exports::clockwork::plugin::resources::{
         Change as PluginChange, ChangePlan, PlanInput,
@@ -893,41 +893,8 @@ mod tests {
 
     /// `names[i]` depends on `names[i - 1]`.
     fn chain(names: &[&str]) -> Graph {
-        let decl = |i: usize, name: &str| Declaration {
-            id: DeclId(i),
-            kind: crate::model::PluginKind::Resource,
-            type_name: "Box".into(),
-            name: name.into(),
-            name_origin: NameOrigin::Explicit,
-            location: Location {
-                file: "main.star".into(),
-                line: i + 1,
-                column: 1,
-                offset: 0,
-                len: 0,
-            },
-            fields: serde_json::Map::new(),
-            grants: Default::default(),
-            config: serde_json::Map::new(),
-            parent: None,
-            children: Vec::new(),
-            connections: Vec::new(),
-            assertions: Vec::new(),
-            from: None,
-            to: None,
-            implicit: false,
-            completed: Default::default(),
-            deferred: false,
-        };
         Graph {
-            project: Declared {
-                dir: "/p".into(),
-                file: "main.star".into(),
-                name: "p".into(),
-                declarations: names.iter().enumerate().map(|(i, n)| decl(i, n)).collect(),
-                secrets: Vec::new(),
-                warnings: Vec::new(),
-            },
+            project: Declared::boxes(names),
             specs: BTreeMap::new(),
             depends_on: (1..names.len())
                 .map(|i| (DeclId(i), vec![DeclId(i - 1)]))

@@ -250,6 +250,21 @@ impl From<crate::docker::EngineError> for CliError {
     }
 }
 
+impl From<crate::pipeline::PipelineError> for CliError {
+    fn from(e: crate::pipeline::PipelineError) -> Self {
+        use crate::pipeline::PipelineError as E;
+        match e {
+            E::BrokenPlugins(problems) => CliError::BrokenPlugins(problems),
+            E::Config(e) => CliError::Project(e),
+            E::Invalid(problems) => CliError::Invalid(problems),
+            E::Load(e) => CliError::Load(e),
+            E::Completion(e) => CliError::Completion(e),
+            E::Plugin(call) => CliError::Plugin(call),
+            E::Internal(message) => CliError::Internal(message),
+        }
+    }
+}
+
 impl From<LoadError> for CliError {
     fn from(e: LoadError) -> Self {
         match e {

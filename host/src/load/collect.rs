@@ -675,53 +675,11 @@ fn secrets(out: &[Declaration], ctx: &LoadContext) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
-    #[test]
-    fn acronyms_stay_one_word_in_derived_names() {
-        assert_eq!(
-            crate::model::kebab("HTTPStatusAssert"),
-            "http-status-assert"
-        );
-        assert_eq!(
-            crate::model::kebab("DNSResolveAssert"),
-            "dns-resolve-assert"
-        );
-        assert_eq!(crate::model::kebab("DockerResource"), "docker-resource");
-        assert_eq!(
-            crate::model::kebab("SSLCertificateAssert"),
-            "ssl-certificate-assert"
-        );
-        assert_eq!(crate::model::kebab("S3Bucket"), "s3-bucket");
-    }
 
     use super::*;
 
     fn decl(i: usize, kind: PluginKind, type_name: &str) -> Declaration {
-        Declaration {
-            id: DeclId(i),
-            kind,
-            type_name: type_name.into(),
-            name: ResourceName::default(),
-            name_origin: NameOrigin::Derived,
-            location: Location {
-                file: "main.star".into(),
-                line: i + 1,
-                column: 1,
-                offset: 0,
-                len: 0,
-            },
-            fields: Map::new(),
-            grants: Default::default(),
-            config: Map::new(),
-            parent: None,
-            children: Vec::new(),
-            connections: Vec::new(),
-            assertions: Vec::new(),
-            from: None,
-            to: None,
-            implicit: false,
-            completed: Default::default(),
-            deferred: false,
-        }
+        Declaration::fixture(i, kind, type_name, "")
     }
 
     fn hint(explicit: Option<&str>, variable: Option<&str>) -> NameHint {

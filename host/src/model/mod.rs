@@ -6,6 +6,8 @@ mod backoff;
 mod declaration;
 pub mod exit;
 mod field_path;
+#[cfg(test)]
+mod fixture;
 mod grants;
 pub mod labels;
 mod location;

@@ -135,4 +135,13 @@ mod tests {
         assert_eq!(back, by_name);
         assert_eq!(TypeName::from("DockerResource"), "DockerResource");
     }
+
+    #[test]
+    fn acronyms_stay_one_word_in_derived_names() {
+        assert_eq!(kebab("HTTPStatusAssert"), "http-status-assert");
+        assert_eq!(kebab("DNSResolveAssert"), "dns-resolve-assert");
+        assert_eq!(kebab("DockerResource"), "docker-resource");
+        assert_eq!(kebab("SSLCertificateAssert"), "ssl-certificate-assert");
+        assert_eq!(kebab("S3Bucket"), "s3-bucket");
+    }
 }

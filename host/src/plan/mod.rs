@@ -652,42 +652,9 @@ mod tests {
     }
 
     fn graph() -> Graph {
-        use crate::model::{Declaration, Declared, Location, NameOrigin};
-        let decl = |i: usize, name: &str| Declaration {
-            id: DeclId(i),
-            kind: crate::model::PluginKind::Resource,
-            type_name: "Box".into(),
-            name: name.into(),
-            name_origin: NameOrigin::Explicit,
-            location: Location {
-                file: "main.star".into(),
-                line: i + 1,
-                column: 1,
-                offset: 0,
-                len: 0,
-            },
-            fields: serde_json::Map::new(),
-            grants: Default::default(),
-            config: serde_json::Map::new(),
-            parent: None,
-            children: Vec::new(),
-            connections: Vec::new(),
-            assertions: Vec::new(),
-            from: None,
-            to: None,
-            implicit: false,
-            completed: Default::default(),
-            deferred: false,
-        };
+        use crate::model::Declared;
         Graph {
-            project: Declared {
-                dir: "/p".into(),
-                file: "main.star".into(),
-                name: "p".into(),
-                declarations: vec![decl(0, "db"), decl(1, "api")],
-                secrets: Vec::new(),
-                warnings: Vec::new(),
-            },
+            project: Declared::boxes(&["db", "api"]),
             specs: BTreeMap::new(),
             depends_on: BTreeMap::from([(DeclId(1), vec![DeclId(0)])]),
             layers: vec![vec![DeclId(0)], vec![DeclId(1)]],
