@@ -18,6 +18,7 @@ use crate::import::ordered::Ordered;
 use crate::import::read::ReadError;
 use crate::import::secrets::{SecretToSet, Secrets, holds_secret};
 use crate::import::{Input, Item, ItemKind};
+use crate::project::dotenv::DotenvValue;
 
 /// Problems shown one by one; past these, they are counted (a file with
 /// thousands of mistakes is not helped by thousands of messages, and each
@@ -1266,12 +1267,12 @@ impl Reader<'_, '_> {
             }
             let mut secret_names: Vec<String> = Vec::new();
             let mut seen_secret: HashSet<String> = HashSet::new();
-            for (k, v) in parse_env_file(&text) {
+            for (k, v) in crate::project::dotenv::parse(&text) {
                 let mut tainted = false;
                 let text = match &v {
-                    EnvFileValue::Passthrough => None,
-                    EnvFileValue::Literal(l) => Some(Text::literal(l.clone())),
-                    EnvFileValue::Interpolated(raw) => match Text::parse(raw) {
+                    DotenvValue::Passthrough => None,
+                    DotenvValue::Literal(l) => Some(Text::literal(l.clone())),
+                    DotenvValue::Interpolated(raw) => match Text::parse(raw) {
                         Ok(t) => {
                             let mut names = Vec::new();
                             t.var_names(&mut names);
@@ -2317,56 +2318,6 @@ fn split_words(line: &str) -> Result<Vec<String>, String> {
     Ok(words)
 }
 
-/// A value of an env file, as written.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum EnvFileValue {
-    /// `KEY` alone: passed through from the environment.
-    Passthrough,
-    /// Unquoted or in double quotes: `${…}` is interpolated (Compose v2,
-    /// as the Compose Specification says; v1 took it literally).
-    Interpolated(String),
-    /// In single quotes: taken as it is.
-    Literal(String),
-}
-
-/// `KEY=value` lines of an env file as Compose reads them, in order (a key
-/// set twice is there twice: a line between may read the first value):
-/// comments and blank lines skipped, `export ` allowed, one pair of quotes
-/// removed.
-fn parse_env_file(text: &str) -> Vec<(String, EnvFileValue)> {
-    let mut out: Vec<(String, EnvFileValue)> = Vec::new();
-    // A byte-order mark an editor put first is no part of the first name.
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    for line in text.lines() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let line = line.strip_prefix("export ").unwrap_or(line);
-        let (k, v) = match line.split_once('=') {
-            Some((k, v)) => {
-                let v = v.trim();
-                let value = if let Some(inner) =
-                    v.strip_prefix('"').and_then(|v| v.strip_suffix('"'))
-                {
-                    EnvFileValue::Interpolated(inner.to_string())
-                } else if let Some(inner) = v.strip_prefix('\'').and_then(|v| v.strip_suffix('\''))
-                {
-                    EnvFileValue::Literal(inner.to_string())
-                } else {
-                    // An unquoted value ends at ` #`, a comment.
-                    let bare = v.split(" #").next().unwrap_or(v).trim_end();
-                    EnvFileValue::Interpolated(bare.to_string())
-                };
-                (k.trim().to_string(), value)
-            }
-            None => (line.to_string(), EnvFileValue::Passthrough),
-        };
-        out.push((k, v));
-    }
-    out
-}
-
 /// The first line (from 1) of `text` that no env file holds: one whose
 /// name Clockwork would not take for a variable, or that looks like a
 /// piece of a key rather than a name (long, letters and digits mixed, no
@@ -2478,21 +2429,5 @@ mod tests {
             ]
         );
         assert!(split_words("echo 'oops").is_err());
-    }
-
-    #[test]
-    fn env_files_are_read_as_compose_reads_them() {
-        let parsed = parse_env_file(
-            "# c\nexport A=1\nB=\"two words\"\nC='x' \nD=plain # note\nPASSTHROUGH\nA=2\n",
-        );
-        let expected: Vec<(String, EnvFileValue)> = vec![
-            ("A".into(), EnvFileValue::Interpolated("1".into())),
-            ("B".into(), EnvFileValue::Interpolated("two words".into())),
-            ("C".into(), EnvFileValue::Literal("x".into())),
-            ("D".into(), EnvFileValue::Interpolated("plain".into())),
-            ("PASSTHROUGH".into(), EnvFileValue::Passthrough),
-            ("A".into(), EnvFileValue::Interpolated("2".into())),
-        ];
-        assert_eq!(parsed, expected);
     }
 }

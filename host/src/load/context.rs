@@ -102,7 +102,7 @@ pub fn location_of(span: &FileSpan) -> Location {
     }
 }
 
-/// `KEY=value` lines of the project's `.env`; comments, blank lines and
+/// `KEY=value` lines of the project's `.env` ([`crate::project::dotenv`]); comments, blank lines and
 /// lines without `=` skipped, one level of surrounding quotes removed. A
 /// missing file is empty; one that is not UTF-8 (or a link out of the
 /// project) is a located error.
@@ -131,23 +131,12 @@ pub fn read_dotenv(files: &ProjectDir) -> Result<BTreeMap<String, String>, Box<L
     Ok(parse_dotenv(&text))
 }
 
+/// The values `env()` reads: every `KEY=value` line, the last one of a
+/// key winning; a bare `KEY` (Compose's pass-through) sets nothing.
 fn parse_dotenv(text: &str) -> BTreeMap<String, String> {
-    text.lines()
-        .filter_map(|line| {
-            let line = line.trim();
-            if line.is_empty() || line.starts_with('#') {
-                return None;
-            }
-            let line = line.strip_prefix("export ").unwrap_or(line);
-            let (key, value) = line.split_once('=')?;
-            let value = value.trim();
-            let unquoted = value
-                .strip_prefix('"')
-                .and_then(|v| v.strip_suffix('"'))
-                .or_else(|| value.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')))
-                .unwrap_or(value);
-            Some((key.trim().to_string(), unquoted.to_string()))
-        })
+    crate::project::dotenv::parse(text)
+        .into_iter()
+        .filter_map(|(key, value)| Some((key, value.text()?.to_string())))
         .collect()
 }
 
@@ -162,6 +151,14 @@ mod tests {
         assert_eq!(env.get("B").map(String::as_str), Some("two words"));
         assert_eq!(env.get("C").map(String::as_str), Some("x"));
         assert_eq!(env.len(), 3);
+    }
+
+    #[test]
+    fn a_comment_after_a_value_is_no_part_of_it_as_for_import() {
+        let env = parse_dotenv("\u{feff}PASSWORD=abc # note\nQUOTED=\"a # b\"\nBARE\n");
+        assert_eq!(env.get("PASSWORD").map(String::as_str), Some("abc"));
+        assert_eq!(env.get("QUOTED").map(String::as_str), Some("a # b"));
+        assert_eq!(env.get("BARE"), None);
     }
 
     #[test]

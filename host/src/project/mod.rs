@@ -2,6 +2,7 @@
 //! `plugins/`, its identity, and the one way into its files
 //! ([`ProjectDir`]).
 
+pub mod dotenv;
 mod files;
 mod identity;
 mod reads;
