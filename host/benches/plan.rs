@@ -2,42 +2,27 @@
 //! connections, from `main.star` to the ordered plan (evaluation, every
 //! plugin `validate`, every connection `resolve`, ordering).
 //!
-//! `cargo bench -p clockwork --bench plan`. Target (issue 3): < 1 s.
+//! `cargo bench -p clockwork --bench plan`. Target (issue 3): < 1 s. The
+//! same project from the command line, with completion and the rendered
+//! table: `scripts/bench-plan.sh`.
 
-use std::fmt::Write;
 use std::time::Duration;
 
 use clockwork::plugin::{PluginRuntime, PluginSet, RuntimeOptions, discover};
 use criterion::{Criterion, criterion_group, criterion_main};
 
-/// Resource `i` depends on `i - 1` and `i / 2`: a deep, wide DAG. One
-/// connection in ten is a `DatabaseConnection`, one in ten an explicit
-/// `DependencyConnection(...)`, the rest the `.connect(resource)` shorthand.
+/// The project `scripts/bench-project.py` writes: the one
+/// `scripts/bench-plan.sh` times from the command line.
 fn generate(dir: &std::path::Path, resources: usize) {
-    let mut text = String::new();
-    for i in 0..resources {
-        writeln!(text, "r{i} = DockerResource(image = \"busybox:latest\", ports = [\"{}\"], env_vars = {{\"INDEX\": \"{i}\"}})", 1000 + i % 50000).expect("write");
-    }
-    let mut connections = 0;
-    for i in 1..resources {
-        for target in [i - 1, i / 2] {
-            if connections % 10 == 0 {
-                writeln!(text, "r{i}.connect(DatabaseConnection(to_resource = r{target}, env_var_name = \"DB_{connections}\"))").expect("write");
-            } else if connections % 10 == 5 {
-                writeln!(
-                    text,
-                    "r{i}.connect(DependencyConnection(to_resource = r{target}))"
-                )
-                .expect("write");
-            } else {
-                writeln!(text, "r{i}.connect(r{target})").expect("write");
-            }
-            connections += 1;
-        }
-    }
-    // Two more, to earlier resources, make it exactly twice the resources.
-    writeln!(text, "r{}.connect(r1, r3)", resources - 1).expect("write");
-    std::fs::write(dir.join("main.star"), text).expect("write main.star");
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/bench-project.py");
+    let status = std::process::Command::new("python3")
+        .arg(script)
+        .arg(dir)
+        .arg(resources.to_string())
+        .status()
+        .expect("python3 runs");
+    assert!(status.success(), "scripts/bench-project.py failed");
 }
 
 fn plan_large(c: &mut Criterion) {

@@ -225,7 +225,7 @@ fn a_project_file_of_any_text_is_refused_located_and_shows_no_secret() {
             match crate::load::load(&folder, &plugins).await {
                 Ok((project, _)) => {
                     crate::output::register_secrets(project.secrets.iter().cloned());
-                    match crate::resolve::resolve(project, &plugins, &|_| None).await {
+                    match crate::resolve::resolve(project, plugins.as_ref(), &|_| None).await {
                         Ok(mut graph) => {
                             crate::complete::defaults(&mut graph, &plugins);
                             let state = crate::state::State::empty(&folder.identity);

@@ -21,6 +21,37 @@ use crate::plugin::bindings::connection::exports::clockwork::plugin::connections
 };
 use crate::plugin::bindings::types::{Action, PluginError, ResourceRef};
 use crate::plugin::{CallError, PluginKind, PluginSet};
+
+/// A connection plugin's answer to `resolve`, on its way.
+pub type ResolveCall = std::pin::Pin<
+    Box<
+        dyn std::future::Future<Output = Result<Result<Contribution, PluginError>, CallError>>
+            + Send,
+    >,
+>;
+
+/// What resolving needs of the plugins: each connection type's `resolve`,
+/// and the schema of each resource type (a patch is checked against it).
+/// [`PluginSet`] is the real one; a stage test gives plain answers.
+pub trait Resolver: Send + Sync {
+    /// The contribution of `type_name`'s plugin for `input`; `None` when
+    /// no plugin provides the type (it contributes nothing).
+    fn resolve(&self, type_name: &str, input: ResolveInput) -> Option<ResolveCall>;
+
+    /// The schema of `type_name`, when a plugin provides it.
+    fn schema(&self, type_name: &str) -> Option<&clockwork_schema::TypeSchema>;
+}
+
+impl Resolver for PluginSet {
+    fn resolve(&self, type_name: &str, input: ResolveInput) -> Option<ResolveCall> {
+        let plugin = self.for_type(type_name)?.clone();
+        Some(Box::pin(async move { plugin.resolve(&input).await }))
+    }
+
+    fn schema(&self, type_name: &str) -> Option<&clockwork_schema::TypeSchema> {
+        PluginSet::schema(self, type_name)
+    }
+}
 use clockwork_schema::actions::{NetworkSpec, VolumeSpec};
 
 /// What a connection contributed, for display and for later stages.
@@ -203,7 +234,7 @@ fn network_difference(theirs: &NetworkSpec, ours: &NetworkSpec) -> String {
 /// Resolves connections and orders the graph.
 pub async fn resolve(
     project: Declared,
-    plugins: &PluginSet,
+    plugins: &dyn Resolver,
     sources: &dyn Fn(&DeclId) -> Option<std::sync::Arc<String>>,
 ) -> Result<Graph, ResolveError> {
     let mut specs: BTreeMap<DeclId, Spec> = project
@@ -320,11 +351,10 @@ pub async fn resolve(
         .collect();
     // Calls run on every core; results are taken in declaration order.
     let results = crate::plugin::in_order(inputs.iter().map(|(conn, _, _, input)| {
-        let plugin = plugins.for_type(&project.get(*conn).type_name).cloned();
-        let input = input.clone();
+        let call = plugins.resolve(&project.get(*conn).type_name, input.clone());
         async move {
-            match plugin {
-                Some(plugin) => plugin.resolve(&input).await,
+            match call {
+                Some(call) => call.await,
                 None => Ok(Ok(empty_contribution())),
             }
         }
@@ -565,5 +595,125 @@ fn plugin_error_messages(type_name: &str, error: PluginError) -> Vec<(String, Op
         PluginError::Transient(text) | PluginError::Failed(text) => {
             vec![(format!("{type_name}: {text}"), None)]
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Declaration;
+    use crate::plugin::bindings::connection::exports::clockwork::plugin::connections::EndpointPatch;
+
+    /// Plain answers in place of connection plugins: `Link` contributes
+    /// `answer`; no other type has a plugin.
+    struct Answers {
+        answer: Result<Contribution, PluginError>,
+    }
+
+    impl Resolver for Answers {
+        fn resolve(&self, type_name: &str, _input: ResolveInput) -> Option<ResolveCall> {
+            let answer = self.answer.clone();
+            (type_name == "Link").then(|| -> ResolveCall { Box::pin(async move { Ok(answer) }) })
+        }
+
+        fn schema(&self, _type_name: &str) -> Option<&clockwork_schema::TypeSchema> {
+            None
+        }
+    }
+
+    /// `api` (line 2) connects to `db` (line 1) with a `type_name`
+    /// connection (line 3).
+    fn api_to_db(type_name: &str) -> Declared {
+        let mut db = Declaration::fixture(0, PluginKind::Resource, "Box", "db");
+        let mut api = Declaration::fixture(1, PluginKind::Resource, "Box", "api");
+        let mut link = Declaration::fixture(2, PluginKind::Connection, type_name, "api-link");
+        link.from = Some(api.id);
+        link.to = Some(db.id);
+        api.connections.push(link.id);
+        db.config
+            .insert("image".into(), Json::String("postgres".into()));
+        Declared::fixture(vec![db, api, link])
+    }
+
+    fn contribution(outputs: Vec<(String, String)>, env: Vec<(String, String)>) -> Contribution {
+        Contribution {
+            from_patch: EndpointPatch {
+                env,
+                ..empty_contribution().from_patch
+            },
+            outputs,
+            ..empty_contribution()
+        }
+    }
+
+    async fn resolved(
+        project: Declared,
+        answer: Result<Contribution, PluginError>,
+    ) -> Result<Graph, ResolveError> {
+        resolve(project, &Answers { answer }, &|_| None).await
+    }
+
+    #[tokio::test]
+    async fn a_connection_orders_its_ends_and_keeps_what_it_outputs() {
+        let outputs = vec![("URL".to_string(), "postgresql://db/app".to_string())];
+        let graph = resolved(
+            api_to_db("Link"),
+            Ok(contribution(outputs.clone(), Vec::new())),
+        )
+        .await
+        .expect("resolves");
+        assert_eq!(graph.layers, vec![vec![DeclId(0)], vec![DeclId(1)]]);
+        assert_eq!(graph.depends_on.get(&DeclId(1)), Some(&vec![DeclId(0)]));
+        assert_eq!(graph.connections.len(), 1);
+        assert_eq!(graph.connections[0].outputs, outputs);
+        assert_eq!(
+            graph.specs[&DeclId(0)].fields.get("image"),
+            Some(&Json::String("postgres".into())),
+            "the user's fields are the spec's"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_connection_type_with_no_plugin_only_orders() {
+        let graph = resolved(
+            api_to_db("Unknown"),
+            Err(PluginError::Failed("never asked".into())),
+        )
+        .await
+        .expect("resolves");
+        assert_eq!(graph.layers, vec![vec![DeclId(0)], vec![DeclId(1)]]);
+        assert!(graph.connections.iter().all(|c| c.outputs.is_empty()));
+    }
+
+    #[tokio::test]
+    async fn a_plugin_refusing_its_connection_is_a_problem_at_the_connection() {
+        let Err(ResolveError::Invalid(problems)) = resolved(
+            api_to_db("Link"),
+            Err(PluginError::Failed("no such database".into())),
+        )
+        .await
+        else {
+            panic!("refused");
+        };
+        assert_eq!(problems.len(), 1);
+        assert_eq!(problems[0].location.line, 3);
+        assert_eq!(problems[0].message, "Link: no such database");
+    }
+
+    #[tokio::test]
+    async fn a_variable_no_field_of_the_resource_receives_is_a_problem_at_the_connection() {
+        let env = vec![("DATABASE_URL".to_string(), "x".to_string())];
+        let Err(ResolveError::Invalid(problems)) =
+            resolved(api_to_db("Link"), Ok(contribution(Vec::new(), env))).await
+        else {
+            panic!("refused");
+        };
+        assert_eq!(problems[0].location.line, 3);
+        assert!(
+            problems[0].message.contains("DATABASE_URL")
+                && problems[0].message.contains("takes none"),
+            "{}",
+            problems[0].message
+        );
     }
 }
