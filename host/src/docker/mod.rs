@@ -4,8 +4,12 @@
 //! resource it belongs to; names already taken by anything else are refused.
 
 mod adopted;
+mod container;
 mod error;
+mod exec;
 mod execute;
+mod network;
+mod wait;
 pub use crate::model::labels;
 mod observe;
 mod ops;
@@ -13,12 +17,13 @@ mod read;
 mod stop_signal;
 
 pub use error::EngineError;
-pub use execute::{ContainerScope, ExecOutput, Readiness, rfc3339_seconds};
+pub use execute::{ContainerScope, ExecOutput};
 pub use observe::{ChangedOutside, Observation, Tunables, changed_outside, tunables_of};
 pub use ops::ContainerEngine;
 #[cfg(test)]
 pub use ops::EngineCall;
 pub use read::{CommandRequest, MAX_OUTPUT_BYTES, ObjectKind, listed_name, listed_resource};
+pub use wait::{Readiness, rfc3339_seconds};
 
 use std::collections::HashMap;
 use std::sync::Arc;
