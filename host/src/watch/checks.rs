@@ -1,0 +1,220 @@
+//! What is wrong with a watched resource: its plan, the Engine's view of
+//! its containers, and its assertions and plugin status on their
+//! interval.
+
+use super::{Tracked, Watcher};
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+
+use crate::docker::Engine;
+use crate::model::ResourceName;
+use crate::plan::{ChangeKind, Plan};
+use crate::state::State;
+
+/// Runs the assertions of the resources whose `check_interval` came round
+/// (each at most 10 s, so a failing one does not hold the loop) and
+/// records what fails in each one's `assert_failure`. A check that could
+/// not run is not drift: it says nothing about the resource.
+pub(super) async fn run_assertions(
+    w: &Watcher<'_>,
+    engine: &Engine,
+    state: &State,
+    observation: &crate::docker::Observation,
+    tracked: &mut BTreeMap<ResourceName, Tracked>,
+    now: Instant,
+) {
+    // A container still starting (its health check not yet passed) is
+    // not judged: restarting it then is what makes a slow service never
+    // come up (docker-autoheal's mistake).
+    let starting = |name: &str| {
+        observation.for_resource(name).is_some_and(|o| {
+            o["containers"]
+                .as_array()
+                .is_some_and(|cs| cs.iter().any(|c| c["health"] == "starting"))
+        })
+    };
+    let due: Vec<String> = tracked
+        .iter_mut()
+        .filter(|(name, t)| {
+            !starting(name)
+                && t.last_assert
+                    .is_none_or(|at| now.duration_since(at) >= t.settings.check_interval)
+        })
+        .map(|(name, t)| {
+            t.last_assert = Some(now);
+            name.to_string()
+        })
+        .collect();
+    if due.is_empty() {
+        return;
+    }
+    let mut out = statuses(w, state, observation, &due).await;
+    let selection = crate::assert::Selection {
+        names: due.clone(),
+        implied: true,
+    };
+    let checks = crate::assert::checks(w.graph, w.plugins, state, &selection)
+        .await
+        .unwrap_or_default();
+    let checks: Vec<crate::assert::Check> = checks
+        .into_iter()
+        .filter(|c| {
+            c.target
+                .as_ref()
+                .is_some_and(|(r, _)| due.contains(&r.to_string()))
+        })
+        .map(|mut c| {
+            c.timeout = c.timeout.min(Duration::from_secs(10));
+            c
+        })
+        .collect();
+    if checks.is_empty() {
+        for name in &due {
+            if let Some(t) = tracked.get_mut(name.as_str()) {
+                t.assert_failure = out.remove(name.as_str());
+            }
+        }
+        return;
+    }
+    w.plugins.attach(crate::plugin::Deployment {
+        hosts: observation.hosts(),
+        engine: engine.clone(),
+    });
+    let results = crate::assert::run(
+        checks,
+        w.plugins,
+        state,
+        crate::assert::Options::default(),
+        &mut |_| {},
+    )
+    .await;
+    for r in results {
+        if r.verdict == crate::assert::Verdict::Fail
+            && let Some((resource, _)) = &r.check.target
+        {
+            out.entry(resource.clone()).or_insert_with(|| {
+                let kind = if matches!(r.check.origin, crate::assert::Origin::Implied(_)) {
+                    "implied check"
+                } else {
+                    "assertion"
+                };
+                format!("{kind} `{}` fails: {}", r.check.name, r.message)
+            });
+        }
+    }
+    for name in &due {
+        if let Some(t) = tracked.get_mut(name.as_str()) {
+            t.assert_failure = out.remove(name.as_str());
+        }
+    }
+}
+
+/// What each of `due`'s plugins says of it (`status`), where that is an
+/// incident: degraded, stopped, missing or drifted. A plugin without a
+/// `status`, or one that cannot tell, says nothing.
+pub(super) async fn statuses(
+    w: &Watcher<'_>,
+    state: &State,
+    observation: &crate::docker::Observation,
+    due: &[String],
+) -> BTreeMap<ResourceName, String> {
+    use crate::plugin::bindings::resource::exports::clockwork::plugin::resources::Health;
+    let observation = observation.against(state);
+    let mut out = BTreeMap::new();
+    for name in due {
+        let Some(recorded) = state.resources.get(name.as_str()) else {
+            continue;
+        };
+        let Some(plugin) = w.plugins.for_type(&recorded.type_name) else {
+            continue;
+        };
+        let target = crate::plugin::bindings::types::ResourceRef {
+            type_name: recorded.type_name.to_string(),
+            name: name.clone(),
+        };
+        let observed = observation.for_resource(name).map(|o| o.to_string());
+        let Ok(Ok(report)) = plugin
+            .status(&target, &recorded.state.to_string(), observed.as_deref())
+            .await
+        else {
+            continue;
+        };
+        let drifted: Vec<String> = report
+            .drift
+            .iter()
+            .filter(|c| c.path != "/")
+            .map(|c| c.path.trim_start_matches('/').replace('/', "."))
+            .collect();
+        let wrong = match report.health {
+            Health::Degraded | Health::Stopped | Health::Missing => true,
+            Health::Ready | Health::Starting | Health::Unknown => !report.drift.is_empty(),
+        };
+        if wrong {
+            let mut seen = format!(
+                "its plugin reports it {:?}: {}",
+                report.health, report.message
+            )
+            .to_lowercase();
+            if !drifted.is_empty() {
+                seen.push_str(&format!(" (changed: {})", drifted.join(", ")));
+            }
+            out.insert(ResourceName::from(name.as_str()), seen);
+        }
+    }
+    out
+}
+
+/// What is wrong with a resource.
+pub(super) struct Drift {
+    /// What was seen, for the log.
+    pub(super) seen: String,
+    /// Containers the Engine reports unhealthy or restarting while the
+    /// plan has nothing to change: healing them is a restart (Docker's
+    /// restart policy never acts on `unhealthy`).
+    pub(super) restart: Vec<String>,
+}
+
+/// What is wrong with `name` now, if anything.
+pub(super) fn drift_of(
+    plan: &Plan,
+    observation: &crate::docker::Observation,
+    name: &str,
+) -> Option<Drift> {
+    if let Some(e) = plan.entries.iter().find(|e| e.name.as_str() == name)
+        && e.change != ChangeKind::None
+    {
+        let fields: Vec<String> = e
+            .changed
+            .iter()
+            .filter(|c| c.path != "/")
+            .map(|c| c.name())
+            .collect();
+        let seen = if fields.is_empty() {
+            format!("not as declared: {}", e.change)
+        } else {
+            format!("not as declared: {} ({})", e.change, fields.join(", "))
+        };
+        return Some(Drift {
+            seen,
+            restart: Vec::new(),
+        });
+    }
+    let observed = observation.for_resource(name)?;
+    let mut seen = Vec::new();
+    let mut restart = Vec::new();
+    for c in observed["containers"].as_array()? {
+        let container = c["name"].as_str().unwrap_or(name).to_string();
+        if c["health"] == "unhealthy" {
+            seen.push(format!("`{container}` is unhealthy"));
+            restart.push(container);
+        } else if c["restarting"] == true {
+            seen.push(format!("`{container}` keeps restarting"));
+            restart.push(container);
+        }
+    }
+    (!restart.is_empty()).then(|| Drift {
+        seen: seen.join(", "),
+        restart,
+    })
+}
