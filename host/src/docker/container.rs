@@ -17,9 +17,10 @@ use clockwork_schema::actions::{ContainerSpec, spec_hash};
 use clockwork_schema::{Protocol, parse_port};
 use serde_json::{Value as Json, json};
 
-use super::execute::{is_missing, label_of};
 use crate::docker::{Engine, EngineError, labels};
 use crate::model::ResourceName;
+
+use super::execute::{is_missing, label_of};
 
 impl Engine {
     /// Creates and starts a container, or starts it when one with the same

@@ -10,10 +10,11 @@ use clockwork_schema::actions::ExecSpec;
 use futures::StreamExt;
 use tokio::io::AsyncWriteExt;
 
-use super::execute::{ContainerScope, ExecOutput, label_of};
 use crate::docker::{Engine, EngineError, labels};
 use crate::policy::Denial;
 use crate::project::ProjectDir;
+
+use super::execute::{ContainerScope, ExecOutput, label_of};
 
 impl Engine {
     /// What is wrong with a container that has to run, if anything: it

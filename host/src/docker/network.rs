@@ -11,8 +11,9 @@ use bollard::query_parameters::{
 use clockwork_schema::actions::{NetworkSpec, VolumeSpec};
 use serde_json::{Value as Json, json};
 
-use super::execute::is_missing;
 use crate::docker::{Engine, EngineError};
+
+use super::execute::is_missing;
 
 impl Engine {
     /// Creates a network of this project unless it exists.

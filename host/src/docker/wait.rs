@@ -10,8 +10,9 @@ use clockwork_schema::actions::{ExecSpec, WaitCondition, WaitSpec};
 use futures::StreamExt;
 use serde_json::{Value as Json, json};
 
-use super::execute::{ContainerScope, label_of};
 use crate::docker::{Engine, EngineError, labels};
+
+use super::execute::{ContainerScope, label_of};
 
 impl Engine {
     /// Waits for a condition; commands run only in containers of `scope`.

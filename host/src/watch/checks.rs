@@ -2,15 +2,15 @@
 //! its containers, and its assertions and plugin status on their
 //! interval.
 
-use super::{Tracked, Watcher};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
-
 
 use crate::docker::Engine;
 use crate::model::ResourceName;
 use crate::plan::{ChangeKind, Plan};
 use crate::state::State;
+
+use super::{Tracked, Watcher};
 
 /// Runs the assertions of the resources whose `check_interval` came round
 /// (each at most 10 s, so a failing one does not hold the loop) and

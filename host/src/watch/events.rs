@@ -1,15 +1,16 @@
 //! What the watch listens to: the Engine's events for this project's
 //! containers, the files Clockwork wrote, and losing the Engine.
 
-use super::Watcher;
 use std::collections::HashMap;
 use std::time::Duration;
 
 use futures::StreamExt;
 
-use super::report::Kind;
 use crate::docker::{Engine, labels};
 use crate::state::State;
+
+use super::Watcher;
+use super::report::Kind;
 
 /// An event on one of this project's containers.
 pub(super) struct ContainerEvent {

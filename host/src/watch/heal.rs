@@ -1,12 +1,9 @@
 //! Healing and expiring: applying one resource again (and what depends
 //! on it), destroying one whose time ran out, and alerting.
 
-use super::{Halt, Tracked, Watcher};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-
-use super::report::{Alert, Kind, Reporter};
 use crate::apply::{self, Confirmation, Hooks, Target};
 use crate::docker::Engine;
 use crate::model::ResourceName;
@@ -14,6 +11,9 @@ use crate::plan::Plan;
 use crate::reconcile::AlertOn;
 use crate::resolve::Graph;
 use crate::state::{State, StateError};
+
+use super::report::{Alert, Kind, Reporter};
+use super::{Halt, Tracked, Watcher};
 
 /// Destroys `names` (their `max_duration` ran out) through `apply`'s path
 /// — planned as no longer declared — and records them as expired, so

@@ -1,12 +1,12 @@
 //! `.clockwork/watch-status.json`: what the watch is doing, for
 //! `clockwork status`.
 
-use super::{Tracked, Watcher};
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-
 use crate::model::ResourceName;
+
+use super::{Tracked, Watcher};
 
 /// Where `clockwork service status` reads what the watch last saw.
 pub const STATUS_FILE: &str = ".clockwork/watch-status.json";

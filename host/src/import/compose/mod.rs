@@ -1,0 +1,711 @@
+//! A Compose file read into what Clockwork can express: the services with
+//! the keys it translates, checked and normalised (short and long syntax
+//! alike), and everything else recorded as an [`Item`] at its key.
+//!
+//! The checks are those Compose itself makes (a named volume or network
+//! that is not declared, a `depends_on` of no service), plus unknown keys,
+//! which Compose refuses too and which are usually typos.
+
+mod environment;
+mod keys;
+mod model;
+mod mounts;
+mod ports;
+mod service_keys;
+
+pub use model::{Compose, Condition, EnvValue, EnvVar, Service};
+
+use environment::unquoted_if_secret;
+use keys::{OTHER_KEYS, TOP_LEVEL, TRANSLATED, UNTRANSLATED};
+use service_keys::build_reason;
+use std::path::{Component, Path, PathBuf};
+
+use serde_yaml_ng::{Mapping, Value};
+
+use crate::import::error::{ImportError, Problem};
+use crate::import::interp::Text;
+use crate::import::locate::{Locator, Seg};
+use crate::import::ordered::Ordered;
+use crate::import::secrets::Secrets;
+use crate::import::{Input, Item, ItemKind};
+
+/// Problems shown one by one; past these, they are counted (a file with
+/// thousands of mistakes is not helped by thousands of messages, and each
+/// costs a suggestion worked out against every name).
+const MAX_PROBLEMS: usize = 200;
+
+/// The most bytes of env files one import reads, counting a file at each
+/// service that names it: what is read is copied into main.star, so a
+/// small Compose file naming a large env file at many services would
+/// otherwise make a main.star of gigabytes.
+const ENV_FILES_BUDGET: u64 = 64 * 1024 * 1024;
+
+/// A top-level network or volume: its Docker name and whether Compose
+/// expects it to exist already.
+#[derive(Debug, Clone)]
+struct Declared {
+    name: String,
+}
+
+/// Where each `<<` key of `text` is (a key at a line's start, perhaps after
+/// a list's `- `).
+fn merge_keys(text: &str) -> Vec<crate::import::locate::Spot> {
+    let mut spots = Vec::new();
+    let mut offset = 0;
+    for (i, line) in text.split_inclusive('\n').enumerate() {
+        let body = line.trim_start_matches([' ', '-']);
+        if body.starts_with("<<") && body[2..].trim_start().starts_with(':') {
+            let column = line.len() - body.len();
+            spots.push(crate::import::locate::Spot {
+                line: i + 1,
+                column: column + 1,
+                offset: offset + column,
+                len: 2,
+            });
+        }
+        offset += line.len();
+    }
+    spots
+}
+
+/// A name as a key of an example: quoted when it looks secret, since
+/// `password: {}` reads as `name: value` to the output's masking, which
+/// would mask Clockwork's own example.
+fn yaml_key(name: &str) -> String {
+    if crate::secret::is_secret_name(name) {
+        serde_json::to_string(name).unwrap_or_else(|_| name.to_string())
+    } else {
+        name.to_string()
+    }
+}
+
+/// Whether Docker accepts `name` for a volume or network:
+/// `[a-zA-Z0-9][a-zA-Z0-9_.-]*`.
+fn docker_name(name: &str) -> bool {
+    name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+}
+
+/// Reads the file, collecting every problem and every untranslated key.
+pub fn read(input: &Input<'_>) -> Result<(Compose, Vec<Item>, Secrets), ImportError> {
+    let mut value: Value = serde_yaml_ng::from_str(input.text).map_err(|e| {
+        let spot = e.location().map(|l| crate::import::locate::Spot {
+            line: l.line(),
+            column: l.column(),
+            offset: l.index(),
+            len: 1,
+        });
+        let message = e.to_string();
+        // The snippet shows where; the message keeps what and while doing
+        // what (`, while scanning a quoted scalar at line 3 column 12`).
+        let message = match message.find(" at line ") {
+            Some(at) => {
+                let context = message[at..].find(',').map_or("", |c| &message[at + c..]);
+                format!("{}{context}", &message[..at])
+            }
+            None => message,
+        };
+        ImportError::Syntax(Box::new(Problem::new(
+            input.file,
+            input.text,
+            spot,
+            format!("{} is not YAML: {message}", input.file),
+            Some("a Compose file is a YAML mapping with `services:` at the top".into()),
+        )))
+    })?;
+    // `<<: *defaults` is how Compose files share settings between services.
+    if let Err(e) = value.apply_merge() {
+        // The parser does not say which merge failed: with one `<<` key it
+        // is that one; with several, their lines are named.
+        let merges = merge_keys(input.text);
+        let (spot, lines) = match merges.as_slice() {
+            [] => (None, String::new()),
+            [only] => (Some(*only), String::new()),
+            many => (
+                None,
+                format!(
+                    " (one of the `<<` keys on lines {})",
+                    many.iter()
+                        .map(|s| s.line.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ),
+        };
+        return Err(ImportError::Syntax(Box::new(Problem::new(
+            input.file,
+            input.text,
+            spot,
+            // The file's name in backticks: one that looks secret
+            // (`secrets.yml`) must not read as `name: value` to the
+            // output's masking, as nothing before a colon may.
+            format!(
+                "`{}`: a `<<` merge cannot be applied{lines}: {e}",
+                input.file
+            ),
+            Some("`<<` takes a mapping or a list of mappings, e.g. `<<: *defaults`".into()),
+        ))));
+    }
+    let mut reader = Reader {
+        input,
+        locator: Locator::new(input.text),
+        problems: Vec::new(),
+        items: Vec::new(),
+        project: input.folder_project(),
+        hidden_problems: 0,
+        env_bytes: 0,
+        service_index: 0,
+        secrets: Secrets::default(),
+    };
+    let compose = reader.file(&value);
+    if reader.hidden_problems > 0 {
+        let more = reader.hidden_problems;
+        reader.problems.push(Problem::new(
+            input.file,
+            input.text,
+            None,
+            format!(
+                "and {more} more problem(s) in {}, not shown: {MAX_PROBLEMS} are shown at most",
+                input.file
+            ),
+            Some("fix those shown and import again".into()),
+        ));
+    }
+    // In file order, whatever order the keys were checked in.
+    reader
+        .problems
+        .sort_by_key(|p| p.spot.map_or(usize::MAX, |s| s.offset));
+    if reader.problems.is_empty() {
+        Ok((compose, reader.items, reader.secrets))
+    } else {
+        Err(ImportError::Invalid(reader.problems))
+    }
+}
+
+struct Reader<'a, 'i> {
+    input: &'a Input<'i>,
+    /// Finds keys in the file's text.
+    locator: Locator<'i>,
+    problems: Vec<Problem>,
+    /// Problems past [`MAX_PROBLEMS`], counted only.
+    hidden_problems: usize,
+    /// The bytes of env files read so far, each use counted.
+    env_bytes: u64,
+    /// The index the service being read will have.
+    service_index: usize,
+    /// The secrets of env files, by the name main.star reads them under.
+    secrets: Secrets,
+    items: Vec<Item>,
+    /// The Compose project name: `name`, else the folder's.
+    project: String,
+}
+
+/// A path from string keys.
+fn path(keys: &[&str]) -> Vec<Seg> {
+    keys.iter().map(|k| Seg::Key((*k).to_string())).collect()
+}
+
+fn with(base: &[Seg], more: Seg) -> Vec<Seg> {
+    let mut p = base.to_vec();
+    p.push(more);
+    p
+}
+
+fn key(k: &str) -> Seg {
+    Seg::Key(k.to_string())
+}
+
+/// `services.web.ports[0]`, as messages name a key.
+fn shown(p: &[Seg]) -> String {
+    let mut out = String::new();
+    for seg in p {
+        match seg {
+            Seg::Key(k) => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(k);
+            }
+            Seg::Index(i) => out.push_str(&format!("[{i}]")),
+        }
+    }
+    out
+}
+
+/// What a value is, for "expected …, found …".
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "nothing",
+        Value::Bool(_) => "true/false",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Sequence(_) => "a list",
+        Value::Mapping(_) => "a mapping",
+        Value::Tagged(_) => "a tagged value",
+    }
+}
+
+/// A scalar as Compose reads it into a string.
+fn scalar(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+/// A name listed under a key, its place, and its options when the key is
+/// a mapping.
+type Named<'v> = (String, Vec<Seg>, Option<&'v Value>);
+
+fn entries(m: &Mapping) -> impl Iterator<Item = (String, &Value)> {
+    m.iter().map(|(k, v)| (scalar(k).unwrap_or_default(), v))
+}
+
+impl Reader<'_, '_> {
+    /// Whether problems are no longer shown one by one (so that working
+    /// out a suggestion for one is wasted).
+    fn flooded(&self) -> bool {
+        self.problems.len() >= MAX_PROBLEMS
+    }
+
+    fn problem(&mut self, at: &[Seg], message: String, help: Option<String>) {
+        if self.flooded() {
+            self.hidden_problems += 1;
+            return;
+        }
+        let spot = self.locator.locate(at);
+        self.problems.push(Problem::new(
+            self.input.file,
+            self.input.text,
+            spot,
+            message,
+            help,
+        ));
+    }
+
+    fn item(&mut self, service: Option<&str>, at: &[Seg], kind: ItemKind, reason: String) {
+        // The key as the user knows it, below the service.
+        let skip = if service.is_some() { 2 } else { 0 };
+        let key = shown(&at[skip.min(at.len())..]);
+        self.items.push(Item {
+            service: service.map(str::to_string),
+            key,
+            line: self.locator.locate(at).map(|s| s.line),
+            kind,
+            reason,
+        });
+    }
+
+    fn skip(&mut self, service: Option<&str>, at: &[Seg], reason: impl Into<String>) {
+        self.item(service, at, ItemKind::NotTranslated, reason.into());
+    }
+
+    fn note(&mut self, service: Option<&str>, at: &[Seg], reason: impl Into<String>) {
+        self.item(service, at, ItemKind::Note, reason.into());
+    }
+
+    /// Something main.star would grant the container on this machine.
+    fn review(&mut self, service: Option<&str>, at: &[Seg], reason: impl Into<String>) {
+        self.item(service, at, ItemKind::Review, reason.into());
+    }
+
+    fn expected(&mut self, at: &[Seg], what: &str, found: &Value, example: &str) {
+        self.problem(
+            at,
+            format!("`{}` must be {what}; found {}", shown(at), kind(found)),
+            Some(format!("for example `{example}`")),
+        );
+    }
+
+    fn text(&mut self, at: &[Seg], raw: &str) -> Option<Text> {
+        let name = match at.last() {
+            Some(Seg::Key(k)) => Some(k.as_str()),
+            _ => None,
+        };
+        self.text_named(at, raw, name)
+    }
+
+    /// [`text`](Self::text) of the value of the variable `name` (which a
+    /// list item's place does not say).
+    fn text_named(&mut self, at: &[Seg], raw: &str, name: Option<&str>) -> Option<Text> {
+        match Text::parse(raw) {
+            Ok(t) => Some(t),
+            Err(message) => {
+                self.problem(
+                    at,
+                    format!("`{}`: {}", shown(at), unquoted_if_secret(name, raw, message)),
+                    Some("Compose interpolation is `${NAME}`, `${NAME:-default}` or `${NAME:?message}`; `$$` is a literal `$`".into()),
+                );
+                None
+            }
+        }
+    }
+
+    fn file(&mut self, root: &Value) -> Compose {
+        let Value::Mapping(top) = root else {
+            self.problem(
+                &[],
+                format!(
+                    "{} is not a Compose file: it is {}, not a mapping",
+                    self.input.file,
+                    kind(root)
+                ),
+                Some("a Compose file starts with `services:` and one key per service".into()),
+            );
+            return Compose::default();
+        };
+        for (k, _) in entries(top) {
+            if k.starts_with("x-") || TOP_LEVEL.contains(&k.as_str()) {
+                continue;
+            }
+            let help = match crate::suggest::nearest(&k, TOP_LEVEL.iter().copied()) {
+                Some(near) => format!("did you mean `{near}`?"),
+                None => "the top-level keys are `services`, `networks`, `volumes`, `secrets`, `configs`, `name`, `version`, and `x-…` for extensions".into(),
+            };
+            self.problem(
+                &path(&[&k]),
+                format!("`{k}` is not a top-level key of a Compose file"),
+                Some(help),
+            );
+        }
+        if let Some(name) = top.get("name") {
+            if let Some(n) = scalar(name) {
+                self.project = n;
+            }
+            self.note(
+                None,
+                &path(&["name"]),
+                format!(
+                    "the project name (`{}`) is not translated: Clockwork names the project after its folder and each container after its declaration",
+                    scalar(name).unwrap_or_default()
+                ),
+            );
+        }
+        for key in ["include", "secrets", "configs", "models"] {
+            if let Some(v) = top.get(key) {
+                let names: Vec<String> = v
+                    .as_mapping()
+                    .map(|m| entries(m).map(|(k, _)| format!("`{k}`")).collect())
+                    .unwrap_or_default();
+                let what = if names.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", names.join(", "))
+                };
+                let reason = match key {
+                    "include" => {
+                        "the included files are not read: import each and merge the declarations"
+                            .to_string()
+                    }
+                    // `secrets` in backticks: bare, before a colon, the
+                    // output's masking takes it for `name: value`.
+                    "secrets" => format!(
+                        "Clockwork has no `secrets`{what}: mount each file read-only where the services read it"
+                    ),
+                    "configs" => format!(
+                        "Clockwork has no `configs`{what}: mount each file read-only where the services read it"
+                    ),
+                    _ => "Clockwork runs no models".to_string(),
+                };
+                self.skip(None, &path(&[key]), reason);
+            }
+        }
+        let networks = self.declared(top, "networks");
+        let volumes = self.declared(top, "volumes");
+        let services = match top.get("services") {
+            Some(Value::Mapping(m)) => m,
+            Some(other) => {
+                self.expected(
+                    &path(&["services"]),
+                    "a mapping of service names to services",
+                    other,
+                    "services: {web: {image: nginx:alpine}}",
+                );
+                return Compose::default();
+            }
+            None => {
+                self.problem(
+                    &[],
+                    format!(
+                        "{} is not a Compose file: it has no `services`",
+                        self.input.file
+                    ),
+                    Some(
+                        "a Compose file has `services:` at the top, with one key per service"
+                            .into(),
+                    ),
+                );
+                return Compose::default();
+            }
+        };
+        let mut names: Ordered<()> = Ordered::default();
+        for (k, _) in entries(services) {
+            names.set(k, ());
+        }
+        let mut compose = Compose::default();
+        for (name, body) in entries(services) {
+            let at = path(&["services", &name]);
+            let Value::Mapping(body) = body else {
+                self.expected(
+                    &at,
+                    "a mapping of settings",
+                    body,
+                    "web: {image: nginx:alpine}",
+                );
+                continue;
+            };
+            if body.contains_key("networks") {
+                compose.uses_networks = true;
+            }
+            self.service_index = compose.services.len();
+            let service = self.service(&name, body, &names, &networks, &volumes);
+            compose.services.push(service);
+        }
+        compose
+    }
+
+    /// Top-level `networks` or `volumes`: each key's Docker name, with
+    /// what DockerResource cannot set noted.
+    fn declared(&mut self, top: &Mapping, section: &str) -> Ordered<Declared> {
+        let mut out = Ordered::default();
+        let Some(v) = top.get(section) else {
+            return out;
+        };
+        let Value::Mapping(m) = v else {
+            if !v.is_null() {
+                self.expected(
+                    &path(&[section]),
+                    "a mapping of names",
+                    v,
+                    &format!("{section}: {{data: {{}}}}"),
+                );
+            }
+            return out;
+        };
+        let what = if section == "networks" {
+            "network"
+        } else {
+            "volume"
+        };
+        for (k, body) in entries(m) {
+            let at = path(&[section, &k]);
+            let mut declared = Declared { name: k.clone() };
+            match body {
+                Value::Null => {}
+                Value::Mapping(opts) => {
+                    for (opt, value) in entries(opts) {
+                        let at = with(&at, key(&opt));
+                        match (opt.as_str(), value) {
+                            ("name", v) => match scalar(v) {
+                                Some(n) => declared.name = n,
+                                None => self.expected(&at, "a string", v, "name: app-data"),
+                            },
+                            ("external", Value::Bool(external)) => {
+                                if *external {
+                                    self.note(None, &with(&path(&[section]), key(&k)), format!(
+                                        "an external {what}: Clockwork uses only {what}s it made itself, so `apply` refuses one made by anyone else; let Clockwork make it (drop `external`)"
+                                    ));
+                                }
+                            }
+                            ("external", Value::Mapping(ext)) => {
+                                if let Some(n) = ext.get("name").and_then(scalar) {
+                                    declared.name = n;
+                                }
+                                self.note(None, &with(&path(&[section]), key(&k)), format!(
+                                    "an external {what}: Clockwork uses only {what}s it made itself, so `apply` refuses one made by anyone else"
+                                ));
+                            }
+                            ("driver", v) if matches!(scalar(v).as_deref(), Some("bridge" | "local")) => {}
+                            (opt, _) => self.skip(None, &at, format!(
+                                "DockerResource makes the {what} with Docker's defaults{}",
+                                if what == "network" && matches!(opt, "internal" | "ipam" | "driver" | "enable_ipv6") {
+                                    "; a NetworkConnection between two of its members can declare `internal`, `subnet`, `gateway`, `driver` and `enable_ipv6`"
+                                } else {
+                                    ""
+                                }
+                            )),
+                        }
+                    }
+                }
+                other => self.expected(
+                    &at,
+                    "a mapping of options or nothing",
+                    other,
+                    &format!("{}: {{}}", yaml_key(&k)),
+                ),
+            }
+            if !docker_name(&declared.name) {
+                // A volume "named" `/etc` would be written as the mount
+                // `/etc:/data`: a bind mount of the machine's files.
+                self.problem(
+                    &at,
+                    format!(
+                        "`{}` is not a {what} name Docker accepts (letters, digits, `_`, `.` and `-`, starting with a letter or digit){}",
+                        declared.name,
+                        if declared.name.contains('/') {
+                            ": with a `/`, it would be a path on this machine here"
+                        } else {
+                            ""
+                        }
+                    ),
+                    Some(format!(
+                        "name the {what} e.g. `data`; to mount a folder, write its path as a service's volume source"
+                    )),
+                );
+            }
+            out.set(k, declared);
+        }
+        out
+    }
+
+    fn service(
+        &mut self,
+        name: &str,
+        body: &Mapping,
+        names: &Ordered<()>,
+        networks: &Ordered<Declared>,
+        volumes: &Ordered<Declared>,
+    ) -> Service {
+        let base = path(&["services", name]);
+        let mut s = Service {
+            key: name.to_string(),
+            name: name.to_string(),
+            ..Service::default()
+        };
+        let known: Vec<&str> = TRANSLATED
+            .iter()
+            .chain(OTHER_KEYS)
+            .copied()
+            .chain(UNTRANSLATED.iter().map(|(k, _)| *k))
+            .collect();
+        for (k, value) in entries(body) {
+            let at = with(&base, key(&k));
+            if k.starts_with("x-") {
+                continue;
+            }
+            if let Some((_, reason)) = UNTRANSLATED.iter().find(|(u, _)| *u == k) {
+                let reason = if k == "build" {
+                    build_reason(value, body.get("image").and_then(scalar))
+                } else {
+                    (*reason).to_string()
+                };
+                self.skip(Some(name), &at, reason);
+                continue;
+            }
+            if OTHER_KEYS.contains(&k.as_str()) {
+                self.skip(Some(name), &at, "DockerResource has no such setting");
+                continue;
+            }
+            if !TRANSLATED.contains(&k.as_str()) {
+                let help = match crate::suggest::nearest(&k, known.iter().copied()) {
+                    Some(near) => format!("did you mean `{near}`?"),
+                    None => "see the Compose specification for the keys of a service; `x-…` keys are extensions".into(),
+                };
+                self.problem(
+                    &at,
+                    format!("`{k}` is not a key of a Compose service (in `{name}`)"),
+                    Some(help),
+                );
+                continue;
+            }
+            match k.as_str() {
+                "image" => match scalar(value) {
+                    Some(raw) => s.image = self.text(&at, &raw),
+                    None => self.expected(&at, "a string", value, "image: nginx:alpine"),
+                },
+                "container_name" => match scalar(value) {
+                    Some(n) => {
+                        if n != name {
+                            s.aliases.push(name.to_string());
+                        }
+                        s.name = n;
+                    }
+                    None => self.expected(&at, "a string", value, "container_name: web"),
+                },
+                "ports" => self.ports(name, &at, value, &mut s),
+                "environment" => {}
+                "env_file" => {}
+                "volumes" => self.volumes(name, &at, value, volumes, &mut s),
+                "networks" => self.networks(name, &at, value, networks, &mut s),
+                "depends_on" => self.depends_on(name, &at, value, names, &mut s),
+                "healthcheck" => s.healthcheck = self.healthcheck(name, &at, value),
+                "command" => s.command = self.command(&at, value, "command: [\"npm\", \"start\"]"),
+                "entrypoint" => {
+                    s.entrypoint = self.command(&at, value, "entrypoint: [\"/entrypoint.sh\"]");
+                }
+                "labels" => self.labels(name, &at, value, &mut s),
+                "restart" => s.restart = self.restart(name, &at, value),
+                // `missing` is what Clockwork does anyway.
+                "pull_policy"
+                    if !matches!(scalar(value).as_deref(), Some("missing" | "if_not_present")) =>
+                {
+                    self.skip(
+                        Some(name),
+                        &at,
+                        "Clockwork pulls an image only when it is missing locally",
+                    );
+                }
+                _ => {}
+            }
+        }
+        // `env_file` first: `environment` wins over it, whatever the order.
+        if let Some(v) = body.get("env_file") {
+            self.env_files(&with(&base, key("env_file")), v, &mut s);
+        }
+        if let Some(v) = body.get("environment") {
+            self.environment(name, &with(&base, key("environment")), v, &mut s);
+        }
+        if s.image.is_none() && !body.contains_key("build") {
+            let help = if body.contains_key("extends") {
+                "its `extends` is not translated: copy the base service's `image` into it"
+                    .to_string()
+            } else {
+                "give the image it runs, e.g. `image: nginx:alpine`".to_string()
+            };
+            self.problem(
+                &base,
+                format!("service `{name}` has neither `image` nor `build`"),
+                Some(help),
+            );
+        }
+        if s.image.is_none()
+            && let Some(build) = body.get("build")
+        {
+            // What Compose tags an image it builds for the service (v2).
+            let project = self.project.clone();
+            s.image = Some(Text::literal(format!("{project}-{name}")));
+            let context = match build {
+                Value::Mapping(m) => m
+                    .get("context")
+                    .and_then(scalar)
+                    .unwrap_or_else(|| ".".into()),
+                other => scalar(other).unwrap_or_else(|| ".".into()),
+            };
+            self.note(Some(name), &with(&base, key("build")), format!(
+                "`image` is set to `{project}-{name}`, the tag Compose gives the image it builds: build it first (`docker build -t {project}-{name} {context}`)"
+            ));
+        }
+        s
+    }
+}
+
+/// A path with `.` and `..` resolved without asking the file system.
+pub fn normalise(p: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    out.push("..");
+                }
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
+}
