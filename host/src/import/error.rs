@@ -59,8 +59,8 @@ impl Problem {
         // The message quotes the file, which may hold a line break or a
         // terminal's escape character.
         Problem {
-            message: crate::import::starlark::one_line(&message),
-            help: help.map(|h| crate::import::starlark::one_line(&h)),
+            message: one_line(&message),
+            help: help.map(|h| one_line(&h)),
             file: file.to_string(),
             spot,
             source_code: NamedSource::new(file, Excerpt::around(text, spot)),
@@ -164,6 +164,21 @@ impl SourceCode for Excerpt {
             inner.line_count(),
         )))
     }
+}
+
+/// `text` with every line break (and other control character) made a
+/// space: comment text quotes the Compose file, and a break in a quoted
+/// name or value would otherwise start a line of code in main.star.
+pub fn one_line(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() || c == '\u{2028}' || c == '\u{2029}' {
+                ' '
+            } else {
+                c
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -24,8 +24,8 @@ mod translate;
 
 use std::path::{Path, PathBuf};
 
+pub use compose::SecretToSet;
 pub use error::{ImportError, Problem};
-pub use secrets::SecretToSet;
 
 /// What to import.
 pub struct Input<'a> {
@@ -46,8 +46,8 @@ impl Input<'_> {
     /// A bind mount's source as DockerResource takes it: `./…` inside the
     /// project folder, else (`Err`) the absolute path.
     fn bind_source(&self, source: &str) -> Result<String, String> {
-        let full = compose::normalise(&self.compose_dir.join(source));
-        let project = compose::normalise(self.project_dir);
+        let full = read::normalise(&self.compose_dir.join(source));
+        let project = read::normalise(self.project_dir);
         match full.strip_prefix(&project) {
             Ok(rel) if rel.as_os_str().is_empty() => Ok(".".into()),
             Ok(rel) => Ok(format!("./{}", rel.display())),
@@ -123,7 +123,7 @@ impl Item {
         };
         // One line: what it quotes of the file may hold a line break or
         // a terminal's escape character.
-        starlark::one_line(&match self.kind {
+        error::one_line(&match self.kind {
             ItemKind::NotTranslated => format!("{place}: not translated ({})", self.reason),
             ItemKind::Note => format!("{place}: note: {}", self.reason),
             ItemKind::Review => format!("{place}: review: {}", self.reason),
@@ -275,7 +275,7 @@ pub fn folder_of(file: &Path, base: &Path) -> PathBuf {
     } else {
         base.join(file)
     };
-    compose::normalise(full.parent().unwrap_or(Path::new("/")))
+    read::normalise(full.parent().unwrap_or(Path::new("/")))
 }
 
 #[cfg(test)]

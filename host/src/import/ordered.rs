@@ -5,8 +5,6 @@
 
 use std::collections::HashMap;
 
-use crate::import::compose::EnvVar;
-
 /// Values by key, in the order last set: setting a key again moves it
 /// last, as Compose's later definition wins. Each look-up is constant
 /// time, however many keys a service has.
@@ -71,12 +69,5 @@ impl<T> Ordered<T> {
     /// How many keys are set.
     pub fn len(&self) -> usize {
         self.index.len()
-    }
-}
-
-impl Ordered<EnvVar> {
-    /// Sets a variable under its name.
-    pub fn put(&mut self, var: EnvVar) {
-        self.set(var.name.clone(), var);
     }
 }

@@ -19,7 +19,7 @@
 
 use std::cell::RefCell;
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 use cap_std::fs::{Dir, OpenOptions, OpenOptionsExt as _};
 
@@ -288,7 +288,7 @@ impl EnvFiles for ComposeFolder {
             // Compose expands it to the user's home: outside in any case.
             return Err(ReadError::Outside);
         }
-        let full = crate::import::compose::normalise(&self.root.join(path));
+        let full = normalise(&self.root.join(path));
         let Ok(rel) = full.strip_prefix(&self.root) else {
             return self.read_allowed(&full, ReadError::Outside);
         };
@@ -341,6 +341,23 @@ fn not_a_file_cap(meta: &cap_std::fs::Metadata) -> Option<&'static str> {
     } else {
         Some("not a regular file")
     }
+}
+
+/// A path with `.` and `..` resolved without asking the file system.
+pub fn normalise(p: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    out.push("..");
+                }
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@
 use std::collections::{HashMap, HashSet};
 
 use crate::import::Item;
-use crate::import::compose::{Compose, EnvValue, EnvVar};
+use crate::import::compose::model::{Compose, EnvValue, EnvVar, SecretToSet};
 use crate::import::interp::Text;
 use crate::import::ordered::Ordered;
 
@@ -20,20 +20,6 @@ pub fn holds_secret(name: &str, t: &Text) -> bool {
     (crate::secret::is_secret_name(name) && !view.is_empty())
         || !crate::secret::url_passwords(&view).is_empty()
         || !crate::secret::query_secrets(&view).is_empty()
-}
-
-/// A secret of an env file that main.star reads with `env()`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SecretToSet {
-    /// The name main.star reads it under: the variable's own, unless
-    /// another env file gives that name another value.
-    pub reference: String,
-    /// The variable.
-    pub name: String,
-    /// The env file that holds its value, as the Compose file wrote it.
-    pub file: String,
-    /// The services that read it.
-    pub services: Vec<String>,
 }
 
 /// The secrets of env files as read, to be given the names main.star

@@ -2,6 +2,7 @@
 //! of `clockwork init`: `field = value`, four spaces, trailing commas, a
 //! list on one line when it fits.
 
+use super::error::one_line;
 use crate::import::interp::{Fallback, Part, Text};
 use crate::import::translate::{Declarations, Entry, Expr, Target};
 
@@ -146,21 +147,6 @@ fn call(type_name: &str, fields: &[(&'static str, Expr)], used: usize) -> String
     }
     out.push(')');
     out
-}
-
-/// `text` with every line break (and other control character) made a
-/// space: comment text quotes the Compose file, and a break in a quoted
-/// name or value would otherwise start a line of code in main.star.
-pub fn one_line(text: &str) -> String {
-    text.chars()
-        .map(|c| {
-            if c.is_control() || c == '\u{2028}' || c == '\u{2029}' {
-                ' '
-            } else {
-                c
-            }
-        })
-        .collect()
 }
 
 /// Comment lines, each wrapped at [`WIDTH`], later lines of one indented.

@@ -10,7 +10,7 @@ struct Files(Vec<(String, String)>);
 
 impl read::EnvFiles for Files {
     fn read(&self, path: &str) -> Result<String, read::ReadError> {
-        let full = compose::normalise(&Path::new("/work/app").join(path));
+        let full = read::normalise(&Path::new("/work/app").join(path));
         self.0
             .iter()
             .find(|(name, _)| Path::new(name) == full)

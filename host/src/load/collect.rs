@@ -9,8 +9,7 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value as Json};
 use starlark::environment::{FrozenModule, Module};
-use starlark::eval::Evaluator;
-use starlark::values::dict::{AllocDict, DictMut, DictRef};
+use starlark::values::dict::DictRef;
 use starlark::values::list::ListRef;
 use starlark::values::tuple::TupleRef;
 use starlark::values::{Value, ValueIdentity};
@@ -21,32 +20,6 @@ use crate::load::value::{Decl, FROM, PARENT};
 use crate::model::Located;
 use crate::model::PluginKind;
 use crate::model::{DeclId, Declaration, Declared, Location, NameOrigin, ResourceName};
-
-/// Gives `module` an empty registry of the declarations made while it runs.
-pub fn start_registry(module: &Module) {
-    let heap = module.heap();
-    module.set_extra_value(heap.alloc(AllocDict(std::iter::empty::<(Value, Value)>())));
-}
-
-/// Records a new declaration in the registry of the module being evaluated
-/// (the one whose code runs: a function of a loaded file called from
-/// `main.star` declares into `main.star`'s registry).
-pub fn register<'v>(eval: &Evaluator<'v, '_, '_>, id: u32, decl: Value<'v>) -> anyhow::Result<()> {
-    let registry = eval.module().extra_value().ok_or_else(|| {
-        anyhow::anyhow!("internal error: no declaration registry (this is a bug in clockwork)")
-    })?;
-    let mut dict = DictMut::from_value(registry).map_err(|_| {
-        anyhow::anyhow!(
-            "internal error: the declaration registry is frozen (this is a bug in clockwork)"
-        )
-    })?;
-    let key = eval.heap().alloc(id);
-    dict.aref.insert_hashed(
-        key.get_hashed().map_err(starlark::Error::into_anyhow)?,
-        decl,
-    );
-    Ok(())
-}
 
 /// Builds the project from an evaluated module and the modules it loaded.
 pub fn collect<'v>(

@@ -206,7 +206,7 @@ fn construct<'v>(
         fields: fields_dict,
         edges,
     });
-    crate::load::collect::register(eval, id, decl)?;
+    crate::load::registry::register(eval, id, decl)?;
     for (_, list) in connections {
         let items: Vec<Value> = ListRef::from_value(list)
             .map(|l| l.iter().collect())
@@ -232,42 +232,4 @@ fn example_field(spec: &TypeSpec) -> &str {
         })
         .map(|f| f.name.as_str())
         .unwrap_or("name")
-}
-
-/// A `DependencyConnection` to `target`, for a bare resource given to
-/// `.connect(...)` or `connections=[...]`.
-pub fn implicit_dependency<'v>(
-    target: Value<'v>,
-    eval: &mut Evaluator<'v, '_, '_>,
-) -> anyhow::Result<Value<'v>> {
-    let ctx = LoadContext::of(eval)?;
-    let Some(spec) = ctx
-        .registry
-        .get(crate::defaults::SHORTHAND_CONNECTION)
-        .cloned()
-    else {
-        anyhow::bail!(
-            "a bare resource means a `DependencyConnection`, but no plugin provides that type"
-        );
-    };
-    let info = DeclInfo {
-        id: ctx.next_id(),
-        spec: Arc::clone(&spec),
-        location: LoadContext::caller_location(eval),
-    };
-    let heap = eval.heap();
-    let key = spec
-        .key("to_resource")
-        .map(|k| k.to_value())
-        .unwrap_or_else(|| heap.alloc("to_resource"));
-    let fields = heap.alloc(AllocDict([(key, target)]));
-    let edges = heap.alloc(AllocDict([(heap.alloc("implicit"), heap.alloc(true))]));
-    let id = info.id;
-    let decl = heap.alloc(DeclGen {
-        info: Arc::new(info),
-        fields,
-        edges,
-    });
-    crate::load::collect::register(eval, id, decl)?;
-    Ok(decl)
 }

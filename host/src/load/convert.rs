@@ -13,8 +13,13 @@ use starlark::values::none::NoneType;
 use starlark::values::tuple::TupleRef;
 use starlark::values::{Heap, UnpackValue, Value, ValueLike};
 
-use crate::load::value::Decl;
 use crate::model::PluginKind;
+
+/// What a value that stands for a declaration provides
+/// ([`starlark::values::StarlarkValue::provide`]): the reference it becomes
+/// as data.
+#[derive(starlark::any::ProvidesStaticType)]
+pub struct Reference(pub Json);
 
 /// Why a Starlark value cannot be used as data.
 #[derive(Debug, thiserror::Error)]
@@ -69,8 +74,8 @@ pub fn to_json(value: Value) -> Result<Json, NotData> {
         }
         return Ok(Json::Object(object));
     }
-    if let Some(decl) = Decl::from_value(value) {
-        return Ok(decl.reference());
+    if let Some(Reference(reference)) = value.request_value::<Reference>() {
+        return Ok(reference);
     }
     Err(NotData(format!(
         "a {} (`{}`) cannot be used as a value here",

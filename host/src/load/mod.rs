@@ -14,6 +14,7 @@ mod convert;
 mod error;
 mod function;
 pub mod limits;
+mod registry;
 mod source;
 mod types;
 mod value;
@@ -222,7 +223,7 @@ fn run<'v>(
     let printer = Printer(&loader.printed);
     // Every declaration made while this module runs is kept here, so none
     // is lost for not being bound to a variable.
-    collect::start_registry(module);
+    registry::start_registry(module);
     let mut eval = Evaluator::new(module);
     eval.extra = Some(loader.ctx);
     eval.set_loader(loader);

@@ -26,6 +26,7 @@ use starlark::values::{
     ProvidesStaticType, StarlarkValue, Trace, Value, ValueLike, starlark_value,
 };
 
+use crate::load::context::LoadContext;
 use crate::load::convert;
 use crate::load::types::TypeSpec;
 use crate::model::Location;
@@ -240,6 +241,10 @@ impl<'v, V: ValueLike<'v>> StarlarkValue<'v> for DeclGen<V>
 where
     Self: ProvidesStaticType<'v>,
 {
+    fn provide(&'v self, demand: &mut starlark::values::Demand<'_, 'v>) {
+        demand.provide_value(convert::Reference(self.reference()));
+    }
+
     fn get_methods() -> Option<&'static Methods> {
         static METHODS: MethodsStatic = MethodsStatic::new("declaration", declaration_methods);
         Some(METHODS.methods())
@@ -441,7 +446,7 @@ pub fn attach_connection<'v>(
             if target.ptr_eq(from) {
                 anyhow::bail!("{} cannot connect to itself", from_decl.describe());
             }
-            crate::load::constructor::implicit_dependency(target, eval)?
+            implicit_dependency(target, eval)?
         }
         PluginKind::Connection => {
             if let Some(existing) = target_decl.edge(FROM)
@@ -522,4 +527,42 @@ fn add_child<'v>(parent: Value<'v>, child: Value<'v>, heap: Heap<'v>) -> anyhow:
     }
     child_decl.set_edge(PARENT, parent)?;
     parent_decl.set_edge(CHILDREN, appended(parent_decl.edge(CHILDREN), child, heap))
+}
+
+/// A `DependencyConnection` to `target`, for a bare resource given to
+/// `.connect(...)` or `connections=[...]`.
+pub fn implicit_dependency<'v>(
+    target: Value<'v>,
+    eval: &mut Evaluator<'v, '_, '_>,
+) -> anyhow::Result<Value<'v>> {
+    let ctx = LoadContext::of(eval)?;
+    let Some(spec) = ctx
+        .registry
+        .get(crate::defaults::SHORTHAND_CONNECTION)
+        .cloned()
+    else {
+        anyhow::bail!(
+            "a bare resource means a `DependencyConnection`, but no plugin provides that type"
+        );
+    };
+    let info = DeclInfo {
+        id: ctx.next_id(),
+        spec: Arc::clone(&spec),
+        location: LoadContext::caller_location(eval),
+    };
+    let heap = eval.heap();
+    let key = spec
+        .key("to_resource")
+        .map(|k| k.to_value())
+        .unwrap_or_else(|| heap.alloc("to_resource"));
+    let fields = heap.alloc(AllocDict([(key, target)]));
+    let edges = heap.alloc(AllocDict([(heap.alloc("implicit"), heap.alloc(true))]));
+    let id = info.id;
+    let decl = heap.alloc(DeclGen {
+        info: Arc::new(info),
+        fields,
+        edges,
+    });
+    crate::load::registry::register(eval, id, decl)?;
+    Ok(decl)
 }

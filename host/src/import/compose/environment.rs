@@ -12,7 +12,8 @@ use crate::import::secrets::holds_secret;
 use crate::project::dotenv::DotenvValue;
 
 use super::model::{EnvValue, EnvVar, Service};
-use super::{ENV_FILES_BUDGET, Reader, entries, key, normalise, scalar, with};
+use super::{ENV_FILES_BUDGET, Reader, entries, key, scalar, unquoted_if_secret, with};
+use crate::import::read::normalise;
 
 /// The first line (from 1) of `text` that no env file holds: one whose
 /// name Clockwork would not take for a variable, or that looks like a
@@ -51,20 +52,6 @@ pub(super) fn looks_random(name: &str) -> bool {
         && !name.contains('_')
         && name.chars().any(|c| c.is_ascii_digit())
         && name.chars().any(|c| c.is_ascii_alphabetic())
-}
-
-/// What is wrong with the interpolation in `raw`, the value of `name`:
-/// `message`, which quotes a piece of it, unless the value is a secret
-/// (by its name, or a URL's password or secret parameter in it).
-pub(super) fn unquoted_if_secret(name: Option<&str>, raw: &str, message: String) -> String {
-    let secret = name.is_some_and(crate::secret::is_secret_name)
-        || !crate::secret::url_passwords(raw).is_empty()
-        || !crate::secret::query_secrets(raw).is_empty();
-    if secret {
-        "its value, a secret (so not quoted here), is not valid Compose interpolation".into()
-    } else {
-        message
-    }
 }
 
 impl Reader<'_, '_> {

@@ -8,17 +8,14 @@
 
 mod environment;
 mod keys;
-mod model;
+pub(super) mod model;
 mod mounts;
 mod ports;
 mod service_keys;
 
-pub use model::{Compose, Condition, EnvValue, EnvVar, Service};
+pub use model::{Compose, Condition, EnvValue, SecretToSet, Service};
 
-use environment::unquoted_if_secret;
 use keys::{OTHER_KEYS, TOP_LEVEL, TRANSLATED, UNTRANSLATED};
-use service_keys::build_reason;
-use std::path::{Component, Path, PathBuf};
 
 use serde_yaml_ng::{Mapping, Value};
 
@@ -693,19 +690,34 @@ impl Reader<'_, '_> {
     }
 }
 
-/// A path with `.` and `..` resolved without asking the file system.
-pub fn normalise(p: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for c in p.components() {
-        match c {
-            Component::CurDir => {}
-            Component::ParentDir => {
-                if !out.pop() {
-                    out.push("..");
-                }
-            }
-            other => out.push(other.as_os_str()),
-        }
+/// What is wrong with the interpolation in `raw`, the value of `name`:
+/// `message`, which quotes a piece of it, unless the value is a secret
+/// (by its name, or a URL's password or secret parameter in it).
+fn unquoted_if_secret(name: Option<&str>, raw: &str, message: String) -> String {
+    let secret = name.is_some_and(crate::secret::is_secret_name)
+        || !crate::secret::url_passwords(raw).is_empty()
+        || !crate::secret::query_secrets(raw).is_empty();
+    if secret {
+        "its value, a secret (so not quoted here), is not valid Compose interpolation".into()
+    } else {
+        message
     }
-    out
+}
+
+/// Why `build` is not translated, with the command to build the image.
+fn build_reason(build: &Value, image: Option<String>) -> String {
+    let context = match build {
+        Value::Mapping(m) => m
+            .get("context")
+            .and_then(scalar)
+            .unwrap_or_else(|| ".".into()),
+        other => scalar(other).unwrap_or_else(|| ".".into()),
+    };
+    if let Some(image) = image {
+        format!(
+            "Clockwork runs images: build it first (`docker build -t {image} {context}`); an image present locally is not pulled"
+        )
+    } else {
+        format!("Clockwork runs images: build it from `{context}` first")
+    }
 }

@@ -3,7 +3,6 @@
 
 use crate::import::interp::Text;
 use crate::import::ordered::Ordered;
-use crate::import::secrets::SecretToSet;
 
 /// The services of a Compose file, in file order.
 #[derive(Debug, Default)]
@@ -128,4 +127,25 @@ pub struct Healthcheck {
     pub retries: Option<u64>,
     /// Seconds of grace after start.
     pub start_period: Option<f64>,
+}
+
+impl Ordered<EnvVar> {
+    /// Sets a variable under its name.
+    pub fn put(&mut self, var: EnvVar) {
+        self.set(var.name.clone(), var);
+    }
+}
+
+/// A secret of an env file that main.star reads with `env()`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretToSet {
+    /// The name main.star reads it under: the variable's own, unless
+    /// another env file gives that name another value.
+    pub reference: String,
+    /// The variable.
+    pub name: String,
+    /// The env file that holds its value, as the Compose file wrote it.
+    pub file: String,
+    /// The services that read it.
+    pub services: Vec<String>,
 }

@@ -13,24 +13,6 @@ use super::keys::CLOCKWORK_LABELS;
 use super::model::{Condition, Dependency, Healthcheck, Service};
 use super::{Declared, Named, Reader, entries, key, scalar, shown, with, yaml_key};
 
-/// Why `build` is not translated, with the command to build the image.
-pub(super) fn build_reason(build: &Value, image: Option<String>) -> String {
-    let context = match build {
-        Value::Mapping(m) => m
-            .get("context")
-            .and_then(scalar)
-            .unwrap_or_else(|| ".".into()),
-        other => scalar(other).unwrap_or_else(|| ".".into()),
-    };
-    if let Some(image) = image {
-        format!(
-            "Clockwork runs images: build it first (`docker build -t {image} {context}`); an image present locally is not pulled"
-        )
-    } else {
-        format!("Clockwork runs images: build it from `{context}` first")
-    }
-}
-
 /// Compose's durations (`1m30s`, `500ms`, `2h`, `10s`) in seconds.
 pub(super) fn duration_seconds(text: &str) -> Option<f64> {
     let mut total = 0.0;
