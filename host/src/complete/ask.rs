@@ -37,18 +37,17 @@ impl Completer {
         if !self.probed {
             self.probed = true;
             self.report.requests += 1;
-            let settings = client.settings();
             match client.probe().await {
                 Ok(p) if p.enforced => crate::output::detail(&format!(
                     "model {} at {}: structured output is enforced ({} ms)",
                     p.model_id,
-                    settings.base_url,
+                    client.base_url(),
                     p.latency.as_millis()
                 )),
                 Ok(p) => crate::output::note(&format!(
                     "model {} at {} does not enforce the response schema (asked for an integer field, it answered {}); answers are checked and asked again once when they do not fit",
                     p.model_id,
-                    settings.base_url,
+                    client.base_url(),
                     crate::output::masked(&p.text)
                 )),
                 Err(e) => return Err(model_error(e)),
@@ -92,7 +91,7 @@ impl Completer {
                 .await;
             crate::output::detail(&format!(
                 "model {} answered for `{}` in {} ms",
-                client.settings().model,
+                client.name(),
                 t.name,
                 started.elapsed().as_millis()
             ));
@@ -106,9 +105,9 @@ impl Completer {
             };
             match self.check_answer(t, left, &answer.value, &current).await? {
                 Ok(values) => {
-                    let source = format!("model:{}", client.settings().model);
+                    let source = format!("model:{}", client.name());
                     let record = ModelRecord {
-                        name: client.settings().model.clone(),
+                        name: client.name().to_string(),
                         id: answer.model_id.clone(),
                         system_fingerprint: answer.system_fingerprint.clone(),
                         prompt: prompt_hash,
@@ -224,7 +223,10 @@ impl Completer {
             config.insert(field.clone(), value.clone());
         }
         let config = Json::Object(config);
-        if let Err(diagnostics) = t.plugin.validate(&t.type_name, &t.name, &config).await?
+        if let Err(diagnostics) = t
+            .plugins
+            .validate(&t.type_name, &t.name, config.clone())
+            .await?
             && let Some(d) = diagnostics.iter().find(|d| d.severity == Severity::Error)
         {
             let field = d

@@ -18,7 +18,10 @@ mod ask;
 pub mod chat;
 pub mod lock;
 pub mod prompt;
+mod seams;
 mod settings;
+#[cfg(test)]
+mod tests;
 pub mod trust;
 
 pub use ask::function_arity;
@@ -30,7 +33,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use clockwork_schema::{FieldSchema, TypeSchema};
 use serde_json::{Map, Value as Json, json};
 
-use crate::complete::chat::{ChatClient, ChatError};
+use crate::complete::chat::ChatError;
 use crate::complete::lock::{LockError, LockFile, Locked, LockedField};
 use crate::complete::prompt::{Context, Placeholders, Shown};
 use crate::complete::trust::{Declared as DeclaredByProject, Origin};
@@ -38,9 +41,10 @@ use crate::model::{DeclId, Declaration, Declared};
 use crate::plugin::bindings::connection::exports::clockwork::plugin::connections;
 use crate::plugin::bindings::resource::exports::clockwork::plugin::resources::CompletionInput;
 use crate::plugin::bindings::types::{ResourceRef, Suggestion};
-use crate::plugin::{CallError, LoadedPlugin, PluginKind, PluginSet};
+use crate::plugin::{CallError, PluginKind};
 use crate::project::ProjectDir;
 use crate::resolve::Graph;
+pub use seams::{CompletionPlugins, Model, RulesFor};
 
 /// What completion may do in this invocation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -138,7 +142,7 @@ pub struct Completer {
     mode: Mode,
     lock: LockFile,
     read: LockFile,
-    client: Option<ChatClient>,
+    client: Option<Box<dyn Model>>,
     probed: bool,
     /// `None`: refresh nothing; empty: refresh everything.
     refresh: Option<BTreeSet<String>>,
@@ -153,7 +157,7 @@ impl Completer {
     pub fn new(
         files: &ProjectDir,
         mode: Mode,
-        client: Option<ChatClient>,
+        client: Option<Box<dyn Model>>,
         refresh: Option<BTreeSet<String>>,
     ) -> Result<Self, CompleteError> {
         let lock = LockFile::read(files)?;
@@ -181,7 +185,7 @@ impl Completer {
     pub async fn connections(
         &mut self,
         project: &mut Declared,
-        plugins: &PluginSet,
+        plugins: &dyn CompletionPlugins,
     ) -> Result<(), CompleteError> {
         let placeholders = declared_placeholders(project);
         let declared = DeclaredByProject::of(project, plugins, None);
@@ -192,12 +196,8 @@ impl Completer {
             .collect();
         for id in ids {
             let d = project.get(id);
-            let (Some(plugin), Some(schema), Some(from), Some(to)) = (
-                plugins.for_type(&d.type_name),
-                plugins.schema(&d.type_name),
-                d.from,
-                d.to,
-            ) else {
+            let (Some(schema), Some(from), Some(to)) = (plugins.schema(&d.type_name), d.from, d.to)
+            else {
                 continue;
             };
             let missing = missing_fields(schema, |f| d.fields.contains_key(f));
@@ -237,17 +237,18 @@ impl Completer {
             let target = Target::new(
                 d,
                 schema,
-                plugin,
+                plugins,
                 d.fields.clone(),
                 missing,
                 context,
                 &placeholders,
                 &declared,
             );
+            let type_name = d.type_name.to_string();
             let filled = self
-                .complete(target, || async {
-                    Ok(plugin
-                        .complete_connection_rules(&input)
+                .complete(target, || async move {
+                    Ok(plugins
+                        .rules(&type_name, RulesFor::Connection(input))
                         .await?
                         .unwrap_or_default())
                 })
@@ -264,7 +265,7 @@ impl Completer {
     pub async fn assertions(
         &mut self,
         project: &mut Declared,
-        plugins: &PluginSet,
+        plugins: &dyn CompletionPlugins,
     ) -> Result<(), CompleteError> {
         let placeholders = declared_placeholders(project);
         let declared = DeclaredByProject::of(project, plugins, None);
@@ -274,9 +275,7 @@ impl Completer {
             .collect();
         for id in ids {
             let d = project.get(id);
-            let (Some(plugin), Some(schema)) =
-                (plugins.for_type(&d.type_name), plugins.schema(&d.type_name))
-            else {
+            let Some(schema) = plugins.schema(&d.type_name) else {
                 continue;
             };
             let missing = missing_fields(schema, |f| d.fields.contains_key(f));
@@ -322,7 +321,7 @@ impl Completer {
             let target = Target::new(
                 d,
                 schema,
-                plugin,
+                plugins,
                 d.fields.clone(),
                 missing,
                 context,
@@ -340,7 +339,7 @@ impl Completer {
     pub async fn resources(
         &mut self,
         graph: &mut Graph,
-        plugins: &PluginSet,
+        plugins: &dyn CompletionPlugins,
     ) -> Result<(), CompleteError> {
         let places: Vec<(String, Json)> = graph
             .project
@@ -356,11 +355,8 @@ impl Completer {
         let order: Vec<DeclId> = graph.order().collect();
         for id in order {
             let d = graph.project.get(id);
-            let (Some(plugin), Some(schema), Some(spec)) = (
-                plugins.for_type(&d.type_name),
-                plugins.schema(&d.type_name),
-                graph.specs.get(&id),
-            ) else {
+            let (Some(schema), Some(spec)) = (plugins.schema(&d.type_name), graph.specs.get(&id))
+            else {
                 continue;
             };
             // A field only connections put entries in is still the
@@ -421,16 +417,20 @@ impl Completer {
             let target = Target::new(
                 d,
                 schema,
-                plugin,
+                plugins,
                 spec.fields.clone(),
                 missing,
                 context,
                 &placeholders,
                 &declared,
             );
+            let type_name = d.type_name.to_string();
             let filled = self
-                .complete(target, || async {
-                    Ok(plugin.complete_rules(&input).await?.unwrap_or_default())
+                .complete(target, || async move {
+                    Ok(plugins
+                        .rules(&type_name, RulesFor::Resource(input))
+                        .await?
+                        .unwrap_or_default())
                 })
                 .await?;
             if let Some(spec) = graph.specs.get_mut(&id) {
@@ -490,7 +490,11 @@ impl Completer {
                 out.push((field.clone(), value, shown_source(locked, false)));
             }
         } else {
-            let plugin_name = t.plugin.name().to_string();
+            let plugin_name = t
+                .plugins
+                .plugin_name(&t.type_name)
+                .unwrap_or_default()
+                .to_string();
             for s in rules().await? {
                 if !t.missing.contains(&s.field) || fresh.iter().any(|(f, _)| *f == s.field) {
                     continue;
@@ -627,7 +631,7 @@ impl Completer {
         &self,
         project: &mut Declared,
         specs: Option<&BTreeMap<DeclId, crate::resolve::Spec>>,
-        plugins: &PluginSet,
+        plugins: &dyn CompletionPlugins,
         sources: &crate::load::Sources,
         kinds: &[PluginKind],
     ) -> Result<Vec<crate::load::Located>, CompleteError> {
@@ -640,15 +644,15 @@ impl Completer {
             .collect();
         for id in ids {
             let d = project.get(id);
-            let Some(plugin) = plugins.for_type(&d.type_name) else {
+            if plugins.plugin_name(&d.type_name).is_none() {
                 continue;
-            };
+            }
             let config = match specs.and_then(|s| s.get(&id)) {
                 Some(spec) => spec.fields.clone(),
                 None => d.config.clone(),
             };
-            let result = plugin
-                .validate(&d.type_name, &d.name, &Json::Object(config))
+            let result = plugins
+                .validate(&d.type_name, &d.name, Json::Object(config))
                 .await?;
             let d = &mut project.declarations[id.0];
             match result {
@@ -703,7 +707,7 @@ struct Target<'a> {
     type_name: String,
     id: DeclId,
     schema: &'a TypeSchema,
-    plugin: &'a LoadedPlugin,
+    plugins: &'a dyn CompletionPlugins,
     /// Its fields so far (for a connection or an assertion, the user's).
     current: Map<String, Json>,
     missing: Vec<String>,
@@ -725,7 +729,7 @@ impl<'a> Target<'a> {
     fn new(
         d: &Declaration,
         schema: &'a TypeSchema,
-        plugin: &'a LoadedPlugin,
+        plugins: &'a dyn CompletionPlugins,
         current: Map<String, Json>,
         missing: Vec<String>,
         context: Context,
@@ -741,7 +745,7 @@ impl<'a> Target<'a> {
             type_name: d.type_name.to_string(),
             id: d.id,
             schema,
-            plugin,
+            plugins,
             described: has_description(&current),
             current,
             missing,
@@ -902,7 +906,7 @@ pub fn secrets_of(graph: &Graph) -> BTreeSet<String> {
 
 /// Fills the schema's defaults into every resource's spec where the user,
 /// the connections and completion left the field out.
-pub fn defaults(graph: &mut Graph, plugins: &PluginSet) {
+pub fn defaults(graph: &mut Graph, plugins: &dyn CompletionPlugins) {
     for (id, spec) in graph.specs.iter_mut() {
         if let Some(schema) = plugins.schema(&graph.project.get(*id).type_name) {
             spec.fill_defaults(schema);

@@ -20,8 +20,6 @@ use clockwork_schema::actions::MountSpec;
 use clockwork_schema::{ContributionKind, FieldSchema, ValueType};
 use serde_json::Value as Json;
 
-use crate::plugin::PluginSet;
-
 /// Where a completed value came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Origin {
@@ -56,7 +54,7 @@ impl Declared {
     /// `graph`'s connections make (once resolved).
     pub fn of(
         project: &crate::model::Declared,
-        plugins: &PluginSet,
+        plugins: &dyn super::CompletionPlugins,
         graph: Option<&crate::resolve::Graph>,
     ) -> Declared {
         let mut declared = Declared::default();

@@ -227,7 +227,7 @@ fn a_project_file_of_any_text_is_refused_located_and_shows_no_secret() {
                     crate::output::register_secrets(project.secrets.iter().cloned());
                     match crate::resolve::resolve(project, plugins.as_ref(), &|_| None).await {
                         Ok(mut graph) => {
-                            crate::complete::defaults(&mut graph, &plugins);
+                            crate::complete::defaults(&mut graph, plugins.as_ref());
                             let state = crate::state::State::empty(&folder.identity);
                             let compared = crate::plan::Compared {
                                 state: &state,

@@ -152,7 +152,9 @@ pub async fn resolved(
     let mut completer = Completer::new(
         &project.files,
         options.mode,
-        options.client,
+        options
+            .client
+            .map(|c| Box::new(c) as Box<dyn crate::complete::Model>),
         options.refresh,
     )?;
     let mut clock = Stopwatch::default();

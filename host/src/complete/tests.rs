@@ -1,0 +1,280 @@
+//! The completion stage with plain answers: a plugin whose rules and a
+//! model whose answers each test writes, and a real project folder for
+//! `clockwork.lock`.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use clockwork_schema::{FieldSchema, TypeSchema};
+use serde_json::{Value as Json, json};
+
+use super::chat::{Answer, ChatError, Message, Probe};
+use super::seams::{Call, Rules, Validated};
+use super::*;
+use crate::model::{Declaration, Declared, PluginKind};
+use crate::plugin::bindings::types::Suggestion;
+use crate::project::ProjectDir;
+use crate::resolve::{Graph, Spec};
+
+fn field(name: &str, value_type: &str, completable: bool) -> FieldSchema {
+    FieldSchema {
+        name: name.into(),
+        value_type: value_type.into(),
+        doc: format!("The {name}."),
+        required: false,
+        default: None,
+        completable,
+        forces_replace: false,
+        secret: false,
+        examples: Vec::new(),
+        receives: None,
+    }
+}
+
+/// `Box`: an image and mounts the model may fill, host ports it may not.
+struct Plugins {
+    schema: TypeSchema,
+    rules: Vec<Suggestion>,
+}
+
+impl Plugins {
+    fn with_rules(rules: &[(&str, Json)]) -> Plugins {
+        Plugins {
+            schema: TypeSchema {
+                name: "Box".into(),
+                doc: "A container.".into(),
+                fields: vec![
+                    field("description", "string", false),
+                    field("image", "string", true),
+                    field("volumes", "list<mount>", true),
+                    field("ports", "list<port>", true),
+                ],
+            },
+            rules: rules
+                .iter()
+                .map(|(f, v)| Suggestion {
+                    field: f.to_string(),
+                    value: v.to_string(),
+                    reason: format!("a rule for `{f}`"),
+                })
+                .collect(),
+        }
+    }
+}
+
+impl CompletionPlugins for Plugins {
+    fn schema(&self, type_name: &str) -> Option<&TypeSchema> {
+        (type_name == "Box").then_some(&self.schema)
+    }
+
+    fn plugin_name(&self, type_name: &str) -> Option<&str> {
+        (type_name == "Box").then_some("box")
+    }
+
+    fn rules<'a>(&'a self, _type_name: &'a str, _input: RulesFor) -> Call<'a, Rules> {
+        let rules = self.rules.clone();
+        Box::pin(async move { Ok(Ok(rules)) })
+    }
+
+    fn validate<'a>(
+        &'a self,
+        _type_name: &'a str,
+        _name: &'a str,
+        config: Json,
+    ) -> Call<'a, Validated> {
+        Box::pin(async move { Ok(Ok(config)) })
+    }
+}
+
+/// A model that answers `answer` to every question, and counts them.
+struct Scripted {
+    answer: Json,
+    asked: Mutex<u32>,
+}
+
+impl Model for Scripted {
+    fn name(&self) -> &str {
+        "scripted"
+    }
+
+    fn base_url(&self) -> &str {
+        "http://127.0.0.1:1/v1"
+    }
+
+    fn probe(&self) -> Call<'_, Result<Probe, ChatError>> {
+        Box::pin(async {
+            Ok(Probe {
+                enforced: true,
+                model_id: "scripted".into(),
+                latency: Duration::ZERO,
+                text: String::new(),
+            })
+        })
+    }
+
+    fn ask<'a>(
+        &'a self,
+        _messages: &'a [Message],
+        _name: &'a str,
+        _schema: &'a Json,
+        _again: bool,
+    ) -> Call<'a, Result<Answer, ChatError>> {
+        *self.asked.lock().unwrap_or_else(|p| p.into_inner()) += 1;
+        let value = self.answer.clone();
+        Box::pin(async move {
+            Ok(Answer {
+                text: value.to_string(),
+                value,
+                model_id: "scripted".into(),
+                system_fingerprint: None,
+                strict: true,
+            })
+        })
+    }
+}
+
+/// Resources of type `Box` with the fields the user wrote.
+fn graph(resources: &[(&str, Json)]) -> Graph {
+    let declarations: Vec<Declaration> = resources
+        .iter()
+        .enumerate()
+        .map(|(i, (name, fields))| {
+            let mut d = Declaration::fixture(i, PluginKind::Resource, "Box", name);
+            let Json::Object(fields) = fields.clone() else {
+                unreachable!("fields are an object")
+            };
+            d.fields = fields.clone();
+            d.config = fields;
+            d
+        })
+        .collect();
+    let specs = declarations
+        .iter()
+        .map(|d| (d.id, Spec::from_declaration(d)))
+        .collect();
+    let layers = declarations.iter().map(|d| vec![d.id]).collect();
+    Graph {
+        project: Declared::fixture(declarations),
+        specs,
+        depends_on: Default::default(),
+        layers,
+        connections: Vec::new(),
+    }
+}
+
+struct Run {
+    graph: Graph,
+    result: Result<(), CompleteError>,
+    report: Report,
+    lock: String,
+}
+
+async fn complete(resources: &[(&str, Json)], plugins: &Plugins, model: Option<Json>) -> Run {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let files = ProjectDir::open(dir.path()).expect("project folder");
+    let model = model.map(|answer| {
+        Box::new(Scripted {
+            answer,
+            asked: Mutex::new(0),
+        }) as Box<dyn Model>
+    });
+    let mut completer = Completer::new(&files, Mode::Complete, model, None).expect("completer");
+    let mut graph = graph(resources);
+    let mut result = completer.resources(&mut graph, plugins).await;
+    if result.is_ok() {
+        result = completer.finish(&files);
+    }
+    let lock = std::fs::read_to_string(dir.path().join("clockwork.lock")).unwrap_or_default();
+    Run {
+        graph,
+        result,
+        report: completer.report,
+        lock,
+    }
+}
+
+fn field_of<'g>(run: &'g Run, i: usize, field: &str) -> Option<&'g Json> {
+    run.graph.specs[&crate::model::DeclId(i)].fields.get(field)
+}
+
+#[tokio::test]
+async fn rules_fill_what_is_missing_and_what_the_user_wrote_wins() {
+    let plugins = Plugins::with_rules(&[("image", json!("redis:7"))]);
+    let run = complete(
+        &[
+            ("db", json!({"image": "postgres:16"})),
+            ("cache", json!({})),
+        ],
+        &plugins,
+        None,
+    )
+    .await;
+    run.result.as_ref().expect("completes");
+    assert_eq!(field_of(&run, 0, "image"), Some(&json!("postgres:16")));
+    assert_eq!(field_of(&run, 1, "image"), Some(&json!("redis:7")));
+    assert_eq!(run.report.new, ["cache.image"]);
+    assert!(run.lock.contains("rules:box"), "{}", run.lock);
+}
+
+#[tokio::test]
+async fn a_rule_asking_for_a_host_port_or_a_host_mount_is_left_out() {
+    let plugins = Plugins::with_rules(&[
+        ("ports", json!(["0.0.0.0:2375:2375"])),
+        (
+            "volumes",
+            json!(["/var/run/docker.sock:/var/run/docker.sock"]),
+        ),
+        ("image", json!("busybox")),
+    ]);
+    let run = complete(&[("web", json!({}))], &plugins, None).await;
+    run.result.as_ref().expect("completes");
+    assert_eq!(field_of(&run, 0, "ports"), None);
+    assert_eq!(field_of(&run, 0, "volumes"), None);
+    assert_eq!(field_of(&run, 0, "image"), Some(&json!("busybox")));
+}
+
+#[tokio::test]
+async fn a_model_fills_only_a_described_declaration_and_is_recorded() {
+    let plugins = Plugins::with_rules(&[]);
+    let run = complete(
+        &[
+            ("api", json!({"description": "the web server"})),
+            ("quiet", json!({})),
+        ],
+        &plugins,
+        Some(json!({"image": "nginx:1.27", "volumes": []})),
+    )
+    .await;
+    run.result.as_ref().expect("completes");
+    assert_eq!(field_of(&run, 0, "image"), Some(&json!("nginx:1.27")));
+    assert_eq!(field_of(&run, 0, "ports"), None, "never asked of a model");
+    assert_eq!(field_of(&run, 1, "image"), None, "not described: not asked");
+    assert!(run.lock.contains("model:scripted"), "{}", run.lock);
+}
+
+#[tokio::test]
+async fn a_model_answer_mounting_the_host_is_refused_at_its_field() {
+    let plugins = Plugins::with_rules(&[]);
+    let run = complete(
+        &[(
+            "api",
+            json!({"description": "the web server", "image": "nginx"}),
+        )],
+        &plugins,
+        Some(json!({"volumes": ["/etc:/host-etc"]})),
+    )
+    .await;
+    let Err(CompleteError::BadAnswer {
+        declaration,
+        field,
+        problem,
+        ..
+    }) = &run.result
+    else {
+        panic!("refused, not {:?}", run.result.as_ref().err());
+    };
+    assert_eq!((declaration.as_str(), field.as_str()), ("api", "volumes"));
+    assert!(problem.contains("mounts `/etc`"), "{problem}");
+    assert_eq!(field_of(&run, 0, "volumes"), None);
+    assert!(run.lock.is_empty(), "nothing written: {}", run.lock);
+}
