@@ -4,7 +4,7 @@
 /// holds (`clockwork::load::limits`).
 #[global_allocator]
 static ALLOCATOR: clockwork::load::limits::TrackingAllocator =
-    clockwork::load::limits::TrackingAllocator;
+    clockwork::load::limits::tracking_allocator();
 
 fn main() -> std::process::ExitCode {
     clockwork::cli::main()

@@ -10,10 +10,10 @@
 //! the statement it was on, and exits, since an allocator cannot fail
 //! gracefully and nothing has been written yet at that point.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::time::Instant;
 
+use clockwork_starlark::memory;
 use starlark::codemap::{FileSpan, FileSpanRef};
 use starlark::eval::{BeforeStmtFuncDyn, Evaluator};
 
@@ -21,10 +21,6 @@ use crate::model::Location;
 use crate::project::EvaluationLimits;
 
 thread_local! {
-    static TRACKING: Cell<bool> = const { Cell::new(false) };
-    static LIVE: Cell<i64> = const { Cell::new(0) };
-    static LIMIT: Cell<i64> = const { Cell::new(i64::MAX) };
-    static TRIPPED: Cell<bool> = const { Cell::new(false) };
     static STATEMENT: RefCell<Option<FileSpan>> = const { RefCell::new(None) };
     static PROJECT_FILE: RefCell<String> = const { RefCell::new(String::new()) };
 }
@@ -34,63 +30,14 @@ thread_local! {
 const REFUSE_AT_ONCE: usize = 16 << 20;
 
 /// The global allocator of the `clockwork` binary: the system allocator,
-/// counting what the evaluating thread holds while a project is evaluated.
-pub struct TrackingAllocator;
+/// counting what the evaluating thread holds while a project is evaluated
+/// (`clockwork_starlark::memory`, shared with the starlark-assertions
+/// plugin).
+pub type TrackingAllocator = clockwork_starlark::memory::CountingAllocator;
 
-fn charge(size: usize) {
-    if !TRACKING.with(Cell::get) {
-        return;
-    }
-    let live = LIVE.with(|l| {
-        let v = l.get().saturating_add(size as i64);
-        l.set(v);
-        v
-    });
-    if live > LIMIT.with(Cell::get) {
-        TRIPPED.with(|t| t.set(true));
-        if size >= REFUSE_AT_ONCE {
-            over_memory_now();
-        }
-    }
-}
-
-fn refund(size: usize) {
-    if TRACKING.with(Cell::get) {
-        LIVE.with(|l| l.set(l.get().saturating_sub(size as i64)));
-    }
-}
-
-// SAFETY: every call is forwarded to `System` unchanged; the bookkeeping
-// touches only const-initialised thread-locals without destructors, which
-// never allocate.
-unsafe impl GlobalAlloc for TrackingAllocator {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        charge(layout.size());
-        // SAFETY: forwarded with the caller's layout.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        charge(layout.size());
-        // SAFETY: forwarded with the caller's layout.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        refund(layout.size());
-        // SAFETY: forwarded with the caller's pointer and layout.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if new_size > layout.size() {
-            charge(new_size - layout.size());
-        } else {
-            refund(layout.size() - new_size);
-        }
-        // SAFETY: forwarded with the caller's pointer, layout and size.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
+/// The `clockwork` binary's allocator.
+pub const fn tracking_allocator() -> TrackingAllocator {
+    TrackingAllocator::new(REFUSE_AT_ONCE, over_memory_now)
 }
 
 /// The limits of the evaluation running on this thread.
@@ -113,11 +60,8 @@ pub enum Exceeded {
 /// the guard is dropped.
 pub fn start(limits: EvaluationLimits, project_file: &str) -> (Bounds, Guard) {
     let _ = PROJECT_FILE.try_with(|f| f.replace(project_file.to_string()));
-    LIVE.with(|l| l.set(0));
-    LIMIT.with(|l| l.set(i64::try_from(limits.memory_bytes).unwrap_or(i64::MAX)));
-    TRIPPED.with(|t| t.set(false));
     let _ = STATEMENT.try_with(|s| s.replace(None));
-    TRACKING.with(|t| t.set(true));
+    memory::start(limits.memory_bytes);
     (
         Bounds {
             limits,
@@ -132,7 +76,7 @@ pub struct Guard;
 
 impl Drop for Guard {
     fn drop(&mut self) {
-        TRACKING.with(|t| t.set(false));
+        memory::stop();
     }
 }
 
@@ -212,7 +156,7 @@ impl<'e> BeforeStmtFuncDyn<'e> for Hook {
                 *s = Some(span.to_file_span());
             }
         });
-        let exceeded = if TRIPPED.with(Cell::get) {
+        let exceeded = if memory::tripped() {
             Some(Exceeded::Memory)
         } else {
             self.count = self.count.wrapping_add(1);
@@ -223,7 +167,7 @@ impl<'e> BeforeStmtFuncDyn<'e> for Hook {
         match exceeded {
             None => Ok(()),
             Some(exceeded) => {
-                TRACKING.with(|t| t.set(false));
+                memory::stop();
                 let (text, _) = message(exceeded, &self.bounds.limits);
                 Err(starlark::Error::new_other(LimitError(text, exceeded)))
             }
@@ -233,11 +177,9 @@ impl<'e> BeforeStmtFuncDyn<'e> for Hook {
 
 /// A single allocation would pass the memory limit: say so and stop.
 #[cold]
-fn over_memory_now() -> ! {
-    TRACKING.with(|t| t.set(false));
-    let limit = LIMIT.with(Cell::get);
+fn over_memory_now(_size: usize) -> ! {
     let limits = EvaluationLimits {
-        memory_bytes: u64::try_from(limit).unwrap_or(u64::MAX),
+        memory_bytes: memory::limit_bytes(),
         ..EvaluationLimits::DEFAULT
     };
     let (text, help) = message(Exceeded::Memory, &limits);

@@ -30,7 +30,7 @@ use crate::program::Program;
 // Counted, so that a check over its memory limit is stopped with a message
 // instead of growing until the host's cap.
 #[global_allocator]
-static ALLOCATOR: limits::CountingAllocator = limits::CountingAllocator;
+static ALLOCATOR: clockwork_starlark::memory::CountingAllocator = limits::counting_allocator();
 
 /// A host error as one line.
 pub(crate) fn host_error_text(e: &HostError) -> String {

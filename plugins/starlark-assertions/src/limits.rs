@@ -9,10 +9,10 @@
 //! the message goes to stderr and the instance stops, which the host
 //! reports for this check alone.
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::time::{Duration, Instant};
 
+use clockwork_starlark::memory;
 use starlark::codemap::FileSpanRef;
 use starlark::eval::{BeforeStmtFuncDyn, Evaluator};
 
@@ -84,10 +84,6 @@ impl Bounds {
 }
 
 thread_local! {
-    static TRACKING: Cell<bool> = const { Cell::new(false) };
-    static LIVE: Cell<i64> = const { Cell::new(0) };
-    static LIMIT: Cell<i64> = const { Cell::new(i64::MAX) };
-    static TRIPPED: Cell<bool> = const { Cell::new(false) };
     // Where the check is, as (line, column) of the current statement, and
     // the file's name in a fixed buffer: the allocator must not allocate
     // to report.
@@ -99,62 +95,10 @@ thread_local! {
 /// refused at once; smaller ones are reported at the next statement.
 const REFUSE_AT_ONCE: usize = 8 << 20;
 
-/// This component's global allocator: the system one, counting.
-pub struct CountingAllocator;
-
-fn charge(size: usize) {
-    if !TRACKING.with(Cell::get) {
-        return;
-    }
-    let live = LIVE.with(|l| {
-        let v = l.get().saturating_add(size as i64);
-        l.set(v);
-        v
-    });
-    if live > LIMIT.with(Cell::get) {
-        TRIPPED.with(|t| t.set(true));
-        if size >= REFUSE_AT_ONCE {
-            over_memory_now(size);
-        }
-    }
-}
-
-fn refund(size: usize) {
-    if TRACKING.with(Cell::get) {
-        LIVE.with(|l| l.set(l.get().saturating_sub(size as i64)));
-    }
-}
-
-// SAFETY: every call is forwarded to `System` unchanged; the bookkeeping
-// touches only const-initialised thread-locals without destructors.
-unsafe impl GlobalAlloc for CountingAllocator {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        charge(layout.size());
-        // SAFETY: forwarded with the caller's layout.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        charge(layout.size());
-        // SAFETY: forwarded with the caller's layout.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        refund(layout.size());
-        // SAFETY: forwarded with the caller's pointer and layout.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if new_size > layout.size() {
-            charge(new_size - layout.size());
-        } else {
-            refund(layout.size() - new_size);
-        }
-        // SAFETY: forwarded with the caller's pointer, layout and size.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
+/// This component's global allocator: the system one, counting
+/// (`clockwork_starlark::memory`, the host's own).
+pub const fn counting_allocator() -> memory::CountingAllocator {
+    memory::CountingAllocator::new(REFUSE_AT_ONCE, over_memory_now)
 }
 
 /// The prefix of the line the host shows when a single allocation is
@@ -166,7 +110,6 @@ pub const OVER_MEMORY: &str = "clockwork-check: memory limit";
 #[cold]
 fn over_memory_now(size: usize) -> ! {
     use std::io::Write as _;
-    TRACKING.with(|t| t.set(false));
     let (line, column) = LINE.with(Cell::get);
     let (file, len) = FILE.with(Cell::get);
     let file = match std::str::from_utf8(&file[..len]) {
@@ -174,7 +117,7 @@ fn over_memory_now(size: usize) -> ! {
         // Before any statement ran: while the program was compiled.
         _ => "while compiling",
     };
-    let limit = LIMIT.with(Cell::get).max(0) >> 20;
+    let limit = memory::limit_bytes() >> 20;
     let mut stderr = std::io::stderr();
     // Formatting into stderr writes pieces; nothing here allocates.
     let _ = writeln!(
@@ -188,12 +131,9 @@ fn over_memory_now(size: usize) -> ! {
 /// Starts counting for a check; stops when the guard is dropped.
 pub fn start(bounds: &Bounds) -> Counting {
     crate::builtins::forget_patterns();
-    LIVE.with(|l| l.set(0));
     FILE.with(|f| f.set(([0; 96], 0)));
-    LIMIT.with(|l| l.set(i64::try_from(bounds.memory_bytes).unwrap_or(i64::MAX)));
-    TRIPPED.with(|t| t.set(false));
     LINE.with(|l| l.set((0, 0)));
-    TRACKING.with(|t| t.set(true));
+    memory::start(bounds.memory_bytes as u64);
     Counting
 }
 
@@ -202,7 +142,7 @@ pub struct Counting;
 
 impl Drop for Counting {
     fn drop(&mut self) {
-        TRACKING.with(|t| t.set(false));
+        memory::stop();
     }
 }
 
@@ -224,7 +164,7 @@ impl Hook {
     }
 
     fn hit(&self, limit: Limit) -> starlark::Error {
-        TRACKING.with(|t| t.set(false));
+        memory::stop();
         starlark::Error::new_other(LimitHit {
             message: self.bounds.message(limit),
         })
@@ -254,7 +194,7 @@ impl<'e> BeforeStmtFuncDyn<'e> for Hook {
             buffer[..n].copy_from_slice(&bytes[..n]);
             FILE.with(|f| f.set((buffer, n)));
         }
-        if TRIPPED.with(Cell::get) {
+        if memory::tripped() {
             return Err(self.hit(Limit::Memory));
         }
         self.count += 1;
