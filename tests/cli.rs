@@ -4,7 +4,7 @@
 /// The same allocator as the real binary, so limits hold here too.
 #[global_allocator]
 static ALLOCATOR: clockwork::load::limits::TrackingAllocator =
-    clockwork::load::limits::TrackingAllocator;
+    clockwork::load::limits::tracking_allocator();
 
 fn main() -> std::process::ExitCode {
     clockwork::cli::main()
