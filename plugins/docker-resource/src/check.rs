@@ -201,7 +201,7 @@ fn check_env_vars(config: &Value, problems: &mut Vec<Diagnostic>) {
     }
 }
 
-/// The prefix of Clockwork's own labels (the host's `docker/labels.rs`),
+/// The prefix of Clockwork's own labels (the host's `model/labels.rs`),
 /// which decide what project owns a container.
 const CLOCKWORK_LABELS: &str = "dev.clockwork.";
 
