@@ -158,9 +158,78 @@ struct Shared {
     /// Containers this run created, replaced or started, by resource, with
     /// their restart count at that moment: more restarts later is a crash.
     fresh: Mutex<BTreeMap<ResourceName, BTreeMap<String, i64>>>,
+    /// Readiness seen in this run, trusted until a container dies.
+    seen: Mutex<SeenReady>,
+}
+
+/// Readiness seen in this run: a dependent need not check again what was
+/// seen ready, unless the Engine said one of its containers died since
+/// (each dependent checking each dependency one by one was most of an
+/// apply's time over a wide stack).
+#[derive(Default)]
+struct SeenReady {
+    /// Whether deaths are heard (the Engine's stream is alive); if not,
+    /// nothing is trusted.
+    listening: bool,
+    /// How many deaths were heard so far.
+    heard: u64,
+    /// The last death heard of each container, as `heard` counted it.
+    deaths: BTreeMap<String, u64>,
+    /// Resources whose every container was seen ready, with `heard` when
+    /// that check began.
+    ready: BTreeMap<ResourceName, (Vec<String>, u64)>,
+}
+
+impl SeenReady {
+    /// Whether `resource` was seen ready and none of its containers died
+    /// since the check began.
+    fn still_ready(&self, resource: &str) -> bool {
+        self.listening
+            && self.ready.get(resource).is_some_and(|(containers, at)| {
+                containers
+                    .iter()
+                    .all(|c| self.deaths.get(c).is_none_or(|died| died <= at))
+            })
+    }
+
+    fn died(&mut self, container: String) {
+        self.heard += 1;
+        self.deaths.insert(container, self.heard);
+    }
 }
 
 impl Shared {
+    /// Where the deaths heard stand, before a readiness check begins.
+    fn mark(&self) -> u64 {
+        self.seen.lock().unwrap_or_else(|p| p.into_inner()).heard
+    }
+
+    /// Whether deaths are heard, so readiness seen can be trusted.
+    fn listening(&self) -> bool {
+        self.seen
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .listening
+    }
+
+    /// Whether `resource` was seen ready in this run and still is.
+    fn still_ready(&self, resource: &str) -> bool {
+        self.seen
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .still_ready(resource)
+    }
+
+    /// `resource`'s `containers` were all seen ready by a check that began
+    /// at `mark`.
+    fn seen_ready(&self, resource: &str, containers: Vec<String>, mark: u64) {
+        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        if seen.listening {
+            seen.ready
+                .insert(ResourceName::from(resource), (containers, mark));
+        }
+    }
+
     fn baseline(&self, resource: &str, container: &str) -> Option<i64> {
         let fresh = self.fresh.lock().unwrap_or_else(|p| p.into_inner());
         fresh.get(resource).and_then(|c| c.get(container)).copied()
@@ -184,7 +253,9 @@ pub async fn execute(
         state: Mutex::new(state),
         options,
         fresh: Mutex::default(),
+        seen: Mutex::default(),
     });
+    let _listening = listen_for_deaths(&shared);
     let mut removals = Vec::new();
     let mut deploys = Vec::new();
     for p in plan.entries {
@@ -279,6 +350,45 @@ pub async fn execute(
         .map(|s| s.clone())
         .unwrap_or_else(|p| p.into_inner().clone());
     (report, state)
+}
+
+/// Hears the Engine's word of containers dying for as long as the
+/// returned guard lives; readiness seen before a death is not trusted
+/// after it.
+fn listen_for_deaths(shared: &Arc<Shared>) -> Option<AbortOnDrop> {
+    let mut deaths = shared.engine.as_ref()?.deaths()?;
+    shared
+        .seen
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .listening = true;
+    let heard = Arc::clone(shared);
+    let task = tokio::spawn(async move {
+        use futures::StreamExt;
+        while let Some(container) = deaths.next().await {
+            heard
+                .seen
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .died(container);
+        }
+        // The stream ended: from now on, every dependent checks again.
+        heard
+            .seen
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .listening = false;
+    });
+    Some(AbortOnDrop(task))
+}
+
+/// Stops a task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// A container can be "running" for the few milliseconds before its
@@ -455,19 +565,23 @@ async fn run_job(job: Job, shared: &Shared) -> Outcome {
         && let Some(engine) = shared.engine.as_ref()
     {
         for dep in &job.planned.depends_on {
+            if shared.still_ready(dep) {
+                continue;
+            }
+            let mark = shared.mark();
             let containers = match engine.containers_of(dep).await {
                 Ok(c) => c,
                 Err(e) => return Outcome::Failed(e.to_string()),
             };
-            for c in containers {
+            for c in &containers {
                 log(&format!("wait for {dep}"), "started", Json::Null);
                 let ready = engine
                     .wait_ready(
-                        &c,
+                        c,
                         true,
                         shared.options.ready_timeout,
                         Readiness {
-                            baseline: shared.baseline(dep, &c),
+                            baseline: shared.baseline(dep, c),
                         },
                     )
                     .await;
@@ -475,6 +589,7 @@ async fn run_job(job: Job, shared: &Shared) -> Outcome {
                     return Outcome::Skipped(format!("depends on `{dep}`: {e}"));
                 }
             }
+            shared.seen_ready(dep, containers, mark);
         }
     }
 
@@ -586,8 +701,9 @@ async fn run_job(job: Job, shared: &Shared) -> Outcome {
                 .or_default()
                 .insert(spec.name.clone(), *baseline);
         }
-        if spec.must_run
-            && let Err(e) = engine
+        if spec.must_run {
+            let mark = shared.mark();
+            if let Err(e) = engine
                 .wait_ready(
                     &spec.name,
                     spec.healthcheck.is_some(),
@@ -597,9 +713,18 @@ async fn run_job(job: Job, shared: &Shared) -> Outcome {
                     },
                 )
                 .await
-        {
-            log("wait until ready", "failed", json!(e.to_string()));
-            return Outcome::Failed(e.to_string());
+            {
+                log("wait until ready", "failed", json!(e.to_string()));
+                return Outcome::Failed(e.to_string());
+            }
+            // Its dependents need not look again at what was just seen,
+            // when this is all it runs.
+            if shared.listening()
+                && let Ok(all) = engine.containers_of(&name).await
+                && all == [spec.name.clone()]
+            {
+                shared.seen_ready(&name, all, mark);
+            }
         }
     }
 
@@ -784,11 +909,13 @@ mod tests {
         }
     }
 
-    /// Records every call; `ensure_container` fails for `failing`.
+    /// Records every call; `ensure_container` fails for `failing`; hears
+    /// deaths (none come) when `hears_deaths`.
     #[derive(Default)]
     struct Recorder {
         calls: Mutex<Vec<String>>,
         failing: BTreeSet<String>,
+        hears_deaths: bool,
     }
 
     impl Recorder {
@@ -888,6 +1015,11 @@ mod tests {
             _baseline: Option<i64>,
         ) -> EngineCall<'a, Option<String>> {
             done(None)
+        }
+        fn deaths(&self) -> Option<crate::docker::Deaths> {
+            use futures::StreamExt;
+            self.hears_deaths
+                .then(|| futures::stream::pending::<String>().boxed())
         }
     }
 
@@ -1009,6 +1141,63 @@ mod tests {
                 .any(|l| l.contains("\"resource\":\"api\"") && l.contains("\"failed\"")),
             "{journal}"
         );
+    }
+
+    #[test]
+    fn readiness_seen_holds_until_a_container_of_it_dies() {
+        let mut seen = SeenReady {
+            listening: true,
+            ..SeenReady::default()
+        };
+        let db = || (vec!["db".to_string(), "db-replica".to_string()], 0);
+        seen.ready.insert("db".into(), db());
+        assert!(seen.still_ready("db"));
+        assert!(!seen.still_ready("api"), "never seen");
+        seen.died("cache".into());
+        assert!(seen.still_ready("db"), "another's death says nothing");
+        seen.died("db-replica".into());
+        assert!(!seen.still_ready("db"));
+        // Seen again by a check that began after that death.
+        seen.ready.insert("db".into(), (db().0, seen.heard));
+        assert!(seen.still_ready("db"));
+        // A death heard while a check ran: what it saw is not trusted.
+        let mark = seen.heard;
+        seen.died("db".into());
+        seen.ready.insert("db".into(), (db().0, mark));
+        assert!(!seen.still_ready("db"));
+        // Deaths no longer heard: nothing is trusted.
+        seen.ready.insert("db".into(), (db().0, seen.heard));
+        seen.listening = false;
+        assert!(!seen.still_ready("db"));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn dependents_trust_readiness_seen_while_deaths_are_heard() {
+        // api and web both depend on db.
+        let mut fan = chain(&["db", "api", "web"]);
+        fan.depends_on.insert(DeclId(2), vec![DeclId(0)]);
+        fan.layers = vec![vec![DeclId(0)], vec![DeclId(1), DeclId(2)]];
+        let planner = Containers {
+            unchanged: BTreeSet::new(),
+        };
+        let checks_of_db = |engine: &Recorder| {
+            engine
+                .calls()
+                .iter()
+                .filter(|c| c.as_str() == "ready db")
+                .count()
+        };
+        let hearing = Arc::new(Recorder {
+            hears_deaths: true,
+            ..Recorder::default()
+        });
+        let (report, _, _tmp) = run(&fan, &planner, hearing.clone()).await;
+        assert!(!report.failed(), "{:?}", report.results);
+        assert_eq!(checks_of_db(&hearing), 1, "{:?}", hearing.calls());
+        let deaf = Arc::new(Recorder::default());
+        let (report, _, _tmp) = run(&fan, &planner, deaf.clone()).await;
+        assert!(!report.failed(), "{:?}", report.results);
+        assert_eq!(checks_of_db(&deaf), 3, "{:?}", deaf.calls());
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -19,7 +19,7 @@ mod stop_signal;
 pub use error::EngineError;
 pub use execute::{ContainerScope, ExecOutput};
 pub use observe::{ChangedOutside, Observation, Tunables, changed_outside, tunables_of};
-pub use ops::ContainerEngine;
+pub use ops::{ContainerEngine, Deaths};
 #[cfg(test)]
 pub use ops::EngineCall;
 pub use read::{CommandRequest, MAX_OUTPUT_BYTES, ObjectKind, listed_name, listed_resource};

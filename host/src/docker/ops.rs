@@ -67,7 +67,17 @@ pub trait ContainerEngine: Send + Sync {
         name: &'a str,
         baseline: Option<i64>,
     ) -> EngineCall<'a, Option<String>>;
+    /// The names of this project's containers as they die or turn
+    /// unhealthy, from now on: what lets readiness seen once be trusted
+    /// until then. `None` when the Engine cannot say; readiness is then
+    /// checked every time.
+    fn deaths(&self) -> Option<Deaths> {
+        None
+    }
 }
+
+/// Container names, as they die.
+pub type Deaths = futures::stream::BoxStream<'static, String>;
 
 impl ContainerEngine for Engine {
     fn ensure_image<'a>(&'a self, image: &'a str) -> EngineCall<'a, Json> {
@@ -140,5 +150,9 @@ impl ContainerEngine for Engine {
         baseline: Option<i64>,
     ) -> EngineCall<'a, Option<String>> {
         Box::pin(Engine::trouble(self, name, baseline))
+    }
+
+    fn deaths(&self) -> Option<Deaths> {
+        Some(Engine::deaths(self))
     }
 }

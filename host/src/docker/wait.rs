@@ -15,6 +15,49 @@ use crate::docker::{Engine, EngineError, labels};
 use super::execute::{ContainerScope, label_of};
 
 impl Engine {
+    /// The names of this project's containers as they die, are removed
+    /// or turn unhealthy, from a second before now on (the Engine replays
+    /// what happened since, so nothing between asking and listening is
+    /// missed). The stream ends when the Engine's does.
+    pub fn deaths(&self) -> crate::docker::Deaths {
+        let filters = HashMap::from([
+            ("type".to_string(), vec!["container".to_string()]),
+            (
+                "label".to_string(),
+                vec![format!(
+                    "{}={}",
+                    labels::PROJECT_ID,
+                    self.identity.id.as_str()
+                )],
+            ),
+            (
+                "event".to_string(),
+                ["die", "destroy", "oom", "health_status"]
+                    .map(str::to_string)
+                    .to_vec(),
+            ),
+        ]);
+        let since = crate::model::time::now_ms() / 1000 - 1;
+        self.docker
+            .events(Some(EventsOptions {
+                since: Some(since.to_string()),
+                filters: Some(filters),
+                ..Default::default()
+            }))
+            .take_while(|event| std::future::ready(event.is_ok()))
+            .filter_map(|event| {
+                std::future::ready(event.ok().and_then(|e| {
+                    let action = e.action.unwrap_or_default();
+                    // A health check that passes is no death.
+                    if action.starts_with("health_status") && !action.contains("unhealthy") {
+                        return None;
+                    }
+                    e.actor?.attributes?.get("name").cloned()
+                }))
+            })
+            .boxed()
+    }
+
     /// Waits for a condition; commands run only in containers of `scope`.
     pub async fn wait(
         &self,
