@@ -19,9 +19,9 @@ mod stop_signal;
 pub use error::EngineError;
 pub use execute::{ContainerScope, ExecOutput};
 pub use observe::{ChangedOutside, Observation, Tunables, changed_outside, tunables_of};
-pub use ops::{ContainerEngine, Deaths};
 #[cfg(test)]
 pub use ops::EngineCall;
+pub use ops::{ContainerEngine, Deaths};
 pub use read::{CommandRequest, MAX_OUTPUT_BYTES, ObjectKind, listed_name, listed_resource};
 pub use wait::{Readiness, rfc3339_seconds};
 
