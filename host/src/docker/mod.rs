@@ -11,7 +11,7 @@ mod execute;
 mod network;
 mod wait;
 pub use crate::model::labels;
-mod observe;
+pub(crate) mod observe;
 mod ops;
 mod read;
 mod stop_signal;

@@ -218,3 +218,79 @@ pub(super) fn drift_of(
         restart,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::docker::Observation;
+    use crate::docker::observe::ObservedContainer;
+
+    fn container(
+        name: &str,
+        running: bool,
+        restarting: bool,
+        health: Option<&str>,
+    ) -> ObservedContainer {
+        ObservedContainer {
+            name: name.into(),
+            id: format!("id-{name}"),
+            running,
+            restarting,
+            restart_count: 0,
+            exit_code: 0,
+            started_at: None,
+            health: health.map(str::to_string),
+            config_hash: None,
+            type_name: None,
+            image: "busybox".into(),
+            addresses: Vec::new(),
+            aliases: Vec::new(),
+            networks: Vec::new(),
+            tunables: Default::default(),
+            changed_outside: Vec::new(),
+        }
+    }
+
+    fn plan() -> Plan {
+        Plan {
+            project: "p".into(),
+            file: "main.star".into(),
+            entries: Vec::new(),
+            connections: Vec::new(),
+            completed_assertions: Vec::new(),
+            layers: 1,
+            compared_with: None,
+        }
+    }
+
+    fn observed(containers: Vec<(&str, ObservedContainer)>) -> Observation {
+        let mut o = Observation::default();
+        for (resource, c) in containers {
+            o.containers
+                .entry(resource.to_string())
+                .or_default()
+                .push(c);
+        }
+        o
+    }
+
+    #[test]
+    fn an_unhealthy_or_restarting_container_is_drift_healed_by_a_restart() {
+        let o = observed(vec![
+            ("web", container("web", true, false, Some("unhealthy"))),
+            ("worker", container("worker", false, true, None)),
+            ("db", container("db", true, false, Some("healthy"))),
+        ]);
+        let web = drift_of(&plan(), &o, "web").expect("drift");
+        assert_eq!(web.restart, ["web"]);
+        assert!(web.seen.contains("`web` is unhealthy"), "{}", web.seen);
+        let worker = drift_of(&plan(), &o, "worker").expect("drift");
+        assert_eq!(worker.restart, ["worker"]);
+        assert!(worker.seen.contains("keeps restarting"), "{}", worker.seen);
+        assert!(
+            drift_of(&plan(), &o, "db").is_none(),
+            "healthy and as planned"
+        );
+        assert!(drift_of(&plan(), &o, "gone").is_none(), "nothing observed");
+    }
+}

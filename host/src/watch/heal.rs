@@ -230,3 +230,32 @@ impl Hooks for WatchHooks {
         Confirmation::Yes
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{DeclId, Declared};
+
+    #[test]
+    fn healing_a_resource_applies_again_everything_that_depends_on_it() {
+        // api on db, web on api; cache on nothing.
+        let graph = Graph {
+            project: Declared::boxes(&["db", "api", "web", "cache"]),
+            specs: Default::default(),
+            depends_on: [(DeclId(1), vec![DeclId(0)]), (DeclId(2), vec![DeclId(1)])].into(),
+            layers: vec![vec![DeclId(0), DeclId(3)], vec![DeclId(1)], vec![DeclId(2)]],
+            connections: Vec::new(),
+        };
+        let names = |n: &[&str]| {
+            n.iter()
+                .map(|s| ResourceName::from(*s))
+                .collect::<BTreeSet<_>>()
+        };
+        assert_eq!(
+            dependents(&graph, &names(&["db"])),
+            names(&["db", "api", "web"])
+        );
+        assert_eq!(dependents(&graph, &names(&["web"])), names(&["web"]));
+        assert_eq!(dependents(&graph, &names(&["cache"])), names(&["cache"]));
+    }
+}
