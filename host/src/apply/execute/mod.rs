@@ -3,6 +3,12 @@
 //! ready, independent ones in parallel (bounded). A failure stops only its
 //! dependents; everything that succeeded is recorded.
 
+mod outcome;
+mod readiness;
+
+pub use outcome::{Options, Outcome, Progress, RemovalOrder, Report};
+
+use readiness::{SeenReady, listen_for_deaths, verify_fresh};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -12,7 +18,7 @@ use serde_json::{Value as Json, json};
 use sha2::{Digest, Sha256};
 
 use crate::apply::act::Actor;
-use crate::apply::schedule::{Cancel, Task, schedule};
+use crate::apply::schedule::{Task, schedule};
 use crate::docker::{ContainerEngine, Readiness};
 use crate::model::ResourceName;
 use crate::plan::{ChangeKind as Change, Plan, PlanEntry, Planner, Settle, describe};
@@ -25,120 +31,6 @@ use crate::policy::Scope;
 use crate::project::ProjectDir;
 use crate::resolve::Graph;
 use crate::state::{EnsuredContainer, ResourceState, State, journal, now_ms};
-
-/// How one resource ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
-    /// Its change was made.
-    Done,
-    /// Nothing needed doing.
-    Unchanged,
-    /// It failed; the message says why.
-    Failed(String),
-    /// It was not attempted because a dependency failed.
-    Skipped(String),
-}
-
-/// A progress event, for the output.
-#[derive(Debug, Clone)]
-pub enum Progress {
-    /// Work on a resource began.
-    Started {
-        /// The resource.
-        name: ResourceName,
-        /// Its change.
-        change: Change,
-    },
-    /// Something the user should know that is not a failure (a file
-    /// changed by hand and therefore kept).
-    Warning {
-        /// The resource.
-        name: ResourceName,
-        /// What happened.
-        message: String,
-    },
-    /// A resource moved on to an action or a wait.
-    Step {
-        /// The resource.
-        name: ResourceName,
-        /// What it does now, e.g. `ensure image postgres:15-alpine`.
-        step: String,
-    },
-    /// A resource is finished.
-    Finished {
-        /// The resource.
-        name: ResourceName,
-        /// Its change.
-        change: Change,
-        /// How it ended.
-        outcome: Outcome,
-        /// How long it took.
-        elapsed: Duration,
-    },
-}
-
-/// What happened to every resource.
-#[derive(Debug, Clone, Default)]
-pub struct Report {
-    /// Name → (change, outcome, time), in completion order.
-    pub results: Vec<(ResourceName, Change, Outcome, Duration)>,
-    /// Project networks and volumes a destroy could not remove, and why.
-    pub leftovers: Vec<String>,
-}
-
-impl Report {
-    /// Whether anything failed, was skipped or was left behind.
-    pub fn failed(&self) -> bool {
-        !self.leftovers.is_empty()
-            || self
-                .results
-                .iter()
-                .any(|(_, _, o, _)| matches!(o, Outcome::Failed(_) | Outcome::Skipped(_)))
-    }
-
-    /// What failed or was skipped, each as `name: why`.
-    pub fn failures(&self) -> Vec<String> {
-        self.results
-            .iter()
-            .filter_map(|(name, _, o, _)| match o {
-                Outcome::Failed(why) | Outcome::Skipped(why) => Some(format!("{name}: {why}")),
-                _ => None,
-            })
-            .chain(self.leftovers.iter().cloned())
-            .collect()
-    }
-}
-
-/// Options of an execution.
-#[derive(Clone)]
-pub struct Options {
-    /// Resources worked on at once.
-    pub parallelism: usize,
-    /// Stop grace period for containers.
-    pub grace: Duration,
-    /// How long a container may take to become ready.
-    pub ready_timeout: Duration,
-    /// Where progress goes.
-    pub progress: Arc<dyn Fn(Progress) + Send + Sync>,
-    /// Set to stop starting new work (what runs finishes).
-    pub cancel: Cancel,
-    /// Whether removals wait for their dependents.
-    pub removal_order: RemovalOrder,
-}
-
-/// The order resources are removed in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum RemovalOrder {
-    /// A resource goes after everything that depended on it, one layer at
-    /// a time: what `apply` does with resources no longer declared, while
-    /// the rest of the stack keeps running.
-    #[default]
-    DependentsFirst,
-    /// Everything at once (within the parallelism): for taking a whole
-    /// stack down, where every stop costs its grace and nothing outlives
-    /// the run.
-    AllAtOnce,
-}
 
 /// Everything one resource's job needs, owned, so jobs can run on any thread.
 struct Job {
@@ -162,74 +54,7 @@ struct Shared {
     seen: Mutex<SeenReady>,
 }
 
-/// Readiness seen in this run: a dependent need not check again what was
-/// seen ready, unless the Engine said one of its containers died since
-/// (each dependent checking each dependency one by one was most of an
-/// apply's time over a wide stack).
-#[derive(Default)]
-struct SeenReady {
-    /// Whether deaths are heard (the Engine's stream is alive); if not,
-    /// nothing is trusted.
-    listening: bool,
-    /// How many deaths were heard so far.
-    heard: u64,
-    /// The last death heard of each container, as `heard` counted it.
-    deaths: BTreeMap<String, u64>,
-    /// Resources whose every container was seen ready, with `heard` when
-    /// that check began.
-    ready: BTreeMap<ResourceName, (Vec<String>, u64)>,
-}
-
-impl SeenReady {
-    /// Whether `resource` was seen ready and none of its containers died
-    /// since the check began.
-    fn still_ready(&self, resource: &str) -> bool {
-        self.listening
-            && self.ready.get(resource).is_some_and(|(containers, at)| {
-                containers
-                    .iter()
-                    .all(|c| self.deaths.get(c).is_none_or(|died| died <= at))
-            })
-    }
-
-    fn died(&mut self, container: String) {
-        self.heard += 1;
-        self.deaths.insert(container, self.heard);
-    }
-}
-
 impl Shared {
-    /// Where the deaths heard stand, before a readiness check begins.
-    fn mark(&self) -> u64 {
-        self.seen.lock().unwrap_or_else(|p| p.into_inner()).heard
-    }
-
-    /// Whether deaths are heard, so readiness seen can be trusted.
-    fn listening(&self) -> bool {
-        self.seen
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .listening
-    }
-
-    /// Whether `resource` was seen ready in this run and still is.
-    fn still_ready(&self, resource: &str) -> bool {
-        self.seen
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .still_ready(resource)
-    }
-
-    /// `resource`'s `containers` were all seen ready by a check that began
-    /// at `mark`.
-    fn seen_ready(&self, resource: &str, containers: Vec<String>, mark: u64) {
-        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
-        if seen.listening {
-            seen.ready
-                .insert(ResourceName::from(resource), (containers, mark));
-        }
-    }
-
     fn baseline(&self, resource: &str, container: &str) -> Option<i64> {
         let fresh = self.fresh.lock().unwrap_or_else(|p| p.into_inner());
         fresh.get(resource).and_then(|c| c.get(container)).copied()
@@ -350,83 +175,6 @@ pub async fn execute(
         .map(|s| s.clone())
         .unwrap_or_else(|p| p.into_inner().clone());
     (report, state)
-}
-
-/// Hears the Engine's word of containers dying for as long as the
-/// returned guard lives; readiness seen before a death is not trusted
-/// after it.
-fn listen_for_deaths(shared: &Arc<Shared>) -> Option<AbortOnDrop> {
-    let mut deaths = shared.engine.as_ref()?.deaths()?;
-    shared
-        .seen
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .listening = true;
-    let heard = Arc::clone(shared);
-    let task = tokio::spawn(async move {
-        use futures::StreamExt;
-        while let Some(container) = deaths.next().await {
-            heard
-                .seen
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .died(container);
-        }
-        // The stream ended: from now on, every dependent checks again.
-        heard
-            .seen
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .listening = false;
-    });
-    Some(AbortOnDrop(task))
-}
-
-/// Stops a task when dropped.
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
-/// A container can be "running" for the few milliseconds before its
-/// process fails. Once everything is deployed, every container this run
-/// started has to still run (and not have been restarted after a crash);
-/// those that do not turn their resource into a failure, with the output
-/// that says why.
-async fn verify_fresh(shared: &Shared, report: &mut Report) {
-    let Some(engine) = shared.engine.as_ref() else {
-        return;
-    };
-    let fresh: Vec<(ResourceName, BTreeMap<String, i64>)> = shared
-        .fresh
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .iter()
-        .map(|(r, c)| (r.clone(), c.clone()))
-        .collect();
-    for (resource, containers) in fresh {
-        let mut trouble = None;
-        for (container, baseline) in containers {
-            match engine.trouble(&container, Some(baseline)).await {
-                Ok(None) => {}
-                Ok(Some(why)) => trouble = Some(why),
-                Err(e) => trouble = Some(e.to_string()),
-            }
-        }
-        let Some(why) = trouble else { continue };
-        if let Some(entry) = report.results.iter_mut().find(|r| r.0 == resource) {
-            entry.2 = Outcome::Failed(why.clone());
-            (shared.options.progress)(Progress::Finished {
-                name: resource.clone(),
-                change: entry.1,
-                outcome: Outcome::Failed(why),
-                elapsed: entry.3,
-            });
-        }
-    }
 }
 
 /// Runs jobs as their prerequisites finish, at most `parallelism` at once
@@ -838,6 +586,8 @@ mod tests {
 
     use std::collections::BTreeSet;
 
+    use crate::apply::schedule::Cancel;
+
     use clockwork_schema::actions::{ExecSpec, NetworkSpec, VolumeSpec, WaitSpec};
     use serde_json::json;
 
@@ -1141,34 +891,6 @@ mod tests {
                 .any(|l| l.contains("\"resource\":\"api\"") && l.contains("\"failed\"")),
             "{journal}"
         );
-    }
-
-    #[test]
-    fn readiness_seen_holds_until_a_container_of_it_dies() {
-        let mut seen = SeenReady {
-            listening: true,
-            ..SeenReady::default()
-        };
-        let db = || (vec!["db".to_string(), "db-replica".to_string()], 0);
-        seen.ready.insert("db".into(), db());
-        assert!(seen.still_ready("db"));
-        assert!(!seen.still_ready("api"), "never seen");
-        seen.died("cache".into());
-        assert!(seen.still_ready("db"), "another's death says nothing");
-        seen.died("db-replica".into());
-        assert!(!seen.still_ready("db"));
-        // Seen again by a check that began after that death.
-        seen.ready.insert("db".into(), (db().0, seen.heard));
-        assert!(seen.still_ready("db"));
-        // A death heard while a check ran: what it saw is not trusted.
-        let mark = seen.heard;
-        seen.died("db".into());
-        seen.ready.insert("db".into(), (db().0, mark));
-        assert!(!seen.still_ready("db"));
-        // Deaths no longer heard: nothing is trusted.
-        seen.ready.insert("db".into(), (db().0, seen.heard));
-        seen.listening = false;
-        assert!(!seen.still_ready("db"));
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
