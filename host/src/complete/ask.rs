@@ -191,7 +191,11 @@ impl Completer {
                 match crate::load::program_from_source(&module, source, function_arity(t.schema)) {
                     Ok(program) => program,
                     Err(problem) => {
-                        return Ok(Err((field.name.clone(), problem, raw.to_string())));
+                        return Ok(Err((
+                            field.name.clone(),
+                            problem.to_string(),
+                            raw.to_string(),
+                        )));
                     }
                 }
             } else {

@@ -791,7 +791,7 @@ impl Target<'_> {
                 .unwrap_or_default();
             let module = format!("{}/{}.star", lock::LOCK_FILE, self.name);
             crate::load::program_from_source(&module, source, function_arity(self.schema))
-                .map_err(refused)?
+                .map_err(|e| refused(e.to_string()))?
         } else {
             value
         };

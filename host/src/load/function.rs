@@ -434,35 +434,60 @@ fn module_name(path: &str) -> String {
         .unwrap_or_else(|_| path.to_string())
 }
 
+/// Why a program completion wrote cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProgramError {
+    /// It does not parse.
+    #[error("it is not valid Starlark: {0}")]
+    NotStarlark(String),
+    /// It does more than define functions.
+    #[error("only `def` statements may be written, line {line} is something else")]
+    NotOnlyDefs {
+        /// The first line that is not a `def`, from 1.
+        line: usize,
+    },
+    /// It defines no function.
+    #[error("it defines no function (`def check(...):`)")]
+    NoFunction,
+    /// Its function takes another number of parameters.
+    #[error("`{name}` takes {found} parameter(s); a check of this type takes {expected}")]
+    Arity {
+        /// The function.
+        name: String,
+        /// How many it takes.
+        found: usize,
+        /// How many the type gives.
+        expected: usize,
+    },
+}
+
 /// A program of code completion wrote (a model, for a check given in
 /// words): `source` must parse and define a top-level function taking
 /// `arity` parameters; only `def`s and `load`s are kept, as for the user's
 /// own files. `module` names it in messages, e.g. `clockwork.lock:api-check`.
-pub fn program_from_source(module: &str, source: &str, arity: usize) -> Result<Json, String> {
+pub fn program_from_source(module: &str, source: &str, arity: usize) -> Result<Json, ProgramError> {
     let ast = AstModule::parse(module, source.to_string(), &crate::load::dialect())
-        .map_err(|e| format!("it is not valid Starlark: {}", e.without_diagnostic()))?;
+        .map_err(|e| ProgramError::NotStarlark(e.without_diagnostic().to_string()))?;
     let statements = top_level(&ast);
     if let Some(other) = statements
         .iter()
         .find(|s| !kept(s) || matches!(s.node, StmtP::Load(_)))
     {
-        let at = ast.file_span(other.span).resolve_span().begin.line + 1;
-        return Err(format!(
-            "only `def` statements may be written, line {at} is something else"
-        ));
+        let line = ast.file_span(other.span).resolve_span().begin.line + 1;
+        return Err(ProgramError::NotOnlyDefs { line });
     }
     let Some(def) = statements.iter().find_map(|s| match &s.node {
         StmtP::Def(def) => Some(def),
         _ => None,
     }) else {
-        return Err("it defines no function (`def check(...):`)".into());
+        return Err(ProgramError::NoFunction);
     };
     if def.params.len() != arity {
-        return Err(format!(
-            "`{}` takes {} parameter(s); a check of this type takes {arity}",
-            def.name.node.ident,
-            def.params.len()
-        ));
+        return Err(ProgramError::Arity {
+            name: def.name.node.ident.clone(),
+            found: def.params.len(),
+            expected: arity,
+        });
     }
     let name = def.name.node.ident.clone();
     Ok(json!({

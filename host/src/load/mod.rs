@@ -23,7 +23,7 @@ pub use crate::model::Located;
 pub use crate::model::kebab;
 pub use context::read_dotenv as dotenv;
 pub use error::{LoadError, LoadReport};
-pub use function::program_from_source;
+pub use function::{ProgramError, program_from_source};
 pub use source::PROJECT_FILES;
 pub use types::{TypeRegistry, TypeSpec};
 
