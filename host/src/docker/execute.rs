@@ -40,6 +40,41 @@ pub(super) fn label_of<'a>(c: &'a ContainerInspectResponse, key: &str) -> Option
 }
 
 impl Engine {
+    /// The Engine's events for this project's containers: those whose
+    /// action is one of `events` (all when empty), from `since` (seconds
+    /// since the epoch; the Engine replays what happened since) when given.
+    pub fn project_events(
+        &self,
+        events: &[&str],
+        since: Option<u64>,
+    ) -> impl futures::Stream<Item = Result<bollard::models::EventMessage, bollard::errors::Error>>
+    + Send
+    + use<> {
+        let mut filters = std::collections::HashMap::from([
+            ("type".to_string(), vec!["container".to_string()]),
+            (
+                "label".to_string(),
+                vec![format!(
+                    "{}={}",
+                    labels::PROJECT_ID,
+                    self.identity.id.as_str()
+                )],
+            ),
+        ]);
+        if !events.is_empty() {
+            filters.insert(
+                "event".to_string(),
+                events.iter().map(|e| e.to_string()).collect(),
+            );
+        }
+        self.docker
+            .events(Some(bollard::query_parameters::EventsOptions {
+                since: since.map(|s| s.to_string()),
+                filters: Some(filters),
+                ..Default::default()
+            }))
+    }
+
     /// The container `name` when it is this project's and belongs to one of
     /// `scope`'s resources; `None` when it does not exist.
     pub(super) async fn own_container(

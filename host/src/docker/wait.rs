@@ -20,30 +20,8 @@ impl Engine {
     /// what happened since, so nothing between asking and listening is
     /// missed). The stream ends when the Engine's does.
     pub fn deaths(&self) -> crate::docker::Deaths {
-        let filters = HashMap::from([
-            ("type".to_string(), vec!["container".to_string()]),
-            (
-                "label".to_string(),
-                vec![format!(
-                    "{}={}",
-                    labels::PROJECT_ID,
-                    self.identity.id.as_str()
-                )],
-            ),
-            (
-                "event".to_string(),
-                ["die", "destroy", "oom", "health_status"]
-                    .map(str::to_string)
-                    .to_vec(),
-            ),
-        ]);
         let since = crate::model::time::now_ms() / 1000 - 1;
-        self.docker
-            .events(Some(EventsOptions {
-                since: Some(since.to_string()),
-                filters: Some(filters),
-                ..Default::default()
-            }))
+        self.project_events(&["die", "destroy", "oom", "health_status"], Some(since))
             .take_while(|event| std::future::ready(event.is_ok()))
             .filter_map(|event| {
                 std::future::ready(event.ok().and_then(|e| {

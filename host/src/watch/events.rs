@@ -1,7 +1,6 @@
 //! What the watch listens to: the Engine's events for this project's
 //! containers, the files Clockwork wrote, and losing the Engine.
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -27,35 +26,17 @@ pub(super) struct ContainerEvent {
 pub(super) fn subscribe(
     engine: &Engine,
 ) -> std::pin::Pin<Box<dyn futures::Stream<Item = Result<ContainerEvent, String>> + Send>> {
-    use bollard::query_parameters::EventsOptions;
-    let filters = HashMap::from([
-        ("type".to_string(), vec!["container".to_string()]),
-        (
-            "label".to_string(),
-            vec![format!(
-                "{}={}",
-                labels::PROJECT_ID,
-                engine.identity.id.as_str()
-            )],
-        ),
-    ]);
-    let stream = engine
-        .docker
-        .events(Some(EventsOptions {
-            filters: Some(filters),
-            ..Default::default()
-        }))
-        .map(|event| match event {
-            Ok(e) => Ok(ContainerEvent {
-                lifecycle: e.action.as_deref().is_some_and(|a| !a.starts_with("exec_")),
-                resource: e
-                    .actor
-                    .and_then(|a| a.attributes)
-                    .and_then(|a| a.get(labels::RESOURCE).cloned())
-                    .unwrap_or_default(),
-            }),
-            Err(e) => Err(e.to_string()),
-        });
+    let stream = engine.project_events(&[], None).map(|event| match event {
+        Ok(e) => Ok(ContainerEvent {
+            lifecycle: e.action.as_deref().is_some_and(|a| !a.starts_with("exec_")),
+            resource: e
+                .actor
+                .and_then(|a| a.attributes)
+                .and_then(|a| a.get(labels::RESOURCE).cloned())
+                .unwrap_or_default(),
+        }),
+        Err(e) => Err(e.to_string()),
+    });
     Box::pin(stream)
 }
 
