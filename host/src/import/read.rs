@@ -91,15 +91,32 @@ fn open_flags() -> i32 {
 /// The type of an opened file, when it is not a regular file.
 fn not_a_file(kind: std::fs::FileType) -> Option<&'static str> {
     use std::os::unix::fs::FileTypeExt as _;
-    if kind.is_file() {
+    kind_shown(
+        kind.is_file(),
+        kind.is_dir(),
+        kind.is_fifo(),
+        kind.is_socket(),
+        kind.is_block_device() || kind.is_char_device(),
+    )
+}
+
+/// What a file of these kinds is called, when it is not a regular file.
+fn kind_shown(
+    file: bool,
+    dir: bool,
+    fifo: bool,
+    socket: bool,
+    device: bool,
+) -> Option<&'static str> {
+    if file {
         None
-    } else if kind.is_dir() {
+    } else if dir {
         Some("a folder")
-    } else if kind.is_fifo() {
+    } else if fifo {
         Some("a FIFO (named pipe)")
-    } else if kind.is_socket() {
+    } else if socket {
         Some("a socket")
-    } else if kind.is_block_device() || kind.is_char_device() {
+    } else if device {
         Some("a device")
     } else {
         Some("not a regular file")
@@ -328,19 +345,13 @@ impl EnvFiles for ComposeFolder {
 fn not_a_file_cap(meta: &cap_std::fs::Metadata) -> Option<&'static str> {
     use cap_std::fs::FileTypeExt as _;
     let kind = meta.file_type();
-    if kind.is_file() {
-        None
-    } else if kind.is_dir() {
-        Some("a folder")
-    } else if kind.is_fifo() {
-        Some("a FIFO (named pipe)")
-    } else if kind.is_socket() {
-        Some("a socket")
-    } else if kind.is_block_device() || kind.is_char_device() {
-        Some("a device")
-    } else {
-        Some("not a regular file")
-    }
+    kind_shown(
+        kind.is_file(),
+        kind.is_dir(),
+        kind.is_fifo(),
+        kind.is_socket(),
+        kind.is_block_device() || kind.is_char_device(),
+    )
 }
 
 /// A path with `.` and `..` resolved without asking the file system.
