@@ -119,11 +119,11 @@ pub async fn run(
                 continue;
             }
             record.stopped = stop;
-            record.updated_at = crate::state::now_ms();
+            record.updated_at = crate::model::time::now_ms();
             crate::state::journal(
                 files,
                 &json!({
-                    "time": crate::state::now_ms(),
+                    "time": crate::model::time::now_ms(),
                     "resource": name,
                     "action": verb(intent),
                     "status": "recorded",
@@ -201,7 +201,7 @@ async fn stop(
             crate::state::journal(
                 files,
                 &json!({
-                    "time": crate::state::now_ms(),
+                    "time": crate::model::time::now_ms(),
                     "resource": name,
                     "action": format!("stop {container}"),
                     "status": if result.is_ok() { "done" } else { "failed" },
@@ -242,7 +242,7 @@ async fn restart(
             crate::state::journal(
                 files,
                 &json!({
-                    "time": crate::state::now_ms(),
+                    "time": crate::model::time::now_ms(),
                     "resource": name,
                     "action": format!("restart {container}"),
                     "status": if result.is_ok() { "done" } else { "failed" },

@@ -193,7 +193,7 @@ fn status(files: &ProjectDir, json_out: bool) -> Result<u8, CliError> {
             ),
             Some(pid) => {
                 let mut out = format!("the service runs (pid {pid})\n");
-                let now = crate::state::now_ms();
+                let now = crate::model::time::now_ms();
                 let ago = |ms: &Value| {
                     ms.as_u64()
                         .map(|t| {

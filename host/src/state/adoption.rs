@@ -89,7 +89,7 @@ impl Records {
             record
                 .adopted
                 .entry(id.to_string())
-                .or_insert_with(super::now_ms);
+                .or_insert_with(crate::model::time::now_ms);
         }
         write(&self.path(identity), &record)
     }

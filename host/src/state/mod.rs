@@ -30,6 +30,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use crate::model::time::now_ms;
 use crate::model::{ResourceName, TypeName};
 use crate::output;
 use crate::project::{Identity, PathError, ProjectDir, ProjectId, STATE_DIR};
@@ -272,8 +273,6 @@ impl From<PathError> for StateError {
         }
     }
 }
-
-pub use crate::model::time::now_ms;
 
 /// SHA-256 of `bytes`, hex.
 pub fn sha256_hex(bytes: &[u8]) -> String {

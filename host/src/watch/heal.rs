@@ -58,7 +58,7 @@ pub(super) async fn expire(
         for name in names {
             state
                 .expired
-                .insert(name.clone(), crate::state::now_ms() / 1000);
+                .insert(name.clone(), crate::model::time::now_ms() / 1000);
         }
         state.save(&w.project.files)
     })();

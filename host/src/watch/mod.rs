@@ -426,7 +426,7 @@ async fn check(
     let now = Instant::now();
     let mut earliest: Option<Instant> = None;
     // Expiry first: an expired resource is destroyed, not healed.
-    let now_s = crate::state::now_ms() / 1000;
+    let now_s = crate::model::time::now_ms() / 1000;
     let mut expired: BTreeSet<ResourceName> = BTreeSet::new();
     for (name, t) in tracked.iter_mut() {
         t.expires_at = state.resources.get(name).and_then(|r| r.expires_at);
@@ -550,7 +550,7 @@ async fn check(
                     crate::state::journal(
                         files,
                         &serde_json::json!({
-                            "time": crate::state::now_ms(),
+                            "time": crate::model::time::now_ms(),
                             "resource": name,
                             "action": "heal",
                             "status": "started",
@@ -615,7 +615,7 @@ async fn check(
             crate::state::journal(
                 files,
                 &serde_json::json!({
-                    "time": crate::state::now_ms(),
+                    "time": crate::model::time::now_ms(),
                     "resource": name,
                     "action": format!("restart {c}"),
                     "status": if restarted.is_ok() { "done" } else { "failed" },

@@ -17,7 +17,7 @@ pub(super) fn write_status(
     tracked: &BTreeMap<ResourceName, Tracked>,
     wake: Instant,
 ) {
-    let now_ms = crate::state::now_ms();
+    let now_ms = crate::model::time::now_ms();
     let at = |i: Instant| {
         let now = Instant::now();
         if i > now {

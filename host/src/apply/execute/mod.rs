@@ -21,6 +21,7 @@ use crate::apply::act::Actor;
 use crate::apply::schedule::{Task, schedule};
 use crate::docker::{ContainerEngine, Readiness};
 use crate::model::ResourceName;
+use crate::model::time::now_ms;
 use crate::plan::{ChangeKind as Change, Plan, PlanEntry, Planner, Settle, describe};
 use crate::plugin::bindings::connection::exports::clockwork::plugin::connections::{
     RunWhen, SetupStep,
@@ -30,7 +31,7 @@ use crate::plugin::bindings::types::Action;
 use crate::policy::Scope;
 use crate::project::ProjectDir;
 use crate::resolve::Graph;
-use crate::state::{EnsuredContainer, ResourceState, State, journal, now_ms};
+use crate::state::{EnsuredContainer, ResourceState, State, journal};
 
 /// Everything one resource's job needs, owned, so jobs can run on any thread.
 struct Job {
