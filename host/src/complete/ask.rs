@@ -11,7 +11,8 @@ use serde_json::{Map, Value as Json, json};
 use crate::complete::chat::ChatError;
 use crate::complete::lock::{self, LockedField, ModelRecord};
 use crate::complete::prompt::{self, Placeholders};
-use crate::complete::{CompleteError, Completer, Target};
+use crate::complete::target::Target;
+use crate::complete::{CompleteError, Completer};
 use crate::plugin::bindings::types::Severity;
 
 use clockwork_schema::FieldSchema;
@@ -75,7 +76,7 @@ impl Completer {
                 &t.schema.doc,
                 left,
                 &parameters,
-                &t.context,
+                t.context(),
                 note.as_deref(),
             );
             let prompt_hash = lock::hash(&Json::Array(
@@ -172,7 +173,7 @@ impl Completer {
             // Only the placeholders this declaration's prompt showed come
             // back as secrets; naming another is reaching for a secret it
             // was not given.
-            let raw = &match t.placeholders.restore(raw, &t.shown) {
+            let raw = &match t.placeholders().restore(raw, t.shown()) {
                 Ok(restored) => restored,
                 Err(placeholder) => {
                     return Ok(Err((
@@ -212,12 +213,16 @@ impl Completer {
             // password under `POSTGRES_PASSWORD`, one inside a URL) would
             // land in the committed lock. A placeholder it was shown, made
             // the user's secret again, is fine.
-            let value =
-                match without_invented_secrets(&field.name, field.secret, value, t.placeholders) {
-                    Ok(value) => value,
-                    Err(problem) => return Ok(Err((field.name.clone(), problem, raw.to_string()))),
-                };
-            if let Some(problem) = super::trust::refusal(field, &value, t.declared) {
+            let value = match without_invented_secrets(
+                &field.name,
+                field.secret,
+                value,
+                t.placeholders(),
+            ) {
+                Ok(value) => value,
+                Err(problem) => return Ok(Err((field.name.clone(), problem, raw.to_string()))),
+            };
+            if let Some(problem) = super::trust::refusal(field, &value, t.declared()) {
                 return Ok(Err((field.name.clone(), problem, raw.to_string())));
             }
             values.push((field.name.clone(), value));

@@ -1,0 +1,261 @@
+//! One declaration's completion: the lock while it still fits, else the
+//! plugin's rules, then the model for what is left, recorded in the lock.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use clockwork_schema::{FieldSchema, TypeSchema};
+use serde_json::Value as Json;
+
+use crate::complete::lock::{Locked, LockedField, ModelRecord};
+use crate::complete::prompt;
+use crate::complete::target::{Filled, Target};
+use crate::complete::trust::Origin;
+use crate::complete::{CompleteError, Completer, Mode};
+use crate::model::PluginKind;
+use crate::plugin::CallError;
+use crate::plugin::bindings::types::Suggestion;
+
+impl Completer {
+    /// One declaration: the lock when it still fits, else rules and the
+    /// model. Returns (field, value, source text for `plan`).
+    pub(super) async fn complete<F, Fut>(
+        &mut self,
+        t: Target<'_>,
+        rules: F,
+    ) -> Result<Vec<Filled>, CompleteError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<Vec<Suggestion>, CallError>>,
+    {
+        let mut entry = self.replayable(&t);
+        let replay = entry.is_some();
+        let (mut out, mut fresh) = match &entry {
+            Some(entry) => (replayed(&t, entry)?, Vec::new()),
+            None => (Vec::new(), from_rules(&t, rules().await?)?),
+        };
+
+        // `--locked` completes nothing the lock does not hold: rules that
+        // would fill a field now mean the lock is stale (a model is never
+        // asked under `--locked`).
+        if self.mode == Mode::Locked && !fresh.is_empty() {
+            return Err(not_locked(&t, &fresh));
+        }
+
+        let left = left_for_model(&t, &out, &fresh);
+        let asked_before = entry.as_ref().is_some_and(|e| e.model.is_some());
+        let mut model_record = entry.as_ref().and_then(|e| e.model.clone());
+        if !left.is_empty() && !asked_before {
+            if self.client.is_some() {
+                let (answers, record) = self.ask_model(&t, &left, &fresh).await?;
+                fresh.extend(answers);
+                model_record = Some(record);
+            } else if self.mode != Mode::ReadOnly {
+                let without_default: Vec<String> = left
+                    .iter()
+                    .filter(|f| f.default.is_none())
+                    .map(|f| f.name.clone())
+                    .collect();
+                if !without_default.is_empty() {
+                    self.report.unfilled.insert(t.id, without_default);
+                }
+            }
+        }
+
+        if !fresh.is_empty() {
+            let e = entry.get_or_insert_with(|| Locked {
+                type_name: t.type_name.clone(),
+                inputs: t.inputs(),
+                model: None,
+                fields: BTreeMap::new(),
+            });
+            self.record_fresh(&t, e, model_record, fresh, &mut out);
+        }
+        self.keep(&t, entry, replay);
+        Ok(out)
+    }
+
+    /// The lock's entry for `t`, when its inputs are still `t`'s and the
+    /// user did not ask to complete it afresh.
+    fn replayable(&mut self, t: &Target<'_>) -> Option<Locked> {
+        if self.refreshes(&t.name) {
+            return None;
+        }
+        let entry = self.lock.of(t.kind).get(&t.name)?;
+        (entry.type_name == t.type_name && entry.inputs == t.inputs()).then(|| entry.clone())
+    }
+
+    /// Puts what was completed now into the lock entry and `out`.
+    fn record_fresh(
+        &mut self,
+        t: &Target<'_>,
+        entry: &mut Locked,
+        model: Option<ModelRecord>,
+        fresh: Vec<(String, LockedField)>,
+        out: &mut Vec<Filled>,
+    ) {
+        entry.model = model;
+        for (field, mut locked) in fresh {
+            self.report.new.push(format!("{}.{field}", t.name));
+            out.push((
+                field.clone(),
+                locked.value.clone(),
+                shown_source(&locked, true),
+            ));
+            // The lock is committed: a secret in a value (a URL the
+            // model built with the password) is kept as its placeholder
+            // — only the secrets this declaration was shown, which are
+            // the only ones its values can hold (restored from the
+            // placeholders it was shown, or built by rules from what it
+            // connects to); what merely equals another's stays.
+            locked.value = t.placeholders().hide_shown(&locked.value, t.shown());
+            entry.fields.insert(field, locked);
+        }
+    }
+
+    /// Keeps `entry` in the lock (and marks it used) when this run may
+    /// write the lock and it holds a field.
+    fn keep(&mut self, t: &Target<'_>, entry: Option<Locked>, replay: bool) {
+        let key = (t.kind, t.name.clone());
+        if let Some(entry) = entry
+            && self.mode == Mode::Complete
+            && !entry.fields.is_empty()
+        {
+            self.lock.of(t.kind).insert(t.name.clone(), entry);
+            self.seen.insert(key);
+        } else if replay {
+            self.seen.insert(key);
+        }
+    }
+}
+
+/// The lock's values for the fields `t` still misses. The lock comes from
+/// a repository: each value passes the checks a model's answer does, and
+/// one for a field the user set is ignored (theirs wins).
+fn replayed(t: &Target<'_>, entry: &Locked) -> Result<Vec<Filled>, CompleteError> {
+    let mut out = Vec::new();
+    for (field, locked) in &entry.fields {
+        if !t.missing.contains(field) {
+            continue;
+        }
+        // A value of another shape (the plugin's field changed since) is
+        // left, as it always was; one of the field's own shape is judged.
+        if !fits(t.schema, field, &locked.value) {
+            continue;
+        }
+        let value = t.untrusted(field, &locked.value, Origin::Lock)?;
+        out.push((field.clone(), value, shown_source(locked, false)));
+    }
+    Ok(out)
+}
+
+/// What the plugin's rules suggested for the fields `t` misses, each of
+/// the field's type and judged like any value the user did not write.
+fn from_rules(
+    t: &Target<'_>,
+    suggestions: Vec<Suggestion>,
+) -> Result<Vec<(String, LockedField)>, CompleteError> {
+    let plugin_name = t
+        .plugins
+        .plugin_name(&t.type_name)
+        .unwrap_or_default()
+        .to_string();
+    let mut fresh: Vec<(String, LockedField)> = Vec::new();
+    for s in suggestions {
+        if !t.missing.contains(&s.field) || fresh.iter().any(|(f, _)| *f == s.field) {
+            continue;
+        }
+        let Ok(value) = serde_json::from_str::<Json>(&s.value) else {
+            continue;
+        };
+        if !fits(t.schema, &s.field, &value) {
+            continue;
+        }
+        // A plugin's rule is no more the user than a model is; one that
+        // asks for what only the user may is left out, said.
+        let value = match t.untrusted(&s.field, &value, Origin::Rules(plugin_name.clone())) {
+            Ok(value) => value,
+            Err(CompleteError::Refused(refusal)) => {
+                crate::output::note(&format!("{refusal}; the suggestion is left out"));
+                continue;
+            }
+            Err(other) => return Err(other),
+        };
+        fresh.push((
+            s.field,
+            LockedField {
+                value,
+                source: format!("rules:{plugin_name}"),
+                reason: Some(s.reason),
+            },
+        ));
+    }
+    Ok(fresh)
+}
+
+/// `--locked` and fields the lock does not hold.
+fn not_locked(t: &Target<'_>, fresh: &[(String, LockedField)]) -> CompleteError {
+    CompleteError::NotLocked(vec![format!(
+        "`{}` ({}): {} would be completed now (its inputs changed or it was never completed); run `clockwork plan` and commit clockwork.lock",
+        t.name,
+        t.type_name,
+        fresh
+            .iter()
+            .map(|(f, _)| format!("`{f}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    )])
+}
+
+/// What neither the lock nor the rules filled and a model may be asked
+/// for. A model is asked only about a declaration the user described: the
+/// description is the request (seed 002), and without one a missing field
+/// is meant to take its default.
+fn left_for_model<'s>(
+    t: &Target<'s>,
+    out: &[Filled],
+    fresh: &[(String, LockedField)],
+) -> Vec<&'s FieldSchema> {
+    if !t.described {
+        return Vec::new();
+    }
+    let filled: BTreeSet<&str> = out
+        .iter()
+        .map(|(f, _, _)| f.as_str())
+        .chain(fresh.iter().map(|(f, _)| f.as_str()))
+        .collect();
+    t.missing
+        .iter()
+        .filter(|f| !filled.contains(f.as_str()))
+        .filter_map(|f| t.schema.field(f))
+        .filter(|f| {
+            f.name != "name"
+                && f.parsed_type().is_some_and(|ty| {
+                    prompt::askable(&ty)
+                        || (t.kind == PluginKind::Assertion
+                            && ty == clockwork_schema::ValueType::Function)
+                })
+        })
+        .collect()
+}
+
+/// Whether `value` has the type of `field`.
+fn fits(schema: &TypeSchema, field: &str, value: &Json) -> bool {
+    !value.is_null()
+        && schema
+            .field(field)
+            .and_then(|f| f.parsed_type())
+            .is_some_and(|ty| ty.check(value).is_ok())
+}
+
+/// `plan`'s text for a completed field's source.
+fn shown_source(field: &LockedField, new: bool) -> String {
+    let mut text = match (&field.reason, field.source.strip_prefix("model:")) {
+        (_, Some(model)) => format!("model {model}"),
+        (Some(reason), None) => format!("{}: {reason}", field.source),
+        (None, None) => field.source.clone(),
+    };
+    if new {
+        text.push_str(", new");
+    }
+    text
+}

@@ -1,0 +1,150 @@
+//! Completing resources, after `resolve`: in deploy order, so that each
+//! sees what its dependencies were completed with, and what connections
+//! contributed is context.
+
+use serde_json::{Map, Value as Json, json};
+
+use crate::complete::prompt::{Context, Placeholders};
+use crate::complete::target::{Makers, PassCells, Target, described, missing_fields};
+use crate::complete::trust::Declared as DeclaredByProject;
+use crate::complete::{CompleteError, Completer, CompletionPlugins, RulesFor, secrets_of};
+use crate::model::DeclId;
+use crate::plugin::bindings::resource::exports::clockwork::plugin::resources::CompletionInput;
+use crate::plugin::bindings::types::ResourceRef;
+use crate::resolve::Graph;
+
+impl Completer {
+    /// Completes every resource's missing completable fields, in deploy
+    /// order, after connections contributed.
+    pub async fn resources(
+        &mut self,
+        graph: &mut Graph,
+        plugins: &dyn CompletionPlugins,
+    ) -> Result<(), CompleteError> {
+        let cells = PassCells::default();
+        let order: Vec<DeclId> = graph.order().collect();
+        for id in order {
+            let g: &Graph = graph;
+            let d = g.project.get(id);
+            let (Some(schema), Some(spec)) = (plugins.schema(&d.type_name), g.specs.get(&id))
+            else {
+                continue;
+            };
+            // A field only connections put entries in is still the
+            // user's to leave out: completion may add to it.
+            let missing = missing_fields(schema, |f| d.config.contains_key(f));
+            if missing.is_empty() {
+                continue;
+            }
+            let input = CompletionInput {
+                target: ResourceRef {
+                    type_name: d.type_name.to_string(),
+                    name: d.name.to_string(),
+                },
+                config: Json::Object(spec.fields.clone()).to_string(),
+                missing: missing.clone(),
+                neighbours: neighbours(g, id).to_string(),
+            };
+            let makers = Makers {
+                placeholders: Box::new(move || resolved_placeholders(g)),
+                declared: Box::new(move || DeclaredByProject::of(&g.project, plugins, Some(g))),
+                context: Box::new(move |placeholders| context(g, id, &spec.fields, placeholders)),
+            };
+            let target = Target::new(
+                d,
+                schema,
+                plugins,
+                spec.fields.clone(),
+                missing,
+                &cells,
+                makers,
+            );
+            let type_name = d.type_name.to_string();
+            let filled = self
+                .complete(target, || async move {
+                    Ok(plugins
+                        .rules(&type_name, RulesFor::Resource(input))
+                        .await?
+                        .unwrap_or_default())
+                })
+                .await?;
+            if let Some(spec) = graph.specs.get_mut(&id) {
+                for (field, value, source) in filled {
+                    spec.complete(&field, value, &source);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Placeholders for every secret of the resolved project, labelled by the
+/// resources' specs (what connections put together included).
+fn resolved_placeholders(graph: &Graph) -> Placeholders {
+    let places: Vec<(String, Json)> = graph
+        .project
+        .declarations
+        .iter()
+        .map(|d| {
+            let fields = graph.specs.get(&d.id).map_or(&d.config, |s| &s.fields);
+            (d.name.to_string(), Json::Object(fields.clone()))
+        })
+        .collect();
+    Placeholders::new(secrets_of(graph), &places)
+}
+
+/// A resource and what it connects to (its composite apart), as the model
+/// would see them.
+fn context(
+    graph: &Graph,
+    id: DeclId,
+    fields: &Map<String, Json>,
+    placeholders: &Placeholders,
+) -> Context {
+    let d = graph.project.get(id);
+    let related: Vec<(String, Json)> = graph
+        .depends_on
+        .get(&id)
+        .into_iter()
+        .flatten()
+        .filter(|n| Some(**n) != d.parent)
+        .map(|n| {
+            let fields = graph
+                .specs
+                .get(n)
+                .map(|s| s.fields.clone())
+                .unwrap_or_default();
+            (
+                "connected to".to_string(),
+                described(graph.project.get(*n), &fields, placeholders),
+            )
+        })
+        .collect();
+    let part_of = d.parent.map(|p| {
+        described(
+            graph.project.get(p),
+            &graph.project.get(p).config,
+            placeholders,
+        )
+    });
+    Context {
+        declaration: described(d, fields, placeholders),
+        related,
+        part_of,
+    }
+}
+
+/// What a resource depends on, as its rules see it.
+fn neighbours(graph: &Graph, id: DeclId) -> Json {
+    let neighbours: Vec<Json> = graph
+        .depends_on
+        .get(&id)
+        .into_iter()
+        .flatten()
+        .map(|n| {
+            let n = graph.project.get(*n);
+            json!({"type-name": n.type_name, "name": n.name, "config": n.config})
+        })
+        .collect();
+    Json::Array(neighbours)
+}
