@@ -243,48 +243,85 @@ impl<'a> Actor<'a> {
 mod tests {
     use super::*;
 
-    fn project() -> (tempfile::TempDir, ProjectDir) {
-        let tmp = tempfile::tempdir().unwrap();
-        let root = std::fs::canonicalize(tmp.path()).unwrap();
-        (tmp, ProjectDir::open(&root).unwrap())
+    /// A project folder with an empty state, and an actor on it.
+    struct Folder {
+        tmp: tempfile::TempDir,
+        files: ProjectDir,
+        state: Mutex<State>,
+        rt: tokio::runtime::Runtime,
+    }
+
+    impl Folder {
+        fn new() -> Self {
+            let tmp = tempfile::tempdir().unwrap();
+            let root = std::fs::canonicalize(tmp.path()).unwrap();
+            let files = ProjectDir::open(&root).unwrap();
+            let state = Mutex::new(State {
+                version: crate::state::VERSION,
+                project: "p".into(),
+                project_id: None,
+                generation: Default::default(),
+                destroyed: None,
+                resources: Default::default(),
+                setup: Default::default(),
+                files: Default::default(),
+                expired: Default::default(),
+                unknown: Default::default(),
+            });
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .build()
+                .unwrap();
+            Folder {
+                tmp,
+                files,
+                state,
+                rt,
+            }
+        }
+
+        fn act(&self, scope: &Scope, action: Action) -> Result<Json, ActionError> {
+            let actor = Actor {
+                engine: None,
+                files: &self.files,
+                state: &self.state,
+                grace: Duration::ZERO,
+                project_id: "test".into(),
+                drivers: Drivers::bundled(),
+            };
+            self.rt.block_on(actor.act(scope, &action))
+        }
+
+        fn remove(&self, scope: &Scope, path: &str) -> Json {
+            self.act(scope, Action::RemovePath(path.into())).unwrap()
+        }
+
+        /// Writes as the user would, outside Clockwork.
+        fn write_by_hand(&self, path: &str, content: &str) {
+            std::fs::write(self.tmp.path().join(path), content).unwrap();
+        }
+
+        fn read(&self, path: &str) -> String {
+            std::fs::read_to_string(self.tmp.path().join(path)).unwrap()
+        }
+
+        fn exists(&self, path: &str) -> bool {
+            self.tmp.path().join(path).exists()
+        }
     }
 
     fn write(path: &str, content: &str) -> Action {
         Action::WriteFile(json!({"path": path, "content": content, "mode": "600"}).to_string())
     }
 
-    #[test]
-    fn only_files_clockwork_wrote_are_overwritten_or_removed() {
-        let (tmp, files) = project();
-        let state = Mutex::new(State {
-            version: crate::state::VERSION,
-            project: "p".into(),
-            project_id: None,
-            generation: Default::default(),
-            destroyed: None,
-            resources: Default::default(),
-            setup: Default::default(),
-            files: Default::default(),
-            expired: Default::default(),
-            unknown: Default::default(),
-        });
-        let actor = Actor {
-            engine: None,
-            files: &files,
-            state: &state,
-            grace: Duration::ZERO,
-            project_id: "test".into(),
-            drivers: Drivers::bundled(),
-        };
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap();
-        let act = |scope: &Scope, action: Action| rt.block_on(actor.act(scope, &action));
-        let notes = Scope::of("notes", "FileResource");
-        let other = Scope::of("other", "FileResource");
+    fn notes() -> Scope {
+        Scope::of("notes", "FileResource")
+    }
 
-        std::fs::write(tmp.path().join("mine.txt"), "the user's").unwrap();
-        let refused = act(&notes, write("mine.txt", "x")).unwrap_err();
+    #[test]
+    fn a_users_file_is_neither_overwritten_nor_removed() {
+        let folder = Folder::new();
+        folder.write_by_hand("mine.txt", "the user's");
+        let refused = folder.act(&notes(), write("mine.txt", "x")).unwrap_err();
         assert!(
             matches!(&refused, ActionError::Denied(Denial::NotClockworks { path }) if path == "mine.txt"),
             "{refused}"
@@ -293,86 +330,104 @@ mod tests {
             refused.to_string().contains("set `overwrite=True`"),
             "{refused}"
         );
-        assert_eq!(
-            std::fs::read_to_string(tmp.path().join("mine.txt")).unwrap(),
-            "the user's"
-        );
-        let kept = act(&notes, Action::RemovePath("mine.txt".into())).unwrap();
+        assert_eq!(folder.read("mine.txt"), "the user's");
+        let kept = folder.remove(&notes(), "mine.txt");
         assert_eq!(kept["removed"], false);
-        assert!(tmp.path().join("mine.txt").exists());
+        assert!(folder.exists("mine.txt"));
+    }
 
-        act(&notes, write("out/a.txt", "one")).unwrap();
-        act(&notes, write("out/a.txt", "two")).unwrap();
+    #[test]
+    fn a_file_clockwork_wrote_is_left_alone_once_another_resource_or_a_hand_touches_it() {
+        let folder = Folder::new();
+        let other = Scope::of("other", "FileResource");
+        folder.act(&notes(), write("out/a.txt", "one")).unwrap();
+        folder.act(&notes(), write("out/a.txt", "two")).unwrap();
         assert!(matches!(
-            act(&other, write("out/a.txt", "three")).unwrap_err(),
+            folder.act(&other, write("out/a.txt", "three")).unwrap_err(),
             ActionError::Denied(Denial::WrittenByOther { owner, .. }) if owner == "notes"
         ));
-        std::fs::write(tmp.path().join("out/a.txt"), "edited").unwrap();
+        folder.write_by_hand("out/a.txt", "edited");
         assert!(matches!(
-            act(&notes, write("out/a.txt", "four")).unwrap_err(),
+            folder
+                .act(&notes(), write("out/a.txt", "four"))
+                .unwrap_err(),
             ActionError::Denied(Denial::ChangedByHand { .. })
         ));
-        let kept = act(&notes, Action::RemovePath("out/a.txt".into())).unwrap();
+        let kept = folder.remove(&notes(), "out/a.txt");
         assert_eq!(kept["removed"], false, "{kept}");
-        assert_eq!(
-            std::fs::read_to_string(tmp.path().join("out/a.txt")).unwrap(),
-            "edited"
-        );
+        assert_eq!(folder.read("out/a.txt"), "edited");
+    }
 
+    #[test]
+    fn overwrite_makes_a_users_file_clockworks_to_write_and_remove() {
+        let folder = Folder::new();
+        folder.write_by_hand("mine.txt", "the user's");
         let forced = Scope {
             overwrite: true,
-            ..Scope::of("notes", "FileResource")
+            ..notes()
         };
-        act(&forced, write("mine.txt", "replaced")).unwrap();
-        assert_eq!(
-            act(&notes, Action::RemovePath("mine.txt".into())).unwrap()["removed"],
-            true
-        );
-        assert!(!tmp.path().join("mine.txt").exists());
+        folder.act(&forced, write("mine.txt", "replaced")).unwrap();
+        assert_eq!(folder.remove(&notes(), "mine.txt")["removed"], true);
+        assert!(!folder.exists("mine.txt"));
+    }
 
-        // A record handed over in a state file: the hash of a file the
-        // project ships, without the stamp only a write here gives (or
-        // with another file's). Neither makes the file Clockwork's.
-        std::fs::write(tmp.path().join("shipped.txt"), "from the repository").unwrap();
-        let forged = |stamp| crate::state::FileRecord {
+    /// A record of `shipped.txt` as the project ships it, with `stamp`.
+    fn forged(stamp: Option<crate::project::FileStamp>) -> crate::state::FileRecord {
+        crate::state::FileRecord {
             resource: "notes".into(),
             sha256: sha256_hex(b"from the repository"),
             mode: None,
             stamp,
-        };
-        let elsewhere = files.stamp(std::path::Path::new("out/a.txt")).unwrap();
+        }
+    }
+
+    #[test]
+    fn a_record_handed_over_in_a_state_file_does_not_make_a_file_clockworks() {
+        let folder = Folder::new();
+        folder.act(&notes(), write("out/a.txt", "one")).unwrap();
+        // A record handed over in a state file: the hash of a file the
+        // project ships, without the stamp only a write here gives (or
+        // with another file's). Neither makes the file Clockwork's.
+        folder.write_by_hand("shipped.txt", "from the repository");
+        let elsewhere = folder
+            .files
+            .stamp(std::path::Path::new("out/a.txt"))
+            .unwrap();
         for stamp in [None, elsewhere] {
-            state
+            folder
+                .state
                 .lock()
                 .unwrap()
                 .files
                 .insert("shipped.txt".into(), forged(stamp));
             assert!(matches!(
-                act(&notes, write("shipped.txt", "x")).unwrap_err(),
+                folder.act(&notes(), write("shipped.txt", "x")).unwrap_err(),
                 ActionError::Denied(Denial::OtherFile { .. })
             ));
-            let kept = act(&notes, Action::RemovePath("shipped.txt".into())).unwrap();
+            let kept = folder.remove(&notes(), "shipped.txt");
             assert_eq!(kept["removed"], false, "{kept}");
-            assert_eq!(
-                std::fs::read_to_string(tmp.path().join("shipped.txt")).unwrap(),
-                "from the repository"
-            );
+            assert_eq!(folder.read("shipped.txt"), "from the repository");
         }
+    }
 
+    #[test]
+    fn a_record_from_before_stamps_in_this_folders_own_state_is_taken_at_its_content() {
+        let folder = Folder::new();
+        folder.write_by_hand("shipped.txt", "from the repository");
         // A record written before stamps, in this folder's own state: taken
         // at its content, and stamped when written again.
-        state.lock().unwrap().project_id =
-            Some(crate::project::ProjectId::of_folder(files.root()).to_string());
-        state
-            .lock()
-            .unwrap()
-            .files
-            .insert("shipped.txt".into(), forged(None));
-        act(&notes, write("shipped.txt", "new")).unwrap();
-        assert!(state.lock().unwrap().files["shipped.txt"].stamp.is_some());
-        assert_eq!(
-            act(&notes, Action::RemovePath("shipped.txt".into())).unwrap()["removed"],
-            true
+        {
+            let mut state = folder.state.lock().unwrap();
+            state.project_id =
+                Some(crate::project::ProjectId::of_folder(folder.files.root()).to_string());
+            state.files.insert("shipped.txt".into(), forged(None));
+        }
+        folder.act(&notes(), write("shipped.txt", "new")).unwrap();
+        assert!(
+            folder.state.lock().unwrap().files["shipped.txt"]
+                .stamp
+                .is_some()
         );
+        assert_eq!(folder.remove(&notes(), "shipped.txt")["removed"], true);
     }
 }

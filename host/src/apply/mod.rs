@@ -8,10 +8,14 @@
 
 mod act;
 mod execute;
+mod hooks;
 mod schedule;
 
 pub use execute::{Options, Outcome, Progress, RemovalOrder, Report, execute};
+pub use hooks::{Confirmation, Hooks};
 pub use schedule::Cancel;
+
+use hooks::confirmed;
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -24,28 +28,6 @@ use crate::plugin::PluginSet;
 use crate::project::{Identity, Project, ProjectId};
 use crate::resolve::Graph;
 use crate::state::{Generation, Lock, State, StateError, adoption};
-
-/// What a destructive step needs from whoever runs it.
-pub trait Hooks: Send + Sync {
-    /// Something worth saying that is not a result: objects of another
-    /// folder, a plan that moved since `clockwork plan`, a deletion warning.
-    fn note(&self, text: &str);
-    /// The plan about to be carried out.
-    fn planned(&self, plan: &Plan);
-    /// Whether to go ahead with `question` (e.g. "Delete 3 resources?").
-    fn confirm(&self, question: &str) -> Confirmation;
-}
-
-/// An answer to [`Hooks::confirm`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Confirmation {
-    /// Go ahead.
-    Yes,
-    /// Do not.
-    No,
-    /// Nobody can be asked (no terminal), and no `--yes` was given.
-    CannotAsk,
-}
 
 /// Why a run did not get to carry out its plan.
 #[derive(Debug, thiserror::Error)]
@@ -191,14 +173,6 @@ pub fn deletion_warning(plan: &Plan) -> Option<String> {
     })
 }
 
-fn confirmed(hooks: &dyn Hooks, question: String) -> Result<(), RunError> {
-    match hooks.confirm(&question) {
-        Confirmation::Yes => Ok(()),
-        Confirmation::No => Err(RunError::Declined),
-        Confirmation::CannotAsk => Err(RunError::NeedsConfirmation { question }),
-    }
-}
-
 /// Plans `graph` against the Engine and the state, and checks the plan.
 pub async fn planned(
     graph: &Graph,
@@ -274,41 +248,20 @@ pub async fn run(target: Target<'_>, graph: &Graph, sources: &Sources) -> Result
         only,
         caller,
     } = target;
+    let applying = Applying {
+        project,
+        plugins,
+        graph,
+        sources,
+        adopt,
+        hooks,
+        only,
+        caller,
+    };
+    applying.confirm_deletions(&mut engine).await?;
+
     let files = &project.files;
     let base = &project.identity;
-    let state = State::load(files, base)?;
-    if let Caller::Watch(generation) = caller {
-        state.may_heal(generation)?;
-    }
-    engine.identity = identity_with(base, adopt);
-    let observation = engine.observe().await?;
-    let first = refused_within(
-        planned_each(
-            graph,
-            sources,
-            plugins,
-            &engine.identity,
-            &state,
-            Some(&observation),
-            files,
-        )
-        .await?,
-        graph,
-        only,
-    )?;
-    let first = narrowed(first, &state, only, None);
-    // A narrowed run (`watch`) deletes only what it was asked to.
-    if only.is_none()
-        && let Some(warning) = deletion_warning(&first)
-    {
-        hooks.note(&warning);
-        let (deletes, _) = first.deletes_and_creates();
-        confirmed(
-            hooks,
-            format!("Delete {deletes} resource{}?", plural(deletes)),
-        )?;
-    }
-
     let _lock = Lock::acquire(files)?;
     let mut state = State::load(files, base)?;
     // Right before it acts, under the lock a destroy records itself under:
@@ -326,47 +279,11 @@ pub async fn run(target: Target<'_>, graph: &Graph, sources: &Sources) -> Result
     if caller == Caller::User && only.is_none() {
         adopting(&engine, base, adopt, hooks).await?;
     }
-    let plan = refused_within(
-        planned_each(
-            graph,
-            sources,
-            plugins,
-            &engine.identity,
-            &state,
-            Some(&observation),
-            files,
-        )
-        .await?,
-        graph,
-        only,
-    )?;
+    let plan = applying.plan(&engine, &state, &observation).await?;
     let plan = narrowed(plan, &state, only, Some(hooks));
-    // Planned again under the lock: say if that differs from what
-    // `clockwork plan` showed.
-    if let Some(earlier) = crate::state::take_last_plan(files) {
-        let moved = plan::moved(&earlier, &plan.outline());
-        if !moved.is_empty() {
-            hooks.note(&format!(
-                "the plan changed since `clockwork plan` ran; applying the current one:\n  {}",
-                moved.join("\n  ")
-            ));
-        }
-    }
+    applying.say_if_moved(&plan);
     hooks.planned(&plan);
-    // Certificates connections ask for exist before anything that mounts
-    // them is made.
-    for request in graph.connections.iter().flat_map(|c| c.tls.iter()) {
-        match crate::driver::issue_certificate(files, &base.name, request) {
-            Ok(true) => hooks.note(&format!(
-                "made a TLS certificate for `{}` ({}), signed by the project's CA in {}",
-                request.service,
-                request.hosts.join(", "),
-                crate::project::tls::TLS_DIR
-            )),
-            Ok(false) => {}
-            Err(e) => return Err(RunError::Tls(e)),
-        }
-    }
+    applying.issue_certificates()?;
     // The user's apply deploys a destroyed project again.
     if caller == Caller::User && only.is_none() && state.destroyed.take().is_some() {
         state.save(files)?;
@@ -385,6 +302,101 @@ pub async fn run(target: Target<'_>, graph: &Graph, sources: &Sources) -> Result
         remove_unused_networks(&engine, &mut report, hooks).await;
     }
     Ok(report)
+}
+
+/// What one [`run`] works on, but the Engine (whose identity it sets) and
+/// the options (which executing takes).
+struct Applying<'a> {
+    project: &'a Project,
+    plugins: &'a PluginSet,
+    graph: &'a Graph,
+    sources: &'a Sources,
+    adopt: &'a [ProjectId],
+    hooks: &'a dyn Hooks,
+    only: Option<&'a BTreeSet<ResourceName>>,
+    caller: Caller,
+}
+
+impl Applying<'_> {
+    /// Plans `graph` against `state` and what the Engine shows, and checks
+    /// the plan (only the resources this run touches may refuse it).
+    async fn plan(
+        &self,
+        engine: &Engine,
+        state: &State,
+        observation: &Observation,
+    ) -> Result<Plan, RunError> {
+        let planned = planned_each(
+            self.graph,
+            self.sources,
+            self.plugins,
+            &engine.identity,
+            state,
+            Some(observation),
+            &self.project.files,
+        )
+        .await?;
+        refused_within(planned, self.graph, self.only)
+    }
+
+    /// The look before the lock: plans and checks without it, and asks
+    /// before deleting more than it creates.
+    async fn confirm_deletions(&self, engine: &mut Engine) -> Result<(), RunError> {
+        let base = &self.project.identity;
+        let state = State::load(&self.project.files, base)?;
+        if let Caller::Watch(generation) = self.caller {
+            state.may_heal(generation)?;
+        }
+        engine.identity = identity_with(base, self.adopt);
+        let observation = engine.observe().await?;
+        let first = self.plan(engine, &state, &observation).await?;
+        let first = narrowed(first, &state, self.only, None);
+        // A narrowed run (`watch`) deletes only what it was asked to.
+        if self.only.is_none()
+            && let Some(warning) = deletion_warning(&first)
+        {
+            self.hooks.note(&warning);
+            let (deletes, _) = first.deletes_and_creates();
+            confirmed(
+                self.hooks,
+                format!("Delete {deletes} resource{}?", plural(deletes)),
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Planned again under the lock: say if that differs from what
+    /// `clockwork plan` showed.
+    fn say_if_moved(&self, plan: &Plan) {
+        if let Some(earlier) = crate::state::take_last_plan(&self.project.files) {
+            let moved = plan::moved(&earlier, &plan.outline());
+            if !moved.is_empty() {
+                self.hooks.note(&format!(
+                    "the plan changed since `clockwork plan` ran; applying the current one:\n  {}",
+                    moved.join("\n  ")
+                ));
+            }
+        }
+    }
+
+    /// Certificates connections ask for exist before anything that mounts
+    /// them is made.
+    fn issue_certificates(&self) -> Result<(), RunError> {
+        let files = &self.project.files;
+        for request in self.graph.connections.iter().flat_map(|c| c.tls.iter()) {
+            match crate::driver::issue_certificate(files, &self.project.identity.name, request) {
+                Ok(true) => self.hooks.note(&format!(
+                    "made a TLS certificate for `{}` ({}), signed by the project's CA in {}",
+                    request.service,
+                    request.hosts.join(", "),
+                    crate::project::tls::TLS_DIR
+                )),
+                Ok(false) => {}
+                Err(e) => return Err(RunError::Tls(e)),
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Removes the project's networks no container of it is on any more (a

@@ -3,12 +3,12 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use crate::assert::{self, Checked, Selection, Tally};
+use crate::assert::{self, Check, Checked, Selection, Tally};
 use crate::cli::args::AssertFormat;
 use crate::cli::{CliError, EXIT_FAILED, EXIT_OK, Invocation, project};
 use crate::docker::Engine;
 use crate::output;
-use crate::plugin::Deployment;
+use crate::plugin::{Deployment, PluginSet};
 use crate::state::State;
 
 /// What `clockwork assert` was asked.
@@ -70,78 +70,22 @@ pub async fn run_assert(invocation: &Invocation, args: AssertArgs) -> Result<u8,
             None
         }
     };
-    let options = assert::Options {
-        parallelism: args.parallelism,
-        ..Default::default()
+    let rounds = Rounds {
+        checks: &checks,
+        plugins: &plugins,
+        state: &state,
+        engine: engine.as_ref(),
+        options: assert::Options {
+            parallelism: args.parallelism,
+            ..Default::default()
+        },
+        masker: output::process_masker(),
+        streaming: args.format == AssertFormat::Text,
+        // Under --retry-timeout no check runs past the whole run's deadline.
+        deadline: args.retry_timeout.map(|limit| started + limit),
+        sleep: args.sleep,
     };
-    let masker = output::process_masker();
-    let streaming = args.format == AssertFormat::Text;
-    // Under --retry-timeout no check runs past the whole run's deadline.
-    let deadline = args.retry_timeout.map(|limit| started + limit);
-    let mut round = 0u32;
-    let results = loop {
-        round += 1;
-        // Each round sees the deployment as it is now: a container
-        // recreated while waiting has a new address.
-        if let Some(engine) = &engine {
-            let observation = engine.observe().await?;
-            if round == 1
-                && let Some(note) = observation.strangers_note()
-            {
-                output::note(&note);
-            }
-            if round == 1
-                && let Some(note) = engine.adopted_note().await?
-            {
-                output::note(&note);
-            }
-            plugins.attach(Deployment {
-                hosts: observation.hosts(),
-                engine: engine.clone(),
-            });
-        }
-        if round == 1 {
-            lap("engine observed");
-        }
-        let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
-        let last_round = left.is_none_or(|left| left <= args.sleep);
-        let this_round: Vec<_> = checks
-            .iter()
-            .cloned()
-            .map(|mut c| {
-                if let Some(left) = left {
-                    c.timeout = c.timeout.min(left);
-                }
-                c
-            })
-            .collect();
-        // Under --retry-timeout only the final round is printed line by
-        // line; earlier ones are summarised, as goss does.
-        let show = streaming && last_round;
-        let mut print = |r: &Checked| {
-            if show {
-                output::emit(&crate::render::render_checked(r, &masker));
-            }
-        };
-        let results = assert::run(this_round, &plugins, &state, options, &mut print).await;
-        let tally = Tally::of(&results);
-        let out_of_time = deadline.is_none_or(|d| Instant::now() + args.sleep >= d);
-        if tally.all_ok() || last_round || out_of_time {
-            if streaming && !show {
-                for r in &results {
-                    output::emit(&crate::render::render_checked(r, &masker));
-                }
-            }
-            break results;
-        }
-        output::note(&format!(
-            "round {round}: {} of {} not passing yet; again in {} ms",
-            tally.failed + tally.errors,
-            results.len(),
-            args.sleep.as_millis()
-        ));
-        tokio::time::sleep(args.sleep).await;
-    };
+    let results = rounds.run(&timings).await?;
     lap("checks");
     if let Some(slowest) = results.iter().max_by_key(|r| r.elapsed) {
         timings.note(&format!(
@@ -155,13 +99,114 @@ pub async fn run_assert(invocation: &Invocation, args: AssertArgs) -> Result<u8,
     let tally = Tally::of(&results);
     match args.format {
         AssertFormat::Text => output::emit(&crate::render::render_tally(&tally, elapsed)),
-        format => output::emit(&report(format, &results, elapsed, &masker)),
+        format => output::emit(&report(format, &results, elapsed, &rounds.masker)),
     }
     let file_masker = output::file_masker();
     for (format, path) in &args.outputs {
         write_report(path, &report(*format, &results, elapsed, &file_masker))?;
     }
     Ok(if tally.all_ok() { EXIT_OK } else { EXIT_FAILED })
+}
+
+/// Running the checks, again under `--retry-timeout` until they pass or
+/// its time runs out.
+struct Rounds<'a> {
+    checks: &'a [Check],
+    plugins: &'a PluginSet,
+    state: &'a State,
+    engine: Option<&'a Engine>,
+    options: assert::Options,
+    masker: output::Masker,
+    /// Whether results are printed as they come (text).
+    streaming: bool,
+    deadline: Option<Instant>,
+    /// The pause between rounds.
+    sleep: Duration,
+}
+
+impl Rounds<'_> {
+    /// The results of the last round run.
+    async fn run(&self, timings: &output::Timings) -> Result<Vec<Checked>, CliError> {
+        let mut round = 0u32;
+        loop {
+            round += 1;
+            self.observe(round == 1).await?;
+            if round == 1 {
+                timings.lap("engine observed");
+            }
+            let left = self
+                .deadline
+                .map(|d| d.saturating_duration_since(Instant::now()));
+            let last_round = left.is_none_or(|left| left <= self.sleep);
+            let this_round: Vec<_> = self
+                .checks
+                .iter()
+                .cloned()
+                .map(|mut c| {
+                    if let Some(left) = left {
+                        c.timeout = c.timeout.min(left);
+                    }
+                    c
+                })
+                .collect();
+            // Under --retry-timeout only the final round is printed line by
+            // line; earlier ones are summarised, as goss does.
+            let show = self.streaming && last_round;
+            let mut print = |r: &Checked| {
+                if show {
+                    output::emit(&crate::render::render_checked(r, &self.masker));
+                }
+            };
+            let results = assert::run(
+                this_round,
+                self.plugins,
+                self.state,
+                self.options,
+                &mut print,
+            )
+            .await;
+            let tally = Tally::of(&results);
+            let out_of_time = self
+                .deadline
+                .is_none_or(|d| Instant::now() + self.sleep >= d);
+            if tally.all_ok() || last_round || out_of_time {
+                if self.streaming && !show {
+                    for r in &results {
+                        output::emit(&crate::render::render_checked(r, &self.masker));
+                    }
+                }
+                return Ok(results);
+            }
+            output::note(&format!(
+                "round {round}: {} of {} not passing yet; again in {} ms",
+                tally.failed + tally.errors,
+                results.len(),
+                self.sleep.as_millis()
+            ));
+            tokio::time::sleep(self.sleep).await;
+        }
+    }
+
+    /// Each round sees the deployment as it is now: a container
+    /// recreated while waiting has a new address. The first says what
+    /// of others' it sees.
+    async fn observe(&self, first: bool) -> Result<(), CliError> {
+        let Some(engine) = self.engine else {
+            return Ok(());
+        };
+        let observation = engine.observe().await?;
+        if first && let Some(note) = observation.strangers_note() {
+            output::note(&note);
+        }
+        if first && let Some(note) = engine.adopted_note().await? {
+            output::note(&note);
+        }
+        self.plugins.attach(Deployment {
+            hosts: observation.hosts(),
+            engine: engine.clone(),
+        });
+        Ok(())
+    }
 }
 
 fn report(

@@ -68,14 +68,7 @@ pub async fn run_shell(
 
 /// `clockwork exec`.
 pub async fn run(invocation: &Invocation, args: ExecArgs) -> Result<u8, CliError> {
-    for pair in &args.env {
-        if !pair.contains('=') || pair.starts_with('=') {
-            return Err(CliError::Usage {
-                message: format!("`--env {pair}` is not NAME=VALUE"),
-                help: "e.g. `--env LOG_LEVEL=debug`".into(),
-            });
-        }
-    }
+    check_env(&args.env)?;
     let resolved = project::resolved(invocation, crate::complete::Mode::ReadOnly).await?;
     let folder = &invocation.project;
     let state = State::load(&folder.files, &folder.identity)?;
@@ -126,67 +119,105 @@ pub async fn run(invocation: &Invocation, args: ExecArgs) -> Result<u8, CliError
         )
         .await
         .map_err(call)?;
-    let StartExecResults::Attached {
-        mut output,
-        mut input,
-    } = started
-    else {
+    let StartExecResults::Attached { output, input } = started else {
         return Err(CliError::Exec(format!(
             "the Engine ran the command in `{container}` detached"
         )));
     };
     if tty {
         resize(&engine, &exec.id).await;
-        let docker = engine.docker.clone();
-        let id = exec.id.clone();
-        if let Ok(mut changes) =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::window_change())
-        {
-            tokio::spawn(async move {
-                while changes.recv().await.is_some() {
-                    if let Some((height, width)) = window() {
-                        let _ = docker
-                            .resize_exec(&id, ResizeExecOptions { height, width })
-                            .await;
-                    }
-                }
-            });
-        }
+        follow_window(&engine, &exec.id);
     }
     if stdin {
-        // A plain thread: one blocked on a terminal's read must not hold
-        // the runtime's shutdown.
-        let (bytes, mut received) = tokio::sync::mpsc::channel::<Vec<u8>>(16);
-        std::thread::spawn(move || {
-            let mut source = std::io::stdin().lock();
-            let mut buffer = [0u8; 8192];
-            loop {
-                match source.read(&mut buffer) {
-                    Ok(0) | Err(_) => return,
-                    Ok(n) => {
-                        if bytes.blocking_send(buffer[..n].to_vec()).is_err() {
-                            return;
-                        }
-                    }
-                }
-            }
-        });
-        tokio::spawn(async move {
-            while let Some(chunk) = received.recv().await {
-                if input.write_all(&chunk).await.is_err() {
-                    return;
-                }
-                let _ = input.flush().await;
-            }
-            // End of stdin: the command's stdin ends too.
-            let _ = input.shutdown().await;
-        });
+        pass_stdin(input);
     } else {
         drop(input);
     }
+    pass_output(output).await.map_err(call)?;
+    drop(_raw);
+    let inspected = engine.docker.inspect_exec(&exec.id).await.map_err(call)?;
+    let code = inspected.exit_code.unwrap_or(1);
+    if matches!(code, 126 | 127) {
+        output::note(&format!(
+            "`{}` could not be run in `{container}` (exit {code}): is it installed in the image?",
+            args.command.first().map(String::as_str).unwrap_or_default()
+        ));
+    }
+    Ok(u8::try_from(code.clamp(0, 255)).unwrap_or(1))
+}
+
+/// Each `--env` is NAME=VALUE.
+fn check_env(env: &[String]) -> Result<(), CliError> {
+    for pair in env {
+        if !pair.contains('=') || pair.starts_with('=') {
+            return Err(CliError::Usage {
+                message: format!("`--env {pair}` is not NAME=VALUE"),
+                help: "e.g. `--env LOG_LEVEL=debug`".into(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Resizes the exec's terminal with this one's window, from now on.
+fn follow_window(engine: &Engine, exec: &str) {
+    let docker = engine.docker.clone();
+    let id = exec.to_string();
+    if let Ok(mut changes) =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::window_change())
+    {
+        tokio::spawn(async move {
+            while changes.recv().await.is_some() {
+                if let Some((height, width)) = window() {
+                    let _ = docker
+                        .resize_exec(&id, ResizeExecOptions { height, width })
+                        .await;
+                }
+            }
+        });
+    }
+}
+
+/// Passes this process's stdin to the command's, until either ends.
+fn pass_stdin(mut input: std::pin::Pin<Box<dyn tokio::io::AsyncWrite + Send>>) {
+    // A plain thread: one blocked on a terminal's read must not hold
+    // the runtime's shutdown.
+    let (bytes, mut received) = tokio::sync::mpsc::channel::<Vec<u8>>(16);
+    std::thread::spawn(move || {
+        let mut source = std::io::stdin().lock();
+        let mut buffer = [0u8; 8192];
+        loop {
+            match source.read(&mut buffer) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => {
+                    if bytes.blocking_send(buffer[..n].to_vec()).is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    });
+    tokio::spawn(async move {
+        while let Some(chunk) = received.recv().await {
+            if input.write_all(&chunk).await.is_err() {
+                return;
+            }
+            let _ = input.flush().await;
+        }
+        // End of stdin: the command's stdin ends too.
+        let _ = input.shutdown().await;
+    });
+}
+
+/// Passes what the command prints to stdout and stderr, byte for byte,
+/// until it ends or this process's output is closed.
+async fn pass_output(
+    mut output: std::pin::Pin<
+        Box<dyn futures::Stream<Item = Result<LogOutput, bollard::errors::Error>> + Send>,
+    >,
+) -> Result<(), bollard::errors::Error> {
     while let Some(chunk) = output.next().await {
-        let chunk = chunk.map_err(call)?;
-        let written = match chunk {
+        let written = match chunk? {
             LogOutput::StdErr { message } => {
                 let mut err = std::io::stderr().lock();
                 err.write_all(&message).and_then(|()| err.flush())
@@ -201,16 +232,7 @@ pub async fn run(invocation: &Invocation, args: ExecArgs) -> Result<u8, CliError
             break;
         }
     }
-    drop(_raw);
-    let inspected = engine.docker.inspect_exec(&exec.id).await.map_err(call)?;
-    let code = inspected.exit_code.unwrap_or(1);
-    if matches!(code, 126 | 127) {
-        output::note(&format!(
-            "`{}` could not be run in `{container}` (exit {code}): is it installed in the image?",
-            args.command.first().map(String::as_str).unwrap_or_default()
-        ));
-    }
-    Ok(u8::try_from(code.clamp(0, 255)).unwrap_or(1))
+    Ok(())
 }
 
 /// The running container `name` means: the one container of that
@@ -367,5 +389,22 @@ impl Drop for RawMode {
             rustix::termios::OptionalActions::Now,
             &self.saved,
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_env_pair_needs_a_name_and_an_equals_sign() {
+        assert!(check_env(&["A=1".into(), "B=".into(), "C=x=y".into()]).is_ok());
+        for bad in ["A", "=1", ""] {
+            let refused = check_env(&["OK=1".into(), bad.into()]);
+            assert!(
+                matches!(&refused, Err(CliError::Usage { message, .. }) if message.contains(&format!("`--env {bad}`"))),
+                "{bad:?}"
+            );
+        }
     }
 }

@@ -101,25 +101,7 @@ pub async fn run(invocation: &Invocation, args: LogsArgs) -> Result<u8, CliError
     if let Some(note) = engine.adopted_note().await? {
         crate::output::note(&note);
     }
-
-    // Colours go by deploy order, so a resource keeps its colour across runs.
-    let order: Vec<String> = resolved
-        .graph
-        .order()
-        .map(|id| resolved.graph.project.get(id).name.to_string())
-        .collect();
-    let colored = args.color
-        && !args.json
-        && std::io::stdout().is_terminal()
-        && std::env::var_os("NO_COLOR").is_none();
-    let mut printer = Printer {
-        colored,
-        timestamps: args.timestamps,
-        json: args.json,
-        width: 0,
-        order,
-        shown: HashMap::new(),
-    };
+    let mut printer = Printer::new(&resolved.graph, &args);
 
     // The Engine's clock, not ours, stamps its lines and events: a remote
     // Engine's, or Docker Desktop's VM after a sleep, may be behind.
@@ -149,82 +131,138 @@ pub async fn run(invocation: &Invocation, args: LogsArgs) -> Result<u8, CliError
         .chain(wanted.iter().flatten().map(|n| n.chars().count()))
         .max()
         .unwrap_or(0);
-
-    // The backlog, merged by time.
-    let mut backlog = Vec::new();
-    for source in &sources {
-        // What is older than this is the backlog's to show or leave out.
-        printer.shown.insert(source.id.clone(), clock.now());
-        backlog.extend(fetch(&engine, source, args.tail, since).await?);
-    }
-    backlog.sort_by_key(|l| l.at);
-    for line in &backlog {
-        if !printer.print(line) {
-            return Ok(EXIT_OK);
-        }
+    let backlog = Backlog {
+        clock: &clock,
+        tail: args.tail,
+        since,
+    };
+    if !backlog.print(&engine, &sources, &mut printer).await? {
+        return Ok(EXIT_OK);
     }
     let Some(events) = events.as_mut() else {
         return Ok(EXIT_OK);
     };
+    let follow = Follow {
+        engine: &engine,
+        wanted: wanted.as_ref(),
+        project: &identity.name,
+    };
+    follow.run(sources, events, printer).await
+}
 
-    // Following: one task per container streams into one printer.
-    // One channel for lines and ends, so an end comes after its lines.
-    let (lines, mut incoming) = mpsc::channel::<Followed>(1024);
-    let mut following: BTreeSet<String> = BTreeSet::new();
-    for source in sources.into_iter().filter(|s| s.running) {
-        following.insert(source.id.clone());
-        spawn_follower(&engine, source, &printer, lines.clone());
+/// What of each container's past is shown.
+struct Backlog<'a> {
+    clock: &'a EngineClock,
+    tail: Option<u32>,
+    since: Option<i64>,
+}
+
+impl Backlog<'_> {
+    /// The backlog, merged by time; `false` when stdout closed.
+    async fn print(
+        &self,
+        engine: &Engine,
+        sources: &[Source],
+        printer: &mut Printer,
+    ) -> Result<bool, CliError> {
+        let mut backlog = Vec::new();
+        for source in sources {
+            // What is older than this is the backlog's to show or leave out.
+            printer.shown.insert(source.id.clone(), self.clock.now());
+            backlog.extend(fetch(engine, source, self.tail, self.since).await?);
+        }
+        backlog.sort_by_key(|l| l.at);
+        Ok(backlog.iter().all(|line| printer.print(line)))
     }
-    let interrupted = tokio::signal::ctrl_c();
-    tokio::pin!(interrupted);
-    loop {
-        tokio::select! {
-            _ = &mut interrupted => return Ok(EXIT_OK),
-            Some(followed) = incoming.recv() => {
-                let source = match followed {
-                    Followed::Line(line) => {
-                        if !printer.print(&line) {
-                            return Ok(EXIT_OK);
+}
+
+/// Following the project's containers (`-f`), those started later too.
+struct Follow<'a> {
+    engine: &'a Engine,
+    wanted: Option<&'a BTreeSet<String>>,
+    /// The project's name, for errors.
+    project: &'a str,
+}
+
+impl Follow<'_> {
+    /// Follows until Ctrl-C, a closed stdout or the end of the Engine's
+    /// events.
+    async fn run(
+        &self,
+        sources: Vec<Source>,
+        events: &mut StartEvents,
+        mut printer: Printer,
+    ) -> Result<u8, CliError> {
+        let engine = self.engine;
+        // Following: one task per container streams into one printer.
+        // One channel for lines and ends, so an end comes after its lines.
+        let (lines, mut incoming) = mpsc::channel::<Followed>(1024);
+        let mut following: BTreeSet<String> = BTreeSet::new();
+        for source in sources.into_iter().filter(|s| s.running) {
+            following.insert(source.id.clone());
+            spawn_follower(engine, source, &printer, lines.clone());
+        }
+        let interrupted = tokio::signal::ctrl_c();
+        tokio::pin!(interrupted);
+        loop {
+            tokio::select! {
+                _ = &mut interrupted => return Ok(EXIT_OK),
+                Some(followed) = incoming.recv() => {
+                    let source = match followed {
+                        Followed::Line(line) => {
+                            if !printer.print(&line) {
+                                return Ok(EXIT_OK);
+                            }
+                            continue;
                         }
-                        continue;
+                        Followed::Ended(source) => source,
+                    };
+                    // A restart's `start` event may come before the old stream
+                    // has ended: a container running again is followed again.
+                    if self.running(&source).await {
+                        spawn_follower(engine, source, &printer, lines.clone());
+                    } else {
+                        following.remove(&source.id);
                     }
-                    Followed::Ended(source) => source,
-                };
-                // A restart's `start` event may come before the old stream
-                // has ended: a container running again is followed again.
-                let running = engine
-                    .inspect_container(&source.id)
-                    .await
-                    .ok()
-                    .flatten()
-                    .and_then(|c| c.state.and_then(|s| s.running))
-                    .unwrap_or(false);
-                if running {
-                    spawn_follower(&engine, source, &printer, lines.clone());
-                } else {
-                    following.remove(&source.id);
                 }
-            }
-            event = events.next() => {
-                let Some(event) = event else {
-                    return Err(CliError::Engine(EngineError::call(
-                        "follow the events of",
-                        &identity.name,
-                        "the Engine ended the stream",
-                    )));
-                };
-                let attributes = event.map_err(|e| {
-                    CliError::Engine(EngineError::call("follow the events of", &identity.name, e))
-                })?;
-                let Some(source) = started(&engine, &attributes, wanted.as_ref()) else {
-                    continue;
-                };
-                if following.insert(source.id.clone()) {
-                    printer.width = printer.width.max(source.prefix.chars().count());
-                    spawn_follower(&engine, source, &printer, lines.clone());
+                event = events.next() => {
+                    let Some(source) = self.started(event)? else {
+                        continue;
+                    };
+                    if following.insert(source.id.clone()) {
+                        printer.width = printer.width.max(source.prefix.chars().count());
+                        spawn_follower(engine, source, &printer, lines.clone());
+                    }
                 }
             }
         }
+    }
+
+    /// Whether the container runs now.
+    async fn running(&self, source: &Source) -> bool {
+        self.engine
+            .inspect_container(&source.id)
+            .await
+            .ok()
+            .flatten()
+            .and_then(|c| c.state.and_then(|s| s.running))
+            .unwrap_or(false)
+    }
+
+    /// The container an event says started, when it is one to show; an
+    /// error when the Engine's events failed or ended.
+    fn started(&self, event: Option<Result<Started, String>>) -> Result<Option<Source>, CliError> {
+        let Some(event) = event else {
+            return Err(CliError::Engine(EngineError::call(
+                "follow the events of",
+                self.project,
+                "the Engine ended the stream",
+            )));
+        };
+        let attributes = event.map_err(|e| {
+            CliError::Engine(EngineError::call("follow the events of", self.project, e))
+        })?;
+        Ok(started(self.engine, &attributes, self.wanted))
     }
 }
 
@@ -563,6 +601,26 @@ struct Printer {
 const COLOURS: [&str; 6] = ["36", "33", "32", "35", "34", "31"];
 
 impl Printer {
+    fn new(graph: &crate::resolve::Graph, args: &LogsArgs) -> Self {
+        // Colours go by deploy order, so a resource keeps its colour across runs.
+        let order: Vec<String> = graph
+            .order()
+            .map(|id| graph.project.get(id).name.to_string())
+            .collect();
+        let colored = args.color
+            && !args.json
+            && std::io::stdout().is_terminal()
+            && std::env::var_os("NO_COLOR").is_none();
+        Printer {
+            colored,
+            timestamps: args.timestamps,
+            json: args.json,
+            width: 0,
+            order,
+            shown: HashMap::new(),
+        }
+    }
+
     /// Prints one line; `false` when stdout is closed.
     fn print(&mut self, line: &Line) -> bool {
         let last = self

@@ -76,38 +76,79 @@ pub async fn run(args: Args) -> Result<u8, CliError> {
             names,
             json,
             check,
-        } => {
-            if check {
-                return complete::run_doctor(&invocation, json).await;
-            }
-            let mut invocation = invocation;
-            if refresh {
-                invocation.refresh = Some(names.into_iter().collect());
-            } else if !names.is_empty() {
-                return Err(CliError::Usage {
-                    message: "names are given to `complete` only with --refresh".into(),
-                    help: "`clockwork complete --refresh NAME…` asks again for those declarations"
-                        .into(),
-                });
-            }
-            complete::run_complete(&invocation, json).await
-        }
+        } => run_complete(invocation, refresh, names, json, check).await,
         Command::Doctor { json } => complete::run_doctor(&invocation, json).await,
         Command::Watch {
             json,
             apply_changes,
         } => watch::run_watch(&invocation, json, apply_changes).await,
-        Command::Service(command) => {
-            use args::ServiceCommand as S;
-            let (action, json) = match command {
-                S::Start => (service::Action::Start, false),
-                S::Stop => (service::Action::Stop, false),
-                S::Status { json } => (service::Action::Status, json),
-                S::Logs => (service::Action::Logs, false),
-            };
-            service::run(&invocation, action, json).await
-        }
+        Command::Service(command) => run_service(&invocation, command).await,
         Command::Status { names, json } => status::run(&invocation, &names, json).await,
+        command @ (Command::Logs { .. } | Command::Exec { .. }) => {
+            run_in_containers(&invocation, command).await
+        }
+        Command::Shell { name, user } => exec::run_shell(&invocation, name, user).await,
+        Command::Import { file, output } => import::run(&invocation, &file, output.as_deref()),
+        Command::Completions { shell, names } => completions::run(&invocation, shell, names).await,
+        Command::Stop { names } => {
+            lifecycle::run(&invocation, lifecycle::Intent::Stop, &names).await
+        }
+        Command::Start { names } => {
+            lifecycle::run(&invocation, lifecycle::Intent::Start, &names).await
+        }
+        Command::Restart { names } => {
+            lifecycle::run(&invocation, lifecycle::Intent::Restart, &names).await
+        }
+        Command::Init { template } => init::run(&invocation, template),
+        Command::Graph { format } => plan::run_graph(&invocation, format).await,
+        command @ (Command::Assert { .. } | Command::Apply { .. } | Command::Destroy { .. }) => {
+            run_deploy(&invocation, command).await
+        }
+    }
+}
+
+/// `clockwork complete`: `--check` is the doctor; names go only with
+/// `--refresh`.
+async fn run_complete(
+    mut invocation: Invocation,
+    refresh: bool,
+    names: Vec<String>,
+    json: bool,
+    check: bool,
+) -> Result<u8, CliError> {
+    if check {
+        return complete::run_doctor(&invocation, json).await;
+    }
+    if refresh {
+        invocation.refresh = Some(names.into_iter().collect());
+    } else if !names.is_empty() {
+        return Err(CliError::Usage {
+            message: "names are given to `complete` only with --refresh".into(),
+            help: "`clockwork complete --refresh NAME…` asks again for those declarations".into(),
+        });
+    }
+    complete::run_complete(&invocation, json).await
+}
+
+/// `clockwork service …`.
+async fn run_service(
+    invocation: &Invocation,
+    command: args::ServiceCommand,
+) -> Result<u8, CliError> {
+    use args::ServiceCommand as S;
+    let (action, json) = match command {
+        S::Start => (service::Action::Start, false),
+        S::Stop => (service::Action::Stop, false),
+        S::Status { json } => (service::Action::Status, json),
+        S::Logs => (service::Action::Logs, false),
+    };
+    service::run(invocation, action, json).await
+}
+
+/// `clockwork logs` and `clockwork exec`: reading from and running in the
+/// project's containers.
+async fn run_in_containers(invocation: &Invocation, command: Command) -> Result<u8, CliError> {
+    match command {
         Command::Logs {
             names,
             follow,
@@ -118,7 +159,7 @@ pub async fn run(args: Args) -> Result<u8, CliError> {
             json,
         } => {
             logs::run(
-                &invocation,
+                invocation,
                 logs::LogsArgs {
                     names,
                     follow,
@@ -140,7 +181,7 @@ pub async fn run(args: Args) -> Result<u8, CliError> {
             no_tty,
         } => {
             exec::run(
-                &invocation,
+                invocation,
                 exec::ExecArgs {
                     name,
                     command,
@@ -152,20 +193,14 @@ pub async fn run(args: Args) -> Result<u8, CliError> {
             )
             .await
         }
-        Command::Shell { name, user } => exec::run_shell(&invocation, name, user).await,
-        Command::Import { file, output } => import::run(&invocation, &file, output.as_deref()),
-        Command::Completions { shell, names } => completions::run(&invocation, shell, names).await,
-        Command::Stop { names } => {
-            lifecycle::run(&invocation, lifecycle::Intent::Stop, &names).await
-        }
-        Command::Start { names } => {
-            lifecycle::run(&invocation, lifecycle::Intent::Start, &names).await
-        }
-        Command::Restart { names } => {
-            lifecycle::run(&invocation, lifecycle::Intent::Restart, &names).await
-        }
-        Command::Init { template } => init::run(&invocation, template),
-        Command::Graph { format } => plan::run_graph(&invocation, format).await,
+        _ => unreachable!("`run` sends only `logs` and `exec` here"),
+    }
+}
+
+/// `clockwork assert`, `apply` and `destroy`: checking, bringing up and
+/// taking down the deployed project.
+async fn run_deploy(invocation: &Invocation, command: Command) -> Result<u8, CliError> {
+    match command {
         Command::Assert {
             names,
             parallelism,
@@ -177,7 +212,7 @@ pub async fn run(args: Args) -> Result<u8, CliError> {
             implied,
         } => {
             assert::run_assert(
-                &invocation,
+                invocation,
                 assert::AssertArgs {
                     names,
                     parallelism,
@@ -199,7 +234,7 @@ pub async fn run(args: Args) -> Result<u8, CliError> {
             locked,
         } => {
             apply::run_apply(
-                &invocation,
+                invocation,
                 apply::ApplyArgs {
                     parallelism,
                     json,
@@ -220,7 +255,7 @@ pub async fn run(args: Args) -> Result<u8, CliError> {
             parallelism,
         } => {
             apply::run_destroy(
-                &invocation,
+                invocation,
                 apply::DestroyArgs {
                     keep_volumes,
                     keep_files,
@@ -233,6 +268,7 @@ pub async fn run(args: Args) -> Result<u8, CliError> {
             )
             .await
         }
+        _ => unreachable!("`run` sends only `assert`, `apply` and `destroy` here"),
     }
 }
 

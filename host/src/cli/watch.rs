@@ -81,18 +81,9 @@ pub async fn run_watch(
             options: &options,
             generation,
         };
-        let ended = match crate::watch::watch(watcher, &mut memory, &changed).await {
-            Ok(ended) => ended,
-            Err(WatchError::NothingToWatch) => {
-                return Err(CliError::Usage {
-                    message: "no resource has `reconcile = True`: nothing to watch".into(),
-                    help: "add `reconcile = True` to the resources `clockwork watch` should keep as declared (`clockwork plugins inspect DockerResource` shows the reconciliation fields)".into(),
-                });
-            }
-            Err(WatchError::Engine(e)) => return Err(e.into()),
-            Err(WatchError::State(e)) => return Err(CliError::State(e)),
-            Err(WatchError::Signal(e)) => return Err(CliError::Signal(e)),
-        };
+        let ended = crate::watch::watch(watcher, &mut memory, &changed)
+            .await
+            .map_err(watch_error)?;
         if matches!(ended, Ended::Stopped | Ended::Destroyed) {
             return Ok(EXIT_OK);
         }
@@ -100,18 +91,10 @@ pub async fn run_watch(
         let reread = match project::resolved(invocation, crate::complete::Mode::ReadOnly).await {
             Ok(r) => r,
             Err(e) => {
-                let why = match &e {
-                    CliError::Invalid(problems) => problems
-                        .iter()
-                        .map(|p| format!("{}: {}", p.location, p.message))
-                        .collect::<Vec<_>>()
-                        .join("; "),
-                    other => other.to_string(),
-                };
                 reporter.event(
                     None,
                     Kind::Watch,
-                    &format!("`{file}` changed and has problems: {why}"),
+                    &format!("`{file}` changed and has problems: {}", problems_of(&e)),
                     "keeping what was applied; fix it and save again",
                 );
                 // The next loop takes the files' times afresh, so the same
@@ -120,56 +103,15 @@ pub async fn run_watch(
             }
         };
         if apply_changes {
-            let hooks = WatchHooks {
-                reporter: reporter.clone(),
+            let changes = Changes {
+                folder,
+                reporter: &reporter,
+                options: &options,
+                generation,
+                file: &file,
             };
-            let identity = crate::state::adoption::identity(&folder.identity);
-            let engine = crate::docker::Engine::connect(&identity, files.clone()).await?;
-            let report = crate::apply::run(
-                crate::apply::Target {
-                    project: folder,
-                    plugins: &reread.plugins,
-                    engine,
-                    adopt: &[],
-                    options: options(),
-                    hooks: &hooks,
-                    only: None,
-                    caller: crate::apply::Caller::Watch(generation),
-                },
-                &reread.graph,
-                &reread.sources,
-            )
-            .await;
-            match report {
-                Ok(r) if !r.failed() => reporter.event(
-                    None,
-                    Kind::Heal,
-                    &format!("`{file}` changed"),
-                    "applied the changes",
-                ),
-                Ok(r) => reporter.event(
-                    None,
-                    Kind::Failure,
-                    &format!("`{file}` changed"),
-                    &format!("applying it failed: {}", r.failures().join("; ")),
-                ),
-                Err(crate::apply::RunError::State(
-                    destroyed @ crate::state::StateError::Destroyed { .. },
-                )) => {
-                    reporter.event(
-                        None,
-                        Kind::Watch,
-                        &format!("`{file}` changed, but {destroyed}"),
-                        "not applied, and stopped watching: a destroyed project is never deployed again but by `clockwork apply`",
-                    );
-                    return Ok(EXIT_OK);
-                }
-                Err(e) => reporter.event(
-                    None,
-                    Kind::Failure,
-                    &format!("`{file}` changed"),
-                    &format!("applying it failed: {}", CliError::from(e)),
-                ),
+            if !changes.apply(&reread).await? {
+                return Ok(EXIT_OK);
             }
             current = reread;
         } else {
@@ -183,6 +125,101 @@ pub async fn run_watch(
             // Keep healing toward what was applied, but notice the next save.
             current.sources = reread.sources;
         }
+    }
+}
+
+/// Why the watch could not go on, as the command line says it.
+fn watch_error(e: WatchError) -> CliError {
+    match e {
+        WatchError::NothingToWatch => CliError::Usage {
+            message: "no resource has `reconcile = True`: nothing to watch".into(),
+            help: "add `reconcile = True` to the resources `clockwork watch` should keep as declared (`clockwork plugins inspect DockerResource` shows the reconciliation fields)".into(),
+        },
+        WatchError::Engine(e) => e.into(),
+        WatchError::State(e) => CliError::State(e),
+        WatchError::Signal(e) => CliError::Signal(e),
+    }
+}
+
+/// What is wrong with a project read again, in one line.
+fn problems_of(e: &CliError) -> String {
+    match e {
+        CliError::Invalid(problems) => problems
+            .iter()
+            .map(|p| format!("{}: {}", p.location, p.message))
+            .collect::<Vec<_>>()
+            .join("; "),
+        other => other.to_string(),
+    }
+}
+
+/// Applying a changed project (`--apply-changes`).
+struct Changes<'a> {
+    folder: &'a crate::project::Project,
+    reporter: &'a Arc<Reporter>,
+    options: &'a dyn Fn() -> Options,
+    generation: crate::state::Generation,
+    /// The project's file, for the log.
+    file: &'a str,
+}
+
+impl Changes<'_> {
+    /// Applies `reread` through `apply`'s path, and says how it went;
+    /// `false` when the watch ends (the project was destroyed).
+    async fn apply(&self, reread: &project::Resolved) -> Result<bool, CliError> {
+        let (folder, reporter, file) = (self.folder, self.reporter, self.file);
+        let hooks = WatchHooks {
+            reporter: reporter.clone(),
+        };
+        let identity = crate::state::adoption::identity(&folder.identity);
+        let engine = crate::docker::Engine::connect(&identity, folder.files.clone()).await?;
+        let report = crate::apply::run(
+            crate::apply::Target {
+                project: folder,
+                plugins: &reread.plugins,
+                engine,
+                adopt: &[],
+                options: (self.options)(),
+                hooks: &hooks,
+                only: None,
+                caller: crate::apply::Caller::Watch(self.generation),
+            },
+            &reread.graph,
+            &reread.sources,
+        )
+        .await;
+        match report {
+            Ok(r) if !r.failed() => reporter.event(
+                None,
+                Kind::Heal,
+                &format!("`{file}` changed"),
+                "applied the changes",
+            ),
+            Ok(r) => reporter.event(
+                None,
+                Kind::Failure,
+                &format!("`{file}` changed"),
+                &format!("applying it failed: {}", r.failures().join("; ")),
+            ),
+            Err(crate::apply::RunError::State(
+                destroyed @ crate::state::StateError::Destroyed { .. },
+            )) => {
+                reporter.event(
+                    None,
+                    Kind::Watch,
+                    &format!("`{file}` changed, but {destroyed}"),
+                    "not applied, and stopped watching: a destroyed project is never deployed again but by `clockwork apply`",
+                );
+                return Ok(false);
+            }
+            Err(e) => reporter.event(
+                None,
+                Kind::Failure,
+                &format!("`{file}` changed"),
+                &format!("applying it failed: {}", CliError::from(e)),
+            ),
+        }
+        Ok(true)
     }
 }
 
@@ -222,5 +259,25 @@ async fn planned_summary(invocation: &Invocation, reread: &project::Resolved) ->
             }
         }
         Err(e) => format!("its plan has problems: {e}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nothing_to_watch_is_a_usage_error_that_says_what_to_add() {
+        match watch_error(WatchError::NothingToWatch) {
+            CliError::Usage { message, help } => {
+                assert!(message.contains("nothing to watch"), "{message}");
+                assert!(help.contains("`reconcile = True`"), "{help}");
+            }
+            other => panic!("not a usage error: {other}"),
+        }
+        assert!(matches!(
+            watch_error(WatchError::Signal("no".into())),
+            CliError::Signal(_)
+        ));
     }
 }

@@ -2,24 +2,19 @@
 //! policy checked again where ports are bound), started, stopped with
 //! their grace, removed.
 
-use std::collections::HashMap;
-use std::path::Path;
 use std::time::Duration;
 
-use bollard::models::{
-    ContainerCreateBody, ContainerInspectResponse, EndpointSettings, HealthConfig, HostConfig,
-    NetworkConnectRequest, NetworkingConfig, PortBinding, RestartPolicy, RestartPolicyNameEnum,
-};
+use bollard::models::{ContainerInspectResponse, NetworkConnectRequest};
 use bollard::query_parameters::{
     CreateContainerOptions, RemoveContainerOptions, StopContainerOptions,
 };
 use clockwork_schema::actions::{ContainerSpec, spec_hash};
-use clockwork_schema::{Protocol, parse_port};
 use serde_json::{Value as Json, json};
 
 use crate::docker::{Engine, EngineError, labels};
 use crate::model::ResourceName;
 
+use super::create::endpoint;
 use super::execute::{is_missing, label_of};
 
 impl Engine {
@@ -34,152 +29,14 @@ impl Engine {
         spec: &ContainerSpec,
         grace: Duration,
     ) -> Result<Json, EngineError> {
-        let resource = owner.resource.as_str();
-        let grants = &owner.grants;
         // Checked at plan and before this action; checked here again, where
         // the ports are bound, so no caller can skip it.
         crate::policy::ports_allowed(owner, &spec.ports)?;
         let hash = spec_hash(spec);
-        let scope = [ResourceName::from(resource)];
-        if let Some(existing) = self.own_container(&spec.name, &scope).await? {
-            let id = existing.id.clone().unwrap_or_default();
-            if label_of(&existing, labels::CONFIG_HASH) == Some(&hash) {
-                let state = existing.state.clone().unwrap_or_default();
-                let restarts = existing.restart_count.unwrap_or(0);
-                if state.running != Some(true) && state.restarting != Some(true) {
-                    self.docker
-                        .start_container(&id, None)
-                        .await
-                        .map_err(|e| self.start_error(&spec.name, spec, e))?;
-                    let (started_at, tunables) = self.started_at(&id).await;
-                    return Ok(
-                        json!({"id": id, "created": false, "started": true, "restart_count": restarts, "started_at": started_at, "tunables": tunables}),
-                    );
-                }
-                return Ok(json!({
-                    "id": id,
-                    "created": false,
-                    "started": false,
-                    "restart_count": restarts,
-                    "started_at": state.started_at,
-                    "tunables": crate::docker::tunables_of(&existing),
-                }));
-            }
-            // Same name, another config: this resource's old container goes.
-            self.remove_container(resource, &spec.name, grace).await?;
+        if let Some(kept) = self.keep_existing(owner, spec, &hash, grace).await? {
+            return Ok(kept);
         }
-        let mut exposed = Vec::new();
-        let mut bindings: HashMap<String, Option<Vec<PortBinding>>> = HashMap::new();
-        for port in &spec.ports {
-            let m = parse_port(port).map_err(|e| EngineError::Payload(e.to_string()))?;
-            let key = format!(
-                "{}/{}",
-                m.container_port,
-                if m.protocol == Protocol::Udp {
-                    "udp"
-                } else {
-                    "tcp"
-                }
-            );
-            exposed.push(key.clone());
-            bindings
-                .entry(key)
-                .or_insert_with(|| Some(Vec::new()))
-                .get_or_insert_with(Vec::new)
-                .push(PortBinding {
-                    host_ip: m.host_ip.map(|ip| ip.to_string()),
-                    host_port: Some(m.host_port.map(|p| p.to_string()).unwrap_or_default()),
-                });
-        }
-        let mut hidden = HashMap::new();
-        let binds = spec
-            .mounts
-            .iter()
-            .map(|m| {
-                let source = crate::policy::mount_source(&self.files, m, grants)?;
-                // Compared as the Engine will resolve it: a path through a
-                // link or `..` to the project is the project.
-                let resolved = std::fs::canonicalize(&source)
-                    .map(|p| p.display().to_string())
-                    .unwrap_or_else(|_| source.clone());
-                if m.is_bind()
-                    && let Some(over) = state_folder_hidden(self.files.root(), &resolved, &m.target)
-                {
-                    hidden.insert(over, "ro,size=4k,mode=0500".to_string());
-                }
-                Ok(format!(
-                    "{source}:{}{}",
-                    m.target,
-                    if m.read_only { ":ro" } else { "" }
-                ))
-            })
-            .collect::<Result<Vec<_>, EngineError>>()?;
-        let restart = match spec.restart_policy.as_str() {
-            "always" => RestartPolicyNameEnum::ALWAYS,
-            "on-failure" => RestartPolicyNameEnum::ON_FAILURE,
-            "no" => RestartPolicyNameEnum::NO,
-            _ => RestartPolicyNameEnum::UNLESS_STOPPED,
-        };
-        let ns = |ms: u64| i64::try_from(ms.saturating_mul(1_000_000)).unwrap_or(i64::MAX);
-        let healthcheck = spec.healthcheck.as_ref().map(|h| HealthConfig {
-            test: Some(h.test.clone()),
-            interval: Some(ns(h.interval_ms)),
-            timeout: Some(ns(h.timeout_ms)),
-            retries: Some(i64::try_from(h.retries).unwrap_or(i64::MAX)),
-            start_period: Some(ns(h.start_period_ms)),
-            ..Default::default()
-        });
-        let mut aliases = vec![spec.name.clone()];
-        aliases.extend(spec.aliases.iter().cloned());
-        let endpoint = |network: &str| EndpointSettings {
-            aliases: Some(aliases.clone()),
-            network_id: Some(network.to_string()),
-            ..Default::default()
-        };
-        let primary = spec.networks.first().cloned();
-        let body = ContainerCreateBody {
-            image: Some(spec.image.clone()),
-            env: Some(spec.env.iter().map(|(k, v)| format!("{k}={v}")).collect()),
-            cmd: spec.command.clone(),
-            entrypoint: spec.entrypoint.clone(),
-            labels: Some({
-                // The user's first, then Clockwork's over them. Policy has
-                // refused a spec with a `dev.clockwork.` key already; one
-                // is still never passed on, whatever got this far.
-                let mut labels: HashMap<String, String> = spec
-                    .labels
-                    .iter()
-                    .filter(|(k, _)| !k.starts_with(labels::NAMESPACE))
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect();
-                labels.extend(self.labels(Some(resource), Some(&hash)));
-                labels.insert(labels::TYPE.to_string(), owner.type_name.to_string());
-                if !spec.must_run {
-                    labels.insert(labels::MUST_RUN.to_string(), "false".to_string());
-                }
-                if let Some(at) = owner.expires_at {
-                    labels.insert(labels::EXPIRES_AT.to_string(), at.to_string());
-                }
-                labels
-            }),
-            exposed_ports: Some(exposed),
-            healthcheck,
-            host_config: Some(HostConfig {
-                binds: Some(binds),
-                tmpfs: (!hidden.is_empty()).then_some(hidden),
-                port_bindings: Some(bindings),
-                restart_policy: Some(RestartPolicy {
-                    name: Some(restart),
-                    maximum_retry_count: None,
-                }),
-                network_mode: primary.clone(),
-                ..Default::default()
-            }),
-            networking_config: primary.as_ref().map(|n| NetworkingConfig {
-                endpoints_config: Some(HashMap::from([(n.clone(), endpoint(n))])),
-            }),
-            ..Default::default()
-        };
+        let body = self.create_body(owner, spec, &hash)?;
         let options = CreateContainerOptions {
             name: Some(spec.name.clone()),
             ..Default::default()
@@ -189,24 +46,7 @@ impl Engine {
             .create_container(Some(options), body)
             .await
             .map_err(|e| EngineError::call("create container", &spec.name, e))?;
-        let started = async {
-            for network in spec.networks.iter().skip(1) {
-                let request = NetworkConnectRequest {
-                    container: created.id.clone(),
-                    endpoint_config: Some(endpoint(network)),
-                };
-                self.docker
-                    .connect_network(network, request)
-                    .await
-                    .map_err(|e| EngineError::call("connect network", network, e))?;
-            }
-            self.docker
-                .start_container(&created.id, None)
-                .await
-                .map_err(|e| self.start_error(&spec.name, spec, e))
-        }
-        .await;
-        if let Err(e) = started {
+        if let Err(e) = self.connect_and_start(&created.id, spec).await {
             // A container that never ran is of no use to anyone: it goes.
             let _ = self
                 .docker
@@ -230,6 +70,68 @@ impl Engine {
             "started_at": started_at,
             "tunables": tunables,
         }))
+    }
+
+    /// The resource's container of that name, when it has this config
+    /// hash: started if it is not running (nor restarting), and what was
+    /// found returned. One with another config is removed (`None`).
+    async fn keep_existing(
+        &self,
+        owner: &crate::policy::Scope,
+        spec: &ContainerSpec,
+        hash: &str,
+        grace: Duration,
+    ) -> Result<Option<Json>, EngineError> {
+        let resource = owner.resource.as_str();
+        let scope = [ResourceName::from(resource)];
+        let Some(existing) = self.own_container(&spec.name, &scope).await? else {
+            return Ok(None);
+        };
+        let id = existing.id.clone().unwrap_or_default();
+        if label_of(&existing, labels::CONFIG_HASH).map(String::as_str) != Some(hash) {
+            // Same name, another config: this resource's old container goes.
+            self.remove_container(resource, &spec.name, grace).await?;
+            return Ok(None);
+        }
+        let state = existing.state.clone().unwrap_or_default();
+        let restarts = existing.restart_count.unwrap_or(0);
+        if state.running != Some(true) && state.restarting != Some(true) {
+            self.docker
+                .start_container(&id, None)
+                .await
+                .map_err(|e| self.start_error(&spec.name, spec, e))?;
+            let (started_at, tunables) = self.started_at(&id).await;
+            return Ok(Some(
+                json!({"id": id, "created": false, "started": true, "restart_count": restarts, "started_at": started_at, "tunables": tunables}),
+            ));
+        }
+        Ok(Some(json!({
+            "id": id,
+            "created": false,
+            "started": false,
+            "restart_count": restarts,
+            "started_at": state.started_at,
+            "tunables": crate::docker::tunables_of(&existing),
+        })))
+    }
+
+    /// Connects a created container to its networks after the first (the
+    /// first it was created on), then starts it.
+    async fn connect_and_start(&self, id: &str, spec: &ContainerSpec) -> Result<(), EngineError> {
+        for network in spec.networks.iter().skip(1) {
+            let request = NetworkConnectRequest {
+                container: id.to_string(),
+                endpoint_config: Some(endpoint(spec, network)),
+            };
+            self.docker
+                .connect_network(network, request)
+                .await
+                .map_err(|e| EngineError::call("connect network", network, e))?;
+        }
+        self.docker
+            .start_container(id, None)
+            .await
+            .map_err(|e| self.start_error(&spec.name, spec, e))
     }
 
     /// When a container's process last started, if it did, and its
@@ -369,39 +271,5 @@ impl Engine {
             Err(e) if is_missing(&e) => Ok(json!({"removed": false})),
             Err(e) => Err(EngineError::call("remove container", name, e)),
         }
-    }
-}
-
-/// Where, in a container, an empty read-only tmpfs must cover the project's
-/// state folder: a bind of `source` (resolved) at `target` that holds the
-/// project root, as `.:/app` does, would give the container `.clockwork/`,
-/// which is never given to one.
-pub(super) fn state_folder_hidden(root: &Path, source: &str, target: &str) -> Option<String> {
-    let state = root.join(crate::project::STATE_DIR);
-    let inside = state.strip_prefix(Path::new(source)).ok()?;
-    Some(format!(
-        "{}/{}",
-        target.trim_end_matches('/'),
-        inside.display()
-    ))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_bind_that_holds_the_state_folder_has_it_covered() {
-        let root = Path::new("/work/shop");
-        assert_eq!(
-            state_folder_hidden(root, "/work/shop", "/app/").as_deref(),
-            Some("/app/.clockwork")
-        );
-        assert_eq!(
-            state_folder_hidden(root, "/work", "/w").as_deref(),
-            Some("/w/shop/.clockwork")
-        );
-        assert_eq!(state_folder_hidden(root, "/work/shop/data", "/data"), None);
-        assert_eq!(state_folder_hidden(root, "/work/shopping", "/x"), None);
     }
 }

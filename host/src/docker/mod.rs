@@ -5,6 +5,7 @@
 
 mod adopted;
 mod container;
+mod create;
 mod error;
 mod exec;
 mod execute;
@@ -13,6 +14,7 @@ mod wait;
 pub use crate::model::labels;
 pub(crate) mod observe;
 mod ops;
+mod probe;
 mod read;
 mod stop_signal;
 

@@ -5,14 +5,15 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use bollard::models::ContainerInspectResponse;
-use bollard::query_parameters::{EventsOptions, LogsOptions};
-use clockwork_schema::actions::{ExecSpec, WaitCondition, WaitSpec};
+use bollard::query_parameters::EventsOptions;
+use clockwork_schema::actions::{WaitCondition, WaitSpec};
 use futures::StreamExt;
 use serde_json::{Value as Json, json};
 
 use crate::docker::{Engine, EngineError, labels};
 
 use super::execute::{ContainerScope, label_of};
+use super::probe::{Budget, wait_http, wait_tcp};
 
 impl Engine {
     /// The names of this project's containers as they die, are removed
@@ -42,154 +43,25 @@ impl Engine {
         spec: &WaitSpec,
         scope: ContainerScope<'_>,
     ) -> Result<Json, EngineError> {
-        let started = Instant::now();
-        let deadline = Duration::from_millis(spec.timeout_ms);
+        let budget = Budget {
+            started: Instant::now(),
+            deadline: Duration::from_millis(spec.timeout_ms),
+            timeout_ms: spec.timeout_ms,
+        };
         match &spec.condition {
             WaitCondition::Healthy { container } => {
-                self.wait_ready(container, true, deadline, Readiness::default())
+                self.wait_ready(container, true, budget.deadline, Readiness::default())
                     .await?
             }
-            WaitCondition::Tcp { host, port } => {
-                let mut backoff = Duration::from_millis(50);
-                loop {
-                    let attempt = tokio::time::timeout(
-                        Duration::from_secs(1),
-                        tokio::net::TcpStream::connect((host.as_str(), *port)),
-                    )
-                    .await;
-                    if matches!(attempt, Ok(Ok(_))) {
-                        break;
-                    }
-                    if started.elapsed() + backoff > deadline {
-                        return Err(EngineError::Timeout(format!(
-                            "{host}:{port} did not accept a connection within {} ms",
-                            spec.timeout_ms
-                        )));
-                    }
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(Duration::from_millis(500));
-                }
-            }
-            WaitCondition::Http { url, status } => {
-                let wanted = status.unwrap_or(200);
-                let client = reqwest::Client::builder()
-                    .timeout(Duration::from_secs(2))
-                    .redirect(reqwest::redirect::Policy::none())
-                    .build()
-                    .map_err(|e| EngineError::call("wait for", url, e))?;
-                let mut backoff = Duration::from_millis(50);
-                loop {
-                    let last = match client.get(url.as_str()).send().await {
-                        Ok(r) if r.status().as_u16() == wanted => break,
-                        Ok(r) => format!("status {}", r.status().as_u16()),
-                        Err(e) => e.to_string(),
-                    };
-                    if started.elapsed() + backoff > deadline {
-                        return Err(EngineError::Timeout(format!(
-                            "`{url}` did not answer {wanted} within {} ms (last: {last})",
-                            spec.timeout_ms
-                        )));
-                    }
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(Duration::from_millis(500));
-                }
-            }
+            WaitCondition::Tcp { host, port } => wait_tcp(host, *port, budget).await?,
+            WaitCondition::Http { url, status } => wait_http(url, *status, budget).await?,
             WaitCondition::LogLine { container, pattern } => {
-                if self.own_container(container, scope).await?.is_none() {
-                    return Err(EngineError::call(
-                        "wait for",
-                        container,
-                        "no such container",
-                    ));
-                }
-                // Following the log stream: every line is seen once, as it
-                // comes, from the container's start.
-                let options = LogsOptions {
-                    stdout: true,
-                    stderr: true,
-                    follow: true,
-                    ..Default::default()
-                };
-                let mut stream = self.docker.logs(container, Some(options));
-                let found = tokio::time::timeout(deadline, async {
-                    let mut pending = String::new();
-                    while let Some(chunk) = stream.next().await {
-                        let chunk =
-                            chunk.map_err(|e| EngineError::call("read logs of", container, e))?;
-                        pending.push_str(&chunk.to_string());
-                        if pending.lines().any(|l| l.contains(pattern.as_str())) {
-                            return Ok(true);
-                        }
-                        if let Some(last) = pending.rfind('\n') {
-                            pending.drain(..=last);
-                        }
-                        // A line that never ends: only its last bytes can
-                        // still begin the pattern.
-                        if pending.len() > LOG_LINE_BYTES {
-                            let mut keep = pending.len().saturating_sub(pattern.len());
-                            while !pending.is_char_boundary(keep) {
-                                keep -= 1;
-                            }
-                            pending.drain(..keep);
-                        }
-                    }
-                    Ok::<bool, EngineError>(false)
-                })
-                .await;
-                match found {
-                    Ok(Ok(true)) => {}
-                    Ok(Ok(false)) => {
-                        return Err(EngineError::Timeout(format!(
-                            "`{container}` stopped before printing a line with `{pattern}`"
-                        )));
-                    }
-                    Ok(Err(e)) => return Err(e),
-                    Err(_) => {
-                        return Err(EngineError::Timeout(format!(
-                            "`{container}` printed no line with `{pattern}` within {} ms",
-                            spec.timeout_ms
-                        )));
-                    }
-                }
+                self.wait_log_line(container, pattern, scope, budget)
+                    .await?
             }
-            WaitCondition::Exec(exec) => {
-                // A readiness probe: run it until it succeeds, backing off
-                // from 50 ms to 200 ms between attempts (each attempt is an
-                // exec of ~0.1 s itself, so the Engine is never flooded and
-                // readiness is seen within ~0.3 s).
-                let mut backoff = Duration::from_millis(50);
-                loop {
-                    let remaining = deadline.saturating_sub(started.elapsed());
-                    let attempt = ExecSpec {
-                        timeout_ms: remaining.as_millis().min(u128::from(exec.timeout_ms)) as u64,
-                        ..exec.clone()
-                    };
-                    let last = match self.exec(&attempt, scope).await {
-                        Ok(out) if out.code == 0 => break,
-                        Ok(out) => format!("exit code {}: {}", out.code, out.output.trim()),
-                        Err(
-                            e @ (EngineError::Foreign { .. } | EngineError::OtherResource { .. }),
-                        ) => {
-                            return Err(e);
-                        }
-                        Err(e) => e.to_string(),
-                    };
-                    if started.elapsed() + backoff > deadline {
-                        return Err(EngineError::Timeout(format!(
-                            "{} in `{}` did not succeed within {} ms; the last try said: {last}",
-                            exec.label
-                                .clone()
-                                .unwrap_or_else(|| format!("`{}`", exec.argv.join(" "))),
-                            exec.container,
-                            spec.timeout_ms
-                        )));
-                    }
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(Duration::from_millis(200));
-                }
-            }
+            WaitCondition::Exec(exec) => self.wait_exec(exec, scope, budget).await?,
         }
-        Ok(json!({"waited_ms": started.elapsed().as_millis() as u64}))
+        Ok(json!({"waited_ms": budget.started.elapsed().as_millis() as u64}))
     }
 
     /// Waits until a container runs and, when `healthy`, is healthy — on

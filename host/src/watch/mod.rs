@@ -33,32 +33,32 @@ pub mod backoff;
 mod checks;
 mod events;
 mod heal;
+mod look;
 pub mod report;
 mod status;
 
 pub use heal::WatchHooks;
 pub use status::STATUS_FILE;
 
-use checks::{Drift, drift_of, run_assertions};
-use events::{lose, subscribe, written};
-use heal::{Healing, alert, apply_only, dependents, expire, jitter};
+use events::{ContainerEvent, lose, subscribe, written};
+use look::check;
 use status::write_status;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 
-use crate::apply::{self, Options};
+use crate::apply::Options;
 use crate::docker::Engine;
 use crate::load::Sources;
 use crate::model::ResourceName;
 use crate::plugin::PluginSet;
 use crate::project::Project;
-use crate::reconcile::{AlertOn, OnDrift, Settings};
+use crate::reconcile::Settings;
 use crate::resolve::Graph;
 use crate::state::{Generation, State, StateError};
-use backoff::{Backoff, May, Policy};
+use backoff::{Backoff, Policy};
 use report::{Alerts, Kind, Reporter};
 
 /// Why watching stopped.
@@ -211,19 +211,7 @@ async fn run(
     tracked: &mut BTreeMap<ResourceName, Tracked>,
     project_changed: &dyn Fn() -> bool,
 ) -> Result<Ended, WatchError> {
-    let identity = crate::state::adoption::identity(&w.project.identity);
-    let engine = Engine::connect(&identity, w.project.files.clone()).await?;
-    // Said once connected: from here on, losing the Engine is survived.
-    let names: Vec<String> = tracked.keys().map(|n| format!("`{n}`")).collect();
-    w.reporter.event(
-        None,
-        Kind::Watch,
-        &format!("watching {}", names.join(", ")),
-        "",
-    );
-    if let Ok(Some(adopted)) = engine.adopted_note().await {
-        w.reporter.event(None, Kind::Watch, &adopted, "");
-    }
+    let engine = connect(w, tracked).await?;
     let interval = tracked
         .values()
         .map(|t| t.settings.check_interval)
@@ -256,47 +244,16 @@ async fn run(
                 return Ok(Ended::Stopped);
             }
             _ = hangup.recv() => continue,
-            _ = files_tick.tick() => {
-                // A destroy is seen within a second, whatever else happens.
-                if let Ok(state) = State::load(&w.project.files, &w.project.identity)
-                    && let Err(destroyed) = state.may_heal(w.generation)
-                {
-                    return Ok(ended_by(w, &destroyed));
-                }
-                if project_changed() {
-                    return Ok(Ended::ProjectChanged);
-                }
-                // A file Clockwork wrote, edited or deleted: looked at now,
-                // not at the next interval (the Engine has no event for it).
-                let now_written = written(w);
-                if now_written == files_seen {
-                    continue;
-                }
-                files_seen = now_written;
-            }
+            _ = files_tick.tick() => match each_second(w, project_changed, &mut files_seen) {
+                Second::Ended(ended) => return Ok(ended),
+                Second::Quiet => continue,
+                Second::FilesChanged => {}
+            },
             _ = sleep => {}
-            event = events.next() => {
-                let lost = match event {
-                    Some(Ok(event)) => {
-                        let Some(t) = tracked.get_mut(event.resource.as_str()) else {
-                            continue;
-                        };
-                        // What its assertions last found judged a container
-                        // that has changed since (a user's apply or start
-                        // fixed it): they run again at this look, not at the
-                        // next interval, so an incident does not outlive
-                        // its cause by up to `check_interval`.
-                        if event.lifecycle {
-                            t.last_assert = None;
-                        }
-                        // A burst (die, then stop) is one look.
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                        None
-                    }
-                    Some(Err(why)) => Some(why),
-                    None => Some("the stream ended".to_string()),
-                };
-                if let Some(why) = lost {
+            event = events.next() => match on_event(tracked, event).await {
+                Heard::Untracked => continue,
+                Heard::Tracked => {}
+                Heard::Lost(why) => {
                     let wait = lose(w, &mut engine_lost, &format!("its events stopped: {why}"));
                     tokio::time::sleep(wait).await;
                     events = subscribe(&engine);
@@ -338,6 +295,100 @@ async fn run(
     }
 }
 
+/// Connects to the Engine and says what is watched.
+async fn connect(
+    w: &Watcher<'_>,
+    tracked: &BTreeMap<ResourceName, Tracked>,
+) -> Result<Engine, WatchError> {
+    let identity = crate::state::adoption::identity(&w.project.identity);
+    let engine = Engine::connect(&identity, w.project.files.clone()).await?;
+    // Said once connected: from here on, losing the Engine is survived.
+    let names: Vec<String> = tracked.keys().map(|n| format!("`{n}`")).collect();
+    w.reporter.event(
+        None,
+        Kind::Watch,
+        &format!("watching {}", names.join(", ")),
+        "",
+    );
+    if let Ok(Some(adopted)) = engine.adopted_note().await {
+        w.reporter.event(None, Kind::Watch, &adopted, "");
+    }
+    Ok(engine)
+}
+
+/// What the look each second found.
+enum Second {
+    /// The watch ends.
+    Ended(Ended),
+    /// Nothing to look at now.
+    Quiet,
+    /// A file Clockwork wrote changed: look now.
+    FilesChanged,
+}
+
+/// The look each second: a destroy, a changed project, the files
+/// Clockwork wrote.
+fn each_second(
+    w: &Watcher<'_>,
+    project_changed: &dyn Fn() -> bool,
+    files_seen: &mut Vec<(String, Option<(std::time::SystemTime, u64)>)>,
+) -> Second {
+    // A destroy is seen within a second, whatever else happens.
+    if let Ok(state) = State::load(&w.project.files, &w.project.identity)
+        && let Err(destroyed) = state.may_heal(w.generation)
+    {
+        return Second::Ended(ended_by(w, &destroyed));
+    }
+    if project_changed() {
+        return Second::Ended(Ended::ProjectChanged);
+    }
+    // A file Clockwork wrote, edited or deleted: looked at now,
+    // not at the next interval (the Engine has no event for it).
+    let now_written = written(w);
+    if now_written == *files_seen {
+        return Second::Quiet;
+    }
+    *files_seen = now_written;
+    Second::FilesChanged
+}
+
+/// What an event from the Engine's stream was.
+enum Heard {
+    /// On a container of no watched resource.
+    Untracked,
+    /// On a watched resource's container: look now.
+    Tracked,
+    /// The stream failed or ended, with why.
+    Lost(String),
+}
+
+/// Takes in one event from the Engine's stream.
+async fn on_event(
+    tracked: &mut BTreeMap<ResourceName, Tracked>,
+    event: Option<Result<ContainerEvent, String>>,
+) -> Heard {
+    match event {
+        Some(Ok(event)) => {
+            let Some(t) = tracked.get_mut(event.resource.as_str()) else {
+                return Heard::Untracked;
+            };
+            // What its assertions last found judged a container
+            // that has changed since (a user's apply or start
+            // fixed it): they run again at this look, not at the
+            // next interval, so an incident does not outlive
+            // its cause by up to `check_interval`.
+            if event.lifecycle {
+                t.last_assert = None;
+            }
+            // A burst (die, then stop) is one look.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            Heard::Tracked
+        }
+        Some(Err(why)) => Heard::Lost(why),
+        None => Heard::Lost("the stream ended".to_string()),
+    }
+}
+
 /// Says why the watch ends on a destroy.
 fn ended_by(w: &Watcher<'_>, destroyed: &StateError) -> Ended {
     w.reporter.event(
@@ -347,343 +398,4 @@ fn ended_by(w: &Watcher<'_>, destroyed: &StateError) -> Ended {
         "stopped watching: a destroyed project is never healed back; `clockwork apply` deploys it again, then start the watch again",
     );
     Ended::Destroyed
-}
-
-/// Looks at every watched resource, heals what may be healed; returns the
-/// earliest time a backed-off resource may be healed.
-/// `Err` when the Engine could not be listed, or the project was destroyed.
-async fn check(
-    w: &Watcher<'_>,
-    engine: &Engine,
-    tracked: &mut BTreeMap<ResourceName, Tracked>,
-) -> Result<Option<Instant>, Halt> {
-    let files = &w.project.files;
-    let reporter = &w.reporter;
-    let state = match State::load(files, &engine.identity) {
-        Ok(s) => s,
-        Err(e) => {
-            reporter.event(
-                None,
-                Kind::Failure,
-                &format!("cannot read the state: {e}"),
-                "",
-            );
-            return Ok(None);
-        }
-    };
-    state.may_heal(w.generation).map_err(Halt::Destroyed)?;
-    let observation = match engine.observe().await {
-        Ok(o) => o,
-        Err(e) => {
-            return Err(Halt::Engine(format!(
-                "cannot list the project's containers: {e}"
-            )));
-        }
-    };
-    let (plan, problems) = match apply::planned_each(
-        w.graph,
-        w.sources,
-        w.plugins,
-        &engine.identity,
-        &state,
-        Some(&observation),
-        files,
-    )
-    .await
-    {
-        Ok(p) => p,
-        Err(e) => {
-            reporter.event(
-                None,
-                Kind::Failure,
-                &format!("cannot plan: {e}"),
-                "will look again",
-            );
-            return Ok(None);
-        }
-    };
-    // A resource whose heal the host would refuse (a file changed by hand,
-    // a port taken) is reported and left alone; the others are looked
-    // after as usual.
-    let mut refused: BTreeMap<ResourceName, String> = BTreeMap::new();
-    for (decl, problem) in problems {
-        let d = w.graph.project.get(decl);
-        let why = match &problem.help {
-            Some(help) => format!("{}; {help}", problem.message),
-            None => problem.message.clone(),
-        };
-        if tracked.contains_key(&d.name) && d.kind == crate::model::PluginKind::Resource {
-            refused.insert(d.name.clone(), why);
-        } else {
-            reporter.event(
-                None,
-                Kind::Failure,
-                &format!("cannot plan: {why}"),
-                "will look again",
-            );
-        }
-    }
-    let now = Instant::now();
-    let mut earliest: Option<Instant> = None;
-    // Expiry first: an expired resource is destroyed, not healed.
-    let now_s = crate::model::time::now_ms() / 1000;
-    let mut expired: BTreeSet<ResourceName> = BTreeSet::new();
-    for (name, t) in tracked.iter_mut() {
-        t.expires_at = state.resources.get(name).and_then(|r| r.expires_at);
-    }
-    for name in tracked.keys() {
-        if state.expired.contains_key(name) {
-            continue;
-        }
-        if let Some(at) = state.resources.get(name).and_then(|r| r.expires_at) {
-            if at <= now_s {
-                expired.insert(name.clone());
-            } else {
-                let due = now + Duration::from_secs(at - now_s);
-                earliest = Some(earliest.map_or(due, |e: Instant| e.min(due)));
-            }
-        }
-    }
-    if !expired.is_empty() {
-        expire(w, engine, &expired, tracked).await?;
-        return Ok(Some(Instant::now()));
-    }
-    run_assertions(w, engine, &state, &observation, tracked, now).await;
-    let mut heal: BTreeSet<ResourceName> = BTreeSet::new();
-    let mut restart: Vec<(ResourceName, Vec<String>, String)> = Vec::new();
-    for (name, t) in tracked.iter_mut() {
-        if state.expired.contains_key(name) {
-            if !t.held {
-                reporter.event(
-                    Some(name),
-                    Kind::Watch,
-                    "expired earlier",
-                    "left destroyed until `clockwork apply` creates it again",
-                );
-                t.held = true;
-            }
-            continue;
-        }
-        if state.resources.get(name).is_some_and(|r| r.stopped) {
-            // The operator's intent; not an incident.
-            t.incident = None;
-            if !t.held {
-                reporter.event(
-                    Some(name),
-                    Kind::Watch,
-                    "stopped with `clockwork stop`",
-                    "left stopped until `clockwork start`",
-                );
-                t.held = true;
-            }
-            continue;
-        }
-        t.held = false;
-        let drift = drift_of(&plan, &observation, name).or_else(|| {
-            t.assert_failure.as_ref().map(|seen| Drift {
-                seen: seen.clone(),
-                // A check that fails while everything is as declared is
-                // healed like an unhealthy container: by a restart.
-                restart: observation
-                    .for_resource(name)
-                    .and_then(|o| {
-                        o["containers"].as_array().map(|cs| {
-                            cs.iter()
-                                .filter_map(|c| c["name"].as_str().map(str::to_string))
-                                .collect()
-                        })
-                    })
-                    .unwrap_or_default(),
-            })
-        });
-        let Some(drift) = drift else {
-            // Given up on, yet as declared again: the user fixed it (an
-            // apply, a start); it is looked after again.
-            if t.backoff.given_up() {
-                t.backoff = Backoff::new(w.policy);
-                t.gave_up_alerted = false;
-            }
-            t.backoff.fine(now);
-            if t.incident.take().is_some() {
-                reporter.event(Some(name), Kind::Recovered, "as declared again", "");
-                if t.alerted {
-                    alert(w, name, Kind::Recovered, "as declared again", "");
-                }
-                t.alerted = false;
-            }
-            continue;
-        };
-        let seen = drift.seen.clone();
-        if let Some(why) = refused.get(name) {
-            // Not healed, and not counted against its budget: healing it is
-            // the user's call. Said once, unless what is seen changes.
-            if t.incident.as_deref() != Some(seen.as_str()) {
-                t.incident = Some(seen.clone());
-                let done = format!("not corrected: {why}");
-                reporter.event(Some(name), Kind::Drift, &seen, &done);
-                if t.settings.on_drift != OnDrift::Ignore
-                    && t.settings.alert_on.contains(&AlertOn::Drift)
-                {
-                    alert(w, name, Kind::Drift, &seen, &done);
-                    t.alerted = true;
-                }
-            }
-            continue;
-        }
-        t.backoff.drifted();
-        let new = t.incident.is_none();
-        if new {
-            t.incident = Some(seen.clone());
-        }
-        let done = match t.settings.on_drift {
-            OnDrift::Ignore => "recorded (on_drift = \"ignore\")".to_string(),
-            OnDrift::Alert => "alerted, not corrected (on_drift = \"alert\")".to_string(),
-            OnDrift::AutoCorrect => match t.backoff.may(now) {
-                May::Heal if !drift.restart.is_empty() => {
-                    restart.push((name.clone(), drift.restart.clone(), seen.clone()));
-                    heal.insert(name.clone());
-                    format!("restarting {}", drift.restart.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", "))
-                }
-                May::Heal => {
-                    heal.insert(name.clone());
-                    // The journal says why the actions that follow ran.
-                    crate::state::journal(
-                        files,
-                        &serde_json::json!({
-                            "time": crate::model::time::now_ms(),
-                            "resource": name,
-                            "action": "heal",
-                            "status": "started",
-                            "detail": {"by": "clockwork watch", "why": seen},
-                        }),
-                    );
-                    "applying it again".to_string()
-                }
-                May::WaitUntil(at) => {
-                    earliest = Some(earliest.map_or(at, |e: Instant| e.min(at)));
-                    format!("backing off: next try in {} s", at.saturating_duration_since(now).as_secs())
-                }
-                May::GivenUp => "given up on: it is left alone until its declaration or `clockwork start` changes something".to_string(),
-            },
-        };
-        if new || heal.contains(name) {
-            reporter.event(Some(name), Kind::Drift, &seen, &done);
-        }
-        // `ignore` only records: no alert, whatever `alert_on` says.
-        if new
-            && t.settings.on_drift != OnDrift::Ignore
-            && t.settings.alert_on.contains(&AlertOn::Drift)
-        {
-            alert(w, name, Kind::Drift, &seen, &done);
-            t.alerted = true;
-        }
-    }
-    if heal.is_empty() {
-        return Ok(earliest);
-    }
-    // An unhealthy container is restarted here, under the lock and only
-    // if the project was not destroyed meanwhile; the apply below then
-    // records its new start, as for any heal.
-    let grace = w.project.config.limits.containers().stop_grace;
-    let restarting = if restart.is_empty() {
-        None
-    } else {
-        let locked = crate::state::Lock::acquire(files)
-            .and_then(|lock| Ok((lock, State::load(files, &w.project.identity)?)));
-        match locked {
-            Ok((lock, state)) => {
-                state.may_heal(w.generation).map_err(Halt::Destroyed)?;
-                Some(lock)
-            }
-            Err(e) => {
-                reporter.event(
-                    None,
-                    Kind::Failure,
-                    &format!("cannot restart: {e}"),
-                    "will look again",
-                );
-                return Ok(Some(Instant::now() + Duration::from_secs(1)));
-            }
-        }
-    };
-    for (name, containers, why) in &restart {
-        for c in containers {
-            let restarted = match engine.stop_container(name, c, grace).await {
-                Ok(_) => engine.start_container(name, c).await.map(|_| ()),
-                Err(e) => Err(e),
-            };
-            crate::state::journal(
-                files,
-                &serde_json::json!({
-                    "time": crate::model::time::now_ms(),
-                    "resource": name,
-                    "action": format!("restart {c}"),
-                    "status": if restarted.is_ok() { "done" } else { "failed" },
-                    "detail": {"by": "clockwork watch", "why": why},
-                }),
-            );
-            if let Err(e) = restarted {
-                reporter.event(
-                    Some(name),
-                    Kind::Failure,
-                    &format!("restarting `{c}` failed: {e}"),
-                    "",
-                );
-            }
-        }
-    }
-    drop(restarting);
-    // What depends on a healed resource is applied with it.
-    let with_dependents = dependents(w.graph, &heal);
-    let failure = match apply_only(w, engine, w.graph, &with_dependents).await {
-        Ok(_) => None,
-        Err(Healing::Destroyed(destroyed)) => return Err(Halt::Destroyed(destroyed)),
-        Err(Healing::Failed(why)) => Some(why),
-    };
-    let now = Instant::now();
-    for name in &heal {
-        let Some(t) = tracked.get_mut(name) else {
-            continue;
-        };
-        let spent = t.backoff.healed(now, jitter());
-        t.heals += 1;
-        // Its assertions say at the next look whether the heal worked.
-        t.last_assert = None;
-        match &failure {
-            None => reporter.event(Some(name), Kind::Heal, "applied again", "done"),
-            // Retried after the backoff; alerted only when given up on,
-            // so a crash loop is one alert, not one per try.
-            Some(why) => reporter.event(
-                Some(name),
-                Kind::Failure,
-                &format!("healing failed: {why}"),
-                "will try again after the backoff",
-            ),
-        }
-        if spent && !t.gave_up_alerted {
-            let seen = format!(
-                "healed {} times within {} s",
-                w.policy.budget,
-                w.policy.window.as_secs()
-            );
-            reporter.event(
-                Some(name),
-                Kind::Failure,
-                &seen,
-                "given up on: left alone until its declaration or the user changes something",
-            );
-            if t.settings.alert_on.contains(&AlertOn::Failure) {
-                alert(w, name, Kind::Failure, &seen, "given up on");
-                t.alerted = true;
-            }
-            t.gave_up_alerted = true;
-        }
-        if let May::WaitUntil(at) = t.backoff.may(now) {
-            earliest = Some(earliest.map_or(at, |e| e.min(at)));
-        }
-    }
-    // A second look soon after, to see whether the heal held (and say so),
-    // rather than at the next interval.
-    let soon = now + Duration::from_secs(1);
-    Ok(Some(earliest.map_or(soon, |e| e.min(soon))))
 }

@@ -3,45 +3,27 @@
 //! ready, independent ones in parallel (bounded). A failure stops only its
 //! dependents; everything that succeeded is recorded.
 
+mod job;
 mod outcome;
 mod readiness;
 
 pub use outcome::{Options, Outcome, Progress, RemovalOrder, Report};
 
+use job::{Job, run_job};
 use readiness::{SeenReady, listen_for_deaths, verify_fresh};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use clockwork_schema::actions::ContainerSpec;
-use serde_json::{Value as Json, json};
-use sha2::{Digest, Sha256};
-
-use crate::apply::act::Actor;
 use crate::apply::schedule::{Task, schedule};
-use crate::docker::{ContainerEngine, Readiness};
+use crate::docker::ContainerEngine;
 use crate::model::ResourceName;
 use crate::model::time::now_ms;
-use crate::plan::{ChangeKind as Change, Plan, PlanEntry, Planner, Settle, describe};
-use crate::plugin::bindings::connection::exports::clockwork::plugin::connections::{
-    RunWhen, SetupStep,
-};
-use crate::plugin::bindings::resource::exports::clockwork::plugin::resources::ActionResult;
-use crate::plugin::bindings::types::Action;
+use crate::plan::{ChangeKind as Change, Plan, Planner};
 use crate::policy::Scope;
 use crate::project::ProjectDir;
 use crate::resolve::Graph;
-use crate::state::{EnsuredContainer, ResourceState, State, journal};
-
-/// Everything one resource's job needs, owned, so jobs can run on any thread.
-struct Job {
-    planned: PlanEntry,
-    plugin: Arc<dyn Settle>,
-    /// Setup steps of its connections: (connection, the scope of both
-    /// ends, the step).
-    setup: Vec<(ResourceName, Scope, SetupStep)>,
-    scope: Scope,
-}
+use crate::state::State;
 
 struct Shared {
     engine: Option<Arc<dyn ContainerEngine>>,
@@ -241,344 +223,6 @@ async fn run_jobs(
     }
 }
 
-/// The key and content hash of a setup step that runs once per content:
-/// the action as the plugin wrote it and the file it feeds in, so a
-/// changed schema runs again. A file that cannot be read is an error, not
-/// an empty file.
-fn setup_hash(
-    connection: &str,
-    step: &SetupStep,
-    files: &ProjectDir,
-) -> Result<(String, String), String> {
-    let mut hasher = Sha256::new();
-    hasher.update(
-        crate::plan::action_json(&step.action)
-            .to_string()
-            .as_bytes(),
-    );
-    if let Action::Exec(spec) = &step.action
-        && let Ok(v) = serde_json::from_str::<Json>(spec)
-        && let Some(file) = v["stdin_file"].as_str()
-    {
-        let rel = ProjectDir::relative(file).map_err(|e| e.to_string())?;
-        // Read as the step will feed it: never a secret of the project.
-        hasher.update(
-            files
-                .read_shielded(
-                    &rel,
-                    crate::project::Shield::Secrets,
-                    crate::project::MAX_READ_BYTES,
-                )
-                .map_err(|e| e.to_string())?,
-        );
-    }
-    Ok((
-        format!("{connection}/{}", step.id),
-        hex::encode(hasher.finalize()),
-    ))
-}
-
-async fn run_job(job: Job, shared: &Shared) -> Outcome {
-    // The folder's own id marks what the git driver clones as this
-    // project's: never the state's, which a hand-edited file could set to
-    // the mark of a folder it ships.
-    let project_id = crate::project::ProjectId::of_folder(shared.files.root()).to_string();
-    let actor = Actor {
-        engine: shared.engine.as_deref(),
-        files: &shared.files,
-        state: &shared.state,
-        grace: shared.options.grace,
-        project_id,
-        drivers: crate::driver::Drivers::bundled(),
-    };
-    let name = job.planned.name.clone();
-    let change = job.planned.change;
-    let log = |what: &str, status: &str, detail: Json| {
-        journal(
-            &shared.files,
-            &json!({"time": now_ms(), "resource": name, "action": what, "status": status, "detail": detail}),
-        );
-        if status == "started" {
-            (shared.options.progress)(Progress::Step {
-                name: name.clone(),
-                step: what.to_string(),
-            });
-        }
-    };
-
-    // What this depends on has to be up and ready now: also when this
-    // apply left it unchanged (a container a killed apply started may still
-    // be starting), and it must not have crashed since it was.
-    if job.planned.decl.is_some()
-        && change != Change::None
-        && let Some(engine) = shared.engine.as_ref()
-    {
-        for dep in &job.planned.depends_on {
-            if shared.still_ready(dep) {
-                continue;
-            }
-            let mark = shared.mark();
-            let containers = match engine.containers_of(dep).await {
-                Ok(c) => c,
-                Err(e) => return Outcome::Failed(e.to_string()),
-            };
-            for c in &containers {
-                log(&format!("wait for {dep}"), "started", Json::Null);
-                let ready = engine
-                    .wait_ready(
-                        c,
-                        true,
-                        shared.options.ready_timeout,
-                        Readiness {
-                            baseline: shared.baseline(dep, c),
-                        },
-                    )
-                    .await;
-                if let Err(e) = ready {
-                    return Outcome::Skipped(format!("depends on `{dep}`: {e}"));
-                }
-            }
-            shared.seen_ready(dep, containers, mark);
-        }
-    }
-
-    // Connection setup: after the other end is up (the graph saw to it),
-    // before this resource starts.
-    let mut new_hashes = Vec::new();
-    for (connection, scope, step) in &job.setup {
-        let mut keyed = None;
-        let run = match step.when {
-            RunWhen::EveryApply => change != Change::None,
-            RunWhen::OnCreate => matches!(change, Change::Create | Change::Replace),
-            RunWhen::OncePerContent => {
-                let (key, hash) = match setup_hash(connection, step, &shared.files) {
-                    Ok(keyed) => keyed,
-                    Err(e) => return Outcome::Failed(format!("{connection}: {}: {e}", step.id)),
-                };
-                let done = shared
-                    .state
-                    .lock()
-                    .map(|s| s.setup.get(&key) == Some(&hash))
-                    .unwrap_or(false);
-                if !done {
-                    keyed = Some((key, hash));
-                }
-                !done
-            }
-        };
-        if !run {
-            continue;
-        }
-        let what = format!("{connection}: {}", step.id);
-        log(&what, "started", Json::Null);
-        if let Err(e) = actor.act(scope, &step.action).await {
-            log(&what, "failed", json!(e.to_string()));
-            // The steps that ran before it stay recorded as run.
-            if !new_hashes.is_empty() {
-                let mut state = match shared.state.lock() {
-                    Ok(s) => s,
-                    Err(p) => p.into_inner(),
-                };
-                state.setup.extend(new_hashes);
-                let _ = state.save(&shared.files);
-            }
-            return Outcome::Failed(format!("{what}: {e}"));
-        }
-        new_hashes.extend(keyed);
-        log(&what, "done", Json::Null);
-    }
-
-    let mut results = Vec::new();
-    let mut container: Option<(ContainerSpec, Option<i64>)> = None;
-    let mut ensured: Vec<EnsuredContainer> = Vec::new();
-    for (index, action) in job.planned.actions.iter().enumerate() {
-        let what = describe(action);
-        log(&what, "started", Json::Null);
-        match actor.act(&job.scope, action).await {
-            Ok(output) => {
-                log(&what, "done", output.clone());
-                if let Some(kept) = output.get("kept").and_then(Json::as_str) {
-                    (shared.options.progress)(Progress::Warning {
-                        name: name.clone(),
-                        message: kept.to_string(),
-                    });
-                }
-                if let Action::EnsureContainer(spec) = action
-                    && let Ok(spec) = serde_json::from_str::<ContainerSpec>(spec)
-                {
-                    let baseline = output.get("restart_count").and_then(Json::as_i64);
-                    let mut made = ensured_of(&spec, baseline);
-                    made.tunables = output
-                        .get("tunables")
-                        .and_then(|t| serde_json::from_value(t.clone()).ok())
-                        .unwrap_or_default();
-                    ensured.push(made);
-                    container = Some((spec, baseline));
-                }
-                results.push(ActionResult {
-                    index: index as u32,
-                    ok: true,
-                    output: output.to_string(),
-                });
-            }
-            Err(e) => {
-                log(&what, "failed", json!(e.to_string()));
-                // What was written before the failure is recorded: a file
-                // Clockwork wrote stays known as its own.
-                let saved = shared
-                    .state
-                    .lock()
-                    .map_err(|_| "the state is poisoned".to_string())
-                    .and_then(|state| state.save(&shared.files).map_err(|e| e.to_string()));
-                return Outcome::Failed(match saved {
-                    Ok(()) => e.to_string(),
-                    Err(why) => format!("{e} (and the state could not be saved: {why})"),
-                });
-            }
-        }
-    }
-
-    // Ready before dependents start: running, and healthy when it has a
-    // health check (a container allowed to exit need not keep running).
-    if let (Some((spec, baseline)), Some(engine)) = (&container, shared.engine.as_ref()) {
-        if let Some(baseline) = baseline {
-            shared
-                .fresh
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .entry(name.clone())
-                .or_default()
-                .insert(spec.name.clone(), *baseline);
-        }
-        if spec.must_run {
-            let mark = shared.mark();
-            if let Err(e) = engine
-                .wait_ready(
-                    &spec.name,
-                    spec.healthcheck.is_some(),
-                    shared.options.ready_timeout,
-                    Readiness {
-                        baseline: *baseline,
-                    },
-                )
-                .await
-            {
-                log("wait until ready", "failed", json!(e.to_string()));
-                return Outcome::Failed(e.to_string());
-            }
-            // Its dependents need not look again at what was just seen,
-            // when this is all it runs.
-            if shared.listening()
-                && let Ok(all) = engine.containers_of(&name).await
-                && all == [spec.name.clone()]
-            {
-                shared.seen_ready(&name, all, mark);
-            }
-        }
-    }
-
-    let settled = if job.planned.actions.is_empty() {
-        Ok(job.planned.decided.planned_state.clone())
-    } else {
-        match job
-            .plugin
-            .settle(&job.planned.input, &job.planned.decided, &results)
-            .await
-        {
-            Ok(Ok(state)) => Ok(state),
-            Ok(Err(e)) => Err(format!("settle: {}", e.message())),
-            Err(e) => Err(e.to_string()),
-        }
-    };
-    let new_state = match settled.and_then(|s| {
-        serde_json::from_str::<Json>(&s).map_err(|e| format!("settle returned invalid JSON: {e}"))
-    }) {
-        Ok(state) => state,
-        Err(e) => return Outcome::Failed(e),
-    };
-    let save = {
-        let mut state = match shared.state.lock() {
-            Ok(s) => s,
-            Err(p) => p.into_inner(),
-        };
-        if new_state.is_null() {
-            state.resources.remove(&name);
-        } else {
-            let previous = state.resources.get(&name);
-            // A resource left as it was keeps the containers it had.
-            let ensures = job
-                .planned
-                .actions
-                .iter()
-                .any(|a| matches!(a, Action::EnsureContainer(_)));
-            let containers = if ensures {
-                ensured
-            } else {
-                previous.map(|r| r.containers.clone()).unwrap_or_default()
-            };
-            let unchanged = previous.is_some_and(|r| {
-                r.state == new_state
-                    && r.depends_on == job.planned.depends_on
-                    && r.containers == containers
-                    && r.expires_at == job.scope.expires_at
-            });
-            // Applied again by the user: no longer expired.
-            state.expired.remove(&name);
-            if !unchanged {
-                state.resources.insert(
-                    name.clone(),
-                    ResourceState {
-                        type_name: job.planned.type_name.clone(),
-                        state: new_state,
-                        depends_on: job.planned.depends_on.clone(),
-                        updated_at: now_ms(),
-                        containers,
-                        unknown: Default::default(),
-                        stopped: false,
-                        expires_at: job.scope.expires_at,
-                    },
-                );
-            }
-        }
-        for (key, hash) in new_hashes {
-            state.setup.insert(key, hash);
-        }
-        state.save(&shared.files)
-    };
-    if let Err(e) = save {
-        return Outcome::Failed(format!("cannot record the new state: {e}"));
-    }
-    if change == Change::None {
-        Outcome::Unchanged
-    } else {
-        Outcome::Done
-    }
-}
-
-/// What `assert --implied` needs to know of a container the host ensured.
-fn ensured_of(spec: &ContainerSpec, restart_count: Option<i64>) -> EnsuredContainer {
-    EnsuredContainer {
-        name: spec.name.clone(),
-        must_run: spec.must_run,
-        healthcheck: spec.healthcheck.is_some(),
-        ports: spec
-            .ports
-            .iter()
-            .filter_map(|p| clockwork_schema::parse_port(p).ok())
-            .filter(|p| p.protocol == clockwork_schema::Protocol::Tcp)
-            // A port bound to one outside address is not reachable on
-            // loopback, where the implied check looks.
-            .filter(|p| {
-                p.host_ip
-                    .is_none_or(|ip| ip.is_loopback() || ip.is_unspecified())
-            })
-            .map(|p| (p.host_port, p.container_port))
-            .collect(),
-        restart_count: restart_count.unwrap_or(0),
-        tunables: Default::default(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     //! The executor with plain data: a planner that plans one container
@@ -589,16 +233,19 @@ mod tests {
 
     use crate::apply::schedule::Cancel;
 
-    use clockwork_schema::actions::{ExecSpec, NetworkSpec, VolumeSpec, WaitSpec};
-    use serde_json::json;
+    use clockwork_schema::actions::{ContainerSpec, ExecSpec, NetworkSpec, VolumeSpec, WaitSpec};
+    use serde_json::{Value as Json, json};
 
     use super::*;
-    use crate::docker::{ContainerScope, EngineCall, EngineError, ExecOutput};
+    use crate::docker::{ContainerScope, EngineCall, EngineError, ExecOutput, Readiness};
     use crate::model::{DeclId, Declared};
+    use crate::plan::Settle;
     use crate::plan::{Compared, PlanCall, SettleCall};
+    use crate::plugin::bindings::resource::exports::clockwork::plugin::resources::ActionResult;
     use crate::plugin::bindings::resource::exports::clockwork::plugin::resources::{
         Change as PluginChange, ChangePlan, PlanInput,
     };
+    use crate::plugin::bindings::types::Action;
     use crate::project::Identity;
 
     /// Plans a container per resource (`none` when `unchanged` names it)
