@@ -64,8 +64,16 @@ struct ResourceStatus {
 /// With names, only those resources (a composite: its children).
 pub async fn run(invocation: &Invocation, names: &[String], json: bool) -> Result<u8, CliError> {
     let timings = output::Timings::start();
-    let resolved = project::resolved(invocation, crate::complete::Mode::ReadOnly).await?;
     let folder = &invocation.project;
+    let identity = crate::state::adoption::identity(&folder.identity);
+    // The Engine's first answers take as long as loading the project: both
+    // at once. A project that does not load is reported before an Engine
+    // that does not answer, as when one followed the other.
+    let (resolved, engine) = tokio::join!(
+        project::resolved(invocation, crate::complete::Mode::ReadOnly),
+        Engine::connect(&identity, folder.files.clone())
+    );
+    let resolved = resolved?;
     let state = State::load(&folder.files, &folder.identity)?;
     let wanted: Option<Vec<String>> = if names.is_empty() {
         None
@@ -78,8 +86,7 @@ pub async fn run(invocation: &Invocation, names: &[String], json: bool) -> Resul
         )
     };
     let shown = |name: &str| wanted.as_ref().is_none_or(|w| w.iter().any(|n| n == name));
-    let identity = crate::state::adoption::identity(&folder.identity);
-    let engine = Engine::connect(&identity, folder.files.clone()).await?;
+    let engine = engine?;
     if let Some(note) = engine.adopted_note().await? {
         crate::output::note(&note);
     }

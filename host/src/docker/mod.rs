@@ -110,7 +110,8 @@ impl Engine {
         .await
         .map_err(|_| unreachable(&"no answer within 5 s"))?
         .map_err(|e| unreachable(&e))?;
-        docker.ping().await.map_err(|e| unreachable(&e))?;
+        // Negotiating asked the Engine its version: it answers, and a
+        // ping would only add a round trip to every command.
         Ok(Engine {
             docker,
             identity: identity.clone(),
