@@ -14,6 +14,9 @@ pub trait Hooks: Send + Sync {
     fn planned(&self, plan: &Plan);
     /// Whether to go ahead with `question` (e.g. "Delete 3 resources?").
     fn confirm(&self, question: &str) -> Confirmation;
+    /// Whether [`confirm`](Self::confirm) waits for a person's answer
+    /// (a terminal and no `--yes`).
+    fn waits_for_an_answer(&self) -> bool;
 }
 
 /// An answer to [`Hooks::confirm`].

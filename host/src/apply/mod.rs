@@ -258,7 +258,13 @@ pub async fn run(target: Target<'_>, graph: &Graph, sources: &Sources) -> Result
         only,
         caller,
     };
-    applying.confirm_deletions(&mut engine).await?;
+    // A question a person answers is asked before the lock, so that nobody
+    // holds it while the question waits; otherwise the one look under the
+    // lock is enough.
+    let asks = hooks.waits_for_an_answer();
+    if asks {
+        applying.look_and_confirm_deletions(&mut engine).await?;
+    }
 
     let files = &project.files;
     let base = &project.identity;
@@ -281,6 +287,9 @@ pub async fn run(target: Target<'_>, graph: &Graph, sources: &Sources) -> Result
     }
     let plan = applying.plan(&engine, &state, &observation).await?;
     let plan = narrowed(plan, &state, only, Some(hooks));
+    if !asks {
+        applying.confirm_deletions(&plan)?;
+    }
     applying.say_if_moved(&plan);
     hooks.planned(&plan);
     applying.issue_certificates()?;
@@ -288,6 +297,12 @@ pub async fn run(target: Target<'_>, graph: &Graph, sources: &Sources) -> Result
     if caller == Caller::User && only.is_none() && state.destroyed.take().is_some() {
         state.save(files)?;
     }
+    // When nothing acts, what was seen under the lock is still how things are.
+    let seen = if plan.entries.iter().all(|e| e.actions.is_empty()) {
+        Some(observation)
+    } else {
+        None
+    };
     let (mut report, _) = execute(
         plan,
         Some(graph),
@@ -299,7 +314,7 @@ pub async fn run(target: Target<'_>, graph: &Graph, sources: &Sources) -> Result
     )
     .await;
     if only.is_none() && !report.failed() {
-        remove_unused_networks(&engine, &mut report, hooks).await;
+        remove_unused_networks(&engine, seen, &mut report, hooks).await;
     }
     Ok(report)
 }
@@ -341,7 +356,7 @@ impl Applying<'_> {
 
     /// The look before the lock: plans and checks without it, and asks
     /// before deleting more than it creates.
-    async fn confirm_deletions(&self, engine: &mut Engine) -> Result<(), RunError> {
+    async fn look_and_confirm_deletions(&self, engine: &mut Engine) -> Result<(), RunError> {
         let base = &self.project.identity;
         let state = State::load(&self.project.files, base)?;
         if let Caller::Watch(generation) = self.caller {
@@ -351,12 +366,17 @@ impl Applying<'_> {
         let observation = engine.observe().await?;
         let first = self.plan(engine, &state, &observation).await?;
         let first = narrowed(first, &state, self.only, None);
-        // A narrowed run (`watch`) deletes only what it was asked to.
+        self.confirm_deletions(&first)
+    }
+
+    /// Warns of the deletions in `plan` and goes ahead only when the hooks
+    /// say yes. A narrowed run (`watch`) deletes only what it was asked to.
+    fn confirm_deletions(&self, plan: &Plan) -> Result<(), RunError> {
         if self.only.is_none()
-            && let Some(warning) = deletion_warning(&first)
+            && let Some(warning) = deletion_warning(plan)
         {
             self.hooks.note(&warning);
-            let (deletes, _) = first.deletes_and_creates();
+            let (deletes, _) = plan.deletes_and_creates();
             confirmed(
                 self.hooks,
                 format!("Delete {deletes} resource{}?", plural(deletes)),
@@ -402,9 +422,18 @@ impl Applying<'_> {
 /// Removes the project's networks no container of it is on any more (a
 /// connection that declared one was removed, or renamed it); the project's
 /// default network stays.
-async fn remove_unused_networks(engine: &Engine, report: &mut Report, hooks: &dyn Hooks) {
-    let Ok(observed) = engine.observe().await else {
-        return;
+async fn remove_unused_networks(
+    engine: &Engine,
+    seen: Option<Observation>,
+    report: &mut Report,
+    hooks: &dyn Hooks,
+) {
+    let observed = match seen {
+        Some(seen) => seen,
+        None => match engine.observe().await {
+            Ok(observed) => observed,
+            Err(_) => return,
+        },
     };
     let used: BTreeSet<&String> = observed
         .containers

@@ -74,6 +74,10 @@ impl Hooks for Terminal {
         }
     }
 
+    fn waits_for_an_answer(&self) -> bool {
+        !self.yes && std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
+    }
+
     fn confirm(&self, question: &str) -> Confirmation {
         if self.yes {
             return Confirmation::Yes;

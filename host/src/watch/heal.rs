@@ -229,6 +229,9 @@ impl Hooks for WatchHooks {
     fn confirm(&self, _question: &str) -> Confirmation {
         Confirmation::Yes
     }
+    fn waits_for_an_answer(&self) -> bool {
+        false
+    }
 }
 
 #[cfg(test)]

@@ -344,8 +344,11 @@ impl Running<'_> {
                 Ok(s) => s,
                 Err(p) => p.into_inner(),
             };
+            // A resource applied again as it was changes nothing on disk:
+            // a no-op apply writes the state file once, not once a resource.
+            let mut changed = false;
             if new_state.is_null() {
-                state.resources.remove(name);
+                changed |= state.resources.remove(name).is_some();
             } else {
                 let previous = state.resources.get(name);
                 // A resource left as it was keeps the containers it had.
@@ -365,8 +368,9 @@ impl Running<'_> {
                         && r.expires_at == self.job.scope.expires_at
                 });
                 // Applied again by the user: no longer expired.
-                state.expired.remove(name);
+                changed |= state.expired.remove(name).is_some();
                 if !unchanged {
+                    changed = true;
                     state.resources.insert(
                         name.clone(),
                         ResourceState {
@@ -383,9 +387,14 @@ impl Running<'_> {
                 }
             }
             for (key, hash) in new_hashes {
+                changed |= state.setup.get(&key) != Some(&hash);
                 state.setup.insert(key, hash);
             }
-            state.save(&shared.files)
+            if changed {
+                state.save(&shared.files)
+            } else {
+                Ok(())
+            }
         };
         save.map_err(|e| Outcome::Failed(format!("cannot record the new state: {e}")))
     }
