@@ -178,23 +178,18 @@ pub fn accept_imports(
     text: &str,
     registry: &TypeRegistry,
 ) -> Result<String, LoadError> {
-    let source = Arc::new(text.to_string());
+    let mut problems = ImportProblems {
+        file,
+        source: Arc::new(text.to_string()),
+        found: Vec::new(),
+    };
     let mut out = String::with_capacity(text.len());
-    let mut problems = Vec::new();
     let lines: Vec<&str> = text.split_inclusive('\n').collect();
     let mut offset = 0;
     let mut i = 0;
     while i < lines.len() {
         let line = lines[i];
         let trimmed = line.trim_start();
-        let indent = line.len() - trimmed.len();
-        let at = |column: usize, len: usize, line_no: usize, offset: usize| Location {
-            file: file.to_path_buf(),
-            line: line_no,
-            column: column + 1,
-            offset: offset + column,
-            len,
-        };
         let is_from = trimmed.starts_with("from ") && trimmed.contains(" import ");
         let is_import = trimmed.starts_with("import ");
         if !(is_from || is_import) {
@@ -203,99 +198,201 @@ pub fn accept_imports(
             i += 1;
             continue;
         }
-        // A parenthesised import may span lines.
-        let mut statement = line.to_string();
-        let mut consumed = 1;
-        if is_from && statement.contains('(') && !statement.contains(')') {
-            while i + consumed < lines.len() {
-                statement.push_str(lines[i + consumed]);
-                consumed += 1;
-                if lines[i + consumed - 1].contains(')') {
-                    break;
-                }
-            }
-        }
-        let statement_line = i + 1;
-        let mut error = |message: String, help: Option<String>, column: usize, len: usize| {
-            problems.push(Located {
-                message,
-                location: at(column, len, statement_line, offset),
-                help,
-                source: Some(Arc::clone(&source)),
-                called_from: Vec::new(),
-            });
+        let consumed = statement_lines(&lines[i..], is_from);
+        let statement = Statement {
+            line,
+            trimmed,
+            indent: line.len() - trimmed.len(),
+            text: lines[i..i + consumed].concat(),
+            line_no: i + 1,
+            offset,
         };
         if is_import {
             let module = trimmed.trim_end().trim_start_matches("import ").trim();
-            error(
+            problems.add(
+                &statement,
                 format!("`import {module}` is not supported: the project file is Starlark, which has no imports"),
                 Some("Clockwork's types are always available; read settings with `env(\"NAME\")`, and split a project with `load(\"other.star\", \"name\")`".into()),
-                indent,
+                statement.indent,
                 trimmed.trim_end().len(),
             );
         } else {
-            let body = statement.trim_start().trim_start_matches("from ");
-            let (module, names) = body.split_once(" import ").unwrap_or((body, ""));
-            let module = module.trim();
-            let kinds: Option<&[PluginKind]> = match module {
-                "clockwork" => Some(&[
-                    PluginKind::Resource,
-                    PluginKind::Connection,
-                    PluginKind::Assertion,
-                ]),
-                "clockwork.resources" => Some(&[PluginKind::Resource]),
-                "clockwork.connections" => Some(&[PluginKind::Connection]),
-                "clockwork.assertions" => Some(&[PluginKind::Assertion]),
-                _ => None,
-            };
-            let module_column = indent + 5;
-            match kinds {
-                None => error(
-                    format!("`from {module} import ...` is not supported: only Clockwork's own modules can be imported"),
-                    Some("use `clockwork`, `clockwork.resources`, `clockwork.connections` or `clockwork.assertions`; split a project with `load(...)`".into()),
-                    module_column,
-                    module.len(),
-                ),
-                Some(kinds) => {
-                    let names_start = statement.find(" import ").map(|p| p + 8).unwrap_or(0);
-                    let list = names.replace(['(', ')', '\n', '\r'], " ");
-                    for name in list.split(',').map(str::trim).filter(|n| !n.is_empty() && !n.starts_with('#')) {
-                        let name = name.split_whitespace().next().unwrap_or(name);
-                        let known = registry.get(name).is_some_and(|t| kinds.contains(&t.kind));
-                        if known {
-                            continue;
-                        }
-                        let column = statement[names_start..].find(name).map(|p| p + names_start).unwrap_or(indent);
-                        let candidates = registry.iter().filter(|t| kinds.contains(&t.kind)).map(|t| t.name());
-                        let help = match registry.get(name) {
-                            Some(t) => Some(format!("`{name}` is a {}; import it from `clockwork.{}s`", t.kind, t.kind)),
-                            None => suggest::nearest(name, candidates).map(|n| format!("did you mean `{n}`?")),
-                        };
-                        if column < line.len() {
-                            error(format!("`{module}` has no `{name}`"), help, column, name.len());
-                        } else {
-                            error(format!("`{module}` has no `{name}`"), help, indent, trimmed.trim_end().len());
-                        }
-                    }
-                }
-            }
+            check_from_import(&statement, registry, &mut problems);
         }
         for l in &lines[i..i + consumed] {
-            // Blank the bytes, keep the newlines: every later offset, line
-            // and column stays what it is in the user's file.
-            let body = l.strip_suffix('\n').unwrap_or(l);
-            out.push_str(&" ".repeat(body.len()));
-            if l.ends_with('\n') {
-                out.push('\n');
-            }
+            out.push_str(&blanked(l));
             offset += l.len();
         }
         i += consumed;
     }
-    if problems.is_empty() {
+    if problems.found.is_empty() {
         Ok(out)
     } else {
-        Err(LoadError::Located(problems))
+        Err(LoadError::Located(problems.found))
+    }
+}
+
+/// How many of `lines` the import statement at their start takes: a
+/// parenthesised `from … import (` may span lines.
+fn statement_lines(lines: &[&str], is_from: bool) -> usize {
+    let mut consumed = 1;
+    if is_from && lines[0].contains('(') && !lines[0].contains(')') {
+        while consumed < lines.len() {
+            consumed += 1;
+            if lines[consumed - 1].contains(')') {
+                break;
+            }
+        }
+    }
+    consumed
+}
+
+/// A line blanked: its bytes spaces, its newline kept, so that every later
+/// offset, line and column stays what it is in the user's file.
+fn blanked(line: &str) -> String {
+    let body = line.strip_suffix('\n').unwrap_or(line);
+    let mut out = " ".repeat(body.len());
+    if line.ends_with('\n') {
+        out.push('\n');
+    }
+    out
+}
+
+/// An import statement of the project file.
+struct Statement<'t> {
+    /// Its first line.
+    line: &'t str,
+    /// That line without its indent.
+    trimmed: &'t str,
+    indent: usize,
+    /// All of its lines.
+    text: String,
+    /// Its first line's number, from 1.
+    line_no: usize,
+    /// Where its first line starts in the file.
+    offset: usize,
+}
+
+/// The problems found in a file's import statements.
+struct ImportProblems<'f> {
+    file: &'f Path,
+    source: Arc<String>,
+    found: Vec<Located>,
+}
+
+impl ImportProblems<'_> {
+    /// A problem at `column` (of the statement's first line), `len` bytes long.
+    fn add(
+        &mut self,
+        statement: &Statement<'_>,
+        message: String,
+        help: Option<String>,
+        column: usize,
+        len: usize,
+    ) {
+        self.found.push(Located {
+            message,
+            location: Location {
+                file: self.file.to_path_buf(),
+                line: statement.line_no,
+                column: column + 1,
+                offset: statement.offset + column,
+                len,
+            },
+            help,
+            source: Some(Arc::clone(&self.source)),
+            called_from: Vec::new(),
+        });
+    }
+}
+
+/// The kinds of type a Clockwork module offers; none for another module.
+fn module_kinds(module: &str) -> Option<&'static [PluginKind]> {
+    match module {
+        "clockwork" => Some(&[
+            PluginKind::Resource,
+            PluginKind::Connection,
+            PluginKind::Assertion,
+        ]),
+        "clockwork.resources" => Some(&[PluginKind::Resource]),
+        "clockwork.connections" => Some(&[PluginKind::Connection]),
+        "clockwork.assertions" => Some(&[PluginKind::Assertion]),
+        _ => None,
+    }
+}
+
+/// Checks `from module import names`: the module must be Clockwork's and
+/// each name one of its types.
+fn check_from_import(
+    statement: &Statement<'_>,
+    registry: &TypeRegistry,
+    problems: &mut ImportProblems<'_>,
+) {
+    let Statement {
+        line,
+        trimmed,
+        indent,
+        ..
+    } = *statement;
+    let statement_text = &statement.text;
+    let body = statement_text.trim_start().trim_start_matches("from ");
+    let (module, names) = body.split_once(" import ").unwrap_or((body, ""));
+    let module = module.trim();
+    let module_column = indent + 5;
+    let Some(kinds) = module_kinds(module) else {
+        problems.add(
+            statement,
+            format!("`from {module} import ...` is not supported: only Clockwork's own modules can be imported"),
+            Some("use `clockwork`, `clockwork.resources`, `clockwork.connections` or `clockwork.assertions`; split a project with `load(...)`".into()),
+            module_column,
+            module.len(),
+        );
+        return;
+    };
+    let names_start = statement_text.find(" import ").map(|p| p + 8).unwrap_or(0);
+    let list = names.replace(['(', ')', '\n', '\r'], " ");
+    for name in list
+        .split(',')
+        .map(str::trim)
+        .filter(|n| !n.is_empty() && !n.starts_with('#'))
+    {
+        let name = name.split_whitespace().next().unwrap_or(name);
+        let known = registry.get(name).is_some_and(|t| kinds.contains(&t.kind));
+        if known {
+            continue;
+        }
+        let column = statement_text[names_start..]
+            .find(name)
+            .map(|p| p + names_start)
+            .unwrap_or(indent);
+        let candidates = registry
+            .iter()
+            .filter(|t| kinds.contains(&t.kind))
+            .map(|t| t.name());
+        let help = match registry.get(name) {
+            Some(t) => Some(format!(
+                "`{name}` is a {}; import it from `clockwork.{}s`",
+                t.kind, t.kind
+            )),
+            None => suggest::nearest(name, candidates).map(|n| format!("did you mean `{n}`?")),
+        };
+        if column < line.len() {
+            problems.add(
+                statement,
+                format!("`{module}` has no `{name}`"),
+                help,
+                column,
+                name.len(),
+            );
+        } else {
+            problems.add(
+                statement,
+                format!("`{module}` has no `{name}`"),
+                help,
+                indent,
+                trimmed.trim_end().len(),
+            );
+        }
     }
 }
 
@@ -430,5 +527,35 @@ mod tests {
         assert!(
             matches!(refused, Err(LoadError::Located(p)) if p[0].message.contains("decorators are not Starlark"))
         );
+    }
+
+    #[test]
+    fn a_parenthesised_import_takes_the_lines_to_its_closing_parenthesis() {
+        let lines = [
+            "from clockwork import (\n",
+            "    A,\n",
+            "    B)\n",
+            "x = 1\n",
+        ];
+        assert_eq!(statement_lines(&lines, true), 3);
+        assert_eq!(statement_lines(&lines[3..], false), 1);
+        assert_eq!(statement_lines(&["from a import (b\n", "c\n"], true), 2);
+        assert_eq!(statement_lines(&["from a import (b, c)\n", "d\n"], true), 1);
+    }
+
+    #[test]
+    fn a_blanked_line_keeps_its_length_and_newline() {
+        assert_eq!(blanked("import os\n"), "         \n");
+        assert_eq!(blanked("import os"), "         ");
+    }
+
+    #[test]
+    fn only_clockworks_modules_offer_types() {
+        assert_eq!(
+            module_kinds("clockwork.resources"),
+            Some(&[PluginKind::Resource][..])
+        );
+        assert_eq!(module_kinds("clockwork").map(<[_]>::len), Some(3));
+        assert_eq!(module_kinds("os"), None);
     }
 }

@@ -3,7 +3,7 @@
 use serde_json::{Value, json};
 
 use crate::output::{Masker, Table};
-use crate::plan::Plan;
+use crate::plan::{Plan, PlanEntry};
 use crate::resolve::Provenance;
 
 fn source_text(p: &Provenance) -> String {
@@ -47,6 +47,27 @@ fn shown(value: &Value) -> String {
 
 /// The text of `clockwork plan`.
 pub fn render_plan(plan: &Plan, masker: &Masker) -> String {
+    let mut out = heading(plan);
+    let mut layer = 0;
+    for (i, r) in plan.entries.iter().enumerate() {
+        if r.layer != layer {
+            layer = r.layer;
+            if layer > plan.layers {
+                out.push_str("\nno longer declared\n");
+            } else {
+                out.push_str(&format!("\nlayer {layer}\n"));
+            }
+        }
+        out.push_str(&entry(i, r, masker));
+        out.push_str(&spec_table(r, masker));
+    }
+    out.push_str(&connections(plan, masker));
+    out.push_str(&completed_assertions(plan, masker));
+    out
+}
+
+/// The first lines: what the plan does in sum, and what it was compared with.
+fn heading(plan: &Plan) -> String {
     use crate::plan::ChangeKind as Action;
     let count = |a: Action| plan.entries.iter().filter(|r| r.change == a).count();
     let declared = plan.declared();
@@ -83,116 +104,119 @@ pub fn render_plan(plan: &Plan, masker: &Masker) -> String {
             "not compared with a deployment: every resource shows what a first apply does\n",
         ),
     }
-    let mut layer = 0;
-    for (i, r) in plan.entries.iter().enumerate() {
-        if r.layer != layer {
-            layer = r.layer;
-            if layer > plan.layers {
-                out.push_str("\nno longer declared\n");
-            } else {
-                out.push_str(&format!("\nlayer {layer}\n"));
-            }
-        }
+    out
+}
+
+/// The `i`th resource's line, its changed fields and what else it is.
+fn entry(i: usize, r: &PlanEntry, masker: &Masker) -> String {
+    let mut out = String::new();
+    out.push_str(&format!(
+        "  {}. {} ({}): {}\n",
+        i + 1,
+        r.name,
+        r.type_name,
+        r.change
+    ));
+    for c in r.changed.iter().filter(|c| c.path != "/") {
+        let field = c.name();
+        let key = field.rsplit('.').next();
+        let show = |v: &Option<Value>| match v {
+            Some(v) => shown(&masker.json(key, v)),
+            None => "(absent)".into(),
+        };
         out.push_str(&format!(
-            "  {}. {} ({}): {}\n",
-            i + 1,
-            r.name,
-            r.type_name,
-            r.change
-        ));
-        for c in r.changed.iter().filter(|c| c.path != "/") {
-            let field = c.name();
-            let key = field.rsplit('.').next();
-            let show = |v: &Option<Value>| match v {
-                Some(v) => shown(&masker.json(key, v)),
-                None => "(absent)".into(),
-            };
-            out.push_str(&format!(
-                "     {field}: {} → {}{}\n",
-                show(&c.old),
-                show(&c.new),
-                if c.forces_replace {
-                    " (forces replace)"
-                } else {
-                    ""
-                }
-            ));
-        }
-        if !r.depends_on.is_empty() {
-            out.push_str(&format!("     after {}\n", r.depends_on.join(", ")));
-        }
-        if let Some(parent) = &r.parent {
-            out.push_str(&format!("     in {parent}\n"));
-        }
-        if !r.assertions.is_empty() {
-            let names: Vec<&str> = r.assertions.iter().map(|(_, t)| t.as_str()).collect();
-            out.push_str(&format!("     asserts {}\n", names.join(", ")));
-        }
-        if let Some(settings) = &r.reconcile {
-            out.push_str(&format!("     {}\n", settings.summary()));
-        }
-        if let Some(at) = r.expires_at {
-            out.push_str(&format!(
-                "     expires at {} (its max_duration runs out; `clockwork watch` destroys it then)\n",
-                crate::model::time::rfc3339(at)
-            ));
-        }
-        let mut table = Table::new(&["FIELD", "VALUE", "SOURCE"]).indent(5);
-        for (field, value) in &r.spec.fields {
-            let source = r.spec.source_of(field);
-            let empty = matches!(value, Value::Array(a) if a.is_empty())
-                || matches!(value, Value::Object(o) if o.is_empty());
-            match value {
-                Value::Null => {}
-                // Empty defaults say nothing; `--json` still has them.
-                _ if empty && *source == Provenance::Default => {}
-                Value::Object(entries) if !entries.is_empty() => {
-                    for (key, item) in entries {
-                        let path = format!("{field}.{key}");
-                        table.row(vec![
-                            path.clone(),
-                            shown(&masker.json(Some(key), item)),
-                            source_text(r.spec.source_of(&path)),
-                        ]);
-                    }
-                }
-                // Items a connection added are shown one per row, with it.
-                Value::Array(items)
-                    if items.iter().any(|i| r.spec.item_source(field, i).is_some()) =>
-                {
-                    let (added, own): (Vec<&Value>, Vec<&Value>) = items
-                        .iter()
-                        .partition(|i| r.spec.item_source(field, i).is_some());
-                    if !own.is_empty() {
-                        let own = Value::Array(own.into_iter().cloned().collect());
-                        table.row(vec![
-                            field.clone(),
-                            shown(&masker.json(Some(field), &own)),
-                            source_text(source),
-                        ]);
-                    }
-                    for item in added {
-                        let by = r
-                            .spec
-                            .item_source(field, item)
-                            .map(source_text)
-                            .unwrap_or_default();
-                        table.row(vec![
-                            format!("{field} +"),
-                            shown(&masker.json(Some(field), item)),
-                            by,
-                        ]);
-                    }
-                }
-                _ => table.row(vec![
-                    field.clone(),
-                    shown(&masker.json(Some(field), value)),
-                    source_text(source),
-                ]),
+            "     {field}: {} → {}{}\n",
+            show(&c.old),
+            show(&c.new),
+            if c.forces_replace {
+                " (forces replace)"
+            } else {
+                ""
             }
-        }
-        out.push_str(&table.render());
+        ));
     }
+    if !r.depends_on.is_empty() {
+        out.push_str(&format!("     after {}\n", r.depends_on.join(", ")));
+    }
+    if let Some(parent) = &r.parent {
+        out.push_str(&format!("     in {parent}\n"));
+    }
+    if !r.assertions.is_empty() {
+        let names: Vec<&str> = r.assertions.iter().map(|(_, t)| t.as_str()).collect();
+        out.push_str(&format!("     asserts {}\n", names.join(", ")));
+    }
+    if let Some(settings) = &r.reconcile {
+        out.push_str(&format!("     {}\n", settings.summary()));
+    }
+    if let Some(at) = r.expires_at {
+        out.push_str(&format!(
+            "     expires at {} (its max_duration runs out; `clockwork watch` destroys it then)\n",
+            crate::model::time::rfc3339(at)
+        ));
+    }
+    out
+}
+
+/// The table of a resource's fields, each with where it came from.
+fn spec_table(r: &PlanEntry, masker: &Masker) -> String {
+    let mut table = Table::new(&["FIELD", "VALUE", "SOURCE"]).indent(5);
+    for (field, value) in &r.spec.fields {
+        let source = r.spec.source_of(field);
+        let empty = matches!(value, Value::Array(a) if a.is_empty())
+            || matches!(value, Value::Object(o) if o.is_empty());
+        match value {
+            Value::Null => {}
+            // Empty defaults say nothing; `--json` still has them.
+            _ if empty && *source == Provenance::Default => {}
+            Value::Object(entries) if !entries.is_empty() => {
+                for (key, item) in entries {
+                    let path = format!("{field}.{key}");
+                    table.row(vec![
+                        path.clone(),
+                        shown(&masker.json(Some(key), item)),
+                        source_text(r.spec.source_of(&path)),
+                    ]);
+                }
+            }
+            // Items a connection added are shown one per row, with it.
+            Value::Array(items) if items.iter().any(|i| r.spec.item_source(field, i).is_some()) => {
+                let (added, own): (Vec<&Value>, Vec<&Value>) = items
+                    .iter()
+                    .partition(|i| r.spec.item_source(field, i).is_some());
+                if !own.is_empty() {
+                    let own = Value::Array(own.into_iter().cloned().collect());
+                    table.row(vec![
+                        field.clone(),
+                        shown(&masker.json(Some(field), &own)),
+                        source_text(source),
+                    ]);
+                }
+                for item in added {
+                    let by = r
+                        .spec
+                        .item_source(field, item)
+                        .map(source_text)
+                        .unwrap_or_default();
+                    table.row(vec![
+                        format!("{field} +"),
+                        shown(&masker.json(Some(field), item)),
+                        by,
+                    ]);
+                }
+            }
+            _ => table.row(vec![
+                field.clone(),
+                shown(&masker.json(Some(field), value)),
+                source_text(source),
+            ]),
+        }
+    }
+    table.render()
+}
+
+/// The connections, each with what it provides.
+fn connections(plan: &Plan, masker: &Masker) -> String {
+    let mut out = String::new();
     if !plan.connections.is_empty() {
         out.push_str("\nconnections\n");
         for c in &plan.connections {
@@ -221,6 +245,12 @@ pub fn render_plan(plan: &Plan, masker: &Masker) -> String {
             }
         }
     }
+    out
+}
+
+/// The assertion fields completion filled, for review.
+fn completed_assertions(plan: &Plan, masker: &Masker) -> String {
+    let mut out = String::new();
     if !plan.completed_assertions.is_empty() {
         out.push_str("\nassertions completed (review before apply)\n");
         for a in &plan.completed_assertions {

@@ -203,7 +203,16 @@ fn apple_container_resource() -> TypeDef {
     )
     .field(fields::name().completable())
     .field(fields::description())
-    .field(
+    .fields(image_and_ports())
+    .fields(environment_mounts_and_networks())
+    .fields(process())
+    .field(fields::connections())
+    .field(fields::assertions())
+}
+
+/// The image and the ports published on this machine.
+fn image_and_ports() -> Vec<Field> {
+    vec![
         Field::new(
             "image",
             "string",
@@ -215,8 +224,6 @@ fn apple_container_resource() -> TypeDef {
         .forces_replace()
         .example(json!("nginx:alpine"))
         .example(json!("postgres:15-alpine")),
-    )
-    .field(
         Field::new(
             "ports",
             "list<port>",
@@ -229,8 +236,12 @@ fn apple_container_resource() -> TypeDef {
         .forces_replace()
         .example(json!(["8080:80", "8443:443"]))
         .example(json!(["5432:5432"])),
-    )
-    .field(
+    ]
+}
+
+/// The environment, the mounts and the networks joined.
+fn environment_mounts_and_networks() -> Vec<Field> {
+    vec![
         Field::new(
             "env_vars",
             "map<string>",
@@ -243,8 +254,6 @@ fn apple_container_resource() -> TypeDef {
         .forces_replace()
         .receives(ContributionKind::Environment)
         .example(json!({"POSTGRES_DB": "appdb", "POSTGRES_USER": "admin"})),
-    )
-    .field(
         Field::new(
             "volumes",
             "list<mount>",
@@ -259,8 +268,6 @@ fn apple_container_resource() -> TypeDef {
         .receives(ContributionKind::Mounts)
         .example(json!(["pgdata:/var/lib/postgresql/data"]))
         .example(json!(["./site:/usr/share/nginx/html:ro"])),
-    )
-    .field(
         Field::new(
             "networks",
             "list<string>",
@@ -273,8 +280,12 @@ fn apple_container_resource() -> TypeDef {
         .forces_replace()
         .receives(ContributionKind::Networks)
         .example(json!(["backend-network"])),
-    )
-    .field(
+    ]
+}
+
+/// What runs in the container, its labels, and whether it must keep running.
+fn process() -> Vec<Field> {
+    vec![
         Field::new(
             "command",
             "list<string>",
@@ -285,8 +296,6 @@ fn apple_container_resource() -> TypeDef {
         )
         .forces_replace()
         .example(json!(["redis-server", "--appendonly", "yes"])),
-    )
-    .field(
         Field::new(
             "entrypoint",
             "list<string>",
@@ -296,8 +305,6 @@ fn apple_container_resource() -> TypeDef {
         )
         .forces_replace()
         .example(json!(["/docker-entrypoint.sh"])),
-    )
-    .field(
         Field::new(
             "labels",
             "map<string>",
@@ -307,8 +314,6 @@ fn apple_container_resource() -> TypeDef {
         .default(json!({}))
         .forces_replace()
         .example(json!({"com.example.role": "frontend"})),
-    )
-    .field(
         Field::new(
             "must_run",
             "bool",
@@ -317,9 +322,7 @@ fn apple_container_resource() -> TypeDef {
              `false`: `apply` starts it once and accepts that it exits, for one-shot jobs such as a data import.",
         )
         .default(json!(true)),
-    )
-    .field(fields::connections())
-    .field(fields::assertions())
+    ]
 }
 
 export_resource_plugin!(AppleContainerResource);

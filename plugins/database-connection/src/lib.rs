@@ -6,9 +6,9 @@
 //! database, recorded in a table of the database itself.
 
 mod engine;
+mod setup;
 
-use clockwork_sdk::connection::{CompletionInput, RunWhen, SetupStep, Suggestion};
-use clockwork_sdk::host::fs;
+use clockwork_sdk::connection::{CompletionInput, Suggestion};
 use clockwork_sdk::prelude::*;
 use clockwork_sdk::{clockwork_schema, error_at, invalid};
 use engine::{ENGINES, Engine};
@@ -190,7 +190,13 @@ fn database_connection() -> TypeDef {
     )
     .field(fields::to_resource())
     .field(fields::description())
-    .field(
+    .fields(connection_string())
+    .fields(readiness_and_schema())
+}
+
+/// What the connection string is built from and the variable it is set as.
+fn connection_string() -> Vec<Field> {
+    vec![
         Field::new(
             "engine",
             "string",
@@ -200,8 +206,6 @@ fn database_connection() -> TypeDef {
              own. It decides the readiness probe, the client for SQL files and the defaults of the other fields.",
         )
         .example(json!("mariadb")),
-    )
-    .field(
         Field::new(
             "connection_string_template",
             "string",
@@ -215,8 +219,6 @@ fn database_connection() -> TypeDef {
         .completable()
         .example(json!(POSTGRES_TEMPLATE))
         .example(json!("postgres://{user}:{password}@{host}:{port}/{database}?sslmode=disable")),
-    )
-    .field(
         Field::new(
             "username",
             "string",
@@ -227,8 +229,6 @@ fn database_connection() -> TypeDef {
         .default(json!("postgres"))
         .completable()
         .example(json!("admin")),
-    )
-    .field(
         Field::new(
             "password",
             "string",
@@ -237,8 +237,6 @@ fn database_connection() -> TypeDef {
              database container's `POSTGRES_PASSWORD`, else `postgres`.",
         )
         .secret(),
-    )
-    .field(
         Field::new(
             "database_name",
             "string",
@@ -248,8 +246,6 @@ fn database_connection() -> TypeDef {
         .default(json!("postgres"))
         .completable()
         .example(json!("appdb")),
-    )
-    .field(
         Field::new(
             "env_var_name",
             "string",
@@ -260,8 +256,12 @@ fn database_connection() -> TypeDef {
         .default(json!("DATABASE_URL"))
         .completable()
         .example(json!("ANALYTICS_DATABASE_URL")),
-    )
-    .field(
+    ]
+}
+
+/// Waiting for the database, and the SQL files run in it.
+fn readiness_and_schema() -> Vec<Field> {
+    vec![
         Field::new(
             "wait_for_ready",
             "bool",
@@ -270,8 +270,6 @@ fn database_connection() -> TypeDef {
              published.",
         )
         .default(json!(true)),
-    )
-    .field(
         Field::new(
             "timeout",
             "int",
@@ -280,8 +278,6 @@ fn database_connection() -> TypeDef {
         )
         .default(json!(30))
         .example(json!(60)),
-    )
-    .field(
         Field::new(
             "schema_file",
             "string",
@@ -292,8 +288,6 @@ fn database_connection() -> TypeDef {
              not silently skipped.",
         )
         .example(json!("schema.sql")),
-    )
-    .field(
         Field::new(
             "migrations_dir",
             "string",
@@ -304,7 +298,7 @@ fn database_connection() -> TypeDef {
              statement that cannot (`CREATE INDEX CONCURRENTLY`) does not belong in one.",
         )
         .example(json!("migrations/")),
-    )
+    ]
 }
 
 export_connection_plugin!(DatabaseConnection);
@@ -321,49 +315,22 @@ fn resolve_database(input: &ResolveInput) -> Result<Contribution, PluginError> {
     }
     let to = input.to_resource.config_json()?;
     let host = input.to_resource.target.name.clone();
-    // The engine matters for the readiness probe and the SQL files; a
-    // connection that needs neither only injects its string.
-    // A target without an image (yet) is taken for PostgreSQL, as it
-    // always was: a resource that runs no container is refused by the host
-    // for that, in plainer words.
-    let needs_engine = (config["wait_for_ready"].as_bool().unwrap_or(true)
-        || config.get("schema_file").is_some_and(|v| !v.is_null())
-        || config.get("migrations_dir").is_some_and(|v| !v.is_null()))
-        && to["image"].is_string();
-    let engine = match Engine::of(&config, &host, &to) {
-        Ok(engine) => engine,
-        Err(_) if !needs_engine => Engine::Postgres,
-        Err(message) => return Err(invalid(Some("/engine"), message)),
-    };
-    let text = |key: &str, default: &str| config[key].as_str().unwrap_or(default).to_string();
-    let user = text("username", engine.default_user());
-    // Left out, the password is the one the database container was given.
-    let password = config["password"]
-        .as_str()
-        .map(str::to_string)
-        .or_else(|| {
-            engine
-                .password_variables(&user)
-                .iter()
-                .find_map(|v| to["env_vars"][*v].as_str().map(str::to_string))
-        })
-        .unwrap_or_else(|| {
-            if engine == Engine::Postgres {
-                "postgres".to_string()
-            } else {
-                String::new()
-            }
-        });
-    let database = text("database_name", "postgres");
-    let port =
-        clockwork_schema::first_container_port(&to["ports"]).unwrap_or(engine.default_port());
+    let db = Database::of(&config, host, &to)?;
     // The schema's default template is PostgreSQL's; another engine's
     // completion rule replaces it, and so does this when rules did not run.
+    let text = |key: &str, default: &str| config[key].as_str().unwrap_or(default).to_string();
     let mut template = text("connection_string_template", POSTGRES_TEMPLATE);
-    if engine != Engine::Postgres && template == POSTGRES_TEMPLATE {
-        template = engine.template(!password.is_empty()).to_string();
+    if db.engine != Engine::Postgres && template == POSTGRES_TEMPLATE {
+        template = db.engine.template(!db.password.is_empty()).to_string();
     }
-    let url = fill_template(&template, &user, &password, &host, port, &database)?;
+    let url = fill_template(
+        &template,
+        &db.user,
+        &db.password,
+        &db.host,
+        db.port,
+        &db.database,
+    )?;
     let variable = text("env_var_name", "DATABASE_URL");
     let mut contribution = Contribution::ordering_only();
     contribution
@@ -371,122 +338,71 @@ fn resolve_database(input: &ResolveInput) -> Result<Contribution, PluginError> {
         .env
         .push((variable.clone(), url.clone()));
     contribution.outputs.push((variable, url));
-
-    let mut previous: Option<String> = None;
-    let mut step = |id: String, when: RunWhen, action: Action, steps: &mut Vec<SetupStep>| {
-        steps.push(SetupStep {
-            id: id.clone(),
-            when,
-            after: previous.iter().cloned().collect(),
-            action,
-        });
-        previous = Some(id);
-    };
-    let mut steps = Vec::new();
-    if config["wait_for_ready"].as_bool().unwrap_or(true) {
-        let timeout_ms = config["timeout"]
-            .as_u64()
-            .unwrap_or(30)
-            .saturating_mul(1000);
-        let mut probe = json!({
-            "container": host,
-            "argv": engine.ready_probe(port, &user, &database),
-            "label": format!("the {} readiness probe", engine.shown()),
-        });
-        if engine == Engine::Redis && !password.is_empty() {
-            probe["env"] = json!({"REDISCLI_AUTH": password});
-        }
-        let wait = json!({"exec": probe, "timeout_ms": timeout_ms});
-        step(
-            "wait-for-db".into(),
-            RunWhen::EveryApply,
-            Action::Wait(wait.to_string()),
-            &mut steps,
-        );
-    }
-    // Each SQL file runs once, recorded in the database itself (so a lost
-    // `.clockwork/` or another project on the same database does not run it
-    // again), in a transaction of its own with its record.
-    let psql = |file: &str, kind: &str, field: &str| -> Result<String, PluginError> {
-        let Some(script) = engine.run_once() else {
-            return Err(invalid(
-                Some(field),
-                format!(
-                    "`{host}` runs {}, which has no schema or migrations: leave out `schema_file` and `migrations_dir`",
-                    engine.shown()
-                ),
-            ));
-        };
-        let sha = sha256_of(file)?;
-        let mut exec = json!({
-            "container": host,
-            "argv": ["sh", "-c", script, "clockwork-sql", file, sha, user, database, port.to_string()],
-            "stdin_file": file,
-            "label": format!("{kind} `{file}`"),
-        });
-        if engine == Engine::MySql {
-            exec["env"] = json!({"MYSQL_PWD": password});
-        }
-        Ok(exec.to_string())
-    };
-    if let Some(schema) = config["schema_file"].as_str() {
-        match fs::stat("project", schema) {
-            Ok(Some(stat)) if !stat.is_dir => {}
-            Ok(_) => {
-                return Err(invalid(
-                    Some("/schema_file"),
-                    format!("schema file `{schema}` does not exist in the project"),
-                ));
-            }
-            Err(e) => {
-                return Err(invalid(
-                    Some("/schema_file"),
-                    format!("cannot read schema file `{schema}`: {}", e.message()),
-                ));
-            }
-        }
-        step(
-            "schema".into(),
-            RunWhen::OncePerContent,
-            Action::Exec(psql(schema, "the schema", "/schema_file")?),
-            &mut steps,
-        );
-    }
-    if let Some(dir) = config["migrations_dir"].as_str() {
-        let dir = dir.trim_end_matches('/');
-        let names = fs::list_dir("project", dir).map_err(|e| {
-            invalid(
-                Some("/migrations_dir"),
-                format!("cannot list migrations folder `{dir}`: {}", e.message()),
-            )
-        })?;
-        for name in names.iter().filter(|n| n.ends_with(".sql")) {
-            let stem = name.trim_end_matches(".sql");
-            step(
-                format!("migration-{stem}"),
-                RunWhen::OncePerContent,
-                Action::Exec(psql(
-                    &format!("{dir}/{name}"),
-                    "the migration",
-                    "/migrations_dir",
-                )?),
-                &mut steps,
-            );
-        }
-    }
-    contribution.setup = steps;
+    contribution.setup = setup::steps(&config, &db)?;
     Ok(contribution)
 }
 
-/// The SHA-256 of a project file, hex.
-fn sha256_of(file: &str) -> Result<String, PluginError> {
-    use sha2::Digest;
-    let bytes = fs::read("project", file, 64 << 20)
-        .map_err(|e| PluginError::Failed(format!("cannot read `{file}`: {}", e.message())))?;
-    Ok(sha2::Sha256::digest(&bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect())
+/// The database a connection reaches, and how it logs in.
+struct Database {
+    engine: Engine,
+    /// The database container's name.
+    host: String,
+    user: String,
+    password: String,
+    database: String,
+    /// The container-side port.
+    port: u16,
+}
+
+impl Database {
+    /// The database of container `host` (whose config is `to`), as
+    /// `config` names it or, left out, as the container was set up.
+    fn of(config: &Value, host: String, to: &Value) -> Result<Database, PluginError> {
+        // The engine matters for the readiness probe and the SQL files; a
+        // connection that needs neither only injects its string.
+        // A target without an image (yet) is taken for PostgreSQL, as it
+        // always was: a resource that runs no container is refused by the host
+        // for that, in plainer words.
+        let needs_engine = (config["wait_for_ready"].as_bool().unwrap_or(true)
+            || config.get("schema_file").is_some_and(|v| !v.is_null())
+            || config.get("migrations_dir").is_some_and(|v| !v.is_null()))
+            && to["image"].is_string();
+        let engine = match Engine::of(config, &host, to) {
+            Ok(engine) => engine,
+            Err(_) if !needs_engine => Engine::Postgres,
+            Err(message) => return Err(invalid(Some("/engine"), message)),
+        };
+        let text = |key: &str, default: &str| config[key].as_str().unwrap_or(default).to_string();
+        let user = text("username", engine.default_user());
+        // Left out, the password is the one the database container was given.
+        let password = config["password"]
+            .as_str()
+            .map(str::to_string)
+            .or_else(|| {
+                engine
+                    .password_variables(&user)
+                    .iter()
+                    .find_map(|v| to["env_vars"][*v].as_str().map(str::to_string))
+            })
+            .unwrap_or_else(|| {
+                if engine == Engine::Postgres {
+                    "postgres".to_string()
+                } else {
+                    String::new()
+                }
+            });
+        let database = text("database_name", "postgres");
+        let port =
+            clockwork_schema::first_container_port(&to["ports"]).unwrap_or(engine.default_port());
+        Ok(Database {
+            engine,
+            host,
+            user,
+            password,
+            database,
+            port,
+        })
+    }
 }
 
 /// Fills `{user}`, `{password}`, `{host}`, `{port}` and `{database}`,

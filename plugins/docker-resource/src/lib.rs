@@ -73,7 +73,18 @@ fn docker_resource() -> TypeDef {
     )
     .field(fields::name().completable())
     .field(fields::description())
-    .field(
+    .fields(image_and_ports())
+    .fields(environment_and_mounts())
+    .fields(network_names())
+    .fields(process())
+    .fields(lifecycle())
+    .field(fields::connections())
+    .field(fields::assertions())
+}
+
+/// The image and the ports published on this machine.
+fn image_and_ports() -> Vec<Field> {
+    vec![
         Field::new(
             "image",
             "string",
@@ -86,8 +97,6 @@ fn docker_resource() -> TypeDef {
         .example(json!("postgres:15-alpine"))
         .example(json!("redis:7-alpine"))
         .example(json!("nginx:alpine")),
-    )
-    .field(
         Field::new(
             "ports",
             "list<port>",
@@ -102,8 +111,12 @@ fn docker_resource() -> TypeDef {
         .example(json!(["5432:5432"]))
         .example(json!(["8080:80", "8443:443"]))
         .example(json!(["8000"])),
-    )
-    .field(
+    ]
+}
+
+/// The environment and the mounts, which connections add to.
+fn environment_and_mounts() -> Vec<Field> {
+    vec![
         Field::new(
             "env_vars",
             "map<string>",
@@ -117,8 +130,6 @@ fn docker_resource() -> TypeDef {
         .receives(ContributionKind::Environment)
         .example(json!({"POSTGRES_DB": "appdb", "POSTGRES_USER": "admin"}))
         .example(json!({"LOG_LEVEL": "info"})),
-    )
-    .field(
         Field::new(
             "volumes",
             "list<mount>",
@@ -134,8 +145,12 @@ fn docker_resource() -> TypeDef {
         .receives(ContributionKind::Mounts)
         .example(json!(["pgdata:/var/lib/postgresql/data"]))
         .example(json!(["./nginx.conf:/etc/nginx/nginx.conf:ro"])),
-    )
-    .field(
+    ]
+}
+
+/// The networks joined and the names reached by on them.
+fn network_names() -> Vec<Field> {
+    vec![
         Field::new(
             "networks",
             "list<string>",
@@ -148,8 +163,6 @@ fn docker_resource() -> TypeDef {
         .forces_replace()
         .receives(ContributionKind::Networks)
         .example(json!(["backend-network"])),
-    )
-    .field(
         Field::new(
             "aliases",
             "list<string>",
@@ -160,8 +173,12 @@ fn docker_resource() -> TypeDef {
         .forces_replace()
         .receives(ContributionKind::Aliases)
         .example(json!(["db", "primary"])),
-    )
-    .field(
+    ]
+}
+
+/// What runs in the container, and its labels.
+fn process() -> Vec<Field> {
+    vec![
         Field::new(
             "command",
             "list<string>",
@@ -173,8 +190,6 @@ fn docker_resource() -> TypeDef {
         .forces_replace()
         .example(json!(["redis-server", "--appendonly", "yes"]))
         .example(json!(["uvicorn", "main:app", "--host", "0.0.0.0", "--port", "8000"])),
-    )
-    .field(
         Field::new(
             "entrypoint",
             "list<string>",
@@ -187,8 +202,6 @@ fn docker_resource() -> TypeDef {
         .forces_replace()
         .example(json!(["/docker-entrypoint.sh"]))
         .example(json!(["sh", "-c"])),
-    )
-    .field(
         Field::new(
             "labels",
             "map<string>",
@@ -200,8 +213,12 @@ fn docker_resource() -> TypeDef {
         .forces_replace()
         .example(json!({"com.example.role": "frontend"}))
         .example(json!({"traefik.http.routers.web.rule": "Host(`web.localhost`)"})),
-    )
-    .field(
+    ]
+}
+
+/// Restarts, whether it must keep running, and its health check.
+fn lifecycle() -> Vec<Field> {
+    vec![
         Field::new(
             "restart_policy",
             "enum<no|always|on-failure|unless-stopped>",
@@ -211,8 +228,6 @@ fn docker_resource() -> TypeDef {
              Left out: `unless-stopped`, or `no` when `must_run=False` (a one-shot job is not restarted).",
         )
         .example(json!("on-failure")),
-    )
-    .field(
         Field::new(
             "must_run",
             "bool",
@@ -221,8 +236,6 @@ fn docker_resource() -> TypeDef {
              `false`: `apply` starts it once and accepts that it exits, for one-shot jobs such as a data import.",
         )
         .default(json!(true)),
-    )
-    .field(
         Field::new(
             "healthcheck",
             "map<any>",
@@ -244,9 +257,7 @@ fn docker_resource() -> TypeDef {
             "retries": 10
         }))
         .example(json!({"test": ["CMD-SHELL", "wget -qO- http://localhost/ || exit 1"]})),
-    )
-    .field(fields::connections())
-    .field(fields::assertions())
+    ]
 }
 
 export_resource_plugin!(DockerResource);

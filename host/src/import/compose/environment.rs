@@ -15,6 +15,20 @@ use super::model::{EnvValue, EnvVar, Service};
 use super::{ENV_FILES_BUDGET, Reader, entries, key, scalar, unquoted_if_secret, with};
 use crate::import::read::normalise;
 
+/// What the env files of a service set above a line (the file's lines
+/// above it, and the files before), which its `${…}` reads first; and
+/// whether each is a secret (a value built from one is one too).
+type SetAbove = HashMap<String, (Text, bool)>;
+
+/// An env file read.
+struct EnvFile {
+    /// Its path, as the Compose file writes it.
+    file: String,
+    text: String,
+    /// Whether it is the project's `.env`, which Clockwork reads itself.
+    dotenv: bool,
+}
+
 /// The first line (from 1) of `text` that no env file holds: one whose
 /// name Clockwork would not take for a variable, or that looks like a
 /// piece of a key rather than a name (long, letters and digits mixed, no
@@ -135,139 +149,157 @@ impl Reader<'_, '_> {
                 .collect(),
             other => vec![(at.to_vec(), other)],
         };
-        // What the env files set above a line (this file's lines above it,
-        // and the files before), which its `${…}` reads first; and whether
-        // it is a secret (a value built from one is one too).
-        let mut set_above: HashMap<String, (Text, bool)> = HashMap::new();
+        let mut set_above: SetAbove = HashMap::new();
         for (at, item) in items {
-            let (file, required) = match item {
-                Value::Mapping(m) => (
-                    m.get("path").and_then(scalar),
-                    !matches!(m.get("required"), Some(Value::Bool(false))),
+            if let Some(env_file) = self.read_env_file(&at, item, s) {
+                self.env_file_vars(&at, &env_file, &mut set_above, s);
+            }
+        }
+    }
+
+    /// The env file an `env_file` entry names, read; none when it is
+    /// optional and missing, or cannot be read or taken for one.
+    fn read_env_file(&mut self, at: &[Seg], item: &Value, s: &Service) -> Option<EnvFile> {
+        let (file, required) = match item {
+            Value::Mapping(m) => (
+                m.get("path").and_then(scalar),
+                !matches!(m.get("required"), Some(Value::Bool(false))),
+            ),
+            other => (scalar(other), true),
+        };
+        let Some(file) = file else {
+            self.expected(at, "a path", item, "env_file: ./app.env");
+            return None;
+        };
+        if self.env_bytes > ENV_FILES_BUDGET {
+            // Said once, at the entry that went past it.
+            return None;
+        }
+        let text = match self.input.env_files.read(&file) {
+            Ok(text) => text,
+            Err(ReadError::NotFound(_)) if !required => return None,
+            Err(e) => {
+                self.env_file_refused(&s.key, at, &file, &e);
+                return None;
+            }
+        };
+        self.env_bytes += text.len() as u64;
+        if self.env_bytes > ENV_FILES_BUDGET {
+            self.problem(
+                at,
+                format!(
+                    "the env files of the services add up to more than {} (each file counted at each service that names it), the most `clockwork import` reads",
+                    crate::import::read::size(ENV_FILES_BUDGET)
                 ),
-                other => (scalar(other), true),
+                Some("name fewer or smaller env files; Clockwork's own `.env` is read by `env()` at plan time, not copied".into()),
+            );
+            return None;
+        }
+        // Clockwork reads the project's `.env` itself: its values stay
+        // there, out of main.star, as they were out of the Compose file.
+        let full = normalise(&self.input.compose_dir.join(&file));
+        let dotenv = full == normalise(&self.input.project_dir.join(".env"));
+        // A file that is no env file (a key, a certificate) is neither
+        // copied nor quoted: one of its lines would be a variable's
+        // name in main.star, and every line a line of output.
+        if let Some(line) = not_an_env_file(&text) {
+            self.problem(
+                at,
+                format!(
+                    "`{file}` is not an env file: its line {line} is neither `NAME=value` nor a variable's name (its text is not shown)"
+                ),
+                Some("name an env file here: lines of `NAME=value`, `# comments` and blank lines".into()),
+            );
+            return None;
+        }
+        Some(EnvFile { file, text, dotenv })
+    }
+
+    /// The variables of an env file put into the service.
+    fn env_file_vars(
+        &mut self,
+        at: &[Seg],
+        env_file: &EnvFile,
+        set_above: &mut SetAbove,
+        s: &mut Service,
+    ) {
+        let EnvFile { file, text, dotenv } = env_file;
+        let dotenv = *dotenv;
+        let mut secret_names: Vec<String> = Vec::new();
+        let mut seen_secret: HashSet<String> = HashSet::new();
+        for (k, v) in crate::project::dotenv::parse(text) {
+            let mut tainted = false;
+            let text = match &v {
+                DotenvValue::Passthrough => None,
+                DotenvValue::Literal(l) => Some(Text::literal(l.clone())),
+                DotenvValue::Interpolated(raw) => match Text::parse(raw) {
+                    Ok(t) => {
+                        let mut names = Vec::new();
+                        t.var_names(&mut names);
+                        tainted = names
+                            .iter()
+                            .any(|n| set_above.get(n).is_some_and(|(_, secret)| *secret));
+                        Some(
+                            t.with_known(&|name: &str| set_above.get(name).map(|(t, _)| t.clone())),
+                        )
+                    }
+                    Err(message) => {
+                        self.problem(
+                            at,
+                            format!(
+                                "`{k}` of the env file `{file}`: {}",
+                                unquoted_if_secret(Some(&k), raw, message)
+                            ),
+                            Some("Compose interpolates unquoted and double-quoted values of an env file; put the value in single quotes to take it as it is".into()),
+                        );
+                        continue;
+                    }
+                },
             };
-            let Some(file) = file else {
-                self.expected(&at, "a path", item, "env_file: ./app.env");
-                continue;
-            };
-            if self.env_bytes > ENV_FILES_BUDGET {
-                // Said once, at the entry that went past it.
-                continue;
-            }
-            let text = match self.input.env_files.read(&file) {
-                Ok(text) => text,
-                Err(ReadError::NotFound(_)) if !required => continue,
-                Err(e) => {
-                    self.env_file_refused(&s.key, &at, &file, &e);
-                    continue;
+            let secret = text
+                .as_ref()
+                .is_some_and(|t| tainted || holds_secret(&k, t));
+            if let Some(t) = &text {
+                set_above.insert(k.clone(), (t.clone(), secret));
+                if dotenv && let Some(literal) = t.as_literal() {
+                    self.secrets.in_dotenv(&k, literal);
                 }
-            };
-            self.env_bytes += text.len() as u64;
-            if self.env_bytes > ENV_FILES_BUDGET {
-                self.problem(
-                    &at,
-                    format!(
-                        "the env files of the services add up to more than {} (each file counted at each service that names it), the most `clockwork import` reads",
-                        crate::import::read::size(ENV_FILES_BUDGET)
-                    ),
-                    Some("name fewer or smaller env files; Clockwork's own `.env` is read by `env()` at plan time, not copied".into()),
+            }
+            if !clockwork_schema::valid_env_name(&k) {
+                self.skip(
+                    Some(&s.key),
+                    at,
+                    format!("`{k}` of `{file}` is not a name Clockwork accepts for a variable"),
                 );
                 continue;
             }
-            // Clockwork reads the project's `.env` itself: its values stay
-            // there, out of main.star, as they were out of the Compose file.
-            let full = normalise(&self.input.compose_dir.join(&file));
-            let dotenv = full == normalise(&self.input.project_dir.join(".env"));
-            // A file that is no env file (a key, a certificate) is neither
-            // copied nor quoted: one of its lines would be a variable's
-            // name in main.star, and every line a line of output.
-            if let Some(line) = not_an_env_file(&text) {
-                self.problem(
-                    &at,
-                    format!(
-                        "`{file}` is not an env file: its line {line} is neither `NAME=value` nor a variable's name (its text is not shown)"
-                    ),
-                    Some("name an env file here: lines of `NAME=value`, `# comments` and blank lines".into()),
-                );
-                continue;
-            }
-            let mut secret_names: Vec<String> = Vec::new();
-            let mut seen_secret: HashSet<String> = HashSet::new();
-            for (k, v) in crate::project::dotenv::parse(&text) {
-                let mut tainted = false;
-                let text = match &v {
-                    DotenvValue::Passthrough => None,
-                    DotenvValue::Literal(l) => Some(Text::literal(l.clone())),
-                    DotenvValue::Interpolated(raw) => match Text::parse(raw) {
-                        Ok(t) => {
-                            let mut names = Vec::new();
-                            t.var_names(&mut names);
-                            tainted = names
-                                .iter()
-                                .any(|n| set_above.get(n).is_some_and(|(_, secret)| *secret));
-                            Some(t.with_known(&|name: &str| {
-                                set_above.get(name).map(|(t, _)| t.clone())
-                            }))
-                        }
-                        Err(message) => {
-                            self.problem(
-                                &at,
-                                format!(
-                                    "`{k}` of the env file `{file}`: {}",
-                                    unquoted_if_secret(Some(&k), raw, message)
-                                ),
-                                Some("Compose interpolates unquoted and double-quoted values of an env file; put the value in single quotes to take it as it is".into()),
-                            );
-                            continue;
-                        }
-                    },
-                };
-                let secret = text
-                    .as_ref()
-                    .is_some_and(|t| tainted || holds_secret(&k, t));
-                if let Some(t) = &text {
-                    set_above.insert(k.clone(), (t.clone(), secret));
-                    if dotenv && let Some(literal) = t.as_literal() {
-                        self.secrets.in_dotenv(&k, literal);
+            let value = match text {
+                None => EnvValue::Passthrough,
+                Some(_) if dotenv => EnvValue::Dotenv,
+                Some(t) if secret => {
+                    if seen_secret.insert(k.clone()) {
+                        secret_names.push(k.clone());
+                    }
+                    EnvValue::Secret {
+                        reference: k.clone(),
+                        value: t,
                     }
                 }
-                if !clockwork_schema::valid_env_name(&k) {
-                    self.skip(
-                        Some(&s.key),
-                        &at,
-                        format!("`{k}` of `{file}` is not a name Clockwork accepts for a variable"),
-                    );
-                    continue;
-                }
-                let value = match text {
-                    None => EnvValue::Passthrough,
-                    Some(_) if dotenv => EnvValue::Dotenv,
-                    Some(t) if secret => {
-                        if seen_secret.insert(k.clone()) {
-                            secret_names.push(k.clone());
-                        }
-                        EnvValue::Secret {
-                            reference: k.clone(),
-                            value: t,
-                        }
-                    }
-                    Some(t) => EnvValue::Text(t),
-                };
-                s.env.put(EnvVar {
-                    name: k,
-                    value,
-                    file: Some(file.clone()),
-                });
-            }
-            if !secret_names.is_empty() {
-                // The names main.star reads them under are known once every
-                // service is read: the reason is written then.
-                let item = self.items.len();
-                self.note(Some(&s.key), &at, String::new());
-                self.secrets
-                    .note_at(item, self.service_index, &file, secret_names);
-            }
+                Some(t) => EnvValue::Text(t),
+            };
+            s.env.put(EnvVar {
+                name: k,
+                value,
+                file: Some(file.clone()),
+            });
+        }
+        if !secret_names.is_empty() {
+            // The names main.star reads them under are known once every
+            // service is read: the reason is written then.
+            let item = self.items.len();
+            self.note(Some(&s.key), at, String::new());
+            self.secrets
+                .note_at(item, self.service_index, file, secret_names);
         }
     }
 
