@@ -563,3 +563,33 @@ pub async fn destroy(target: Target<'_>, keep: Keep) -> Result<Report, RunError>
     }
     Ok(report)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn code(e: &RunError) -> Option<String> {
+        miette::Diagnostic::code(e).map(|c| c.to_string())
+    }
+
+    /// What a run's error says, and its code, whichever stage it came from.
+    #[test]
+    fn a_run_error_keeps_its_words_and_carries_a_code() {
+        assert_eq!(RunError::Declined.to_string(), "not confirmed");
+        assert_eq!(
+            code(&RunError::Declined).as_deref(),
+            Some("clockwork::declined")
+        );
+        let question = RunError::NeedsConfirmation {
+            question: "Delete `db`?".into(),
+        };
+        assert_eq!(question.to_string(), "Delete `db`?");
+        assert_eq!(code(&question).as_deref(), Some("clockwork::confirm"));
+        let engine = RunError::from(EngineError::NotRunning { name: "web".into() });
+        assert_eq!(engine.to_string(), "container `web` is not running");
+        assert_eq!(
+            code(&engine).as_deref(),
+            Some("clockwork::engine::not_running")
+        );
+    }
+}
