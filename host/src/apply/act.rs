@@ -15,21 +15,26 @@ use crate::policy::{Denial, Scope, check, check_file_ownership, parse, relative}
 use crate::project::{Entry, ProjectDir};
 use crate::state::{FileRecord, State, Written, sha256_hex};
 
-/// Why an action failed.
-#[derive(Debug, thiserror::Error)]
+/// Why an action failed; said in its resource's outcome, never past the
+/// apply stage.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum ActionError {
     /// The policy refuses it; checked at `plan` too, so this means the
     /// world changed in between.
     #[error("refused by policy: {0}; {fix}", fix = .0.fix())]
+    #[diagnostic(code(clockwork::policy))]
     Denied(#[from] Denial),
     /// It needs a Docker Engine.
     #[error("this action needs a Docker Engine, and none answers")]
+    #[diagnostic(code(clockwork::engine::unreachable))]
     NoEngine,
     /// The Engine failed it.
     #[error(transparent)]
+    #[diagnostic(transparent)]
     Engine(#[from] EngineError),
     /// A command ran and failed.
     #[error("{command} in `{container}` exited with code {code}: {output}")]
+    #[diagnostic(code(clockwork::apply::command_failed))]
     CommandFailed {
         /// The command line, quoted, or what the plugin called it.
         command: String,
@@ -42,9 +47,11 @@ pub enum ActionError {
     },
     /// A host driver (`git`) failed, or there is none of that name.
     #[error(transparent)]
-    Driver(#[from] crate::driver::RunError),
+    #[diagnostic(transparent)]
+    Driver(#[from] crate::driver::DriverError),
     /// A project file could not be written or removed.
     #[error("cannot {verb} `{path}`: {source}")]
+    #[diagnostic(code(clockwork::apply::file))]
     File {
         /// `write` or `remove`.
         verb: &'static str,

@@ -29,29 +29,42 @@ use crate::project::{Identity, Project, ProjectId};
 use crate::resolve::Graph;
 use crate::state::{Generation, Lock, State, StateError, adoption};
 
-/// Why a run did not get to carry out its plan.
-#[derive(Debug, thiserror::Error)]
+/// Why a run did not get to carry out its plan: the apply stage's one
+/// error type (an action that fails is an outcome of its resource, not
+/// this).
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum RunError {
-    /// The plan has problems, each located at its declaration.
+    /// The plan has problems, each located at its declaration (each
+    /// rendered with its snippet by whoever shows them).
     #[error("{} problem(s) in the plan", .0.len())]
+    #[diagnostic(code(clockwork::apply::invalid))]
     Invalid(Vec<Located>),
     /// A plugin could not plan.
     #[error(transparent)]
+    #[diagnostic(transparent)]
     Plan(#[from] PlanError),
     /// The Engine failed.
     #[error(transparent)]
+    #[diagnostic(transparent)]
     Engine(#[from] EngineError),
     /// The state could not be used.
     #[error(transparent)]
+    #[diagnostic(transparent)]
     State(#[from] StateError),
     /// A certificate a connection asks for could not be made.
     #[error(transparent)]
-    Tls(#[from] crate::driver::TlsError),
+    #[diagnostic(transparent)]
+    Certificate(crate::driver::DriverError),
     /// The user said no.
     #[error("not confirmed")]
+    #[diagnostic(code(clockwork::declined))]
     Declined,
     /// A confirmation was needed and nobody could be asked.
     #[error("{question}")]
+    #[diagnostic(
+        code(clockwork::confirm),
+        help("run it on a terminal to be asked, or add `--yes` to go ahead")
+    )]
     NeedsConfirmation {
         /// The question.
         question: String,
@@ -412,7 +425,7 @@ impl Applying<'_> {
                     crate::project::tls::TLS_DIR
                 )),
                 Ok(false) => {}
-                Err(e) => return Err(RunError::Tls(e)),
+                Err(e) => return Err(RunError::Certificate(e)),
             }
         }
         Ok(())
@@ -578,4 +591,34 @@ pub async fn destroy(target: Target<'_>, keep: Keep) -> Result<Report, RunError>
         }
     }
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn code(e: &RunError) -> Option<String> {
+        miette::Diagnostic::code(e).map(|c| c.to_string())
+    }
+
+    /// What a run's error says, and its code, whichever stage it came from.
+    #[test]
+    fn a_run_error_keeps_its_words_and_carries_a_code() {
+        assert_eq!(RunError::Declined.to_string(), "not confirmed");
+        assert_eq!(
+            code(&RunError::Declined).as_deref(),
+            Some("clockwork::declined")
+        );
+        let question = RunError::NeedsConfirmation {
+            question: "Delete `db`?".into(),
+        };
+        assert_eq!(question.to_string(), "Delete `db`?");
+        assert_eq!(code(&question).as_deref(), Some("clockwork::confirm"));
+        let engine = RunError::from(EngineError::NotRunning { name: "web".into() });
+        assert_eq!(engine.to_string(), "container `web` is not running");
+        assert_eq!(
+            code(&engine).as_deref(),
+            Some("clockwork::engine::not_running")
+        );
+    }
 }

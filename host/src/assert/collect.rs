@@ -332,6 +332,24 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// A name that names nothing says so, with its code and the nearest
+    /// name as its help.
+    #[test]
+    fn an_unknown_name_carries_its_code_and_the_nearest_name() {
+        let e = AssertError::UnknownName {
+            name: "wbe".into(),
+            help: Some("did you mean `web`?".into()),
+        };
+        assert_eq!(
+            e.to_string(),
+            "`wbe` names no resource, connection or assertion of this project"
+        );
+        let code = miette::Diagnostic::code(&e).map(|c| c.to_string());
+        assert_eq!(code.as_deref(), Some("clockwork::assert::unknown_name"));
+        let help = miette::Diagnostic::help(&e).map(|h| h.to_string());
+        assert_eq!(help.as_deref(), Some("did you mean `web`?"));
+    }
+
     #[test]
     fn a_brief_is_short_and_names_references() {
         assert_eq!(brief_of(&json!("http://localhost/")), "http://localhost/");

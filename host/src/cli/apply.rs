@@ -106,7 +106,7 @@ impl From<RunError> for CliError {
             RunError::Plan(e) => CliError::Plan(e),
             RunError::Engine(e) => e.into(),
             RunError::State(e) => CliError::State(e),
-            RunError::Tls(e) => CliError::Tls(e),
+            RunError::Certificate(e) => CliError::Certificate(e),
             RunError::Declined => CliError::Declined,
             RunError::NeedsConfirmation { question } => CliError::NeedsYes { what: question },
         }

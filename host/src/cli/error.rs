@@ -78,15 +78,11 @@ pub enum CliError {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Engine(crate::docker::EngineError),
-    /// A TLS certificate could not be made.
+    /// A TLS certificate could not be made (the driver's error says
+    /// where its files live).
     #[error(transparent)]
-    #[diagnostic(
-        code(clockwork::tls),
-        help(
-            "the files live in .clockwork/tls; removing that folder makes a new CA and new certificates at the next apply"
-        )
-    )]
-    Tls(crate::driver::TlsError),
+    #[diagnostic(transparent)]
+    Certificate(crate::driver::DriverError),
     /// No Docker Engine answers.
     #[error("no Docker Engine answers at {endpoint}: {message}")]
     #[diagnostic(
@@ -202,7 +198,7 @@ impl CliError {
             | CliError::Exec(_)
             | CliError::Signal(_)
             | CliError::ModelClient(_)
-            | CliError::Tls(_)
+            | CliError::Certificate(_)
             | CliError::Plugin(_)
             | CliError::Engine(_)
             | CliError::NoEngine { .. }

@@ -132,12 +132,14 @@ pub async fn run_watch(
 fn watch_error(e: WatchError) -> CliError {
     match e {
         WatchError::NothingToWatch => CliError::Usage {
-            message: "no resource has `reconcile = True`: nothing to watch".into(),
-            help: "add `reconcile = True` to the resources `clockwork watch` should keep as declared (`clockwork plugins inspect DockerResource` shows the reconciliation fields)".into(),
+            help: miette::Diagnostic::help(&e)
+                .map(|help| help.to_string())
+                .unwrap_or_default(),
+            message: e.to_string(),
         },
         WatchError::Engine(e) => e.into(),
         WatchError::State(e) => CliError::State(e),
-        WatchError::Signal(e) => CliError::Signal(e),
+        WatchError::Signal(e) => CliError::Signal(e.to_string()),
     }
 }
 
@@ -276,7 +278,7 @@ mod tests {
             other => panic!("not a usage error: {other}"),
         }
         assert!(matches!(
-            watch_error(WatchError::Signal("no".into())),
+            watch_error(WatchError::Signal(std::io::Error::other("no"))),
             CliError::Signal(_)
         ));
     }

@@ -111,6 +111,10 @@ pub enum EngineError {
         /// The container.
         name: String,
     },
+    /// The Engine's stream of events failed; said as the Engine said it.
+    #[error("{0}")]
+    #[diagnostic(code(clockwork::engine::events))]
+    Events(bollard::errors::Error),
     /// A payload does not parse.
     #[error("invalid action payload: {0}")]
     #[diagnostic(code(clockwork::engine::payload))]
@@ -141,5 +145,29 @@ impl EngineError {
             object: object.to_string(),
             message,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An Engine error names the call and the object, and carries a code;
+    /// a policy refusal keeps its fix.
+    #[test]
+    fn an_engine_error_keeps_the_engines_words_and_carries_a_code() {
+        let call = EngineError::call("create container", "web", "name in use");
+        assert_eq!(call.to_string(), "create container `web`: name in use");
+        let code = |e: &EngineError| miette::Diagnostic::code(e).map(|c| c.to_string());
+        assert_eq!(code(&call).as_deref(), Some("clockwork::engine::call"));
+        let refused = EngineError::from(crate::policy::Denial::NoImage);
+        assert!(
+            refused.to_string().starts_with("refused by policy: ")
+                && refused
+                    .to_string()
+                    .ends_with(&crate::policy::Denial::NoImage.fix()),
+            "{refused}"
+        );
+        assert_eq!(code(&refused).as_deref(), Some("clockwork::policy"));
     }
 }

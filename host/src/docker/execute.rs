@@ -47,9 +47,8 @@ impl Engine {
         &self,
         events: &[&str],
         since: Option<u64>,
-    ) -> impl futures::Stream<Item = Result<bollard::models::EventMessage, bollard::errors::Error>>
-    + Send
-    + use<> {
+    ) -> impl futures::Stream<Item = Result<bollard::models::EventMessage, EngineError>> + Send + use<>
+    {
         let mut filters = std::collections::HashMap::from([
             ("type".to_string(), vec!["container".to_string()]),
             (
@@ -73,6 +72,7 @@ impl Engine {
                 filters: Some(filters),
                 ..Default::default()
             }))
+            .map(|event| event.map_err(EngineError::Events))
     }
 
     /// The container `name` when it is this project's and belongs to one of

@@ -8,11 +8,77 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_json::{Value as Json, json};
 
+use super::DriverError;
+
 /// The driver's name in `ext` actions.
 const DRIVER: &str = "apple-container";
 
 /// The program the driver runs.
 const PROGRAM: &str = "container";
+
+/// Why the `apple-container` driver refused or failed an action; a
+/// source of [`DriverError::Apple`].
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum AppleError {
+    /// This machine cannot run Apple's `container`.
+    #[error(
+        "AppleContainerResource needs macOS with Apple's `container` tool, and {here}; a DockerResource takes the same fields (restart_policy and healthcheck too): change the type to DockerResource to run it with the Docker Engine"
+    )]
+    #[diagnostic(code(clockwork::apple_container::unavailable))]
+    Unavailable {
+        /// What this machine is or lacks.
+        here: String,
+    },
+    /// A label only Clockwork sets.
+    #[error(
+        "label `{key}`: `dev.clockwork.` labels are Clockwork's own: they say which project owns a container"
+    )]
+    #[diagnostic(code(clockwork::apple_container::label))]
+    ReservedLabel {
+        /// The label's key.
+        key: String,
+    },
+    /// An entrypoint without a program.
+    #[error("an empty `entrypoint` cannot be given to `container run`")]
+    #[diagnostic(code(clockwork::apple_container::entrypoint))]
+    EmptyEntrypoint,
+    /// A bind mount's source is no path of the project.
+    #[error("bind mount: {0}")]
+    #[diagnostic(code(clockwork::apple_container::mount))]
+    BindMount(crate::project::PathError),
+    /// `container` ran past its deadline.
+    #[error("`container {command}` did not finish within 300 s")]
+    #[diagnostic(code(clockwork::apple_container::timeout))]
+    Timeout {
+        /// The subcommand, e.g. `run`.
+        command: String,
+    },
+    /// `container` could not be started.
+    #[error("cannot run `container`: {0}")]
+    #[diagnostic(code(clockwork::apple_container::missing))]
+    NotInstalled(std::io::Error),
+    /// `container` ran and failed.
+    #[error("`container {command}` failed: {stderr}")]
+    #[diagnostic(code(clockwork::apple_container::failed))]
+    Failed {
+        /// The subcommand, e.g. `run`.
+        command: String,
+        /// What it printed on stderr.
+        stderr: String,
+    },
+}
+
+/// `payload` as the payload of `op`.
+fn parse_payload<T: serde::de::DeserializeOwned>(
+    op: &'static str,
+    payload: &str,
+) -> Result<T, DriverError> {
+    serde_json::from_str(payload).map_err(|e| DriverError::Payload {
+        driver: DRIVER,
+        op,
+        message: e.to_string(),
+    })
+}
 
 /// What `run` is given.
 #[derive(Debug, Deserialize)]
@@ -55,7 +121,7 @@ pub struct Delete {
 
 /// Why this machine cannot run the actions, if it cannot: they need macOS
 /// with Apple's `container` tool.
-pub fn unavailable() -> Option<String> {
+pub fn unavailable() -> Option<AppleError> {
     let on_path = std::env::var_os("PATH")
         .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(PROGRAM).is_file()));
     if cfg!(target_os = "macos") && on_path {
@@ -66,9 +132,7 @@ pub fn unavailable() -> Option<String> {
     } else {
         format!("this machine runs {}", std::env::consts::OS)
     };
-    Some(format!(
-        "AppleContainerResource needs macOS with Apple's `container` tool, and {here}; a DockerResource takes the same fields (restart_policy and healthcheck too): change the type to DockerResource to run it with the Docker Engine"
-    ))
+    Some(AppleError::Unavailable { here })
 }
 
 /// Checked at `plan` and before acting: the payload is well formed, asks
@@ -82,7 +146,7 @@ pub fn check(
     payload: &str,
 ) -> Result<(), crate::policy::Denial> {
     use crate::policy::Denial;
-    command_lines(op, payload).map_err(Denial::Path)?;
+    command_lines(op, payload).map_err(|e| Denial::Path(e.to_string()))?;
     if op == "run" {
         let run: Run = serde_json::from_str(payload).map_err(|e| Denial::Payload {
             action: "ext",
@@ -146,17 +210,16 @@ pub fn check(
         }
     }
     match unavailable() {
-        Some(why) => Err(Denial::Path(why)),
+        Some(why) => Err(Denial::Path(why.to_string())),
         None => Ok(()),
     }
 }
 
 /// The command lines `op` runs, in order.
-pub fn command_lines(op: &str, payload: &str) -> Result<Vec<Vec<String>>, String> {
+pub fn command_lines(op: &str, payload: &str) -> Result<Vec<Vec<String>>, DriverError> {
     match op {
         "run" => {
-            let run: Run = serde_json::from_str(payload)
-                .map_err(|e| format!("invalid apple-container run payload: {e}"))?;
+            let run: Run = parse_payload("run", payload)?;
             let mut argv: Vec<String> = ["run", "--detach", "--name", &run.name]
                 .map(String::from)
                 .to_vec();
@@ -175,9 +238,7 @@ pub fn command_lines(op: &str, payload: &str) -> Result<Vec<Vec<String>>, String
             for (key, value) in &run.labels {
                 // A plugin is not trusted to have refused these.
                 if key.starts_with(crate::model::labels::NAMESPACE) {
-                    return Err(format!(
-                        "label `{key}`: `dev.clockwork.` labels are Clockwork's own: they say which project owns a container"
-                    ));
+                    return Err(AppleError::ReservedLabel { key: key.clone() }.into());
                 }
                 argv.extend(["--label".into(), format!("{key}={value}")]);
             }
@@ -187,7 +248,7 @@ pub fn command_lines(op: &str, payload: &str) -> Result<Vec<Vec<String>>, String
             if let Some(program) = entrypoint.next() {
                 argv.extend(["--entrypoint".into(), program]);
             } else if run.entrypoint.is_some() {
-                return Err("an empty `entrypoint` cannot be given to `container run`".into());
+                return Err(AppleError::EmptyEntrypoint.into());
             }
             // Everything after the image is the container's own command.
             argv.push(run.image.clone());
@@ -196,15 +257,17 @@ pub fn command_lines(op: &str, payload: &str) -> Result<Vec<Vec<String>>, String
             Ok(vec![argv])
         }
         "delete" => {
-            let delete: Delete = serde_json::from_str(payload)
-                .map_err(|e| format!("invalid apple-container delete payload: {e}"))?;
+            let delete: Delete = parse_payload("delete", payload)?;
             Ok(vec![
                 ["delete", "--force", &delete.name]
                     .map(String::from)
                     .to_vec(),
             ])
         }
-        other => Err(format!("the apple-container driver has no `{other}`")),
+        other => Err(DriverError::NoOperation {
+            driver: DRIVER,
+            op: other.to_string(),
+        }),
     }
 }
 
@@ -245,12 +308,11 @@ fn with_resolved_mounts(
     files: &crate::project::ProjectDir,
     op: &str,
     payload: &str,
-) -> Result<String, String> {
+) -> Result<String, DriverError> {
     if op != "run" {
         return Ok(payload.to_string());
     }
-    let mut run: Json = serde_json::from_str(payload)
-        .map_err(|e| format!("invalid apple-container run payload: {e}"))?;
+    let mut run: Json = parse_payload("run", payload)?;
     if let Some(volumes) = run.get_mut("volumes").and_then(Json::as_array_mut) {
         for volume in volumes {
             let Some(mount) = volume.as_str().and_then(apple_mount) else {
@@ -260,10 +322,8 @@ fn with_resolved_mounts(
                 continue;
             }
             let relative = crate::project::ProjectDir::relative(&mount.source)
-                .map_err(|e| format!("bind mount: {e}"))?;
-            let absolute = files
-                .host_path(&relative)
-                .map_err(|e| format!("bind mount: {e}"))?;
+                .map_err(AppleError::BindMount)?;
+            let absolute = files.host_path(&relative).map_err(AppleError::BindMount)?;
             *volume = Json::String(format!(
                 "{}:{}{}",
                 absolute.display(),
@@ -308,9 +368,9 @@ pub async fn run(
     files: &crate::project::ProjectDir,
     op: &str,
     payload: &str,
-) -> Result<Json, String> {
+) -> Result<Json, DriverError> {
     if let Some(why) = unavailable() {
-        return Err(why);
+        return Err(why.into());
     }
     let payload = with_resolved_mounts(files, op, payload)?;
     for argv in command_lines(op, &payload)? {
@@ -321,16 +381,18 @@ pub async fn run(
             .kill_on_drop(true);
         let out = tokio::time::timeout(Duration::from_secs(300), command.output())
             .await
-            .map_err(|_| format!("`container {}` did not finish within 300 s", argv[0]))?
-            .map_err(|e| format!("cannot run `container`: {e}"))?;
+            .map_err(|_| AppleError::Timeout {
+                command: argv[0].clone(),
+            })?
+            .map_err(AppleError::NotInstalled)?;
         // `delete` of a container that is not there is done.
         let gone = op == "delete" && String::from_utf8_lossy(&out.stderr).contains("not found");
         if !out.status.success() && !gone {
-            return Err(format!(
-                "`container {}` failed: {}",
-                argv[0],
-                String::from_utf8_lossy(&out.stderr).trim()
-            ));
+            return Err(AppleError::Failed {
+                command: argv[0].clone(),
+                stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+            }
+            .into());
         }
     }
     Ok(json!({"done": op}))
@@ -472,7 +534,9 @@ mod tests {
         );
         let forged =
             json!({"name": "web", "image": "x", "labels": {"dev.clockwork.project-id": "1"}});
-        let why = command_lines("run", &forged.to_string()).unwrap_err();
+        let why = command_lines("run", &forged.to_string())
+            .unwrap_err()
+            .to_string();
         assert!(why.contains("Clockwork's own"), "{why}");
         let empty = json!({"name": "web", "image": "x", "entrypoint": []});
         assert!(command_lines("run", &empty.to_string()).is_err());
@@ -481,7 +545,7 @@ mod tests {
     #[test]
     #[cfg(not(target_os = "macos"))]
     fn off_macos_it_says_what_is_needed_and_what_to_use() {
-        let why = unavailable().expect("not available here");
+        let why = unavailable().expect("not available here").to_string();
         assert!(
             why.contains("needs macOS") && why.contains("DockerResource"),
             "{why}"

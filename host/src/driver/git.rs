@@ -10,11 +10,127 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_json::{Value as Json, json};
 
-use crate::project::{GitConfig, ProjectDir};
+use crate::project::{GitConfig, PathError, ProjectDir};
+
+use super::DriverError;
 
 /// The file inside `.git` that marks a clone as made by this project: only
 /// such a clone is ever updated or removed.
 const MARK: &str = "clockwork-clone";
+
+/// Why the `git` driver refused or failed an action; a source of
+/// [`DriverError::Git`].
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum GitError {
+    /// A URL git would take for an option.
+    #[error("the repository URL `{url}` starts with `-`, which git would read as an option")]
+    #[diagnostic(code(clockwork::git::option_url))]
+    OptionUrl {
+        /// The URL.
+        url: String,
+    },
+    /// A repository on this machine, outside the project, not allowed.
+    #[error(
+        "`{url}` is a repository on this machine outside the project folder; allow such clones with `[git] allow_local_urls = true` in clockwork.toml"
+    )]
+    #[diagnostic(code(clockwork::git::local_url))]
+    LocalUrl {
+        /// The URL.
+        url: String,
+    },
+    /// `git` ran past its deadline.
+    #[error("`git {command}` did not finish within {seconds} s ([git] timeout_seconds)")]
+    #[diagnostic(code(clockwork::git::timeout))]
+    Timeout {
+        /// The git command, e.g. `clone`.
+        command: String,
+        /// The deadline.
+        seconds: u64,
+    },
+    /// `git` could not be started.
+    #[error("cannot run git: {0} (is git installed?)")]
+    #[diagnostic(code(clockwork::git::missing))]
+    NotInstalled(std::io::Error),
+    /// `git` ran and failed.
+    #[error("`git {command}` failed: {stderr}")]
+    #[diagnostic(code(clockwork::git::failed))]
+    Failed {
+        /// The git command, e.g. `clone`.
+        command: String,
+        /// What it printed on stderr.
+        stderr: String,
+    },
+    /// `dest` is no path of the project.
+    #[error("`dest`: {0}")]
+    #[diagnostic(code(clockwork::git::dest))]
+    Dest(PathError),
+    /// `dest` is a folder Clockwork protects.
+    #[error("`dest` `{dest}` is {what}; clone somewhere else")]
+    #[diagnostic(code(clockwork::git::dest))]
+    ProtectedDest {
+        /// The folder asked for.
+        dest: String,
+        /// What it is, e.g. inside Clockwork's state folder.
+        what: &'static str,
+    },
+    /// The folder above the clone could not be made.
+    #[error("cannot make `{}`: {error}", path.display())]
+    #[diagnostic(code(clockwork::git::files))]
+    MakeFolder {
+        /// The folder.
+        path: PathBuf,
+        /// Why.
+        error: std::io::Error,
+    },
+    /// The mark of a clone this project made could not be written.
+    #[error("cannot mark the clone: {0}")]
+    #[diagnostic(code(clockwork::git::files))]
+    Mark(std::io::Error),
+    /// `dest` holds something this project did not clone.
+    #[error(
+        "`{dest}` exists and is not a clone this project made: Clockwork does not clone over it or change it; move it, or choose another `dest`"
+    )]
+    #[diagnostic(code(clockwork::git::not_ours))]
+    NotOurs {
+        /// The folder.
+        dest: String,
+    },
+    /// `dest` is a clone of another repository.
+    #[error("`{dest}` is a clone of `{origin}`, not of `{url}`")]
+    #[diagnostic(code(clockwork::git::other_origin))]
+    OtherOrigin {
+        /// The folder.
+        dest: String,
+        /// The repository it was cloned from.
+        origin: String,
+        /// The repository asked for.
+        url: String,
+    },
+    /// A clean clone could not be removed.
+    #[error("cannot remove `{dest}`: {error}")]
+    #[diagnostic(code(clockwork::git::files))]
+    Remove {
+        /// The folder.
+        dest: String,
+        /// Why.
+        error: PathError,
+    },
+}
+
+/// The driver's name in `ext` actions.
+const DRIVER: &str = "git";
+
+/// `payload` as the payload of `op`.
+fn parse_payload<T: serde::de::DeserializeOwned>(
+    op: &'static str,
+    payload: &str,
+) -> Result<T, DriverError> {
+    serde_json::from_str(payload).map_err(|e| DriverError::Payload {
+        driver: DRIVER,
+        op,
+        message: e.to_string(),
+    })
+}
 
 /// What `sync` is given.
 #[derive(Debug, Deserialize)]
@@ -45,7 +161,7 @@ pub(super) struct GitDriver;
 
 impl super::Driver for GitDriver {
     fn name(&self) -> &'static str {
-        "git"
+        DRIVER
     }
 
     fn check(
@@ -55,7 +171,7 @@ impl super::Driver for GitDriver {
         op: &str,
         payload: &str,
     ) -> Result<(), crate::policy::Denial> {
-        check(files, op, payload).map_err(crate::policy::Denial::Path)
+        check(files, op, payload).map_err(|e| crate::policy::Denial::Path(e.to_string()))
     }
 
     fn run<'a>(
@@ -79,40 +195,44 @@ pub async fn run(
     project_id: &str,
     op: &str,
     payload: &str,
-) -> Result<Json, String> {
+) -> Result<Json, DriverError> {
     let config = config(files);
     match op {
-        "sync" => {
-            let spec: Sync = serde_json::from_str(payload)
-                .map_err(|e| format!("invalid git sync payload: {e}"))?;
-            sync(files, project_id, &config, &spec).await
-        }
-        "remove" => {
-            let spec: Remove = serde_json::from_str(payload)
-                .map_err(|e| format!("invalid git remove payload: {e}"))?;
-            remove(files, project_id, &config, &spec).await
-        }
-        other => Err(format!("the git driver has no `{other}`")),
+        "sync" => Ok(sync(files, project_id, &config, &parse_payload("sync", payload)?).await?),
+        "remove" => Ok(remove(
+            files,
+            project_id,
+            &config,
+            &parse_payload("remove", payload)?,
+        )
+        .await?),
+        other => Err(DriverError::NoOperation {
+            driver: DRIVER,
+            op: other.to_string(),
+        }),
     }
 }
 
 /// What policy says of an action before anything runs (at `plan`): the
 /// URL may be cloned, and `dest` is a folder of the project that is not
 /// the project's own.
-pub fn check(files: &ProjectDir, op: &str, payload: &str) -> Result<(), String> {
+pub fn check(files: &ProjectDir, op: &str, payload: &str) -> Result<(), DriverError> {
     match op {
         "sync" => {
-            let spec: Sync = serde_json::from_str(payload)
-                .map_err(|e| format!("invalid git sync payload: {e}"))?;
+            let spec: Sync = parse_payload("sync", payload)?;
             check_url(files, &config(files), &spec.repo_url)?;
-            dest_of(files, &spec.dest).map(|_| ())
+            dest_of(files, &spec.dest)?;
+            Ok(())
         }
         "remove" => {
-            let spec: Remove = serde_json::from_str(payload)
-                .map_err(|e| format!("invalid git remove payload: {e}"))?;
-            dest_of(files, &spec.dest).map(|_| ())
+            let spec: Remove = parse_payload("remove", payload)?;
+            dest_of(files, &spec.dest)?;
+            Ok(())
         }
-        other => Err(format!("the git driver has no `{other}`")),
+        other => Err(DriverError::NoOperation {
+            driver: DRIVER,
+            op: other.to_string(),
+        }),
     }
 }
 
@@ -131,11 +251,9 @@ fn config(files: &ProjectDir) -> GitConfig {
 /// Whether `url` may be cloned: never one git could read as an option;
 /// a repository on this machine only inside the project, unless
 /// `[git] allow_local_urls = true`.
-pub fn check_url(files: &ProjectDir, config: &GitConfig, url: &str) -> Result<(), String> {
+pub fn check_url(files: &ProjectDir, config: &GitConfig, url: &str) -> Result<(), GitError> {
     if url.starts_with('-') {
-        return Err(format!(
-            "the repository URL `{url}` starts with `-`, which git would read as an option"
-        ));
+        return Err(GitError::OptionUrl { url: url.into() });
     }
     let Some(path) = local_path(files.root(), url) else {
         return Ok(());
@@ -146,9 +264,7 @@ pub fn check_url(files: &ProjectDir, config: &GitConfig, url: &str) -> Result<()
     if inside || config.allow_local_urls {
         Ok(())
     } else {
-        Err(format!(
-            "`{url}` is a repository on this machine outside the project folder; allow such clones with `[git] allow_local_urls = true` in clockwork.toml"
-        ))
+        Err(GitError::LocalUrl { url: url.into() })
     }
 }
 
@@ -174,7 +290,7 @@ fn local_path(root: &Path, url: &str) -> Option<PathBuf> {
     })
 }
 
-async fn git(config: &GitConfig, cwd: &Path, args: &[&str]) -> Result<String, String> {
+async fn git(config: &GitConfig, cwd: &Path, args: &[&str]) -> Result<String, GitError> {
     let deadline = Duration::from_secs(config.timeout_seconds.unwrap_or(300));
     let mut command = tokio::process::Command::new("git");
     command
@@ -187,32 +303,31 @@ async fn git(config: &GitConfig, cwd: &Path, args: &[&str]) -> Result<String, St
         .kill_on_drop(true);
     let out = tokio::time::timeout(deadline, command.output())
         .await
-        .map_err(|_| {
-            format!(
-                "`git {}` did not finish within {} s ([git] timeout_seconds)",
-                args.first().unwrap_or(&""),
-                deadline.as_secs()
-            )
+        .map_err(|_| GitError::Timeout {
+            command: args.first().unwrap_or(&"").to_string(),
+            seconds: deadline.as_secs(),
         })?
-        .map_err(|e| format!("cannot run git: {e} (is git installed?)"))?;
+        .map_err(GitError::NotInstalled)?;
     if out.status.success() {
         Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
     } else {
-        Err(format!(
-            "`git {}` failed: {}",
-            args.first().unwrap_or(&""),
-            String::from_utf8_lossy(&out.stderr).trim()
-        ))
+        Err(GitError::Failed {
+            command: args.first().unwrap_or(&"").to_string(),
+            stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        })
     }
 }
 
 /// The folder `dest` names, refused when it is the project's own.
-fn dest_of(files: &ProjectDir, dest: &str) -> Result<(PathBuf, PathBuf), String> {
-    let rel = ProjectDir::relative(dest).map_err(|e| format!("`dest`: {e}"))?;
+fn dest_of(files: &ProjectDir, dest: &str) -> Result<(PathBuf, PathBuf), GitError> {
+    let rel = ProjectDir::relative(dest).map_err(GitError::Dest)?;
     if let Some(what) = files.protected(&rel) {
-        return Err(format!("`dest` `{dest}` is {what}; clone somewhere else"));
+        return Err(GitError::ProtectedDest {
+            dest: dest.into(),
+            what,
+        });
     }
-    let abs = files.host_path(&rel).map_err(|e| format!("`dest`: {e}"))?;
+    let abs = files.host_path(&rel).map_err(GitError::Dest)?;
     Ok((rel, abs))
 }
 
@@ -227,14 +342,16 @@ async fn sync(
     project_id: &str,
     config: &GitConfig,
     spec: &Sync,
-) -> Result<Json, String> {
+) -> Result<Json, GitError> {
     check_url(files, config, &spec.repo_url)?;
     let (_, abs) = dest_of(files, &spec.dest)?;
     let empty = std::fs::read_dir(&abs).map_or(true, |mut d| d.next().is_none());
     if empty {
         let parent = abs.parent().unwrap_or(files.root());
-        std::fs::create_dir_all(parent)
-            .map_err(|e| format!("cannot make `{}`: {e}", parent.display()))?;
+        std::fs::create_dir_all(parent).map_err(|error| GitError::MakeFolder {
+            path: parent.to_path_buf(),
+            error,
+        })?;
         let dest = abs.display().to_string();
         let mut args = vec!["clone", "--quiet"];
         // A branch or a tag is cloned directly; a commit is checked out
@@ -248,23 +365,22 @@ async fn sync(
         if let Some(commit) = commit {
             git(config, &abs, &["checkout", "--quiet", "--detach", commit]).await?;
         }
-        std::fs::write(abs.join(".git").join(MARK), project_id)
-            .map_err(|e| format!("cannot mark the clone: {e}"))?;
+        std::fs::write(abs.join(".git").join(MARK), project_id).map_err(GitError::Mark)?;
         let head = git(config, &abs, &["rev-parse", "HEAD"]).await?;
         return Ok(json!({"cloned": true, "head": head}));
     }
     if !ours(&abs, project_id) {
-        return Err(format!(
-            "`{}` exists and is not a clone this project made: Clockwork does not clone over it or change it; move it, or choose another `dest`",
-            spec.dest
-        ));
+        return Err(GitError::NotOurs {
+            dest: spec.dest.clone(),
+        });
     }
     let origin = git(config, &abs, &["config", "--get", "remote.origin.url"]).await?;
     if origin != spec.repo_url {
-        return Err(format!(
-            "`{}` is a clone of `{origin}`, not of `{}`",
-            spec.dest, spec.repo_url
-        ));
+        return Err(GitError::OtherOrigin {
+            dest: spec.dest.clone(),
+            origin,
+            url: spec.repo_url.clone(),
+        });
     }
     let head = git(config, &abs, &["rev-parse", "HEAD"]).await?;
     if !spec.pull {
@@ -341,7 +457,7 @@ async fn remove(
     project_id: &str,
     config: &GitConfig,
     spec: &Remove,
-) -> Result<Json, String> {
+) -> Result<Json, GitError> {
     let (rel, abs) = dest_of(files, &spec.dest)?;
     if !abs.exists() {
         return Ok(json!({"removed": false}));
@@ -361,6 +477,9 @@ async fn remove(
     }
     files
         .remove_dir_all(&rel)
-        .map_err(|e| format!("cannot remove `{}`: {e}", spec.dest))?;
+        .map_err(|error| GitError::Remove {
+            dest: spec.dest.clone(),
+            error,
+        })?;
     Ok(json!({"removed": true}))
 }

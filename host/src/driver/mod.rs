@@ -23,10 +23,19 @@ use crate::policy::{Denial, ExtensionCheck, Scope};
 use crate::project::ProjectDir;
 use crate::project::tls::Request;
 
-pub use tls::{TlsError, ensure as issue_certificate};
-
 /// A driver's answer, on its way.
-pub type Running<'a> = Pin<Box<dyn Future<Output = Result<Json, String>> + Send + 'a>>;
+pub type Running<'a> = Pin<Box<dyn Future<Output = Result<Json, DriverError>> + Send + 'a>>;
+
+/// Makes sure the certificate `request` asks for exists in
+/// `.clockwork/tls`, fits its names and is not about to run out; returns
+/// whether it was made now.
+pub fn issue_certificate(
+    files: &ProjectDir,
+    project: &str,
+    request: &Request,
+) -> Result<bool, DriverError> {
+    Ok(tls::ensure(files, project, request)?)
+}
 
 /// What running an action may use.
 pub struct DriverContext<'a> {
@@ -109,12 +118,12 @@ impl Drivers {
         driver: &str,
         op: &str,
         payload: &str,
-    ) -> Result<Json, RunError> {
-        let found = self.get(driver).ok_or_else(|| RunError::NoDriver {
+    ) -> Result<Json, DriverError> {
+        let found = self.get(driver).ok_or_else(|| DriverError::NoDriver {
             driver: driver.to_string(),
             op: op.to_string(),
         })?;
-        found.run(cx, op, payload).await.map_err(RunError::Failed)
+        found.run(cx, op, payload).await
     }
 
     /// Whether `op` of `driver` removes files `destroy --keep-files` keeps.
@@ -147,18 +156,157 @@ impl ExtensionCheck for Drivers {
     }
 }
 
-/// Why a driver's action failed.
-#[derive(Debug, thiserror::Error)]
-pub enum RunError {
-    /// The driver failed it.
-    #[error("{0}")]
-    Failed(String),
+/// Why a driver refused or failed an action, or a certificate could not be
+/// made: the driver stage's one error type. What each driver says is its
+/// own error, the source of a variant.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum DriverError {
     /// No driver of that name here.
     #[error("no `{driver}` driver in this version of Clockwork (asked for `{op}`)")]
+    #[diagnostic(code(clockwork::driver::unknown), help("{PLUGIN_ASKED}"))]
     NoDriver {
         /// The driver asked for.
         driver: String,
         /// The operation.
         op: String,
     },
+    /// The driver has no operation of that name.
+    #[error("the {driver} driver has no `{op}`")]
+    #[diagnostic(code(clockwork::driver::unknown_op), help("{PLUGIN_ASKED}"))]
+    NoOperation {
+        /// The driver.
+        driver: &'static str,
+        /// The operation asked for.
+        op: String,
+    },
+    /// The payload is not what the operation takes.
+    #[error("invalid {driver} {op} payload: {message}")]
+    #[diagnostic(code(clockwork::driver::payload), help("{PLUGIN_ASKED}"))]
+    Payload {
+        /// The driver.
+        driver: &'static str,
+        /// The operation.
+        op: &'static str,
+        /// What the parser said.
+        message: String,
+    },
+    /// The `git` driver refused or failed.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Git(#[from] git::GitError),
+    /// The `apple-container` driver refused or failed.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Apple(#[from] apple::AppleError),
+    /// A TLS certificate could not be made.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Tls(#[from] tls::TlsError),
+}
+
+/// The help of what only a plugin can have asked for.
+const PLUGIN_ASKED: &str =
+    "the plugin asked for it, not your declaration: report it to the plugin's author";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn code(e: &dyn miette::Diagnostic) -> Option<String> {
+        e.code().map(|c| c.to_string())
+    }
+
+    /// A driver's error reads as it did when it was a string, and carries
+    /// a code (and, for a certificate, where its files live).
+    #[test]
+    fn driver_errors_keep_their_words_and_carry_a_code() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let files = ProjectDir::open(tmp.path()).expect("open");
+        let cx = DriverContext {
+            files: &files,
+            project_id: "test",
+        };
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        let run = |driver: &str, op: &str, payload: &str| {
+            rt.block_on(Drivers::bundled().run(&cx, driver, op, payload))
+                .expect_err("refused")
+        };
+        for (driver, op, payload, message, expected_code) in [
+            (
+                "svn",
+                "sync",
+                "{}",
+                "no `svn` driver in this version of Clockwork (asked for `sync`)",
+                "clockwork::driver::unknown",
+            ),
+            (
+                "git",
+                "fetch",
+                "{}",
+                "the git driver has no `fetch`",
+                "clockwork::driver::unknown_op",
+            ),
+            (
+                "git",
+                "sync",
+                "{}",
+                "invalid git sync payload: missing field `repo_url` at line 1 column 2",
+                "clockwork::driver::payload",
+            ),
+            (
+                "git",
+                "sync",
+                r#"{"repo_url": "-u", "dest": "x"}"#,
+                "the repository URL `-u` starts with `-`, which git would read as an option",
+                "clockwork::git::option_url",
+            ),
+            (
+                "git",
+                "remove",
+                r#"{"dest": ".clockwork/x"}"#,
+                "`dest` `.clockwork/x` is inside Clockwork's state folder `.clockwork/`; clone somewhere else",
+                "clockwork::git::dest",
+            ),
+            (
+                "tls",
+                "issue",
+                r#"{"service": "api", "hosts": ["api"]}"#,
+                "a TLS certificate is made by the host before either end of its connection deploys, never as a step",
+                "clockwork::tls::step",
+            ),
+        ] {
+            let e = run(driver, op, payload);
+            assert_eq!(e.to_string(), message);
+            assert_eq!(code(&e).as_deref(), Some(expected_code), "{message}");
+        }
+        let bad = Request {
+            service: "../x".into(),
+            hosts: vec![],
+        };
+        let e = issue_certificate(&files, "shop", &bad).expect_err("refused");
+        assert_eq!(
+            e.to_string(),
+            "a TLS certificate was asked for `../x`, which is not a service name (letters, digits, `-`, `_`, `.`)"
+        );
+        assert_eq!(code(&e).as_deref(), Some("clockwork::tls"));
+        let help = miette::Diagnostic::help(&e).map(|h| h.to_string());
+        assert!(help.is_some_and(|h| h.contains(".clockwork/tls")));
+    }
+
+    /// The policy sees what a driver refuses in the driver's words.
+    #[test]
+    fn a_drivers_check_refuses_in_its_words() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let files = ProjectDir::open(tmp.path()).expect("open");
+        let scope = Scope::of("repo", "GitRepoResource");
+        let refused = Drivers::bundled()
+            .check_extension(&files, &scope, "tls", "renew", "{}")
+            .expect_err("refused");
+        assert_eq!(
+            refused,
+            Denial::Path("the tls driver has no `renew`".into())
+        );
+    }
 }

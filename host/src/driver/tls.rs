@@ -16,6 +16,8 @@ use rcgen::{
 use serde::{Deserialize, Serialize};
 
 use crate::project::ProjectDir;
+
+use super::DriverError;
 use crate::project::tls::{Request, TLS_DIR, ca_path, service_paths, valid_name};
 
 /// How long a service certificate is valid; it is made again within
@@ -25,16 +27,29 @@ const RENEW_BEFORE: Duration = Duration::from_secs(30 * 24 * 60 * 60);
 /// How long the project's CA is valid.
 const CA_VALID_FOR: Duration = Duration::from_secs(10 * 365 * 24 * 60 * 60);
 
-/// Why a certificate could not be made.
-#[derive(Debug, thiserror::Error)]
+/// Why a certificate could not be made; a source of
+/// [`DriverError::Tls`].
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum TlsError {
     /// The request names a service or host that cannot be one.
     #[error(
         "a TLS certificate was asked for `{0}`, which is not a service name (letters, digits, `-`, `_`, `.`)"
     )]
+    #[diagnostic(
+        code(clockwork::tls),
+        help(
+            "the files live in .clockwork/tls; removing that folder makes a new CA and new certificates at the next apply"
+        )
+    )]
     Name(String),
     /// rcgen refused.
     #[error("cannot make the TLS certificate for `{service}`: {message}")]
+    #[diagnostic(
+        code(clockwork::tls),
+        help(
+            "the files live in .clockwork/tls; removing that folder makes a new CA and new certificates at the next apply"
+        )
+    )]
     Generate {
         /// The service.
         service: String,
@@ -43,12 +58,25 @@ pub enum TlsError {
     },
     /// The files could not be read or written.
     #[error("cannot keep the TLS files of `{service}` in .clockwork/tls: {source}")]
+    #[diagnostic(
+        code(clockwork::tls),
+        help(
+            "the files live in .clockwork/tls; removing that folder makes a new CA and new certificates at the next apply"
+        )
+    )]
     Files {
         /// The service.
         service: String,
         /// The cause.
         source: crate::project::PathError,
     },
+    /// An `issue` run as a step: the host issues before either end of the
+    /// connection deploys, so a plan that gets here is wrong.
+    #[error(
+        "a TLS certificate is made by the host before either end of its connection deploys, never as a step"
+    )]
+    #[diagnostic(code(clockwork::tls::step))]
+    AsStep,
 }
 
 /// The `tls` driver: `issue` makes a service's certificate. Hoisted out of
@@ -59,24 +87,33 @@ pub(super) struct TlsDriver;
 /// The one operation.
 const ISSUE: &str = "issue";
 
-fn request(op: &str, payload: &str) -> Result<Request, String> {
+/// The driver's name in `ext` actions.
+const DRIVER: &str = "tls";
+
+fn request(op: &str, payload: &str) -> Result<Request, DriverError> {
     if op != ISSUE {
-        return Err(format!("the tls driver has no `{op}`"));
+        return Err(DriverError::NoOperation {
+            driver: DRIVER,
+            op: op.to_string(),
+        });
     }
-    let request: Request =
-        serde_json::from_str(payload).map_err(|e| format!("invalid tls issue payload: {e}"))?;
+    let request: Request = serde_json::from_str(payload).map_err(|e| DriverError::Payload {
+        driver: DRIVER,
+        op: ISSUE,
+        message: e.to_string(),
+    })?;
     if let Some(bad) = std::iter::once(&request.service)
         .chain(&request.hosts)
         .find(|n| !valid_name(n))
     {
-        return Err(TlsError::Name(bad.clone()).to_string());
+        return Err(TlsError::Name(bad.clone()).into());
     }
     Ok(request)
 }
 
 impl super::Driver for TlsDriver {
     fn name(&self) -> &'static str {
-        "tls"
+        DRIVER
     }
 
     fn check(
@@ -88,7 +125,7 @@ impl super::Driver for TlsDriver {
     ) -> Result<(), crate::policy::Denial> {
         request(op, payload)
             .map(|_| ())
-            .map_err(crate::policy::Denial::Path)
+            .map_err(|e| crate::policy::Denial::Path(e.to_string()))
     }
 
     /// Never reached: a valid request is hoisted, an invalid one refused
@@ -101,7 +138,7 @@ impl super::Driver for TlsDriver {
     ) -> super::Running<'a> {
         Box::pin(async move {
             request(op, payload)?;
-            Err("a TLS certificate is made by the host before either end of its connection deploys, never as a step".to_string())
+            Err(TlsError::AsStep.into())
         })
     }
 

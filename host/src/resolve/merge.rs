@@ -15,6 +15,58 @@ use crate::plugin::bindings::connection::exports::clockwork::plugin::connections
     EndpointPatch, MountSource,
 };
 
+/// Why a connection's patch cannot go into a resource: said as a problem
+/// at the connection's declaration.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, miette::Diagnostic)]
+pub enum MergeError {
+    /// The resource's type has no field that receives what the connection
+    /// gives.
+    #[error(
+        "{connection} gives {} ({what}), but a {type_name} takes none: no field of it receives {kind}",
+        kind.describe()
+    )]
+    #[diagnostic(code(clockwork::resolve::not_received))]
+    NotReceived {
+        /// The connection, e.g. `DatabaseConnection a`.
+        connection: String,
+        /// What it gives: the names, targets or variables.
+        what: String,
+        /// The resource's type.
+        type_name: String,
+        /// The kind of contribution.
+        kind: ContributionKind,
+    },
+    /// Two connections set one variable to different values.
+    #[error(
+        "`{key}` is set differently by {other} and {connection}; set it yourself in `{field}` to choose"
+    )]
+    #[diagnostic(code(clockwork::resolve::conflict))]
+    SetDifferently {
+        /// The variable.
+        key: String,
+        /// The connection that set it first.
+        other: String,
+        /// The connection that sets it now.
+        connection: String,
+        /// The field that receives it.
+        field: String,
+    },
+    /// The field receiving a map holds something else.
+    #[error("`{field}` is not a dict")]
+    #[diagnostic(code(clockwork::resolve::field_type))]
+    NotADict {
+        /// The field.
+        field: String,
+    },
+    /// The field receiving a list holds something else.
+    #[error("`{field}` is not a list")]
+    #[diagnostic(code(clockwork::resolve::field_type))]
+    NotAList {
+        /// The field.
+        field: String,
+    },
+}
+
 /// Where a resolved value came from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "source", content = "by", rename_all = "lowercase")]
@@ -127,18 +179,18 @@ impl Spec {
         patch: &EndpointPatch,
         source: &str,
         schema: Option<&TypeSchema>,
-    ) -> Result<(), String> {
+    ) -> Result<(), MergeError> {
         let from = Provenance::Connection(source.to_string());
         let type_name = schema.map(|s| s.name.as_str()).unwrap_or("resource");
         let receiving = |kind: ContributionKind, what: String| {
             schema
                 .and_then(|s| s.receiving(kind))
                 .map(|f| f.name.clone())
-                .ok_or_else(|| {
-                    format!(
-                        "{source} gives {} ({what}), but a {type_name} takes none: no field of it receives {kind}",
-                        kind.describe()
-                    )
+                .ok_or_else(|| MergeError::NotReceived {
+                    connection: source.to_string(),
+                    what,
+                    type_name: type_name.to_string(),
+                    kind,
                 })
         };
         if !patch.env.is_empty() {
@@ -146,7 +198,7 @@ impl Spec {
             let field = receiving(ContributionKind::Environment, names.join(", "))?;
             let env = self.container(&field, || Json::Object(Map::new()));
             let Json::Object(env) = env else {
-                return Err(format!("`{field}` is not a dict"));
+                return Err(MergeError::NotADict { field });
             };
             let mut added = Vec::new();
             let mut differing = Vec::new();
@@ -164,9 +216,12 @@ impl Spec {
                 if let Some(Provenance::Connection(other)) =
                     self.provenance.get(&format!("{field}.{key}"))
                 {
-                    return Err(format!(
-                        "`{key}` is set differently by {other} and {source}; set it yourself in `{field}` to choose"
-                    ));
+                    return Err(MergeError::SetDifferently {
+                        key,
+                        other: other.clone(),
+                        connection: source.to_string(),
+                        field,
+                    });
                 }
             }
             for key in added {
@@ -227,7 +282,7 @@ impl Spec {
         self.fields.entry(field.to_string()).or_insert_with(empty)
     }
 
-    fn push_unique(&mut self, field: &str, value: Json) -> Result<bool, String> {
+    fn push_unique(&mut self, field: &str, value: Json) -> Result<bool, MergeError> {
         match self.container(field, || Json::Array(Vec::new())) {
             Json::Array(items) => {
                 if items.contains(&value) {
@@ -237,7 +292,9 @@ impl Spec {
                     Ok(true)
                 }
             }
-            _ => Err(format!("`{field}` is not a list")),
+            _ => Err(MergeError::NotAList {
+                field: field.to_string(),
+            }),
         }
     }
 }
@@ -359,8 +416,14 @@ mod tests {
             )
             .unwrap_err();
         assert_eq!(
-            err,
+            err.to_string(),
             "`HOST` is set differently by NetworkConnection x and NetworkConnection z; set it yourself in `vars` to choose"
+        );
+        assert_eq!(
+            miette::Diagnostic::code(&err)
+                .map(|c| c.to_string())
+                .as_deref(),
+            Some("clockwork::resolve::conflict")
         );
     }
 
@@ -373,9 +436,16 @@ mod tests {
             .apply(&p, "NetworkConnection x", Some(&schema()))
             .unwrap_err();
         assert_eq!(
-            err,
+            err.to_string(),
             "NetworkConnection x gives network aliases (db), but a Box takes none: no field of it receives aliases"
         );
+        assert!(matches!(
+            err,
+            MergeError::NotReceived {
+                kind: ContributionKind::Aliases,
+                ..
+            }
+        ));
     }
 
     #[test]

@@ -123,17 +123,25 @@ impl Graph {
     }
 }
 
-/// Why a project could not be resolved.
-#[derive(Debug, thiserror::Error)]
+/// Why a project could not be resolved: the resolve stage's one error
+/// type.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum ResolveError {
-    /// Problems in the project (a cycle, a connection a plugin refused).
+    /// Problems in the project (a cycle, a connection a plugin refused),
+    /// each rendered with its snippet by whoever shows them.
     #[error("{} problem(s) in the project", .0.len())]
+    #[diagnostic(code(clockwork::resolve::invalid))]
     Invalid(Vec<Located>),
     /// A plugin failed (trapped, timed out).
     #[error(transparent)]
+    #[diagnostic(transparent)]
     Plugin(#[from] CallError),
     /// A failure of Clockwork itself.
     #[error("internal error: {0} (this is a bug in clockwork)")]
+    #[diagnostic(
+        code(clockwork::internal),
+        help("please report it with the output of `clockwork --version`")
+    )]
     Internal(String),
 }
 
@@ -391,9 +399,9 @@ pub async fn resolve(
         ] {
             let schema = plugins.schema(&project.get(endpoint).type_name);
             if let Some(spec) = specs.get_mut(&endpoint)
-                && let Err(message) = spec.apply(patch, &source, schema)
+                && let Err(refused) = spec.apply(patch, &source, schema)
             {
-                problem(*conn, message, None, &mut problems);
+                problem(*conn, refused.to_string(), None, &mut problems);
             }
         }
         let (networks, volumes, tls, setup) = declared_objects(&contribution.setup);

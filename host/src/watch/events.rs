@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use futures::StreamExt;
 
-use crate::docker::{Engine, labels};
+use crate::docker::{Engine, EngineError, labels};
 use crate::state::State;
 
 use super::Watcher;
@@ -25,7 +25,7 @@ pub(super) struct ContainerEvent {
 /// The events of this project's containers.
 pub(super) fn subscribe(
     engine: &Engine,
-) -> std::pin::Pin<Box<dyn futures::Stream<Item = Result<ContainerEvent, String>> + Send>> {
+) -> std::pin::Pin<Box<dyn futures::Stream<Item = Result<ContainerEvent, EngineError>> + Send>> {
     let stream = engine.project_events(&[], None).map(|event| match event {
         Ok(e) => Ok(ContainerEvent {
             lifecycle: e.action.as_deref().is_some_and(|a| !a.starts_with("exec_")),
@@ -35,7 +35,7 @@ pub(super) fn subscribe(
                 .and_then(|a| a.get(labels::RESOURCE).cloned())
                 .unwrap_or_default(),
         }),
-        Err(e) => Err(e.to_string()),
+        Err(e) => Err(e),
     });
     Box::pin(stream)
 }

@@ -50,7 +50,7 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 
 use crate::apply::Options;
-use crate::docker::Engine;
+use crate::docker::{Engine, EngineError};
 use crate::load::Sources;
 use crate::model::ResourceName;
 use crate::plugin::PluginSet;
@@ -61,21 +61,30 @@ use crate::state::{Generation, State, StateError};
 use backoff::{Backoff, Policy};
 use report::{Alerts, Kind, Reporter};
 
-/// Why watching stopped.
-#[derive(Debug, thiserror::Error)]
+/// Why watching stopped: the watch stage's one error type.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum WatchError {
     /// Nothing asks to be watched.
     #[error("no resource has `reconcile = True`: nothing to watch")]
+    #[diagnostic(
+        code(clockwork::watch::nothing_to_watch),
+        help(
+            "add `reconcile = True` to the resources `clockwork watch` should keep as declared (`clockwork plugins inspect DockerResource` shows the reconciliation fields)"
+        )
+    )]
     NothingToWatch,
     /// The Engine could not be reached at start.
     #[error(transparent)]
+    #[diagnostic(transparent)]
     Engine(#[from] crate::docker::EngineError),
     /// The state could not be read.
     #[error(transparent)]
+    #[diagnostic(transparent)]
     State(#[from] crate::state::StateError),
     /// Signals could not be listened to.
     #[error("cannot listen for signals: {0}")]
-    Signal(String),
+    #[diagnostic(code(clockwork::signal))]
+    Signal(std::io::Error),
 }
 
 /// What a watch works on.
@@ -224,9 +233,9 @@ async fn run(
     // Ctrl-C or SIGTERM (`clockwork service stop`, systemd) end it cleanly;
     // a closed terminal (SIGHUP) does not.
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .map_err(|e| WatchError::Signal(e.to_string()))?;
+        .map_err(WatchError::Signal)?;
     let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
-        .map_err(|e| WatchError::Signal(e.to_string()))?;
+        .map_err(WatchError::Signal)?;
     let interrupt = tokio::signal::ctrl_c();
     tokio::pin!(interrupt);
     let mut files_seen = written(w);
@@ -365,7 +374,7 @@ enum Heard {
 /// Takes in one event from the Engine's stream.
 async fn on_event(
     tracked: &mut BTreeMap<ResourceName, Tracked>,
-    event: Option<Result<ContainerEvent, String>>,
+    event: Option<Result<ContainerEvent, EngineError>>,
 ) -> Heard {
     match event {
         Some(Ok(event)) => {
@@ -384,7 +393,7 @@ async fn on_event(
             tokio::time::sleep(Duration::from_millis(50)).await;
             Heard::Tracked
         }
-        Some(Err(why)) => Heard::Lost(why),
+        Some(Err(why)) => Heard::Lost(why.to_string()),
         None => Heard::Lost("the stream ended".to_string()),
     }
 }
@@ -398,4 +407,34 @@ fn ended_by(w: &Watcher<'_>, destroyed: &StateError) -> Ended {
         "stopped watching: a destroyed project is never healed back; `clockwork apply` deploys it again, then start the watch again",
     );
     Ended::Destroyed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn code(e: &WatchError) -> Option<String> {
+        miette::Diagnostic::code(e).map(|c| c.to_string())
+    }
+
+    #[test]
+    fn a_watch_error_keeps_its_words_and_carries_a_code() {
+        let nothing = WatchError::NothingToWatch;
+        assert_eq!(
+            nothing.to_string(),
+            "no resource has `reconcile = True`: nothing to watch"
+        );
+        assert_eq!(
+            code(&nothing).as_deref(),
+            Some("clockwork::watch::nothing_to_watch")
+        );
+        let signal = WatchError::Signal(std::io::Error::other("no"));
+        assert_eq!(signal.to_string(), "cannot listen for signals: no");
+        assert_eq!(code(&signal).as_deref(), Some("clockwork::signal"));
+        let engine = WatchError::from(EngineError::NotRunning { name: "web".into() });
+        assert_eq!(
+            code(&engine).as_deref(),
+            Some("clockwork::engine::not_running")
+        );
+    }
 }

@@ -18,7 +18,7 @@ use crate::plugin::bindings::connection::exports::clockwork::plugin::connections
 use crate::plugin::bindings::resource::exports::clockwork::plugin::resources::ActionResult;
 use crate::plugin::bindings::types::Action;
 use crate::policy::Scope;
-use crate::project::ProjectDir;
+use crate::project::{PathError, ProjectDir};
 use crate::state::{EnsuredContainer, ResourceState, journal};
 
 use super::{Outcome, Progress, Shared};
@@ -408,7 +408,7 @@ fn setup_hash(
     connection: &str,
     step: &SetupStep,
     files: &ProjectDir,
-) -> Result<(String, String), String> {
+) -> Result<(String, String), PathError> {
     let mut hasher = Sha256::new();
     hasher.update(
         crate::plan::action_json(&step.action)
@@ -419,17 +419,13 @@ fn setup_hash(
         && let Ok(v) = serde_json::from_str::<Json>(spec)
         && let Some(file) = v["stdin_file"].as_str()
     {
-        let rel = ProjectDir::relative(file).map_err(|e| e.to_string())?;
+        let rel = ProjectDir::relative(file)?;
         // Read as the step will feed it: never a secret of the project.
-        hasher.update(
-            files
-                .read_shielded(
-                    &rel,
-                    crate::project::Shield::Secrets,
-                    crate::project::MAX_READ_BYTES,
-                )
-                .map_err(|e| e.to_string())?,
-        );
+        hasher.update(files.read_shielded(
+            &rel,
+            crate::project::Shield::Secrets,
+            crate::project::MAX_READ_BYTES,
+        )?);
     }
     Ok((
         format!("{connection}/{}", step.id),
