@@ -3,9 +3,8 @@
 
 /// The same allocator as the real binary, so limits hold here too.
 #[global_allocator]
-static ALLOCATOR: clockwork::load::limits::TrackingAllocator =
-    clockwork::load::limits::tracking_allocator();
+static ALLOCATOR: clockwork::TrackingAllocator = clockwork::tracking_allocator();
 
 fn main() -> std::process::ExitCode {
-    clockwork::cli::main()
+    clockwork::main()
 }

@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use clockwork::plugin::{PluginRuntime, PluginSet, RuntimeOptions, discover};
+use clockwork::{PluginRuntime, PluginSet, RuntimeOptions, discover};
 use criterion::{Criterion, criterion_group, criterion_main};
 
 /// The project `scripts/bench-project.py` writes: the one
@@ -46,22 +46,20 @@ fn plan_large(c: &mut Criterion) {
         problems,
         &Default::default(),
     ));
-    let folder = clockwork::project::Project::open(dir.path()).expect("project");
+    let folder = clockwork::Project::open(dir.path()).expect("project");
     let run = || {
         tokio.block_on(async {
-            let (project, _sources) = clockwork::load::load(&folder, &plugins)
-                .await
-                .expect("loads");
-            let mut graph = clockwork::resolve::resolve(project, &plugins, &|_| None)
+            let (project, _sources) = clockwork::load(&folder, &plugins).await.expect("loads");
+            let mut graph = clockwork::resolve(project, &plugins, &|_| None)
                 .await
                 .expect("resolves");
-            clockwork::complete::defaults(&mut graph, &plugins);
-            let state = clockwork::state::State::empty(&folder.identity);
-            let compared = clockwork::plan::Compared {
+            clockwork::defaults(&mut graph, &plugins);
+            let state = clockwork::State::empty(&folder.identity);
+            let compared = clockwork::Compared {
                 state: &state,
                 observation: None,
             };
-            clockwork::plan::plan(&graph, &plugins, &folder.identity, compared)
+            clockwork::plan(&graph, &plugins, &folder.identity, compared)
                 .await
                 .expect("plans")
         })

@@ -8,11 +8,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use clockwork::plugin::bindings::resource::exports::clockwork::plugin::resources::{
+use clockwork::wit::resource::exports::clockwork::plugin::resources::{
     CompletionInput, ResourceDescription,
 };
-use clockwork::plugin::bindings::types::ResourceRef;
-use clockwork::plugin::{
+use clockwork::wit::types::ResourceRef;
+use clockwork::{
     PluginRuntime, PluginSet, PluginSource, RuntimeOptions, bundled_plugins, discover,
 };
 use criterion::{Criterion, criterion_group, criterion_main};

@@ -1,43 +1,64 @@
 //! Clockwork: declare and run local multi-container infrastructure.
 //!
 //! ```text
-//! main.star ──load──▶ declarations ──resolve──▶ graph ──complete──▶ specs ──plan──▶ actions ──apply──▶ state
+//! main.star ──load──▶ Declared ──complete──▶ ──resolve──▶ Graph ──plan──▶ Plan ──apply──▶ State
 //! ```
 //!
 //! Every resource type, connection type and assertion is a sandboxed
-//! WebAssembly component ([`plugin`]) that sees only the host imports its
-//! kind is granted (`capability`). Plugins decide; the host acts.
+//! WebAssembly component (the plugin runtime) that sees only the host
+//! imports its kind is granted. Plugins decide; the host acts.
 //!
 //! This library backs the `clockwork` binary; its interface carries no
-//! stability promise beyond the binary's own. The stages the binary, the
-//! tests and the benchmarks drive are public (`load`, `resolve`,
-//! `complete`, `plan`, the plugin runtime, the project folder, the policy
-//! and the state); the Engine, the executor and the output are the
-//! binary's own, reached through [`cli`].
+//! stability promise beyond the binary's own. Its modules are private:
+//! what the binary, the tests and the benchmarks use is the list below,
+//! and `ARCHITECTURE.md` says where everything else lives.
 
 mod apply;
-pub mod assert;
-pub mod cli;
-pub mod complete;
+mod assert;
+mod cli;
+mod complete;
 mod defaults;
 mod docker;
-pub mod driver;
+mod driver;
 #[cfg(test)]
 mod fuzz;
-pub mod import;
-pub mod load;
+mod import;
+mod load;
 mod model;
 mod output;
-pub mod pipeline;
-pub mod plan;
-pub mod plugin;
-pub mod policy;
-pub mod project;
-pub mod reconcile;
+mod pipeline;
+mod plan;
+mod plugin;
+mod policy;
+mod project;
+mod reconcile;
 mod render;
-pub mod resolve;
+mod resolve;
 mod secret;
-pub mod state;
+mod state;
 mod suggest;
-pub mod watch;
+mod watch;
+// The WIT contract as Rust types: what plugins and the host exchange.
 pub mod wit;
+
+// The command line, and the allocator it counts evaluation with.
+pub use cli::{Args, main};
+pub use load::limits::{TrackingAllocator, tracking_allocator};
+
+// The pipeline's stages, as the benchmarks drive them.
+pub use complete::defaults;
+pub use load::load;
+pub use plan::{Compared, action_json, plan};
+pub use resolve::resolve;
+
+// The plugin runtime and the contract's types.
+pub use plugin::{
+    CacheOutcome, CallError, CallFailure, Limits, LoadedPlugin, PluginKind, PluginRuntime,
+    PluginSet, PluginSource, RuntimeOptions, TypeTraits, bundled_plugins, contract, discover,
+};
+
+// What a plugin's plan is checked against, and where it acts.
+pub use driver::Drivers;
+pub use policy::{Scope, check as check_action};
+pub use project::{Identity, Project, ProjectDir};
+pub use state::State;

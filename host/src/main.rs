@@ -3,9 +3,8 @@
 /// Counts what evaluating a project file allocates, so its memory limit
 /// holds (`clockwork::load::limits`).
 #[global_allocator]
-static ALLOCATOR: clockwork::load::limits::TrackingAllocator =
-    clockwork::load::limits::tracking_allocator();
+static ALLOCATOR: clockwork::TrackingAllocator = clockwork::tracking_allocator();
 
 fn main() -> std::process::ExitCode {
-    clockwork::cli::main()
+    clockwork::main()
 }

@@ -82,7 +82,7 @@ fn a_plugin_built_against_an_older_contract_is_refused_naming_both() {
         reason,
         format!(
             "built against `clockwork:plugin@0.1.0`, but this Clockwork speaks `{}`: rebuild the plugin with a matching clockwork-sdk (the README says what changed)",
-            clockwork::plugin::contract()
+            clockwork::contract()
         )
     );
 }
@@ -113,9 +113,9 @@ fn a_warning_is_shown_at_its_declaration_and_does_not_fail_the_plan() {
 /// component: what the Engine shows against what was recorded.
 #[tokio::test]
 async fn the_docker_resource_status_reports_health_and_drift() {
-    use clockwork::plugin::bindings::resource::exports::clockwork::plugin::resources::Health;
-    use clockwork::plugin::bindings::types::ResourceRef;
-    let wasm = clockwork::plugin::bundled_plugins()
+    use clockwork::wit::resource::exports::clockwork::plugin::resources::Health;
+    use clockwork::wit::types::ResourceRef;
+    let wasm = clockwork::bundled_plugins()
         .iter()
         .find(|p| p.name == "docker-resource")
         .expect("docker-resource is bundled")
@@ -123,7 +123,7 @@ async fn the_docker_resource_status_reports_health_and_drift() {
     let runtime = crate::support::runtime(None, None, None);
     let plugin = runtime
         .load(
-            clockwork::plugin::PluginSource::Bundled,
+            clockwork::PluginSource::Bundled,
             None,
             "docker-resource".into(),
             std::sync::Arc::from(wasm),

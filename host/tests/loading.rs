@@ -2,7 +2,7 @@
 //! reason and do not stop the others; clashes need the project's word; the
 //! compiled-component cache is rebuilt, never trusted, when damaged.
 
-use clockwork::plugin::CacheOutcome;
+use clockwork::CacheOutcome;
 use serde_json::Value;
 
 use crate::support::{TestProject, deferring_runtime, fixture, load, runtime, stderr, stdout};
@@ -38,7 +38,7 @@ fn every_bundled_plugin_loads_with_a_valid_description() {
     assert_eq!(code, 0, "{json:#}");
     assert_eq!(json["problems"], Value::Array(vec![]));
     let plugins = json["plugins"].as_array().expect("plugins");
-    let bundled: Vec<&str> = clockwork::plugin::bundled_plugins()
+    let bundled: Vec<&str> = clockwork::bundled_plugins()
         .iter()
         .map(|b| b.name)
         .collect();
@@ -377,7 +377,7 @@ async fn a_plugin_described_from_the_cache_is_compiled_at_its_first_call() {
 
 /// A bundled plugin's component, written to a file in `dir`.
 fn bundled_file(dir: &std::path::Path, name: &str) -> std::path::PathBuf {
-    let plugin = clockwork::plugin::bundled_plugins()
+    let plugin = clockwork::bundled_plugins()
         .iter()
         .find(|p| p.name == name)
         .unwrap_or_else(|| panic!("{name} is bundled"));

@@ -90,7 +90,7 @@ fn every_help_text() {
         }
     }
     let mut all = Vec::new();
-    paths(&clockwork::cli::Args::command(), Vec::new(), &mut all);
+    paths(&clockwork::Args::command(), Vec::new(), &mut all);
     assert!(all.len() > 10, "{all:?}");
     let project = TestProject::new();
     for path in all {

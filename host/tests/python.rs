@@ -10,11 +10,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use clockwork::plugin::bindings::assertion::exports::clockwork::plugin::assertions::{
+use clockwork::wit::assertion::exports::clockwork::plugin::assertions::{
     CheckInput, Outcome, Verdict,
 };
-use clockwork::plugin::bindings::types::{Diagnostic, PluginError, Severity};
-use clockwork::plugin::{LoadedPlugin, TypeTraits};
+use clockwork::wit::types::{Diagnostic, PluginError, Severity};
+use clockwork::{LoadedPlugin, TypeTraits};
 use serde_json::{Value, json};
 
 use crate::support::{load, runtime, target_dir, test_cache, workspace};

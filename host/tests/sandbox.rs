@@ -4,11 +4,11 @@
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
-use clockwork::plugin::bindings::assertion::exports::clockwork::plugin::assertions::{
+use clockwork::wit::assertion::exports::clockwork::plugin::assertions::{
     CheckInput, Outcome, Verdict,
 };
-use clockwork::plugin::bindings::types::PluginError;
-use clockwork::plugin::{CallError, CallFailure, Limits, LoadedPlugin};
+use clockwork::wit::types::PluginError;
+use clockwork::{CallError, CallFailure, Limits, LoadedPlugin};
 
 use crate::support::{fixture, load, runtime, test_cache};
 

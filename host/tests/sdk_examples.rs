@@ -6,19 +6,17 @@ use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use clockwork::plugin::bindings::assertion::exports::clockwork::plugin::assertions::{
-    CheckInput, Verdict,
-};
-use clockwork::plugin::bindings::connection::exports::clockwork::plugin::connections::{
+use clockwork::wit::assertion::exports::clockwork::plugin::assertions::{CheckInput, Verdict};
+use clockwork::wit::connection::exports::clockwork::plugin::connections::{
     Contribution, EdgeOrder, Endpoint, MountSource, ResolveInput,
 };
-use clockwork::plugin::bindings::resource::exports::clockwork::plugin::resources::{
+use clockwork::wit::resource::exports::clockwork::plugin::resources::{
     ActionResult, Change, ChangePlan, PlanInput,
 };
-use clockwork::plugin::bindings::types::{Action, PluginError, ResourceRef};
-use clockwork::plugin::{LoadedPlugin, PluginKind};
-use clockwork::policy::{self, Scope};
-use clockwork::project::{Identity, ProjectDir};
+use clockwork::wit::types::{Action, PluginError, ResourceRef};
+use clockwork::{Identity, ProjectDir};
+use clockwork::{LoadedPlugin, PluginKind};
+use clockwork::{Scope, check_action};
 use clockwork_schema::actions::{ContainerSpec, spec_hash};
 use serde_json::{Value, json};
 
@@ -171,7 +169,7 @@ fn kinds(plan: &ChangePlan) -> Vec<String> {
     plan.actions
         .iter()
         .map(|a| {
-            clockwork::plan::action_json(a)["action"]
+            clockwork::action_json(a)["action"]
                 .as_str()
                 .unwrap_or("?")
                 .to_string()
@@ -227,11 +225,11 @@ async fn the_resource_example_creates_on_the_project_network_and_settles_the_con
     let dir = tempfile::tempdir().expect("temp dir");
     let files = ProjectDir::open(&dir.path().canonicalize().expect("canonical")).expect("open");
     for action in &created.actions {
-        policy::check(
+        check_action(
             &files,
             &Scope::of("db", "PostgresDatabase"),
             action,
-            clockwork::driver::Drivers::bundled(),
+            clockwork::Drivers::bundled(),
         )
         .unwrap_or_else(|e| panic!("{action:?}: {e}"));
     }

@@ -6,10 +6,10 @@ use std::net::Ipv4Addr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use clockwork::plugin::bindings::assertion::exports::clockwork::plugin::assertions::{
+use clockwork::wit::assertion::exports::clockwork::plugin::assertions::{
     CheckInput, Outcome, Verdict,
 };
-use clockwork::plugin::{LoadedPlugin, PluginSource, bundled_plugins};
+use clockwork::{LoadedPlugin, PluginSource, bundled_plugins};
 use rcgen::{
     BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair, date_time_ymd,
 };

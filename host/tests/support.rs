@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::{Arc, OnceLock};
 
-use clockwork::plugin::{Limits, LoadedPlugin, PluginRuntime, PluginSource, RuntimeOptions};
+use clockwork::{Limits, LoadedPlugin, PluginRuntime, PluginSource, RuntimeOptions};
 
 /// The workspace root.
 pub fn workspace() -> PathBuf {

@@ -25,8 +25,6 @@ use serde_json::Value as Json;
 pub enum Origin {
     /// A plugin's `complete-rules`.
     Rules(String),
-    /// A model's answer.
-    Model(String),
     /// `clockwork.lock`.
     Lock,
 }
@@ -35,7 +33,6 @@ impl fmt::Display for Origin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Origin::Rules(plugin) => write!(f, "the completion rules of `{plugin}`"),
-            Origin::Model(model) => write!(f, "the model `{model}`"),
             Origin::Lock => f.write_str(crate::complete::lock::LOCK_FILE),
         }
     }

@@ -69,6 +69,7 @@ impl Problem {
     }
 
     /// `file:line:column`, or the file alone.
+    #[cfg(test)]
     pub fn place(&self) -> String {
         match self.spot {
             Some(s) => format!("{}:{}:{}", self.file, s.line, s.column),

@@ -25,7 +25,7 @@ mod translate;
 use std::path::{Path, PathBuf};
 
 pub use compose::SecretToSet;
-pub use error::{ImportError, Problem};
+pub use error::ImportError;
 
 /// What to import.
 pub struct Input<'a> {

@@ -20,12 +20,11 @@ mod types;
 mod value;
 
 pub use crate::model::Located;
-pub use crate::model::kebab;
 pub use context::read_dotenv as dotenv;
 pub use error::{LoadError, LoadReport};
-pub use function::{ProgramError, program_from_source};
+pub use function::program_from_source;
 pub use source::PROJECT_FILES;
-pub use types::{TypeRegistry, TypeSpec};
+pub use types::TypeRegistry;
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -598,15 +597,4 @@ pub fn structural_fields(kind: PluginKind) -> &'static [&'static str] {
 /// need them).
 pub fn resources(project: &Declared) -> impl Iterator<Item = DeclId> + '_ {
     project.of_kind(PluginKind::Resource).map(|d| d.id)
-}
-
-/// A location for messages about the project as a whole.
-pub fn project_location(project: &Declared) -> Location {
-    Location {
-        file: project.file.clone(),
-        line: 1,
-        column: 1,
-        offset: 0,
-        len: 0,
-    }
 }

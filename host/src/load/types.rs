@@ -103,12 +103,4 @@ impl TypeRegistry {
     pub fn iter(&self) -> impl Iterator<Item = &Arc<TypeSpec>> {
         self.types.values()
     }
-
-    /// The names of the types of one kind.
-    pub fn names_of(&self, kind: PluginKind) -> impl Iterator<Item = &str> {
-        self.types
-            .values()
-            .filter(move |t| t.kind == kind)
-            .map(|t| t.name())
-    }
 }

@@ -19,23 +19,8 @@ use crate::project::ProjectDir;
 use crate::resolve::Graph;
 use crate::state::State;
 
-/// Every problem of `plan`, located.
-pub fn check_plan(
-    plan: &Plan,
-    graph: &Graph,
-    files: &ProjectDir,
-    state: &State,
-    observation: Option<&Observation>,
-    sources: &Sources,
-) -> Vec<Located> {
-    check_each(plan, graph, files, state, observation, sources)
-        .into_iter()
-        .map(|(_, located)| located)
-        .collect()
-}
-
-/// [`check_plan`]'s problems, each with the declaration it is about: what
-/// `watch` needs to leave one resource alone and look after the others.
+/// Every problem of `plan`, located, each with the declaration it is
+/// about: what `watch` needs to leave one resource alone and look after the others.
 pub fn check_each(
     plan: &Plan,
     graph: &Graph,

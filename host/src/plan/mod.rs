@@ -12,8 +12,10 @@ mod check;
 mod decide;
 
 pub use actions::{action_json, describe};
-pub use check::{check_each, check_plan};
-pub use decide::{PlanCall, PlanError, Planner, Settle, SettleCall, project_json};
+pub use check::check_each;
+#[cfg(test)]
+pub(crate) use decide::{PlanCall, SettleCall};
+pub use decide::{PlanError, Planner, Settle};
 
 use std::collections::BTreeMap;
 
@@ -515,19 +517,39 @@ fn assemble(
     }
 }
 
+/// Why a connection's setup steps have no order.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, miette::Diagnostic)]
+pub enum SetupOrderError {
+    /// A step's `after` names no step of the connection.
+    #[error(
+        "setup step `{step}` runs after `{after}`, which is not one of this connection's steps"
+    )]
+    #[diagnostic(code(clockwork::plan::setup_order))]
+    Unknown {
+        /// The step.
+        step: String,
+        /// What it names.
+        after: String,
+    },
+    /// The steps' `after` lists make a cycle (the steps, comma-separated).
+    #[error("setup steps {0} wait for each other (`after` makes a cycle)")]
+    #[diagnostic(code(clockwork::plan::setup_order))]
+    Cycle(String),
+}
+
 /// The order a connection's setup steps run in: each after the steps its
 /// `after` names, otherwise as listed. An unknown id or a cycle is an error
 /// naming it.
 pub fn setup_order(
     steps: &[crate::plugin::bindings::connection::exports::clockwork::plugin::connections::SetupStep],
-) -> Result<Vec<usize>, String> {
+) -> Result<Vec<usize>, SetupOrderError> {
     let index = |id: &str| steps.iter().position(|s| s.id == id);
     for step in steps {
         if let Some(unknown) = step.after.iter().find(|a| index(a).is_none()) {
-            return Err(format!(
-                "setup step `{}` runs after `{unknown}`, which is not one of this connection's steps",
-                step.id
-            ));
+            return Err(SetupOrderError::Unknown {
+                step: step.id.clone(),
+                after: unknown.clone(),
+            });
         }
     }
     let mut order = Vec::with_capacity(steps.len());
@@ -550,10 +572,7 @@ pub fn setup_order(
                     .filter(|&i| !done[i])
                     .map(|i| steps[i].id.as_str())
                     .collect();
-                return Err(format!(
-                    "setup steps {} wait for each other (`after` makes a cycle)",
-                    stuck.join(", ")
-                ));
+                return Err(SetupOrderError::Cycle(stuck.join(", ")));
             }
         }
     }
@@ -749,9 +768,19 @@ mod tests {
         ];
         assert_eq!(setup_order(&steps).unwrap(), [1, 2, 0]);
         let unknown = [step("a", &["nope"])];
-        assert!(setup_order(&unknown).unwrap_err().contains("`nope`"));
+        assert!(
+            setup_order(&unknown)
+                .unwrap_err()
+                .to_string()
+                .contains("`nope`")
+        );
         let cycle = [step("a", &["b"]), step("b", &["a"])];
-        assert!(setup_order(&cycle).unwrap_err().contains("cycle"));
+        assert!(
+            setup_order(&cycle)
+                .unwrap_err()
+                .to_string()
+                .contains("cycle")
+        );
     }
 
     #[test]

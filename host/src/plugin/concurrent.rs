@@ -4,9 +4,15 @@
 
 use std::future::Future;
 
+/// A call that panicked: a bug in the host, not in a plugin (a plugin's
+/// trap is a [`CallError`](crate::plugin::CallError) in the call's result).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct TaskPanicked(String);
+
 /// Runs every call at once and returns their results in the given order.
-/// A call that panicked is the only error; it means a bug in the host.
-pub async fn in_order<T, F>(calls: impl IntoIterator<Item = F>) -> Result<Vec<T>, String>
+/// A call that panicked is the only error.
+pub async fn in_order<T, F>(calls: impl IntoIterator<Item = F>) -> Result<Vec<T>, TaskPanicked>
 where
     T: Send + 'static,
     F: Future<Output = T> + Send + 'static,
@@ -14,7 +20,7 @@ where
     let tasks: Vec<_> = calls.into_iter().map(tokio::spawn).collect();
     let mut results = Vec::with_capacity(tasks.len());
     for task in tasks {
-        results.push(task.await.map_err(|e| e.to_string())?);
+        results.push(task.await.map_err(|e| TaskPanicked(e.to_string()))?);
     }
     Ok(results)
 }

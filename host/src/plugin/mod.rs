@@ -25,19 +25,16 @@ mod store;
 pub use crate::model::PluginKind;
 pub use cache::{CacheOutcome, ComponentCache};
 pub use concurrent::in_order;
-pub use description::{PluginDescription, PluginMeta, TypeInfo, TypeTraits};
-pub use discover::{
-    BundledPlugin, PluginFile, PluginProblem, PluginSet, bundled_plugins, discover, user_plugin_dir,
-};
-pub use engine::{PluginEngine, contract, wasmtime_version};
+pub use description::{PluginDescription, TypeInfo, TypeTraits};
+pub use discover::{PluginProblem, PluginSet, bundled_plugins, discover};
+pub use engine::{PluginEngine, contract};
 pub use error::{CallError, CallFailure, LoadError};
 pub use limits::Limits;
-pub use loaded::{LoadedPlugin, PluginOrigin, PluginSource};
+pub use loaded::{LoadedPlugin, PluginSource};
 pub use runtime::{PluginRuntime, RuntimeOptions};
 
 /// The bundled plugin that runs users' check functions (Starlark): the one
 /// whose instances are kept warm, and the only one given secrets, which it
 /// hands to a check only when asked by name.
 pub const INTERPRETER_PLUGIN: &str = "starlark-assertions";
-pub use sandbox::{LogSink, Sandbox};
 pub use store::{Deployment, HostServices, HostState, LogLevel, LogRecord};

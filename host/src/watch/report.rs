@@ -137,11 +137,6 @@ impl Alerts {
         }
     }
 
-    /// Whether a webhook is configured.
-    pub fn configured(&self) -> bool {
-        self.url.is_some()
-    }
-
     /// Sends `alert` in the background: three tries, then a note.
     pub fn send(&self, alert: Alert, reporter: Arc<Reporter>) {
         let Some(url) = self.url.clone() else {
