@@ -272,10 +272,11 @@ pub async fn run(target: Target<'_>, graph: &Graph, sources: &Sources) -> Result
         caller,
     };
     // A question a person answers is asked before the lock, so that nobody
-    // holds it while the question waits; otherwise the one look under the
-    // lock is enough.
-    let asks = hooks.waits_for_an_answer();
-    if asks {
+    // holds it while the question waits; and a project never applied is
+    // looked at first too, so that a plan refused leaves no `.clockwork/`.
+    // Otherwise the one look under the lock is enough.
+    let look_first = hooks.waits_for_an_answer() || !crate::state::State::exists(&project.files);
+    if look_first {
         applying.look_and_confirm_deletions(&mut engine).await?;
     }
 
@@ -300,7 +301,7 @@ pub async fn run(target: Target<'_>, graph: &Graph, sources: &Sources) -> Result
     }
     let plan = applying.plan(&engine, &state, &observation).await?;
     let plan = narrowed(plan, &state, only, Some(hooks));
-    if !asks {
+    if !look_first {
         applying.confirm_deletions(&plan)?;
     }
     applying.say_if_moved(&plan);
