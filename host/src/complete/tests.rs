@@ -17,16 +17,8 @@ use crate::resolve::{Graph, Spec};
 
 fn field(name: &str, value_type: &str, completable: bool) -> FieldSchema {
     FieldSchema {
-        name: name.into(),
-        value_type: value_type.into(),
-        doc: format!("The {name}."),
-        required: false,
-        default: None,
         completable,
-        forces_replace: false,
-        secret: false,
-        examples: Vec::new(),
-        receives: None,
+        ..FieldSchema::new(name, value_type)
     }
 }
 

@@ -21,16 +21,9 @@ const OTHER_SECRET: &str = "other-Secret-Value-2";
 
 fn field(name: &str, ty: &str, receives: Option<ContributionKind>) -> FieldSchema {
     FieldSchema {
-        name: name.into(),
-        value_type: ty.into(),
-        doc: String::new(),
-        required: false,
-        default: None,
         completable: true,
-        forces_replace: false,
-        secret: false,
-        examples: Vec::new(),
         receives,
+        ..FieldSchema::new(name, ty)
     }
 }
 

@@ -86,23 +86,17 @@ fn a_lock_file_is_read_as_untrusted_input() {
     let placeholders = Placeholders::new(["other-Secret-3".to_string()], &places);
     let shown = Shown::default();
     let declared = Declared::for_tests(["backend"], ["pgdata"]);
-    let schema = |name: &str| clockwork_schema::FieldSchema {
-        name: name.into(),
-        value_type: match name {
+    let schema = |name: &str| {
+        let value_type = match name {
             "volumes" => "list<mount>",
             "ports" => "list<port>",
             "env_vars" => "map<string>",
             _ => "any",
+        };
+        clockwork_schema::FieldSchema {
+            completable: true,
+            ..clockwork_schema::FieldSchema::new(name, value_type)
         }
-        .into(),
-        doc: String::new(),
-        required: false,
-        default: None,
-        completable: true,
-        forces_replace: false,
-        secret: false,
-        examples: Vec::new(),
-        receives: None,
     };
     fuzz("files/lock", damaged(VALID_LOCK), |text| {
         write(&root, "clockwork.lock", text)?;

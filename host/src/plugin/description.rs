@@ -275,18 +275,7 @@ mod tests {
     }
 
     fn name_field() -> FieldSchema {
-        FieldSchema {
-            name: "name".into(),
-            value_type: "string".into(),
-            doc: "Name.".into(),
-            required: false,
-            default: None,
-            completable: false,
-            forces_replace: false,
-            secret: false,
-            examples: vec![],
-            receives: None,
-        }
+        FieldSchema::new("name", "string")
     }
 
     #[test]

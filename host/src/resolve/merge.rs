@@ -313,16 +313,8 @@ mod tests {
 
     fn field(name: &str, ty: &str, receives: Option<ContributionKind>) -> FieldSchema {
         FieldSchema {
-            name: name.into(),
-            value_type: ty.into(),
-            doc: "A field.".into(),
-            required: false,
-            default: None,
-            completable: false,
-            forces_replace: false,
-            secret: false,
-            examples: Vec::new(),
             receives,
+            ..FieldSchema::new(name, ty)
         }
     }
 

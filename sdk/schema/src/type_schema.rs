@@ -182,6 +182,24 @@ pub fn is_kebab_case(name: &str) -> bool {
 }
 
 impl FieldSchema {
+    /// An optional field of `value_type` with a one-line doc and nothing
+    /// else set; the rest is set with struct update syntax
+    /// (`FieldSchema { completable: true, ..FieldSchema::new("image", "string") }`).
+    pub fn new(name: &str, value_type: &str) -> Self {
+        FieldSchema {
+            name: name.into(),
+            value_type: value_type.into(),
+            doc: format!("The {name}."),
+            required: false,
+            default: None,
+            completable: false,
+            forces_replace: false,
+            secret: false,
+            examples: Vec::new(),
+            receives: None,
+        }
+    }
+
     /// The parsed value type; `None` if it does not parse (see [`TypeSchema::problems`]).
     pub fn parsed_type(&self) -> Option<ValueType> {
         ValueType::parse(&self.value_type).ok()
