@@ -10,6 +10,8 @@ mod act;
 mod execute;
 mod hooks;
 mod schedule;
+#[cfg(test)]
+mod tests;
 
 pub use execute::{Options, Outcome, Progress, RemovalOrder, Report, execute};
 pub use hooks::{Confirmation, Hooks};

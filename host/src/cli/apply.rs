@@ -257,3 +257,58 @@ pub async fn run_destroy(invocation: &Invocation, args: DestroyArgs) -> Result<u
         EXIT_OK
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn adopt_takes_project_ids_of_twelve_hex_digits_and_names_the_one_that_is_not() {
+        let ids = adopt_ids(&["0123456789ab".into(), "ba9876543210".into()]).expect("ids");
+        assert_eq!(ids.len(), 2);
+        assert_eq!(ids[0].as_str(), "0123456789ab");
+        for bad in ["0123456789", "0123456789abc", "0123456789ag", "shop"] {
+            let Err(CliError::Usage { message, .. }) =
+                adopt_ids(&["0123456789ab".into(), bad.into()])
+            else {
+                panic!("`{bad}` refused");
+            };
+            assert_eq!(
+                message,
+                format!("`--adopt {bad}`: a project id is 12 hex digits")
+            );
+        }
+        assert!(adopt_ids(&[]).expect("none").is_empty());
+    }
+
+    #[test]
+    fn a_question_nobody_could_answer_exits_2_and_says_nothing_was_changed() {
+        let e = CliError::from(RunError::NeedsConfirmation {
+            question: "Delete 2 resources?".into(),
+        });
+        assert_eq!(e.exit_code(), crate::cli::EXIT_INVALID);
+        assert_eq!(
+            e.to_string(),
+            "Delete 2 resources? Not asked, since this is not a terminal: nothing was changed"
+        );
+        let declined = CliError::from(RunError::Declined);
+        assert_eq!(declined.exit_code(), EXIT_FAILED);
+        assert_eq!(declined.to_string(), "not confirmed: nothing was changed");
+    }
+
+    #[test]
+    fn a_plan_with_problems_is_the_projects_problems() {
+        let e = CliError::from(RunError::Invalid(Vec::new()));
+        assert!(matches!(e, CliError::Invalid(_)));
+        assert_eq!(e.exit_code(), crate::cli::EXIT_INVALID);
+    }
+
+    #[test]
+    fn yes_answers_every_question_without_a_terminal() {
+        let terminal = Terminal {
+            json: true,
+            yes: true,
+        };
+        assert_eq!(terminal.confirm("Delete 2 resources?"), Confirmation::Yes);
+    }
+}

@@ -288,3 +288,186 @@ impl CliError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use miette::Diagnostic;
+
+    use super::*;
+    use crate::complete::CompleteError;
+    use crate::model::Location;
+
+    fn usage() -> CliError {
+        CliError::Usage {
+            message: "names are given only with --refresh".into(),
+            help: "`clockwork complete --refresh NAME…`".into(),
+        }
+    }
+
+    fn located(message: &str) -> Located {
+        Located {
+            message: message.into(),
+            location: Location {
+                file: "main.star".into(),
+                line: 3,
+                column: 1,
+                offset: 0,
+                len: 0,
+            },
+            help: None,
+            source: None,
+            called_from: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn what_the_user_must_fix_exits_2_and_what_failed_exits_1() {
+        let invalid = [
+            usage(),
+            CliError::Invalid(vec![located("a problem")]),
+            CliError::NeedsYes {
+                what: "Delete 2 resources?".into(),
+            },
+            CliError::UnknownPlugin {
+                name: "dockr".into(),
+                suggestion: None,
+            },
+            CliError::Load(LoadError::NoProjectFile { dir: "/p".into() }),
+            CliError::BrokenPlugins(Vec::new()),
+        ];
+        for e in &invalid {
+            assert_eq!(e.exit_code(), EXIT_INVALID, "{e}");
+        }
+        let failed = [
+            CliError::Declined,
+            CliError::Internal("a task panicked".into()),
+            CliError::Service("cannot start".into()),
+            CliError::NoEngine {
+                endpoint: "unix:///var/run/docker.sock".into(),
+                message: "refused".into(),
+            },
+            CliError::NotReady {
+                message: "`db` is not running".into(),
+                help: "`clockwork apply`".into(),
+            },
+            CliError::Runtime("no engine".into()),
+        ];
+        for e in &failed {
+            assert_eq!(e.exit_code(), EXIT_FAILED, "{e}");
+        }
+        assert_ne!(EXIT_INVALID, EXIT_FAILED);
+    }
+
+    #[test]
+    fn a_plugin_refusing_a_declaration_is_the_projects_problem_other_plan_failures_are_not() {
+        let refused = CliError::Plan(crate::plan::PlanError::Refused {
+            decl: None,
+            resource: "db".into(),
+            type_name: "Box".into(),
+            message: "no image".into(),
+        });
+        assert_eq!(refused.exit_code(), EXIT_INVALID);
+        let unknown = CliError::Plan(crate::plan::PlanError::UnknownType {
+            resource: "db".into(),
+            type_name: "Gone".into(),
+        });
+        assert_eq!(unknown.exit_code(), EXIT_FAILED);
+    }
+
+    #[test]
+    fn a_lock_that_does_not_cover_the_project_is_the_users_to_fix() {
+        let not_locked = CliError::Completion(Box::new(CompleteError::NotLocked(vec![
+            "`db` (Box)".into(),
+        ])));
+        assert_eq!(not_locked.exit_code(), EXIT_INVALID);
+        let help = not_locked.help().map(|h| h.to_string()).unwrap_or_default();
+        assert!(help.contains("without --locked"), "{help}");
+
+        let bad_answer = CliError::Completion(Box::new(CompleteError::BadAnswer {
+            declaration: "db".into(),
+            type_name: "Box".into(),
+            field: "image".into(),
+            problem: "not a string".into(),
+            answered: "3".into(),
+        }));
+        assert_eq!(bad_answer.exit_code(), EXIT_FAILED);
+        let help = bad_answer.help().map(|h| h.to_string()).unwrap_or_default();
+        assert_eq!(
+            help,
+            "write `image` in the project file, or try another model (CW_MODEL)"
+        );
+    }
+
+    #[test]
+    fn a_value_refused_from_the_lock_says_how_to_remove_it() {
+        let refusal = |origin| {
+            CliError::Completion(Box::new(CompleteError::Refused(Box::new(
+                crate::complete::Refusal {
+                    declaration: "web".into(),
+                    type_name: "Box".into(),
+                    location: located("").location,
+                    field: "ports".into(),
+                    origin,
+                    problem: "publishes a host port".into(),
+                },
+            ))))
+        };
+        let from_lock = refusal(crate::complete::trust::Origin::Lock);
+        assert_eq!(from_lock.exit_code(), EXIT_INVALID);
+        let help = from_lock.help().map(|h| h.to_string()).unwrap_or_default();
+        assert!(
+            help.contains("remove `ports` from the entry of `web`")
+                && help.contains("clockwork complete --refresh web"),
+            "{help}"
+        );
+        let from_model = refusal(crate::complete::trust::Origin::Model("m".into()));
+        let help = from_model.help().map(|h| h.to_string()).unwrap_or_default();
+        assert_eq!(
+            help,
+            "only what you write grants a host port, a bind mount or a secret of another declaration; write `ports` in the project file yourself"
+        );
+    }
+
+    #[test]
+    fn located_load_problems_become_the_projects_problems_and_others_stay_load_errors() {
+        let problems = CliError::from(LoadError::Located(vec![located("a"), located("b")]));
+        assert!(matches!(&problems, CliError::Invalid(p) if p.len() == 2));
+        assert_eq!(problems.to_string(), "2 problem(s) in the project");
+        let missing = CliError::from(LoadError::NoProjectFile { dir: "/p".into() });
+        assert!(matches!(missing, CliError::Load(_)));
+        assert_eq!(
+            missing.to_string(),
+            "no project file in `/p`: expected `main.star` (or `main.py`)"
+        );
+    }
+
+    #[test]
+    fn an_engine_that_does_not_answer_says_where_it_was_looked_for_and_how_to_start_it() {
+        let e = CliError::from(crate::docker::EngineError::Unreachable {
+            endpoint: "unix:///var/run/docker.sock".into(),
+            message: "connection refused".into(),
+        });
+        assert!(matches!(e, CliError::NoEngine { .. }));
+        assert_eq!(
+            e.to_string(),
+            "no Docker Engine answers at unix:///var/run/docker.sock: connection refused"
+        );
+        let help = e.help().map(|h| h.to_string()).unwrap_or_default();
+        assert!(help.contains("plan --offline"), "{help}");
+        assert_eq!(e.exit_code(), EXIT_FAILED);
+    }
+
+    #[test]
+    fn a_usage_error_carries_its_fix_as_help() {
+        let e = usage();
+        assert_eq!(e.to_string(), "names are given only with --refresh");
+        assert_eq!(
+            e.help().map(|h| h.to_string()).as_deref(),
+            Some("`clockwork complete --refresh NAME…`")
+        );
+        assert_eq!(
+            e.code().map(|c| c.to_string()).as_deref(),
+            Some("clockwork::usage")
+        );
+    }
+}

@@ -142,3 +142,80 @@ pub fn run(invocation: &Invocation, template: Template) -> Result<u8, CliError> 
     ));
     Ok(EXIT_OK)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `init` in a folder holding `files`; the folder and the outcome.
+    fn init(
+        files: &[(&str, &str)],
+        template: Template,
+    ) -> (tempfile::TempDir, Result<u8, CliError>) {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        for (name, text) in files {
+            std::fs::write(tmp.path().join(name), text).expect("write");
+        }
+        let invocation = Invocation {
+            project: crate::project::Project::open(tmp.path()).expect("project"),
+            cache_root: None,
+            verbosity: 0,
+            model_flags: crate::complete::ModelFlags {
+                model: None,
+                base_url: None,
+            },
+            refresh: None,
+        };
+        let outcome = run(&invocation, template);
+        (tmp, outcome)
+    }
+
+    fn read(dir: &tempfile::TempDir, name: &str) -> String {
+        std::fs::read_to_string(dir.path().join(name)).unwrap_or_default()
+    }
+
+    #[test]
+    fn a_project_file_already_there_is_never_written_over() {
+        for existing in ["main.star", "main.py"] {
+            let (dir, outcome) = init(&[(existing, "# mine\n")], Template::Web);
+            let Err(CliError::Usage { message, .. }) = outcome else {
+                panic!("refused");
+            };
+            assert_eq!(
+                message,
+                format!("{existing} exists: `clockwork init` writes nothing over a project")
+            );
+            assert_eq!(read(&dir, existing), "# mine\n");
+            assert_eq!(read(&dir, ".gitignore"), "", "nothing else written");
+        }
+    }
+
+    #[test]
+    fn a_new_project_gets_its_template_and_the_state_folder_ignored() {
+        let (dir, outcome) = init(&[], Template::Empty);
+        assert_eq!(outcome.expect("written"), EXIT_OK);
+        assert_eq!(read(&dir, "main.star"), EMPTY);
+        assert!(read(&dir, ".gitignore").ends_with("\n.clockwork/\n"));
+
+        let (dir, _) = init(&[], Template::Web);
+        assert!(read(&dir, "main.star").contains("DatabaseConnection(to_resource = db)"));
+    }
+
+    #[test]
+    fn the_ignore_line_is_added_once_after_what_the_gitignore_holds() {
+        let (dir, _) = init(&[(".gitignore", "target")], Template::Empty);
+        let text = read(&dir, ".gitignore");
+        assert!(text.starts_with("target\n# Clockwork's state"), "{text}");
+        assert_eq!(text.matches(".clockwork/").count(), 1, "{text}");
+
+        for listed in [".clockwork", "/.clockwork/", "  .clockwork/  "] {
+            let before = format!("target\n{listed}\n");
+            let (dir, _) = init(&[(".gitignore", before.as_str())], Template::Empty);
+            assert_eq!(
+                read(&dir, ".gitignore"),
+                before,
+                "already listed as `{listed}`"
+            );
+        }
+    }
+}

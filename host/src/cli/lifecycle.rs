@@ -264,3 +264,92 @@ fn verb(intent: Intent) -> &'static str {
         Intent::Restart => "restart",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Declaration;
+    use crate::project::Identity;
+    use crate::state::ResourceState;
+
+    /// `stack` (0) holding `web` (1) and `worker` (2), and `db` (3).
+    fn project() -> Declared {
+        let mut stack = Declaration::fixture(0, PluginKind::Resource, "Box", "stack");
+        let mut web = Declaration::fixture(1, PluginKind::Resource, "Box", "web");
+        let mut worker = Declaration::fixture(2, PluginKind::Resource, "Box", "worker");
+        web.parent = Some(stack.id);
+        worker.parent = Some(stack.id);
+        stack.children = vec![web.id, worker.id];
+        let db = Declaration::fixture(3, PluginKind::Resource, "Box", "db");
+        Declared::fixture(vec![stack, web, worker, db])
+    }
+
+    fn state(deployed: &[&str]) -> State {
+        let mut state = State::empty(&Identity::new("p", std::path::Path::new("/p")));
+        for name in deployed {
+            state.resources.insert(
+                (*name).into(),
+                ResourceState {
+                    type_name: "Box".into(),
+                    state: json!({}),
+                    depends_on: Vec::new(),
+                    updated_at: 0,
+                    containers: Vec::new(),
+                    unknown: Default::default(),
+                    stopped: false,
+                    expires_at: None,
+                },
+            );
+        }
+        state
+    }
+
+    fn names(names: &[&str]) -> Vec<String> {
+        names.iter().map(|n| n.to_string()).collect()
+    }
+
+    fn targeted(asked: &[&str], deployed: &[&str]) -> Vec<String> {
+        targets(&names(asked), &project(), &state(deployed))
+            .expect("targets")
+            .into_iter()
+            .map(|n| n.to_string())
+            .collect()
+    }
+
+    #[test]
+    fn no_name_means_every_deployed_resource() {
+        assert_eq!(targeted(&[], &["web", "db", "old"]), ["db", "old", "web"]);
+        assert!(targeted(&[], &[]).is_empty());
+    }
+
+    #[test]
+    fn a_composite_means_its_leaves_and_each_is_named_once() {
+        assert_eq!(targeted(&["stack"], &[]), ["web", "worker"]);
+        assert_eq!(
+            targeted(&["worker", "stack", "db", "worker"], &[]),
+            ["worker", "web", "db"]
+        );
+    }
+
+    #[test]
+    fn a_resource_no_longer_declared_can_still_be_named_while_it_is_deployed() {
+        assert_eq!(targeted(&["old"], &["old"]), ["old"]);
+    }
+
+    #[test]
+    fn an_unknown_name_is_a_usage_error_with_the_nearest_name() {
+        let Err(CliError::Usage { message, help }) =
+            targets(&names(&["wokrer"]), &project(), &state(&[]))
+        else {
+            panic!("refused");
+        };
+        assert_eq!(message, "no resource is named `wokrer`");
+        assert_eq!(help, "did you mean `worker`?");
+        let Err(CliError::Usage { help, .. }) =
+            targets(&names(&["zzzzzzzz"]), &project(), &state(&[]))
+        else {
+            panic!("refused");
+        };
+        assert_eq!(help, "`clockwork plan` lists every resource");
+    }
+}

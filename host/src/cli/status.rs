@@ -430,3 +430,291 @@ fn table(rows: &[ResourceStatus]) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use bollard::models::{ContainerSummaryStateEnum as S, PortSummary, PortSummaryTypeEnum};
+    use serde_json::json;
+
+    use super::*;
+    use crate::project::{Identity, ProjectDir};
+    use crate::state::{FileRecord, ResourceState};
+
+    fn listed(name: &str, state: S, status: &str) -> ContainerSummary {
+        ContainerSummary {
+            names: Some(vec![format!("/{name}")]),
+            state: Some(state),
+            status: Some(status.into()),
+            ..Default::default()
+        }
+    }
+
+    fn published(
+        mut c: ContainerSummary,
+        ports: &[(u16, PortSummaryTypeEnum)],
+    ) -> ContainerSummary {
+        c.ports = Some(
+            ports
+                .iter()
+                .flat_map(|(port, typ)| {
+                    // The Engine lists a port once per address family.
+                    [Some("0.0.0.0"), Some("::")].map(|ip| PortSummary {
+                        ip: ip.map(str::to_string),
+                        private_port: 80,
+                        public_port: Some(*port),
+                        typ: Some(*typ),
+                    })
+                })
+                .collect(),
+        );
+        c
+    }
+
+    fn hashed(mut c: ContainerSummary, hash: &str) -> ContainerSummary {
+        c.labels = Some(HashMap::from([(
+            labels::CONFIG_HASH.to_string(),
+            hash.to_string(),
+        )]));
+        c
+    }
+
+    /// How `c` shows, with nothing answering HTTP and nothing changed.
+    fn shown(c: ContainerSummary, recorded_hash: Option<&str>) -> ContainerStatus {
+        let nothing = BTreeMap::new();
+        container(
+            c,
+            recorded_hash,
+            &Seen {
+                http: &BTreeMap::new(),
+                changed: &nothing,
+            },
+        )
+    }
+
+    #[test]
+    fn a_containers_state_reads_its_health_or_its_exit_code() {
+        let cases = [
+            (S::RUNNING, "Up 3 minutes (healthy)", "healthy"),
+            (S::RUNNING, "Up 3 minutes (unhealthy)", "unhealthy"),
+            (S::RUNNING, "Up 2 seconds (health: starting)", "starting"),
+            (S::RUNNING, "Up 3 minutes", "running"),
+            (S::EXITED, "Exited (137) 2 minutes ago", "exited (137)"),
+            (S::CREATED, "Created", "created"),
+            (S::RESTARTING, "Restarting (1) 1 second ago", "restarting"),
+        ];
+        for (state, status, expected) in cases {
+            let c = shown(listed("db", state, status), None);
+            assert_eq!(c.state, expected, "{status}");
+            assert_eq!(c.uptime, status, "the Engine's own words");
+            assert_eq!(c.name, "db");
+        }
+    }
+
+    #[test]
+    fn a_config_changed_outside_clockwork_is_drift_and_a_crash_is_not_hidden_by_it() {
+        let running = hashed(listed("db", S::RUNNING, "Up 1 minute"), "new");
+        assert_eq!(
+            shown(running.clone(), Some("old")).state,
+            "drifted: config changed outside Clockwork"
+        );
+        assert_eq!(shown(running, Some("new")).state, "running", "as made");
+        let crashed = hashed(listed("db", S::EXITED, "Exited (1) 1 second ago"), "new");
+        assert_eq!(
+            shown(crashed, Some("old")).state,
+            "exited (1); drifted: config changed outside Clockwork"
+        );
+    }
+
+    #[test]
+    fn settings_changed_with_docker_update_are_named_as_drift() {
+        let changed = BTreeMap::from([(
+            "db".to_string(),
+            vec![ChangedOutside {
+                setting: "memory".into(),
+                applied: "512m".into(),
+                now: "1g".into(),
+            }],
+        )]);
+        let c = container(
+            listed("db", S::RUNNING, "Up 1 minute"),
+            None,
+            &Seen {
+                http: &BTreeMap::new(),
+                changed: &changed,
+            },
+        );
+        assert_eq!(c.state, "drifted: memory changed outside Clockwork");
+        assert_eq!(c.changed_outside.len(), 1);
+    }
+
+    #[test]
+    fn a_published_port_that_answers_http_is_a_link_each_port_once() {
+        let c = published(
+            listed("web", S::RUNNING, "Up 1 minute"),
+            &[
+                (8080, PortSummaryTypeEnum::TCP),
+                (5353, PortSummaryTypeEnum::UDP),
+                (9000, PortSummaryTypeEnum::TCP),
+            ],
+        );
+        let http = BTreeMap::from([(8080, true), (9000, false)]);
+        let shown = container(
+            c,
+            None,
+            &Seen {
+                http: &http,
+                changed: &BTreeMap::new(),
+            },
+        );
+        assert_eq!(
+            shown.ports,
+            ["5353/udp", "9000/tcp", "http://localhost:8080"]
+        );
+    }
+
+    #[test]
+    fn a_resource_is_as_bad_as_its_worst_container() {
+        let status = |state: &str| ContainerStatus {
+            name: "c".into(),
+            state: state.into(),
+            uptime: String::new(),
+            ports: Vec::new(),
+            changed_outside: Vec::new(),
+        };
+        assert_eq!(worst(&[status("healthy"), status("running")]), "healthy");
+        assert_eq!(
+            worst(&[status("running"), status("exited (1)"), status("unhealthy")]),
+            "exited (1)"
+        );
+    }
+
+    fn recorded(containers: usize, stopped: bool) -> ResourceState {
+        ResourceState {
+            type_name: "Box".into(),
+            state: json!({}),
+            depends_on: Vec::new(),
+            updated_at: 0,
+            containers: (0..containers)
+                .map(|i| {
+                    serde_json::from_value(
+                        json!({"name": format!("c{i}"), "must_run": true, "healthcheck": false}),
+                    )
+                    .expect("a container record")
+                })
+                .collect(),
+            unknown: Default::default(),
+            stopped,
+            expires_at: None,
+        }
+    }
+
+    #[test]
+    fn a_resource_without_containers_is_said_to_be_what_the_state_and_the_folder_show() {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let files = ProjectDir::open(&std::fs::canonicalize(tmp.path()).unwrap()).unwrap();
+        std::fs::write(files.root().join("app.conf"), "x").unwrap();
+        let mut state = State::empty(&Identity::new("p", files.root()));
+        state.resources.insert("gone".into(), recorded(1, false));
+        state.resources.insert("held".into(), recorded(1, true));
+        state.resources.insert("conf".into(), recorded(0, false));
+        state.resources.insert("lost".into(), recorded(0, false));
+        state.resources.insert("plain".into(), recorded(0, false));
+        state.resources.insert("ended".into(), recorded(0, false));
+        state.expired.insert("ended".into(), 0);
+        for (path, resource) in [("app.conf", "conf"), ("missing.conf", "lost")] {
+            state.files.insert(
+                path.into(),
+                FileRecord {
+                    resource: resource.into(),
+                    sha256: String::new(),
+                    mode: None,
+                    stamp: None,
+                },
+            );
+        }
+        let nothing = BTreeMap::new();
+        let seen = Seen {
+            http: &BTreeMap::new(),
+            changed: &nothing,
+        };
+        let state_of = |name: &str| row(name, "Box", true, &state, Vec::new(), &seen, &files).state;
+        assert_eq!(state_of("gone"), "missing", "its containers are gone");
+        assert_eq!(state_of("held"), "stopped (clockwork stop)");
+        assert_eq!(state_of("conf"), "written");
+        assert_eq!(state_of("lost"), "missing", "its file is gone");
+        assert_eq!(state_of("plain"), "applied");
+        assert_eq!(state_of("ended"), "expired");
+        assert_eq!(state_of("new"), "not applied");
+        let new = row("new", "Box", true, &state, Vec::new(), &seen, &files);
+        assert_eq!(new.applied_at, None);
+    }
+
+    #[test]
+    fn the_table_lines_up_names_one_row_per_container_and_marks_the_undeclared() {
+        let container = |name: &str, state: &str, ports: &[&str]| ContainerStatus {
+            name: name.into(),
+            state: state.into(),
+            uptime: "Up 1 minute".into(),
+            ports: ports.iter().map(|p| p.to_string()).collect(),
+            changed_outside: Vec::new(),
+        };
+        let rows = [
+            ResourceStatus {
+                name: "web".into(),
+                type_name: "Box".into(),
+                state: "unhealthy".into(),
+                containers: vec![
+                    container("web-1", "running", &["http://localhost:8080"]),
+                    container("web-2", "unhealthy", &[]),
+                ],
+                applied_at: Some("2025-01-01T00:00:00Z".into()),
+                declared: true,
+            },
+            ResourceStatus {
+                name: "old".into(),
+                type_name: "Box".into(),
+                state: "written".into(),
+                containers: Vec::new(),
+                applied_at: None,
+                declared: false,
+            },
+        ];
+        let text = table(&rows);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 4, "{text}");
+        assert!(lines[0].starts_with("NAME "), "{text}");
+        // Columns line up: each column starts where its header does.
+        let at = |header: &str| lines[0].find(header).expect("a header");
+        assert_eq!(lines[1].find("web-1"), Some(at("CONTAINER")), "{text}");
+        assert_eq!(lines[2].find("web-2"), Some(at("CONTAINER")), "{text}");
+        assert_eq!(lines[1].find("running"), Some(at("STATE")), "each its own");
+        assert!(lines[2].starts_with(' '), "the name once: {text}");
+        assert!(lines[1].ends_with("2025-01-01T00:00:00Z"), "{text}");
+        assert!(lines[3].starts_with("old (no longer declared)"), "{text}");
+        assert_eq!(lines[3].find("written"), Some(at("STATE")), "{text}");
+        assert!(lines.iter().all(|l| !l.ends_with(' ')), "no trailing space");
+    }
+
+    #[test]
+    fn a_resource_with_one_container_shows_the_resources_state() {
+        let rows = [ResourceStatus {
+            name: "db".into(),
+            type_name: "Box".into(),
+            state: "stopped (clockwork stop)".into(),
+            containers: vec![ContainerStatus {
+                name: "db".into(),
+                state: "exited (0)".into(),
+                uptime: "Exited (0)".into(),
+                ports: Vec::new(),
+                changed_outside: Vec::new(),
+            }],
+            applied_at: None,
+            declared: true,
+        }];
+        let text = table(&rows);
+        assert!(text.contains("stopped (clockwork stop)"), "{text}");
+        assert!(!text.contains("exited (0) "), "{text}");
+    }
+}

@@ -16,6 +16,8 @@ mod function;
 pub mod limits;
 mod registry;
 mod source;
+#[cfg(test)]
+mod tests;
 mod types;
 mod value;
 

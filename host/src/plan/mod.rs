@@ -9,7 +9,13 @@
 
 mod actions;
 mod check;
+#[cfg(test)]
+mod check_tests;
 mod decide;
+#[cfg(test)]
+mod decide_tests;
+#[cfg(test)]
+mod fixture;
 
 pub use actions::{action_json, describe};
 pub use check::check_each;

@@ -6,6 +6,8 @@
 
 mod graph;
 mod merge;
+#[cfg(test)]
+mod resolve_tests;
 
 pub use graph::{Cycle, Layering, order};
 pub use merge::{Provenance, Spec};

@@ -155,3 +155,71 @@ mod tests {
         assert!(b.given_up(), "given up until something changes");
     }
 }
+
+/// The budget's window and the healthy count, beside the waits above.
+#[cfg(test)]
+mod window_tests {
+    use super::*;
+
+    #[test]
+    fn only_heals_within_the_window_spend_the_budget() {
+        let mut b = Backoff::new(Policy {
+            budget: 2,
+            ..Policy::default()
+        });
+        let t0 = Instant::now();
+        assert!(!b.healed(t0, 0.0));
+        // Eleven minutes later the first heal is out of the window.
+        assert!(!b.healed(t0 + Duration::from_secs(660), 0.0));
+        assert!(!b.given_up());
+        assert!(
+            b.healed(t0 + Duration::from_secs(700), 0.0),
+            "two within ten minutes"
+        );
+        assert_eq!(b.may(t0 + Duration::from_secs(10_000)), May::GivenUp);
+    }
+
+    #[test]
+    fn a_drift_while_healthy_starts_the_healthy_count_over() {
+        let policy = Policy {
+            budget: 100,
+            ..Policy::default()
+        };
+        let t0 = Instant::now();
+        let after = |drift: bool| {
+            let mut b = Backoff::new(policy);
+            b.healed(t0, 0.0);
+            b.fine(t0 + Duration::from_secs(20));
+            if drift {
+                b.drifted();
+            }
+            b.fine(t0 + Duration::from_secs(300));
+            b.fine(t0 + Duration::from_secs(620));
+            let t1 = t0 + Duration::from_secs(630);
+            b.healed(t1, 0.0);
+            b.may(t1)
+        };
+        let t1 = t0 + Duration::from_secs(630);
+        assert_eq!(
+            after(false),
+            May::WaitUntil(t1 + Duration::from_secs(10)),
+            "ten minutes healthy: started over"
+        );
+        assert_eq!(
+            after(true),
+            May::WaitUntil(t1 + Duration::from_secs(20)),
+            "only five minutes healthy since the drift: the wait doubles"
+        );
+    }
+
+    #[test]
+    fn jitter_out_of_range_is_held_to_ten_percent() {
+        let mut b = Backoff::new(Policy::default());
+        let t0 = Instant::now();
+        b.healed(t0, 7.5);
+        assert_eq!(b.may(t0), May::WaitUntil(t0 + Duration::from_secs(11)));
+        let mut b = Backoff::new(Policy::default());
+        b.healed(t0, -3.0);
+        assert_eq!(b.may(t0), May::WaitUntil(t0 + Duration::from_secs(10)));
+    }
+}

@@ -578,3 +578,463 @@ mod tests {
         assert_eq!(todo.earliest, Some(now + Duration::from_secs(5)));
     }
 }
+
+/// What one look decides about each resource, and the incident it keeps:
+/// a plan and an observation written by hand in, the decision, the
+/// resource's bookkeeping and the watch log out.
+#[cfg(test)]
+mod incident_tests {
+    use std::collections::BTreeMap;
+    use std::sync::Arc;
+
+    use serde_json::{Value as Json, json};
+
+    use super::*;
+    use crate::docker::observe::ObservedContainer;
+    use crate::model::Declared;
+    use crate::plan::{ChangeKind, PlanEntry};
+    use crate::plugin::{PluginRuntime, PluginSet, RuntimeOptions};
+    use crate::project::Project;
+    use crate::reconcile::Settings;
+    use crate::resolve::Graph;
+    use crate::state::{Generation, ResourceState};
+    use crate::watch::backoff::Policy;
+    use crate::watch::report::{Alerts, Reporter};
+
+    /// A project folder (for the watch log) and what a watch of `db` and
+    /// `api` is given.
+    struct Fixture {
+        _tmp: tempfile::TempDir,
+        project: Project,
+        plugins: PluginSet,
+        graph: Graph,
+        sources: crate::load::Sources,
+        policy: Policy,
+    }
+
+    fn no_options() -> apply::Options {
+        unreachable!("nothing is applied in these tests")
+    }
+
+    impl Fixture {
+        async fn new() -> Fixture {
+            let tmp = tempfile::tempdir().expect("temp dir");
+            let project = Project::open(tmp.path()).expect("project");
+            let runtime = PluginRuntime::new(RuntimeOptions::default()).expect("runtime");
+            let plugins = PluginSet::load(&runtime, Vec::new(), Vec::new(), &BTreeMap::new()).await;
+            Fixture {
+                _tmp: tmp,
+                project,
+                plugins,
+                graph: Graph {
+                    project: Declared::boxes(&["db", "api"]),
+                    specs: BTreeMap::new(),
+                    depends_on: BTreeMap::new(),
+                    layers: vec![vec![DeclId(0), DeclId(1)]],
+                    connections: Vec::new(),
+                },
+                sources: crate::load::Sources::new(),
+                policy: Policy::default(),
+            }
+        }
+
+        fn watcher(&self) -> Watcher<'_> {
+            Watcher {
+                project: &self.project,
+                plugins: &self.plugins,
+                graph: &self.graph,
+                sources: &self.sources,
+                reporter: Arc::new(Reporter::new(self.project.files.clone(), true)),
+                alerts: Alerts::new(None),
+                policy: self.policy,
+                options: &no_options,
+                generation: Generation(0),
+            }
+        }
+
+        /// The watch log so far: (resource, kind, seen, done) per event.
+        fn log(&self) -> Vec<(String, String, String, String)> {
+            let text = std::fs::read_to_string(self.project.dir.join(".clockwork/watch.log"))
+                .unwrap_or_default();
+            text.lines()
+                .map(|line| {
+                    let v: Json = serde_json::from_str(line).expect("a JSON line");
+                    let s = |k: &str| v[k].as_str().unwrap_or_default().to_string();
+                    (s("resource"), s("kind"), s("seen"), s("done"))
+                })
+                .collect()
+        }
+
+        fn tracked(&self, on_drift: OnDrift, alert_on: &[AlertOn]) -> Tracked {
+            Tracked {
+                settings: Settings {
+                    reconcile: true,
+                    check_interval: Duration::from_secs(60),
+                    max_duration: None,
+                    on_drift,
+                    alert_on: alert_on.iter().copied().collect(),
+                },
+                backoff: Backoff::new(self.policy),
+                incident: None,
+                alerted: false,
+                gave_up_alerted: false,
+                last_check: Instant::now(),
+                held: false,
+                heals: 0,
+                expires_at: None,
+                last_assert: None,
+                assert_failure: None,
+                declared: serde_json::Map::new(),
+            }
+        }
+
+        fn seen(&self, entries: Vec<PlanEntry>, observation: Observation) -> Seen {
+            Seen {
+                state: State::empty(&self.project.identity),
+                observation,
+                plan: Plan::fixture(entries),
+                refused: BTreeMap::new(),
+                now: Instant::now(),
+            }
+        }
+    }
+
+    fn name(n: &str) -> ResourceName {
+        ResourceName::from(n)
+    }
+
+    fn changed(n: &str, change: ChangeKind) -> PlanEntry {
+        PlanEntry::fixture(Some(0), n, change, Vec::new())
+    }
+
+    fn observed(n: &str, health: Option<&str>) -> Observation {
+        let mut o = Observation::default();
+        o.containers.insert(
+            n.to_string(),
+            vec![ObservedContainer {
+                name: n.into(),
+                id: format!("id-{n}"),
+                running: true,
+                restarting: false,
+                restart_count: 0,
+                exit_code: 0,
+                started_at: None,
+                health: health.map(str::to_string),
+                config_hash: None,
+                type_name: None,
+                image: "busybox".into(),
+                addresses: Vec::new(),
+                aliases: Vec::new(),
+                networks: Vec::new(),
+                tunables: Default::default(),
+                changed_outside: Vec::new(),
+            }],
+        );
+        o
+    }
+
+    fn event(
+        resource: &str,
+        kind: &str,
+        seen: &str,
+        done: &str,
+    ) -> (String, String, String, String) {
+        (resource.into(), kind.into(), seen.into(), done.into())
+    }
+
+    #[tokio::test]
+    async fn a_drift_is_healed_at_once_then_backs_off_without_saying_it_again() {
+        let f = Fixture::new().await;
+        let w = f.watcher();
+        let mut t = f.tracked(OnDrift::AutoCorrect, &[]);
+        let seen = f.seen(
+            vec![changed("db", ChangeKind::Update)],
+            Observation::default(),
+        );
+        let mut todo = Todo::default();
+        decide(&w, &seen, &name("db"), &mut t, &mut todo);
+        assert_eq!(todo.heal, BTreeSet::from([name("db")]));
+        assert!(todo.restart.is_empty(), "the plan changes it: an apply");
+        assert_eq!(t.incident.as_deref(), Some("not as declared: update"));
+        assert_eq!(
+            f.log(),
+            [event(
+                "db",
+                "drift",
+                "not as declared: update",
+                "applying it again"
+            )]
+        );
+
+        // Healed, and still drifted at the next look: not before the backoff.
+        t.backoff.healed(seen.now, 0.0);
+        let mut todo = Todo::default();
+        decide(&w, &seen, &name("db"), &mut t, &mut todo);
+        assert!(todo.heal.is_empty());
+        assert_eq!(todo.earliest, Some(seen.now + Duration::from_secs(10)));
+        assert_eq!(f.log().len(), 1, "the same incident is not said again");
+    }
+
+    #[tokio::test]
+    async fn an_unhealthy_container_is_healed_by_restarting_it() {
+        let f = Fixture::new().await;
+        let w = f.watcher();
+        let mut t = f.tracked(OnDrift::AutoCorrect, &[]);
+        let seen = f.seen(
+            vec![changed("db", ChangeKind::None)],
+            observed("db", Some("unhealthy")),
+        );
+        let mut todo = Todo::default();
+        decide(&w, &seen, &name("db"), &mut t, &mut todo);
+        assert_eq!(
+            todo.restart,
+            [(
+                name("db"),
+                vec!["db".to_string()],
+                "`db` is unhealthy".to_string()
+            )]
+        );
+        assert_eq!(todo.heal, BTreeSet::from([name("db")]));
+        assert_eq!(
+            f.log(),
+            [event("db", "drift", "`db` is unhealthy", "restarting `db`")]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_failed_check_while_all_is_as_declared_is_healed_by_a_restart() {
+        let f = Fixture::new().await;
+        let w = f.watcher();
+        let mut t = f.tracked(OnDrift::AutoCorrect, &[]);
+        t.assert_failure = Some("`db-healthy` failed".into());
+        let seen = f.seen(
+            vec![changed("db", ChangeKind::None)],
+            observed("db", Some("healthy")),
+        );
+        let mut todo = Todo::default();
+        decide(&w, &seen, &name("db"), &mut t, &mut todo);
+        assert_eq!(
+            todo.restart,
+            [(
+                name("db"),
+                vec!["db".to_string()],
+                "`db-healthy` failed".to_string()
+            )]
+        );
+    }
+
+    #[tokio::test]
+    async fn on_drift_alert_or_ignore_never_heals_and_ignore_never_alerts() {
+        let f = Fixture::new().await;
+        let w = f.watcher();
+        let seen = f.seen(
+            vec![changed("db", ChangeKind::Replace)],
+            Observation::default(),
+        );
+
+        let mut alert = f.tracked(OnDrift::Alert, &[AlertOn::Drift]);
+        let mut todo = Todo::default();
+        decide(&w, &seen, &name("db"), &mut alert, &mut todo);
+        assert!(todo.heal.is_empty() && todo.restart.is_empty());
+        assert!(alert.alerted, "an alert went out");
+
+        let mut ignore = f.tracked(OnDrift::Ignore, &[AlertOn::Drift]);
+        decide(&w, &seen, &name("db"), &mut ignore, &mut todo);
+        assert!(todo.heal.is_empty());
+        assert!(!ignore.alerted, "ignore only records");
+        assert!(ignore.incident.is_some(), "but it does record");
+
+        let dones: Vec<String> = f.log().into_iter().map(|e| e.3).collect();
+        assert_eq!(
+            dones,
+            [
+                "alerted, not corrected (on_drift = \"alert\")",
+                "recorded (on_drift = \"ignore\")"
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_drift_the_host_would_refuse_to_heal_is_said_once_and_not_counted() {
+        let f = Fixture::new().await;
+        let w = f.watcher();
+        let mut t = f.tracked(OnDrift::AutoCorrect, &[AlertOn::Drift]);
+        let mut seen = f.seen(
+            vec![changed("db", ChangeKind::Update)],
+            Observation::default(),
+        );
+        seen.refused
+            .insert(name("db"), "`db` writes `app.conf`, changed by hand".into());
+        for _ in 0..2 {
+            let mut todo = Todo::default();
+            decide(&w, &seen, &name("db"), &mut t, &mut todo);
+            assert!(todo.heal.is_empty());
+        }
+        assert_eq!(
+            f.log(),
+            [event(
+                "db",
+                "drift",
+                "not as declared: update",
+                "not corrected: `db` writes `app.conf`, changed by hand"
+            )]
+        );
+        assert!(t.alerted);
+        assert_eq!(t.backoff.may(seen.now), May::Heal, "not against its budget");
+    }
+
+    #[tokio::test]
+    async fn as_declared_again_ends_the_incident_and_says_it_recovered() {
+        let f = Fixture::new().await;
+        let w = f.watcher();
+        let mut t = f.tracked(OnDrift::AutoCorrect, &[AlertOn::Drift]);
+        t.incident = Some("not as declared: update".into());
+        t.alerted = true;
+        let seen = f.seen(vec![changed("db", ChangeKind::None)], observed("db", None));
+        let mut todo = Todo::default();
+        decide(&w, &seen, &name("db"), &mut t, &mut todo);
+        assert_eq!(t.incident, None);
+        assert!(!t.alerted, "the recovery was alerted; nothing is pending");
+        assert_eq!(f.log(), [event("db", "recovered", "as declared again", "")]);
+
+        // Nothing to end the second time.
+        decide(&w, &seen, &name("db"), &mut t, &mut todo);
+        assert_eq!(f.log().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_resource_given_up_on_is_looked_after_again_once_it_is_as_declared() {
+        let mut f = Fixture::new().await;
+        f.policy.budget = 1;
+        let w = f.watcher();
+        let mut t = f.tracked(OnDrift::AutoCorrect, &[]);
+        t.backoff.healed(Instant::now(), 0.0);
+        assert!(t.backoff.given_up());
+        let drifted = f.seen(
+            vec![changed("db", ChangeKind::Update)],
+            Observation::default(),
+        );
+        let mut todo = Todo::default();
+        decide(&w, &drifted, &name("db"), &mut t, &mut todo);
+        assert!(todo.heal.is_empty(), "given up on");
+        assert!(f.log()[0].3.starts_with("given up on"), "{:?}", f.log());
+
+        let fixed = f.seen(
+            vec![changed("db", ChangeKind::None)],
+            Observation::default(),
+        );
+        decide(&w, &fixed, &name("db"), &mut t, &mut todo);
+        assert!(!t.backoff.given_up());
+        assert_eq!(t.backoff.may(fixed.now), May::Heal);
+    }
+
+    #[tokio::test]
+    async fn a_resource_stopped_with_clockwork_stop_is_left_alone_and_said_so_once() {
+        let f = Fixture::new().await;
+        let w = f.watcher();
+        let mut t = f.tracked(OnDrift::AutoCorrect, &[]);
+        t.incident = Some("`db` exited".into());
+        let mut seen = f.seen(
+            vec![changed("db", ChangeKind::Update)],
+            Observation::default(),
+        );
+        seen.state.resources.insert(
+            name("db"),
+            ResourceState {
+                type_name: "Box".into(),
+                state: json!({}),
+                depends_on: Vec::new(),
+                updated_at: 0,
+                containers: Vec::new(),
+                unknown: Default::default(),
+                stopped: true,
+                expires_at: None,
+            },
+        );
+        for _ in 0..2 {
+            let mut todo = Todo::default();
+            decide(&w, &seen, &name("db"), &mut t, &mut todo);
+            assert!(todo.heal.is_empty());
+        }
+        assert_eq!(t.incident, None, "the operator's intent is no incident");
+        assert_eq!(
+            f.log(),
+            [event(
+                "db",
+                "watch",
+                "stopped with `clockwork stop`",
+                "left stopped until `clockwork start`"
+            )]
+        );
+
+        // Started again: looked after again.
+        seen.state.resources.get_mut("db").expect("db").stopped = false;
+        let mut todo = Todo::default();
+        decide(&w, &seen, &name("db"), &mut t, &mut todo);
+        assert!(!t.held);
+        assert_eq!(todo.heal, BTreeSet::from([name("db")]));
+    }
+
+    #[tokio::test]
+    async fn what_ran_out_expires_and_what_has_not_yet_is_due_at_its_time() {
+        let f = Fixture::new().await;
+        let now_s = crate::model::time::now_ms() / 1000;
+        let mut state = State::empty(&f.project.identity);
+        let lasting = |expires_at: u64| ResourceState {
+            type_name: "Box".into(),
+            state: json!({}),
+            depends_on: Vec::new(),
+            updated_at: 0,
+            containers: Vec::new(),
+            unknown: Default::default(),
+            stopped: false,
+            expires_at: Some(expires_at),
+        };
+        state.resources.insert(name("db"), lasting(now_s - 5));
+        state.resources.insert(name("api"), lasting(now_s + 100));
+        state.resources.insert(name("old"), lasting(now_s - 50));
+        state.expired.insert(name("old"), now_s - 40);
+        let mut tracked: BTreeMap<ResourceName, Tracked> = ["db", "api", "old", "plain"]
+            .into_iter()
+            .map(|n| (name(n), f.tracked(OnDrift::AutoCorrect, &[])))
+            .collect();
+        let now = Instant::now();
+        let mut todo = Todo::default();
+        let gone = expired(&state, &mut tracked, now, &mut todo);
+        assert_eq!(gone, BTreeSet::from([name("db")]), "`old` expired earlier");
+        let due = todo.earliest.expect("api is due") - now;
+        assert!(
+            due > Duration::from_secs(98) && due <= Duration::from_secs(100),
+            "{due:?}"
+        );
+        assert_eq!(tracked[&name("api")].expires_at, Some(now_s + 100));
+        assert_eq!(tracked[&name("plain")].expires_at, None);
+    }
+
+    #[tokio::test]
+    async fn the_heal_that_spends_the_budget_gives_up_and_says_so_once() {
+        let mut f = Fixture::new().await;
+        f.policy.budget = 2;
+        let w = f.watcher();
+        let mut t = f.tracked(OnDrift::AutoCorrect, &[AlertOn::Failure]);
+        t.last_assert = Some(Instant::now());
+        let now = Instant::now();
+        healed(&w, &name("db"), &mut t, None, now);
+        assert_eq!(t.last_assert, None, "its checks run again at the next look");
+        healed(&w, &name("db"), &mut t, Some("the port is taken"), now);
+        healed(&w, &name("db"), &mut t, Some("the port is taken"), now);
+        assert_eq!(t.heals, 3);
+        assert!(t.gave_up_alerted && t.alerted);
+        let log = f.log();
+        let kinds: Vec<(&str, &str)> = log.iter().map(|e| (e.1.as_str(), e.2.as_str())).collect();
+        assert_eq!(
+            kinds,
+            [
+                ("heal", "applied again"),
+                ("failure", "healing failed: the port is taken"),
+                ("failure", "healed 2 times within 600 s"),
+                ("failure", "healing failed: the port is taken"),
+            ]
+        );
+    }
+}
