@@ -211,6 +211,7 @@ fn status(files: &ProjectDir, json_out: bool) -> Result<u8, CliError> {
                     "HEALS",
                     "LAST CHECK",
                     "NEXT CHECK",
+                    "EXPIRES",
                 ]);
                 if let Some(resources) = seen.as_ref().and_then(|s| s["resources"].as_object()) {
                     for (name, r) in resources {
