@@ -9,9 +9,9 @@
 mod act;
 mod execute;
 mod hooks;
-mod schedule;
 #[cfg(test)]
-mod tests;
+mod run_tests;
+mod schedule;
 
 pub use execute::{Options, Outcome, Progress, RemovalOrder, Report, execute};
 pub use hooks::{Confirmation, Hooks};

@@ -420,8 +420,8 @@ mod tests {
                 && help.contains("clockwork complete --refresh web"),
             "{help}"
         );
-        let from_model = refusal(crate::complete::trust::Origin::Model("m".into()));
-        let help = from_model.help().map(|h| h.to_string()).unwrap_or_default();
+        let from_rules = refusal(crate::complete::trust::Origin::Rules("p".into()));
+        let help = from_rules.help().map(|h| h.to_string()).unwrap_or_default();
         assert_eq!(
             help,
             "only what you write grants a host port, a bind mount or a secret of another declaration; write `ports` in the project file yourself"

@@ -348,12 +348,7 @@ fn what_the_limits_say_doubles_the_limit_that_was_passed() {
 }
 
 #[test]
-fn a_problem_about_the_whole_project_points_at_its_first_line() {
+fn the_resources_of_a_project_are_its_resource_declarations() {
     let project = Declared::boxes(&["db"]);
-    let at = project_location(&project);
-    assert_eq!(
-        (at.file, at.line, at.column),
-        (PathBuf::from("main.star"), 1, 1)
-    );
     assert_eq!(resources(&project).collect::<Vec<_>>(), [DeclId(0)]);
 }

@@ -100,9 +100,9 @@ fn a_host_port_the_user_did_not_write_is_refused_at_its_declaration() {
     );
     assert!(located.help.is_some(), "with the fix");
     assert_eq!(
-        check_plan(&plan, &graph, &files, &state, None, &Sources::new()).len(),
+        check_each(&plan, &graph, &files, &state, None, &Sources::new()).len(),
         1,
-        "the same problems, without their declarations"
+        "one problem, once"
     );
 }
 
@@ -374,7 +374,10 @@ fn a_problem_points_at_the_file_its_declaration_is_in() {
         vec![container("db", &["80:80"])],
     )]);
     let state = State::empty(&crate::project::Identity::new("p", files.root()));
-    let found = check_plan(&plan, &graph, &files, &state, None, &sources);
+    let found: Vec<_> = check_each(&plan, &graph, &files, &state, None, &sources)
+        .into_iter()
+        .map(|(_, located)| located)
+        .collect();
     assert_eq!(found.len(), 1, "{found:?}");
     assert_eq!(
         found[0].location.file,

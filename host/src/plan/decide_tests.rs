@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use serde_json::{Value as Json, json};
 
+use super::decide::project_json;
 use super::*;
 use crate::docker::observe::ObservedContainer;
 use crate::model::{Declaration, Declared, PluginKind};

@@ -40,6 +40,10 @@ impl Hooks for Recorded {
         self.asked.lock().unwrap().push(question.to_string());
         self.answer
     }
+
+    fn waits_for_an_answer(&self) -> bool {
+        false
+    }
 }
 
 fn entry(decl: Option<usize>, name: &str, change: ChangeKind) -> PlanEntry {
