@@ -49,17 +49,17 @@ fn plan_large(c: &mut Criterion) {
     let folder = clockwork::Project::open(dir.path()).expect("project");
     let run = || {
         tokio.block_on(async {
-            let (project, _sources) = clockwork::load(&folder, &plugins).await.expect("loads");
-            let mut graph = clockwork::resolve(project, &plugins, &|_| None)
+            let (project, _sources) = clockwork::load_project(&folder, &plugins).await.expect("loads");
+            let mut graph = clockwork::resolve_project(project, &plugins, &|_| None)
                 .await
                 .expect("resolves");
-            clockwork::defaults(&mut graph, &plugins);
+            clockwork::fill_defaults(&mut graph, &plugins);
             let state = clockwork::State::empty(&folder.identity);
             let compared = clockwork::Compared {
                 state: &state,
                 observation: None,
             };
-            clockwork::plan(&graph, &plugins, &folder.identity, compared)
+            clockwork::plan_project(&graph, &plugins, &folder.identity, compared)
                 .await
                 .expect("plans")
         })

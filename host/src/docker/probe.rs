@@ -11,7 +11,10 @@ use futures::StreamExt;
 use crate::docker::{Engine, EngineError};
 
 use super::execute::ContainerScope;
-use super::wait::LOG_LINE_BYTES;
+
+/// The most of one unfinished line of a container's output kept while
+/// waiting for a pattern in it.
+const LOG_LINE_BYTES: usize = 64 << 10;
 
 /// How long a wait has had, and may have.
 #[derive(Debug, Clone, Copy)]

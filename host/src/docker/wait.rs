@@ -176,10 +176,6 @@ impl Engine {
 /// ran for 10 s, for the same reason.
 pub const STABLE_AFTER: Duration = Duration::from_secs(10);
 
-/// The most of one unfinished line of a container's output kept while
-/// waiting for a pattern in it.
-pub(super) const LOG_LINE_BYTES: usize = 64 << 10;
-
 /// What a readiness wait knows of the container beforehand.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Readiness {
