@@ -14,6 +14,7 @@ mod convert;
 mod error;
 mod function;
 pub mod limits;
+mod naming;
 mod registry;
 mod source;
 mod types;
