@@ -49,7 +49,9 @@ fn plan_large(c: &mut Criterion) {
     let folder = clockwork::Project::open(dir.path()).expect("project");
     let run = || {
         tokio.block_on(async {
-            let (project, _sources) = clockwork::load_project(&folder, &plugins).await.expect("loads");
+            let (project, _sources) = clockwork::load_project(&folder, &plugins)
+                .await
+                .expect("loads");
             let mut graph = clockwork::resolve_project(project, &plugins, &|_| None)
                 .await
                 .expect("resolves");

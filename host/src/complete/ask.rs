@@ -8,11 +8,11 @@ use std::collections::BTreeSet;
 use clockwork_schema::TypeSchema;
 use serde_json::{Map, Value as Json, json};
 
-use crate::complete::chat::ChatError;
+use crate::complete::chat::{ChatError, Message, Probe};
 use crate::complete::lock::{self, LockedField, ModelRecord};
 use crate::complete::prompt::{self, Placeholders};
 use crate::complete::target::Target;
-use crate::complete::{CompleteError, Completer};
+use crate::complete::{CompleteError, Completer, Model};
 use crate::plugin::bindings::types::Severity;
 
 use clockwork_schema::FieldSchema;
@@ -32,27 +32,14 @@ impl Completer {
             type_name: t.type_name.clone(),
             error,
         };
-        let Some(client) = self.client.as_ref() else {
+        let Some(client) = self.client.as_deref() else {
             return Ok((Vec::new(), empty_record()));
         };
         if !self.probed {
             self.probed = true;
             self.report.requests += 1;
-            match client.probe().await {
-                Ok(p) if p.enforced => crate::output::detail(&format!(
-                    "model {} at {}: structured output is enforced ({} ms)",
-                    p.model_id,
-                    client.base_url(),
-                    p.latency.as_millis()
-                )),
-                Ok(p) => crate::output::note(&format!(
-                    "model {} at {} does not enforce the response schema (asked for an integer field, it answered {}); answers are checked and asked again once when they do not fit",
-                    p.model_id,
-                    client.base_url(),
-                    crate::output::masked(&p.text)
-                )),
-                Err(e) => return Err(model_error(e)),
-            }
+            let probe = client.probe().await.map_err(model_error)?;
+            say_how_answers_are_held(client, &probe);
         }
         let schema = prompt::response_schema(left);
         let schema_name = format!("{}_fields", t.type_name);
@@ -60,18 +47,10 @@ impl Completer {
         for (field, locked) in rules {
             current.insert(field.clone(), locked.value.clone());
         }
+        // The same for both attempts: found once.
+        let parameters = resource_parameters(t.schema);
         let mut note: Option<String> = None;
         for attempt in 0..2 {
-            let parameters: Vec<String> = t
-                .schema
-                .fields
-                .iter()
-                .filter(|f| {
-                    f.parsed_type()
-                        .is_some_and(|ty| matches!(ty, clockwork_schema::ValueType::Resource(_)))
-                })
-                .map(|f| f.name.clone())
-                .collect();
             let messages = prompt::messages(
                 &t.schema.doc,
                 left,
@@ -79,12 +58,6 @@ impl Completer {
                 t.context(),
                 note.as_deref(),
             );
-            let prompt_hash = lock::hash(&Json::Array(
-                messages
-                    .iter()
-                    .map(|m| json!({"role": m.role, "content": m.content}))
-                    .collect(),
-            ));
             self.report.requests += 1;
             let started = std::time::Instant::now();
             let asked = client
@@ -106,28 +79,14 @@ impl Completer {
             };
             match self.check_answer(t, left, &answer.value, &current).await? {
                 Ok(values) => {
-                    let source = format!("model:{}", client.name());
                     let record = ModelRecord {
                         name: client.name().to_string(),
-                        id: answer.model_id.clone(),
-                        system_fingerprint: answer.system_fingerprint.clone(),
-                        prompt: prompt_hash,
+                        id: answer.model_id,
+                        system_fingerprint: answer.system_fingerprint,
+                        prompt: prompt_hash(&messages),
                         schema: lock::hash(&schema),
                     };
-                    let fields = values
-                        .into_iter()
-                        .map(|(field, value)| {
-                            (
-                                field,
-                                LockedField {
-                                    value,
-                                    source: source.clone(),
-                                    reason: None,
-                                },
-                            )
-                        })
-                        .collect();
-                    return Ok((fields, record));
+                    return Ok((locked_by_model(client.name(), values), record));
                 }
                 Err((field, problem, answered)) if attempt == 1 => {
                     // The problem may quote the answer (a plugin's
@@ -260,6 +219,68 @@ impl Completer {
     }
 }
 
+/// Says, once a run, whether the model's server holds answers to the
+/// response schema or they are only checked after.
+fn say_how_answers_are_held(client: &dyn Model, p: &Probe) {
+    if p.enforced {
+        crate::output::detail(&format!(
+            "model {} at {}: structured output is enforced ({} ms)",
+            p.model_id,
+            client.base_url(),
+            p.latency.as_millis()
+        ));
+    } else {
+        crate::output::note(&format!(
+            "model {} at {} does not enforce the response schema (asked for an integer field, it answered {}); answers are checked and asked again once when they do not fit",
+            p.model_id,
+            client.base_url(),
+            crate::output::masked(&p.text)
+        ));
+    }
+}
+
+/// The fields of a type that name a resource: the parameters of a
+/// completed function.
+fn resource_parameters(schema: &TypeSchema) -> Vec<String> {
+    schema
+        .fields
+        .iter()
+        .filter(|f| {
+            f.parsed_type()
+                .is_some_and(|ty| matches!(ty, clockwork_schema::ValueType::Resource(_)))
+        })
+        .map(|f| f.name.clone())
+        .collect()
+}
+
+/// The hash of the prompt, as the lock records it.
+fn prompt_hash(messages: &[Message]) -> String {
+    lock::hash(&Json::Array(
+        messages
+            .iter()
+            .map(|m| json!({"role": m.role, "content": m.content}))
+            .collect(),
+    ))
+}
+
+/// Values the model `model` gave, as the lock holds them.
+fn locked_by_model(model: &str, values: Vec<(String, Json)>) -> Vec<(String, LockedField)> {
+    let source = format!("model:{model}");
+    values
+        .into_iter()
+        .map(|(field, value)| {
+            (
+                field,
+                LockedField {
+                    value,
+                    source: source.clone(),
+                    reason: None,
+                },
+            )
+        })
+        .collect()
+}
+
 fn empty_record() -> ModelRecord {
     ModelRecord {
         name: String::new(),
@@ -324,4 +345,48 @@ pub fn function_arity(schema: &TypeSchema) -> usize {
         })
         .count()
         .max(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_the_model_gave_is_locked_as_the_models() {
+        let locked = locked_by_model("local", vec![("image".into(), json!("nginx"))]);
+        assert_eq!(locked.len(), 1);
+        let (field, locked) = &locked[0];
+        assert_eq!(field, "image");
+        assert_eq!(locked.value, json!("nginx"));
+        assert_eq!(locked.source, "model:local");
+        assert_eq!(locked.reason, None);
+    }
+
+    #[test]
+    fn the_resource_fields_of_a_type_are_the_parameters_of_its_function() {
+        let field = |name: &str, value_type: &str| FieldSchema {
+            name: name.into(),
+            value_type: value_type.into(),
+            doc: String::new(),
+            required: false,
+            default: None,
+            completable: true,
+            forces_replace: false,
+            secret: false,
+            examples: Vec::new(),
+            receives: None,
+        };
+        let schema = TypeSchema {
+            name: "CrossResourceAssert".into(),
+            doc: String::new(),
+            fields: vec![
+                field("source", "resource"),
+                field("check", "function"),
+                field("target", "resource<DockerResource>"),
+                field("timeout", "duration"),
+            ],
+        };
+        assert_eq!(resource_parameters(&schema), ["source", "target"]);
+        assert_eq!(function_arity(&schema), 2);
+    }
 }

@@ -14,11 +14,13 @@ mod convert;
 mod error;
 mod function;
 pub mod limits;
+mod naming;
 mod registry;
 mod source;
 #[cfg(test)]
 mod tests;
 mod types;
+mod validate;
 mod value;
 
 pub use crate::model::Located;
@@ -65,7 +67,7 @@ pub async fn load(
     // Plugins validate even when the project has other problems, so that
     // one run reports everything.
     let flagged: Vec<Location> = problems.iter().map(|p| p.location.clone()).collect();
-    let project = match validate(project, plugins, &sources, &flagged).await {
+    let project = match validate::validate(project, plugins, &sources, &flagged).await {
         Ok(project) if problems.is_empty() => return Ok((project, sources)),
         Ok(_) => problems,
         Err(LoadError::Located(more)) => {
@@ -385,163 +387,6 @@ pub(crate) fn project_relative(path: &str) -> Result<PathBuf, String> {
         ));
     }
     Ok(out)
-}
-
-/// Has each plugin validate its declarations (concurrently); fills
-/// `config` with the normalised fields. Every diagnostic is reported at its
-/// declaration.
-async fn validate(
-    mut project: Declared,
-    plugins: &PluginSet,
-    sources: &HashMap<String, Arc<String>>,
-    flagged: &[Location],
-) -> Result<Declared, LoadError> {
-    // A declaration the host already found wrong is not sent to its plugin,
-    // which would only repeat the problem. Calls run on every core.
-    let results = crate::plugin::in_order(project.declarations.iter().map(|d| {
-        // Shorthand dependencies have no fields to validate.
-        let plugin = plugins
-            .for_type(&d.type_name)
-            .cloned()
-            .filter(|_| !d.implicit && !flagged.contains(&d.location));
-        // The reconciliation fields are the host's: checked below, never
-        // the plugin's to see.
-        let mut own = d.fields.clone();
-        if d.kind == PluginKind::Resource {
-            own.retain(|key, _| !crate::reconcile::is_host_field(key));
-        }
-        let fields = serde_json::Value::Object(own);
-        let (id, type_name, name) = (d.id, d.type_name.clone(), d.name.clone());
-        async move {
-            match plugin {
-                Some(plugin) => (id, plugin.validate(&type_name, &name, &fields).await),
-                None => (id, Ok(Ok(fields))),
-            }
-        }
-    }))
-    .await
-    .map_err(|e| LoadError::Internal(format!("a validation task failed: {e}")))?;
-    let mut problems = Vec::new();
-    let mut warnings = Vec::new();
-    let mut accepted = Vec::new();
-    let mut deferred_ids = Vec::new();
-    for (id, result) in results {
-        let d = &project.declarations[id.0];
-        let source = sources.get(&d.location.file.display().to_string()).cloned();
-        let at = |message: String, help: Option<String>| Located {
-            message,
-            location: d.location.clone(),
-            help,
-            source: source.clone(),
-            called_from: Vec::new(),
-        };
-        match result {
-            Ok(Ok(serde_json::Value::Object(mut config))) => {
-                // Edges are not fields of the resolved spec.
-                for structural in structural_fields(d.kind) {
-                    config.remove(*structural);
-                }
-                // A resource's spec starts from what the user wrote (as
-                // the plugin normalised it): connections and completion may
-                // still fill what is left out, so defaults come last
-                // (`complete::defaults`), never here.
-                if d.kind == PluginKind::Resource {
-                    config.retain(|key, _| d.fields.contains_key(key));
-                }
-                project.declarations[id.0].config = config;
-            }
-            Ok(Ok(other)) => problems.push(at(
-                format!(
-                    "plugin for `{}` returned a config that is not an object: {other}",
-                    d.type_name
-                ),
-                None,
-            )),
-            Ok(Err(diagnostics)) => {
-                use crate::plugin::bindings::types::Severity;
-                let errors: Vec<&Diagnostic> = diagnostics
-                    .iter()
-                    .filter(|x| x.severity == Severity::Error)
-                    .collect();
-                // A problem about a field completion may still fill is
-                // judged once completion ran (`complete::revalidate`).
-                let deferred = !errors.is_empty()
-                    && errors
-                        .iter()
-                        .all(|x| about_completable_gap(d, plugins.schema(&d.type_name), x));
-                if errors.is_empty() || deferred {
-                    // Usable as written: the user's fields stand.
-                    accepted.push(id);
-                }
-                let (errors, warned) = located(d, source.clone(), diagnostics);
-                warnings.extend(warned);
-                if deferred {
-                    deferred_ids.push(id);
-                } else {
-                    problems.extend(errors);
-                }
-            }
-            Err(call) => problems.push(at(
-                call.to_string(),
-                Some(
-                    "this is a problem in the plugin, not in your project; report it to its author"
-                        .into(),
-                ),
-            )),
-        }
-    }
-    for id in accepted {
-        let d = &mut project.declarations[id.0];
-        d.config = d.fields.clone();
-        d.config
-            .retain(|key, _| !crate::reconcile::is_host_field(key));
-    }
-    for d in project.of_kind(PluginKind::Resource) {
-        if let Err(found) = crate::reconcile::settings(&d.fields) {
-            let source = sources.get(&d.location.file.display().to_string()).cloned();
-            for (field, message) in found {
-                problems.push(Located {
-                    message: format!("`{}` ({}): `{field}`: {message}", d.name, d.type_name)
-                        .replace(&format!("`{field}`: `{field}`"), &format!("`{field}`")),
-                    location: d.location.clone(),
-                    help: Some(format!(
-                        "`clockwork plugins inspect {}` lists the reconciliation fields every resource type has",
-                        d.type_name
-                    )),
-                    source: source.clone(),
-                    called_from: Vec::new(),
-                });
-            }
-        }
-    }
-    for id in deferred_ids {
-        project.declarations[id.0].deferred = true;
-    }
-    project.warnings.extend(warnings);
-    if problems.is_empty() {
-        Ok(project)
-    } else {
-        Err(LoadError::Located(problems))
-    }
-}
-
-/// Whether `diagnostic` is about a completable field the user left out.
-fn about_completable_gap(
-    d: &crate::model::Declaration,
-    schema: Option<&clockwork_schema::TypeSchema>,
-    diagnostic: &Diagnostic,
-) -> bool {
-    let Some(field) = diagnostic
-        .path
-        .as_deref()
-        .and_then(|p| p.trim_start_matches('/').split('/').next())
-    else {
-        return false;
-    };
-    !d.fields.contains_key(field)
-        && schema
-            .and_then(|s| s.field(field))
-            .is_some_and(|f| f.completable)
 }
 
 /// A plugin's diagnostics about `d`, located at it: (errors, warnings).

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use clockwork_schema::{FieldSchema, TypeSchema};
 use serde_json::json;
 
+use super::validate::about_completable_gap;
 use super::*;
 use crate::model::Declaration;
 use crate::plugin::bindings::types::Severity;

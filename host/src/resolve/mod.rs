@@ -6,6 +6,7 @@
 
 mod graph;
 mod merge;
+mod objects;
 #[cfg(test)]
 mod resolve_tests;
 
@@ -13,16 +14,18 @@ pub use graph::{Cycle, Layering, order};
 pub use merge::{Provenance, Spec};
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde_json::{Map, Value as Json};
 
 use crate::load::Located;
-use crate::model::{DeclId, Declared, ResourceName};
+use crate::model::{DeclId, Declaration, Declared, ResourceName};
 use crate::plugin::bindings::connection::exports::clockwork::plugin::connections::{
     Contribution, EdgeOrder, Endpoint, ResolveInput, SetupStep,
 };
-use crate::plugin::bindings::types::{Action, PluginError, ResourceRef};
+use crate::plugin::bindings::types::{PluginError, ResourceRef};
 use crate::plugin::{CallError, PluginKind, PluginSet};
+use objects::{declared_objects, first_other, network_difference};
 
 /// A connection plugin's answer to `resolve`, on its way.
 pub type ResolveCall = std::pin::Pin<
@@ -147,161 +150,162 @@ pub enum ResolveError {
     Internal(String),
 }
 
-/// A contribution's setup split into the networks, volumes and
-/// certificates it declares (its `ensure-network`, `ensure-volume` and
-/// `ext("tls", "issue", …)` steps) and the steps to run.
-#[allow(
-    clippy::type_complexity,
-    reason = "four lists, each named at the one call"
-)]
-fn declared_objects(
-    setup: &[SetupStep],
-) -> (
-    Vec<NetworkSpec>,
-    Vec<VolumeSpec>,
-    Vec<crate::project::tls::Request>,
-    Vec<SetupStep>,
-) {
-    let mut networks = Vec::new();
-    let mut volumes = Vec::new();
-    let mut tls = Vec::new();
-    let mut steps = Vec::new();
-    for step in setup {
-        match &step.action {
-            Action::Ext((driver, op, payload)) => {
-                match crate::driver::Drivers::bundled().hoist(driver, op, payload) {
-                    Some(crate::driver::Hoisted::Certificate(request)) => tls.push(request),
-                    // Checked, and refused with the driver's words, as a step.
-                    None => steps.push(step.clone()),
-                }
-            }
-            Action::EnsureNetwork(spec) => match serde_json::from_str::<NetworkSpec>(spec) {
-                Ok(mut n) => {
-                    n.declared = true;
-                    networks.push(n);
-                }
-                // Refused with the plugin's words when the step is checked.
-                Err(_) => steps.push(step.clone()),
-            },
-            Action::EnsureVolume(spec) => match serde_json::from_str::<VolumeSpec>(spec) {
-                Ok(v) => volumes.push(v),
-                Err(_) => steps.push(step.clone()),
-            },
-            _ => steps.push(step.clone()),
-        }
-    }
-    (networks, volumes, tls, steps)
-}
-
-/// Records `spec` as the declaration of `name` by `conn` when it is the
-/// first; returns the earlier one when that differs (one name, one object).
-fn first_other<T: PartialEq + Clone>(
-    declared: &mut BTreeMap<String, (DeclId, T)>,
-    name: &str,
-    spec: &T,
-    conn: DeclId,
-) -> Option<(DeclId, T)> {
-    match declared.get(name) {
-        Some((other, theirs)) if theirs != spec => Some((*other, theirs.clone())),
-        Some(_) => None,
-        None => {
-            declared.insert(name.to_string(), (conn, spec.clone()));
-            None
-        }
-    }
-}
-
-/// How two declarations of one network differ, e.g. `internal true here,
-/// false there`.
-fn network_difference(theirs: &NetworkSpec, ours: &NetworkSpec) -> String {
-    let show = |v: &Option<String>| v.clone().unwrap_or_else(|| "(none)".into());
-    [
-        (
-            "driver",
-            format!("`{}`", ours.driver),
-            format!("`{}`", theirs.driver),
-        ),
-        (
-            "internal",
-            ours.internal.to_string(),
-            theirs.internal.to_string(),
-        ),
-        (
-            "enable_ipv6",
-            ours.enable_ipv6.to_string(),
-            theirs.enable_ipv6.to_string(),
-        ),
-        ("subnet", show(&ours.subnet), show(&theirs.subnet)),
-        ("gateway", show(&ours.gateway), show(&theirs.gateway)),
-    ]
-    .into_iter()
-    .filter(|(_, here, there)| here != there)
-    .map(|(field, here, there)| format!("{field} {here} here, {there} there"))
-    .collect::<Vec<_>>()
-    .join("; ")
-}
-
 /// Resolves connections and orders the graph.
 pub async fn resolve(
     project: Declared,
     plugins: &dyn Resolver,
-    sources: &dyn Fn(&DeclId) -> Option<std::sync::Arc<String>>,
+    sources: &dyn Fn(&DeclId) -> Option<Arc<String>>,
 ) -> Result<Graph, ResolveError> {
-    let mut specs: BTreeMap<DeclId, Spec> = project
-        .of_kind(PluginKind::Resource)
-        .map(|d| (d.id, Spec::from_declaration(d)))
-        .collect();
-    let mut problems: Vec<Located> = Vec::new();
-    let problem =
-        |id: DeclId, message: String, help: Option<String>, problems: &mut Vec<Located>| {
-            let d = project.get(id);
-            problems.push(Located {
-                message,
-                location: d.location.clone(),
-                help,
-                source: sources(&id),
-                called_from: Vec::new(),
-            });
-        };
+    let mut resolution = Resolution::new(&project, sources);
+    let calls = resolution.plan_calls();
+    resolution.fail_on_problems()?;
 
-    // Edges as (dependency, dependent).
-    let mut edges: Vec<(DeclId, DeclId, Option<DeclId>)> = Vec::new();
-    for d in project.of_kind(PluginKind::Resource) {
-        if let Some(parent) = d.parent {
-            edges.push((parent, d.id, None));
+    let inputs = resolution.inputs(&calls);
+    // Calls run on every core; results are taken in declaration order.
+    // Each input is moved into its call: only the call is needed after.
+    let results = crate::plugin::in_order(calls.iter().zip(inputs).map(|(call, input)| {
+        let call = plugins.resolve(&project.get(call.connection).type_name, input);
+        async move {
+            match call {
+                Some(call) => call.await,
+                None => Ok(Ok(empty_contribution())),
+            }
+        }
+    }))
+    .await
+    .map_err(|e| ResolveError::Internal(format!("a resolve task failed: {e}")))?;
+
+    for (call, result) in calls.iter().zip(results) {
+        match result? {
+            Ok(contribution) => resolution.merge(call, contribution, plugins),
+            Err(error) => resolution.refused(call.connection, error),
+        }
+    }
+    resolution.list_connections_without_calls();
+    resolution.fail_on_problems()?;
+
+    let Layering { layers, depends_on } = resolution.layering()?;
+    let Resolution {
+        specs, connections, ..
+    } = resolution;
+    Ok(Graph {
+        project,
+        specs,
+        depends_on,
+        layers,
+        connections,
+    })
+}
+
+/// One `resolve` call: a connection, from one of its origin's leaves, to
+/// its target.
+#[derive(Debug, Clone, Copy)]
+struct Call {
+    connection: DeclId,
+    origin: DeclId,
+    to: DeclId,
+}
+
+/// The problems found while resolving, each at a declaration.
+struct Problems<'a> {
+    project: &'a Declared,
+    sources: &'a dyn Fn(&DeclId) -> Option<Arc<String>>,
+    found: Vec<Located>,
+}
+
+impl Problems<'_> {
+    fn add(&mut self, id: DeclId, message: String, help: Option<String>) {
+        let d = self.project.get(id);
+        self.found.push(Located {
+            message,
+            location: d.location.clone(),
+            help,
+            source: (self.sources)(&id),
+            called_from: Vec::new(),
+        });
+    }
+}
+
+/// A resolve under way: the specs as connections patch them, the
+/// dependency edges, what the connections declared and contributed.
+struct Resolution<'a> {
+    project: &'a Declared,
+    specs: BTreeMap<DeclId, Spec>,
+    /// Edges as (dependency, dependent, the connection drawing it).
+    edges: Vec<(DeclId, DeclId, Option<DeclId>)>,
+    /// Each network a connection declared, by name, with the first
+    /// connection declaring it.
+    networks: BTreeMap<String, (DeclId, NetworkSpec)>,
+    /// Each volume a connection declared, the same way.
+    volumes: BTreeMap<String, (DeclId, VolumeSpec)>,
+    connections: Vec<ResolvedConnection>,
+    problems: Problems<'a>,
+}
+
+impl<'a> Resolution<'a> {
+    fn new(project: &'a Declared, sources: &'a dyn Fn(&DeclId) -> Option<Arc<String>>) -> Self {
+        let specs = project
+            .of_kind(PluginKind::Resource)
+            .map(|d| (d.id, Spec::from_declaration(d)))
+            .collect();
+        // A child after its parent.
+        let edges = project
+            .of_kind(PluginKind::Resource)
+            .filter_map(|d| d.parent.map(|parent| (parent, d.id, None)))
+            .collect();
+        Resolution {
+            project,
+            specs,
+            edges,
+            networks: BTreeMap::new(),
+            volumes: BTreeMap::new(),
+            connections: Vec::new(),
+            problems: Problems {
+                project,
+                sources,
+                found: Vec::new(),
+            },
         }
     }
 
-    // One resolve call per (connection, origin leaf).
-    let mut calls = Vec::new();
-    for c in project.of_kind(PluginKind::Connection) {
-        let (Some(from), Some(to)) = (c.from, c.to) else {
-            continue;
-        };
-        let targets = descendants(&project, to);
-        let origins = leaves(&project, from);
+    /// Every problem found so far, as the error, if there is one.
+    fn fail_on_problems(&mut self) -> Result<(), ResolveError> {
+        if self.problems.found.is_empty() {
+            Ok(())
+        } else {
+            Err(ResolveError::Invalid(std::mem::take(
+                &mut self.problems.found,
+            )))
+        }
+    }
+
+    /// One resolve call per (connection, origin leaf); the edges each
+    /// connection draws.
+    fn plan_calls(&mut self) -> Vec<Call> {
+        let mut calls = Vec::new();
+        for c in self.project.of_kind(PluginKind::Connection) {
+            let (Some(from), Some(to)) = (c.from, c.to) else {
+                continue;
+            };
+            self.plan_connection(c, from, to, &mut calls);
+        }
+        calls
+    }
+
+    /// The edges and calls of connection `c`, from `from` to `to`.
+    fn plan_connection(
+        &mut self,
+        c: &Declaration,
+        from: DeclId,
+        to: DeclId,
+        calls: &mut Vec<Call>,
+    ) {
+        let targets = descendants(self.project, to);
+        let origins = leaves(self.project, from);
         let is_dependency = c.type_name == crate::defaults::SHORTHAND_CONNECTION;
         if targets.len() > 1 && !is_dependency {
-            let children: Vec<String> = project
-                .get(to)
-                .children
-                .iter()
-                .map(|ch| format!("`{}`", project.get(*ch).name))
-                .collect();
-            problem(
-                c.id,
-                format!(
-                    "this {} goes to `{}`, a composite; it needs a single resource",
-                    c.type_name,
-                    project.get(to).name
-                ),
-                Some(format!(
-                    "connect to one of its children: {}",
-                    children.join(", ")
-                )),
-                &mut problems,
-            );
-            continue;
+            self.goes_to_a_composite(c, to);
+            return;
         }
         // A composite waits for the target too, not only its leaves.
         let mut dependents = origins.clone();
@@ -310,16 +314,18 @@ pub async fn resolve(
         }
         for origin in &dependents {
             if targets.contains(origin) {
-                problem(
+                self.problems.add(
                     c.id,
-                    format!("`{}` cannot depend on itself", project.get(*origin).name),
+                    format!(
+                        "`{}` cannot depend on itself",
+                        self.project.get(*origin).name
+                    ),
                     None,
-                    &mut problems,
                 );
                 continue;
             }
             for target in &targets {
-                edges.push((*target, *origin, Some(c.id)));
+                self.edges.push((*target, *origin, Some(c.id)));
             }
         }
         for origin in origins {
@@ -331,125 +337,106 @@ pub async fn resolve(
             // draws it without asking a plugin. A `DependencyConnection(...)`
             // the user writes goes to its plugin like any connection.
             if !c.implicit && (!is_dependency || targets.len() == 1) {
-                calls.push((c.id, origin, to));
+                calls.push(Call {
+                    connection: c.id,
+                    origin,
+                    to,
+                });
             }
         }
     }
-    if !problems.is_empty() {
-        return Err(ResolveError::Invalid(problems));
+
+    /// A connection other than a dependency goes to a single resource, not
+    /// to composite `to`.
+    fn goes_to_a_composite(&mut self, c: &Declaration, to: DeclId) {
+        let children: Vec<String> = self
+            .project
+            .get(to)
+            .children
+            .iter()
+            .map(|ch| format!("`{}`", self.project.get(*ch).name))
+            .collect();
+        self.problems.add(
+            c.id,
+            format!(
+                "this {} goes to `{}`, a composite; it needs a single resource",
+                c.type_name,
+                self.project.get(to).name
+            ),
+            Some(format!(
+                "connect to one of its children: {}",
+                children.join(", ")
+            )),
+        );
     }
 
-    let inputs: Vec<(DeclId, DeclId, DeclId, ResolveInput)> = calls
-        .iter()
-        .map(|&(conn, origin, to)| {
-            let c = project.get(conn);
-            let input = ResolveInput {
-                type_name: c.type_name.to_string(),
-                name: c.name.to_string(),
-                config: Json::Object(c.config.clone()).to_string(),
-                from_resource: endpoint(&project, &specs, origin),
-                to_resource: endpoint(&project, &specs, to),
-                project: serde_json::json!({
-                    "name": project.name,
-                    "dir": project.dir,
-                    "network": crate::project::Identity::new(&project.name, &project.dir).default_network(),
-                })
-                .to_string(),
-            };
-            (conn, origin, to, input)
+    /// What each call asks its plugin.
+    fn inputs(&self, calls: &[Call]) -> Vec<ResolveInput> {
+        let project = self.project;
+        // The same for every call: made once.
+        let about_project = serde_json::json!({
+            "name": project.name,
+            "dir": project.dir,
+            "network": crate::project::Identity::new(&project.name, &project.dir).default_network(),
         })
-        .collect();
-    // Calls run on every core; results are taken in declaration order.
-    let results = crate::plugin::in_order(inputs.iter().map(|(conn, _, _, input)| {
-        let call = plugins.resolve(&project.get(*conn).type_name, input.clone());
-        async move {
-            match call {
-                Some(call) => call.await,
-                None => Ok(Ok(empty_contribution())),
-            }
-        }
-    }))
-    .await
-    .map_err(|e| ResolveError::Internal(format!("a resolve task failed: {e}")))?;
-
-    let mut connections = Vec::new();
-    let mut declared: BTreeMap<String, (DeclId, NetworkSpec)> = BTreeMap::new();
-    let mut declared_volumes: BTreeMap<String, (DeclId, VolumeSpec)> = BTreeMap::new();
-    for ((conn, origin, to, _), result) in inputs.iter().zip(results) {
-        let c = project.get(*conn);
-        let contribution = match result? {
-            Ok(contribution) => contribution,
-            Err(error) => {
-                for (message, help) in plugin_error_messages(&c.type_name, error) {
-                    problem(*conn, message, help, &mut problems);
+        .to_string();
+        calls
+            .iter()
+            .map(|call| {
+                let c = project.get(call.connection);
+                ResolveInput {
+                    type_name: c.type_name.to_string(),
+                    name: c.name.to_string(),
+                    config: json_text(&c.config),
+                    from_resource: endpoint(project, &self.specs, call.origin),
+                    to_resource: endpoint(project, &self.specs, call.to),
+                    project: about_project.clone(),
                 }
-                continue;
-            }
-        };
+            })
+            .collect()
+    }
+
+    /// A plugin's refusal of its connection.
+    fn refused(&mut self, connection: DeclId, error: PluginError) {
+        let type_name = &self.project.get(connection).type_name;
+        for (message, help) in plugin_error_messages(type_name, error) {
+            self.problems.add(connection, message, help);
+        }
+    }
+
+    /// What `call`'s connection contributed: its order, its patches of
+    /// either end, and what it declares.
+    fn merge(&mut self, call: &Call, contribution: Contribution, plugins: &dyn Resolver) {
+        let conn = call.connection;
+        let c = self.project.get(conn);
         match contribution.order {
             EdgeOrder::FromAfterTo => {}
             EdgeOrder::ToAfterFrom => {
-                edges.retain(|e| e.2 != Some(*conn));
-                edges.push((*origin, *to, Some(*conn)));
+                self.edges.retain(|e| e.2 != Some(conn));
+                self.edges.push((call.origin, call.to, Some(conn)));
             }
-            EdgeOrder::None => edges.retain(|e| e.2 != Some(*conn)),
+            EdgeOrder::None => self.edges.retain(|e| e.2 != Some(conn)),
         }
         let source = format!("{} {}", c.type_name, c.name);
         for (endpoint, patch) in [
-            (*origin, &contribution.from_patch),
-            (*to, &contribution.to_patch),
+            (call.origin, &contribution.from_patch),
+            (call.to, &contribution.to_patch),
         ] {
-            let schema = plugins.schema(&project.get(endpoint).type_name);
-            if let Some(spec) = specs.get_mut(&endpoint)
+            let schema = plugins.schema(&self.project.get(endpoint).type_name);
+            if let Some(spec) = self.specs.get_mut(&endpoint)
                 && let Err(refused) = spec.apply(patch, &source, schema)
             {
-                problem(*conn, refused.to_string(), None, &mut problems);
+                self.problems.add(conn, refused.to_string(), None);
             }
         }
         let (networks, volumes, tls, setup) = declared_objects(&contribution.setup);
-        for v in &volumes {
-            if let Some((other, theirs)) = first_other(&mut declared_volumes, &v.name, v, *conn) {
-                problem(
-                    *conn,
-                    format!(
-                        "the volume `{}` is declared here with other options than by `{}`: driver `{}` and create_volume = {} here, driver `{}` and create_volume = {} there",
-                        v.name,
-                        project.get(other).name,
-                        v.driver,
-                        if v.existing { "False" } else { "True" },
-                        theirs.driver,
-                        if theirs.existing { "False" } else { "True" },
-                    ),
-                    Some(
-                        "connections naming one volume share it: give them the same options".into(),
-                    ),
-                    &mut problems,
-                );
-            }
-        }
-        for n in &networks {
-            if let Some((other, theirs)) = first_other(&mut declared, &n.name, n, *conn) {
-                problem(
-                    *conn,
-                    format!(
-                        "the network `{}` is declared here with other options than by `{}`: {}",
-                        n.name,
-                        project.get(other).name,
-                        network_difference(&theirs, n)
-                    ),
-                    Some(
-                        "connections naming one network share it: give them the same options, or another `network_name`"
-                            .into(),
-                    ),
-                    &mut problems,
-                );
-            }
-        }
-        connections.push(ResolvedConnection {
-            decl: *conn,
-            from: *origin,
-            to: *to,
-            outputs: contribution.outputs.clone(),
+        self.declare_volumes(conn, &volumes);
+        self.declare_networks(conn, &networks);
+        self.connections.push(ResolvedConnection {
+            decl: conn,
+            from: call.origin,
+            to: call.to,
+            outputs: contribution.outputs,
             setup,
             networks,
             volumes,
@@ -461,75 +448,125 @@ pub async fn resolve(
                 .collect(),
         });
     }
-    // Connections drawn without a plugin call (the shorthand, or a
-    // dependency on a whole composite) are listed too, in declaration order.
-    let called: std::collections::HashSet<DeclId> = connections.iter().map(|c| c.decl).collect();
-    for c in project.of_kind(PluginKind::Connection) {
-        if let (Some(from), Some(to)) = (c.from, c.to)
-            && !called.contains(&c.id)
-        {
-            connections.push(ResolvedConnection {
-                decl: c.id,
-                from,
-                to,
-                outputs: Vec::new(),
-                setup: Vec::new(),
-                assertions: Vec::new(),
-                networks: Vec::new(),
-                volumes: Vec::new(),
-                tls: Vec::new(),
-            });
+
+    /// Records the volumes `conn` declares; one declared before with other
+    /// options is a problem.
+    fn declare_volumes(&mut self, conn: DeclId, volumes: &[VolumeSpec]) {
+        for v in volumes {
+            if let Some((other, theirs)) = first_other(&mut self.volumes, &v.name, v, conn) {
+                self.problems.add(
+                    conn,
+                    format!(
+                        "the volume `{}` is declared here with other options than by `{}`: driver `{}` and create_volume = {} here, driver `{}` and create_volume = {} there",
+                        v.name,
+                        self.project.get(other).name,
+                        v.driver,
+                        if v.existing { "False" } else { "True" },
+                        theirs.driver,
+                        if theirs.existing { "False" } else { "True" },
+                    ),
+                    Some(
+                        "connections naming one volume share it: give them the same options".into(),
+                    ),
+                );
+            }
         }
-    }
-    connections.sort_by_key(|c| c.decl);
-    if !problems.is_empty() {
-        return Err(ResolveError::Invalid(problems));
     }
 
-    let resources: Vec<DeclId> = project
-        .of_kind(PluginKind::Resource)
-        .map(|d| d.id)
-        .collect();
-    let pairs: Vec<(DeclId, DeclId)> = edges.iter().map(|(a, b, _)| (*a, *b)).collect();
-    let Layering { layers, depends_on } = match order(&resources, &pairs) {
-        Ok(layering) => layering,
-        Err(Cycle(cycle)) => {
-            let names: Vec<ResourceName> = cycle
-                .iter()
-                .map(|id| project.get(*id).name.clone())
-                .collect();
-            let Some(&first) = cycle.first() else {
-                return Err(ResolveError::Internal(
-                    "the graph reported an empty dependency cycle".into(),
-                ));
-            };
-            let help = cycle
-                .iter()
-                .map(|id| {
+    /// Records the networks `conn` declares; one declared before with
+    /// other options is a problem.
+    fn declare_networks(&mut self, conn: DeclId, networks: &[NetworkSpec]) {
+        for n in networks {
+            if let Some((other, theirs)) = first_other(&mut self.networks, &n.name, n, conn) {
+                self.problems.add(
+                    conn,
                     format!(
-                        "`{}` is declared at {}",
-                        project.get(*id).name,
-                        project.get(*id).location
-                    )
-                })
-                .collect::<Vec<_>>()
-                .join("\n");
-            problem(
-                first,
-                format!("dependency cycle: {} → {}", names.join(" → "), names[0]),
-                Some(help),
-                &mut problems,
-            );
-            return Err(ResolveError::Invalid(problems));
+                        "the network `{}` is declared here with other options than by `{}`: {}",
+                        n.name,
+                        self.project.get(other).name,
+                        network_difference(&theirs, n)
+                    ),
+                    Some(
+                        "connections naming one network share it: give them the same options, or another `network_name`"
+                            .into(),
+                    ),
+                );
+            }
         }
-    };
-    Ok(Graph {
-        project,
-        specs,
-        depends_on,
-        layers,
-        connections,
-    })
+    }
+
+    /// Connections drawn without a plugin call (the shorthand, or a
+    /// dependency on a whole composite) are listed too, in declaration order.
+    fn list_connections_without_calls(&mut self) {
+        let called: std::collections::HashSet<DeclId> =
+            self.connections.iter().map(|c| c.decl).collect();
+        for c in self.project.of_kind(PluginKind::Connection) {
+            if let (Some(from), Some(to)) = (c.from, c.to)
+                && !called.contains(&c.id)
+            {
+                self.connections.push(ResolvedConnection {
+                    decl: c.id,
+                    from,
+                    to,
+                    outputs: Vec::new(),
+                    setup: Vec::new(),
+                    assertions: Vec::new(),
+                    networks: Vec::new(),
+                    volumes: Vec::new(),
+                    tls: Vec::new(),
+                });
+            }
+        }
+        self.connections.sort_by_key(|c| c.decl);
+    }
+
+    /// The resources in layers; a dependency cycle is a problem.
+    fn layering(&mut self) -> Result<Layering, ResolveError> {
+        let project = self.project;
+        let resources: Vec<DeclId> = project
+            .of_kind(PluginKind::Resource)
+            .map(|d| d.id)
+            .collect();
+        let pairs: Vec<(DeclId, DeclId)> = self.edges.iter().map(|(a, b, _)| (*a, *b)).collect();
+        let Cycle(cycle) = match order(&resources, &pairs) {
+            Ok(layering) => return Ok(layering),
+            Err(cycle) => cycle,
+        };
+        let names: Vec<ResourceName> = cycle
+            .iter()
+            .map(|id| project.get(*id).name.clone())
+            .collect();
+        let Some(&first) = cycle.first() else {
+            return Err(ResolveError::Internal(
+                "the graph reported an empty dependency cycle".into(),
+            ));
+        };
+        let help = cycle
+            .iter()
+            .map(|id| {
+                format!(
+                    "`{}` is declared at {}",
+                    project.get(*id).name,
+                    project.get(*id).location
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        self.problems.add(
+            first,
+            format!("dependency cycle: {} → {}", names.join(" → "), names[0]),
+            Some(help),
+        );
+        Err(ResolveError::Invalid(std::mem::take(
+            &mut self.problems.found,
+        )))
+    }
+}
+
+/// `fields` as JSON text, as `Json::Object(fields.clone()).to_string()`
+/// would write it, without the copy.
+fn json_text(fields: &Map<String, Json>) -> String {
+    serde_json::to_string(fields).unwrap_or_else(|_| "{}".into())
 }
 
 /// A composite's leaf resources (itself when it has no children).
@@ -558,14 +595,14 @@ fn endpoint(project: &Declared, specs: &BTreeMap<DeclId, Spec>, id: DeclId) -> E
     let d = project.get(id);
     let config = specs
         .get(&id)
-        .map(|s| Json::Object(s.fields.clone()))
-        .unwrap_or_else(|| Json::Object(Map::new()));
+        .map(|s| json_text(&s.fields))
+        .unwrap_or_else(|| "{}".into());
     Endpoint {
         target: ResourceRef {
             type_name: d.type_name.to_string(),
             name: d.name.to_string(),
         },
-        config: config.to_string(),
+        config,
     }
 }
 

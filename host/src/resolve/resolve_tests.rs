@@ -14,7 +14,7 @@ use crate::model::Declaration;
 use crate::plugin::bindings::connection::exports::clockwork::plugin::connections::{
     EndpointPatch, RunWhen,
 };
-use crate::plugin::bindings::types::{Diagnostic, Severity};
+use crate::plugin::bindings::types::{Action, Diagnostic, Severity};
 
 /// Connection plugins for `Link` and `DependencyConnection`: each
 /// connection (by name) gets its answer, or an empty contribution.
