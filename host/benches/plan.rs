@@ -1,6 +1,7 @@
 //! Planning a large generated project: 5,000 resources and 10,000
-//! connections, from `main.star` to the ordered plan (evaluation, every
-//! plugin `validate`, every connection `resolve`, ordering).
+//! connections, from `main.star` to the checked plan through the library's
+//! pipeline (evaluation, every plugin `validate`, completion by rules and
+//! the lock, every connection `resolve`, ordering, each plan checked).
 //!
 //! `cargo bench -p clockwork --bench plan`. Target (issue 3): < 1 s. The
 //! same project from the command line, with completion and the rendered
@@ -47,23 +48,21 @@ fn plan_large(c: &mut Criterion) {
         &Default::default(),
     ));
     let folder = clockwork::Project::open(dir.path()).expect("project");
+    // The pipeline takes the plugin set and gives it back with the project.
+    let plugins = std::cell::RefCell::new(Some(plugins));
     let run = || {
         tokio.block_on(async {
-            let (project, _sources) = clockwork::load_project(&folder, &plugins)
-                .await
-                .expect("loads");
-            let mut graph = clockwork::resolve_project(project, &plugins, &|_| None)
+            let set = plugins.borrow_mut().take().expect("the plugins");
+            let options = clockwork::PipelineOptions::offline();
+            let resolved = clockwork::resolved(&folder, set, options)
                 .await
                 .expect("resolves");
-            clockwork::fill_defaults(&mut graph, &plugins);
             let state = clockwork::State::empty(&folder.identity);
-            let compared = clockwork::Compared {
-                state: &state,
-                observation: None,
-            };
-            clockwork::plan_project(&graph, &plugins, &folder.identity, compared)
+            let plan = clockwork::planned_offline(&folder, &resolved, &state)
                 .await
-                .expect("plans")
+                .expect("plans");
+            *plugins.borrow_mut() = Some(resolved.plugins);
+            plan
         })
     };
     let plan = run();

@@ -45,13 +45,9 @@ pub mod wit;
 pub use cli::{Args, main};
 pub use load::limits::{TrackingAllocator, tracking_allocator};
 
-// The pipeline's stages, as the benchmarks drive them (named apart from
-// their modules, so that a path says which it means).
-pub use complete::defaults as fill_defaults;
-pub use load::load as load_project;
-pub use plan::plan as plan_project;
-pub use plan::{Compared, action_json};
-pub use resolve::resolve as resolve_project;
+// The pipeline, as the benchmarks drive it.
+pub use pipeline::{Options as PipelineOptions, Resolved, planned_offline, resolved};
+pub use plan::action_json;
 
 // The plugin runtime and the contract's types.
 pub use plugin::{

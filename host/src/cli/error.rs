@@ -257,6 +257,7 @@ impl From<crate::pipeline::PipelineError> for CliError {
             E::Completion(e) => CliError::Completion(e),
             E::Plugin(call) => CliError::Plugin(call),
             E::Internal(message) => CliError::Internal(message),
+            E::Planning(e) => CliError::from(*e),
         }
     }
 }

@@ -49,6 +49,10 @@ pub enum PipelineError {
     /// Clockwork itself went wrong.
     #[error("{0}")]
     Internal(String),
+    /// Planning failed for another reason than the project's problems.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Planning(Box<crate::apply::RunError>),
 }
 
 impl From<LoadError> for PipelineError {
@@ -76,6 +80,15 @@ impl From<ResolveError> for PipelineError {
     }
 }
 
+impl From<crate::apply::RunError> for PipelineError {
+    fn from(e: crate::apply::RunError) -> Self {
+        match e {
+            crate::apply::RunError::Invalid(problems) => PipelineError::Invalid(problems),
+            other => PipelineError::Planning(Box::new(other)),
+        }
+    }
+}
+
 /// How to complete.
 pub struct Options {
     /// Ask a model, replay the lock only, or change nothing.
@@ -86,6 +99,18 @@ pub struct Options {
     pub refresh: Option<BTreeSet<String>>,
     /// When the command started, for `CW_TIMINGS=1`.
     pub started: std::time::Instant,
+}
+
+impl Options {
+    /// `--offline`: the lock and the rules, never a model, nothing written.
+    pub fn offline() -> Options {
+        Options {
+            mode: Mode::ReadOnly,
+            client: None,
+            refresh: None,
+            started: std::time::Instant::now(),
+        }
+    }
 }
 
 /// A project resolved and completed.
@@ -359,6 +384,26 @@ pub fn explain_unfilled(
         }
     }
     problems
+}
+
+/// The plan of a resolved project against `state` alone (no Engine), each
+/// action checked against the policy: what `clockwork plan --offline`
+/// shows.
+pub async fn planned_offline(
+    project: &Project,
+    resolved: &Resolved,
+    state: &crate::state::State,
+) -> Result<crate::plan::Plan, PipelineError> {
+    Ok(crate::apply::planned(
+        &resolved.graph,
+        &resolved.sources,
+        &resolved.plugins,
+        &project.identity,
+        state,
+        None,
+        &project.files,
+    )
+    .await?)
 }
 
 #[cfg(test)]
