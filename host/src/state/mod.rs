@@ -366,14 +366,39 @@ impl State {
 
     /// Writes the state atomically with secrets masked, owner-only.
     pub fn save(&self, files: &ProjectDir) -> Result<(), StateError> {
-        files.create_dir_all(Path::new(STATE_DIR), true)?;
+        let text = self.text()?;
+        Self::write(files, &text)
+    }
+
+    /// Like [`save`](Self::save), unless `written` holds this very text:
+    /// what the caller wrote last, so a run that changed nothing since
+    /// writes (and syncs) the file once, not once per resource.
+    pub fn save_unless_written(
+        &self,
+        files: &ProjectDir,
+        written: &mut Option<String>,
+    ) -> Result<(), StateError> {
+        let text = self.text()?;
+        if written.as_deref() == Some(text.as_str()) {
+            return Ok(());
+        }
+        Self::write(files, &text)?;
+        *written = Some(text);
+        Ok(())
+    }
+
+    /// The file's text: the state as JSON, secrets masked.
+    fn text(&self) -> Result<String, StateError> {
         let value = serde_json::to_value(self).map_err(|e| StateError::Io {
             path: STATE_FILE.into(),
             message: e.to_string(),
             help: None,
         })?;
-        let text =
-            serde_json::to_string_pretty(&output::mask_json_always(&value)).unwrap_or_default();
+        Ok(serde_json::to_string_pretty(&output::mask_json_always(&value)).unwrap_or_default())
+    }
+
+    fn write(files: &ProjectDir, text: &str) -> Result<(), StateError> {
+        files.create_dir_all(Path::new(STATE_DIR), true)?;
         files.write_atomic(Path::new(STATE_FILE), text.as_bytes(), PRIVATE)?;
         Ok(())
     }
@@ -416,6 +441,26 @@ mod tests {
         let root = std::fs::canonicalize(tmp.path()).unwrap();
         let identity = Identity::new("shop", &root);
         (tmp, ProjectDir::open(&root).unwrap(), identity)
+    }
+
+    #[test]
+    fn a_state_unchanged_since_this_run_wrote_it_is_not_written_again() {
+        let (tmp, files, identity) = project();
+        let path = tmp.path().join(STATE_FILE);
+        let mut state = State::empty(&identity);
+        let mut written = None;
+        state.save_unless_written(&files, &mut written).unwrap();
+        assert!(path.exists(), "the first save writes");
+        std::fs::remove_file(&path).unwrap();
+        state.save_unless_written(&files, &mut written).unwrap();
+        assert!(!path.exists(), "the same text is not written again");
+        state.setup.insert("db/schema".into(), "abc".into());
+        state.save_unless_written(&files, &mut written).unwrap();
+        assert_eq!(
+            State::load(&files, &identity).unwrap(),
+            state,
+            "a change is"
+        );
     }
 
     #[test]

@@ -344,11 +344,8 @@ impl Running<'_> {
                 Ok(s) => s,
                 Err(p) => p.into_inner(),
             };
-            // A resource applied again as it was changes nothing on disk:
-            // a no-op apply writes the state file once, not once a resource.
-            let mut changed = false;
             if new_state.is_null() {
-                changed |= state.resources.remove(name).is_some();
+                state.resources.remove(name);
             } else {
                 let previous = state.resources.get(name);
                 // A resource left as it was keeps the containers it had.
@@ -368,9 +365,8 @@ impl Running<'_> {
                         && r.expires_at == self.job.scope.expires_at
                 });
                 // Applied again by the user: no longer expired.
-                changed |= state.expired.remove(name).is_some();
+                state.expired.remove(name);
                 if !unchanged {
-                    changed = true;
                     state.resources.insert(
                         name.clone(),
                         ResourceState {
@@ -387,14 +383,12 @@ impl Running<'_> {
                 }
             }
             for (key, hash) in new_hashes {
-                changed |= state.setup.get(&key) != Some(&hash);
                 state.setup.insert(key, hash);
             }
-            if changed {
-                state.save(&shared.files)
-            } else {
-                Ok(())
-            }
+            // A resource applied again as it was changes nothing on disk:
+            // a no-op apply writes the state file once, not once a resource.
+            let mut written = shared.written.lock().unwrap_or_else(|p| p.into_inner());
+            state.save_unless_written(&shared.files, &mut written)
         };
         save.map_err(|e| Outcome::Failed(format!("cannot record the new state: {e}")))
     }

@@ -35,6 +35,8 @@ struct Shared {
     fresh: Mutex<BTreeMap<ResourceName, BTreeMap<String, i64>>>,
     /// Readiness seen in this run, trusted until a container dies.
     seen: Mutex<SeenReady>,
+    /// The state file's text as this run last wrote it.
+    written: Mutex<Option<String>>,
 }
 
 impl Shared {
@@ -62,6 +64,7 @@ pub async fn execute(
         options,
         fresh: Mutex::default(),
         seen: Mutex::default(),
+        written: Mutex::default(),
     });
     let _listening = listen_for_deaths(&shared);
     let mut removals = Vec::new();
