@@ -65,6 +65,23 @@ pub(super) async fn check(
         return Ok(Some(Instant::now()));
     }
     run_assertions(w, engine, &seen.state, &seen.observation, tracked, seen.now).await;
+    // A check runs after the plan was made and may see what happened in
+    // between (a container killed): a failed check is judged against a
+    // look at least as new as itself, so that a drift is named by what
+    // changed ("not as declared") and healed as such, not by a restart.
+    let judged_on_an_older_look = tracked.iter().any(|(name, t)| {
+        t.assert_failure.is_some()
+            && !left_alone(&seen.state, name)
+            && drift_of(&seen.plan, &seen.observation, name).is_none()
+    });
+    let seen = if judged_on_an_older_look {
+        match gather(w, engine, tracked).await? {
+            Some(newer) => newer,
+            None => return Ok(None),
+        }
+    } else {
+        seen
+    };
     for (name, t) in tracked.iter_mut() {
         decide(w, &seen, name, t, &mut todo);
     }
@@ -220,6 +237,12 @@ fn decide(w: &Watcher<'_>, seen: &Seen, name: &ResourceName, t: &mut Tracked, to
         return;
     }
     drifted(w, name, t, &drift, seen.now, todo);
+}
+
+/// Whether `state` says to leave `name` alone: expired earlier, or
+/// stopped with `clockwork stop`.
+fn left_alone(state: &State, name: &ResourceName) -> bool {
+    state.expired.contains_key(name) || state.resources.get(name).is_some_and(|r| r.stopped)
 }
 
 /// Whether the resource is left alone on purpose: expired earlier, or
