@@ -10,7 +10,7 @@ use crate::complete::lock::{Locked, LockedField, ModelRecord};
 use crate::complete::prompt;
 use crate::complete::target::{Filled, Target};
 use crate::complete::trust::Origin;
-use crate::complete::{CompleteError, Completer, Mode};
+use crate::complete::{CompleteError, Completer, Mode, RulesFor};
 use crate::model::PluginKind;
 use crate::plugin::CallError;
 use crate::plugin::bindings::types::Suggestion;
@@ -72,6 +72,21 @@ impl Completer {
         }
         self.keep(&t, entry, replay);
         Ok(out)
+    }
+
+    /// [`complete`](Self::complete) with the rules of `t`'s plugin asked
+    /// `input` (a plugin's error leaves the rules with nothing to say).
+    pub(super) async fn complete_by_rules(
+        &mut self,
+        t: Target<'_>,
+        input: RulesFor,
+    ) -> Result<Vec<Filled>, CompleteError> {
+        let plugins = t.plugins;
+        let type_name = t.type_name.clone();
+        self.complete(t, || async move {
+            Ok(plugins.rules(&type_name, input).await?.unwrap_or_default())
+        })
+        .await
     }
 
     /// The lock's entry for `t`, when its inputs are still `t`'s and the

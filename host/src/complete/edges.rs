@@ -69,14 +69,8 @@ impl Completer {
                 &cells,
                 makers,
             );
-            let type_name = d.type_name.to_string();
             let filled = self
-                .complete(target, || async move {
-                    Ok(plugins
-                        .rules(&type_name, RulesFor::Connection(input))
-                        .await?
-                        .unwrap_or_default())
-                })
+                .complete_by_rules(target, RulesFor::Connection(input))
                 .await?;
             record(&mut project.declarations[id.0], filled);
         }

@@ -59,14 +59,8 @@ impl Completer {
                 &cells,
                 makers,
             );
-            let type_name = d.type_name.to_string();
             let filled = self
-                .complete(target, || async move {
-                    Ok(plugins
-                        .rules(&type_name, RulesFor::Resource(input))
-                        .await?
-                        .unwrap_or_default())
-                })
+                .complete_by_rules(target, RulesFor::Resource(input))
                 .await?;
             if let Some(spec) = graph.specs.get_mut(&id) {
                 for (field, value, source) in filled {

@@ -59,6 +59,32 @@ pub struct ObservedContainer {
     pub changed_outside: Vec<ChangedOutside>,
 }
 
+#[cfg(test)]
+impl ObservedContainer {
+    /// A running busybox container named `name`, with nothing else set;
+    /// a test sets the rest with struct update syntax.
+    pub(crate) fn fixture(name: &str) -> Self {
+        ObservedContainer {
+            name: name.into(),
+            id: format!("id-{name}"),
+            running: true,
+            restarting: false,
+            restart_count: 0,
+            exit_code: 0,
+            started_at: None,
+            health: None,
+            config_hash: None,
+            type_name: None,
+            image: "busybox".into(),
+            addresses: Vec::new(),
+            aliases: Vec::new(),
+            networks: Vec::new(),
+            tunables: Default::default(),
+            changed_outside: Vec::new(),
+        }
+    }
+}
+
 /// The settings of a container that `docker update` changes without
 /// recreating it (restart policy, memory and CPU limits, …), each shown as
 /// the Engine reports it.

@@ -291,22 +291,8 @@ fn a_step_in_the_container_of_an_end_that_runs_none_is_refused_at_the_connection
 
     let mut observation = Observation::default();
     let observed = crate::docker::observe::ObservedContainer {
-        name: "db".into(),
-        id: "id-db".into(),
-        running: true,
-        restarting: false,
-        restart_count: 0,
-        exit_code: 0,
-        started_at: None,
-        health: None,
-        config_hash: None,
-        type_name: None,
         image: "postgres".into(),
-        addresses: Vec::new(),
-        aliases: Vec::new(),
-        networks: Vec::new(),
-        tunables: Default::default(),
-        changed_outside: Vec::new(),
+        ..crate::docker::observe::ObservedContainer::fixture("db")
     };
     observation.containers.insert("db".into(), vec![observed]);
     assert_eq!(

@@ -136,22 +136,8 @@ fn recorded(type_name: &str, state: Json) -> ResourceState {
 
 fn container(name: &str, type_name: Option<&str>) -> ObservedContainer {
     ObservedContainer {
-        name: name.into(),
-        id: format!("id-{name}"),
-        running: true,
-        restarting: false,
-        restart_count: 0,
-        exit_code: 0,
-        started_at: None,
-        health: None,
-        config_hash: None,
         type_name: type_name.map(str::to_string),
-        image: "busybox".into(),
-        addresses: Vec::new(),
-        aliases: Vec::new(),
-        networks: Vec::new(),
-        tunables: Default::default(),
-        changed_outside: Vec::new(),
+        ..ObservedContainer::fixture(name)
     }
 }
 

@@ -232,22 +232,10 @@ mod tests {
         health: Option<&str>,
     ) -> ObservedContainer {
         ObservedContainer {
-            name: name.into(),
-            id: format!("id-{name}"),
             running,
             restarting,
-            restart_count: 0,
-            exit_code: 0,
-            started_at: None,
             health: health.map(str::to_string),
-            config_hash: None,
-            type_name: None,
-            image: "busybox".into(),
-            addresses: Vec::new(),
-            aliases: Vec::new(),
-            networks: Vec::new(),
-            tunables: Default::default(),
-            changed_outside: Vec::new(),
+            ..ObservedContainer::fixture(name)
         }
     }
 

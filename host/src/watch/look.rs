@@ -557,24 +557,7 @@ mod tests {
     use crate::docker::observe::ObservedContainer;
 
     fn container(name: &str) -> ObservedContainer {
-        ObservedContainer {
-            name: name.into(),
-            id: format!("id-{name}"),
-            running: true,
-            restarting: false,
-            restart_count: 0,
-            exit_code: 0,
-            started_at: None,
-            health: None,
-            config_hash: None,
-            type_name: None,
-            image: "busybox".into(),
-            addresses: Vec::new(),
-            aliases: Vec::new(),
-            networks: Vec::new(),
-            tunables: Default::default(),
-            changed_outside: Vec::new(),
-        }
+        ObservedContainer::fixture(name)
     }
 
     #[test]
@@ -689,26 +672,14 @@ mod incident_tests {
         }
 
         fn tracked(&self, on_drift: OnDrift, alert_on: &[AlertOn]) -> Tracked {
-            Tracked {
-                settings: Settings {
-                    reconcile: true,
-                    check_interval: Duration::from_secs(60),
-                    max_duration: None,
-                    on_drift,
-                    alert_on: alert_on.iter().copied().collect(),
-                },
-                backoff: Backoff::new(self.policy),
-                incident: None,
-                alerted: false,
-                gave_up_alerted: false,
-                last_check: Instant::now(),
-                held: false,
-                heals: 0,
-                expires_at: None,
-                last_assert: None,
-                assert_failure: None,
-                declared: serde_json::Map::new(),
-            }
+            let settings = Settings {
+                reconcile: true,
+                check_interval: Duration::from_secs(60),
+                max_duration: None,
+                on_drift,
+                alert_on: alert_on.iter().copied().collect(),
+            };
+            Tracked::new(settings, self.policy, serde_json::Map::new())
         }
 
         fn seen(&self, entries: Vec<PlanEntry>, observation: Observation) -> Seen {
@@ -735,22 +706,8 @@ mod incident_tests {
         o.containers.insert(
             n.to_string(),
             vec![ObservedContainer {
-                name: n.into(),
-                id: format!("id-{n}"),
-                running: true,
-                restarting: false,
-                restart_count: 0,
-                exit_code: 0,
-                started_at: None,
                 health: health.map(str::to_string),
-                config_hash: None,
-                type_name: None,
-                image: "busybox".into(),
-                addresses: Vec::new(),
-                aliases: Vec::new(),
-                networks: Vec::new(),
-                tunables: Default::default(),
-                changed_outside: Vec::new(),
+                ..ObservedContainer::fixture(n)
             }],
         );
         o

@@ -139,6 +139,30 @@ struct Tracked {
     declared: serde_json::Map<String, serde_json::Value>,
 }
 
+impl Tracked {
+    /// A resource the watch has seen nothing of yet.
+    fn new(
+        settings: Settings,
+        policy: backoff::Policy,
+        declared: serde_json::Map<String, serde_json::Value>,
+    ) -> Tracked {
+        Tracked {
+            settings,
+            backoff: Backoff::new(policy),
+            incident: None,
+            alerted: false,
+            gave_up_alerted: false,
+            last_check: Instant::now(),
+            held: false,
+            heals: 0,
+            expires_at: None,
+            last_assert: None,
+            assert_failure: None,
+            declared,
+        }
+    }
+}
+
 /// Why [`watch`] returned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ended {
@@ -175,20 +199,10 @@ pub async fn watch(
         // children's.
         let settings = crate::reconcile::effective(&w.graph.project, d.id);
         if settings.reconcile && d.children.is_empty() {
-            let mut t = memory.0.remove(&d.name).unwrap_or_else(|| Tracked {
-                settings: settings.clone(),
-                backoff: Backoff::new(w.policy),
-                incident: None,
-                alerted: false,
-                gave_up_alerted: false,
-                last_check: Instant::now(),
-                held: false,
-                heals: 0,
-                expires_at: None,
-                last_assert: None,
-                assert_failure: None,
-                declared: d.fields.clone(),
-            });
+            let mut t = memory
+                .0
+                .remove(&d.name)
+                .unwrap_or_else(|| Tracked::new(settings.clone(), w.policy, d.fields.clone()));
             // A changed declaration is a fresh start for a resource given
             // up on.
             if t.declared != d.fields {
