@@ -229,6 +229,18 @@ impl Stack {
             .collect()
     }
 
+    /// `docker inspect` of one object, or `None` while it does not exist:
+    /// for waits that span a heal, where the object is removed and made
+    /// again and may be absent at the moment of a look.
+    pub fn inspect_if_present(&self, name: &str) -> Option<Value> {
+        let out = docker(&["inspect", name]);
+        if !out.status.success() {
+            return None;
+        }
+        let all: Value = serde_json::from_slice(&out.stdout).ok()?;
+        Some(all[0].clone())
+    }
+
     pub fn inspect(&self, name: &str) -> Value {
         let text = docker_ok(&["inspect", name]);
         let all: Value = serde_json::from_str(&text).expect("inspect is JSON");

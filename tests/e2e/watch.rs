@@ -161,7 +161,9 @@ fn wait_until(what: &str, ok: impl Fn() -> bool) {
 }
 
 fn running(stack: &Stack, name: &str) -> bool {
-    stack.inspect(name)["State"]["Running"] == true
+    stack
+        .inspect_if_present(name)
+        .is_some_and(|c| c["State"]["Running"] == true)
 }
 
 fn docker(args: &[&str]) {
@@ -1040,7 +1042,9 @@ web = DockerResource(name = "watch-update", image = "busybox:latest", command = 
         "{drift}"
     );
     wait_until("the container made again as declared", || {
-        let c = stack.inspect("watch-update");
+        let Some(c) = stack.inspect_if_present("watch-update") else {
+            return false;
+        };
         c["Id"].as_str().is_some_and(|id| id != before)
             && c["HostConfig"]["Memory"] == 0
             && c["HostConfig"]["RestartPolicy"]["Name"] == "unless-stopped"
