@@ -22,11 +22,11 @@ pub enum ActionError {
     /// The policy refuses it; checked at `plan` too, so this means the
     /// world changed in between.
     #[error("refused by policy: {0}; {fix}", fix = .0.fix())]
-    #[diagnostic(code(clockwork::policy))]
+    #[diagnostic(code("clockwork::policy"))]
     Denied(#[from] Denial),
     /// It needs a Docker Engine.
     #[error("this action needs a Docker Engine, and none answers")]
-    #[diagnostic(code(clockwork::engine::unreachable))]
+    #[diagnostic(code("clockwork::engine::unreachable"))]
     NoEngine,
     /// The Engine failed it.
     #[error(transparent)]
@@ -34,7 +34,7 @@ pub enum ActionError {
     Engine(#[from] EngineError),
     /// A command ran and failed.
     #[error("{command} in `{container}` exited with code {code}: {output}")]
-    #[diagnostic(code(clockwork::apply::command_failed))]
+    #[diagnostic(code("clockwork::apply::command_failed"))]
     CommandFailed {
         /// The command line, quoted, or what the plugin called it.
         command: String,
@@ -51,7 +51,7 @@ pub enum ActionError {
     Driver(#[from] crate::driver::DriverError),
     /// A project file could not be written or removed.
     #[error("cannot {verb} `{path}`: {source}")]
-    #[diagnostic(code(clockwork::apply::file))]
+    #[diagnostic(code("clockwork::apply::file"))]
     File {
         /// `write` or `remove`.
         verb: &'static str,

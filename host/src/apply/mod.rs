@@ -39,7 +39,7 @@ pub enum RunError {
     /// The plan has problems, each located at its declaration (each
     /// rendered with its snippet by whoever shows them).
     #[error("{} problem(s) in the plan", .0.len())]
-    #[diagnostic(code(clockwork::apply::invalid))]
+    #[diagnostic(code("clockwork::apply::invalid"))]
     Invalid(Vec<Located>),
     /// A plugin could not plan.
     #[error(transparent)]
@@ -59,12 +59,12 @@ pub enum RunError {
     Certificate(crate::driver::DriverError),
     /// The user said no.
     #[error("not confirmed")]
-    #[diagnostic(code(clockwork::declined))]
+    #[diagnostic(code("clockwork::declined"))]
     Declined,
     /// A confirmation was needed and nobody could be asked.
     #[error("{question}")]
     #[diagnostic(
-        code(clockwork::confirm),
+        code("clockwork::confirm"),
         help("run it on a terminal to be asked, or add `--yes` to go ahead")
     )]
     NeedsConfirmation {

@@ -37,7 +37,7 @@ pub struct Selection {
 pub enum AssertError {
     /// A name on the command line names nothing.
     #[error("`{name}` names no resource, connection or assertion of this project")]
-    #[diagnostic(code(clockwork::assert::unknown_name))]
+    #[diagnostic(code("clockwork::assert::unknown_name"))]
     UnknownName {
         /// The name.
         name: String,
@@ -48,7 +48,7 @@ pub enum AssertError {
     /// An assertion a connection added (or the host implied) is not
     /// valid for its plugin.
     #[error("`{assertion}` ({type_name}), added by {by}: {message}")]
-    #[diagnostic(code(clockwork::assert::invalid))]
+    #[diagnostic(code("clockwork::assert::invalid"))]
     Invalid {
         /// The assertion.
         assertion: ResourceName,
@@ -61,7 +61,7 @@ pub enum AssertError {
     },
     /// No loaded plugin provides an assertion's type.
     #[error("`{assertion}` is a {type_name}, which no loaded plugin provides")]
-    #[diagnostic(code(clockwork::assert::unknown_type))]
+    #[diagnostic(code("clockwork::assert::unknown_type"))]
     UnknownType {
         /// The assertion.
         assertion: ResourceName,

@@ -15,7 +15,7 @@ pub enum CliError {
     Project(#[from] ProjectError),
     /// An I/O operation of the command failed.
     #[error("cannot read {what}: {source}")]
-    #[diagnostic(code(clockwork::io))]
+    #[diagnostic(code("clockwork::io"))]
     Io {
         /// What was being read or written.
         what: String,
@@ -25,38 +25,38 @@ pub enum CliError {
     /// The plugin runtime could not start; only that.
     #[error("cannot start the plugin runtime: {0}")]
     #[diagnostic(
-        code(clockwork::runtime),
+        code("clockwork::runtime"),
         help("this is a bug; please report it with the output of `clockwork --version`")
     )]
     Runtime(String),
     /// Clockwork itself went wrong (a task of its own failed).
     #[error("{0}")]
     #[diagnostic(
-        code(clockwork::internal),
+        code("clockwork::internal"),
         help("this is a bug; please report it with the output of `clockwork --version`")
     )]
     Internal(String),
     /// The background service could not start or stop, or keep its log.
     #[error("{0}")]
     #[diagnostic(
-        code(clockwork::service),
+        code("clockwork::service"),
         help("its log is .clockwork/service.log; `clockwork service status` says what runs")
     )]
     Service(String),
     /// A command in a container could not be attached to.
     #[error("{0}")]
-    #[diagnostic(code(clockwork::exec))]
+    #[diagnostic(code("clockwork::exec"))]
     Exec(String),
     /// The model client could not be made.
     #[error("cannot use the model: {0}")]
     #[diagnostic(
-        code(clockwork::complete::client),
+        code("clockwork::complete::client"),
         help("{}", crate::complete::HOW_TO_CONFIGURE)
     )]
     ModelClient(String),
     /// A signal could not be listened for.
     #[error("cannot listen for signals: {0}")]
-    #[diagnostic(code(clockwork::signal))]
+    #[diagnostic(code("clockwork::signal"))]
     Signal(String),
     /// The project file has problems (each located).
     #[error("{} problem(s) in the project", .0.len())]
@@ -86,7 +86,7 @@ pub enum CliError {
     /// No Docker Engine answers.
     #[error("no Docker Engine answers at {endpoint}: {message}")]
     #[diagnostic(
-        code(clockwork::engine::unreachable),
+        code("clockwork::engine::unreachable"),
         help(
             "start it (`sudo systemctl start docker`, or `sudo dockerd &`), or point DOCKER_HOST at one; `clockwork plan --offline` works without it"
         )
@@ -111,7 +111,7 @@ pub enum CliError {
     Assert(Box<crate::assert::AssertError>),
     /// The command line asks for something impossible.
     #[error("{message}")]
-    #[diagnostic(code(clockwork::usage))]
+    #[diagnostic(code("clockwork::usage"))]
     Usage {
         /// What is wrong.
         message: String,
@@ -122,7 +122,7 @@ pub enum CliError {
     /// The stack is not in a state the command can work on (a container
     /// not running, not made yet).
     #[error("{message}")]
-    #[diagnostic(code(clockwork::not_ready))]
+    #[diagnostic(code("clockwork::not_ready"))]
     NotReady {
         /// What stands in the way.
         message: String,
@@ -133,7 +133,7 @@ pub enum CliError {
     /// A destructive step needs a confirmation that cannot be asked for.
     #[error("{what} Not asked, since this is not a terminal: nothing was changed")]
     #[diagnostic(
-        code(clockwork::confirm),
+        code("clockwork::confirm"),
         help("run it on a terminal to be asked, or add `--yes` to go ahead")
     )]
     NeedsYes {
@@ -142,22 +142,22 @@ pub enum CliError {
     },
     /// The user said no.
     #[error("not confirmed: nothing was changed")]
-    #[diagnostic(code(clockwork::declined))]
+    #[diagnostic(code("clockwork::declined"))]
     Declined,
     /// Completion could not fill the project's fields.
     #[error(transparent)]
-    #[diagnostic(code(clockwork::complete), help("{}", completion_help(.0)))]
+    #[diagnostic(code("clockwork::complete"), help("{}", completion_help(.0)))]
     Completion(Box<crate::complete::CompleteError>),
     /// The model settings cannot be used.
     #[error("{0}")]
     #[diagnostic(
-        code(clockwork::complete::settings),
+        code("clockwork::complete::settings"),
         help("{}", crate::complete::HOW_TO_CONFIGURE)
     )]
     ModelSettings(crate::complete::SettingsError),
     /// No plugin has the name the user asked for.
     #[error("no plugin or type named `{name}`")]
-    #[diagnostic(code(clockwork::plugins::unknown))]
+    #[diagnostic(code("clockwork::plugins::unknown"))]
     UnknownPlugin {
         /// What the user asked for.
         name: String,

@@ -65,16 +65,32 @@ struct ResourceStatus {
 pub async fn run(invocation: &Invocation, names: &[String], json: bool) -> Result<u8, CliError> {
     let timings = output::Timings::start();
     let folder = &invocation.project;
-    let identity = crate::state::adoption::identity(&folder.identity);
-    // The Engine's first answers take as long as loading the project: both
-    // at once. A project that does not load is reported before an Engine
-    // that does not answer, as when one followed the other.
-    let (resolved, engine) = tokio::join!(
-        project::resolved(invocation, crate::complete::Mode::ReadOnly),
-        Engine::connect(&identity, folder.files.clone())
-    );
+    // Nothing the Engine is asked depends on the project file: the look
+    // runs on its own task while this one evaluates and resolves it. A
+    // project that does not load is reported before an Engine that does
+    // not answer, as when one followed the other.
+    let look = tokio::spawn(look_at_engine(
+        crate::state::adoption::identity(&folder.identity),
+        folder.identity.clone(),
+        folder.files.clone(),
+    ));
+    let resolved = project::resolved(invocation, crate::complete::Mode::ReadOnly).await;
+    timings.lap("status: project resolved");
+    let looked = look
+        .await
+        .map_err(|e| CliError::Internal(format!("the look at the Engine failed: {e}")));
     let resolved = resolved?;
-    let state = State::load(&folder.files, &folder.identity)?;
+    let Looked {
+        state,
+        adopted_note,
+        mut by_resource,
+        http,
+        changed,
+    } = looked??;
+    timings.lap("status: the Engine's answers in");
+    if let Some(note) = adopted_note {
+        crate::output::note(&note);
+    }
     let wanted: Option<Vec<String>> = if names.is_empty() {
         None
     } else {
@@ -86,32 +102,6 @@ pub async fn run(invocation: &Invocation, names: &[String], json: bool) -> Resul
         )
     };
     let shown = |name: &str| wanted.as_ref().is_none_or(|w| w.iter().any(|n| n == name));
-    let engine = engine?;
-    if let Some(note) = engine.adopted_note().await? {
-        crate::output::note(&note);
-    }
-    timings.lap("status: connect to the Engine");
-    let mut by_resource: BTreeMap<String, Vec<ContainerSummary>> = BTreeMap::new();
-    for c in engine.own_containers().await? {
-        if let Some(resource) = listed_resource(&c).cloned() {
-            by_resource.entry(resource).or_default().push(c);
-        }
-    }
-    // Which published ports answer HTTP: asked all at once, briefly.
-    let ports: Vec<u16> = by_resource
-        .values()
-        .flatten()
-        .flat_map(|c| c.ports.iter().flatten())
-        .filter_map(|p| p.public_port)
-        .collect();
-    timings.lap("status: list containers");
-    // Both at once: which ports answer HTTP, and what `docker update`
-    // changed (the listing shows neither).
-    let (http, changed) = tokio::join!(
-        serves_http(&ports),
-        changed_outside(&engine, &state, &by_resource)
-    );
-    timings.lap("status: ask published ports for HTTP and inspect for changes");
     let seen = Seen {
         http: &http,
         changed: &changed,
@@ -160,6 +150,60 @@ pub async fn run(invocation: &Invocation, names: &[String], json: bool) -> Resul
         output::emit(&table(&rows));
     }
     Ok(EXIT_OK)
+}
+
+/// What the Engine and the state say, gathered without the project file.
+struct Looked {
+    state: State,
+    /// Containers of an adopted project name, if any.
+    adopted_note: Option<String>,
+    /// This project's containers, by the resource their label names.
+    by_resource: BTreeMap<String, Vec<ContainerSummary>>,
+    /// Which published ports answer HTTP.
+    http: BTreeMap<u16, bool>,
+    /// By container name, the settings changed outside Clockwork.
+    changed: BTreeMap<String, Vec<ChangedOutside>>,
+}
+
+/// One listing of this project's containers, then — all at once — which
+/// of their published ports answer HTTP and what `docker update` changed
+/// (the listing shows neither).
+async fn look_at_engine(
+    engine_identity: crate::project::Identity,
+    identity: crate::project::Identity,
+    files: std::sync::Arc<crate::project::ProjectDir>,
+) -> Result<Looked, CliError> {
+    let timings = output::Timings::start();
+    let engine = Engine::connect(&engine_identity, files.clone()).await;
+    let state = State::load(&files, &identity)?;
+    let engine = engine?;
+    let adopted_note = engine.adopted_note().await?;
+    timings.lap("status: connect to the Engine");
+    let mut by_resource: BTreeMap<String, Vec<ContainerSummary>> = BTreeMap::new();
+    for c in engine.own_containers().await? {
+        if let Some(resource) = listed_resource(&c).cloned() {
+            by_resource.entry(resource).or_default().push(c);
+        }
+    }
+    let ports: Vec<u16> = by_resource
+        .values()
+        .flatten()
+        .flat_map(|c| c.ports.iter().flatten())
+        .filter_map(|p| p.public_port)
+        .collect();
+    timings.lap("status: list containers");
+    let (http, changed) = tokio::join!(
+        serves_http(&ports),
+        changed_outside(&engine, &state, &by_resource)
+    );
+    timings.lap("status: ask published ports for HTTP and inspect for changes");
+    Ok(Looked {
+        state,
+        adopted_note,
+        by_resource,
+        http,
+        changed,
+    })
 }
 
 fn row(

@@ -5,7 +5,7 @@
 pub enum EngineError {
     /// No engine answers.
     #[error("no Docker Engine answers at {endpoint}: {message}")]
-    #[diagnostic(code(clockwork::engine::unreachable))]
+    #[diagnostic(code("clockwork::engine::unreachable"))]
     Unreachable {
         /// `DOCKER_HOST` or the local socket.
         endpoint: String,
@@ -14,7 +14,7 @@ pub enum EngineError {
     },
     /// An Engine call failed.
     #[error("{call} `{object}`: {message}")]
-    #[diagnostic(code(clockwork::engine::call))]
+    #[diagnostic(code("clockwork::engine::call"))]
     Call {
         /// The call, e.g. `create container`.
         call: &'static str,
@@ -28,7 +28,7 @@ pub enum EngineError {
         "a {kind} named `{name}` already exists and is {owner}; Clockwork never touches it: {}",
         foreign_help(kind, owner)
     )]
-    #[diagnostic(code(clockwork::engine::foreign))]
+    #[diagnostic(code("clockwork::engine::foreign"))]
     Foreign {
         /// container, network or volume.
         kind: &'static str,
@@ -41,7 +41,7 @@ pub enum EngineError {
     #[error(
         "container `{name}` belongs to resource `{owner}` of this project, not to `{resource}`; a resource only changes its own containers"
     )]
-    #[diagnostic(code(clockwork::engine::other_resource))]
+    #[diagnostic(code("clockwork::engine::other_resource"))]
     OtherResource {
         /// The container.
         name: String,
@@ -54,7 +54,7 @@ pub enum EngineError {
     #[error(
         "container `{name}` could not start: a host port it publishes ({ports}) is already in use; free it or change `ports` (the Engine said: {message})"
     )]
-    #[diagnostic(code(clockwork::engine::port_in_use))]
+    #[diagnostic(code("clockwork::engine::port_in_use"))]
     PortInUse {
         /// The container.
         name: String,
@@ -69,7 +69,7 @@ pub enum EngineError {
     } else {
         format!("{attached} container(s) still use it (`docker network inspect {name}` lists them); disconnect them, then run `clockwork destroy` again")
     })]
-    #[diagnostic(code(clockwork::engine::network_in_use))]
+    #[diagnostic(code("clockwork::engine::network_in_use"))]
     NetworkInUse {
         /// The network.
         name: String,
@@ -78,15 +78,15 @@ pub enum EngineError {
     },
     /// A spec policy refuses.
     #[error("refused by policy: {0}; {fix}", fix = .0.fix())]
-    #[diagnostic(code(clockwork::policy))]
+    #[diagnostic(code("clockwork::policy"))]
     Policy(#[from] crate::policy::Denial),
     /// A wait or exec ran out of time.
     #[error("{0}")]
-    #[diagnostic(code(clockwork::engine::timeout))]
+    #[diagnostic(code("clockwork::engine::timeout"))]
     Timeout(String),
     /// A container stopped when it had to run.
     #[error("container `{name}` {}{}", if *code < 0 { "crashed and was restarted".to_string() } else { format!("exited with code {code}") }, if logs.is_empty() { String::new() } else { format!("; its last output:\n{logs}") })]
-    #[diagnostic(code(clockwork::engine::exited))]
+    #[diagnostic(code("clockwork::engine::exited"))]
     Exited {
         /// The container.
         name: String,
@@ -97,7 +97,7 @@ pub enum EngineError {
     },
     /// The object asked for does not exist.
     #[error("no {kind} named `{name}` exists")]
-    #[diagnostic(code(clockwork::engine::not_found))]
+    #[diagnostic(code("clockwork::engine::not_found"))]
     NotFound {
         /// container, network or volume.
         kind: &'static str,
@@ -106,18 +106,18 @@ pub enum EngineError {
     },
     /// A container that must run does not.
     #[error("container `{name}` is not running")]
-    #[diagnostic(code(clockwork::engine::not_running))]
+    #[diagnostic(code("clockwork::engine::not_running"))]
     NotRunning {
         /// The container.
         name: String,
     },
     /// The Engine's stream of events failed; said as the Engine said it.
     #[error("{0}")]
-    #[diagnostic(code(clockwork::engine::events))]
+    #[diagnostic(code("clockwork::engine::events"))]
     Events(bollard::errors::Error),
     /// A payload does not parse.
     #[error("invalid action payload: {0}")]
-    #[diagnostic(code(clockwork::engine::payload))]
+    #[diagnostic(code("clockwork::engine::payload"))]
     Payload(String),
 }
 

@@ -17,6 +17,7 @@ mod ops;
 mod probe;
 mod read;
 mod stop_signal;
+mod version;
 
 pub use error::EngineError;
 pub use execute::{ContainerScope, ExecOutput};
@@ -96,22 +97,35 @@ impl Engine {
         identity: &Identity,
         files: Arc<ProjectDir>,
     ) -> Result<Engine, EngineError> {
-        let endpoint =
-            std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into());
+        let host = std::env::var("DOCKER_HOST").ok();
+        let endpoint = host
+            .clone()
+            .unwrap_or_else(|| "unix:///var/run/docker.sock".into());
         let unreachable = |e: &dyn std::fmt::Display| EngineError::Unreachable {
             endpoint: endpoint.clone(),
             message: e.to_string(),
         };
-        let docker = Docker::connect_with_defaults().map_err(|e| unreachable(&e))?;
-        let docker = tokio::time::timeout(
-            std::time::Duration::from_secs(5),
-            docker.negotiate_version(),
-        )
-        .await
-        .map_err(|_| unreachable(&"no answer within 5 s"))?
-        .map_err(|e| unreachable(&e))?;
-        // Negotiating asked the Engine its version: it answers, and a
-        // ping would only add a round trip to every command.
+        let answer_within = std::time::Duration::from_secs(5);
+        let docker = match version::unix_socket(host.as_deref()) {
+            Some(socket) => {
+                let spoken = tokio::time::timeout(
+                    answer_within,
+                    version::over_socket(std::path::Path::new(socket)),
+                )
+                .await
+                .map_err(|_| unreachable(&"no answer within 5 s"))?
+                .map_err(|e| unreachable(&e))?;
+                Docker::connect_with_unix(socket, 120, &spoken).map_err(|e| unreachable(&e))?
+            }
+            None => {
+                let docker = Docker::connect_with_defaults().map_err(|e| unreachable(&e))?;
+                tokio::time::timeout(answer_within, docker.negotiate_version())
+                    .await
+                    .map_err(|_| unreachable(&"no answer within 5 s"))?
+                    .map_err(|e| unreachable(&e))?
+            }
+        };
+        // Asking the version was a round trip: the Engine answers.
         Ok(Engine {
             docker,
             identity: identity.clone(),

@@ -24,7 +24,7 @@ pub enum AppleError {
     #[error(
         "AppleContainerResource needs macOS with Apple's `container` tool, and {here}; a DockerResource takes the same fields (restart_policy and healthcheck too): change the type to DockerResource to run it with the Docker Engine"
     )]
-    #[diagnostic(code(clockwork::apple_container::unavailable))]
+    #[diagnostic(code("clockwork::apple_container::unavailable"))]
     Unavailable {
         /// What this machine is or lacks.
         here: String,
@@ -33,33 +33,33 @@ pub enum AppleError {
     #[error(
         "label `{key}`: `dev.clockwork.` labels are Clockwork's own: they say which project owns a container"
     )]
-    #[diagnostic(code(clockwork::apple_container::label))]
+    #[diagnostic(code("clockwork::apple_container::label"))]
     ReservedLabel {
         /// The label's key.
         key: String,
     },
     /// An entrypoint without a program.
     #[error("an empty `entrypoint` cannot be given to `container run`")]
-    #[diagnostic(code(clockwork::apple_container::entrypoint))]
+    #[diagnostic(code("clockwork::apple_container::entrypoint"))]
     EmptyEntrypoint,
     /// A bind mount's source is no path of the project.
     #[error("bind mount: {0}")]
-    #[diagnostic(code(clockwork::apple_container::mount))]
+    #[diagnostic(code("clockwork::apple_container::mount"))]
     BindMount(crate::project::PathError),
     /// `container` ran past its deadline.
     #[error("`container {command}` did not finish within 300 s")]
-    #[diagnostic(code(clockwork::apple_container::timeout))]
+    #[diagnostic(code("clockwork::apple_container::timeout"))]
     Timeout {
         /// The subcommand, e.g. `run`.
         command: String,
     },
     /// `container` could not be started.
     #[error("cannot run `container`: {0}")]
-    #[diagnostic(code(clockwork::apple_container::missing))]
+    #[diagnostic(code("clockwork::apple_container::missing"))]
     NotInstalled(std::io::Error),
     /// `container` ran and failed.
     #[error("`container {command}` failed: {stderr}")]
-    #[diagnostic(code(clockwork::apple_container::failed))]
+    #[diagnostic(code("clockwork::apple_container::failed"))]
     Failed {
         /// The subcommand, e.g. `run`.
         command: String,

@@ -24,7 +24,7 @@ const MARK: &str = "clockwork-clone";
 pub enum GitError {
     /// A URL git would take for an option.
     #[error("the repository URL `{url}` starts with `-`, which git would read as an option")]
-    #[diagnostic(code(clockwork::git::option_url))]
+    #[diagnostic(code("clockwork::git::option_url"))]
     OptionUrl {
         /// The URL.
         url: String,
@@ -33,14 +33,14 @@ pub enum GitError {
     #[error(
         "`{url}` is a repository on this machine outside the project folder; allow such clones with `[git] allow_local_urls = true` in clockwork.toml"
     )]
-    #[diagnostic(code(clockwork::git::local_url))]
+    #[diagnostic(code("clockwork::git::local_url"))]
     LocalUrl {
         /// The URL.
         url: String,
     },
     /// `git` ran past its deadline.
     #[error("`git {command}` did not finish within {seconds} s ([git] timeout_seconds)")]
-    #[diagnostic(code(clockwork::git::timeout))]
+    #[diagnostic(code("clockwork::git::timeout"))]
     Timeout {
         /// The git command, e.g. `clone`.
         command: String,
@@ -49,11 +49,11 @@ pub enum GitError {
     },
     /// `git` could not be started.
     #[error("cannot run git: {0} (is git installed?)")]
-    #[diagnostic(code(clockwork::git::missing))]
+    #[diagnostic(code("clockwork::git::missing"))]
     NotInstalled(std::io::Error),
     /// `git` ran and failed.
     #[error("`git {command}` failed: {stderr}")]
-    #[diagnostic(code(clockwork::git::failed))]
+    #[diagnostic(code("clockwork::git::failed"))]
     Failed {
         /// The git command, e.g. `clone`.
         command: String,
@@ -62,11 +62,11 @@ pub enum GitError {
     },
     /// `dest` is no path of the project.
     #[error("`dest`: {0}")]
-    #[diagnostic(code(clockwork::git::dest))]
+    #[diagnostic(code("clockwork::git::dest"))]
     Dest(PathError),
     /// `dest` is a folder Clockwork protects.
     #[error("`dest` `{dest}` is {what}; clone somewhere else")]
-    #[diagnostic(code(clockwork::git::dest))]
+    #[diagnostic(code("clockwork::git::dest"))]
     ProtectedDest {
         /// The folder asked for.
         dest: String,
@@ -75,7 +75,7 @@ pub enum GitError {
     },
     /// The folder above the clone could not be made.
     #[error("cannot make `{}`: {error}", path.display())]
-    #[diagnostic(code(clockwork::git::files))]
+    #[diagnostic(code("clockwork::git::files"))]
     MakeFolder {
         /// The folder.
         path: PathBuf,
@@ -84,20 +84,20 @@ pub enum GitError {
     },
     /// The mark of a clone this project made could not be written.
     #[error("cannot mark the clone: {0}")]
-    #[diagnostic(code(clockwork::git::files))]
+    #[diagnostic(code("clockwork::git::files"))]
     Mark(std::io::Error),
     /// `dest` holds something this project did not clone.
     #[error(
         "`{dest}` exists and is not a clone this project made: Clockwork does not clone over it or change it; move it, or choose another `dest`"
     )]
-    #[diagnostic(code(clockwork::git::not_ours))]
+    #[diagnostic(code("clockwork::git::not_ours"))]
     NotOurs {
         /// The folder.
         dest: String,
     },
     /// `dest` is a clone of another repository.
     #[error("`{dest}` is a clone of `{origin}`, not of `{url}`")]
-    #[diagnostic(code(clockwork::git::other_origin))]
+    #[diagnostic(code("clockwork::git::other_origin"))]
     OtherOrigin {
         /// The folder.
         dest: String,
@@ -108,7 +108,7 @@ pub enum GitError {
     },
     /// A clean clone could not be removed.
     #[error("cannot remove `{dest}`: {error}")]
-    #[diagnostic(code(clockwork::git::files))]
+    #[diagnostic(code("clockwork::git::files"))]
     Remove {
         /// The folder.
         dest: String,

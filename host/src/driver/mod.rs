@@ -163,7 +163,7 @@ impl ExtensionCheck for Drivers {
 pub enum DriverError {
     /// No driver of that name here.
     #[error("no `{driver}` driver in this version of Clockwork (asked for `{op}`)")]
-    #[diagnostic(code(clockwork::driver::unknown), help("{PLUGIN_ASKED}"))]
+    #[diagnostic(code("clockwork::driver::unknown"), help("{PLUGIN_ASKED}"))]
     NoDriver {
         /// The driver asked for.
         driver: String,
@@ -172,7 +172,7 @@ pub enum DriverError {
     },
     /// The driver has no operation of that name.
     #[error("the {driver} driver has no `{op}`")]
-    #[diagnostic(code(clockwork::driver::unknown_op), help("{PLUGIN_ASKED}"))]
+    #[diagnostic(code("clockwork::driver::unknown_op"), help("{PLUGIN_ASKED}"))]
     NoOperation {
         /// The driver.
         driver: &'static str,
@@ -181,7 +181,7 @@ pub enum DriverError {
     },
     /// The payload is not what the operation takes.
     #[error("invalid {driver} {op} payload: {message}")]
-    #[diagnostic(code(clockwork::driver::payload), help("{PLUGIN_ASKED}"))]
+    #[diagnostic(code("clockwork::driver::payload"), help("{PLUGIN_ASKED}"))]
     Payload {
         /// The driver.
         driver: &'static str,

@@ -36,7 +36,7 @@ pub enum TlsError {
         "a TLS certificate was asked for `{0}`, which is not a service name (letters, digits, `-`, `_`, `.`)"
     )]
     #[diagnostic(
-        code(clockwork::tls),
+        code("clockwork::tls"),
         help(
             "the files live in .clockwork/tls; removing that folder makes a new CA and new certificates at the next apply"
         )
@@ -45,7 +45,7 @@ pub enum TlsError {
     /// rcgen refused.
     #[error("cannot make the TLS certificate for `{service}`: {message}")]
     #[diagnostic(
-        code(clockwork::tls),
+        code("clockwork::tls"),
         help(
             "the files live in .clockwork/tls; removing that folder makes a new CA and new certificates at the next apply"
         )
@@ -59,7 +59,7 @@ pub enum TlsError {
     /// The files could not be read or written.
     #[error("cannot keep the TLS files of `{service}` in .clockwork/tls: {source}")]
     #[diagnostic(
-        code(clockwork::tls),
+        code("clockwork::tls"),
         help(
             "the files live in .clockwork/tls; removing that folder makes a new CA and new certificates at the next apply"
         )
@@ -75,7 +75,7 @@ pub enum TlsError {
     #[error(
         "a TLS certificate is made by the host before either end of its connection deploys, never as a step"
     )]
-    #[diagnostic(code(clockwork::tls::step))]
+    #[diagnostic(code("clockwork::tls::step"))]
     AsStep,
 }
 

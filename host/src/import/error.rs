@@ -30,7 +30,7 @@ impl ImportError {
 /// One problem of the file.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 #[error("{message}")]
-#[diagnostic(code(clockwork::import))]
+#[diagnostic(code("clockwork::import"))]
 pub struct Problem {
     /// What is wrong, naming the key.
     pub message: String,

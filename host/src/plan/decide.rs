@@ -25,7 +25,7 @@ use crate::state::State;
 pub enum PlanError {
     /// A plugin refused a declaration.
     #[error("{resource} ({type_name}): {message}")]
-    #[diagnostic(code(clockwork::plan::refused))]
+    #[diagnostic(code("clockwork::plan::refused"))]
     Refused {
         /// The declaration, when it is still declared.
         decl: Option<DeclId>,
@@ -40,7 +40,7 @@ pub enum PlanError {
     #[error(
         "`{resource}` was deployed as a {type_name}, which no loaded plugin provides; restore the plugin to change or remove it"
     )]
-    #[diagnostic(code(clockwork::plan::unknown_type))]
+    #[diagnostic(code("clockwork::plan::unknown_type"))]
     UnknownType {
         /// The resource.
         resource: ResourceName,
@@ -53,7 +53,7 @@ pub enum PlanError {
     Plugin(#[from] CallError),
     /// A failure of Clockwork itself.
     #[error("internal error: {0} (this is a bug in clockwork)")]
-    #[diagnostic(code(clockwork::internal))]
+    #[diagnostic(code("clockwork::internal"))]
     Internal(String),
 }
 

@@ -530,7 +530,7 @@ pub enum SetupOrderError {
     #[error(
         "setup step `{step}` runs after `{after}`, which is not one of this connection's steps"
     )]
-    #[diagnostic(code(clockwork::plan::setup_order))]
+    #[diagnostic(code("clockwork::plan::setup_order"))]
     Unknown {
         /// The step.
         step: String,
@@ -539,7 +539,7 @@ pub enum SetupOrderError {
     },
     /// The steps' `after` lists make a cycle (the steps, comma-separated).
     #[error("setup steps {0} wait for each other (`after` makes a cycle)")]
-    #[diagnostic(code(clockwork::plan::setup_order))]
+    #[diagnostic(code("clockwork::plan::setup_order"))]
     Cycle(String),
 }
 

@@ -9,7 +9,7 @@ use crate::project::ProjectDir;
 
 use serde::Serialize;
 
-use crate::plugin::{LoadedPlugin, PluginRuntime, PluginSource};
+use crate::plugin::{LoadedPlugin, PluginRuntime, PluginSource, WasmBytes};
 
 /// The largest plugin component read: a bundled one is a few MiB, a
 /// Python one, its interpreter included, tens of MiB.
@@ -56,7 +56,7 @@ pub struct PluginFile {
     /// Its name in messages.
     pub label: String,
     /// Its bytes.
-    pub wasm: Arc<[u8]>,
+    pub wasm: WasmBytes,
     /// SHA-256 of the bytes, hex, when already known (bundled plugins).
     pub digest: Option<String>,
 }
@@ -81,7 +81,7 @@ pub fn discover(project: Option<&ProjectDir>) -> (Vec<PluginFile>, Vec<PluginPro
             source: PluginSource::Bundled,
             path: None,
             label: format!("bundled:{}", b.name),
-            wasm: Arc::from(b.wasm),
+            wasm: WasmBytes::Bundled(b.wasm),
             digest: Some(b.digest.to_string()),
         })
         .collect();
@@ -102,7 +102,7 @@ pub fn discover(project: Option<&ProjectDir>) -> (Vec<PluginFile>, Vec<PluginPro
                     source: PluginSource::User,
                     path: Some(path),
                     label,
-                    wasm: Arc::from(bytes),
+                    wasm: WasmBytes::from(bytes),
                     digest: None,
                 }),
                 Err(e) => problems.push(PluginProblem {
@@ -137,7 +137,7 @@ pub fn discover(project: Option<&ProjectDir>) -> (Vec<PluginFile>, Vec<PluginPro
                     source: PluginSource::Project,
                     path: Some(path),
                     label,
-                    wasm: Arc::from(bytes),
+                    wasm: WasmBytes::from(bytes),
                     digest: None,
                 }),
                 Err(e) => problems.push(PluginProblem {

@@ -7,7 +7,7 @@ use std::fmt;
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 #[error("plugin `{plugin}` {failure} in `{call}`{}", target.as_ref().map(|t| format!(" for `{t}`")).unwrap_or_default())]
 #[diagnostic(
-    code(clockwork::plugin::call),
+    code("clockwork::plugin::call"),
     help(
         "the plugin failed, not your project; `-v` shows what it logged, and its author can reproduce it with the same project"
     )

@@ -21,6 +21,7 @@ mod loaded;
 mod runtime;
 mod sandbox;
 mod store;
+mod wasm_bytes;
 
 pub use crate::model::PluginKind;
 pub use cache::{CacheOutcome, ComponentCache};
@@ -32,6 +33,7 @@ pub use error::{CallError, CallFailure, LoadError};
 pub use limits::Limits;
 pub use loaded::{LoadedPlugin, PluginSource};
 pub use runtime::{PluginRuntime, RuntimeOptions};
+pub use wasm_bytes::WasmBytes;
 
 /// The bundled plugin that runs users' check functions (Starlark): the one
 /// whose instances are kept warm, and the only one given secrets, which it

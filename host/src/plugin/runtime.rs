@@ -16,7 +16,7 @@ use crate::plugin::loaded::{PluginOrigin, PluginSource};
 use crate::plugin::sandbox::{Link, Linked, LogSink, Sandbox};
 use crate::plugin::{
     HostServices, HostState, Limits, LoadError, LoadedPlugin, PluginDescription, PluginEngine,
-    PluginKind,
+    PluginKind, WasmBytes,
 };
 
 /// How the runtime is set up.
@@ -104,9 +104,10 @@ impl PluginRuntime {
         source: PluginSource,
         path: Option<PathBuf>,
         label: String,
-        wasm: Arc<[u8]>,
+        wasm: impl Into<WasmBytes>,
     ) -> Result<LoadedPlugin, LoadError> {
-        self.load_with_digest(source, path, label, wasm, None).await
+        self.load_with_digest(source, path, label, wasm.into(), None)
+            .await
     }
 
     /// [`load`](Self::load), with the component's SHA-256 (hex) when the
@@ -116,7 +117,7 @@ impl PluginRuntime {
         source: PluginSource,
         path: Option<PathBuf>,
         label: String,
-        wasm: Arc<[u8]>,
+        wasm: WasmBytes,
         digest: Option<String>,
     ) -> Result<LoadedPlugin, LoadError> {
         let digest = digest.unwrap_or_else(|| hex::encode(Sha256::digest(&wasm)));
@@ -134,9 +135,7 @@ impl PluginRuntime {
         {
             return Ok(self.deferred(origin, wasm, cached, description));
         }
-        let compiled = self
-            .compile(Arc::clone(&wasm), origin.digest.clone())
-            .await?;
+        let compiled = self.compile(wasm.clone(), origin.digest.clone()).await?;
         let (kind, interface) = (compiled.kind, compiled.interface.clone());
         let (plugin, described) = self.instantiate_pre(origin, compiled).await?;
         if let Some(cache) = &self.cache {
@@ -159,7 +158,7 @@ impl PluginRuntime {
     fn deferred(
         &self,
         origin: PluginOrigin,
-        wasm: Arc<[u8]>,
+        wasm: WasmBytes,
         cached: CachedDescription,
         description: PluginDescription,
     ) -> LoadedPlugin {
@@ -171,7 +170,7 @@ impl PluginRuntime {
         let digest = origin.digest.clone();
         let link: Link = Box::new(move || {
             let (engine, linkers, cache) = (engine.clone(), Arc::clone(&linkers), cache.clone());
-            let (wasm, digest, interface) = (Arc::clone(&wasm), digest.clone(), interface.clone());
+            let (wasm, digest, interface) = (wasm.clone(), digest.clone(), interface.clone());
             Box::pin(async move {
                 let compiled = compile(&engine, cache, wasm, digest)
                     .await
@@ -208,7 +207,7 @@ impl PluginRuntime {
             .unwrap_or_else(|| Limits::for_component(origin.size))
     }
 
-    async fn compile(&self, wasm: Arc<[u8]>, digest: String) -> Result<Compiled, LoadError> {
+    async fn compile(&self, wasm: WasmBytes, digest: String) -> Result<Compiled, LoadError> {
         compile(self.engine.engine(), self.cache.clone(), wasm, digest).await
     }
 }
@@ -217,7 +216,7 @@ impl PluginRuntime {
 async fn compile(
     engine: &wasmtime::Engine,
     cache: Option<ComponentCache>,
-    wasm: Arc<[u8]>,
+    wasm: WasmBytes,
     digest: String,
 ) -> Result<Compiled, LoadError> {
     check_magic(&wasm)?;

@@ -232,7 +232,7 @@ pub enum ProjectError {
     /// The folder does not exist or is not a directory.
     #[error("project folder `{}` does not exist or is not a directory", path.display())]
     #[diagnostic(
-        code(clockwork::project::missing),
+        code("clockwork::project::missing"),
         help("pass an existing folder to `-C`")
     )]
     Missing {
@@ -242,7 +242,7 @@ pub enum ProjectError {
     /// The folder cannot be read.
     #[error("cannot read the project folder `{}`: {source}", path.display())]
     #[diagnostic(
-        code(clockwork::project::unreadable),
+        code("clockwork::project::unreadable"),
         help("check the folder's permissions (`ls -ld`), or run Clockwork as its owner")
     )]
     Unreadable {
@@ -253,7 +253,7 @@ pub enum ProjectError {
     },
     /// `clockwork.toml` cannot be read or parsed.
     #[error("{}: {message}", path.display())]
-    #[diagnostic(code(clockwork::project::config))]
+    #[diagnostic(code("clockwork::project::config"))]
     Config {
         /// The file.
         path: PathBuf,

@@ -25,7 +25,7 @@ pub enum MergeError {
         "{connection} gives {} ({what}), but a {type_name} takes none: no field of it receives {kind}",
         kind.describe()
     )]
-    #[diagnostic(code(clockwork::resolve::not_received))]
+    #[diagnostic(code("clockwork::resolve::not_received"))]
     NotReceived {
         /// The connection, e.g. `DatabaseConnection a`.
         connection: String,
@@ -40,7 +40,7 @@ pub enum MergeError {
     #[error(
         "`{key}` is set differently by {other} and {connection}; set it yourself in `{field}` to choose"
     )]
-    #[diagnostic(code(clockwork::resolve::conflict))]
+    #[diagnostic(code("clockwork::resolve::conflict"))]
     SetDifferently {
         /// The variable.
         key: String,
@@ -53,14 +53,14 @@ pub enum MergeError {
     },
     /// The field receiving a map holds something else.
     #[error("`{field}` is not a dict")]
-    #[diagnostic(code(clockwork::resolve::field_type))]
+    #[diagnostic(code("clockwork::resolve::field_type"))]
     NotADict {
         /// The field.
         field: String,
     },
     /// The field receiving a list holds something else.
     #[error("`{field}` is not a list")]
-    #[diagnostic(code(clockwork::resolve::field_type))]
+    #[diagnostic(code("clockwork::resolve::field_type"))]
     NotAList {
         /// The field.
         field: String,

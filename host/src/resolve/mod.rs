@@ -135,7 +135,7 @@ pub enum ResolveError {
     /// Problems in the project (a cycle, a connection a plugin refused),
     /// each rendered with its snippet by whoever shows them.
     #[error("{} problem(s) in the project", .0.len())]
-    #[diagnostic(code(clockwork::resolve::invalid))]
+    #[diagnostic(code("clockwork::resolve::invalid"))]
     Invalid(Vec<Located>),
     /// A plugin failed (trapped, timed out).
     #[error(transparent)]
@@ -144,7 +144,7 @@ pub enum ResolveError {
     /// A failure of Clockwork itself.
     #[error("internal error: {0} (this is a bug in clockwork)")]
     #[diagnostic(
-        code(clockwork::internal),
+        code("clockwork::internal"),
         help("please report it with the output of `clockwork --version`")
     )]
     Internal(String),

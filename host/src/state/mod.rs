@@ -215,7 +215,7 @@ pub enum StateError {
     /// never healed back, and a watch does not start on it.
     #[error("{seen}")]
     #[diagnostic(
-        code(clockwork::state::destroyed),
+        code("clockwork::state::destroyed"),
         help(
             "a destroyed project stays destroyed: `clockwork apply` deploys it again, then `clockwork watch` (or `clockwork service start`) keeps it as declared"
         )
@@ -229,7 +229,7 @@ pub enum StateError {
     #[error(
         "another `clockwork apply` or `destroy` is running on this project ({holder}); wait for it to finish"
     )]
-    #[diagnostic(code(clockwork::state::locked))]
+    #[diagnostic(code("clockwork::state::locked"))]
     Locked {
         /// Who holds the lock, as far as can be told.
         holder: String,
@@ -239,7 +239,7 @@ pub enum StateError {
         "{path}: state format {found} is not one this Clockwork reads (it reads format {VERSION})"
     )]
     #[diagnostic(
-        code(clockwork::state::version),
+        code("clockwork::state::version"),
         help("{}", if *found > VERSION { "it was written by a newer Clockwork: use that one (nothing was changed)" } else { "move the file away to start afresh; `clockwork destroy` still finds deployed objects by their labels" })
     )]
     Version {
@@ -250,7 +250,7 @@ pub enum StateError {
     },
     /// The state file cannot be read or written.
     #[error("{path}: {message}")]
-    #[diagnostic(code(clockwork::state::io))]
+    #[diagnostic(code("clockwork::state::io"))]
     Io {
         /// The file.
         path: String,

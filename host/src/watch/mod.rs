@@ -67,7 +67,7 @@ pub enum WatchError {
     /// Nothing asks to be watched.
     #[error("no resource has `reconcile = True`: nothing to watch")]
     #[diagnostic(
-        code(clockwork::watch::nothing_to_watch),
+        code("clockwork::watch::nothing_to_watch"),
         help(
             "add `reconcile = True` to the resources `clockwork watch` should keep as declared (`clockwork plugins inspect DockerResource` shows the reconciliation fields)"
         )
@@ -83,7 +83,7 @@ pub enum WatchError {
     State(#[from] crate::state::StateError),
     /// Signals could not be listened to.
     #[error("cannot listen for signals: {0}")]
-    #[diagnostic(code(clockwork::signal))]
+    #[diagnostic(code("clockwork::signal"))]
     Signal(std::io::Error),
 }
 
