@@ -33,11 +33,15 @@ const REFUSE_AT_ONCE: usize = 16 << 20;
 /// counting what the evaluating thread holds while a project is evaluated
 /// (`clockwork_starlark::memory`, shared with the starlark-assertions
 /// plugin).
-pub type TrackingAllocator = clockwork_starlark::memory::CountingAllocator;
+///
+/// It counts over mimalloc: a plan calls plugins tens of thousands of
+/// times, each with its own small allocations, and the system allocator
+/// made up a seventh of `plan`'s time on a 5,000-resource project.
+pub type TrackingAllocator = clockwork_starlark::memory::CountingAllocator<mimalloc::MiMalloc>;
 
 /// The `clockwork` binary's allocator.
 pub const fn tracking_allocator() -> TrackingAllocator {
-    TrackingAllocator::new(REFUSE_AT_ONCE, over_memory_now)
+    TrackingAllocator::over(mimalloc::MiMalloc, REFUSE_AT_ONCE, over_memory_now)
 }
 
 /// The limits of the evaluation running on this thread.

@@ -15,8 +15,11 @@ thread_local! {
     static TRIPPED: Cell<bool> = const { Cell::new(false) };
 }
 
-/// The system allocator, counting for the thread that runs an evaluation.
-pub struct CountingAllocator {
+/// An allocator (the system's unless another is given), counting for the
+/// thread that runs an evaluation.
+pub struct CountingAllocator<A = System> {
+    /// What allocates.
+    inner: A,
     /// Allocations at least this large that would pass the limit are
     /// refused at once; smaller ones are reported at the next statement.
     refuse_at_once: usize,
@@ -26,10 +29,19 @@ pub struct CountingAllocator {
 }
 
 impl CountingAllocator {
-    /// An allocator refusing single allocations of `refuse_at_once` bytes
-    /// or more that would pass the limit, with `refused`.
+    /// The system allocator, refusing single allocations of
+    /// `refuse_at_once` bytes or more that would pass the limit, with
+    /// `refused`.
     pub const fn new(refuse_at_once: usize, refused: fn(usize) -> !) -> Self {
+        CountingAllocator::over(System, refuse_at_once, refused)
+    }
+}
+
+impl<A> CountingAllocator<A> {
+    /// [`new`](CountingAllocator::new), counting what `inner` allocates.
+    pub const fn over(inner: A, refuse_at_once: usize, refused: fn(usize) -> !) -> Self {
         CountingAllocator {
+            inner,
             refuse_at_once,
             refused,
         }
@@ -60,26 +72,26 @@ fn refund(size: usize) {
     }
 }
 
-// SAFETY: every call is forwarded to `System` unchanged; the bookkeeping
+// SAFETY: every call is forwarded to `inner` unchanged; the bookkeeping
 // touches only const-initialised thread-locals without destructors, which
 // never allocate.
-unsafe impl GlobalAlloc for CountingAllocator {
+unsafe impl<A: GlobalAlloc> GlobalAlloc for CountingAllocator<A> {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         self.charge(layout.size());
         // SAFETY: forwarded with the caller's layout.
-        unsafe { System.alloc(layout) }
+        unsafe { self.inner.alloc(layout) }
     }
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         self.charge(layout.size());
         // SAFETY: forwarded with the caller's layout.
-        unsafe { System.alloc_zeroed(layout) }
+        unsafe { self.inner.alloc_zeroed(layout) }
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         refund(layout.size());
         // SAFETY: forwarded with the caller's pointer and layout.
-        unsafe { System.dealloc(ptr, layout) }
+        unsafe { self.inner.dealloc(ptr, layout) }
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
@@ -89,7 +101,7 @@ unsafe impl GlobalAlloc for CountingAllocator {
             refund(layout.size() - new_size);
         }
         // SAFETY: forwarded with the caller's pointer, layout and size.
-        unsafe { System.realloc(ptr, layout, new_size) }
+        unsafe { self.inner.realloc(ptr, layout, new_size) }
     }
 }
 
