@@ -135,21 +135,24 @@ api = DockerResource(
         Vec::<Vec<String>>::new(),
         "fully written: not asked"
     );
-    // The rules gave Redis its readiness check; image and ports are the user's.
-    assert_eq!(
-        by_name("redis-cache"),
-        vec![vec!["env_vars", "networks", "volumes"]]
-    );
-    // Its `REDIS_URL` came from the rules (it connects to one Redis), so
-    // `env_vars` is not asked for either.
-    assert_eq!(
-        by_name("api-server"),
-        vec![vec!["healthcheck", "image", "networks", "volumes"]]
-    );
+    // The rules gave Redis its readiness check; image and ports are the
+    // user's; what has a default is not asked: nothing is.
+    assert_eq!(by_name("redis-cache"), Vec::<Vec<String>>::new());
+    // Its `DATABASE_URL` and `REDIS_URL` came from the rules (it connects
+    // to one PostgreSQL and one Redis); only what takes judgement is asked.
+    assert_eq!(by_name("api-server"), vec![vec!["healthcheck", "image"]]);
     assert!(
-        source(&plan, "api-server", "env_vars")
-            .starts_with("completion (rules:docker-resource: connects to the Redis"),
+        source(&plan, "api-server", "env_vars").starts_with(
+            "completion (rules:docker-resource: the addresses of what it connects to: `DATABASE_URL` of `postgres-db`, `REDIS_URL` of `redis-cache`"
+        ),
         "{plan:#}"
+    );
+    assert_eq!(
+        resource(&plan, "api-server")["spec"]["env_vars"],
+        json!({
+            "DATABASE_URL": format!("postgresql://admin:{PASSWORD}@postgres-db:5432/appdb"),
+            "REDIS_URL": "redis://redis-cache:6379"
+        })
     );
     assert_eq!(source(&plan, "api-server", "ports"), "user");
     assert_eq!(
@@ -188,6 +191,10 @@ api = DockerResource(
         lock.contains("system_fingerprint = \"fp_scripted\""),
         "{lock}"
     );
+    assert!(
+        !lock.contains(PASSWORD),
+        "the password stays out of the lock: {lock}"
+    );
 
     let before = server.requests().len();
     let again = plan_json(&p, &server);
@@ -223,12 +230,12 @@ fn description_only_fills_every_field_keeps_secrets_home_and_reasks_only_what_ch
             .and_then(|i| text[i..].find("}}").map(|j| text[i..i + j + 2].to_string()));
         let mut answer: Value = serde_json::from_str(&valid_answer(r)).expect("json");
         if let (Some(p), Some(o)) = (placeholder, answer.as_object_mut())
-            && o.contains_key("env_vars")
+            && o.contains_key("healthcheck")
             && about(r) == "api-server"
         {
             o.insert(
-                "env_vars".into(),
-                json!([{"key": "COPY_URL", "value": format!("uses {p}")}]),
+                "healthcheck".into(),
+                json!([{"key": "test", "value": json!(["CMD", "check", format!("uses {p}")]).to_string()}]),
             );
         }
         Reply::Content(answer.to_string())
@@ -248,13 +255,8 @@ notes = FileResource(name = "notes.txt", description = "a README for the team")
     };
     let p = project(&main("FastAPI backend server"));
     let plan = plan_json(&p, &server);
-    for field in [
-        "image",
-        "env_vars.COPY_URL",
-        "volumes",
-        "networks",
-        "healthcheck",
-    ] {
+    // What has a default (`env_vars`, `volumes`, `networks`) is not asked.
+    for field in ["image", "healthcheck"] {
         assert!(
             source(&plan, "api-server", field).starts_with("completion ("),
             "`{field}` of api-server: {:#}",
@@ -275,7 +277,7 @@ notes = FileResource(name = "notes.txt", description = "a README for the team")
         source(&plan, "notes.txt", "content"),
         "completion (model scripted, new)"
     );
-    let copy = resource(&plan, "api-server")["spec"]["env_vars"]["COPY_URL"]
+    let copy = resource(&plan, "api-server")["spec"]["healthcheck"]["test"][2]
         .as_str()
         .unwrap_or("");
     assert_eq!(
@@ -411,7 +413,7 @@ fn a_malformed_or_truncated_answer_is_asked_again_once() {
 }
 
 #[test]
-fn an_answer_that_ignores_the_schema_twice_is_an_error_naming_what_it_said() {
+fn an_answer_that_ignores_the_schema_twice_is_said_and_a_needed_field_fails_validation() {
     let server = ModelServer::start(|r, _| {
         if is_probe(r) {
             Reply::Content(valid_answer(r))
@@ -421,10 +423,15 @@ fn an_answer_that_ignores_the_schema_twice_is_an_error_naming_what_it_said() {
     });
     let p = notes();
     let out = with_model(&p, &server, &["plan", "--offline"], &[]);
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    // Each field the answer left out is said with what came back; the
+    // file cannot do without its content, so validating it says so.
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     let err = stderr(&out);
     assert!(
-        err.contains("`notes.txt`") && err.contains("`directory`") && err.contains("roses are red"),
+        err.contains("`notes.txt`")
+            && err.contains("`content` is not used")
+            && err.contains("roses are red")
+            && err.contains("`content` is needed"),
         "{err}"
     );
     assert_eq!(server.completions().len(), 2, "asked again once");
@@ -623,10 +630,12 @@ fn a_written_check_that_is_not_starlark_is_asked_again_then_refused() {
     });
     let p = project(WORDS);
     let out = with_model(&p, &server, &["plan", "--offline"], &[]);
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     let err = stderr(&out);
     assert!(
-        err.contains("`check`") && err.contains("only `def` statements"),
+        err.contains("`check`")
+            && err.contains("only `def` statements")
+            && err.contains("`check` is missing"),
         "{err}"
     );
     assert_eq!(server.completions().len(), 2);
@@ -648,7 +657,7 @@ fn connecting_to_a_known_redis_gives_redis_url_without_a_model() {
     );
     assert!(
         source(&plan, "api", "env_vars")
-            .starts_with("completion (rules:docker-resource: connects to the Redis `redis-cache`"),
+            .starts_with("completion (rules:docker-resource: the addresses of what it connects to: `REDIS_URL` of `redis-cache`"),
         "{plan:#}"
     );
     // The user's own variables are the user's: nothing added to them.
@@ -659,42 +668,50 @@ fn connecting_to_a_known_redis_gives_redis_url_without_a_model() {
 }
 
 #[test]
-fn a_secret_the_model_makes_up_is_left_out_and_never_locked() {
+fn a_secret_the_model_makes_up_is_left_out_the_good_answers_are_locked_and_a_rerun_asks_only_the_rest()
+ {
     let server = ModelServer::start(|r, _| {
         let mut answer: Value = serde_json::from_str(&valid_answer(r)).expect("json");
         if let Some(o) = answer.as_object_mut()
-            && o.contains_key("env_vars")
+            && o.contains_key("content")
         {
             o.insert(
-                "env_vars".into(),
-                json!([
-                    {"key": "POSTGRES_PASSWORD", "value": "changeme-invented"},
-                    {"key": "LOG_LEVEL", "value": "info"}
-                ]),
+                "content".into(),
+                json!("DATABASE_URL=postgresql://app:changeme-invented@db:5432/app\n"),
             );
         }
         Reply::Content(answer.to_string())
     });
-    let p = project("api = DockerResource(name = \"api\", description = \"an HTTP API\")\n");
-    let out = with_model(
-        &p,
-        &server,
-        &["plan", "--offline", "--json", "--show-secrets"],
-        &[],
-    );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let p = notes();
+    let out = with_model(&p, &server, &["plan", "--offline"], &[]);
+    // The file cannot do without its content: the plan stops there, and
+    // says why the answer was not used.
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(
-        stderr(&out).contains("proposed a secret for `env_vars.POSTGRES_PASSWORD`"),
+        stderr(&out).contains("a secret the model made up"),
         "{}",
         stderr(&out)
     );
-    let plan: Value = serde_json::from_str(&stdout(&out)).expect("json");
-    assert_eq!(
-        resource(&plan, "api")["spec"]["env_vars"],
-        json!({"LOG_LEVEL": "info"})
+    assert!(
+        !stderr(&out).contains("changeme-invented"),
+        "{}",
+        stderr(&out)
     );
-    let lock = std::fs::read_to_string(p.dir().join("clockwork.lock")).expect("lock");
+    // Asked, then asked again for the content only.
+    let asked_first: Vec<Vec<String>> = server.completions().iter().map(asked).collect();
+    assert_eq!(asked_first.len(), 2, "{asked_first:?}");
+    assert_eq!(asked_first[1], ["content"]);
+    // What validated is in the lock already; the invention never is.
+    let lock =
+        std::fs::read_to_string(p.dir().join("clockwork.lock")).expect("lock written at once");
+    assert!(lock.contains("directory"), "{lock}");
     assert!(!lock.contains("changeme-invented"), "{lock}");
+    // A re-run asks only what is still missing.
+    let before = server.completions().len();
+    let out = with_model(&p, &server, &["plan", "--offline"], &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let asked_again: Vec<Vec<String>> = server.completions()[before..].iter().map(asked).collect();
+    assert_eq!(asked_again, [vec!["content"], vec!["content"]]);
 }
 
 #[test]

@@ -37,6 +37,7 @@
 pub mod assertion;
 pub mod bindings;
 pub mod connection;
+pub mod database;
 pub mod fields;
 pub mod resource;
 pub mod schema;

@@ -17,23 +17,53 @@ use crate::plugin::bindings::types::Severity;
 
 use clockwork_schema::FieldSchema;
 
+/// A field the model gave no usable value for, after being asked again
+/// with the problem.
+#[derive(Debug, Clone)]
+pub(super) struct Unusable {
+    pub field: String,
+    /// Why the answer was not used.
+    pub problem: String,
+    /// What the model answered for it (masked when shown).
+    pub answered: String,
+}
+
+/// What the model gave for one declaration.
+pub(super) struct Answered {
+    /// The values that passed every check, as the lock holds them.
+    pub values: Vec<(String, LockedField)>,
+    /// The fields left to their rules or defaults.
+    pub unusable: Vec<Unusable>,
+    /// The record of the asking, when every field asked was filled.
+    /// Without it, the next run asks again for what is still missing (and
+    /// only that).
+    pub record: Option<ModelRecord>,
+}
+
 impl Completer {
-    /// Asks the model for `left`, validates the answer against the field
-    /// types and the plugin's `validate`, and asks once more with the
-    /// problems when it does not fit.
+    /// Asks the model for `left`, checks each answered field against its
+    /// type, the project's secrets and what only the user may ask for, then
+    /// the whole against the plugin's `validate`; asks once more for the
+    /// fields that did not fit, with the problems. What still does not fit
+    /// is left out (its rule or default applies) and said; a declaration
+    /// that cannot do without it fails when it is validated again.
     pub(super) async fn ask_model(
         &mut self,
         t: &Target<'_>,
         left: &[&FieldSchema],
         rules: &[(String, LockedField)],
-    ) -> Result<(Vec<(String, LockedField)>, ModelRecord), CompleteError> {
+    ) -> Result<Answered, CompleteError> {
+        let Some(client) = self.client.as_deref() else {
+            return Ok(Answered {
+                values: Vec::new(),
+                unusable: Vec::new(),
+                record: None,
+            });
+        };
         let model_error = |error: ChatError| CompleteError::Model {
             declaration: t.name.clone(),
             type_name: t.type_name.clone(),
             error,
-        };
-        let Some(client) = self.client.as_deref() else {
-            return Ok((Vec::new(), empty_record()));
         };
         if !self.probed {
             self.probed = true;
@@ -41,25 +71,29 @@ impl Completer {
             let probe = client.probe().await.map_err(model_error)?;
             say_how_answers_are_held(client, &probe);
         }
-        let schema = prompt::response_schema(left);
-        let schema_name = format!("{}_fields", t.type_name);
         let mut current = t.current.clone();
         for (field, locked) in rules {
             current.insert(field.clone(), locked.value.clone());
         }
         // The same for both attempts: found once.
         let parameters = resource_parameters(t.schema);
+        let mut asking: Vec<&FieldSchema> = left.to_vec();
+        let mut fit: Vec<(String, Json)> = Vec::new();
+        let mut unusable: Vec<Unusable> = Vec::new();
+        let mut first_record: Option<ModelRecord> = None;
         let mut note: Option<String> = None;
         for attempt in 0..2 {
+            let schema = prompt::response_schema(&asking);
             let messages = prompt::messages(
                 &t.schema.doc,
-                left,
+                &asking,
                 &parameters,
                 t.context(),
                 note.as_deref(),
             );
             self.report.requests += 1;
             let started = std::time::Instant::now();
+            let schema_name = format!("{}_fields", t.type_name);
             let asked = client
                 .ask(&messages, &schema_name, &schema, attempt > 0)
                 .await;
@@ -69,134 +103,102 @@ impl Completer {
                 t.name,
                 started.elapsed().as_millis()
             ));
-            let answer = match asked {
-                Ok(answer) => answer,
-                Err(e) if e.answer_problem() && attempt == 0 => {
-                    note = Some(e.to_string());
-                    continue;
+            match asked {
+                Ok(answer) => {
+                    let mut with_fit = current.clone();
+                    with_fit.extend(fit.iter().cloned());
+                    let judged = self
+                        .check_answer(t, &asking, &answer.value, &with_fit)
+                        .await?;
+                    if !judged.fit.is_empty() && first_record.is_none() {
+                        first_record = Some(ModelRecord {
+                            name: client.name().to_string(),
+                            id: answer.model_id,
+                            system_fingerprint: answer.system_fingerprint,
+                            prompt: prompt_hash(&messages),
+                            schema: lock::hash(&schema),
+                        });
+                    }
+                    fit.extend(judged.fit);
+                    unusable = judged.unfit;
                 }
-                Err(e) => return Err(model_error(e)),
-            };
-            match self.check_answer(t, left, &answer.value, &current).await? {
-                Ok(values) => {
-                    let record = ModelRecord {
-                        name: client.name().to_string(),
-                        id: answer.model_id,
-                        system_fingerprint: answer.system_fingerprint,
-                        prompt: prompt_hash(&messages),
-                        schema: lock::hash(&schema),
-                    };
-                    return Ok((locked_by_model(client.name(), values), record));
-                }
-                Err((field, problem, answered)) if attempt == 1 => {
-                    // The problem may quote the answer (a plugin's
-                    // diagnostic of a name it was given): inert text.
-                    return Err(CompleteError::BadAnswer {
-                        declaration: t.name.clone(),
-                        type_name: t.type_name.clone(),
-                        field: crate::output::inert(&field),
-                        problem: crate::output::inert(&problem),
-                        answered: crate::output::inert(&crate::output::masked(&answered)),
-                    });
-                }
-                Err((field, problem, _)) => {
-                    note = Some(format!("`{field}`: {problem}"));
+                // A server that is down or refuses is an error; only what
+                // it answered is judged and left out.
+                Err(e) if !e.answer_problem() => return Err(model_error(e)),
+                Err(e) => {
+                    unusable = asking
+                        .iter()
+                        .map(|f| Unusable {
+                            field: f.name.clone(),
+                            problem: e.to_string(),
+                            answered: String::new(),
+                        })
+                        .collect();
                 }
             }
+            if unusable.is_empty() {
+                break;
+            }
+            note = Some(
+                unusable
+                    .iter()
+                    .map(|u| format!("`{}`: {}", u.field, u.problem))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            );
+            asking = left
+                .iter()
+                .copied()
+                .filter(|f| unusable.iter().any(|u| u.field == f.name))
+                .collect();
         }
-        Err(model_error(ChatError::Protocol(
-            "no answer after two attempts".into(),
-        )))
+        let record = if !unusable.is_empty() {
+            None
+        } else {
+            Some(first_record.unwrap_or_else(|| ModelRecord {
+                name: client.name().to_string(),
+                ..empty_record()
+            }))
+        };
+        Ok(Answered {
+            values: locked_by_model(client.name(), fit),
+            unusable,
+            record,
+        })
     }
 
-    /// The answer as field values, or (field, problem, what it answered).
+    /// Each answered field judged on its own, then the fitting ones
+    /// together by the plugin's `validate`: an error at one of them moves
+    /// it to the unfit.
     async fn check_answer(
         &self,
         t: &Target<'_>,
-        left: &[&FieldSchema],
+        asked: &[&FieldSchema],
         answer: &Json,
         current: &Map<String, Json>,
-    ) -> Result<Result<Vec<(String, Json)>, (String, String, String)>, CompleteError> {
-        let mut values = Vec::new();
-        for field in left {
-            let Some(ty) = field.parsed_type() else {
-                continue;
-            };
-            let Some(raw) = answer.get(&field.name) else {
-                return Ok(Err((
-                    field.name.clone(),
-                    "the answer has no value for it".into(),
-                    answer.to_string(),
-                )));
-            };
-            // Only the placeholders this declaration's prompt showed come
-            // back as secrets; naming another is reaching for a secret it
-            // was not given.
-            let raw = &match t.placeholders().restore(raw, t.shown()) {
-                Ok(restored) => restored,
-                Err(placeholder) => {
-                    return Ok(Err((
-                        field.name.clone(),
-                        format!(
-                            "it names the secret `{placeholder}`, which is not a secret of `{}` or of what it connects to",
-                            t.name
-                        ),
-                        raw.to_string(),
-                    )));
-                }
-            };
-            let value = if ty == clockwork_schema::ValueType::Function {
-                let module = format!("{}/{}.star", lock::LOCK_FILE, t.name);
-                let source = raw.as_str().unwrap_or_default();
-                match crate::load::program_from_source(&module, source, function_arity(t.schema)) {
-                    Ok(program) => program,
-                    Err(problem) => {
-                        return Ok(Err((
-                            field.name.clone(),
-                            problem.to_string(),
-                            raw.to_string(),
-                        )));
-                    }
-                }
-            } else {
-                ty.normalize(&prompt::from_strict(&ty, raw))
-            };
-            if let Err(mismatch) = ty.check(&value) {
-                return Ok(Err((
-                    field.name.clone(),
-                    mismatch.to_string(),
-                    raw.to_string(),
-                )));
+    ) -> Result<Judged, CompleteError> {
+        let mut judged = Judged::default();
+        for field in asked {
+            match check_field(t, field, answer) {
+                Ok(Some(value)) => judged.fit.push((field.name.clone(), value)),
+                Ok(None) => {}
+                Err(unfit) => judged.unfit.push(unfit),
             }
-            // Secrets are never completed: a secret the model made up (a
-            // password under `POSTGRES_PASSWORD`, one inside a URL) would
-            // land in the committed lock. A placeholder it was shown, made
-            // the user's secret again, is fine.
-            let value = match without_invented_secrets(
-                &field.name,
-                field.secret,
-                value,
-                t.placeholders(),
-            ) {
-                Ok(value) => value,
-                Err(problem) => return Ok(Err((field.name.clone(), problem, raw.to_string()))),
+        }
+        // Each round moves one field out, so this ends.
+        loop {
+            let mut config = current.clone();
+            config.extend(judged.fit.iter().cloned());
+            let Err(diagnostics) = t
+                .plugins
+                .validate(&t.type_name, &t.name, Json::Object(config))
+                .await?
+            else {
+                return Ok(judged);
             };
-            if let Some(problem) = super::trust::refusal(field, &value, t.declared()) {
-                return Ok(Err((field.name.clone(), problem, raw.to_string())));
-            }
-            values.push((field.name.clone(), value));
-        }
-        let mut config = current.clone();
-        for (field, value) in &values {
-            config.insert(field.clone(), value.clone());
-        }
-        let config = Json::Object(config);
-        if let Err(diagnostics) = t
-            .plugins
-            .validate(&t.type_name, &t.name, config.clone())
-            .await?
-            && let Some(d) = diagnostics.iter().find(|d| d.severity == Severity::Error)
-        {
+            let Some(d) = diagnostics.iter().find(|d| d.severity == Severity::Error) else {
+                return Ok(judged);
+            };
             let field = d
                 .path
                 .as_deref()
@@ -207,16 +209,80 @@ impl Completer {
                         .unwrap_or(p)
                         .to_string()
                 })
-                .unwrap_or_else(|| "?".into());
-            let answered = values
-                .iter()
-                .find(|(f, _)| *f == field)
-                .map(|(_, v)| v.to_string())
-                .unwrap_or_else(|| answer.to_string());
-            return Ok(Err((field, d.summary.clone(), answered)));
+                .unwrap_or_default();
+            match judged.fit.iter().position(|(f, _)| *f == field) {
+                Some(at) => {
+                    let (field, value) = judged.fit.remove(at);
+                    judged.unfit.push(Unusable {
+                        field,
+                        problem: d.summary.clone(),
+                        answered: value.to_string(),
+                    });
+                }
+                // About a field the model could not fill, or the user's
+                // own: validated again after completion.
+                None => return Ok(judged),
+            }
         }
-        Ok(Ok(values))
     }
+}
+
+/// An answer judged.
+#[derive(Default)]
+struct Judged {
+    fit: Vec<(String, Json)>,
+    unfit: Vec<Unusable>,
+}
+
+/// One answered field: its value, `None` for a type this host cannot
+/// read, or why it is unusable.
+fn check_field(
+    t: &Target<'_>,
+    field: &FieldSchema,
+    answer: &Json,
+) -> Result<Option<Json>, Unusable> {
+    let Some(ty) = field.parsed_type() else {
+        return Ok(None);
+    };
+    let unusable = |problem: String, answered: &Json| Unusable {
+        field: field.name.clone(),
+        problem,
+        answered: answered.to_string(),
+    };
+    let Some(raw) = answer.get(&field.name) else {
+        return Err(unusable("the answer has no value for it".into(), answer));
+    };
+    // Only the placeholders this declaration's prompt showed come back as
+    // secrets; naming another is reaching for a secret it was not given.
+    let raw = &t.placeholders().restore(raw, t.shown()).map_err(|placeholder| {
+        unusable(
+            format!(
+                "it names the secret `{placeholder}`, which is not a secret of `{}` or of what it connects to",
+                t.name
+            ),
+            raw,
+        )
+    })?;
+    let value = if ty == clockwork_schema::ValueType::Function {
+        let module = format!("{}/{}.star", lock::LOCK_FILE, t.name);
+        let source = raw.as_str().unwrap_or_default();
+        crate::load::program_from_source(&module, source, function_arity(t.schema))
+            .map_err(|problem| unusable(problem.to_string(), raw))?
+    } else {
+        ty.normalize(&prompt::from_strict(&ty, raw))
+    };
+    ty.check(&value)
+        .map_err(|mismatch| unusable(mismatch.to_string(), raw))?;
+    // Secrets are never completed: a secret the model made up (a password
+    // under `POSTGRES_PASSWORD`, one inside a URL) would land in the
+    // committed lock. A placeholder it was shown, made the user's secret
+    // again, is fine.
+    let value = without_invented_secrets(&field.name, field.secret, value, t.placeholders())
+        .map_err(|problem| unusable(problem, raw))?;
+    if let Some(problem) = super::trust::refusal(field, &value, t.declared()) {
+        return Err(unusable(problem, raw));
+    }
+    Ok(Some(value))
 }
 
 /// Says, once a run, whether the model's server holds answers to the

@@ -44,11 +44,19 @@ impl Completer {
         let left = left_for_model(&t, &out, &fresh);
         let asked_before = entry.as_ref().is_some_and(|e| e.model.is_some());
         let mut model_record = entry.as_ref().and_then(|e| e.model.clone());
+        let mut asked_now = false;
         if !left.is_empty() && !asked_before {
             if self.client.is_some() {
-                let (answers, record) = self.ask_model(&t, &left, &fresh).await?;
-                fresh.extend(answers);
-                model_record = Some(record);
+                let answered = self.ask_model(&t, &left, &fresh).await?;
+                for unusable in &answered.unusable {
+                    say_unusable(&t, unusable);
+                }
+                let answers_now = !answered.values.is_empty();
+                fresh.extend(answered.values);
+                model_record = answered.record;
+                // What validated is kept at once: a run that fails later
+                // (another declaration, the plan) asks only the rest.
+                asked_now = answers_now;
             } else if self.mode != Mode::ReadOnly {
                 let without_default: Vec<String> = left
                     .iter()
@@ -71,6 +79,9 @@ impl Completer {
             self.record_fresh(&t, e, model_record, fresh, &mut out);
         }
         self.keep(&t, entry, replay);
+        if asked_now {
+            self.write_answers()?;
+        }
         Ok(out)
     }
 
@@ -207,6 +218,27 @@ fn from_rules(
     Ok(fresh)
 }
 
+/// A field the model could not fill, said once: its rule or default
+/// applies, or — for one the declaration cannot do without — validating
+/// it again says what to write.
+fn say_unusable(t: &Target<'_>, unusable: &super::ask::Unusable) {
+    let answered = if unusable.answered.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " (it answered {})",
+            crate::output::inert(&crate::output::masked(&unusable.answered))
+        )
+    };
+    crate::output::note(&format!(
+        "warning: `{}` ({}): the model's value for `{}` is not used{answered}: {}; the field keeps its default, or set it yourself",
+        t.name,
+        t.type_name,
+        crate::output::inert(&unusable.field),
+        crate::output::inert(&unusable.problem),
+    ));
+}
+
 /// `--locked` and fields the lock does not hold.
 fn not_locked(t: &Target<'_>, fresh: &[(String, LockedField)]) -> CompleteError {
     CompleteError::NotLocked(vec![format!(
@@ -242,6 +274,9 @@ fn left_for_model<'s>(
         .iter()
         .filter(|f| !filled.contains(f.as_str()))
         .filter_map(|f| t.schema.field(f))
+        // A field with a default is the plugin's answer already: a model
+        // is asked only what takes judgement.
+        .filter(|f| f.default.is_none())
         .filter(|f| {
             f.name != "name"
                 && f.parsed_type().is_some_and(|ty| {

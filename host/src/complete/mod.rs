@@ -43,6 +43,7 @@ pub use seams::{CompletionPlugins, Model, RulesFor};
 pub use settings::{HOW_TO_CONFIGURE, ModelFlags, SettingsError, model_settings};
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use crate::complete::lock::LockFile;
 use crate::model::DeclId;
@@ -87,6 +88,8 @@ pub struct Completer {
     refresh: Option<BTreeSet<String>>,
     /// Entries used this run; the others are dropped when the lock is written.
     seen: BTreeSet<(PluginKind, String)>,
+    /// The project folder, where the lock is written.
+    files: Arc<ProjectDir>,
     /// The report.
     pub report: Report,
 }
@@ -94,7 +97,7 @@ pub struct Completer {
 impl Completer {
     /// A completer reading the project's lock.
     pub fn new(
-        files: &ProjectDir,
+        files: &Arc<ProjectDir>,
         mode: Mode,
         client: Option<Box<dyn Model>>,
         refresh: Option<BTreeSet<String>>,
@@ -108,6 +111,7 @@ impl Completer {
             probed: false,
             refresh,
             seen: BTreeSet::new(),
+            files: Arc::clone(files),
             report: Report::default(),
         })
     }
@@ -116,6 +120,19 @@ impl Completer {
         self.refresh
             .as_ref()
             .is_some_and(|names| names.is_empty() || names.contains(name))
+    }
+
+    /// Writes the lock as it stands, entries not yet seen this run kept:
+    /// what a model answered is recorded at once, so a run that fails
+    /// later asks it nothing again.
+    fn write_answers(&mut self) -> Result<(), CompleteError> {
+        if self.mode == Mode::Complete && self.lock != self.read {
+            self.lock.write(&self.files)?;
+            self.report.wrote_lock = true;
+            // What the file holds now.
+            self.read = self.lock.clone();
+        }
+        Ok(())
     }
 
     /// Writes the lock when this run changed it (entries of declarations

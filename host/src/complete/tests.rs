@@ -51,6 +51,14 @@ impl Plugins {
                 .collect(),
         }
     }
+
+    fn with_default(&mut self, name: &str, value: Json) {
+        for field in &mut self.schema.fields {
+            if field.name == name {
+                field.default = Some(value.to_string());
+            }
+        }
+    }
 }
 
 impl CompletionPlugins for Plugins {
@@ -160,7 +168,7 @@ struct Run {
 
 async fn complete(resources: &[(&str, Json)], plugins: &Plugins, model: Option<Json>) -> Run {
     let dir = tempfile::tempdir().expect("temp dir");
-    let files = ProjectDir::open(dir.path()).expect("project folder");
+    let files = std::sync::Arc::new(ProjectDir::open(dir.path()).expect("project folder"));
     let model = model.map(|answer| Box::new(Scripted { answer }) as Box<dyn Model>);
     let mut completer = Completer::new(&files, Mode::Complete, model, None).expect("completer");
     let mut graph = graph(resources);
@@ -237,28 +245,42 @@ async fn a_model_fills_only_a_described_declaration_and_is_recorded() {
 }
 
 #[tokio::test]
-async fn a_model_answer_mounting_the_host_is_refused_at_its_field() {
+async fn a_model_answer_mounting_the_host_is_left_out_and_the_rest_is_kept() {
     let plugins = Plugins::with_rules(&[]);
+    let run = complete(
+        &[("api", json!({"description": "the web server"}))],
+        &plugins,
+        Some(json!({"image": "nginx:1.27", "volumes": ["/etc:/host-etc"]})),
+    )
+    .await;
+    run.result
+        .as_ref()
+        .expect("a bad answer never breaks the plan");
+    assert_eq!(field_of(&run, 0, "volumes"), None, "refused: left out");
+    assert_eq!(field_of(&run, 0, "image"), Some(&json!("nginx:1.27")));
+    // Asked once, then once more for the field that did not fit.
+    assert_eq!(run.report.requests, 3, "the probe and two requests");
+    assert!(run.lock.contains("nginx:1.27"), "{}", run.lock);
+    assert!(!run.lock.contains("/etc"), "{}", run.lock);
+}
+
+#[tokio::test]
+async fn a_field_with_a_default_is_never_asked_of_a_model() {
+    let mut plugins = Plugins::with_rules(&[]);
+    plugins.with_default("volumes", json!([]));
     let run = complete(
         &[(
             "api",
             json!({"description": "the web server", "image": "nginx"}),
         )],
         &plugins,
-        Some(json!({"volumes": ["/etc:/host-etc"]})),
+        Some(json!({"volumes": ["data:/data"]})),
     )
     .await;
-    let Err(CompleteError::BadAnswer {
-        declaration,
-        field,
-        problem,
-        ..
-    }) = &run.result
-    else {
-        panic!("refused, not {:?}", run.result.as_ref().err());
-    };
-    assert_eq!((declaration.as_str(), field.as_str()), ("api", "volumes"));
-    assert!(problem.contains("mounts `/etc`"), "{problem}");
+    run.result.as_ref().expect("completes");
+    assert_eq!(
+        run.report.requests, 0,
+        "a fully written declaration costs nothing"
+    );
     assert_eq!(field_of(&run, 0, "volumes"), None);
-    assert!(run.lock.is_empty(), "nothing written: {}", run.lock);
 }

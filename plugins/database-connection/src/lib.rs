@@ -9,6 +9,7 @@ mod engine;
 mod setup;
 
 use clockwork_sdk::connection::{CompletionInput, Suggestion};
+use clockwork_sdk::database::Login;
 use clockwork_sdk::prelude::*;
 use clockwork_sdk::{clockwork_schema, error_at, invalid};
 use engine::{ENGINES, Engine};
@@ -87,7 +88,7 @@ impl ConnectionPlugin for DatabaseConnection {
                 format!("`{variable}` of `{target}`"),
             );
         }
-        if missing("connection_string_template") && engine != Engine::Postgres {
+        if missing("connection_string_template") {
             let user = config["username"]
                 .as_str()
                 .map(str::to_string)
@@ -315,22 +316,15 @@ fn resolve_database(input: &ResolveInput) -> Result<Contribution, PluginError> {
     }
     let to = input.to_resource.config_json()?;
     let host = input.to_resource.target.name.clone();
-    let db = Database::of(&config, host, &to)?;
+    let db = login_of(&config, &host, &to)?;
     // The schema's default template is PostgreSQL's; another engine's
     // completion rule replaces it, and so does this when rules did not run.
     let text = |key: &str, default: &str| config[key].as_str().unwrap_or(default).to_string();
-    let mut template = text("connection_string_template", POSTGRES_TEMPLATE);
-    if db.engine != Engine::Postgres && template == POSTGRES_TEMPLATE {
-        template = db.engine.template(!db.password.is_empty()).to_string();
-    }
-    let url = fill_template(
-        &template,
-        &db.user,
-        &db.password,
-        &db.host,
-        db.port,
-        &db.database,
-    )?;
+    let template = Some(text("connection_string_template", POSTGRES_TEMPLATE))
+        .filter(|t| db.engine == Engine::Postgres || t != POSTGRES_TEMPLATE);
+    let url = db
+        .url(template.as_deref())
+        .map_err(|problem| invalid(Some("/connection_string_template"), problem))?;
     let variable = text("env_var_name", "DATABASE_URL");
     let mut contribution = Contribution::ordering_only();
     contribution
@@ -342,122 +336,24 @@ fn resolve_database(input: &ResolveInput) -> Result<Contribution, PluginError> {
     Ok(contribution)
 }
 
-/// The database a connection reaches, and how it logs in.
-struct Database {
-    engine: Engine,
-    /// The database container's name.
-    host: String,
-    user: String,
-    password: String,
-    database: String,
-    /// The container-side port.
-    port: u16,
-}
-
-impl Database {
-    /// The database of container `host` (whose config is `to`), as
-    /// `config` names it or, left out, as the container was set up.
-    fn of(config: &Value, host: String, to: &Value) -> Result<Database, PluginError> {
-        // The engine matters for the readiness probe and the SQL files; a
-        // connection that needs neither only injects its string.
-        // A target without an image (yet) is taken for PostgreSQL, as it
-        // always was: a resource that runs no container is refused by the host
-        // for that, in plainer words.
-        let needs_engine = (config["wait_for_ready"].as_bool().unwrap_or(true)
-            || config.get("schema_file").is_some_and(|v| !v.is_null())
-            || config.get("migrations_dir").is_some_and(|v| !v.is_null()))
-            && to["image"].is_string();
-        let engine = match Engine::of(config, &host, to) {
-            Ok(engine) => engine,
-            Err(_) if !needs_engine => Engine::Postgres,
-            Err(message) => return Err(invalid(Some("/engine"), message)),
-        };
-        let text = |key: &str, default: &str| config[key].as_str().unwrap_or(default).to_string();
-        let user = text("username", engine.default_user());
-        // Left out, the password is the one the database container was given.
-        let password = config["password"]
-            .as_str()
-            .map(str::to_string)
-            .or_else(|| {
-                engine
-                    .password_variables(&user)
-                    .iter()
-                    .find_map(|v| to["env_vars"][*v].as_str().map(str::to_string))
-            })
-            .unwrap_or_else(|| {
-                if engine == Engine::Postgres {
-                    "postgres".to_string()
-                } else {
-                    String::new()
-                }
-            });
-        let database = text("database_name", "postgres");
-        let port =
-            clockwork_schema::first_container_port(&to["ports"]).unwrap_or(engine.default_port());
-        Ok(Database {
-            engine,
-            host,
-            user,
-            password,
-            database,
-            port,
-        })
-    }
-}
-
-/// Fills `{user}`, `{password}`, `{host}`, `{port}` and `{database}`,
-/// URL-escaping the credentials and the database name.
-fn fill_template(
-    template: &str,
-    user: &str,
-    password: &str,
-    host: &str,
-    port: u16,
-    database: &str,
-) -> Result<String, PluginError> {
-    let mut out = String::new();
-    let mut rest = template;
-    while let Some(start) = rest.find('{') {
-        out.push_str(&rest[..start]);
-        let Some(end) = rest[start..].find('}') else {
-            return Err(invalid(
-                Some("/connection_string_template"),
-                "unclosed `{` in the connection string template",
-            ));
-        };
-        let key = &rest[start + 1..start + end];
-        let value = match key {
-            "user" => escape(user),
-            "password" => escape(password),
-            "host" => host.to_string(),
-            "port" => port.to_string(),
-            "database" => escape(database),
-            other => {
-                return Err(invalid(
-                    Some("/connection_string_template"),
-                    format!(
-                        "unknown placeholder `{{{other}}}`; use {{user}}, {{password}}, {{host}}, {{port}} or {{database}}"
-                    ),
-                ));
-            }
-        };
-        out.push_str(&value);
-        rest = &rest[start + end + 1..];
-    }
-    out.push_str(rest);
-    Ok(out)
-}
-
-/// Percent-encodes everything but unreserved URL characters (RFC 3986).
-fn escape(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                (b as char).to_string()
-            }
-            other => format!("%{other:02X}"),
-        })
-        .collect()
+/// The login of a connection to container `host` (whose config is `to`):
+/// what `config` names, else how the container was set up.
+fn login_of(config: &Value, host: &str, to: &Value) -> Result<Login, PluginError> {
+    // The engine matters for the readiness probe and the SQL files; a
+    // connection that needs neither only injects its string.
+    // A target without an image (yet) is taken for PostgreSQL, as it
+    // always was: a resource that runs no container is refused by the host
+    // for that, in plainer words.
+    let needs_engine = (config["wait_for_ready"].as_bool().unwrap_or(true)
+        || config.get("schema_file").is_some_and(|v| !v.is_null())
+        || config.get("migrations_dir").is_some_and(|v| !v.is_null()))
+        && to["image"].is_string();
+    let engine = match Engine::of(config, host, to) {
+        Ok(engine) => engine,
+        Err(_) if !needs_engine => Engine::Postgres,
+        Err(message) => return Err(invalid(Some("/engine"), message)),
+    };
+    Ok(Login::of(engine, host, config, to))
 }
 
 #[cfg(test)]

@@ -6,8 +6,9 @@ use clockwork_sdk::host::fs;
 use clockwork_sdk::invalid;
 use clockwork_sdk::prelude::*;
 
-use crate::Database;
-use crate::engine::Engine;
+use clockwork_sdk::database::Login;
+
+use crate::engine::{Engine, run_once as run_once_script};
 
 /// The steps in order: each after the one before it.
 #[derive(Default)]
@@ -33,7 +34,7 @@ impl Chain {
 }
 
 /// The setup steps `config` asks for, against `db`.
-pub(crate) fn steps(config: &Value, db: &Database) -> Result<Vec<SetupStep>, PluginError> {
+pub(crate) fn steps(config: &Value, db: &Login) -> Result<Vec<SetupStep>, PluginError> {
     let mut chain = Chain::default();
     if config["wait_for_ready"].as_bool().unwrap_or(true) {
         let timeout_ms = config["timeout"]
@@ -80,7 +81,7 @@ pub(crate) fn steps(config: &Value, db: &Database) -> Result<Vec<SetupStep>, Plu
 }
 
 /// The wait for the engine's readiness probe to succeed in the container.
-fn wait(db: &Database, timeout_ms: u64) -> Value {
+fn wait(db: &Login, timeout_ms: u64) -> Value {
     let mut probe = json!({
         "container": db.host,
         "argv": db.engine.ready_probe(db.port, &db.user, &db.database),
@@ -108,11 +109,11 @@ fn schema_exists(schema: &str) -> Result<(), PluginError> {
 }
 
 /// The exec that runs the SQL file `file` (`kind`, named by `field`).
-fn run_once(db: &Database, file: &str, kind: &str, field: &str) -> Result<String, PluginError> {
+fn run_once(db: &Login, file: &str, kind: &str, field: &str) -> Result<String, PluginError> {
     // Each SQL file runs once, recorded in the database itself (so a lost
     // `.clockwork/` or another project on the same database does not run it
     // again), in a transaction of its own with its record.
-    let Some(script) = db.engine.run_once() else {
+    let Some(script) = run_once_script(db.engine) else {
         return Err(invalid(
             Some(field),
             format!(

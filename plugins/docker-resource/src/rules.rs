@@ -4,13 +4,20 @@
 //! is never replaced (the host applies a suggestion only to a field still
 //! missing).
 //!
-//! A service is recognised by a word of the declaration's `name` or
-//! `description` (`postgres-db`, "PostgreSQL database for the API"), the
-//! first match in this table winning. Recognised: PostgreSQL, MySQL,
-//! MariaDB, Redis, nginx, Prometheus, Grafana, RabbitMQ, MongoDB, MinIO.
-//! A container that connects to exactly one Redis and sets no `env_vars`
-//! of its own gets `REDIS_URL`.
+//! A service is recognised by its image, else by a word of the
+//! declaration's `name` or of the subject of its `description` — what it
+//! *is* ("PostgreSQL database for the API"), never what it uses ("FastAPI
+//! server that caches in Redis" is not Redis) — the first match in this
+//! table winning. Recognised: PostgreSQL, MySQL, MariaDB, Redis, nginx,
+//! Prometheus, Grafana, RabbitMQ, MongoDB, MinIO.
+//!
+//! A container that connects to known services and sets no `env_vars` of
+//! its own gets the address each one's clients read: `DATABASE_URL` (the
+//! string a `DatabaseConnection` builds, from the database container's own
+//! variables), `REDIS_URL`, `MONGO_URL`, `AMQP_URL` — each only when it
+//! connects to exactly one service of that kind.
 
+use clockwork_sdk::database::{Engine, Login, url_escape};
 use clockwork_sdk::prelude::*;
 use clockwork_sdk::resource::{CompletionInput, Suggestion};
 use clockwork_sdk::serde_json;
@@ -28,6 +35,32 @@ struct Known {
     /// servers get none: their port and paths are the user's to set, and a
     /// wrong guess would hold every apply at an unhealthy container.
     healthcheck: &'static [&'static str],
+    /// The variable its clients read its address from, if any.
+    address: Option<Address>,
+}
+
+/// How a client of a known service finds it.
+#[derive(Clone, Copy)]
+enum Address {
+    /// `DATABASE_URL`, as a `DatabaseConnection` to it builds it.
+    Sql(Engine),
+    /// `REDIS_URL`: `redis://name:port`.
+    Redis,
+    /// `MONGO_URL`: `mongodb://[user:password@]name:port`.
+    Mongo,
+    /// `AMQP_URL`: `amqp://user:password@name:port`.
+    Amqp,
+}
+
+impl Address {
+    fn variable(self) -> &'static str {
+        match self {
+            Address::Sql(_) => "DATABASE_URL",
+            Address::Redis => "REDIS_URL",
+            Address::Mongo => "MONGO_URL",
+            Address::Amqp => "AMQP_URL",
+        }
+    }
 }
 
 const KNOWN: &[Known] = &[
@@ -39,48 +72,56 @@ const KNOWN: &[Known] = &[
             "CMD-SHELL",
             "pg_isready -U \"${POSTGRES_USER:-postgres}\" -h 127.0.0.1",
         ],
+        address: Some(Address::Sql(Engine::Postgres)),
     },
     Known {
         words: &["mariadb"],
         service: "MariaDB",
         image: "mariadb:11",
         healthcheck: &["CMD", "healthcheck.sh", "--connect", "--innodb_initialized"],
+        address: Some(Address::Sql(Engine::MySql)),
     },
     Known {
         words: &["mysql"],
         service: "MySQL",
         image: "mysql:8",
         healthcheck: &["CMD", "mysqladmin", "ping", "-h", "127.0.0.1"],
+        address: Some(Address::Sql(Engine::MySql)),
     },
     Known {
         words: &["redis"],
         service: "Redis",
         image: "redis:7-alpine",
         healthcheck: &["CMD", "redis-cli", "ping"],
+        address: Some(Address::Redis),
     },
     Known {
         words: &["nginx"],
         service: "nginx",
         image: "nginx:alpine",
         healthcheck: &[],
+        address: None,
     },
     Known {
         words: &["prometheus"],
         service: "Prometheus",
         image: "prom/prometheus:latest",
         healthcheck: &[],
+        address: None,
     },
     Known {
         words: &["grafana"],
         service: "Grafana",
         image: "grafana/grafana:latest",
         healthcheck: &[],
+        address: None,
     },
     Known {
         words: &["rabbitmq", "rabbit"],
         service: "RabbitMQ",
         image: "rabbitmq:3-management-alpine",
         healthcheck: &["CMD", "rabbitmq-diagnostics", "-q", "ping"],
+        address: Some(Address::Amqp),
     },
     Known {
         words: &["mongodb", "mongo"],
@@ -93,26 +134,25 @@ const KNOWN: &[Known] = &[
             "--eval",
             "db.adminCommand('ping')",
         ],
+        address: Some(Address::Mongo),
     },
     Known {
         words: &["minio"],
         service: "MinIO",
         image: "minio/minio:latest",
         healthcheck: &[],
+        address: None,
     },
 ];
 
-/// The service a declaration names, by the words of its name and
-/// description.
+/// The service a declaration names, by the words of its name and of the
+/// subject of its description.
 fn recognised(config: &Value, name: &str) -> Option<&'static Known> {
-    let text = format!(
-        "{name} {}",
-        config
-            .get("description")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-    )
-    .to_lowercase();
+    let description = config
+        .get("description")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let text = format!("{name} {}", subject(description)).to_lowercase();
     let words: Vec<&str> = text
         .split(|c: char| !c.is_ascii_alphanumeric())
         .filter(|w| !w.is_empty())
@@ -120,6 +160,76 @@ fn recognised(config: &Value, name: &str) -> Option<&'static Known> {
     KNOWN
         .iter()
         .find(|k| k.words.iter().any(|w| words.contains(w)))
+}
+
+/// What a description says a thing *is*: its words up to the first that
+/// starts saying what it does, uses or serves ("PostgreSQL database for the
+/// API" → "PostgreSQL database"; "FastAPI backend server that needs a
+/// database and Redis" → "FastAPI backend server").
+fn subject(description: &str) -> String {
+    const TURNS: &[&str] = &[
+        "that",
+        "which",
+        "who",
+        "with",
+        "using",
+        "uses",
+        "use",
+        "for",
+        "needs",
+        "need",
+        "needing",
+        "connected",
+        "connects",
+        "connecting",
+        "connect",
+        "talks",
+        "talking",
+        "reads",
+        "reading",
+        "writes",
+        "writing",
+        "backed",
+        "by",
+        "from",
+        "to",
+        "in",
+        "on",
+        "behind",
+        "via",
+        "and",
+        "caching",
+        "caches",
+        "stores",
+        "storing",
+        "processes",
+        "processing",
+        "serves",
+        "serving",
+        "monitors",
+        "monitoring",
+        "queries",
+        "querying",
+        "calls",
+        "where",
+        "when",
+        "into",
+        "of",
+    ];
+    let first_clause = description
+        .split(['.', ',', ';', ':', '(', '—', '\n'])
+        .next()
+        .unwrap_or_default();
+    first_clause
+        .split_whitespace()
+        .take_while(|w| {
+            let w = w
+                .trim_matches(|c: char| !c.is_ascii_alphanumeric())
+                .to_lowercase();
+            !TURNS.contains(&w.as_str())
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// The service an image runs, by its repository's last part
@@ -149,9 +259,9 @@ pub fn complete(input: &CompletionInput) -> Vec<Suggestion> {
         None => recognised(&config, &input.target.name),
     };
     if missing("env_vars")
-        && let Some(url) = redis_url(&input.neighbours)
+        && let Some(urls) = addresses(&input.neighbours, &config["env_vars"])
     {
-        out.push(url);
+        out.push(urls);
     }
     let Some(known) = known else {
         return out;
@@ -169,46 +279,140 @@ pub fn complete(input: &CompletionInput) -> Vec<Suggestion> {
     let own_command = ["command", "entrypoint"]
         .iter()
         .any(|f| config.get(*f).is_some_and(|c| !c.is_null()));
-    if missing("healthcheck") && !known.healthcheck.is_empty() && !own_command {
+    let check = readiness_check(known, given_image.unwrap_or(known.image));
+    if missing("healthcheck") && !check.is_empty() && !own_command {
         out.push(Suggestion {
             field: "healthcheck".into(),
-            value: json!({"test": known.healthcheck}).to_string(),
+            value: json!({"test": check}).to_string(),
             reason: format!("{} readiness check", known.service),
         });
     }
     out
 }
 
-/// `REDIS_URL` for a container that connects to exactly one Redis (a
-/// known Redis by its image, name or description), at that container's
-/// name and the container side of its first port (6379 when none): what
-/// nearly every Redis client reads.
-fn redis_url(neighbours: &str) -> Option<Suggestion> {
+/// The service's readiness check with a tool that `image`'s version has:
+/// MongoDB images before 6 have the `mongo` shell, not `mongosh`; MariaDB
+/// images before 10.4 have no `healthcheck.sh`.
+fn readiness_check(known: &Known, image: &str) -> &'static [&'static str] {
+    let version = tag_version(image);
+    let before = |major: u32, minor: u32| version.is_some_and(|v| v < (major, minor));
+    match known.service {
+        "MongoDB" if before(6, 0) => &[
+            "CMD",
+            "mongo",
+            "--quiet",
+            "--eval",
+            "db.adminCommand('ping')",
+        ],
+        "MariaDB" if before(10, 4) => &["CMD", "mysqladmin", "ping", "-h", "127.0.0.1"],
+        _ => known.healthcheck,
+    }
+}
+
+/// The version an image's tag starts with (`mongo:4.2` → 4.2,
+/// `mariadb:10-focal` → 10.0); `None` for `latest`, a name or no tag.
+fn tag_version(image: &str) -> Option<(u32, u32)> {
+    let without_digest = image.split('@').next().unwrap_or(image);
+    let (_, tag) = without_digest
+        .rsplit_once(':')
+        .filter(|(_, t)| !t.contains('/'))?;
+    let mut numbers = tag
+        .split(|c: char| !c.is_ascii_digit() && c != '.')
+        .next()?
+        .split('.');
+    let major = numbers.next()?.parse().ok()?;
+    let minor = numbers.next().and_then(|m| m.parse().ok()).unwrap_or(0);
+    Some((major, minor))
+}
+
+/// The address of each known service a container connects to, one
+/// variable per kind of service: a kind it connects to twice is the user's
+/// to say (which one is `DATABASE_URL`?) and is left out, and so is a
+/// variable a connection already sets (`contributed`, a
+/// `DatabaseConnection`'s `DATABASE_URL`).
+fn addresses(neighbours: &str, contributed: &Value) -> Option<Suggestion> {
     let neighbours: Vec<Value> = serde_json::from_str(neighbours).ok()?;
-    let redis: Vec<&Value> = neighbours
+    let mut found: Vec<(&'static str, Vec<(Address, &Value)>)> = Vec::new();
+    for n in neighbours
         .iter()
         .filter(|n| n["type-name"] == "DockerResource")
-        .filter(|n| {
-            let config = &n["config"];
-            let name = n["name"].as_str().unwrap_or_default();
-            let known = match config.get("image").and_then(Value::as_str) {
-                Some(image) => runs(image),
-                None => recognised(config, name),
-            };
-            known.is_some_and(|k| k.service == "Redis")
-        })
-        .collect();
-    let [one] = redis.as_slice() else {
+    {
+        let config = &n["config"];
+        let name = n["name"].as_str().unwrap_or_default();
+        let known = match config.get("image").and_then(Value::as_str) {
+            Some(image) => runs(image),
+            None => recognised(config, name),
+        };
+        let Some(address) = known.and_then(|k| k.address) else {
+            continue;
+        };
+        match found.iter_mut().find(|(v, _)| *v == address.variable()) {
+            Some((_, of_kind)) => of_kind.push((address, n)),
+            None => found.push((address.variable(), vec![(address, n)])),
+        }
+    }
+    let mut env = serde_json::Map::new();
+    let mut reasons = Vec::new();
+    for (variable, of_kind) in found {
+        if contributed.get(variable).is_some() {
+            continue;
+        }
+        let [(address, n)] = of_kind.as_slice() else {
+            continue;
+        };
+        let name = n["name"].as_str()?;
+        let Some(url) = address_of(*address, name, &n["config"]) else {
+            continue;
+        };
+        env.insert(variable.to_string(), Value::String(url));
+        reasons.push(format!("`{variable}` of `{name}`"));
+    }
+    if env.is_empty() {
         return None;
-    };
-    let name = one["name"].as_str()?;
-    let port = clockwork_sdk::clockwork_schema::first_container_port(&one["config"]["ports"])
-        .unwrap_or(6379);
+    }
     Some(Suggestion {
         field: "env_vars".into(),
-        value: json!({"REDIS_URL": format!("redis://{name}:{port}")}).to_string(),
-        reason: format!("connects to the Redis `{name}`"),
+        value: Value::Object(env).to_string(),
+        reason: format!(
+            "the addresses of what it connects to: {}",
+            reasons.join(", ")
+        ),
     })
+}
+
+/// The address of service `name` (config `config`), from its own
+/// variables and the container side of its first port.
+fn address_of(address: Address, name: &str, config: &Value) -> Option<String> {
+    let port = |default| {
+        clockwork_sdk::clockwork_schema::first_container_port(&config["ports"]).unwrap_or(default)
+    };
+    let variable = |key: &str| {
+        config["env_vars"][key]
+            .as_str()
+            .filter(|v| !v.is_empty())
+            .map(url_escape)
+    };
+    match address {
+        Address::Sql(engine) => Login::of(engine, name, &json!({}), config).url(None).ok(),
+        Address::Redis => Some(format!("redis://{name}:{}", port(6379))),
+        Address::Mongo => Some(
+            match (
+                variable("MONGO_INITDB_ROOT_USERNAME"),
+                variable("MONGO_INITDB_ROOT_PASSWORD"),
+            ) {
+                (Some(user), Some(password)) => {
+                    format!("mongodb://{user}:{password}@{name}:{}", port(27017))
+                }
+                _ => format!("mongodb://{name}:{}", port(27017)),
+            },
+        ),
+        Address::Amqp => Some(format!(
+            "amqp://{}:{}@{name}:{}",
+            variable("RABBITMQ_DEFAULT_USER").unwrap_or_else(|| "guest".into()),
+            variable("RABBITMQ_DEFAULT_PASS").unwrap_or_else(|| "guest".into()),
+            port(5672)
+        )),
+    }
 }
 
 #[cfg(test)]
@@ -253,8 +457,124 @@ mod tests {
         );
         // Two: which one is `REDIS_URL` is the user's to say.
         assert_eq!(neighbours(json!([cache, described])), vec![]);
-        let db = json!({"type-name": "DockerResource", "name": "db", "config": {"image": "postgres:15"}});
-        assert_eq!(neighbours(json!([db])), vec![]);
+    }
+
+    #[test]
+    fn a_container_connected_to_known_services_gets_each_ones_address() {
+        let with = |list: Value| {
+            let mut i = input(
+                "api-server",
+                json!({"description": "FastAPI backend"}),
+                &["env_vars"],
+            );
+            i.neighbours = list.to_string();
+            values(&complete(&i))
+        };
+        // Seed 000: the api connects to postgres and redis.
+        let postgres = json!({"type-name": "DockerResource", "name": "postgres-db", "config": {
+            "image": "postgres:15-alpine", "ports": ["5432:5432"],
+            "env_vars": {"POSTGRES_DB": "appdb", "POSTGRES_USER": "admin", "POSTGRES_PASSWORD": "secret123"}}});
+        let redis = json!({"type-name": "DockerResource", "name": "redis-cache", "config": {"image": "redis:7-alpine", "ports": ["6379:6379"]}});
+        assert_eq!(
+            with(json!([postgres, redis])),
+            vec![(
+                "env_vars".to_string(),
+                json!({
+                    "DATABASE_URL": "postgresql://admin:secret123@postgres-db:5432/appdb",
+                    "REDIS_URL": "redis://redis-cache:6379"
+                })
+            )]
+        );
+        let maria = json!({"type-name": "DockerResource", "name": "shop-db", "config": {
+            "image": "mariadb:11", "env_vars": {"MARIADB_USER": "shop", "MARIADB_PASSWORD": "p@ss", "MARIADB_DATABASE": "shop"}}});
+        let mongo = json!({"type-name": "DockerResource", "name": "events", "config": {
+            "image": "mongo:7", "env_vars": {"MONGO_INITDB_ROOT_USERNAME": "root", "MONGO_INITDB_ROOT_PASSWORD": "pw"}}});
+        let rabbit = json!({"type-name": "DockerResource", "name": "queue", "config": {"description": "RabbitMQ broker"}});
+        assert_eq!(
+            with(json!([maria, mongo, rabbit])),
+            vec![(
+                "env_vars".to_string(),
+                json!({
+                    "DATABASE_URL": "mysql://shop:p%40ss@shop-db:3306/shop",
+                    "MONGO_URL": "mongodb://root:pw@events:27017",
+                    "AMQP_URL": "amqp://guest:guest@queue:5672"
+                })
+            )]
+        );
+        // A `DatabaseConnection` sets `DATABASE_URL` itself.
+        let mut by_connection = input(
+            "api-server",
+            json!({"env_vars": {"DATABASE_URL": "postgresql://x"}}),
+            &["env_vars"],
+        );
+        by_connection.neighbours = json!([postgres, redis]).to_string();
+        assert_eq!(
+            values(&complete(&by_connection)),
+            vec![(
+                "env_vars".to_string(),
+                json!({"REDIS_URL": "redis://redis-cache:6379"})
+            )]
+        );
+        // Two SQL databases: `DATABASE_URL` is the user's to say; Redis
+        // still gets its own.
+        let second = json!({"type-name": "DockerResource", "name": "reports", "config": {"image": "postgres:16"}});
+        assert_eq!(
+            with(json!([postgres, second, redis])),
+            vec![(
+                "env_vars".to_string(),
+                json!({"REDIS_URL": "redis://redis-cache:6379"})
+            )]
+        );
+    }
+
+    #[test]
+    fn the_image_comes_from_what_a_thing_is_never_from_what_it_uses() {
+        for description in [
+            "FastAPI backend server that provides REST API endpoints. Needs database connection for user data and Redis for caching API responses.",
+            "Background worker service that processes async jobs from Redis queue",
+            "API server caching in Redis",
+            "Dashboard backed by PostgreSQL",
+        ] {
+            let out = complete(&input(
+                "app",
+                json!({"description": description}),
+                &["image"],
+            ));
+            assert!(out.is_empty(), "{description}: {:?}", values(&out));
+        }
+        for (description, image) in [
+            ("PostgreSQL database for the API", "postgres:15-alpine"),
+            ("Redis cache", "redis:7-alpine"),
+            ("Nginx reverse proxy in front of the API", "nginx:alpine"),
+            ("A MongoDB instance to store events", "mongo:7"),
+        ] {
+            let out = complete(&input(
+                "svc",
+                json!({"description": description}),
+                &["image"],
+            ));
+            assert_eq!(
+                values(&out),
+                [("image".into(), json!(image))],
+                "{description}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_readiness_check_uses_a_tool_the_image_version_has() {
+        let check = |image: &str| {
+            let out = complete(&input("db", json!({"image": image}), &["healthcheck"]));
+            values(&out)[0].1["test"][1].clone()
+        };
+        assert_eq!(check("mongo:4.2"), json!("mongo"));
+        assert_eq!(check("mongo:5.0.3"), json!("mongo"));
+        assert_eq!(check("mongo:7"), json!("mongosh"));
+        assert_eq!(check("mongo"), json!("mongosh"));
+        assert_eq!(check("mariadb:10.3"), json!("mysqladmin"));
+        assert_eq!(check("mariadb:10.11"), json!("healthcheck.sh"));
+        assert_eq!(tag_version("mariadb:10-focal"), Some((10, 0)));
+        assert_eq!(tag_version("registry:5000/mongo"), None);
     }
 
     fn values(suggestions: &[Suggestion]) -> Vec<(String, Value)> {
