@@ -733,3 +733,44 @@ fn a_composites_child_is_asked_with_the_composites_description() {
         "{prompt}"
     );
 }
+
+#[test]
+fn a_connectivity_check_in_words_becomes_a_service_connectivity_assert_without_a_model() {
+    let p = project(
+        r#"
+api = DockerResource(name = "reach-api", image = "nginx:alpine")
+db = DockerResource(name = "reach-db", image = "postgres:15-alpine")
+CrossResourceAssert(source = api, target = db, assertion = "the API can connect to the database")
+CrossResourceAssert(source = db, target = api, assertion = "the two agree on the time")
+"#,
+    );
+    let out = p.clockwork(&["plan", "--offline", "--json"]);
+    // The second has no reading without a model: its plugin says so.
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("the two agree on the time") || stderr(&out).contains("`check`"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains("read as a postgresql connectivity check"),
+        "{}",
+        stderr(&out)
+    );
+    let p = project(
+        r#"
+api = DockerResource(name = "reach-api", image = "nginx:alpine")
+db = DockerResource(name = "reach-db", image = "postgres:15-alpine")
+CrossResourceAssert(source = api, target = db, assertion = "the API can connect to the database")
+"#,
+    );
+    let out = p.clockwork(&["plan", "--offline"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("ServiceConnectivityAssert")
+            && text.contains("postgresql")
+            && text.contains("review"),
+        "{text}"
+    );
+}

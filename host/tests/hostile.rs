@@ -96,15 +96,20 @@ fn a_model_never_mounts_a_host_path_even_one_the_users_command_names() {
     let server = answering(
         json!({"volumes": ["/etc:/host-etc", "/var/run/docker.sock:/var/run/docker.sock"]}),
     );
-    let output = plan(&project, Some(&server), &[]);
-    let text = all(&project, &output);
-    assert_ne!(output.status.code(), Some(0), "{text}");
-    assert!(
-        text.contains("the model's answer for `volumes` cannot be used: it mounts `/etc` of this machine into the container; a bind mount is made only when you write it in `volumes`"),
-        "{text}"
-    );
-    // Asked twice, refused twice; nothing recorded.
-    assert_eq!(server.completions().len(), 2, "{text}");
+    let output = plan(&project, Some(&server), &["--json"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    // `volumes` has a default: a model is not even asked for it (an
+    // answer for it anyway is refused at its field, as a lock's is).
+    for request in server.completions() {
+        assert!(
+            !asked(&request).contains(&"volumes".to_string()),
+            "{request}"
+        );
+    }
+    let plan: Value = serde_json::from_str(&stdout(&output)).expect("plan --json");
+    let containers = containers_of(&plan);
+    assert!(containers.contains("\"mounts\":[]"), "{containers}");
+    assert!(!containers.contains("host-etc"), "{containers}");
     assert!(!lock_of(&project).contains("/etc"), "{}", lock_of(&project));
 }
 
@@ -271,19 +276,30 @@ web = DockerResource(name = "web", description = "api server", image = "nginx:al
             }
         )
     };
-    let stolen = json!({"env_vars": [{"key": "STOLEN", "value": "{{secret:db.env_vars.POSTGRES_PASSWORD}}"}]});
+    // A readiness check is asked of a model (it takes judgement); this
+    // one tries to echo another declaration's password.
+    let stolen = json!({"healthcheck": [{"key": "test", "value": "[\"CMD\", \"echo\", \"STOLEN={{secret:db.env_vars.POSTGRES_PASSWORD}}\"]"}]});
     let project = TestProject::new();
     project.write(".env", "DB_PASSWORD=unconnected-Secret-93\n");
     project.write("main.star", main(false));
     let server = answering(stolen.clone());
-    let output = plan(&project, Some(&server), &["--show-secrets"]);
+    let output = plan(&project, Some(&server), &["--json", "--show-secrets"]);
     let text = all(&project, &output);
-    assert_ne!(output.status.code(), Some(0), "{text}");
+    // Left out, said; the check is optional, so the plan goes on.
+    assert_eq!(output.status.code(), Some(0), "{text}");
     assert!(
-        text.contains("it names the secret `{{secret:db.env_vars.POSTGRES_PASSWORD}}`, which is not a secret of `web` or of what it connects to"),
+        stderr(&output).contains("it names the secret `{{secret:db.env_vars.POSTGRES_PASSWORD}}`, which is not a secret of `web` or of what it connects to"),
         "{text}"
     );
-    assert!(!text.contains("unconnected-Secret-93"), "{text}");
+    assert!(!stderr(&output).contains("unconnected-Secret-93"), "{text}");
+    let planned: Value = serde_json::from_str(&stdout(&output)).expect("plan --json");
+    let web = planned["resources"]
+        .as_array()
+        .and_then(|rs| rs.iter().find(|r| r["name"] == "web"))
+        .cloned()
+        .unwrap_or_default();
+    assert!(!web.to_string().contains("unconnected-Secret-93"), "{web}");
+    assert!(!web.to_string().contains("STOLEN"), "{web}");
     assert!(
         !lock_of(&project).contains("STOLEN"),
         "{}",
@@ -296,7 +312,7 @@ web = DockerResource(name = "web", description = "api server", image = "nginx:al
     let output = plan(&project, Some(&server), &["--json", "--show-secrets"]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     assert!(
-        stdout(&output).contains("\"STOLEN\": \"unconnected-Secret-93\""),
+        stdout(&output).contains("STOLEN=unconnected-Secret-93"),
         "{}",
         stdout(&output)
     );
@@ -445,9 +461,9 @@ fn a_model_cannot_break_a_line_of_output() {
         "main.star",
         "web = DockerResource(name = \"web\", description = \"nginx web server\", image = \"nginx:alpine\")\n",
     );
-    let server = answering(json!({"env_vars": [
-        {"key": "MODE\nINJECTED: all checks passed", "value": "x"},
-        {"key": "API_TOKEN\nINJECTED-TOO", "value": "made-up"},
+    let server = answering(json!({"healthcheck": [
+        {"key": "test\nINJECTED: all checks passed", "value": "[\"CMD\", \"true\"]"},
+        {"key": "interval_seconds\nINJECTED-TOO", "value": "1"},
     ]}));
     let output = plan(&project, Some(&server), &[]);
     let text = all(&project, &output);

@@ -1,14 +1,14 @@
 //! Completing connections and assertions, before `resolve`: their fields
 //! are context for the resources', and connections' are read by resolve.
 
-use serde_json::Value as Json;
+use serde_json::{Map, Value as Json};
 
 use crate::complete::prompt::{Context, Placeholders};
 use crate::complete::target::{
     Makers, PassCells, Target, declared_placeholders, described, missing_fields,
 };
 use crate::complete::trust::Declared as DeclaredByProject;
-use crate::complete::{CompleteError, Completer, CompletionPlugins, RulesFor};
+use crate::complete::{CompleteError, Completer, CompletionPlugins, RulesFor, in_words};
 use crate::model::{DeclId, Declaration, Declared};
 use crate::plugin::PluginKind;
 use crate::plugin::bindings::connection::exports::clockwork::plugin::connections;
@@ -118,9 +118,36 @@ impl Completer {
             );
             let filled = self.complete(target, || async { Ok(Vec::new()) }).await?;
             record(&mut project.declarations[id.0], filled);
+            if plugins.schema(in_words::CONNECTIVITY).is_some()
+                && let Some((fields, reason)) = in_words::connectivity(project, project.get(id))
+            {
+                become_connectivity(&mut project.declarations[id.0], fields, reason);
+            }
         }
         Ok(())
     }
+}
+
+/// `d` made the `ServiceConnectivityAssert` its words describe: validated
+/// again with that plugin, every field shown as read from the words.
+fn become_connectivity(d: &mut Declaration, fields: Map<String, Json>, reason: String) {
+    crate::output::note(&format!("note: `{}` ({}): {reason}", d.name, d.type_name));
+    d.type_name = in_words::CONNECTIVITY.into();
+    // The reason once, at the field it decides; the others follow it.
+    d.completed = fields
+        .keys()
+        .map(|f| {
+            let source = if f == "protocol" {
+                format!("rules: {reason}")
+            } else {
+                "rules: from your words".to_string()
+            };
+            (f.clone(), source)
+        })
+        .collect();
+    d.fields = fields.clone();
+    d.config = fields;
+    d.deferred = true;
 }
 
 /// The makers every connection and assertion shares: placeholders

@@ -25,6 +25,7 @@ mod declaration;
 mod defaults;
 mod edges;
 mod error;
+mod in_words;
 pub mod lock;
 pub mod prompt;
 mod resources;
