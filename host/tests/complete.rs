@@ -140,7 +140,7 @@ api = DockerResource(
     assert_eq!(by_name("redis-cache"), Vec::<Vec<String>>::new());
     // Its `DATABASE_URL` and `REDIS_URL` came from the rules (it connects
     // to one PostgreSQL and one Redis); only what takes judgement is asked.
-    assert_eq!(by_name("api-server"), vec![vec!["healthcheck", "image"]]);
+    assert_eq!(by_name("api-server"), vec![vec!["image"]]);
     assert!(
         source(&plan, "api-server", "env_vars").starts_with(
             "completion (rules:docker-resource: the addresses of what it connects to: `DATABASE_URL` of `postgres-db`, `REDIS_URL` of `redis-cache`"
@@ -216,30 +216,7 @@ api = DockerResource(
 
 #[test]
 fn description_only_fills_every_field_keeps_secrets_home_and_reasks_only_what_changed() {
-    // The model copies the placeholder it was shown into a variable of its
-    // own: it must come back as the password in the spec, and stay a
-    // placeholder in the lock and in every request.
-    let server = ModelServer::start(|r, _| {
-        // The declaration's context, not the system prompt's example.
-        let text = r["messages"][1]["content"]
-            .as_str()
-            .unwrap_or("")
-            .to_string();
-        let placeholder = text
-            .find("{{secret:")
-            .and_then(|i| text[i..].find("}}").map(|j| text[i..i + j + 2].to_string()));
-        let mut answer: Value = serde_json::from_str(&valid_answer(r)).expect("json");
-        if let (Some(p), Some(o)) = (placeholder, answer.as_object_mut())
-            && o.contains_key("healthcheck")
-            && about(r) == "api-server"
-        {
-            o.insert(
-                "healthcheck".into(),
-                json!([{"key": "test", "value": json!(["CMD", "check", format!("uses {p}")]).to_string()}]),
-            );
-        }
-        Reply::Content(answer.to_string())
-    });
+    let server = ModelServer::start(|r, _| Reply::Content(valid_answer(r)));
     let main = |api_description: &str| {
         format!(
             r#"
@@ -255,14 +232,13 @@ notes = FileResource(name = "notes.txt", description = "a README for the team")
     };
     let p = project(&main("FastAPI backend server"));
     let plan = plan_json(&p, &server);
-    // What has a default (`env_vars`, `volumes`, `networks`) is not asked.
-    for field in ["image", "healthcheck"] {
-        assert!(
-            source(&plan, "api-server", field).starts_with("completion ("),
-            "`{field}` of api-server: {:#}",
-            resource(&plan, "api-server")
-        );
-    }
+    // What has a default (`env_vars`, `volumes`, `networks`,
+    // `healthcheck`) is not asked.
+    assert!(
+        source(&plan, "api-server", "image").starts_with("completion ("),
+        "{:#}",
+        resource(&plan, "api-server")
+    );
     // A port on this machine is published only when the user writes it:
     // never asked of a model.
     assert!(
@@ -277,21 +253,9 @@ notes = FileResource(name = "notes.txt", description = "a README for the team")
         source(&plan, "notes.txt", "content"),
         "completion (model scripted, new)"
     );
-    let copy = resource(&plan, "api-server")["spec"]["healthcheck"]["test"][2]
-        .as_str()
-        .unwrap_or("");
-    assert_eq!(
-        copy,
-        format!("uses {PASSWORD}"),
-        "the placeholder came back as the secret"
-    );
     no_secret_sent(&server);
     let lock = std::fs::read_to_string(p.dir().join("clockwork.lock")).expect("lock");
     assert!(!lock.contains(PASSWORD), "{lock}");
-    assert!(
-        lock.contains("uses {{secret:postgres-db.env_vars.POSTGRES_PASSWORD}}"),
-        "{lock}"
-    );
 
     // A second plan: nothing asked.
     let before = server.requests().len();

@@ -139,7 +139,10 @@ fn a_model_never_publishes_a_port() {
 /// hostile repository would.
 fn locked_project() -> TestProject {
     let project = TestProject::new();
-    project.write(".env", "DB_PASSWORD=lock-test-Secret-81\n");
+    project.write(
+        ".env",
+        "DB_PASSWORD=lock-test-Secret-81\nOTHER_PASSWORD=lock-other-Secret-82\n",
+    );
     project.write(
         "main.star",
         r#"db = DockerResource(
@@ -153,7 +156,9 @@ web = DockerResource(
     description = "nginx web server",
     image = "nginx:alpine",
     command = ["ls", "/etc"],
+    connections = [db],
 )
+other = DockerResource(name = "other", image = "redis:7-alpine", env_vars = {"REDIS_PASSWORD": env("OTHER_PASSWORD")})
 "#,
     );
     let server = ModelServer::start(|request, _| Reply::Content(valid_answer(request)));
@@ -217,8 +222,8 @@ fn a_lock_that_mounts_or_joins_what_nobody_declared_is_refused_at_the_field() {
         ),
         (
             "env_vars",
-            json!({"STOLEN": "{{secret:db.env_vars.POSTGRES_PASSWORD}}"}),
-            "it names the secret `{{secret:db.env_vars.POSTGRES_PASSWORD}}`, which is not a secret of `web` or of what it connects to",
+            json!({"STOLEN": "{{secret:other.env_vars.REDIS_PASSWORD}}"}),
+            "it names the secret `{{secret:other.env_vars.REDIS_PASSWORD}}`, which is not a secret of `web` or of what it connects to",
         ),
     ] {
         let project = locked_project();
@@ -233,6 +238,7 @@ fn a_lock_that_mounts_or_joins_what_nobody_declared_is_refused_at_the_field() {
             "{field}: {text}"
         );
         assert!(!text.contains("lock-test-Secret-81"), "{text}");
+        assert!(!text.contains("lock-other-Secret-82"), "{text}");
     }
     // The whole message, once.
     let project = locked_project();
@@ -260,65 +266,56 @@ fn a_lock_value_for_a_written_or_uncompletable_field_is_ignored() {
 /// declaration's own and those of what it connects to) come back.
 #[test]
 fn a_model_cannot_pull_in_a_secret_of_an_unconnected_declaration() {
-    let main = |connected: bool| {
+    let main = |target: &str| {
         format!(
             r#"db = DockerResource(
     name = "db",
     image = "postgres:15-alpine",
     env_vars = {{"POSTGRES_PASSWORD": env("DB_PASSWORD")}},
 )
-web = DockerResource(name = "web", description = "api server", image = "nginx:alpine"{})
-"#,
-            if connected {
-                ", connections = [db]"
-            } else {
-                ""
-            }
+cache = DockerResource(name = "cache", image = "redis:7-alpine")
+web = DockerResource(name = "web", image = "nginx:alpine")
+CrossResourceAssert(source = web, target = {target}, assertion = "web is configured for its target")
+"#
         )
     };
-    // A readiness check is asked of a model (it takes judgement); this
-    // one tries to echo another declaration's password.
-    let stolen = json!({"healthcheck": [{"key": "test", "value": "[\"CMD\", \"echo\", \"STOLEN={{secret:db.env_vars.POSTGRES_PASSWORD}}\"]"}]});
+    // A check in words is asked of a model; this one tries to carry the
+    // database's password in its message.
+    let code = "def check(source, target):\n    return (True, \"STOLEN={{secret:db.env_vars.POSTGRES_PASSWORD}}\")\n";
+    let stolen = json!({ "check": code });
     let project = TestProject::new();
     project.write(".env", "DB_PASSWORD=unconnected-Secret-93\n");
-    project.write("main.star", main(false));
+    project.write("main.star", main("cache"));
     let server = answering(stolen.clone());
-    let output = plan(&project, Some(&server), &["--json", "--show-secrets"]);
+    let output = plan(&project, Some(&server), &["--show-secrets"]);
     let text = all(&project, &output);
-    // Left out, said; the check is optional, so the plan goes on.
-    assert_eq!(output.status.code(), Some(0), "{text}");
+    // Refused, said, asked again once; the assertion is left without a
+    // check, which its plugin reports.
+    assert_eq!(output.status.code(), Some(2), "{text}");
     assert!(
-        stderr(&output).contains("it names the secret `{{secret:db.env_vars.POSTGRES_PASSWORD}}`, which is not a secret of `web` or of what it connects to"),
+        text.contains("it names the secret `{{secret:db.env_vars.POSTGRES_PASSWORD}}`, which is not a secret of `web-cross-resource` or of what it connects to"),
         "{text}"
     );
-    assert!(!stderr(&output).contains("unconnected-Secret-93"), "{text}");
-    let planned: Value = serde_json::from_str(&stdout(&output)).expect("plan --json");
-    let web = planned["resources"]
-        .as_array()
-        .and_then(|rs| rs.iter().find(|r| r["name"] == "web"))
-        .cloned()
-        .unwrap_or_default();
-    assert!(!web.to_string().contains("unconnected-Secret-93"), "{web}");
-    assert!(!web.to_string().contains("STOLEN"), "{web}");
+    assert!(!text.contains("unconnected-Secret-93"), "{text}");
+    assert_eq!(server.completions().len(), 2, "{text}");
     assert!(
         !lock_of(&project).contains("STOLEN"),
         "{}",
         lock_of(&project)
     );
 
-    // Connected, the same answer is the user's secret put where it belongs.
-    project.write("main.star", main(true));
+    // About the database, the same answer is the user's secret put where
+    // it belongs: the check may use it, and the lock keeps the placeholder.
+    project.write("main.star", main("db"));
     let server = answering(stolen);
-    let output = plan(&project, Some(&server), &["--json", "--show-secrets"]);
+    let output = plan(&project, Some(&server), &[]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let lock = lock_of(&project);
     assert!(
-        stdout(&output).contains("STOLEN=unconnected-Secret-93"),
-        "{}",
-        stdout(&output)
+        lock.contains("STOLEN={{secret:db.env_vars.POSTGRES_PASSWORD}}"),
+        "{lock}"
     );
-    // The lock keeps the placeholder, never the secret.
-    assert!(lock_of(&project).contains("{{secret:db.env_vars.POSTGRES_PASSWORD}}"));
-    assert!(!lock_of(&project).contains("unconnected-Secret-93"));
+    assert!(!lock.contains("unconnected-Secret-93"), "{lock}");
 }
 
 /// A server streaming a body without end is cut off at the reply limit,
@@ -328,7 +325,7 @@ fn an_endless_model_reply_is_cut_off_at_its_limit() {
     let project = TestProject::new();
     project.write(
         "main.star",
-        "web = DockerResource(name = \"web\", description = \"nginx web server\", image = \"nginx:alpine\")\n",
+        "web = DockerResource(name = \"web\", description = \"a web server\")\n",
     );
     let server = ModelServer::start(|request, _| {
         if is_probe(request) {
@@ -461,10 +458,11 @@ fn a_model_cannot_break_a_line_of_output() {
         "main.star",
         "web = DockerResource(name = \"web\", description = \"nginx web server\", image = \"nginx:alpine\")\n",
     );
-    let server = answering(json!({"healthcheck": [
-        {"key": "test\nINJECTED: all checks passed", "value": "[\"CMD\", \"true\"]"},
-        {"key": "interval_seconds\nINJECTED-TOO", "value": "1"},
-    ]}));
+    project.write(
+        "main.star",
+        "web = DockerResource(name = \"web\", description = \"a web server\")\n",
+    );
+    let server = answering(json!({"image": "nginx:alpine\nINJECTED: all checks passed"}));
     let output = plan(&project, Some(&server), &[]);
     let text = all(&project, &output);
     assert!(text.contains("INJECTED"), "{text}");

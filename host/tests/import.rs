@@ -504,7 +504,10 @@ fn a_big_compose_file_imports() {
     assert_eq!(
         written
             .lines()
-            .filter(|l| l.starts_with("svc_") && l.contains(".connect(svc_"))
+            .filter(|l| {
+                l.starts_with("svc_")
+                    && l.contains(".connect(DependencyConnection(to_resource = svc_")
+            })
             .count(),
         count
     );

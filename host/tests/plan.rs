@@ -559,7 +559,8 @@ api = DockerResource(name = "api", description = "the orders API", image = "busy
     );
     // Nothing known: nothing completed.
     let api = resource(&plan, "api");
-    assert!(api["spec"].get("healthcheck").is_none(), "{api:#}");
+    assert_eq!(api["spec"]["healthcheck"], serde_json::json!({}), "{api:#}");
+    assert_eq!(api["sources"]["healthcheck"], "default", "{api:#}");
 }
 
 /// The reconciliation fields (seed 004) belong to every resource type, are

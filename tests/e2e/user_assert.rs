@@ -432,7 +432,7 @@ b = DockerResource(name = "owner-b", image = "nginx:alpine", assertions = [Pytho
         r#"
 api = DockerResource(name = "words-api", image = "nginx:alpine")
 db = DockerResource(name = "words-db", image = "redis:7-alpine")
-CrossResourceAssert(source = api, target = db, assertion = "the API can query the database")
+CrossResourceAssert(source = api, target = db, assertion = "the API and the database agree on the time")
 "#,
     );
     let run = stack.run(&["plan", "--offline"]);

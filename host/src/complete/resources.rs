@@ -128,16 +128,29 @@ fn context(
     }
 }
 
-/// What a resource depends on, as its rules see it.
+/// What a resource depends on, as its rules see it. `plain` marks what
+/// it reaches by a plain connection (`connections = [db]`,
+/// `a.connect(db)`), which leaves what it needs of the target to the
+/// rules; an explicit connection says itself what it provides.
 fn neighbours(graph: &Graph, id: DeclId) -> Json {
+    let plainly: Vec<DeclId> = graph
+        .project
+        .get(id)
+        .connections
+        .iter()
+        .map(|c| graph.project.get(*c))
+        .filter(|c| c.implicit)
+        .filter_map(|c| c.to)
+        .collect();
     let neighbours: Vec<Json> = graph
         .depends_on
         .get(&id)
         .into_iter()
         .flatten()
         .map(|n| {
+            let plain = plainly.contains(n);
             let n = graph.project.get(*n);
-            json!({"type-name": n.type_name, "name": n.name, "config": n.config})
+            json!({"type-name": n.type_name, "name": n.name, "config": n.config, "plain": plain})
         })
         .collect();
     Json::Array(neighbours)

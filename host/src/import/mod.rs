@@ -174,7 +174,7 @@ fn header(input: &Input<'_>, compose: &compose::Compose, items: &[Item]) -> Vec<
         String::new(),
     ];
     let mut about =
-        "Each Compose service is a DockerResource; `depends_on` became `.connect(...)`. \
+        "Each Compose service is a DockerResource; `depends_on` became `.connect(DependencyConnection(...))`, which orders and adds nothing. \
         `${VAR}` became `env(\"VAR\", …)`, which reads the environment or .env as Compose did. \
         Services without `restart` keep Compose's default, `restart_policy = \"no\"`."
             .to_string();

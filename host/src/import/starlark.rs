@@ -200,7 +200,13 @@ pub fn write(header: &[String], d: &Declarations) -> String {
     for c in &d.connections {
         comment(&c.comments, &mut out);
         match &c.to {
-            Target::Plain(to) => out.push_str(&format!("{}.connect({to})\n", c.from)),
+            // `depends_on` orders and injects nothing: explicit, so no
+            // rule adds what Compose never set (a plain connection to a
+            // database would give `DATABASE_URL`).
+            Target::Plain(to) => out.push_str(&format!(
+                "{}.connect(DependencyConnection(to_resource = {to}))\n",
+                c.from
+            )),
             Target::Database(fields) => {
                 let head = format!("{}.connect(", c.from);
                 let body = call("DatabaseConnection", fields, head.len());

@@ -152,7 +152,10 @@ fn the_output_keeps_the_files_order_and_is_the_same_each_time() {
     let first = ok(&star_input_again(), &[]).starlark;
     assert_eq!(first, ok(&star_input_again(), &[]).starlark);
     assert!(first.find("b = DockerResource").unwrap() < first.find("a = DockerResource").unwrap());
-    assert!(first.ends_with("a.connect(b)\n"), "{first}");
+    assert!(
+        first.ends_with("a.connect(DependencyConnection(to_resource = b))\n"),
+        "{first}"
+    );
 }
 
 #[test]
@@ -466,8 +469,14 @@ services:
         star.contains("# service_healthy: `cache` has no health check in the Compose file"),
         "{star}"
     );
-    assert!(star.contains("app.connect(migrate)\n"), "{star}");
-    assert!(star.contains("app.connect(cache)\n"), "{star}");
+    assert!(
+        star.contains("app.connect(DependencyConnection(to_resource = migrate))\n"),
+        "{star}"
+    );
+    assert!(
+        star.contains("app.connect(DependencyConnection(to_resource = cache))\n"),
+        "{star}"
+    );
 }
 
 #[test]

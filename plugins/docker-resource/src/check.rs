@@ -38,7 +38,10 @@ pub fn check(config: &Value) -> Vec<Diagnostic> {
         }
     }
     check_labels(config, &mut problems);
-    if let Some(healthcheck) = config.get("healthcheck").filter(|h| !h.is_null()) {
+    if let Some(healthcheck) = config
+        .get("healthcheck")
+        .filter(|h| !crate::plan::is_image_own(h))
+    {
         let test_ok = healthcheck["test"]
             .as_array()
             .is_some_and(|t| !t.is_empty() && t.iter().all(Value::is_string));

@@ -245,9 +245,12 @@ fn lifecycle() -> Vec<Field> {
              `interval_seconds` (time between checks, default 1), `timeout_seconds` (how long one check may take, \
              default 3), `retries` (failures in a row before the container counts as unhealthy, default 10) and \
              `start_period_seconds` (time after start during which failures do not count, default 0). \
-             Left out, the image's own `HEALTHCHECK` applies, if it has one. `ContainerHealthyAssert` and \
-             connections that wait for this container use the result.",
+             Left out (`{}`), the image's own `HEALTHCHECK` applies, if it has one; the rules give a well-known \
+             service its readiness check, and a model is never asked for one (a wrong guess would hold every \
+             apply at an unhealthy container). `ContainerHealthyAssert` and connections that wait for this \
+             container use the result.",
         )
+        .default(json!({}))
         .completable()
         .forces_replace()
         .example(json!({

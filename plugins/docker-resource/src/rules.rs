@@ -333,10 +333,12 @@ fn tag_version(image: &str) -> Option<(u32, u32)> {
 fn addresses(neighbours: &str, contributed: &Value) -> Option<Suggestion> {
     let neighbours: Vec<Value> = serde_json::from_str(neighbours).ok()?;
     let mut found: Vec<(&'static str, Vec<(Address, &Value)>)> = Vec::new();
-    for n in neighbours
+    // An explicit connection (a `DatabaseConnection`, a
+    // `DependencyConnection` for ordering only) says itself what it gives.
+    let plain = neighbours
         .iter()
-        .filter(|n| n["type-name"] == "DockerResource")
-    {
+        .filter(|n| n["type-name"] == "DockerResource" && n["plain"] == true);
+    for n in plain {
         let config = &n["config"];
         let name = n["name"].as_str().unwrap_or_default();
         let known = match config.get("image").and_then(Value::as_str) {
@@ -439,7 +441,7 @@ mod tests {
             i.neighbours = list.to_string();
             values(&complete(&i))
         };
-        let cache = json!({"type-name": "DockerResource", "name": "redis-cache", "config": {"image": "redis:7-alpine", "ports": ["6380:6379"]}});
+        let cache = json!({"type-name": "DockerResource", "plain": true, "name": "redis-cache", "config": {"image": "redis:7-alpine", "ports": ["6380:6379"]}});
         assert_eq!(
             neighbours(json!([cache])),
             vec![(
@@ -447,7 +449,7 @@ mod tests {
                 json!({"REDIS_URL": "redis://redis-cache:6379"})
             )]
         );
-        let described = json!({"type-name": "DockerResource", "name": "sessions", "config": {"description": "Redis for sessions"}});
+        let described = json!({"type-name": "DockerResource", "plain": true, "name": "sessions", "config": {"description": "Redis for sessions"}});
         assert_eq!(
             neighbours(json!([described])),
             vec![(
@@ -471,10 +473,10 @@ mod tests {
             values(&complete(&i))
         };
         // Seed 000: the api connects to postgres and redis.
-        let postgres = json!({"type-name": "DockerResource", "name": "postgres-db", "config": {
+        let postgres = json!({"type-name": "DockerResource", "plain": true, "name": "postgres-db", "config": {
             "image": "postgres:15-alpine", "ports": ["5432:5432"],
             "env_vars": {"POSTGRES_DB": "appdb", "POSTGRES_USER": "admin", "POSTGRES_PASSWORD": "secret123"}}});
-        let redis = json!({"type-name": "DockerResource", "name": "redis-cache", "config": {"image": "redis:7-alpine", "ports": ["6379:6379"]}});
+        let redis = json!({"type-name": "DockerResource", "plain": true, "name": "redis-cache", "config": {"image": "redis:7-alpine", "ports": ["6379:6379"]}});
         assert_eq!(
             with(json!([postgres, redis])),
             vec![(
@@ -485,11 +487,11 @@ mod tests {
                 })
             )]
         );
-        let maria = json!({"type-name": "DockerResource", "name": "shop-db", "config": {
+        let maria = json!({"type-name": "DockerResource", "plain": true, "name": "shop-db", "config": {
             "image": "mariadb:11", "env_vars": {"MARIADB_USER": "shop", "MARIADB_PASSWORD": "p@ss", "MARIADB_DATABASE": "shop"}}});
-        let mongo = json!({"type-name": "DockerResource", "name": "events", "config": {
+        let mongo = json!({"type-name": "DockerResource", "plain": true, "name": "events", "config": {
             "image": "mongo:7", "env_vars": {"MONGO_INITDB_ROOT_USERNAME": "root", "MONGO_INITDB_ROOT_PASSWORD": "pw"}}});
-        let rabbit = json!({"type-name": "DockerResource", "name": "queue", "config": {"description": "RabbitMQ broker"}});
+        let rabbit = json!({"type-name": "DockerResource", "plain": true, "name": "queue", "config": {"description": "RabbitMQ broker"}});
         assert_eq!(
             with(json!([maria, mongo, rabbit])),
             vec![(
@@ -515,9 +517,13 @@ mod tests {
                 json!({"REDIS_URL": "redis://redis-cache:6379"})
             )]
         );
+        // Reached by an explicit connection: its own to say.
+        let mut explicit = postgres.clone();
+        explicit["plain"] = json!(false);
+        assert_eq!(with(json!([explicit])), vec![]);
         // Two SQL databases: `DATABASE_URL` is the user's to say; Redis
         // still gets its own.
-        let second = json!({"type-name": "DockerResource", "name": "reports", "config": {"image": "postgres:16"}});
+        let second = json!({"type-name": "DockerResource", "plain": true, "name": "reports", "config": {"image": "postgres:16"}});
         assert_eq!(
             with(json!([postgres, second, redis])),
             vec![(
