@@ -738,3 +738,48 @@ CrossResourceAssert(source = api, target = db, assertion = "the API can connect 
         "{text}"
     );
 }
+
+/// Declarations that do not depend on each other are asked about at once,
+/// at most four at a time; the lock they leave is the same as one by one.
+#[test]
+fn independent_declarations_are_asked_about_at_once_at_most_four() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let in_flight = Arc::new(AtomicUsize::new(0));
+    let most = Arc::new(AtomicUsize::new(0));
+    let server = {
+        let (in_flight, most) = (in_flight.clone(), most.clone());
+        ModelServer::start(move |r, _| {
+            if is_probe(r) {
+                return Reply::Content(valid_answer(r));
+            }
+            let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+            most.fetch_max(now, Ordering::SeqCst);
+            // Held until another question arrives (bounded: asked one by
+            // one, none ever would).
+            let held = std::time::Instant::now();
+            while in_flight.load(Ordering::SeqCst) < 2 && held.elapsed() < Duration::from_secs(2) {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            most.fetch_max(in_flight.load(Ordering::SeqCst), Ordering::SeqCst);
+            in_flight.fetch_sub(1, Ordering::SeqCst);
+            Reply::Content(valid_answer(r))
+        })
+    };
+    let main: String = (0..6)
+        .map(|i| {
+            format!("DockerResource(name = \"svc-{i}\", description = \"service number {i}\")\n")
+        })
+        .collect();
+    let p = project(&main);
+    plan_json(&p, &server);
+    let at_once = most.load(Ordering::SeqCst);
+    assert!((2..=4).contains(&at_once), "{at_once} at once");
+    assert_eq!(server.completions().len(), 6);
+    let lock = std::fs::read_to_string(p.dir().join("clockwork.lock")).expect("lock");
+    let order: Vec<&str> = lock
+        .lines()
+        .filter(|l| l.starts_with("[resources.") && !l.contains(".fields") && !l.contains(".model"))
+        .collect();
+    assert_eq!(order.len(), 6, "{lock}");
+}

@@ -38,9 +38,32 @@ pub(super) struct Answered {
     /// Without it, the next run asks again for what is still missing (and
     /// only that).
     pub record: Option<ModelRecord>,
+    /// Requests sent.
+    pub requests: u32,
 }
 
 impl Completer {
+    /// Probes the model once a run, before its first question: whether its
+    /// server holds answers to the schema. A server that does not answer
+    /// is an error.
+    pub(super) async fn probe_once(&mut self, t: &Target<'_>) -> Result<(), CompleteError> {
+        let Some(client) = self.client.as_deref() else {
+            return Ok(());
+        };
+        if self.probed {
+            return Ok(());
+        }
+        self.probed = true;
+        self.report.requests += 1;
+        let probe = client.probe().await.map_err(|error| CompleteError::Model {
+            declaration: t.name.clone(),
+            type_name: t.type_name.clone(),
+            error,
+        })?;
+        say_how_answers_are_held(client, &probe);
+        Ok(())
+    }
+
     /// Asks the model for `left`, checks each answered field against its
     /// type, the project's secrets and what only the user may ask for, then
     /// the whole against the plugin's `validate`; asks once more for the
@@ -48,7 +71,7 @@ impl Completer {
     /// is left out (its rule or default applies) and said; a declaration
     /// that cannot do without it fails when it is validated again.
     pub(super) async fn ask_model(
-        &mut self,
+        &self,
         t: &Target<'_>,
         left: &[&FieldSchema],
         rules: &[(String, LockedField)],
@@ -58,6 +81,7 @@ impl Completer {
                 values: Vec::new(),
                 unusable: Vec::new(),
                 record: None,
+                requests: 0,
             });
         };
         let model_error = |error: ChatError| CompleteError::Model {
@@ -65,12 +89,6 @@ impl Completer {
             type_name: t.type_name.clone(),
             error,
         };
-        if !self.probed {
-            self.probed = true;
-            self.report.requests += 1;
-            let probe = client.probe().await.map_err(model_error)?;
-            say_how_answers_are_held(client, &probe);
-        }
         let mut current = t.current.clone();
         for (field, locked) in rules {
             current.insert(field.clone(), locked.value.clone());
@@ -82,6 +100,7 @@ impl Completer {
         let mut unusable: Vec<Unusable> = Vec::new();
         let mut first_record: Option<ModelRecord> = None;
         let mut note: Option<String> = None;
+        let mut requests = 0;
         for attempt in 0..2 {
             let schema = prompt::response_schema(&asking);
             let messages = prompt::messages(
@@ -91,7 +110,7 @@ impl Completer {
                 t.context(),
                 note.as_deref(),
             );
-            self.report.requests += 1;
+            requests += 1;
             let started = std::time::Instant::now();
             let schema_name = format!("{}_fields", t.type_name);
             let asked = client
@@ -164,6 +183,7 @@ impl Completer {
             values: locked_by_model(client.name(), fit),
             unusable,
             record,
+            requests,
         })
     }
 

@@ -15,6 +15,31 @@ use crate::model::PluginKind;
 use crate::plugin::CallError;
 use crate::plugin::bindings::types::Suggestion;
 
+/// One declaration on its way: what the lock and the rules gave, and what
+/// is left for a model.
+pub(super) struct Prepared<'t> {
+    t: Target<'t>,
+    entry: Option<Locked>,
+    replay: bool,
+    out: Vec<Filled>,
+    fresh: Vec<(String, LockedField)>,
+    /// The fields to ask a model for; empty: none is asked.
+    ask: Vec<&'t FieldSchema>,
+    model_record: Option<ModelRecord>,
+}
+
+impl<'t> Prepared<'t> {
+    /// Whether a model is to be asked.
+    pub(super) fn asks(&self) -> bool {
+        !self.ask.is_empty()
+    }
+
+    /// The declaration.
+    pub(super) fn t_ref(&self) -> &Target<'t> {
+        &self.t
+    }
+}
+
 impl Completer {
     /// One declaration: the lock when it still fits, else rules and the
     /// model. Returns (field, value, source text for `plan`).
@@ -27,9 +52,30 @@ impl Completer {
         F: FnOnce() -> Fut,
         Fut: std::future::Future<Output = Result<Vec<Suggestion>, CallError>>,
     {
-        let mut entry = self.replayable(&t);
+        let prepared = self.prepare(t, rules).await?;
+        let answered = if prepared.asks() {
+            self.probe_once(&prepared.t).await?;
+            Some(self.ask(&prepared).await?)
+        } else {
+            None
+        };
+        self.record(prepared, answered)
+    }
+
+    /// The lock when it still fits, else the rules; and what is left for
+    /// a model, if one may be asked.
+    pub(super) async fn prepare<'t, F, Fut>(
+        &mut self,
+        t: Target<'t>,
+        rules: F,
+    ) -> Result<Prepared<'t>, CompleteError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<Vec<Suggestion>, CallError>>,
+    {
+        let entry = self.replayable(&t);
         let replay = entry.is_some();
-        let (mut out, mut fresh) = match &entry {
+        let (out, fresh) = match &entry {
             Some(entry) => (replayed(&t, entry)?, Vec::new()),
             None => (Vec::new(), from_rules(&t, rules().await?)?),
         };
@@ -43,20 +89,11 @@ impl Completer {
 
         let left = left_for_model(&t, &out, &fresh);
         let asked_before = entry.as_ref().is_some_and(|e| e.model.is_some());
-        let mut model_record = entry.as_ref().and_then(|e| e.model.clone());
-        let mut asked_now = false;
+        let model_record = entry.as_ref().and_then(|e| e.model.clone());
+        let mut ask = Vec::new();
         if !left.is_empty() && !asked_before {
             if self.client.is_some() {
-                let answered = self.ask_model(&t, &left, &fresh).await?;
-                for unusable in &answered.unusable {
-                    say_unusable(&t, unusable);
-                }
-                let answers_now = !answered.values.is_empty();
-                fresh.extend(answered.values);
-                model_record = answered.record;
-                // What validated is kept at once: a run that fails later
-                // (another declaration, the plan) asks only the rest.
-                asked_now = answers_now;
+                ask = left;
             } else if self.mode != Mode::ReadOnly {
                 let without_default: Vec<String> = left
                     .iter()
@@ -68,7 +105,55 @@ impl Completer {
                 }
             }
         }
+        Ok(Prepared {
+            t,
+            entry,
+            replay,
+            out,
+            fresh,
+            ask,
+            model_record,
+        })
+    }
 
+    /// Asks the model for what `prepared` leaves (many at once: this
+    /// borrows the completer only to read).
+    pub(super) async fn ask(
+        &self,
+        prepared: &Prepared<'_>,
+    ) -> Result<super::ask::Answered, CompleteError> {
+        self.ask_model(&prepared.t, &prepared.ask, &prepared.fresh)
+            .await
+    }
+
+    /// Records what the lock, the rules and the model gave; what a model
+    /// answered is written to the lock at once.
+    pub(super) fn record(
+        &mut self,
+        prepared: Prepared<'_>,
+        answered: Option<super::ask::Answered>,
+    ) -> Result<Vec<Filled>, CompleteError> {
+        let Prepared {
+            t,
+            mut entry,
+            replay,
+            mut out,
+            mut fresh,
+            mut model_record,
+            ..
+        } = prepared;
+        let mut asked_now = false;
+        if let Some(answered) = answered {
+            self.report.requests += answered.requests;
+            for unusable in &answered.unusable {
+                say_unusable(&t, unusable);
+            }
+            // What validated is kept at once: a run that fails later
+            // (another declaration, the plan) asks only the rest.
+            asked_now = !answered.values.is_empty();
+            fresh.extend(answered.values);
+            model_record = answered.record;
+        }
         if !fresh.is_empty() {
             let e = entry.get_or_insert_with(|| Locked {
                 type_name: t.type_name.clone(),

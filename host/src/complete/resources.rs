@@ -2,6 +2,7 @@
 //! sees what its dependencies were completed with, and what connections
 //! contributed is context.
 
+use futures::StreamExt;
 use serde_json::{Map, Value as Json, json};
 
 use crate::complete::prompt::{Context, Placeholders};
@@ -14,62 +15,111 @@ use crate::plugin::bindings::types::ResourceRef;
 use crate::resolve::Graph;
 
 impl Completer {
-    /// Completes every resource's missing completable fields, in deploy
-    /// order, after connections contributed.
+    /// Completes every resource's missing completable fields, layer by
+    /// layer in deploy order, after connections contributed. Within a
+    /// layer (resources that do not depend on each other) the model is
+    /// asked about several at once.
     pub async fn resources(
         &mut self,
         graph: &mut Graph,
         plugins: &dyn CompletionPlugins,
     ) -> Result<(), CompleteError> {
         let cells = PassCells::default();
-        let order: Vec<DeclId> = graph.order().collect();
-        for id in order {
+        let layers = graph.layers.clone();
+        for layer in layers {
             let g: &Graph = graph;
-            let d = g.project.get(id);
-            let (Some(schema), Some(spec)) = (plugins.schema(&d.type_name), g.specs.get(&id))
-            else {
-                continue;
-            };
-            // A field only connections put entries in is still the
-            // user's to leave out: completion may add to it.
-            let missing = missing_fields(schema, |f| d.config.contains_key(f));
-            if missing.is_empty() {
-                continue;
+            let mut prepared = Vec::new();
+            for id in layer {
+                let Some((target, input)) = target_of(g, id, plugins, &cells) else {
+                    continue;
+                };
+                let type_name = target.type_name.clone();
+                let p = self
+                    .prepare(target, || async move {
+                        Ok(plugins
+                            .rules(&type_name, RulesFor::Resource(input))
+                            .await?
+                            .unwrap_or_default())
+                    })
+                    .await?;
+                prepared.push((id, p));
             }
-            let input = CompletionInput {
-                target: ResourceRef {
-                    type_name: d.type_name.to_string(),
-                    name: d.name.to_string(),
-                },
-                config: Json::Object(spec.fields.clone()).to_string(),
-                missing: missing.clone(),
-                neighbours: neighbours(g, id).to_string(),
+            if let Some((_, first)) = prepared.iter().find(|(_, p)| p.asks()) {
+                self.probe_once(first.t_ref()).await?;
+            }
+            let answers: Vec<_> = {
+                let this: &Completer = self;
+                futures::stream::iter(prepared.iter().map(|(_, p)| async move {
+                    if p.asks() {
+                        this.ask(p).await.map(Some)
+                    } else {
+                        Ok(None)
+                    }
+                }))
+                .buffered(MODEL_REQUESTS_AT_ONCE)
+                .collect()
+                .await
             };
-            let makers = Makers {
-                placeholders: Box::new(move || resolved_placeholders(g)),
-                declared: Box::new(move || DeclaredByProject::of(&g.project, plugins, Some(g))),
-                context: Box::new(move |placeholders| context(g, id, &spec.fields, placeholders)),
-            };
-            let target = Target::new(
-                d,
-                schema,
-                plugins,
-                spec.fields.clone(),
-                missing,
-                &cells,
-                makers,
-            );
-            let filled = self
-                .complete_by_rules(target, RulesFor::Resource(input))
-                .await?;
-            if let Some(spec) = graph.specs.get_mut(&id) {
-                for (field, value, source) in filled {
-                    spec.complete(&field, value, &source);
+            let mut filled = Vec::new();
+            for ((id, p), answer) in prepared.into_iter().zip(answers) {
+                filled.push((id, self.record(p, answer?)?));
+            }
+            for (id, fields) in filled {
+                if let Some(spec) = graph.specs.get_mut(&id) {
+                    for (field, value, source) in fields {
+                        spec.complete(&field, value, &source);
+                    }
                 }
             }
         }
         Ok(())
     }
+}
+
+/// Questions to the model in flight at once: a local server answers one
+/// at a time anyway, a hosted one several.
+const MODEL_REQUESTS_AT_ONCE: usize = 4;
+
+/// Resource `id` as completion sees it, with its rules' input; `None` when
+/// nothing of it is left to complete.
+fn target_of<'g>(
+    g: &'g Graph,
+    id: DeclId,
+    plugins: &'g dyn CompletionPlugins,
+    cells: &'g PassCells,
+) -> Option<(Target<'g>, CompletionInput)> {
+    let d = g.project.get(id);
+    let (schema, spec) = (plugins.schema(&d.type_name)?, g.specs.get(&id)?);
+    // A field only connections put entries in is still the user's to
+    // leave out: completion may add to it.
+    let missing = missing_fields(schema, |f| d.config.contains_key(f));
+    if missing.is_empty() {
+        return None;
+    }
+    let input = CompletionInput {
+        target: ResourceRef {
+            type_name: d.type_name.to_string(),
+            name: d.name.to_string(),
+        },
+        config: Json::Object(spec.fields.clone()).to_string(),
+        missing: missing.clone(),
+        neighbours: neighbours(g, id).to_string(),
+    };
+    let makers = Makers {
+        placeholders: Box::new(move || resolved_placeholders(g)),
+        declared: Box::new(move || DeclaredByProject::of(&g.project, plugins, Some(g))),
+        context: Box::new(move |placeholders| context(g, id, &spec.fields, placeholders)),
+    };
+    let target = Target::new(
+        d,
+        schema,
+        plugins,
+        spec.fields.clone(),
+        missing,
+        cells,
+        makers,
+    );
+    Some((target, input))
 }
 
 /// Placeholders for every secret of the resolved project, labelled by the
