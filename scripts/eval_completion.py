@@ -54,7 +54,8 @@ CASES = [
     ),
     (
         "postgres from a description",
-        'db = DockerResource(name = "eval-pg", description = "PostgreSQL database for the API")\n',
+        # The image needs a password, which is never completed: the user's.
+        'db = DockerResource(name = "eval-pg", description = "PostgreSQL database for the API", env_vars = {"POSTGRES_PASSWORD": "pw"})\n',
     ),
     (
         "redis from a description",

@@ -538,7 +538,7 @@ fn doctor_reports_the_server_the_model_and_enforcement() {
 const WORDS: &str = r#"
 api = DockerResource(name = "words-api", image = "nginx:alpine")
 db = DockerResource(name = "words-db", image = "redis:7-alpine")
-CrossResourceAssert(source = api, target = db, assertion = "the API and the database both run")
+CrossResourceAssert(source = api, target = db, assertion = "the API and the database agree on the time")
 "#;
 
 #[test]
@@ -782,4 +782,27 @@ fn independent_declarations_are_asked_about_at_once_at_most_four() {
         .filter(|l| l.starts_with("[resources.") && !l.contains(".fields") && !l.contains(".model"))
         .collect();
     assert_eq!(order.len(), 6, "{lock}");
+}
+
+#[test]
+fn a_both_run_check_in_words_becomes_a_function_without_a_model() {
+    let p = project(
+        r#"
+api = DockerResource(name = "run-api", image = "nginx:alpine")
+db = DockerResource(name = "run-db", image = "redis:7-alpine")
+CrossResourceAssert(source = api, target = db, assertion = "the API and the database are both running")
+"#,
+    );
+    let out = p.clockwork(&["plan", "--offline"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("read as: both containers run; review it")
+            && text.contains("| def check(source, target):")
+            && text.contains("source.state.running and target.state.running"),
+        "{text}"
+    );
+    // Words that say neither stay the user's (or a model's) to turn into
+    // a check.
+    assert!(!text.contains("ServiceConnectivityAssert"), "{text}");
 }

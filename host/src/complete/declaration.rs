@@ -316,7 +316,7 @@ fn say_unusable(t: &Target<'_>, unusable: &super::ask::Unusable) {
         )
     };
     crate::output::note(&format!(
-        "warning: `{}` ({}): the model's value for `{}` is not used{answered}: {}; the field keeps its default, or set it yourself",
+        "warning: `{}` ({}): the model's value for `{}` is not used{answered}: {}; it is left to its rule or default, if it has one: write it in the project file to choose",
         t.name,
         t.type_name,
         crate::output::inert(&unusable.field),

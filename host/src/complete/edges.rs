@@ -122,9 +122,23 @@ impl Completer {
                 && let Some((fields, reason)) = in_words::connectivity(project, project.get(id))
             {
                 become_connectivity(&mut project.declarations[id.0], fields, reason);
+            } else if let Some((code, reason)) = in_words::both_run(project.get(id)) {
+                both_run(&mut project.declarations[id.0], &code, reason);
             }
         }
         Ok(())
+    }
+}
+
+/// `d`'s check made the function "both run" its words describe, shown
+/// for review; not recorded (the same words give it again).
+fn both_run(d: &mut Declaration, code: &str, reason: String) {
+    let module = format!("{}/{}.star", super::lock::LOCK_FILE, d.name);
+    if let Ok(program) = crate::load::program_from_source(&module, code, 2) {
+        crate::output::note(&format!("note: `{}` ({}): {reason}", d.name, d.type_name));
+        d.config.insert("check".into(), program);
+        d.completed
+            .insert("check".into(), format!("rules: {reason}"));
     }
 }
 

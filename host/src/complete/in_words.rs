@@ -1,9 +1,11 @@
 //! A `CrossResourceAssert` whose check in words came back as no usable
-//! function (or had no model to ask): the common phrasings of "the one
-//! reaches the other" ("can connect to", "can query", "can reach") become
-//! a `ServiceConnectivityAssert` from `source` to `target` in the
-//! protocol the target speaks, shown by `plan` for review. Anything else
-//! stays as it is, and its plugin says what is missing.
+//! function (or had no model to ask), read by its common phrasings: "the
+//! one reaches the other" ("can connect to", "can query", "can reach")
+//! becomes a `ServiceConnectivityAssert` from `source` to `target` in the
+//! protocol the target speaks; "both run" ("are running", "are up")
+//! becomes a check function that both containers run. Both are shown by
+//! `plan` for review. Anything else stays as it is, and its plugin says
+//! what is missing.
 
 use serde_json::{Map, Value as Json, json};
 
@@ -62,6 +64,26 @@ pub fn connectivity(project: &Declared, d: &Declaration) -> Option<(Map<String, 
     let reason =
         format!("your words \"{words}\" read as a {protocol} connectivity check; review it");
     Some((fields, reason))
+}
+
+/// Words that say both containers run.
+const RUN: &[&str] = &["running", "run", "runs", "up", "started", "alive"];
+
+/// The check "both run" as a function, for a `CrossResourceAssert` whose
+/// words say only that (and not that one reaches the other).
+pub fn both_run(d: &Declaration) -> Option<(String, String)> {
+    if d.type_name != CROSS_RESOURCE || d.config.contains_key("check") {
+        return None;
+    }
+    let words = d.fields.get("assertion")?.as_str()?;
+    let lower = words.to_lowercase();
+    let mut said = lower.split(|c: char| !c.is_ascii_alphanumeric());
+    if !said.clone().any(|w| RUN.contains(&w)) || said.any(|w| REACHES.contains(&w)) {
+        return None;
+    }
+    let code = "def check(source, target):\n    up = source.state.running and target.state.running\n    return (up, \"both run\" if up else \"%s or %s is not running\" % (source.name, target.name))\n";
+    let reason = format!("your words \"{words}\" read as: both containers run; review it");
+    Some((code.to_string(), reason))
 }
 
 /// The protocol `target` speaks, from its image, its name or the words,
