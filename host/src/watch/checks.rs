@@ -36,11 +36,7 @@ pub(super) async fn run_assertions(
     };
     let due: Vec<String> = tracked
         .iter_mut()
-        .filter(|(name, t)| {
-            !starting(name)
-                && t.last_assert
-                    .is_none_or(|at| now.duration_since(at) >= t.settings.check_interval)
-        })
+        .filter(|(name, t)| !starting(name) && is_due(t, now))
         .map(|(name, t)| {
             t.last_assert = Some(now);
             name.to_string()
@@ -73,6 +69,7 @@ pub(super) async fn run_assertions(
         for name in &due {
             if let Some(t) = tracked.get_mut(name.as_str()) {
                 t.assert_failure = out.remove(name.as_str());
+                settle(t);
             }
         }
         return;
@@ -106,7 +103,30 @@ pub(super) async fn run_assertions(
     for name in &due {
         if let Some(t) = tracked.get_mut(name.as_str()) {
             t.assert_failure = out.remove(name.as_str());
+            settle(t);
         }
+    }
+}
+
+/// Whether `t`'s checks run at this look: never run, its interval passed,
+/// or the next step of its settling came.
+fn is_due(t: &Tracked, now: Instant) -> bool {
+    let Some(at) = t.last_assert else {
+        return true;
+    };
+    now.duration_since(at) >= t.settings.check_interval
+        || t.settle_wake().is_some_and(|wake| now >= wake)
+}
+
+/// After its checks ran: settling ends once they pass or the window is
+/// over, else the next step is twice as long.
+fn settle(t: &mut Tracked) {
+    let passed = t.assert_failure.is_none();
+    if let Some(settling) = t.settling.as_mut() {
+        settling.step *= 2;
+    }
+    if passed || t.settle_wake().is_none() {
+        t.settling = None;
     }
 }
 
@@ -224,6 +244,62 @@ mod tests {
     use super::*;
     use crate::docker::Observation;
     use crate::docker::observe::ObservedContainer;
+
+    fn watched() -> Tracked {
+        let settings = crate::reconcile::Settings {
+            reconcile: true,
+            check_interval: Duration::from_secs(3600),
+            max_duration: None,
+            on_drift: crate::reconcile::OnDrift::Alert,
+            alert_on: Default::default(),
+        };
+        Tracked::new(settings, Default::default(), serde_json::Map::new())
+    }
+
+    #[test]
+    fn after_a_restart_failing_checks_run_again_at_growing_steps_until_they_pass() {
+        let start = Instant::now();
+        let mut t = watched();
+        t.last_assert = Some(start);
+        assert!(
+            !is_due(&t, start + Duration::from_secs(60)),
+            "an hour's interval"
+        );
+        // The container restarted while its check failed.
+        t.assert_failure = Some("no line matches /ready/".into());
+        t.settling = Some(super::super::Settling::new(start));
+        assert!(!is_due(&t, start + Duration::from_millis(100)));
+        assert!(is_due(&t, start + Duration::from_millis(500)));
+        // Still failing: the next step is twice as long.
+        t.last_assert = Some(start + Duration::from_millis(500));
+        settle(&mut t);
+        assert_eq!(t.settle_wake(), Some(start + Duration::from_millis(1500)));
+        // Passing: settling ends; the interval rules again.
+        t.assert_failure = None;
+        settle(&mut t);
+        assert!(t.settling.is_none());
+        assert!(!is_due(&t, start + Duration::from_secs(20)));
+    }
+
+    #[test]
+    fn settling_ends_with_its_window() {
+        let start = Instant::now();
+        let mut t = watched();
+        t.assert_failure = Some("still wrong".into());
+        t.last_assert = Some(start);
+        t.settling = Some(super::super::Settling::new(start));
+        let mut now = start;
+        let mut looks = 0;
+        while let Some(wake) = t.settle_wake() {
+            now = wake;
+            t.last_assert = Some(now);
+            settle(&mut t);
+            looks += 1;
+            assert!(looks < 10, "bounded");
+        }
+        assert!(now <= start + Duration::from_secs(30));
+        assert!(looks >= 3, "{looks} looks");
+    }
 
     fn container(
         name: &str,

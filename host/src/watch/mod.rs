@@ -131,6 +131,11 @@ struct Tracked {
     expires_at: Option<u64>,
     /// When its assertions and its plugin's `status` last ran.
     last_assert: Option<Instant>,
+    /// After its container (re)started while something was wrong: its
+    /// checks run again at growing steps until they pass or the window
+    /// ends, since a service just started may need a moment to show it
+    /// is fixed (and no further event would come).
+    settling: Option<Settling>,
     /// What the last run of its assertions (explicit and implied) or its
     /// plugin's `status` found wrong, kept until they run again (so an
     /// incident does not end between two runs).
@@ -157,8 +162,36 @@ impl Tracked {
             heals: 0,
             expires_at: None,
             last_assert: None,
+            settling: None,
             assert_failure: None,
             declared,
+        }
+    }
+
+    /// When its checks are next due while it settles.
+    fn settle_wake(&self) -> Option<Instant> {
+        let settling = self.settling.as_ref()?;
+        let next = self.last_assert? + settling.step;
+        (next <= settling.until).then_some(next)
+    }
+}
+
+/// The window after a (re)start in which an open incident's checks run
+/// again at growing steps.
+#[derive(Debug, Clone, Copy)]
+struct Settling {
+    until: Instant,
+    step: Duration,
+}
+
+impl Settling {
+    /// How long checks keep being run again after a (re)start.
+    const WINDOW: Duration = Duration::from_secs(30);
+
+    fn new(now: Instant) -> Settling {
+        Settling {
+            until: now + Settling::WINDOW,
+            step: Duration::from_millis(500),
         }
     }
 }
@@ -313,7 +346,11 @@ async fn run(
         for t in tracked.values_mut() {
             t.last_check = now;
         }
-        wake = next.map_or(now + interval, |n| n.min(now + interval));
+        let settle = tracked.values().filter_map(Tracked::settle_wake).min();
+        wake = [next, settle]
+            .into_iter()
+            .flatten()
+            .fold(now + interval, Instant::min);
         write_status(w, tracked, wake);
     }
 }
@@ -402,6 +439,9 @@ async fn on_event(
             // its cause by up to `check_interval`.
             if event.lifecycle {
                 t.last_assert = None;
+                if t.incident.is_some() || t.assert_failure.is_some() {
+                    t.settling = Some(Settling::new(Instant::now()));
+                }
             }
             // A burst (die, then stop) is one look.
             tokio::time::sleep(Duration::from_millis(50)).await;

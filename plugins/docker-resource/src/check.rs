@@ -13,6 +13,11 @@ use clockwork_sdk::prelude::*;
 
 use crate::image::check_image;
 
+/// A `healthcheck` that leaves the image's own in place: none, or `{}`.
+pub fn is_image_own(healthcheck: &Value) -> bool {
+    healthcheck.is_null() || healthcheck.as_object().is_some_and(|o| o.is_empty())
+}
+
 /// Every problem of a config, in field order.
 pub fn check(config: &Value) -> Vec<Diagnostic> {
     let mut problems = Vec::new();
@@ -38,10 +43,7 @@ pub fn check(config: &Value) -> Vec<Diagnostic> {
         }
     }
     check_labels(config, &mut problems);
-    if let Some(healthcheck) = config
-        .get("healthcheck")
-        .filter(|h| !crate::plan::is_image_own(h))
-    {
+    if let Some(healthcheck) = config.get("healthcheck").filter(|h| !is_image_own(h)) {
         let test_ok = healthcheck["test"]
             .as_array()
             .is_some_and(|t| !t.is_empty() && t.iter().all(Value::is_string));

@@ -15,11 +15,6 @@ use clockwork_sdk::resource::{
 };
 use clockwork_sdk::{invalid, serde_json};
 
-/// A `healthcheck` that leaves the image's own in place: none, or `{}`.
-pub fn is_image_own(healthcheck: &Value) -> bool {
-    healthcheck.is_null() || healthcheck.as_object().is_some_and(|o| o.is_empty())
-}
-
 /// The container spec for a validated config.
 pub fn container_spec(
     name: &str,
@@ -63,7 +58,10 @@ pub fn container_spec(
             .ok_or_else(|| invalid(Some("/volumes"), format!("`{v}` is not a mount")))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let healthcheck = match config.get("healthcheck").filter(|h| !is_image_own(h)) {
+    let healthcheck = match config
+        .get("healthcheck")
+        .filter(|h| !crate::check::is_image_own(h))
+    {
         None => None,
         Some(h) => {
             let seconds =
