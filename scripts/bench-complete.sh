@@ -37,7 +37,7 @@ echo "lock miss:  completion stage $miss µs for 40 declarations (rules run, loc
 
 read -r server model < <(scripts/ensure-model.sh | paste -sd' ')
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"$server" -m "$model" --host 127.0.0.1 --port "$port" -t 2 -c 4096 --alias smollm2-135m >/dev/null 2>&1 &
+"$server" -m "$model" --host 127.0.0.1 --port "$port" -t 2 -c 4096 -np 1 --alias smollm2-135m >/dev/null 2>&1 &
 server_pid=$!
 for _ in $(seq 600); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.1; done
 mkdir -p "$root/model"

@@ -30,7 +30,7 @@ fi
 serve() {
   local server=$1 gguf=$2 alias=$3
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-  "$server" -m "$gguf" --host 127.0.0.1 --port "$port" -t 2 -c 4096 --alias "$alias" \
+  "$server" -m "$gguf" --host 127.0.0.1 --port "$port" -t 2 -c 4096 -np 1 --alias "$alias" \
     >/dev/null 2>&1 &
   server_pid=$!
   trap 'kill "$server_pid" 2>/dev/null || true' EXIT

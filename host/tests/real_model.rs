@@ -73,7 +73,19 @@ fn start_llama() -> LlamaServer {
             "--port",
             &port.to_string(),
         ])
-        .args(["-t", "2", "-c", "4096", "--alias", "smollm2-135m"])
+        // One slot: Clockwork sends up to four questions at once, and a
+        // server decoding several in one batch answers differently than
+        // one by one; queued, each answer is the model's own.
+        .args([
+            "-t",
+            "2",
+            "-c",
+            "4096",
+            "-np",
+            "1",
+            "--alias",
+            "smollm2-135m",
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
