@@ -219,17 +219,12 @@ impl Completer {
             let Some(d) = diagnostics.iter().find(|d| d.severity == Severity::Error) else {
                 return Ok(judged);
             };
-            let field = d
-                .path
-                .as_deref()
-                .map(|p| {
-                    p.trim_start_matches('/')
-                        .split('/')
-                        .next()
-                        .unwrap_or(p)
-                        .to_string()
-                })
-                .unwrap_or_default();
+            let path = d.path.as_deref().map(crate::model::FieldPath::from_pointer);
+            let field = path
+                .as_ref()
+                .and_then(|p| p.field())
+                .unwrap_or_default()
+                .to_string();
             match judged.fit.iter().position(|(f, _)| *f == field) {
                 Some(at) => {
                     let (field, value) = judged.fit.remove(at);

@@ -123,7 +123,7 @@ impl Completer {
             {
                 become_connectivity(&mut project.declarations[id.0], fields, reason);
             } else if let Some((code, reason)) = in_words::both_run(project.get(id)) {
-                both_run(&mut project.declarations[id.0], &code, reason);
+                both_run(&mut project.declarations[id.0], code, reason);
             }
         }
         Ok(())

@@ -38,15 +38,8 @@ const REACHES: &[&str] = &[
 /// `CrossResourceAssert` without a check whose words say its source
 /// reaches its target, and the port to try is known.
 pub fn connectivity(project: &Declared, d: &Declaration) -> Option<(Map<String, Json>, String)> {
-    if d.type_name != CROSS_RESOURCE || d.config.contains_key("check") {
-        return None;
-    }
-    let words = d.fields.get("assertion")?.as_str()?;
-    let lower = words.to_lowercase();
-    let says_reaches = lower
-        .split(|c: char| !c.is_ascii_alphanumeric())
-        .any(|w| REACHES.contains(&w));
-    if !says_reaches {
+    let (words, lower) = unchecked_words(d)?;
+    if !says_any(&lower, REACHES) {
         return None;
     }
     let source = d.fields.get("source")?;
@@ -71,19 +64,30 @@ const RUN: &[&str] = &["running", "run", "runs", "up", "started", "alive"];
 
 /// The check "both run" as a function, for a `CrossResourceAssert` whose
 /// words say only that (and not that one reaches the other).
-pub fn both_run(d: &Declaration) -> Option<(String, String)> {
-    if d.type_name != CROSS_RESOURCE || d.config.contains_key("check") {
-        return None;
-    }
-    let words = d.fields.get("assertion")?.as_str()?;
-    let lower = words.to_lowercase();
-    let mut said = lower.split(|c: char| !c.is_ascii_alphanumeric());
-    if !said.clone().any(|w| RUN.contains(&w)) || said.any(|w| REACHES.contains(&w)) {
+pub fn both_run(d: &Declaration) -> Option<(&'static str, String)> {
+    let (words, lower) = unchecked_words(d)?;
+    if !says_any(&lower, RUN) || says_any(&lower, REACHES) {
         return None;
     }
     let code = "def check(source, target):\n    up = source.state.running and target.state.running\n    return (up, \"both run\" if up else \"%s or %s is not running\" % (source.name, target.name))\n";
     let reason = format!("your words \"{words}\" read as: both containers run; review it");
-    Some((code.to_string(), reason))
+    Some((code, reason))
+}
+
+/// The words of a `CrossResourceAssert` still without a check, as written
+/// and lower-cased.
+fn unchecked_words(d: &Declaration) -> Option<(&str, String)> {
+    if d.type_name != CROSS_RESOURCE || d.config.contains_key("check") {
+        return None;
+    }
+    let words = d.fields.get("assertion")?.as_str()?;
+    Some((words, words.to_lowercase()))
+}
+
+/// Whether lower-cased `text` has one of `words` as a word of its own.
+fn says_any(text: &str, words: &[&str]) -> bool {
+    text.split(|c: char| !c.is_ascii_alphanumeric())
+        .any(|w| words.contains(&w))
 }
 
 /// The protocol `target` speaks, from its image, its name or the words,

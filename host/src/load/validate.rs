@@ -227,11 +227,11 @@ pub(super) fn about_completable_gap(
     schema: Option<&clockwork_schema::TypeSchema>,
     diagnostic: &Diagnostic,
 ) -> bool {
-    let Some(field) = diagnostic
+    let path = diagnostic
         .path
         .as_deref()
-        .and_then(|p| p.trim_start_matches('/').split('/').next())
-    else {
+        .map(crate::model::FieldPath::from_pointer);
+    let Some(field) = path.as_ref().and_then(|p| p.field()) else {
         return false;
     };
     !d.fields.contains_key(field)

@@ -21,6 +21,11 @@ impl FieldPath {
         )
     }
 
+    /// The declaration's field it is in: `env_vars` of `/env_vars/PORT`.
+    pub fn field(&self) -> Option<&str> {
+        self.0.first().map(String::as_str)
+    }
+
     /// As the user names a field in prose: `env_vars.LOG_LEVEL`.
     pub fn dotted(&self) -> String {
         self.0.join(".")
@@ -80,5 +85,8 @@ mod tests {
         );
         assert_eq!(FieldPath::from_pointer("").indexed(), "");
         assert_eq!(FieldPath::from_pointer("/").dotted(), "");
+        assert_eq!(env.field(), Some("env_vars"));
+        assert_eq!(FieldPath::from_pointer("/image").field(), Some("image"));
+        assert_eq!(FieldPath::from_pointer("/").field(), None);
     }
 }
