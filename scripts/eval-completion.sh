@@ -12,7 +12,8 @@
 # MODEL: `smollm2` (default; SmolLM2-135M, as the tests use it), `gemma3`
 # (Gemma 3 270M, from PyPI), or the base URL of any OpenAI-compatible
 # server (`http://127.0.0.1:8080/v1`) with CW_MODEL naming its model.
-# CW_EVAL_NO_APPLY=1 plans only (no Docker Engine needed). Images are this
+# CW_EVAL_NO_APPLY=1 plans only (no Docker Engine needed); CW_EVAL_ONLY="file
+# words" runs the cases whose names have one of the words. Images are this
 # machine's stand-ins (tests/images/build.sh); a model that picks another
 # image shows as a failed apply, since no registry is reachable here.
 set -euo pipefail

@@ -806,3 +806,108 @@ CrossResourceAssert(source = api, target = db, assertion = "the API and the data
     // a check.
     assert!(!text.contains("ServiceConnectivityAssert"), "{text}");
 }
+
+/// A connection's completed field, as `plan --json` shows it.
+fn completed<'a>(plan: &'a Value, connection: &str, field: &str) -> &'a Value {
+    plan["connections"]
+        .as_array()
+        .and_then(|cs| cs.iter().find(|c| c["name"] == connection))
+        .and_then(|c| c["completed"].as_array())
+        .and_then(|fs| fs.iter().find(|f| f["field"] == field))
+        .unwrap_or_else(|| panic!("{connection}.{field} not completed in {plan:#}"))
+}
+
+#[test]
+fn a_field_answered_wrongly_twice_takes_the_rule_that_follows_from_the_models_other_answers() {
+    // The mount path is always a relative one; the volume's name is fine.
+    let server = ModelServer::start(|r, _| {
+        let mut answer: Value = serde_json::from_str(&valid_answer(r)).expect("json");
+        if let Some(o) = answer.as_object_mut() {
+            if o.contains_key("mount_path") {
+                o.insert("mount_path".into(), json!("../data/shared"));
+            }
+            if o.contains_key("volume_name") {
+                o.insert("volume_name".into(), json!("uploads"));
+            }
+        }
+        Reply::Content(answer.to_string())
+    });
+    let idle = r#"["sh", "-c", "sleep 1"]"#;
+    let p = project(&format!(
+        "storage = DockerResource(name = \"storage\", image = \"busybox:latest\", command = {idle})\n\
+         api = DockerResource(name = \"api\", image = \"busybox:latest\", command = {idle})\n\
+         api.connect(FileConnection(to_resource = storage, description = \"shared volume for user file uploads\"))\n"
+    ));
+    let out = with_model(&p, &server, &["plan", "--offline"], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains(
+            "the model's value for `mount_path` is not used (it answered \"../data/shared\")"
+        ) && err.contains("it takes \"/data/uploads\" by rule"),
+        "{err}"
+    );
+    // Asked both, then the mount path again with the problem.
+    let asked_first: Vec<Vec<String>> = server.completions().iter().map(asked).collect();
+    assert_eq!(
+        asked_first,
+        [vec!["mount_path", "volume_name"], vec!["mount_path"]]
+    );
+    let again = server.completions()[1]["messages"].to_string();
+    assert!(again.contains("did you mean `/data/shared`"), "{again}");
+    // Both are in the lock: a re-run asks nothing and plans the same.
+    let before = server.completions().len();
+    let plan = plan_json(&p, &server);
+    assert_eq!(server.completions().len(), before);
+    let mount = completed(&plan, "api-file-storage", "mount_path");
+    assert_eq!(mount["value"], "/data/uploads");
+    assert!(
+        mount["source"]
+            .as_str()
+            .unwrap_or("")
+            .contains("rules:file-connection"),
+        "{mount}"
+    );
+    let volume = completed(&plan, "api-file-storage", "volume_name");
+    assert!(
+        volume["source"]
+            .as_str()
+            .unwrap_or("")
+            .contains("model scripted"),
+        "{volume}"
+    );
+}
+
+#[test]
+fn the_rules_follow_the_image_the_model_picked() {
+    let server = ModelServer::start(|r, _| {
+        let mut answer: Value = serde_json::from_str(&valid_answer(r)).expect("json");
+        if let Some(o) = answer.as_object_mut()
+            && o.contains_key("image")
+        {
+            o.insert("image".into(), json!("redis:7-alpine"));
+        }
+        Reply::Content(answer.to_string())
+    });
+    // Nothing in the words names a service the rules know.
+    let p = project(
+        "kv = DockerResource(name = \"kv\", description = \"the team's key-value store\")\n",
+    );
+    let plan = plan_json(&p, &server);
+    assert_eq!(
+        source(&plan, "kv", "image"),
+        "completion (model scripted, new)"
+    );
+    assert!(
+        source(&plan, "kv", "healthcheck").contains("Redis readiness check"),
+        "{:#}",
+        resource(&plan, "kv")
+    );
+    let asked: Vec<Vec<String>> = server.completions().iter().map(asked).collect();
+    assert!(
+        asked
+            .iter()
+            .all(|fields| !fields.contains(&"healthcheck".to_string())),
+        "{asked:?}"
+    );
+}

@@ -34,6 +34,9 @@ pub(super) struct Answered {
     pub values: Vec<(String, LockedField)>,
     /// The fields left to their rules or defaults.
     pub unusable: Vec<Unusable>,
+    /// What the rules, asked again with the model's values, gave fields
+    /// still missing.
+    pub after: Vec<(String, LockedField)>,
     /// The record of the asking, when every field asked was filled.
     /// Without it, the next run asks again for what is still missing (and
     /// only that).
@@ -80,6 +83,7 @@ impl Completer {
             return Ok(Answered {
                 values: Vec::new(),
                 unusable: Vec::new(),
+                after: Vec::new(),
                 record: None,
                 requests: 0,
             });
@@ -182,6 +186,7 @@ impl Completer {
         Ok(Answered {
             values: locked_by_model(client.name(), fit),
             unusable,
+            after: Vec::new(),
             record,
             requests,
         })

@@ -12,7 +12,6 @@ use crate::complete::target::{Filled, Target};
 use crate::complete::trust::Origin;
 use crate::complete::{CompleteError, Completer, Mode, RulesFor};
 use crate::model::PluginKind;
-use crate::plugin::CallError;
 use crate::plugin::bindings::types::Suggestion;
 
 /// One declaration on its way: what the lock and the rules gave, and what
@@ -26,6 +25,8 @@ pub(super) struct Prepared<'t> {
     /// The fields to ask a model for; empty: none is asked.
     ask: Vec<&'t FieldSchema>,
     model_record: Option<ModelRecord>,
+    /// What the rules were asked, to ask again after the model.
+    rules: Option<RulesFor>,
 }
 
 impl<'t> Prepared<'t> {
@@ -43,15 +44,11 @@ impl<'t> Prepared<'t> {
 impl Completer {
     /// One declaration: the lock when it still fits, else rules and the
     /// model. Returns (field, value, source text for `plan`).
-    pub(super) async fn complete<F, Fut>(
+    pub(super) async fn complete(
         &mut self,
         t: Target<'_>,
-        rules: F,
-    ) -> Result<Vec<Filled>, CompleteError>
-    where
-        F: FnOnce() -> Fut,
-        Fut: std::future::Future<Output = Result<Vec<Suggestion>, CallError>>,
-    {
+        rules: Option<RulesFor>,
+    ) -> Result<Vec<Filled>, CompleteError> {
         let prepared = self.prepare(t, rules).await?;
         let answered = if prepared.asks() {
             self.probe_once(&prepared.t).await?;
@@ -62,22 +59,20 @@ impl Completer {
         self.record(prepared, answered)
     }
 
-    /// The lock when it still fits, else the rules; and what is left for
-    /// a model, if one may be asked.
-    pub(super) async fn prepare<'t, F, Fut>(
+    /// The lock when it still fits, else the rules (asked `rules`, when
+    /// the type has any); and what is left for a model, if one may be
+    /// asked.
+    pub(super) async fn prepare<'t>(
         &mut self,
         t: Target<'t>,
-        rules: F,
-    ) -> Result<Prepared<'t>, CompleteError>
-    where
-        F: FnOnce() -> Fut,
-        Fut: std::future::Future<Output = Result<Vec<Suggestion>, CallError>>,
-    {
+        rules: Option<RulesFor>,
+    ) -> Result<Prepared<'t>, CompleteError> {
         let entry = self.replayable(&t);
         let replay = entry.is_some();
-        let (out, fresh) = match &entry {
-            Some(entry) => (replayed(&t, entry)?, Vec::new()),
-            None => (Vec::new(), from_rules(&t, rules().await?)?),
+        let (out, fresh) = match (&entry, &rules) {
+            (Some(entry), _) => (replayed(&t, entry)?, Vec::new()),
+            (None, Some(rules)) => (Vec::new(), from_rules(&t, asked(&t, rules.clone()).await?)?),
+            (None, None) => (Vec::new(), Vec::new()),
         };
 
         // `--locked` completes nothing the lock does not hold: rules that
@@ -113,17 +108,52 @@ impl Completer {
             fresh,
             ask,
             model_record,
+            rules,
         })
     }
 
     /// Asks the model for what `prepared` leaves (many at once: this
-    /// borrows the completer only to read).
+    /// borrows the completer only to read), then the rules again about
+    /// what is still missing, with the model's choices: they may follow
+    /// from them (the ports of the image it picked, the mount path of the
+    /// volume it named), and a field whose answer was unusable takes such
+    /// a rule's value.
     pub(super) async fn ask(
         &self,
         prepared: &Prepared<'_>,
     ) -> Result<super::ask::Answered, CompleteError> {
-        self.ask_model(&prepared.t, &prepared.ask, &prepared.fresh)
-            .await
+        let t = &prepared.t;
+        let mut answered = self.ask_model(t, &prepared.ask, &prepared.fresh).await?;
+        let Some(rules) = &prepared.rules else {
+            return Ok(answered);
+        };
+        if answered.values.is_empty() {
+            return Ok(answered);
+        }
+        let chosen: Vec<&(String, LockedField)> =
+            prepared.fresh.iter().chain(&answered.values).collect();
+        let mut config = t.current.clone();
+        for (field, value, _) in &prepared.out {
+            config.insert(field.clone(), value.clone());
+        }
+        for (field, locked) in &chosen {
+            config.insert(field.clone(), locked.value.clone());
+        }
+        let missing: Vec<String> = t
+            .missing
+            .iter()
+            .filter(|f| !config.contains_key(f.as_str()))
+            .cloned()
+            .collect();
+        if missing.is_empty() {
+            return Ok(answered);
+        }
+        let suggestions = asked(t, rules.again(&config, missing.clone())).await?;
+        answered.after = from_rules(t, suggestions)?
+            .into_iter()
+            .filter(|(field, _)| missing.contains(field))
+            .collect();
+        Ok(answered)
     }
 
     /// Records what the lock, the rules and the model gave; what a model
@@ -146,12 +176,14 @@ impl Completer {
         if let Some(answered) = answered {
             self.report.requests += answered.requests;
             for unusable in &answered.unusable {
-                say_unusable(&t, unusable);
+                let instead = answered.after.iter().find(|(f, _)| *f == unusable.field);
+                say_unusable(&t, unusable, instead.map(|(_, locked)| locked));
             }
             // What validated is kept at once: a run that fails later
             // (another declaration, the plan) asks only the rest.
             asked_now = !answered.values.is_empty();
             fresh.extend(answered.values);
+            fresh.extend(answered.after);
             model_record = answered.record;
         }
         if !fresh.is_empty() {
@@ -168,21 +200,6 @@ impl Completer {
             self.write_answers()?;
         }
         Ok(out)
-    }
-
-    /// [`complete`](Self::complete) with the rules of `t`'s plugin asked
-    /// `input` (a plugin's error leaves the rules with nothing to say).
-    pub(super) async fn complete_by_rules(
-        &mut self,
-        t: Target<'_>,
-        input: RulesFor,
-    ) -> Result<Vec<Filled>, CompleteError> {
-        let plugins = t.plugins;
-        let type_name = t.type_name.clone();
-        self.complete(t, || async move {
-            Ok(plugins.rules(&type_name, input).await?.unwrap_or_default())
-        })
-        .await
     }
 
     /// The lock's entry for `t`, when its inputs are still `t`'s and the
@@ -237,6 +254,15 @@ impl Completer {
             self.seen.insert(key);
         }
     }
+}
+
+/// What the rules of `t`'s plugin suggest for `input`; a plugin's error
+/// leaves them with nothing to say.
+async fn asked(t: &Target<'_>, input: RulesFor) -> Result<Vec<Suggestion>, CompleteError> {
+    Ok(t.plugins
+        .rules(&t.type_name, input)
+        .await?
+        .unwrap_or_default())
 }
 
 /// The lock's values for the fields `t` still misses. The lock comes from
@@ -303,10 +329,11 @@ fn from_rules(
     Ok(fresh)
 }
 
-/// A field the model could not fill, said once: its rule or default
-/// applies, or — for one the declaration cannot do without — validating
-/// it again says what to write.
-fn say_unusable(t: &Target<'_>, unusable: &super::ask::Unusable) {
+/// A field the model could not fill, said once: the value a rule gave it
+/// from the model's other choices (`instead`), else its default, or — for
+/// one the declaration cannot do without — validating it again says what
+/// to write.
+fn say_unusable(t: &Target<'_>, unusable: &super::ask::Unusable, instead: Option<&LockedField>) {
     let answered = if unusable.answered.is_empty() {
         String::new()
     } else {
@@ -315,8 +342,16 @@ fn say_unusable(t: &Target<'_>, unusable: &super::ask::Unusable) {
             crate::output::inert(&crate::output::masked(&unusable.answered))
         )
     };
+    let then = match instead {
+        Some(locked) => format!(
+            "it takes {} by rule ({})",
+            crate::output::inert(&crate::output::masked(&locked.value.to_string())),
+            crate::output::inert(locked.reason.as_deref().unwrap_or("the plugin's rules")),
+        ),
+        None => "it is left to its default, if it has one".to_string(),
+    };
     crate::output::note(&format!(
-        "warning: `{}` ({}): the model's value for `{}` is not used{answered}: {}; it is left to its rule or default, if it has one: write it in the project file to choose",
+        "warning: `{}` ({}): the model's value for `{}` is not used{answered}: {}; {then}: write it in the project file to choose",
         t.name,
         t.type_name,
         crate::output::inert(&unusable.field),

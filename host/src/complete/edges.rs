@@ -70,7 +70,7 @@ impl Completer {
                 makers,
             );
             let filled = self
-                .complete_by_rules(target, RulesFor::Connection(input))
+                .complete(target, Some(RulesFor::Connection(input)))
                 .await?;
             record(&mut project.declarations[id.0], filled);
         }
@@ -116,7 +116,7 @@ impl Completer {
                 &cells,
                 makers,
             );
-            let filled = self.complete(target, || async { Ok(Vec::new()) }).await?;
+            let filled = self.complete(target, None).await?;
             record(&mut project.declarations[id.0], filled);
             if plugins.schema(in_words::CONNECTIVITY).is_some()
                 && let Some((fields, reason)) = in_words::connectivity(project, project.get(id))

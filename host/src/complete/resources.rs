@@ -33,14 +33,8 @@ impl Completer {
                 let Some((target, input)) = target_of(g, id, plugins, &cells) else {
                     continue;
                 };
-                let type_name = target.type_name.clone();
                 let p = self
-                    .prepare(target, || async move {
-                        Ok(plugins
-                            .rules(&type_name, RulesFor::Resource(input))
-                            .await?
-                            .unwrap_or_default())
-                    })
+                    .prepare(target, Some(RulesFor::Resource(input)))
                     .await?;
                 prepared.push((id, p));
             }

@@ -7,7 +7,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 use clockwork_schema::TypeSchema;
-use serde_json::Value as Json;
+use serde_json::{Map, Value as Json};
 
 use crate::complete::chat::{Answer, ChatClient, ChatError, Message, Probe};
 use crate::plugin::bindings::connection::exports::clockwork::plugin::connections;
@@ -26,11 +26,33 @@ pub type Rules = Result<Result<Vec<Suggestion>, PluginError>, CallError>;
 pub type Validated = Result<Result<Json, Vec<Diagnostic>>, CallError>;
 
 /// What is asked of a type's deterministic rules.
+#[derive(Clone)]
 pub enum RulesFor {
     /// A resource's missing fields.
     Resource(resources::CompletionInput),
     /// A connection's missing fields, with its two ends.
     Connection(connections::CompletionInput),
+}
+
+impl RulesFor {
+    /// The same question about `config` for `missing`: the rules are
+    /// asked again once a model chose some fields, since what they follow
+    /// from may be among them (the ports of the image it picked).
+    pub fn again(&self, config: &Map<String, Json>, missing: Vec<String>) -> RulesFor {
+        let config = Json::Object(config.clone()).to_string();
+        match self {
+            RulesFor::Resource(input) => RulesFor::Resource(resources::CompletionInput {
+                config,
+                missing,
+                ..input.clone()
+            }),
+            RulesFor::Connection(input) => RulesFor::Connection(connections::CompletionInput {
+                config,
+                missing,
+                ..input.clone()
+            }),
+        }
+    }
 }
 
 /// What completion needs of the plugins.

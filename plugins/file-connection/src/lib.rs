@@ -5,7 +5,9 @@
 //! end deploys) and mounted in both ends.
 
 use clockwork_sdk::clockwork_schema::actions::VolumeSpec;
-use clockwork_sdk::connection::{Mount, MountSource, RunWhen, SetupStep};
+use clockwork_sdk::connection::{
+    CompletionInput, Mount, MountSource, RunWhen, SetupStep, Suggestion,
+};
 use clockwork_sdk::prelude::*;
 use clockwork_sdk::resource::action;
 use clockwork_sdk::{error_at, invalid};
@@ -42,6 +44,30 @@ impl ConnectionPlugin for FileConnection {
     /// `clockwork plan` reports them at the declaration.
     fn validate(type_name: &str, config: &str) -> Result<String, Vec<Diagnostic>> {
         clockwork_sdk::connection::validate_with::<Self>(type_name, config, check)
+    }
+
+    /// `mount_path` of a named volume: `/data/<volume_name>`, so that both
+    /// containers find it at a path that says which volume it is. Only
+    /// for a volume: a file or folder goes where its container reads it,
+    /// which no rule knows.
+    fn complete_rules(input: CompletionInput) -> Result<Vec<Suggestion>, PluginError> {
+        let config: Value =
+            clockwork_sdk::serde_json::from_str(&input.config).unwrap_or_else(|_| json!({}));
+        let mounts_volume =
+            input.to_resource.target.type_name != "FileResource" && config["source_path"].is_null();
+        let volume = config["volume_name"].as_str().filter(|_| mounts_volume);
+        let mut out = Vec::new();
+        if input.missing.iter().any(|m| m == "mount_path")
+            && let Some(volume) = volume
+            && check(&json!({ "volume_name": volume })).is_empty()
+        {
+            out.push(Suggestion {
+                field: "mount_path".into(),
+                value: json!(format!("/data/{volume}")).to_string(),
+                reason: format!("where volume `{volume}` is mounted by convention"),
+            });
+        }
+        Ok(out)
     }
 
     fn resolve(input: ResolveInput) -> Result<Contribution, PluginError> {
@@ -121,11 +147,26 @@ impl ConnectionPlugin for FileConnection {
 fn check(config: &Value) -> Vec<Diagnostic> {
     let mut problems = Vec::new();
     if let Some(path) = config["mount_path"].as_str() {
+        // What is left of the path without `.` and `..` steps, for a
+        // suggestion that is itself valid.
+        let plain: Vec<&str> = path
+            .split('/')
+            .filter(|step| !matches!(*step, "" | "." | ".."))
+            .collect();
+        let meant = if plain.is_empty() {
+            "/data/shared".to_string()
+        } else {
+            format!("/{}", plain.join("/"))
+        };
         let message = if path.is_empty() {
             Some("`mount_path` is empty: give an absolute path inside the container, e.g. `/data/shared`".to_string())
+        } else if path.split('/').any(|step| matches!(step, "." | "..")) {
+            Some(format!(
+                "`mount_path` must be a plain absolute path inside the container, without `.` or `..` steps: did you mean `{meant}`?"
+            ))
         } else if !path.starts_with('/') {
             Some(format!(
-                "`mount_path` must be an absolute path inside the container: did you mean `/{path}`?"
+                "`mount_path` must be an absolute path inside the container: did you mean `{meant}`?"
             ))
         } else if path.trim_end_matches('/').is_empty() {
             Some("`mount_path` cannot be `/`: the mount would hide the container's own files; give a folder inside it, e.g. `/data/shared`".to_string())
@@ -196,7 +237,8 @@ fn file_connection() -> TypeDef {
             "string",
             "Absolute path inside the container where the source appears, e.g. `/etc/app/config.json` or \
              `/data/shared`. \
-             Needed: when left out, completion fills it from `description`.",
+             Needed: when left out, completion fills it — for a named volume `/data/<volume_name>`, else from \
+             `description`.",
         )
         .completable()
         .example(json!("/etc/app/config.json"))
@@ -331,6 +373,19 @@ mod tests {
         assert_eq!(problems(json!({"mount_path": "/a:b"}))[0].0, "/mount_path");
         assert_eq!(problems(json!({"mount_path": "/data/shared"})), []);
         assert_eq!(problems(json!({})), [], "completion may fill it");
+        // A model's `../data/shared` is told a path that is itself valid.
+        assert_eq!(
+            problems(json!({"mount_path": "../data/shared"})),
+            [(
+                "/mount_path".to_string(),
+                "`mount_path` must be a plain absolute path inside the container, without `.` or `..` steps: did you mean `/data/shared`?"
+                    .to_string()
+            )]
+        );
+        assert_eq!(
+            problems(json!({"mount_path": "/srv/./x"}))[0].0,
+            "/mount_path"
+        );
     }
 
     #[test]
@@ -348,15 +403,61 @@ mod tests {
         );
     }
 
-    #[test]
-    fn a_source_path_is_mounted_as_a_path() {
-        let endpoint = |type_name: &str, name: &str| clockwork_sdk::connection::Endpoint {
+    fn endpoint(type_name: &str, name: &str) -> clockwork_sdk::connection::Endpoint {
+        clockwork_sdk::connection::Endpoint {
             target: ResourceRef {
                 type_name: type_name.into(),
                 name: name.into(),
             },
             config: json!({}).to_string(),
+        }
+    }
+
+    /// What the rules suggest for `mount_path` of a connection to `to`.
+    fn mount_path_rule(config: Value, to: &str) -> Option<String> {
+        let input = CompletionInput {
+            type_name: "FileConnection".into(),
+            name: "files".into(),
+            config: config.to_string(),
+            missing: vec!["mount_path".into()],
+            from_resource: endpoint("DockerResource", "api"),
+            to_resource: endpoint(to, "storage"),
         };
+        let suggestions = <FileConnection as ConnectionPlugin>::complete_rules(input).unwrap();
+        suggestions
+            .into_iter()
+            .find(|s| s.field == "mount_path")
+            .map(|s| s.value)
+    }
+
+    #[test]
+    fn a_named_volume_is_mounted_at_data_and_its_name() {
+        assert_eq!(
+            mount_path_rule(json!({"volume_name": "uploads"}), "DockerResource").as_deref(),
+            Some("\"/data/uploads\"")
+        );
+        // A file or a folder goes where its container reads it: no rule.
+        assert_eq!(
+            mount_path_rule(json!({"volume_name": "uploads"}), "FileResource"),
+            None
+        );
+        assert_eq!(
+            mount_path_rule(
+                json!({"volume_name": "uploads", "source_path": "./static"}),
+                "DockerResource"
+            ),
+            None
+        );
+        assert_eq!(mount_path_rule(json!({}), "DockerResource"), None);
+        assert_eq!(
+            mount_path_rule(json!({"volume_name": "a b"}), "DockerResource"),
+            None,
+            "a name `validate` refuses makes no path"
+        );
+    }
+
+    #[test]
+    fn a_source_path_is_mounted_as_a_path() {
         let input = ResolveInput {
             type_name: "FileConnection".into(),
             name: "static".into(),
