@@ -741,8 +741,10 @@ CrossResourceAssert(source = api, target = db, assertion = "the API can connect 
 
 /// Declarations that do not depend on each other are asked about at once,
 /// at most four at a time; the lock they leave is the same as one by one.
-#[test]
-fn independent_declarations_are_asked_about_at_once_at_most_four() {
+/// The most questions `main`'s plan had at the server at once, and the
+/// server: each question is held until another arrives (bounded: asked one
+/// by one, none ever would).
+fn most_at_once(main: &str) -> (usize, ModelServer, TestProject) {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
     let in_flight = Arc::new(AtomicUsize::new(0));
@@ -766,14 +768,20 @@ fn independent_declarations_are_asked_about_at_once_at_most_four() {
             Reply::Content(valid_answer(r))
         })
     };
+    let p = project(main);
+    plan_json(&p, &server);
+    let at_once = most.load(Ordering::SeqCst);
+    (at_once, server, p)
+}
+
+#[test]
+fn independent_declarations_are_asked_about_at_once_at_most_four() {
     let main: String = (0..6)
         .map(|i| {
             format!("DockerResource(name = \"svc-{i}\", description = \"service number {i}\")\n")
         })
         .collect();
-    let p = project(&main);
-    plan_json(&p, &server);
-    let at_once = most.load(Ordering::SeqCst);
+    let (at_once, server, p) = most_at_once(&main);
     assert!((2..=4).contains(&at_once), "{at_once} at once");
     assert_eq!(server.completions().len(), 6);
     let lock = std::fs::read_to_string(p.dir().join("clockwork.lock")).expect("lock");
@@ -782,6 +790,23 @@ fn independent_declarations_are_asked_about_at_once_at_most_four() {
         .filter(|l| l.starts_with("[resources.") && !l.contains(".fields") && !l.contains(".model"))
         .collect();
     assert_eq!(order.len(), 6, "{lock}");
+}
+
+#[test]
+fn connections_are_asked_about_at_once_too() {
+    let idle = r#"["sh", "-c", "sleep 1"]"#;
+    let mut main = format!(
+        "api = DockerResource(name = \"api\", image = \"busybox:latest\", command = {idle})\n"
+    );
+    for i in 0..5 {
+        main.push_str(&format!(
+            "s{i} = DockerResource(name = \"store-{i}\", image = \"busybox:latest\", command = {idle})\n\
+             api.connect(FileConnection(to_resource = s{i}, description = \"files number {i}\"))\n"
+        ));
+    }
+    let (at_once, server, _) = most_at_once(&main);
+    assert!((2..=4).contains(&at_once), "{at_once} at once");
+    assert_eq!(server.completions().len(), 5);
 }
 
 #[test]

@@ -232,6 +232,8 @@ fn value_for(name: &str, schema: &Value) -> Value {
         "env_var_name" => return json!("DATABASE_URL"),
         "healthcheck" => return json!([{"key": "test", "value": "[\"CMD\", \"true\"]"}]),
         "directory" => return json!("docs"),
+        "mount_path" => return json!("/data/files"),
+        "volume_name" => return json!("app-files"),
         "mode" => return json!("0644"),
         "connection_string_template" => {
             return json!("postgresql://{user}:{password}@{host}:{port}/{database}");

@@ -192,3 +192,74 @@ motd = FileResource(name = "motd.txt", directory = "docs", mode = "0644", descri
         lock
     );
 }
+
+#[test]
+fn seed_000_with_a_real_model_plans_whatever_it_answers_and_asks_nothing_of_what_is_written() {
+    let server = start_llama();
+    let p = TestProject::new();
+    // Seed 000's connected services (images given: no registry here) and
+    // seed 002's FileConnection in words.
+    p.write(
+        "main.star",
+        r#"
+postgres = DockerResource(
+    description = "PostgreSQL database",
+    name = "postgres-db",
+    image = "postgres:15-alpine",
+    env_vars = {"POSTGRES_DB": "appdb", "POSTGRES_USER": "admin", "POSTGRES_PASSWORD": "secret123"},
+)
+redis = DockerResource(description = "Redis cache", name = "redis-cache", image = "redis:7-alpine")
+api = DockerResource(
+    description = "FastAPI backend server that provides REST API endpoints. Needs database connection for user data and Redis for caching API responses.",
+    name = "api-server",
+    image = "nginx:alpine",
+    connections = [postgres, redis],
+)
+storage = DockerResource(name = "storage", image = "busybox:latest", command = ["sh", "-c", "sleep 1"])
+api.connect(FileConnection(to_resource = storage, description = "shared volume for user file uploads"))
+"#,
+    );
+    let out = run(&p, &server, &["-v", "plan", "--offline", "--json"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    // Only the connection in words leaves anything to judgement.
+    let asked: Vec<&str> = err
+        .lines()
+        .filter_map(|l| l.split("answered for `").nth(1))
+        .filter_map(|rest| rest.split('`').next())
+        .collect();
+    assert!(!asked.is_empty(), "{err}");
+    assert!(
+        asked.iter().all(|name| *name == "api-server-file-storage"),
+        "{asked:?}"
+    );
+    let plan: Value = serde_json::from_str(&stdout(&out)).expect("json");
+    let api = plan["resources"]
+        .as_array()
+        .and_then(|rs| rs.iter().find(|r| r["name"] == "api-server"))
+        .unwrap_or_else(|| panic!("api-server in {plan:#}"));
+    // The rules' URLs, with the password masked in the plan.
+    let env = &api["spec"]["env_vars"];
+    assert!(
+        env["DATABASE_URL"].as_str().is_some_and(
+            |u| u.starts_with("postgresql://admin:") && u.ends_with("@postgres-db:5432/appdb")
+        ),
+        "{env}"
+    );
+    assert_eq!(env["REDIS_URL"], "redis://redis-cache:6379", "{env}");
+    // Whatever the model answered, the mount path is a usable one: its
+    // own, or the rule's for the volume.
+    let connection = plan["connections"]
+        .as_array()
+        .and_then(|cs| cs.iter().find(|c| c["type"] == "FileConnection"))
+        .expect("the FileConnection");
+    let mount = connection["completed"]
+        .as_array()
+        .and_then(|fs| fs.iter().find(|f| f["field"] == "mount_path"))
+        .unwrap_or_else(|| panic!("mount_path completed: {connection:#}"));
+    let path = mount["value"].as_str().unwrap_or("");
+    assert!(
+        path.starts_with('/') && path.len() > 1 && !path.contains(".."),
+        "{mount}"
+    );
+}

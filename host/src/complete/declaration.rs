@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use clockwork_schema::{FieldSchema, TypeSchema};
+use futures::StreamExt;
 use serde_json::Value as Json;
 
 use crate::complete::lock::{Locked, LockedField, ModelRecord};
@@ -13,6 +14,10 @@ use crate::complete::trust::Origin;
 use crate::complete::{CompleteError, Completer, Mode, RulesFor};
 use crate::model::PluginKind;
 use crate::plugin::bindings::types::Suggestion;
+
+/// Questions to the model in flight at once: a local server answers one
+/// at a time anyway, a hosted one several.
+const MODEL_REQUESTS_AT_ONCE: usize = 4;
 
 /// One declaration on its way: what the lock and the rules gave, and what
 /// is left for a model.
@@ -34,31 +39,9 @@ impl<'t> Prepared<'t> {
     pub(super) fn asks(&self) -> bool {
         !self.ask.is_empty()
     }
-
-    /// The declaration.
-    pub(super) fn t_ref(&self) -> &Target<'t> {
-        &self.t
-    }
 }
 
 impl Completer {
-    /// One declaration: the lock when it still fits, else rules and the
-    /// model. Returns (field, value, source text for `plan`).
-    pub(super) async fn complete(
-        &mut self,
-        t: Target<'_>,
-        rules: Option<RulesFor>,
-    ) -> Result<Vec<Filled>, CompleteError> {
-        let prepared = self.prepare(t, rules).await?;
-        let answered = if prepared.asks() {
-            self.probe_once(&prepared.t).await?;
-            Some(self.ask(&prepared).await?)
-        } else {
-            None
-        };
-        self.record(prepared, answered)
-    }
-
     /// The lock when it still fits, else the rules (asked `rules`, when
     /// the type has any); and what is left for a model, if one may be
     /// asked.
@@ -110,6 +93,36 @@ impl Completer {
             model_record,
             rules,
         })
+    }
+
+    /// Asks the model about each of `prepared` that needs it, several at
+    /// once, and records them in order: each one's answers are in the
+    /// lock before a later one's error ends the run.
+    pub(super) async fn ask_and_record<'t, K>(
+        &mut self,
+        prepared: Vec<(K, Prepared<'t>)>,
+    ) -> Result<Vec<(K, Vec<Filled>)>, CompleteError> {
+        if let Some((_, first)) = prepared.iter().find(|(_, p)| p.asks()) {
+            self.probe_once(&first.t).await?;
+        }
+        let answers: Vec<_> = {
+            let this: &Completer = self;
+            futures::stream::iter(prepared.iter().map(|(_, p)| async move {
+                if p.asks() {
+                    this.ask(p).await.map(Some)
+                } else {
+                    Ok(None)
+                }
+            }))
+            .buffered(MODEL_REQUESTS_AT_ONCE)
+            .collect()
+            .await
+        };
+        let mut filled = Vec::new();
+        for ((key, p), answer) in prepared.into_iter().zip(answers) {
+            filled.push((key, self.record(p, answer?)?));
+        }
+        Ok(filled)
     }
 
     /// Asks the model for what `prepared` leaves (many at once: this

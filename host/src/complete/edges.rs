@@ -29,8 +29,11 @@ impl Completer {
             .filter(|d| !d.implicit)
             .map(|d| d.id)
             .collect();
+        // Connections complete each on its own (a connection's fields are
+        // no context of another's), so all are asked about at once.
+        let project_now: &Declared = project;
+        let mut prepared = Vec::new();
         for id in ids {
-            let project_now: &Declared = project;
             let d = project_now.get(id);
             let (Some(schema), Some(from), Some(to)) = (plugins.schema(&d.type_name), d.from, d.to)
             else {
@@ -69,9 +72,12 @@ impl Completer {
                 &cells,
                 makers,
             );
-            let filled = self
-                .complete(target, Some(RulesFor::Connection(input)))
+            let p = self
+                .prepare(target, Some(RulesFor::Connection(input)))
                 .await?;
+            prepared.push((id, p));
+        }
+        for (id, filled) in self.ask_and_record(prepared).await? {
             record(&mut project.declarations[id.0], filled);
         }
         Ok(())
@@ -91,8 +97,10 @@ impl Completer {
             .of_kind(PluginKind::Assertion)
             .map(|d| d.id)
             .collect();
+        // Each on its own, as connections.
+        let project_now: &Declared = project;
+        let mut prepared = Vec::new();
         for id in ids {
-            let project_now: &Declared = project;
             let d = project_now.get(id);
             let Some(schema) = plugins.schema(&d.type_name) else {
                 continue;
@@ -116,7 +124,9 @@ impl Completer {
                 &cells,
                 makers,
             );
-            let filled = self.complete(target, None).await?;
+            prepared.push((id, self.prepare(target, None).await?));
+        }
+        for (id, filled) in self.ask_and_record(prepared).await? {
             record(&mut project.declarations[id.0], filled);
             if plugins.schema(in_words::CONNECTIVITY).is_some()
                 && let Some((fields, reason)) = in_words::connectivity(project, project.get(id))

@@ -2,7 +2,6 @@
 //! sees what its dependencies were completed with, and what connections
 //! contributed is context.
 
-use futures::StreamExt;
 use serde_json::{Map, Value as Json, json};
 
 use crate::complete::prompt::{Context, Placeholders};
@@ -38,27 +37,7 @@ impl Completer {
                     .await?;
                 prepared.push((id, p));
             }
-            if let Some((_, first)) = prepared.iter().find(|(_, p)| p.asks()) {
-                self.probe_once(first.t_ref()).await?;
-            }
-            let answers: Vec<_> = {
-                let this: &Completer = self;
-                futures::stream::iter(prepared.iter().map(|(_, p)| async move {
-                    if p.asks() {
-                        this.ask(p).await.map(Some)
-                    } else {
-                        Ok(None)
-                    }
-                }))
-                .buffered(MODEL_REQUESTS_AT_ONCE)
-                .collect()
-                .await
-            };
-            let mut filled = Vec::new();
-            for ((id, p), answer) in prepared.into_iter().zip(answers) {
-                filled.push((id, self.record(p, answer?)?));
-            }
-            for (id, fields) in filled {
+            for (id, fields) in self.ask_and_record(prepared).await? {
                 if let Some(spec) = graph.specs.get_mut(&id) {
                     for (field, value, source) in fields {
                         spec.complete(&field, value, &source);
@@ -69,10 +48,6 @@ impl Completer {
         Ok(())
     }
 }
-
-/// Questions to the model in flight at once: a local server answers one
-/// at a time anyway, a hosted one several.
-const MODEL_REQUESTS_AT_ONCE: usize = 4;
 
 /// Resource `id` as completion sees it, with its rules' input; `None` when
 /// nothing of it is left to complete.
