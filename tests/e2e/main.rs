@@ -20,6 +20,7 @@ mod safety;
 mod stack;
 mod standin_images;
 mod status;
+mod swarm;
 mod third_party;
 mod tls;
 mod user_assert;

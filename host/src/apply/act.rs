@@ -83,6 +83,20 @@ impl<'a> Actor<'a> {
         self.engine.ok_or(ActionError::NoEngine)
     }
 
+    /// Whether `actions[index]` removes a container that the next action
+    /// makes again by the same name, on an Engine that changes it in place
+    /// instead: the removal is left to that change.
+    pub fn replaced_in_place(&self, actions: &[Action], index: usize) -> bool {
+        let (Some(Action::RemoveContainer(name)), Some(Action::EnsureContainer(next))) =
+            (actions.get(index), actions.get(index + 1))
+        else {
+            return false;
+        };
+        self.engine.is_some_and(|e| e.updates_in_place())
+            && serde_json::from_str::<clockwork_schema::actions::ContainerSpec>(next)
+                .is_ok_and(|spec| spec.name == *name)
+    }
+
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }

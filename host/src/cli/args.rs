@@ -30,6 +30,12 @@ pub struct Args {
     #[arg(long, global = true, value_name = "URL")]
     pub base_url: Option<String>,
 
+    /// Where the declarations run: `local` (containers of the Engine
+    /// DOCKER_HOST names) or `swarm` (services of the swarm whose manager
+    /// it names); overrides `[target] engine` in clockwork.toml.
+    #[arg(long, global = true, value_name = "ENGINE", env = "CW_TARGET", value_parser = ["local", "swarm"])]
+    pub target: Option<String>,
+
     /// What to do.
     #[command(subcommand)]
     pub command: Command,

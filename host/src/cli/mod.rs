@@ -63,6 +63,7 @@ pub fn main() -> ExitCode {
 /// Runs one invocation.
 pub async fn run(args: Args) -> Result<u8, CliError> {
     let invocation = Invocation::new(&args)?;
+    not_on_swarm_yet(&invocation, &args.command)?;
     match args.command {
         Command::Plugins(command) => plugins::run(&invocation, command).await,
         Command::Plan {
@@ -105,6 +106,32 @@ pub async fn run(args: Args) -> Result<u8, CliError> {
             run_deploy(&invocation, command).await
         }
     }
+}
+
+/// The commands that do not know a swarm yet refuse one, rather than
+/// look at containers where services run: `plan`, `apply` and `destroy`
+/// (and what needs no Engine) do.
+fn not_on_swarm_yet(invocation: &Invocation, command: &Command) -> Result<(), CliError> {
+    if invocation.project.identity.target != crate::project::EngineTarget::Swarm {
+        return Ok(());
+    }
+    let name = match command {
+        Command::Watch { .. } => "watch",
+        Command::Service(_) => "service",
+        Command::Status { .. } => "status",
+        Command::Logs { .. } => "logs",
+        Command::Exec { .. } => "exec",
+        Command::Shell { .. } => "shell",
+        Command::Stop { .. } => "stop",
+        Command::Start { .. } => "start",
+        Command::Restart { .. } => "restart",
+        Command::Assert { .. } => "assert",
+        _ => return Ok(()),
+    };
+    Err(CliError::Usage {
+        message: format!("`clockwork {name}` does not work on a swarm yet"),
+        help: "on a swarm, `plan`, `apply` and `destroy` work; `docker service ps` and `docker service logs` show the services' tasks".into(),
+    })
 }
 
 /// `clockwork complete`: `--check` is the doctor; names go only with
@@ -296,7 +323,12 @@ impl Invocation {
             })?,
         };
         output::set_verbosity(args.verbose);
-        let project = Project::open(&dir)?;
+        let mut project = Project::open(&dir)?;
+        match args.target.as_deref() {
+            Some("swarm") => project.identity.target = crate::project::EngineTarget::Swarm,
+            Some("local") => project.identity.target = crate::project::EngineTarget::Local,
+            _ => {}
+        }
         let cache_root = if args.no_plugin_cache {
             None
         } else {

@@ -29,6 +29,9 @@ impl Engine {
         spec: &ContainerSpec,
         grace: Duration,
     ) -> Result<Json, EngineError> {
+        if self.is_swarm() {
+            return self.ensure_service(owner, spec).await;
+        }
         // Checked at plan and before this action; checked here again, where
         // the ports are bound, so no caller can skip it.
         crate::policy::ports_allowed(owner, &spec.ports)?;
@@ -247,6 +250,9 @@ impl Engine {
         name: &str,
         grace: Duration,
     ) -> Result<Json, EngineError> {
+        if self.is_swarm() {
+            return self.remove_service(resource, name, grace).await;
+        }
         let scope = [ResourceName::from(resource)];
         let Some(existing) = self.own_container(name, &scope).await? else {
             return Ok(json!({"removed": false}));

@@ -90,7 +90,7 @@ impl Engine {
     }
 
     /// The container's labels: the user's first, then Clockwork's over them.
-    fn container_labels(
+    pub(super) fn container_labels(
         &self,
         owner: &crate::policy::Scope,
         spec: &ContainerSpec,
@@ -156,7 +156,7 @@ fn restart_policy(policy: &str) -> RestartPolicyNameEnum {
 }
 
 /// The spec's health check, its durations in nanoseconds.
-fn healthcheck(spec: &ContainerSpec) -> Option<HealthConfig> {
+pub(super) fn healthcheck(spec: &ContainerSpec) -> Option<HealthConfig> {
     let ns = |ms: u64| i64::try_from(ms.saturating_mul(1_000_000)).unwrap_or(i64::MAX);
     spec.healthcheck.as_ref().map(|h| HealthConfig {
         test: Some(h.test.clone()),

@@ -12,6 +12,22 @@ pub enum EngineError {
         /// The cause.
         message: String,
     },
+    /// `[target] engine = "swarm"`, and the Engine is no swarm's manager.
+    #[error(
+        "the Engine at {endpoint} is not a manager of an active swarm (its swarm state: {state})"
+    )]
+    #[diagnostic(
+        code("clockwork::engine::not_swarm_manager"),
+        help(
+            "point DOCKER_HOST at a manager of the swarm, or make this Engine one with `docker swarm init`; `--target local` runs on it as plain containers"
+        )
+    )]
+    NotSwarmManager {
+        /// `DOCKER_HOST` or the local socket.
+        endpoint: String,
+        /// `inactive`, `pending`, `locked`, … or a worker's `active`.
+        state: String,
+    },
     /// An Engine call failed.
     #[error("{call} `{object}`: {message}")]
     #[diagnostic(code("clockwork::engine::call"))]

@@ -27,6 +27,9 @@ impl Engine {
         name: &str,
         baseline: Option<i64>,
     ) -> Result<Option<String>, EngineError> {
+        if self.is_swarm() {
+            return self.service_trouble(name).await;
+        }
         let Some(c) = self.inspect_container(name).await? else {
             return Ok(Some(format!("container `{name}` is gone")));
         };
@@ -92,7 +95,12 @@ impl Engine {
             tail: lines.to_string(),
             ..Default::default()
         };
-        let mut stream = self.docker.logs(name, Some(options));
+        // On a swarm, `name` is a service: its task's container is read.
+        let id = match self.inspect_container(name).await {
+            Ok(Some(c)) => c.id.unwrap_or_else(|| name.to_string()),
+            _ => name.to_string(),
+        };
+        let mut stream = self.docker.logs(&id, Some(options));
         let mut out = String::new();
         // The container's output: a line without end must not fill memory.
         while let Some(Ok(chunk)) = stream.next().await {
@@ -116,13 +124,18 @@ impl Engine {
         spec: &ExecSpec,
         scope: ContainerScope<'_>,
     ) -> Result<ExecOutput, EngineError> {
-        if self.own_container(&spec.container, scope).await?.is_none() {
+        // By id: on a swarm, the container of the service's task.
+        let Some(container) = self
+            .own_container(&spec.container, scope)
+            .await?
+            .and_then(|c| c.id)
+        else {
             return Err(EngineError::call(
                 "exec in",
                 &spec.container,
                 "no such container",
             ));
-        }
+        };
         let stdin = match &spec.stdin_file {
             Some(file) => Some(self.read_project_file(file)?),
             None => None,
@@ -138,7 +151,7 @@ impl Engine {
         let run = async {
             let exec = self
                 .docker
-                .create_exec(&spec.container, options)
+                .create_exec(&container, options)
                 .await
                 .map_err(|e| EngineError::call("exec in", &spec.container, e))?;
             let started = self

@@ -115,6 +115,13 @@ impl Engine {
             .await
         {
             Ok(c) => Ok(Some(c)),
+            // On a swarm, a declaration's container is its service's task:
+            // the one running on this node is what a command or a log of
+            // it reaches.
+            Err(e) if is_missing(&e) && self.is_swarm() => match self.task_container(name).await? {
+                Some(id) => Box::pin(self.inspect_container(&id)).await,
+                None => Ok(None),
+            },
             Err(e) if is_missing(&e) => Ok(None),
             Err(e) => Err(EngineError::call("inspect container", name, e)),
         }

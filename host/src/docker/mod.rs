@@ -17,6 +17,7 @@ mod ops;
 mod probe;
 mod read;
 mod stop_signal;
+mod swarm;
 mod version;
 
 pub use error::EngineError;
@@ -126,6 +127,9 @@ impl Engine {
             }
         };
         // Asking the version was a round trip: the Engine answers.
+        if identity.target == crate::project::EngineTarget::Swarm {
+            swarm::check_manager(&docker, &endpoint).await?;
+        }
         Ok(Engine {
             docker,
             identity: identity.clone(),

@@ -18,6 +18,8 @@ use super::execute::is_missing;
 impl Engine {
     /// Creates a network of this project unless it exists.
     pub async fn ensure_network(&self, spec: &NetworkSpec) -> Result<Json, EngineError> {
+        let on_target = self.on_target(spec);
+        let spec = &on_target;
         let _serial = self.create_lock.lock().await;
         let mut replaced = Vec::new();
         match self.docker.inspect_network(&spec.name, None).await {
@@ -58,6 +60,9 @@ impl Engine {
             driver: Some(spec.driver.clone()),
             internal: Some(spec.internal),
             enable_ipv6: Some(spec.enable_ipv6),
+            // A swarm's network spans its nodes; attachable, so that a
+            // command run beside a service (a check) may join it.
+            attachable: self.is_swarm().then_some(true),
             ipam,
             labels: Some(self.labels(None, None)),
             ..Default::default()
@@ -95,6 +100,16 @@ impl Engine {
                 "kept": format!("the network `{}` was made again as declared ({})", spec.name, replaced.join(", ")),
             }))
         }
+    }
+
+    /// `spec` as the target makes it: on a swarm, a bridge network is an
+    /// overlay network over the nodes.
+    fn on_target(&self, spec: &NetworkSpec) -> NetworkSpec {
+        let mut spec = spec.clone();
+        if self.is_swarm() && spec.driver == "bridge" {
+            spec.driver = "overlay".into();
+        }
+        spec
     }
 
     /// Detaches this project's containers from network `n` and removes it;

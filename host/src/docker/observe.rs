@@ -277,16 +277,56 @@ impl Engine {
     /// Lists this project's containers, networks and volumes.
     pub async fn observe(&self) -> Result<Observation, EngineError> {
         let filters = Some(self.clockwork_filter());
+        let mut observation = Observation::default();
+        if self.is_swarm() {
+            self.observe_services(&mut observation).await?;
+        } else {
+            self.observe_containers(&mut observation).await?;
+        }
+        let networks = self
+            .docker
+            .list_networks(Some(ListNetworksOptions {
+                filters: filters.clone(),
+            }))
+            .await
+            .map_err(|e| EngineError::call("list networks", &self.identity.name, e))?;
+        for n in networks {
+            let Some(name) = n.name else { continue };
+            match self.owner(n.labels.as_ref()) {
+                Owner::Ours => observation.networks.push(name),
+                owner => {
+                    let labels = n.labels.unwrap_or_default();
+                    self.note_stranger(&mut observation, "network", name, &labels, owner)
+                }
+            }
+        }
+        let volumes = self
+            .docker
+            .list_volumes(Some(ListVolumesOptions { filters }))
+            .await
+            .map_err(|e| EngineError::call("list volumes", &self.identity.name, e))?;
+        for v in volumes.volumes.unwrap_or_default() {
+            match self.owner(Some(&v.labels)) {
+                Owner::Ours => observation.volumes.push(v.name),
+                owner => self.note_stranger(&mut observation, "volume", v.name, &v.labels, owner),
+            }
+        }
+        observation.networks.sort();
+        observation.volumes.sort();
+        Ok(observation)
+    }
+
+    /// This project's containers, by resource.
+    async fn observe_containers(&self, observation: &mut Observation) -> Result<(), EngineError> {
         let listed = self
             .docker
             .list_containers(Some(ListContainersOptions {
                 all: true,
-                filters: filters.clone(),
+                filters: Some(self.clockwork_filter()),
                 ..Default::default()
             }))
             .await
             .map_err(|e| EngineError::call("list containers", &self.identity.name, e))?;
-        let mut observation = Observation::default();
         let mut ours = Vec::new();
         for c in listed {
             let labels = c.labels.clone().unwrap_or_default();
@@ -302,7 +342,7 @@ impl Engine {
                         ours.push((resource, name, c));
                     }
                 }
-                owner => self.note_stranger(&mut observation, "container", name, &labels, owner),
+                owner => self.note_stranger(observation, "container", name, &labels, owner),
             }
         }
         // Restart counts, exit codes and start times are only in an
@@ -353,40 +393,10 @@ impl Engine {
                     changed_outside: Vec::new(),
                 });
         }
-        let networks = self
-            .docker
-            .list_networks(Some(ListNetworksOptions {
-                filters: filters.clone(),
-            }))
-            .await
-            .map_err(|e| EngineError::call("list networks", &self.identity.name, e))?;
-        for n in networks {
-            let Some(name) = n.name else { continue };
-            match self.owner(n.labels.as_ref()) {
-                Owner::Ours => observation.networks.push(name),
-                owner => {
-                    let labels = n.labels.unwrap_or_default();
-                    self.note_stranger(&mut observation, "network", name, &labels, owner)
-                }
-            }
-        }
-        let volumes = self
-            .docker
-            .list_volumes(Some(ListVolumesOptions { filters }))
-            .await
-            .map_err(|e| EngineError::call("list volumes", &self.identity.name, e))?;
-        for v in volumes.volumes.unwrap_or_default() {
-            match self.owner(Some(&v.labels)) {
-                Owner::Ours => observation.volumes.push(v.name),
-                owner => self.note_stranger(&mut observation, "volume", v.name, &v.labels, owner),
-            }
-        }
-        observation.networks.sort();
-        observation.volumes.sort();
-        Ok(observation)
+        Ok(())
     }
 
-    fn note_stranger(
+    pub(super) fn note_stranger(
         &self,
         observation: &mut Observation,
         kind: &'static str,

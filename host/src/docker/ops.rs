@@ -74,6 +74,12 @@ pub trait ContainerEngine: Send + Sync {
     fn deaths(&self) -> Option<Deaths> {
         None
     }
+    /// Whether a container replaced by one of the same name is changed in
+    /// place instead (a swarm's service, updated task by task and rolled
+    /// back when the new one fails).
+    fn updates_in_place(&self) -> bool {
+        false
+    }
 }
 
 /// Container names, as they die.
@@ -150,6 +156,10 @@ impl ContainerEngine for Engine {
         baseline: Option<i64>,
     ) -> EngineCall<'a, Option<String>> {
         Box::pin(Engine::trouble(self, name, baseline))
+    }
+
+    fn updates_in_place(&self) -> bool {
+        self.is_swarm()
     }
 
     fn deaths(&self) -> Option<Deaths> {

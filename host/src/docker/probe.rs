@@ -97,13 +97,18 @@ impl Engine {
         scope: ContainerScope<'_>,
         budget: Budget,
     ) -> Result<(), EngineError> {
-        if self.own_container(container, scope).await?.is_none() {
+        // By id: on a swarm, the container of the service's task.
+        let Some(id) = self
+            .own_container(container, scope)
+            .await?
+            .and_then(|c| c.id)
+        else {
             return Err(EngineError::call(
                 "wait for",
                 container,
                 "no such container",
             ));
-        }
+        };
         // Following the log stream: every line is seen once, as it
         // comes, from the container's start.
         let options = LogsOptions {
@@ -112,7 +117,7 @@ impl Engine {
             follow: true,
             ..Default::default()
         };
-        let mut stream = self.docker.logs(container, Some(options));
+        let mut stream = self.docker.logs(&id, Some(options));
         let found = tokio::time::timeout(budget.deadline, async {
             let mut pending = String::new();
             while let Some(chunk) = stream.next().await {

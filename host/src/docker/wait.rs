@@ -78,6 +78,9 @@ impl Engine {
         deadline: Duration,
         readiness: Readiness,
     ) -> Result<(), EngineError> {
+        if self.is_swarm() {
+            return self.wait_service_ready(name, deadline).await;
+        }
         let filters = HashMap::from([
             ("container".to_string(), vec![name.to_string()]),
             ("type".to_string(), vec!["container".to_string()]),

@@ -60,6 +60,9 @@ pub struct Identity {
     pub dir: PathBuf,
     /// Ids of other folders whose objects the user took over.
     adopted: Vec<ProjectId>,
+    /// Where its objects live: containers of an Engine, or services of a
+    /// swarm. Part of who it is, since every look and every act depends on it.
+    pub target: super::EngineTarget,
 }
 
 impl Identity {
@@ -70,6 +73,7 @@ impl Identity {
             id: ProjectId::of_folder(dir),
             dir: dir.to_path_buf(),
             adopted: Vec::new(),
+            target: super::EngineTarget::Local,
         }
     }
 

@@ -62,6 +62,39 @@ pub struct ProjectConfig {
     /// `[git]`
     #[serde(default)]
     pub git: GitConfig,
+    /// `[target]`
+    #[serde(default)]
+    pub target: TargetConfig,
+}
+
+/// `[target]` in `clockwork.toml`: where the declarations run.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetConfig {
+    /// `local` (the default) or `swarm`; `--target` wins.
+    #[serde(default)]
+    pub engine: EngineTarget,
+}
+
+/// Which Engine the declarations run on.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EngineTarget {
+    /// Containers on the Docker Engine `DOCKER_HOST` names.
+    #[default]
+    Local,
+    /// Services on the Docker Swarm whose manager `DOCKER_HOST` names.
+    Swarm,
+}
+
+impl EngineTarget {
+    /// Its name in `clockwork.toml` and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EngineTarget::Local => "local",
+            EngineTarget::Swarm => "swarm",
+        }
+    }
 }
 
 /// `[git]` in `clockwork.toml`: what the host's `git` driver may do.
@@ -334,8 +367,10 @@ impl Project {
                 None,
             ));
         }
+        let mut identity = Identity::new(&name, &dir);
+        identity.target = config.target.engine;
         Ok(Project {
-            identity: Identity::new(&name, &dir),
+            identity,
             dir,
             config,
             files: Arc::new(files),
@@ -380,6 +415,24 @@ mod tests {
         let err = Project::open(dir.path()).unwrap_err().to_string();
         assert!(
             err.contains("line 2, column 1: unknown field `prefered`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn the_target_engine_is_local_unless_the_settings_say_swarm() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let project = Project::open(dir.path()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(project.identity.target, EngineTarget::Local);
+        std::fs::write(dir.path().join(CONFIG_FILE), "[target]\nengine = \"swarm\"\n")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let project = Project::open(dir.path()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(project.identity.target, EngineTarget::Swarm);
+        std::fs::write(dir.path().join(CONFIG_FILE), "[target]\nengine = \"k8s\"\n")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let err = Project::open(dir.path()).unwrap_err().to_string();
+        assert!(
+            err.contains("unknown variant `k8s`, expected `local` or `swarm`"),
             "{err}"
         );
     }

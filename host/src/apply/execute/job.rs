@@ -206,8 +206,13 @@ impl Running<'_> {
     async fn act(&self) -> Result<Acted, Outcome> {
         let shared = self.shared;
         let mut acted = Acted::default();
-        for (index, action) in self.job.planned.actions.iter().enumerate() {
+        let actions = &self.job.planned.actions;
+        for (index, action) in actions.iter().enumerate() {
             let what = describe(action);
+            if self.actor.replaced_in_place(actions, index) {
+                self.log(&what, "left to the update in place", Json::Null);
+                continue;
+            }
             self.log(&what, "started", Json::Null);
             match self.actor.act(&self.job.scope, action).await {
                 Ok(output) => {

@@ -1,0 +1,591 @@
+//! The same declarations as Docker Swarm services (`[target] engine =
+//! "swarm"`): a container spec becomes a service of one replica on the
+//! project's overlay networks, observed through its tasks. The plugins
+//! plan as they do for containers; only the host knows it is a swarm.
+//!
+//! What this kernel cannot do is said rather than worked around: it has no
+//! IPVS here, so a service is reached by DNS round robin (`dnsrr`), and a
+//! port is published on the node that runs the task (`mode=host`).
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use bollard::Docker;
+use bollard::models::{
+    EndpointPortConfig, EndpointPortConfigProtocolEnum, EndpointPortConfigPublishModeEnum,
+    EndpointSpec, EndpointSpecModeEnum, LocalNodeState, Mount, MountTmpfsOptions, MountType,
+    NetworkAttachmentConfig, Service, ServiceSpec, ServiceSpecMode, ServiceSpecModeReplicated,
+    ServiceSpecUpdateConfig, ServiceSpecUpdateConfigFailureActionEnum,
+    ServiceSpecUpdateConfigOrderEnum, ServiceUpdateStatusStateEnum, Task, TaskSpec,
+    TaskSpecContainerSpec, TaskSpecRestartPolicy, TaskSpecRestartPolicyConditionEnum, TaskState,
+};
+use bollard::query_parameters::{
+    InspectContainerOptions, InspectServiceOptions, ListContainersOptions, ListServicesOptions,
+    ListTasksOptions, UpdateServiceOptions,
+};
+use clockwork_schema::actions::{ContainerSpec, spec_hash};
+use clockwork_schema::{Protocol, parse_port};
+use serde_json::{Value as Json, json};
+
+use crate::docker::observe::{Observation, ObservedContainer};
+use crate::docker::{Engine, EngineError, Owner, labels};
+use crate::project::EngineTarget;
+
+use super::execute::is_missing;
+
+/// How often the tasks of a service are looked at while waiting: the
+/// Engine sends no event for a task's state.
+const TASK_POLL: Duration = Duration::from_millis(200);
+
+/// The label Swarm puts on a task's container: its service's name.
+const SERVICE_NAME_LABEL: &str = "com.docker.swarm.service.name";
+
+/// Refuses an Engine that is not a manager of an active swarm: a service
+/// can be made only there.
+pub(super) async fn check_manager(docker: &Docker, endpoint: &str) -> Result<(), EngineError> {
+    let info = docker
+        .info()
+        .await
+        .map_err(|e| EngineError::call("ask about the swarm of", endpoint, e))?;
+    let swarm = info.swarm.unwrap_or_default();
+    let state = swarm
+        .local_node_state
+        .map(|s| s.to_string())
+        .unwrap_or_default();
+    if swarm.local_node_state == Some(LocalNodeState::ACTIVE)
+        && swarm.control_available == Some(true)
+    {
+        return Ok(());
+    }
+    Err(EngineError::NotSwarmManager {
+        endpoint: endpoint.to_string(),
+        state: if state.is_empty() {
+            "inactive".into()
+        } else {
+            state
+        },
+    })
+}
+
+impl Engine {
+    /// Whether this project runs as services of a swarm.
+    pub fn is_swarm(&self) -> bool {
+        self.identity.target == EngineTarget::Swarm
+    }
+
+    /// The service `spec` asks for, on behalf of `owner`, with its config
+    /// `hash` among the labels of the service and of its containers.
+    pub(super) fn service_spec(
+        &self,
+        owner: &crate::policy::Scope,
+        spec: &ContainerSpec,
+        hash: &str,
+    ) -> Result<ServiceSpec, EngineError> {
+        let labels = self.container_labels(owner, spec, hash);
+        let mut mounts = Vec::new();
+        for m in &spec.mounts {
+            let source = crate::policy::mount_source(&self.files, m, &owner.grants)?;
+            let bind = m.is_bind();
+            if bind {
+                let resolved = std::fs::canonicalize(&source)
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_else(|_| source.clone());
+                if let Some(over) =
+                    super::create::state_folder_hidden(self.files.root(), &resolved, &m.target)
+                {
+                    mounts.push(Mount {
+                        target: Some(over),
+                        typ: Some(MountType::TMPFS),
+                        read_only: Some(true),
+                        tmpfs_options: Some(MountTmpfsOptions {
+                            size_bytes: Some(4096),
+                            mode: Some(0o500),
+                            ..Default::default()
+                        }),
+                        ..Default::default()
+                    });
+                }
+            }
+            mounts.push(Mount {
+                target: Some(m.target.clone()),
+                source: Some(source),
+                typ: Some(if bind {
+                    MountType::BIND
+                } else {
+                    MountType::VOLUME
+                }),
+                read_only: Some(m.read_only),
+                ..Default::default()
+            });
+        }
+        let networks = spec
+            .networks
+            .iter()
+            .map(|n| NetworkAttachmentConfig {
+                target: Some(n.clone()),
+                aliases: super::create::endpoint(spec, n).aliases,
+                ..Default::default()
+            })
+            .collect();
+        let condition = match spec.restart_policy.as_str() {
+            "no" => TaskSpecRestartPolicyConditionEnum::NONE,
+            "on-failure" => TaskSpecRestartPolicyConditionEnum::ON_FAILURE,
+            _ if !spec.must_run => TaskSpecRestartPolicyConditionEnum::ON_FAILURE,
+            _ => TaskSpecRestartPolicyConditionEnum::ANY,
+        };
+        Ok(ServiceSpec {
+            name: Some(spec.name.clone()),
+            labels: Some(labels.clone()),
+            task_template: Some(TaskSpec {
+                container_spec: Some(TaskSpecContainerSpec {
+                    image: Some(spec.image.clone()),
+                    labels: Some(labels),
+                    // A container's `Entrypoint` is a service's `Command`,
+                    // its `Cmd` the service's `Args`.
+                    command: spec.entrypoint.clone(),
+                    args: spec.command.clone(),
+                    hostname: Some(spec.name.clone()),
+                    env: Some(spec.env.iter().map(|(k, v)| format!("{k}={v}")).collect()),
+                    mounts: Some(mounts),
+                    health_check: super::create::healthcheck(spec),
+                    ..Default::default()
+                }),
+                restart_policy: Some(TaskSpecRestartPolicy {
+                    condition: Some(condition),
+                    delay: Some(1_000_000_000),
+                    ..Default::default()
+                }),
+                networks: Some(networks),
+                ..Default::default()
+            }),
+            mode: Some(ServiceSpecMode {
+                replicated: Some(ServiceSpecModeReplicated { replicas: Some(1) }),
+                ..Default::default()
+            }),
+            endpoint_spec: Some(EndpointSpec {
+                mode: Some(EndpointSpecModeEnum::DNSRR),
+                ports: Some(published(&spec.ports)?),
+            }),
+            // A changed declaration is a rolling update, rolled back when
+            // its new task fails. Stop first: a task publishing a port on
+            // its node cannot start while the old one holds it.
+            update_config: Some(ServiceSpecUpdateConfig {
+                parallelism: Some(1),
+                failure_action: Some(ServiceSpecUpdateConfigFailureActionEnum::ROLLBACK),
+                monitor: Some(5_000_000_000),
+                order: Some(ServiceSpecUpdateConfigOrderEnum::STOP_FIRST),
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+    }
+
+    /// Makes `spec`'s service, or changes the one of that name to it, or
+    /// keeps it when it has this config already.
+    pub(super) async fn ensure_service(
+        &self,
+        owner: &crate::policy::Scope,
+        spec: &ContainerSpec,
+    ) -> Result<Json, EngineError> {
+        crate::policy::ports_allowed(owner, &spec.ports)?;
+        let hash = spec_hash(spec);
+        let wanted = self.service_spec(owner, spec, &hash)?;
+        match self
+            .own_service(&spec.name, owner.resource.as_str())
+            .await?
+        {
+            Some(existing) if label(&existing, labels::CONFIG_HASH) == Some(hash.as_str()) => Ok(
+                json!({"id": existing.id, "created": false, "started": false, "restart_count": 0}),
+            ),
+            Some(existing) => {
+                let version = existing
+                    .version
+                    .as_ref()
+                    .and_then(|v| v.index)
+                    .and_then(|i| i32::try_from(i).ok())
+                    .unwrap_or_default();
+                self.docker
+                    .update_service(
+                        &spec.name,
+                        wanted,
+                        UpdateServiceOptions {
+                            version,
+                            ..Default::default()
+                        },
+                        None,
+                    )
+                    .await
+                    .map_err(|e| EngineError::call("update service", &spec.name, e))?;
+                Ok(
+                    json!({"id": existing.id, "created": false, "started": true, "restart_count": 0}),
+                )
+            }
+            None => {
+                let made = self
+                    .docker
+                    .create_service(wanted, None)
+                    .await
+                    .map_err(|e| EngineError::call("create service", &spec.name, e))?;
+                Ok(json!({"id": made.id, "created": true, "started": true, "restart_count": 0}))
+            }
+        }
+    }
+
+    /// Removes `resource`'s service `name` and waits (within `grace` and a
+    /// minute more) until its tasks are gone, so its networks can go too.
+    pub(super) async fn remove_service(
+        &self,
+        resource: &str,
+        name: &str,
+        grace: Duration,
+    ) -> Result<Json, EngineError> {
+        if self.own_service(name, resource).await?.is_none() {
+            return Ok(json!({"removed": false}));
+        }
+        match self.docker.delete_service(name).await {
+            Ok(()) => {}
+            Err(e) if is_missing(&e) => return Ok(json!({"removed": false})),
+            Err(e) => return Err(EngineError::call("remove service", name, e)),
+        }
+        let deadline = Instant::now() + grace + Duration::from_secs(60);
+        loop {
+            let left = self.task_containers(name).await?;
+            if left.is_empty() || Instant::now() > deadline {
+                break;
+            }
+            tokio::time::sleep(TASK_POLL).await;
+        }
+        Ok(json!({"removed": true}))
+    }
+
+    /// The service `name` when it is this project's and `resource`'s;
+    /// `None` when there is none.
+    async fn own_service(
+        &self,
+        name: &str,
+        resource: &str,
+    ) -> Result<Option<Service>, EngineError> {
+        let service = match self
+            .docker
+            .inspect_service(name, None::<InspectServiceOptions>)
+            .await
+        {
+            Ok(s) => s,
+            Err(e) if is_missing(&e) => return Ok(None),
+            Err(e) => return Err(EngineError::call("inspect service", name, e)),
+        };
+        let service_labels = service.spec.as_ref().and_then(|s| s.labels.as_ref());
+        let owner = self.owner(service_labels);
+        if owner != Owner::Ours {
+            return Err(EngineError::Foreign {
+                kind: "service",
+                name: name.to_string(),
+                owner,
+            });
+        }
+        match label(&service, labels::RESOURCE) {
+            Some(r) if r == resource => Ok(Some(service)),
+            other => Err(EngineError::OtherResource {
+                name: name.to_string(),
+                owner: other.unwrap_or("(none)").to_string(),
+                resource: resource.to_string(),
+            }),
+        }
+    }
+
+    /// The service `name` stands for: itself, or — for the container of a
+    /// task, which a command or a log of the service reached — its
+    /// service.
+    async fn service_of(&self, name: &str) -> String {
+        if let Ok(c) = self
+            .docker
+            .inspect_container(name, None::<InspectContainerOptions>)
+            .await
+            && self.ours(c.config.as_ref().and_then(|c| c.labels.as_ref()))
+            && let Some(service) = super::execute::label_of(&c, SERVICE_NAME_LABEL)
+        {
+            return service.clone();
+        }
+        name.to_string()
+    }
+
+    /// The tasks of service `name` that should run.
+    async fn running_tasks(&self, name: &str) -> Result<Vec<Task>, EngineError> {
+        let filters = HashMap::from([
+            ("service".to_string(), vec![name.to_string()]),
+            ("desired-state".to_string(), vec!["running".to_string()]),
+        ]);
+        self.docker
+            .list_tasks(Some(ListTasksOptions {
+                filters: Some(filters),
+            }))
+            .await
+            .map_err(|e| EngineError::call("list tasks of", name, e))
+    }
+
+    /// Waits until a task of service `name`'s current config runs — with a
+    /// health check, Swarm says a task runs only once it is healthy; during
+    /// a rolling update the old task still runs, and does not count. An
+    /// update Swarm rolled back is an error, with its message; a task that
+    /// failed is said if the wait ends, since Swarm starts another.
+    pub(super) async fn wait_service_ready(
+        &self,
+        name: &str,
+        deadline: Duration,
+    ) -> Result<(), EngineError> {
+        let name = &self.service_of(name).await;
+        let until = Instant::now() + deadline;
+        let mut last = String::from("no task yet");
+        loop {
+            let service = self
+                .docker
+                .inspect_service(name, None::<InspectServiceOptions>)
+                .await
+                .map_err(|e| EngineError::call("inspect service", name, e))?;
+            if let Some(update) = &service.update_status
+                && let Some(state) = update.state
+                && matches!(
+                    state,
+                    ServiceUpdateStatusStateEnum::ROLLBACK_STARTED
+                        | ServiceUpdateStatusStateEnum::ROLLBACK_COMPLETED
+                        | ServiceUpdateStatusStateEnum::ROLLBACK_PAUSED
+                        | ServiceUpdateStatusStateEnum::PAUSED
+                )
+            {
+                return Err(EngineError::call(
+                    "update service",
+                    name,
+                    format!(
+                        "the update failed and Swarm {state}: {}",
+                        update.message.as_deref().unwrap_or("no message")
+                    ),
+                ));
+            }
+            let current = label(&service, labels::CONFIG_HASH);
+            for task in self.running_tasks(name).await? {
+                let of_current = task
+                    .spec
+                    .as_ref()
+                    .and_then(|s| s.container_spec.as_ref())
+                    .and_then(|c| c.labels.as_ref())
+                    .and_then(|l| l.get(labels::CONFIG_HASH))
+                    .map(String::as_str)
+                    == current;
+                let status = task.status.unwrap_or_default();
+                if !of_current {
+                    continue;
+                }
+                if status.state == Some(TaskState::RUNNING) {
+                    return Ok(());
+                }
+                last = task_said(&status.state, &status.message, &status.err);
+            }
+            if Instant::now() > until {
+                return Err(EngineError::call(
+                    "wait for",
+                    name,
+                    format!(
+                        "no task of the service ran within {} s (last: {last})",
+                        deadline.as_secs()
+                    ),
+                ));
+            }
+            tokio::time::sleep(TASK_POLL).await;
+        }
+    }
+
+    /// What is wrong with service `name`, if no task of it runs.
+    pub(super) async fn service_trouble(&self, name: &str) -> Result<Option<String>, EngineError> {
+        let name = &self.service_of(name).await;
+        let tasks = self.running_tasks(name).await?;
+        if tasks
+            .iter()
+            .any(|t| t.status.as_ref().and_then(|s| s.state.as_ref()) == Some(&TaskState::RUNNING))
+        {
+            return Ok(None);
+        }
+        Ok(Some(match tasks.first().and_then(|t| t.status.as_ref()) {
+            Some(s) => format!(
+                "service `{name}`: {}",
+                task_said(&s.state, &s.message, &s.err)
+            ),
+            None => format!("service `{name}` has no task"),
+        }))
+    }
+
+    /// The containers on this node of service `name`'s tasks.
+    pub(super) async fn task_containers(&self, name: &str) -> Result<Vec<String>, EngineError> {
+        let filters = HashMap::from([(
+            "label".to_string(),
+            vec![format!("{SERVICE_NAME_LABEL}={name}")],
+        )]);
+        let listed = self
+            .docker
+            .list_containers(Some(ListContainersOptions {
+                all: true,
+                filters: Some(filters),
+                ..Default::default()
+            }))
+            .await
+            .map_err(|e| EngineError::call("list containers of service", name, e))?;
+        Ok(listed
+            .into_iter()
+            .filter(|c| self.ours(c.labels.as_ref()))
+            .filter_map(|c| c.id)
+            .collect())
+    }
+
+    /// The running container of service `name` on this node, if any: what
+    /// a command, a log or an inspect of the service reaches.
+    pub(super) async fn task_container(&self, name: &str) -> Result<Option<String>, EngineError> {
+        for task in self.running_tasks(name).await? {
+            let status = task.status.unwrap_or_default();
+            if status.state != Some(TaskState::RUNNING) {
+                continue;
+            }
+            let Some(id) = status.container_status.and_then(|c| c.container_id) else {
+                continue;
+            };
+            if self.task_containers(name).await?.contains(&id) {
+                return Ok(Some(id));
+            }
+        }
+        Ok(None)
+    }
+
+    /// This project's services, as the containers a resource plugin sees.
+    pub(super) async fn observe_services(
+        &self,
+        observation: &mut Observation,
+    ) -> Result<(), EngineError> {
+        let services = self
+            .docker
+            .list_services(Some(ListServicesOptions {
+                filters: Some(self.clockwork_filter()),
+                ..Default::default()
+            }))
+            .await
+            .map_err(|e| EngineError::call("list services", &self.identity.name, e))?;
+        for service in services {
+            let spec = service.spec.clone().unwrap_or_default();
+            let name = spec.name.clone().unwrap_or_default();
+            match self.owner(spec.labels.as_ref()) {
+                Owner::Ours => {}
+                owner => {
+                    let labels = spec.labels.clone().unwrap_or_default();
+                    self.note_stranger(observation, "service", name, &labels, owner);
+                    continue;
+                }
+            }
+            let Some(resource) = label(&service, labels::RESOURCE).map(str::to_string) else {
+                continue;
+            };
+            let tasks = self.running_tasks(&name).await?;
+            let running = tasks.iter().find(|t| {
+                t.status.as_ref().and_then(|s| s.state.as_ref()) == Some(&TaskState::RUNNING)
+            });
+            let container = spec
+                .task_template
+                .as_ref()
+                .and_then(|t| t.container_spec.as_ref());
+            observation
+                .containers
+                .entry(resource)
+                .or_default()
+                .push(ObservedContainer {
+                    name: name.clone(),
+                    id: service.id.clone().unwrap_or_default(),
+                    running: running.is_some(),
+                    restarting: running.is_none() && !tasks.is_empty(),
+                    restart_count: 0,
+                    exit_code: tasks
+                        .iter()
+                        .filter_map(|t| t.status.as_ref()?.container_status.as_ref()?.exit_code)
+                        .next()
+                        .unwrap_or(0),
+                    started_at: None,
+                    health: None,
+                    config_hash: label(&service, labels::CONFIG_HASH).map(str::to_string),
+                    type_name: label(&service, labels::TYPE).map(str::to_string),
+                    image: container.and_then(|c| c.image.clone()).unwrap_or_default(),
+                    addresses: Vec::new(),
+                    aliases: Vec::new(),
+                    networks: Vec::new(),
+                    tunables: Default::default(),
+                    changed_outside: Vec::new(),
+                });
+        }
+        Ok(())
+    }
+}
+
+/// The ports a service publishes, each on the node that runs its task:
+/// there is no routing mesh without IPVS.
+fn published(ports: &[String]) -> Result<Vec<EndpointPortConfig>, EngineError> {
+    ports
+        .iter()
+        .map(|port| {
+            let m = parse_port(port).map_err(|e| EngineError::Payload(e.to_string()))?;
+            if m.host_ip.is_some() {
+                return Err(EngineError::Payload(format!(
+                    "`{port}`: a swarm publishes a port on every address of the node that runs the task; leave out the address"
+                )));
+            }
+            Ok(EndpointPortConfig {
+                protocol: Some(if m.protocol == Protocol::Udp {
+                    EndpointPortConfigProtocolEnum::UDP
+                } else {
+                    EndpointPortConfigProtocolEnum::TCP
+                }),
+                target_port: Some(i64::from(m.container_port)),
+                published_port: m.host_port.map(i64::from),
+                publish_mode: Some(EndpointPortConfigPublishModeEnum::HOST),
+                ..Default::default()
+            })
+        })
+        .collect()
+}
+
+/// A label of a service's own.
+fn label<'a>(service: &'a Service, key: &str) -> Option<&'a str> {
+    service
+        .spec
+        .as_ref()?
+        .labels
+        .as_ref()?
+        .get(key)
+        .map(String::as_str)
+}
+
+/// A task's state in words, with the Engine's message and error.
+fn task_said(state: &Option<TaskState>, message: &Option<String>, err: &Option<String>) -> String {
+    let state = state.map(|s| s.to_string()).unwrap_or_default();
+    match (message.as_deref(), err.as_deref()) {
+        (_, Some(err)) if !err.is_empty() => format!("{state}: {err}"),
+        (Some(message), _) if !message.is_empty() => format!("{state}: {message}"),
+        _ => state,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ports_are_published_on_the_node_of_the_task() {
+        let ports = published(&["8080:80".into(), "53/udp".into()]).expect("ports");
+        assert_eq!(ports[0].target_port, Some(80));
+        assert_eq!(ports[0].published_port, Some(8080));
+        assert_eq!(
+            ports[0].publish_mode,
+            Some(EndpointPortConfigPublishModeEnum::HOST)
+        );
+        assert_eq!(ports[1].protocol, Some(EndpointPortConfigProtocolEnum::UDP));
+        assert_eq!(ports[1].published_port, None);
+        let refused = published(&["127.0.0.1:5432:5432".into()]).unwrap_err();
+        assert!(
+            refused.to_string().contains("leave out the address"),
+            "{refused}"
+        );
+    }
+}

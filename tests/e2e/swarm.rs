@@ -1,0 +1,265 @@
+//! The same declarations on a Docker Swarm (`--target swarm`): a swarm of
+//! the test's own — each node a `dockerd` in its own network namespace,
+//! made and removed by `tests/swarm/nodes.sh` — never the machine's Engine,
+//! which other tests use at the same time.
+
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::stack::{Run, Stack, workspace};
+
+/// A test swarm, removed when dropped.
+struct TestSwarm {
+    name: String,
+    /// The manager's socket, as `DOCKER_HOST` names it.
+    manager: String,
+}
+
+impl TestSwarm {
+    /// Swarm `name`: a manager and `workers` workers, with `images` from
+    /// the machine's Engine on every node.
+    fn up(name: &str, workers: u32, images: &[&str]) -> TestSwarm {
+        // One a crashed earlier run left is removed first.
+        nodes(&["down", name]);
+        let said = nodes(&["up", name, &workers.to_string()]);
+        let manager = said
+            .lines()
+            .find_map(|l| l.strip_prefix("manager "))
+            .and_then(|rest| rest.split_whitespace().next())
+            .unwrap_or_else(|| panic!("no manager in: {said}"))
+            .to_string();
+        let swarm = TestSwarm {
+            name: name.to_string(),
+            manager,
+        };
+        let mut args = vec!["images", name];
+        args.extend_from_slice(images);
+        nodes(&args);
+        swarm
+    }
+
+    /// `docker args…` against the manager, panicking unless it succeeds.
+    fn docker(&self, args: &[&str]) -> String {
+        let out = Command::new("docker")
+            .arg("-H")
+            .arg(&self.manager)
+            .args(args)
+            .output()
+            .expect("docker runs");
+        assert!(
+            out.status.success(),
+            "docker {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    /// Clockwork in `stack`, on this swarm.
+    fn run(&self, stack: &Stack, args: &[&str]) -> Run {
+        let output = stack
+            .command(args)
+            .env("DOCKER_HOST", &self.manager)
+            .env("CW_TARGET", "swarm")
+            .output()
+            .expect("clockwork runs");
+        Run::from(output)
+    }
+
+    fn ok(&self, stack: &Stack, args: &[&str]) -> Run {
+        let run = self.run(stack, args);
+        assert_eq!(
+            run.code, 0,
+            "clockwork {args:?} on the swarm failed\n{}\n{}",
+            run.stdout, run.stderr
+        );
+        run
+    }
+
+    /// The project's services: name → inspect.
+    fn services(&self, project: &str) -> Vec<Value> {
+        let ids = self.docker(&[
+            "service",
+            "ls",
+            "-q",
+            "--filter",
+            &format!("label=dev.clockwork.project={project}"),
+        ]);
+        ids.lines()
+            .map(|id| {
+                let text = self.docker(&["service", "inspect", id]);
+                let mut all: Vec<Value> = serde_json::from_str(&text).expect("json");
+                all.remove(0)
+            })
+            .collect()
+    }
+}
+
+impl Drop for TestSwarm {
+    fn drop(&mut self) {
+        nodes(&["down", &self.name]);
+    }
+}
+
+/// `tests/swarm/nodes.sh args…`, panicking unless it succeeds.
+fn nodes(args: &[&str]) -> String {
+    let script = workspace().join("tests/swarm/nodes.sh");
+    let out = Command::new(&script)
+        .args(args)
+        .output()
+        .expect("nodes.sh runs");
+    assert!(
+        out.status.success(),
+        "nodes.sh {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).to_string()
+}
+
+const PROJECT: &str = r#"
+db = DockerResource(
+    name = "swarm-db",
+    image = "postgres:15-alpine",
+    env_vars = {"POSTGRES_USER": "app", "POSTGRES_PASSWORD": "pw-swarm-secret", "POSTGRES_DB": "appdb"},
+)
+api = DockerResource(
+    name = "swarm-api",
+    image = "busybox:latest",
+    command = ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"],
+)
+api.connect(DatabaseConnection(to_resource = db))
+"#;
+
+#[test]
+fn a_project_runs_as_services_of_a_swarm_in_order_and_goes_again() {
+    let swarm = TestSwarm::up("cwone", 0, &["postgres:15-alpine", "busybox:latest"]);
+    let stack = Stack::new("swarm-one");
+    stack.write("main.star", PROJECT);
+
+    // A plan against the swarm, then the apply: the database first, ready
+    // (its readiness probe answered) before the API is made.
+    swarm.ok(&stack, &["plan"]);
+    let applied = swarm.ok(&stack, &["apply", "--yes"]);
+    let services = swarm.services("swarm-one");
+    let names: Vec<&str> = services
+        .iter()
+        .filter_map(|s| s["Spec"]["Name"].as_str())
+        .collect();
+    assert_eq!(names.len(), 2, "{names:?}\n{}", applied.stderr);
+    assert!(names.contains(&"swarm-db") && names.contains(&"swarm-api"));
+    let api = services
+        .iter()
+        .find(|s| s["Spec"]["Name"] == "swarm-api")
+        .expect("api");
+    // What the connection injects is in the service's spec; reached by
+    // DNS round robin (no IPVS here), on the project's overlay network.
+    let env = api["Spec"]["TaskTemplate"]["ContainerSpec"]["Env"].to_string();
+    assert!(
+        env.contains("DATABASE_URL=postgresql://app:pw-swarm-secret@swarm-db:5432/appdb"),
+        "{env}"
+    );
+    assert_eq!(api["Spec"]["EndpointSpec"]["Mode"], "dnsrr");
+    let created = |name: &str| {
+        services
+            .iter()
+            .find(|s| s["Spec"]["Name"] == name)
+            .and_then(|s| s["CreatedAt"].as_str())
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert!(
+        created("swarm-db") < created("swarm-api"),
+        "the API was made before the database"
+    );
+    let network = swarm.docker(&[
+        "network",
+        "ls",
+        "--filter",
+        "label=dev.clockwork.project=swarm-one",
+        "--format",
+        "{{.Driver}} {{.Scope}}",
+    ]);
+    assert_eq!(network, "overlay swarm");
+    // The password is not in what the apply printed.
+    assert!(!applied.stdout.contains("pw-swarm-secret"));
+    assert!(!applied.stderr.contains("pw-swarm-secret"));
+
+    // Again: nothing to change, nothing changed.
+    let before: Vec<Value> = swarm.services("swarm-one");
+    let again = swarm.ok(&stack, &["apply", "--yes"]);
+    let after: Vec<Value> = swarm.services("swarm-one");
+    let versions = |all: &[Value]| {
+        let mut v: Vec<String> = all
+            .iter()
+            .map(|s| format!("{} {}", s["Spec"]["Name"], s["Version"]["Index"]))
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(versions(&before), versions(&after), "{}", again.stderr);
+
+    // A changed declaration changes its service in place.
+    stack.write(
+        "main.star",
+        &PROJECT.replace(
+            "while true; do sleep 1; done",
+            "while true; do sleep 2; done",
+        ),
+    );
+    swarm.ok(&stack, &["apply", "--yes"]);
+    let changed = swarm.services("swarm-one");
+    let api_now = changed
+        .iter()
+        .find(|s| s["Spec"]["Name"] == "swarm-api")
+        .expect("api");
+    assert_eq!(api_now["ID"], api["ID"], "the same service, updated");
+    assert!(
+        api_now["Spec"]["TaskTemplate"]["ContainerSpec"]["Args"]
+            .to_string()
+            .contains("sleep 2")
+    );
+
+    // What does not know a swarm yet says so, and touches nothing.
+    let refused = swarm.run(&stack, &["status"]);
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    assert!(
+        refused
+            .stderr
+            .contains("`clockwork status` does not work on a swarm yet"),
+        "{}",
+        refused.stderr
+    );
+
+    // Gone: services and the network.
+    swarm.ok(&stack, &["destroy", "--yes"]);
+    assert!(swarm.services("swarm-one").is_empty());
+    let networks = swarm.docker(&[
+        "network",
+        "ls",
+        "-q",
+        "--filter",
+        "label=dev.clockwork.project=swarm-one",
+    ]);
+    assert_eq!(networks, "");
+}
+
+#[test]
+fn the_swarm_target_on_an_engine_that_is_no_manager_is_refused_clearly() {
+    // The machine's Engine is in no swarm (and is never made one).
+    let stack = Stack::new("swarm-refused");
+    stack.write("main.star", PROJECT);
+    let run = Run::from(
+        stack
+            .command(&["--target", "swarm", "apply", "--yes"])
+            .output()
+            .expect("clockwork runs"),
+    );
+    assert_ne!(run.code, 0);
+    assert!(stack.containers().is_empty(), "nothing made");
+    assert!(
+        run.stderr
+            .contains("is not a manager of an active swarm (its swarm state: inactive)"),
+        "{}",
+        run.stderr
+    );
+}
