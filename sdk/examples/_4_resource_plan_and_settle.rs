@@ -313,6 +313,8 @@ fn container_spec(
         network_options: NetworkSpec::declared_of(project, &networks),
         networks,
         aliases: Vec::new(),
+        replicas: None,
+        placement: Vec::new(),
         command: None,
         entrypoint: None,
         labels: BTreeMap::new(),

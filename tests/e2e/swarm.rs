@@ -14,6 +14,8 @@ struct TestSwarm {
     name: String,
     /// The manager's socket, as `DOCKER_HOST` names it.
     manager: String,
+    /// Each worker's socket and host name.
+    workers: Vec<(String, String)>,
 }
 
 impl TestSwarm {
@@ -29,9 +31,18 @@ impl TestSwarm {
             .and_then(|rest| rest.split_whitespace().next())
             .unwrap_or_else(|| panic!("no manager in: {said}"))
             .to_string();
+        let workers = said
+            .lines()
+            .filter_map(|l| l.strip_prefix("worker "))
+            .filter_map(|rest| {
+                let words: Vec<&str> = rest.split_whitespace().collect();
+                Some((words.first()?.to_string(), words.get(2)?.to_string()))
+            })
+            .collect();
         let swarm = TestSwarm {
             name: name.to_string(),
             manager,
+            workers,
         };
         let mut args = vec!["images", name];
         args.extend_from_slice(images);
@@ -41,9 +52,14 @@ impl TestSwarm {
 
     /// `docker args…` against the manager, panicking unless it succeeds.
     fn docker(&self, args: &[&str]) -> String {
+        self.docker_on(&self.manager, args)
+    }
+
+    /// `docker args…` against the node at `socket`.
+    fn docker_on(&self, socket: &str, args: &[&str]) -> String {
         let out = Command::new("docker")
             .arg("-H")
-            .arg(&self.manager)
+            .arg(socket)
             .args(args)
             .output()
             .expect("docker runs");
@@ -262,4 +278,97 @@ fn the_swarm_target_on_an_engine_that_is_no_manager_is_refused_clearly() {
         "{}",
         run.stderr
     );
+}
+
+#[test]
+fn replicas_spread_over_the_workers_placement_holds_and_a_worker_reaches_the_database_by_name() {
+    let swarm = TestSwarm::up("cwmany", 2, &["postgres:15-alpine", "busybox:latest"]);
+    assert_eq!(swarm.workers.len(), 2);
+    let stack = Stack::new("swarm-many");
+    stack.write(
+        "main.star",
+        &PROJECT
+            .replace(
+                "    name = \"swarm-db\",\n",
+                "    name = \"swarm-db\",\n    placement = [\"node.role==manager\"],\n",
+            )
+            .replace(
+                "    name = \"swarm-api\",\n",
+                "    name = \"swarm-api\",\n    replicas = 2,\n    placement = [\"node.role==worker\"],\n",
+            ),
+    );
+    swarm.ok(&stack, &["apply", "--yes"]);
+    // Where each task runs, by node host name.
+    let nodes_of = |service: &str| {
+        let mut nodes: Vec<String> = swarm
+            .docker(&[
+                "service",
+                "ps",
+                service,
+                "--filter",
+                "desired-state=running",
+                "--format",
+                "{{.Node}} {{.CurrentState}}",
+            ])
+            .lines()
+            .map(|l| l.to_string())
+            .collect();
+        nodes.sort();
+        nodes
+    };
+    let api = nodes_of("swarm-api");
+    assert_eq!(api.len(), 2, "{api:?}");
+    assert!(
+        api[0].starts_with("cwmany-worker1 Running")
+            && api[1].starts_with("cwmany-worker2 Running"),
+        "the two tasks are not one on each worker: {api:?}"
+    );
+    let db = nodes_of("swarm-db");
+    assert!(
+        db.len() == 1 && db[0].starts_with("cwmany-manager Running"),
+        "{db:?}"
+    );
+    // A task on a worker reaches the database on the manager by its name,
+    // over the project's overlay network.
+    for (socket, host) in &swarm.workers {
+        let container = swarm.docker_on(
+            socket,
+            &[
+                "ps",
+                "-q",
+                "--filter",
+                "label=com.docker.swarm.service.name=swarm-api",
+            ],
+        );
+        assert!(!container.is_empty(), "no API task on {host}");
+        let reached = swarm.docker_on(
+            socket,
+            &[
+                "exec", &container, "nc", "-z", "-w", "5", "swarm-db", "5432",
+            ],
+        );
+        assert_eq!(reached, "", "{host}");
+    }
+    swarm.ok(&stack, &["destroy", "--yes"]);
+    assert!(swarm.services("swarm-many").is_empty());
+}
+
+#[test]
+fn what_only_a_swarm_does_is_refused_on_the_local_engine_at_the_declaration() {
+    let stack = Stack::new("swarm-fields-local");
+    stack.write(
+        "main.star",
+        "DockerResource(name = \"swarm-fields-local-a\", image = \"busybox:latest\", replicas = 2)\n",
+    );
+    let run = stack.run(&["apply", "--yes"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("main.star:1:1")
+            && run
+                .stderr
+                .contains("`replicas = 2` means something only on a swarm"),
+        "{}",
+        run.stderr
+    );
+    assert!(stack.containers().is_empty(), "nothing made");
 }

@@ -244,7 +244,15 @@ pub async fn planned_each(
             Ok(located) => RunError::Invalid(vec![located]),
             Err(other) => RunError::Plan(other),
         })?;
-    let problems = plan::check_each(&plan, graph, files, state, observation, sources);
+    let problems = plan::check_each(
+        &plan,
+        graph,
+        files,
+        state,
+        observation,
+        sources,
+        identity.target,
+    );
     Ok((plan, problems))
 }
 

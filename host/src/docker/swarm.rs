@@ -17,7 +17,8 @@ use bollard::models::{
     NetworkAttachmentConfig, Service, ServiceSpec, ServiceSpecMode, ServiceSpecModeReplicated,
     ServiceSpecUpdateConfig, ServiceSpecUpdateConfigFailureActionEnum,
     ServiceSpecUpdateConfigOrderEnum, ServiceUpdateStatusStateEnum, Task, TaskSpec,
-    TaskSpecContainerSpec, TaskSpecRestartPolicy, TaskSpecRestartPolicyConditionEnum, TaskState,
+    TaskSpecContainerSpec, TaskSpecPlacement, TaskSpecRestartPolicy,
+    TaskSpecRestartPolicyConditionEnum, TaskState,
 };
 use bollard::query_parameters::{
     InspectContainerOptions, InspectServiceOptions, ListContainersOptions, ListServicesOptions,
@@ -156,10 +157,16 @@ impl Engine {
                     ..Default::default()
                 }),
                 networks: Some(networks),
+                placement: (!spec.placement.is_empty()).then(|| TaskSpecPlacement {
+                    constraints: Some(spec.placement.clone()),
+                    ..Default::default()
+                }),
                 ..Default::default()
             }),
             mode: Some(ServiceSpecMode {
-                replicated: Some(ServiceSpecModeReplicated { replicas: Some(1) }),
+                replicated: Some(ServiceSpecModeReplicated {
+                    replicas: Some(i64::from(spec.replicas.unwrap_or(1))),
+                }),
                 ..Default::default()
             }),
             endpoint_spec: Some(EndpointSpec {
@@ -323,7 +330,8 @@ impl Engine {
             .map_err(|e| EngineError::call("list tasks of", name, e))
     }
 
-    /// Waits until a task of service `name`'s current config runs — with a
+    /// Waits until the tasks of service `name`'s current config run, as
+    /// many as its replicas — with a
     /// health check, Swarm says a task runs only once it is healthy; during
     /// a rolling update the old task still runs, and does not count. An
     /// update Swarm rolled back is an error, with its message; a task that
@@ -362,6 +370,15 @@ impl Engine {
                 ));
             }
             let current = label(&service, labels::CONFIG_HASH);
+            let wanted = service
+                .spec
+                .as_ref()
+                .and_then(|s| s.mode.as_ref())
+                .and_then(|m| m.replicated.as_ref())
+                .and_then(|r| r.replicas)
+                .unwrap_or(1)
+                .max(1);
+            let mut running = 0;
             for task in self.running_tasks(name).await? {
                 let of_current = task
                     .spec
@@ -376,16 +393,20 @@ impl Engine {
                     continue;
                 }
                 if status.state == Some(TaskState::RUNNING) {
-                    return Ok(());
+                    running += 1;
+                } else {
+                    last = task_said(&status.state, &status.message, &status.err);
                 }
-                last = task_said(&status.state, &status.message, &status.err);
+            }
+            if running >= wanted {
+                return Ok(());
             }
             if Instant::now() > until {
                 return Err(EngineError::call(
                     "wait for",
                     name,
                     format!(
-                        "no task of the service ran within {} s (last: {last})",
+                        "{running} of its {wanted} tasks ran within {} s (last: {last})",
                         deadline.as_secs()
                     ),
                 ));

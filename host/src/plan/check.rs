@@ -15,7 +15,7 @@ use crate::model::{DeclId, ResourceName};
 use crate::plan::{Plan, PlanEntry};
 use crate::plugin::bindings::types::Action;
 use crate::policy::{self as act, Scope};
-use crate::project::ProjectDir;
+use crate::project::{EngineTarget, ProjectDir};
 use crate::resolve::Graph;
 use crate::state::State;
 
@@ -28,6 +28,7 @@ pub fn check_each(
     state: &State,
     observation: Option<&Observation>,
     sources: &Sources,
+    target: EngineTarget,
 ) -> Vec<(DeclId, Located)> {
     let mut problems = Vec::new();
     let at = |decl: DeclId, message: String, help: Option<String>| {
@@ -62,6 +63,15 @@ pub fn check_each(
                     let Ok(spec) = serde_json::from_str::<ContainerSpec>(spec) else {
                         continue;
                     };
+                    if target == EngineTarget::Local
+                        && let Some(problem) = swarm_only(&spec)
+                    {
+                        problems.push(at(
+                            decl,
+                            format!("`{}` ({}): {problem}", p.name, p.type_name),
+                            Some("set `[target] engine = \"swarm\"` in clockwork.toml (or `--target swarm`) to run it on a swarm, or leave the field out".into()),
+                        ));
+                    }
                     for (binding, written) in act::host_ports(&spec) {
                         let port = binding
                             .strip_prefix("0.0.0.0:")
@@ -216,4 +226,18 @@ fn check_setup(
         }
     }
     problems
+}
+
+/// What of `spec` only a swarm can do, said.
+fn swarm_only(spec: &ContainerSpec) -> Option<String> {
+    match (spec.replicas, spec.placement.is_empty()) {
+        (Some(n), _) => Some(format!(
+            "`replicas = {n}` means something only on a swarm: the local Engine runs one container"
+        )),
+        (None, false) => Some(format!(
+            "`placement = {:?}` means something only on a swarm: the local Engine has one node",
+            spec.placement
+        )),
+        (None, true) => None,
+    }
 }

@@ -14,7 +14,7 @@ use crate::model::{Declaration, Declared, Grants, Location, PluginKind};
 use crate::plugin::bindings::connection::exports::clockwork::plugin::connections::{
     RunWhen, SetupStep,
 };
-use crate::project::ProjectDir;
+use crate::project::{EngineTarget, ProjectDir};
 use crate::resolve::ResolvedConnection;
 
 fn project() -> (tempfile::TempDir, ProjectDir) {
@@ -69,10 +69,18 @@ fn problems(
     observation: Option<&Observation>,
 ) -> Vec<(DeclId, usize, String)> {
     let state = State::empty(&crate::project::Identity::new("p", files.root()));
-    check_each(plan, graph, files, &state, observation, &Sources::new())
-        .into_iter()
-        .map(|(decl, l)| (decl, l.location.line, l.message))
-        .collect()
+    check_each(
+        plan,
+        graph,
+        files,
+        &state,
+        observation,
+        &Sources::new(),
+        EngineTarget::Local,
+    )
+    .into_iter()
+    .map(|(decl, l)| (decl, l.location.line, l.message))
+    .collect()
 }
 
 /// No problem, as [`problems`] lists them.
@@ -90,7 +98,15 @@ fn a_host_port_the_user_did_not_write_is_refused_at_its_declaration() {
         entry(Some(1), "api", vec![container("api", &["8080:80"])]),
     ]);
     let state = State::empty(&crate::project::Identity::new("p", files.root()));
-    let found = check_each(&plan, &graph, &files, &state, None, &Sources::new());
+    let found = check_each(
+        &plan,
+        &graph,
+        &files,
+        &state,
+        None,
+        &Sources::new(),
+        EngineTarget::Local,
+    );
     assert_eq!(found.len(), 1, "{found:?}");
     let (decl, located) = &found[0];
     assert_eq!((*decl, located.location.line), (DeclId(1), 2));
@@ -100,7 +116,16 @@ fn a_host_port_the_user_did_not_write_is_refused_at_its_declaration() {
     );
     assert!(located.help.is_some(), "with the fix");
     assert_eq!(
-        check_each(&plan, &graph, &files, &state, None, &Sources::new()).len(),
+        check_each(
+            &plan,
+            &graph,
+            &files,
+            &state,
+            None,
+            &Sources::new(),
+            EngineTarget::Local
+        )
+        .len(),
         1,
         "one problem, once"
     );
@@ -360,10 +385,18 @@ fn a_problem_points_at_the_file_its_declaration_is_in() {
         vec![container("db", &["80:80"])],
     )]);
     let state = State::empty(&crate::project::Identity::new("p", files.root()));
-    let found: Vec<_> = check_each(&plan, &graph, &files, &state, None, &sources)
-        .into_iter()
-        .map(|(_, located)| located)
-        .collect();
+    let found: Vec<_> = check_each(
+        &plan,
+        &graph,
+        &files,
+        &state,
+        None,
+        &sources,
+        EngineTarget::Local,
+    )
+    .into_iter()
+    .map(|(_, located)| located)
+    .collect();
     assert_eq!(found.len(), 1, "{found:?}");
     assert_eq!(
         found[0].location.file,

@@ -424,8 +424,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let project = Project::open(dir.path()).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(project.identity.target, EngineTarget::Local);
-        std::fs::write(dir.path().join(CONFIG_FILE), "[target]\nengine = \"swarm\"\n")
-            .unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(
+            dir.path().join(CONFIG_FILE),
+            "[target]\nengine = \"swarm\"\n",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
         let project = Project::open(dir.path()).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(project.identity.target, EngineTarget::Swarm);
         std::fs::write(dir.path().join(CONFIG_FILE), "[target]\nengine = \"k8s\"\n")

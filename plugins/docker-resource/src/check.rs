@@ -43,6 +43,7 @@ pub fn check(config: &Value) -> Vec<Diagnostic> {
         }
     }
     check_labels(config, &mut problems);
+    check_swarm_fields(config, &mut problems);
     if let Some(healthcheck) = config.get("healthcheck").filter(|h| !is_image_own(h)) {
         let test_ok = healthcheck["test"]
             .as_array()
@@ -64,6 +65,28 @@ fn strings(list: &Value) -> impl Iterator<Item = (usize, &str)> {
         .flatten()
         .enumerate()
         .filter_map(|(i, v)| v.as_str().map(|s| (i, s)))
+}
+
+/// `replicas` at least one; each `placement` constraint a comparison.
+fn check_swarm_fields(config: &Value, problems: &mut Vec<Diagnostic>) {
+    if let Some(n) = config["replicas"].as_i64()
+        && !(1..=1000).contains(&n)
+    {
+        problems.push(error_at(
+            Some("/replicas"),
+            format!("`replicas` is {n}: give between 1 and 1000 tasks"),
+        ));
+    }
+    for (i, constraint) in strings(&config["placement"]) {
+        if !(constraint.contains("==") || constraint.contains("!=")) {
+            problems.push(error_at(
+                Some(&format!("/placement/{i}")),
+                format!(
+                    "`{constraint}` is not a constraint: write one as Docker does, e.g. `node.role==worker` or `node.hostname!=db-host`"
+                ),
+            ));
+        }
+    }
 }
 
 /// Port syntax, and each host port published once.

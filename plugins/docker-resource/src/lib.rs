@@ -78,6 +78,7 @@ fn docker_resource() -> TypeDef {
     .fields(network_names())
     .fields(process())
     .fields(lifecycle())
+    .fields(on_a_swarm())
     .field(fields::connections())
     .field(fields::assertions())
 }
@@ -213,6 +214,28 @@ fn process() -> Vec<Field> {
         .forces_replace()
         .example(json!({"com.example.role": "frontend"}))
         .example(json!({"traefik.http.routers.web.rule": "Host(`web.localhost`)"})),
+    ]
+}
+
+/// What only a swarm (`[target] engine = "swarm"`) does with it.
+fn on_a_swarm() -> Vec<Field> {
+    vec![
+        Field::new(
+            "replicas",
+            "int",
+            "On a swarm: how many tasks of the service run it, spread over the nodes its `placement` allows. \
+             The local Engine runs one container: any other count is refused there.",
+        )
+        .default(json!(1))
+        .example(json!(3)),
+        Field::new(
+            "placement",
+            "list<string>",
+            "On a swarm: where its tasks may run, as constraints in Docker's words, e.g. `node.role==worker` or \
+             `node.hostname!=db-host`; all must hold. Refused by the local Engine.",
+        )
+        .default(json!([]))
+        .example(json!(["node.role==worker"])),
     ]
 }
 

@@ -98,6 +98,11 @@ pub fn container_spec(
         must_run,
         network_options: NetworkSpec::declared_of(project, &networks),
         networks,
+        replicas: config["replicas"]
+            .as_u64()
+            .filter(|n| *n != 1)
+            .and_then(|n| u32::try_from(n).ok()),
+        placement: strings(&config["placement"]),
     })
 }
 

@@ -60,6 +60,16 @@ pub struct ContainerSpec {
     /// network made anew.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub network_options: BTreeMap<String, NetworkSpec>,
+    /// On a swarm, how many tasks run it (`None`: one). The local Engine
+    /// runs one container and refuses another count. Left out of the JSON
+    /// when `None`, so the hash of a spec without it is what it was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replicas: Option<u32>,
+    /// On a swarm, where its tasks may run: constraints as Docker writes
+    /// them (`node.role==worker`, `node.hostname!=a`). Refused by the local
+    /// Engine. Left out of the JSON when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub placement: Vec<String>,
 }
 
 fn default_restart() -> String {
