@@ -22,6 +22,15 @@ impl TestSwarm {
     /// Swarm `name`: a manager and `workers` workers, with `images` from
     /// the machine's Engine on every node.
     fn up(name: &str, workers: u32, images: &[&str]) -> TestSwarm {
+        let swarm = TestSwarm::bare(name, workers);
+        let mut args = vec!["images", name];
+        args.extend_from_slice(images);
+        nodes(&args);
+        swarm
+    }
+
+    /// Swarm `name` with no image on any node.
+    fn bare(name: &str, workers: u32) -> TestSwarm {
         // One a crashed earlier run left is removed first.
         nodes(&["down", name]);
         let said = nodes(&["up", name, &workers.to_string()]);
@@ -39,15 +48,42 @@ impl TestSwarm {
                 Some((words.first()?.to_string(), words.get(2)?.to_string()))
             })
             .collect();
-        let swarm = TestSwarm {
+        TestSwarm {
             name: name.to_string(),
             manager,
             workers,
-        };
-        let mut args = vec!["images", name];
-        args.extend_from_slice(images);
-        nodes(&args);
-        swarm
+        }
+    }
+
+    /// `images` from the machine's Engine on the manager only.
+    fn images_on_manager(&self, images: &[&str]) {
+        let saved = Command::new("docker")
+            .arg("save")
+            .args(images)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("docker save runs");
+        let loaded = Command::new("docker")
+            .arg("-H")
+            .arg(&self.manager)
+            .arg("load")
+            .stdin(saved.stdout.expect("piped"))
+            .output()
+            .expect("docker load runs");
+        assert!(
+            loaded.status.success(),
+            "{}",
+            String::from_utf8_lossy(&loaded.stderr)
+        );
+    }
+
+    /// A registry on the manager, which every node trusts: its address.
+    fn registry(&self) -> String {
+        let said = nodes(&["registry", &self.name]);
+        said.lines()
+            .find_map(|l| l.strip_prefix("registry "))
+            .map(|a| a.trim().to_string())
+            .unwrap_or_else(|| panic!("no registry in: {said}"))
     }
 
     /// `docker args…` against the manager, panicking unless it succeeds.
@@ -281,10 +317,19 @@ fn the_swarm_target_on_an_engine_that_is_no_manager_is_refused_clearly() {
 }
 
 #[test]
-fn replicas_spread_over_the_workers_placement_holds_and_a_worker_reaches_the_database_by_name() {
-    let swarm = TestSwarm::up("cwmany", 2, &["postgres:15-alpine", "busybox:latest"]);
+fn on_three_nodes_images_come_from_the_registry_replicas_spread_and_a_worker_reaches_the_database()
+{
+    // The images are on the manager only: the workers get them from the
+    // project's registry, pinned by digest.
+    let swarm = TestSwarm::bare("cwmany", 2);
+    swarm.images_on_manager(&["postgres:15-alpine", "busybox:latest"]);
+    let registry = swarm.registry();
     assert_eq!(swarm.workers.len(), 2);
     let stack = Stack::new("swarm-many");
+    stack.write(
+        "clockwork.toml",
+        &format!("[target]\nengine = \"swarm\"\nregistry = \"{registry}\"\n"),
+    );
     stack.write(
         "main.star",
         &PROJECT
@@ -298,6 +343,17 @@ fn replicas_spread_over_the_workers_placement_holds_and_a_worker_reaches_the_dat
             ),
     );
     swarm.ok(&stack, &["apply", "--yes"]);
+    let image = swarm.docker(&[
+        "service",
+        "inspect",
+        "swarm-api",
+        "--format",
+        "{{.Spec.TaskTemplate.ContainerSpec.Image}}",
+    ]);
+    assert!(
+        image.starts_with(&format!("{registry}/busybox@sha256:")),
+        "{image}"
+    );
     // Where each task runs, by node host name.
     let nodes_of = |service: &str| {
         let mut nodes: Vec<String> = swarm

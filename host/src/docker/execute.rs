@@ -127,8 +127,20 @@ impl Engine {
         }
     }
 
-    /// Pulls `image` when it is not present locally.
+    /// Pulls `image` when it is not present locally; on a swarm with a
+    /// registry, then pushes it there for the other nodes.
     pub async fn ensure_image(&self, image: &str) -> Result<Json, EngineError> {
+        let mut done = self.present_image(image).await?;
+        if self.is_swarm()
+            && let Some(registry) = self.identity.registry.clone()
+        {
+            done["pinned"] = json!(self.push_to_registry(image, &registry).await?);
+        }
+        Ok(done)
+    }
+
+    /// Pulls `image` when it is not present locally.
+    async fn present_image(&self, image: &str) -> Result<Json, EngineError> {
         if self.docker.inspect_image(image).await.is_ok() {
             return Ok(json!({"image": image, "pulled": false}));
         }

@@ -47,6 +47,9 @@ pub struct Engine {
     /// Serialises creating networks and volumes: the Engine accepts two
     /// networks with one name, so check-then-create must not interleave.
     pub(crate) create_lock: Arc<tokio::sync::Mutex<()>>,
+    /// On a swarm with a registry: each image as pushed there, pinned by
+    /// digest (`10.0.0.2:5000/busybox@sha256:…`), what its services run.
+    pub(crate) pinned: Arc<std::sync::Mutex<HashMap<String, String>>>,
 }
 
 /// Whose an object is, from its labels.
@@ -135,6 +138,7 @@ impl Engine {
             identity: identity.clone(),
             files,
             create_lock: Default::default(),
+            pinned: Default::default(),
         })
     }
 

@@ -22,10 +22,11 @@ use bollard::models::{
 };
 use bollard::query_parameters::{
     InspectContainerOptions, InspectServiceOptions, ListContainersOptions, ListServicesOptions,
-    ListTasksOptions, UpdateServiceOptions,
+    ListTasksOptions, PushImageOptions, TagImageOptions, UpdateServiceOptions,
 };
 use clockwork_schema::actions::{ContainerSpec, spec_hash};
 use clockwork_schema::{Protocol, parse_port};
+use futures::StreamExt;
 use serde_json::{Value as Json, json};
 
 use crate::docker::observe::{Observation, ObservedContainer};
@@ -139,7 +140,7 @@ impl Engine {
             labels: Some(labels.clone()),
             task_template: Some(TaskSpec {
                 container_spec: Some(TaskSpecContainerSpec {
-                    image: Some(spec.image.clone()),
+                    image: Some(self.image_for_nodes(&spec.image)),
                     labels: Some(labels),
                     // A container's `Entrypoint` is a service's `Command`,
                     // its `Cmd` the service's `Args`.
@@ -185,6 +186,79 @@ impl Engine {
             }),
             ..Default::default()
         })
+    }
+
+    /// `image` as the nodes get it: from the project's registry, pinned by
+    /// the digest pushed there, when it was; else by its name, which each
+    /// node must have or pull.
+    fn image_for_nodes(&self, image: &str) -> String {
+        self.pinned
+            .lock()
+            .ok()
+            .and_then(|p| p.get(image).cloned())
+            .unwrap_or_else(|| image.to_string())
+    }
+
+    /// Tags `image` for `registry`, pushes it, and remembers it by the
+    /// digest the registry holds: every node then runs that very image.
+    pub(super) async fn push_to_registry(
+        &self,
+        image: &str,
+        registry: &str,
+    ) -> Result<String, EngineError> {
+        let without_digest = image.split('@').next().unwrap_or(image);
+        let (repository, tag) = match without_digest.rsplit_once(':') {
+            Some((repo, tag)) if !tag.contains('/') => (repo, tag),
+            _ => (without_digest, "latest"),
+        };
+        let target = format!("{registry}/{repository}");
+        self.docker
+            .tag_image(
+                image,
+                Some(TagImageOptions {
+                    repo: Some(target.clone()),
+                    tag: Some(tag.to_string()),
+                }),
+            )
+            .await
+            .map_err(|e| EngineError::call("tag image", image, e))?;
+        let mut push = self.docker.push_image(
+            &target,
+            Some(PushImageOptions {
+                tag: Some(tag.to_string()),
+                ..Default::default()
+            }),
+            None,
+        );
+        while let Some(step) = push.next().await {
+            let step = step.map_err(|e| EngineError::call("push image", &target, e))?;
+            if let Some(error) = step.error_detail.and_then(|d| d.message) {
+                return Err(EngineError::call(
+                    "push image",
+                    &target,
+                    format!(
+                        "{error}; is the registry at {registry} running, and do the nodes trust it (`--insecure-registry`)?"
+                    ),
+                ));
+            }
+        }
+        let pushed = self
+            .docker
+            .inspect_image(&format!("{target}:{tag}"))
+            .await
+            .map_err(|e| EngineError::call("inspect image", &target, e))?;
+        let pinned = pushed
+            .repo_digests
+            .unwrap_or_default()
+            .into_iter()
+            .find(|d| d.starts_with(&format!("{target}@")))
+            .ok_or_else(|| {
+                EngineError::call("push image", &target, "the registry gave no digest")
+            })?;
+        if let Ok(mut map) = self.pinned.lock() {
+            map.insert(image.to_string(), pinned.clone());
+        }
+        Ok(pinned)
     }
 
     /// Makes `spec`'s service, or changes the one of that name to it, or

@@ -63,6 +63,8 @@ pub struct Identity {
     /// Where its objects live: containers of an Engine, or services of a
     /// swarm. Part of who it is, since every look and every act depends on it.
     pub target: super::EngineTarget,
+    /// On a swarm, the registry its nodes get images from (`host:port`).
+    pub registry: Option<String>,
 }
 
 impl Identity {
@@ -74,6 +76,7 @@ impl Identity {
             dir: dir.to_path_buf(),
             adopted: Vec::new(),
             target: super::EngineTarget::Local,
+            registry: None,
         }
     }
 

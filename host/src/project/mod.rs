@@ -74,6 +74,9 @@ pub struct TargetConfig {
     /// `local` (the default) or `swarm`; `--target` wins.
     #[serde(default)]
     pub engine: EngineTarget,
+    /// On a swarm, the registry (`host:port`) images are pushed to, so
+    /// that every node pulls the same one, pinned by digest.
+    pub registry: Option<String>,
 }
 
 /// Which Engine the declarations run on.
@@ -367,8 +370,17 @@ impl Project {
                 None,
             ));
         }
+        if let Some(registry) = &config.target.registry
+            && !valid_registry(registry)
+        {
+            return Err(config_error(
+                format!("[target] registry `{registry}` is not a registry's `host:port`"),
+                Some("write the address the swarm's nodes reach it at, without a scheme, e.g. `10.0.0.2:5000`".into()),
+            ));
+        }
         let mut identity = Identity::new(&name, &dir);
         identity.target = config.target.engine;
+        identity.registry = config.target.registry.clone();
         Ok(Project {
             identity,
             dir,
@@ -376,6 +388,18 @@ impl Project {
             files: Arc::new(files),
         })
     }
+}
+
+/// Whether `text` is a `host:port` (a name or an IPv4 address, and a port).
+fn valid_registry(text: &str) -> bool {
+    let Some((host, port)) = text.rsplit_once(':') else {
+        return false;
+    };
+    !host.is_empty()
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-'))
+        && port.parse::<u16>().is_ok_and(|p| p > 0)
 }
 
 /// A TOML error as `line L, column C: message`.
@@ -438,6 +462,25 @@ mod tests {
             err.contains("unknown variant `k8s`, expected `local` or `swarm`"),
             "{err}"
         );
+        std::fs::write(
+            dir.path().join(CONFIG_FILE),
+            "[target]\nengine = \"swarm\"\nregistry = \"10.0.0.2:5000\"\n",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let project = Project::open(dir.path()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(project.identity.registry.as_deref(), Some("10.0.0.2:5000"));
+        for wrong in ["http://10.0.0.2:5000", "10.0.0.2", "reg:0", ":5000"] {
+            std::fs::write(
+                dir.path().join(CONFIG_FILE),
+                format!("[target]\nregistry = \"{wrong}\"\n"),
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
+            let err = Project::open(dir.path()).unwrap_err().to_string();
+            assert!(
+                err.contains("is not a registry's `host:port`"),
+                "{wrong}: {err}"
+            );
+        }
     }
 
     #[test]
