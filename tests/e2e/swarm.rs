@@ -57,7 +57,7 @@ impl TestSwarm {
 
     /// `images` from the machine's Engine on the manager only.
     fn images_on_manager(&self, images: &[&str]) {
-        let saved = Command::new("docker")
+        let mut saved = Command::new("docker")
             .arg("save")
             .args(images)
             .stdout(std::process::Stdio::piped())
@@ -67,9 +67,10 @@ impl TestSwarm {
             .arg("-H")
             .arg(&self.manager)
             .arg("load")
-            .stdin(saved.stdout.expect("piped"))
+            .stdin(saved.stdout.take().expect("piped"))
             .output()
             .expect("docker load runs");
+        assert!(saved.wait().expect("docker save ends").success());
         assert!(
             loaded.status.success(),
             "{}",
