@@ -273,12 +273,12 @@ fn a_project_runs_as_services_of_a_swarm_in_order_and_goes_again() {
     );
 
     // What does not know a swarm yet says so, and touches nothing.
-    let refused = swarm.run(&stack, &["status"]);
+    let refused = swarm.run(&stack, &["logs", "swarm-api"]);
     assert_eq!(refused.code, 2, "{}", refused.stderr);
     assert!(
         refused
             .stderr
-            .contains("`clockwork status` does not work on a swarm yet"),
+            .contains("`clockwork logs` does not work on a swarm yet"),
         "{}",
         refused.stderr
     );
@@ -406,6 +406,64 @@ fn on_three_nodes_images_come_from_the_registry_replicas_spread_and_a_worker_rea
         );
         assert_eq!(reached, "", "{host}");
     }
+    // `status` shows each task with the node that runs it; a drained
+    // worker's task moves to the other, and `status` shows that.
+    let api_tasks = |stack: &Stack| -> Vec<(String, String)> {
+        let run = swarm.ok(stack, &["status", "--json"]);
+        let status: Value = serde_json::from_str(&run.stdout).expect("json");
+        let api = status["resources"]
+            .as_array()
+            .and_then(|rs| rs.iter().find(|r| r["name"] == "swarm-api"))
+            .cloned()
+            .unwrap_or_else(|| panic!("no swarm-api in {status:#}"));
+        api["containers"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|c| {
+                (
+                    c["state"].as_str().unwrap_or("").to_string(),
+                    c["uptime"].as_str().unwrap_or("").to_string(),
+                )
+            })
+            .collect()
+    };
+    let before = api_tasks(&stack);
+    assert_eq!(before.len(), 2, "{before:?}");
+    assert!(
+        before.iter().all(|(state, _)| state == "running")
+            && before
+                .iter()
+                .any(|(_, on)| on.ends_with("on cwmany-worker1"))
+            && before
+                .iter()
+                .any(|(_, on)| on.ends_with("on cwmany-worker2")),
+        "{before:?}"
+    );
+    swarm.docker(&[
+        "node",
+        "update",
+        "--availability",
+        "drain",
+        "cwmany-worker2",
+    ]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    loop {
+        let now = api_tasks(&stack);
+        if now.len() == 2
+            && now
+                .iter()
+                .all(|(state, on)| state == "running" && on.ends_with("on cwmany-worker1"))
+        {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the drained worker's task did not move: {now:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+
     swarm.ok(&stack, &["destroy", "--yes"]);
     assert!(swarm.services("swarm-many").is_empty());
 }

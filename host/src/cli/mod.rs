@@ -118,7 +118,6 @@ fn not_on_swarm_yet(invocation: &Invocation, command: &Command) -> Result<(), Cl
     let name = match command {
         Command::Watch { .. } => "watch",
         Command::Service(_) => "service",
-        Command::Status { .. } => "status",
         Command::Logs { .. } => "logs",
         Command::Exec { .. } => "exec",
         Command::Shell { .. } => "shell",
@@ -130,7 +129,7 @@ fn not_on_swarm_yet(invocation: &Invocation, command: &Command) -> Result<(), Cl
     };
     Err(CliError::Usage {
         message: format!("`clockwork {name}` does not work on a swarm yet"),
-        help: "on a swarm, `plan`, `apply` and `destroy` work; `docker service ps` and `docker service logs` show the services' tasks".into(),
+        help: "on a swarm, `plan`, `apply`, `status` and `destroy` work; `docker service logs` shows the services' logs".into(),
     })
 }
 

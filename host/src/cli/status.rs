@@ -180,6 +180,24 @@ async fn look_at_engine(
     let adopted_note = engine.adopted_note().await?;
     timings.lap("status: connect to the Engine");
     let mut by_resource: BTreeMap<String, Vec<ContainerSummary>> = BTreeMap::new();
+    // On a swarm, the tasks of the services, whichever node runs them;
+    // their ports are on those nodes, not here, and nothing changes a
+    // task in place.
+    if engine.is_swarm() {
+        for c in engine.task_summaries().await? {
+            if let Some(resource) = listed_resource(&c).cloned() {
+                by_resource.entry(resource).or_default().push(c);
+            }
+        }
+        timings.lap("status: list the services' tasks");
+        return Ok(Looked {
+            state,
+            adopted_note,
+            by_resource,
+            http: BTreeMap::new(),
+            changed: BTreeMap::new(),
+        });
+    }
     for c in engine.own_containers().await? {
         if let Some(resource) = listed_resource(&c).cloned() {
             by_resource.entry(resource).or_default().push(c);

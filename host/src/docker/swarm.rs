@@ -12,17 +12,18 @@ use std::time::{Duration, Instant};
 
 use bollard::Docker;
 use bollard::models::{
-    EndpointPortConfig, EndpointPortConfigProtocolEnum, EndpointPortConfigPublishModeEnum,
-    EndpointSpec, EndpointSpecModeEnum, LocalNodeState, Mount, MountTmpfsOptions, MountType,
-    NetworkAttachmentConfig, Service, ServiceSpec, ServiceSpecMode, ServiceSpecModeReplicated,
-    ServiceSpecUpdateConfig, ServiceSpecUpdateConfigFailureActionEnum,
-    ServiceSpecUpdateConfigOrderEnum, ServiceUpdateStatusStateEnum, Task, TaskSpec,
-    TaskSpecContainerSpec, TaskSpecPlacement, TaskSpecRestartPolicy,
-    TaskSpecRestartPolicyConditionEnum, TaskState,
+    ContainerSummary, ContainerSummaryStateEnum, EndpointPortConfig,
+    EndpointPortConfigProtocolEnum, EndpointPortConfigPublishModeEnum, EndpointSpec,
+    EndpointSpecModeEnum, LocalNodeState, Mount, MountTmpfsOptions, MountType,
+    NetworkAttachmentConfig, PortSummary, PortSummaryTypeEnum, Service, ServiceSpec,
+    ServiceSpecMode, ServiceSpecModeReplicated, ServiceSpecUpdateConfig,
+    ServiceSpecUpdateConfigFailureActionEnum, ServiceSpecUpdateConfigOrderEnum,
+    ServiceUpdateStatusStateEnum, Task, TaskSpec, TaskSpecContainerSpec, TaskSpecPlacement,
+    TaskSpecRestartPolicy, TaskSpecRestartPolicyConditionEnum, TaskState,
 };
 use bollard::query_parameters::{
-    InspectContainerOptions, InspectServiceOptions, ListContainersOptions, ListServicesOptions,
-    ListTasksOptions, PushImageOptions, TagImageOptions, UpdateServiceOptions,
+    InspectContainerOptions, InspectServiceOptions, ListContainersOptions, ListNodesOptions,
+    ListServicesOptions, ListTasksOptions, PushImageOptions, TagImageOptions, UpdateServiceOptions,
 };
 use clockwork_schema::actions::{ContainerSpec, spec_hash};
 use clockwork_schema::{Protocol, parse_port};
@@ -611,6 +612,99 @@ impl Engine {
                 });
         }
         Ok(())
+    }
+}
+
+impl Engine {
+    /// Each task of this project's services that should run, as a line of
+    /// `docker ps` would show a container: named `SERVICE.SLOT`, its state,
+    /// and in its status words the node that runs it — what `status`
+    /// shows of a swarm, whichever node a task is on.
+    pub async fn task_summaries(&self) -> Result<Vec<ContainerSummary>, EngineError> {
+        let nodes: HashMap<String, String> = self
+            .docker
+            .list_nodes(None::<ListNodesOptions>)
+            .await
+            .map_err(|e| EngineError::call("list nodes of", &self.identity.name, e))?
+            .into_iter()
+            .filter_map(|n| Some((n.id?, n.description?.hostname?)))
+            .collect();
+        let services = self
+            .docker
+            .list_services(Some(ListServicesOptions {
+                filters: Some(self.clockwork_filter()),
+                ..Default::default()
+            }))
+            .await
+            .map_err(|e| EngineError::call("list services", &self.identity.name, e))?;
+        let mut out = Vec::new();
+        for service in services {
+            let spec = service.spec.clone().unwrap_or_default();
+            if !self.ours(spec.labels.as_ref()) {
+                continue;
+            }
+            let name = spec.name.clone().unwrap_or_default();
+            let mut tasks = self.running_tasks(&name).await?;
+            tasks.sort_by_key(|t| t.slot);
+            for task in tasks {
+                let status = task.status.clone().unwrap_or_default();
+                let node = task
+                    .node_id
+                    .as_ref()
+                    .and_then(|id| nodes.get(id))
+                    .map_or("no node yet", String::as_str);
+                let state = match status.state {
+                    Some(TaskState::RUNNING) => ContainerSummaryStateEnum::RUNNING,
+                    Some(
+                        TaskState::FAILED
+                        | TaskState::REJECTED
+                        | TaskState::SHUTDOWN
+                        | TaskState::COMPLETE
+                        | TaskState::ORPHANED,
+                    ) => ContainerSummaryStateEnum::EXITED,
+                    _ => ContainerSummaryStateEnum::CREATED,
+                };
+                let ports = status
+                    .port_status
+                    .as_ref()
+                    .and_then(|p| p.ports.clone())
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter_map(|p| {
+                        Some(PortSummary {
+                            private_port: u16::try_from(p.target_port?).ok()?,
+                            public_port: p.published_port.and_then(|n| u16::try_from(n).ok()),
+                            typ: Some(match p.protocol {
+                                Some(EndpointPortConfigProtocolEnum::UDP) => {
+                                    PortSummaryTypeEnum::UDP
+                                }
+                                _ => PortSummaryTypeEnum::TCP,
+                            }),
+                            ..Default::default()
+                        })
+                    })
+                    .collect();
+                let labels = task
+                    .spec
+                    .as_ref()
+                    .and_then(|s| s.container_spec.as_ref())
+                    .and_then(|c| c.labels.clone())
+                    .or_else(|| spec.labels.clone());
+                out.push(ContainerSummary {
+                    id: task.id.clone(),
+                    names: Some(vec![format!("/{name}.{}", task.slot.unwrap_or(1))]),
+                    state: Some(state),
+                    status: Some(format!(
+                        "{} on {node}",
+                        task_said(&status.state, &status.message, &status.err)
+                    )),
+                    labels,
+                    ports: Some(ports),
+                    ..Default::default()
+                });
+            }
+        }
+        Ok(out)
     }
 }
 
