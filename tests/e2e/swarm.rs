@@ -272,6 +272,13 @@ fn a_project_runs_as_services_of_a_swarm_in_order_and_goes_again() {
             .contains("sleep 2")
     );
 
+    // A command in the service's task (on this node).
+    let said = swarm.ok(
+        &stack,
+        &["exec", "swarm-db", "--", "sh", "-c", "echo $POSTGRES_DB"],
+    );
+    assert_eq!(said.stdout.trim(), "appdb", "{}", said.stderr);
+
     // What does not know a swarm yet says so, and touches nothing.
     let refused = swarm.run(&stack, &["logs", "swarm-api"]);
     assert_eq!(refused.code, 2, "{}", refused.stderr);

@@ -109,8 +109,8 @@ pub async fn run(args: Args) -> Result<u8, CliError> {
 }
 
 /// The commands that do not know a swarm yet refuse one, rather than
-/// look at containers where services run: `plan`, `apply` and `destroy`
-/// (and what needs no Engine) do.
+/// look at containers where services run: `plan`, `apply`, `status`,
+/// `exec`, `shell` and `destroy` (and what needs no Engine) do.
 fn not_on_swarm_yet(invocation: &Invocation, command: &Command) -> Result<(), CliError> {
     if invocation.project.identity.target != crate::project::EngineTarget::Swarm {
         return Ok(());
@@ -119,8 +119,6 @@ fn not_on_swarm_yet(invocation: &Invocation, command: &Command) -> Result<(), Cl
         Command::Watch { .. } => "watch",
         Command::Service(_) => "service",
         Command::Logs { .. } => "logs",
-        Command::Exec { .. } => "exec",
-        Command::Shell { .. } => "shell",
         Command::Stop { .. } => "stop",
         Command::Start { .. } => "start",
         Command::Restart { .. } => "restart",
@@ -129,7 +127,7 @@ fn not_on_swarm_yet(invocation: &Invocation, command: &Command) -> Result<(), Cl
     };
     Err(CliError::Usage {
         message: format!("`clockwork {name}` does not work on a swarm yet"),
-        help: "on a swarm, `plan`, `apply`, `status` and `destroy` work; `docker service logs` shows the services' logs".into(),
+        help: "on a swarm, `plan`, `apply`, `status`, `exec` (in a task on the manager) and `destroy` work; `docker service logs` shows the services' logs".into(),
     })
 }
 
