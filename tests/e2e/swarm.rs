@@ -212,6 +212,30 @@ fn a_project_runs_as_services_of_a_swarm_in_order_and_goes_again() {
         "{env}"
     );
     assert_eq!(api["Spec"]["EndpointSpec"]["Mode"], "dnsrr");
+    // The database's password is a Docker secret it reads from a file: its
+    // service spec, which every manager keeps, does not hold it.
+    let db = services
+        .iter()
+        .find(|s| s["Spec"]["Name"] == "swarm-db")
+        .expect("db");
+    let db_env = db["Spec"]["TaskTemplate"]["ContainerSpec"]["Env"].to_string();
+    assert!(
+        db_env.contains("POSTGRES_PASSWORD_FILE=/run/secrets/swarm-db-postgres_password-"),
+        "{db_env}"
+    );
+    assert!(!db.to_string().contains("pw-swarm-secret"), "{db}");
+    let secrets = swarm.docker(&[
+        "secret",
+        "ls",
+        "--filter",
+        "label=dev.clockwork.project=swarm-one",
+        "--format",
+        "{{.Name}}",
+    ]);
+    assert!(
+        secrets.starts_with("swarm-db-postgres_password-"),
+        "{secrets}"
+    );
     let created = |name: &str| {
         services
             .iter()
@@ -290,7 +314,7 @@ fn a_project_runs_as_services_of_a_swarm_in_order_and_goes_again() {
         refused.stderr
     );
 
-    // Gone: services and the network.
+    // Gone: services, the network and the secret.
     swarm.ok(&stack, &["destroy", "--yes"]);
     assert!(swarm.services("swarm-one").is_empty());
     let networks = swarm.docker(&[
@@ -301,6 +325,14 @@ fn a_project_runs_as_services_of_a_swarm_in_order_and_goes_again() {
         "label=dev.clockwork.project=swarm-one",
     ]);
     assert_eq!(networks, "");
+    let secrets = swarm.docker(&[
+        "secret",
+        "ls",
+        "-q",
+        "--filter",
+        "label=dev.clockwork.project=swarm-one",
+    ]);
+    assert_eq!(secrets, "");
 }
 
 #[test]

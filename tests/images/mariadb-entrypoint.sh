@@ -4,6 +4,14 @@
 # MARIADB_ALLOW_EMPTY_ROOT_PASSWORD), MARIADB_DATABASE, MARIADB_USER and
 # MARIADB_PASSWORD (or their MYSQL_ names); listens on 3306.
 set -eu
+# VAR_FILE names a file holding VAR's value (a Docker secret), as the
+# official image reads it.
+for var in MARIADB_ROOT_PASSWORD MYSQL_ROOT_PASSWORD MARIADB_PASSWORD MYSQL_PASSWORD; do
+  eval "file=\${${var}_FILE:-}"
+  if [ -n "$file" ]; then
+    eval "${var}=\$(cat \"\$file\")"
+  fi
+done
 root_pw=${MARIADB_ROOT_PASSWORD:-${MYSQL_ROOT_PASSWORD:-}}
 database=${MARIADB_DATABASE:-${MYSQL_DATABASE:-}}
 user=${MARIADB_USER:-${MYSQL_USER:-}}

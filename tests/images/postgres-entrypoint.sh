@@ -1,8 +1,19 @@
 #!/bin/sh
 # A stand-in for the official postgres image's entrypoint, on Debian's
-# PostgreSQL 15: honours POSTGRES_USER, POSTGRES_PASSWORD and POSTGRES_DB,
+# PostgreSQL 15: honours POSTGRES_USER, POSTGRES_PASSWORD and POSTGRES_DB
+# (or their _FILE forms),
 # password authentication (scram-sha-256) for network clients.
 set -eu
+# VAR_FILE names a file holding VAR's value (a Docker secret), as the
+# official image reads it.
+file_env() {
+  eval "file=\${${1}_FILE:-}"
+  if [ -n "$file" ]; then
+    eval "${1}=\$(cat \"\$file\")"
+    export "${1?}"
+  fi
+}
+for var in POSTGRES_USER POSTGRES_PASSWORD POSTGRES_DB; do file_env "$var"; done
 : "${POSTGRES_USER:=postgres}"
 : "${POSTGRES_DB:=$POSTGRES_USER}"
 : "${PGDATA:=/var/lib/postgresql/data}"

@@ -15,15 +15,17 @@ use bollard::models::{
     ContainerSummary, ContainerSummaryStateEnum, EndpointPortConfig,
     EndpointPortConfigProtocolEnum, EndpointPortConfigPublishModeEnum, EndpointSpec,
     EndpointSpecModeEnum, LocalNodeState, Mount, MountTmpfsOptions, MountType,
-    NetworkAttachmentConfig, PortSummary, PortSummaryTypeEnum, Service, ServiceSpec,
+    NetworkAttachmentConfig, PortSummary, PortSummaryTypeEnum, SecretSpec, Service, ServiceSpec,
     ServiceSpecMode, ServiceSpecModeReplicated, ServiceSpecUpdateConfig,
     ServiceSpecUpdateConfigFailureActionEnum, ServiceSpecUpdateConfigOrderEnum,
-    ServiceUpdateStatusStateEnum, Task, TaskSpec, TaskSpecContainerSpec, TaskSpecPlacement,
-    TaskSpecRestartPolicy, TaskSpecRestartPolicyConditionEnum, TaskState,
+    ServiceUpdateStatusStateEnum, Task, TaskSpec, TaskSpecContainerSpec, TaskSpecContainerSpecFile,
+    TaskSpecContainerSpecSecrets, TaskSpecPlacement, TaskSpecRestartPolicy,
+    TaskSpecRestartPolicyConditionEnum, TaskState,
 };
 use bollard::query_parameters::{
     InspectContainerOptions, InspectServiceOptions, ListContainersOptions, ListNodesOptions,
-    ListServicesOptions, ListTasksOptions, PushImageOptions, TagImageOptions, UpdateServiceOptions,
+    ListSecretsOptions, ListServicesOptions, ListTasksOptions, PushImageOptions, TagImageOptions,
+    UpdateServiceOptions,
 };
 use clockwork_schema::actions::{ContainerSpec, spec_hash};
 use clockwork_schema::{Protocol, parse_port};
@@ -83,6 +85,7 @@ impl Engine {
         owner: &crate::policy::Scope,
         spec: &ContainerSpec,
         hash: &str,
+        as_files: &[SecretFile],
     ) -> Result<ServiceSpec, EngineError> {
         let labels = self.container_labels(owner, spec, hash);
         let mut mounts = Vec::new();
@@ -148,7 +151,34 @@ impl Engine {
                     command: spec.entrypoint.clone(),
                     args: spec.command.clone(),
                     hostname: Some(spec.name.clone()),
-                    env: Some(spec.env.iter().map(|(k, v)| format!("{k}={v}")).collect()),
+                    // A secret the image reads from a file is a Docker
+                    // secret, named in `VAR_FILE`: the service spec, which
+                    // every manager keeps and `docker service inspect`
+                    // shows, never holds it.
+                    env: Some(
+                        spec.env
+                            .iter()
+                            .map(|(k, v)| match as_files.iter().find(|f| f.variable == *k) {
+                                Some(f) => format!("{k}_FILE=/run/secrets/{}", f.name),
+                                None => format!("{k}={v}"),
+                            })
+                            .collect(),
+                    ),
+                    secrets: (!as_files.is_empty()).then(|| {
+                        as_files
+                            .iter()
+                            .map(|f| TaskSpecContainerSpecSecrets {
+                                file: Some(TaskSpecContainerSpecFile {
+                                    name: Some(f.name.clone()),
+                                    uid: Some("0".into()),
+                                    gid: Some("0".into()),
+                                    mode: Some(0o400),
+                                }),
+                                secret_id: Some(f.id.clone()),
+                                secret_name: Some(f.name.clone()),
+                            })
+                            .collect()
+                    }),
                     mounts: Some(mounts),
                     health_check: super::create::healthcheck(spec),
                     ..Default::default()
@@ -187,6 +217,90 @@ impl Engine {
             }),
             ..Default::default()
         })
+    }
+
+    /// The Docker secrets of `spec`'s secret variables its image reads from
+    /// a file (`POSTGRES_PASSWORD_FILE`), made when missing. Each is named
+    /// after the service, the variable and a digest of the value: secrets
+    /// never change, so a new value is a new secret, and the old one goes
+    /// once nothing uses it.
+    async fn secrets_as_files(
+        &self,
+        resource: &str,
+        spec: &ContainerSpec,
+    ) -> Result<Vec<SecretFile>, EngineError> {
+        use base64::Engine as _;
+        let mut out = Vec::new();
+        for (variable, value) in &spec.env {
+            if !reads_from_file(&spec.image, variable) || !crate::secret::is_secret_name(variable) {
+                continue;
+            }
+            let digest = spec_hash(&(&spec.name, variable, value));
+            // Docker takes at most 64 characters.
+            let mut stem = format!("{}-{}", spec.name, variable.to_ascii_lowercase());
+            stem.truncate(51);
+            let name = format!("{stem}-{}", &digest[..12]);
+            let mut labels = self.labels(Some(resource), None);
+            labels.insert(labels::TYPE.to_string(), "secret".to_string());
+            let existing = self
+                .docker
+                .inspect_secret(&name)
+                .await
+                .ok()
+                .filter(|s| self.ours(s.spec.as_ref().and_then(|s| s.labels.as_ref())));
+            let id = match existing.and_then(|s| s.id) {
+                Some(id) => id,
+                None => {
+                    self.docker
+                        .create_secret(SecretSpec {
+                            name: Some(name.clone()),
+                            labels: Some(labels),
+                            data: Some(
+                                base64::engine::general_purpose::STANDARD.encode(value.as_bytes()),
+                            ),
+                            ..Default::default()
+                        })
+                        .await
+                        // The Engine's message never holds the value.
+                        .map_err(|e| EngineError::call("create secret", &name, e))?
+                        .id
+                }
+            };
+            out.push(SecretFile {
+                variable: variable.clone(),
+                name,
+                id,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Removes `resource`'s secrets other than `kept`; one a task still
+    /// uses (an update rolling) stays, and goes at a later apply.
+    async fn clear_secrets(&self, resource: &str, kept: &[SecretFile]) {
+        let filters = HashMap::from([(
+            "label".to_string(),
+            vec![format!("{}={resource}", labels::RESOURCE)],
+        )]);
+        let Ok(secrets) = self
+            .docker
+            .list_secrets(Some(ListSecretsOptions {
+                filters: Some(filters),
+            }))
+            .await
+        else {
+            return;
+        };
+        for secret in secrets {
+            let Some(id) = secret.id.clone() else {
+                continue;
+            };
+            let labels = secret.spec.as_ref().and_then(|s| s.labels.as_ref());
+            if !self.ours(labels) || kept.iter().any(|k| k.id == id) {
+                continue;
+            }
+            let _ = self.docker.delete_secret(&id).await;
+        }
     }
 
     /// `image` as the nodes get it: from the project's registry, pinned by
@@ -271,7 +385,8 @@ impl Engine {
     ) -> Result<Json, EngineError> {
         crate::policy::ports_allowed(owner, &spec.ports)?;
         let hash = spec_hash(spec);
-        let wanted = self.service_spec(owner, spec, &hash)?;
+        let as_files = self.secrets_as_files(owner.resource.as_str(), spec).await?;
+        let wanted = self.service_spec(owner, spec, &hash, &as_files)?;
         match self
             .own_service(&spec.name, owner.resource.as_str())
             .await?
@@ -298,6 +413,7 @@ impl Engine {
                     )
                     .await
                     .map_err(|e| EngineError::call("update service", &spec.name, e))?;
+                self.clear_secrets(owner.resource.as_str(), &as_files).await;
                 Ok(
                     json!({"id": existing.id, "created": false, "started": true, "restart_count": 0}),
                 )
@@ -337,6 +453,7 @@ impl Engine {
             }
             tokio::time::sleep(TASK_POLL).await;
         }
+        self.clear_secrets(resource, &[]).await;
         Ok(json!({"removed": true}))
     }
 
@@ -708,6 +825,42 @@ impl Engine {
     }
 }
 
+/// A secret variable delivered as a Docker secret's file.
+#[derive(Debug, Clone)]
+pub(super) struct SecretFile {
+    /// The variable, e.g. `POSTGRES_PASSWORD`.
+    variable: String,
+    /// The Docker secret's name, also its file's in `/run/secrets`.
+    name: String,
+    /// Its id.
+    id: String,
+}
+
+/// Whether `image` reads `variable` from the file `variable_FILE` names:
+/// the official images of PostgreSQL, MySQL, MariaDB and MongoDB do, for
+/// their passwords.
+fn reads_from_file(image: &str, variable: &str) -> bool {
+    let without_digest = image.split('@').next().unwrap_or(image);
+    let repository = match without_digest.rsplit_once(':') {
+        Some((repo, tag)) if !tag.contains('/') => repo,
+        _ => without_digest,
+    };
+    let last = repository.rsplit('/').next().unwrap_or(repository);
+    let read: &[&str] = match last {
+        "postgres" => &["POSTGRES_PASSWORD"],
+        "mysql" => &["MYSQL_ROOT_PASSWORD", "MYSQL_PASSWORD"],
+        "mariadb" => &[
+            "MARIADB_ROOT_PASSWORD",
+            "MARIADB_PASSWORD",
+            "MYSQL_ROOT_PASSWORD",
+            "MYSQL_PASSWORD",
+        ],
+        "mongo" => &["MONGO_INITDB_ROOT_PASSWORD"],
+        _ => &[],
+    };
+    read.contains(&variable)
+}
+
 /// The ports a service publishes, each on the node that runs its task:
 /// there is no routing mesh without IPVS.
 fn published(ports: &[String]) -> Result<Vec<EndpointPortConfig>, EngineError> {
@@ -759,6 +912,21 @@ fn task_said(state: &Option<TaskState>, message: &Option<String>, err: &Option<S
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_official_database_images_read_their_passwords_from_files() {
+        assert!(reads_from_file("postgres:15-alpine", "POSTGRES_PASSWORD"));
+        assert!(reads_from_file(
+            "docker.io/library/postgres@sha256:ab",
+            "POSTGRES_PASSWORD"
+        ));
+        assert!(reads_from_file(
+            "10.0.0.2:5000/mariadb:11",
+            "MARIADB_PASSWORD"
+        ));
+        assert!(!reads_from_file("postgres:15", "POSTGRES_DB"));
+        assert!(!reads_from_file("myapp:1", "POSTGRES_PASSWORD"));
+    }
 
     #[test]
     fn ports_are_published_on_the_node_of_the_task() {
