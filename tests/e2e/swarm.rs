@@ -304,12 +304,12 @@ fn a_project_runs_as_services_of_a_swarm_in_order_and_goes_again() {
     assert_eq!(said.stdout.trim(), "appdb", "{}", said.stderr);
 
     // What does not know a swarm yet says so, and touches nothing.
-    let refused = swarm.run(&stack, &["logs", "swarm-api"]);
+    let refused = swarm.run(&stack, &["stop", "swarm-api"]);
     assert_eq!(refused.code, 2, "{}", refused.stderr);
     assert!(
         refused
             .stderr
-            .contains("`clockwork logs` does not work on a swarm yet"),
+            .contains("`clockwork stop` does not work on a swarm yet"),
         "{}",
         refused.stderr
     );
@@ -380,7 +380,8 @@ fn on_three_nodes_images_come_from_the_registry_replicas_spread_and_a_worker_rea
             .replace(
                 "    name = \"swarm-api\",\n",
                 "    name = \"swarm-api\",\n    replicas = 2,\n    placement = [\"node.role==worker\"],\n",
-            ),
+            )
+            .replace("trap 'exit 0' TERM;", "echo api-task-up; trap 'exit 0' TERM;"),
     );
     swarm.ok(&stack, &["apply", "--yes"]);
     let image = swarm.docker(&[
@@ -445,6 +446,20 @@ fn on_three_nodes_images_come_from_the_registry_replicas_spread_and_a_worker_rea
         );
         assert_eq!(reached, "", "{host}");
     }
+    // `logs` shows what each task printed, on whichever worker it runs.
+    let logs = swarm.ok(&stack, &["logs", "swarm-api", "--no-color"]);
+    let lines: Vec<&str> = logs
+        .stdout
+        .lines()
+        .filter(|l| l.ends_with("api-task-up"))
+        .collect();
+    assert_eq!(lines.len(), 2, "{}\n{}", logs.stdout, logs.stderr);
+    assert!(
+        lines.iter().any(|l| l.starts_with("swarm-api.1"))
+            && lines.iter().any(|l| l.starts_with("swarm-api.2")),
+        "{lines:?}"
+    );
+
     // `status` shows each task with the node that runs it; a drained
     // worker's task moves to the other, and `status` shows that.
     let api_tasks = |stack: &Stack| -> Vec<(String, String)> {

@@ -71,6 +71,24 @@ struct Source {
     resource: String,
     prefix: String,
     running: bool,
+    /// A swarm's task, whose logs come through the manager from whichever
+    /// node runs it, rather than a container of this Engine.
+    task: bool,
+}
+
+impl Source {
+    /// Its log stream, from `since` on.
+    fn stream(
+        &self,
+        docker: &bollard::Docker,
+        options: LogsOptions,
+    ) -> futures::stream::BoxStream<'static, Result<LogOutput, bollard::errors::Error>> {
+        if self.task {
+            docker.task_logs(&self.id, Some(options)).boxed()
+        } else {
+            docker.logs(&self.id, Some(options)).boxed()
+        }
+    }
 }
 
 /// `clockwork logs`.
@@ -290,6 +308,7 @@ fn started(
         name,
         resource,
         running: true,
+        task: false,
     })
 }
 
@@ -330,7 +349,13 @@ fn start_events(engine: &Engine, since: i128) -> StartEvents {
 /// of their resources.
 async fn list(engine: &Engine, wanted: Option<&BTreeSet<String>>) -> Result<Vec<Source>, CliError> {
     let mut by_resource: BTreeMap<String, Vec<Source>> = BTreeMap::new();
-    for c in engine.own_containers().await? {
+    // On a swarm, the services' tasks, on whichever node.
+    let listed = if engine.is_swarm() {
+        engine.task_summaries().await?
+    } else {
+        engine.own_containers().await?
+    };
+    for c in listed {
         let Some(resource) = listed_resource(&c) else {
             continue;
         };
@@ -347,6 +372,7 @@ async fn list(engine: &Engine, wanted: Option<&BTreeSet<String>>) -> Result<Vec<
                 name,
                 resource: resource.clone(),
                 running: c.state.as_ref().map(|s| s.to_string()).as_deref() == Some("running"),
+                task: engine.is_swarm(),
             });
     }
     let mut out = Vec::new();
@@ -383,9 +409,7 @@ async fn fetch(
     tail: Option<u32>,
     since: Option<i64>,
 ) -> Result<Vec<Line>, CliError> {
-    let mut stream = engine
-        .docker
-        .logs(&source.id, Some(options(false, tail, since)));
+    let mut stream = source.stream(&engine.docker, options(false, tail, since));
     let mut out = Vec::new();
     let mut stamp = Stamp::default();
     while let Some(chunk) = stream.next().await {
@@ -421,7 +445,7 @@ fn spawn_follower(
     let last = printer.shown.get(&source.id).copied();
     let since = last.map(|at| (at / 1_000_000_000) as i64);
     tokio::spawn(async move {
-        let mut stream = docker.logs(&source.id, Some(options(true, None, since)));
+        let mut stream = source.stream(&docker, options(true, None, since));
         let mut stamp = Stamp::default();
         while let Some(Ok(chunk)) = stream.next().await {
             for line in lines_of(&source, chunk, &mut stamp) {
@@ -677,6 +701,7 @@ mod tests {
             resource: "web".into(),
             prefix: "web".into(),
             running: true,
+            task: false,
         }
     }
 

@@ -110,7 +110,7 @@ pub async fn run(args: Args) -> Result<u8, CliError> {
 
 /// The commands that do not know a swarm yet refuse one, rather than
 /// look at containers where services run: `plan`, `apply`, `status`,
-/// `exec`, `shell` and `destroy` (and what needs no Engine) do.
+/// `logs`, `exec`, `shell` and `destroy` (and what needs no Engine) do.
 fn not_on_swarm_yet(invocation: &Invocation, command: &Command) -> Result<(), CliError> {
     if invocation.project.identity.target != crate::project::EngineTarget::Swarm {
         return Ok(());
@@ -118,7 +118,6 @@ fn not_on_swarm_yet(invocation: &Invocation, command: &Command) -> Result<(), Cl
     let name = match command {
         Command::Watch { .. } => "watch",
         Command::Service(_) => "service",
-        Command::Logs { .. } => "logs",
         Command::Stop { .. } => "stop",
         Command::Start { .. } => "start",
         Command::Restart { .. } => "restart",
@@ -127,7 +126,7 @@ fn not_on_swarm_yet(invocation: &Invocation, command: &Command) -> Result<(), Cl
     };
     Err(CliError::Usage {
         message: format!("`clockwork {name}` does not work on a swarm yet"),
-        help: "on a swarm, `plan`, `apply`, `status`, `exec` (in a task on the manager) and `destroy` work; `docker service logs` shows the services' logs".into(),
+        help: "on a swarm, `plan`, `apply`, `status`, `logs`, `exec` (in a task on the manager) and `destroy` work".into(),
     })
 }
 
