@@ -187,7 +187,12 @@ api.connect(DatabaseConnection(to_resource = db))
 fn a_project_runs_as_services_of_a_swarm_in_order_and_goes_again() {
     let swarm = TestSwarm::up("cwone", 0, &["postgres:15-alpine", "busybox:latest"]);
     let stack = Stack::new("swarm-one");
-    stack.write("main.star", PROJECT);
+    // A project file mounted into the API: a config of the swarm.
+    let project = format!(
+        "{PROJECT}conf = FileResource(name = \"app.conf\", content = \"greeting = hello\\n\")\n\
+         api.connect(FileConnection(to_resource = conf, mount_path = \"/etc/app.conf\", read_only = True))\n"
+    );
+    stack.write("main.star", &project);
 
     // A plan against the swarm, then the apply: the database first, ready
     // (its readiness probe answered) before the API is made.
@@ -278,7 +283,7 @@ fn a_project_runs_as_services_of_a_swarm_in_order_and_goes_again() {
     // A changed declaration changes its service in place.
     stack.write(
         "main.star",
-        &PROJECT.replace(
+        &project.replace(
             "while true; do sleep 1; done",
             "while true; do sleep 2; done",
         ),
@@ -295,6 +300,15 @@ fn a_project_runs_as_services_of_a_swarm_in_order_and_goes_again() {
             .to_string()
             .contains("sleep 2")
     );
+
+    // The file reached the task as a config, not a bind of this machine's
+    // path, which other nodes do not have.
+    let mounts = api["Spec"]["TaskTemplate"]["ContainerSpec"]["Mounts"].to_string();
+    assert!(!mounts.contains("app.conf"), "{mounts}");
+    let configs = api["Spec"]["TaskTemplate"]["ContainerSpec"]["Configs"].to_string();
+    assert!(configs.contains("\"/etc/app.conf\""), "{configs}");
+    let said = swarm.ok(&stack, &["exec", "swarm-api", "--", "cat", "/etc/app.conf"]);
+    assert_eq!(said.stdout, "greeting = hello\n", "{}", said.stderr);
 
     // A command in the service's task (on this node).
     let said = swarm.ok(

@@ -12,20 +12,21 @@ use std::time::{Duration, Instant};
 
 use bollard::Docker;
 use bollard::models::{
-    ContainerSummary, ContainerSummaryStateEnum, EndpointPortConfig,
+    ConfigSpec, ContainerSummary, ContainerSummaryStateEnum, EndpointPortConfig,
     EndpointPortConfigProtocolEnum, EndpointPortConfigPublishModeEnum, EndpointSpec,
     EndpointSpecModeEnum, LocalNodeState, Mount, MountTmpfsOptions, MountType,
     NetworkAttachmentConfig, PortSummary, PortSummaryTypeEnum, SecretSpec, Service, ServiceSpec,
     ServiceSpecMode, ServiceSpecModeReplicated, ServiceSpecUpdateConfig,
     ServiceSpecUpdateConfigFailureActionEnum, ServiceSpecUpdateConfigOrderEnum,
-    ServiceUpdateStatusStateEnum, Task, TaskSpec, TaskSpecContainerSpec, TaskSpecContainerSpecFile,
+    ServiceUpdateStatusStateEnum, Task, TaskSpec, TaskSpecContainerSpec,
+    TaskSpecContainerSpecConfigs, TaskSpecContainerSpecFile, TaskSpecContainerSpecFile1,
     TaskSpecContainerSpecSecrets, TaskSpecPlacement, TaskSpecRestartPolicy,
     TaskSpecRestartPolicyConditionEnum, TaskState,
 };
 use bollard::query_parameters::{
-    InspectContainerOptions, InspectServiceOptions, ListContainersOptions, ListNodesOptions,
-    ListSecretsOptions, ListServicesOptions, ListTasksOptions, PushImageOptions, TagImageOptions,
-    UpdateServiceOptions,
+    InspectContainerOptions, InspectServiceOptions, ListConfigsOptions, ListContainersOptions,
+    ListNodesOptions, ListSecretsOptions, ListServicesOptions, ListTasksOptions, PushImageOptions,
+    TagImageOptions, UpdateServiceOptions,
 };
 use clockwork_schema::actions::{ContainerSpec, spec_hash};
 use clockwork_schema::{Protocol, parse_port};
@@ -86,10 +87,15 @@ impl Engine {
         spec: &ContainerSpec,
         hash: &str,
         as_files: &[SecretFile],
+        as_configs: &[ConfigFile],
     ) -> Result<ServiceSpec, EngineError> {
         let labels = self.container_labels(owner, spec, hash);
         let mut mounts = Vec::new();
         for m in &spec.mounts {
+            // A file of the project goes to every node as a config.
+            if as_configs.iter().any(|c| c.target == m.target) {
+                continue;
+            }
             let source = crate::policy::mount_source(&self.files, m, &owner.grants)?;
             let bind = m.is_bind();
             if bind {
@@ -164,6 +170,22 @@ impl Engine {
                             })
                             .collect(),
                     ),
+                    configs: (!as_configs.is_empty()).then(|| {
+                        as_configs
+                            .iter()
+                            .map(|c| TaskSpecContainerSpecConfigs {
+                                file: Some(TaskSpecContainerSpecFile1 {
+                                    name: Some(c.target.clone()),
+                                    uid: Some("0".into()),
+                                    gid: Some("0".into()),
+                                    mode: Some(0o444),
+                                }),
+                                config_id: Some(c.id.clone()),
+                                config_name: Some(c.name.clone()),
+                                ..Default::default()
+                            })
+                            .collect()
+                    }),
                     secrets: (!as_files.is_empty()).then(|| {
                         as_files
                             .iter()
@@ -273,6 +295,111 @@ impl Engine {
             });
         }
         Ok(out)
+    }
+
+    /// The Docker configs of `spec`'s mounts of project files: a bind
+    /// mount reaches only the node that has the path, a config every node.
+    /// Read through the project folder (no link, nothing it shields), at
+    /// most the 500 KiB a config holds; named after the service, the file
+    /// and a digest of its content, so a changed file is a new config.
+    async fn files_as_configs(
+        &self,
+        resource: &str,
+        spec: &ContainerSpec,
+    ) -> Result<Vec<ConfigFile>, EngineError> {
+        use base64::Engine as _;
+        let mut out = Vec::new();
+        for m in spec.mounts.iter().filter(|m| m.is_bind()) {
+            let Ok(relative) = crate::project::ProjectDir::relative(&m.source) else {
+                continue;
+            };
+            let is_file = self
+                .files
+                .host_path(&relative)
+                .ok()
+                .and_then(|p| std::fs::symlink_metadata(p).ok())
+                .is_some_and(|meta| meta.is_file());
+            if !is_file {
+                continue;
+            }
+            let content = self
+                .files
+                .read_shielded(&relative, crate::project::Shield::Secrets, MAX_CONFIG_BYTES)
+                .map_err(|e| {
+                    EngineError::Policy(crate::policy::Denial::Path(format!(
+                        "`{}`, mounted at `{}`, as a config of the swarm: {e}",
+                        m.source, m.target
+                    )))
+                })?;
+            let digest = spec_hash(&(&spec.name, &m.target, &content));
+            let file_name = relative
+                .file_name()
+                .map(|n| n.to_string_lossy().to_ascii_lowercase())
+                .unwrap_or_default()
+                .replace(
+                    |c: char| !c.is_ascii_alphanumeric() && c != '-' && c != '.',
+                    "-",
+                );
+            let mut stem = format!("{}-{file_name}", spec.name);
+            stem.truncate(51);
+            let name = format!("{stem}-{}", &digest[..12]);
+            let existing = self
+                .docker
+                .inspect_config(&name)
+                .await
+                .ok()
+                .filter(|c| self.ours(c.spec.as_ref().and_then(|s| s.labels.as_ref())));
+            let id = match existing.and_then(|c| c.id) {
+                Some(id) => id,
+                None => {
+                    let mut labels = self.labels(Some(resource), None);
+                    labels.insert(labels::TYPE.to_string(), "config".to_string());
+                    self.docker
+                        .create_config(ConfigSpec {
+                            name: Some(name.clone()),
+                            labels: Some(labels),
+                            data: Some(base64::engine::general_purpose::STANDARD.encode(&content)),
+                            ..Default::default()
+                        })
+                        .await
+                        .map_err(|e| EngineError::call("create config", &name, e))?
+                        .id
+                }
+            };
+            out.push(ConfigFile {
+                target: m.target.clone(),
+                name,
+                id,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Removes `resource`'s configs other than `kept`, as its secrets.
+    async fn clear_configs(&self, resource: &str, kept: &[ConfigFile]) {
+        let filters = HashMap::from([(
+            "label".to_string(),
+            vec![format!("{}={resource}", labels::RESOURCE)],
+        )]);
+        let Ok(configs) = self
+            .docker
+            .list_configs(Some(ListConfigsOptions {
+                filters: Some(filters),
+            }))
+            .await
+        else {
+            return;
+        };
+        for config in configs {
+            let Some(id) = config.id.clone() else {
+                continue;
+            };
+            let labels = config.spec.as_ref().and_then(|s| s.labels.as_ref());
+            if !self.ours(labels) || kept.iter().any(|k| k.id == id) {
+                continue;
+            }
+            let _ = self.docker.delete_config(&id).await;
+        }
     }
 
     /// Removes `resource`'s secrets other than `kept`; one a task still
@@ -386,7 +513,8 @@ impl Engine {
         crate::policy::ports_allowed(owner, &spec.ports)?;
         let hash = spec_hash(spec);
         let as_files = self.secrets_as_files(owner.resource.as_str(), spec).await?;
-        let wanted = self.service_spec(owner, spec, &hash, &as_files)?;
+        let as_configs = self.files_as_configs(owner.resource.as_str(), spec).await?;
+        let wanted = self.service_spec(owner, spec, &hash, &as_files, &as_configs)?;
         match self
             .own_service(&spec.name, owner.resource.as_str())
             .await?
@@ -414,6 +542,8 @@ impl Engine {
                     .await
                     .map_err(|e| EngineError::call("update service", &spec.name, e))?;
                 self.clear_secrets(owner.resource.as_str(), &as_files).await;
+                self.clear_configs(owner.resource.as_str(), &as_configs)
+                    .await;
                 Ok(
                     json!({"id": existing.id, "created": false, "started": true, "restart_count": 0}),
                 )
@@ -454,6 +584,7 @@ impl Engine {
             tokio::time::sleep(TASK_POLL).await;
         }
         self.clear_secrets(resource, &[]).await;
+        self.clear_configs(resource, &[]).await;
         Ok(json!({"removed": true}))
     }
 
@@ -823,6 +954,20 @@ impl Engine {
         }
         Ok(out)
     }
+}
+
+/// The most a Docker config holds.
+const MAX_CONFIG_BYTES: u64 = 500 * 1024;
+
+/// A project file delivered as a Docker config.
+#[derive(Debug, Clone)]
+pub(super) struct ConfigFile {
+    /// Where it appears in the container.
+    target: String,
+    /// The config's name.
+    name: String,
+    /// Its id.
+    id: String,
 }
 
 /// A secret variable delivered as a Docker secret's file.
