@@ -301,6 +301,45 @@ fn a_project_runs_as_services_of_a_swarm_in_order_and_goes_again() {
             .contains("sleep 2")
     );
 
+    // An update whose new task fails is rolled back by Swarm, and the
+    // apply says so: the service runs what it ran before.
+    stack.write(
+        "main.star",
+        &project.replace(
+            "trap 'exit 0' TERM; while true; do sleep 1; done",
+            "echo broken; exit 3",
+        ),
+    );
+    let failed = swarm.run(&stack, &["apply", "--yes"]);
+    assert_ne!(failed.code, 0, "{}", failed.stdout);
+    assert!(
+        failed
+            .stdout
+            .contains("the update failed and Swarm rollback")
+            || failed
+                .stderr
+                .contains("the update failed and Swarm rollback"),
+        "{}\n{}",
+        failed.stdout,
+        failed.stderr
+    );
+    let args = swarm.docker(&[
+        "service",
+        "inspect",
+        "swarm-api",
+        "--format",
+        "{{json .Spec.TaskTemplate.ContainerSpec.Args}}",
+    ]);
+    assert!(args.contains("sleep 2"), "not rolled back: {args}");
+    stack.write(
+        "main.star",
+        &project.replace(
+            "while true; do sleep 1; done",
+            "while true; do sleep 2; done",
+        ),
+    );
+    swarm.ok(&stack, &["apply", "--yes"]);
+
     // The file reached the task as a config, not a bind of this machine's
     // path, which other nodes do not have.
     let mounts = api["Spec"]["TaskTemplate"]["ContainerSpec"]["Mounts"].to_string();

@@ -50,6 +50,9 @@ pub struct Engine {
     /// On a swarm with a registry: each image as pushed there, pinned by
     /// digest (`10.0.0.2:5000/busybox@sha256:…`), what its services run.
     pub(crate) pinned: Arc<std::sync::Mutex<HashMap<String, String>>>,
+    /// On a swarm: the services this run asked to update, whose rollback
+    /// is this run's failure (an earlier run's rollback is not).
+    pub(crate) updated: Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
 }
 
 /// Whose an object is, from its labels.
@@ -139,6 +142,7 @@ impl Engine {
             files,
             create_lock: Default::default(),
             pinned: Default::default(),
+            updated: Default::default(),
         })
     }
 

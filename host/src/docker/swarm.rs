@@ -541,6 +541,9 @@ impl Engine {
                     )
                     .await
                     .map_err(|e| EngineError::call("update service", &spec.name, e))?;
+                if let Ok(mut updated) = self.updated.lock() {
+                    updated.insert(spec.name.clone());
+                }
                 self.clear_secrets(owner.resource.as_str(), &as_files).await;
                 self.clear_configs(owner.resource.as_str(), &as_configs)
                     .await;
@@ -673,7 +676,9 @@ impl Engine {
                 .inspect_service(name, None::<InspectServiceOptions>)
                 .await
                 .map_err(|e| EngineError::call("inspect service", name, e))?;
-            if let Some(update) = &service.update_status
+            let updated_now = self.updated.lock().is_ok_and(|u| u.contains(name));
+            if updated_now
+                && let Some(update) = &service.update_status
                 && let Some(state) = update.state
                 && matches!(
                     state,
