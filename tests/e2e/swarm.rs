@@ -432,11 +432,18 @@ fn on_three_nodes_images_come_from_the_registry_replicas_spread_and_a_worker_rea
             )
             .replace(
                 "    name = \"swarm-api\",\n",
-                "    name = \"swarm-api\",\n    replicas = 2,\n    placement = [\"node.role==worker\"],\n",
+                "    name = \"swarm-api\",\n    replicas = 2,\n    placement = [\"node.role==worker\"],\n    volumes = [\"api-cache:/cache\"],\n",
             )
             .replace("trap 'exit 0' TERM;", "echo api-task-up; trap 'exit 0' TERM;"),
     );
-    swarm.ok(&stack, &["apply", "--yes"]);
+    let applied = swarm.ok(&stack, &["apply", "--yes"]);
+    // Its volume is each node's own: said, since the two replicas do not
+    // share it.
+    let said = format!("{}{}", applied.stdout, applied.stderr);
+    assert!(
+        said.contains("volume `api-cache` of `swarm-api` lives on the node that runs each task"),
+        "{said}"
+    );
     let image = swarm.docker(&[
         "service",
         "inspect",

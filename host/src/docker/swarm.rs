@@ -515,11 +515,60 @@ impl Engine {
         let as_files = self.secrets_as_files(owner.resource.as_str(), spec).await?;
         let as_configs = self.files_as_configs(owner.resource.as_str(), spec).await?;
         let wanted = self.service_spec(owner, spec, &hash, &as_files, &as_configs)?;
+        let mut done = self
+            .ensure_service_as(owner, spec, &hash, wanted, &as_files, &as_configs)
+            .await?;
+        if let Some(note) = self.volume_note(spec).await {
+            done["kept"] = json!(note);
+        }
+        Ok(done)
+    }
+
+    /// A note when `spec` keeps data in a named volume on a swarm of more
+    /// than one node without being pinned to one: a volume is local to the
+    /// node that runs the task, and a task moved elsewhere finds it empty.
+    async fn volume_note(&self, spec: &ContainerSpec) -> Option<String> {
+        let volumes: Vec<&str> = spec
+            .mounts
+            .iter()
+            .filter(|m| !m.is_bind())
+            .map(|m| m.source.as_str())
+            .collect();
+        let pinned = spec.placement.iter().any(|c| {
+            let c = c.replace(' ', "");
+            c.starts_with("node.hostname==") || c.starts_with("node.id==")
+        });
+        if volumes.is_empty() || pinned {
+            return None;
+        }
+        let nodes = self.docker.info().await.ok()?.swarm?.nodes?;
+        (nodes > 1).then(|| {
+            format!(
+                "volume{} {} of `{}` live{} on the node that runs each task: a task moved to another node (or a second replica) starts with other data; pin it with `placement = [\"node.hostname==…\"]` if the data matters",
+                if volumes.len() == 1 { "" } else { "s" },
+                volumes.iter().map(|v| format!("`{v}`")).collect::<Vec<_>>().join(", "),
+                spec.name,
+                if volumes.len() == 1 { "s" } else { "" },
+            )
+        })
+    }
+
+    /// Makes `wanted` (for `spec`), or updates the service of its name to
+    /// it, or keeps it.
+    async fn ensure_service_as(
+        &self,
+        owner: &crate::policy::Scope,
+        spec: &ContainerSpec,
+        hash: &str,
+        wanted: ServiceSpec,
+        as_files: &[SecretFile],
+        as_configs: &[ConfigFile],
+    ) -> Result<Json, EngineError> {
         match self
             .own_service(&spec.name, owner.resource.as_str())
             .await?
         {
-            Some(existing) if label(&existing, labels::CONFIG_HASH) == Some(hash.as_str()) => Ok(
+            Some(existing) if label(&existing, labels::CONFIG_HASH) == Some(hash) => Ok(
                 json!({"id": existing.id, "created": false, "started": false, "restart_count": 0}),
             ),
             Some(existing) => {
@@ -544,8 +593,8 @@ impl Engine {
                 if let Ok(mut updated) = self.updated.lock() {
                     updated.insert(spec.name.clone());
                 }
-                self.clear_secrets(owner.resource.as_str(), &as_files).await;
-                self.clear_configs(owner.resource.as_str(), &as_configs)
+                self.clear_secrets(owner.resource.as_str(), as_files).await;
+                self.clear_configs(owner.resource.as_str(), as_configs)
                     .await;
                 Ok(
                     json!({"id": existing.id, "created": false, "started": true, "restart_count": 0}),
