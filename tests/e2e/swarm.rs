@@ -190,7 +190,8 @@ fn a_project_runs_as_services_of_a_swarm_in_order_and_goes_again() {
     // A project file mounted into the API: a config of the swarm.
     let project = format!(
         "{PROJECT}conf = FileResource(name = \"app.conf\", content = \"greeting = hello\\n\")\n\
-         api.connect(FileConnection(to_resource = conf, mount_path = \"/etc/app.conf\", read_only = True))\n"
+         api.connect(FileConnection(to_resource = conf, mount_path = \"/etc/app.conf\", read_only = True))\n\
+         api.connect(NetworkConnection(to_resource = db, network_name = \"swarm-backend\", internal = True))\n"
     );
     stack.write("main.star", &project);
 
@@ -261,7 +262,20 @@ fn a_project_runs_as_services_of_a_swarm_in_order_and_goes_again() {
         "--format",
         "{{.Driver}} {{.Scope}}",
     ]);
-    assert_eq!(network, "overlay swarm");
+    assert_eq!(
+        network.lines().collect::<Vec<_>>(),
+        ["overlay swarm", "overlay swarm"],
+        "the project's network and the connection's"
+    );
+    // The connection's network as declared: internal, on the overlay.
+    let backend = swarm.docker(&[
+        "network",
+        "inspect",
+        "swarm-backend",
+        "--format",
+        "{{.Driver}} {{.Internal}}",
+    ]);
+    assert_eq!(backend, "overlay true");
     // The password is not in what the apply printed.
     assert!(!applied.stdout.contains("pw-swarm-secret"));
     assert!(!applied.stderr.contains("pw-swarm-secret"));

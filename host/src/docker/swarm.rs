@@ -25,8 +25,8 @@ use bollard::models::{
 };
 use bollard::query_parameters::{
     InspectContainerOptions, InspectServiceOptions, ListConfigsOptions, ListContainersOptions,
-    ListNodesOptions, ListSecretsOptions, ListServicesOptions, ListTasksOptions, PushImageOptions,
-    TagImageOptions, UpdateServiceOptions,
+    ListNetworksOptions, ListNodesOptions, ListSecretsOptions, ListServicesOptions,
+    ListTasksOptions, PushImageOptions, TagImageOptions, UpdateServiceOptions,
 };
 use clockwork_schema::actions::{ContainerSpec, spec_hash};
 use clockwork_schema::{Protocol, parse_port};
@@ -864,6 +864,15 @@ impl Engine {
             }))
             .await
             .map_err(|e| EngineError::call("list services", &self.identity.name, e))?;
+        // A service's spec names its networks by id once made.
+        let network_names: HashMap<String, String> = self
+            .docker
+            .list_networks(None::<ListNetworksOptions>)
+            .await
+            .map_err(|e| EngineError::call("list networks", &self.identity.name, e))?
+            .into_iter()
+            .filter_map(|n| Some((n.id?, n.name?)))
+            .collect();
         for service in services {
             let spec = service.spec.clone().unwrap_or_default();
             let name = spec.name.clone().unwrap_or_default();
@@ -886,6 +895,16 @@ impl Engine {
                 .task_template
                 .as_ref()
                 .and_then(|t| t.container_spec.as_ref());
+            // What it is on: a network it uses is never taken for unused.
+            let networks: Vec<String> = spec
+                .task_template
+                .as_ref()
+                .and_then(|t| t.networks.clone())
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|n| n.target)
+                .map(|target| network_names.get(&target).cloned().unwrap_or(target))
+                .collect();
             observation
                 .containers
                 .entry(resource)
@@ -908,7 +927,7 @@ impl Engine {
                     image: container.and_then(|c| c.image.clone()).unwrap_or_default(),
                     addresses: Vec::new(),
                     aliases: Vec::new(),
-                    networks: Vec::new(),
+                    networks,
                     tunables: Default::default(),
                     changed_outside: Vec::new(),
                 });

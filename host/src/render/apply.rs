@@ -160,6 +160,20 @@ pub fn render_report(report: &Report, verb: &str, seconds: f64) -> String {
         .iter()
         .filter(|r| matches!(r.2, Outcome::Skipped(_)))
         .count();
+    // What could not be cleaned up fails the run too: said, not only
+    // counted in the exit code.
+    if !report.leftovers.is_empty() {
+        let lines: Vec<String> = report
+            .leftovers
+            .iter()
+            .map(|l| format!("  ✗ left behind: {l}"))
+            .collect();
+        return format!(
+            "{}\n{verb} failed: {failed} failed, {skipped} skipped, {done} done, {unchanged} unchanged, {} left behind ({seconds:.2} s)",
+            lines.join("\n"),
+            report.leftovers.len()
+        );
+    }
     if failed + skipped > 0 {
         format!(
             "{verb} failed: {failed} failed, {skipped} skipped, {done} done, {unchanged} unchanged ({seconds:.2} s)"
@@ -173,5 +187,27 @@ pub fn render_report(report: &Report, verb: &str, seconds: f64) -> String {
         )
     } else {
         format!("{verb} complete: {done} changed, {unchanged} unchanged ({seconds:.2} s)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_was_left_behind_is_said_and_fails_the_summary() {
+        let clean = Report::default();
+        assert!(!render_report(&clean, "Apply", 1.0).contains("left behind"));
+        let report = Report {
+            leftovers: vec!["remove network `backend`: it is in use".into()],
+            ..Default::default()
+        };
+        let text = render_report(&report, "Apply", 1.0);
+        assert!(
+            text.contains("✗ left behind: remove network `backend`: it is in use")
+                && text.contains("Apply failed:")
+                && text.contains("1 left behind"),
+            "{text}"
+        );
     }
 }
