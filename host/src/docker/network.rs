@@ -73,11 +73,7 @@ impl Engine {
             .map_err(|e| EngineError::call("create network", &spec.name, e))?;
         // What the Engine made is checked, not assumed: a driver may ignore
         // an option it does not know.
-        let made = self
-            .docker
-            .inspect_network(&spec.name, None)
-            .await
-            .map_err(|e| EngineError::call("inspect network", &spec.name, e))?;
+        let made = self.inspect_made_network(&spec.name).await?;
         let differs = if spec.declared {
             network_differences(&made, spec)
         } else {
@@ -99,6 +95,29 @@ impl Engine {
                 "created": true,
                 "kept": format!("the network `{}` was made again as declared ({})", spec.name, replaced.join(", ")),
             }))
+        }
+    }
+
+    /// The network just made, as the Engine reports it. A swarm makes its
+    /// networks through the cluster, and reports one without its driver
+    /// for a moment: asked again (every 100 ms, at most 10 s) until it
+    /// says which.
+    async fn inspect_made_network(
+        &self,
+        name: &str,
+    ) -> Result<bollard::models::NetworkInspect, EngineError> {
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let made = self
+                .docker
+                .inspect_network(name, None)
+                .await
+                .map_err(|e| EngineError::call("inspect network", name, e))?;
+            let reported = made.driver.as_deref().is_some_and(|d| !d.is_empty());
+            if reported || !self.is_swarm() || std::time::Instant::now() > until {
+                return Ok(made);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
     }
 

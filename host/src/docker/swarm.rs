@@ -233,7 +233,7 @@ impl Engine {
             update_config: Some(ServiceSpecUpdateConfig {
                 parallelism: Some(1),
                 failure_action: Some(ServiceSpecUpdateConfigFailureActionEnum::ROLLBACK),
-                monitor: Some(5_000_000_000),
+                monitor: Some(3_000_000_000),
                 order: Some(ServiceSpecUpdateConfigOrderEnum::STOP_FIRST),
                 ..Default::default()
             }),
@@ -775,7 +775,16 @@ impl Engine {
                     last = task_said(&status.state, &status.message, &status.err);
                 }
             }
-            if running >= wanted {
+            // An update of this run is done when Swarm says so: only then
+            // has its new task outlived the update's monitor, and a task
+            // that runs a moment and fails is not taken for ready.
+            let update_done = !updated_now
+                || service
+                    .update_status
+                    .as_ref()
+                    .and_then(|u| u.state)
+                    .is_none_or(|s| s == ServiceUpdateStatusStateEnum::COMPLETED);
+            if running >= wanted && update_done {
                 return Ok(());
             }
             if Instant::now() > until {
