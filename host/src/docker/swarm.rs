@@ -86,14 +86,14 @@ impl Engine {
         owner: &crate::policy::Scope,
         spec: &ContainerSpec,
         hash: &str,
-        as_files: &[SecretFile],
-        as_configs: &[ConfigFile],
+        as_files: &[Delivered],
+        as_configs: &[Delivered],
     ) -> Result<ServiceSpec, EngineError> {
         let labels = self.container_labels(owner, spec, hash);
         let mut mounts = Vec::new();
         for m in &spec.mounts {
             // A file of the project goes to every node as a config.
-            if as_configs.iter().any(|c| c.target == m.target) {
+            if as_configs.iter().any(|c| c.key == m.target) {
                 continue;
             }
             let source = crate::policy::mount_source(&self.files, m, &owner.grants)?;
@@ -164,7 +164,7 @@ impl Engine {
                     env: Some(
                         spec.env
                             .iter()
-                            .map(|(k, v)| match as_files.iter().find(|f| f.variable == *k) {
+                            .map(|(k, v)| match as_files.iter().find(|f| f.key == *k) {
                                 Some(f) => format!("{k}_FILE=/run/secrets/{}", f.name),
                                 None => format!("{k}={v}"),
                             })
@@ -175,7 +175,7 @@ impl Engine {
                             .iter()
                             .map(|c| TaskSpecContainerSpecConfigs {
                                 file: Some(TaskSpecContainerSpecFile1 {
-                                    name: Some(c.target.clone()),
+                                    name: Some(c.key.clone()),
                                     uid: Some("0".into()),
                                     gid: Some("0".into()),
                                     mode: Some(0o444),
@@ -250,46 +250,19 @@ impl Engine {
         &self,
         resource: &str,
         spec: &ContainerSpec,
-    ) -> Result<Vec<SecretFile>, EngineError> {
-        use base64::Engine as _;
+    ) -> Result<Vec<Delivered>, EngineError> {
         let mut out = Vec::new();
         for (variable, value) in &spec.env {
             if !reads_from_file(&spec.image, variable) || !crate::secret::is_secret_name(variable) {
                 continue;
             }
             let digest = spec_hash(&(&spec.name, variable, value));
-            // Docker takes at most 64 characters.
-            let mut stem = format!("{}-{}", spec.name, variable.to_ascii_lowercase());
-            stem.truncate(51);
-            let name = format!("{stem}-{}", &digest[..12]);
-            let mut labels = self.labels(Some(resource), None);
-            labels.insert(labels::TYPE.to_string(), "secret".to_string());
-            let existing = self
-                .docker
-                .inspect_secret(&name)
-                .await
-                .ok()
-                .filter(|s| self.ours(s.spec.as_ref().and_then(|s| s.labels.as_ref())));
-            let id = match existing.and_then(|s| s.id) {
-                Some(id) => id,
-                None => {
-                    self.docker
-                        .create_secret(SecretSpec {
-                            name: Some(name.clone()),
-                            labels: Some(labels),
-                            data: Some(
-                                base64::engine::general_purpose::STANDARD.encode(value.as_bytes()),
-                            ),
-                            ..Default::default()
-                        })
-                        .await
-                        // The Engine's message never holds the value.
-                        .map_err(|e| EngineError::call("create secret", &name, e))?
-                        .id
-                }
-            };
-            out.push(SecretFile {
-                variable: variable.clone(),
+            let name = object_name(&spec.name, &variable.to_ascii_lowercase(), &digest);
+            let id = self
+                .ensure_object(Held::Secret, resource, &name, value.as_bytes())
+                .await?;
+            out.push(Delivered {
+                key: variable.clone(),
                 name,
                 id,
             });
@@ -306,8 +279,7 @@ impl Engine {
         &self,
         resource: &str,
         spec: &ContainerSpec,
-    ) -> Result<Vec<ConfigFile>, EngineError> {
-        use base64::Engine as _;
+    ) -> Result<Vec<Delivered>, EngineError> {
         let mut out = Vec::new();
         for m in spec.mounts.iter().filter(|m| m.is_bind()) {
             let Ok(relative) = crate::project::ProjectDir::relative(&m.source) else {
@@ -340,34 +312,12 @@ impl Engine {
                     |c: char| !c.is_ascii_alphanumeric() && c != '-' && c != '.',
                     "-",
                 );
-            let mut stem = format!("{}-{file_name}", spec.name);
-            stem.truncate(51);
-            let name = format!("{stem}-{}", &digest[..12]);
-            let existing = self
-                .docker
-                .inspect_config(&name)
-                .await
-                .ok()
-                .filter(|c| self.ours(c.spec.as_ref().and_then(|s| s.labels.as_ref())));
-            let id = match existing.and_then(|c| c.id) {
-                Some(id) => id,
-                None => {
-                    let mut labels = self.labels(Some(resource), None);
-                    labels.insert(labels::TYPE.to_string(), "config".to_string());
-                    self.docker
-                        .create_config(ConfigSpec {
-                            name: Some(name.clone()),
-                            labels: Some(labels),
-                            data: Some(base64::engine::general_purpose::STANDARD.encode(&content)),
-                            ..Default::default()
-                        })
-                        .await
-                        .map_err(|e| EngineError::call("create config", &name, e))?
-                        .id
-                }
-            };
-            out.push(ConfigFile {
-                target: m.target.clone(),
+            let name = object_name(&spec.name, &file_name, &digest);
+            let id = self
+                .ensure_object(Held::Config, resource, &name, &content)
+                .await?;
+            out.push(Delivered {
+                key: m.target.clone(),
                 name,
                 id,
             });
@@ -375,58 +325,109 @@ impl Engine {
         Ok(out)
     }
 
-    /// Removes `resource`'s configs other than `kept`, as its secrets.
-    async fn clear_configs(&self, resource: &str, kept: &[ConfigFile]) {
-        let filters = HashMap::from([(
-            "label".to_string(),
-            vec![format!("{}={resource}", labels::RESOURCE)],
-        )]);
-        let Ok(configs) = self
-            .docker
-            .list_configs(Some(ListConfigsOptions {
-                filters: Some(filters),
-            }))
-            .await
-        else {
-            return;
+    /// `resource`'s secret or config `name`, made with `data` unless this
+    /// project has it already (its name holds a digest of `data`); its id.
+    async fn ensure_object(
+        &self,
+        held: Held,
+        resource: &str,
+        name: &str,
+        data: &[u8],
+    ) -> Result<String, EngineError> {
+        use base64::Engine as _;
+        let existing = match held {
+            Held::Secret => self
+                .docker
+                .inspect_secret(name)
+                .await
+                .ok()
+                .and_then(|s| Some((s.id?, s.spec?.labels))),
+            Held::Config => self
+                .docker
+                .inspect_config(name)
+                .await
+                .ok()
+                .and_then(|c| Some((c.id?, c.spec?.labels))),
         };
-        for config in configs {
-            let Some(id) = config.id.clone() else {
-                continue;
-            };
-            let labels = config.spec.as_ref().and_then(|s| s.labels.as_ref());
-            if !self.ours(labels) || kept.iter().any(|k| k.id == id) {
-                continue;
-            }
-            let _ = self.docker.delete_config(&id).await;
+        if let Some((id, labels)) = existing
+            && self.ours(labels.as_ref())
+        {
+            return Ok(id);
         }
+        let mut labels = self.labels(Some(resource), None);
+        labels.insert(labels::TYPE.to_string(), held.word().to_string());
+        let data = Some(base64::engine::general_purpose::STANDARD.encode(data));
+        let made = match held {
+            Held::Secret => {
+                self.docker
+                    .create_secret(SecretSpec {
+                        name: Some(name.to_string()),
+                        labels: Some(labels),
+                        data,
+                        ..Default::default()
+                    })
+                    .await
+            }
+            Held::Config => {
+                self.docker
+                    .create_config(ConfigSpec {
+                        name: Some(name.to_string()),
+                        labels: Some(labels),
+                        data,
+                        ..Default::default()
+                    })
+                    .await
+            }
+        };
+        // The Engine's message never holds the data.
+        let call = match held {
+            Held::Secret => "create secret",
+            Held::Config => "create config",
+        };
+        made.map(|r| r.id)
+            .map_err(|e| EngineError::call(call, name, e))
     }
 
-    /// Removes `resource`'s secrets other than `kept`; one a task still
-    /// uses (an update rolling) stays, and goes at a later apply.
-    async fn clear_secrets(&self, resource: &str, kept: &[SecretFile]) {
-        let filters = HashMap::from([(
+    /// Removes `resource`'s secrets or configs other than `kept`; one a
+    /// task still uses (an update rolling) stays, and goes at a later
+    /// apply.
+    async fn clear_unused(&self, held: Held, resource: &str, kept: &[Delivered]) {
+        let filters = Some(HashMap::from([(
             "label".to_string(),
             vec![format!("{}={resource}", labels::RESOURCE)],
-        )]);
-        let Ok(secrets) = self
-            .docker
-            .list_secrets(Some(ListSecretsOptions {
-                filters: Some(filters),
-            }))
-            .await
-        else {
-            return;
-        };
-        for secret in secrets {
-            let Some(id) = secret.id.clone() else {
-                continue;
-            };
-            let labels = secret.spec.as_ref().and_then(|s| s.labels.as_ref());
-            if !self.ours(labels) || kept.iter().any(|k| k.id == id) {
+        )]));
+        // Each one's id and labels.
+        type Listed = Vec<(Option<String>, Option<HashMap<String, String>>)>;
+        let listed: Listed = match held {
+            Held::Secret => self
+                .docker
+                .list_secrets(Some(ListSecretsOptions { filters }))
+                .await
+                .map(|all| {
+                    all.into_iter()
+                        .map(|s| (s.id, s.spec.and_then(|s| s.labels)))
+                        .collect()
+                }),
+            Held::Config => self
+                .docker
+                .list_configs(Some(ListConfigsOptions { filters }))
+                .await
+                .map(|all| {
+                    all.into_iter()
+                        .map(|c| (c.id, c.spec.and_then(|s| s.labels)))
+                        .collect()
+                }),
+        }
+        .unwrap_or_default();
+        for (id, labels) in listed {
+            let Some(id) = id else { continue };
+            if !self.ours(labels.as_ref()) || kept.iter().any(|k| k.id == id) {
                 continue;
             }
-            let _ = self.docker.delete_secret(&id).await;
+            let _ = match held {
+                Held::Secret => self.docker.delete_secret(&id).await,
+                Held::Config => self.docker.delete_config(&id).await,
+            };
         }
     }
 
@@ -561,8 +562,8 @@ impl Engine {
         spec: &ContainerSpec,
         hash: &str,
         wanted: ServiceSpec,
-        as_files: &[SecretFile],
-        as_configs: &[ConfigFile],
+        as_files: &[Delivered],
+        as_configs: &[Delivered],
     ) -> Result<Json, EngineError> {
         match self
             .own_service(&spec.name, owner.resource.as_str())
@@ -593,8 +594,9 @@ impl Engine {
                 if let Ok(mut updated) = self.updated.lock() {
                     updated.insert(spec.name.clone());
                 }
-                self.clear_secrets(owner.resource.as_str(), as_files).await;
-                self.clear_configs(owner.resource.as_str(), as_configs)
+                self.clear_unused(Held::Secret, owner.resource.as_str(), as_files)
+                    .await;
+                self.clear_unused(Held::Config, owner.resource.as_str(), as_configs)
                     .await;
                 Ok(
                     json!({"id": existing.id, "created": false, "started": true, "restart_count": 0}),
@@ -635,8 +637,8 @@ impl Engine {
             }
             tokio::time::sleep(TASK_POLL).await;
         }
-        self.clear_secrets(resource, &[]).await;
-        self.clear_configs(resource, &[]).await;
+        self.clear_unused(Held::Secret, resource, &[]).await;
+        self.clear_unused(Held::Config, resource, &[]).await;
         Ok(json!({"removed": true}))
     }
 
@@ -1041,26 +1043,41 @@ impl Engine {
 /// The most a Docker config holds.
 const MAX_CONFIG_BYTES: u64 = 500 * 1024;
 
-/// A project file delivered as a Docker config.
+/// What a service is given through the swarm rather than its spec.
+#[derive(Debug, Clone, Copy)]
+enum Held {
+    /// A Docker secret: a password its image reads from a file.
+    Secret,
+    /// A Docker config: a file of the project.
+    Config,
+}
+
+impl Held {
+    fn word(self) -> &'static str {
+        match self {
+            Held::Secret => "secret",
+            Held::Config => "config",
+        }
+    }
+}
+
+/// A secret or a config of the project, as a service refers to it.
 #[derive(Debug, Clone)]
-pub(super) struct ConfigFile {
-    /// Where it appears in the container.
-    target: String,
-    /// The config's name.
+pub(super) struct Delivered {
+    /// What it stands for: a secret's variable (`POSTGRES_PASSWORD`), a
+    /// config's path in the container.
+    key: String,
+    /// Its name, also a secret's file's in `/run/secrets`.
     name: String,
     /// Its id.
     id: String,
 }
 
-/// A secret variable delivered as a Docker secret's file.
-#[derive(Debug, Clone)]
-pub(super) struct SecretFile {
-    /// The variable, e.g. `POSTGRES_PASSWORD`.
-    variable: String,
-    /// The Docker secret's name, also its file's in `/run/secrets`.
-    name: String,
-    /// Its id.
-    id: String,
+/// The name of a secret or config of `service`'s `what` with content
+/// `digest`: at most the 64 characters Docker takes, the digest kept.
+fn object_name(service: &str, what: &str, digest: &str) -> String {
+    let stem: String = format!("{service}-{what}").chars().take(51).collect();
+    format!("{stem}-{}", &digest[..12])
 }
 
 /// Whether `image` reads `variable` from the file `variable_FILE` names:
